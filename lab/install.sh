@@ -1,0 +1,68 @@
+#!/usr/bin/env bash
+# Install everything the rdpdoctor lab (lab/start.sh) and benchmark (bench/vs-nmap.sh) need.
+# Debian 12 (bookworm), run as root. Fast no-op when everything is already installed.
+set -euo pipefail
+
+PACKAGES=(
+  xrdp                # real RDP server (0.9.21 on bookworm), many instances on 127.0.0.1
+  freerdp2-shadow-x11 # freerdp-shadow-cli: NLA (CredSSP) and Standard-RDP-Security server
+  winpr-utils         # winpr-hash: builds the SAM file for freerdp-shadow-cli /sam:
+  xvfb                # headless X display for freerdp-shadow-cli
+  openssl             # lab CA and server certificates
+  python3             # standin.py, observe.py, bench timing
+  nmap                # benchmark peer (rdp-enum-encryption, rdp-ntlm-info)
+  iproute2            # ss (port checks)
+  procps              # ps (process checks)
+  ca-certificates
+)
+
+missing=()
+for p in "${PACKAGES[@]}"; do
+  # dpkg -s succeeds for removed-but-not-purged packages too, so check the status line.
+  if ! dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q '^install ok installed$'; then
+    missing+=("$p")
+  fi
+done
+
+if [ "${#missing[@]}" -eq 0 ]; then
+  echo "install.sh: all lab packages already installed"
+  exit 0
+fi
+
+if [ "$(id -u)" -ne 0 ]; then
+  echo "install.sh: missing packages (${missing[*]}) and not root; run as root" >&2
+  exit 1
+fi
+
+echo "install.sh: installing: ${missing[*]}"
+
+# Keep the packaged xrdp / xrdp-sesman services from starting during installation:
+# invoke-rc.d / deb-systemd-invoke consult /usr/sbin/policy-rc.d, and exit code 101 means
+# "action forbidden". Only remove the file if we created it.
+POLICY=/usr/sbin/policy-rc.d
+created_policy=0
+cleanup() {
+  if [ "$created_policy" -eq 1 ]; then
+    rm -f "$POLICY"
+  fi
+}
+trap cleanup EXIT
+if [ ! -e "$POLICY" ]; then
+  printf '#!/bin/sh\n# temporary, written by rdpdoctor lab/install.sh\nexit 101\n' >"$POLICY"
+  chmod 0755 "$POLICY"
+  created_policy=1
+fi
+
+export DEBIAN_FRONTEND=noninteractive
+# Refresh the package lists if they are missing or older than a day.
+if [ -z "$(find /var/lib/apt/lists -maxdepth 1 -name '*_Packages*' -mmin -1440 2>/dev/null | head -n1)" ]; then
+  apt-get update -q
+fi
+apt-get install -y -q --no-install-recommends "${missing[@]}"
+
+# Belt and braces: if some init system started the packaged daemons anyway, report it loudly
+# (we never stop processes we did not start).
+if [ -e /var/run/xrdp/xrdp.pid ] || [ -e /run/xrdp/xrdp.pid ]; then
+  echo "install.sh: WARNING: a system xrdp pid file exists (/run/xrdp/xrdp.pid); the packaged service may be running" >&2
+fi
+echo "install.sh: done"
