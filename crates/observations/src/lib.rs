@@ -1,1 +1,94 @@
-//! placeholder
+//! Observations: the facts a probe or an evidence reader gathered, and nothing more.
+//!
+//! Everything here is plain data that serializes to a versioned JSON document (`--save`), so a
+//! diagnosis can be replayed without a network and merged with facts read from the Windows side.
+//! Failures are observations too: a refused connect, a reset, a silent server, bytes that are not
+//! RDP. No type here decides what a fact means; that is `rdpdoctor-diagnose`'s job.
+
+mod network;
+mod target;
+
+pub use network::*;
+pub use target::{HostKind, Target, TargetError, DEFAULT_PORT};
+
+use jiff::Timestamp;
+use serde::{Deserialize, Serialize};
+
+/// The schema identifier written into every saved document. Bump the number on incompatible
+/// changes; readers refuse documents with another major schema.
+pub const SCHEMA: &str = "rdpdoctor.observations/1";
+
+/// Every fact gathered about one server.
+#[derive(Clone, Debug, Serialize, Deserialize)]
+pub struct Observations {
+    pub schema: String,
+    /// The probed target, absent when only offline evidence was read.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub target: Option<Target>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub started_at: Option<Timestamp>,
+    /// Wall-clock time the whole probe took.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub duration_ms: Option<f64>,
+    /// The per-phase deadline the probe ran with, in seconds.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub timeout_secs: Option<f64>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub dns: Option<DnsObservation>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub tcp: Option<TcpObservation>,
+    /// One entry per X.224 Connection Request sent (MS-RDPBCGR 2.2.1.1).
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub negotiation: Vec<NegotiationAttempt>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub tls: Option<TlsObservation>,
+}
+
+impl Observations {
+    /// An empty document for `target`.
+    pub fn new(target: Option<Target>) -> Self {
+        Observations {
+            schema: SCHEMA.to_string(),
+            target,
+            started_at: None,
+            duration_ms: None,
+            timeout_secs: None,
+            dns: None,
+            tcp: None,
+            negotiation: Vec::new(),
+            tls: None,
+        }
+    }
+
+    /// Reads a saved document, refusing other schemas.
+    pub fn from_json(text: &str) -> Result<Self, LoadError> {
+        let value: serde_json::Value = serde_json::from_str(text).map_err(LoadError::Json)?;
+        let schema = value
+            .get("schema")
+            .and_then(|s| s.as_str())
+            .ok_or(LoadError::NoSchema)?
+            .to_string();
+        if schema != SCHEMA {
+            return Err(LoadError::Schema(schema));
+        }
+        serde_json::from_value(value).map_err(LoadError::Json)
+    }
+
+    /// Writes the document as pretty JSON.
+    pub fn to_json(&self) -> String {
+        // Serializing plain data structs to a String cannot fail; fall back to an empty object
+        // rather than panicking if a future field ever makes it fail.
+        serde_json::to_string_pretty(self).unwrap_or_else(|_| "{}".to_string())
+    }
+}
+
+/// Why a saved observations document could not be read.
+#[derive(Debug, thiserror::Error)]
+pub enum LoadError {
+    #[error("not an rdpdoctor observations document: {0}")]
+    Json(serde_json::Error),
+    #[error("no \"schema\" field: not an rdpdoctor observations document (write one with `rdpdoctor check HOST --save FILE`)")]
+    NoSchema,
+    #[error("schema {0:?} is not supported by this version (it reads {SCHEMA})")]
+    Schema(String),
+}

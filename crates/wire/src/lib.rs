@@ -1,1 +1,7 @@
-//! placeholder
+//! RDP wire formats the probes need, without any I/O: bytes in, values out.
+//!
+//! Encoding and decoding go through `ironrdp-pdu` where it fits; the few checks it does not make
+//! (see each function) are done here, next to the spec section they come from.
+
+pub mod tpkt;
+pub mod x224;

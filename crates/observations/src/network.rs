@@ -1,0 +1,259 @@
+//! Facts from the network probes: DNS, TCP, X.224 negotiation, TLS and the certificate.
+
+use jiff::Timestamp;
+use serde::{Deserialize, Serialize};
+use std::net::{IpAddr, SocketAddr};
+
+/// The phase of a connection a deadline or failure belongs to.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "kebab-case")]
+pub enum Phase {
+    Dns,
+    Connect,
+    /// Waiting for the X.224 Connection Confirm.
+    X224,
+    TlsHandshake,
+}
+
+/// Name resolution of the target.
+#[derive(Clone, Debug, Serialize, Deserialize)]
+pub struct DnsObservation {
+    pub name: String,
+    pub elapsed_ms: f64,
+    pub outcome: DnsOutcome,
+}
+
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+#[serde(tag = "kind", rename_all = "kebab-case")]
+pub enum DnsOutcome {
+    /// The host was an address literal; nothing was looked up.
+    Literal { addresses: Vec<IpAddr> },
+    Resolved { addresses: Vec<IpAddr> },
+    /// The resolver answered with an error (NXDOMAIN, SERVFAIL, no address).
+    Failed { error: String },
+    TimedOut,
+}
+
+impl DnsOutcome {
+    pub fn addresses(&self) -> &[IpAddr] {
+        match self {
+            DnsOutcome::Literal { addresses } | DnsOutcome::Resolved { addresses } => addresses,
+            _ => &[],
+        }
+    }
+}
+
+/// How one TCP connect ended.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+#[serde(tag = "kind", rename_all = "kebab-case")]
+pub enum ConnectOutcome {
+    Connected,
+    /// RST in answer to the SYN.
+    Refused,
+    /// No answer before the deadline.
+    TimedOut,
+    /// Host or network unreachable (ICMP), or no route.
+    Unreachable { error: String },
+    Error { error: String },
+}
+
+/// One TCP connect attempt.
+#[derive(Clone, Debug, Serialize, Deserialize)]
+pub struct TcpAttempt {
+    pub address: SocketAddr,
+    pub elapsed_ms: f64,
+    pub outcome: ConnectOutcome,
+}
+
+/// TCP reachability of the target.
+#[derive(Clone, Debug, Serialize, Deserialize)]
+pub struct TcpObservation {
+    /// Every connect that decided which address to use, in order.
+    pub attempts: Vec<TcpAttempt>,
+    /// The address the other probes used, when one accepted.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub address: Option<SocketAddr>,
+    /// Connect latencies of every connection the probes opened to `address`.
+    #[serde(default)]
+    pub samples_ms: Vec<f64>,
+}
+
+/// RDP protocol flags (MS-RDPBCGR 2.2.1.1.1 requestedProtocols / 2.2.1.2.1 selectedProtocol).
+pub mod protocol {
+    pub const RDP: u32 = 0x0000_0000;
+    pub const SSL: u32 = 0x0000_0001;
+    pub const HYBRID: u32 = 0x0000_0002;
+    pub const RDSTLS: u32 = 0x0000_0004;
+    pub const HYBRID_EX: u32 = 0x0000_0008;
+    pub const RDSAAD: u32 = 0x0000_0010;
+
+    /// Short human names of the bits set in `flags` ("RDP" when none is).
+    pub fn names(flags: u32) -> String {
+        if flags == RDP {
+            return "RDP".to_string();
+        }
+        let known = [
+            (SSL, "SSL"),
+            (HYBRID, "HYBRID"),
+            (RDSTLS, "RDSTLS"),
+            (HYBRID_EX, "HYBRID_EX"),
+            (RDSAAD, "RDSAAD"),
+        ];
+        let mut parts: Vec<String> = known
+            .iter()
+            .filter(|(bit, _)| flags & bit != 0)
+            .map(|(_, n)| n.to_string())
+            .collect();
+        let unknown = flags & !known.iter().fold(0, |acc, (bit, _)| acc | bit);
+        if unknown != 0 {
+            parts.push(format!("0x{unknown:08X}"));
+        }
+        parts.join("|")
+    }
+}
+
+/// One X.224 Connection Request with an RDP_NEG_REQ, and what came back.
+#[derive(Clone, Debug, Serialize, Deserialize)]
+pub struct NegotiationAttempt {
+    /// requestedProtocols sent in RDP_NEG_REQ.
+    pub requested: u32,
+    /// Time from sending the request to the end of the attempt.
+    pub elapsed_ms: f64,
+    pub outcome: NegotiationOutcome,
+}
+
+/// What answered an X.224 Connection Request (MS-RDPBCGR 2.2.1.2).
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+#[serde(tag = "kind", rename_all = "kebab-case")]
+pub enum NegotiationOutcome {
+    /// RDP_NEG_RSP (2.2.1.2.1).
+    Selected { protocol: u32, flags: u8 },
+    /// RDP_NEG_FAILURE (2.2.1.2.2); unknown codes are kept as they came.
+    Failure { code: u32 },
+    /// A Connection Confirm without negotiation data (pre-RDP 5.2 behaviour, or a proxy).
+    NoNegotiationData,
+    /// A TPKT arrived but its X.224 / negotiation content is not valid.
+    Malformed { reason: String, excerpt_hex: String },
+    /// The first bytes are not a TPKT header: something else is listening.
+    NotRdp {
+        bytes: usize,
+        excerpt_hex: String,
+        /// The printable start of the reply, for banners (SSH, HTTP, SMTP...).
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        excerpt_text: Option<String>,
+    },
+    /// The connection was reset before a full answer.
+    Reset { bytes: usize },
+    /// The server closed the connection cleanly before a full answer.
+    Closed { bytes: usize },
+    /// The deadline passed before a full answer.
+    TimedOut { phase: Phase, bytes: usize },
+    /// This attempt could not even connect.
+    ConnectFailed { outcome: ConnectOutcome },
+}
+
+/// TLS protocol versions probed.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize)]
+pub enum TlsVersion {
+    #[serde(rename = "TLS 1.0")]
+    Tls10,
+    #[serde(rename = "TLS 1.1")]
+    Tls11,
+    #[serde(rename = "TLS 1.2")]
+    Tls12,
+    #[serde(rename = "TLS 1.3")]
+    Tls13,
+}
+
+impl TlsVersion {
+    pub const ALL: [TlsVersion; 4] = [
+        TlsVersion::Tls10,
+        TlsVersion::Tls11,
+        TlsVersion::Tls12,
+        TlsVersion::Tls13,
+    ];
+
+    pub fn label(self) -> &'static str {
+        match self {
+            TlsVersion::Tls10 => "TLS 1.0",
+            TlsVersion::Tls11 => "TLS 1.1",
+            TlsVersion::Tls12 => "TLS 1.2",
+            TlsVersion::Tls13 => "TLS 1.3",
+        }
+    }
+
+    pub fn is_legacy(self) -> bool {
+        matches!(self, TlsVersion::Tls10 | TlsVersion::Tls11)
+    }
+}
+
+/// The TLS probes: one handshake per version, each on its own connection.
+#[derive(Clone, Debug, Serialize, Deserialize)]
+pub struct TlsObservation {
+    /// requestedProtocols of the X.224 request that preceded each handshake.
+    pub requested: u32,
+    pub attempts: Vec<TlsAttempt>,
+    /// The certificate of the best completed handshake.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub certificate: Option<Certificate>,
+}
+
+/// One TLS handshake pinned to one version.
+#[derive(Clone, Debug, Serialize, Deserialize)]
+pub struct TlsAttempt {
+    pub version: TlsVersion,
+    pub elapsed_ms: f64,
+    pub outcome: TlsOutcome,
+}
+
+/// How a TLS handshake ended.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+#[serde(tag = "kind", rename_all = "kebab-case")]
+pub enum TlsOutcome {
+    Completed { cipher: String },
+    /// The server sent a fatal alert (RFC 8446 6.2 / RFC 5246 7.2).
+    AlertReceived { alert: u8 },
+    /// Our side ended the handshake, e.g. because the server chose another version than the one
+    /// this attempt is pinned to.
+    ClientAborted { reason: String },
+    /// The server closed the connection during the handshake.
+    Closed { bytes: usize },
+    Reset { bytes: usize },
+    /// The server answered with bytes that are not a TLS record.
+    NotTls { bytes: usize, excerpt_hex: String },
+    TimedOut { phase: Phase, bytes: usize },
+    /// The X.224 exchange before the handshake did not select TLS this time.
+    NegotiationFailed { outcome: NegotiationOutcome },
+    Error { reason: String },
+}
+
+/// The certificate the server presented for RDP.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+pub struct Certificate {
+    pub subject: String,
+    #[serde(default)]
+    pub subject_cn: Vec<String>,
+    pub issuer: String,
+    #[serde(default)]
+    pub san_dns: Vec<String>,
+    #[serde(default)]
+    pub san_ip: Vec<IpAddr>,
+    pub serial_hex: String,
+    pub sha256_hex: String,
+    /// The SHA-1 thumbprint: what Windows shows and what its certificate store is keyed by.
+    pub sha1_hex: String,
+    pub not_before: Timestamp,
+    pub not_after: Timestamp,
+    /// Issuer equals subject and the certificate's own key verifies its signature.
+    pub self_signed: bool,
+    /// "RSA", "EC", "Ed25519", ...
+    pub key_type: String,
+    pub key_bits: u32,
+    /// OpenSSL's long name, e.g. "sha256WithRSAEncryption".
+    pub signature_algorithm: String,
+    /// The digest inside the signature algorithm ("SHA1", "MD5", "SHA256"...), when known.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub signature_digest: Option<String>,
+    /// Certificates the server sent in all, including this one.
+    pub chain_len: usize,
+}

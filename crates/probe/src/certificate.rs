@@ -1,0 +1,116 @@
+//! Reads the facts out of the server's X.509 certificate (RFC 5280).
+
+use jiff::Timestamp;
+use openssl::asn1::{Asn1Time, Asn1TimeRef};
+use openssl::hash::MessageDigest;
+use openssl::nid::Nid;
+use openssl::pkey::Id;
+use openssl::x509::{X509NameRef, X509Ref, X509VerifyResult};
+use rdpdoctor_observations::Certificate;
+use std::net::IpAddr;
+
+/// Extracts the facts of `leaf`; `chain_len` is how many certificates the server sent.
+pub(crate) fn describe(leaf: &X509Ref, chain_len: usize) -> Result<Certificate, String> {
+    let subject = name_text(leaf.subject_name());
+    let issuer = name_text(leaf.issuer_name());
+    let subject_cn = leaf
+        .subject_name()
+        .entries_by_nid(Nid::COMMONNAME)
+        .filter_map(|e| e.data().to_string().ok())
+        .collect();
+    let mut san_dns = Vec::new();
+    let mut san_ip = Vec::new();
+    if let Some(names) = leaf.subject_alt_names() {
+        for n in names.iter() {
+            if let Some(d) = n.dnsname() {
+                san_dns.push(d.to_string());
+            } else if let Some(ip) = n.ipaddress() {
+                if let Some(ip) = ip_from_bytes(ip) {
+                    san_ip.push(ip);
+                }
+            }
+        }
+    }
+    let serial_hex = leaf
+        .serial_number()
+        .to_bn()
+        .and_then(|bn| bn.to_hex_str().map(|s| s.to_string()))
+        .map_err(|e| format!("serial number: {e}"))?;
+    let sha256_hex = leaf
+        .digest(MessageDigest::sha256())
+        .map(|d| hex::encode(&*d))
+        .map_err(|e| format!("fingerprint: {e}"))?;
+    let sha1_hex = leaf
+        .digest(MessageDigest::sha1())
+        .map(|d| hex::encode_upper(&*d))
+        .map_err(|e| format!("thumbprint: {e}"))?;
+    let not_before = timestamp(leaf.not_before())?;
+    let not_after = timestamp(leaf.not_after())?;
+    let (key_type, key_bits, self_verifies) = match leaf.public_key() {
+        Ok(key) => {
+            let kind = match key.id() {
+                Id::RSA | Id::RSA_PSS => "RSA",
+                Id::EC => "EC",
+                Id::DSA => "DSA",
+                Id::ED25519 => "Ed25519",
+                Id::ED448 => "Ed448",
+                _ => "other",
+            };
+            (kind.to_string(), key.bits(), leaf.verify(&key).unwrap_or(false))
+        }
+        Err(_) => ("unreadable".to_string(), 0, false),
+    };
+    let sig_nid = leaf.signature_algorithm().object().nid();
+    let signature_algorithm = sig_nid
+        .long_name()
+        .map(str::to_string)
+        .unwrap_or_else(|_| leaf.signature_algorithm().object().to_string());
+    let signature_digest = sig_nid
+        .signature_algorithms()
+        .and_then(|a| a.digest.short_name().ok().map(|s| s.to_ascii_uppercase()));
+    let self_signed = leaf.issued(leaf) == X509VerifyResult::OK && self_verifies;
+    Ok(Certificate {
+        subject,
+        subject_cn,
+        issuer,
+        san_dns,
+        san_ip,
+        serial_hex,
+        sha256_hex,
+        sha1_hex,
+        not_before,
+        not_after,
+        self_signed,
+        key_type,
+        key_bits,
+        signature_algorithm,
+        signature_digest,
+        chain_len,
+    })
+}
+
+fn name_text(name: &X509NameRef) -> String {
+    name.entries()
+        .map(|e| {
+            let key = e.object().nid().short_name().unwrap_or("?");
+            let value = e.data().to_string().unwrap_or_else(|_| "?".to_string());
+            format!("{key}={value}")
+        })
+        .collect::<Vec<_>>()
+        .join(", ")
+}
+
+fn timestamp(t: &Asn1TimeRef) -> Result<Timestamp, String> {
+    let epoch = Asn1Time::from_unix(0).map_err(|e| e.to_string())?;
+    let diff = epoch.diff(t).map_err(|e| e.to_string())?;
+    let secs = i64::from(diff.days) * 86_400 + i64::from(diff.secs);
+    Timestamp::from_second(secs).map_err(|e| format!("certificate time out of range: {e}"))
+}
+
+fn ip_from_bytes(b: &[u8]) -> Option<IpAddr> {
+    match b.len() {
+        4 => <[u8; 4]>::try_from(b).ok().map(IpAddr::from),
+        16 => <[u8; 16]>::try_from(b).ok().map(IpAddr::from),
+        _ => None,
+    }
+}

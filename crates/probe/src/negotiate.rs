@@ -1,0 +1,154 @@
+//! X.224 negotiation probe (MS-RDPBCGR 1.3.1.1 connection initiation, 2.2.1.1-2.2.1.2): send one
+//! Connection Request and read exactly one TPKT back.
+
+use crate::excerpt_hex;
+use rdpdoctor_observations::{NegotiationOutcome, Phase};
+use rdpdoctor_wire::{tpkt, x224};
+use std::io::ErrorKind;
+use std::time::{Duration, Instant};
+use tokio::io::{AsyncRead, AsyncReadExt, AsyncWrite, AsyncWriteExt};
+
+/// The cookie every request carries (`Cookie: mstshash=...`); servers ignore it, but it shows in
+/// their traces, so it names the tool.
+pub(crate) const COOKIE: &str = "rdpdoctor";
+
+/// Bytes of a non-RDP reply kept as evidence.
+const EXCERPT: usize = 48;
+
+/// Sends a Connection Request for `requested` and classifies the answer.
+pub(crate) async fn negotiate<S>(stream: &mut S, requested: u32, deadline: Duration) -> NegotiationOutcome
+where
+    S: AsyncRead + AsyncWrite + Unpin,
+{
+    let request = match x224::connection_request(requested, COOKIE) {
+        Ok(r) => r,
+        Err(e) => {
+            return NegotiationOutcome::Malformed {
+                reason: e.to_string(),
+                excerpt_hex: String::new(),
+            }
+        }
+    };
+    match tokio::time::timeout(deadline, stream.write_all(&request)).await {
+        Err(_) => return NegotiationOutcome::TimedOut { phase: Phase::X224, bytes: 0 },
+        Ok(Err(e)) => return io_failure(&e, 0),
+        Ok(Ok(())) => {}
+    }
+    read_confirm(stream, deadline).await
+}
+
+async fn read_confirm<S: AsyncRead + Unpin>(stream: &mut S, deadline: Duration) -> NegotiationOutcome {
+    let end = Instant::now() + deadline;
+    let mut buf: Vec<u8> = Vec::with_capacity(64);
+    let mut chunk = [0u8; 512];
+    loop {
+        match tpkt::frame(&buf) {
+            tpkt::Frame::Complete(len) => return confirm(&buf[..len]),
+            tpkt::Frame::NotTpkt => {
+                return NegotiationOutcome::NotRdp {
+                    bytes: buf.len(),
+                    excerpt_hex: excerpt_hex(&buf, EXCERPT),
+                    excerpt_text: printable_prefix(&buf),
+                }
+            }
+            tpkt::Frame::BadLength(len) => {
+                return NegotiationOutcome::Malformed {
+                    reason: format!("TPKT header announces {len} bytes, too few for an X.224 TPDU"),
+                    excerpt_hex: excerpt_hex(&buf, EXCERPT),
+                }
+            }
+            tpkt::Frame::NeedMore(_) => {}
+        }
+        let remaining = end.saturating_duration_since(Instant::now());
+        // Size bound: one TPKT can never exceed 64 KiB; the chunk is the only other slack.
+        let want = chunk.len().min(tpkt::MAX_PACKET_LEN + chunk.len() - buf.len());
+        match tokio::time::timeout(remaining, stream.read(&mut chunk[..want])).await {
+            Err(_) => {
+                return NegotiationOutcome::TimedOut {
+                    phase: Phase::X224,
+                    bytes: buf.len(),
+                }
+            }
+            Ok(Ok(0)) => return NegotiationOutcome::Closed { bytes: buf.len() },
+            Ok(Ok(n)) => buf.extend_from_slice(&chunk[..n]),
+            Ok(Err(e)) => return io_failure(&e, buf.len()),
+        }
+    }
+}
+
+fn confirm(packet: &[u8]) -> NegotiationOutcome {
+    match x224::decode_connection_confirm(packet) {
+        x224::Confirm::Selected { protocol, flags } => NegotiationOutcome::Selected { protocol, flags },
+        x224::Confirm::Failure { code } => NegotiationOutcome::Failure { code },
+        x224::Confirm::NoNegotiationData => NegotiationOutcome::NoNegotiationData,
+        x224::Confirm::Malformed(reason) => NegotiationOutcome::Malformed {
+            reason,
+            excerpt_hex: excerpt_hex(packet, EXCERPT),
+        },
+    }
+}
+
+pub(crate) fn io_failure(e: &std::io::Error, bytes: usize) -> NegotiationOutcome {
+    match e.kind() {
+        ErrorKind::UnexpectedEof | ErrorKind::BrokenPipe => NegotiationOutcome::Closed { bytes },
+        _ => NegotiationOutcome::Reset { bytes },
+    }
+}
+
+/// The printable ASCII start of a reply, for banners such as `SSH-2.0-...` or `HTTP/1.1 400`.
+fn printable_prefix(bytes: &[u8]) -> Option<String> {
+    let text: String = bytes
+        .iter()
+        .take_while(|b| b.is_ascii_graphic() || matches!(b, b' ' | b'\r' | b'\n' | b'\t'))
+        .take(80)
+        .map(|&b| b as char)
+        .collect();
+    let line = text.lines().next().unwrap_or("").trim().to_string();
+    (line.len() >= 3).then_some(line)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use tokio::io::duplex;
+
+    async fn answer(reply: &'static [u8], close: bool) -> NegotiationOutcome {
+        let (mut client, mut server) = duplex(4096);
+        let server_task = tokio::spawn(async move {
+            let mut req = [0u8; 64];
+            let _ = server.read(&mut req).await;
+            let _ = server.write_all(reply).await;
+            if !close {
+                tokio::time::sleep(Duration::from_secs(5)).await;
+            }
+        });
+        let out = negotiate(&mut client, 0x0b, Duration::from_millis(300)).await;
+        server_task.abort();
+        out
+    }
+
+    #[tokio::test]
+    async fn classifies_answers() {
+        let ok = b"\x03\x00\x00\x13\x0e\xd0\x00\x00\x12\x34\x00\x02\x1f\x08\x00\x02\x00\x00\x00";
+        assert_eq!(answer(ok, false).await, NegotiationOutcome::Selected { protocol: 2, flags: 0x1f });
+        match answer(b"SSH-2.0-OpenSSH_9.2p1 Debian-2\r\n", false).await {
+            NegotiationOutcome::NotRdp { excerpt_text, .. } => {
+                assert_eq!(excerpt_text.as_deref(), Some("SSH-2.0-OpenSSH_9.2p1 Debian-2"))
+            }
+            other => panic!("{other:?}"),
+        }
+        assert_eq!(
+            answer(b"\x03\x00\x00\x13\x0e\xd0\x00", true).await,
+            NegotiationOutcome::Closed { bytes: 7 }
+        );
+        assert_eq!(
+            answer(b"\x03\x00\x00\x13\x0e\xd0\x00", false).await,
+            NegotiationOutcome::TimedOut { phase: Phase::X224, bytes: 7 }
+        );
+        assert_eq!(answer(b"", true).await, NegotiationOutcome::Closed { bytes: 0 });
+        assert!(matches!(
+            answer(b"\x03\x00\x00\x02", false).await,
+            NegotiationOutcome::Malformed { .. }
+        ));
+    }
+}

@@ -1,0 +1,49 @@
+//! TCP connect with a deadline.
+
+use crate::elapsed_ms;
+use rdpdoctor_observations::{ConnectOutcome, TcpAttempt};
+use std::io::ErrorKind;
+use std::net::SocketAddr;
+use std::time::{Duration, Instant};
+use tokio::net::TcpStream;
+
+/// Connects to `address`; the stream comes back only when the connect succeeded.
+pub(crate) async fn connect(
+    address: SocketAddr,
+    deadline: Duration,
+) -> (TcpAttempt, Option<TcpStream>) {
+    let start = Instant::now();
+    let (outcome, stream) =
+        match tokio::time::timeout(deadline, TcpStream::connect(address)).await {
+            Err(_) => (ConnectOutcome::TimedOut, None),
+            Ok(Ok(s)) => {
+                // Small request/response exchanges: do not let Nagle delay them.
+                let _ = s.set_nodelay(true);
+                (ConnectOutcome::Connected, Some(s))
+            }
+            Ok(Err(e)) => (classify(&e), None),
+        };
+    (
+        TcpAttempt {
+            address,
+            elapsed_ms: elapsed_ms(start),
+            outcome,
+        },
+        stream,
+    )
+}
+
+fn classify(e: &std::io::Error) -> ConnectOutcome {
+    match e.kind() {
+        ErrorKind::ConnectionRefused => ConnectOutcome::Refused,
+        ErrorKind::TimedOut => ConnectOutcome::TimedOut,
+        ErrorKind::HostUnreachable | ErrorKind::NetworkUnreachable | ErrorKind::AddrNotAvailable => {
+            ConnectOutcome::Unreachable {
+                error: e.to_string(),
+            }
+        }
+        _ => ConnectOutcome::Error {
+            error: e.to_string(),
+        },
+    }
+}

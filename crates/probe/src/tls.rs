@@ -1,0 +1,150 @@
+//! TLS handshake probe, pinned to one protocol version per connection (MS-RDPBCGR 5.4.5.1: the
+//! client starts TLS on the same TCP stream right after the Connection Confirm).
+//!
+//! OpenSSL rather than rustls: rustls cannot speak TLS 1.0/1.1, and old Windows servers are
+//! exactly what needs probing. The context runs at security level 0 with every cipher enabled,
+//! so the probe sees what the server offers rather than what Debian's defaults allow.
+
+use crate::excerpt_hex;
+use crate::stream::Recording;
+use openssl::error::ErrorStack;
+use openssl::ssl::{ErrorCode, Ssl, SslContext, SslMethod, SslVerifyMode, SslVersion};
+use openssl::x509::X509;
+use rdpdoctor_observations::{Phase, TlsOutcome, TlsVersion};
+use std::pin::Pin;
+use std::sync::OnceLock;
+use std::time::Duration;
+use tokio::net::TcpStream;
+use tokio_openssl::SslStream;
+
+/// OpenSSL reports a received alert as reason code 1000 + the alert number
+/// (SSL_AD_REASON_OFFSET in ssl.h).
+const ALERT_REASON_OFFSET: i32 = 1000;
+
+/// Result of one pinned handshake.
+pub(crate) struct Handshake {
+    pub outcome: TlsOutcome,
+    /// The server's certificate chain, leaf first, when the handshake completed.
+    pub chain: Vec<X509>,
+}
+
+/// One context per version, built once: building contexts is the expensive part for fleets.
+fn context(version: TlsVersion) -> Result<&'static SslContext, ErrorStack> {
+    static CONTEXTS: OnceLock<Vec<Result<SslContext, ErrorStack>>> = OnceLock::new();
+    let all = CONTEXTS.get_or_init(|| TlsVersion::ALL.iter().map(|v| build_context(*v)).collect());
+    let index = TlsVersion::ALL.iter().position(|v| *v == version).unwrap_or(0);
+    match all.get(index) {
+        Some(Ok(ctx)) => Ok(ctx),
+        Some(Err(e)) => Err(e.clone()),
+        None => Err(ErrorStack::get()),
+    }
+}
+
+fn build_context(version: TlsVersion) -> Result<SslContext, ErrorStack> {
+    let v = match version {
+        TlsVersion::Tls10 => SslVersion::TLS1,
+        TlsVersion::Tls11 => SslVersion::TLS1_1,
+        TlsVersion::Tls12 => SslVersion::TLS1_2,
+        TlsVersion::Tls13 => SslVersion::TLS1_3,
+    };
+    let mut b = SslContext::builder(SslMethod::tls_client())?;
+    // The probe reports on the certificate; it must not refuse to look at a bad one.
+    b.set_verify(SslVerifyMode::NONE);
+    b.set_security_level(0);
+    b.set_cipher_list("ALL:@SECLEVEL=0")?;
+    b.set_min_proto_version(Some(v))?;
+    b.set_max_proto_version(Some(v))?;
+    Ok(b.build())
+}
+
+/// Runs one handshake over `stream` (already past the X.224 exchange).
+pub(crate) async fn handshake(
+    stream: TcpStream,
+    version: TlsVersion,
+    server_name: Option<&str>,
+    deadline: Duration,
+) -> Handshake {
+    let fail = |outcome| Handshake { outcome, chain: Vec::new() };
+    let ssl = match context(version).and_then(|c| Ssl::new(c)) {
+        Ok(s) => s,
+        Err(e) => return fail(TlsOutcome::Error { reason: format!("OpenSSL cannot offer {}: {e}", version.label()) }),
+    };
+    let mut ssl = ssl;
+    if let Some(name) = server_name {
+        // SNI, as FreeRDP sends it; never for address literals (RFC 6066 forbids them).
+        let _ = ssl.set_hostname(name);
+    }
+    let mut tls = match SslStream::new(ssl, Recording::new(stream)) {
+        Ok(s) => s,
+        Err(e) => return fail(TlsOutcome::Error { reason: e.to_string() }),
+    };
+    let result = tokio::time::timeout(deadline, Pin::new(&mut tls).connect()).await;
+    let (received, head) = {
+        let rec = tls.get_ref();
+        (rec.received, rec.head.clone())
+    };
+    match result {
+        Err(_) => fail(TlsOutcome::TimedOut { phase: Phase::TlsHandshake, bytes: received }),
+        Ok(Ok(())) => {
+            let ssl = tls.ssl();
+            let cipher = ssl.current_cipher().map(|c| c.name().to_string()).unwrap_or_default();
+            let mut chain: Vec<X509> = Vec::new();
+            if let Some(stack) = ssl.peer_cert_chain() {
+                chain.extend(stack.iter().map(|c| c.to_owned()));
+            }
+            if chain.is_empty() {
+                if let Some(leaf) = ssl.peer_certificate() {
+                    chain.push(leaf);
+                }
+            }
+            let _ = tokio::time::timeout(Duration::from_millis(50), tokio::io::AsyncWriteExt::shutdown(&mut tls)).await;
+            Handshake { outcome: TlsOutcome::Completed { cipher }, chain }
+        }
+        Ok(Err(e)) => fail(classify(&e, received, &head)),
+    }
+}
+
+/// Turns an OpenSSL handshake error into what the server did.
+fn classify(e: &openssl::ssl::Error, received: usize, head: &[u8]) -> TlsOutcome {
+    // A TLS record starts with a content type from 20 (change_cipher_spec) to 24 (heartbeat).
+    if let Some(first) = head.first() {
+        if !(20..=24).contains(first) {
+            return TlsOutcome::NotTls { bytes: received, excerpt_hex: excerpt_hex(head, 48) };
+        }
+    }
+    if e.code() == ErrorCode::SYSCALL {
+        return match e.io_error() {
+            Some(io) if io.kind() == std::io::ErrorKind::ConnectionReset => TlsOutcome::Reset { bytes: received },
+            Some(io) => TlsOutcome::Error { reason: io.to_string() },
+            None => TlsOutcome::Closed { bytes: received },
+        };
+    }
+    if let Some(stack) = e.ssl_error() {
+        for err in stack.errors() {
+            let reason = err.reason_code();
+            if (ALERT_REASON_OFFSET..ALERT_REASON_OFFSET + 256).contains(&reason) {
+                let alert = (reason - ALERT_REASON_OFFSET) as u8;
+                return TlsOutcome::AlertReceived { alert };
+            }
+            let text = err.reason().unwrap_or("");
+            if text.contains("unexpected eof") {
+                return TlsOutcome::Closed { bytes: received };
+            }
+            if text.contains("unsupported protocol") || text.contains("wrong ssl version") {
+                return TlsOutcome::ClientAborted {
+                    reason: "the server answered with a TLS version outside the one this attempt offers".to_string(),
+                };
+            }
+        }
+        let reasons: Vec<String> = stack.errors().iter().filter_map(|x| x.reason().map(str::to_string)).collect();
+        if !reasons.is_empty() {
+            return TlsOutcome::Error { reason: reasons.join("; ") };
+        }
+    }
+    if let Some(io) = e.io_error() {
+        if io.kind() == std::io::ErrorKind::ConnectionReset {
+            return TlsOutcome::Reset { bytes: received };
+        }
+    }
+    TlsOutcome::Error { reason: e.to_string() }
+}
