@@ -1,6 +1,8 @@
 //! rdpdoctor: tells an administrator why a Remote Desktop connection fails and how to fix it.
 
+mod cmd;
 mod explain;
+mod render;
 
 use clap::{Parser, Subcommand};
 use std::process::ExitCode;
@@ -9,7 +11,12 @@ use std::process::ExitCode;
 pub const EXIT_USAGE: u8 = 2;
 
 #[derive(Parser)]
-#[command(name = "rdpdoctor", version, about = "Tells an administrator exactly why a Remote Desktop (RDP) connection fails and how to fix it")]
+#[command(
+    name = "rdpdoctor",
+    version,
+    about = "Tells an administrator exactly why a Remote Desktop (RDP) connection fails and how to fix it",
+    after_help = "Exit status of check and diagnose: 0 no blocking or warning finding, 1 findings, 2 bad usage or input."
+)]
 struct Cli {
     #[command(subcommand)]
     command: Command,
@@ -17,8 +24,14 @@ struct Cli {
 
 #[derive(Subcommand)]
 enum Command {
+    /// Probe a server the way a client connects, and say where and why it breaks
+    Check(cmd::check::CheckArgs),
+    /// Diagnose saved observations (from `check --save`) without touching the network
+    Diagnose(cmd::diagnose::DiagnoseArgs),
     /// Decode a code a Remote Desktop client or server shows (e.g. `explain 0x904 0x7`)
     Explain(explain::ExplainArgs),
+    /// List every finding id with its severity and meaning
+    Findings(cmd::findings::FindingsArgs),
 }
 
 fn main() -> ExitCode {
@@ -30,7 +43,17 @@ fn main() -> ExitCode {
             return ExitCode::from(code);
         }
     };
-    match cli.command {
-        Command::Explain(args) => ExitCode::from(explain::run(&args)),
-    }
+    let code = match cli.command {
+        Command::Check(args) => cmd::check::run(&args),
+        Command::Diagnose(args) => cmd::diagnose::run(&args),
+        Command::Explain(args) => explain::run(&args),
+        Command::Findings(args) => cmd::findings::run(&args),
+    };
+    ExitCode::from(code)
+}
+
+/// Prints `rdpdoctor: MESSAGE` on stderr and returns the usage exit status.
+pub fn usage_error(message: impl std::fmt::Display) -> u8 {
+    eprintln!("rdpdoctor: {message}");
+    EXIT_USAGE
 }

@@ -1,1 +1,32 @@
-//! placeholder
+//! Pure diagnosis: observations in, findings and one verdict out. No I/O, no printing.
+//!
+//! `diagnose(&Observations, &Context) -> Diagnosis`. Each rule (in `rules/`) is small, named by
+//! the findings it produces, and reads only observations. The finding catalog (`catalog/`) holds
+//! the explanation, fixes and likely client error of every finding id as data.
+
+pub mod catalog;
+mod context;
+mod facts;
+mod model;
+mod rules;
+mod verdict;
+
+pub use context::{ClientProfile, Context, PROFILES};
+pub use model::*;
+
+use rdpdoctor_observations::Observations;
+
+/// Turns observations into a diagnosis.
+pub fn diagnose(obs: &Observations, ctx: &Context) -> Diagnosis {
+    let mut findings = rules::run(obs, ctx);
+    // Blocking first, then warnings, then info; within a severity, in connection order.
+    findings.sort_by_key(|f| (f.severity, f.step));
+    let facts = facts::derive(obs, ctx);
+    let verdict = verdict::decide(&findings, &facts);
+    Diagnosis {
+        target: obs.target.as_ref().map(|t| t.to_string()),
+        verdict,
+        findings,
+        facts,
+    }
+}

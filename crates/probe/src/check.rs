@@ -25,7 +25,9 @@ impl Default for ProbeOptions {
     fn default() -> Self {
         ProbeOptions {
             timeout: Duration::from_secs(5),
-            max_connections: 4,
+            // xrdp listens with a backlog of 2: a third simultaneous SYN can be dropped and cost
+            // a one-second retransmission. Two connections keep a check fast and polite.
+            max_connections: 2,
         }
     }
 }

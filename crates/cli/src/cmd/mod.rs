@@ -1,0 +1,39 @@
+//! One module per subcommand: argument parsing and wiring, no diagnosis logic.
+
+pub mod check;
+pub mod diagnose;
+pub mod findings;
+
+use rdpdoctor_diagnose::{ClientProfile, Context, PROFILES};
+
+/// Options that shape a diagnosis, shared by `check` and `diagnose`.
+#[derive(clap::Args, Clone, Debug)]
+pub struct DiagnosisOptions {
+    /// Client whose experience severities describe: windows (default), windows10, hardened
+    #[arg(long, value_name = "PROFILE", default_value = "windows")]
+    pub client: String,
+    /// Warn when the certificate expires within this many days
+    #[arg(long, value_name = "DAYS", default_value_t = 30, value_parser = clap::value_parser!(i64).range(0..=3650))]
+    pub cert_warn_days: i64,
+    /// Print one JSON object instead of text
+    #[arg(long)]
+    pub json: bool,
+}
+
+impl DiagnosisOptions {
+    /// The diagnosis context at `now`, or a usage error message.
+    pub fn context(&self, now: jiff::Timestamp) -> Result<Context, String> {
+        let client = ClientProfile::by_name(&self.client).ok_or_else(|| {
+            let names: Vec<&str> = PROFILES.iter().map(|p| p.name).collect();
+            format!(
+                "--client {:?} is not a known client profile; use one of: {}",
+                self.client,
+                names.join(", ")
+            )
+        })?;
+        let mut ctx = Context::new(now);
+        ctx.client = client;
+        ctx.cert_warning_days = self.cert_warn_days;
+        Ok(ctx)
+    }
+}

@@ -1,0 +1,4 @@
+//! Renderers: they format a Diagnosis (and Observations) and never re-derive meaning.
+
+pub mod json;
+pub mod text;

@@ -1,0 +1,129 @@
+//! The terminal report: the verdict in words first, then the finding that explains it with its
+//! evidence and numbered fixes, then other findings, then details.
+
+use rdpdoctor_diagnose::{ClientError, Diagnosis, Finding, Status};
+use std::fmt::Write;
+
+pub fn report(d: &Diagnosis, duration_ms: Option<f64>) -> String {
+    let mut out = String::new();
+    let target = d.target.as_deref().unwrap_or("(offline evidence)");
+    let status = match d.verdict.status {
+        Status::Healthy => "HEALTHY",
+        Status::Degraded => "DEGRADED",
+        Status::Broken => "BROKEN",
+        Status::Unreachable => "UNREACHABLE",
+    };
+    let _ = writeln!(out, "{target}: {status}");
+    let _ = writeln!(out, "{}", d.verdict.summary);
+
+    let main = d
+        .verdict
+        .finding
+        .as_deref()
+        .and_then(|id| d.findings.iter().find(|f| f.id == id));
+    if let Some(f) = main {
+        out.push('\n');
+        full(&mut out, f);
+    }
+    let others: Vec<&Finding> = d
+        .findings
+        .iter()
+        .filter(|f| Some(f.id.as_str()) != d.verdict.finding.as_deref())
+        .collect();
+    if !others.is_empty() {
+        let _ = writeln!(out, "\nOther findings:");
+        for f in others {
+            brief(&mut out, f);
+        }
+    }
+    details(&mut out, d, duration_ms);
+    out
+}
+
+fn full(out: &mut String, f: &Finding) {
+    let _ = writeln!(out, "Cause [{}] {} ({}, {} step)", f.id, f.title, f.severity.label(), f.step.label());
+    let _ = writeln!(out, "Evidence:");
+    for e in &f.evidence {
+        let _ = writeln!(out, "  - {e}");
+    }
+    if !f.explanation.is_empty() {
+        let _ = writeln!(out, "Why: {}", f.explanation);
+    }
+    if let Some(c) = &f.client_error {
+        let _ = writeln!(out, "{}", client_line(c));
+    }
+    if !f.fixes.is_empty() {
+        let _ = writeln!(out, "Fixes, least invasive first:");
+        for (i, fix) in f.fixes.iter().enumerate() {
+            let _ = writeln!(out, "  {}. {}", i + 1, fix.text);
+            for c in &fix.commands {
+                let _ = writeln!(out, "       {c}");
+            }
+        }
+    }
+}
+
+fn brief(out: &mut String, f: &Finding) {
+    let _ = writeln!(out, "  [{}] {}: {}", f.severity.label(), f.id, f.title);
+    for e in &f.evidence {
+        let _ = writeln!(out, "      {e}");
+    }
+    if let Some(fix) = f.fixes.first() {
+        let _ = writeln!(out, "      Fix: {}", fix.text);
+        for c in &fix.commands {
+            let _ = writeln!(out, "        {c}");
+        }
+    }
+}
+
+fn client_line(c: &ClientError) -> String {
+    let mut codes = Vec::new();
+    if let Some(d) = &c.disconnect {
+        codes.push(format!("error code {} ({})", d.hex, d.name));
+    }
+    if let Some(x) = &c.extended {
+        codes.push(format!("extended error code {} ({})", x.hex, x.name));
+    }
+    let how = if c.likely { "would likely show" } else { "shows" };
+    if codes.is_empty() {
+        format!("A Windows client {how}: {}", c.text)
+    } else {
+        format!("A Windows client {how}: {}; {}", c.text, codes.join(", "))
+    }
+}
+
+fn details(out: &mut String, d: &Diagnosis, duration_ms: Option<f64>) {
+    let f = &d.facts;
+    let _ = writeln!(out, "\nDetails:");
+    if !f.addresses.is_empty() {
+        let used = f.address_used.as_deref().map(|a| format!(", used {a}")).unwrap_or_default();
+        let _ = writeln!(out, "  Addresses: {}{used}", f.addresses.join(", "));
+    }
+    if let Some(ms) = f.connect_ms_median {
+        let _ = writeln!(out, "  TCP connect: {ms:.1} ms (median)");
+    }
+    if !f.negotiation.is_empty() {
+        let _ = writeln!(out, "  Negotiation:");
+        for n in &f.negotiation {
+            let _ = writeln!(out, "    {n}");
+        }
+    }
+    if !f.tls_versions.is_empty() {
+        let _ = writeln!(out, "  TLS versions that complete: {}", f.tls_versions.join(", "));
+    }
+    if let Some(c) = &f.tls_cipher {
+        let _ = writeln!(out, "  Best TLS: {c}");
+    }
+    if let Some(c) = &f.certificate {
+        let _ = writeln!(out, "  Certificate: {}", c.subject);
+        let _ = writeln!(out, "    issuer {}{}", c.issuer, if c.self_signed { " (self-signed)" } else { "" });
+        let _ = writeln!(out, "    names {}", c.names.join(", "));
+        let _ = writeln!(out, "    valid {} to {} ({} days left)", c.not_before, c.not_after, c.days_left);
+        let _ = writeln!(out, "    key {}, signature {}", c.key, c.signature);
+        let _ = writeln!(out, "    SHA-1 {}", c.sha1);
+        let _ = writeln!(out, "    SHA-256 {}", c.sha256);
+    }
+    if let Some(ms) = duration_ms {
+        let _ = writeln!(out, "  Checked in {ms:.0} ms");
+    }
+}

@@ -1,0 +1,212 @@
+//! The finding catalog: every finding id with its severity rule, explanation, fixes and the error
+//! a Windows client would most likely show. Ids are a public contract (FINDINGS.md): stable,
+//! kebab-case, never renamed. `docs/findings.md` is generated from this data.
+//!
+//! Placeholders in fix commands: `{host}`, `{port}` and `{sha1}` (certificate thumbprint) are
+//! filled in from the observations when a finding is produced.
+
+mod network;
+
+use crate::model::{Severity, Step};
+
+/// A fix as written in the catalog.
+#[derive(Debug)]
+pub struct FixDef {
+    pub text: &'static str,
+    pub commands: &'static [&'static str],
+}
+
+/// The error a Windows client most likely shows, by code (looked up in `rdpdoctor-codes`).
+#[derive(Debug)]
+pub struct ClientDef {
+    pub disconnect: Option<u32>,
+    pub extended: Option<u32>,
+    pub text: &'static str,
+    /// True when the mapping is inferred rather than documented.
+    pub likely: bool,
+}
+
+/// One catalog entry.
+#[derive(Debug)]
+pub struct FindingDef {
+    pub id: &'static str,
+    pub step: Step,
+    /// The usual severity; `severity_rule` says when a rule chooses another.
+    pub severity: Severity,
+    pub severity_rule: &'static str,
+    pub title: &'static str,
+    pub explanation: &'static str,
+    /// Least invasive first.
+    pub fixes: &'static [FixDef],
+    pub client: Option<ClientDef>,
+}
+
+/// Every catalog entry, in step order.
+pub fn all() -> impl Iterator<Item = &'static FindingDef> {
+    network::REACHABILITY
+        .iter()
+        .chain(network::NEGOTIATION)
+        .chain(network::TLS)
+        .chain(network::CERTIFICATE)
+}
+
+/// The entry for `id`.
+pub fn get(id: &str) -> Option<&'static FindingDef> {
+    all().find(|d| d.id == id)
+}
+
+/// The catalog as a Markdown reference page (docs/findings.md).
+pub fn reference_markdown() -> String {
+    let mut out = String::from(
+        "# rdpdoctor finding catalog\n\n\
+         Generated from `crates/diagnose/src/catalog` (`rdpdoctor findings --markdown`). \
+         Finding ids are stable: scripts, alert rules and CI gates may rely on them.\n\n\
+         Severity describes what the finding does to a default, up-to-date Windows client: \
+         `blocking` (it cannot connect), `warning` (it connects, but something is wrong or weak, \
+         or some clients fail), `info`.\n",
+    );
+    let mut step = None;
+    for d in all() {
+        if step != Some(d.step) {
+            step = Some(d.step);
+            out.push_str(&format!("\n## {}\n", d.step.label()));
+        }
+        out.push_str(&format!("\n### `{}`: {}\n\n", d.id, d.title));
+        out.push_str(&format!(
+            "- Severity: **{}**. {}\n",
+            d.severity.label(),
+            d.severity_rule
+        ));
+        if let Some(c) = &d.client {
+            let mut codes = Vec::new();
+            if let Some(v) = c.disconnect {
+                codes.push(code_text(rdpdoctor_codes::Family::Disconnect, v));
+            }
+            if let Some(v) = c.extended {
+                codes.push(format!(
+                    "extended {}",
+                    code_text(rdpdoctor_codes::Family::Extended, v)
+                ));
+            }
+            let likely = if c.likely { " (likely; inferred)" } else { "" };
+            let codes = if codes.is_empty() {
+                String::new()
+            } else {
+                format!(" Codes: {}.", codes.join(", "))
+            };
+            out.push_str(&format!("- Windows client{likely}: {}{codes}\n", c.text));
+        }
+        out.push_str(&format!("\n{}\n", d.explanation));
+        if !d.fixes.is_empty() {
+            out.push_str("\nFixes, least invasive first:\n\n");
+            for (i, f) in d.fixes.iter().enumerate() {
+                out.push_str(&format!("{}. {}\n", i + 1, f.text));
+                for c in f.commands {
+                    out.push_str(&format!("   - `{c}`\n"));
+                }
+            }
+        }
+    }
+    out
+}
+
+/// `0x904 (disconnectReasonAtClientWinsockFDCLOSE)`, or the bare number when undocumented.
+pub fn code_text(family: rdpdoctor_codes::Family, value: u32) -> String {
+    match rdpdoctor_codes::lookup(family, value) {
+        Some(e) => format!("0x{value:X} ({})", e.name),
+        None => format!("0x{value:X}"),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use std::collections::HashSet;
+
+    /// The ids FINDINGS.md requires of the network checks.
+    const REQUIRED: &[&str] = &[
+        "dns-failure",
+        "port-closed",
+        "port-filtered",
+        "connection-reset",
+        "closed-without-reply",
+        "no-reply",
+        "not-rdp",
+        "nla-required",
+        "tls-required",
+        "tls-not-allowed",
+        "cert-not-on-server",
+        "security-downgrade",
+        "legacy-negotiation",
+        "nla-not-enforced",
+        "tls-handshake-failed",
+        "tls-legacy-only",
+        "tls-modern-only",
+        "tls-legacy-enabled",
+        "cert-expired",
+        "cert-not-yet-valid",
+        "cert-expiring-soon",
+        "cert-name-mismatch",
+        "cert-self-signed",
+        "cert-weak-key",
+        "cert-weak-signature",
+    ];
+
+    #[test]
+    fn every_required_id_exists_once_and_is_kebab_case() {
+        let mut seen = HashSet::new();
+        for d in all() {
+            assert!(seen.insert(d.id), "duplicate id {}", d.id);
+            assert!(
+                d.id.bytes().all(|b| b.is_ascii_lowercase() || b.is_ascii_digit() || b == b'-'),
+                "{} is not kebab-case",
+                d.id
+            );
+            assert!(!d.explanation.is_empty() && !d.title.is_empty(), "{}", d.id);
+        }
+        for id in REQUIRED {
+            assert!(seen.contains(id), "missing {id}");
+        }
+    }
+
+    #[test]
+    fn certificate_and_tls_fixes_never_disable_nla() {
+        for d in all().filter(|d| matches!(d.step, Step::Tls | Step::Certificate)) {
+            for f in d.fixes {
+                let text = format!("{} {}", f.text, f.commands.join(" ")).to_lowercase();
+                assert!(
+                    !text.contains("userauthentication /t reg_dword /d 0"),
+                    "{} offers disabling NLA",
+                    d.id
+                );
+                assert!(
+                    !(text.contains("rename") && text.contains("machinekeys")),
+                    "{} renames MachineKeys",
+                    d.id
+                );
+            }
+        }
+    }
+
+    #[test]
+    fn client_codes_come_from_the_code_tables() {
+        for d in all() {
+            if let Some(c) = &d.client {
+                if let Some(v) = c.disconnect {
+                    assert!(
+                        rdpdoctor_codes::lookup(rdpdoctor_codes::Family::Disconnect, v).is_some(),
+                        "{}: disconnect 0x{v:X} not in the code tables",
+                        d.id
+                    );
+                }
+                if let Some(v) = c.extended {
+                    assert!(
+                        rdpdoctor_codes::lookup(rdpdoctor_codes::Family::Extended, v).is_some(),
+                        "{}: extended 0x{v:X} not in the code tables",
+                        d.id
+                    );
+                }
+            }
+        }
+    }
+}

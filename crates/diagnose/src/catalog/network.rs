@@ -1,0 +1,736 @@
+//! Catalog entries for what a network probe sees: reachability, X.224 negotiation, TLS and the
+//! certificate.
+
+use super::{ClientDef, FindingDef, FixDef};
+use crate::model::{Severity, Step};
+
+/// Reading the System log for the certificate and Schannel events, shared by several fixes.
+const CERT_EVENTS: &str = "Get-WinEvent -FilterHashtable @{LogName='System'; Id=1057,1058,1065,36870,36871,36874,36888} -MaxEvents 20 | Format-List TimeCreated,Id,ProviderName,Message";
+
+pub(super) const REACHABILITY: &[FindingDef] = &[
+    FindingDef {
+        id: "dns-failure",
+        step: Step::Dns,
+        severity: Severity::Blocking,
+        severity_rule: "Always blocking: without an address the client cannot connect.",
+        title: "The name does not resolve",
+        explanation: "The resolver could not turn the name into an address, so no connection was attempted. \
+            Either the record does not exist (typo, wrong DNS suffix, the computer never registered), or the \
+            resolver could not be reached in time.",
+        fixes: &[
+            FixDef {
+                text: "Check the name from the client, and try the fully qualified name",
+                commands: &["Resolve-DnsName {host}", "nslookup {host}"],
+            },
+            FixDef {
+                text: "On the server, register its DNS record again",
+                commands: &["ipconfig /registerdns"],
+            },
+            FixDef {
+                text: "On the client, flush a stale cache and check the DNS suffix search list",
+                commands: &["Clear-DnsClientCache", "Get-DnsClientGlobalSetting"],
+            },
+        ],
+        client: Some(ClientDef {
+            disconnect: Some(0x104),
+            extended: None,
+            text: "\"Remote Desktop can't find the computer\" (DNS name lookup failure)",
+            likely: true,
+        }),
+    },
+    FindingDef {
+        id: "port-closed",
+        step: Step::Tcp,
+        severity: Severity::Blocking,
+        severity_rule: "Always blocking.",
+        title: "Nothing listens on the RDP port (connection refused)",
+        explanation: "The host answered the TCP connection attempt with a reset: it is up, but nothing \
+            accepts connections on this port. Remote Desktop is switched off, the Remote Desktop Services \
+            service (TermService) is stopped, or RDP listens on another port.",
+        fixes: &[
+            FixDef {
+                text: "Check that Remote Desktop Services runs on the server, and start it",
+                commands: &["Get-Service TermService", "Start-Service TermService"],
+            },
+            FixDef {
+                text: "Check that remote connections are allowed (fDenyTSConnections must be 0; the policy value wins over the local one). Enable through System Properties > Remote, or the policy Computer Configuration > Administrative Templates > Windows Components > Remote Desktop Services > Remote Desktop Session Host > Connections > Allow users to connect remotely by using Remote Desktop Services",
+                commands: &[
+                    r#"reg query "HKLM\SYSTEM\CurrentControlSet\Control\Terminal Server" /v fDenyTSConnections"#,
+                    r#"reg query "HKLM\SOFTWARE\Policies\Microsoft\Windows NT\Terminal Services" /v fDenyTSConnections"#,
+                    r#"Set-ItemProperty -Path 'HKLM:\SYSTEM\CurrentControlSet\Control\Terminal Server' -Name fDenyTSConnections -Value 0"#,
+                ],
+            },
+            FixDef {
+                text: "Check which port RDP really listens on, and connect to that one (mstsc /v:HOST:PORT)",
+                commands: &[
+                    r#"reg query "HKLM\SYSTEM\CurrentControlSet\Control\Terminal Server\WinStations\RDP-Tcp" /v PortNumber"#,
+                    "netstat -ano | findstr LISTENING | findstr :{port}",
+                ],
+            },
+        ],
+        client: Some(ClientDef {
+            disconnect: Some(0x204),
+            extended: None,
+            text: "\"Remote Desktop can't connect to the remote computer\" (socket connect failed)",
+            likely: true,
+        }),
+    },
+    FindingDef {
+        id: "port-filtered",
+        step: Step::Tcp,
+        severity: Severity::Blocking,
+        severity_rule: "Always blocking.",
+        title: "The RDP port does not answer (dropped by a firewall, or no host)",
+        explanation: "The TCP connection attempt got no answer before the deadline (or the network reported the \
+            host unreachable). A firewall on the way or on the server drops the packets, or the host is off \
+            or not at this address. A closed port would have answered with a reset.",
+        fixes: &[
+            FixDef {
+                text: "Test the path from the client, then from a machine on the server's own network",
+                commands: &["Test-NetConnection {host} -Port {port}"],
+            },
+            FixDef {
+                text: "On the server, check the Windows Firewall rules for Remote Desktop and the active network profile (a domain server that falls back to the Public profile loses rules scoped to Domain)",
+                commands: &[
+                    r#"Get-NetFirewallRule -DisplayGroup "Remote Desktop" | Format-Table Name,Enabled,Profile,Direction,Action"#,
+                    "Get-NetConnectionProfile",
+                    r#"Enable-NetFirewallRule -DisplayGroup "Remote Desktop""#,
+                ],
+            },
+            FixDef {
+                text: "Check network firewalls, cloud security groups and VPN filters between client and server for TCP {port}",
+                commands: &[],
+            },
+        ],
+        client: Some(ClientDef {
+            disconnect: Some(0x204),
+            extended: None,
+            text: "\"Remote Desktop can't connect to the remote computer\" after a long wait",
+            likely: true,
+        }),
+    },
+    FindingDef {
+        id: "connection-reset",
+        step: Step::Tcp,
+        severity: Severity::Blocking,
+        severity_rule: "Always blocking.",
+        title: "The connection was reset before the server answered the RDP request",
+        explanation: "TCP connected, but the connection was reset before any X.224 answer. Remote Desktop Services \
+            does not do this to a well-formed request; a middlebox (IPS, proxy, load balancer, VPN or tunnel) \
+            usually does, or the listener is overloaded (too many half-open connections, often from Internet \
+            scanners).",
+        fixes: &[
+            FixDef {
+                text: "Check which process owns the port on the server: it must be svchost.exe running TermService",
+                commands: &["netstat -anob | findstr :{port}", "tasklist /svc /fi \"services eq TermService\""],
+            },
+            FixDef {
+                text: "Probe the server from its own network segment to find out whether a device on the path resets the connection",
+                commands: &["rdpdoctor check {host}:{port}"],
+            },
+            FixDef {
+                text: "Look at the server's RDP transport log for refused or failed connections",
+                commands: &["Get-WinEvent -LogName Microsoft-Windows-RemoteDesktopServices-RdpCoreTS/Operational -MaxEvents 50 | Format-List TimeCreated,Id,Message"],
+            },
+        ],
+        client: Some(ClientDef {
+            disconnect: Some(0x904),
+            extended: None,
+            text: "\"This computer can't connect to the remote computer\" (socket closed)",
+            likely: true,
+        }),
+    },
+    FindingDef {
+        id: "closed-without-reply",
+        step: Step::Tcp,
+        severity: Severity::Blocking,
+        severity_rule: "Always blocking.",
+        title: "The server accepted TCP, then closed without answering the RDP request",
+        explanation: "TCP connected, but the connection was closed before a complete X.224 Connection Confirm \
+            arrived. Causes seen in practice: the listener is refusing new connections (MaxOutstandingConnections \
+            reached, drain mode, the service shutting down), or a proxy, tunnel or gateway accepted the connection \
+            but could not reach the real server.",
+        fixes: &[
+            FixDef {
+                text: "Look at the server's logs around the time of the probe for refused connections and listener errors",
+                commands: &[
+                    "Get-WinEvent -LogName Microsoft-Windows-RemoteDesktopServices-RdpCoreTS/Operational -MaxEvents 50 | Format-List TimeCreated,Id,Message",
+                    "Get-WinEvent -LogName Microsoft-Windows-TerminalServices-RemoteConnectionManager/Operational -MaxEvents 50 | Format-List TimeCreated,Id,Message",
+                ],
+            },
+            FixDef {
+                text: "Check that the server accepts logons (not in drain mode) and list its sessions",
+                commands: &["chglogon /query", "qwinsta /server:{host}"],
+            },
+            FixDef {
+                text: "If a proxy, gateway or tunnel sits in front of the server, probe the server directly to see which of the two closes",
+                commands: &[],
+            },
+        ],
+        client: Some(ClientDef {
+            disconnect: Some(0x904),
+            extended: None,
+            text: "\"This computer can't connect to the remote computer\" (socket closed)",
+            likely: true,
+        }),
+    },
+    FindingDef {
+        id: "no-reply",
+        step: Step::Tcp,
+        severity: Severity::Blocking,
+        severity_rule: "Always blocking.",
+        title: "The server accepted TCP, then stayed silent",
+        explanation: "TCP connected, but no answer to the X.224 Connection Request arrived before the deadline. \
+            The port belongs to a program that does not speak RDP and waits for its own protocol, or Remote \
+            Desktop Services is hung.",
+        fixes: &[
+            FixDef {
+                text: "Check which program owns the port on the server",
+                commands: &["netstat -anob | findstr :{port}"],
+            },
+            FixDef {
+                text: "If TermService owns it, restart it (this ends every session on the server: do it last)",
+                commands: &["Restart-Service TermService -Force"],
+            },
+        ],
+        client: Some(ClientDef {
+            disconnect: Some(0x108),
+            extended: None,
+            text: "the client waits, then reports that the connection timed out",
+            likely: true,
+        }),
+    },
+    FindingDef {
+        id: "not-rdp",
+        step: Step::Tcp,
+        severity: Severity::Blocking,
+        severity_rule: "Always blocking.",
+        title: "Something other than an RDP server answered",
+        explanation: "The answer to the X.224 Connection Request is not a valid Connection Confirm. The port \
+            belongs to another service (the evidence shows what it sent), or a device in between rewrote the \
+            traffic.",
+        fixes: &[
+            FixDef {
+                text: "Check the port number the client uses, and which program owns that port on the server",
+                commands: &["netstat -anob | findstr :{port}", r#"reg query "HKLM\SYSTEM\CurrentControlSet\Control\Terminal Server\WinStations\RDP-Tcp" /v PortNumber"#],
+            },
+            FixDef {
+                text: "Connect to the port RDP really listens on",
+                commands: &["mstsc /v:{host}:PORT"],
+            },
+        ],
+        client: Some(ClientDef {
+            disconnect: None,
+            extended: None,
+            text: "a generic \"This computer can't connect to the remote computer\" or \"An internal error has occurred\"",
+            likely: true,
+        }),
+    },
+];
+
+pub(super) const NEGOTIATION: &[FindingDef] = &[
+    FindingDef {
+        id: "cert-not-on-server",
+        step: Step::Negotiation,
+        severity: Severity::Blocking,
+        severity_rule: "Blocking: TLS and NLA cannot start.",
+        title: "The server has no usable certificate for TLS (SSL_CERT_NOT_ON_SERVER)",
+        explanation: "The server refused the TLS/NLA request with RDP_NEG_FAILURE SSL_CERT_NOT_ON_SERVER \
+            (MS-RDPBCGR 2.2.1.2.2): it cannot start TLS because it has no certificate it can use. On Windows \
+            the usual causes are a configured certificate (SSLCertificateSHA1Hash) that was deleted or expired, \
+            or a self-signed certificate that could not be created because its private key in MachineKeys \
+            cannot be opened.",
+        fixes: &[
+            FixDef {
+                text: "Read the server's System log for the certificate events (RemoteConnectionManager 1057/1058/1065, Schannel 36870)",
+                commands: &[CERT_EVENTS],
+            },
+            FixDef {
+                text: "List the certificates of the Remote Desktop store and check whether a custom certificate is configured",
+                commands: &[
+                    r#"Get-ChildItem "Cert:\LocalMachine\Remote Desktop" | Format-List Subject,Thumbprint,NotAfter,HasPrivateKey"#,
+                    r#"Get-CimInstance -Namespace root\cimv2\TerminalServices -ClassName Win32_TSGeneralSetting | Format-List TerminalName,SSLCertificateSHA1Hash,SSLCertificateSHA1HashType"#,
+                ],
+            },
+            FixDef {
+                text: "If the configured certificate is gone, remove the binding so the server falls back to its self-signed certificate, then restart Remote Desktop Services (ends sessions)",
+                commands: &[
+                    r#"reg delete "HKLM\SYSTEM\CurrentControlSet\Control\Terminal Server\WinStations\RDP-Tcp" /v SSLCertificateSHA1Hash /f"#,
+                    "Restart-Service TermService -Force",
+                ],
+            },
+            FixDef {
+                text: "If the self-signed certificate cannot be created (event 1057 \"Keyset does not exist\" or \"Access is denied\"), check the MachineKeys permissions: SYSTEM and Administrators need Full control and NETWORK SERVICE needs Read on the RDP key file. Repair the ACL of that one file; do not rename or delete the MachineKeys folder, which holds every machine private key",
+                commands: &[r"icacls C:\ProgramData\Microsoft\Crypto\RSA\MachineKeys"],
+            },
+        ],
+        client: Some(ClientDef {
+            disconnect: None,
+            extended: None,
+            text: "\"An internal error has occurred\" or \"This computer can't connect to the remote computer\"; FreeRDP reports a TLS connect failure",
+            likely: true,
+        }),
+    },
+    FindingDef {
+        id: "negotiation-refused",
+        step: Step::Negotiation,
+        severity: Severity::Blocking,
+        severity_rule: "Blocking when the request an up-to-date client sends (TLS, CredSSP) is refused; warning when only another request is.",
+        title: "The server refused the security protocols requested",
+        explanation: "The server answered with an RDP_NEG_FAILURE that no other finding explains (for example \
+            INCONSISTENT_FLAGS, SSL_WITH_USER_AUTH_REQUIRED_BY_SERVER, or a code the specification does not \
+            define). The code and its name are in the evidence.",
+        fixes: &[
+            FixDef {
+                text: "Decode the failure code and compare the server's security layer settings with what the client offers",
+                commands: &["rdpdoctor explain --as neg-failure CODE", r#"reg query "HKLM\SYSTEM\CurrentControlSet\Control\Terminal Server\WinStations\RDP-Tcp" /v SecurityLayer"#],
+            },
+            FixDef {
+                text: "SSL_WITH_USER_AUTH_REQUIRED_BY_SERVER (6) means the server wants a client certificate: configure one on the client, or switch the server back to ordinary TLS with NLA",
+                commands: &[],
+            },
+        ],
+        client: Some(ClientDef {
+            disconnect: None,
+            extended: None,
+            text: "a security negotiation error; FreeRDP reports ERRCONNECT_SECURITY_NEGO_CONNECT_FAILED",
+            likely: true,
+        }),
+    },
+    FindingDef {
+        id: "tls-not-allowed",
+        step: Step::Negotiation,
+        severity: Severity::Warning,
+        severity_rule: "Warning: mstsc falls back to Standard RDP Security and connects, but clients that require TLS or NLA cannot; blocking when the Standard RDP Security request is refused too.",
+        title: "The server allows only Standard RDP Security (SSL_NOT_ALLOWED_BY_SERVER)",
+        explanation: "The server refused TLS with RDP_NEG_FAILURE SSL_NOT_ALLOWED_BY_SERVER: its security layer is \
+            set to RDP (SecurityLayer = 0). Connections use the legacy RC4-based Standard RDP Security, the server \
+            cannot prove its identity, and clients that require TLS or NLA fail.",
+        fixes: &[
+            FixDef {
+                text: "Check the security layer (policy value first, then the listener)",
+                commands: &[
+                    r#"reg query "HKLM\SOFTWARE\Policies\Microsoft\Windows NT\Terminal Services" /v SecurityLayer"#,
+                    r#"reg query "HKLM\SYSTEM\CurrentControlSet\Control\Terminal Server\WinStations\RDP-Tcp" /v SecurityLayer"#,
+                ],
+            },
+            FixDef {
+                text: "Set it to SSL: Group Policy Computer Configuration > Administrative Templates > Windows Components > Remote Desktop Services > Remote Desktop Session Host > Security > Require use of specific security layer for remote (RDP) connections = SSL, or on the listener (then restart Remote Desktop Services)",
+                commands: &[
+                    r#"reg add "HKLM\SYSTEM\CurrentControlSet\Control\Terminal Server\WinStations\RDP-Tcp" /v SecurityLayer /t REG_DWORD /d 2 /f"#,
+                ],
+            },
+            FixDef {
+                text: "On xrdp, set security_layer=negotiate (or tls) in xrdp.ini with a valid certificate and key_file",
+                commands: &[],
+            },
+        ],
+        client: Some(ClientDef {
+            disconnect: None,
+            extended: None,
+            text: "mstsc connects with a warning that the identity of the remote computer cannot be verified; clients that require TLS refuse",
+            likely: true,
+        }),
+    },
+    FindingDef {
+        id: "security-downgrade",
+        step: Step::Negotiation,
+        severity: Severity::Warning,
+        severity_rule: "Warning: most clients carry on with weak security; clients that insist on TLS fail.",
+        title: "A request for TLS or NLA was answered with Standard RDP Security",
+        explanation: "The client offered only TLS and/or CredSSP, and the server selected PROTOCOL_RDP instead of \
+            refusing with SSL_NOT_ALLOWED_BY_SERVER as MS-RDPBCGR 3.3.5.3.1 asks. The connection then runs \
+            Standard RDP Security (RC4, no server authentication), open to a man in the middle. xrdp with \
+            security_layer=rdp behaves like this.",
+        fixes: &[
+            FixDef {
+                text: "Enable TLS on the server: on Windows set the security layer to SSL (Require use of specific security layer for remote (RDP) connections = SSL)",
+                commands: &[r#"reg add "HKLM\SYSTEM\CurrentControlSet\Control\Terminal Server\WinStations\RDP-Tcp" /v SecurityLayer /t REG_DWORD /d 2 /f"#],
+            },
+            FixDef {
+                text: "On xrdp, set security_layer=tls (or negotiate) in xrdp.ini with a valid certificate and key_file",
+                commands: &[],
+            },
+        ],
+        client: Some(ClientDef {
+            disconnect: None,
+            extended: None,
+            text: "mstsc connects with an identity warning; clients that require TLS fail with a security negotiation error",
+            likely: true,
+        }),
+    },
+    FindingDef {
+        id: "legacy-negotiation",
+        step: Step::Negotiation,
+        severity: Severity::Warning,
+        severity_rule: "Warning: such a server speaks only Standard RDP Security; clients that require TLS or NLA fail.",
+        title: "The server does not negotiate security (pre-RDP 5.2 behaviour)",
+        explanation: "The X.224 Connection Confirm carries no negotiation data (MS-RDPBCGR 2.2.1.2), so the server \
+            cannot do TLS or NLA: it is older than Windows Server 2003 SP1, or a proxy or load balancer in front \
+            of the server strips the negotiation.",
+        fixes: &[
+            FixDef {
+                text: "Probe the server directly, bypassing any proxy or load balancer, to see which of the two answers this way",
+                commands: &[],
+            },
+            FixDef {
+                text: "Upgrade or replace the server: nothing older than Windows Server 2003 SP1 can offer TLS",
+                commands: &[],
+            },
+        ],
+        client: Some(ClientDef {
+            disconnect: None,
+            extended: None,
+            text: "mstsc falls back to Standard RDP Security with an identity warning; clients that require NLA refuse",
+            likely: true,
+        }),
+    },
+    FindingDef {
+        id: "nla-not-enforced",
+        step: Step::Negotiation,
+        severity: Severity::Warning,
+        severity_rule: "Warning: clients connect, but anyone reaching the port gets a logon screen and a session before authenticating.",
+        title: "The server lets clients in without NLA",
+        explanation: "A request without CredSSP (Standard RDP Security or TLS only) was accepted, so the server does \
+            not require Network Level Authentication. It starts a session, with its logon screen, for anyone who \
+            reaches the port: a resource-exhaustion and pre-authentication attack surface (BlueKeep-class flaws), \
+            and brute force goes straight to winlogon.",
+        fixes: &[
+            FixDef {
+                text: "Require NLA: Group Policy Computer Configuration > Administrative Templates > Windows Components > Remote Desktop Services > Remote Desktop Session Host > Security > Require user authentication for remote connections by using Network Level Authentication = Enabled, or on the listener",
+                commands: &[
+                    r#"reg add "HKLM\SYSTEM\CurrentControlSet\Control\Terminal Server\WinStations\RDP-Tcp" /v UserAuthentication /t REG_DWORD /d 1 /f"#,
+                ],
+            },
+            FixDef {
+                text: "Servers that cannot do NLA (xrdp, very old Windows): allow connections only through a VPN or an RD Gateway",
+                commands: &[],
+            },
+        ],
+        client: None,
+    },
+    FindingDef {
+        id: "nla-required",
+        step: Step::Negotiation,
+        severity: Severity::Info,
+        severity_rule: "Info: the recommended setting; only clients without CredSSP fail.",
+        title: "The server requires NLA (HYBRID_REQUIRED_BY_SERVER)",
+        explanation: "Requests without CredSSP were refused with RDP_NEG_FAILURE HYBRID_REQUIRED_BY_SERVER: the server \
+            requires Network Level Authentication, as it should. Clients that cannot do CredSSP (very old clients, \
+            some thin clients, tools with NLA switched off) are refused.",
+        fixes: &[FixDef {
+            text: "Keep NLA. For a client that fails, turn CredSSP on in the client instead: in the .rdp file set enablecredsspsupport:i:1; with FreeRDP use /sec:nla (or leave /sec unset)",
+            commands: &[],
+        }],
+        client: Some(ClientDef {
+            disconnect: None,
+            extended: None,
+            text: "clients without CredSSP: \"The remote computer requires Network Level Authentication, which your computer does not support\"; FreeRDP: ERRCONNECT_HYBRID_REQUIRED_BY_SERVER",
+            likely: false,
+        }),
+    },
+    FindingDef {
+        id: "tls-required",
+        step: Step::Negotiation,
+        severity: Severity::Info,
+        severity_rule: "Info: the recommended setting; only clients limited to Standard RDP Security fail.",
+        title: "The server refuses Standard RDP Security (SSL_REQUIRED_BY_SERVER)",
+        explanation: "A request for Standard RDP Security only was refused with RDP_NEG_FAILURE SSL_REQUIRED_BY_SERVER: \
+            the server insists on TLS or CredSSP. Only very old clients, or clients forced to /sec:rdp, fail.",
+        fixes: &[FixDef {
+            text: "Nothing to change on the server. Update clients that can only do Standard RDP Security",
+            commands: &[],
+        }],
+        client: None,
+    },
+];
+
+pub(super) const TLS: &[FindingDef] = &[
+    FindingDef {
+        id: "tls-handshake-failed",
+        step: Step::Tls,
+        severity: Severity::Blocking,
+        severity_rule: "Always blocking.",
+        title: "The server chose TLS, but no TLS version completes a handshake",
+        explanation: "Negotiation selected a TLS-based protocol, then every TLS handshake from TLS 1.0 to 1.3 failed \
+            (the evidence shows how each ended). On Windows this is the signature of a server that cannot use its \
+            own certificate: its private key in MachineKeys is missing or unreadable (Schannel 36870, \
+            0x8009030D), its self-signed certificate expired and could not be renewed (RemoteConnectionManager \
+            1058), or every TLS version it needs is disabled in SCHANNEL (Schannel 36871). Turning NLA off does \
+            not help: NLA runs inside this TLS channel.",
+        fixes: &[
+            FixDef {
+                text: "Read the server's System log for Schannel and certificate events; they name the cause",
+                commands: &[CERT_EVENTS],
+            },
+            FixDef {
+                text: "List the Remote Desktop certificate and check that its private key is usable",
+                commands: &[r#"Get-ChildItem "Cert:\LocalMachine\Remote Desktop" | Format-List Subject,Thumbprint,NotAfter,HasPrivateKey"#],
+            },
+            FixDef {
+                text: "If the self-signed certificate is expired or broken, delete it and restart Remote Desktop Services so Windows creates a new one (event 1056 confirms; restarting ends sessions)",
+                commands: &[
+                    r#"Get-ChildItem "Cert:\LocalMachine\Remote Desktop" | Remove-Item"#,
+                    "Restart-Service TermService -Force",
+                ],
+            },
+            FixDef {
+                text: "Check that TLS 1.2 is not disabled for the server side in SCHANNEL (Enabled must not be 0)",
+                commands: &[r#"reg query "HKLM\SYSTEM\CurrentControlSet\Control\SecurityProviders\SCHANNEL\Protocols" /s"#],
+            },
+            FixDef {
+                text: "If the key file cannot be read (36870 with 0x8009030D, or 1057/1058 \"Access is denied\"), restore Read for NETWORK SERVICE and Full control for SYSTEM and Administrators on that key file in MachineKeys; never rename or delete the whole MachineKeys folder",
+                commands: &[r"icacls C:\ProgramData\Microsoft\Crypto\RSA\MachineKeys"],
+            },
+        ],
+        client: Some(ClientDef {
+            disconnect: Some(0x904),
+            extended: None,
+            text: "\"This computer can't connect to the remote computer\" or \"An internal error has occurred\" right after the connection starts",
+            likely: true,
+        }),
+    },
+    FindingDef {
+        id: "tls-legacy-only",
+        step: Step::Tls,
+        severity: Severity::Warning,
+        severity_rule: "Warning for the default client profile (it still speaks TLS 1.0/1.1); blocking for a client profile with TLS 1.0 and 1.1 disabled (--client hardened).",
+        title: "Only TLS 1.0 and/or 1.1 complete",
+        explanation: "The server completes handshakes only with TLS 1.0 or 1.1, which are deprecated (RFC 8996). \
+            Clients that have them disabled cannot connect: hardened Windows clients, FreeRDP 3 and the macOS \
+            Windows App at their default security level. Typical of Windows Server 2008 R2 without the TLS 1.2 \
+            update, or of TLS 1.2 disabled in SCHANNEL.",
+        fixes: &[
+            FixDef {
+                text: "On Windows Server 2008 R2 / Windows 7 install KB3080079 (TLS 1.1/1.2 for Remote Desktop) before touching TLS 1.0",
+                commands: &[],
+            },
+            FixDef {
+                text: "Enable TLS 1.2 for the server side in SCHANNEL, then restart the server",
+                commands: &[
+                    r#"reg add "HKLM\SYSTEM\CurrentControlSet\Control\SecurityProviders\SCHANNEL\Protocols\TLS 1.2\Server" /v Enabled /t REG_DWORD /d 1 /f"#,
+                    r#"reg add "HKLM\SYSTEM\CurrentControlSet\Control\SecurityProviders\SCHANNEL\Protocols\TLS 1.2\Server" /v DisabledByDefault /t REG_DWORD /d 0 /f"#,
+                ],
+            },
+            FixDef {
+                text: "On xrdp, set ssl_protocols=TLSv1.2, TLSv1.3 in xrdp.ini",
+                commands: &[],
+            },
+        ],
+        client: Some(ClientDef {
+            disconnect: None,
+            extended: None,
+            text: "clients with TLS 1.0/1.1 disabled fail during the TLS handshake; FreeRDP reports a TLS connect failure",
+            likely: true,
+        }),
+    },
+    FindingDef {
+        id: "tls-modern-only",
+        step: Step::Tls,
+        severity: Severity::Warning,
+        severity_rule: "Warning: Windows 11 connects, but Windows 10, Server 2019 and older clients have no TLS 1.3 and fail; blocking for --client windows10.",
+        title: "Only TLS 1.3 completes",
+        explanation: "The server completes handshakes only with TLS 1.3. Windows clients before Windows 11 and Server \
+            2022 have no TLS 1.3 in Schannel, so they cannot connect.",
+        fixes: &[
+            FixDef {
+                text: "Enable TLS 1.2 beside TLS 1.3 on the server",
+                commands: &[
+                    r#"reg add "HKLM\SYSTEM\CurrentControlSet\Control\SecurityProviders\SCHANNEL\Protocols\TLS 1.2\Server" /v Enabled /t REG_DWORD /d 1 /f"#,
+                ],
+            },
+            FixDef {
+                text: "On xrdp, set ssl_protocols=TLSv1.2, TLSv1.3 in xrdp.ini",
+                commands: &[],
+            },
+        ],
+        client: Some(ClientDef {
+            disconnect: None,
+            extended: None,
+            text: "older clients fail during the TLS handshake with a generic connection error",
+            likely: true,
+        }),
+    },
+    FindingDef {
+        id: "tls-legacy-enabled",
+        step: Step::Tls,
+        severity: Severity::Warning,
+        severity_rule: "Warning: clients connect, but TLS 1.0/1.1 stay available to an attacker who can force a downgrade.",
+        title: "TLS 1.0 or 1.1 still completes beside a modern version",
+        explanation: "The server still accepts deprecated TLS versions (RFC 8996) beside TLS 1.2 or 1.3. Clients \
+            connect fine; the old versions are a weakness auditors flag and no current client needs.",
+        fixes: &[
+            FixDef {
+                text: "Confirm that every client can do TLS 1.2, then disable TLS 1.0 and 1.1 for the server side in SCHANNEL and restart",
+                commands: &[
+                    r#"reg add "HKLM\SYSTEM\CurrentControlSet\Control\SecurityProviders\SCHANNEL\Protocols\TLS 1.0\Server" /v Enabled /t REG_DWORD /d 0 /f"#,
+                    r#"reg add "HKLM\SYSTEM\CurrentControlSet\Control\SecurityProviders\SCHANNEL\Protocols\TLS 1.1\Server" /v Enabled /t REG_DWORD /d 0 /f"#,
+                ],
+            },
+            FixDef {
+                text: "On xrdp, set ssl_protocols=TLSv1.2, TLSv1.3 in xrdp.ini",
+                commands: &[],
+            },
+        ],
+        client: None,
+    },
+];
+
+pub(super) const CERTIFICATE: &[FindingDef] = &[
+    FindingDef {
+        id: "cert-expired",
+        step: Step::Certificate,
+        severity: Severity::Blocking,
+        severity_rule: "Blocking: clients that check the certificate refuse, and mstsc at best asks the user to accept an expired certificate.",
+        title: "The server's certificate has expired",
+        explanation: "The certificate the server presents for RDP is past its notAfter date. Windows renews its own \
+            self-signed Remote Desktop certificate by itself; an expired one means the renewal failed \
+            (RemoteConnectionManager 1058, often \"Access is denied\" on MachineKeys) or a configured certificate \
+            was never replaced.",
+        fixes: &[
+            FixDef {
+                text: "Confirm which certificate the listener uses (thumbprint {sha1})",
+                commands: &[r#"Get-ChildItem "Cert:\LocalMachine\Remote Desktop" | Format-List Subject,Thumbprint,NotAfter"#],
+            },
+            FixDef {
+                text: "Self-signed: delete the expired certificate from the Remote Desktop store and restart Remote Desktop Services; Windows creates a new one (event 1056 confirms). Restarting ends sessions",
+                commands: &[
+                    r#"Remove-Item "Cert:\LocalMachine\Remote Desktop\{sha1}""#,
+                    "Restart-Service TermService -Force",
+                ],
+            },
+            FixDef {
+                text: "Certificate from your CA: issue a new one (or let autoenrollment with the template from the policy Server authentication certificate template do it) and bind it to the listener",
+                commands: &[r#"$ts = Get-CimInstance -Namespace root\cimv2\TerminalServices -ClassName Win32_TSGeneralSetting -Filter "TerminalName='RDP-Tcp'"; Set-CimInstance -InputObject $ts -Property @{SSLCertificateSHA1Hash='NEW_THUMBPRINT'}"#],
+            },
+            FixDef {
+                text: "If renewal keeps failing, read events 1057/1058 and repair the permissions of the key file in MachineKeys (NETWORK SERVICE Read); never rename the MachineKeys folder",
+                commands: &[CERT_EVENTS, r"icacls C:\ProgramData\Microsoft\Crypto\RSA\MachineKeys"],
+            },
+        ],
+        client: Some(ClientDef {
+            disconnect: Some(0x1B07),
+            extended: None,
+            text: "\"The certificate is expired\" in the identity dialog, or a refusal when server authentication is required",
+            likely: true,
+        }),
+    },
+    FindingDef {
+        id: "cert-not-yet-valid",
+        step: Step::Certificate,
+        severity: Severity::Blocking,
+        severity_rule: "Blocking, like an expired certificate.",
+        title: "The server's certificate is not valid yet",
+        explanation: "The certificate's notBefore date is in the future. Either the server's clock was wrong when it \
+            created the certificate, or this machine's clock is wrong.",
+        fixes: &[
+            FixDef {
+                text: "Check the time on the server and on this machine",
+                commands: &["w32tm /query /status", "w32tm /resync"],
+            },
+            FixDef {
+                text: "Once the clock is right, replace the certificate: delete it from the Remote Desktop store and restart Remote Desktop Services (ends sessions)",
+                commands: &[r#"Remove-Item "Cert:\LocalMachine\Remote Desktop\{sha1}""#, "Restart-Service TermService -Force"],
+            },
+        ],
+        client: Some(ClientDef {
+            disconnect: None,
+            extended: None,
+            text: "an identity warning about the certificate's validity period, or a refusal when server authentication is required",
+            likely: true,
+        }),
+    },
+    FindingDef {
+        id: "cert-expiring-soon",
+        step: Step::Certificate,
+        severity: Severity::Warning,
+        severity_rule: "Warning when fewer days are left than the threshold (default 30, --cert-warn-days).",
+        title: "The server's certificate expires soon",
+        explanation: "The certificate is still valid but expires within the warning threshold. When it expires, \
+            clients that check it will refuse to connect.",
+        fixes: &[
+            FixDef {
+                text: "Renew it before it expires. A self-signed Remote Desktop certificate renews by itself; if it does not, look for RemoteConnectionManager 1058 in the System log",
+                commands: &[CERT_EVENTS],
+            },
+            FixDef {
+                text: "For a CA certificate, issue and bind a new one",
+                commands: &[r#"$ts = Get-CimInstance -Namespace root\cimv2\TerminalServices -ClassName Win32_TSGeneralSetting -Filter "TerminalName='RDP-Tcp'"; Set-CimInstance -InputObject $ts -Property @{SSLCertificateSHA1Hash='NEW_THUMBPRINT'}"#],
+            },
+        ],
+        client: None,
+    },
+    FindingDef {
+        id: "cert-name-mismatch",
+        step: Step::Certificate,
+        severity: Severity::Warning,
+        severity_rule: "Warning: mstsc shows an identity warning; clients set to require server authentication refuse.",
+        title: "The certificate does not name the host that was probed",
+        explanation: "Neither the subject alternative names nor the common name match the name or address that was \
+            probed. Either clients connect by a name the certificate does not carry (an IP address, an alias), or \
+            DNS points at a different machine than intended.",
+        fixes: &[
+            FixDef {
+                text: "Connect by a name the certificate carries (see the evidence), or issue a certificate that includes the name clients use",
+                commands: &[],
+            },
+            FixDef {
+                text: "Check that the name resolves to the machine you expect",
+                commands: &["Resolve-DnsName {host}"],
+            },
+        ],
+        client: Some(ClientDef {
+            disconnect: None,
+            extended: None,
+            text: "\"The name in the certificate from the remote computer is invalid\" / \"Certificate name mismatch\" in the identity dialog",
+            likely: false,
+        }),
+    },
+    FindingDef {
+        id: "cert-weak-key",
+        step: Step::Certificate,
+        severity: Severity::Warning,
+        severity_rule: "Warning: RSA keys under 2048 bits are refused by clients at current security levels (FreeRDP 3, OpenSSL defaults).",
+        title: "The certificate's key is too short",
+        explanation: "The server's key is weaker than current minimums (RSA under 2048 bits, or an elliptic curve key \
+            under 224 bits). Clients built on current OpenSSL refuse it at their default security level.",
+        fixes: &[FixDef {
+            text: "Issue a certificate with an RSA 2048-bit (or larger) key and bind it to the listener; for the self-signed certificate, delete it and restart Remote Desktop Services so Windows makes a 2048-bit one",
+            commands: &[r#"Remove-Item "Cert:\LocalMachine\Remote Desktop\{sha1}""#, "Restart-Service TermService -Force"],
+        }],
+        client: None,
+    },
+    FindingDef {
+        id: "cert-weak-signature",
+        step: Step::Certificate,
+        severity: Severity::Warning,
+        severity_rule: "Warning.",
+        title: "The certificate is signed with SHA-1 or MD5",
+        explanation: "The certificate's signature uses a broken hash (SHA-1 or MD5). Clients that validate the chain \
+            refuse it.",
+        fixes: &[FixDef {
+            text: "Issue a certificate signed with SHA-256 or better and bind it to the listener",
+            commands: &[r#"$ts = Get-CimInstance -Namespace root\cimv2\TerminalServices -ClassName Win32_TSGeneralSetting -Filter "TerminalName='RDP-Tcp'"; Set-CimInstance -InputObject $ts -Property @{SSLCertificateSHA1Hash='NEW_THUMBPRINT'}"#],
+        }],
+        client: None,
+    },
+    FindingDef {
+        id: "cert-self-signed",
+        step: Step::Certificate,
+        severity: Severity::Info,
+        severity_rule: "Info: the Windows default; mstsc asks the user to trust it.",
+        title: "The certificate is self-signed",
+        explanation: "The server presents a self-signed certificate (the Windows default for Remote Desktop). Clients \
+            cannot verify the server's identity and show a warning users learn to click through.",
+        fixes: &[FixDef {
+            text: "Deploy certificates from your CA: Group Policy Computer Configuration > Administrative Templates > Windows Components > Remote Desktop Services > Remote Desktop Session Host > Security > Server authentication certificate template",
+            commands: &[],
+        }],
+        client: Some(ClientDef {
+            disconnect: None,
+            extended: None,
+            text: "\"The identity of the remote computer cannot be verified\" dialog",
+            likely: false,
+        }),
+    },
+];

@@ -1,0 +1,63 @@
+//! Derived facts shown beside the findings (latency, protocols, TLS versions, certificate).
+
+use crate::context::Context;
+use crate::model::{CertificateFacts, Facts};
+use crate::rules::{cert_names, describe_negotiation};
+use rdpdoctor_observations::{protocol, NegotiationOutcome, Observations, TlsOutcome};
+
+pub(crate) fn derive(obs: &Observations, ctx: &Context) -> Facts {
+    let mut facts = Facts::default();
+    if let Some(dns) = &obs.dns {
+        facts.addresses = dns.outcome.addresses().iter().map(|a| a.to_string()).collect();
+    }
+    if let Some(tcp) = &obs.tcp {
+        facts.address_used = tcp.address.map(|a| a.to_string());
+        let mut s = tcp.samples_ms.clone();
+        s.sort_by(|a, b| a.total_cmp(b));
+        if !s.is_empty() {
+            facts.connect_ms_median = Some(s[s.len() / 2]);
+        }
+    }
+    facts.negotiation = obs
+        .negotiation
+        .iter()
+        .map(|a| {
+            format!(
+                "{} -> {} ({:.1} ms)",
+                protocol::names(a.requested),
+                describe_negotiation(&a.outcome),
+                a.elapsed_ms
+            )
+        })
+        .collect();
+    facts.selected_protocol = obs.negotiation.first().and_then(|a| match a.outcome {
+        NegotiationOutcome::Selected { protocol: p, .. } => Some(protocol::names(p)),
+        NegotiationOutcome::NoNegotiationData => Some("RDP (no negotiation)".to_string()),
+        _ => None,
+    });
+    if let Some(tls) = &obs.tls {
+        for a in &tls.attempts {
+            if let TlsOutcome::Completed { cipher } = &a.outcome {
+                facts.tls_versions.push(a.version.label().to_string());
+                facts.tls_cipher = Some(format!("{} with {cipher}", a.version.label()));
+            }
+        }
+        if let Some(c) = &tls.certificate {
+            let key = format!("{} {} bits", c.key_type, c.key_bits);
+            facts.certificate = Some(CertificateFacts {
+                subject: c.subject.clone(),
+                issuer: c.issuer.clone(),
+                names: cert_names(c),
+                not_before: c.not_before.strftime("%Y-%m-%d %H:%M:%S UTC").to_string(),
+                not_after: c.not_after.strftime("%Y-%m-%d %H:%M:%S UTC").to_string(),
+                days_left: (c.not_after.as_second() - ctx.now.as_second()).div_euclid(86_400),
+                self_signed: c.self_signed,
+                key,
+                signature: c.signature_algorithm.clone(),
+                sha1: c.sha1_hex.clone(),
+                sha256: c.sha256_hex.clone(),
+            });
+        }
+    }
+    facts
+}

@@ -1,0 +1,187 @@
+//! What a diagnosis says: findings and one verdict. Renderers format these; they never re-derive.
+
+use serde::Serialize;
+
+/// What a finding does to a default, up-to-date Windows client (FINDINGS.md).
+#[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize)]
+#[serde(rename_all = "lowercase")]
+pub enum Severity {
+    /// The client cannot connect.
+    Blocking,
+    /// It connects, but something is wrong or weak, or some clients fail.
+    Warning,
+    Info,
+}
+
+impl Severity {
+    pub fn label(self) -> &'static str {
+        match self {
+            Severity::Blocking => "blocking",
+            Severity::Warning => "warning",
+            Severity::Info => "info",
+        }
+    }
+}
+
+/// The step of the connection sequence a finding belongs to, in the order a client meets them.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize)]
+#[serde(rename_all = "kebab-case")]
+pub enum Step {
+    Dns,
+    Tcp,
+    Negotiation,
+    Tls,
+    Certificate,
+    RdpSecurity,
+    Nla,
+    Logon,
+    Session,
+    /// Facts only the server's own logs or registry show.
+    Host,
+}
+
+impl Step {
+    pub fn label(self) -> &'static str {
+        match self {
+            Step::Dns => "DNS",
+            Step::Tcp => "TCP",
+            Step::Negotiation => "X.224 negotiation",
+            Step::Tls => "TLS",
+            Step::Certificate => "certificate",
+            Step::RdpSecurity => "Standard RDP Security",
+            Step::Nla => "NLA (CredSSP)",
+            Step::Logon => "logon",
+            Step::Session => "session",
+            Step::Host => "server configuration",
+        }
+    }
+}
+
+/// The overall state of the server (the JSON contract's `verdict.status`).
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "lowercase")]
+pub enum Status {
+    Healthy,
+    Degraded,
+    Broken,
+    Unreachable,
+}
+
+/// One numbered fix: what to do, and the exact commands or policy paths.
+#[derive(Clone, Debug, Serialize)]
+pub struct Fix {
+    pub text: String,
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    pub commands: Vec<String>,
+}
+
+/// A code from the shared code tables, with its official name.
+#[derive(Clone, Debug, Serialize)]
+pub struct CodeRef {
+    pub value: u32,
+    pub hex: String,
+    pub name: String,
+}
+
+/// What a Windows client would most likely show for a finding.
+#[derive(Clone, Debug, Serialize)]
+pub struct ClientError {
+    /// mstsc disconnect reason ("Error code").
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub disconnect: Option<CodeRef>,
+    /// mstsc extended disconnect reason ("Extended error code").
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub extended: Option<CodeRef>,
+    /// The message or behaviour, in words.
+    pub text: String,
+    /// True when the mapping is an inference rather than documented.
+    pub likely: bool,
+}
+
+/// One finding: a stable id, how bad it is, and the proof.
+#[derive(Clone, Debug, Serialize)]
+pub struct Finding {
+    pub id: String,
+    pub severity: Severity,
+    pub step: Step,
+    pub title: String,
+    /// Observed facts that prove the finding.
+    pub evidence: Vec<String>,
+    pub explanation: String,
+    /// Least invasive first.
+    pub fixes: Vec<Fix>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub client_error: Option<ClientError>,
+}
+
+/// The one-line answer.
+#[derive(Clone, Debug, Serialize)]
+pub struct Verdict {
+    pub status: Status,
+    /// The id of the finding that best explains a failure (or the worst warning), else null.
+    pub finding: Option<String>,
+    /// The step where a connection breaks, for broken and unreachable servers.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub step: Option<Step>,
+    pub summary: String,
+}
+
+/// Derived facts worth showing beside the findings.
+#[derive(Clone, Debug, Default, Serialize)]
+pub struct Facts {
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    pub addresses: Vec<String>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub address_used: Option<String>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub connect_ms_median: Option<f64>,
+    /// One line per X.224 request: what was asked and what came back.
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    pub negotiation: Vec<String>,
+    /// The protocol an up-to-date mstsc request gets.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub selected_protocol: Option<String>,
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    pub tls_versions: Vec<String>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub tls_cipher: Option<String>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub certificate: Option<CertificateFacts>,
+}
+
+/// The certificate in a form a person reads.
+#[derive(Clone, Debug, Serialize)]
+pub struct CertificateFacts {
+    pub subject: String,
+    pub issuer: String,
+    pub names: Vec<String>,
+    pub not_before: String,
+    pub not_after: String,
+    pub days_left: i64,
+    pub self_signed: bool,
+    pub key: String,
+    pub signature: String,
+    pub sha1: String,
+    pub sha256: String,
+}
+
+/// Everything `diagnose` concludes.
+#[derive(Clone, Debug, Serialize)]
+pub struct Diagnosis {
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub target: Option<String>,
+    pub verdict: Verdict,
+    pub findings: Vec<Finding>,
+    pub facts: Facts,
+}
+
+impl Diagnosis {
+    /// Exit status of `check`: 0 without blocking or warning findings, 1 with.
+    pub fn exit_code(&self) -> u8 {
+        u8::from(
+            self.findings
+                .iter()
+                .any(|f| matches!(f.severity, Severity::Blocking | Severity::Warning)),
+        )
+    }
+}

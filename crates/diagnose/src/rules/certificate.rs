@@ -1,0 +1,149 @@
+//! cert-expired, cert-not-yet-valid, cert-expiring-soon, cert-name-mismatch, cert-self-signed,
+//! cert-weak-key, cert-weak-signature: the certificate the server presents for RDP.
+
+use super::{finding, Vars};
+use crate::context::Context;
+use crate::model::Finding;
+use rdpdoctor_observations::{Certificate, HostKind, Observations, Target};
+
+const DAY: i64 = 86_400;
+
+pub(super) fn check(obs: &Observations, ctx: &Context, vars: &Vars, out: &mut Vec<Finding>) {
+    let Some(cert) = obs.tls.as_ref().and_then(|t| t.certificate.as_ref()) else {
+        return;
+    };
+    let who = format!("certificate {} (SHA-1 thumbprint {})", cert.subject, cert.sha1_hex);
+    let now = ctx.now.as_second();
+    let after = cert.not_after.as_second();
+    let before = cert.not_before.as_second();
+    if after < now {
+        out.push(finding(
+            "cert-expired",
+            vars,
+            vec![format!(
+                "{who}: notAfter {} is {} days ago",
+                cert.not_after.strftime("%Y-%m-%d %H:%M UTC"),
+                (now - after) / DAY
+            )],
+        ));
+    } else if before > now {
+        out.push(finding(
+            "cert-not-yet-valid",
+            vars,
+            vec![format!(
+                "{who}: notBefore {} is {} days ahead of this machine's clock ({})",
+                cert.not_before.strftime("%Y-%m-%d %H:%M UTC"),
+                (before - now + DAY - 1) / DAY,
+                ctx.now.strftime("%Y-%m-%d %H:%M UTC")
+            )],
+        ));
+    } else if (after - now) / DAY < ctx.cert_warning_days {
+        out.push(finding(
+            "cert-expiring-soon",
+            vars,
+            vec![format!(
+                "{who}: notAfter {} is in {} days (threshold {} days)",
+                cert.not_after.strftime("%Y-%m-%d %H:%M UTC"),
+                (after - now) / DAY,
+                ctx.cert_warning_days
+            )],
+        ));
+    }
+
+    if let Some(target) = &obs.target {
+        if !names_match(cert, target) {
+            out.push(finding(
+                "cert-name-mismatch",
+                vars,
+                vec![format!(
+                    "probed {:?}; the certificate names {}",
+                    target.host,
+                    cert_names(cert).join(", ")
+                )],
+            ));
+        }
+    }
+
+    let weak_key = match cert.key_type.as_str() {
+        "RSA" | "DSA" => cert.key_bits < 2048,
+        "EC" => cert.key_bits < 224,
+        _ => false,
+    };
+    if weak_key {
+        out.push(finding(
+            "cert-weak-key",
+            vars,
+            vec![format!("{who}: {} key of {} bits", cert.key_type, cert.key_bits)],
+        ));
+    }
+    if matches!(cert.signature_digest.as_deref(), Some("SHA1" | "MD5")) {
+        out.push(finding(
+            "cert-weak-signature",
+            vars,
+            vec![format!("{who}: signed with {}", cert.signature_algorithm)],
+        ));
+    }
+    if cert.self_signed {
+        out.push(finding(
+            "cert-self-signed",
+            vars,
+            vec![format!("{who}: issuer equals subject and the certificate's own key verifies its signature")],
+        ));
+    }
+}
+
+/// Every name the certificate carries, for evidence.
+pub(crate) fn cert_names(cert: &Certificate) -> Vec<String> {
+    let mut names: Vec<String> = cert.san_dns.iter().map(|d| format!("DNS:{d}")).collect();
+    names.extend(cert.san_ip.iter().map(|ip| format!("IP:{ip}")));
+    names.extend(cert.subject_cn.iter().map(|cn| format!("CN={cn}")));
+    if names.is_empty() {
+        names.push("no name at all".to_string());
+    }
+    names
+}
+
+/// RFC 6125 matching: SAN entries of the right type decide; the CN counts only without DNS SANs.
+/// (Windows' own self-signed certificates carry only a CN.)
+fn names_match(cert: &Certificate, target: &Target) -> bool {
+    match target.kind {
+        HostKind::Ipv4 | HostKind::Ipv6 => {
+            let Some(ip) = target.ip() else { return false };
+            cert.san_ip.contains(&ip) || cert.subject_cn.iter().any(|cn| cn.parse().ok() == Some(ip))
+        }
+        HostKind::Name => {
+            let host = target.host.to_ascii_lowercase();
+            if cert.san_dns.is_empty() {
+                cert.subject_cn.iter().any(|cn| dns_match(cn, &host))
+            } else {
+                cert.san_dns.iter().any(|d| dns_match(d, &host))
+            }
+        }
+    }
+}
+
+/// A wildcard covers exactly one left-most label.
+fn dns_match(pattern: &str, host: &str) -> bool {
+    let pattern = pattern.trim_end_matches('.').to_ascii_lowercase();
+    if let Some(rest) = pattern.strip_prefix("*.") {
+        match host.split_once('.') {
+            Some((label, tail)) => !label.is_empty() && tail == rest,
+            None => false,
+        }
+    } else {
+        pattern == host
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::dns_match;
+
+    #[test]
+    fn wildcards_cover_one_label() {
+        assert!(dns_match("*.corp.example", "rdp01.corp.example"));
+        assert!(!dns_match("*.corp.example", "a.b.corp.example"));
+        assert!(!dns_match("*.corp.example", "corp.example"));
+        assert!(dns_match("RDP01.corp.example.", "rdp01.corp.example"));
+    }
+}

@@ -1,0 +1,184 @@
+//! The rules: each small, named for the findings it produces, reading only observations.
+
+mod certificate;
+mod negotiation;
+mod reachability;
+mod tls;
+
+pub(crate) use certificate::cert_names;
+
+use crate::catalog;
+use crate::context::Context;
+use crate::model::{ClientError, CodeRef, Finding, Fix, Severity, Step};
+use rdpdoctor_codes::Family;
+use rdpdoctor_observations::{protocol, NegotiationOutcome, Observations, TlsOutcome};
+
+/// Runs every rule.
+pub(crate) fn run(obs: &Observations, ctx: &Context) -> Vec<Finding> {
+    let vars = Vars::from(obs);
+    let mut out = Vec::new();
+    reachability::check(obs, &vars, &mut out);
+    negotiation::check(obs, &vars, &mut out);
+    tls::check(obs, ctx, &vars, &mut out);
+    certificate::check(obs, ctx, &vars, &mut out);
+    out
+}
+
+/// Values substituted into catalog fix commands.
+pub(crate) struct Vars {
+    host: String,
+    port: String,
+    sha1: String,
+}
+
+impl Vars {
+    fn from(obs: &Observations) -> Vars {
+        let (host, port) = match &obs.target {
+            Some(t) => (t.host.clone(), t.port.to_string()),
+            None => ("HOST".to_string(), "3389".to_string()),
+        };
+        let sha1 = obs
+            .tls
+            .as_ref()
+            .and_then(|t| t.certificate.as_ref())
+            .map(|c| c.sha1_hex.clone())
+            .unwrap_or_else(|| "THUMBPRINT".to_string());
+        Vars { host, port, sha1 }
+    }
+
+    fn fill(&self, text: &str) -> String {
+        text.replace("{host}", &self.host)
+            .replace("{port}", &self.port)
+            .replace("{sha1}", &self.sha1)
+    }
+}
+
+/// Builds a finding from its catalog entry, with `evidence`.
+pub(crate) fn finding(id: &str, vars: &Vars, evidence: Vec<String>) -> Finding {
+    let Some(def) = catalog::get(id) else {
+        // Only reachable through a typo in a rule; the catalog test lists every id rules use.
+        return Finding {
+            id: id.to_string(),
+            severity: Severity::Warning,
+            step: Step::Host,
+            title: id.to_string(),
+            evidence,
+            explanation: String::new(),
+            fixes: Vec::new(),
+            client_error: None,
+        };
+    };
+    Finding {
+        id: def.id.to_string(),
+        severity: def.severity,
+        step: def.step,
+        title: def.title.to_string(),
+        evidence,
+        explanation: def.explanation.to_string(),
+        fixes: def
+            .fixes
+            .iter()
+            .map(|f| Fix {
+                text: vars.fill(f.text),
+                commands: f.commands.iter().map(|c| vars.fill(c)).collect(),
+            })
+            .collect(),
+        client_error: def.client.as_ref().map(|c| ClientError {
+            disconnect: c.disconnect.map(|v| code_ref(Family::Disconnect, v)),
+            extended: c.extended.map(|v| code_ref(Family::Extended, v)),
+            text: c.text.to_string(),
+            likely: c.likely,
+        }),
+    }
+}
+
+fn code_ref(family: Family, value: u32) -> CodeRef {
+    CodeRef {
+        value,
+        hex: format!("0x{value:X}"),
+        name: rdpdoctor_codes::lookup(family, value)
+            .map(|e| e.name.to_string())
+            .unwrap_or_else(|| "undocumented".to_string()),
+    }
+}
+
+/// `HYBRID_REQUIRED_BY_SERVER (5)`, from the shared code table.
+pub(crate) fn neg_failure_name(code: u32) -> String {
+    match rdpdoctor_codes::lookup(Family::NegFailure, code) {
+        Some(e) => format!("{} ({code})", e.name),
+        None => format!("undocumented code {code} (0x{code:08X})"),
+    }
+}
+
+/// `40 handshake_failure`, from the shared code table.
+pub(crate) fn alert_name(alert: u8) -> String {
+    match rdpdoctor_codes::lookup(Family::TlsAlert, u32::from(alert)) {
+        Some(e) => format!("{alert} {}", e.name),
+        None => format!("{alert}"),
+    }
+}
+
+/// One line for what answered an X.224 request.
+pub(crate) fn describe_negotiation(outcome: &NegotiationOutcome) -> String {
+    match outcome {
+        NegotiationOutcome::Selected { protocol: p, flags } => {
+            format!("selected {} (RDP_NEG_RSP flags 0x{flags:02X})", protocol::names(*p))
+        }
+        NegotiationOutcome::Failure { code } => format!("RDP_NEG_FAILURE {}", neg_failure_name(*code)),
+        NegotiationOutcome::NoNegotiationData => {
+            "a Connection Confirm without negotiation data".to_string()
+        }
+        NegotiationOutcome::Malformed { reason, excerpt_hex } => {
+            format!("an invalid Connection Confirm ({reason}); bytes {excerpt_hex}")
+        }
+        NegotiationOutcome::NotRdp { bytes, excerpt_hex, excerpt_text } => match excerpt_text {
+            Some(t) => format!("{bytes} bytes that are not RDP: {t:?} (hex {excerpt_hex})"),
+            None => format!("{bytes} bytes that are not RDP: hex {excerpt_hex}"),
+        },
+        NegotiationOutcome::Reset { bytes } => format!("a reset after {bytes} bytes"),
+        NegotiationOutcome::Closed { bytes: 0 } => "a close without a byte".to_string(),
+        NegotiationOutcome::Closed { bytes } => format!("a close after {bytes} bytes of an incomplete answer"),
+        NegotiationOutcome::TimedOut { bytes, .. } => format!("silence until the deadline ({bytes} bytes received)"),
+        NegotiationOutcome::ConnectFailed { outcome } => format!("no connection ({outcome:?})"),
+    }
+}
+
+/// One line for how a TLS handshake ended.
+pub(crate) fn describe_tls(outcome: &TlsOutcome) -> String {
+    match outcome {
+        TlsOutcome::Completed { cipher } => format!("completed ({cipher})"),
+        TlsOutcome::AlertReceived { alert } => format!("the server sent fatal alert {}", alert_name(*alert)),
+        TlsOutcome::ClientAborted { reason } => format!("refused by the probe: {reason}"),
+        TlsOutcome::Closed { bytes: 0 } => "the server closed the connection without answering the ClientHello".to_string(),
+        TlsOutcome::Closed { bytes } => format!("the server closed the connection after {bytes} bytes"),
+        TlsOutcome::Reset { bytes } => format!("the server reset the connection after {bytes} bytes"),
+        TlsOutcome::NotTls { bytes, excerpt_hex } => {
+            format!("the server answered with {bytes} bytes that are not TLS: {excerpt_hex}")
+        }
+        TlsOutcome::TimedOut { bytes, .. } => format!("no handshake before the deadline ({bytes} bytes received)"),
+        TlsOutcome::NegotiationFailed { outcome } => {
+            format!("X.224 negotiation before it got {}", describe_negotiation(outcome))
+        }
+        TlsOutcome::Error { reason } => format!("failed: {reason}"),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    /// Every id a rule emits must be in the catalog (checked by grepping the rule sources).
+    #[test]
+    fn rule_ids_exist_in_the_catalog() {
+        let sources = [
+            include_str!("reachability.rs"),
+            include_str!("negotiation.rs"),
+            include_str!("tls.rs"),
+            include_str!("certificate.rs"),
+        ];
+        for src in sources {
+            for part in src.split("finding(\"").skip(1) {
+                let id = part.split('"').next().unwrap_or("");
+                assert!(crate::catalog::get(id).is_some(), "rule emits unknown id {id}");
+            }
+        }
+    }
+}

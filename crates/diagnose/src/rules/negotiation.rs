@@ -1,0 +1,137 @@
+//! cert-not-on-server, negotiation-refused, tls-not-allowed, nla-required, tls-required,
+//! security-downgrade, legacy-negotiation, nla-not-enforced: what the server answers to each
+//! protocol set (MS-RDPBCGR 2.2.1.2, 3.3.5.3.1).
+
+use super::{describe_negotiation, finding, Vars};
+use crate::model::{Finding, Severity};
+use rdpdoctor_observations::{protocol, NegotiationAttempt, NegotiationOutcome, Observations};
+
+const SSL_REQUIRED_BY_SERVER: u32 = 1;
+const SSL_NOT_ALLOWED_BY_SERVER: u32 = 2;
+const SSL_CERT_NOT_ON_SERVER: u32 = 3;
+const HYBRID_REQUIRED_BY_SERVER: u32 = 5;
+const NLA_BITS: u32 = protocol::HYBRID | protocol::HYBRID_EX;
+const ENHANCED_BITS: u32 = protocol::SSL | NLA_BITS | protocol::RDSTLS | protocol::RDSAAD;
+
+pub(super) fn check(obs: &Observations, vars: &Vars, out: &mut Vec<Finding>) {
+    let Some(first) = obs.negotiation.first() else {
+        return;
+    };
+    if !answered(&first.outcome) {
+        return;
+    }
+    let line = |a: &NegotiationAttempt| {
+        format!(
+            "request {} got {}",
+            protocol::names(a.requested),
+            describe_negotiation(&a.outcome)
+        )
+    };
+    let failures = |pred: &dyn Fn(&NegotiationAttempt, u32) -> bool| -> Vec<String> {
+        obs.negotiation
+            .iter()
+            .filter(|a| matches!(a.outcome, NegotiationOutcome::Failure { code } if pred(a, code)))
+            .map(line)
+            .collect()
+    };
+    let any_selected = obs
+        .negotiation
+        .iter()
+        .any(|a| matches!(a.outcome, NegotiationOutcome::Selected { .. } | NegotiationOutcome::NoNegotiationData));
+
+    let ev = failures(&|_, code| code == SSL_CERT_NOT_ON_SERVER);
+    if !ev.is_empty() {
+        out.push(finding("cert-not-on-server", vars, ev));
+    }
+
+    let ev = failures(&|a, code| code == SSL_NOT_ALLOWED_BY_SERVER && a.requested & ENHANCED_BITS != 0);
+    if !ev.is_empty() {
+        let mut f = finding("tls-not-allowed", vars, ev);
+        if !any_selected {
+            f.severity = Severity::Blocking;
+            f.evidence.push("no request was accepted, not even Standard RDP Security".to_string());
+        }
+        out.push(f);
+    }
+
+    let without_nla = |a: &NegotiationAttempt| a.requested & NLA_BITS == 0;
+    let ev = failures(&|a, code| code == HYBRID_REQUIRED_BY_SERVER && without_nla(a));
+    if !ev.is_empty() {
+        out.push(finding("nla-required", vars, ev));
+    }
+
+    let ev = failures(&|a, code| code == SSL_REQUIRED_BY_SERVER && a.requested == protocol::RDP);
+    if !ev.is_empty() {
+        out.push(finding("tls-required", vars, ev));
+    }
+
+    // Failures the findings above do not explain: unknown or rarely used codes, or a code that
+    // contradicts the request (SSL_REQUIRED for a request that offered SSL...).
+    let explained = |a: &NegotiationAttempt, code: u32| match code {
+        SSL_CERT_NOT_ON_SERVER => true,
+        SSL_NOT_ALLOWED_BY_SERVER => a.requested & ENHANCED_BITS != 0,
+        HYBRID_REQUIRED_BY_SERVER => without_nla(a),
+        SSL_REQUIRED_BY_SERVER => a.requested == protocol::RDP,
+        _ => false,
+    };
+    let refused: Vec<&NegotiationAttempt> = obs
+        .negotiation
+        .iter()
+        .filter(|a| matches!(a.outcome, NegotiationOutcome::Failure { code } if !explained(a, code)))
+        .collect();
+    if !refused.is_empty() {
+        let primary_refused = refused.iter().any(|a| std::ptr::eq(*a, first));
+        let mut f = finding("negotiation-refused", vars, refused.iter().map(|a| line(a)).collect());
+        if !primary_refused {
+            f.severity = Severity::Warning;
+        }
+        out.push(f);
+    }
+
+    let ev: Vec<String> = obs
+        .negotiation
+        .iter()
+        .filter(|a| {
+            // An RDSTLS-only request (used for redirected logons) is not what a client offers on its
+            // own; xrdp treats it as a Standard RDP Security request, which says nothing about
+            // downgrades. Only requests offering TLS or CredSSP count.
+            a.requested & (protocol::SSL | NLA_BITS) != 0
+                && matches!(a.outcome, NegotiationOutcome::Selected { protocol: p, .. } if p == protocol::RDP)
+        })
+        .map(line)
+        .collect();
+    if !ev.is_empty() {
+        out.push(finding("security-downgrade", vars, ev));
+    }
+
+    let ev: Vec<String> = obs
+        .negotiation
+        .iter()
+        .filter(|a| a.outcome == NegotiationOutcome::NoNegotiationData)
+        .map(line)
+        .collect();
+    if !ev.is_empty() {
+        out.push(finding("legacy-negotiation", vars, ev));
+    }
+
+    let ev: Vec<String> = obs
+        .negotiation
+        .iter()
+        .filter(|a| {
+            without_nla(a)
+                && matches!(a.outcome, NegotiationOutcome::Selected { protocol: p, .. } if p & NLA_BITS == 0)
+        })
+        .map(line)
+        .collect();
+    if !ev.is_empty() {
+        out.push(finding("nla-not-enforced", vars, ev));
+    }
+}
+
+/// Whether an X.224 answer arrived at all (the reachability rules handle the rest).
+pub(crate) fn answered(outcome: &NegotiationOutcome) -> bool {
+    matches!(
+        outcome,
+        NegotiationOutcome::Selected { .. } | NegotiationOutcome::Failure { .. } | NegotiationOutcome::NoNegotiationData
+    )
+}

@@ -1,0 +1,104 @@
+//! dns-failure, port-closed, port-filtered, connection-reset, closed-without-reply, no-reply,
+//! not-rdp: how far a connection gets before any RDP answer.
+
+use super::{describe_negotiation, finding, Vars};
+use crate::model::Finding;
+use rdpdoctor_observations::{ConnectOutcome, DnsOutcome, NegotiationOutcome, Observations};
+
+pub(super) fn check(obs: &Observations, vars: &Vars, out: &mut Vec<Finding>) {
+    let timeout = obs.timeout_secs.unwrap_or(5.0);
+    if let Some(dns) = &obs.dns {
+        match &dns.outcome {
+            DnsOutcome::Failed { error } => out.push(finding(
+                "dns-failure",
+                vars,
+                vec![format!("resolving {:?} failed after {:.1} ms: {error}", dns.name, dns.elapsed_ms)],
+            )),
+            DnsOutcome::TimedOut => out.push(finding(
+                "dns-failure",
+                vars,
+                vec![format!("resolving {:?} got no answer within {timeout} s", dns.name)],
+            )),
+            _ => {}
+        }
+    }
+
+    if let Some(tcp) = &obs.tcp {
+        if tcp.address.is_none() && !tcp.attempts.is_empty() {
+            let evidence = tcp
+                .attempts
+                .iter()
+                .map(|a| {
+                    let what = match &a.outcome {
+                        ConnectOutcome::Refused => "refused (TCP reset)".to_string(),
+                        ConnectOutcome::TimedOut => format!("no answer within {timeout} s"),
+                        ConnectOutcome::Unreachable { error } => format!("unreachable: {error}"),
+                        ConnectOutcome::Error { error } => format!("failed: {error}"),
+                        ConnectOutcome::Connected => "connected".to_string(),
+                    };
+                    format!("TCP connect to {} {what} after {:.1} ms", a.address, a.elapsed_ms)
+                })
+                .collect();
+            let all_refused = tcp.attempts.iter().all(|a| a.outcome == ConnectOutcome::Refused);
+            let id = if all_refused { "port-closed" } else { "port-filtered" };
+            out.push(finding(id, vars, evidence));
+        }
+    }
+
+    let Some(first) = obs.negotiation.first() else {
+        return;
+    };
+    let address = obs
+        .tcp
+        .as_ref()
+        .and_then(|t| t.address)
+        .map(|a| a.to_string())
+        .unwrap_or_else(|| "the server".to_string());
+    let said = format!(
+        "{address} accepted TCP; the X.224 Connection Request got {}",
+        describe_negotiation(&first.outcome)
+    );
+    let after = format!("after {:.1} ms", first.elapsed_ms);
+    match &first.outcome {
+        NegotiationOutcome::Reset { .. } => {
+            out.push(finding("connection-reset", vars, vec![format!("{said} {after}")]))
+        }
+        NegotiationOutcome::Closed { .. } => {
+            out.push(finding("closed-without-reply", vars, vec![format!("{said} {after}")]))
+        }
+        NegotiationOutcome::TimedOut { .. } => out.push(finding(
+            "no-reply",
+            vars,
+            vec![format!("{said} ({timeout} s deadline)")],
+        )),
+        NegotiationOutcome::NotRdp { excerpt_text, .. } => {
+            let mut evidence = vec![said];
+            if let Some(kind) = excerpt_text.as_deref().and_then(identify_banner) {
+                evidence.push(format!("the reply looks like {kind}"));
+            }
+            out.push(finding("not-rdp", vars, evidence));
+        }
+        NegotiationOutcome::Malformed { .. } => out.push(finding("not-rdp", vars, vec![said])),
+        _ => {}
+    }
+}
+
+/// Names the service behind a text banner.
+fn identify_banner(text: &str) -> Option<&'static str> {
+    let t = text.to_ascii_uppercase();
+    if t.starts_with("SSH-") {
+        Some("an SSH server")
+    } else if t.starts_with("HTTP/") || t.starts_with("<!DOCTYPE") || t.starts_with("<HTML") {
+        Some("a web server")
+    } else if t.starts_with("220") {
+        Some("an FTP or SMTP server")
+    } else if t.starts_with("+OK") {
+        Some("a POP3 server")
+    } else if t.starts_with("* OK") {
+        Some("an IMAP server")
+    } else if t.starts_with("RFB ") {
+        Some("a VNC server")
+    } else {
+        None
+    }
+}
