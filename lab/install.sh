@@ -38,20 +38,24 @@ echo "install.sh: installing: ${missing[*]}"
 
 # Keep the packaged xrdp / xrdp-sesman services from starting during installation:
 # invoke-rc.d / deb-systemd-invoke consult /usr/sbin/policy-rc.d, and exit code 101 means
-# "action forbidden". Only remove the file if we created it.
+# "action forbidden". An existing policy-rc.d (Docker images ship one) is set aside and put back.
 POLICY=/usr/sbin/policy-rc.d
-created_policy=0
+POLICY_BACKUP="$POLICY.rdpdoctor-lab-backup"
+[ ! -e "$POLICY_BACKUP" ] || { echo "install.sh: $POLICY_BACKUP exists (interrupted earlier run?); restore it to $POLICY by hand" >&2; exit 1; }
+had_policy=0
 cleanup() {
-  if [ "$created_policy" -eq 1 ]; then
-    rm -f "$POLICY"
+  rm -f "$POLICY"
+  if [ "$had_policy" -eq 1 ]; then
+    mv -f "$POLICY_BACKUP" "$POLICY"
   fi
 }
-trap cleanup EXIT
-if [ ! -e "$POLICY" ]; then
-  printf '#!/bin/sh\n# temporary, written by rdpdoctor lab/install.sh\nexit 101\n' >"$POLICY"
-  chmod 0755 "$POLICY"
-  created_policy=1
+if [ -e "$POLICY" ]; then
+  mv "$POLICY" "$POLICY_BACKUP"
+  had_policy=1
 fi
+trap cleanup EXIT
+printf '#!/bin/sh\n# temporary, written by rdpdoctor lab/install.sh\nexit 101\n' >"$POLICY"
+chmod 0755 "$POLICY"
 
 export DEBIAN_FRONTEND=noninteractive
 # Refresh the package lists if they are missing or older than a day.

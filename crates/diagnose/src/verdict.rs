@@ -1,6 +1,7 @@
 //! One verdict from the findings: the step where a connection breaks and the finding that best
 //! explains it.
 
+use crate::catalog;
 use crate::model::{Finding, Severity, Status, Verdict};
 
 /// Findings that mean the RDP service could not be reached at all.
@@ -27,7 +28,10 @@ pub(crate) fn decide(findings: &[Finding], facts: &crate::model::Facts) -> Verdi
         };
     }
     let warnings: Vec<&Finding> = findings.iter().filter(|f| f.severity == Severity::Warning).collect();
-    if let Some(f) = warnings.first() {
+    // Name first a warning that makes some clients fail; a mere weakness comes after.
+    let breaking = |f: &&&Finding| catalog::get(&f.id).is_some_and(|d| d.breaks_some_clients);
+    let top = warnings.iter().find(breaking).or(warnings.first());
+    if let Some(f) = top {
         let others = if warnings.len() > 1 {
             format!(" (and {} more warning{})", warnings.len() - 1, if warnings.len() > 2 { "s" } else { "" })
         } else {

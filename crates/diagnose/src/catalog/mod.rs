@@ -35,6 +35,9 @@ pub struct FindingDef {
     pub severity: Severity,
     pub severity_rule: &'static str,
     pub title: &'static str,
+    /// For warnings: true when some clients cannot connect because of it (rather than it being a
+    /// weakness only). A degraded verdict names such a finding first.
+    pub breaks_some_clients: bool,
     pub explanation: &'static str,
     /// Least invasive first.
     pub fixes: &'static [FixDef],

@@ -60,7 +60,10 @@ pub(super) fn check(obs: &Observations, vars: &Vars, out: &mut Vec<Finding>) {
         out.push(finding("nla-required", vars, ev));
     }
 
-    let ev = failures(&|a, code| code == SSL_REQUIRED_BY_SERVER && a.requested == protocol::RDP);
+    // A request without the SSL bit (Standard RDP Security, or RDSTLS alone) refused because the
+    // server insists on TLS.
+    let without_ssl = |a: &NegotiationAttempt| a.requested & protocol::SSL == 0;
+    let ev = failures(&|a, code| code == SSL_REQUIRED_BY_SERVER && without_ssl(a));
     if !ev.is_empty() {
         out.push(finding("tls-required", vars, ev));
     }
@@ -71,7 +74,7 @@ pub(super) fn check(obs: &Observations, vars: &Vars, out: &mut Vec<Finding>) {
         SSL_CERT_NOT_ON_SERVER => true,
         SSL_NOT_ALLOWED_BY_SERVER => a.requested & ENHANCED_BITS != 0,
         HYBRID_REQUIRED_BY_SERVER => without_nla(a),
-        SSL_REQUIRED_BY_SERVER => a.requested == protocol::RDP,
+        SSL_REQUIRED_BY_SERVER => without_ssl(a),
         _ => false,
     };
     let refused: Vec<&NegotiationAttempt> = obs

@@ -1,0 +1,197 @@
+#!/usr/bin/env python3
+"""Stand-in "servers" for RDP faults that no real server produces on demand.
+
+Usage: standin.py MODE PORT
+
+Listens on 127.0.0.1:PORT only and handles every connection independently until killed.
+
+Modes
+  accept-close  accept, then close cleanly (FIN) without ever answering; whatever the client
+                sends afterwards is read and discarded so the close stays a FIN, not a RST.
+  silent        accept, read and discard, never answer; the connection stays open until the
+                client closes it.
+  negfailure    answer every X.224 Connection Request with a well-formed Connection Confirm
+                carrying RDP_NEG_FAILURE; failureCode from env STANDIN_FAILURE_CODE (default 6,
+                SSL_WITH_USER_AUTH_REQUIRED_BY_SERVER), then close (as [MS-RDPBCGR] 3.3.5.3.2
+                requires).
+  legacy        answer with an X.224 Connection Confirm without negotiation data
+                (03 00 00 0b 06 d0 00 00 12 34 00), then keep the socket open until the
+                client closes it.
+  garbage       send an SSH banner immediately on accept, then read and discard until the
+                client closes.
+  reset         read the request, then close with SO_LINGER 0 so the client sees a TCP RST.
+  flood         after the request, send an endless stream of TPKT-looking junk frames
+                (03 00 ff ff + 65531 junk bytes each) until the client closes, capped at
+                64 MiB per connection (then close).
+  midrecord     after the request, send a TPKT header announcing 19 bytes but only the
+                first 7 bytes of the record (03 00 00 13 0e d0 00), then close.
+
+Standard library only.
+"""
+
+import asyncio
+import os
+import socket
+import struct
+import sys
+import time
+
+MAX_REQUEST = 4096          # never buffer more than this from a client request
+REQUEST_TIMEOUT = 30.0      # seconds to wait for the client's request
+IDLE_LIMIT = 600.0          # a silent/legacy connection is dropped after this long
+FLOOD_CAP = 64 * 1024 * 1024
+
+LEGACY_CC = bytes.fromhex("0300000b06d00000123400")
+SSH_BANNER = b"SSH-2.0-OpenSSH_9.2p1 Debian-2\r\n"
+MIDRECORD = bytes.fromhex("030000130ed000")  # 7 of the 19 announced bytes
+FLOOD_FRAME = b"\x03\x00\xff\xff" + bytes((i * 37 + 11) & 0xFF for i in range(65535 - 4))
+
+MODES = ("accept-close", "silent", "negfailure", "legacy", "garbage", "reset", "flood",
+         "midrecord")
+
+
+def log(msg):
+    print(f"{time.strftime('%Y-%m-%dT%H:%M:%S')} {msg}", flush=True)
+
+
+def negfailure_cc(code):
+    # TPKT(4) + X.224 CC(7, LI=14) + RDP_NEG_FAILURE(8) = 19 bytes
+    return (b"\x03\x00\x00\x13" + b"\x0e\xd0\x00\x00\x12\x34\x00"
+            + struct.pack("<BBHI", 0x03, 0x00, 0x0008, code))
+
+
+async def read_request(reader):
+    """Read one TPKT-framed request, bounded by MAX_REQUEST. Returns b'' on EOF/timeout."""
+    try:
+        head = await asyncio.wait_for(reader.read(4), REQUEST_TIMEOUT)
+        while 0 < len(head) < 4:
+            more = await asyncio.wait_for(reader.read(4 - len(head)), REQUEST_TIMEOUT)
+            if not more:
+                break
+            head += more
+        if len(head) == 4 and head[0] == 0x03:
+            want = min(max(struct.unpack(">H", head[2:4])[0], 4), MAX_REQUEST) - 4
+            body = b""
+            while len(body) < want:
+                more = await asyncio.wait_for(reader.read(want - len(body)), REQUEST_TIMEOUT)
+                if not more:
+                    break
+                body += more
+            return head + body
+        if head:
+            # Not TPKT: take what is immediately there (bounded) and treat it as the request.
+            try:
+                more = await asyncio.wait_for(reader.read(MAX_REQUEST - len(head)), 0.2)
+            except asyncio.TimeoutError:
+                more = b""
+            return head + more
+        return b""
+    except (asyncio.TimeoutError, ConnectionError):
+        return b""
+
+
+async def drain_until_eof(reader, limit=IDLE_LIMIT):
+    """Read and discard until the peer closes (or limit seconds pass)."""
+    deadline = time.monotonic() + limit
+    try:
+        while True:
+            left = deadline - time.monotonic()
+            if left <= 0:
+                return
+            data = await asyncio.wait_for(reader.read(65536), left)
+            if not data:
+                return
+    except (asyncio.TimeoutError, ConnectionError):
+        return
+
+
+def abort_with_rst(writer):
+    sock = writer.get_extra_info("socket")
+    if sock is not None:
+        sock.setsockopt(socket.SOL_SOCKET, socket.SO_LINGER, struct.pack("ii", 1, 0))
+    writer.transport.abort()  # close() without flushing; with linger 0 the kernel sends RST
+
+
+async def close(writer):
+    writer.close()
+    try:
+        await writer.wait_closed()
+    except ConnectionError:
+        pass
+
+
+async def handle(mode, reader, writer):
+    peer = writer.get_extra_info("peername")
+    log(f"{mode}: connection from {peer}")
+    try:
+        if mode == "accept-close":
+            # Send FIN at once, then discard whatever the client still sends so that the
+            # final close() does not turn into a RST because of unread data.
+            if writer.can_write_eof():
+                writer.write_eof()
+            await drain_until_eof(reader, 10.0)
+        elif mode == "silent":
+            await drain_until_eof(reader)
+        elif mode == "negfailure":
+            req = await read_request(reader)
+            if req:
+                code = int(os.environ.get("STANDIN_FAILURE_CODE", "6"), 0)
+                writer.write(negfailure_cc(code))
+                await writer.drain()
+                log(f"negfailure: request {req.hex()} -> failureCode {code}")
+        elif mode == "legacy":
+            req = await read_request(reader)
+            if req:
+                writer.write(LEGACY_CC)
+                await writer.drain()
+                await drain_until_eof(reader)
+        elif mode == "garbage":
+            writer.write(SSH_BANNER)
+            await writer.drain()
+            await drain_until_eof(reader)
+        elif mode == "reset":
+            req = await read_request(reader)
+            log(f"reset: read {len(req)} bytes, sending RST")
+            abort_with_rst(writer)
+            return
+        elif mode == "flood":
+            req = await read_request(reader)
+            if req:
+                sent = 0
+                while sent < FLOOD_CAP:
+                    writer.write(FLOOD_FRAME)
+                    await writer.drain()  # raises ConnectionError once the client is gone
+                    sent += len(FLOOD_FRAME)
+                log(f"flood: cap reached ({sent} bytes), closing")
+        elif mode == "midrecord":
+            req = await read_request(reader)
+            if req:
+                writer.write(MIDRECORD)
+                await writer.drain()
+    except ConnectionError as exc:
+        log(f"{mode}: {peer}: {exc.__class__.__name__}")
+    except Exception as exc:  # keep serving other connections
+        log(f"{mode}: {peer}: unexpected {exc!r}")
+    try:
+        await close(writer)
+    except Exception:
+        pass
+
+
+async def main(mode, port):
+    server = await asyncio.start_server(
+        lambda r, w: handle(mode, r, w), host="127.0.0.1", port=port, reuse_address=True,
+        backlog=64)
+    log(f"standin {mode} listening on 127.0.0.1:{port} (pid {os.getpid()})")
+    async with server:
+        await server.serve_forever()
+
+
+if __name__ == "__main__":
+    if len(sys.argv) != 3 or sys.argv[1] not in MODES or not sys.argv[2].isdigit():
+        sys.stderr.write(f"usage: {sys.argv[0]} MODE PORT\n  MODE: {' | '.join(MODES)}\n")
+        sys.exit(2)
+    try:
+        asyncio.run(main(sys.argv[1], int(sys.argv[2])))
+    except KeyboardInterrupt:
+        pass

@@ -1,0 +1,488 @@
+#!/usr/bin/env bash
+# Start the rdpdoctor test lab: many RDP listeners (real and fake) on 127.0.0.1 only.
+#
+#   lab/install.sh          # once, as root (apt)
+#   lab/start.sh            # (re)start everything, writes lab/state/servers.json
+#   lab/stop.sh             # stop everything this script started
+#
+# Env:
+#   RDPDOCTOR_LAB_BASE_PORT   first port (default 43389); servers use BASE+0 .. BASE+22
+#   RDPDOCTOR_LAB_DISPLAY     first X display number to try for Xvfb (default 93)
+#   RDPDOCTOR_LAB_XRDP_LOGLEVEL  xrdp LogLevel (default INFO; DEBUG is more verbose)
+#   RDPDOCTOR_LAB_WAIT        seconds to wait for all ports to listen (default 15)
+#
+# Everything lives in lab/state/ (git-ignored): certs/, conf/, pids/, *.log, servers.json.
+# Every process is recorded in lab/state/pids/NAME.pid as "PID STARTTIME" (STARTTIME = field 22
+# of /proc/PID/stat) so stop.sh only ever signals processes this script started.
+set -euo pipefail
+
+LAB=$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)
+ROOT=$(dirname "$LAB")
+STATE="$LAB/state"
+CERTS="$STATE/certs"
+CONF="$STATE/conf"
+PIDS="$STATE/pids"
+BASE=${RDPDOCTOR_LAB_BASE_PORT:-43389}
+WAIT=${RDPDOCTOR_LAB_WAIT:-15}
+XRDP_LOGLEVEL=${RDPDOCTOR_LAB_XRDP_LOGLEVEL:-INFO}
+LAB_USER=labuser
+LAB_PASS='LabPass-2026!'
+
+started_ok=0
+die() {
+  echo "start.sh: ERROR: $*" >&2
+  exit 1
+}
+on_exit() {
+  local rc=$?
+  if [ "$started_ok" -ne 1 ]; then
+    echo "start.sh: start failed (exit $rc); stopping whatever was started (lab/stop.sh)" >&2
+    "$LAB/stop.sh" >&2 || true
+  fi
+}
+
+[[ "$BASE" =~ ^[0-9]+$ ]] && [ "$BASE" -ge 1024 ] && [ "$BASE" -le $((65535 - 22)) ] \
+  || die "RDPDOCTOR_LAB_BASE_PORT=$BASE is not a port number in 1024..$((65535 - 22))"
+
+# Prefer Debian's python3 (installed by install.sh) over whatever python3 is first on PATH.
+PYTHON=${RDPDOCTOR_LAB_PYTHON:-$(command -v /usr/bin/python3 || command -v python3 || true)}
+[ -n "$PYTHON" ] || die "python3 not found; run lab/install.sh (as root) first"
+
+for tool in xrdp freerdp-shadow-cli winpr-hash Xvfb openssl ss unshare timeout; do
+  command -v "$tool" >/dev/null 2>&1 || die "'$tool' not found; run lab/install.sh (as root) first"
+done
+
+# ---------------------------------------------------------------------------------------------
+# 0. Stop a previous lab (safe when nothing runs), then start from a clean state directory.
+"$LAB/stop.sh"
+trap on_exit EXIT
+mkdir -p "$STATE" "$CERTS" "$CONF" "$PIDS"
+rm -f "$STATE"/*.log "$STATE/servers.tsv" "$STATE/servers.json"
+
+rel() { # path relative to the repository root, as written to servers.json
+  local p=$1
+  printf '%s' "${p#"$ROOT"/}"
+}
+
+# Every port must be free before we start (another lab, another program): fail loudly.
+for off in $(seq 0 22); do
+  p=$((BASE + off))
+  if [ -n "$(ss -Htln "sport = :$p")" ]; then
+    die "port $p (BASE+$off) is already in use by another listener: $(ss -Htlnp "sport = :$p" | head -n1)"
+  fi
+done
+
+# ---------------------------------------------------------------------------------------------
+# 1. Certificates (regenerated on every start so the relative dates stay right).
+#    A lab CA (valid from 800 days ago for 10 years) signs the leaf certificates with `openssl ca`,
+#    which (unlike `openssl x509` in OpenSSL 3.0) accepts explicit -startdate/-enddate.
+gen_certs() {
+  local d="$CERTS"
+  rm -rf "$d"
+  mkdir -p "$d/ca-db/new"
+  : >"$d/ca-db/index.txt"
+  echo 1000 >"$d/ca-db/serial"
+  cat >"$d/ca.cnf" <<EOF
+[ ca ]
+default_ca = labca
+[ labca ]
+dir             = $d/ca-db
+database        = \$dir/index.txt
+new_certs_dir   = \$dir/new
+serial          = \$dir/serial
+default_md      = sha256
+policy          = pol_any
+unique_subject  = no
+copy_extensions = none
+email_in_dn     = no
+[ pol_any ]
+commonName = supplied
+organizationName = optional
+[ req ]
+distinguished_name = req_dn
+prompt = no
+[ req_dn ]
+CN = placeholder
+[ ca_ext ]
+basicConstraints       = critical,CA:TRUE
+keyUsage               = critical,keyCertSign,cRLSign
+subjectKeyIdentifier   = hash
+[ leaf_ext ]
+basicConstraints       = critical,CA:FALSE
+keyUsage               = critical,digitalSignature,keyEncipherment
+extendedKeyUsage       = serverAuth
+subjectAltName         = DNS:localhost,IP:127.0.0.1
+subjectKeyIdentifier   = hash
+authorityKeyIdentifier = keyid
+EOF
+  local cnf="$d/ca.cnf" log="$d/openssl.log"
+  : >"$log"
+  utc() { date -u -d "$1" +%Y%m%d%H%M%SZ; }
+
+  # CA: self-signed with `openssl ca -selfsign` so its start date can be backdated too.
+  openssl req -new -newkey rsa:2048 -nodes -keyout "$d/ca.key" -out "$d/ca.csr" \
+    -subj "/O=rdpdoctor lab/CN=rdpdoctor lab CA" -config "$cnf" >>"$log" 2>&1 \
+    || die "openssl: CA key/CSR generation failed, see $log"
+  openssl ca -batch -notext -config "$cnf" -selfsign -keyfile "$d/ca.key" -in "$d/ca.csr" \
+    -out "$d/ca.pem" -extensions ca_ext -startdate "$(utc '-800 days')" \
+    -enddate "$(utc '+3650 days')" >>"$log" 2>&1 \
+    || die "openssl: CA self-signing failed, see $log"
+
+  # leaf NAME STARTDATE ENDDATE: RSA 2048, SHA-256, CN=localhost, SAN DNS:localhost IP:127.0.0.1
+  leaf() {
+    local name=$1 start=$2 end=$3
+    openssl req -new -newkey rsa:2048 -nodes -keyout "$d/$name.key" -out "$d/$name.csr" \
+      -subj "/CN=localhost" -config "$cnf" >>"$log" 2>&1 \
+      || die "openssl: key/CSR for $name failed, see $log"
+    openssl ca -batch -notext -config "$cnf" -cert "$d/ca.pem" -keyfile "$d/ca.key" \
+      -in "$d/$name.csr" -out "$d/$name.pem" -extensions leaf_ext \
+      -startdate "$start" -enddate "$end" >>"$log" 2>&1 \
+      || die "openssl: signing $name failed, see $log"
+  }
+  leaf negotiate "$(utc '-1 day')" "$(utc '-1 day +730 days')"    # healthy: yesterday + 2 years
+  leaf expired "$(utc '-400 days')" "$(utc '-2 days')"            # expired 2 days ago
+  leaf expiring "$(utc '-1 day')" "$(utc '+10 days')"             # expires in 10 days
+  leaf notyet "$(utc '+30 days')" "$(utc '+30 days +730 days')"   # valid only in 30 days
+
+  # Weak, self-signed, wrong name: RSA 1024, SHA-1, CN=other.example, no SAN.
+  openssl req -x509 -newkey rsa:1024 -sha1 -nodes -keyout "$d/weak.key" -out "$d/weak.pem" \
+    -subj "/CN=other.example" -days 365 -config "$cnf" >>"$log" 2>&1 \
+    || die "openssl: weak self-signed certificate failed, see $log"
+
+  # Chain files: leaf followed by the CA, so xrdp (which loads the certificate with
+  # SSL_CTX_use_certificate_chain_file) sends the CA too.
+  local n
+  for n in negotiate expired expiring notyet; do
+    cat "$d/$n.pem" "$d/ca.pem" >"$d/$n-chain.pem"
+  done
+  chmod 0600 "$d"/*.key
+}
+gen_certs
+
+# ---------------------------------------------------------------------------------------------
+# 2. Process bookkeeping.
+proc_starttime() { # PID -> field 22 of /proc/PID/stat (empty if the process is gone)
+  local s
+  s=$(cat "/proc/$1/stat" 2>/dev/null) || return 0
+  s=${s##*) }
+  # shellcheck disable=SC2086
+  set -- $s
+  printf '%s' "${20}"
+}
+record_pid() { # NAME PID LOG
+  local st
+  st=$(proc_starttime "$2")
+  [ -n "$st" ] || die "server $1 (pid $2) exited immediately during startup; see its log: $3"
+  echo "$2 $st" >"$PIDS/$1.pid"
+}
+# servers.tsv: name kind port pid log description (turned into servers.json at the end)
+add_server() { # NAME KIND PORT PID LOG DESCRIPTION
+  printf '%s\t%s\t%s\t%s\t%s\t%s\n' "$@" >>"$STATE/servers.tsv"
+}
+WAIT_LIST=() # "NAME PORT PID LOG"
+
+# ---------------------------------------------------------------------------------------------
+# 3. xrdp instances.
+#
+# How several xrdp 0.9.21 instances run side by side: with --nodaemon xrdp does NOT write
+# /var/run/xrdp/xrdp.pid, but it still refuses to start ("It looks like xrdp is already
+# running") when that file exists -- e.g. when the packaged xrdp service runs on this machine.
+# So each instance runs in a private mount namespace (`unshare --mount`, propagation private)
+# with an empty tmpfs mounted over /run (= /var/run) /xrdp: it never sees a system pid file and
+# nothing it does there is visible outside. `unshare` and `sh -c ... exec` both exec, so the PID
+# we record is xrdp's own PID. Where mount namespaces are not permitted (unprivileged
+# container) we fall back to running xrdp directly, which works as long as no system
+# /run/xrdp/xrdp.pid exists (checked, fails loudly otherwise).
+#
+# Other choices: fork=false (the default ini says fork=true) so each instance is exactly one
+# process and stop.sh leaves no per-connection children behind; the wire behaviour up to
+# TLS/MCS is the same. Ports are bound with port=tcp://127.0.0.1:PORT, never with -p.
+# Keymaps and rsakeys.ini are read from /etc/xrdp (package defaults); xrdp-sesman is not run.
+USE_UNSHARE=0
+if unshare --mount --propagation private true 2>/dev/null; then
+  USE_UNSHARE=1
+  [ -d /run/xrdp ] || mkdir -p /run/xrdp # mount point only (the package creates it too)
+elif [ -e /run/xrdp/xrdp.pid ]; then
+  die "/run/xrdp/xrdp.pid exists (system xrdp running?) and mount namespaces are not available; xrdp --nodaemon refuses to start while that file exists"
+fi
+
+start_xrdp() { # NAME OFFSET DESCRIPTION [setting=value ...]
+  local name=$1 off=$2 desc=$3
+  shift 3
+  local port=$((BASE + off))
+  local security_layer=negotiate crypt_level=high ssl_protocols="TLSv1.2, TLSv1.3" tls_ciphers=""
+  local certificate="$CERTS/negotiate-chain.pem" key_file="$CERTS/negotiate.key"
+  local kv key
+  for kv in "$@"; do
+    key=${kv%%=*}
+    case $key in
+      security_layer | crypt_level | ssl_protocols | tls_ciphers | certificate | key_file)
+        printf -v "$key" '%s' "${kv#*=}" ;;
+      *) die "start_xrdp $name: unknown setting $kv" ;;
+    esac
+  done
+  local ini="$CONF/$name.ini" log="$STATE/$name.log"
+  cat >"$ini" <<EOF
+; generated by lab/start.sh for $name -- do not edit (rewritten on every start)
+[Globals]
+ini_version=1
+fork=false
+port=tcp://127.0.0.1:$port
+use_vsock=false
+tcp_nodelay=true
+tcp_keepalive=true
+security_layer=$security_layer
+crypt_level=$crypt_level
+certificate=$certificate
+key_file=$key_file
+ssl_protocols=$ssl_protocols
+$( [ -n "$tls_ciphers" ] && echo "tls_ciphers=$tls_ciphers" || echo "#tls_ciphers=")
+autorun=
+allow_channels=true
+allow_multimon=true
+bitmap_cache=true
+bitmap_compression=true
+bulk_compression=true
+max_bpp=32
+new_cursors=true
+use_fastpath=both
+
+[Logging]
+LogFile=$log
+LogLevel=$XRDP_LOGLEVEL
+EnableSyslog=false
+
+[Channels]
+rdpdr=true
+rdpsnd=true
+drdynvc=true
+cliprdr=true
+rail=true
+xrdpvr=true
+
+[Xorg]
+name=Xorg
+lib=libxup.so
+username=ask
+password=ask
+ip=127.0.0.1
+port=-1
+code=20
+EOF
+  local pid
+  if [ "$USE_UNSHARE" -eq 1 ]; then
+    unshare --mount --propagation private -- /bin/sh -c \
+      'mount -t tmpfs -o mode=0755,size=1m rdpdoctor-lab /run/xrdp && exec "$@"' sh \
+      xrdp --nodaemon --config "$ini" </dev/null >"$STATE/$name.console.log" 2>&1 &
+  else
+    xrdp --nodaemon --config "$ini" </dev/null >"$STATE/$name.console.log" 2>&1 &
+  fi
+  pid=$!
+  record_pid "$name" "$pid" "$log ($STATE/$name.console.log)"
+  add_server "$name" xrdp "$port" "$pid" "$(rel "$log")" "$desc"
+  WAIT_LIST+=("$name $port $pid $log")
+}
+
+start_xrdp xrdp-negotiate 0 \
+  "healthy baseline: security_layer=negotiate, crypt_level=high, TLS 1.2+1.3, CA-signed RSA-2048/SHA-256 cert CN=localhost (SAN localhost,127.0.0.1), valid yesterday+2y"
+start_xrdp xrdp-expired 1 \
+  "like xrdp-negotiate but the CA-signed certificate expired 2 days ago" \
+  certificate="$CERTS/expired-chain.pem" key_file="$CERTS/expired.key"
+start_xrdp xrdp-rdp-only 2 \
+  "security_layer=rdp (Standard RDP Security only), crypt_level=high" \
+  security_layer=rdp
+start_xrdp xrdp-tls13-only 3 \
+  "security_layer=negotiate, ssl_protocols=TLSv1.3 only" \
+  ssl_protocols="TLSv1.3"
+start_xrdp xrdp-tls10-only 4 \
+  "security_layer=negotiate, ssl_protocols=TLSv1, TLSv1.1 only, tls_ciphers=DEFAULT:@SECLEVEL=0" \
+  ssl_protocols="TLSv1, TLSv1.1" tls_ciphers="DEFAULT:@SECLEVEL=0"
+start_xrdp xrdp-cert-missing 5 \
+  "security_layer=negotiate but certificate= and key_file= point at files that do not exist" \
+  certificate="$CERTS/does-not-exist.pem" key_file="$CERTS/does-not-exist.key"
+start_xrdp xrdp-tls-only 7 \
+  "security_layer=tls (TLS required, no Standard RDP Security)" \
+  security_layer=tls
+start_xrdp xrdp-selfsigned-weak 8 \
+  "self-signed RSA-1024/SHA-1 certificate, CN=other.example (name mismatch), tls_ciphers=DEFAULT:@SECLEVEL=0" \
+  certificate="$CERTS/weak.pem" key_file="$CERTS/weak.key" tls_ciphers="DEFAULT:@SECLEVEL=0"
+start_xrdp xrdp-expiring 9 \
+  "like xrdp-negotiate but the CA-signed certificate expires 10 days from now" \
+  certificate="$CERTS/expiring-chain.pem" key_file="$CERTS/expiring.key"
+start_xrdp xrdp-not-yet-valid 10 \
+  "like xrdp-negotiate but the CA-signed certificate becomes valid only 30 days from now" \
+  certificate="$CERTS/notyet-chain.pem" key_file="$CERTS/notyet.key"
+start_xrdp xrdp-rdp-low 20 \
+  "security_layer=rdp, crypt_level=low" \
+  security_layer=rdp crypt_level=low
+start_xrdp xrdp-rdp-fips 21 \
+  "security_layer=rdp, crypt_level=fips" \
+  security_layer=rdp crypt_level=fips
+
+# ---------------------------------------------------------------------------------------------
+# 4. Stand-ins (lab/standin.py, stdlib asyncio), one process per mode.
+start_standin() { # MODE OFFSET DESCRIPTION [NAME [FAILURE_CODE]]
+  local mode=$1 off=$2 desc=$3
+  local name=${4:-standin-$mode} port=$((BASE + off))
+  local log="$STATE/$name.log"
+  env STANDIN_FAILURE_CODE="${5:-6}" "$PYTHON" -u "$LAB/standin.py" "$mode" "$port" </dev/null >"$log" 2>&1 &
+  local pid=$!
+  record_pid "$name" "$pid" "$log"
+  add_server "$name" standin "$port" "$pid" "$(rel "$log")" "$desc"
+  WAIT_LIST+=("$name $port $pid $log")
+}
+start_standin accept-close 12 "accepts, then closes cleanly (FIN) without answering the X.224 request"
+start_standin silent 13 "accepts and never answers"
+start_standin negfailure 14 "answers every X.224 CR with RDP_NEG_FAILURE code 6 (SSL_WITH_USER_AUTH_REQUIRED_BY_SERVER), then closes"
+start_standin legacy 15 "answers with an X.224 CC without negotiation data (03 00 00 0b 06 d0 00 00 12 34 00), stays open"
+start_standin garbage 16 "sends an SSH banner (SSH-2.0-OpenSSH_9.2p1 Debian-2) on accept"
+start_standin reset 17 "reads the X.224 request, then resets the connection (TCP RST)"
+start_standin flood 18 "after the request sends endless TPKT-looking junk (03 00 ff ff ...), capped at 64 MiB"
+start_standin midrecord 19 "after the request sends 7 bytes of a TPKT record that announces 19, then closes"
+# No real server in the lab sends SSL_CERT_NOT_ON_SERVER (xrdp silently falls back to RDP security
+# when its certificate is missing, see OBSERVED.md), so a stand-in does.
+start_standin negfailure 23 "answers every X.224 CR with RDP_NEG_FAILURE code 3 (SSL_CERT_NOT_ON_SERVER), then closes" \
+  standin-cert-not-on-server 3
+
+# ---------------------------------------------------------------------------------------------
+# 5. freerdp-shadow-cli servers under their own Xvfb display.
+DISPLAY_NUM=""
+first=${RDPDOCTOR_LAB_DISPLAY:-93}
+for n in $(seq "$first" $((first + 30))); do
+  if [ ! -e "/tmp/.X$n-lock" ] && [ ! -e "/tmp/.X11-unix/X$n" ] \
+    && ! grep -q "@/tmp/.X11-unix/X$n\$" /proc/net/unix 2>/dev/null; then
+    DISPLAY_NUM=$n
+    break
+  fi
+done
+[ -n "$DISPLAY_NUM" ] || die "no free X display number in :$first..:$((first + 30))"
+XVFB_LOG="$STATE/xvfb.log"
+Xvfb ":$DISPLAY_NUM" -screen 0 1024x768x24 -nolisten tcp -noreset </dev/null >"$XVFB_LOG" 2>&1 &
+XVFB_PID=$!
+record_pid xvfb "$XVFB_PID" "$XVFB_LOG"
+deadline=$((SECONDS + WAIT))
+until [ -S "/tmp/.X11-unix/X$DISPLAY_NUM" ]; do
+  kill -0 "$XVFB_PID" 2>/dev/null || die "Xvfb :$DISPLAY_NUM exited during startup; see $XVFB_LOG"
+  [ "$SECONDS" -lt "$deadline" ] || die "Xvfb :$DISPLAY_NUM did not create its socket within ${WAIT}s; see $XVFB_LOG"
+  sleep 0.1
+done
+
+# SAM file for NLA: winpr-hash -f sam prints "user:domain:lmhash:nthash:::" (domain empty).
+winpr-hash -u "$LAB_USER" -p "$LAB_PASS" -f sam >"$STATE/freerdp.sam" \
+  || die "winpr-hash failed to build $STATE/freerdp.sam"
+grep -q "^$LAB_USER:::[0-9a-f]\{32\}:::\$" "$STATE/freerdp.sam" \
+  || die "unexpected winpr-hash SAM line in $STATE/freerdp.sam: $(cat "$STATE/freerdp.sam")"
+
+start_shadow() { # NAME OFFSET DESCRIPTION ARGS...
+  local name=$1 off=$2 desc=$3
+  shift 3
+  local port=$((BASE + off))
+  local home="$STATE/$name-home" log="$STATE/$name.log"
+  # Own HOME/XDG_CONFIG_HOME: the server generates its certificate under
+  # $XDG_CONFIG_HOME/freerdp/shadow/ on first start, so it stays in lab/state.
+  mkdir -p "$home/.config/freerdp/shadow"
+  if [ "$name" = freerdp-nla ]; then
+    # The NLA server is the lab's healthy reference: give it the CA-signed certificate that names
+    # 127.0.0.1 instead of the self-signed CN=<hostname> one FreeRDP would generate.
+    cp "$CERTS/negotiate.pem" "$home/.config/freerdp/shadow/shadow.crt"
+    cp "$CERTS/negotiate.key" "$home/.config/freerdp/shadow/shadow.key"
+  fi
+  env HOME="$home" XDG_CONFIG_HOME="$home/.config" DISPLAY=":$DISPLAY_NUM" \
+    freerdp-shadow-cli /bind-address:127.0.0.1 "/port:$port" "$@" </dev/null >"$log" 2>&1 &
+  local pid=$!
+  record_pid "$name" "$pid" "$log"
+  add_server "$name" freerdp-shadow "$port" "$pid" "$(rel "$log")" "$desc"
+  WAIT_LIST+=("$name $port $pid $log")
+}
+start_shadow freerdp-nla 6 \
+  "freerdp-shadow-cli 2.11 /sec:nla, SAM user labuser / LabPass-2026! (empty domain), CA-signed certificate for localhost/127.0.0.1" \
+  /sec:nla "/sam-file:$STATE/freerdp.sam"
+start_shadow freerdp-rdp 22 \
+  "freerdp-shadow-cli 2.11 /sec:rdp (Standard RDP Security only)" \
+  /sec:rdp
+
+# The deliberately closed port.
+CLOSED_PORT=$((BASE + 11))
+add_server closed closed "$CLOSED_PORT" "" "" "nothing listens here (connection refused)"
+
+# ---------------------------------------------------------------------------------------------
+# 6. Wait (bounded) until every port listens on 127.0.0.1 -- owned by the PID we started --
+#    and accepts a TCP connection.
+deadline=$((SECONDS + WAIT))
+pending=("${WAIT_LIST[@]}")
+while [ "${#pending[@]}" -gt 0 ]; do
+  still=()
+  for entry in "${pending[@]}"; do
+    read -r name port pid log <<<"$entry"
+    if ! kill -0 "$pid" 2>/dev/null; then
+      die "server $name (port $port, pid $pid) exited during startup; see its log: $log (and ${log%.log}.console.log if present)"
+    fi
+    lines=$(ss -Htlnp "sport = :$port")
+    if [ -z "$lines" ]; then
+      still+=("$entry")
+      continue
+    fi
+    # Hard rule: loopback only, and the listener must be our process. (ss -p can briefly
+    # show no owner for a socket that was just created: then look again on the next pass.)
+    owner_seen=0
+    while read -r _state _rq _sq laddr _peer users; do
+      [ "$laddr" = "127.0.0.1:$port" ] \
+        || die "server $name listens on $laddr, not 127.0.0.1:$port; see $log"
+      if [[ "$users" == *"pid=$pid,"* ]]; then
+        owner_seen=1
+      elif [ -n "$users" ]; then
+        die "port $port is owned by '$users', not by $name (pid $pid); see $log"
+      fi
+    done <<<"$lines"
+    [ "$owner_seen" -eq 1 ] || still+=("$entry")
+  done
+  pending=(${still[@]+"${still[@]}"})
+  if [ "${#pending[@]}" -gt 0 ]; then
+    if [ "$SECONDS" -ge "$deadline" ]; then
+      for entry in "${pending[@]}"; do
+        read -r name port pid log <<<"$entry"
+        echo "start.sh: ERROR: server $name did not listen on 127.0.0.1:$port within ${WAIT}s; see its log: $log" >&2
+      done
+      die "not all servers came up"
+    fi
+    sleep 0.1
+  fi
+done
+for entry in "${WAIT_LIST[@]}"; do
+  read -r name port pid log <<<"$entry"
+  timeout 3 bash -c "exec 3<>/dev/tcp/127.0.0.1/$port" 2>/dev/null \
+    || die "server $name listens but 127.0.0.1:$port does not accept a TCP connection; see $log"
+done
+# The closed port must really be closed.
+[ -z "$(ss -Htln "sport = :$CLOSED_PORT")" ] || die "port $CLOSED_PORT (closed) has a listener"
+if timeout 3 bash -c "exec 3<>/dev/tcp/127.0.0.1/$CLOSED_PORT" 2>/dev/null; then
+  die "port $CLOSED_PORT (closed) accepted a TCP connection"
+fi
+
+# ---------------------------------------------------------------------------------------------
+# 7. servers.json (sorted by port).
+"$PYTHON" - "$STATE/servers.tsv" "$STATE/servers.json" "$BASE" ":$DISPLAY_NUM" "$XVFB_PID" \
+  "$(rel "$XVFB_LOG")" "$(rel "$CERTS/ca.pem")" "$LAB_USER" "$LAB_PASS" <<'EOF'
+import json, sys
+tsv, out, base, display, xpid, xlog, ca, user, password = sys.argv[1:]
+servers = []
+with open(tsv) as f:
+    for line in f:
+        name, kind, port, pid, log, desc = line.rstrip("\n").split("\t")
+        servers.append({"name": name, "kind": kind, "host": "127.0.0.1", "port": int(port),
+                        "pid": int(pid) if pid else None, "log": log or None,
+                        "description": desc})
+servers.sort(key=lambda s: s["port"])
+doc = {"servers": servers, "base_port": int(base), "ca": ca,
+       "xvfb": {"display": display, "pid": int(xpid), "log": xlog},
+       "credentials": {"freerdp-nla": {"user": user, "domain": "", "password": password}}}
+with open(out + ".tmp", "w") as f:
+    json.dump(doc, f, indent=2)
+    f.write("\n")
+import os
+os.replace(out + ".tmp", out)
+EOF
+rm -f "$STATE/servers.tsv"
+
+started_ok=1
+echo "start.sh: lab up: $(grep -c '"name"' "$STATE/servers.json") entries on 127.0.0.1:$BASE-$((BASE + 23)), Xvfb :$DISPLAY_NUM (mount namespaces: $([ "$USE_UNSHARE" -eq 1 ] && echo yes || echo no)); see $(rel "$STATE/servers.json")"
