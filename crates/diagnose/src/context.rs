@@ -33,7 +33,10 @@ pub const PROFILES: &[ClientProfile] = &[
 
 impl ClientProfile {
     pub fn by_name(name: &str) -> Option<ClientProfile> {
-        PROFILES.iter().copied().find(|p| p.name.eq_ignore_ascii_case(name))
+        PROFILES
+            .iter()
+            .copied()
+            .find(|p| p.name.eq_ignore_ascii_case(name))
     }
 
     pub fn supports(&self, v: TlsVersion) -> bool {

@@ -8,7 +8,12 @@ use rdpdoctor_observations::{protocol, NegotiationOutcome, Observations, TlsOutc
 pub(crate) fn derive(obs: &Observations, ctx: &Context) -> Facts {
     let mut facts = Facts::default();
     if let Some(dns) = &obs.dns {
-        facts.addresses = dns.outcome.addresses().iter().map(|a| a.to_string()).collect();
+        facts.addresses = dns
+            .outcome
+            .addresses()
+            .iter()
+            .map(|a| a.to_string())
+            .collect();
     }
     if let Some(tcp) = &obs.tcp {
         facts.address_used = tcp.address.map(|a| a.to_string());

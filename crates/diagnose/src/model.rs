@@ -78,21 +78,20 @@ pub struct Fix {
 /// A code from the shared code tables, with its official name.
 #[derive(Clone, Debug, Serialize)]
 pub struct CodeRef {
+    pub family: rdpdoctor_codes::Family,
     pub value: u32,
     pub hex: String,
     pub name: String,
 }
 
-/// What a Windows client would most likely show for a finding.
+/// What a client would most likely show for a finding.
 #[derive(Clone, Debug, Serialize)]
 pub struct ClientError {
-    /// mstsc disconnect reason ("Error code").
-    #[serde(skip_serializing_if = "Option::is_none")]
-    pub disconnect: Option<CodeRef>,
-    /// mstsc extended disconnect reason ("Extended error code").
-    #[serde(skip_serializing_if = "Option::is_none")]
-    pub extended: Option<CodeRef>,
+    /// Codes from the shared tables, most telling first: mstsc disconnect and extended reasons,
+    /// and the RDP_NEG_FAILURE, TLS alert, NTSTATUS, HRESULT or FreeRDP codes that go with them.
+    pub codes: Vec<CodeRef>,
     /// The message or behaviour, in words.
+    #[serde(skip_serializing_if = "String::is_empty")]
     pub text: String,
     /// True when the mapping is an inference rather than documented.
     pub likely: bool,

@@ -19,7 +19,11 @@ pub(crate) fn decide(findings: &[Finding], facts: &crate::model::Facts) -> Verdi
         } else {
             Status::Broken
         };
-        let word = if status == Status::Unreachable { "Unreachable" } else { "Broken" };
+        let word = if status == Status::Unreachable {
+            "Unreachable"
+        } else {
+            "Broken"
+        };
         return Verdict {
             status,
             finding: Some(f.id.clone()),
@@ -27,13 +31,20 @@ pub(crate) fn decide(findings: &[Finding], facts: &crate::model::Facts) -> Verdi
             summary: format!("{word} at the {} step: {}", f.step.label(), f.title),
         };
     }
-    let warnings: Vec<&Finding> = findings.iter().filter(|f| f.severity == Severity::Warning).collect();
+    let warnings: Vec<&Finding> = findings
+        .iter()
+        .filter(|f| f.severity == Severity::Warning)
+        .collect();
     // Name first a warning that makes some clients fail; a mere weakness comes after.
     let breaking = |f: &&&Finding| catalog::get(&f.id).is_some_and(|d| d.breaks_some_clients);
     let top = warnings.iter().find(breaking).or(warnings.first());
     if let Some(f) = top {
         let others = if warnings.len() > 1 {
-            format!(" (and {} more warning{})", warnings.len() - 1, if warnings.len() > 2 { "s" } else { "" })
+            format!(
+                " (and {} more warning{})",
+                warnings.len() - 1,
+                if warnings.len() > 2 { "s" } else { "" }
+            )
         } else {
             String::new()
         };
@@ -41,7 +52,10 @@ pub(crate) fn decide(findings: &[Finding], facts: &crate::model::Facts) -> Verdi
             status: Status::Degraded,
             finding: Some(f.id.clone()),
             step: None,
-            summary: format!("Degraded: clients connect, but {}{others}", lower_first(&f.title)),
+            summary: format!(
+                "Degraded: clients connect, but {}{others}",
+                lower_first(&f.title)
+            ),
         };
     }
     let how = match (&facts.selected_protocol, facts.tls_versions.last()) {
@@ -60,7 +74,9 @@ pub(crate) fn decide(findings: &[Finding], facts: &crate::model::Facts) -> Verdi
 fn lower_first(s: &str) -> String {
     let mut c = s.chars();
     match c.next() {
-        Some(f) if !s.starts_with("TLS") && !s.starts_with("NLA") => f.to_lowercase().chain(c).collect(),
+        Some(f) if !s.starts_with("TLS") && !s.starts_with("NLA") => {
+            f.to_lowercase().chain(c).collect()
+        }
         _ => s.to_string(),
     }
 }

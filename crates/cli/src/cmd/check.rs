@@ -43,7 +43,10 @@ pub fn run(args: &CheckArgs) -> u8 {
         timeout: Duration::from_secs_f64(args.timeout),
         max_connections: usize::from(args.connections),
     };
-    let runtime = match tokio::runtime::Builder::new_current_thread().enable_all().build() {
+    let runtime = match tokio::runtime::Builder::new_current_thread()
+        .enable_all()
+        .build()
+    {
         Ok(r) => r,
         Err(e) => return usage_error(format!("cannot start the async runtime: {e}")),
     };

@@ -30,7 +30,13 @@ pub fn run(args: &FindingsArgs) -> u8 {
         println!("{}", serde_json::Value::Array(list));
     } else {
         for d in catalog::all() {
-            println!("{:<26} {:<9} {:<22} {}", d.id, d.severity.label(), d.step.label(), d.title);
+            println!(
+                "{:<26} {:<9} {:<22} {}",
+                d.id,
+                d.severity.label(),
+                d.step.label(),
+                d.title
+            );
         }
     }
     0

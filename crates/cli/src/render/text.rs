@@ -1,6 +1,7 @@
 //! The terminal report: the verdict in words first, then the finding that explains it with its
 //! evidence and numbered fixes, then other findings, then details.
 
+use rdpdoctor_codes::Family;
 use rdpdoctor_diagnose::{ClientError, Diagnosis, Finding, Status};
 use std::fmt::Write;
 
@@ -41,7 +42,14 @@ pub fn report(d: &Diagnosis, duration_ms: Option<f64>) -> String {
 }
 
 fn full(out: &mut String, f: &Finding) {
-    let _ = writeln!(out, "Cause [{}] {} ({}, {} step)", f.id, f.title, f.severity.label(), f.step.label());
+    let _ = writeln!(
+        out,
+        "Cause [{}] {} ({}, {} step)",
+        f.id,
+        f.title,
+        f.severity.label(),
+        f.step.label()
+    );
     let _ = writeln!(out, "Evidence:");
     for e in &f.evidence {
         let _ = writeln!(out, "  - {e}");
@@ -77,26 +85,63 @@ fn brief(out: &mut String, f: &Finding) {
 }
 
 fn client_line(c: &ClientError) -> String {
-    let mut codes = Vec::new();
-    if let Some(d) = &c.disconnect {
-        codes.push(format!("error code {} ({})", d.hex, d.name));
-    }
-    if let Some(x) = &c.extended {
-        codes.push(format!("extended error code {} ({})", x.hex, x.name));
-    }
-    let how = if c.likely { "would likely show" } else { "shows" };
-    if codes.is_empty() {
-        format!("A Windows client {how}: {}", c.text)
+    let windows: Vec<String> = c
+        .codes
+        .iter()
+        .filter_map(|code| {
+            let label = match code.family {
+                Family::Disconnect => "error code",
+                Family::Extended => "extended error code",
+                _ => return None,
+            };
+            Some(format!("{label} {} ({})", code.hex, code.name))
+        })
+        .collect();
+    let other: Vec<String> = c
+        .codes
+        .iter()
+        .filter_map(|code| {
+            let label = match code.family {
+                Family::Disconnect | Family::Extended => return None,
+                Family::Errinfo => "server error info",
+                Family::NegFailure => "RDP_NEG_FAILURE",
+                Family::Ntstatus => "NTSTATUS",
+                Family::Hresult => "HRESULT",
+                Family::TlsAlert => "TLS alert",
+                Family::Freerdp => "FreeRDP",
+            };
+            Some(format!("{label} {}", code.name))
+        })
+        .collect();
+    let how = if c.likely {
+        "would likely show"
     } else {
-        format!("A Windows client {how}: {}; {}", c.text, codes.join(", "))
+        "shows"
+    };
+    let mut line = format!("A Windows client {how}: ");
+    line.push_str(if c.text.is_empty() {
+        "an error"
+    } else {
+        &c.text
+    });
+    if !windows.is_empty() {
+        line.push_str(&format!("; {}", windows.join(", ")));
     }
+    if !other.is_empty() {
+        line.push_str(&format!("\n  Related codes: {}", other.join(", ")));
+    }
+    line
 }
 
 fn details(out: &mut String, d: &Diagnosis, duration_ms: Option<f64>) {
     let f = &d.facts;
     let _ = writeln!(out, "\nDetails:");
     if !f.addresses.is_empty() {
-        let used = f.address_used.as_deref().map(|a| format!(", used {a}")).unwrap_or_default();
+        let used = f
+            .address_used
+            .as_deref()
+            .map(|a| format!(", used {a}"))
+            .unwrap_or_default();
         let _ = writeln!(out, "  Addresses: {}{used}", f.addresses.join(", "));
     }
     if let Some(ms) = f.connect_ms_median {
@@ -109,16 +154,29 @@ fn details(out: &mut String, d: &Diagnosis, duration_ms: Option<f64>) {
         }
     }
     if !f.tls_versions.is_empty() {
-        let _ = writeln!(out, "  TLS versions that complete: {}", f.tls_versions.join(", "));
+        let _ = writeln!(
+            out,
+            "  TLS versions that complete: {}",
+            f.tls_versions.join(", ")
+        );
     }
     if let Some(c) = &f.tls_cipher {
         let _ = writeln!(out, "  Best TLS: {c}");
     }
     if let Some(c) = &f.certificate {
         let _ = writeln!(out, "  Certificate: {}", c.subject);
-        let _ = writeln!(out, "    issuer {}{}", c.issuer, if c.self_signed { " (self-signed)" } else { "" });
+        let _ = writeln!(
+            out,
+            "    issuer {}{}",
+            c.issuer,
+            if c.self_signed { " (self-signed)" } else { "" }
+        );
         let _ = writeln!(out, "    names {}", c.names.join(", "));
-        let _ = writeln!(out, "    valid {} to {} ({} days left)", c.not_before, c.not_after, c.days_left);
+        let _ = writeln!(
+            out,
+            "    valid {} to {} ({} days left)",
+            c.not_before, c.not_after, c.days_left
+        );
         let _ = writeln!(out, "    key {}, signature {}", c.key, c.signature);
         let _ = writeln!(out, "    SHA-1 {}", c.sha1);
         let _ = writeln!(out, "    SHA-256 {}", c.sha256);

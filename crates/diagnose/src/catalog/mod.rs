@@ -16,11 +16,10 @@ pub struct FixDef {
     pub commands: &'static [&'static str],
 }
 
-/// The error a Windows client most likely shows, by code (looked up in `rdpdoctor-codes`).
+/// What a Windows client most likely shows, in words. The codes come from
+/// `rdpdoctor_codes::FINDING_CODES`, the table `explain` reads too, so the two never disagree.
 #[derive(Debug)]
 pub struct ClientDef {
-    pub disconnect: Option<u32>,
-    pub extended: Option<u32>,
     pub text: &'static str,
     /// True when the mapping is inferred rather than documented.
     pub likely: bool,
@@ -80,24 +79,25 @@ pub fn reference_markdown() -> String {
             d.severity.label(),
             d.severity_rule
         ));
-        if let Some(c) = &d.client {
-            let mut codes = Vec::new();
-            if let Some(v) = c.disconnect {
-                codes.push(code_text(rdpdoctor_codes::Family::Disconnect, v));
-            }
-            if let Some(v) = c.extended {
-                codes.push(format!(
-                    "extended {}",
-                    code_text(rdpdoctor_codes::Family::Extended, v)
-                ));
-            }
-            let likely = if c.likely { " (likely; inferred)" } else { "" };
-            let codes = if codes.is_empty() {
+        let codes = client_codes(d.id);
+        if d.client.is_some() || !codes.codes.is_empty() {
+            let likely = if d.client.as_ref().is_some_and(|c| c.likely) || codes.inferred {
+                " (likely; inferred)"
+            } else {
+                ""
+            };
+            let text = d.client.as_ref().map_or("", |c| c.text);
+            let list: Vec<String> = codes
+                .codes
+                .iter()
+                .map(|c| code_text(c.family, c.value))
+                .collect();
+            let list = if list.is_empty() {
                 String::new()
             } else {
-                format!(" Codes: {}.", codes.join(", "))
+                format!(" Codes: {}.", list.join(", "))
             };
-            out.push_str(&format!("- Windows client{likely}: {}{codes}\n", c.text));
+            out.push_str(&format!("- Client side{likely}: {text}{list}\n"));
         }
         out.push_str(&format!("\n{}\n", d.explanation));
         if !d.fixes.is_empty() {
@@ -113,12 +113,39 @@ pub fn reference_markdown() -> String {
     out
 }
 
-/// `0x904 (disconnectReasonAtClientWinsockFDCLOSE)`, or the bare number when undocumented.
+/// `disconnect 0x904 (disconnectReasonAtClientWinsockFDCLOSE)`, or the bare number when
+/// undocumented.
 pub fn code_text(family: rdpdoctor_codes::Family, value: u32) -> String {
+    let family_id = serde_json::to_value(family)
+        .ok()
+        .and_then(|v| v.as_str().map(str::to_string))
+        .unwrap_or_default();
     match rdpdoctor_codes::lookup(family, value) {
-        Some(e) => format!("0x{value:X} ({})", e.name),
-        None => format!("0x{value:X}"),
+        Some(e) => format!("{family_id} 0x{value:X} ({})", e.name),
+        None => format!("{family_id} 0x{value:X}"),
     }
+}
+
+/// The client codes the shared table links to finding `id`.
+pub struct ClientCodes {
+    pub codes: &'static [rdpdoctor_codes::CodeRef],
+    pub inferred: bool,
+}
+
+pub fn client_codes(id: &str) -> ClientCodes {
+    rdpdoctor_codes::FINDING_CODES
+        .iter()
+        .find(|f| f.finding == id)
+        .map_or(
+            ClientCodes {
+                codes: &[],
+                inferred: false,
+            },
+            |f| ClientCodes {
+                codes: f.codes,
+                inferred: f.inferred,
+            },
+        )
 }
 
 #[cfg(test)]
@@ -161,7 +188,8 @@ mod tests {
         for d in all() {
             assert!(seen.insert(d.id), "duplicate id {}", d.id);
             assert!(
-                d.id.bytes().all(|b| b.is_ascii_lowercase() || b.is_ascii_digit() || b == b'-'),
+                d.id.bytes()
+                    .all(|b| b.is_ascii_lowercase() || b.is_ascii_digit() || b == b'-'),
                 "{} is not kebab-case",
                 d.id
             );
@@ -182,33 +210,40 @@ mod tests {
                     "{} offers disabling NLA",
                     d.id
                 );
-                assert!(
-                    !(text.contains("rename") && text.contains("machinekeys")),
-                    "{} renames MachineKeys",
-                    d.id
-                );
+                // The text may warn against it; no command may do it.
+                for c in f.commands {
+                    let c = c.to_lowercase();
+                    assert!(
+                        !(c.contains("machinekeys")
+                            && (c.contains("rename")
+                                || c.contains("ren ")
+                                || c.contains("move")
+                                || c.contains("remove-item")
+                                || c.contains("rd "))),
+                        "{} renames or removes MachineKeys: {c}",
+                        d.id
+                    );
+                }
             }
         }
     }
 
     #[test]
-    fn client_codes_come_from_the_code_tables() {
+    fn explain_knows_every_catalog_id_and_every_linked_code_decodes() {
         for d in all() {
-            if let Some(c) = &d.client {
-                if let Some(v) = c.disconnect {
-                    assert!(
-                        rdpdoctor_codes::lookup(rdpdoctor_codes::Family::Disconnect, v).is_some(),
-                        "{}: disconnect 0x{v:X} not in the code tables",
-                        d.id
-                    );
-                }
-                if let Some(v) = c.extended {
-                    assert!(
-                        rdpdoctor_codes::lookup(rdpdoctor_codes::Family::Extended, v).is_some(),
-                        "{}: extended 0x{v:X} not in the code tables",
-                        d.id
-                    );
-                }
+            assert!(
+                rdpdoctor_codes::KNOWN_FINDINGS.contains(&d.id),
+                "{} is missing from rdpdoctor_codes::KNOWN_FINDINGS, so explain cannot link to it",
+                d.id
+            );
+            for c in client_codes(d.id).codes {
+                assert!(
+                    rdpdoctor_codes::lookup(c.family, c.value).is_some(),
+                    "{}: {:?} 0x{:X} is not in the code tables",
+                    d.id,
+                    c.family,
+                    c.value
+                );
             }
         }
     }

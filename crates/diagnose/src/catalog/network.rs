@@ -33,8 +33,6 @@ pub(super) const REACHABILITY: &[FindingDef] = &[
             },
         ],
         client: Some(ClientDef {
-            disconnect: Some(0x104),
-            extended: None,
             text: "\"Remote Desktop can't find the computer\" (DNS name lookup failure)",
             likely: true,
         }),
@@ -71,8 +69,6 @@ pub(super) const REACHABILITY: &[FindingDef] = &[
             },
         ],
         client: Some(ClientDef {
-            disconnect: Some(0x204),
-            extended: None,
             text: "\"Remote Desktop can't connect to the remote computer\" (socket connect failed)",
             likely: true,
         }),
@@ -106,8 +102,6 @@ pub(super) const REACHABILITY: &[FindingDef] = &[
             },
         ],
         client: Some(ClientDef {
-            disconnect: Some(0x204),
-            extended: None,
             text: "\"Remote Desktop can't connect to the remote computer\" after a long wait",
             likely: true,
         }),
@@ -138,8 +132,6 @@ pub(super) const REACHABILITY: &[FindingDef] = &[
             },
         ],
         client: Some(ClientDef {
-            disconnect: Some(0x904),
-            extended: None,
             text: "\"This computer can't connect to the remote computer\" (socket closed)",
             likely: true,
         }),
@@ -173,8 +165,6 @@ pub(super) const REACHABILITY: &[FindingDef] = &[
             },
         ],
         client: Some(ClientDef {
-            disconnect: Some(0x904),
-            extended: None,
             text: "\"This computer can't connect to the remote computer\" (socket closed)",
             likely: true,
         }),
@@ -200,8 +190,6 @@ pub(super) const REACHABILITY: &[FindingDef] = &[
             },
         ],
         client: Some(ClientDef {
-            disconnect: Some(0x108),
-            extended: None,
             text: "the client waits, then reports that the connection timed out",
             likely: true,
         }),
@@ -227,8 +215,6 @@ pub(super) const REACHABILITY: &[FindingDef] = &[
             },
         ],
         client: Some(ClientDef {
-            disconnect: None,
-            extended: None,
             text: "a generic \"This computer can't connect to the remote computer\" or \"An internal error has occurred\"",
             likely: true,
         }),
@@ -273,8 +259,6 @@ pub(super) const NEGOTIATION: &[FindingDef] = &[
             },
         ],
         client: Some(ClientDef {
-            disconnect: None,
-            extended: None,
             text: "\"An internal error has occurred\" or \"This computer can't connect to the remote computer\"; FreeRDP reports a TLS connect failure",
             likely: true,
         }),
@@ -300,8 +284,6 @@ pub(super) const NEGOTIATION: &[FindingDef] = &[
             },
         ],
         client: Some(ClientDef {
-            disconnect: None,
-            extended: None,
             text: "a security negotiation error; FreeRDP reports ERRCONNECT_SECURITY_NEGO_CONNECT_FAILED",
             likely: true,
         }),
@@ -336,8 +318,6 @@ pub(super) const NEGOTIATION: &[FindingDef] = &[
             },
         ],
         client: Some(ClientDef {
-            disconnect: None,
-            extended: None,
             text: "mstsc connects with a warning that the identity of the remote computer cannot be verified; clients that require TLS refuse",
             likely: true,
         }),
@@ -364,8 +344,6 @@ pub(super) const NEGOTIATION: &[FindingDef] = &[
             },
         ],
         client: Some(ClientDef {
-            disconnect: None,
-            extended: None,
             text: "mstsc connects with an identity warning; clients that require TLS fail with a security negotiation error",
             likely: true,
         }),
@@ -391,8 +369,6 @@ pub(super) const NEGOTIATION: &[FindingDef] = &[
             },
         ],
         client: Some(ClientDef {
-            disconnect: None,
-            extended: None,
             text: "mstsc falls back to Standard RDP Security with an identity warning; clients that require NLA refuse",
             likely: true,
         }),
@@ -437,8 +413,6 @@ pub(super) const NEGOTIATION: &[FindingDef] = &[
             commands: &[],
         }],
         client: Some(ClientDef {
-            disconnect: None,
-            extended: None,
             text: "clients without CredSSP: \"The remote computer requires Network Level Authentication, which your computer does not support\"; FreeRDP: ERRCONNECT_HYBRID_REQUIRED_BY_SERVER",
             likely: false,
         }),
@@ -500,8 +474,6 @@ pub(super) const TLS: &[FindingDef] = &[
             },
         ],
         client: Some(ClientDef {
-            disconnect: Some(0x904),
-            extended: None,
             text: "\"This computer can't connect to the remote computer\" or \"An internal error has occurred\" right after the connection starts",
             likely: true,
         }),
@@ -535,8 +507,6 @@ pub(super) const TLS: &[FindingDef] = &[
             },
         ],
         client: Some(ClientDef {
-            disconnect: None,
-            extended: None,
             text: "clients with TLS 1.0/1.1 disabled fail during the TLS handshake; FreeRDP reports a TLS connect failure",
             likely: true,
         }),
@@ -563,8 +533,6 @@ pub(super) const TLS: &[FindingDef] = &[
             },
         ],
         client: Some(ClientDef {
-            disconnect: None,
-            extended: None,
             text: "older clients fail during the TLS handshake with a generic connection error",
             likely: true,
         }),
@@ -629,8 +597,6 @@ pub(super) const CERTIFICATE: &[FindingDef] = &[
             },
         ],
         client: Some(ClientDef {
-            disconnect: Some(0x1B07),
-            extended: None,
             text: "\"The certificate is expired\" in the identity dialog, or a refusal when server authentication is required",
             likely: true,
         }),
@@ -655,8 +621,6 @@ pub(super) const CERTIFICATE: &[FindingDef] = &[
             },
         ],
         client: Some(ClientDef {
-            disconnect: None,
-            extended: None,
             text: "an identity warning about the certificate's validity period, or a refusal when server authentication is required",
             likely: true,
         }),
@@ -703,8 +667,6 @@ pub(super) const CERTIFICATE: &[FindingDef] = &[
             },
         ],
         client: Some(ClientDef {
-            disconnect: None,
-            extended: None,
             text: "\"The name in the certificate from the remote computer is invalid\" / \"Certificate name mismatch\" in the identity dialog",
             likely: false,
         }),
@@ -753,8 +715,6 @@ pub(super) const CERTIFICATE: &[FindingDef] = &[
             commands: &[],
         }],
         client: Some(ClientDef {
-            disconnect: None,
-            extended: None,
             text: "\"The identity of the remote computer cannot be verified\" dialog",
             likely: false,
         }),

@@ -12,7 +12,10 @@ pub(super) fn check(obs: &Observations, ctx: &Context, vars: &Vars, out: &mut Ve
     let Some(cert) = obs.tls.as_ref().and_then(|t| t.certificate.as_ref()) else {
         return;
     };
-    let who = format!("certificate {} (SHA-1 thumbprint {})", cert.subject, cert.sha1_hex);
+    let who = format!(
+        "certificate {} (SHA-1 thumbprint {})",
+        cert.subject, cert.sha1_hex
+    );
     let now = ctx.now.as_second();
     let after = cert.not_after.as_second();
     let before = cert.not_before.as_second();
@@ -73,7 +76,10 @@ pub(super) fn check(obs: &Observations, ctx: &Context, vars: &Vars, out: &mut Ve
         out.push(finding(
             "cert-weak-key",
             vars,
-            vec![format!("{who}: {} key of {} bits", cert.key_type, cert.key_bits)],
+            vec![format!(
+                "{who}: {} key of {} bits",
+                cert.key_type, cert.key_bits
+            )],
         ));
     }
     if matches!(cert.signature_digest.as_deref(), Some("SHA1" | "MD5")) {
@@ -87,7 +93,9 @@ pub(super) fn check(obs: &Observations, ctx: &Context, vars: &Vars, out: &mut Ve
         out.push(finding(
             "cert-self-signed",
             vars,
-            vec![format!("{who}: issuer equals subject and the certificate's own key verifies its signature")],
+            vec![format!(
+                "{who}: issuer equals subject and the certificate's own key verifies its signature"
+            )],
         ));
     }
 }
@@ -109,7 +117,8 @@ fn names_match(cert: &Certificate, target: &Target) -> bool {
     match target.kind {
         HostKind::Ipv4 | HostKind::Ipv6 => {
             let Some(ip) = target.ip() else { return false };
-            cert.san_ip.contains(&ip) || cert.subject_cn.iter().any(|cn| cn.parse().ok() == Some(ip))
+            cert.san_ip.contains(&ip)
+                || cert.subject_cn.iter().any(|cn| cn.parse().ok() == Some(ip))
         }
         HostKind::Name => {
             let host = target.host.to_ascii_lowercase();

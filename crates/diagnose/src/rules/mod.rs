@@ -83,17 +83,33 @@ pub(crate) fn finding(id: &str, vars: &Vars, evidence: Vec<String>) -> Finding {
                 commands: f.commands.iter().map(|c| vars.fill(c)).collect(),
             })
             .collect(),
-        client_error: def.client.as_ref().map(|c| ClientError {
-            disconnect: c.disconnect.map(|v| code_ref(Family::Disconnect, v)),
-            extended: c.extended.map(|v| code_ref(Family::Extended, v)),
-            text: c.text.to_string(),
-            likely: c.likely,
-        }),
+        client_error: client_error(def),
     }
+}
+
+/// The client's view of a finding: words from the catalog, codes from the shared code table.
+fn client_error(def: &catalog::FindingDef) -> Option<ClientError> {
+    let codes = catalog::client_codes(def.id);
+    if def.client.is_none() && codes.codes.is_empty() {
+        return None;
+    }
+    Some(ClientError {
+        codes: codes
+            .codes
+            .iter()
+            .map(|c| code_ref(c.family, c.value))
+            .collect(),
+        text: def
+            .client
+            .as_ref()
+            .map_or_else(String::new, |c| c.text.to_string()),
+        likely: def.client.as_ref().is_some_and(|c| c.likely) || codes.inferred,
+    })
 }
 
 fn code_ref(family: Family, value: u32) -> CodeRef {
     CodeRef {
+        family,
         value,
         hex: format!("0x{value:X}"),
         name: rdpdoctor_codes::lookup(family, value)
@@ -122,23 +138,39 @@ pub(crate) fn alert_name(alert: u8) -> String {
 pub(crate) fn describe_negotiation(outcome: &NegotiationOutcome) -> String {
     match outcome {
         NegotiationOutcome::Selected { protocol: p, flags } => {
-            format!("selected {} (RDP_NEG_RSP flags 0x{flags:02X})", protocol::names(*p))
+            format!(
+                "selected {} (RDP_NEG_RSP flags 0x{flags:02X})",
+                protocol::names(*p)
+            )
         }
-        NegotiationOutcome::Failure { code } => format!("RDP_NEG_FAILURE {}", neg_failure_name(*code)),
+        NegotiationOutcome::Failure { code } => {
+            format!("RDP_NEG_FAILURE {}", neg_failure_name(*code))
+        }
         NegotiationOutcome::NoNegotiationData => {
             "a Connection Confirm without negotiation data".to_string()
         }
-        NegotiationOutcome::Malformed { reason, excerpt_hex } => {
+        NegotiationOutcome::Malformed {
+            reason,
+            excerpt_hex,
+        } => {
             format!("an invalid Connection Confirm ({reason}); bytes {excerpt_hex}")
         }
-        NegotiationOutcome::NotRdp { bytes, excerpt_hex, excerpt_text } => match excerpt_text {
+        NegotiationOutcome::NotRdp {
+            bytes,
+            excerpt_hex,
+            excerpt_text,
+        } => match excerpt_text {
             Some(t) => format!("{bytes} bytes that are not RDP: {t:?} (hex {excerpt_hex})"),
             None => format!("{bytes} bytes that are not RDP: hex {excerpt_hex}"),
         },
         NegotiationOutcome::Reset { bytes } => format!("a reset after {bytes} bytes"),
         NegotiationOutcome::Closed { bytes: 0 } => "a close without a byte".to_string(),
-        NegotiationOutcome::Closed { bytes } => format!("a close after {bytes} bytes of an incomplete answer"),
-        NegotiationOutcome::TimedOut { bytes, .. } => format!("silence until the deadline ({bytes} bytes received)"),
+        NegotiationOutcome::Closed { bytes } => {
+            format!("a close after {bytes} bytes of an incomplete answer")
+        }
+        NegotiationOutcome::TimedOut { bytes, .. } => {
+            format!("silence until the deadline ({bytes} bytes received)")
+        }
         NegotiationOutcome::ConnectFailed { outcome } => format!("no connection ({outcome:?})"),
     }
 }
@@ -147,17 +179,30 @@ pub(crate) fn describe_negotiation(outcome: &NegotiationOutcome) -> String {
 pub(crate) fn describe_tls(outcome: &TlsOutcome) -> String {
     match outcome {
         TlsOutcome::Completed { cipher } => format!("completed ({cipher})"),
-        TlsOutcome::AlertReceived { alert } => format!("the server sent fatal alert {}", alert_name(*alert)),
+        TlsOutcome::AlertReceived { alert } => {
+            format!("the server sent fatal alert {}", alert_name(*alert))
+        }
         TlsOutcome::ClientAborted { reason } => format!("refused by the probe: {reason}"),
-        TlsOutcome::Closed { bytes: 0 } => "the server closed the connection without answering the ClientHello".to_string(),
-        TlsOutcome::Closed { bytes } => format!("the server closed the connection after {bytes} bytes"),
-        TlsOutcome::Reset { bytes } => format!("the server reset the connection after {bytes} bytes"),
+        TlsOutcome::Closed { bytes: 0 } => {
+            "the server closed the connection without answering the ClientHello".to_string()
+        }
+        TlsOutcome::Closed { bytes } => {
+            format!("the server closed the connection after {bytes} bytes")
+        }
+        TlsOutcome::Reset { bytes } => {
+            format!("the server reset the connection after {bytes} bytes")
+        }
         TlsOutcome::NotTls { bytes, excerpt_hex } => {
             format!("the server answered with {bytes} bytes that are not TLS: {excerpt_hex}")
         }
-        TlsOutcome::TimedOut { bytes, .. } => format!("no handshake before the deadline ({bytes} bytes received)"),
+        TlsOutcome::TimedOut { bytes, .. } => {
+            format!("no handshake before the deadline ({bytes} bytes received)")
+        }
         TlsOutcome::NegotiationFailed { outcome } => {
-            format!("X.224 negotiation before it got {}", describe_negotiation(outcome))
+            format!(
+                "X.224 negotiation before it got {}",
+                describe_negotiation(outcome)
+            )
         }
         TlsOutcome::Error { reason } => format!("failed: {reason}"),
     }
@@ -177,7 +222,10 @@ mod tests {
         for src in sources {
             for part in src.split("finding(\"").skip(1) {
                 let id = part.split('"').next().unwrap_or("");
-                assert!(crate::catalog::get(id).is_some(), "rule emits unknown id {id}");
+                assert!(
+                    crate::catalog::get(id).is_some(),
+                    "rule emits unknown id {id}"
+                );
             }
         }
     }

@@ -34,22 +34,26 @@ pub(super) fn check(obs: &Observations, vars: &Vars, out: &mut Vec<Finding>) {
             .map(line)
             .collect()
     };
-    let any_selected = obs
-        .negotiation
-        .iter()
-        .any(|a| matches!(a.outcome, NegotiationOutcome::Selected { .. } | NegotiationOutcome::NoNegotiationData));
+    let any_selected = obs.negotiation.iter().any(|a| {
+        matches!(
+            a.outcome,
+            NegotiationOutcome::Selected { .. } | NegotiationOutcome::NoNegotiationData
+        )
+    });
 
     let ev = failures(&|_, code| code == SSL_CERT_NOT_ON_SERVER);
     if !ev.is_empty() {
         out.push(finding("cert-not-on-server", vars, ev));
     }
 
-    let ev = failures(&|a, code| code == SSL_NOT_ALLOWED_BY_SERVER && a.requested & ENHANCED_BITS != 0);
+    let ev =
+        failures(&|a, code| code == SSL_NOT_ALLOWED_BY_SERVER && a.requested & ENHANCED_BITS != 0);
     if !ev.is_empty() {
         let mut f = finding("tls-not-allowed", vars, ev);
         if !any_selected {
             f.severity = Severity::Blocking;
-            f.evidence.push("no request was accepted, not even Standard RDP Security".to_string());
+            f.evidence
+                .push("no request was accepted, not even Standard RDP Security".to_string());
         }
         out.push(f);
     }
@@ -80,11 +84,17 @@ pub(super) fn check(obs: &Observations, vars: &Vars, out: &mut Vec<Finding>) {
     let refused: Vec<&NegotiationAttempt> = obs
         .negotiation
         .iter()
-        .filter(|a| matches!(a.outcome, NegotiationOutcome::Failure { code } if !explained(a, code)))
+        .filter(
+            |a| matches!(a.outcome, NegotiationOutcome::Failure { code } if !explained(a, code)),
+        )
         .collect();
     if !refused.is_empty() {
         let primary_refused = refused.iter().any(|a| std::ptr::eq(*a, first));
-        let mut f = finding("negotiation-refused", vars, refused.iter().map(|a| line(a)).collect());
+        let mut f = finding(
+            "negotiation-refused",
+            vars,
+            refused.iter().map(|a| line(a)).collect(),
+        );
         if !primary_refused {
             f.severity = Severity::Warning;
         }
@@ -135,6 +145,8 @@ pub(super) fn check(obs: &Observations, vars: &Vars, out: &mut Vec<Finding>) {
 pub(crate) fn answered(outcome: &NegotiationOutcome) -> bool {
     matches!(
         outcome,
-        NegotiationOutcome::Selected { .. } | NegotiationOutcome::Failure { .. } | NegotiationOutcome::NoNegotiationData
+        NegotiationOutcome::Selected { .. }
+            | NegotiationOutcome::Failure { .. }
+            | NegotiationOutcome::NoNegotiationData
     )
 }

@@ -12,12 +12,18 @@ pub(super) fn check(obs: &Observations, vars: &Vars, out: &mut Vec<Finding>) {
             DnsOutcome::Failed { error } => out.push(finding(
                 "dns-failure",
                 vars,
-                vec![format!("resolving {:?} failed after {:.1} ms: {error}", dns.name, dns.elapsed_ms)],
+                vec![format!(
+                    "resolving {:?} failed after {:.1} ms: {error}",
+                    dns.name, dns.elapsed_ms
+                )],
             )),
             DnsOutcome::TimedOut => out.push(finding(
                 "dns-failure",
                 vars,
-                vec![format!("resolving {:?} got no answer within {timeout} s", dns.name)],
+                vec![format!(
+                    "resolving {:?} got no answer within {timeout} s",
+                    dns.name
+                )],
             )),
             _ => {}
         }
@@ -36,11 +42,21 @@ pub(super) fn check(obs: &Observations, vars: &Vars, out: &mut Vec<Finding>) {
                         ConnectOutcome::Error { error } => format!("failed: {error}"),
                         ConnectOutcome::Connected => "connected".to_string(),
                     };
-                    format!("TCP connect to {} {what} after {:.1} ms", a.address, a.elapsed_ms)
+                    format!(
+                        "TCP connect to {} {what} after {:.1} ms",
+                        a.address, a.elapsed_ms
+                    )
                 })
                 .collect();
-            let all_refused = tcp.attempts.iter().all(|a| a.outcome == ConnectOutcome::Refused);
-            let id = if all_refused { "port-closed" } else { "port-filtered" };
+            let all_refused = tcp
+                .attempts
+                .iter()
+                .all(|a| a.outcome == ConnectOutcome::Refused);
+            let id = if all_refused {
+                "port-closed"
+            } else {
+                "port-filtered"
+            };
             out.push(finding(id, vars, evidence));
         }
     }
@@ -60,12 +76,16 @@ pub(super) fn check(obs: &Observations, vars: &Vars, out: &mut Vec<Finding>) {
     );
     let after = format!("after {:.1} ms", first.elapsed_ms);
     match &first.outcome {
-        NegotiationOutcome::Reset { .. } => {
-            out.push(finding("connection-reset", vars, vec![format!("{said} {after}")]))
-        }
-        NegotiationOutcome::Closed { .. } => {
-            out.push(finding("closed-without-reply", vars, vec![format!("{said} {after}")]))
-        }
+        NegotiationOutcome::Reset { .. } => out.push(finding(
+            "connection-reset",
+            vars,
+            vec![format!("{said} {after}")],
+        )),
+        NegotiationOutcome::Closed { .. } => out.push(finding(
+            "closed-without-reply",
+            vars,
+            vec![format!("{said} {after}")],
+        )),
         NegotiationOutcome::TimedOut { .. } => out.push(finding(
             "no-reply",
             vars,

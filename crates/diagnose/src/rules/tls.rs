@@ -19,18 +19,23 @@ pub(super) fn check(obs: &Observations, ctx: &Context, vars: &Vars, out: &mut Ve
     if reached.is_empty() {
         return;
     }
-    let lines = |versions: &mut dyn Iterator<Item = &&rdpdoctor_observations::TlsAttempt>| -> Vec<String> {
-        versions
-            .map(|a| format!("{}: {}", a.version.label(), describe_tls(&a.outcome)))
-            .collect()
-    };
+    let lines =
+        |versions: &mut dyn Iterator<Item = &&rdpdoctor_observations::TlsAttempt>| -> Vec<String> {
+            versions
+                .map(|a| format!("{}: {}", a.version.label(), describe_tls(&a.outcome)))
+                .collect()
+        };
     let completed: Vec<TlsVersion> = reached
         .iter()
         .filter(|a| matches!(a.outcome, TlsOutcome::Completed { .. }))
         .map(|a| a.version)
         .collect();
     if completed.is_empty() {
-        out.push(finding("tls-handshake-failed", vars, lines(&mut reached.iter())));
+        out.push(finding(
+            "tls-handshake-failed",
+            vars,
+            lines(&mut reached.iter()),
+        ));
         return;
     }
     let client_can = completed.iter().any(|v| ctx.client.supports(*v));

@@ -1,0 +1,95 @@
+//! Shared helpers of the integration tests: run the real binary, find the lab.
+
+#![allow(dead_code)]
+
+use serde_json::Value;
+use std::path::PathBuf;
+use std::process::{Command, Output};
+
+pub fn bin() -> Command {
+    Command::new(env!("CARGO_BIN_EXE_rdpdoctor"))
+}
+
+pub fn workspace_root() -> PathBuf {
+    PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../..")
+}
+
+/// Runs rdpdoctor with `args`.
+pub fn run(args: &[&str]) -> Output {
+    bin()
+        .args(args)
+        .output()
+        .expect("the rdpdoctor binary runs")
+}
+
+/// Runs rdpdoctor with `args` and parses stdout as one JSON object.
+pub fn run_json(args: &[&str]) -> (i32, Value) {
+    let out = run(args);
+    let text = String::from_utf8_lossy(&out.stdout);
+    let v: Value = serde_json::from_str(&text).unwrap_or_else(|e| {
+        panic!(
+            "rdpdoctor {args:?} did not print JSON ({e}); stdout {text:?}, stderr {:?}",
+            String::from_utf8_lossy(&out.stderr)
+        )
+    });
+    (out.status.code().unwrap_or(-1), v)
+}
+
+/// The ids of a JSON diagnosis's findings, sorted.
+pub fn ids(v: &Value) -> Vec<String> {
+    let mut ids: Vec<String> = v["findings"]
+        .as_array()
+        .map(|a| {
+            a.iter()
+                .filter_map(|f| f["id"].as_str().map(str::to_string))
+                .collect()
+        })
+        .unwrap_or_default();
+    ids.sort();
+    ids
+}
+
+/// The running lab (lab/start.sh writes lab/state/servers.json). Tests that need it fail, never
+/// skip, when it is not running.
+pub struct Lab {
+    servers: Value,
+}
+
+impl Lab {
+    pub fn get() -> Lab {
+        let path = std::env::var_os("RDPDOCTOR_LAB_STATE")
+            .map(PathBuf::from)
+            .unwrap_or_else(|| workspace_root().join("lab/state/servers.json"));
+        let text = std::fs::read_to_string(&path).unwrap_or_else(|e| {
+            panic!(
+                "the lab is not running ({}: {e}). Start it with `lab/start.sh` (./test.sh does this for you)",
+                path.display()
+            )
+        });
+        Lab {
+            servers: serde_json::from_str(&text).expect("servers.json is JSON"),
+        }
+    }
+
+    /// `127.0.0.1:PORT` of the lab server `name`.
+    pub fn addr(&self, name: &str) -> String {
+        let s = self.servers["servers"]
+            .as_array()
+            .and_then(|a| a.iter().find(|s| s["name"] == name))
+            .unwrap_or_else(|| panic!("lab server {name} is missing from servers.json"));
+        let host = s["host"].as_str().expect("host");
+        assert!(
+            host.starts_with("127."),
+            "lab servers must be on loopback, {name} is on {host}"
+        );
+        format!("{host}:{}", s["port"])
+    }
+
+    pub fn port(&self, name: &str) -> String {
+        self.addr(name)
+            .rsplit(':')
+            .next()
+            .unwrap_or_default()
+            .to_string()
+    }
+}

@@ -1,0 +1,208 @@
+//! Runs the real `rdpdoctor explain` binary.
+
+use std::process::{Command, Output};
+
+fn run(args: &[&str]) -> Output {
+    Command::new(env!("CARGO_BIN_EXE_rdpdoctor"))
+        .arg("explain")
+        .args(args)
+        .output()
+        .expect("the rdpdoctor binary runs")
+}
+
+fn stdout(o: &Output) -> String {
+    String::from_utf8_lossy(&o.stdout).into_owned()
+}
+
+fn stderr(o: &Output) -> String {
+    String::from_utf8_lossy(&o.stderr).into_owned()
+}
+
+fn json(args: &[&str]) -> (Option<i32>, serde_json::Value) {
+    let mut all = vec!["--json"];
+    all.extend_from_slice(args);
+    let o = run(&all);
+    let v = serde_json::from_slice(&o.stdout).expect("valid JSON on stdout");
+    (o.status.code(), v)
+}
+
+#[test]
+fn pair_0x904_0x7_text() {
+    let o = run(&["0x904", "0x7"]);
+    assert_eq!(o.status.code(), Some(0), "stderr: {}", stderr(&o));
+    let out = stdout(&o);
+    for needle in [
+        "disconnectReasonAtClientWinsockFDCLOSE",
+        "exDiscReasonServerDeniedConnection",
+        "ERRINFO_SERVER_DENIED_CONNECTION",
+        "Which step failed",
+        "Known causes, ranked",
+        "cert-expired",
+        "tls-handshake-failed",
+        "server-denied-connection",
+        "Schannel 36870",
+        "$ rdpdoctor check HOST",
+        "Popular explanations that do not fit",
+        "Inference",
+    ] {
+        assert!(out.contains(needle), "missing {needle:?} in:\n{out}");
+    }
+}
+
+#[test]
+fn pair_0x904_0x7_json() {
+    let (code, v) = json(&["0x904", "0x7"]);
+    assert_eq!(code, Some(0));
+    let codes = v["codes"].as_array().expect("codes array");
+    assert_eq!(codes.len(), 2);
+    assert_eq!(codes[0]["input"], "0x904");
+    assert_eq!(codes[0]["family"], "disconnect");
+    assert_eq!(codes[0]["value"], 0x904);
+    assert_eq!(codes[0]["name"], "disconnectReasonAtClientWinsockFDCLOSE");
+    assert_eq!(codes[1]["family"], "extended");
+    assert_eq!(codes[1]["value"], 7);
+    assert_eq!(codes[1]["name"], "exDiscReasonServerDeniedConnection");
+    for c in codes {
+        assert!(c["meaning"].is_string());
+        let causes = c["causes"].as_array().expect("causes");
+        assert!(!causes.is_empty());
+        assert!(!c["checks"].as_array().expect("checks").is_empty());
+        let findings: Vec<&str> = causes
+            .iter()
+            .flat_map(|k| k["findings"].as_array().into_iter().flatten())
+            .filter_map(|f| f.as_str())
+            .collect();
+        for f in [
+            "cert-expired",
+            "tls-handshake-failed",
+            "server-denied-connection",
+        ] {
+            assert!(findings.contains(&f), "{f} not linked: {findings:?}");
+        }
+        for k in causes {
+            assert!(k["rank"].is_u64() && k["confidence"].is_string() && k["evidence"].is_array());
+        }
+    }
+    let it = &v["interpretations"][0];
+    assert_eq!(it["id"], "socket-closed-server-denied");
+    assert!(!it["does_not_fit"].as_array().expect("list").is_empty());
+    assert!(it["step"]["inference"].is_string());
+}
+
+#[test]
+fn decimal_2308() {
+    let (code, v) = json(&["2308"]);
+    assert_eq!(code, Some(0));
+    assert_eq!(v["codes"][0]["family"], "disconnect");
+    assert_eq!(
+        v["codes"][0]["name"],
+        "disconnectReasonAtClientWinsockFDCLOSE"
+    );
+    assert!(!v["codes"][0]["causes"]
+        .as_array()
+        .expect("causes")
+        .is_empty());
+}
+
+#[test]
+fn as_errinfo_7() {
+    let (code, v) = json(&["--as", "errinfo", "0x7"]);
+    assert_eq!(code, Some(0));
+    let codes = v["codes"].as_array().expect("codes");
+    assert_eq!(codes.len(), 1);
+    assert_eq!(codes[0]["family"], "errinfo");
+    assert_eq!(codes[0]["name"], "ERRINFO_SERVER_DENIED_CONNECTION");
+    let text = stdout(&run(&["--as", "errinfo", "0x7"]));
+    assert!(text.contains("MS-RDPBCGR 2.2.5.1.1"), "{text}");
+}
+
+#[test]
+fn one_number_lists_every_family() {
+    let (code, v) = json(&["0x7"]);
+    assert_eq!(code, Some(0));
+    let fams: Vec<&str> = v["codes"]
+        .as_array()
+        .expect("codes")
+        .iter()
+        .filter_map(|c| c["family"].as_str())
+        .collect();
+    assert_eq!(fams.first(), Some(&"extended"), "{fams:?}");
+    assert!(
+        fams.contains(&"errinfo") && fams.contains(&"freerdp"),
+        "{fams:?}"
+    );
+}
+
+#[test]
+fn symbolic_status_logon_failure() {
+    let (code, v) = json(&["STATUS_LOGON_FAILURE"]);
+    assert_eq!(code, Some(0));
+    assert_eq!(v["codes"][0]["family"], "ntstatus");
+    assert_eq!(v["codes"][0]["value"], 0xC000_006Du32);
+    let checks = v["codes"][0]["checks"].to_string();
+    assert!(checks.contains("logon-failure"), "{checks}");
+}
+
+#[test]
+fn ntstatus_0xc000015b() {
+    let o = run(&["0xC000015B"]);
+    assert_eq!(o.status.code(), Some(0));
+    let out = stdout(&o);
+    assert!(out.contains("STATUS_LOGON_TYPE_NOT_GRANTED"), "{out}");
+    assert!(out.contains("logon-right-missing"), "{out}");
+    assert!(out.contains("4625"), "{out}");
+}
+
+#[test]
+fn freerdp_alias() {
+    let (code, v) = json(&["ERRINFO_UNKNOWN_DATA_PDU_TYPE"]);
+    assert_eq!(code, Some(0));
+    assert_eq!(v["codes"][0]["name"], "ERRINFO_UNKNOWNPDUTYPE2");
+}
+
+#[test]
+fn unknown_code_exit_1_with_range() {
+    let o = run(&["--as", "disconnect", "0x1234"]);
+    assert_eq!(o.status.code(), Some(1));
+    let out = stdout(&o);
+    assert!(out.contains("undocumented"), "{out}");
+    let (code, v) = json(&["0x1234"]);
+    assert_eq!(code, Some(1));
+    let range = v["codes"][0]["unknown"]["range"].to_string();
+    assert!(range.contains("exDiscReasonProtocolRange"), "{range}");
+    assert!(v["codes"][0]["name"].is_null());
+}
+
+#[test]
+fn undocumented_event_1026_code_exit_1() {
+    let (code, v) = json(&["2311"]);
+    assert_eq!(code, Some(1));
+    assert_eq!(v["codes"][0]["family"], "disconnect");
+    assert!(v["codes"][0]["name"].is_null());
+    assert_eq!(v["codes"][0]["documented"], false);
+}
+
+#[test]
+fn bad_input_exit_2_without_panic() {
+    for args in [
+        vec!["banana"],
+        vec!["0x"],
+        vec![""],
+        vec![],
+        vec!["99999999999999999999"],
+        vec!["0xZZ"],
+        vec!["--as", "nonsense", "0x7"],
+        vec!["--as", "ntstatus", "ERRINFO_SERVER_DENIED_CONNECTION"],
+    ] {
+        let o = run(&args);
+        assert_eq!(o.status.code(), Some(2), "{args:?}: {}", stderr(&o));
+        let err = stderr(&o);
+        assert!(!err.contains("panicked"), "{args:?}: {err}");
+        assert_eq!(
+            err.trim().lines().count(),
+            1,
+            "{args:?}: one line expected: {err}"
+        );
+        assert!(stdout(&o).is_empty(), "{args:?}");
+    }
+}

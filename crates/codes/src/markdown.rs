@@ -1,0 +1,183 @@
+//! `docs/codes.md`, generated from the tables (see the test `docs_codes_md_is_current`).
+
+use crate::knowledge::{FINDING_CODES, SCENARIOS};
+use crate::{entries, format_value, lookup, Family};
+use std::fmt::Write as _;
+
+fn cell(s: &str) -> String {
+    s.replace('|', "\\|").replace('\n', " ")
+}
+
+/// The reference page users can read without the tool.
+pub fn reference_markdown() -> String {
+    let mut md = String::new();
+    md.push_str("# Remote Desktop error codes\n\n");
+    md.push_str(
+        "<!-- Generated from crates/codes by `RDPDOCTOR_BLESS=1 cargo test -p rdpdoctor-codes`. \
+         Do not edit by hand. -->\n\n",
+    );
+    md.push_str(
+        "Every code `rdpdoctor explain` decodes, one table per family. \"Undocumented\" means no \
+         primary source names the value; it is listed because it is seen in the wild or in one \
+         implementation only. The *Source* column names the spec section or document the name \
+         and meaning come from; meanings are paraphrased.\n\n",
+    );
+    md.push_str("Families:\n\n");
+    for f in Family::ALL {
+        let _ = writeln!(
+            md,
+            "- [`{}`](#{}): {} ({} codes)",
+            f.id(),
+            f.id(),
+            f.title(),
+            entries(f).len()
+        );
+    }
+    md.push('\n');
+    md.push_str(
+        "Extended reasons without a name of their own are the server's Set Error Info codes \
+         with the same number: look them up in the `errinfo` table.\n\n",
+    );
+    for f in Family::ALL {
+        let _ = writeln!(md, "## {}\n", f.id());
+        let _ = writeln!(md, "{}.\n", f.title());
+        let table = entries(f);
+        let mut groups: Vec<&str> = Vec::new();
+        for e in table {
+            if !groups.contains(&e.group) {
+                groups.push(e.group);
+            }
+        }
+        for g in groups {
+            if !g.is_empty() {
+                let _ = writeln!(md, "### {} — {}\n", f.id(), g);
+            }
+            md.push_str("| Value | Name | Meaning | Source | Notes |\n|---|---|---|---|---|\n");
+            for e in table.iter().filter(|e| e.group == g) {
+                let name = if e.is_named() {
+                    let mut n = format!("`{}`", e.name);
+                    if !e.aliases.is_empty() {
+                        let al: Vec<String> = e.aliases.iter().map(|a| format!("`{a}`")).collect();
+                        let _ = write!(n, " (also {})", al.join(", "));
+                    }
+                    n
+                } else {
+                    "*(undocumented)*".to_string()
+                };
+                let mut notes = String::new();
+                if !e.documented && e.is_named() {
+                    notes.push_str("Not in the primary spec. ");
+                }
+                notes.push_str(e.note);
+                if !e.see_also.is_empty() {
+                    let links: Vec<String> = e
+                        .see_also
+                        .iter()
+                        .map(
+                            |r| match lookup(r.family, r.value).filter(|x| x.is_named()) {
+                                Some(x) => format!("{} `{}`", r.family, x.name),
+                                None => format!("{} {}", r.family, format_value(r.family, r.value)),
+                            },
+                        )
+                        .collect();
+                    if !notes.is_empty() && !notes.ends_with(' ') {
+                        notes.push(' ');
+                    }
+                    let _ = write!(notes, "See also: {}.", links.join(", "));
+                }
+                let _ = writeln!(
+                    md,
+                    "| {} | {} | {} | {} | {} |",
+                    format_value(e.family, e.value),
+                    name,
+                    cell(e.meaning),
+                    cell(e.source),
+                    cell(notes.trim())
+                );
+            }
+            md.push('\n');
+        }
+    }
+    md.push_str("## Findings and the client codes they produce\n\n");
+    md.push_str(
+        "`rdpdoctor check` names, for each finding, the codes a client most likely shows. \
+         \"Inferred\" links are reasoned from the protocol, not documented.\n\n",
+    );
+    md.push_str("| Finding | Likely client codes | Link |\n|---|---|---|\n");
+    for fc in FINDING_CODES {
+        let codes: Vec<String> = fc
+            .codes
+            .iter()
+            .map(
+                |r| match lookup(r.family, r.value).filter(|x| x.is_named()) {
+                    Some(x) => format!(
+                        "{} {} `{}`",
+                        r.family,
+                        format_value(r.family, r.value),
+                        x.name
+                    ),
+                    None => format!("{} {}", r.family, format_value(r.family, r.value)),
+                },
+            )
+            .collect();
+        let _ = writeln!(
+            md,
+            "| `{}` | {} | {} |",
+            fc.finding,
+            codes.join("; "),
+            if fc.inferred {
+                "inferred"
+            } else {
+                "documented"
+            }
+        );
+    }
+    md.push('\n');
+    md.push_str("## What the codes say about causes\n\n");
+    md.push_str(
+        "Ranked causes for the codes people ask about most; `rdpdoctor explain CODE` prints the \
+         evidence and the command that confirms or rules out each.\n\n",
+    );
+    for s in SCENARIOS {
+        let _ = writeln!(md, "### {}\n", s.title);
+        let _ = writeln!(md, "{}\n", s.step.summary);
+        if !s.step.inference.is_empty() {
+            let _ = writeln!(md, "*Inference:* {}\n", s.step.inference);
+        }
+        let _ = writeln!(md, "Causes ({}):\n", s.ranking);
+        for (i, c) in s.causes.iter().enumerate() {
+            let mut findings: Vec<String> = Vec::new();
+            for ev in c.evidence {
+                for f in ev.findings {
+                    let f = format!("`{f}`");
+                    if !findings.contains(&f) {
+                        findings.push(f);
+                    }
+                }
+            }
+            let fl = if findings.is_empty() {
+                String::new()
+            } else {
+                format!(" Findings: {}.", findings.join(", "))
+            };
+            let _ = writeln!(
+                md,
+                "{}. {} ({:?} confidence, {:?}).{}",
+                i + 1,
+                c.title,
+                c.confidence,
+                c.basis,
+                fl
+            );
+        }
+        md.push('\n');
+        if !s.does_not_fit.is_empty() {
+            md.push_str("Popular explanations that do not fit:\n\n");
+            for n in s.does_not_fit {
+                let _ = writeln!(md, "- {} — {}", n.claim, n.why_not);
+            }
+            md.push('\n');
+        }
+    }
+    md
+}
