@@ -108,11 +108,11 @@ fn tls_failing_at_every_version_is_broken_at_tls() {
         r#"{"schema":"rdpdoctor.observations/1",
             "target":{"input":"rdp01","host":"rdp01","port":3389,"kind":"name"},
             "negotiation":[{"requested":11,"elapsed_ms":1.0,"outcome":{"kind":"selected","protocol":2,"flags":31}}],
-            "tls":{"requested":11,"attempts":[
-              {"version":"TLS 1.0","elapsed_ms":1.0,"outcome":{"kind":"alert-received","alert":70}},
-              {"version":"TLS 1.1","elapsed_ms":1.0,"outcome":{"kind":"alert-received","alert":70}},
-              {"version":"TLS 1.2","elapsed_ms":1.0,"outcome":{"kind":"closed","bytes":0}},
-              {"version":"TLS 1.3","elapsed_ms":1.0,"outcome":{"kind":"reset","bytes":0}}]}}"#,
+            "tls":{"attempts":[
+              {"requested":11,"version":"TLS 1.0","elapsed_ms":1.0,"outcome":{"kind":"alert-received","alert":70}},
+              {"requested":11,"version":"TLS 1.1","elapsed_ms":1.0,"outcome":{"kind":"alert-received","alert":70}},
+              {"requested":11,"version":"TLS 1.2","elapsed_ms":1.0,"outcome":{"kind":"closed","bytes":0}},
+              {"requested":11,"version":"TLS 1.3","elapsed_ms":1.0,"outcome":{"kind":"reset","bytes":0}}]}}"#,
     );
     assert_eq!(code, 1);
     assert_eq!(v["verdict"]["status"], "broken");

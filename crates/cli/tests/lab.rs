@@ -262,7 +262,7 @@ fn every_lab_server_gets_its_verdict() {
                 Some("blocking" | "warning" | "info")
             ));
             assert!(
-                !f["evidence"].as_array().map_or(true, |e| e.is_empty()),
+                f["evidence"].as_array().is_some_and(|e| !e.is_empty()),
                 "{} {} has no evidence",
                 c.server,
                 f["id"]

@@ -190,8 +190,6 @@ impl TlsVersion {
 /// The TLS probes: one handshake per version, each on its own connection.
 #[derive(Clone, Debug, Serialize, Deserialize)]
 pub struct TlsObservation {
-    /// requestedProtocols of the X.224 request that preceded each handshake.
-    pub requested: u32,
     pub attempts: Vec<TlsAttempt>,
     /// The certificate of the best completed handshake.
     #[serde(default, skip_serializing_if = "Option::is_none")]
@@ -202,6 +200,8 @@ pub struct TlsObservation {
 #[derive(Clone, Debug, Serialize, Deserialize)]
 pub struct TlsAttempt {
     pub version: TlsVersion,
+    /// requestedProtocols of the X.224 request that preceded the handshake on this connection.
+    pub requested: u32,
     pub elapsed_ms: f64,
     pub outcome: TlsOutcome,
 }

@@ -56,7 +56,11 @@ pub(crate) fn describe(leaf: &X509Ref, chain_len: usize) -> Result<Certificate, 
                 Id::ED448 => "Ed448",
                 _ => "other",
             };
-            (kind.to_string(), key.bits(), leaf.verify(&key).unwrap_or(false))
+            (
+                kind.to_string(),
+                key.bits(),
+                leaf.verify(&key).unwrap_or(false),
+            )
         }
         Err(_) => ("unreadable".to_string(), 0, false),
     };

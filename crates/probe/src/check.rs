@@ -1,14 +1,21 @@
-//! The `check` probe sequence: DNS, TCP, X.224 negotiation for every protocol set, then one TLS
+//! The `check` probe sequence: DNS, TCP, X.224 negotiation for every protocol set, and one TLS
 //! handshake per version wherever negotiation selects a TLS-based protocol.
+//!
+//! Connections are the expensive part (some servers take 50 ms to answer a Connection Request),
+//! so a TLS handshake rides on a negotiation connection whenever that connection selected TLS:
+//! a healthy server is fully checked with six or seven short connections, at most
+//! `max_connections` open at a time.
 
 use crate::{certificate, dns, elapsed_ms, negotiate, tcp, tls};
+use openssl::x509::X509;
 use rdpdoctor_observations::{
     protocol, ConnectOutcome, NegotiationAttempt, NegotiationOutcome, Observations, Target,
-    TcpObservation, TlsAttempt, TlsObservation, TlsOutcome, TlsVersion,
+    TcpAttempt, TcpObservation, TlsAttempt, TlsObservation, TlsOutcome, TlsVersion,
 };
 use std::net::SocketAddr;
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
+use tokio::net::TcpStream;
 use tokio::sync::Semaphore;
 use tokio::task::JoinSet;
 
@@ -25,41 +32,77 @@ impl Default for ProbeOptions {
     fn default() -> Self {
         ProbeOptions {
             timeout: Duration::from_secs(5),
-            // xrdp listens with a backlog of 2: a third simultaneous SYN can be dropped and cost
-            // a one-second retransmission. Two connections keep a check fast and polite.
-            max_connections: 2,
+            max_connections: 4,
         }
     }
 }
 
-/// The first request: what an up-to-date mstsc sends (TLS, CredSSP and CredSSP with Early User
-/// Authorization Result).
+/// What an up-to-date mstsc requests: TLS, CredSSP, and CredSSP with Early User Authorization.
 const PRIMARY: u32 = protocol::SSL | protocol::HYBRID | protocol::HYBRID_EX;
 
-/// The other requests, each on its own connection: Standard RDP Security only, TLS only, TLS or
-/// CredSSP (what nmap and older clients send), and RDSTLS.
-const SECONDARY: [u32; 4] = [
-    protocol::RDP,
-    protocol::SSL,
-    protocol::SSL | protocol::HYBRID,
-    protocol::RDSTLS,
+/// One connection: an X.224 request, then, if the server selects a TLS-based protocol, a
+/// handshake pinned to `tls`.
+struct Job {
+    requested: u32,
+    tls: Option<TlsVersion>,
+    /// Whether the negotiation answer is recorded (the extra TLS connections repeat a request
+    /// already recorded).
+    record: bool,
+}
+
+/// The first job is the primary request; the next four are the other protocol sets the issue
+/// asks about (Standard RDP Security only, TLS only, TLS or CredSSP as nmap and older clients
+/// send it, RDSTLS); the last carries the TLS version no negotiation connection carries.
+const JOBS: [Job; 6] = [
+    Job {
+        requested: PRIMARY,
+        tls: Some(TlsVersion::Tls13),
+        record: true,
+    },
+    Job {
+        requested: protocol::SSL | protocol::HYBRID,
+        tls: Some(TlsVersion::Tls12),
+        record: true,
+    },
+    Job {
+        requested: protocol::SSL,
+        tls: Some(TlsVersion::Tls11),
+        record: true,
+    },
+    Job {
+        requested: protocol::RDP,
+        tls: None,
+        record: true,
+    },
+    Job {
+        requested: protocol::RDSTLS,
+        tls: None,
+        record: true,
+    },
+    Job {
+        requested: PRIMARY,
+        tls: Some(TlsVersion::Tls10),
+        record: false,
+    },
 ];
 
 /// Shared state of one check: the connection budget and the connect latencies.
 struct Host {
     address: SocketAddr,
     server_name: Option<String>,
-    options: ProbeOptions,
+    timeout: Duration,
+    /// When a connect has not completed after this long, a second SYN is sent beside it: a
+    /// server whose listen queue overflowed drops the SYN, and the kernel would only retry after
+    /// a full second.
+    redial_after: Duration,
     permits: Semaphore,
     samples: Mutex<Vec<f64>>,
 }
 
-impl Host {
-    fn record_sample(&self, ms: f64) {
-        if let Ok(mut s) = self.samples.lock() {
-            s.push(ms);
-        }
-    }
+struct JobResult {
+    negotiation: NegotiationAttempt,
+    record: bool,
+    tls: Option<(TlsAttempt, Vec<X509>)>,
 }
 
 /// Probes `target` and returns every fact gathered.
@@ -73,8 +116,9 @@ pub async fn check(target: Target, options: &ProbeOptions) -> Observations {
     let addresses = dns.outcome.addresses().to_vec();
     obs.dns = Some(dns);
 
-    // Like a client: try each address in turn until one accepts.
-    let mut attempts = Vec::new();
+    // Like a client: try each address in turn until one accepts. Only then do the other
+    // connections start, so a closed or filtered port costs one deadline, not several.
+    let mut attempts: Vec<TcpAttempt> = Vec::new();
     let mut first = None;
     for ip in addresses {
         let address = SocketAddr::new(ip, target.port);
@@ -87,7 +131,7 @@ pub async fn check(target: Target, options: &ProbeOptions) -> Observations {
             break;
         }
     }
-    let Some((address, mut stream, connect_ms)) = first else {
+    let Some((address, stream, connect_ms)) = first else {
         if !attempts.is_empty() {
             obs.tcp = Some(TcpObservation {
                 attempts,
@@ -101,62 +145,79 @@ pub async fn check(target: Target, options: &ProbeOptions) -> Observations {
 
     let host = Arc::new(Host {
         address,
-        server_name: (target.ip().is_none()).then(|| target.host.clone()),
-        options: options.clone(),
+        server_name: target.ip().is_none().then(|| target.host.clone()),
+        timeout: options.timeout,
+        redial_after: Duration::from_secs_f64((connect_ms * 4.0 / 1000.0).max(0.05)),
         permits: Semaphore::new(options.max_connections.max(1)),
         samples: Mutex::new(vec![connect_ms]),
     });
 
-    // The first connection is already open: it counts against the per-host budget.
-    let primary = {
-        let _permit = host.permits.acquire().await;
-        let t = Instant::now();
-        let outcome = negotiate::negotiate(&mut stream, PRIMARY, options.timeout).await;
-        drop(stream);
-        NegotiationAttempt {
-            requested: PRIMARY,
-            elapsed_ms: elapsed_ms(t),
-            outcome,
-        }
-    };
-    let answered = matches!(
-        primary.outcome,
-        NegotiationOutcome::Selected { .. }
-            | NegotiationOutcome::Failure { .. }
-            | NegotiationOutcome::NoNegotiationData
-    );
-    let primary_tls = tls_based(&primary.outcome);
-    obs.negotiation.push(primary);
-
-    if answered {
-        let mut set = JoinSet::new();
-        for (i, requested) in SECONDARY.iter().enumerate() {
-            let h = host.clone();
-            let requested = *requested;
-            set.spawn(async move { (i, negotiate_on_new_connection(&h, requested).await) });
-        }
-        // TLS can start right away when the first answer already selected a TLS-based protocol;
-        // otherwise it waits for a secondary request that does.
-        let mut tls = None;
-        if primary_tls {
-            tls = Some(probe_tls(&host, PRIMARY).await);
-        }
-        let mut secondary: Vec<(usize, NegotiationAttempt)> = Vec::new();
-        while let Some(joined) = set.join_next().await {
-            if let Ok(r) = joined {
-                secondary.push(r);
-            }
-        }
-        secondary.sort_by_key(|(i, _)| *i);
-        let secondary: Vec<NegotiationAttempt> = secondary.into_iter().map(|(_, a)| a).collect();
-        if tls.is_none() {
-            if let Some(a) = secondary.iter().find(|a| tls_based(&a.outcome)) {
-                tls = Some(probe_tls(&host, a.requested).await);
-            }
-        }
-        obs.negotiation.extend(secondary);
-        obs.tls = tls;
+    // Every job starts at once (the semaphore keeps `max_connections` open). A TLS version whose
+    // carrier connection did not select TLS is retried on its own connection as soon as some
+    // request is known to select TLS, with that request.
+    let mut set: JoinSet<(Option<usize>, JobResult)> = JoinSet::new();
+    let mut primary_stream = Some(stream);
+    for i in 0..JOBS.len() {
+        let h = host.clone();
+        // The first job reuses the connection that proved the port open.
+        let open = if i == 0 { primary_stream.take() } else { None };
+        set.spawn(async move { (Some(i), run_job(&h, &JOBS[i], open).await) });
     }
+    let mut negotiation: Vec<(usize, NegotiationAttempt)> = Vec::new();
+    let mut tls_attempts: Vec<TlsAttempt> = Vec::new();
+    let mut chains: Vec<(TlsVersion, Vec<X509>)> = Vec::new();
+    let mut carrier: Option<u32> = None;
+    let mut waiting: Vec<TlsVersion> = Vec::new();
+    while let Some(joined) = set.join_next().await {
+        let Ok((index, result)) = joined else {
+            continue;
+        };
+        if carrier.is_none() && tls_based(&result.negotiation.outcome) {
+            carrier = Some(result.negotiation.requested);
+        }
+        if let Some((attempt, chain)) = result.tls {
+            if matches!(attempt.outcome, TlsOutcome::NegotiationFailed { .. }) && index.is_some() {
+                waiting.push(attempt.version);
+            } else {
+                if !chain.is_empty() {
+                    chains.push((attempt.version, chain));
+                }
+                tls_attempts.push(attempt);
+            }
+        }
+        if let (Some(i), true) = (index, result.record) {
+            negotiation.push((i, result.negotiation));
+        }
+        if let Some(requested) = carrier {
+            for version in waiting.drain(..) {
+                let h = host.clone();
+                let job = Job {
+                    requested,
+                    tls: Some(version),
+                    record: false,
+                };
+                set.spawn(async move { (None, run_job(&h, &job, None).await) });
+            }
+        }
+    }
+    negotiation.sort_by_key(|(i, _)| *i);
+    let negotiation: Vec<NegotiationAttempt> = negotiation.into_iter().map(|(_, a)| a).collect();
+
+    if carrier.is_some() {
+        tls_attempts.sort_by_key(|a| a.version);
+        // The certificate of the newest version that completed: what a modern client sees.
+        chains.sort_by_key(|(v, _)| *v);
+        let certificate = chains.last().and_then(|(_, chain)| {
+            chain
+                .first()
+                .and_then(|leaf| certificate::describe(leaf, chain.len()).ok())
+        });
+        obs.tls = Some(TlsObservation {
+            attempts: tls_attempts,
+            certificate,
+        });
+    }
+    obs.negotiation = negotiation;
 
     let samples = host.samples.lock().map(|s| s.clone()).unwrap_or_default();
     obs.tcp = Some(TcpObservation {
@@ -174,92 +235,75 @@ fn tls_based(outcome: &NegotiationOutcome) -> bool {
     matches!(outcome, NegotiationOutcome::Selected { protocol, .. } if *protocol != protocol::RDP)
 }
 
-async fn negotiate_on_new_connection(host: &Host, requested: u32) -> NegotiationAttempt {
+/// One connection: connect (unless `open` is given), negotiate, and maybe a TLS handshake.
+async fn run_job(host: &Host, job: &Job, open: Option<TcpStream>) -> JobResult {
     let _permit = host.permits.acquire().await;
     let t = Instant::now();
-    let (attempt, stream) = tcp::connect(host.address, host.options.timeout).await;
-    let outcome = match stream {
-        None => NegotiationOutcome::ConnectFailed {
-            outcome: attempt.outcome,
-        },
-        Some(mut s) => {
-            host.record_sample(attempt.elapsed_ms);
-            negotiate::negotiate(&mut s, requested, host.options.timeout).await
+    let mut stream = match open {
+        Some(s) => s,
+        None => {
+            let (attempt, stream) =
+                tcp::connect_redialing(host.address, host.timeout, host.redial_after).await;
+            match stream {
+                Some(s) => {
+                    if let Ok(mut samples) = host.samples.lock() {
+                        samples.push(attempt.elapsed_ms);
+                    }
+                    s
+                }
+                None => {
+                    let outcome = NegotiationOutcome::ConnectFailed {
+                        outcome: attempt.outcome,
+                    };
+                    return without_tls(job, elapsed_ms(t), outcome);
+                }
+            }
         }
     };
-    NegotiationAttempt {
-        requested,
+    let outcome = negotiate::negotiate(&mut stream, job.requested, host.timeout).await;
+    let Some(version) = job.tls.filter(|_| tls_based(&outcome)) else {
+        return without_tls(job, elapsed_ms(t), outcome);
+    };
+    let negotiation = NegotiationAttempt {
+        requested: job.requested,
         elapsed_ms: elapsed_ms(t),
         outcome,
+    };
+    let h = Instant::now();
+    let hs = tls::handshake(stream, version, host.server_name.as_deref(), host.timeout).await;
+    let attempt = TlsAttempt {
+        version,
+        requested: job.requested,
+        elapsed_ms: elapsed_ms(h),
+        outcome: hs.outcome,
+    };
+    JobResult {
+        negotiation,
+        record: job.record,
+        tls: Some((attempt, hs.chain)),
     }
 }
 
-/// One handshake per TLS version, concurrently within the host's connection budget.
-async fn probe_tls(host: &Arc<Host>, requested: u32) -> TlsObservation {
-    let mut set = JoinSet::new();
-    for version in TlsVersion::ALL {
-        let h = host.clone();
-        set.spawn(async move { tls_attempt(&h, requested, version).await });
-    }
-    let mut attempts = Vec::new();
-    let mut chains = Vec::new();
-    while let Some(joined) = set.join_next().await {
-        if let Ok((attempt, chain)) = joined {
-            if !chain.is_empty() {
-                chains.push((attempt.version, chain));
-            }
-            attempts.push(attempt);
-        }
-    }
-    attempts.sort_by_key(|a| a.version);
-    // The certificate of the newest version that completed: what a modern client sees.
-    chains.sort_by_key(|(v, _)| *v);
-    let certificate = chains.last().and_then(|(_, chain)| {
-        chain
-            .first()
-            .and_then(|leaf| certificate::describe(leaf, chain.len()).ok())
-    });
-    TlsObservation {
-        requested,
-        attempts,
-        certificate,
-    }
-}
-
-async fn tls_attempt(
-    host: &Host,
-    requested: u32,
-    version: TlsVersion,
-) -> (TlsAttempt, Vec<openssl::x509::X509>) {
-    let _permit = host.permits.acquire().await;
-    let t = Instant::now();
-    let timeout = host.options.timeout;
-    let (connect, stream) = tcp::connect(host.address, timeout).await;
-    let done = |outcome, chain| {
-        (
-            TlsAttempt {
+/// A job that ended before any TLS handshake; its TLS version, if it carried one, is marked as
+/// not reached so that another connection tries it.
+fn without_tls(job: &Job, elapsed: f64, outcome: NegotiationOutcome) -> JobResult {
+    JobResult {
+        tls: job.tls.map(|version| {
+            let attempt = TlsAttempt {
                 version,
-                elapsed_ms: elapsed_ms(t),
-                outcome,
-            },
-            chain,
-        )
-    };
-    let Some(mut stream) = stream else {
-        return done(
-            TlsOutcome::NegotiationFailed {
-                outcome: NegotiationOutcome::ConnectFailed {
-                    outcome: connect.outcome,
+                requested: job.requested,
+                elapsed_ms: 0.0,
+                outcome: TlsOutcome::NegotiationFailed {
+                    outcome: outcome.clone(),
                 },
-            },
-            Vec::new(),
-        );
-    };
-    host.record_sample(connect.elapsed_ms);
-    let answer = negotiate::negotiate(&mut stream, requested, timeout).await;
-    if !tls_based(&answer) {
-        return done(TlsOutcome::NegotiationFailed { outcome: answer }, Vec::new());
+            };
+            (attempt, Vec::new())
+        }),
+        negotiation: NegotiationAttempt {
+            requested: job.requested,
+            elapsed_ms: elapsed,
+            outcome,
+        },
+        record: job.record,
     }
-    let hs = tls::handshake(stream, version, host.server_name.as_deref(), timeout).await;
-    done(hs.outcome, hs.chain)
 }

@@ -16,7 +16,11 @@ pub(crate) const COOKIE: &str = "rdpdoctor";
 const EXCERPT: usize = 48;
 
 /// Sends a Connection Request for `requested` and classifies the answer.
-pub(crate) async fn negotiate<S>(stream: &mut S, requested: u32, deadline: Duration) -> NegotiationOutcome
+pub(crate) async fn negotiate<S>(
+    stream: &mut S,
+    requested: u32,
+    deadline: Duration,
+) -> NegotiationOutcome
 where
     S: AsyncRead + AsyncWrite + Unpin,
 {
@@ -30,14 +34,22 @@ where
         }
     };
     match tokio::time::timeout(deadline, stream.write_all(&request)).await {
-        Err(_) => return NegotiationOutcome::TimedOut { phase: Phase::X224, bytes: 0 },
+        Err(_) => {
+            return NegotiationOutcome::TimedOut {
+                phase: Phase::X224,
+                bytes: 0,
+            }
+        }
         Ok(Err(e)) => return io_failure(&e, 0),
         Ok(Ok(())) => {}
     }
     read_confirm(stream, deadline).await
 }
 
-async fn read_confirm<S: AsyncRead + Unpin>(stream: &mut S, deadline: Duration) -> NegotiationOutcome {
+async fn read_confirm<S: AsyncRead + Unpin>(
+    stream: &mut S,
+    deadline: Duration,
+) -> NegotiationOutcome {
     let end = Instant::now() + deadline;
     let mut buf: Vec<u8> = Vec::with_capacity(64);
     let mut chunk = [0u8; 512];
@@ -61,7 +73,9 @@ async fn read_confirm<S: AsyncRead + Unpin>(stream: &mut S, deadline: Duration) 
         }
         let remaining = end.saturating_duration_since(Instant::now());
         // Size bound: one TPKT can never exceed 64 KiB; the chunk is the only other slack.
-        let want = chunk.len().min(tpkt::MAX_PACKET_LEN + chunk.len() - buf.len());
+        let want = chunk
+            .len()
+            .min(tpkt::MAX_PACKET_LEN + chunk.len() - buf.len());
         match tokio::time::timeout(remaining, stream.read(&mut chunk[..want])).await {
             Err(_) => {
                 return NegotiationOutcome::TimedOut {
@@ -78,7 +92,9 @@ async fn read_confirm<S: AsyncRead + Unpin>(stream: &mut S, deadline: Duration) 
 
 fn confirm(packet: &[u8]) -> NegotiationOutcome {
     match x224::decode_connection_confirm(packet) {
-        x224::Confirm::Selected { protocol, flags } => NegotiationOutcome::Selected { protocol, flags },
+        x224::Confirm::Selected { protocol, flags } => {
+            NegotiationOutcome::Selected { protocol, flags }
+        }
         x224::Confirm::Failure { code } => NegotiationOutcome::Failure { code },
         x224::Confirm::NoNegotiationData => NegotiationOutcome::NoNegotiationData,
         x224::Confirm::Malformed(reason) => NegotiationOutcome::Malformed {
@@ -130,10 +146,19 @@ mod tests {
     #[tokio::test]
     async fn classifies_answers() {
         let ok = b"\x03\x00\x00\x13\x0e\xd0\x00\x00\x12\x34\x00\x02\x1f\x08\x00\x02\x00\x00\x00";
-        assert_eq!(answer(ok, false).await, NegotiationOutcome::Selected { protocol: 2, flags: 0x1f });
+        assert_eq!(
+            answer(ok, false).await,
+            NegotiationOutcome::Selected {
+                protocol: 2,
+                flags: 0x1f
+            }
+        );
         match answer(b"SSH-2.0-OpenSSH_9.2p1 Debian-2\r\n", false).await {
             NegotiationOutcome::NotRdp { excerpt_text, .. } => {
-                assert_eq!(excerpt_text.as_deref(), Some("SSH-2.0-OpenSSH_9.2p1 Debian-2"))
+                assert_eq!(
+                    excerpt_text.as_deref(),
+                    Some("SSH-2.0-OpenSSH_9.2p1 Debian-2")
+                )
             }
             other => panic!("{other:?}"),
         }
@@ -143,9 +168,15 @@ mod tests {
         );
         assert_eq!(
             answer(b"\x03\x00\x00\x13\x0e\xd0\x00", false).await,
-            NegotiationOutcome::TimedOut { phase: Phase::X224, bytes: 7 }
+            NegotiationOutcome::TimedOut {
+                phase: Phase::X224,
+                bytes: 7
+            }
         );
-        assert_eq!(answer(b"", true).await, NegotiationOutcome::Closed { bytes: 0 });
+        assert_eq!(
+            answer(b"", true).await,
+            NegotiationOutcome::Closed { bytes: 0 }
+        );
         assert!(matches!(
             answer(b"\x03\x00\x00\x02", false).await,
             NegotiationOutcome::Malformed { .. }

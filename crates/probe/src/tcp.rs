@@ -13,16 +13,59 @@ pub(crate) async fn connect(
     deadline: Duration,
 ) -> (TcpAttempt, Option<TcpStream>) {
     let start = Instant::now();
-    let (outcome, stream) =
-        match tokio::time::timeout(deadline, TcpStream::connect(address)).await {
-            Err(_) => (ConnectOutcome::TimedOut, None),
-            Ok(Ok(s)) => {
-                // Small request/response exchanges: do not let Nagle delay them.
-                let _ = s.set_nodelay(true);
-                (ConnectOutcome::Connected, Some(s))
+    let (outcome, stream) = match tokio::time::timeout(deadline, TcpStream::connect(address)).await
+    {
+        Err(_) => (ConnectOutcome::TimedOut, None),
+        Ok(Ok(s)) => {
+            // Small request/response exchanges: do not let Nagle delay them.
+            let _ = s.set_nodelay(true);
+            (ConnectOutcome::Connected, Some(s))
+        }
+        Ok(Err(e)) => (classify(&e), None),
+    };
+    (
+        TcpAttempt {
+            address,
+            elapsed_ms: elapsed_ms(start),
+            outcome,
+        },
+        stream,
+    )
+}
+
+/// Like [`connect`], but when the connect has not completed after `redial_after`, a second
+/// attempt races the first and the first to complete wins. A listener whose accept queue is
+/// full (xrdp listens with a backlog of 2) drops a SYN silently, and the kernel would retry it
+/// only after a full second.
+pub(crate) async fn connect_redialing(
+    address: SocketAddr,
+    deadline: Duration,
+    redial_after: Duration,
+) -> (TcpAttempt, Option<TcpStream>) {
+    let start = Instant::now();
+    let first = TcpStream::connect(address);
+    tokio::pin!(first);
+    let raced = async {
+        tokio::select! {
+            r = &mut first => r,
+            _ = tokio::time::sleep(redial_after) => {
+                let second = TcpStream::connect(address);
+                tokio::pin!(second);
+                tokio::select! {
+                    r = &mut first => r,
+                    r = &mut second => r,
+                }
             }
-            Ok(Err(e)) => (classify(&e), None),
-        };
+        }
+    };
+    let (outcome, stream) = match tokio::time::timeout(deadline, raced).await {
+        Err(_) => (ConnectOutcome::TimedOut, None),
+        Ok(Ok(s)) => {
+            let _ = s.set_nodelay(true);
+            (ConnectOutcome::Connected, Some(s))
+        }
+        Ok(Err(e)) => (classify(&e), None),
+    };
     (
         TcpAttempt {
             address,
@@ -37,11 +80,11 @@ fn classify(e: &std::io::Error) -> ConnectOutcome {
     match e.kind() {
         ErrorKind::ConnectionRefused => ConnectOutcome::Refused,
         ErrorKind::TimedOut => ConnectOutcome::TimedOut,
-        ErrorKind::HostUnreachable | ErrorKind::NetworkUnreachable | ErrorKind::AddrNotAvailable => {
-            ConnectOutcome::Unreachable {
-                error: e.to_string(),
-            }
-        }
+        ErrorKind::HostUnreachable
+        | ErrorKind::NetworkUnreachable
+        | ErrorKind::AddrNotAvailable => ConnectOutcome::Unreachable {
+            error: e.to_string(),
+        },
         _ => ConnectOutcome::Error {
             error: e.to_string(),
         },

@@ -32,7 +32,10 @@ pub(crate) struct Handshake {
 fn context(version: TlsVersion) -> Result<&'static SslContext, ErrorStack> {
     static CONTEXTS: OnceLock<Vec<Result<SslContext, ErrorStack>>> = OnceLock::new();
     let all = CONTEXTS.get_or_init(|| TlsVersion::ALL.iter().map(|v| build_context(*v)).collect());
-    let index = TlsVersion::ALL.iter().position(|v| *v == version).unwrap_or(0);
+    let index = TlsVersion::ALL
+        .iter()
+        .position(|v| *v == version)
+        .unwrap_or(0);
     match all.get(index) {
         Some(Ok(ctx)) => Ok(ctx),
         Some(Err(e)) => Err(e.clone()),
@@ -64,10 +67,17 @@ pub(crate) async fn handshake(
     server_name: Option<&str>,
     deadline: Duration,
 ) -> Handshake {
-    let fail = |outcome| Handshake { outcome, chain: Vec::new() };
+    let fail = |outcome| Handshake {
+        outcome,
+        chain: Vec::new(),
+    };
     let ssl = match context(version).and_then(|c| Ssl::new(c)) {
         Ok(s) => s,
-        Err(e) => return fail(TlsOutcome::Error { reason: format!("OpenSSL cannot offer {}: {e}", version.label()) }),
+        Err(e) => {
+            return fail(TlsOutcome::Error {
+                reason: format!("OpenSSL cannot offer {}: {e}", version.label()),
+            })
+        }
     };
     let mut ssl = ssl;
     if let Some(name) = server_name {
@@ -76,7 +86,11 @@ pub(crate) async fn handshake(
     }
     let mut tls = match SslStream::new(ssl, Recording::new(stream)) {
         Ok(s) => s,
-        Err(e) => return fail(TlsOutcome::Error { reason: e.to_string() }),
+        Err(e) => {
+            return fail(TlsOutcome::Error {
+                reason: e.to_string(),
+            })
+        }
     };
     let result = tokio::time::timeout(deadline, Pin::new(&mut tls).connect()).await;
     let (received, head) = {
@@ -84,10 +98,16 @@ pub(crate) async fn handshake(
         (rec.received, rec.head.clone())
     };
     match result {
-        Err(_) => fail(TlsOutcome::TimedOut { phase: Phase::TlsHandshake, bytes: received }),
+        Err(_) => fail(TlsOutcome::TimedOut {
+            phase: Phase::TlsHandshake,
+            bytes: received,
+        }),
         Ok(Ok(())) => {
             let ssl = tls.ssl();
-            let cipher = ssl.current_cipher().map(|c| c.name().to_string()).unwrap_or_default();
+            let cipher = ssl
+                .current_cipher()
+                .map(|c| c.name().to_string())
+                .unwrap_or_default();
             let mut chain: Vec<X509> = Vec::new();
             if let Some(stack) = ssl.peer_cert_chain() {
                 chain.extend(stack.iter().map(|c| c.to_owned()));
@@ -97,8 +117,15 @@ pub(crate) async fn handshake(
                     chain.push(leaf);
                 }
             }
-            let _ = tokio::time::timeout(Duration::from_millis(50), tokio::io::AsyncWriteExt::shutdown(&mut tls)).await;
-            Handshake { outcome: TlsOutcome::Completed { cipher }, chain }
+            let _ = tokio::time::timeout(
+                Duration::from_millis(50),
+                tokio::io::AsyncWriteExt::shutdown(&mut tls),
+            )
+            .await;
+            Handshake {
+                outcome: TlsOutcome::Completed { cipher },
+                chain,
+            }
         }
         Ok(Err(e)) => fail(classify(&e, received, &head)),
     }
@@ -109,13 +136,20 @@ fn classify(e: &openssl::ssl::Error, received: usize, head: &[u8]) -> TlsOutcome
     // A TLS record starts with a content type from 20 (change_cipher_spec) to 24 (heartbeat).
     if let Some(first) = head.first() {
         if !(20..=24).contains(first) {
-            return TlsOutcome::NotTls { bytes: received, excerpt_hex: excerpt_hex(head, 48) };
+            return TlsOutcome::NotTls {
+                bytes: received,
+                excerpt_hex: excerpt_hex(head, 48),
+            };
         }
     }
     if e.code() == ErrorCode::SYSCALL {
         return match e.io_error() {
-            Some(io) if io.kind() == std::io::ErrorKind::ConnectionReset => TlsOutcome::Reset { bytes: received },
-            Some(io) => TlsOutcome::Error { reason: io.to_string() },
+            Some(io) if io.kind() == std::io::ErrorKind::ConnectionReset => {
+                TlsOutcome::Reset { bytes: received }
+            }
+            Some(io) => TlsOutcome::Error {
+                reason: io.to_string(),
+            },
             None => TlsOutcome::Closed { bytes: received },
         };
     }
@@ -132,13 +166,21 @@ fn classify(e: &openssl::ssl::Error, received: usize, head: &[u8]) -> TlsOutcome
             }
             if text.contains("unsupported protocol") || text.contains("wrong ssl version") {
                 return TlsOutcome::ClientAborted {
-                    reason: "the server answered with a TLS version outside the one this attempt offers".to_string(),
+                    reason:
+                        "the server answered with a TLS version outside the one this attempt offers"
+                            .to_string(),
                 };
             }
         }
-        let reasons: Vec<String> = stack.errors().iter().filter_map(|x| x.reason().map(str::to_string)).collect();
+        let reasons: Vec<String> = stack
+            .errors()
+            .iter()
+            .filter_map(|x| x.reason().map(str::to_string))
+            .collect();
         if !reasons.is_empty() {
-            return TlsOutcome::Error { reason: reasons.join("; ") };
+            return TlsOutcome::Error {
+                reason: reasons.join("; "),
+            };
         }
     }
     if let Some(io) = e.io_error() {
@@ -146,5 +188,7 @@ fn classify(e: &openssl::ssl::Error, received: usize, head: &[u8]) -> TlsOutcome
             return TlsOutcome::Reset { bytes: received };
         }
     }
-    TlsOutcome::Error { reason: e.to_string() }
+    TlsOutcome::Error {
+        reason: e.to_string(),
+    }
 }
