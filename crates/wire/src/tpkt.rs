@@ -53,7 +53,10 @@ mod tests {
         assert_eq!(frame(&[]), Frame::NeedMore(4));
         assert_eq!(frame(&[3, 0]), Frame::NeedMore(4));
         assert_eq!(frame(&[3, 0, 0, 11, 6]), Frame::NeedMore(11));
-        assert_eq!(frame(&[3, 0, 0, 11, 6, 0xd0, 0, 0, 0x12, 0x34, 0]), Frame::Complete(11));
+        assert_eq!(
+            frame(&[3, 0, 0, 11, 6, 0xd0, 0, 0, 0x12, 0x34, 0]),
+            Frame::Complete(11)
+        );
         assert_eq!(frame(b"SSH-2.0-OpenSSH"), Frame::NotTpkt);
         assert_eq!(frame(b"HTTP/1.1 400"), Frame::NotTpkt);
         assert_eq!(frame(&[3, 1, 0, 11]), Frame::NotTpkt);

@@ -127,8 +127,15 @@ mod tests {
     fn decodes_recorded_confirms() {
         // MS-RDPBCGR 2.2.1.2 examples (protocol.md 1.4).
         assert_eq!(
-            decode_connection_confirm(&bytes("030000130ed000001234000 21f080002000000".replace(' ', "").as_str())),
-            Confirm::Selected { protocol: 2, flags: 0x1f }
+            decode_connection_confirm(&bytes(
+                "030000130ed000001234000 21f080002000000"
+                    .replace(' ', "")
+                    .as_str()
+            )),
+            Confirm::Selected {
+                protocol: 2,
+                flags: 0x1f
+            }
         );
         assert_eq!(
             decode_connection_confirm(&bytes("030000130ed00000123400030008000500000 0")),
@@ -146,13 +153,38 @@ mod tests {
     }
 
     #[test]
+    fn decodes_confirms_recorded_from_the_lab_servers() {
+        // lab/OBSERVED.md: xrdp 0.9.21 selecting SSL, freerdp-shadow 2.11 (src-ref 0) selecting
+        // HYBRID with flags 0x03, and refusing with HYBRID_REQUIRED_BY_SERVER.
+        assert_eq!(
+            decode_connection_confirm(&bytes("030000130ed00000123400020108000100000 0")),
+            Confirm::Selected { protocol: 1, flags: 0x01 }
+        );
+        assert_eq!(
+            decode_connection_confirm(&bytes("030000130ed00000000000020308000200000 0")),
+            Confirm::Selected { protocol: 2, flags: 0x03 }
+        );
+        assert_eq!(
+            decode_connection_confirm(&bytes("030000130ed00000000000030008000500000 0")),
+            Confirm::Failure { code: 5 }
+        );
+        // xrdp security_layer=tls: the failure, then an MCS Disconnect Provider Ultimatum in the
+        // same read; framing hands over only the first TPKT.
+        let both = bytes("030000130ed000001234000300080001000000 030000090 2f0802180");
+        let crate::tpkt::Frame::Complete(len) = crate::tpkt::frame(&both) else {
+            panic!("first TPKT is complete")
+        };
+        assert_eq!(decode_connection_confirm(&both[..len]), Confirm::Failure { code: 1 });
+    }
+
+    #[test]
     fn rejects_malformed_confirms_without_panicking() {
         for h in [
-            "0300000b",                               // header only
+            "0300000b",                                // header only
             "030000130e80000012340003000800050000 00", // Disconnect Request
             "030000130ed00000123400030009000500000 0", // negotiation length 9
-            "030000130ed000001234000300", // LI larger than the packet
-            "0300000e09d000001234000300",  // 3 bytes of negotiation data
+            "030000130ed000001234000300",              // LI larger than the packet
+            "0300000e09d000001234000300",              // 3 bytes of negotiation data
             "030000130ed00000123400090008000500000 0", // unknown message type 9
         ] {
             let b = bytes(h);

@@ -15,7 +15,7 @@ pub struct CheckArgs {
     #[arg(long, value_name = "SECONDS", default_value_t = 5.0)]
     pub timeout: f64,
     /// Connections open to the host at the same time (1-16)
-    #[arg(long, value_name = "N", default_value_t = 2, value_parser = clap::value_parser!(u16).range(1..=16))]
+    #[arg(long, value_name = "N", default_value_t = 4, value_parser = clap::value_parser!(u16).range(1..=16))]
     pub connections: u16,
     /// Also write the observations to FILE (replay with `rdpdoctor diagnose FILE`)
     #[arg(long, value_name = "FILE")]
