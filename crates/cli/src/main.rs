@@ -26,8 +26,12 @@ struct Cli {
 enum Command {
     /// Probe a server the way a client connects, and say where and why it breaks
     Check(cmd::check::CheckArgs),
-    /// Diagnose saved observations (from `check --save`) without touching the network
+    /// Diagnose saved observations (from `check --save`), merged with log and registry exports of the same server
     Diagnose(cmd::diagnose::DiagnoseArgs),
+    /// Diagnose from exported event logs (.evtx, or event XML from wevtutil / Get-WinEvent)
+    Logs(cmd::logs::LogsArgs),
+    /// Diagnose from registry exports (reg export ... FILE.reg) of the server
+    Host(cmd::host::HostArgs),
     /// Decode a code a Remote Desktop client or server shows (e.g. `explain 0x904 0x7`)
     Explain(explain::ExplainArgs),
     /// List every finding id with its severity and meaning
@@ -46,6 +50,8 @@ fn main() -> ExitCode {
     let code = match cli.command {
         Command::Check(args) => cmd::check::run(&args),
         Command::Diagnose(args) => cmd::diagnose::run(&args),
+        Command::Logs(args) => cmd::logs::run(&args),
+        Command::Host(args) => cmd::host::run(&args),
         Command::Explain(args) => explain::run(&args),
         Command::Findings(args) => cmd::findings::run(&args),
     };

@@ -180,6 +180,15 @@ pub const KNOWN_FINDINGS: &[&str] = &[
     "port-changed",
     "firewall-drop",
     "client-disconnect-code",
+    // Offline evidence ids beyond FINDINGS.md (crates/diagnose/src/catalog/offline.rs).
+    "termservice-disabled",
+    "logons-disabled",
+    "firewall-rule-disabled",
+    "fips-policy-enabled",
+    "credssp-oracle-vulnerable",
+    "custom-cert-unusable",
+    "security-layer-error",
+    "tls-alert-received",
 ];
 
 // ---------------------------------------------------------------------------------------------

@@ -19,9 +19,12 @@ use rdpdoctor_observations::Observations;
 /// Turns observations into a diagnosis.
 pub fn diagnose(obs: &Observations, ctx: &Context) -> Diagnosis {
     let mut findings = rules::run(obs, ctx);
+    // A cause seen in the server's logs or registry absorbs the network symptom it explains.
+    verdict::absorb_explained(&mut findings);
     // Blocking first, then warnings, then info; within a severity, in connection order.
     findings.sort_by_key(|f| (f.severity, f.step));
-    let facts = facts::derive(obs, ctx);
+    let mut facts = facts::derive(obs, ctx);
+    rules::offline_facts(obs, &mut facts);
     let verdict = verdict::decide(&findings, &facts);
     Diagnosis {
         target: obs.target.as_ref().map(|t| t.to_string()),

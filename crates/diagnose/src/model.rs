@@ -146,6 +146,42 @@ pub struct Facts {
     pub tls_cipher: Option<String>,
     #[serde(skip_serializing_if = "Option::is_none")]
     pub certificate: Option<CertificateFacts>,
+    /// The evidence files read, with what could not be read.
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    pub evidence_files: Vec<String>,
+    /// Effective server settings from registry exports, each saying whether policy or the local
+    /// value applied.
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    pub host_settings: Vec<String>,
+    /// The most recent RDP-relevant events, oldest first; client attempts joined by ActivityID.
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    pub timeline: Vec<TimelineEntry>,
+    /// Older timeline entries left out to keep it short.
+    #[serde(skip_serializing_if = "is_zero")]
+    pub timeline_omitted: usize,
+}
+
+fn is_zero(n: &usize) -> bool {
+    *n == 0
+}
+
+/// One line of the event timeline.
+#[derive(Clone, Debug, Serialize)]
+pub struct TimelineEntry {
+    /// UTC, to the millisecond; empty when the record had no time.
+    pub time: String,
+    /// `server` or `client`.
+    pub side: String,
+    /// `System 36870 Schannel`, or `client attempt` for a joined 1024..1026 sequence.
+    pub event: String,
+    pub text: String,
+    /// How many identical consecutive events this line stands for.
+    #[serde(skip_serializing_if = "is_one")]
+    pub count: usize,
+}
+
+fn is_one(n: &usize) -> bool {
+    *n == 1
 }
 
 /// The certificate in a form a person reads.

@@ -5,9 +5,11 @@
 //! Failures are observations too: a refused connect, a reset, a silent server, bytes that are not
 //! RDP. No type here decides what a fact means; that is `rdpdoctor-diagnose`'s job.
 
+mod evidence;
 mod network;
 mod target;
 
+pub use evidence::*;
 pub use network::*;
 pub use target::{HostKind, Target, TargetError, DEFAULT_PORT};
 
@@ -42,6 +44,9 @@ pub struct Observations {
     pub negotiation: Vec<NegotiationAttempt>,
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub tls: Option<TlsObservation>,
+    /// Facts read from event log and registry exports of the same server (and its clients).
+    #[serde(default, skip_serializing_if = "Evidence::is_empty")]
+    pub evidence: Evidence,
 }
 
 impl Observations {
@@ -57,6 +62,7 @@ impl Observations {
             tcp: None,
             negotiation: Vec::new(),
             tls: None,
+            evidence: Evidence::default(),
         }
     }
 

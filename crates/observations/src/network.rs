@@ -27,10 +27,16 @@ pub struct DnsObservation {
 #[serde(tag = "kind", rename_all = "kebab-case")]
 pub enum DnsOutcome {
     /// The host was an address literal; nothing was looked up.
-    Literal { addresses: Vec<IpAddr> },
-    Resolved { addresses: Vec<IpAddr> },
+    Literal {
+        addresses: Vec<IpAddr>,
+    },
+    Resolved {
+        addresses: Vec<IpAddr>,
+    },
     /// The resolver answered with an error (NXDOMAIN, SERVFAIL, no address).
-    Failed { error: String },
+    Failed {
+        error: String,
+    },
     TimedOut,
 }
 
@@ -53,8 +59,12 @@ pub enum ConnectOutcome {
     /// No answer before the deadline.
     TimedOut,
     /// Host or network unreachable (ICMP), or no route.
-    Unreachable { error: String },
-    Error { error: String },
+    Unreachable {
+        error: String,
+    },
+    Error {
+        error: String,
+    },
 }
 
 /// One TCP connect attempt.
@@ -210,21 +220,41 @@ pub struct TlsAttempt {
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
 #[serde(tag = "kind", rename_all = "kebab-case")]
 pub enum TlsOutcome {
-    Completed { cipher: String },
+    Completed {
+        cipher: String,
+    },
     /// The server sent a fatal alert (RFC 8446 6.2 / RFC 5246 7.2).
-    AlertReceived { alert: u8 },
+    AlertReceived {
+        alert: u8,
+    },
     /// Our side ended the handshake, e.g. because the server chose another version than the one
     /// this attempt is pinned to.
-    ClientAborted { reason: String },
+    ClientAborted {
+        reason: String,
+    },
     /// The server closed the connection during the handshake.
-    Closed { bytes: usize },
-    Reset { bytes: usize },
+    Closed {
+        bytes: usize,
+    },
+    Reset {
+        bytes: usize,
+    },
     /// The server answered with bytes that are not a TLS record.
-    NotTls { bytes: usize, excerpt_hex: String },
-    TimedOut { phase: Phase, bytes: usize },
+    NotTls {
+        bytes: usize,
+        excerpt_hex: String,
+    },
+    TimedOut {
+        phase: Phase,
+        bytes: usize,
+    },
     /// The X.224 exchange before the handshake did not select TLS this time.
-    NegotiationFailed { outcome: NegotiationOutcome },
-    Error { reason: String },
+    NegotiationFailed {
+        outcome: NegotiationOutcome,
+    },
+    Error {
+        reason: String,
+    },
 }
 
 /// The certificate the server presented for RDP.

@@ -37,7 +37,9 @@ pub enum TargetError {
     BadPort(String, String),
     #[error("target {0:?}: an IPv6 address with a port must be written in brackets, e.g. [2001:db8::5]:3389")]
     ExtraColons(String),
-    #[error("target {0:?}: the IPv6 bracket is not closed properly; write [ADDRESS] or [ADDRESS]:PORT")]
+    #[error(
+        "target {0:?}: the IPv6 bracket is not closed properly; write [ADDRESS] or [ADDRESS]:PORT"
+    )]
     BadBracket(String),
     #[error("target {0:?}: {1:?} is not an IPv6 address")]
     BadIpv6(String, String),
@@ -180,7 +182,10 @@ mod tests {
         assert_eq!(ok("10.0.0.5").kind, HostKind::Ipv4);
         assert_eq!(ok("10.0.0.5:43389").port, 43389);
         let v6 = ok("[::1]:43389");
-        assert_eq!((v6.host.as_str(), v6.port, v6.kind), ("::1", 43389, HostKind::Ipv6));
+        assert_eq!(
+            (v6.host.as_str(), v6.port, v6.kind),
+            ("::1", 43389, HostKind::Ipv6)
+        );
         assert_eq!(ok("[2001:db8::5]").port, 3389);
         assert_eq!(ok("2001:db8::5").kind, HostKind::Ipv6);
         assert_eq!(ok("[::1]:43389").to_string(), "[::1]:43389");
@@ -193,16 +198,28 @@ mod tests {
             ("   ", TargetError::Empty),
             (":3389", TargetError::Empty),
             ("host:0", TargetError::BadPort("host:0".into(), "0".into())),
-            ("host:65536", TargetError::BadPort("host:65536".into(), "65536".into())),
+            (
+                "host:65536",
+                TargetError::BadPort("host:65536".into(), "65536".into()),
+            ),
             ("host:", TargetError::BadPort("host:".into(), "".into())),
             ("host:x", TargetError::BadPort("host:x".into(), "x".into())),
             ("host:1:2", TargetError::ExtraColons("host:1:2".into())),
             ("[::1", TargetError::BadBracket("[::1".into())),
             ("[::1]3389", TargetError::BadBracket("[::1]3389".into())),
             ("::1]", TargetError::BadBracket("::1]".into())),
-            ("[nothost]:1", TargetError::BadIpv6("[nothost]:1".into(), "nothost".into())),
-            ("bad host", TargetError::BadHost("bad host".into(), "bad host".into())),
-            ("-x.example", TargetError::BadHost("-x.example".into(), "-x.example".into())),
+            (
+                "[nothost]:1",
+                TargetError::BadIpv6("[nothost]:1".into(), "nothost".into()),
+            ),
+            (
+                "bad host",
+                TargetError::BadHost("bad host".into(), "bad host".into()),
+            ),
+            (
+                "-x.example",
+                TargetError::BadHost("-x.example".into(), "-x.example".into()),
+            ),
         ];
         for (input, want) in cases {
             assert_eq!(Target::parse(input, DEFAULT_PORT), Err(want), "{input:?}");

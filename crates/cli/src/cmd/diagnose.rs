@@ -1,14 +1,17 @@
-//! `rdpdoctor diagnose FILE`: replay saved observations without a network.
+//! `rdpdoctor diagnose [OBS.json] [FILE.evtx|FILE.xml|FILE.reg ...]`: replay saved observations
+//! without a network, merged with event log and registry exports of the same server.
 
+use super::logs::{load, report, Accept};
 use super::DiagnosisOptions;
-use crate::{render, usage_error};
-use rdpdoctor_observations::Observations;
+use crate::usage_error;
 use std::path::PathBuf;
 
 #[derive(clap::Args, Debug)]
 pub struct DiagnoseArgs {
-    /// Observations written by `rdpdoctor check HOST --save FILE`
-    pub file: PathBuf,
+    /// Observations written by `rdpdoctor check HOST --save FILE`, and/or event log (.evtx,
+    /// event XML) and registry (.reg) exports of the same server; recognized by content
+    #[arg(required = true, value_name = "FILE")]
+    pub files: Vec<PathBuf>,
     /// Judge dates (certificate validity) as of this time instead of now, e.g. 2026-11-21T12:00:00Z
     #[arg(long, value_name = "TIME")]
     pub at: Option<String>,
@@ -28,23 +31,8 @@ pub fn run(args: &DiagnoseArgs) -> u8 {
             }
         },
     };
-    let ctx = match args.diagnosis.context(now) {
-        Ok(c) => c,
-        Err(e) => return usage_error(e),
-    };
-    let text = match std::fs::read_to_string(&args.file) {
-        Ok(t) => t,
-        Err(e) => return usage_error(format!("cannot read {}: {e}", args.file.display())),
-    };
-    let obs = match Observations::from_json(&text) {
-        Ok(o) => o,
-        Err(e) => return usage_error(format!("{}: {e}", args.file.display())),
-    };
-    let diagnosis = rdpdoctor_diagnose::diagnose(&obs, &ctx);
-    if args.diagnosis.json {
-        println!("{}", render::json::report(&diagnosis, &obs));
-    } else {
-        print!("{}", render::text::report(&diagnosis, obs.duration_ms));
+    match load(&args.files, Accept::Everything) {
+        Ok(obs) => report(&obs, &args.diagnosis, now),
+        Err(e) => usage_error(e),
     }
-    diagnosis.exit_code()
 }

@@ -3,6 +3,8 @@
 pub mod check;
 pub mod diagnose;
 pub mod findings;
+pub mod host;
+pub mod logs;
 
 use rdpdoctor_diagnose::{ClientProfile, Context, PROFILES};
 

@@ -1,4 +1,5 @@
 //! Renderers: they format a Diagnosis (and Observations) and never re-derive meaning.
 
 pub mod json;
+pub mod offline;
 pub mod text;

@@ -135,6 +135,10 @@ fn client_line(c: &ClientError) -> String {
 
 fn details(out: &mut String, d: &Diagnosis, duration_ms: Option<f64>) {
     let f = &d.facts;
+    let network = !f.addresses.is_empty() || !f.negotiation.is_empty() || duration_ms.is_some();
+    if !network {
+        return;
+    }
     let _ = writeln!(out, "\nDetails:");
     if !f.addresses.is_empty() {
         let used = f

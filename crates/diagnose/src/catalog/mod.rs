@@ -6,6 +6,7 @@
 //! filled in from the observations when a finding is produced.
 
 mod network;
+mod offline;
 
 use crate::model::{Severity, Step};
 
@@ -37,6 +38,10 @@ pub struct FindingDef {
     /// For warnings: true when some clients cannot connect because of it (rather than it being a
     /// weakness only). A degraded verdict names such a finding first.
     pub breaks_some_clients: bool,
+    /// Findings this one is the cause of (e.g. `cert-private-key-inaccessible` explains
+    /// `tls-handshake-failed`). When both are present, the verdict names this one and carries the
+    /// explained finding's evidence with it.
+    pub explains: &'static [&'static str],
     pub explanation: &'static str,
     /// Least invasive first.
     pub fixes: &'static [FixDef],
@@ -50,6 +55,7 @@ pub fn all() -> impl Iterator<Item = &'static FindingDef> {
         .chain(network::NEGOTIATION)
         .chain(network::TLS)
         .chain(network::CERTIFICATE)
+        .chain(offline::ENTRIES)
 }
 
 /// The entry for `id`.

@@ -2,10 +2,12 @@
 
 mod certificate;
 mod negotiation;
+mod offline;
 mod reachability;
 mod tls;
 
 pub(crate) use certificate::cert_names;
+pub(crate) use offline::facts as offline_facts;
 
 use crate::catalog;
 use crate::context::Context;
@@ -21,6 +23,7 @@ pub(crate) fn run(obs: &Observations, ctx: &Context) -> Vec<Finding> {
     negotiation::check(obs, &vars, &mut out);
     tls::check(obs, ctx, &vars, &mut out);
     certificate::check(obs, ctx, &vars, &mut out);
+    offline::check(obs, ctx, &vars, &mut out);
     out
 }
 

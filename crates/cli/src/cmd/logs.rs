@@ -1,0 +1,135 @@
+//! `rdpdoctor logs FILE...`: diagnose from exported event logs (.evtx, or event XML from
+//! `wevtutil qe /f:xml` or PowerShell `ToXml()`). Also home of the loader `host` and `diagnose`
+//! share: files are recognized by content, registry exports are read first so a changed RDP port
+//! is known before firewall events are filtered.
+
+use super::DiagnosisOptions;
+use crate::{render, usage_error};
+use rdpdoctor_evidence::{FileKind, ReadOptions};
+use rdpdoctor_observations::Observations;
+use std::path::PathBuf;
+
+#[derive(clap::Args, Debug)]
+pub struct LogsArgs {
+    /// Event log exports: .evtx files (wevtutil epl), or XML from `wevtutil qe ... /f:xml` or
+    /// `Get-WinEvent ... | % { $_.ToXml() }`
+    #[arg(required = true, value_name = "FILE")]
+    pub files: Vec<PathBuf>,
+    #[command(flatten)]
+    pub diagnosis: DiagnosisOptions,
+}
+
+/// Which kinds of file a command takes.
+#[derive(Clone, Copy, PartialEq, Eq)]
+pub enum Accept {
+    /// `logs`: event files only.
+    Events,
+    /// `host`: registry exports only.
+    Registry,
+    /// `diagnose`: saved observations plus any evidence.
+    Everything,
+}
+
+/// Reads every file into one observations document, or says (in one line) what failed.
+pub fn load(files: &[PathBuf], accept: Accept) -> Result<Observations, String> {
+    let mut loaded = Vec::new();
+    for path in files {
+        let bytes = std::fs::read(path).map_err(|e| {
+            format!(
+                "cannot read {}: {e}; check the path and that the file was copied completely",
+                path.display()
+            )
+        })?;
+        let kind = rdpdoctor_evidence::sniff(&bytes).ok_or_else(|| {
+            format!(
+                "{} is not an event log, event XML or registry export; export logs with `wevtutil epl` and registry keys with `reg export` (see the README)",
+                path.display()
+            )
+        })?;
+        let wrong = match (accept, kind) {
+            (Accept::Events, FileKind::Reg) => {
+                Some("is a registry export; read it with `rdpdoctor host` or `rdpdoctor diagnose`")
+            }
+            (Accept::Registry, FileKind::Evtx | FileKind::EventXml) => {
+                Some("is an event log; read it with `rdpdoctor logs` or `rdpdoctor diagnose`")
+            }
+            (Accept::Events | Accept::Registry, FileKind::Json) => {
+                Some("looks like saved observations; replay it with `rdpdoctor diagnose`")
+            }
+            _ => None,
+        };
+        if let Some(why) = wrong {
+            return Err(format!("{} {why}", path.display()));
+        }
+        loaded.push((path, kind, bytes));
+    }
+    let mut obs: Option<Observations> = None;
+    for (path, _, bytes) in loaded.iter().filter(|(_, k, _)| *k == FileKind::Json) {
+        if obs.is_some() {
+            return Err(format!(
+                "{}: only one observations document can be diagnosed at a time",
+                path.display()
+            ));
+        }
+        let text = String::from_utf8_lossy(bytes);
+        obs = Some(Observations::from_json(&text).map_err(|e| format!("{}: {e}", path.display()))?);
+    }
+    let mut obs = obs.unwrap_or_else(|| Observations::new(None));
+    let mut options = ReadOptions::default();
+    if let Some(t) = &obs.target {
+        options.rdp_ports.push(t.port);
+    }
+    // Registry first: a PortNumber there decides which firewall events are about RDP.
+    let mut order: Vec<&(&PathBuf, FileKind, Vec<u8>)> = loaded
+        .iter()
+        .filter(|(_, k, _)| *k == FileKind::Reg)
+        .collect();
+    order.extend(
+        loaded
+            .iter()
+            .filter(|(_, k, _)| matches!(k, FileKind::Evtx | FileKind::EventXml)),
+    );
+    for (path, kind, bytes) in order {
+        let ev =
+            rdpdoctor_evidence::read_bytes(&path.display().to_string(), bytes.clone(), &options)
+                .map_err(|e| e.to_string())?;
+        if *kind == FileKind::Reg {
+            for v in &ev.registry {
+                if v.name.eq_ignore_ascii_case("PortNumber")
+                    && v.key
+                        .to_ascii_lowercase()
+                        .ends_with(r"\winstations\rdp-tcp")
+                {
+                    if let Some(p) = v.dword().and_then(|p| u16::try_from(p).ok()) {
+                        options.rdp_ports.push(p);
+                    }
+                }
+            }
+        }
+        obs.evidence.merge(ev);
+    }
+    Ok(obs)
+}
+
+/// Diagnoses and prints, returning the exit status.
+pub fn report(obs: &Observations, diagnosis: &DiagnosisOptions, now: jiff::Timestamp) -> u8 {
+    let ctx = match diagnosis.context(now) {
+        Ok(c) => c,
+        Err(e) => return usage_error(e),
+    };
+    let d = rdpdoctor_diagnose::diagnose(obs, &ctx);
+    if diagnosis.json {
+        println!("{}", render::json::report(&d, obs));
+    } else {
+        print!("{}", render::text::report(&d, obs.duration_ms));
+        print!("{}", render::offline::sections(&d));
+    }
+    d.exit_code()
+}
+
+pub fn run(args: &LogsArgs) -> u8 {
+    match load(&args.files, Accept::Events) {
+        Ok(obs) => report(&obs, &args.diagnosis, jiff::Timestamp::now()),
+        Err(e) => usage_error(e),
+    }
+}

@@ -1,0 +1,663 @@
+//! Catalog entries for what only the server's (or client's) own event logs and registry show
+//! (FINDINGS.md "Offline evidence"), and the logon findings the Security log proves.
+//!
+//! Order matters: among findings of the same severity and step, the verdict names the one listed
+//! first, so server-wide causes come before per-connection symptoms.
+
+use super::{ClientDef, FindingDef, FixDef};
+use crate::model::{Severity, Step};
+
+/// Lists the certificate and key events, shared by the certificate fixes.
+const CERT_EVENTS: &str = "Get-WinEvent -FilterHashtable @{LogName='System'; Id=1056,1057,1058,36870,36871,36874,36888} -MaxEvents 30 | Format-List TimeCreated,Id,ProviderName,Message";
+
+/// Finds the key file of the RDP certificate in MachineKeys and shows its ACL.
+const KEY_FILE: &str = r#"$c = Get-ChildItem 'Cert:\LocalMachine\Remote Desktop' | Sort-Object NotAfter | Select-Object -Last 1; $k = $c.PrivateKey.Key.UniqueName; if (-not $k) { $k = $c.PrivateKey.CspKeyContainerInfo.UniqueKeyContainerName }; icacls "C:\ProgramData\Microsoft\Crypto\RSA\MachineKeys\$k""#;
+
+pub(super) const ENTRIES: &[FindingDef] = &[
+    FindingDef {
+        id: "rdp-disabled",
+        step: Step::Host,
+        severity: Severity::Blocking,
+        severity_rule: "Always blocking: the server accepts no Remote Desktop connection.",
+        title: "Remote Desktop is turned off (fDenyTSConnections = 1)",
+        breaks_some_clients: false,
+        explains: &["port-closed"],
+        explanation: "The effective fDenyTSConnections value is 1, so Remote Desktop Services does not accept \
+            connections. A group policy value (HKLM\\SOFTWARE\\Policies\\Microsoft\\Windows NT\\Terminal Services) \
+            overrides the local one in the Terminal Server key; the evidence says which one applied. Clients \
+            usually see a connect failure (nothing listens), not 0x904.",
+        fixes: &[
+            FixDef {
+                text: "If the policy value applied, change the policy: Computer Configuration > Administrative Templates > Windows Components > Remote Desktop Services > Remote Desktop Session Host > Connections > Allow users to connect remotely by using Remote Desktop Services = Enabled, then refresh policy",
+                commands: &["gpresult /h C:\\rdpdiag\\gp.html", "gpupdate /force"],
+            },
+            FixDef {
+                text: "If the local value applied, allow remote connections (System Properties > Remote, or the registry) and open the firewall group",
+                commands: &[
+                    r#"Set-ItemProperty -Path 'HKLM:\SYSTEM\CurrentControlSet\Control\Terminal Server' -Name fDenyTSConnections -Value 0"#,
+                    r#"Enable-NetFirewallRule -DisplayGroup "Remote Desktop""#,
+                ],
+            },
+        ],
+        client: Some(ClientDef {
+            text: "\"Remote Desktop can't connect to the remote computer\" (nothing accepts the connection)",
+            likely: true,
+        }),
+    },
+    FindingDef {
+        id: "cert-private-key-inaccessible",
+        step: Step::Host,
+        severity: Severity::Blocking,
+        severity_rule: "Blocking: the server cannot complete any TLS handshake, so no client connects (NLA runs inside TLS).",
+        title: "The RDP certificate's private key cannot be opened",
+        breaks_some_clients: false,
+        explains: &["tls-handshake-failed"],
+        explanation: "Schannel could not use the private key of the certificate Remote Desktop presents (event 36870, \
+            usually with 0x8009030D SEC_E_UNKNOWN_CREDENTIALS and internal state 10001, or 0x80090016 NTE_BAD_KEYSET), \
+            or Remote Desktop could not create or open its self-signed certificate's key (1057/1058 \"Keyset does not \
+            exist\" / \"Access is denied\"). The key lives in one file under C:\\ProgramData\\Microsoft\\Crypto\\RSA\\MachineKeys; \
+            it is missing, or its permissions no longer let NETWORK SERVICE (which runs Remote Desktop Services) read it. \
+            The server then closes every connection right after the client's TLS ClientHello, which a Windows client \
+            reports as 0x904. Turning NLA off does not help: NLA runs inside this TLS channel.",
+        fixes: &[
+            FixDef {
+                text: "Confirm which certificate RDP uses and whether Windows can reach its private key (HasPrivateKey must be True)",
+                commands: &[
+                    r#"Get-ChildItem "Cert:\LocalMachine\Remote Desktop" | Format-List Subject,Thumbprint,NotAfter,HasPrivateKey"#,
+                    CERT_EVENTS,
+                ],
+            },
+            FixDef {
+                text: "Repair the permissions of that one key file: SYSTEM and Administrators Full control, NETWORK SERVICE Read. Never rename or delete the whole MachineKeys folder: other services' keys live there",
+                commands: &[
+                    KEY_FILE,
+                    r#"icacls "C:\ProgramData\Microsoft\Crypto\RSA\MachineKeys\<key file>" /grant "NT AUTHORITY\SYSTEM:F" "BUILTIN\Administrators:F" "NT AUTHORITY\NETWORK SERVICE:R""#,
+                    "Restart-Service TermService -Force",
+                ],
+            },
+            FixDef {
+                text: "If the key file is gone and the certificate is the self-signed one, delete the certificate and restart Remote Desktop Services so Windows creates a new certificate and key (event 1056 confirms; restarting ends sessions)",
+                commands: &[
+                    r#"Get-ChildItem "Cert:\LocalMachine\Remote Desktop" | Remove-Item"#,
+                    "Restart-Service TermService -Force",
+                ],
+            },
+            FixDef {
+                text: "If a custom certificate is configured (SSLCertificateSHA1Hash), re-import it with its private key (PFX) into LocalMachine\\My, or remove the binding so Windows falls back to the self-signed certificate",
+                commands: &[
+                    r#"Import-PfxCertificate -FilePath C:\certs\rdp.pfx -CertStoreLocation Cert:\LocalMachine\My"#,
+                    r#"Remove-ItemProperty -Path 'HKLM:\SYSTEM\CurrentControlSet\Control\Terminal Server\WinStations\RDP-Tcp' -Name SSLCertificateSHA1Hash"#,
+                ],
+            },
+        ],
+        client: Some(ClientDef {
+            text: "\"This computer can't connect to the remote computer\" or \"An internal error has occurred\" right after the connection starts",
+            likely: true,
+        }),
+    },
+    FindingDef {
+        id: "cert-renewal-failed",
+        step: Step::Host,
+        severity: Severity::Blocking,
+        severity_rule: "Blocking while no later event 1056 shows a new self-signed certificate; info once one does (the failure was followed by a successful renewal).",
+        title: "Remote Desktop could not create or renew its self-signed certificate",
+        breaks_some_clients: false,
+        explains: &["tls-handshake-failed", "cert-expired"],
+        explanation: "RemoteConnectionManager logged 1057 (failed to create a new self-signed certificate) or 1058 \
+            (failed to replace the expired self-signed certificate). Without a usable certificate the server cannot \
+            complete TLS, and clients see 0x904 or a certificate error. The status text says why: \"Keyset does not \
+            exist\" (the key file in MachineKeys is missing), \"Access is denied\" (permissions on MachineKeys or on \
+            the Remote Desktop certificate store), \"Object already exists\" (a stale key container).",
+        fixes: &[
+            FixDef {
+                text: "Read the certificate events and the Remote Desktop store",
+                commands: &[
+                    CERT_EVENTS,
+                    r#"Get-ChildItem "Cert:\LocalMachine\Remote Desktop" | Format-List Subject,Thumbprint,NotAfter,HasPrivateKey"#,
+                ],
+            },
+            FixDef {
+                text: "Check that SYSTEM and Administrators have Full control and NETWORK SERVICE Read on the MachineKeys folder itself (inherited by new key files); repair the folder ACL only, never rename or delete the folder",
+                commands: &[
+                    r"icacls C:\ProgramData\Microsoft\Crypto\RSA\MachineKeys",
+                    r#"icacls C:\ProgramData\Microsoft\Crypto\RSA\MachineKeys /grant "NT AUTHORITY\SYSTEM:(OI)(CI)F" "BUILTIN\Administrators:(OI)(CI)F""#,
+                ],
+            },
+            FixDef {
+                text: "Delete the expired or broken self-signed certificate and restart Remote Desktop Services; Windows creates a new one (event 1056; restarting ends sessions)",
+                commands: &[
+                    r#"Get-ChildItem "Cert:\LocalMachine\Remote Desktop" | Remove-Item"#,
+                    "Restart-Service TermService -Force",
+                ],
+            },
+        ],
+        client: Some(ClientDef {
+            text: "\"This computer can't connect to the remote computer\" right after the connection starts",
+            likely: true,
+        }),
+    },
+    FindingDef {
+        id: "tls-disabled-in-schannel",
+        step: Step::Host,
+        severity: Severity::Warning,
+        severity_rule: "Blocking when no TLS version the client profile speaks is left enabled for the server side (registry), or Schannel 36871 with state 10013 shows the server could not build a credential; warning when only some clients are affected (TLS 1.2 off while older versions remain, or 36874 / alert 70 events).",
+        title: "TLS versions a client needs are disabled in SCHANNEL",
+        breaks_some_clients: true,
+        explains: &["tls-handshake-failed", "tls-legacy-only"],
+        explanation: "SCHANNEL\\Protocols\\<version>\\Server has Enabled = 0 (or DisabledByDefault = 1, which Remote \
+            Desktop probably honours as well) for the TLS versions clients use, or Schannel logged that it could not \
+            create a server credential with the enabled protocols (36871, state 10013), that a client's protocol has \
+            no usable cipher suite (36874), or that it answered with alert 70 protocol_version (36888). The server \
+            then closes the connection right after the ClientHello: 0x904 on the client.",
+        fixes: &[
+            FixDef {
+                text: "List the SCHANNEL protocol settings",
+                commands: &[r#"reg query "HKLM\SYSTEM\CurrentControlSet\Control\SecurityProviders\SCHANNEL\Protocols" /s"#],
+            },
+            FixDef {
+                text: "Enable TLS 1.2 for the server side and restart the server (Schannel reads these values at boot)",
+                commands: &[
+                    r#"reg add "HKLM\SYSTEM\CurrentControlSet\Control\SecurityProviders\SCHANNEL\Protocols\TLS 1.2\Server" /v Enabled /t REG_DWORD /d 1 /f"#,
+                    r#"reg add "HKLM\SYSTEM\CurrentControlSet\Control\SecurityProviders\SCHANNEL\Protocols\TLS 1.2\Server" /v DisabledByDefault /t REG_DWORD /d 0 /f"#,
+                    "Restart-Computer",
+                ],
+            },
+            FixDef {
+                text: "If a hardening tool or GPO set these values (IIS Crypto, a security baseline), change it there, or it comes back; also check the cipher-suite order policy (Computer Configuration > Administrative Templates > Network > SSL Configuration Settings > SSL Cipher Suite Order)",
+                commands: &[r#"reg query "HKLM\SOFTWARE\Policies\Microsoft\Cryptography\Configuration\SSL\00010002" /v Functions"#],
+            },
+        ],
+        client: Some(ClientDef {
+            text: "\"This computer can't connect to the remote computer\" right after the connection starts",
+            likely: true,
+        }),
+    },
+    FindingDef {
+        id: "termservice-disabled",
+        step: Step::Host,
+        severity: Severity::Blocking,
+        severity_rule: "Blocking when the service start type is Disabled (Start = 4); warning when it only crashed (7031/7034) and was restarted.",
+        title: "The Remote Desktop Services service is disabled or crashed",
+        breaks_some_clients: false,
+        explains: &["port-closed"],
+        explanation: "Services\\TermService\\Start = 4 means Remote Desktop Services never starts, so nothing listens \
+            on the RDP port. Service Control Manager 7031/7034 mean it terminated unexpectedly.",
+        fixes: &[FixDef {
+            text: "Set the service back to Manual (its default) and start it",
+            commands: &[
+                "Set-Service TermService -StartupType Manual",
+                "Start-Service TermService",
+                "Get-Service TermService,UmRdpService,SessionEnv",
+            ],
+        }],
+        client: Some(ClientDef {
+            text: "\"Remote Desktop can't connect to the remote computer\"",
+            likely: true,
+        }),
+    },
+    FindingDef {
+        id: "logons-disabled",
+        step: Step::Host,
+        severity: Severity::Blocking,
+        severity_rule: "Always blocking for new sessions.",
+        title: "The listener is disabled or the server does not accept new logons",
+        breaks_some_clients: false,
+        explains: &[],
+        explanation: "fEnableWinStation = 0 disables the RDP-Tcp listener, fLogonDisabled = 1 or TSServerDrainMode = 1 \
+            (`change logon /disable` or `/drain`) refuse new logons, and RemoteConnectionManager 1070/1071 record a \
+            logon refused for that reason. The server then denies the connection (extended code 0x7).",
+        fixes: &[FixDef {
+            text: "Check and re-enable logons, and the listener",
+            commands: &[
+                "change logon /query",
+                "change logon /enable",
+                r#"Set-ItemProperty -Path 'HKLM:\SYSTEM\CurrentControlSet\Control\Terminal Server\WinStations\RDP-Tcp' -Name fEnableWinStation -Value 1"#,
+            ],
+        }],
+        client: Some(ClientDef {
+            text: "\"This computer can't connect to the remote computer\" or \"The remote computer is not accepting new connections\"",
+            likely: true,
+        }),
+    },
+    FindingDef {
+        id: "firewall-drop",
+        step: Step::Host,
+        severity: Severity::Blocking,
+        severity_rule: "Blocking when no connection to the RDP port is seen getting through after the last drop; warning when later connections did get through (the drops hit some sources or some times only).",
+        title: "The Windows firewall dropped connections to the RDP port",
+        breaks_some_clients: false,
+        explains: &["port-filtered"],
+        explanation: "Security events 5152 (packet dropped) or 5157 (connection blocked) from the Windows Filtering \
+            Platform name the RDP port as destination. The host firewall, not the network, discarded the client's \
+            packets, which a client sees as a timeout.",
+        fixes: &[
+            FixDef {
+                text: "Check that the Remote Desktop rules are enabled for the active profile, and which profile is active",
+                commands: &[
+                    r#"Get-NetFirewallRule -DisplayGroup "Remote Desktop" | Format-Table Name,Enabled,Profile,Direction,Action"#,
+                    "Get-NetConnectionProfile",
+                    r#"Enable-NetFirewallRule -DisplayGroup "Remote Desktop""#,
+                ],
+            },
+            FixDef {
+                text: "Find the filter that dropped the packet (FilterRTID in the event) and any block rule that wins over the allow rule",
+                commands: &[
+                    r"netsh wfp show filters file=C:\rdpdiag\filters.xml",
+                    "Get-NetFirewallRule -Action Block -Enabled True -Direction Inbound | Format-Table Name,DisplayName,Profile",
+                ],
+            },
+        ],
+        client: Some(ClientDef {
+            text: "\"Remote Desktop can't connect to the remote computer\" after a long wait",
+            likely: true,
+        }),
+    },
+    FindingDef {
+        id: "firewall-rule-disabled",
+        step: Step::Host,
+        severity: Severity::Warning,
+        severity_rule: "Blocking when every inbound Remote Desktop rule is inactive or blocks while the firewall is on; warning when only some are.",
+        title: "The Remote Desktop firewall rules are disabled",
+        breaks_some_clients: true,
+        explains: &["port-filtered"],
+        explanation: "The exported firewall policy has the built-in Remote Desktop inbound rules inactive (Active=FALSE) \
+            or set to block, while the firewall is on. Connections to the RDP port are then dropped.",
+        fixes: &[FixDef {
+            text: "Enable the Remote Desktop rule group (or the equivalent GPO rules under Computer Configuration > Windows Settings > Security Settings > Windows Defender Firewall with Advanced Security)",
+            commands: &[r#"Enable-NetFirewallRule -DisplayGroup "Remote Desktop""#],
+        }],
+        client: Some(ClientDef {
+            text: "\"Remote Desktop can't connect to the remote computer\" after a long wait",
+            likely: true,
+        }),
+    },
+    FindingDef {
+        id: "security-layer-rdp",
+        step: Step::Host,
+        severity: Severity::Warning,
+        severity_rule: "Warning: clients connect with Standard RDP Security (no server authentication, weak encryption); clients that require TLS or NLA fail.",
+        title: "The security layer is set to Standard RDP Security (SecurityLayer = 0)",
+        breaks_some_clients: true,
+        explains: &["tls-not-allowed", "security-downgrade"],
+        explanation: "The effective SecurityLayer is 0 (RDP Security Layer), so the server uses the old RDP encryption \
+            without TLS: the client cannot verify the server, and NLA is impossible. UserAuthentication = 1 together \
+            with SecurityLayer = 0 is inconsistent and makes NLA clients fail.",
+        fixes: &[
+            FixDef {
+                text: "Set the policy Computer Configuration > Administrative Templates > Windows Components > Remote Desktop Services > Remote Desktop Session Host > Security > Require use of specific security layer for remote (RDP) connections = SSL (or Negotiate)",
+                commands: &["gpupdate /force"],
+            },
+            FixDef {
+                text: "Without a policy, set the local value to 2 (TLS)",
+                commands: &[r#"Set-ItemProperty -Path 'HKLM:\SYSTEM\CurrentControlSet\Control\Terminal Server\WinStations\RDP-Tcp' -Name SecurityLayer -Value 2"#],
+            },
+        ],
+        client: Some(ClientDef {
+            text: "up-to-date clients connect, with a warning that the server's identity cannot be verified; clients that require NLA fail",
+            likely: true,
+        }),
+    },
+    FindingDef {
+        id: "nla-disabled",
+        step: Step::Host,
+        severity: Severity::Warning,
+        severity_rule: "Warning: clients connect, but the logon screen is exposed before authentication.",
+        title: "NLA (Network Level Authentication) is not required (UserAuthentication = 0)",
+        breaks_some_clients: false,
+        explains: &["nla-not-enforced"],
+        explanation: "The effective UserAuthentication is 0, so the server creates a session and shows the logon screen \
+            before the user is authenticated. That exposes it to pre-authentication attacks (BlueKeep class) and \
+            lets anyone consume sessions.",
+        fixes: &[
+            FixDef {
+                text: "Require NLA by policy: Computer Configuration > Administrative Templates > Windows Components > Remote Desktop Services > Remote Desktop Session Host > Security > Require user authentication for remote connections by using Network Level Authentication = Enabled",
+                commands: &["gpupdate /force"],
+            },
+            FixDef {
+                text: "Without a policy, set the local value",
+                commands: &[r#"Set-ItemProperty -Path 'HKLM:\SYSTEM\CurrentControlSet\Control\Terminal Server\WinStations\RDP-Tcp' -Name UserAuthentication -Value 1"#],
+            },
+        ],
+        client: None,
+    },
+    FindingDef {
+        id: "session-limit",
+        step: Step::Host,
+        severity: Severity::Warning,
+        severity_rule: "Warning when the effective connection limit is 2 or less (the next user is refused or has to disconnect another); info for larger limits.",
+        title: "A connection limit is set very low",
+        breaks_some_clients: true,
+        explains: &[],
+        explanation: "The effective MaxInstanceCount (policy \"Limit number of connections\" or the RDP-Tcp value) caps \
+            how many connections the listener accepts. Once it is reached, further clients are refused: the server \
+            denies the connection (0x904 / extended 0x7) or offers to disconnect another user.",
+        fixes: &[
+            FixDef {
+                text: "Raise or remove the limit: Computer Configuration > Administrative Templates > Windows Components > Remote Desktop Services > Remote Desktop Session Host > Connections > Limit number of connections (Not configured = unlimited)",
+                commands: &["gpupdate /force"],
+            },
+            FixDef {
+                text: "Without a policy, set the local value back to unlimited",
+                commands: &[r#"Set-ItemProperty -Path 'HKLM:\SYSTEM\CurrentControlSet\Control\Terminal Server\WinStations\RDP-Tcp' -Name MaxInstanceCount -Value 0xffffffff"#],
+            },
+            FixDef {
+                text: "See who holds the sessions",
+                commands: &["qwinsta /server:{host}"],
+            },
+        ],
+        client: Some(ClientDef {
+            text: "\"The remote computer is not accepting new connections\" or \"This computer can't connect to the remote computer\"",
+            likely: true,
+        }),
+    },
+    FindingDef {
+        id: "port-changed",
+        step: Step::Host,
+        severity: Severity::Info,
+        severity_rule: "Info; warning when the exported firewall rules still open only another port.",
+        title: "RDP listens on a port other than 3389",
+        breaks_some_clients: false,
+        explains: &[],
+        explanation: "RDP-Tcp\\PortNumber is not 3389. Clients must connect to HOST:PORT, and the firewall rule must open \
+            that port; the built-in Remote Desktop rules open 3389 only.",
+        fixes: &[
+            FixDef {
+                text: "Connect with the port: mstsc /v:HOST:PORT, and probe it with rdpdoctor check HOST:PORT",
+                commands: &[],
+            },
+            FixDef {
+                text: "Open the new port in the firewall",
+                commands: &[r#"New-NetFirewallRule -DisplayName "Remote Desktop (custom port)" -Direction Inbound -Protocol TCP -LocalPort PORT -Action Allow"#],
+            },
+        ],
+        client: None,
+    },
+    FindingDef {
+        id: "fips-policy-enabled",
+        step: Step::Host,
+        severity: Severity::Warning,
+        severity_rule: "Warning: clients without FIPS-compliant methods fail.",
+        title: "FIPS-compliant algorithms are enforced",
+        breaks_some_clients: true,
+        explains: &[],
+        explanation: "The policy \"System cryptography: Use FIPS compliant algorithms\" (Lsa\\FipsAlgorithmPolicy\\Enabled = 1) \
+            or MinEncryptionLevel = 4 (FIPS) restricts Remote Desktop to FIPS methods. Clients that cannot do them are \
+            refused (mstsc 1026 reason 3590 is reported for this in the wild).",
+        fixes: &[FixDef {
+            text: "Unless FIPS mode is a compliance requirement, disable it: Computer Configuration > Windows Settings > Security Settings > Local Policies > Security Options > System cryptography: Use FIPS compliant algorithms = Disabled; and set Set client connection encryption level to High Level",
+            commands: &[r#"reg query "HKLM\SYSTEM\CurrentControlSet\Control\Lsa\FipsAlgorithmPolicy" /v Enabled"#],
+        }],
+        client: None,
+    },
+    FindingDef {
+        id: "credssp-oracle-vulnerable",
+        step: Step::Host,
+        severity: Severity::Warning,
+        severity_rule: "Warning for AllowEncryptionOracle = 2 (Vulnerable); info for 0 (Force Updated Clients: unpatched clients are refused).",
+        title: "CredSSP encryption oracle remediation is relaxed or strict",
+        breaks_some_clients: false,
+        explains: &[],
+        explanation: "AllowEncryptionOracle (policy Encryption Oracle Remediation, CVE-2018-0886) is 2 = Vulnerable: this \
+            machine talks CredSSP with unpatched peers, exposing credentials. 0 = Force Updated Clients refuses \
+            unpatched peers (\"CredSSP encryption oracle remediation\" error on their side).",
+        fixes: &[FixDef {
+            text: "Patch both sides, then set Computer Configuration > Administrative Templates > System > Credentials Delegation > Encryption Oracle Remediation = Mitigated (1)",
+            commands: &[r#"reg query "HKLM\SOFTWARE\Microsoft\Windows\CurrentVersion\Policies\System\CredSSP\Parameters" /v AllowEncryptionOracle"#],
+        }],
+        client: None,
+    },
+    FindingDef {
+        id: "custom-cert-unusable",
+        step: Step::Host,
+        severity: Severity::Warning,
+        severity_rule: "Warning: the server falls back to its self-signed certificate, which clients do not trust.",
+        title: "The configured RDP certificate cannot be used",
+        breaks_some_clients: false,
+        explains: &["cert-self-signed"],
+        explanation: "RemoteConnectionManager reported that the certificate configured in SSLCertificateSHA1Hash (or \
+            issued from the configured template) is missing, expired, lacks the Server Authentication usage, or its \
+            private key is inaccessible (1051/1053/1054/1055), or that the certificate configuration was reset (1059). \
+            Windows falls back to the self-signed certificate.",
+        fixes: &[
+            FixDef {
+                text: "Check the configured thumbprint against LocalMachine\\My",
+                commands: &[
+                    r#"Get-CimInstance -Namespace root\cimv2\TerminalServices -ClassName Win32_TSGeneralSetting -Filter "TerminalName='RDP-Tcp'" | Select-Object SSLCertificateSHA1Hash"#,
+                    r#"Get-ChildItem Cert:\LocalMachine\My | Format-List Subject,Thumbprint,NotAfter,HasPrivateKey,EnhancedKeyUsageList"#,
+                ],
+            },
+            FixDef {
+                text: "Bind a valid certificate, or delete the value to use the self-signed one",
+                commands: &[r#"Remove-ItemProperty -Path 'HKLM:\SYSTEM\CurrentControlSet\Control\Terminal Server\WinStations\RDP-Tcp' -Name SSLCertificateSHA1Hash"#],
+            },
+        ],
+        client: None,
+    },
+    FindingDef {
+        id: "security-layer-error",
+        step: Step::Host,
+        severity: Severity::Warning,
+        severity_rule: "Warning: the server disconnected clients for protocol errors in the security layer; often scanners, sometimes a security-layer or NLA mismatch.",
+        title: "The server's security layer rejected client connections",
+        breaks_some_clients: true,
+        explains: &[],
+        explanation: "TermDD 56 (or RdpCoreTS 139) means the RDP security layer found an error in the protocol stream \
+            and disconnected the client; TermDD 50 and RdpCoreTS 97 report X.224 or protocol-component errors. Coming \
+            from many Internet addresses, these are scanners. Coming from your own clients, they point to a security \
+            layer, TLS or NLA mismatch (client 1026 reason 2825 in the wild).",
+        fixes: &[
+            FixDef {
+                text: "Compare SecurityLayer and UserAuthentication (policy and RDP-Tcp) with what the client requires",
+                commands: &[
+                    r#"reg query "HKLM\SYSTEM\CurrentControlSet\Control\Terminal Server\WinStations\RDP-Tcp" /v SecurityLayer"#,
+                    r#"reg query "HKLM\SOFTWARE\Policies\Microsoft\Windows NT\Terminal Services""#,
+                ],
+            },
+            FixDef {
+                text: "If the addresses are not yours, do not expose RDP to the Internet: put it behind a VPN or Remote Desktop Gateway",
+                commands: &[],
+            },
+        ],
+        client: None,
+    },
+    FindingDef {
+        id: "tls-alert-sent",
+        step: Step::Host,
+        severity: Severity::Warning,
+        severity_rule: "Warning: some TLS handshakes failed on the server side; the alert says why.",
+        title: "Schannel sent fatal TLS alerts",
+        breaks_some_clients: true,
+        explains: &[],
+        explanation: "Schannel 36888 records a fatal alert the server generated and sent. 40 handshake_failure: no common \
+            cipher suite; 70 protocol_version: the client's TLS version is disabled on one side; 71 \
+            insufficient_security; 80 internal_error: often the server could not use its credential (certificate \
+            key). Scanners trigger these too.",
+        fixes: &[FixDef {
+            text: "Correlate the alert times with failed client attempts, and read the Schannel events around them",
+            commands: &[CERT_EVENTS],
+        }],
+        client: None,
+    },
+    FindingDef {
+        id: "tls-alert-received",
+        step: Step::Host,
+        severity: Severity::Info,
+        severity_rule: "Info: a peer aborted a handshake; on a server this usually means a client did not trust the certificate.",
+        title: "Schannel received fatal TLS alerts",
+        breaks_some_clients: false,
+        explains: &[],
+        explanation: "Schannel 36887 records a fatal alert received from the peer: 46 certificate_unknown or 48 unknown_ca \
+            mean the client rejected the server's certificate; 70 protocol_version a version mismatch.",
+        fixes: &[FixDef {
+            text: "Check the certificate a client sees",
+            commands: &["rdpdoctor check {host}:{port}"],
+        }],
+        client: None,
+    },
+    FindingDef {
+        id: "client-disconnect-code",
+        step: Step::Host,
+        severity: Severity::Warning,
+        severity_rule: "Warning for error reasons; info for a user-initiated or server-initiated logoff (reasons 1, 2, 3).",
+        title: "The client log recorded a disconnect reason",
+        breaks_some_clients: false,
+        explains: &[],
+        explanation: "RDPClient/Operational 1026 gives the disconnect reason mstsc showed, in decimal (2308 = 0x904: the \
+            server closed the connection). The evidence decodes it and names the server the attempt went to \
+            (1024, joined by ActivityID). The reason says where the connection ended, the server's logs say why.",
+        fixes: &[FixDef {
+            text: "Decode the code, then read the server's logs for the same minute",
+            commands: &["rdpdoctor explain 0x904", "rdpdoctor logs System.evtx RdpCoreTS.evtx"],
+        }],
+        client: None,
+    },
+    // Logon findings proven by the Security and RdpCoreTS logs.
+    FindingDef {
+        id: "logon-failure",
+        step: Step::Logon,
+        severity: Severity::Warning,
+        severity_rule: "Warning: the server works; these attempts used a wrong user name or password (many from many addresses: password guessing).",
+        title: "Logons failed with a wrong user name or password",
+        breaks_some_clients: false,
+        explains: &[],
+        explanation: "Security 4625 with status 0xC000006D/0xC000006A (bad password) or 0xC0000064 (no such user), or \
+            RdpCoreTS 140 (NLA credential check failed). With NLA the failure is logged as LogonType 3.",
+        fixes: &[
+            FixDef {
+                text: "Retry with the right account in the form DOMAIN\\user or user@domain",
+                commands: &[],
+            },
+            FixDef {
+                text: "If the attempts come from unknown addresses, block RDP from the Internet and set an account lockout policy",
+                commands: &["net accounts"],
+            },
+        ],
+        client: Some(ClientDef {
+            text: "\"Your credentials did not work\"",
+            likely: true,
+        }),
+    },
+    FindingDef {
+        id: "account-restricted",
+        step: Step::Logon,
+        severity: Severity::Blocking,
+        severity_rule: "Blocking for the account named in the evidence.",
+        title: "An account restriction refused the logon",
+        breaks_some_clients: false,
+        explains: &[],
+        explanation: "Security 4625 with status 0xC000006E (STATUS_ACCOUNT_RESTRICTION): the password was right, but a \
+            restriction refused the logon: usually a blank password (Accounts: Limit local account use of blank \
+            passwords to console logon only), logon hours (0xC000006F), allowed workstations (0xC0000070), or \
+            membership in Protected Users.",
+        fixes: &[FixDef {
+            text: "Give the account a password, or check its logon hours, workstations and group membership",
+            commands: &[
+                "net user USERNAME",
+                "Get-ADUser USERNAME -Properties LogonWorkstations,logonHours,MemberOf",
+            ],
+        }],
+        client: Some(ClientDef {
+            text: "\"A user account restriction (for example, a time-of-day restriction) is preventing you from logging on\"",
+            likely: true,
+        }),
+    },
+    FindingDef {
+        id: "logon-right-missing",
+        step: Step::Logon,
+        severity: Severity::Blocking,
+        severity_rule: "Blocking for the account named in the evidence.",
+        title: "The account may not log on through Remote Desktop Services",
+        breaks_some_clients: false,
+        explains: &[],
+        explanation: "Security 4825 (access to Remote Desktop denied) or 4625 with 0xC000015B (logon type not granted): the \
+            credentials are valid, but the account is not in Remote Desktop Users (or Administrators) or lacks the \
+            user right \"Allow log on through Remote Desktop Services\", or is listed in \"Deny log on through Remote \
+            Desktop Services\". This is authorization, not authentication.",
+        fixes: &[
+            FixDef {
+                text: "Add the user or a group to Remote Desktop Users",
+                commands: &[r#"Add-LocalGroupMember -Group "Remote Desktop Users" -Member "DOMAIN\USERNAME""#],
+            },
+            FixDef {
+                text: "Check the user rights: Computer Configuration > Windows Settings > Security Settings > Local Policies > User Rights Assignment > Allow log on through Remote Desktop Services (must include Remote Desktop Users) and Deny log on through Remote Desktop Services",
+                commands: &[r"secedit /export /cfg C:\rdpdiag\rights.inf /areas USER_RIGHTS", "gpresult /h C:\\rdpdiag\\gp.html"],
+            },
+        ],
+        client: Some(ClientDef {
+            text: "\"The connection was denied because the user account is not authorized for remote login\"",
+            likely: true,
+        }),
+    },
+    FindingDef {
+        id: "account-locked",
+        step: Step::Logon,
+        severity: Severity::Blocking,
+        severity_rule: "Blocking for the account named in the evidence until it is unlocked.",
+        title: "The account is locked out",
+        breaks_some_clients: false,
+        explains: &[],
+        explanation: "Security 4625 with 0xC0000234: too many wrong passwords locked the account.",
+        fixes: &[FixDef {
+            text: "Unlock the account and find the source of the bad passwords (saved credentials, a service, an attacker)",
+            commands: &["Unlock-ADAccount USERNAME", "net user USERNAME /active:yes"],
+        }],
+        client: Some(ClientDef {
+            text: "\"The referenced account is currently locked out and may not be logged on to\"",
+            likely: true,
+        }),
+    },
+    FindingDef {
+        id: "account-disabled",
+        step: Step::Logon,
+        severity: Severity::Blocking,
+        severity_rule: "Blocking for the account named in the evidence.",
+        title: "The account is disabled or expired",
+        breaks_some_clients: false,
+        explains: &[],
+        explanation: "Security 4625 with 0xC0000072 (account disabled) or 0xC0000193 (account expired).",
+        fixes: &[FixDef {
+            text: "Enable the account or extend its expiry date",
+            commands: &["Enable-ADAccount USERNAME", "net user USERNAME /active:yes /expires:never"],
+        }],
+        client: Some(ClientDef {
+            text: "\"Your account has been disabled\"",
+            likely: true,
+        }),
+    },
+    FindingDef {
+        id: "password-expired",
+        step: Step::Logon,
+        severity: Severity::Blocking,
+        severity_rule: "Blocking for the account named in the evidence.",
+        title: "The password has expired",
+        breaks_some_clients: false,
+        explains: &[],
+        explanation: "Security 4625 with 0xC0000071. With NLA the user cannot change an expired password during an RDP logon.",
+        fixes: &[FixDef {
+            text: "Change the password another way (Ctrl+Alt+Del on a domain PC, or an administrator resets it)",
+            commands: &["Set-ADAccountPassword USERNAME -Reset"],
+        }],
+        client: Some(ClientDef {
+            text: "\"Your password has expired\"",
+            likely: true,
+        }),
+    },
+    FindingDef {
+        id: "password-must-change",
+        step: Step::Logon,
+        severity: Severity::Blocking,
+        severity_rule: "Blocking for the account named in the evidence.",
+        title: "The password must be changed before the first logon",
+        breaks_some_clients: false,
+        explains: &[],
+        explanation: "Security 4625 with 0xC0000224 (\"User must change password at next logon\"). With NLA the change cannot happen during the RDP logon.",
+        fixes: &[FixDef {
+            text: "Change the password another way, or clear the flag",
+            commands: &["Set-ADUser USERNAME -ChangePasswordAtLogon $false"],
+        }],
+        client: Some(ClientDef {
+            text: "\"You must change your password before logging on the first time\"",
+            likely: true,
+        }),
+    },
+];

@@ -1,0 +1,426 @@
+//! One-line descriptions of event records (used as evidence and in the timeline), and the
+//! timeline itself. The wording follows windows-host.md sections 2.1 to 2.3.
+
+use crate::model::TimelineEntry;
+use rdpdoctor_codes::Family;
+use rdpdoctor_observations::{EventRecord, Observations};
+
+/// The timeline keeps this many lines (the most recent).
+const TIMELINE_MAX: usize = 40;
+/// Evidence lists at most this many single events per finding; more are summarized.
+const CITE_MAX: usize = 4;
+
+/// Which log family a record comes from.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub(super) enum Src {
+    Schannel,
+    Rcm,
+    TermDd,
+    RdpCore,
+    Lsm,
+    Security,
+    Scm,
+    Client,
+    Other,
+}
+
+pub(super) fn src(e: &EventRecord) -> Src {
+    let p = e.provider.to_ascii_lowercase();
+    if p.contains("schannel") {
+        Src::Schannel
+    } else if p.contains("remoteconnectionmanager") || e.from_provider("TermService") {
+        Src::Rcm
+    } else if p == "termdd" {
+        Src::TermDd
+    } else if p.contains("rdpcorets") {
+        Src::RdpCore
+    } else if p.contains("localsessionmanager") {
+        Src::Lsm
+    } else if p.contains("security-auditing") {
+        Src::Security
+    } else if p == "service control manager" {
+        Src::Scm
+    } else if p.contains("clientactivexcore")
+        || e.channel.to_ascii_lowercase().contains("rdpclient")
+    {
+        Src::Client
+    } else {
+        Src::Other
+    }
+}
+
+fn short(s: Src) -> &'static str {
+    match s {
+        Src::Schannel => "Schannel",
+        Src::Rcm => "RemoteConnectionManager",
+        Src::TermDd => "TermDD",
+        Src::RdpCore => "RdpCoreTS",
+        Src::Lsm => "LocalSessionManager",
+        Src::Security => "Security",
+        Src::Scm => "Service Control Manager",
+        Src::Client => "RDPClient",
+        Src::Other => "event",
+    }
+}
+
+/// Parses `0x8009030d`, `8009030D` (when it has hex letters) or `10001`.
+pub(super) fn num(s: &str) -> Option<u32> {
+    let s = s.trim();
+    if let Some(h) = s.strip_prefix("0x").or_else(|| s.strip_prefix("0X")) {
+        return u32::from_str_radix(h, 16).ok();
+    }
+    s.parse::<u32>()
+        .ok()
+        .or_else(|| u32::from_str_radix(s, 16).ok())
+}
+
+/// `0xC000006E STATUS_ACCOUNT_RESTRICTION`, from the shared code tables.
+pub(super) fn code(family: Family, v: u32) -> String {
+    match rdpdoctor_codes::lookup(family, v) {
+        Some(e) if !e.name.is_empty() => format!("0x{v:08X} {}", e.name),
+        _ => format!("0x{v:08X}"),
+    }
+}
+
+/// `2308 = 0x904 disconnectReasonAtClientWinsockFDCLOSE`.
+pub(super) fn disconnect(v: u32) -> String {
+    match rdpdoctor_codes::lookup(Family::Disconnect, v) {
+        Some(e) if !e.name.is_empty() => format!("{v} = 0x{v:X} {}", e.name),
+        Some(e) => format!("{v} = 0x{v:X} (undocumented: {})", e.meaning),
+        None => format!("{v} = 0x{v:X} (not in the code tables)"),
+    }
+}
+
+fn alert(v: &str) -> String {
+    match num(v).and_then(|n| u8::try_from(n).ok()) {
+        Some(a) => super::super::alert_name(a),
+        None => v.to_string(),
+    }
+}
+
+/// The status a 4625 is about: SubStatus when it says more than Status.
+pub(super) fn logon_status(e: &EventRecord) -> Option<u32> {
+    let status = e.field("Status").and_then(num);
+    let sub = e.field("SubStatus").and_then(num).filter(|s| *s != 0);
+    sub.or(status)
+}
+
+fn f<'a>(e: &'a EventRecord, name: &str) -> &'a str {
+    e.field(name).filter(|v| !v.is_empty()).unwrap_or("?")
+}
+
+fn user(e: &EventRecord, domain: &str, name: &str) -> String {
+    match (e.any_field(&[domain]), e.any_field(&[name])) {
+        (Some(d), Some(u)) => format!("{d}\\{u}"),
+        (None, Some(u)) => u.to_string(),
+        _ => "?".to_string(),
+    }
+}
+
+/// What the event says, with its key fields.
+pub(super) fn describe(e: &EventRecord) -> String {
+    let text = e.positional(0).unwrap_or_default().trim().to_string();
+    match (src(e), e.id) {
+        (Src::Schannel, 36870) => format!(
+            "fatal error accessing the TLS {} credential's private key: ErrorCode {}, ErrorStatus {}",
+            e.field("Type").unwrap_or("server"),
+            e.field("ErrorCode").and_then(num).map_or("?".to_string(), |v| code(Family::Hresult, v)),
+            f(e, "ErrorStatus")
+        ),
+        (Src::Schannel, 36871) => format!(
+            "fatal error creating a TLS {} credential, internal error state {}",
+            e.field("Type").unwrap_or("server"),
+            f(e, "ErrorState")
+        ),
+        (Src::Schannel, 36874) => format!(
+            "a {} connection request arrived, but none of its cipher suites is enabled on the server",
+            f(e, "Protocol")
+        ),
+        (Src::Schannel, 36887) => format!("fatal alert received from the peer: {}", alert(f(e, "AlertDesc"))),
+        (Src::Schannel, 36888) => {
+            let mut s = format!("fatal alert generated and sent: {}", alert(f(e, "AlertDesc")));
+            if let Some(st) = e.field("ErrorState") {
+                s.push_str(&format!(", error state {st}"));
+            }
+            if let Some(t) = e.any_field(&["TargetName"]) {
+                s.push_str(&format!(", target {t}"));
+            }
+            s
+        }
+        (Src::Schannel, id) => format!("Schannel event {id}: {}", e.all_text()),
+        (Src::Rcm, 1056) => format!(
+            "created a new self-signed certificate ({}), SHA-1 {}",
+            if text.is_empty() { "?" } else { &text },
+            e.binary.as_deref().unwrap_or("?")
+        ),
+        (Src::Rcm, 1057) => format!("failed to create a new self-signed certificate: {:?}", e.all_text().trim()),
+        (Src::Rcm, 1058) => format!("failed to replace the expired self-signed certificate: {:?}", e.all_text().trim()),
+        (Src::Rcm, 1050) => "security layer and encryption level were inconsistent and were corrected".to_string(),
+        (Src::Rcm, 1051) => "the configured certificate was not found; using the self-signed one".to_string(),
+        (Src::Rcm, 1052) => format!("the configured certificate expires soon ({})", e.all_text()),
+        (Src::Rcm, 1053) => "the configured certificate has expired; using the self-signed one".to_string(),
+        (Src::Rcm, 1054) => "the configured certificate lacks the Server Authentication usage; using the self-signed one".to_string(),
+        (Src::Rcm, 1055) => "the configured certificate's private key is inaccessible; using the self-signed one".to_string(),
+        (Src::Rcm, 1059) => "the certificate configuration was invalid and was reset".to_string(),
+        (Src::Rcm, 1070 | 1071) => "a logon was refused: the server is in drain mode or does not accept new connections".to_string(),
+        (Src::Rcm, 1012) => format!("a client exceeded the maximum failed logon attempts ({})", e.all_text()),
+        (Src::Rcm, 1149) => format!(
+            "user authentication succeeded: {} from {}",
+            user(e, "Param2", "Param1"),
+            f(e, "Param3")
+        ),
+        (Src::Rcm, 261) => format!("listener {} received a connection", f(e, "listenerName")),
+        (Src::Rcm, 258) => format!("listener {} started", f(e, "listenerName")),
+        (Src::Rcm, 259) => format!("listener {} stopped", f(e, "listenerName")),
+        (Src::Rcm, 260) => format!("listener {} failed: {}", f(e, "listenerName"), e.all_text()),
+        (Src::Rcm, 1158) => format!("accepted a connection from {}", e.all_text()),
+        (Src::Rcm, id) => format!("RemoteConnectionManager event {id}: {}", e.all_text()),
+        (Src::TermDd, 56) => {
+            let status = e
+                .binary
+                .as_deref()
+                .and_then(|b| b.get(80..88))
+                .and_then(|h| u32::from_str_radix(h, 16).ok())
+                .map(|v| format!(", driver dump data 0x{:08X} (offset 0x28; meaning unverified)", v.swap_bytes()))
+                .unwrap_or_default();
+            format!(
+                "the security layer found an error in the protocol stream and disconnected client {}{status}",
+                e.positional(1).unwrap_or("?")
+            )
+        }
+        (Src::TermDd, 50) => format!("X.224 protocol error ({}); the client was disconnected", e.positional(1).unwrap_or("?")),
+        (Src::TermDd, id) => format!("TermDD event {id}: {}", e.all_text()),
+        (Src::RdpCore, 131) => format!("accepted a new {} connection from {}", f(e, "ConnType"), f(e, "ClientIP")),
+        (Src::RdpCore, 98) => "a TCP connection was established".to_string(),
+        (Src::RdpCore, 140) => format!(
+            "a connection from {} failed: the user name or password is wrong (NLA)",
+            f(e, "IPString")
+        ),
+        (Src::RdpCore, 139) => format!("the security layer detected an error and disconnected the client: {}", e.all_text()),
+        (Src::RdpCore, 97) => format!("a protocol component detected an error: {}", e.all_text()),
+        (Src::RdpCore, 105) => "the security layer lets the server use native RDP encryption".to_string(),
+        (Src::RdpCore, 153) => format!("the session negotiated {}", e.all_text()),
+        (Src::RdpCore, 102) => "the server terminated the main RDP connection".to_string(),
+        (Src::RdpCore, 103) => format!("the client disconnected, reason code {}", f(e, "ReasonCode")),
+        (Src::RdpCore, 142) => format!("TCP socket read failed, error {}", f(e, "error")),
+        (Src::RdpCore, 143) => format!("TCP socket write failed, error {}", f(e, "error")),
+        (Src::RdpCore, 226) => format!(
+            "state machine error in {} → {} on {}: {}",
+            f(e, "StateTransition"),
+            f(e, "NewStateName"),
+            f(e, "EventName"),
+            e.field("ErrorCode").and_then(num).map_or("?".to_string(), |v| code(Family::Hresult, v))
+        ),
+        (Src::RdpCore, id) => format!("RdpCoreTS event {id}: {}", e.all_text()),
+        (Src::Lsm, id) => {
+            let what = match id {
+                21 => "session logon succeeded",
+                22 => "shell start",
+                23 => "session logoff",
+                24 => "session disconnected",
+                25 => "session reconnected",
+                39 => "session disconnected by another session",
+                40 => "session disconnected",
+                41 => "begin session arbitration",
+                42 => "end session arbitration",
+                _ => "session event",
+            };
+            let mut s = what.to_string();
+            if let Some(u) = e.any_field(&["User"]) {
+                s.push_str(&format!(": {u}"));
+            }
+            if let Some(id) = e.any_field(&["SessionID", "Session"]) {
+                s.push_str(&format!(", session {id}"));
+            }
+            if let Some(a) = e.any_field(&["Address"]) {
+                s.push_str(&format!(", from {a}"));
+            }
+            if let Some(r) = e.any_field(&["Reason"]) {
+                s.push_str(&format!(", reason {r}"));
+            }
+            s
+        }
+        (Src::Security, 4624) => format!(
+            "logon of {} (LogonType {}) from {}",
+            user(e, "TargetDomainName", "TargetUserName"),
+            f(e, "LogonType"),
+            f(e, "IpAddress")
+        ),
+        (Src::Security, 4625) => {
+            let mut s = format!(
+                "logon failure for {} (LogonType {}) from {}: Status {}",
+                user(e, "TargetDomainName", "TargetUserName"),
+                f(e, "LogonType"),
+                f(e, "IpAddress"),
+                e.field("Status").and_then(num).map_or("?".to_string(), |v| code(Family::Ntstatus, v)),
+            );
+            if let Some(sub) = e.field("SubStatus").and_then(num).filter(|v| *v != 0) {
+                s.push_str(&format!(", SubStatus {}", code(Family::Ntstatus, sub)));
+            }
+            s
+        }
+        (Src::Security, 4778) => format!("session reconnected: {} from {}", f(e, "AccountName"), f(e, "ClientAddress")),
+        (Src::Security, 4779) => format!("session disconnected: {} from {}", f(e, "AccountName"), f(e, "ClientAddress")),
+        (Src::Security, 4825) => format!(
+            "{} was denied access to Remote Desktop from {}",
+            user(e, "AccountDomain", "AccountName"),
+            f(e, "ClientAddress")
+        ),
+        (Src::Security, id @ (5152 | 5156 | 5157)) => format!(
+            "the Windows Filtering Platform {} {} from {}:{} to port {} (filter {})",
+            match id {
+                5152 => "dropped a packet",
+                5157 => "blocked a connection",
+                _ => "allowed a connection",
+            },
+            match e.field("Direction") {
+                Some("%%14592") => "inbound",
+                Some("%%14593") => "outbound",
+                _ => "",
+            },
+            f(e, "SourceAddress"),
+            f(e, "SourcePort"),
+            f(e, "DestPort"),
+            f(e, "FilterRTID")
+        ),
+        (Src::Security, id) => format!("Security event {id}"),
+        (Src::Scm, 7036) => format!(
+            "{} entered the {} state",
+            e.any_field(&["param1"]).or(e.positional(0)).unwrap_or("?"),
+            e.any_field(&["param2"]).or(e.positional(1)).unwrap_or("?")
+        ),
+        (Src::Scm, id) => format!("service terminated unexpectedly (event {id}): {}", e.all_text()),
+        (Src::Client, 1024) => format!("trying to connect to {}", f(e, "Value")),
+        (Src::Client, 1025) => "connected".to_string(),
+        (Src::Client, 1026) => match e.field("Value").and_then(num) {
+            Some(v) => format!(
+                "disconnected: reason {} ({:?})",
+                disconnect(v),
+                e.field("Name").unwrap_or_default()
+            ),
+            None => format!("disconnected: {}", e.all_text()),
+        },
+        (Src::Client, 1027) => format!("connected to domain {}, session {}", f(e, "DomainName"), f(e, "SessionId")),
+        (Src::Client, 1029) => "hashed user name logged".to_string(),
+        (Src::Client, 1102) => format!("initiated a UDP connection to {}", f(e, "Value")),
+        (Src::Client, 1103) => "UDP connection established".to_string(),
+        (Src::Client, 1105) => "UDP connection disconnected".to_string(),
+        (Src::Client, id) => format!("client event {id}: {}", e.all_text()),
+        (Src::Other, id) => format!("{} event {id}: {}", e.provider, e.all_text()),
+    }
+}
+
+pub(super) fn time(e: &EventRecord) -> String {
+    e.time
+        .map(|t| t.strftime("%Y-%m-%d %H:%M:%S UTC").to_string())
+        .unwrap_or_else(|| "(no time)".to_string())
+}
+
+fn file_name(path: &str) -> &str {
+    path.rsplit(['/', '\\']).next().unwrap_or(path)
+}
+
+/// `2026-11-20 08:14:03 UTC Schannel 36870: ... [System.evtx]`: time, id and key fields.
+pub(super) fn cite(e: &EventRecord) -> String {
+    format!(
+        "{} {} {}: {} [{}]",
+        time(e),
+        short(src(e)),
+        e.id,
+        describe(e),
+        file_name(&e.source)
+    )
+}
+
+/// Evidence lines for a group of events: each one when few, else a count, the range and the
+/// latest few.
+pub(super) fn cite_many(events: &[&EventRecord]) -> Vec<String> {
+    if events.len() <= CITE_MAX {
+        return events.iter().map(|e| cite(e)).collect();
+    }
+    let mut out = vec![format!(
+        "{} events from {} to {}; the latest {}:",
+        events.len(),
+        events.first().map(|e| time(e)).unwrap_or_default(),
+        events.last().map(|e| time(e)).unwrap_or_default(),
+        CITE_MAX - 1
+    )];
+    let skip = events.len().saturating_sub(CITE_MAX - 1);
+    out.extend(events.iter().skip(skip).map(|e| cite(e)));
+    out
+}
+
+/// The short timeline: server events one per line (identical neighbours collapsed), client
+/// attempts one per ActivityID.
+pub(super) fn timeline(obs: &Observations) -> (Vec<TimelineEntry>, usize) {
+    let events = &obs.evidence.events;
+    let mut entries: Vec<TimelineEntry> = Vec::new();
+    let mut seen_attempts: Vec<&str> = Vec::new();
+    for e in events {
+        let side = if src(e) == Src::Client {
+            "client"
+        } else {
+            "server"
+        };
+        if src(e) == Src::Client {
+            if let Some(aid) = e.activity_id.as_deref() {
+                if seen_attempts.contains(&aid) {
+                    continue;
+                }
+                seen_attempts.push(aid);
+                let attempt: Vec<&EventRecord> = events
+                    .iter()
+                    .filter(|x| src(x) == Src::Client && x.activity_id.as_deref() == Some(aid))
+                    .collect();
+                entries.push(TimelineEntry {
+                    time: time(e),
+                    side: side.to_string(),
+                    event: format!(
+                        "attempt {}",
+                        attempt
+                            .iter()
+                            .map(|x| x.id.to_string())
+                            .collect::<Vec<_>>()
+                            .join("→")
+                    ),
+                    text: attempt_text(&attempt),
+                    count: 1,
+                });
+                continue;
+            }
+        }
+        let event = format!("{} {}", short(src(e)), e.id);
+        let text = describe(e);
+        if let Some(last) = entries.last_mut() {
+            if last.event == event && last.text == text {
+                last.count += 1;
+                continue;
+            }
+        }
+        entries.push(TimelineEntry {
+            time: time(e),
+            side: side.to_string(),
+            event,
+            text,
+            count: 1,
+        });
+    }
+    let omitted = entries.len().saturating_sub(TIMELINE_MAX);
+    (entries.split_off(omitted), omitted)
+}
+
+/// One client attempt in words: where to, and how it ended.
+pub(super) fn attempt_text(attempt: &[&EventRecord]) -> String {
+    let server = attempt
+        .iter()
+        .find(|e| e.id == 1024)
+        .and_then(|e| e.field("Value"))
+        .unwrap_or("(server not logged)");
+    let end = attempt
+        .iter()
+        .rev()
+        .find(|e| e.id == 1026)
+        .map(|e| describe(e))
+        .unwrap_or_else(|| "no disconnect recorded".to_string());
+    format!("to {server}: {end}")
+}

@@ -1,0 +1,113 @@
+//! Rules over offline evidence: event log records and registry values read from exports
+//! (FINDINGS.md "Offline evidence", and the logon findings the Security log proves).
+//!
+//! Both sources feed one accumulator, so an id proven by the registry and by events becomes one
+//! finding with both kinds of evidence and the more severe of the severities.
+
+mod describe;
+mod events;
+mod registry;
+
+use super::{finding, Vars};
+use crate::catalog;
+use crate::context::Context;
+use crate::model::{Facts, Finding, Severity};
+use rdpdoctor_observations::Observations;
+
+/// Findings in the making: id → (severity, evidence).
+#[derive(Default)]
+pub(super) struct Acc {
+    items: Vec<(&'static str, Severity, Vec<String>)>,
+}
+
+impl Acc {
+    /// Adds evidence for `id`; the most severe severity wins.
+    pub(super) fn add(&mut self, id: &'static str, severity: Severity, evidence: Vec<String>) {
+        if let Some(item) = self.items.iter_mut().find(|i| i.0 == id) {
+            item.1 = item.1.min(severity);
+            item.2.extend(evidence);
+        } else {
+            self.items.push((id, severity, evidence));
+        }
+    }
+}
+
+pub(crate) fn check(obs: &Observations, ctx: &Context, vars: &Vars, out: &mut Vec<Finding>) {
+    if obs.evidence.is_empty() {
+        return;
+    }
+    let mut acc = Acc::default();
+    registry::check(&obs.evidence.registry, ctx, &mut acc);
+    events::check(&obs.evidence.events, &mut acc);
+    // Emit in catalog order, which ranks server-wide causes before symptoms.
+    for def in catalog::all() {
+        if let Some((_, severity, evidence)) = acc.items.iter().find(|i| i.0 == def.id) {
+            let mut f = finding(def.id, vars, evidence.clone());
+            f.severity = *severity;
+            out.push(f);
+        }
+    }
+}
+
+/// Facts from the evidence: files read, effective settings, the timeline.
+pub(crate) fn facts(obs: &Observations, facts: &mut Facts) {
+    for s in &obs.evidence.sources {
+        let mut line = format!(
+            "{} ({:?}): {} {} read, {} RDP-relevant",
+            s.file,
+            s.kind,
+            s.records,
+            if matches!(s.kind, rdpdoctor_observations::EvidenceKind::Reg) {
+                "values"
+            } else {
+                "records"
+            },
+            s.kept
+        );
+        if let (Some(a), Some(b)) = (s.first, s.last) {
+            line.push_str(&format!(
+                ", {} to {}",
+                a.strftime("%Y-%m-%d %H:%M"),
+                b.strftime("%Y-%m-%d %H:%M UTC")
+            ));
+        }
+        if s.errors > 0 {
+            line.push_str(&format!(
+                "; {} could not be parsed (first: {})",
+                s.errors,
+                s.error_samples.first().map(String::as_str).unwrap_or("?")
+            ));
+        }
+        facts.evidence_files.push(line);
+    }
+    facts.host_settings = registry::settings(&obs.evidence.registry);
+    let (timeline, omitted) = describe::timeline(obs);
+    facts.timeline = timeline;
+    facts.timeline_omitted = omitted;
+}
+
+#[cfg(test)]
+mod tests {
+    /// Every id these rules emit must be in the catalog.
+    #[test]
+    fn offline_rule_ids_exist_in_the_catalog() {
+        for src in [include_str!("events.rs"), include_str!("registry.rs")] {
+            for marker in ["acc.add(\"", "(\"", "groups, \""] {
+                for part in src.split(marker).skip(1) {
+                    let id = part.split('"').next().unwrap_or("");
+                    // Only kebab-case literals that look like finding ids.
+                    if id.len() > 4
+                        && id.contains('-')
+                        && id.bytes().all(|b| b.is_ascii_lowercase() || b == b'-')
+                        && !id.starts_with('-')
+                    {
+                        assert!(
+                            crate::catalog::get(id).is_some(),
+                            "rule emits unknown id {id}"
+                        );
+                    }
+                }
+            }
+        }
+    }
+}
