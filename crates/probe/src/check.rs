@@ -6,6 +6,7 @@
 //! a healthy server is fully checked with six or seven short connections, at most
 //! `max_connections` open at a time.
 
+use crate::host::Host;
 use crate::{certificate, dns, elapsed_ms, negotiate, tcp, tls};
 use openssl::x509::X509;
 use rdpdoctor_observations::{
@@ -13,10 +14,9 @@ use rdpdoctor_observations::{
     TcpAttempt, TcpObservation, TlsAttempt, TlsObservation, TlsOutcome, TlsVersion,
 };
 use std::net::SocketAddr;
-use std::sync::{Arc, Mutex};
+use std::sync::Arc;
 use std::time::{Duration, Instant};
 use tokio::net::TcpStream;
-use tokio::sync::Semaphore;
 use tokio::task::JoinSet;
 
 /// How a check runs.
@@ -86,19 +86,6 @@ const JOBS: [Job; 6] = [
     },
 ];
 
-/// Shared state of one check: the connection budget and the connect latencies.
-struct Host {
-    address: SocketAddr,
-    server_name: Option<String>,
-    timeout: Duration,
-    /// When a connect has not completed after this long, a second SYN is sent beside it: a
-    /// server whose listen queue overflowed drops the SYN, and the kernel would only retry after
-    /// a full second.
-    redial_after: Duration,
-    permits: Semaphore,
-    samples: Mutex<Vec<f64>>,
-}
-
 struct JobResult {
     negotiation: NegotiationAttempt,
     record: bool,
@@ -143,25 +130,23 @@ pub async fn check(target: Target, options: &ProbeOptions) -> Observations {
         return obs;
     };
 
-    let host = Arc::new(Host {
+    let host = Arc::new(Host::new(
         address,
-        server_name: target.ip().is_none().then(|| target.host.clone()),
-        timeout: options.timeout,
-        redial_after: Duration::from_secs_f64((connect_ms * 4.0 / 1000.0).max(0.05)),
-        permits: Semaphore::new(options.max_connections.max(1)),
-        samples: Mutex::new(vec![connect_ms]),
-    });
+        target.ip().is_none().then(|| target.host.clone()),
+        options,
+        connect_ms,
+    ));
 
     // Every job starts at once (the semaphore keeps `max_connections` open). A TLS version whose
     // carrier connection did not select TLS is retried on its own connection as soon as some
     // request is known to select TLS, with that request.
     let mut set: JoinSet<(Option<usize>, JobResult)> = JoinSet::new();
     let mut primary_stream = Some(stream);
-    for i in 0..JOBS.len() {
+    for (i, job) in JOBS.iter().enumerate() {
         let h = host.clone();
         // The first job reuses the connection that proved the port open.
         let open = if i == 0 { primary_stream.take() } else { None };
-        set.spawn(async move { (Some(i), run_job(&h, &JOBS[i], open).await) });
+        set.spawn(async move { (Some(i), run_job(&h, job, open).await) });
     }
     let mut negotiation: Vec<(usize, NegotiationAttempt)> = Vec::new();
     let mut tls_attempts: Vec<TlsAttempt> = Vec::new();
@@ -219,7 +204,10 @@ pub async fn check(target: Target, options: &ProbeOptions) -> Observations {
     }
     obs.negotiation = negotiation;
 
-    let samples = host.samples.lock().map(|s| s.clone()).unwrap_or_default();
+    // Probes of later steps (NLA, Standard RDP Security) add their facts here, sharing the
+    // host's connection budget.
+
+    let samples = host.samples();
     obs.tcp = Some(TcpObservation {
         attempts,
         address: Some(address),
@@ -237,28 +225,16 @@ fn tls_based(outcome: &NegotiationOutcome) -> bool {
 
 /// One connection: connect (unless `open` is given), negotiate, and maybe a TLS handshake.
 async fn run_job(host: &Host, job: &Job, open: Option<TcpStream>) -> JobResult {
-    let _permit = host.permits.acquire().await;
     let t = Instant::now();
-    let mut stream = match open {
-        Some(s) => s,
-        None => {
-            let (attempt, stream) =
-                tcp::connect_redialing(host.address, host.timeout, host.redial_after).await;
-            match stream {
-                Some(s) => {
-                    if let Ok(mut samples) = host.samples.lock() {
-                        samples.push(attempt.elapsed_ms);
-                    }
-                    s
-                }
-                None => {
-                    let outcome = NegotiationOutcome::ConnectFailed {
-                        outcome: attempt.outcome,
-                    };
-                    return without_tls(job, elapsed_ms(t), outcome);
-                }
+    let (_permit, mut stream) = match open {
+        Some(s) => (host.permit().await, s),
+        None => match host.open().await {
+            Ok(pair) => pair,
+            Err(outcome) => {
+                let outcome = NegotiationOutcome::ConnectFailed { outcome };
+                return without_tls(job, elapsed_ms(t), outcome);
             }
-        }
+        },
     };
     let outcome = negotiate::negotiate(&mut stream, job.requested, host.timeout).await;
     let Some(version) = job.tls.filter(|_| tls_based(&outcome)) else {

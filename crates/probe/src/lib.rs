@@ -7,6 +7,7 @@
 mod certificate;
 mod check;
 mod dns;
+mod host;
 mod negotiate;
 mod stream;
 mod tcp;

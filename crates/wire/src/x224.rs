@@ -158,11 +158,17 @@ mod tests {
         // HYBRID with flags 0x03, and refusing with HYBRID_REQUIRED_BY_SERVER.
         assert_eq!(
             decode_connection_confirm(&bytes("030000130ed00000123400020108000100000 0")),
-            Confirm::Selected { protocol: 1, flags: 0x01 }
+            Confirm::Selected {
+                protocol: 1,
+                flags: 0x01
+            }
         );
         assert_eq!(
             decode_connection_confirm(&bytes("030000130ed00000000000020308000200000 0")),
-            Confirm::Selected { protocol: 2, flags: 0x03 }
+            Confirm::Selected {
+                protocol: 2,
+                flags: 0x03
+            }
         );
         assert_eq!(
             decode_connection_confirm(&bytes("030000130ed00000000000030008000500000 0")),
@@ -174,7 +180,10 @@ mod tests {
         let crate::tpkt::Frame::Complete(len) = crate::tpkt::frame(&both) else {
             panic!("first TPKT is complete")
         };
-        assert_eq!(decode_connection_confirm(&both[..len]), Confirm::Failure { code: 1 });
+        assert_eq!(
+            decode_connection_confirm(&both[..len]),
+            Confirm::Failure { code: 1 }
+        );
     }
 
     #[test]

@@ -1,0 +1,73 @@
+//! One host under probe: its address, the per-host connection budget, and the connect
+//! latencies every probe records. Every probe that opens a connection goes through here, so the
+//! budget holds across probes.
+
+use crate::check::ProbeOptions;
+use crate::tcp;
+use rdpdoctor_observations::ConnectOutcome;
+use std::net::SocketAddr;
+use std::sync::Mutex;
+use std::time::Duration;
+use tokio::net::TcpStream;
+use tokio::sync::{Semaphore, SemaphorePermit};
+
+pub(crate) struct Host {
+    pub(crate) address: SocketAddr,
+    /// The name to send as SNI (never an address literal).
+    pub(crate) server_name: Option<String>,
+    /// Deadline of every network phase.
+    pub(crate) timeout: Duration,
+    /// When a connect has not completed after this long, a second SYN is sent beside it: a
+    /// server whose listen queue overflowed drops the SYN, and the kernel would only retry after
+    /// a full second.
+    redial_after: Duration,
+    permits: Semaphore,
+    samples: Mutex<Vec<f64>>,
+}
+
+impl Host {
+    /// `first_connect_ms` is the latency of the connect that proved the port open.
+    pub(crate) fn new(
+        address: SocketAddr,
+        server_name: Option<String>,
+        options: &ProbeOptions,
+        first_connect_ms: f64,
+    ) -> Host {
+        Host {
+            address,
+            server_name,
+            timeout: options.timeout,
+            redial_after: Duration::from_secs_f64((first_connect_ms * 4.0 / 1000.0).max(0.05)),
+            permits: Semaphore::new(options.max_connections.max(1)),
+            samples: Mutex::new(vec![first_connect_ms]),
+        }
+    }
+
+    /// A slot in the connection budget, for a connection opened elsewhere.
+    pub(crate) async fn permit(&self) -> Option<SemaphorePermit<'_>> {
+        self.permits.acquire().await.ok()
+    }
+
+    /// Opens a new connection within the budget; the permit must live as long as the stream.
+    pub(crate) async fn open(
+        &self,
+    ) -> Result<(Option<SemaphorePermit<'_>>, TcpStream), ConnectOutcome> {
+        let permit = self.permit().await;
+        let (attempt, stream) =
+            tcp::connect_redialing(self.address, self.timeout, self.redial_after).await;
+        match stream {
+            Some(s) => {
+                if let Ok(mut samples) = self.samples.lock() {
+                    samples.push(attempt.elapsed_ms);
+                }
+                Ok((permit, s))
+            }
+            None => Err(attempt.outcome),
+        }
+    }
+
+    /// Every connect latency recorded so far.
+    pub(crate) fn samples(&self) -> Vec<f64> {
+        self.samples.lock().map(|s| s.clone()).unwrap_or_default()
+    }
+}
