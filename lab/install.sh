@@ -11,6 +11,7 @@ PACKAGES=(
   openssl             # lab CA and server certificates
   python3             # standin.py, observe.py, bench timing
   nmap                # benchmark peer (rdp-enum-encryption, rdp-ntlm-info)
+  prometheus          # promtool: checks the exporter output, scrape config and alert rules
   iproute2            # ss (port checks)
   procps              # ps (process checks)
   ca-certificates

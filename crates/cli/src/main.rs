@@ -3,6 +3,7 @@
 mod cmd;
 mod explain;
 mod render;
+mod targets;
 
 use clap::{Parser, Subcommand};
 use std::process::ExitCode;
@@ -34,6 +35,10 @@ enum Command {
     Host(cmd::host::HostArgs),
     /// Decode a code a Remote Desktop client or server shows (e.g. `explain 0x904 0x7`)
     Explain(explain::ExplainArgs),
+    /// Check many hosts (arguments, -i FILE, CIDR ranges): one JSON line per host, summary on stderr
+    Scan(cmd::scan::ScanArgs),
+    /// Prometheus exporter: GET /probe?target=HOST:PORT runs a check (targets limited by --allow)
+    Serve(cmd::serve::ServeArgs),
     /// List every finding id with its severity and meaning
     Findings(cmd::findings::FindingsArgs),
 }
@@ -54,6 +59,8 @@ fn main() -> ExitCode {
         Command::Host(args) => cmd::host::run(&args),
         Command::Explain(args) => explain::run(&args),
         Command::Findings(args) => cmd::findings::run(&args),
+        Command::Scan(args) => cmd::scan::run(&args),
+        Command::Serve(args) => cmd::serve::run(&args),
     };
     ExitCode::from(code)
 }

@@ -40,6 +40,42 @@ pub(crate) fn derive(obs: &Observations, ctx: &Context) -> Facts {
         NegotiationOutcome::NoNegotiationData => Some("RDP (no negotiation)".to_string()),
         _ => None,
     });
+    for a in &obs.negotiation {
+        let name = match a.outcome {
+            NegotiationOutcome::Selected { protocol: p, .. } => protocol::names(p),
+            NegotiationOutcome::NoNegotiationData => "RDP".to_string(),
+            _ => continue,
+        };
+        if !facts.protocols_supported.contains(&name) {
+            facts.protocols_supported.push(name);
+        }
+    }
+    let answered: Vec<_> = obs
+        .negotiation
+        .iter()
+        .filter(|a| {
+            matches!(
+                a.outcome,
+                NegotiationOutcome::Selected { .. }
+                    | NegotiationOutcome::Failure { .. }
+                    | NegotiationOutcome::NoNegotiationData
+            )
+        })
+        .collect();
+    if !answered.is_empty() {
+        let nla = protocol::HYBRID | protocol::HYBRID_EX;
+        let accepted_without = answered.iter().any(|a| {
+            a.requested & nla == 0
+                && matches!(
+                    a.outcome,
+                    NegotiationOutcome::Selected { .. } | NegotiationOutcome::NoNegotiationData
+                )
+        });
+        let accepted_with = answered.iter().any(
+            |a| matches!(a.outcome, NegotiationOutcome::Selected { protocol: p, .. } if p & nla != 0),
+        );
+        facts.nla_required = Some(accepted_with && !accepted_without);
+    }
     if let Some(tls) = &obs.tls {
         for a in &tls.attempts {
             if let TlsOutcome::Completed { cipher } = &a.outcome {
@@ -56,6 +92,8 @@ pub(crate) fn derive(obs: &Observations, ctx: &Context) -> Facts {
                 not_before: c.not_before.strftime("%Y-%m-%d %H:%M:%S UTC").to_string(),
                 not_after: c.not_after.strftime("%Y-%m-%d %H:%M:%S UTC").to_string(),
                 days_left: (c.not_after.as_second() - ctx.now.as_second()).div_euclid(86_400),
+                not_before_unix: c.not_before.as_second(),
+                not_after_unix: c.not_after.as_second(),
                 self_signed: c.self_signed,
                 key,
                 signature: c.signature_algorithm.clone(),

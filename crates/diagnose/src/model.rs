@@ -140,6 +140,13 @@ pub struct Facts {
     /// The protocol an up-to-date mstsc request gets.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub selected_protocol: Option<String>,
+    /// Security protocols some request got selected ("RDP", "SSL", "HYBRID", "HYBRID_EX",
+    /// "RDSTLS"); RDP also when the server does not negotiate at all.
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    pub protocols_supported: Vec<String>,
+    /// Whether every request without CredSSP was refused while one with it was accepted.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub nla_required: Option<bool>,
     #[serde(skip_serializing_if = "Vec::is_empty")]
     pub tls_versions: Vec<String>,
     #[serde(skip_serializing_if = "Option::is_none")]
@@ -159,6 +166,9 @@ pub struct Facts {
     /// Older timeline entries left out to keep it short.
     #[serde(skip_serializing_if = "is_zero")]
     pub timeline_omitted: usize,
+    /// What the server's NTLM CHALLENGE and the logon probe showed.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub nla: Option<NlaFacts>,
 }
 
 fn is_zero(n: &usize) -> bool {
@@ -193,6 +203,9 @@ pub struct CertificateFacts {
     pub not_before: String,
     pub not_after: String,
     pub days_left: i64,
+    /// notBefore and notAfter as Unix seconds (for exporters and alert rules).
+    pub not_before_unix: i64,
+    pub not_after_unix: i64,
     pub self_signed: bool,
     pub key: String,
     pub signature: String,
@@ -219,4 +232,38 @@ impl Diagnosis {
                 .any(|f| matches!(f.severity, Severity::Blocking | Severity::Warning)),
         )
     }
+}
+
+/// NLA facts: the server's names, OS and clock from its NTLM CHALLENGE, the CredSSP version, and
+/// the logon verdict of `check --user`.
+#[derive(Clone, Debug, Default, Serialize)]
+pub struct NlaFacts {
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub netbios_computer: Option<String>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub dns_computer: Option<String>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub netbios_domain: Option<String>,
+    /// The DNS domain, or the NetBIOS one when there is none.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub domain: Option<String>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub forest: Option<String>,
+    /// `Windows Server 2019 (build 17763)`.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub os: Option<String>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub os_also: Option<String>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub server_time: Option<String>,
+    /// Server clock minus ours, in seconds.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub clock_offset_secs: Option<i64>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub ts_request_version: Option<u32>,
+    /// Why no CHALLENGE was read, when none was.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub challenge_failed: Option<String>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub logon: Option<String>,
 }

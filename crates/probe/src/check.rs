@@ -17,6 +17,7 @@ use std::net::SocketAddr;
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 use tokio::net::TcpStream;
+use tokio::sync::Semaphore;
 use tokio::task::JoinSet;
 
 /// How a check runs.
@@ -26,6 +27,11 @@ pub struct ProbeOptions {
     pub timeout: Duration,
     /// Connections open to one host at a time.
     pub max_connections: usize,
+    /// Connections open at a time across every target of a fleet scan (`None`: no such limit).
+    pub global: Option<Arc<Semaphore>>,
+    /// Start every probe connection at once (lowest latency for one check) instead of waiting
+    /// for the first X.224 answer (cheapest for fleets full of dead hosts).
+    pub eager: bool,
 }
 
 impl Default for ProbeOptions {
@@ -33,6 +39,8 @@ impl Default for ProbeOptions {
         ProbeOptions {
             timeout: Duration::from_secs(5),
             max_connections: 4,
+            global: None,
+            eager: true,
         }
     }
 }
@@ -107,6 +115,10 @@ pub async fn check(target: Target, options: &ProbeOptions) -> Observations {
     // connections start, so a closed or filtered port costs one deadline, not several.
     let mut attempts: Vec<TcpAttempt> = Vec::new();
     let mut first = None;
+    let global_slot = match &options.global {
+        Some(g) => g.clone().acquire_owned().await.ok(),
+        None => None,
+    };
     for ip in addresses {
         let address = SocketAddr::new(ip, target.port);
         let (attempt, stream) = tcp::connect(address, options.timeout).await;
@@ -118,6 +130,9 @@ pub async fn check(target: Target, options: &ProbeOptions) -> Observations {
             break;
         }
     }
+    // The first job takes its own slot for this connection; holding this one as well could
+    // deadlock a scan whose global budget is a single connection.
+    drop(global_slot);
     let Some((address, stream, connect_ms)) = first else {
         if !attempts.is_empty() {
             obs.tcp = Some(TcpObservation {
@@ -141,12 +156,22 @@ pub async fn check(target: Target, options: &ProbeOptions) -> Observations {
     // carrier connection did not select TLS is retried on its own connection as soon as some
     // request is known to select TLS, with that request.
     let mut set: JoinSet<(Option<usize>, JobResult)> = JoinSet::new();
-    let mut primary_stream = Some(stream);
-    for (i, job) in JOBS.iter().enumerate() {
+    // The first job reuses the connection that proved the port open. In eager mode (one check,
+    // where latency matters) the others start with it; otherwise (fleets) they wait for its X.224
+    // answer, so a host that accepts and then stays silent holds one connection, not four.
+    let spawn_rest = |set: &mut JoinSet<(Option<usize>, JobResult)>| {
+        for (i, job) in JOBS.iter().enumerate().skip(1) {
+            let h = host.clone();
+            set.spawn(async move { (Some(i), run_job(&h, job, None).await) });
+        }
+    };
+    {
         let h = host.clone();
-        // The first job reuses the connection that proved the port open.
-        let open = if i == 0 { primary_stream.take() } else { None };
-        set.spawn(async move { (Some(i), run_job(&h, job, open).await) });
+        set.spawn(async move { (Some(0), run_job(&h, &JOBS[0], Some(stream)).await) });
+    }
+    let mut rest_started = options.eager;
+    if options.eager {
+        spawn_rest(&mut set);
     }
     let mut negotiation: Vec<(usize, NegotiationAttempt)> = Vec::new();
     let mut tls_attempts: Vec<TlsAttempt> = Vec::new();
@@ -170,8 +195,20 @@ pub async fn check(target: Target, options: &ProbeOptions) -> Observations {
                 tls_attempts.push(attempt);
             }
         }
+        let primary = index == Some(0);
+        let primary_answered = primary && answered(&result.negotiation.outcome);
         if let (Some(i), true) = (index, result.record) {
             negotiation.push((i, result.negotiation));
+        }
+        if primary && !primary_answered {
+            // No RDP answer (silence, reset, close, another protocol): the other connections
+            // would only repeat it, and a dead host must cost one deadline, not several.
+            set.abort_all();
+            continue;
+        }
+        if primary_answered && !rest_started {
+            rest_started = true;
+            spawn_rest(&mut set);
         }
         if let Some(requested) = carrier {
             for version in waiting.drain(..) {
@@ -215,6 +252,16 @@ pub async fn check(target: Target, options: &ProbeOptions) -> Observations {
     });
     obs.duration_ms = Some(elapsed_ms(start));
     obs
+}
+
+/// Whether an X.224 Connection Confirm came back at all.
+fn answered(outcome: &NegotiationOutcome) -> bool {
+    matches!(
+        outcome,
+        NegotiationOutcome::Selected { .. }
+            | NegotiationOutcome::Failure { .. }
+            | NegotiationOutcome::NoNegotiationData
+    )
 }
 
 /// Whether an answer selected a protocol that starts with a TLS handshake (everything but

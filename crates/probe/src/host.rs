@@ -6,10 +6,18 @@ use crate::check::ProbeOptions;
 use crate::tcp;
 use rdpdoctor_observations::ConnectOutcome;
 use std::net::SocketAddr;
+use std::sync::Arc;
 use std::sync::Mutex;
 use std::time::Duration;
 use tokio::net::TcpStream;
-use tokio::sync::{Semaphore, SemaphorePermit};
+use tokio::sync::{OwnedSemaphorePermit, Semaphore, SemaphorePermit};
+
+/// A slot in both connection budgets: this host's and, in a fleet scan, the global one. Hold it
+/// as long as the connection is open.
+pub(crate) struct Slot<'a> {
+    _host: Option<SemaphorePermit<'a>>,
+    _global: Option<OwnedSemaphorePermit>,
+}
 
 pub(crate) struct Host {
     pub(crate) address: SocketAddr,
@@ -22,6 +30,8 @@ pub(crate) struct Host {
     /// a full second.
     redial_after: Duration,
     permits: Semaphore,
+    /// Connections open across every target of a scan.
+    global: Option<Arc<Semaphore>>,
     samples: Mutex<Vec<f64>>,
 }
 
@@ -39,19 +49,27 @@ impl Host {
             timeout: options.timeout,
             redial_after: Duration::from_secs_f64((first_connect_ms * 4.0 / 1000.0).max(0.05)),
             permits: Semaphore::new(options.max_connections.max(1)),
+            global: options.global.clone(),
             samples: Mutex::new(vec![first_connect_ms]),
         }
     }
 
-    /// A slot in the connection budget, for a connection opened elsewhere.
-    pub(crate) async fn permit(&self) -> Option<SemaphorePermit<'_>> {
-        self.permits.acquire().await.ok()
+    /// A slot in the connection budgets, for a connection opened elsewhere.
+    pub(crate) async fn permit(&self) -> Slot<'_> {
+        // The host's own budget first: waiting for it holds nothing global.
+        let host = self.permits.acquire().await.ok();
+        let global = match &self.global {
+            Some(g) => g.clone().acquire_owned().await.ok(),
+            None => None,
+        };
+        Slot {
+            _host: host,
+            _global: global,
+        }
     }
 
     /// Opens a new connection within the budget; the permit must live as long as the stream.
-    pub(crate) async fn open(
-        &self,
-    ) -> Result<(Option<SemaphorePermit<'_>>, TcpStream), ConnectOutcome> {
+    pub(crate) async fn open(&self) -> Result<(Slot<'_>, TcpStream), ConnectOutcome> {
         let permit = self.permit().await;
         let (attempt, stream) =
             tcp::connect_redialing(self.address, self.timeout, self.redial_after).await;

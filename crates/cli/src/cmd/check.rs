@@ -42,6 +42,8 @@ pub fn run(args: &CheckArgs) -> u8 {
     let options = ProbeOptions {
         timeout: Duration::from_secs_f64(args.timeout),
         max_connections: usize::from(args.connections),
+        global: None,
+        eager: true,
     };
     let runtime = match tokio::runtime::Builder::new_current_thread()
         .enable_all()

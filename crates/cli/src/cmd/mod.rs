@@ -5,6 +5,8 @@ pub mod diagnose;
 pub mod findings;
 pub mod host;
 pub mod logs;
+pub mod scan;
+pub mod serve;
 
 use rdpdoctor_diagnose::{ClientProfile, Context, PROFILES};
 

@@ -2,4 +2,5 @@
 
 pub mod json;
 pub mod offline;
+pub mod prometheus;
 pub mod text;

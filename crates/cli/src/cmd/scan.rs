@@ -1,0 +1,400 @@
+//! `rdpdoctor scan`: `check` for a whole fleet. One `check --json` object per line (JSON Lines),
+//! written as soon as it is known; a summary on stderr at the end.
+//!
+//! Targets are streamed from their sources through a bounded channel, at most `--concurrency`
+//! hosts are in flight, and the same number bounds the connections open across all of them (the
+//! per-host limit of `check` still holds inside). A dead host costs its own deadline only.
+
+use super::DiagnosisOptions;
+use crate::render;
+use crate::targets::{self, Entry, Source};
+use crate::usage_error;
+use rdpdoctor_diagnose::{Context, Diagnosis, Severity, Status};
+use rdpdoctor_observations::{Target, DEFAULT_PORT};
+use rdpdoctor_probe::ProbeOptions;
+use std::collections::{HashMap, HashSet};
+use std::io::{IsTerminal, Write};
+use std::path::PathBuf;
+use std::sync::Arc;
+use std::time::{Duration, Instant};
+use tokio::sync::{mpsc, Semaphore};
+
+#[derive(clap::Args, Debug)]
+pub struct ScanArgs {
+    /// Targets: HOST, HOST:PORT, [IPv6]:PORT, or a CIDR range such as 10.1.0.0/22
+    pub targets: Vec<String>,
+    /// Read targets from FILE, one host[:port] or CIDR per line (# comments, blank lines); - for stdin
+    #[arg(short = 'i', long = "input", value_name = "FILE")]
+    pub inputs: Vec<String>,
+    /// Port for targets that give none
+    #[arg(long, default_value_t = DEFAULT_PORT, value_parser = clap::value_parser!(u16).range(1..))]
+    pub port: u16,
+    /// Refuse to scan more targets than this (ranges included)
+    #[arg(long, value_name = "N", default_value_t = 65_536)]
+    pub max_targets: u64,
+    /// Connections open at once across all targets (hosts in flight are bounded by it too)
+    #[arg(long, value_name = "N", default_value_t = 256, value_parser = clap::value_parser!(u32).range(1..=16384))]
+    pub concurrency: u32,
+    /// Connections open to one host at a time (1-16)
+    #[arg(long, value_name = "N", default_value_t = 4, value_parser = clap::value_parser!(u16).range(1..=16))]
+    pub connections: u16,
+    /// Deadline of every network phase, in seconds
+    #[arg(long, value_name = "SECONDS", default_value_t = 5.0)]
+    pub timeout: f64,
+    /// Write results to FILE instead of stdout
+    #[arg(short, long, value_name = "FILE")]
+    pub output: Option<PathBuf>,
+    /// Skip targets already in --output and append to it
+    #[arg(long, requires = "output")]
+    pub resume: bool,
+    /// Never show a progress bar
+    #[arg(long)]
+    pub quiet: bool,
+    #[command(flatten)]
+    pub diagnosis: DiagnosisOptions,
+}
+
+/// Exit status after Ctrl-C (128 + SIGINT), as shells report it.
+const EXIT_INTERRUPTED: u8 = 130;
+
+pub fn run(args: &ScanArgs) -> u8 {
+    if !(args.timeout.is_finite() && args.timeout > 0.0 && args.timeout <= 600.0) {
+        return usage_error(format!(
+            "--timeout {} is not a number of seconds between 0 and 600",
+            args.timeout
+        ));
+    }
+    let ctx = match args.diagnosis.context(jiff::Timestamp::now()) {
+        Ok(c) => c,
+        Err(e) => return usage_error(e),
+    };
+    let mut sources: Vec<Source> = args.targets.iter().cloned().map(Source::Arg).collect();
+    sources.extend(args.inputs.iter().cloned().map(Source::File));
+    if sources.is_empty() {
+        return usage_error(
+            "no targets: give hosts or CIDR ranges as arguments, or -i FILE (- for stdin)",
+        );
+    }
+    if let Err(e) = targets::precheck(&sources, args.max_targets) {
+        return usage_error(e);
+    }
+    let done = match &args.output {
+        Some(path) if args.resume => match finished_targets(path) {
+            Ok(d) => d,
+            Err(e) => return usage_error(e),
+        },
+        _ => HashSet::new(),
+    };
+    let out: Box<dyn Write + Send> = match &args.output {
+        None => Box::new(std::io::stdout()),
+        Some(path) => {
+            let file = std::fs::OpenOptions::new()
+                .create(true)
+                .append(args.resume)
+                .write(true)
+                .truncate(!args.resume)
+                .open(path);
+            match file {
+                Ok(f) => Box::new(f),
+                Err(e) => {
+                    return usage_error(format!(
+                        "cannot open {} for writing: {e}; choose a writable --output",
+                        path.display()
+                    ))
+                }
+            }
+        }
+    };
+    let runtime = match tokio::runtime::Builder::new_multi_thread()
+        .enable_all()
+        .build()
+    {
+        Ok(r) => r,
+        Err(e) => return usage_error(format!("cannot start the async runtime: {e}")),
+    };
+    let options = ProbeOptions {
+        timeout: Duration::from_secs_f64(args.timeout),
+        max_connections: usize::from(args.connections),
+        global: Some(Arc::new(Semaphore::new(args.concurrency as usize))),
+        eager: false,
+    };
+    let progress = (!args.quiet && std::io::stderr().is_terminal()).then(|| {
+        let bar = indicatif::ProgressBar::new_spinner();
+        bar.set_style(
+            indicatif::ProgressStyle::with_template(
+                "{spinner} {pos} hosts checked ({per_sec}) {msg}",
+            )
+            .unwrap_or_else(|_| indicatif::ProgressStyle::default_spinner()),
+        );
+        bar.enable_steady_tick(Duration::from_millis(200));
+        bar
+    });
+    let started = Instant::now();
+    let outcome = runtime.block_on(scan(
+        sources,
+        args,
+        options,
+        ctx,
+        done,
+        out,
+        progress.clone(),
+    ));
+    if let Some(bar) = progress {
+        bar.finish_and_clear();
+    }
+    eprint!("{}", outcome.summary.render(started.elapsed()));
+    if outcome.interrupted {
+        return EXIT_INTERRUPTED;
+    }
+    if outcome.bad_entries > 0 || outcome.write_error.is_some() {
+        if let Some(e) = outcome.write_error {
+            eprintln!("rdpdoctor: writing results failed: {e}");
+        }
+        return crate::EXIT_USAGE;
+    }
+    u8::from(outcome.summary.with_findings > 0)
+}
+
+struct Outcome {
+    summary: Summary,
+    interrupted: bool,
+    bad_entries: u64,
+    write_error: Option<String>,
+}
+
+async fn scan(
+    sources: Vec<Source>,
+    args: &ScanArgs,
+    options: ProbeOptions,
+    ctx: Context,
+    done: HashSet<String>,
+    mut out: Box<dyn Write + Send>,
+    progress: Option<indicatif::ProgressBar>,
+) -> Outcome {
+    // Producer: a blocking thread reads the sources (files and stdin are blocking I/O) and
+    // feeds a small bounded channel, so memory does not grow with the list.
+    let (target_tx, mut target_rx) = mpsc::channel::<Entry>(1024);
+    let (port, max) = (args.port, args.max_targets);
+    let producer = tokio::task::spawn_blocking(move || {
+        targets::produce(&sources, port, max, |entry| {
+            target_tx.blocking_send(entry).is_ok()
+        })
+    });
+
+    // Writer: one task owns the output and writes whole lines, each flushed, so a result that
+    // was reported is on disk and no line is ever half-written.
+    let (line_tx, mut line_rx) = mpsc::channel::<(String, Diagnosis)>(1024);
+    let writer = tokio::task::spawn_blocking(move || {
+        let mut summary = Summary::default();
+        let mut error = None;
+        while let Some((line, diagnosis)) = line_rx.blocking_recv() {
+            if error.is_none() {
+                let mut buf = line.into_bytes();
+                buf.push(b'\n');
+                if let Err(e) = out.write_all(&buf).and_then(|_| out.flush()) {
+                    error = Some(e.to_string());
+                }
+            }
+            summary.add(&diagnosis);
+            if let Some(bar) = &progress {
+                bar.inc(1);
+            }
+        }
+        (summary, error)
+    });
+
+    let hosts = Arc::new(Semaphore::new(args.concurrency as usize));
+    let options = Arc::new(options);
+    let ctx = Arc::new(ctx);
+    let mut tasks = tokio::task::JoinSet::new();
+    let mut bad_entries = 0u64;
+    let mut interrupted = false;
+    let ctrl_c = tokio::signal::ctrl_c();
+    tokio::pin!(ctrl_c);
+    loop {
+        let entry = tokio::select! {
+            _ = &mut ctrl_c => { interrupted = true; break; }
+            e = target_rx.recv() => e,
+        };
+        let Some(entry) = entry else { break };
+        let target = match entry {
+            Entry::Target(t) => t,
+            Entry::Bad(reason) => {
+                bad_entries += 1;
+                eprintln!("rdpdoctor: {reason}; skipped");
+                continue;
+            }
+        };
+        if done.contains(&target.to_string()) {
+            continue;
+        }
+        let permit = tokio::select! {
+            _ = &mut ctrl_c => { interrupted = true; break; }
+            p = hosts.clone().acquire_owned() => p,
+        };
+        let Ok(permit) = permit else { break };
+        // Reap finished tasks as we go so the set stays as small as the concurrency.
+        while tasks.try_join_next().is_some() {}
+        let (options, ctx, line_tx) = (options.clone(), ctx.clone(), line_tx.clone());
+        tasks.spawn(async move {
+            let _permit = permit;
+            check_one(target, &options, &ctx, &line_tx).await;
+        });
+    }
+    drop(target_rx);
+    if interrupted {
+        // Unfinished checks are abandoned; finished ones are already in the writer's queue.
+        tasks.abort_all();
+    }
+    loop {
+        tokio::select! {
+            joined = tasks.join_next() => if joined.is_none() { break },
+            _ = &mut ctrl_c, if !interrupted => { interrupted = true; tasks.abort_all(); }
+        }
+    }
+    drop(line_tx);
+    let (summary, write_error) = writer
+        .await
+        .unwrap_or_else(|e| (Summary::default(), Some(e.to_string())));
+    let list_error = match producer.await {
+        Ok(Err(e)) => Some(e.to_string()),
+        _ => None,
+    };
+    if let Some(e) = &list_error {
+        eprintln!("rdpdoctor: {e}");
+        bad_entries += 1;
+    }
+    Outcome {
+        summary,
+        interrupted,
+        bad_entries,
+        write_error,
+    }
+}
+
+async fn check_one(
+    target: Target,
+    options: &ProbeOptions,
+    ctx: &Context,
+    line_tx: &mpsc::Sender<(String, Diagnosis)>,
+) {
+    let obs = rdpdoctor_probe::check(target, options).await;
+    let diagnosis = rdpdoctor_diagnose::diagnose(&obs, ctx);
+    let line = render::json::report(&diagnosis, &obs);
+    let _ = line_tx.send((line, diagnosis)).await;
+}
+
+/// The targets already in a results file, for `--resume`. A last line without its newline is
+/// an interrupted write from an older version or another program: it is cut off so that the
+/// appended results start on a line of their own.
+fn finished_targets(path: &PathBuf) -> Result<HashSet<String>, String> {
+    let text = match std::fs::read(path) {
+        Ok(t) => t,
+        Err(e) if e.kind() == std::io::ErrorKind::NotFound => return Ok(HashSet::new()),
+        Err(e) => return Err(format!("cannot read {} to resume: {e}", path.display())),
+    };
+    let complete = text.iter().rposition(|b| *b == b'\n').map_or(0, |i| i + 1);
+    if complete < text.len() {
+        let f = std::fs::OpenOptions::new()
+            .write(true)
+            .open(path)
+            .and_then(|f| f.set_len(complete as u64));
+        if let Err(e) = f {
+            return Err(format!(
+                "cannot trim the unfinished last line of {}: {e}",
+                path.display()
+            ));
+        }
+    }
+    let mut done = HashSet::new();
+    for line in text[..complete].split(|b| *b == b'\n') {
+        if line.is_empty() {
+            continue;
+        }
+        if let Ok(v) = serde_json::from_slice::<serde_json::Value>(line) {
+            if let Some(t) = v.get("target").and_then(|t| t.as_str()) {
+                done.insert(t.to_string());
+            }
+        }
+    }
+    Ok(done)
+}
+
+/// What the end-of-scan table shows; small and bounded whatever the fleet size.
+#[derive(Default)]
+struct Summary {
+    hosts: u64,
+    with_findings: u64,
+    by_status: HashMap<&'static str, u64>,
+    findings: HashMap<String, (u64, Severity)>,
+    /// (days left, target, notAfter), the soonest few.
+    expiring: Vec<(i64, String, String)>,
+}
+
+const EXPIRING_SHOWN: usize = 5;
+
+impl Summary {
+    fn add(&mut self, d: &Diagnosis) {
+        self.hosts += 1;
+        let status = match d.verdict.status {
+            Status::Healthy => "healthy",
+            Status::Degraded => "degraded",
+            Status::Broken => "broken",
+            Status::Unreachable => "unreachable",
+        };
+        *self.by_status.entry(status).or_default() += 1;
+        if d.exit_code() != 0 {
+            self.with_findings += 1;
+        }
+        for f in &d.findings {
+            self.findings
+                .entry(f.id.clone())
+                .or_insert((0, f.severity))
+                .0 += 1;
+        }
+        if let (Some(c), Some(t)) = (&d.facts.certificate, &d.target) {
+            self.expiring
+                .push((c.days_left, t.clone(), c.not_after.clone()));
+            self.expiring.sort();
+            self.expiring.truncate(EXPIRING_SHOWN);
+        }
+    }
+
+    fn render(&self, elapsed: Duration) -> String {
+        let mut s = String::new();
+        let secs = elapsed.as_secs_f64();
+        let rate = if secs > 0.0 {
+            self.hosts as f64 / secs
+        } else {
+            0.0
+        };
+        s.push_str(&format!(
+            "\nScanned {} hosts in {secs:.1} s ({rate:.0} hosts/s)\n",
+            self.hosts
+        ));
+        s.push_str("Verdicts:\n");
+        for status in ["healthy", "degraded", "broken", "unreachable"] {
+            let n = self.by_status.get(status).copied().unwrap_or(0);
+            if n > 0 {
+                s.push_str(&format!("  {status:<12} {n}\n"));
+            }
+        }
+        let mut top: Vec<(&String, &(u64, Severity))> = self.findings.iter().collect();
+        top.sort_by(|a, b| b.1 .0.cmp(&a.1 .0).then(a.0.cmp(b.0)));
+        if !top.is_empty() {
+            s.push_str("Top findings:\n");
+            for (id, (n, sev)) in top.iter().take(10) {
+                s.push_str(&format!("  {n:>7}  {id} ({})\n", sev.label()));
+            }
+        }
+        if !self.expiring.is_empty() {
+            s.push_str("Certificates expiring soonest:\n");
+            for (days, target, not_after) in &self.expiring {
+                s.push_str(&format!(
+                    "  {days:>6} days  {target}  (notAfter {not_after})\n"
+                ));
+            }
+        }
+        s
+    }
+}
