@@ -15,8 +15,13 @@ Modes
                 SSL_WITH_USER_AUTH_REQUIRED_BY_SERVER), then close (as [MS-RDPBCGR] 3.3.5.3.2
                 requires).
   legacy        answer with an X.224 Connection Confirm without negotiation data
-                (03 00 00 0b 06 d0 00 00 12 34 00), then keep the socket open until the
-                client closes it.
+                (03 00 00 0b 06 d0 00 00 12 34 00), like a pre-RDP 5.2 server. Then answer an
+                MCS Connect Initial with an MCS Connect Response ([MS-RDPBCGR] 2.2.1.4): Server
+                Core Data version RDP 4.0 (0x00080001), Server Network Data (I/O channel 1003, 3 channels),
+                Server Security Data at level Client Compatible (2) with the strongest method
+                the client offered (128 > 56 > 40-bit > FIPS) and a 512-bit proprietary
+                certificate; an offer without any known method gets MCS result 14
+                (rt-unspecified-failure). Then keep the socket open until the client closes it.
   garbage       send an SSH banner immediately on accept, then read and discard until the
                 client closes.
   reset         read the request, then close with SO_LINGER 0 so the client sees a TCP RST.
@@ -42,6 +47,11 @@ IDLE_LIMIT = 600.0          # a silent/legacy connection is dropped after this l
 FLOOD_CAP = 64 * 1024 * 1024
 
 LEGACY_CC = bytes.fromhex("0300000b06d00000123400")
+# A 512-bit RSA modulus (openssl genrsa 512), big-endian, for the legacy stand-in's proprietary
+# certificate: small on purpose, so rdpdoctor's weak-server-key has a server to find.
+LEGACY_MODULUS = bytes.fromhex(
+    "CE5C3CB6ECF9FDDDC7A5AF66B80DDDE85ED8B9F1A070F870B3E24331E90D51E5"
+    "9ADD2683F990E7119997C97339DBC9CA1462001AFDA7CA4F8E50315A00914BB5")
 SSH_BANNER = b"SSH-2.0-OpenSSH_9.2p1 Debian-2\r\n"
 MIDRECORD = bytes.fromhex("030000130ed000")  # 7 of the 19 announced bytes
 FLOOD_FRAME = b"\x03\x00\xff\xff" + bytes((i * 37 + 11) & 0xFF for i in range(65535 - 4))
@@ -58,6 +68,52 @@ def negfailure_cc(code):
     # TPKT(4) + X.224 CC(7, LI=14) + RDP_NEG_FAILURE(8) = 19 bytes
     return (b"\x03\x00\x00\x13" + b"\x0e\xd0\x00\x00\x12\x34\x00"
             + struct.pack("<BBHI", 0x03, 0x00, 0x0008, code))
+
+
+def proprietary_certificate(modulus_be):
+    """PROPRIETARYSERVERCERTIFICATE ([MS-RDPBCGR] 2.2.1.4.3.1.1) around an RSA public key.
+
+    The SignatureBlob should be the MD5 of the preceding fields signed with the Terminal Services
+    Signing Key (5.3.3.1.2); this stand-in only needs a well-formed certificate, so its 64
+    signature bytes are a fixed pattern (plus the 8 zero bytes of padding)."""
+    modulus_le = modulus_be[::-1] + b"\x00" * 8
+    bits = len(modulus_be) * 8
+    key = struct.pack("<IIIII", 0x31415352, len(modulus_le), bits, bits // 8 - 1, 65537) + modulus_le
+    signature = bytes(range(0x40, 0x80)) + b"\x00" * 8
+    return (struct.pack("<IIIHH", 1, 1, 1, 0x0006, len(key)) + key
+            + struct.pack("<HH", 0x0008, len(signature)) + signature)
+
+
+def legacy_connect_response(request):
+    """MCS Connect Response for a Connect Initial, as a pre-RDP 5.2 server at Client Compatible."""
+    i = request.find(b"\x02\xc0\x0c\x00")  # TS_UD_CS_SEC header
+    offered = struct.unpack("<I", request[i + 4:i + 8])[0] if i >= 0 and len(request) >= i + 8 else 0
+    method = next((m for m in (0x02, 0x08, 0x01, 0x10) if offered & m), 0)
+    if method == 0:
+        mcs = bytes.fromhex("7f66030a010e")  # result 14 rt-unspecified-failure only
+    else:
+        cert = proprietary_certificate(LEGACY_MODULUS)
+        random = bytes(range(32))
+        sec = struct.pack("<IIII", method, 2, len(random), len(cert)) + random + cert
+        blocks = (struct.pack("<HHI", 0x0C01, 8, 0x00080001)            # SC_CORE: RDP 4.0
+                  # SC_NET: I/O channel 1003 and three static channel ids (as xrdp sends), which
+                  # also keeps the blocks over 255 bytes: nmap's rdp.lua reads the PER length with
+                  # a BER decoder and misreads the valid 2-byte form 0x80 0xNN (lengths 128-255).
+                  + struct.pack("<HHHHHHHH", 0x0C03, 16, 0x03EB, 3, 0x03EC, 0x03ED, 0x03EE, 0)
+                  + struct.pack("<HH", 0x0C02, 4 + len(sec)) + sec)     # SC_SECURITY
+        # T.124 ConferenceCreateResponse, ALIGNED PER: key OID, connectPDU length, choice 0x14,
+        # nodeID, tag 1, result success, one user data set, h221NonStandard "McDn", blocks.
+        # The connectPDU length is 0x2A as in the MS-RDPBCGR 4.1.4 example, Windows, xrdp and
+        # FreeRDP (clients must ignore it); nmap's rdp.lua relies on that one-byte form.
+        tail = (bytes.fromhex("14760a01010001c000") + b"McDn"
+                + struct.pack(">H", 0x8000 | len(blocks)) + blocks)
+        gcc = bytes.fromhex("000500147c00012a") + tail
+        body = (bytes.fromhex("0a0100" "020100"
+                              "301a020122020103020100020101020100020101020300fff8020102")
+                + b"\x04\x82" + struct.pack(">H", len(gcc)) + gcc)
+        mcs = b"\x7f\x66\x82" + struct.pack(">H", len(body)) + body
+    x224 = b"\x02\xf0\x80" + mcs
+    return struct.pack(">BBH", 3, 0, len(x224) + 4) + x224, offered, method
 
 
 async def read_request(reader):
@@ -144,7 +200,14 @@ async def handle(mode, reader, writer):
             if req:
                 writer.write(LEGACY_CC)
                 await writer.drain()
-                await drain_until_eof(reader)
+                initial = await read_request(reader)
+                if initial[4:7] == b"\x02\xf0\x80":
+                    answer, offered, method = legacy_connect_response(initial)
+                    writer.write(answer)
+                    await writer.drain()
+                    log(f"legacy: Connect Initial offering 0x{offered:02x} -> method 0x{method:02x}")
+                if initial:
+                    await drain_until_eof(reader)
         elif mode == "garbage":
             writer.write(SSH_BANNER)
             await writer.drain()

@@ -334,7 +334,7 @@ start_standin() { # MODE OFFSET DESCRIPTION [NAME [FAILURE_CODE]]
 start_standin accept-close 12 "accepts, then closes cleanly (FIN) without answering the X.224 request"
 start_standin silent 13 "accepts and never answers"
 start_standin negfailure 14 "answers every X.224 CR with RDP_NEG_FAILURE code 6 (SSL_WITH_USER_AUTH_REQUIRED_BY_SERVER), then closes"
-start_standin legacy 15 "answers with an X.224 CC without negotiation data (03 00 00 0b 06 d0 00 00 12 34 00), stays open"
+start_standin legacy 15 "answers with an X.224 CC without negotiation data (03 00 00 0b 06 d0 00 00 12 34 00), then an MCS Connect Response: RDP 4.0, level Client Compatible, strongest offered method, 512-bit proprietary certificate"
 start_standin garbage 16 "sends an SSH banner (SSH-2.0-OpenSSH_9.2p1 Debian-2) on accept"
 start_standin reset 17 "reads the X.224 request, then resets the connection (TCP RST)"
 start_standin flood 18 "after the request sends endless TPKT-looking junk (03 00 ff ff ...), capped at 64 MiB"

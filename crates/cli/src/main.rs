@@ -44,6 +44,14 @@ enum Command {
 }
 
 fn main() -> ExitCode {
+    // A password on the command line is visible to every user of the machine (ps, /proc) and
+    // lands in shell history, so there is no such flag: refuse it before anything else.
+    if std::env::args_os().any(|a| {
+        let a = a.to_string_lossy();
+        a == "--password" || a.starts_with("--password=")
+    }) {
+        return ExitCode::from(usage_error(cmd::check::PASSWORD_FLAG_REFUSED));
+    }
     let cli = match Cli::try_parse() {
         Ok(cli) => cli,
         Err(e) => {

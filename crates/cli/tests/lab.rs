@@ -36,8 +36,13 @@ const CASES: &[Case] = &[
         server: "xrdp-rdp-only",
         extra: &[],
         status: "degraded",
-        finding: Some("security-downgrade"),
-        ids: &["nla-not-enforced", "security-downgrade"],
+        finding: Some("rdp-security-only"),
+        ids: &[
+            "encryption-mismatch",
+            "nla-not-enforced",
+            "rdp-security-only",
+            "security-downgrade",
+        ],
         exit: 1,
     },
     Case {
@@ -77,8 +82,13 @@ const CASES: &[Case] = &[
         server: "xrdp-cert-missing",
         extra: &[],
         status: "degraded",
-        finding: Some("security-downgrade"),
-        ids: &["nla-not-enforced", "security-downgrade"],
+        finding: Some("rdp-security-only"),
+        ids: &[
+            "encryption-mismatch",
+            "nla-not-enforced",
+            "rdp-security-only",
+            "security-downgrade",
+        ],
         exit: 1,
     },
     Case {
@@ -139,8 +149,13 @@ const CASES: &[Case] = &[
         server: "freerdp-rdp",
         extra: &[],
         status: "degraded",
-        finding: Some("tls-not-allowed"),
-        ids: &["nla-not-enforced", "tls-not-allowed"],
+        finding: Some("rdp-security-only"),
+        ids: &[
+            "encryption-level-low",
+            "nla-not-enforced",
+            "rdp-security-only",
+            "tls-not-allowed",
+        ],
         exit: 1,
     },
     Case {
@@ -188,7 +203,12 @@ const CASES: &[Case] = &[
         extra: &[],
         status: "degraded",
         finding: Some("legacy-negotiation"),
-        ids: &["legacy-negotiation"],
+        ids: &[
+            "encryption-level-low",
+            "legacy-negotiation",
+            "rdp-security-only",
+            "weak-server-key",
+        ],
         exit: 1,
     },
     Case {

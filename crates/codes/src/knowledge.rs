@@ -904,7 +904,7 @@ pub const FINDING_CODES: &[FindingCodes] = &[
     },
     FindingCodes {
         finding: "encryption-mismatch",
-        codes: &[code(E, 0x1194), code(D, 0x506)],
+        codes: &[code(E, 0x1194), code(D, 0x506), code(D, 0xB06)],
         inferred: true,
     },
     FindingCodes {

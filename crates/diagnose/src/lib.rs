@@ -25,6 +25,7 @@ pub fn diagnose(obs: &Observations, ctx: &Context) -> Diagnosis {
     findings.sort_by_key(|f| (f.severity, f.step));
     let mut facts = facts::derive(obs, ctx);
     rules::offline_facts(obs, &mut facts);
+    facts.nla = rules::nla_facts(obs);
     let verdict = verdict::decide(&findings, &facts);
     Diagnosis {
         target: obs.target.as_ref().map(|t| t.to_string()),

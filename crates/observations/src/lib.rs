@@ -7,10 +7,14 @@
 
 mod evidence;
 mod network;
+mod nla;
+mod rdp_security;
 mod target;
 
 pub use evidence::*;
 pub use network::*;
+pub use nla::*;
+pub use rdp_security::*;
 pub use target::{HostKind, Target, TargetError, DEFAULT_PORT};
 
 use jiff::Timestamp;
@@ -44,6 +48,15 @@ pub struct Observations {
     pub negotiation: Vec<NegotiationAttempt>,
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub tls: Option<TlsObservation>,
+    /// What the server enforces under Standard RDP Security (MCS Connect Response per offer).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub rdp_security: Option<RdpSecurityObservation>,
+    /// The NTLM CHALLENGE read without credentials (MS-CSSP, MS-NLMP).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub nla: Option<NlaObservation>,
+    /// The logon with the user's credentials (`check --user`).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub logon: Option<LogonObservation>,
     /// Facts read from event log and registry exports of the same server (and its clients).
     #[serde(default, skip_serializing_if = "Evidence::is_empty")]
     pub evidence: Evidence,
@@ -62,6 +75,9 @@ impl Observations {
             tcp: None,
             negotiation: Vec::new(),
             tls: None,
+            rdp_security: None,
+            nla: None,
+            logon: None,
             evidence: Evidence::default(),
         }
     }

@@ -32,6 +32,8 @@ pub struct ProbeOptions {
     /// Start every probe connection at once (lowest latency for one check) instead of waiting
     /// for the first X.224 answer (cheapest for fleets full of dead hosts).
     pub eager: bool,
+    /// The account `check --user` authenticates with (NLA up to the server's verdict).
+    pub credentials: Option<Arc<crate::nla::Credentials>>,
 }
 
 impl Default for ProbeOptions {
@@ -41,6 +43,7 @@ impl Default for ProbeOptions {
             max_connections: 4,
             global: None,
             eager: true,
+            credentials: None,
         }
     }
 }
@@ -243,6 +246,9 @@ pub async fn check(target: Target, options: &ProbeOptions) -> Observations {
 
     // Probes of later steps (NLA, Standard RDP Security) add their facts here, sharing the
     // host's connection budget.
+    obs.rdp_security = crate::rdp_security::probe(&host, &obs.negotiation).await;
+    (obs.nla, obs.logon) =
+        crate::nla::run(&host, &obs.negotiation, options.credentials.as_deref()).await;
 
     let samples = host.samples();
     obs.tcp = Some(TcpObservation {

@@ -9,11 +9,14 @@ mod check;
 mod dns;
 mod host;
 mod negotiate;
+mod nla;
+mod rdp_security;
 mod stream;
 mod tcp;
 mod tls;
 
 pub use check::{check, ProbeOptions};
+pub use nla::Credentials;
 
 use std::time::Instant;
 

@@ -132,7 +132,7 @@ pub(crate) async fn handshake(
 }
 
 /// Turns an OpenSSL handshake error into what the server did.
-fn classify(e: &openssl::ssl::Error, received: usize, head: &[u8]) -> TlsOutcome {
+pub(crate) fn classify(e: &openssl::ssl::Error, received: usize, head: &[u8]) -> TlsOutcome {
     // A TLS record starts with a content type from 20 (change_cipher_spec) to 24 (heartbeat).
     if let Some(first) = head.first() {
         if !(20..=24).contains(first) {

@@ -3,5 +3,8 @@
 //! Encoding and decoding go through `ironrdp-pdu` where it fits; the few checks it does not make
 //! (see each function) are done here, next to the spec section they come from.
 
+pub mod credssp;
+pub mod mcs;
+pub mod ntlm;
 pub mod tpkt;
 pub mod x224;

@@ -185,7 +185,62 @@ fn details(out: &mut String, d: &Diagnosis, duration_ms: Option<f64>) {
         let _ = writeln!(out, "    SHA-1 {}", c.sha1);
         let _ = writeln!(out, "    SHA-256 {}", c.sha256);
     }
+    if let Some(n) = &f.nla {
+        nla(out, n);
+    }
     if let Some(ms) = duration_ms {
         let _ = writeln!(out, "  Checked in {ms:.0} ms");
+    }
+}
+
+/// The NLA section of the details: the server's names, OS, clock, CredSSP version, logon.
+fn nla(out: &mut String, n: &rdpdoctor_diagnose::NlaFacts) {
+    let _ = writeln!(out, "  NLA (NTLM CHALLENGE, no credentials sent):");
+    let names: Vec<&str> = [&n.netbios_computer, &n.dns_computer]
+        .into_iter()
+        .filter_map(|x| x.as_deref())
+        .collect();
+    if !names.is_empty() {
+        let _ = writeln!(out, "    computer {}", names.join(" / "));
+    }
+    let domain: Vec<String> = [
+        n.netbios_domain.as_deref().map(|d| format!("NetBIOS {d}")),
+        n.domain
+            .as_deref()
+            .filter(|d| Some(*d) != n.netbios_domain.as_deref())
+            .map(|d| format!("DNS {d}")),
+        n.forest.as_deref().map(|d| format!("forest {d}")),
+    ]
+    .into_iter()
+    .flatten()
+    .collect();
+    if !domain.is_empty() {
+        let _ = writeln!(out, "    domain {}", domain.join(", "));
+    }
+    if let Some(os) = &n.os {
+        match &n.os_also {
+            Some(also) => {
+                let _ = writeln!(out, "    OS {os} ({also})");
+            }
+            None => {
+                let _ = writeln!(out, "    OS {os}");
+            }
+        }
+    }
+    if let Some(t) = &n.server_time {
+        let offset = n
+            .clock_offset_secs
+            .map(|o| format!(" ({o:+} s from ours)"))
+            .unwrap_or_default();
+        let _ = writeln!(out, "    clock {t}{offset}");
+    }
+    if let Some(v) = n.ts_request_version {
+        let _ = writeln!(out, "    CredSSP TSRequest version {v}");
+    }
+    if let Some(e) = &n.challenge_failed {
+        let _ = writeln!(out, "    no CHALLENGE: {e}");
+    }
+    if let Some(l) = &n.logon {
+        let _ = writeln!(out, "    logon {l}");
     }
 }

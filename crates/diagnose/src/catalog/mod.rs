@@ -6,7 +6,9 @@
 //! filled in from the observations when a finding is produced.
 
 mod network;
+mod nla;
 mod offline;
+mod rdp_security;
 
 use crate::model::{Severity, Step};
 
@@ -55,6 +57,8 @@ pub fn all() -> impl Iterator<Item = &'static FindingDef> {
         .chain(network::NEGOTIATION)
         .chain(network::TLS)
         .chain(network::CERTIFICATE)
+        .chain(rdp_security::ENTRIES)
+        .chain(nla::ENTRIES)
         .chain(offline::ENTRIES)
 }
 

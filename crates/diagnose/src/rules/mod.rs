@@ -2,11 +2,14 @@
 
 mod certificate;
 mod negotiation;
+mod nla;
 mod offline;
+mod rdp_security;
 mod reachability;
 mod tls;
 
 pub(crate) use certificate::cert_names;
+pub(crate) use nla::facts as nla_facts;
 pub(crate) use offline::facts as offline_facts;
 
 use crate::catalog;
@@ -23,6 +26,8 @@ pub(crate) fn run(obs: &Observations, ctx: &Context) -> Vec<Finding> {
     negotiation::check(obs, &vars, &mut out);
     tls::check(obs, ctx, &vars, &mut out);
     certificate::check(obs, ctx, &vars, &mut out);
+    rdp_security::check(obs, &vars, &mut out);
+    nla::check(obs, ctx, &vars, &mut out);
     offline::check(obs, ctx, &vars, &mut out);
     out
 }
@@ -221,6 +226,8 @@ mod tests {
             include_str!("negotiation.rs"),
             include_str!("tls.rs"),
             include_str!("certificate.rs"),
+            include_str!("nla.rs"),
+            include_str!("rdp_security.rs"),
         ];
         for src in sources {
             for part in src.split("finding(\"").skip(1) {

@@ -1,0 +1,477 @@
+//! credssp-oracle-mismatch, host-identity-mismatch, clock-skew (from the NTLM CHALLENGE read
+//! without credentials), and the server's verdict on `check --user`: auth-ok, access-denied and
+//! the logon findings shared with the event-log rules (logon-failure, password-expired,
+//! password-must-change, account-locked, account-disabled, account-restricted,
+//! logon-right-missing).
+
+use super::{finding, Vars};
+use crate::context::Context;
+use crate::model::{Finding, NlaFacts, Severity};
+use rdpdoctor_codes::Family;
+use rdpdoctor_observations::{
+    LogonOutcome, NlaObservation, NlaOutcome, NlaPhase, NtlmInfo, Observations, OsVersion,
+};
+
+/// Kerberos's default tolerance (Maximum tolerance for computer clock synchronization).
+const MAX_SKEW_SECS: i64 = 300;
+
+pub(super) fn check(obs: &Observations, ctx: &Context, vars: &Vars, out: &mut Vec<Finding>) {
+    if let Some(nla) = &obs.nla {
+        oracle(nla, vars, out);
+        if let NlaOutcome::Challenge { info } = &nla.outcome {
+            identity(obs, info, vars, out);
+            skew(info, ctx, vars, out);
+        }
+    }
+    logon(obs, vars, out);
+}
+
+fn oracle(nla: &NlaObservation, vars: &Vars, out: &mut Vec<Finding>) {
+    if let Some(v @ 2..=4) = nla.ts_request_version {
+        out.push(finding(
+            "credssp-oracle-mismatch",
+            vars,
+            vec![format!(
+                "the server's TSRequest announces CredSSP version {v}; version 5 and later carry the CVE-2018-0886 fix (MS-CSSP 2.2.1)"
+            )],
+        ));
+    }
+}
+
+/// The names a probed host name may legitimately match: the whole name and its first label.
+fn identity(obs: &Observations, info: &NtlmInfo, vars: &Vars, out: &mut Vec<Finding>) {
+    let Some(target) = &obs.target else {
+        return;
+    };
+    // Address literals say nothing about names; "localhost" is every machine.
+    if target.ip().is_some() || target.host.eq_ignore_ascii_case("localhost") {
+        return;
+    }
+    let probed = target.host.trim_end_matches('.').to_ascii_lowercase();
+    let first = probed.split('.').next().unwrap_or(&probed).to_string();
+    let mut names: Vec<String> = Vec::new();
+    if let Some(n) = &info.netbios_computer {
+        names.push(n.to_ascii_lowercase());
+    }
+    if let Some(n) = &info.dns_computer {
+        let n = n.to_ascii_lowercase();
+        names.push(n.split('.').next().unwrap_or(&n).to_string());
+        names.push(n);
+    }
+    if names.is_empty() || names.iter().any(|n| *n == probed || *n == first) {
+        return;
+    }
+    let said = [&info.netbios_computer, &info.dns_computer]
+        .iter()
+        .filter_map(|n| n.as_deref())
+        .collect::<Vec<_>>()
+        .join(" / ");
+    out.push(finding(
+        "host-identity-mismatch",
+        vars,
+        vec![
+            format!("probed name: {}", target.host),
+            format!("the machine that answered calls itself {said} in its NTLM CHALLENGE"),
+        ],
+    ));
+}
+
+/// The server clock minus ours, in seconds, when the CHALLENGE carried a timestamp.
+pub(crate) fn offset_secs(info: &NtlmInfo) -> Option<i64> {
+    let server = info.server_time?;
+    Some(server.as_second() - info.received_at.as_second())
+}
+
+fn skew(info: &NtlmInfo, _ctx: &Context, vars: &Vars, out: &mut Vec<Finding>) {
+    // Against the moment the CHALLENGE arrived, not `ctx.now`: a replayed document keeps its
+    // meaning.
+    let Some(offset) = offset_secs(info) else {
+        return;
+    };
+    if offset.abs() > MAX_SKEW_SECS {
+        let server = info
+            .server_time
+            .map(|t| t.strftime("%Y-%m-%d %H:%M:%S UTC").to_string())
+            .unwrap_or_default();
+        out.push(finding(
+            "clock-skew",
+            vars,
+            vec![format!(
+                "server clock {server}, {} than ours (NTLM MsvAvTimestamp)",
+                human_offset(offset)
+            )],
+        ));
+    }
+}
+
+fn human_offset(offset: i64) -> String {
+    let dir = if offset > 0 { "ahead" } else { "behind" };
+    let a = offset.unsigned_abs();
+    let text = if a >= 3600 {
+        format!("{}h {:02}m", a / 3600, (a % 3600) / 60)
+    } else {
+        format!("{}m {:02}s", a / 60, a % 60)
+    };
+    format!("{text} {dir}")
+}
+
+/// The finding a CredSSP errorCode (an NTSTATUS, protocol.md 5.3) stands for.
+pub(crate) fn ntstatus_finding(code: u32) -> &'static str {
+    match code {
+        0xC000_006D | 0xC000_006A | 0xC000_0064 => "logon-failure",
+        0xC000_0071 => "password-expired",
+        0xC000_0224 => "password-must-change",
+        0xC000_0234 => "account-locked",
+        0xC000_0072 | 0xC000_0193 => "account-disabled",
+        0xC000_006E | 0xC000_006F | 0xC000_0070 | 0xC000_0413 => "account-restricted",
+        0xC000_015B => "logon-right-missing",
+        0xC000_0022 => "access-denied",
+        0xC000_0133 => "clock-skew",
+        _ => "logon-failure",
+    }
+}
+
+fn ntstatus_name(code: u32) -> String {
+    match rdpdoctor_codes::lookup(Family::Ntstatus, code) {
+        Some(e) => format!("{} (0x{code:08X})", e.name),
+        None => format!("0x{code:08X} (not in the NTSTATUS table)"),
+    }
+}
+
+fn logon(obs: &Observations, vars: &Vars, out: &mut Vec<Finding>) {
+    let Some(l) = &obs.logon else {
+        return;
+    };
+    let who = format!("account {} ({})", l.user, l.package);
+    let blocking = |mut f: Finding| {
+        // For the account that was typed, a refused logon is the reason it cannot connect.
+        f.severity = Severity::Blocking;
+        f
+    };
+    match &l.outcome {
+        LogonOutcome::Accepted => out.push(finding(
+            "auth-ok",
+            vars,
+            vec![format!(
+                "{who}: the server accepted the NTLM AUTHENTICATE and its pubKeyAuth verified; TSCredentials were {}",
+                if l.delegated { "delegated (--full)" } else { "not sent" }
+            )],
+        )),
+        LogonOutcome::PubKeyAuthMismatch { reason } => out.push(finding(
+            "auth-ok",
+            vars,
+            vec![
+                format!("{who}: the server accepted the NTLM AUTHENTICATE"),
+                format!("but its pubKeyAuth did not verify ({reason}): a TLS interception, or a CredSSP implementation that disagrees with Windows"),
+            ],
+        )),
+        LogonOutcome::ErrorCode { code } => {
+            let id = ntstatus_finding(*code);
+            let mut f = finding(
+                id,
+                vars,
+                vec![format!(
+                    "{who}: the server answered the NTLM AUTHENTICATE with CredSSP errorCode {}",
+                    ntstatus_name(*code)
+                )],
+            );
+            if id != "clock-skew" {
+                f = blocking(f);
+            }
+            out.push(f);
+        }
+        LogonOutcome::ClosedAfterAuthenticate { reset } => out.push(blocking(finding(
+            "logon-failure",
+            vars,
+            vec![
+                format!(
+                    "{who}: the server {} the connection in answer to the NTLM AUTHENTICATE, without a CredSSP errorCode",
+                    if *reset { "reset" } else { "closed" }
+                ),
+                "that is how FreeRDP-based servers and Windows before CredSSP version 3 reject a logon; the reason (wrong password, unknown user, locked, ...) is not on the wire: the server's Security log has it (event 4625)".to_string(),
+            ],
+        ))),
+        LogonOutcome::EarlyUserAuthorization { result } => {
+            if *result != 0 {
+                out.push(blocking(finding(
+                    "access-denied",
+                    vars,
+                    vec![format!("{who}: Early User Authorization Result 0x{result:08X} (ACCESS_DENIED is 0x00000005)")],
+                )));
+            }
+        }
+        // The probe could not get as far as a verdict; the findings of earlier steps say why.
+        LogonOutcome::Failed { .. } | LogonOutcome::TimedOut { .. } => {}
+    }
+}
+
+/// (major, minor, build) of an NTLM VERSION, the server release, the desktop release.
+type Release = ((u8, u8, u16), Option<&'static str>, Option<&'static str>);
+
+/// Windows releases by NTLM VERSION: (server name, desktop release of the same build).
+const RELEASES: &[Release] = &[
+    (
+        (6, 0, 6002),
+        Some("Windows Server 2008"),
+        Some("Windows Vista"),
+    ),
+    (
+        (6, 1, 7601),
+        Some("Windows Server 2008 R2"),
+        Some("Windows 7"),
+    ),
+    ((6, 2, 9200), Some("Windows Server 2012"), Some("Windows 8")),
+    (
+        (6, 3, 9600),
+        Some("Windows Server 2012 R2"),
+        Some("Windows 8.1"),
+    ),
+    ((10, 0, 10240), None, Some("Windows 10 1507")),
+    ((10, 0, 10586), None, Some("Windows 10 1511")),
+    (
+        (10, 0, 14393),
+        Some("Windows Server 2016"),
+        Some("Windows 10 1607"),
+    ),
+    ((10, 0, 15063), None, Some("Windows 10 1703")),
+    (
+        (10, 0, 16299),
+        Some("Windows Server 1709"),
+        Some("Windows 10 1709"),
+    ),
+    (
+        (10, 0, 17134),
+        Some("Windows Server 1803"),
+        Some("Windows 10 1803"),
+    ),
+    (
+        (10, 0, 17763),
+        Some("Windows Server 2019"),
+        Some("Windows 10 1809"),
+    ),
+    (
+        (10, 0, 18362),
+        Some("Windows Server 1903"),
+        Some("Windows 10 1903"),
+    ),
+    (
+        (10, 0, 18363),
+        Some("Windows Server 1909"),
+        Some("Windows 10 1909"),
+    ),
+    (
+        (10, 0, 19041),
+        Some("Windows Server 2004"),
+        Some("Windows 10 2004"),
+    ),
+    (
+        (10, 0, 19042),
+        Some("Windows Server 20H2"),
+        Some("Windows 10 20H2"),
+    ),
+    ((10, 0, 19043), None, Some("Windows 10 21H1")),
+    ((10, 0, 19044), None, Some("Windows 10 21H2")),
+    ((10, 0, 19045), None, Some("Windows 10 22H2")),
+    ((10, 0, 20348), Some("Windows Server 2022"), None),
+    ((10, 0, 22000), None, Some("Windows 11 21H2")),
+    ((10, 0, 22621), None, Some("Windows 11 22H2")),
+    ((10, 0, 22631), None, Some("Windows 11 23H2")),
+    ((10, 0, 25398), Some("Windows Server 23H2"), None),
+    (
+        (10, 0, 26100),
+        Some("Windows Server 2025"),
+        Some("Windows 11 24H2"),
+    ),
+    ((10, 0, 26200), None, Some("Windows 11 25H2")),
+];
+
+/// `Windows Server 2019 (build 17763)`, and the desktop release of the same build when there
+/// is one (NTLM does not say which edition; RDP servers are mostly servers, so that name leads).
+pub(crate) fn os_name(v: OsVersion) -> (String, Option<String>) {
+    let found = RELEASES
+        .iter()
+        .find(|(k, _, _)| *k == (v.major, v.minor, v.build));
+    match found {
+        Some((_, Some(server), desktop)) => (
+            format!("{server} (build {})", v.build),
+            desktop.map(|d| format!("{d} has the same build")),
+        ),
+        Some((_, None, Some(desktop))) => (format!("{desktop} (build {})", v.build), None),
+        _ => (
+            format!("Windows {}.{} (build {})", v.major, v.minor, v.build),
+            None,
+        ),
+    }
+}
+
+/// The NLA facts shown beside the findings.
+pub(crate) fn facts(obs: &Observations) -> Option<NlaFacts> {
+    let nla = obs.nla.as_ref();
+    if nla.is_none() && obs.logon.is_none() {
+        return None;
+    }
+    let mut f = NlaFacts {
+        ts_request_version: nla.and_then(|n| n.ts_request_version),
+        ..NlaFacts::default()
+    };
+    if let Some(NlaOutcome::Challenge { info }) = nla.map(|n| &n.outcome) {
+        f.netbios_computer = info.netbios_computer.clone();
+        f.dns_computer = info.dns_computer.clone();
+        f.domain = info
+            .dns_domain
+            .clone()
+            .or_else(|| info.netbios_domain.clone());
+        f.netbios_domain = info.netbios_domain.clone();
+        f.forest = info.dns_tree.clone();
+        if let Some((os, also)) = info.os_version.map(os_name) {
+            f.os = Some(os);
+            f.os_also = also;
+        }
+        f.server_time = info
+            .server_time
+            .map(|t| t.strftime("%Y-%m-%d %H:%M:%S UTC").to_string());
+        f.clock_offset_secs = offset_secs(info);
+    } else if let Some(n) = nla {
+        f.challenge_failed = Some(describe(&n.outcome));
+    }
+    if let Some(l) = &obs.logon {
+        f.logon = Some(match &l.outcome {
+            LogonOutcome::Accepted => format!("{}: accepted (nothing delegated)", l.user),
+            LogonOutcome::ErrorCode { code } => {
+                format!("{}: refused, {}", l.user, ntstatus_name(*code))
+            }
+            LogonOutcome::ClosedAfterAuthenticate { .. } => {
+                format!(
+                    "{}: refused (connection closed after the NTLM AUTHENTICATE)",
+                    l.user
+                )
+            }
+            LogonOutcome::PubKeyAuthMismatch { .. } => {
+                format!(
+                    "{}: accepted, but the server's pubKeyAuth did not verify",
+                    l.user
+                )
+            }
+            LogonOutcome::EarlyUserAuthorization { result } => {
+                format!("{}: Early User Authorization Result 0x{result:08X}", l.user)
+            }
+            LogonOutcome::Failed { phase, reason } => {
+                format!(
+                    "{}: not checked ({}: {reason})",
+                    l.user,
+                    phase_label(*phase)
+                )
+            }
+            LogonOutcome::TimedOut { phase, .. } => {
+                format!(
+                    "{}: no verdict before the deadline ({})",
+                    l.user,
+                    phase_label(*phase)
+                )
+            }
+        });
+    }
+    Some(f)
+}
+
+fn phase_label(p: NlaPhase) -> &'static str {
+    match p {
+        NlaPhase::Connect => "connect",
+        NlaPhase::X224 => "X.224",
+        NlaPhase::TlsHandshake => "TLS handshake",
+        NlaPhase::Challenge => "NTLM CHALLENGE",
+        NlaPhase::Authenticate => "NTLM AUTHENTICATE",
+        NlaPhase::EarlyUserAuthorization => "Early User Authorization Result",
+    }
+}
+
+fn describe(o: &NlaOutcome) -> String {
+    match o {
+        NlaOutcome::Challenge { .. } => "CHALLENGE received".to_string(),
+        NlaOutcome::ErrorCode { code } => format!("errorCode {}", ntstatus_name(*code)),
+        NlaOutcome::ConnectFailed { outcome } => format!("no connection ({outcome:?})"),
+        NlaOutcome::NotSelected { outcome } => {
+            format!(
+                "CredSSP not selected: {}",
+                super::describe_negotiation(outcome)
+            )
+        }
+        NlaOutcome::TlsFailed { outcome } => format!("TLS {}", super::describe_tls(outcome)),
+        NlaOutcome::Closed { phase, bytes } => {
+            format!("closed after {bytes} bytes ({})", phase_label(*phase))
+        }
+        NlaOutcome::Reset { phase, bytes } => {
+            format!("reset after {bytes} bytes ({})", phase_label(*phase))
+        }
+        NlaOutcome::TimedOut { phase, bytes } => {
+            format!(
+                "no answer before the deadline, {bytes} bytes ({})",
+                phase_label(*phase)
+            )
+        }
+        NlaOutcome::Malformed {
+            reason,
+            excerpt_hex,
+        } => format!("{reason} ({excerpt_hex})"),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn every_mapped_ntstatus_is_a_catalog_id() {
+        for code in [
+            0xC000_006D,
+            0xC000_006A,
+            0xC000_0064,
+            0xC000_0071,
+            0xC000_0224,
+            0xC000_0234,
+            0xC000_0072,
+            0xC000_0193,
+            0xC000_006E,
+            0xC000_006F,
+            0xC000_0070,
+            0xC000_0413,
+            0xC000_015B,
+            0xC000_0022,
+            0xC000_0133,
+            0x1234,
+        ] {
+            let id = ntstatus_finding(code);
+            assert!(crate::catalog::get(id).is_some(), "{id}");
+        }
+        for id in [
+            "auth-ok",
+            "access-denied",
+            "credssp-oracle-mismatch",
+            "host-identity-mismatch",
+            "clock-skew",
+        ] {
+            assert!(crate::catalog::get(id).is_some(), "{id}");
+        }
+    }
+
+    #[test]
+    fn names_windows_builds() {
+        let v = |major, minor, build| OsVersion {
+            major,
+            minor,
+            build,
+        };
+        let name = |major, minor, build| os_name(v(major, minor, build)).0;
+        assert_eq!(name(10, 0, 17763), "Windows Server 2019 (build 17763)");
+        assert_eq!(
+            os_name(v(10, 0, 17763)).1.as_deref(),
+            Some("Windows 10 1809 has the same build")
+        );
+        assert_eq!(name(10, 0, 20348), "Windows Server 2022 (build 20348)");
+        assert_eq!(name(10, 0, 22631), "Windows 11 23H2 (build 22631)");
+        assert_eq!(name(6, 1, 7601), "Windows Server 2008 R2 (build 7601)");
+        assert_eq!(name(10, 0, 65000), "Windows 10.0 (build 65000)");
+        assert_eq!(human_offset(-3725), "1h 02m behind");
+        assert_eq!(human_offset(301), "5m 01s ahead");
+    }
+}

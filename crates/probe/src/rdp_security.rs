@@ -1,0 +1,359 @@
+//! Standard RDP Security probe (MS-RDPBCGR 5.3): what a server that accepts Standard RDP Security
+//! enforces. Five connections, at once within the host's budget: an X.224 request for
+//! PROTOCOL_RDP, then an MCS Connect Initial offering every encryption method, or one method
+//! each (40-bit, 56-bit, 128-bit, FIPS), as nmap's rdp-enum-encryption does. The MCS Connect
+//! Response tells the server's RDP version, the level and method it chose, and its certificate.
+//!
+//! It runs only when the Standard-RDP-only request (requestedProtocols 0) was answered with
+//! PROTOCOL_RDP, or with a Connection Confirm without negotiation data: otherwise the server does
+//! not speak Standard RDP Security and there is nothing to ask.
+
+use crate::host::Host;
+use crate::{certificate, elapsed_ms, excerpt_hex, negotiate};
+use openssl::x509::X509;
+use rdpdoctor_observations::{
+    encryption, protocol, NegotiationAttempt, NegotiationOutcome, RdpSecurityAttempt,
+    RdpSecurityObservation, RdpSecurityOutcome, RdpSecurityPhase, ServerCertificateFacts,
+    ServerSecurity,
+};
+use rdpdoctor_wire::mcs::{self, ConnectResponse, ServerCertificate};
+use rdpdoctor_wire::tpkt;
+use std::io::ErrorKind;
+use std::sync::Arc;
+use std::time::{Duration, Instant};
+use tokio::io::{AsyncRead, AsyncReadExt, AsyncWrite, AsyncWriteExt};
+use tokio::task::JoinSet;
+
+/// The offers, in the order they are recorded: everything (what mstsc sends), then each method.
+const OFFERS: [u32; 5] = [
+    encryption::ALL,
+    encryption::BIT_40,
+    encryption::BIT_56,
+    encryption::BIT_128,
+    encryption::FIPS,
+];
+
+/// Bytes of an unexpected answer kept as evidence.
+const EXCERPT: usize = 48;
+
+/// Whether the negotiation facts show a server that speaks Standard RDP Security.
+fn speaks_standard_rdp(negotiation: &[NegotiationAttempt]) -> bool {
+    negotiation.iter().any(|a| {
+        a.requested == protocol::RDP
+            && matches!(
+                a.outcome,
+                NegotiationOutcome::Selected {
+                    protocol: protocol::RDP,
+                    ..
+                } | NegotiationOutcome::NoNegotiationData
+            )
+    })
+}
+
+/// Runs the probe if the negotiation facts call for it.
+pub(crate) async fn probe(
+    host: &Arc<Host>,
+    negotiation: &[NegotiationAttempt],
+) -> Option<RdpSecurityObservation> {
+    if !speaks_standard_rdp(negotiation) {
+        return None;
+    }
+    let mut set = JoinSet::new();
+    for (i, offered) in OFFERS.iter().copied().enumerate() {
+        let h = host.clone();
+        set.spawn(async move { (i, attempt(&h, offered).await) });
+    }
+    let mut attempts: Vec<(usize, RdpSecurityAttempt)> = Vec::new();
+    while let Some(joined) = set.join_next().await {
+        if let Ok(pair) = joined {
+            attempts.push(pair);
+        }
+    }
+    attempts.sort_by_key(|(i, _)| *i);
+    Some(RdpSecurityObservation {
+        attempts: attempts.into_iter().map(|(_, a)| a).collect(),
+    })
+}
+
+/// One connection: X.224 for PROTOCOL_RDP, then the Connect Initial offering `offered`.
+async fn attempt(host: &Host, offered: u32) -> RdpSecurityAttempt {
+    let t = Instant::now();
+    let outcome = match host.open().await {
+        Err(outcome) => RdpSecurityOutcome::ConnectFailed { outcome },
+        Ok((_slot, mut stream)) => exchange(&mut stream, offered, host.timeout).await,
+    };
+    RdpSecurityAttempt {
+        offered,
+        elapsed_ms: elapsed_ms(t),
+        outcome,
+    }
+}
+
+/// The exchange on an open stream (sans connect, so tests can drive it over a duplex pipe).
+pub(crate) async fn exchange<S>(
+    stream: &mut S,
+    offered: u32,
+    deadline: Duration,
+) -> RdpSecurityOutcome
+where
+    S: AsyncRead + AsyncWrite + Unpin,
+{
+    let negotiated = negotiate::negotiate(stream, protocol::RDP, deadline).await;
+    if !matches!(
+        negotiated,
+        NegotiationOutcome::Selected {
+            protocol: protocol::RDP,
+            ..
+        } | NegotiationOutcome::NoNegotiationData
+    ) {
+        return RdpSecurityOutcome::Negotiation {
+            outcome: negotiated,
+        };
+    }
+    let request = match mcs::connect_initial(offered, protocol::RDP) {
+        Ok(r) => r,
+        Err(e) => {
+            return RdpSecurityOutcome::Error {
+                reason: e.to_string(),
+            }
+        }
+    };
+    match tokio::time::timeout(deadline, stream.write_all(&request)).await {
+        Err(_) => {
+            return RdpSecurityOutcome::TimedOut {
+                phase: RdpSecurityPhase::McsConnect,
+                bytes: 0,
+            }
+        }
+        Ok(Err(e)) => return io_failure(&e, 0),
+        Ok(Ok(())) => {}
+    }
+    let packet = match read_tpkt(stream, deadline).await {
+        Ok(p) => p,
+        Err(outcome) => return outcome,
+    };
+    match mcs::decode_connect_response(&packet) {
+        ConnectResponse::Accepted(s) => RdpSecurityOutcome::Accepted(ServerSecurity {
+            rdp_version: s.rdp_version,
+            client_requested_protocols: s.client_requested_protocols,
+            encryption_method: s.encryption_method,
+            encryption_level: s.encryption_level,
+            server_random_len: s.server_random_len,
+            certificate: s.certificate.map(certificate_facts),
+            decoder_note: s
+                .ironrdp_refused
+                .map(|e| format!("ironrdp-pdu refused this response ({e}); read by rdpdoctor")),
+        }),
+        ConnectResponse::Refused { result } => RdpSecurityOutcome::McsRefused { result },
+        ConnectResponse::Disconnected { reason } => RdpSecurityOutcome::Disconnected { reason },
+        ConnectResponse::Malformed(reason) => RdpSecurityOutcome::NotResponse {
+            reason,
+            excerpt_hex: excerpt_hex(&packet, EXCERPT),
+        },
+    }
+}
+
+/// Reads exactly one TPKT, bounded by its announced length (at most 64 KiB) and the deadline.
+async fn read_tpkt<S: AsyncRead + Unpin>(
+    stream: &mut S,
+    deadline: Duration,
+) -> Result<Vec<u8>, RdpSecurityOutcome> {
+    let end = Instant::now() + deadline;
+    let mut buf: Vec<u8> = Vec::with_capacity(1024);
+    let mut chunk = [0u8; 4096];
+    loop {
+        let need = match tpkt::frame(&buf) {
+            tpkt::Frame::Complete(len) => {
+                buf.truncate(len);
+                return Ok(buf);
+            }
+            tpkt::Frame::NotTpkt => {
+                return Err(RdpSecurityOutcome::NotResponse {
+                    reason: "the answer is not a TPKT".into(),
+                    excerpt_hex: excerpt_hex(&buf, EXCERPT),
+                })
+            }
+            tpkt::Frame::BadLength(len) => {
+                return Err(RdpSecurityOutcome::NotResponse {
+                    reason: format!("TPKT header announces {len} bytes"),
+                    excerpt_hex: excerpt_hex(&buf, EXCERPT),
+                })
+            }
+            tpkt::Frame::NeedMore(n) => n,
+        };
+        // Never read past the first TPKT: the rest of the stream is not ours to judge.
+        let want = need.saturating_sub(buf.len()).clamp(1, chunk.len());
+        let remaining = end.saturating_duration_since(Instant::now());
+        match tokio::time::timeout(remaining, stream.read(&mut chunk[..want])).await {
+            Err(_) => {
+                return Err(RdpSecurityOutcome::TimedOut {
+                    phase: RdpSecurityPhase::McsConnect,
+                    bytes: buf.len(),
+                })
+            }
+            Ok(Ok(0)) => {
+                return Err(RdpSecurityOutcome::Closed {
+                    phase: RdpSecurityPhase::McsConnect,
+                    bytes: buf.len(),
+                })
+            }
+            Ok(Ok(n)) => buf.extend_from_slice(chunk.get(..n).unwrap_or_default()),
+            Ok(Err(e)) => return Err(io_failure(&e, buf.len())),
+        }
+    }
+}
+
+fn io_failure(e: &std::io::Error, bytes: usize) -> RdpSecurityOutcome {
+    let phase = RdpSecurityPhase::McsConnect;
+    match e.kind() {
+        ErrorKind::UnexpectedEof | ErrorKind::BrokenPipe => {
+            RdpSecurityOutcome::Closed { phase, bytes }
+        }
+        _ => RdpSecurityOutcome::Reset { phase, bytes },
+    }
+}
+
+/// The facts of a Server Certificate; an X.509 leaf is read like the TLS one.
+fn certificate_facts(cert: ServerCertificate) -> ServerCertificateFacts {
+    match cert {
+        ServerCertificate::Proprietary {
+            temporary,
+            key_bits,
+            public_exponent,
+            signature_len,
+            ..
+        } => ServerCertificateFacts::Proprietary {
+            temporary,
+            key_bits,
+            public_exponent,
+            signature_len,
+        },
+        ServerCertificate::X509 {
+            temporary,
+            certificates,
+        } => {
+            let chain_len = certificates.len();
+            let leaf = certificates
+                .last()
+                .ok_or_else(|| "empty chain".to_string())
+                .and_then(|der| X509::from_der(der).map_err(|e| format!("not DER X.509: {e}")))
+                .and_then(|x| certificate::describe(&x, chain_len));
+            let (leaf, error) = match leaf {
+                Ok(c) => (Some(Box::new(c)), None),
+                Err(e) => (None, Some(e)),
+            };
+            ServerCertificateFacts::X509 {
+                temporary,
+                chain_len,
+                leaf,
+                error,
+            }
+        }
+        ServerCertificate::Unreadable {
+            version,
+            length,
+            reason,
+        } => ServerCertificateFacts::Unreadable {
+            version,
+            length,
+            reason,
+        },
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use tokio::io::duplex;
+
+    /// A server that answers the CR with `cc` and the Connect Initial with `answer`.
+    async fn run(cc: &'static [u8], answer: &'static [u8], close: bool) -> RdpSecurityOutcome {
+        let (mut client, mut server) = duplex(8192);
+        let task = tokio::spawn(async move {
+            let mut buf = [0u8; 1024];
+            let _ = server.read(&mut buf).await;
+            let _ = server.write_all(cc).await;
+            let _ = server.read(&mut buf).await;
+            let _ = server.write_all(answer).await;
+            if !close {
+                tokio::time::sleep(Duration::from_secs(5)).await;
+            }
+        });
+        let out = exchange(&mut client, encryption::ALL, Duration::from_millis(300)).await;
+        task.abort();
+        out
+    }
+
+    const RSP_RDP: &[u8] =
+        b"\x03\x00\x00\x13\x0e\xd0\x00\x00\x12\x34\x00\x02\x01\x08\x00\x00\x00\x00\x00";
+    const LEGACY: &[u8] = b"\x03\x00\x00\x0b\x06\xd0\x00\x00\x12\x34\x00";
+
+    #[tokio::test]
+    async fn records_refusals_as_facts() {
+        assert_eq!(
+            run(RSP_RDP, b"\x03\x00\x00\x09\x02\xf0\x80\x21\x80", true).await,
+            RdpSecurityOutcome::Disconnected { reason: 3 }
+        );
+        assert_eq!(
+            run(
+                LEGACY,
+                b"\x03\x00\x00\x0d\x02\xf0\x80\x7f\x66\x03\x0a\x01\x0e",
+                true
+            )
+            .await,
+            RdpSecurityOutcome::McsRefused { result: 14 }
+        );
+        assert_eq!(
+            run(LEGACY, b"", true).await,
+            RdpSecurityOutcome::Closed {
+                phase: RdpSecurityPhase::McsConnect,
+                bytes: 0
+            }
+        );
+        assert_eq!(
+            run(RSP_RDP, b"\x03\x00\x01\x00\x02", false).await,
+            RdpSecurityOutcome::TimedOut {
+                phase: RdpSecurityPhase::McsConnect,
+                bytes: 5
+            }
+        );
+        assert!(matches!(
+            run(RSP_RDP, b"HTTP/1.1 400 Bad Request\r\n", true).await,
+            RdpSecurityOutcome::NotResponse { .. }
+        ));
+        // A server that selects TLS for a Standard-RDP-only request: nothing to ask.
+        assert!(matches!(
+            run(
+                b"\x03\x00\x00\x13\x0e\xd0\x00\x00\x12\x34\x00\x02\x01\x08\x00\x01\x00\x00\x00",
+                b"",
+                true
+            )
+            .await,
+            RdpSecurityOutcome::Negotiation { .. }
+        ));
+    }
+
+    #[test]
+    fn runs_only_for_servers_that_speak_standard_rdp() {
+        let attempt = |requested, outcome| NegotiationAttempt {
+            requested,
+            elapsed_ms: 1.0,
+            outcome,
+        };
+        let rdp = NegotiationOutcome::Selected {
+            protocol: protocol::RDP,
+            flags: 1,
+        };
+        assert!(speaks_standard_rdp(&[attempt(0, rdp.clone())]));
+        assert!(speaks_standard_rdp(&[attempt(
+            0,
+            NegotiationOutcome::NoNegotiationData
+        )]));
+        // Only the Standard-RDP-only request counts.
+        assert!(!speaks_standard_rdp(&[attempt(1, rdp)]));
+        assert!(!speaks_standard_rdp(&[attempt(
+            0,
+            NegotiationOutcome::Failure { code: 1 }
+        )]));
+    }
+}
