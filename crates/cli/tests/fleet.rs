@@ -438,3 +438,54 @@ fn example_prometheus_config_and_alert_rules_are_valid_and_fire() {
         );
     }
 }
+
+#[test]
+fn nagios_plugin_states_and_perfdata() {
+    let lab = Lab::get();
+    let plugin = |args: &[&str]| {
+        let out = run(args);
+        let line = String::from_utf8_lossy(&out.stdout).trim().to_string();
+        assert_eq!(line.lines().count(), 1, "one status line: {line}");
+        (out.status.code(), line)
+    };
+    let (code, line) = plugin(&["check", &lab.addr("freerdp-nla"), "--format", "nagios"]);
+    assert_eq!(code, Some(0), "{line}");
+    assert!(line.starts_with("RDP OK - Healthy"), "{line}");
+    assert!(
+        line.contains(" | time=") && line.contains("cert_days=") && line.contains(";30;7"),
+        "{line}"
+    );
+
+    let (code, line) = plugin(&["check", &lab.addr("xrdp-negotiate"), "--format", "nagios"]);
+    assert_eq!(code, Some(1), "{line}");
+    assert!(
+        line.starts_with("RDP WARNING - ") && line.contains("[nla-not-enforced]"),
+        "{line}"
+    );
+
+    let (code, line) = plugin(&["check", &lab.addr("xrdp-expired"), "--format", "nagios"]);
+    assert_eq!(code, Some(2), "{line}");
+    assert!(
+        line.starts_with("RDP CRITICAL - ") && line.contains("[cert-expired]"),
+        "{line}"
+    );
+
+    // The lab certificate expires in 10 days: WARNING under a 30-day threshold, CRITICAL under 15.
+    let (code, _) = plugin(&["check", &lab.addr("xrdp-expiring"), "--format", "nagios"]);
+    assert_eq!(code, Some(1));
+    let (code, line) = plugin(&[
+        "check",
+        &lab.addr("xrdp-expiring"),
+        "--format",
+        "nagios",
+        "--cert-crit-days",
+        "15",
+    ]);
+    assert_eq!(code, Some(2), "{line}");
+
+    let (code, line) = plugin(&["check", &lab.addr("closed"), "--format", "nagios"]);
+    assert_eq!(code, Some(2), "{line}");
+    let (code, line) = plugin(&["check", "host:99999", "--format", "nagios"]);
+    assert_eq!(code, Some(3), "{line}");
+    assert!(line.starts_with("RDP UNKNOWN - "), "{line}");
+}

@@ -3,9 +3,12 @@
 use super::DiagnosisOptions;
 use crate::{render, usage_error};
 use rdpdoctor_observations::{Target, DEFAULT_PORT};
-use rdpdoctor_probe::ProbeOptions;
+use rdpdoctor_probe::{Credentials, ProbeOptions};
+use std::io::IsTerminal;
 use std::path::PathBuf;
+use std::sync::Arc;
 use std::time::Duration;
+use zeroize::Zeroizing;
 
 #[derive(clap::Args, Debug)]
 pub struct CheckArgs {
@@ -20,49 +23,127 @@ pub struct CheckArgs {
     /// Also write the observations to FILE (replay with `rdpdoctor diagnose FILE`)
     #[arg(long, value_name = "FILE")]
     pub save: Option<PathBuf>,
+    /// Also log on as USER (DOMAIN\\user, user@domain or user) with NLA up to the server's verdict on
+    /// the credentials; nothing is delegated. The password comes from the environment variable
+    /// RDPDOCTOR_PASSWORD, or from a prompt without echo when stdin is a terminal (there is no
+    /// password flag)
+    #[arg(long, value_name = "USER")]
+    pub user: Option<String>,
+    /// Output: text (default), json (same as --json), or nagios (a plugin status line; exit 0 OK,
+    /// 1 WARNING, 2 CRITICAL, 3 UNKNOWN)
+    #[arg(long, value_enum, default_value = "text")]
+    pub format: Format,
+    /// With --format nagios: CRITICAL when the certificate expires within this many days
+    #[arg(long, value_name = "DAYS", default_value_t = 7, value_parser = clap::value_parser!(i64).range(0..=3650))]
+    pub cert_crit_days: i64,
     #[command(flatten)]
     pub diagnosis: DiagnosisOptions,
 }
 
+/// Output formats of `check`.
+#[derive(clap::ValueEnum, Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Format {
+    Text,
+    Json,
+    Nagios,
+}
+
+/// The environment variable `--user` reads the password from.
+pub const PASSWORD_ENV: &str = "RDPDOCTOR_PASSWORD";
+
+/// Why `--password` is refused.
+pub const PASSWORD_FLAG_REFUSED: &str = "there is no --password flag: a password on the command line shows in the process list and in shell history. Use --user USER and put the password in the environment variable RDPDOCTOR_PASSWORD, or type it at the prompt";
+
+/// The password for `user`: RDPDOCTOR_PASSWORD, else a prompt without echo on the terminal.
+fn password_for(user: &str) -> Result<Zeroizing<String>, String> {
+    if let Some(p) = std::env::var_os(PASSWORD_ENV) {
+        return p
+            .into_string()
+            .map(Zeroizing::new)
+            .map_err(|_| format!("{PASSWORD_ENV} is not valid UTF-8"));
+    }
+    if !std::io::stdin().is_terminal() {
+        return Err(format!(
+            "--user {user} needs a password: set {PASSWORD_ENV}, or run in a terminal to be prompted"
+        ));
+    }
+    rpassword::prompt_password(format!("Password for {user}: "))
+        .map(Zeroizing::new)
+        .map_err(|e| format!("cannot read the password: {e}"))
+}
+
 pub fn run(args: &CheckArgs) -> u8 {
+    // A monitoring plugin reports its own errors as UNKNOWN on stdout, not as a usage error.
+    let nagios = args.format == Format::Nagios;
+    let usage_error = |e: &dyn std::fmt::Display| {
+        if nagios {
+            let (line, code) = render::nagios::unknown(&e.to_string());
+            println!("{line}");
+            code
+        } else {
+            usage_error(e)
+        }
+    };
     let target = match Target::parse(&args.target, DEFAULT_PORT) {
         Ok(t) => t,
-        Err(e) => return usage_error(e),
+        Err(e) => return usage_error(&e),
     };
     if !(args.timeout.is_finite() && args.timeout > 0.0 && args.timeout <= 600.0) {
-        return usage_error(format!(
+        return usage_error(&format!(
             "--timeout {} is not a number of seconds between 0 and 600",
             args.timeout
         ));
     }
     let ctx = match args.diagnosis.context(jiff::Timestamp::now()) {
         Ok(c) => c,
-        Err(e) => return usage_error(e),
+        Err(e) => return usage_error(&e),
+    };
+    let credentials = match &args.user {
+        None => None,
+        Some(user) if user.trim().is_empty() => {
+            return usage_error(&"--user needs an account name (DOMAIN\\user, user@domain or user)")
+        }
+        Some(user) => match password_for(user) {
+            Ok(password) => Some(Arc::new(Credentials::new(user.clone(), password))),
+            Err(e) => return usage_error(&e),
+        },
     };
     let options = ProbeOptions {
         timeout: Duration::from_secs_f64(args.timeout),
         max_connections: usize::from(args.connections),
         global: None,
         eager: true,
+        credentials,
     };
     let runtime = match tokio::runtime::Builder::new_current_thread()
         .enable_all()
         .build()
     {
         Ok(r) => r,
-        Err(e) => return usage_error(format!("cannot start the async runtime: {e}")),
+        Err(e) => return usage_error(&format!("cannot start the async runtime: {e}")),
     };
     let obs = runtime.block_on(rdpdoctor_probe::check(target, &options));
+    // The password is zeroed here, before anything is printed or written.
+    drop(options);
     if let Some(path) = &args.save {
         if let Err(e) = std::fs::write(path, obs.to_json()) {
-            return usage_error(format!(
+            return usage_error(&format!(
                 "cannot write the observations to {}: {e}; choose a writable path for --save",
                 path.display()
             ));
         }
     }
     let diagnosis = rdpdoctor_diagnose::diagnose(&obs, &ctx);
-    if args.diagnosis.json {
+    if nagios {
+        let thresholds = render::nagios::Thresholds {
+            warn_days: args.diagnosis.cert_warn_days,
+            crit_days: args.cert_crit_days,
+        };
+        let (line, code) = render::nagios::report(&diagnosis, obs.duration_ms, &thresholds);
+        println!("{line}");
+        return code;
+    }
+    if args.diagnosis.json || args.format == Format::Json {
         println!("{}", render::json::report(&diagnosis, &obs));
     } else {
         print!("{}", render::text::report(&diagnosis, obs.duration_ms));

@@ -117,6 +117,7 @@ pub fn run(args: &ScanArgs) -> u8 {
         max_connections: usize::from(args.connections),
         global: Some(Arc::new(Semaphore::new(args.concurrency as usize))),
         eager: false,
+        credentials: None,
     };
     let progress = (!args.quiet && std::io::stderr().is_terminal()).then(|| {
         let bar = indicatif::ProgressBar::new_spinner();
