@@ -195,7 +195,11 @@ pub const KNOWN_FINDINGS: &[&str] = &[
 // Commands (exact; run elevated on the server unless noted).
 
 const CHECK: &str = "rdpdoctor check HOST";
-const EXPORT_SYSTEM: &str = "wevtutil epl System C:\\rdpdiag\\System-rdp.evtx \"/q:*[System[Provider[@Name='Schannel' or @Name='TermDD' or @Name='Microsoft-Windows-TerminalServices-RemoteConnectionManager' or @Name='Service Control Manager']]]\" /ow:true";
+/// A logon test up to the server's verdict; the password comes from RDPDOCTOR_PASSWORD or a prompt.
+const CHECK_USER: &str = "rdpdoctor check HOST --user 'DOMAIN\\user'";
+/// The whole connection sequence (delegates the credentials), to read the server's own codes.
+const CHECK_FULL: &str = "rdpdoctor check HOST --user 'DOMAIN\\user' --full";
+const EXPORT_SYSTEM_AND_READ: &str = "wevtutil epl System C:\\rdpdiag\\System-rdp.evtx \"/q:*[System[Provider[@Name='Schannel' or @Name='TermDD' or @Name='Microsoft-Windows-TerminalServices-RemoteConnectionManager' or @Name='Service Control Manager']]]\" /ow:true, then anywhere: rdpdoctor logs System-rdp.evtx";
 const Q_RCM_CERT: &str = "wevtutil qe System \"/q:*[System[Provider[@Name='Microsoft-Windows-TerminalServices-RemoteConnectionManager'] and (EventID=1055 or EventID=1057 or EventID=1058)]]\" /c:10 /rd:true /f:text";
 const Q_SCHANNEL_KEY: &str = "wevtutil qe System \"/q:*[System[Provider[@Name='Schannel'] and (EventID=36870)]]\" /c:10 /rd:true /f:text";
 const Q_SCHANNEL_TLS: &str = "wevtutil qe System \"/q:*[System[Provider[@Name='Schannel'] and (EventID=36871 or EventID=36874 or EventID=36888)]]\" /c:10 /rd:true /f:text";
@@ -238,7 +242,7 @@ const CAUSE_CERT: Cause = Cause {
           first.",
     evidence: &[
         Evidence { kind: EvidenceKind::Check, findings: &["cert-expired", "tls-handshake-failed", "cert-not-on-server"], what: "The certificate the server presents has expired, or no TLS version completes, or negotiation answers SSL_CERT_NOT_ON_SERVER.", command: CHECK },
-        Evidence { kind: EvidenceKind::OfflineCheck, findings: &["cert-renewal-failed", "cert-private-key-inaccessible"], what: "Findings from the server's exported System log.", command: EXPORT_SYSTEM },
+        Evidence { kind: EvidenceKind::OfflineCheck, findings: &["cert-renewal-failed", "cert-private-key-inaccessible"], what: "Findings from the server's exported System log.", command: EXPORT_SYSTEM_AND_READ },
         Evidence { kind: EvidenceKind::Event, findings: &[], what: "RemoteConnectionManager 1057 (could not create the self-signed certificate) or 1058 (could not replace the expired one, often \"Access is denied\"); 1055 for a custom certificate whose key is unreadable.", command: Q_RCM_CERT },
         Evidence { kind: EvidenceKind::Event, findings: &[], what: "Schannel 36870 with ErrorCode 0x8009030D (SEC_E_UNKNOWN_CREDENTIALS) or 0x80090016 (NTE_BAD_KEYSET): the private key cannot be opened.", command: Q_SCHANNEL_KEY },
         Evidence { kind: EvidenceKind::Command, findings: &[], what: "NotAfter of the certificate in the Remote Desktop store.", command: CERT_STORE },
@@ -284,7 +288,7 @@ const CAUSE_TLS: Cause = Cause {
           so it fits 0x904 better than the extended 0x7 (inference).",
     evidence: &[
         Evidence { kind: EvidenceKind::Check, findings: &["tls-handshake-failed", "tls-legacy-only", "tls-modern-only"], what: "Which TLS versions the server completes, compared with what the client can do.", command: CHECK },
-        Evidence { kind: EvidenceKind::OfflineCheck, findings: &["tls-disabled-in-schannel", "tls-alert-sent"], what: "Findings from the server's SCHANNEL registry export and System log.", command: "reg export \"HKLM\\SYSTEM\\CurrentControlSet\\Control\\SecurityProviders\\SCHANNEL\" C:\\rdpdiag\\schannel.reg /y" },
+        Evidence { kind: EvidenceKind::OfflineCheck, findings: &["tls-disabled-in-schannel", "tls-alert-sent"], what: "Findings from the server's SCHANNEL registry export and System log.", command: "reg export \"HKLM\\SYSTEM\\CurrentControlSet\\Control\\SecurityProviders\\SCHANNEL\" C:\\rdpdiag\\schannel.reg /y, then anywhere: rdpdoctor host schannel.reg" },
         Evidence { kind: EvidenceKind::Event, findings: &[], what: "Schannel 36871 (state 10013: no usable TLS version), 36874 (no cipher suite in common), 36888 with alert 40 handshake_failure or 70 protocol_version.", command: Q_SCHANNEL_TLS },
         Evidence { kind: EvidenceKind::Registry, findings: &[], what: "SCHANNEL\\Protocols\\TLS 1.x\\Server Enabled = 0 / DisabledByDefault = 1.", command: REG_SCHANNEL },
     ],
@@ -305,7 +309,7 @@ const CAUSE_REFUSES_LOGONS: Cause = Cause {
           to RDP being disabled or policy limiting new connections. No Microsoft text confirms \
           which server settings send it; the events 1070/1071 are still to be verified.",
     evidence: &[
-        Evidence { kind: EvidenceKind::Check, findings: &["server-denied-connection"], what: "Needs the user's credentials (to get past NLA). With them the check gets as far as the server's Set Error Info PDU and reports its code (0x7).", command: CHECK },
+        Evidence { kind: EvidenceKind::Check, findings: &["server-denied-connection"], what: "Needs the user's credentials (to get past NLA) and --full (which delegates them). The check then goes as far as the server's Set Error Info PDU and reports its code (0x7) and the phase.", command: CHECK_FULL },
         Evidence { kind: EvidenceKind::Command, findings: &[], what: "\"Session logins are currently DISABLED\" or drain mode.", command: CHGLOGON },
         Evidence { kind: EvidenceKind::Registry, findings: &[], what: "TSServerDrainMode = 1, TSUserEnabled = 1 or TSEnabled = 0 under Terminal Server; fLogonDisabled = 1 under RDP-Tcp.", command: REG_TS },
         Evidence { kind: EvidenceKind::Registry, findings: &[], what: "fLogonDisabled = 1 or fEnableWinStation = 0 on the listener.", command: REG_RDPTCP },
@@ -327,8 +331,8 @@ const CAUSE_NLA: Cause = Cause {
           IronRDP, a wrong password in the Client Info PDU with NLA off is answered with errorInfo \
           0x7 - a documented sender of exactly this pair.",
     evidence: &[
-        Evidence { kind: EvidenceKind::Check, findings: &["nla-required", "nla-not-enforced", "credssp-oracle-mismatch", "logon-failure"], what: "What the server requires in negotiation, and (given the user's credentials) whether CredSSP and the logon succeed.", command: CHECK },
-        Evidence { kind: EvidenceKind::OfflineCheck, findings: &["nla-disabled", "security-layer-rdp"], what: "UserAuthentication = 0 or SecurityLayer = 0 in the exported Terminal Server keys (policy wins over local).", command: "reg export \"HKLM\\SYSTEM\\CurrentControlSet\\Control\\Terminal Server\" C:\\rdpdiag\\ts.reg /y" },
+        Evidence { kind: EvidenceKind::Check, findings: &["nla-required", "nla-not-enforced", "credssp-oracle-mismatch", "logon-failure"], what: "What the server requires in negotiation, and (given the user's credentials) whether CredSSP and the logon succeed.", command: CHECK_USER },
+        Evidence { kind: EvidenceKind::OfflineCheck, findings: &["nla-disabled", "security-layer-rdp"], what: "UserAuthentication = 0 or SecurityLayer = 0 in the exported Terminal Server keys (policy wins over local).", command: "reg export \"HKLM\\SYSTEM\\CurrentControlSet\\Control\\Terminal Server\" C:\\rdpdiag\\ts.reg /y, then anywhere: rdpdoctor host ts.reg" },
         Evidence { kind: EvidenceKind::Registry, findings: &[], what: "UserAuthentication and SecurityLayer as applied by policy.", command: REG_TS_POLICY },
         Evidence { kind: EvidenceKind::Registry, findings: &[], what: "On client and server: AllowEncryptionOracle: 0 Force Updated Clients, 1 Mitigated, 2 Vulnerable; patched/unpatched pairs are blocked.", command: REG_CREDSSP },
         Evidence { kind: EvidenceKind::Event, findings: &[], what: "TermDD 56 (security layer error), Security 4625 (Status / SubStatus names the credential problem).", command: Q_TERMDD },
@@ -348,7 +352,7 @@ const CAUSE_LIMITS: Cause = Cause {
           later; the pattern is a server that accepts TCP and then closes.",
     evidence: &[
         Evidence { kind: EvidenceKind::Check, findings: &["closed-without-reply"], what: "TCP accepted, then closed without an X.224 answer, while the server is otherwise healthy.", command: CHECK },
-        Evidence { kind: EvidenceKind::OfflineCheck, findings: &["session-limit"], what: "A connection or session limit set very low in the exported Terminal Server keys or policy.", command: "reg export \"HKLM\\SOFTWARE\\Policies\\Microsoft\\Windows NT\\Terminal Services\" C:\\rdpdiag\\ts-policy.reg /y" },
+        Evidence { kind: EvidenceKind::OfflineCheck, findings: &["session-limit"], what: "A connection or session limit set very low in the exported Terminal Server keys or policy.", command: "reg export \"HKLM\\SOFTWARE\\Policies\\Microsoft\\Windows NT\\Terminal Services\" C:\\rdpdiag\\ts-policy.reg /y, then anywhere: rdpdoctor host ts-policy.reg" },
         Evidence { kind: EvidenceKind::Command, findings: &[], what: "Stale or disconnected sessions holding the slots.", command: QWINSTA },
         Evidence { kind: EvidenceKind::Registry, findings: &[], what: "MaxInstanceCount (0xFFFFFFFF = unlimited) on the listener.", command: REG_RDPTCP },
         Evidence { kind: EvidenceKind::Registry, findings: &[], what: "MaxInstanceCount and fSingleSessionPerUser set by policy.", command: REG_TS_POLICY },
@@ -387,7 +391,7 @@ const CAUSE_TCP_BLOCKED: Cause = Cause {
     why: "0x204 is documented as a failed TCP connect: the connection never reached RDP.",
     evidence: &[
         Evidence { kind: EvidenceKind::Check, findings: &["port-filtered", "port-closed", "dns-failure"], what: "Filtered (dropped), refused (nothing listens) or a name that does not resolve.", command: CHECK },
-        Evidence { kind: EvidenceKind::OfflineCheck, findings: &["rdp-disabled", "port-changed", "firewall-drop"], what: "fDenyTSConnections = 1, PortNumber other than 3389, firewall drops in the exports.", command: "reg export \"HKLM\\SYSTEM\\CurrentControlSet\\Control\\Terminal Server\" C:\\rdpdiag\\ts.reg /y" },
+        Evidence { kind: EvidenceKind::OfflineCheck, findings: &["rdp-disabled", "port-changed", "firewall-drop"], what: "fDenyTSConnections = 1, PortNumber other than 3389, firewall drops in the exports.", command: "reg export \"HKLM\\SYSTEM\\CurrentControlSet\\Control\\Terminal Server\" C:\\rdpdiag\\ts.reg /y, then anywhere: rdpdoctor host ts.reg" },
         Evidence { kind: EvidenceKind::Command, findings: &[], what: "Run on the client: TcpTestSucceeded False from the client's network.", command: TNC },
         Evidence { kind: EvidenceKind::Registry, findings: &[], what: "fDenyTSConnections = 1 (policy wins) and PortNumber.", command: REG_TS },
     ],
@@ -465,7 +469,7 @@ const CAUSE_ORACLE: Cause = Cause {
           cause (\"This could be due to CredSSP encryption oracle remediation\"; older clients \
           show only \"The function requested is not supported\").",
     evidence: &[
-        Evidence { kind: EvidenceKind::Check, findings: &["credssp-oracle-mismatch"], what: "Given the user's credentials: CredSSP version / behaviour of the server compared with the client's policy.", command: CHECK },
+        Evidence { kind: EvidenceKind::Check, findings: &["credssp-oracle-mismatch"], what: "Given the user's credentials: CredSSP version / behaviour of the server compared with the client's policy.", command: CHECK_USER },
         Evidence { kind: EvidenceKind::Registry, findings: &[], what: "On client and server: AllowEncryptionOracle (0 Force Updated Clients, 1 Mitigated, 2 Vulnerable).", command: REG_CREDSSP },
         Evidence { kind: EvidenceKind::Command, findings: &[], what: "On client and server: patch level (tspkg.dll versions per the support article).", command: HOTFIX },
     ],
@@ -508,7 +512,7 @@ const CAUSE_LOGON_RIGHT: Cause = Cause {
     why: "STATUS_LOGON_TYPE_NOT_GRANTED means the credentials were right but the logon type \
           (RemoteInteractive) is not granted to the account.",
     evidence: &[
-        Evidence { kind: EvidenceKind::Check, findings: &["logon-right-missing", "access-denied"], what: "Given the user's credentials: the logon is refused for lack of the right.", command: CHECK },
+        Evidence { kind: EvidenceKind::Check, findings: &["logon-right-missing", "access-denied"], what: "Given the user's credentials: the logon is refused for lack of the right.", command: CHECK_USER },
         Evidence { kind: EvidenceKind::Event, findings: &[], what: "Security 4625 with SubStatus 0xC000015B, or 4825 (user denied access to Remote Desktop).", command: Q_SECURITY_AUTH },
         Evidence { kind: EvidenceKind::Command, findings: &[], what: "Whether the user (or a group of theirs) is a member.", command: RDP_USERS },
         Evidence { kind: EvidenceKind::Command, findings: &[], what: "\"Allow log on through Remote Desktop Services\" / \"Deny log on through Remote Desktop Services\" in the applied policy.", command: "gpresult /h C:\\rdpdiag\\gpresult.html" },
@@ -524,7 +528,7 @@ const CAUSE_BAD_CREDS: Cause = Cause {
     basis: Basis::Documented,
     why: "The status itself says the logon failed for unknown user or bad password.",
     evidence: &[
-        Evidence { kind: EvidenceKind::Check, findings: &["logon-failure"], what: "Given the same credentials, the check reports a logon failure.", command: CHECK },
+        Evidence { kind: EvidenceKind::Check, findings: &["logon-failure"], what: "Given the same credentials, the check reports a logon failure.", command: CHECK_USER },
         Evidence { kind: EvidenceKind::Event, findings: &[], what: "Security 4625: Status / SubStatus 0xC000006A (bad password) or 0xC0000064 (no such user); with NLA the LogonType is 3, not 10.", command: Q_SECURITY_AUTH },
     ],
     rule_out: "The same credentials work for another logon to that server.",
