@@ -7,30 +7,13 @@ use std::net::SocketAddr;
 use std::time::{Duration, Instant};
 use tokio::net::TcpStream;
 
-/// Connects to `address`; the stream comes back only when the connect succeeded.
+/// Connects to `address`; the stream comes back only when the connect succeeded. This is the
+/// first connect to a host, the one that measures it, so it never sends a second SYN.
 pub(crate) async fn connect(
     address: SocketAddr,
     deadline: Duration,
 ) -> (TcpAttempt, Option<TcpStream>) {
-    let start = Instant::now();
-    let (outcome, stream) = match tokio::time::timeout(deadline, TcpStream::connect(address)).await
-    {
-        Err(_) => (ConnectOutcome::TimedOut, None),
-        Ok(Ok(s)) => {
-            // Small request/response exchanges: do not let Nagle delay them.
-            let _ = s.set_nodelay(true);
-            (ConnectOutcome::Connected, Some(s))
-        }
-        Ok(Err(e)) => (classify(&e), None),
-    };
-    (
-        TcpAttempt {
-            address,
-            elapsed_ms: elapsed_ms(start),
-            outcome,
-        },
-        stream,
-    )
+    connect_redialing(address, deadline, deadline).await
 }
 
 /// Like [`connect`], but when the connect has not completed after `redial_after`, a second
@@ -61,6 +44,7 @@ pub(crate) async fn connect_redialing(
     let (outcome, stream) = match tokio::time::timeout(deadline, raced).await {
         Err(_) => (ConnectOutcome::TimedOut, None),
         Ok(Ok(s)) => {
+            // Small request/response exchanges: do not let Nagle delay them.
             let _ = s.set_nodelay(true);
             (ConnectOutcome::Connected, Some(s))
         }
