@@ -67,14 +67,14 @@ pub fn run(args: &ExplainArgs) -> u8 {
     };
     if args.json {
         match serde_json::to_string_pretty(&explanation) {
-            Ok(s) => println!("{s}"),
+            Ok(s) => crate::out(&format!("{s}\n")),
             Err(e) => {
                 eprintln!("rdpdoctor explain: could not write JSON: {e}");
                 return EXIT_USAGE;
             }
         }
     } else {
-        print!("{}", render_text(&explanation));
+        crate::out(&render_text(&explanation));
     }
     if explanation.all_decoded() {
         EXIT_OK

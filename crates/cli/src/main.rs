@@ -39,6 +39,10 @@ enum Command {
     Scan(cmd::scan::ScanArgs),
     /// Prometheus exporter: GET /probe?target=HOST:PORT runs a check (targets limited by --allow)
     Serve(cmd::serve::ServeArgs),
+    /// Print shell completions (bash, zsh, fish, elvish, powershell)
+    Completions(cmd::docs::CompletionsArgs),
+    /// Print the man page (roff), e.g. `rdpdoctor manpage > rdpdoctor.1`
+    Manpage,
     /// List every finding id with its severity and meaning
     Findings(cmd::findings::FindingsArgs),
 }
@@ -69,8 +73,25 @@ fn main() -> ExitCode {
         Command::Findings(args) => cmd::findings::run(&args),
         Command::Scan(args) => cmd::scan::run(&args),
         Command::Serve(args) => cmd::serve::run(&args),
+        Command::Completions(args) => cmd::docs::completions::<Cli>(&args),
+        Command::Manpage => cmd::docs::manpage::<Cli>(),
     };
     ExitCode::from(code)
+}
+
+/// Writes `text` to stdout. A reader that went away (`rdpdoctor ... | head`) is not an error
+/// worth a panic, as `print!` would make it; any other write error is reported on stderr.
+pub fn out(text: &str) {
+    use std::io::Write;
+    let mut stdout = std::io::stdout().lock();
+    if let Err(e) = stdout
+        .write_all(text.as_bytes())
+        .and_then(|_| stdout.flush())
+    {
+        if e.kind() != std::io::ErrorKind::BrokenPipe {
+            eprintln!("rdpdoctor: cannot write the output: {e}");
+        }
+    }
 }
 
 /// Prints `rdpdoctor: MESSAGE` on stderr and returns the usage exit status.

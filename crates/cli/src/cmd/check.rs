@@ -78,7 +78,7 @@ pub fn run(args: &CheckArgs) -> u8 {
     let usage_error = |e: &dyn std::fmt::Display| {
         if nagios {
             let (line, code) = render::nagios::unknown(&e.to_string());
-            println!("{line}");
+            crate::out(&format!("{line}\n"));
             code
         } else {
             usage_error(e)
@@ -140,13 +140,13 @@ pub fn run(args: &CheckArgs) -> u8 {
             crit_days: args.cert_crit_days,
         };
         let (line, code) = render::nagios::report(&diagnosis, obs.duration_ms, &thresholds);
-        println!("{line}");
+        crate::out(&format!("{line}\n"));
         return code;
     }
     if args.diagnosis.json || args.format == Format::Json {
-        println!("{}", render::json::report(&diagnosis, &obs));
+        crate::out(&format!("{}\n", render::json::report(&diagnosis, &obs)));
     } else {
-        print!("{}", render::text::report(&diagnosis, obs.duration_ms));
+        crate::out(&render::text::report(&diagnosis, obs.duration_ms));
     }
     diagnosis.exit_code()
 }

@@ -14,7 +14,7 @@ pub struct FindingsArgs {
 
 pub fn run(args: &FindingsArgs) -> u8 {
     if args.markdown {
-        print!("{}", catalog::reference_markdown());
+        crate::out(&catalog::reference_markdown());
     } else if args.json {
         let list: Vec<serde_json::Value> = catalog::all()
             .map(|d| {
@@ -27,16 +27,16 @@ pub fn run(args: &FindingsArgs) -> u8 {
                 })
             })
             .collect();
-        println!("{}", serde_json::Value::Array(list));
+        crate::out(&format!("{}\n", serde_json::Value::Array(list)));
     } else {
         for d in catalog::all() {
-            println!(
-                "{:<26} {:<9} {:<22} {}",
+            crate::out(&format!(
+                "{:<26} {:<9} {:<22} {}\n",
                 d.id,
                 d.severity.label(),
                 d.step.label(),
                 d.title
-            );
+            ));
         }
     }
     0

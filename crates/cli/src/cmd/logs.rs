@@ -119,10 +119,10 @@ pub fn report(obs: &Observations, diagnosis: &DiagnosisOptions, now: jiff::Times
     };
     let d = rdpdoctor_diagnose::diagnose(obs, &ctx);
     if diagnosis.json {
-        println!("{}", render::json::report(&d, obs));
+        crate::out(&format!("{}\n", render::json::report(&d, obs)));
     } else {
-        print!("{}", render::text::report(&d, obs.duration_ms));
-        print!("{}", render::offline::sections(&d));
+        crate::out(&render::text::report(&d, obs.duration_ms));
+        crate::out(&render::offline::sections(&d));
     }
     d.exit_code()
 }

@@ -2,6 +2,7 @@
 
 pub mod check;
 pub mod diagnose;
+pub mod docs;
 pub mod findings;
 pub mod host;
 pub mod logs;
