@@ -153,3 +153,43 @@ fn docs_findings_md_is_generated_from_the_catalog() {
         "docs/findings.md is out of date: regenerate it with `RDPDOCTOR_BLESS=1 cargo test -p rdpdoctor --test cli`"
     );
 }
+
+#[test]
+fn a_reader_that_goes_away_is_no_panic() {
+    use std::io::Read;
+    for args in [
+        vec!["findings"],
+        vec!["explain", "0x904", "0x7"],
+        vec!["findings", "--markdown"],
+    ] {
+        let mut child = common::bin()
+            .args(&args)
+            .stdout(std::process::Stdio::piped())
+            .stderr(std::process::Stdio::piped())
+            .spawn()
+            .expect("spawns");
+        let mut first = [0u8; 1];
+        let _ = child.stdout.as_mut().expect("stdout").read(&mut first);
+        drop(child.stdout.take());
+        let out = child.wait_with_output().expect("waits");
+        let err = String::from_utf8_lossy(&out.stderr);
+        assert!(!err.contains("panicked"), "{args:?}: {err}");
+        assert_ne!(out.status.code(), Some(101), "{args:?}");
+    }
+}
+
+#[test]
+fn completions_and_man_page_come_from_the_same_definitions() {
+    let out = run(&["completions", "bash"]);
+    assert_eq!(out.status.code(), Some(0));
+    let text = String::from_utf8_lossy(&out.stdout);
+    for sub in [
+        "check", "scan", "serve", "explain", "logs", "host", "diagnose",
+    ] {
+        assert!(text.contains(sub), "bash completion lacks {sub}");
+    }
+    let out = run(&["manpage"]);
+    assert_eq!(out.status.code(), Some(0));
+    assert!(String::from_utf8_lossy(&out.stdout).contains(".TH rdpdoctor 1"));
+    assert_eq!(run(&["completions", "cmd.exe"]).status.code(), Some(2));
+}
