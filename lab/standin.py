@@ -30,6 +30,17 @@ Modes
                 64 MiB per connection (then close).
   midrecord     after the request, send a TPKT header announcing 19 bytes but only the
                 first 7 bytes of the record (03 00 00 13 0e d0 00), then close.
+  errorinfo     a server that refuses the session after the Client Info PDU, the way
+                mstsc reports as error 0x904 / extended 0x7: answer a request that offers TLS
+                with RDP_NEG_RSP PROTOCOL_SSL (a request without TLS gets RDP_NEG_FAILURE 1,
+                SSL_REQUIRED_BY_SERVER), TLS with the lab's CA-signed certificate
+                (state/certs/negotiate-chain.pem), an MCS Connect Response (Server Core Data
+                RDP 5.0+, Server Network Data with the I/O channel 1003 and one id per requested
+                static channel, Server Security Data level 0 / method 0), Attach User Confirm
+                (user 1007), a Channel Join Confirm per request; then, after the Client Info
+                PDU, a Set Error Info PDU with errorInfo 0x00000007
+                (ERRINFO_SERVER_DENIED_CONNECTION), an MCS Disconnect Provider Ultimatum
+                (rn-provider-initiated) and a close. No real Linux server sends this.
 
 Standard library only.
 """
@@ -37,6 +48,7 @@ Standard library only.
 import asyncio
 import os
 import socket
+import ssl
 import struct
 import sys
 import time
@@ -57,7 +69,14 @@ MIDRECORD = bytes.fromhex("030000130ed000")  # 7 of the 19 announced bytes
 FLOOD_FRAME = b"\x03\x00\xff\xff" + bytes((i * 37 + 11) & 0xFF for i in range(65535 - 4))
 
 MODES = ("accept-close", "silent", "negfailure", "legacy", "garbage", "reset", "flood",
-         "midrecord")
+         "midrecord", "errorinfo")
+
+HERE = os.path.dirname(os.path.abspath(__file__))
+ERRORINFO_CODE = 0x00000007          # ERRINFO_SERVER_DENIED_CONNECTION ([MS-RDPBCGR] 2.2.5.1.1)
+IO_CHANNEL = 1003
+SERVER_USER = 1002                   # pduSource / MCS initiator of the server's PDUs
+CLIENT_USER = 1007                   # the user id Attach User Confirm hands out
+MAX_FRAMES = 64                      # frames read from one client before giving up
 
 
 def log(msg):
@@ -114,6 +133,100 @@ def legacy_connect_response(request):
         mcs = b"\x7f\x66\x82" + struct.pack(">H", len(body)) + body
     x224 = b"\x02\xf0\x80" + mcs
     return struct.pack(">BBH", 3, 0, len(x224) + 4) + x224, offered, method
+
+
+def tpkt(x224_payload):
+    data = b"\x02\xf0\x80" + x224_payload
+    return struct.pack(">BBH", 3, 0, len(data) + 4) + data
+
+
+def errorinfo_connect_response(request):
+    """MCS Connect Response ([MS-RDPBCGR] 2.2.1.4) for TLS: core, network, security (none)."""
+    channels = 0
+    i = request.find(b"\x03\xc0")  # TS_UD_CS_NET header (type 0xC003)
+    if i >= 0 and len(request) >= i + 8:
+        channels = min(struct.unpack("<I", request[i + 4:i + 8])[0], 31)
+    ids = [IO_CHANNEL + 1 + n for n in range(channels)]
+    if len(ids) % 2:
+        ids.append(0)  # padding to a multiple of 4 bytes
+    net = struct.pack("<HH", IO_CHANNEL, channels) + b"".join(struct.pack("<H", c) for c in ids)
+    blocks = (struct.pack("<HHII", 0x0C01, 12, 0x00080004, 0x00000001)   # SC_CORE, SSL echoed
+              + struct.pack("<HH", 0x0C03, 4 + len(net)) + net               # SC_NET
+              + struct.pack("<HHII", 0x0C02, 12, 0, 0))                      # SC_SECURITY none
+    tail = (bytes.fromhex("14760a01010001c000") + b"McDn"
+            + struct.pack(">H", 0x8000 | len(blocks)) + blocks)
+    gcc = bytes.fromhex("000500147c00012a") + tail
+    body = (bytes.fromhex("0a0100" "020100"
+                          "301a020122020103020100020101020100020101020300fff8020102")
+            + b"\x04\x82" + struct.pack(">H", len(gcc)) + gcc)
+    return tpkt(b"\x7f\x66\x82" + struct.pack(">H", len(body)) + body), channels
+
+
+def set_error_info_pdu(code):
+    """Set Error Info PDU: MCS SDin on the I/O channel, Share Control + Share Data headers
+    (pduType PDUTYPE_DATAPDU, pduType2 47 PDUTYPE2_SET_ERROR_INFO_PDU), errorInfo."""
+    data = struct.pack("<I", code)
+    share_data = struct.pack("<IBBHBBH", 0x00010000 | SERVER_USER, 0, 1, len(data) + 4, 0x2F, 0, 0)
+    body = share_data + data
+    user_data = struct.pack("<HHH", 6 + len(body), 0x0017, SERVER_USER) + body
+    sdin = (b"\x68" + struct.pack(">HH", SERVER_USER - 1001, IO_CHANNEL) + b"\x70"
+            + bytes([len(user_data)]) + user_data)
+    return tpkt(sdin)
+
+
+# MCS Disconnect Provider Ultimatum, reason rn-provider-initiated (1).
+DPUM_PROVIDER_INITIATED = tpkt(b"\x20\x80")
+
+
+async def errorinfo(reader, writer):
+    req = await read_request(reader)
+    if not req:
+        return
+    requested = struct.unpack("<I", req[-4:])[0] if len(req) >= 19 and req[-8] == 0x01 else 0
+    if not requested & 0x01:
+        writer.write(negfailure_cc(1))  # SSL_REQUIRED_BY_SERVER
+        await writer.drain()
+        log(f"errorinfo: request 0x{requested:x} without TLS -> failureCode 1")
+        return
+    writer.write(b"\x03\x00\x00\x13\x0e\xd0\x00\x00\x12\x34\x00"
+                 + struct.pack("<BBHI", 0x02, 0x00, 0x0008, 0x00000001))
+    await writer.drain()
+    ctx = ssl.SSLContext(ssl.PROTOCOL_TLS_SERVER)
+    ctx.minimum_version = ssl.TLSVersion.TLSv1_2
+    certs = os.path.join(HERE, "state", "certs")
+    ctx.load_cert_chain(os.path.join(certs, "negotiate-chain.pem"),
+                        os.path.join(certs, "negotiate.key"))
+    await asyncio.wait_for(writer.start_tls(ctx), REQUEST_TIMEOUT)
+    for _ in range(MAX_FRAMES):
+        frame = await read_request(reader)
+        if not frame:
+            log("errorinfo: client closed")
+            return
+        if frame[4:7] != b"\x02\xf0\x80" or len(frame) < 8:
+            continue
+        mcs = frame[7:]
+        if mcs[:2] == b"\x7f\x65":                       # Connect-Initial
+            answer, channels = errorinfo_connect_response(frame)
+            writer.write(answer)
+            log(f"errorinfo: Connect Initial with {channels} static channels")
+        elif mcs[0] >> 2 == 10:                           # Attach User Request
+            writer.write(tpkt(b"\x2e\x00" + struct.pack(">H", CLIENT_USER - 1001)))
+        elif mcs[0] >> 2 == 14 and len(mcs) >= 5:          # Channel Join Request
+            channel = mcs[3:5]
+            writer.write(tpkt(b"\x3e\x00" + struct.pack(">H", CLIENT_USER - 1001)
+                              + channel + channel))
+        elif mcs[0] >> 2 == 25:                           # Send Data Request
+            # PER: initiator (2), channel (2), priority (1), length (1 or 2), then user data.
+            off = 6 + (2 if len(mcs) > 6 and mcs[6] & 0x80 else 1)
+            flags = struct.unpack("<H", mcs[off:off + 2])[0] if len(mcs) >= off + 2 else 0
+            if flags & 0x0040:                            # SEC_INFO_PKT: the Client Info PDU
+                writer.write(set_error_info_pdu(ERRORINFO_CODE))
+                writer.write(DPUM_PROVIDER_INITIATED)
+                await writer.drain()
+                log(f"errorinfo: Client Info PDU -> Set Error Info 0x{ERRORINFO_CODE:08X}, "
+                    "Disconnect Provider Ultimatum, close")
+                return
+        await writer.drain()
 
 
 async def read_request(reader):
@@ -226,6 +339,8 @@ async def handle(mode, reader, writer):
                     await writer.drain()  # raises ConnectionError once the client is gone
                     sent += len(FLOOD_FRAME)
                 log(f"flood: cap reached ({sent} bytes), closing")
+        elif mode == "errorinfo":
+            await errorinfo(reader, writer)
         elif mode == "midrecord":
             req = await read_request(reader)
             if req:

@@ -6,7 +6,7 @@
 #   lab/stop.sh             # stop everything this script started
 #
 # Env:
-#   RDPDOCTOR_LAB_BASE_PORT   first port (default 43389); servers use BASE+0 .. BASE+22
+#   RDPDOCTOR_LAB_BASE_PORT   first port (default 43389); servers use BASE+0 .. BASE+24
 #   RDPDOCTOR_LAB_DISPLAY     first X display number to try for Xvfb (default 93)
 #   RDPDOCTOR_LAB_XRDP_LOGLEVEL  xrdp LogLevel (default INFO; DEBUG is more verbose)
 #   RDPDOCTOR_LAB_WAIT        seconds to wait for all ports to listen (default 15)
@@ -41,8 +41,8 @@ on_exit() {
   fi
 }
 
-[[ "$BASE" =~ ^[0-9]+$ ]] && [ "$BASE" -ge 1024 ] && [ "$BASE" -le $((65535 - 22)) ] \
-  || die "RDPDOCTOR_LAB_BASE_PORT=$BASE is not a port number in 1024..$((65535 - 22))"
+[[ "$BASE" =~ ^[0-9]+$ ]] && [ "$BASE" -ge 1024 ] && [ "$BASE" -le $((65535 - 24)) ] \
+  || die "RDPDOCTOR_LAB_BASE_PORT=$BASE is not a port number in 1024..$((65535 - 24))"
 
 # Prefer Debian's python3 (installed by install.sh) over whatever python3 is first on PATH.
 PYTHON=${RDPDOCTOR_LAB_PYTHON:-$(command -v /usr/bin/python3 || command -v python3 || true)}
@@ -65,7 +65,7 @@ rel() { # path relative to the repository root, as written to servers.json
 }
 
 # Every port must be free before we start (another lab, another program): fail loudly.
-for off in $(seq 0 22); do
+for off in $(seq 0 24); do
   p=$((BASE + off))
   if [ -n "$(ss -Htln "sport = :$p")" ]; then
     die "port $p (BASE+$off) is already in use by another listener: $(ss -Htlnp "sport = :$p" | head -n1)"
@@ -343,6 +343,9 @@ start_standin midrecord 19 "after the request sends 7 bytes of a TPKT record tha
 # when its certificate is missing, see OBSERVED.md), so a stand-in does.
 start_standin negfailure 23 "answers every X.224 CR with RDP_NEG_FAILURE code 3 (SSL_CERT_NOT_ON_SERVER), then closes" \
   standin-cert-not-on-server 3
+# No real Linux server sends Set Error Info 0x7 (what mstsc shows as 0x904 / extended 0x7): a
+# stand-in completes X.224, TLS and MCS, then sends it after the Client Info PDU.
+start_standin errorinfo 24 "X.224 (SSL), TLS, MCS Connect/Attach User/Channel Joins, then after the Client Info PDU a Set Error Info PDU errorInfo 0x00000007 (ERRINFO_SERVER_DENIED_CONNECTION), an MCS Disconnect Provider Ultimatum and a close"
 
 # ---------------------------------------------------------------------------------------------
 # 5. freerdp-shadow-cli servers under their own Xvfb display.
@@ -485,4 +488,4 @@ EOF
 rm -f "$STATE/servers.tsv"
 
 started_ok=1
-echo "start.sh: lab up: $(grep -c '"name"' "$STATE/servers.json") entries on 127.0.0.1:$BASE-$((BASE + 23)), Xvfb :$DISPLAY_NUM (mount namespaces: $([ "$USE_UNSHARE" -eq 1 ] && echo yes || echo no)); see $(rel "$STATE/servers.json")"
+echo "start.sh: lab up: $(grep -c '"name"' "$STATE/servers.json") entries on 127.0.0.1:$BASE-$((BASE + 24)), Xvfb :$DISPLAY_NUM (mount namespaces: $([ "$USE_UNSHARE" -eq 1 ] && echo yes || echo no)); see $(rel "$STATE/servers.json")"

@@ -169,6 +169,25 @@ pub struct Facts {
     /// What the server's NTLM CHALLENGE and the logon probe showed.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub nla: Option<NlaFacts>,
+    /// How far the full connection (`check --full`) got.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub session: Option<SessionFacts>,
+}
+
+/// The full connection (`check --full`) in words.
+#[derive(Clone, Debug, Default, Serialize)]
+pub struct SessionFacts {
+    /// The phase reached (its kebab-case id, as in the observations).
+    pub phase: String,
+    /// The phase in words.
+    pub phase_label: String,
+    /// How it ended.
+    pub ended: String,
+    /// Whether the credentials were sent to the server.
+    pub delegated: bool,
+    /// The server's codes, one line each (Set Error Info, licensing, redirection).
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    pub codes: Vec<String>,
 }
 
 fn is_zero(n: &usize) -> bool {

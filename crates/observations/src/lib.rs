@@ -9,12 +9,14 @@ mod evidence;
 mod network;
 mod nla;
 mod rdp_security;
+mod session;
 mod target;
 
 pub use evidence::*;
 pub use network::*;
 pub use nla::*;
 pub use rdp_security::*;
+pub use session::*;
 pub use target::{HostKind, Target, TargetError, DEFAULT_PORT};
 
 use jiff::Timestamp;
@@ -57,6 +59,9 @@ pub struct Observations {
     /// The logon with the user's credentials (`check --user`).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub logon: Option<LogonObservation>,
+    /// The full connection (`check --full`): phase reached and the server's codes.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub session: Option<SessionObservation>,
     /// Facts read from event log and registry exports of the same server (and its clients).
     #[serde(default, skip_serializing_if = "Evidence::is_empty")]
     pub evidence: Evidence,
@@ -78,6 +83,7 @@ impl Observations {
             rdp_security: None,
             nla: None,
             logon: None,
+            session: None,
             evidence: Evidence::default(),
         }
     }

@@ -34,6 +34,9 @@ pub struct ProbeOptions {
     pub eager: bool,
     /// The account `check --user` authenticates with (NLA up to the server's verdict).
     pub credentials: Option<Arc<crate::nla::Credentials>>,
+    /// `check --full`: one complete connection until the session is up or the server ends it;
+    /// with `credentials` it delegates them (TSCredentials and the Client Info PDU).
+    pub full: bool,
 }
 
 impl Default for ProbeOptions {
@@ -44,6 +47,7 @@ impl Default for ProbeOptions {
             global: None,
             eager: true,
             credentials: None,
+            full: false,
         }
     }
 }
@@ -247,8 +251,16 @@ pub async fn check(target: Target, options: &ProbeOptions) -> Observations {
     // Probes of later steps (NLA, Standard RDP Security) add their facts here, sharing the
     // host's connection budget.
     obs.rdp_security = crate::rdp_security::probe(&host, &obs.negotiation).await;
-    (obs.nla, obs.logon) =
-        crate::nla::run(&host, &obs.negotiation, options.credentials.as_deref()).await;
+    // With --full the credentials are checked once, by the full connection, not twice.
+    let logon_creds = options.credentials.as_deref().filter(|_| !options.full);
+    (obs.nla, obs.logon) = crate::nla::run(&host, &obs.negotiation, logon_creds).await;
+    if options.full {
+        let (session, logon) = crate::full::run(&host, options.credentials.as_deref()).await;
+        obs.session = Some(session);
+        if logon.is_some() {
+            obs.logon = logon;
+        }
+    }
 
     let samples = host.samples();
     obs.tcp = Some(TcpObservation {

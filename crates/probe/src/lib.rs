@@ -7,6 +7,7 @@
 mod certificate;
 mod check;
 mod dns;
+mod full;
 mod host;
 mod negotiate;
 mod nla;

@@ -52,6 +52,11 @@ impl Credentials {
     pub fn user(&self) -> &str {
         &self.user
     }
+
+    /// For `check --full` only, which delegates it.
+    pub(crate) fn password(&self) -> &str {
+        self.password.as_str()
+    }
 }
 
 impl fmt::Debug for Credentials {
@@ -63,7 +68,7 @@ impl fmt::Debug for Credentials {
     }
 }
 
-type Tls = SslStream<Recording<TcpStream>>;
+pub(crate) type Tls = SslStream<Recording<TcpStream>>;
 
 /// A connection that got through X.224 and TLS, ready for CredSSP.
 struct Open<'a> {
@@ -75,7 +80,7 @@ struct Open<'a> {
 }
 
 /// Any TLS version from 1.0 to 1.3, at security level 0: CredSSP needs a channel, not a grade.
-fn context() -> Result<&'static SslContext, ErrorStack> {
+pub(crate) fn context() -> Result<&'static SslContext, ErrorStack> {
     static CONTEXT: OnceLock<Result<SslContext, ErrorStack>> = OnceLock::new();
     let built = CONTEXT.get_or_init(|| {
         let mut b = SslContext::builder(SslMethod::tls_client())?;
@@ -342,7 +347,15 @@ pub(crate) async fn logon(host: &Host, creds: &Credentials) -> LogonObservation 
             reason: describe_failure(&o),
         },
         Ok(mut open) => {
-            let outcome = authenticate(&mut open, host, creds, &mut obs.ts_request_version).await;
+            let outcome = authenticate(
+                &mut open.tls,
+                &open.public_key,
+                host,
+                creds,
+                &mut obs.ts_request_version,
+                None,
+            )
+            .await;
             let _ = tokio::time::timeout(Duration::from_millis(50), open.tls.shutdown()).await;
             outcome
         }
@@ -374,11 +387,16 @@ fn describe_failure(o: &NlaOutcome) -> String {
     }
 }
 
-async fn authenticate(
-    open: &mut Open<'_>,
+/// The CredSSP logon. With `delegate` (`check --full`, the protocol the server selected), the
+/// TSCredentials with the password are sent after the server's verdict, and with HYBRID_EX its
+/// Early User Authorization Result is read; without it nothing is delegated.
+pub(crate) async fn authenticate(
+    tls: &mut Tls,
+    public_key: &[u8],
     host: &Host,
     creds: &Credentials,
     version: &mut Option<u32>,
+    delegate: Option<u32>,
 ) -> LogonOutcome {
     let deadline = host.timeout;
     let failed = |phase, reason: String| LogonOutcome::Failed { phase, reason };
@@ -396,10 +414,15 @@ async fn authenticate(
             .clone()
             .unwrap_or_else(|| host.address.ip().to_string())
     );
+    let mode = if delegate.is_some() {
+        CredSspMode::WithCredentials
+    } else {
+        CredSspMode::CredentialLess
+    };
     let mut client = match CredSspClient::new(
-        open.public_key.clone(),
+        public_key.to_vec(),
         sspi::Credentials::AuthIdentity(identity),
-        CredSspMode::CredentialLess,
+        mode,
         ClientMode::Ntlm(NtlmConfig::default()),
         spn,
     ) {
@@ -415,11 +438,11 @@ async fn authenticate(
         }
         Err(e) => return failed(NlaPhase::Challenge, format!("NTLM NEGOTIATE: {e}")),
     };
-    if let Err(f) = exchange_send(&mut open.tls, &first, deadline).await {
+    if let Err(f) = exchange_send(tls, &first, deadline).await {
         return logon_read_failure(NlaPhase::Challenge, f);
     }
     // CHALLENGE
-    let challenge = match read_ts_request(&mut open.tls, deadline).await {
+    let challenge = match read_ts_request(tls, deadline).await {
         Ok(r) => r,
         Err(f) => return logon_read_failure(NlaPhase::Challenge, f),
     };
@@ -435,12 +458,12 @@ async fn authenticate(
         }
         Err(e) => return failed(NlaPhase::Authenticate, format!("NTLM AUTHENTICATE: {e}")),
     };
-    if let Err(f) = exchange_send(&mut open.tls, &authenticate, deadline).await {
+    if let Err(f) = exchange_send(tls, &authenticate, deadline).await {
         return logon_read_failure(NlaPhase::Authenticate, f);
     }
     drop(authenticate);
     // The server's verdict.
-    let verdict = match read_ts_request(&mut open.tls, deadline).await {
+    let verdict = match read_ts_request(tls, deadline).await {
         Ok(r) => r,
         Err(ReadFailure::Closed { reset, .. }) => {
             return LogonOutcome::ClosedAfterAuthenticate { reset }
@@ -456,13 +479,45 @@ async fn authenticate(
             "the server answered the AUTHENTICATE without pubKeyAuth or errorCode".to_string(),
         );
     }
-    // Verifies the server's pubKeyAuth. What `process` returns next would be the TSCredentials
-    // (empty in this mode); it is dropped here, never sent.
-    let checked = client.process(verdict).resolve_to_result().map(drop);
-    match checked {
-        Ok(()) => LogonOutcome::Accepted,
-        Err(e) => LogonOutcome::PubKeyAuthMismatch {
-            reason: e.to_string(),
+    // Verifies the server's pubKeyAuth. What `process` returns next is the TSCredentials: empty
+    // and dropped without `delegate`, sent with it.
+    let credentials = match client.process(verdict).resolve_to_result() {
+        Ok(ClientState::FinalMessage(r)) => r,
+        Ok(ClientState::ReplyNeeded(r)) => r,
+        Err(e) => {
+            return LogonOutcome::PubKeyAuthMismatch {
+                reason: e.to_string(),
+            }
+        }
+    };
+    let Some(selected) = delegate else {
+        return LogonOutcome::Accepted;
+    };
+    if let Err(f) = exchange_send(tls, &credentials, deadline).await {
+        return logon_read_failure(NlaPhase::Authenticate, f);
+    }
+    drop(credentials);
+    if selected & protocol::HYBRID_EX == 0 {
+        return LogonOutcome::Accepted;
+    }
+    // Early User Authorization Result (MS-RDPBCGR 2.2.10.2): 4 bytes, before anything else.
+    let mut result = [0u8; credssp::EARLY_USER_AUTH_LEN];
+    match tokio::time::timeout(deadline, tls.read_exact(&mut result)).await {
+        Err(_) => LogonOutcome::TimedOut {
+            phase: NlaPhase::EarlyUserAuthorization,
+            bytes: 0,
+        },
+        Ok(Err(e)) => LogonOutcome::Failed {
+            phase: NlaPhase::EarlyUserAuthorization,
+            reason: format!("the server closed the connection instead: {e}"),
+        },
+        Ok(Ok(_)) => match credssp::decode_early_user_auth(&result) {
+            Some(credssp::AUTHZ_SUCCESS) => LogonOutcome::Accepted,
+            Some(code) => LogonOutcome::EarlyUserAuthorization { result: code },
+            None => LogonOutcome::Failed {
+                phase: NlaPhase::EarlyUserAuthorization,
+                reason: "unreadable Early User Authorization Result".to_string(),
+            },
         },
     }
 }

@@ -6,5 +6,6 @@
 pub mod credssp;
 pub mod mcs;
 pub mod ntlm;
+pub mod session;
 pub mod tpkt;
 pub mod x224;

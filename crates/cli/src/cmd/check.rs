@@ -29,6 +29,14 @@ pub struct CheckArgs {
     /// password flag)
     #[arg(long, value_name = "USER")]
     pub user: Option<String>,
+    /// Go on through a complete connection (MCS, channels, Client Info, licensing, capabilities)
+    /// until the session is up or the server ends it, and report the phase reached and the
+    /// server's codes (Set Error Info, Disconnect Provider Ultimatum, redirection, licensing).
+    /// With --user this DELEGATES the credentials: the password is sent to the server (in
+    /// CredSSP TSCredentials and the Client Info PDU), as a real client does. Without --user it
+    /// works against servers that need no NLA
+    #[arg(long)]
+    pub full: bool,
     /// Output: text (default), json (same as --json), or nagios (a plugin status line; exit 0 OK,
     /// 1 WARNING, 2 CRITICAL, 3 UNKNOWN)
     #[arg(long, value_enum, default_value = "text")]
@@ -108,12 +116,24 @@ pub fn run(args: &CheckArgs) -> u8 {
             Err(e) => return usage_error(&e),
         },
     };
+    if args.full {
+        // Said before connecting, on stderr (stdout stays one JSON object with --json).
+        let notice = match &args.user {
+            Some(user) => format!(
+                "rdpdoctor: --full delegates the credentials of {user}: the password is sent to {} (encrypted, in CredSSP TSCredentials and the Client Info PDU), as mstsc does",
+                target.host
+            ),
+            None => "rdpdoctor: --full connects as a client up to the session without credentials (nothing to delegate); a server that requires NLA needs --user".to_string(),
+        };
+        eprintln!("{notice}");
+    }
     let options = ProbeOptions {
         timeout: Duration::from_secs_f64(args.timeout),
         max_connections: usize::from(args.connections),
         global: None,
         eager: true,
         credentials,
+        full: args.full,
     };
     let runtime = match tokio::runtime::Builder::new_current_thread()
         .enable_all()

@@ -118,6 +118,7 @@ pub fn run(args: &ScanArgs) -> u8 {
         global: Some(Arc::new(Semaphore::new(args.concurrency as usize))),
         eager: false,
         credentials: None,
+        full: false,
     };
     let progress = (!args.quiet && std::io::stderr().is_terminal()).then(|| {
         let bar = indicatif::ProgressBar::new_spinner();

@@ -188,6 +188,23 @@ fn details(out: &mut String, d: &Diagnosis, duration_ms: Option<f64>) {
     if let Some(n) = &f.nla {
         nla(out, n);
     }
+    if let Some(s) = &f.session {
+        let _ = writeln!(out, "  Session (--full):");
+        let _ = writeln!(out, "    phase reached: {}", s.phase_label);
+        let _ = writeln!(out, "    ended with {}", s.ended);
+        for c in &s.codes {
+            let _ = writeln!(out, "    {c}");
+        }
+        let _ = writeln!(
+            out,
+            "    credentials {}",
+            if s.delegated {
+                "delegated (sent to the server)"
+            } else {
+                "not sent"
+            }
+        );
+    }
     if let Some(ms) = duration_ms {
         let _ = writeln!(out, "  Checked in {ms:.0} ms");
     }

@@ -6,11 +6,13 @@ mod nla;
 mod offline;
 mod rdp_security;
 mod reachability;
+mod session;
 mod tls;
 
 pub(crate) use certificate::cert_names;
 pub(crate) use nla::facts as nla_facts;
 pub(crate) use offline::facts as offline_facts;
+pub(crate) use session::facts as session_facts;
 
 use crate::catalog;
 use crate::context::Context;
@@ -28,6 +30,7 @@ pub(crate) fn run(obs: &Observations, ctx: &Context) -> Vec<Finding> {
     certificate::check(obs, ctx, &vars, &mut out);
     rdp_security::check(obs, &vars, &mut out);
     nla::check(obs, ctx, &vars, &mut out);
+    session::check(obs, &vars, &mut out);
     offline::check(obs, ctx, &vars, &mut out);
     out
 }
@@ -228,6 +231,7 @@ mod tests {
             include_str!("certificate.rs"),
             include_str!("nla.rs"),
             include_str!("rdp_security.rs"),
+            include_str!("session.rs"),
         ];
         for src in sources {
             for part in src.split("finding(\"").skip(1) {

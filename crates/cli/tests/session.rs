@@ -1,0 +1,174 @@
+//! `check --full` against the lab: the phase reached and the server's own codes (Set Error Info,
+//! Disconnect Provider Ultimatum, licensing), with and without credentials.
+
+mod common;
+
+use common::{ids, Lab};
+use serde_json::Value;
+use std::process::Output;
+
+fn full(addr: &str, user: Option<(&str, &str)>, extra: &[&str]) -> Output {
+    let mut cmd = common::bin();
+    cmd.args(["check", addr, "--timeout", "5"]).args(extra);
+    cmd.env_remove("RDPDOCTOR_PASSWORD");
+    if let Some((u, p)) = user {
+        cmd.args(["--user", u]).env("RDPDOCTOR_PASSWORD", p);
+    }
+    cmd.output().expect("the rdpdoctor binary runs")
+}
+
+fn json(out: &Output) -> Value {
+    serde_json::from_slice(&out.stdout).unwrap_or_else(|e| {
+        panic!(
+            "not JSON ({e}): {}\nstderr {}",
+            String::from_utf8_lossy(&out.stdout),
+            String::from_utf8_lossy(&out.stderr)
+        )
+    })
+}
+
+fn lab_password(lab_json: &Value) -> String {
+    lab_json["credentials"]["freerdp-nla"]["password"]
+        .as_str()
+        .expect("servers.json has the freerdp-nla password")
+        .to_string()
+}
+
+fn servers_json() -> Value {
+    let path = common::workspace_root().join("lab/state/servers.json");
+    serde_json::from_str(&std::fs::read_to_string(path).expect("lab running")).expect("JSON")
+}
+
+#[test]
+fn full_against_the_errorinfo_standin_reports_server_denied_connection() {
+    let lab = Lab::get();
+    let out = full(&lab.addr("standin-errorinfo"), None, &["--full", "--json"]);
+    assert_eq!(out.status.code(), Some(1));
+    let v = json(&out);
+    assert_eq!(v["verdict"]["finding"], "server-denied-connection", "{v:#}");
+    assert_eq!(v["verdict"]["status"], "broken");
+    let f = v["findings"]
+        .as_array()
+        .and_then(|a| a.iter().find(|f| f["id"] == "server-denied-connection"))
+        .expect("the finding");
+    let evidence = f["evidence"].to_string();
+    assert!(evidence.contains("errorInfo 0x00000007"), "{evidence}");
+    assert!(evidence.contains("phase licensing"), "{evidence}");
+    assert!(
+        evidence.contains("0x904") && evidence.contains("0x7"),
+        "{evidence}"
+    );
+    let codes = f["client_error"]["codes"].to_string();
+    assert!(
+        codes.contains("\"0x904\"") && codes.contains("\"0x7\""),
+        "{codes}"
+    );
+    let s = &v["observations"]["session"];
+    assert_eq!(s["phase"], "licensing");
+    assert_eq!(s["error_info"][0]["code"], 7);
+    assert_eq!(s["outcome"]["kind"], "ultimatum");
+    assert_eq!(s["outcome"]["reason"], 1);
+    assert_eq!(s["delegated"], false);
+    // Text: the Session part of the details and the notice before connecting.
+    let out = full(&lab.addr("standin-errorinfo"), None, &["--full"]);
+    let text = String::from_utf8_lossy(&out.stdout);
+    assert!(text.contains("Session (--full):"), "{text}");
+    assert!(
+        text.contains("Set Error Info 0x00000007 ERRINFO_SERVER_DENIED_CONNECTION"),
+        "{text}"
+    );
+    assert!(String::from_utf8_lossy(&out.stderr).contains("--full"));
+}
+
+#[test]
+fn the_plain_check_of_the_standin_stops_after_tls_and_sends_nothing() {
+    let lab = Lab::get();
+    let out = full(&lab.addr("standin-errorinfo"), None, &["--json"]);
+    let v = json(&out);
+    assert!(v["observations"]["session"].is_null(), "{v:#}");
+    assert!(!ids(&v).contains(&"server-denied-connection".to_string()));
+    // The stand-in logs a Client Info PDU only when a client got that far.
+    let log = common::workspace_root().join("lab/state/standin-errorinfo.log");
+    let before = std::fs::read_to_string(&log).unwrap_or_default();
+    let out = full(&lab.addr("standin-errorinfo"), None, &["--json"]);
+    assert!(out.status.code().is_some());
+    let after = std::fs::read_to_string(&log).unwrap_or_default();
+    let new = after.get(before.len()..).unwrap_or_default();
+    assert!(!new.contains("Client Info PDU"), "{new}");
+    assert!(!new.contains("Connect Initial"), "{new}");
+}
+
+#[test]
+fn full_against_xrdp_without_credentials_gets_the_session_up() {
+    let lab = Lab::get();
+    let v = json(&full(
+        &lab.addr("xrdp-negotiate"),
+        None,
+        &["--full", "--json"],
+    ));
+    let s = &v["observations"]["session"];
+    assert_eq!(s["phase"], "session-up", "{s:#}");
+    assert_eq!(s["outcome"]["kind"], "session-up");
+    assert_eq!(s["delegated"], false);
+    assert!(s["error_info"].is_null());
+    // Standard RDP Security with RC4 is out of scope: a recorded stop, not a silent failure.
+    let v = json(&full(
+        &lab.addr("xrdp-rdp-only"),
+        None,
+        &["--full", "--json"],
+    ));
+    let s = &v["observations"]["session"];
+    assert_eq!(s["phase"], "basic-settings-exchange", "{s:#}");
+    assert_eq!(s["outcome"]["kind"], "stopped");
+    assert!(s["outcome"]["reason"]
+        .as_str()
+        .unwrap_or_default()
+        .contains("Standard RDP Security encryption not supported by the probe"));
+    // NLA server, no credentials: says it needs --user.
+    let v = json(&full(&lab.addr("freerdp-nla"), None, &["--full", "--json"]));
+    let s = &v["observations"]["session"];
+    assert_eq!(s["outcome"]["kind"], "stopped", "{s:#}");
+    assert!(s["outcome"]["reason"].to_string().contains("--user"));
+}
+
+#[test]
+fn full_with_credentials_delegates_and_gets_the_session_up_and_never_prints_the_password() {
+    let lab = Lab::get();
+    let password = lab_password(&servers_json());
+    let addr = lab.addr("freerdp-nla");
+    let out = full(&addr, Some(("labuser", &password)), &["--full", "--json"]);
+    let stderr = String::from_utf8_lossy(&out.stderr).to_string();
+    assert!(
+        stderr.contains("--full delegates the credentials of labuser"),
+        "{stderr}"
+    );
+    let v = json(&out);
+    let s = &v["observations"]["session"];
+    assert_eq!(s["phase"], "session-up", "{s:#}");
+    assert_eq!(s["delegated"], true);
+    assert_eq!(
+        s["licensing"]["error_code"], 7,
+        "STATUS_VALID_CLIENT is recorded raw"
+    );
+    assert_eq!(v["observations"]["logon"]["delegated"], true);
+    assert_eq!(v["observations"]["logon"]["outcome"]["kind"], "accepted");
+    assert!(!ids(&v).contains(&"licensing-failure".to_string()));
+    let all = format!("{}{stderr}", String::from_utf8_lossy(&out.stdout));
+    assert!(!all.contains(&password), "the password leaked");
+    // Text output too.
+    let out = full(&addr, Some(("labuser", &password)), &["--full"]);
+    let text = String::from_utf8_lossy(&out.stdout);
+    assert!(text.contains("phase reached: session up"), "{text}");
+    assert!(text.contains("credentials delegated"), "{text}");
+    assert!(!text.contains(&password) && !String::from_utf8_lossy(&out.stderr).contains(&password));
+    // A wrong password: refused by CredSSP, nothing delegated.
+    let v = json(&full(
+        &addr,
+        Some(("labuser", "wrong-pw-1")),
+        &["--full", "--json"],
+    ));
+    assert_eq!(v["verdict"]["finding"], "logon-failure", "{v:#}");
+    assert_eq!(v["observations"]["session"]["phase"], "credssp");
+    assert_eq!(v["observations"]["session"]["delegated"], false);
+    assert_eq!(v["observations"]["logon"]["delegated"], false);
+}

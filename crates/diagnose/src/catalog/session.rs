@@ -1,0 +1,120 @@
+//! Catalog entries for what a full connection (`check --full`) shows: the server's own codes
+//! after the security handshake (FINDINGS.md "NLA, logon and the server's own error codes").
+
+use super::{ClientDef, FindingDef, FixDef};
+use crate::model::{Severity, Step};
+
+pub(super) const ENTRIES: &[FindingDef] = &[
+    FindingDef {
+        id: "server-denied-connection",
+        step: Step::Session,
+        severity: Severity::Blocking,
+        severity_rule: "Blocking: the server ended the connection with Set Error Info 0x7 during the connection sequence.",
+        title: "The server denied the connection (Set Error Info 0x7: what mstsc shows as error 0x904, extended error 0x7)",
+        breaks_some_clients: false,
+        explains: &[],
+        explanation: "After the security handshake (TLS, and CredSSP when NLA is on) the server sent a Set Error Info PDU \
+            with errorInfo 0x00000007 ERRINFO_SERVER_DENIED_CONNECTION (MS-RDPBCGR 2.2.5.1.1) and then disconnected. A \
+            Windows client stores that code and reports it at the disconnect as \"Error code: 0x904, Extended error code: \
+            0x7\" (0x904 = the socket was closed by the other side, extended 0x7 = \"the server denied the connection\"; \
+            the pairing is an inference from the identical numbering, MS-RDPBCGR 3.2.5.7.1). The server reported that it \
+            denied the connection; the protocol carries no reason. Since the password was accepted (or was not asked for \
+            yet), the refusal comes from the server's session logic, not from the account's credentials: check, on the \
+            server, whether logons are disabled or drained, whether the account may log on through Remote Desktop \
+            Services, whether a session limit is reached, and whether the licensing grace period ran out. On servers \
+            built on IronRDP, 0x7 is also the answer to a wrong password in the Client Info PDU with NLA off.",
+        fixes: &[
+            FixDef {
+                text: "Check whether new logons are disabled or the server is in drain mode (RD Session Host); RemoteConnectionManager events 1070/1071 name a logon refused for that reason",
+                commands: &[
+                    "chglogon /query",
+                    "wevtutil qe Microsoft-Windows-TerminalServices-RemoteConnectionManager/Operational \"/q:*[System[(EventID=1070 or EventID=1071)]]\" /c:10 /rd:true /f:text",
+                    "chglogon /enable",
+                ],
+            },
+            FixDef {
+                text: "Check the account's logon right: Computer Configuration > Windows Settings > Security Settings > Local Policies > User Rights Assignment > Allow / Deny log on through Remote Desktop Services, and membership of Remote Desktop Users",
+                commands: &["net localgroup \"Remote Desktop Users\"", "gpresult /h C:\\rdpdiag\\gp.html"],
+            },
+            FixDef {
+                text: "Check session limits: Computer Configuration > Administrative Templates > Windows Components > Remote Desktop Services > Remote Desktop Session Host > Connections > Limit number of connections, and Restrict Remote Desktop Services users to a single session; list the sessions in use",
+                commands: &["qwinsta /server:{host}", "reg query \"HKLM\\SOFTWARE\\Policies\\Microsoft\\Windows NT\\Terminal Services\" /v MaxInstanceCount"],
+            },
+            FixDef {
+                text: "Check RD licensing: the grace period of an RD Session Host without a license server ends after 120 days",
+                commands: &["(Get-CimInstance -Namespace root/cimv2/terminalservices -ClassName Win32_TerminalServiceSetting).GetGracePeriodDays()", "wevtutil qe System \"/q:*[System[Provider[@Name='Microsoft-Windows-TerminalServices-Licensing']]]\" /c:10 /rd:true /f:text"],
+            },
+        ],
+        client: Some(ClientDef {
+            text: "\"This computer can't connect to the remote computer\" with Error code: 0x904, Extended error code: 0x7",
+            likely: true,
+        }),
+    },
+    FindingDef {
+        id: "server-error-info",
+        step: Step::Session,
+        severity: Severity::Blocking,
+        severity_rule: "Blocking when the server ended the connection sequence with the code; warning when the session still came up.",
+        title: "The server ended the connection with a Set Error Info code",
+        breaks_some_clients: false,
+        explains: &[],
+        explanation: "During the connection sequence the server sent a Set Error Info PDU (MS-RDPBCGR 2.2.5.1.1) with a \
+            code other than 0 and 0x7; the evidence names the code from the errorInfo table (`rdpdoctor explain \
+            errinfo:CODE`). A Windows client shows the same number as its extended error code, next to a disconnect \
+            code such as 0x904. Unknown codes are kept raw.",
+        fixes: &[FixDef {
+            text: "Look the code up and follow its meaning (idle or logon-time limits, another connection took the session, insufficient privileges, a licensing or Connection Broker code)",
+            commands: &["rdpdoctor explain errinfo:CODE"],
+        }],
+        client: Some(ClientDef {
+            text: "the errorInfo code as the extended error code of the disconnect dialog",
+            likely: true,
+        }),
+    },
+    FindingDef {
+        id: "licensing-failure",
+        step: Step::Session,
+        severity: Severity::Blocking,
+        severity_rule: "Blocking: the licensing exchange ended in an error (a licensing error message other than STATUS_VALID_CLIENT, or a licensing Set Error Info code 0x100-0x10A).",
+        title: "Remote Desktop licensing refused the connection",
+        breaks_some_clients: false,
+        explains: &[],
+        explanation: "The server's licensing phase (MS-RDPELE) ended in an error: a licensing error message with a code \
+            other than STATUS_VALID_CLIENT (0x7, which means success and is unrelated to extended error 0x7), or a Set \
+            Error Info licensing code (0x100-0x10A: no license server, no CALs, grace period over, ...). An RD Session \
+            Host needs an RD License Server with CALs for the licensing mode it is set to after its 120-day grace \
+            period; the Administrative mode (2 connections for administrators) needs none.",
+        fixes: &[
+            FixDef {
+                text: "Check the licensing mode and license server the RD Session Host uses (Licensing Diagnoser, or the settings)",
+                commands: &["lsdiag.msc", "(Get-CimInstance -Namespace root/cimv2/terminalservices -ClassName Win32_TerminalServiceSetting) | Select-Object LicensingType, LicensingName"],
+            },
+            FixDef {
+                text: "Point the host at a license server: Computer Configuration > Administrative Templates > Windows Components > Remote Desktop Services > Remote Desktop Session Host > Licensing > Use the specified Remote Desktop license servers, and Set the Remote Desktop licensing mode",
+                commands: &["gpresult /h C:\\rdpdiag\\gp.html"],
+            },
+        ],
+        client: Some(ClientDef {
+            text: "\"The remote session was disconnected because there are no Remote Desktop License Servers available to provide a license\" (or another licensing message)",
+            likely: false,
+        }),
+    },
+    FindingDef {
+        id: "redirected",
+        step: Step::Session,
+        severity: Severity::Info,
+        severity_rule: "Always info: redirection is how RD Connection Broker farms work.",
+        title: "The server redirected the client to another server",
+        breaks_some_clients: false,
+        explains: &[],
+        explanation: "The server sent a Server Redirection PDU (MS-RDPBCGR 2.2.13.1): an RD Connection Broker (or a \
+            farm member) tells the client to reconnect to the target in the evidence, usually with a load-balancing \
+            token. The probe does not follow it; a failure after redirection belongs to the target, so check that \
+            name or address too.",
+        fixes: &[FixDef {
+            text: "Check the target the server named",
+            commands: &["rdpdoctor check TARGET --full"],
+        }],
+        client: None,
+    },
+];

@@ -1,0 +1,223 @@
+//! server-denied-connection, server-error-info, licensing-failure and redirected: the server's
+//! own codes from a full connection (`check --full`).
+
+use super::{finding, Vars};
+use crate::model::{Finding, SessionFacts, Severity};
+use rdpdoctor_codes::Family;
+use rdpdoctor_observations::{
+    LogonOutcome, Observations, SessionObservation, SessionOutcome, SessionPhase,
+};
+
+/// ERRINFO_SERVER_DENIED_CONNECTION.
+const DENIED: u32 = 0x0000_0007;
+/// MS-RDPELE STATUS_VALID_CLIENT: success.
+const STATUS_VALID_CLIENT: u32 = 0x0000_0007;
+
+pub(super) fn check(obs: &Observations, vars: &Vars, out: &mut Vec<Finding>) {
+    let Some(s) = &obs.session else {
+        return;
+    };
+    let ended = ended(&s.outcome);
+    let credentials = credentials_line(obs, s);
+    for e in &s.error_info {
+        let code = format!("errorInfo 0x{:08X} ({})", e.code, errinfo_name(e.code));
+        let mut evidence = vec![format!(
+            "Set Error Info PDU {code} received in phase {}, then {ended}",
+            e.phase.label()
+        )];
+        let id = match e.code {
+            DENIED => {
+                evidence.push("a Windows client shows this as Error code 0x904 (socket closed by the other side) with Extended error code 0x7 (the server denied the connection); the protocol carries no reason".to_string());
+                "server-denied-connection"
+            }
+            0x100..=0x10A => "licensing-failure",
+            _ => "server-error-info",
+        };
+        if let Some(c) = &credentials {
+            evidence.push(c.clone());
+        }
+        let mut f = finding(id, vars, evidence);
+        if id == "server-error-info" && s.outcome == SessionOutcome::SessionUp {
+            f.severity = Severity::Warning;
+        }
+        out.push(f);
+    }
+    if let Some(l) = s.licensing.filter(|l| l.error_code != STATUS_VALID_CLIENT) {
+        out.push(finding(
+            "licensing-failure",
+            vars,
+            vec![format!(
+                "licensing error message dwErrorCode 0x{:08X} ({}), dwStateTransition {} ({}), then {ended}",
+                l.error_code,
+                license_error_name(l.error_code),
+                l.state_transition,
+                state_transition_name(l.state_transition)
+            )],
+        ));
+    }
+    if let SessionOutcome::Redirected { redirection: r } = &s.outcome {
+        let mut evidence =
+            vec![format!(
+            "Server Redirection PDU in phase {}: target {}, session id {}, RedirFlags 0x{:08X}{}",
+            s.phase.label(),
+            r.target.as_deref().unwrap_or("(none named; a load-balancing token only)"),
+            r.session_id,
+            r.flags,
+            if r.load_balance_info {
+                ", with a load-balancing token"
+            } else {
+                ""
+            }
+        )];
+        if let Some(u) = &r.username {
+            evidence.push(format!("user name for the target: {u}"));
+        }
+        out.push(finding("redirected", vars, evidence));
+    }
+}
+
+/// Says whose credentials reached the server and what it thought of them, so a refusal after
+/// them is told apart from a refusal of them.
+fn credentials_line(obs: &Observations, s: &SessionObservation) -> Option<String> {
+    let user = s.user.as_deref()?;
+    let accepted = obs
+        .logon
+        .as_ref()
+        .is_some_and(|l| l.outcome == LogonOutcome::Accepted);
+    Some(if accepted {
+        format!("the credentials of {user} were accepted (CredSSP) and delegated before this: the refusal came from the server's session logic, not from the password")
+    } else if s.delegated {
+        format!("the credentials of {user} were sent in the Client Info PDU (no NLA): a server may refuse a wrong password this way")
+    } else {
+        format!("the credentials of {user} were not sent before this")
+    })
+}
+
+fn errinfo_name(code: u32) -> String {
+    rdpdoctor_codes::lookup(Family::Errinfo, code)
+        .map(|e| e.name.to_string())
+        .filter(|n| !n.is_empty())
+        .unwrap_or_else(|| "not in the errorInfo table".to_string())
+}
+
+/// MS-RDPELE 2.2.2.7.1 dwErrorCode.
+fn license_error_name(code: u32) -> &'static str {
+    match code {
+        0x1 => "ERR_INVALID_SERVER_CERTIFICATE",
+        0x2 => "ERR_NO_LICENSE",
+        0x3 => "ERR_INVALID_MAC",
+        0x4 => "ERR_INVALID_SCOPE",
+        0x6 => "ERR_NO_LICENSE_SERVER",
+        0x7 => "STATUS_VALID_CLIENT",
+        0x8 => "ERR_INVALID_CLIENT",
+        0xB => "ERR_INVALID_PRODUCTID",
+        0xC => "ERR_INVALID_MESSAGE_LEN",
+        _ => "undocumented",
+    }
+}
+
+fn state_transition_name(st: u32) -> &'static str {
+    match st {
+        1 => "ST_TOTAL_ABORT",
+        2 => "ST_NO_TRANSITION",
+        3 => "ST_RESET_PHASE_TO_START",
+        4 => "ST_RESEND_LAST_MESSAGE",
+        _ => "undocumented",
+    }
+}
+
+fn ended(o: &SessionOutcome) -> String {
+    match o {
+        SessionOutcome::SessionUp => "the session came up (the probe then disconnected)".into(),
+        SessionOutcome::Ultimatum { reason } => format!(
+            "an MCS Disconnect Provider Ultimatum (reason {reason}, {})",
+            rdpdoctor_wire_reason(*reason)
+        ),
+        SessionOutcome::Closed { reset: false } => "the server closed the connection".into(),
+        SessionOutcome::Closed { reset: true } => "the server reset the connection".into(),
+        SessionOutcome::Redirected { .. } => "a Server Redirection PDU".into(),
+        SessionOutcome::TimedOut => "silence until the deadline".into(),
+        SessionOutcome::ConnectFailed { outcome } => format!("no connection ({outcome:?})"),
+        SessionOutcome::NegotiationFailed { outcome } => {
+            format!("X.224: {}", super::describe_negotiation(outcome))
+        }
+        SessionOutcome::TlsFailed { outcome } => format!("TLS {}", super::describe_tls(outcome)),
+        SessionOutcome::LogonRefused => "CredSSP refused the credentials (see logon)".into(),
+        SessionOutcome::Stopped { reason } => format!("stopped: {reason}"),
+        SessionOutcome::ProtocolError { reason } => format!("a protocol error ({reason})"),
+    }
+}
+
+/// T.125 Reason names.
+fn rdpdoctor_wire_reason(reason: u8) -> &'static str {
+    match reason {
+        0 => "rn-domain-disconnected",
+        1 => "rn-provider-initiated",
+        2 => "rn-token-purged",
+        3 => "rn-user-requested",
+        4 => "rn-channel-purged",
+        _ => "undefined",
+    }
+}
+
+/// The session facts shown beside the findings.
+pub(crate) fn facts(obs: &Observations) -> Option<SessionFacts> {
+    let s = obs.session.as_ref()?;
+    let phase = serde_json::to_value(s.phase)
+        .ok()
+        .and_then(|v| v.as_str().map(str::to_string))
+        .unwrap_or_default();
+    let mut codes: Vec<String> = s
+        .error_info
+        .iter()
+        .map(|e| {
+            format!(
+                "Set Error Info 0x{:08X} {} ({})",
+                e.code,
+                errinfo_name(e.code),
+                e.phase.label()
+            )
+        })
+        .collect();
+    if let Some(l) = s.licensing {
+        codes.push(format!(
+            "licensing 0x{:08X} {} / {}",
+            l.error_code,
+            license_error_name(l.error_code),
+            state_transition_name(l.state_transition)
+        ));
+    }
+    let reached = if s.outcome == SessionOutcome::SessionUp {
+        SessionPhase::SessionUp
+    } else {
+        s.phase
+    };
+    Some(SessionFacts {
+        phase,
+        phase_label: reached.label().to_string(),
+        ended: ended(&s.outcome),
+        delegated: s.delegated,
+        codes,
+    })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn every_session_id_is_in_the_catalog() {
+        for id in [
+            "server-denied-connection",
+            "server-error-info",
+            "licensing-failure",
+            "redirected",
+        ] {
+            assert!(crate::catalog::get(id).is_some(), "{id}");
+        }
+        assert_eq!(
+            license_error_name(STATUS_VALID_CLIENT),
+            "STATUS_VALID_CLIENT"
+        );
+    }
+}

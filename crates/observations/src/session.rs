@@ -1,0 +1,149 @@
+//! Facts from a full connection (`check --full`): how far the RDP connection sequence
+//! (MS-RDPBCGR 1.3.1.1) got, and every code the server sent on the way, kept raw.
+//!
+//! No type here holds a password: the user name is the only part of the credentials recorded.
+
+use crate::{ConnectOutcome, NegotiationOutcome, TlsOutcome};
+use serde::{Deserialize, Serialize};
+
+/// The phases of the connection sequence (MS-RDPBCGR 1.3.1.1), in order.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord, Serialize, Deserialize)]
+#[serde(rename_all = "kebab-case")]
+pub enum SessionPhase {
+    /// TCP and the X.224 Connection Request / Confirm.
+    ConnectionInitiation,
+    /// The TLS handshake (enhanced security).
+    SecurityUpgrade,
+    /// CredSSP (NLA), including the Early User Authorization Result.
+    Credssp,
+    /// MCS Connect Initial / Response with the GCC blocks.
+    BasicSettingsExchange,
+    /// Erect Domain, Attach User, Channel Joins.
+    ChannelConnection,
+    /// The Client Info PDU (the user name, and the password when one is given).
+    SecureSettingsExchange,
+    /// Connect-time auto-detection and licensing (MS-RDPELE).
+    Licensing,
+    /// Demand Active / Confirm Active.
+    CapabilitiesExchange,
+    /// Synchronize, Control, Font List / Font Map.
+    Finalization,
+    /// The connection sequence completed: the session is up.
+    SessionUp,
+}
+
+impl SessionPhase {
+    pub fn label(self) -> &'static str {
+        match self {
+            SessionPhase::ConnectionInitiation => "connection initiation (X.224)",
+            SessionPhase::SecurityUpgrade => "security upgrade (TLS)",
+            SessionPhase::Credssp => "CredSSP (NLA)",
+            SessionPhase::BasicSettingsExchange => "basic settings exchange (MCS Connect)",
+            SessionPhase::ChannelConnection => "channel connection (MCS)",
+            SessionPhase::SecureSettingsExchange => "secure settings exchange (Client Info)",
+            SessionPhase::Licensing => "licensing (after the Client Info PDU)",
+            SessionPhase::CapabilitiesExchange => "capabilities exchange",
+            SessionPhase::Finalization => "connection finalization",
+            SessionPhase::SessionUp => "session up",
+        }
+    }
+}
+
+/// A Set Error Info PDU (MS-RDPBCGR 2.2.5.1.1), errorInfo raw, and the phase it arrived in.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct ErrorInfoEvent {
+    pub code: u32,
+    pub phase: SessionPhase,
+}
+
+/// A licensing error message (MS-RDPELE 2.2.2.7.1), raw. dwErrorCode 0x7 STATUS_VALID_CLIENT
+/// with ST_NO_TRANSITION is the normal "no licence needed" answer.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct LicensingEvent {
+    pub error_code: u32,
+    pub state_transition: u32,
+}
+
+/// A Server Redirection PDU (MS-RDPBCGR 2.2.13.1): where the server sent the client.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct RedirectionInfo {
+    pub session_id: u32,
+    /// RedirFlags, raw.
+    pub flags: u32,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub target: Option<String>,
+    /// Whether a load-balancing token came with it.
+    pub load_balance_info: bool,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub username: Option<String>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub domain: Option<String>,
+}
+
+/// How the full connection ended.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+#[serde(tag = "kind", rename_all = "kebab-case")]
+pub enum SessionOutcome {
+    /// The connection sequence completed; the probe then disconnected.
+    SessionUp,
+    /// The server sent an MCS Disconnect Provider Ultimatum (T.125 reason, raw).
+    Ultimatum {
+        reason: u8,
+    },
+    /// The server closed (or reset) the TCP connection.
+    Closed {
+        reset: bool,
+    },
+    /// The server sent a Server Redirection PDU; the probe does not follow it.
+    Redirected {
+        redirection: RedirectionInfo,
+    },
+    /// No frame before the deadline.
+    TimedOut,
+    ConnectFailed {
+        outcome: ConnectOutcome,
+    },
+    /// The X.224 exchange did not select a protocol the probe continues with.
+    NegotiationFailed {
+        outcome: NegotiationOutcome,
+    },
+    TlsFailed {
+        outcome: TlsOutcome,
+    },
+    /// CredSSP did not end with the credentials accepted; `logon` says how.
+    LogonRefused,
+    /// The probe stopped on purpose (a limit of the probe, or credentials it needs), with why.
+    Stopped {
+        reason: String,
+    },
+    /// A frame the connection sequence could not process.
+    ProtocolError {
+        reason: String,
+    },
+}
+
+/// The full connection (`check --full`).
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+pub struct SessionObservation {
+    /// requestedProtocols of the X.224 request.
+    pub requested: u32,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub selected: Option<u32>,
+    /// The account given with --user (never the password).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub user: Option<String>,
+    /// Whether the credentials were sent to the server: TSCredentials after CredSSP, and the
+    /// Client Info PDU.
+    pub delegated: bool,
+    /// The last phase the connection entered.
+    pub phase: SessionPhase,
+    /// Set Error Info PDUs with a non-zero code, in order.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub error_info: Vec<ErrorInfoEvent>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub licensing: Option<LicensingEvent>,
+    /// Server frames read after the security upgrade.
+    pub frames: u32,
+    pub elapsed_ms: f64,
+    pub outcome: SessionOutcome,
+}

@@ -1,0 +1,540 @@
+//! `check --full`: one complete connection (MS-RDPBCGR 1.3.1.1) until the session is up or the
+//! server ends it, recording the phase reached and every code the server sends on the way.
+//!
+//! `ironrdp-connector`'s `ClientConnector` builds the client's PDUs (MCS Connect Initial with
+//! the GCC blocks, Erect Domain, Attach User, Channel Joins, Client Info, licensing, Confirm
+//! Active, finalization). This module owns the I/O: it reads one frame at a time (TPKT or
+//! fast-path, at most 64 KiB, under the deadline) and classifies every server frame with
+//! `rdpdoctor_wire::session` before it reaches the connector, because the connector turns a Set
+//! Error Info into a string (numeric code lost) and ignores it, or a Disconnect Provider
+//! Ultimatum, in most phases. The X.224 exchange and TLS are this crate's own (OpenSSL, so TLS
+//! 1.0 servers work); CredSSP is `nla.rs`'s, here with delegation.
+
+use crate::host::Host;
+use crate::nla::{self, Credentials};
+use crate::stream::Recording;
+use crate::{elapsed_ms, negotiate, tls};
+use ironrdp_connector::{
+    ClientConnector, ClientConnectorState, Config, DesktopSize, Sequence, State, Written,
+};
+use ironrdp_core::WriteBuf;
+use ironrdp_pdu::gcc;
+use ironrdp_pdu::nego::{ConnectionConfirm, ResponseFlags, SecurityProtocol};
+use ironrdp_pdu::rdp::capability_sets::{MajorPlatformType, RailSupportLevel};
+use ironrdp_pdu::x224::X224;
+use openssl::ssl::Ssl;
+use rdpdoctor_observations::{
+    protocol, ErrorInfoEvent, LicensingEvent, LogonObservation, LogonOutcome, NegotiationOutcome,
+    NlaPhase, RedirectionInfo, SessionObservation, SessionOutcome, SessionPhase, TlsOutcome,
+};
+use rdpdoctor_wire::session::{self, FrameLen, ServerFrame};
+use rdpdoctor_wire::{credssp, mcs};
+use std::io::ErrorKind;
+use std::pin::Pin;
+use std::time::{Duration, Instant};
+use tokio::io::{AsyncRead, AsyncReadExt, AsyncWrite, AsyncWriteExt};
+use tokio_openssl::SslStream;
+use zeroize::Zeroizing;
+
+/// A server that keeps sending frames without finishing the sequence is cut off after this many.
+const MAX_FRAMES: u32 = 4096;
+
+trait Io: AsyncRead + AsyncWrite + Unpin + Send {}
+impl<T: AsyncRead + AsyncWrite + Unpin + Send> Io for T {}
+
+/// Runs the full connection; with `creds`, CredSSP delegates them and the logon is returned too.
+pub(crate) async fn run(
+    host: &Host,
+    creds: Option<&Credentials>,
+) -> (SessionObservation, Option<LogonObservation>) {
+    let t = Instant::now();
+    let requested = protocol::SSL
+        | if creds.is_some() {
+            protocol::HYBRID | protocol::HYBRID_EX
+        } else {
+            0
+        };
+    let mut obs = SessionObservation {
+        requested,
+        selected: None,
+        user: creds.map(|c| c.user().to_string()),
+        delegated: false,
+        phase: SessionPhase::ConnectionInitiation,
+        error_info: Vec::new(),
+        licensing: None,
+        frames: 0,
+        elapsed_ms: 0.0,
+        outcome: SessionOutcome::TimedOut,
+    };
+    let mut logon = None;
+    obs.outcome = connect(host, creds, &mut obs, &mut logon).await;
+    obs.elapsed_ms = elapsed_ms(t);
+    (obs, logon)
+}
+
+fn config(creds: Option<&Credentials>) -> Config {
+    let (username, password) = match creds {
+        Some(c) => (c.user().to_string(), c.password().to_string()),
+        None => (String::new(), String::new()),
+    };
+    Config {
+        desktop_size: DesktopSize {
+            width: 1024,
+            height: 768,
+        },
+        monitor_layout: None,
+        desktop_scale_factor: 0,
+        desktop_physical_size: None,
+        desktop_orientation: None,
+        device_scale_factor: None,
+        monitor_extended_layout: None,
+        relative_mouse_input: false,
+        enable_tls: true,
+        enable_credssp: creds.is_some(),
+        // Only so that a server answering PROTOCOL_RDP is followed far enough to see its
+        // encryption settings; the probe stops before any RC4 Security Exchange.
+        enable_standard_rdp_security: true,
+        credentials: ironrdp_connector::Credentials::UsernamePassword { username, password },
+        domain: None,
+        client_build: 22621,
+        client_name: "rdpdoctor".to_string(),
+        keyboard_type: gcc::KeyboardType::IBM_ENHANCED,
+        keyboard_subtype: 0,
+        keyboard_functional_keys_count: 12,
+        keyboard_layout: 0x409,
+        connection_type: gcc::ConnectionType::Lan,
+        ime_file_name: String::new(),
+        bitmap: None,
+        dig_product_id: String::new(),
+        client_dir: String::new(),
+        alternate_shell: String::new(),
+        work_dir: String::new(),
+        remote_application_mode: false,
+        rail_support_level: RailSupportLevel::empty(),
+        platform: MajorPlatformType::UNIX,
+        hardware_id: None,
+        request_data: None,
+        autologon: creds.is_some(),
+        enable_audio_playback: false,
+        enable_audio_capture: false,
+        performance_flags: Default::default(),
+        license_cache: None,
+        timezone_info: Default::default(),
+        compression_type: None,
+        enable_server_pointer: false,
+        pointer_software_rendering: true,
+        multitransport_flags: None,
+        support_dyn_vc_gfx_protocol: false,
+    }
+}
+
+/// Zeroes the password copy the connector holds (its `Config` derives `Debug`: never print it).
+fn scrub(connector: &mut ClientConnector) {
+    if let ironrdp_connector::Credentials::UsernamePassword { password, .. } =
+        &mut connector.config.credentials
+    {
+        drop(Zeroizing::new(std::mem::take(password)));
+    }
+}
+
+fn phase_of(state: &ClientConnectorState, previous: SessionPhase) -> SessionPhase {
+    use ClientConnectorState as S;
+    match state {
+        S::ConnectionInitiationSendRequest | S::ConnectionInitiationWaitConfirm { .. } => {
+            SessionPhase::ConnectionInitiation
+        }
+        S::EnhancedSecurityUpgrade { .. } => SessionPhase::SecurityUpgrade,
+        S::Credssp { .. } => SessionPhase::Credssp,
+        S::BasicSettingsExchangeSendInitial { .. }
+        | S::BasicSettingsExchangeWaitResponse { .. } => SessionPhase::BasicSettingsExchange,
+        S::ChannelConnection { .. } => SessionPhase::ChannelConnection,
+        S::SecureSettingsExchange { .. } => SessionPhase::SecureSettingsExchange,
+        S::ConnectTimeAutoDetection { .. } | S::LicensingExchange { .. } => SessionPhase::Licensing,
+        S::MultitransportBootstrapping { .. }
+        | S::MultitransportPending { .. }
+        | S::CapabilitiesExchange { .. } => SessionPhase::CapabilitiesExchange,
+        S::ConnectionFinalization { .. } => SessionPhase::Finalization,
+        S::Connected { .. } => SessionPhase::SessionUp,
+        _ => previous,
+    }
+}
+
+async fn connect(
+    host: &Host,
+    creds: Option<&Credentials>,
+    obs: &mut SessionObservation,
+    logon: &mut Option<LogonObservation>,
+) -> SessionOutcome {
+    let (_slot, mut tcp) = match host.open().await {
+        Ok(pair) => pair,
+        Err(outcome) => return SessionOutcome::ConnectFailed { outcome },
+    };
+    // Connection initiation: this crate's X.224 exchange (it records the answer the same way as
+    // the negotiation probes); the connector is fed the same Connection Confirm.
+    let negotiation = negotiate::negotiate(&mut tcp, obs.requested, host.timeout).await;
+    let (selected, flags) = match negotiation {
+        NegotiationOutcome::Selected { protocol, flags } => (protocol, flags),
+        NegotiationOutcome::Failure { code: 5 } if creds.is_none() => {
+            return SessionOutcome::Stopped {
+                reason: "the server requires NLA (HYBRID_REQUIRED_BY_SERVER): --full needs --user to go further".to_string(),
+            }
+        }
+        NegotiationOutcome::Failure { code: 2 } => {
+            return SessionOutcome::Stopped {
+                reason: "the server allows only Standard RDP Security (SSL_NOT_ALLOWED_BY_SERVER): Standard RDP Security encryption not supported by the probe".to_string(),
+            }
+        }
+        outcome => return SessionOutcome::NegotiationFailed { outcome },
+    };
+    obs.selected = Some(selected);
+    let mut cfg = config(creds);
+    if selected == protocol::RDP {
+        // The connector accepts PROTOCOL_RDP only when it requested nothing else.
+        cfg.enable_tls = false;
+        cfg.enable_credssp = false;
+    }
+    let mut connector = ClientConnector::new(cfg, host.address);
+    let outcome = drive(
+        host,
+        creds,
+        obs,
+        logon,
+        &mut connector,
+        tcp,
+        selected,
+        flags,
+    )
+    .await;
+    scrub(&mut connector);
+    outcome
+}
+
+#[allow(clippy::too_many_arguments)]
+async fn drive(
+    host: &Host,
+    creds: Option<&Credentials>,
+    obs: &mut SessionObservation,
+    logon: &mut Option<LogonObservation>,
+    connector: &mut ClientConnector,
+    tcp: tokio::net::TcpStream,
+    selected: u32,
+    flags: u8,
+) -> SessionOutcome {
+    let mut out = WriteBuf::new();
+    // The connector's own Connection Request is not sent (ours was, with the same protocols).
+    if let Err(e) = connector.step_no_input(&mut out) {
+        return protocol_error("X.224 request", &e);
+    }
+    out.clear();
+    let confirm = X224(ConnectionConfirm::Response {
+        flags: ResponseFlags::from_bits_truncate(flags),
+        protocol: SecurityProtocol::from_bits_truncate(selected),
+    });
+    let cc = match ironrdp_core::encode_vec(&confirm) {
+        Ok(b) => b,
+        Err(e) => {
+            return SessionOutcome::ProtocolError {
+                reason: e.to_string(),
+            }
+        }
+    };
+    if let Err(e) = connector.step(&cc, None, &mut out) {
+        return protocol_error("X.224 confirm", &e);
+    }
+    if !connector.should_perform_security_upgrade() {
+        return SessionOutcome::ProtocolError {
+            reason: format!("unexpected connector state {:?}", connector.state.name()),
+        };
+    }
+    obs.phase = SessionPhase::SecurityUpgrade;
+    let mut stream: Box<dyn Io> = if selected == protocol::RDP {
+        Box::new(tcp)
+    } else {
+        let (tls, public_key) = match upgrade(host, tcp).await {
+            Ok(pair) => pair,
+            Err(outcome) => return SessionOutcome::TlsFailed { outcome },
+        };
+        let mut tls = tls;
+        connector.mark_security_upgrade_as_done();
+        if connector.should_perform_credssp() {
+            obs.phase = SessionPhase::Credssp;
+            let Some(c) = creds else {
+                return SessionOutcome::Stopped {
+                    reason: "the server selected CredSSP (NLA), which needs --user".to_string(),
+                };
+            };
+            let t = Instant::now();
+            let mut version = None;
+            let outcome =
+                nla::authenticate(&mut tls, &public_key, host, c, &mut version, Some(selected))
+                    .await;
+            // TSCredentials went out once the server's pubKeyAuth verified.
+            let delegated = !matches!(
+                outcome,
+                LogonOutcome::ErrorCode { .. }
+                    | LogonOutcome::ClosedAfterAuthenticate { .. }
+                    | LogonOutcome::PubKeyAuthMismatch { .. }
+                    | LogonOutcome::Failed {
+                        phase: NlaPhase::Challenge | NlaPhase::Authenticate,
+                        ..
+                    }
+                    | LogonOutcome::TimedOut {
+                        phase: NlaPhase::Challenge | NlaPhase::Authenticate,
+                        ..
+                    }
+            );
+            obs.delegated = delegated;
+            let accepted = outcome == LogonOutcome::Accepted;
+            *logon = Some(LogonObservation {
+                user: c.user().to_string(),
+                package: "NTLM".to_string(),
+                delegated,
+                ts_request_version: version,
+                elapsed_ms: elapsed_ms(t),
+                outcome,
+            });
+            if !accepted {
+                return SessionOutcome::LogonRefused;
+            }
+            connector.mark_credssp_as_done();
+        }
+        Box::new(tls)
+    };
+    let outcome = sequence(host, creds, obs, connector, &mut stream).await;
+    // A polite end: Disconnect Provider Ultimatum (rn-user-requested), then close.
+    if matches!(outcome, SessionOutcome::SessionUp) {
+        let _ = tokio::time::timeout(
+            Duration::from_millis(200),
+            stream.write_all(&session::disconnect_request()),
+        )
+        .await;
+    }
+    let _ = tokio::time::timeout(Duration::from_millis(100), stream.shutdown()).await;
+    outcome
+}
+
+/// TLS over the connection, as mstsc does it right after the Connection Confirm.
+async fn upgrade(
+    host: &Host,
+    tcp: tokio::net::TcpStream,
+) -> Result<(nla::Tls, Vec<u8>), TlsOutcome> {
+    let error = |reason: String| TlsOutcome::Error { reason };
+    let mut ssl = nla::context()
+        .and_then(|c| Ssl::new(c))
+        .map_err(|e| error(e.to_string()))?;
+    if let Some(name) = &host.server_name {
+        let _ = ssl.set_hostname(name);
+    }
+    let mut tls = SslStream::new(ssl, Recording::new(tcp)).map_err(|e| error(e.to_string()))?;
+    match tokio::time::timeout(host.timeout, Pin::new(&mut tls).connect()).await {
+        Err(_) => {
+            return Err(TlsOutcome::TimedOut {
+                phase: rdpdoctor_observations::Phase::TlsHandshake,
+                bytes: tls.get_ref().received,
+            })
+        }
+        Ok(Err(e)) => {
+            let rec = tls.get_ref();
+            return Err(tls::classify(&e, rec.received, &rec.head));
+        }
+        Ok(Ok(())) => {}
+    }
+    let spki = tls
+        .ssl()
+        .peer_certificate()
+        .and_then(|c| c.public_key().ok())
+        .and_then(|k| k.public_key_to_der().ok())
+        .unwrap_or_default();
+    let key = credssp::subject_public_key(&spki)
+        .map(<[u8]>::to_vec)
+        .unwrap_or_default();
+    Ok((tls, key))
+}
+
+fn protocol_error(step: &str, e: &ironrdp_connector::ConnectorError) -> SessionOutcome {
+    SessionOutcome::ProtocolError {
+        reason: format!("{step}: {e}"),
+    }
+}
+
+enum Read {
+    Frame(Vec<u8>),
+    Closed { reset: bool },
+    TimedOut,
+    Invalid(Vec<u8>),
+}
+
+/// Reads exactly one frame, at most 64 KiB, under `deadline`. `pending` keeps bytes that arrived
+/// beyond the frame.
+async fn read_frame(stream: &mut Box<dyn Io>, pending: &mut Vec<u8>, deadline: Duration) -> Read {
+    let end = Instant::now() + deadline;
+    let mut chunk = [0u8; 8192];
+    loop {
+        match session::frame_len(pending) {
+            FrameLen::Complete(n) => {
+                let rest = pending.split_off(n.min(pending.len()));
+                return Read::Frame(std::mem::replace(pending, rest));
+            }
+            FrameLen::Invalid => return Read::Invalid(pending.clone()),
+            FrameLen::NeedMore(_) => {}
+        }
+        if pending.len() > session::MAX_FRAME_LEN + chunk.len() {
+            return Read::Invalid(pending.clone());
+        }
+        let remaining = end.saturating_duration_since(Instant::now());
+        match tokio::time::timeout(remaining, stream.read(&mut chunk)).await {
+            Err(_) => return Read::TimedOut,
+            Ok(Ok(0)) => return Read::Closed { reset: false },
+            Ok(Ok(n)) => pending.extend_from_slice(chunk.get(..n).unwrap_or_default()),
+            Ok(Err(e)) => {
+                return Read::Closed {
+                    reset: e.kind() == ErrorKind::ConnectionReset,
+                }
+            }
+        }
+    }
+}
+
+async fn send(stream: &mut Box<dyn Io>, out: &mut WriteBuf, deadline: Duration) -> bool {
+    if out.filled_len() == 0 {
+        return true;
+    }
+    let ok = matches!(
+        tokio::time::timeout(deadline, stream.write_all(out.filled())).await,
+        Ok(Ok(()))
+    );
+    out.clear();
+    ok
+}
+
+/// From the MCS Connect Initial to the session, one server frame at a time.
+async fn sequence(
+    host: &Host,
+    creds: Option<&Credentials>,
+    obs: &mut SessionObservation,
+    connector: &mut ClientConnector,
+    stream: &mut Box<dyn Io>,
+) -> SessionOutcome {
+    let mut out = WriteBuf::new();
+    let mut pending: Vec<u8> = Vec::new();
+    loop {
+        obs.phase = phase_of(&connector.state, obs.phase);
+        if matches!(connector.state, ClientConnectorState::Connected { .. }) {
+            return SessionOutcome::SessionUp;
+        }
+        if connector.should_perform_multitransport() {
+            // No UDP transport: decline, as a client without it does.
+            if let Err(e) = connector.skip_multitransport(&mut out) {
+                return protocol_error("multitransport", &e);
+            }
+            if !send(stream, &mut out, host.timeout).await {
+                return SessionOutcome::Closed { reset: false };
+            }
+            continue;
+        }
+        let wants_input = connector.next_pdu_hint().is_some();
+        if !wants_input {
+            let sending_info = matches!(
+                connector.state,
+                ClientConnectorState::SecureSettingsExchange { .. }
+            );
+            match connector.step_no_input(&mut out) {
+                Ok(Written::Nothing) | Ok(Written::Size(_)) => {}
+                Err(e) => return protocol_error(connector.state.name(), &e),
+            }
+            if sending_info {
+                // The Client Info PDU carries the user name and, with --user, the password.
+                obs.delegated |= creds.is_some();
+                scrub(connector);
+            }
+            if !send(stream, &mut out, host.timeout).await {
+                return SessionOutcome::Closed { reset: false };
+            }
+            continue;
+        }
+        let frame = match read_frame(stream, &mut pending, host.timeout).await {
+            Read::Frame(f) => f,
+            Read::Closed { reset } => return SessionOutcome::Closed { reset },
+            Read::TimedOut => return SessionOutcome::TimedOut,
+            Read::Invalid(bytes) => {
+                return SessionOutcome::ProtocolError {
+                    reason: format!(
+                        "bytes that are neither TPKT nor fast-path: {}",
+                        crate::excerpt_hex(&bytes, 32)
+                    ),
+                }
+            }
+        };
+        obs.frames += 1;
+        if obs.frames > MAX_FRAMES {
+            return SessionOutcome::Stopped {
+                reason: format!("{MAX_FRAMES} frames without completing the connection sequence"),
+            };
+        }
+        match session::inspect(&frame) {
+            ServerFrame::SetErrorInfo { code } => {
+                if code != 0 {
+                    obs.error_info.push(ErrorInfoEvent {
+                        code,
+                        phase: obs.phase,
+                    });
+                }
+                // Not fed to the connector: the server disconnects next (3.3.5.7.1), and that
+                // is what this loop waits for.
+                continue;
+            }
+            ServerFrame::Ultimatum { reason } => return SessionOutcome::Ultimatum { reason },
+            ServerFrame::Redirection(r) => {
+                return SessionOutcome::Redirected {
+                    redirection: RedirectionInfo {
+                        session_id: r.session_id,
+                        flags: r.flags,
+                        target: r.target,
+                        load_balance_info: r.load_balance_info,
+                        username: r.username,
+                        domain: r.domain,
+                    },
+                }
+            }
+            ServerFrame::LicenseError {
+                code,
+                state_transition,
+            } => {
+                obs.licensing = Some(LicensingEvent {
+                    error_code: code,
+                    state_transition,
+                });
+            }
+            // Updates during finalization: the server is already drawing the session.
+            ServerFrame::FastPath if obs.phase >= SessionPhase::Finalization => {
+                obs.phase = SessionPhase::SessionUp;
+                return SessionOutcome::SessionUp;
+            }
+            // Fast-path output before finalization is not part of the sequence: skip it.
+            ServerFrame::FastPath => continue,
+            _ => {}
+        }
+        if obs.phase == SessionPhase::BasicSettingsExchange && selected_rdp(obs) {
+            if let mcs::ConnectResponse::Accepted(s) = mcs::decode_connect_response(&frame) {
+                if s.encryption_method != 0 || s.encryption_level != 0 {
+                    return SessionOutcome::Stopped {
+                        reason: format!(
+                            "Standard RDP Security encryption not supported by the probe (server encryption level {}, method 0x{:08X})",
+                            s.encryption_level, s.encryption_method
+                        ),
+                    };
+                }
+            }
+        }
+        if let Err(e) = connector.step(&frame, None, &mut out) {
+            return protocol_error(obs.phase.label(), &e);
+        }
+        if !send(stream, &mut out, host.timeout).await {
+            return SessionOutcome::Closed { reset: false };
+        }
+    }
+}
+
+fn selected_rdp(obs: &SessionObservation) -> bool {
+    obs.selected == Some(protocol::RDP)
+}

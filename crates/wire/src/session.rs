@@ -1,0 +1,425 @@
+//! What a server sends after the MCS Connect Response, classified one frame at a time, so that a
+//! full connection (`check --full`) can report the server's own codes with their exact numbers at
+//! whatever phase they arrive.
+//!
+//! - Framing: slow-path TPKT (T.123) and fast-path output (MS-RDPBCGR 2.2.9.1.2), bounded.
+//! - Set Error Info PDU (MS-RDPBCGR 2.2.5.1.1): `errorInfo` is read here as a raw u32, because
+//!   `ironrdp-pdu`'s `ServerSetErrorInfoPdu` decoder rejects codes it does not know and a
+//!   diagnostic tool must keep them.
+//! - MCS Disconnect Provider Ultimatum (T.125 DomainMCSPDU choice 8): decoded with `ironrdp-pdu`,
+//!   with this module's own reading of the 3-bit reason when `ironrdp-pdu` refuses the value.
+//! - Server Redirection PDU (MS-RDPBCGR 2.2.13.1, both security variants): `ironrdp-pdu`.
+//! - Licensing error message (MS-RDPELE 2.2.2.7.1, bMsgType ERROR_ALERT 0xFF): read here.
+//!   dwErrorCode 0x7 is STATUS_VALID_CLIENT, the normal "no licence needed" answer, not an error.
+
+use ironrdp_core::{decode, encode_vec};
+use ironrdp_pdu::mcs::{DisconnectProviderUltimatum, DisconnectReason, McsMessage};
+use ironrdp_pdu::rdp::server_redirection::decode_server_redirection;
+use ironrdp_pdu::x224::{X224Data, X224};
+
+/// The largest frame either framing can announce (TPKT: u16; fast-path: 15 bits).
+pub const MAX_FRAME_LEN: usize = u16::MAX as usize;
+
+/// PDUTYPE2_SET_ERROR_INFO_PDU (MS-RDPBCGR 2.2.8.1.1.1.2).
+pub const PDUTYPE2_SET_ERROR_INFO: u8 = 0x2F;
+/// PDUTYPE2_FONTMAP: the last PDU of connection finalization.
+pub const PDUTYPE2_FONTMAP: u8 = 0x28;
+/// Licensing bMsgType ERROR_ALERT (MS-RDPELE 2.2.2.7.1).
+pub const LICENSE_ERROR_ALERT: u8 = 0xFF;
+/// Licensing dwErrorCode STATUS_VALID_CLIENT: success (the client needs no licence).
+pub const STATUS_VALID_CLIENT: u32 = 0x0000_0007;
+
+/// Basic Security Header flags (MS-RDPBCGR 2.2.8.1.1.2.1).
+const SEC_LICENSE_PKT: u16 = 0x0080;
+const SEC_REDIRECTION_PKT: u16 = 0x0400;
+/// Share Control Header pduType values (2.2.8.1.1.1.1), low 4 bits; the next 12 bits carry
+/// TS_PROTOCOL_VERSION (0x1).
+const PDUTYPE_DEMANDACTIVEPDU: u16 = 0x1;
+const PDUTYPE_DEACTIVATEALLPDU: u16 = 0x6;
+const PDUTYPE_DATAPDU: u16 = 0x7;
+const TS_PROTOCOL_VERSION_BITS: u16 = 0x0010;
+/// compressedType flag PACKET_COMPRESSED (2.2.8.1.1.1.2).
+const PACKET_COMPRESSED: u8 = 0x20;
+
+/// How the first frame in a buffer is delimited.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum FrameLen {
+    /// At least this many bytes in total are needed.
+    NeedMore(usize),
+    /// The first frame is complete and this long.
+    Complete(usize),
+    /// Neither a TPKT nor a fast-path header.
+    Invalid,
+}
+
+/// Delimits the first frame of `buf`: a TPKT (first byte 3) or a fast-path output PDU (action
+/// bits 0, length in one or two bytes, MS-RDPBCGR 2.2.9.1.2).
+pub fn frame_len(buf: &[u8]) -> FrameLen {
+    let done = |len: usize| {
+        if buf.len() >= len {
+            FrameLen::Complete(len)
+        } else {
+            FrameLen::NeedMore(len)
+        }
+    };
+    match buf {
+        [] => FrameLen::NeedMore(1),
+        [3, ..] => match crate::tpkt::frame(buf) {
+            crate::tpkt::Frame::NeedMore(n) => FrameLen::NeedMore(n),
+            crate::tpkt::Frame::Complete(n) => FrameLen::Complete(n),
+            _ => FrameLen::Invalid,
+        },
+        [h, ..] if h & 0x03 != 0 => FrameLen::Invalid,
+        [_] => FrameLen::NeedMore(2),
+        [_, l1, ..] if l1 & 0x80 == 0 => {
+            let len = usize::from(*l1);
+            if len < 2 {
+                FrameLen::Invalid
+            } else {
+                done(len)
+            }
+        }
+        [_, _] => FrameLen::NeedMore(3),
+        [_, l1, l2, ..] => {
+            let len = (usize::from(l1 & 0x7F) << 8) | usize::from(*l2);
+            if len < 3 {
+                FrameLen::Invalid
+            } else {
+                done(len)
+            }
+        }
+    }
+}
+
+/// A Server Redirection PDU's fields that matter to a diagnosis (never the password cookie).
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Redirection {
+    pub session_id: u32,
+    /// RedirFlags, raw.
+    pub flags: u32,
+    /// The target as the server named it: FQDN, else NetBIOS name, else address(es).
+    pub target: Option<String>,
+    /// Whether a load-balancing token (routing token for the next request) came with it.
+    pub load_balance_info: bool,
+    pub username: Option<String>,
+    pub domain: Option<String>,
+}
+
+/// The meaning of one server frame.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub enum ServerFrame {
+    /// A fast-path output PDU (updates: the session is up).
+    FastPath,
+    /// Set Error Info PDU, errorInfo raw.
+    SetErrorInfo {
+        code: u32,
+    },
+    /// MCS Disconnect Provider Ultimatum with its T.125 reason (3 is rn-user-requested).
+    Ultimatum {
+        reason: u8,
+    },
+    Redirection(Redirection),
+    /// Licensing error message: dwErrorCode and dwStateTransition raw.
+    LicenseError {
+        code: u32,
+        state_transition: u32,
+    },
+    /// Another licensing PDU (bMsgType raw: 0x01 LICENSE_REQUEST, 0x02 PLATFORM_CHALLENGE, ...).
+    License {
+        msg_type: u8,
+    },
+    DemandActive,
+    DeactivateAll,
+    /// Another Share Data PDU (pduType2 raw).
+    Data {
+        pdu_type2: u8,
+    },
+    /// Another MCS PDU (Connect Response, Attach User Confirm, Channel Join Confirm, ...).
+    Mcs,
+    /// Data this module does not classify (virtual channel traffic, compressed data, ...).
+    Other,
+    /// Not a valid X.224 Data TPDU.
+    Malformed(String),
+}
+
+fn u16_at(b: &[u8], at: usize) -> Option<u16> {
+    Some(u16::from_le_bytes([*b.get(at)?, *b.get(at + 1)?]))
+}
+
+fn u32_at(b: &[u8], at: usize) -> Option<u32> {
+    Some(u32::from_le_bytes([
+        *b.get(at)?,
+        *b.get(at + 1)?,
+        *b.get(at + 2)?,
+        *b.get(at + 3)?,
+    ]))
+}
+
+/// Classifies one complete frame as delimited by [`frame_len`].
+pub fn inspect(frame: &[u8]) -> ServerFrame {
+    if frame.first() != Some(&3) {
+        return ServerFrame::FastPath;
+    }
+    let payload = match decode::<X224<X224Data<'_>>>(frame) {
+        Ok(X224(d)) => d.data.into_owned(),
+        Err(e) => return ServerFrame::Malformed(format!("not an X.224 Data TPDU: {e}")),
+    };
+    // An MCS Connect-Response (BER, application tag 102) is not a DomainMCSPDU.
+    if payload.starts_with(&[0x7F, 0x66]) {
+        return ServerFrame::Mcs;
+    }
+    match decode::<X224<McsMessage<'_>>>(frame) {
+        Ok(X224(McsMessage::SendDataIndication(sdi))) => user_data(&sdi.user_data),
+        Ok(X224(McsMessage::DisconnectProviderUltimatum(u))) => ServerFrame::Ultimatum {
+            reason: reason_value(u.reason),
+        },
+        Ok(_) => ServerFrame::Mcs,
+        Err(e) => match payload.as_slice() {
+            // DomainMCSPDU choice 8 with a reason ironrdp-pdu does not know: read it raw (6 bits
+            // of choice, then the 3-bit reason across the byte boundary).
+            [first, second, ..] if first >> 2 == 8 => ServerFrame::Ultimatum {
+                reason: ((first & 0x03) << 1) | (second >> 7),
+            },
+            _ => ServerFrame::Malformed(format!("MCS PDU not understood: {e}")),
+        },
+    }
+}
+
+fn reason_value(r: DisconnectReason) -> u8 {
+    match r {
+        DisconnectReason::DomainDisconnected => 0,
+        DisconnectReason::ProviderInitiated => 1,
+        DisconnectReason::TokenPurged => 2,
+        DisconnectReason::UserRequested => 3,
+        DisconnectReason::ChannelPurged => 4,
+    }
+}
+
+/// The user data of a Send Data Indication.
+fn user_data(d: &[u8]) -> ServerFrame {
+    if let Ok(Some(r)) = decode_server_redirection(d) {
+        let target = r
+            .target_fqdn
+            .clone()
+            .or_else(|| r.target_netbios_name.clone())
+            .or_else(|| r.target_net_address.clone())
+            .or_else(|| r.target_net_addresses.as_ref().map(|a| a.join(", ")))
+            .map(|t| t.trim_end_matches('\0').to_string())
+            .filter(|t| !t.is_empty());
+        return ServerFrame::Redirection(Redirection {
+            session_id: r.session_id,
+            flags: r.flags.bits(),
+            target,
+            load_balance_info: r.load_balance_info.is_some(),
+            username: r.username.clone(),
+            domain: r.domain.clone(),
+        });
+    }
+    let (Some(first), Some(second)) = (u16_at(d, 0), u16_at(d, 2)) else {
+        return ServerFrame::Other;
+    };
+    if second & 0xFFF0 == TS_PROTOCOL_VERSION_BITS {
+        return share_control(d, second & 0x000F);
+    }
+    // A Basic Security Header: flags, then flagsHi (0).
+    if second == 0 && first & SEC_LICENSE_PKT != 0 {
+        // Preamble (MS-RDPELE 2.2.2.x): bMsgType, flags, wMsgSize; then the message.
+        let Some(&msg_type) = d.get(4) else {
+            return ServerFrame::Other;
+        };
+        if msg_type == LICENSE_ERROR_ALERT {
+            if let (Some(code), Some(state_transition)) = (u32_at(d, 8), u32_at(d, 12)) {
+                return ServerFrame::LicenseError {
+                    code,
+                    state_transition,
+                };
+            }
+        }
+        return ServerFrame::License { msg_type };
+    }
+    if second == 0 && first & SEC_REDIRECTION_PKT != 0 {
+        // A redirection packet ironrdp-pdu could not read.
+        return ServerFrame::Malformed("a Server Redirection PDU that does not decode".into());
+    }
+    ServerFrame::Other
+}
+
+/// A Share Control PDU (2.2.8.1.1.1.1) of `pdu_type`.
+fn share_control(d: &[u8], pdu_type: u16) -> ServerFrame {
+    match pdu_type {
+        PDUTYPE_DEMANDACTIVEPDU => ServerFrame::DemandActive,
+        PDUTYPE_DEACTIVATEALLPDU => ServerFrame::DeactivateAll,
+        PDUTYPE_DATAPDU => {
+            // Share Data Header after the 6-byte Share Control Header: shareId (4), pad1,
+            // streamId, uncompressedLength (2), pduType2, compressedType, compressedLength (2).
+            let (Some(&pdu_type2), Some(&compressed)) = (d.get(14), d.get(15)) else {
+                return ServerFrame::Other;
+            };
+            if compressed & PACKET_COMPRESSED != 0 {
+                return ServerFrame::Data { pdu_type2 };
+            }
+            if pdu_type2 == PDUTYPE2_SET_ERROR_INFO {
+                if let Some(code) = u32_at(d, 18) {
+                    return ServerFrame::SetErrorInfo { code };
+                }
+            }
+            ServerFrame::Data { pdu_type2 }
+        }
+        _ => ServerFrame::Other,
+    }
+}
+
+/// The client's MCS Disconnect Provider Ultimatum (rn-user-requested): how a client ends a
+/// connection politely.
+pub fn disconnect_request() -> Vec<u8> {
+    encode_vec(&X224(McsMessage::DisconnectProviderUltimatum(
+        DisconnectProviderUltimatum {
+            reason: DisconnectReason::UserRequested,
+        },
+    )))
+    .unwrap_or_else(|_| vec![0x03, 0x00, 0x00, 0x09, 0x02, 0xF0, 0x80, 0x21, 0x80])
+}
+
+/// T.125 Reason names (DPUm).
+pub fn ultimatum_reason_name(reason: u8) -> &'static str {
+    match reason {
+        0 => "rn-domain-disconnected",
+        1 => "rn-provider-initiated",
+        2 => "rn-token-purged",
+        3 => "rn-user-requested",
+        4 => "rn-channel-purged",
+        _ => "undefined reason",
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn bytes(h: &str) -> Vec<u8> {
+        hex::decode(h.replace(' ', "")).unwrap_or_default()
+    }
+
+    /// Set Error Info PDU errorInfo 0x7 as lab/standin.py `errorinfo` sends it, recorded from
+    /// the wire (TPKT, X.224 DT, MCS SDin from user 1002 on the I/O channel 1003, Share Control
+    /// header, Share Data header with pduType2 47, errorInfo).
+    const SET_ERROR_INFO_7: &str =
+        "0300002402f08068000103eb701616001700ea03ea0301000001 0800 2f00 0000 07000000";
+    /// The same PDU with a code no table knows: kept raw.
+    const SET_ERROR_INFO_UNKNOWN: &str =
+        "0300002402f08068000103eb701616001700ea03ea0301000001 0800 2f00 0000 78563412";
+    /// MCS Disconnect Provider Ultimatum rn-user-requested, as xrdp-tls-only sends it after
+    /// RDP_NEG_FAILURE (lab/OBSERVED.md).
+    const DPUM_USER_REQUESTED: &str = "0300000902f0802180";
+
+    #[test]
+    fn frames_tpkt_and_fast_path() {
+        assert_eq!(frame_len(&[]), FrameLen::NeedMore(1));
+        assert_eq!(frame_len(&bytes("030000")), FrameLen::NeedMore(4));
+        assert_eq!(
+            frame_len(&bytes(DPUM_USER_REQUESTED)),
+            FrameLen::Complete(9)
+        );
+        // Fast-path, one-byte and two-byte lengths.
+        assert_eq!(frame_len(&[0x00, 0x05, 1, 2, 3]), FrameLen::Complete(5));
+        assert_eq!(frame_len(&[0x00, 0x05, 1]), FrameLen::NeedMore(5));
+        assert_eq!(frame_len(&[0x00, 0x81, 0x00]), FrameLen::NeedMore(256));
+        assert_eq!(frame_len(&[0x00, 0x01]), FrameLen::Invalid);
+        assert_eq!(frame_len(b"SSH-2.0"), FrameLen::Invalid);
+    }
+
+    #[test]
+    fn reads_set_error_info_raw() {
+        assert_eq!(
+            inspect(&bytes(SET_ERROR_INFO_7)),
+            ServerFrame::SetErrorInfo { code: 7 }
+        );
+        assert_eq!(
+            inspect(&bytes(SET_ERROR_INFO_UNKNOWN)),
+            ServerFrame::SetErrorInfo { code: 0x1234_5678 }
+        );
+    }
+
+    #[test]
+    fn reads_disconnect_provider_ultimatum() {
+        assert_eq!(
+            inspect(&bytes(DPUM_USER_REQUESTED)),
+            ServerFrame::Ultimatum { reason: 3 }
+        );
+        // rn-provider-initiated.
+        assert_eq!(
+            inspect(&bytes("0300000902f0802080")),
+            ServerFrame::Ultimatum { reason: 1 }
+        );
+        assert_eq!(disconnect_request(), bytes(DPUM_USER_REQUESTED));
+    }
+
+    #[test]
+    fn reads_licensing_error_alert_and_keeps_status_valid_client_raw() {
+        // xrdp's licensing answer: SEC_LICENSE_PKT, ERROR_ALERT, STATUS_VALID_CLIENT,
+        // ST_NO_TRANSITION, empty error blob.
+        let valid = "0300002202f08068000103eb70148000000 0ff031000 07000000 02000000 0400 0000";
+        assert_eq!(
+            inspect(&bytes(valid)),
+            ServerFrame::LicenseError {
+                code: STATUS_VALID_CLIENT,
+                state_transition: 2
+            }
+        );
+        let no_server = "0300002202f08068000103eb70148000000 0ff031000 06000000 01000000 0400 0000";
+        assert_eq!(
+            inspect(&bytes(no_server)),
+            ServerFrame::LicenseError {
+                code: 6,
+                state_transition: 1
+            }
+        );
+    }
+
+    #[test]
+    fn reads_enhanced_security_server_redirection() {
+        // Share Control Header type 10, pad2Octets, then the
+        // RDP_SERVER_REDIRECTION_PACKET: flags 0x0400, length, session 5, RedirFlags
+        // LB_TARGET_NET_ADDRESS, TargetNetAddress "10.0.0.9" (UTF-16LE with terminator).
+        let addr: Vec<u8> = "10.0.0.9\0"
+            .encode_utf16()
+            .flat_map(u16::to_le_bytes)
+            .collect();
+        let mut packet = Vec::new();
+        packet.extend_from_slice(&0x0400u16.to_le_bytes());
+        let plen = 2 + 2 + 4 + 4 + 4 + addr.len() + 8;
+        packet.extend_from_slice(&(plen as u16).to_le_bytes());
+        packet.extend_from_slice(&5u32.to_le_bytes());
+        packet.extend_from_slice(&1u32.to_le_bytes());
+        packet.extend_from_slice(&(addr.len() as u32).to_le_bytes());
+        packet.extend_from_slice(&addr);
+        packet.extend_from_slice(&[0; 8]);
+        let mut user = Vec::new();
+        let total = 6 + 2 + packet.len() + 1;
+        user.extend_from_slice(&(total as u16).to_le_bytes());
+        // PDUTYPE_SERVER_REDIR_PKT with PDUVersion 0 (2.2.13.3.1).
+        user.extend_from_slice(&0x000Au16.to_le_bytes());
+        user.extend_from_slice(&1002u16.to_le_bytes());
+        user.extend_from_slice(&[0, 0]);
+        user.extend_from_slice(&packet);
+        user.push(0);
+        match user_data(&user) {
+            ServerFrame::Redirection(r) => {
+                assert_eq!(r.session_id, 5);
+                assert_eq!(r.flags, 1);
+                assert_eq!(r.target.as_deref(), Some("10.0.0.9"));
+            }
+            other => panic!("{other:?}"),
+        }
+    }
+
+    #[test]
+    fn connect_response_and_garbage_are_not_errors_in_disguise() {
+        assert_eq!(inspect(&bytes("0300000b02f0807f660100")), ServerFrame::Mcs);
+        assert!(matches!(
+            inspect(&bytes("0300000702e000")),
+            ServerFrame::Malformed(_)
+        ));
+        assert_eq!(inspect(&[0x00, 0x03, 0x00]), ServerFrame::FastPath);
+    }
+}
