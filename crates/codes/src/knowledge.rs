@@ -996,7 +996,13 @@ pub const FINDING_CODES: &[FindingCodes] = &[
     },
     FindingCodes {
         finding: "server-denied-connection",
-        codes: &[code(D, 0x904), code(X, 7), code(E, 7), code(F, 7)],
+        codes: &[
+            code(D, 0x904),
+            code(X, 7),
+            code(E, 7),
+            code(F, 7),
+            code(F, 131),
+        ],
         inferred: true,
     },
     FindingCodes {

@@ -192,7 +192,12 @@ pub const TABLE: &[CodeEntry] = &[
     xe(4, "XF_EXIT_LOGON_TIMEOUT", "Exit: active-session time limit (ERRINFO 0x4).", ei(4)),
     xe(5, "XF_EXIT_CONN_REPLACED", "Exit: another connection took over the session (ERRINFO 0x5).", ei(5)),
     xe(6, "XF_EXIT_OUT_OF_MEMORY", "Exit: the server ran out of memory (ERRINFO 0x6).", ei(6)),
-    xe(7, "XF_EXIT_CONN_DENIED", "Exit: the server denied the connection (ERRINFO 0x7, the 0x904 / 0x7 case).", ei(7)),
+    CodeEntry {
+        note: "Measured in the lab (lab/OBSERVED.md): xfreerdp 2.11 logs ERRINFO_SERVER_DENIED_CONNECTION \
+               [0x00010007] for this refusal but exits with 131 (XF_EXIT_CONN_FAILED); exit code 7 is \
+               what FreeRDP 3's xfreerdp.h defines.",
+        ..xe(7, "XF_EXIT_CONN_DENIED", "Exit: the server denied the connection (ERRINFO 0x7, the 0x904 / 0x7 case).", ei(7))
+    },
     xe(8, "XF_EXIT_CONN_DENIED_FIPS", "Exit: the server denied the connection, FIPS required (extended reason 8).", ei(8)),
     xe(9, "XF_EXIT_USER_PRIVILEGES", "Exit: the user lacks the privileges to connect (ERRINFO 0x9).", ei(9)),
     xe(10, "XF_EXIT_FRESH_CREDENTIALS_REQUIRED", "Exit: fresh credentials required (ERRINFO 0xA).", ei(10)),
