@@ -51,97 +51,11 @@ const fn xe(
     }
 }
 
+/// The Set Error Info code (or, for 8, the extended reason) an exit code stands for.
 const fn ei(v: u32) -> &'static [CodeRef] {
-    match v {
-        1 => &[CodeRef {
-            family: Family::Errinfo,
-            value: 1,
-        }],
-        2 => &[CodeRef {
-            family: Family::Errinfo,
-            value: 2,
-        }],
-        3 => &[CodeRef {
-            family: Family::Errinfo,
-            value: 3,
-        }],
-        4 => &[CodeRef {
-            family: Family::Errinfo,
-            value: 4,
-        }],
-        5 => &[CodeRef {
-            family: Family::Errinfo,
-            value: 5,
-        }],
-        6 => &[CodeRef {
-            family: Family::Errinfo,
-            value: 6,
-        }],
-        7 => &[CodeRef {
-            family: Family::Errinfo,
-            value: 7,
-        }],
-        8 => &[CodeRef {
-            family: Family::Extended,
-            value: 8,
-        }],
-        9 => &[CodeRef {
-            family: Family::Errinfo,
-            value: 9,
-        }],
-        10 => &[CodeRef {
-            family: Family::Errinfo,
-            value: 10,
-        }],
-        11 => &[CodeRef {
-            family: Family::Errinfo,
-            value: 11,
-        }],
-        0x100 => &[CodeRef {
-            family: Family::Errinfo,
-            value: 0x100,
-        }],
-        0x101 => &[CodeRef {
-            family: Family::Errinfo,
-            value: 0x101,
-        }],
-        0x102 => &[CodeRef {
-            family: Family::Errinfo,
-            value: 0x102,
-        }],
-        0x103 => &[CodeRef {
-            family: Family::Errinfo,
-            value: 0x103,
-        }],
-        0x104 => &[CodeRef {
-            family: Family::Errinfo,
-            value: 0x104,
-        }],
-        0x105 => &[CodeRef {
-            family: Family::Errinfo,
-            value: 0x105,
-        }],
-        0x106 => &[CodeRef {
-            family: Family::Errinfo,
-            value: 0x106,
-        }],
-        0x107 => &[CodeRef {
-            family: Family::Errinfo,
-            value: 0x107,
-        }],
-        0x108 => &[CodeRef {
-            family: Family::Errinfo,
-            value: 0x108,
-        }],
-        0x109 => &[CodeRef {
-            family: Family::Errinfo,
-            value: 0x109,
-        }],
-        0x10A => &[CodeRef {
-            family: Family::Errinfo,
-            value: 0x10A,
-        }],
-        _ => &[],
+    match super::errinfo_ref(v) {
+        [] => super::extended_ref(v),
+        found => found,
     }
 }
 
