@@ -226,11 +226,20 @@ fn findings_carry_evidence_and_fixes_with_the_policy_names() {
     let text = only.to_string();
     assert!(text.contains("Require use of specific security layer for remote (RDP) connections"));
     assert!(text.contains("SecurityLayer"));
-    // It explains the negotiation symptom and carries its evidence.
-    assert!(
-        text.contains("security-downgrade (network check)"),
-        "{text}"
-    );
+    // It explains the negotiation symptom and carries its evidence (once, not twice).
+    let downgrade = find("security-downgrade");
+    let own: Vec<&str> = only["evidence"]
+        .as_array()
+        .map(|a| a.iter().filter_map(|e| e.as_str()).collect())
+        .unwrap_or_default();
+    for line in downgrade["evidence"].as_array().into_iter().flatten() {
+        let line = line.as_str().unwrap_or_default();
+        let carried = own
+            .iter()
+            .filter(|e| **e == line || **e == format!("security-downgrade (network check): {line}"))
+            .count();
+        assert_eq!(carried, 1, "{line:?} in {own:?}");
+    }
     let fips = find("encryption-fips-required").to_string();
     assert!(fips.contains("level FIPS"), "{fips}");
     assert!(fips.contains("MinEncryptionLevel"));

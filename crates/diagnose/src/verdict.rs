@@ -23,11 +23,13 @@ pub(crate) fn absorb_explained(findings: &mut [Finding]) {
         for (id, severity, evidence) in &snapshot {
             if def.explains.contains(&id.as_str()) {
                 f.severity = f.severity.min(*severity);
-                f.evidence.extend(
-                    evidence
-                        .iter()
-                        .map(|e| format!("{id} (network check): {e}")),
-                );
+                // A line the explaining finding already cites is not repeated.
+                let fresh: Vec<String> = evidence
+                    .iter()
+                    .filter(|e| !f.evidence.contains(e))
+                    .map(|e| format!("{id} (network check): {e}"))
+                    .collect();
+                f.evidence.extend(fresh);
             }
         }
     }
