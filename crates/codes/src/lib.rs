@@ -180,6 +180,11 @@ impl CodeEntry {
         }
     }
 
+    /// The same entry, pointing at related codes in other families.
+    pub const fn with_see_also(self, see_also: &'static [CodeRef]) -> CodeEntry {
+        CodeEntry { see_also, ..self }
+    }
+
     /// `true` when the entry carries an official name.
     pub fn is_named(&self) -> bool {
         !self.name.is_empty()

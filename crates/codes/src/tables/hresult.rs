@@ -12,10 +12,7 @@ const fn h(
     meaning: &'static str,
     see_also: &'static [CodeRef],
 ) -> CodeEntry {
-    CodeEntry {
-        see_also,
-        ..CodeEntry::new(Family::Hresult, value, name, meaning, SRC)
-    }
+    CodeEntry::new(Family::Hresult, value, name, meaning, SRC).with_see_also(see_also)
 }
 
 const fn t(n: u32) -> CodeRef {

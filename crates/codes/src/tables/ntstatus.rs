@@ -13,10 +13,7 @@ const fn s(
     meaning: &'static str,
     see_also: &'static [CodeRef],
 ) -> CodeEntry {
-    CodeEntry {
-        see_also,
-        ..CodeEntry::new(Family::Ntstatus, value, name, meaning, SRC)
-    }
+    CodeEntry::new(Family::Ntstatus, value, name, meaning, SRC).with_see_also(see_also)
 }
 
 const FR: u32 = 0x0002_0000;

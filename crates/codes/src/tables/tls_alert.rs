@@ -15,10 +15,7 @@ const fn a(
     meaning: &'static str,
     see_also: &'static [CodeRef],
 ) -> CodeEntry {
-    CodeEntry {
-        see_also,
-        ..CodeEntry::new(Family::TlsAlert, value, name, meaning, SRC)
-    }
+    CodeEntry::new(Family::TlsAlert, value, name, meaning, SRC).with_see_also(see_also)
 }
 
 const fn r(value: u32, name: &'static str, meaning: &'static str) -> CodeEntry {
