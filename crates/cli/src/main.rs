@@ -96,6 +96,7 @@ pub fn out(text: &str) {
 
 /// Prints `rdpdoctor: MESSAGE` on stderr and returns the usage exit status.
 pub fn usage_error(message: impl std::fmt::Display) -> u8 {
-    eprintln!("rdpdoctor: {message}");
+    // Messages may quote file contents or arguments: never let them drive the terminal.
+    eprintln!("rdpdoctor: {}", render::escape::line(&message.to_string()));
     EXIT_USAGE
 }

@@ -189,6 +189,14 @@ pub const KNOWN_FINDINGS: &[&str] = &[
     "custom-cert-unusable",
     "security-layer-error",
     "tls-alert-received",
+    // Answers that cannot be taken at face value, and credentials withheld
+    // (crates/diagnose/src/catalog/trust.rs).
+    "unknown-protocol-selected",
+    "negotiation-protocol-violation",
+    "mcs-response-malformed",
+    "credssp-response-malformed",
+    "credssp-pubkey-mismatch",
+    "credentials-not-delegated",
 ];
 
 // ---------------------------------------------------------------------------------------------

@@ -90,10 +90,19 @@ pub(crate) fn derive(obs: &Observations, ctx: &Context) -> Facts {
                 issuer: c.issuer.clone(),
                 names: cert_names(c),
                 not_before: c.not_before.strftime("%Y-%m-%d %H:%M:%S UTC").to_string(),
-                not_after: c.not_after.strftime("%Y-%m-%d %H:%M:%S UTC").to_string(),
+                not_after: if c.never_expires {
+                    "9999-12-31 23:59:59 UTC (never expires: RFC 5280 \"no well-defined expiration date\")".to_string()
+                } else {
+                    c.not_after.strftime("%Y-%m-%d %H:%M:%S UTC").to_string()
+                },
                 days_left: (c.not_after.as_second() - ctx.now.as_second()).div_euclid(86_400),
                 not_before_unix: c.not_before.as_second(),
-                not_after_unix: c.not_after.as_second(),
+                not_after_unix: if c.never_expires {
+                    253_402_300_799
+                } else {
+                    c.not_after.as_second()
+                },
+                never_expires: c.never_expires,
                 self_signed: c.self_signed,
                 key,
                 signature: c.signature_algorithm.clone(),

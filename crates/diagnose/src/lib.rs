@@ -13,6 +13,7 @@ mod verdict;
 
 pub use context::{ClientProfile, Context, PROFILES};
 pub use model::*;
+pub use rules::describe_delegation;
 
 use rdpdoctor_observations::Observations;
 

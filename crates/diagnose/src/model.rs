@@ -123,6 +123,10 @@ pub struct Verdict {
     #[serde(skip_serializing_if = "Option::is_none")]
     pub step: Option<Step>,
     pub summary: String,
+    /// How far the check went: which steps were tried, and what was not tested (with the
+    /// command that tests it).
+    #[serde(default)]
+    pub scope: String,
 }
 
 /// Derived facts worth showing beside the findings.
@@ -185,6 +189,9 @@ pub struct SessionFacts {
     pub ended: String,
     /// Whether the credentials were sent to the server.
     pub delegated: bool,
+    /// With --user: over what the credentials went (or why they were withheld), in words.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub credentials: Option<String>,
     /// The server's codes, one line each (Set Error Info, licensing, redirection).
     #[serde(skip_serializing_if = "Vec::is_empty")]
     pub codes: Vec<String>,
@@ -225,6 +232,9 @@ pub struct CertificateFacts {
     /// notBefore and notAfter as Unix seconds (for exporters and alert rules).
     pub not_before_unix: i64,
     pub not_after_unix: i64,
+    /// notAfter 99991231235959Z: RFC 5280's "no well-defined expiration date".
+    #[serde(skip_serializing_if = "std::ops::Not::not")]
+    pub never_expires: bool,
     pub self_signed: bool,
     pub key: String,
     pub signature: String,

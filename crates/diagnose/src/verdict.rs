@@ -4,6 +4,10 @@
 use crate::catalog;
 use crate::model::{Finding, Severity, Status, Step, Verdict};
 
+/// Findings that, when present, are the verdict's headline whatever else broke earlier: proof
+/// that something other than the server terminates the connection outranks every symptom.
+const HEADLINE: &[&str] = &["credssp-pubkey-mismatch"];
+
 /// Findings that mean the RDP service could not be reached at all.
 const UNREACHABLE: &[&str] = &["dns-failure", "port-closed", "port-filtered"];
 
@@ -60,7 +64,14 @@ pub(crate) fn decide(findings: &[Finding], facts: &crate::model::Facts) -> Verdi
     let first_blocking = findings
         .iter()
         .filter(|f| f.severity == Severity::Blocking)
-        .min_by_key(|f| (effective_step(f), !explains_present(f, findings)));
+        .min_by_key(|f| {
+            (
+                !HEADLINE.contains(&f.id.as_str()),
+                effective_step(f),
+                !explains_present(f, findings),
+            )
+        });
+    let reach = Reach::of(facts);
     if let Some(f) = first_blocking {
         let status = if UNREACHABLE.contains(&f.id.as_str()) {
             Status::Unreachable
@@ -78,6 +89,7 @@ pub(crate) fn decide(findings: &[Finding], facts: &crate::model::Facts) -> Verdi
             finding: Some(f.id.clone()),
             step: Some(step),
             summary: format!("{word} at the {} step: {}", step.label(), f.title),
+            scope: reach.scope(Some(step)),
         };
     }
     let warnings: Vec<&Finding> = findings
@@ -108,9 +120,11 @@ pub(crate) fn decide(findings: &[Finding], facts: &crate::model::Facts) -> Verdi
             finding: Some(f.id.clone()),
             step: None,
             summary: format!(
-                "Degraded: clients connect, but {}{others}",
+                "Degraded: {}, but {}{others}",
+                reach.what_works(),
                 lower_first(&f.title)
             ),
+            scope: reach.scope(None),
         };
     }
     let how = match (&facts.selected_protocol, facts.tls_versions.last()) {
@@ -122,7 +136,97 @@ pub(crate) fn decide(findings: &[Finding], facts: &crate::model::Facts) -> Verdi
         status: Status::Healthy,
         finding: None,
         step: None,
-        summary: format!("Healthy{how}"),
+        summary: format!("Healthy{how}{}", reach.untested_suffix()),
+        scope: reach.scope(None),
+    }
+}
+
+/// How far a check went, so that no verdict claims a step that was not tried.
+enum Reach {
+    /// Only offline evidence (event logs, registry exports).
+    Offline,
+    /// The network check got no RDP answer, or none past negotiation.
+    Probe,
+    /// X.224, TLS, certificate and NLA without credentials: no logon, no session.
+    Handshake,
+    /// `--user`: the logon up to the server's verdict on the credentials, no session.
+    Logon,
+    /// `--full`: the connection sequence, to the phase named.
+    Full {
+        phase: String,
+        up: bool,
+        ended: String,
+    },
+}
+
+impl Reach {
+    fn of(facts: &crate::model::Facts) -> Reach {
+        if let Some(s) = &facts.session {
+            return Reach::Full {
+                phase: s.phase_label.clone(),
+                up: s.phase == "session-up",
+                ended: s.ended.clone(),
+            };
+        }
+        if facts.nla.as_ref().is_some_and(|n| n.logon.is_some()) {
+            return Reach::Logon;
+        }
+        if facts.selected_protocol.is_some() || !facts.tls_versions.is_empty() {
+            return Reach::Handshake;
+        }
+        if facts.negotiation.is_empty() && facts.addresses.is_empty() {
+            return Reach::Offline;
+        }
+        Reach::Probe
+    }
+
+    /// What a degraded server is known to do, in words.
+    fn what_works(&self) -> &'static str {
+        match self {
+            Reach::Full { up: true, .. } => "the session comes up",
+            Reach::Full { .. } | Reach::Handshake | Reach::Probe => {
+                "the security handshake succeeds"
+            }
+            Reach::Logon => "the security handshake and the logon succeed",
+            Reach::Offline => "the evidence shows no fault that stops clients",
+        }
+    }
+
+    fn untested_suffix(&self) -> &'static str {
+        match self {
+            Reach::Handshake | Reach::Probe => " (logon and session not tested)",
+            Reach::Logon => " (session not tested)",
+            Reach::Full { up: false, .. } => " (the full connection did not reach the session)",
+            _ => "",
+        }
+    }
+
+    /// One sentence: what was tried, what was not, and the command that goes further.
+    fn scope(&self, broken_at: Option<crate::model::Step>) -> String {
+        const FULL: &str =
+            "rdpdoctor check HOST --full (add --user 'DOMAIN\\user' to test a logon)";
+        match self {
+            Reach::Offline => {
+                "From offline evidence only: nothing was probed over the network.".to_string()
+            }
+            Reach::Probe => match broken_at {
+                Some(step) => format!(
+                    "The check stopped at the {} step; later steps (TLS, NLA, logon, session) were not tried.",
+                    step.label()
+                ),
+                None => "The check got no further than the X.224 negotiation; logon and session were not tested.".to_string(),
+            },
+            Reach::Handshake => format!(
+                "Tested: X.224 negotiation, TLS, the certificate, Standard RDP Security and NLA without credentials. Not tested: logon and session; run {FULL}."
+            ),
+            Reach::Logon => "Tested: the security handshake and the logon up to the server's verdict on the credentials (nothing delegated). Not tested: the session; run rdpdoctor check HOST --full --user 'DOMAIN\\user'.".to_string(),
+            Reach::Full { phase, up: true, .. } => format!(
+                "Tested: the whole connection sequence with --full, up to {phase}."
+            ),
+            Reach::Full { phase, ended, .. } => format!(
+                "Tested: the connection sequence with --full; it reached {phase} and ended with {ended}."
+            ),
+        }
     }
 }
 

@@ -120,6 +120,30 @@ pub mod protocol {
         }
         parts.join("|")
     }
+
+    /// Whether `selected` is one of the values a Connection Confirm may carry in
+    /// selectedProtocol (MS-RDPBCGR 2.2.1.2.1): exactly one protocol, never a combination.
+    pub fn is_known_selection(selected: u32) -> bool {
+        matches!(selected, RDP | SSL | HYBRID | RDSTLS | HYBRID_EX | RDSAAD)
+    }
+
+    /// Whether a selected protocol starts with a TLS handshake (everything known but Standard
+    /// RDP Security, MS-RDPBCGR 5.4.5). An unknown value is not TLS: nothing is proven about it.
+    pub fn is_tls_based(selected: u32) -> bool {
+        selected != RDP && is_known_selection(selected)
+    }
+
+    /// Whether a selected protocol is CredSSP (NLA), with or without Early User Authorization.
+    pub fn is_credssp(selected: u32) -> bool {
+        selected == HYBRID || selected == HYBRID_EX
+    }
+
+    /// Whether a server that answered `requested` with `selected` chose something the client
+    /// never offered (MS-RDPBCGR 3.3.5.3.1: the server selects one of the requested protocols,
+    /// or PROTOCOL_RDP, which every client supports).
+    pub fn violates_request(requested: u32, selected: u32) -> bool {
+        selected != RDP && selected & requested == 0
+    }
 }
 
 /// One X.224 Connection Request with an RDP_NEG_REQ, and what came back.
@@ -274,6 +298,10 @@ pub struct Certificate {
     pub sha1_hex: String,
     pub not_before: Timestamp,
     pub not_after: Timestamp,
+    /// notAfter is 99991231235959Z, RFC 5280's "no well-defined expiration date" (`not_after`
+    /// then holds the latest time representable here).
+    #[serde(default, skip_serializing_if = "std::ops::Not::not")]
+    pub never_expires: bool,
     /// Issuer equals subject and the certificate's own key verifies its signature.
     pub self_signed: bool,
     /// "RSA", "EC", "Ed25519", ...

@@ -120,6 +120,53 @@ pub enum SessionOutcome {
     ProtocolError {
         reason: String,
     },
+    /// The whole connection ran past its overall deadline (a server that keeps a slow trickle of
+    /// frames coming never trips a per-read deadline); `phase` in the observation says how far
+    /// it got.
+    DeadlineExceeded {
+        seconds: f64,
+    },
+}
+
+/// The channel the credentials would travel over in `check --full --user`.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+#[serde(tag = "kind", rename_all = "kebab-case")]
+pub enum DelegationChannel {
+    /// CredSSP (NLA): TSCredentials, encrypted for the key the server proved with pubKeyAuth.
+    Credssp,
+    /// TLS without NLA: the Client Info PDU inside TLS.
+    Tls,
+    /// Standard RDP Security at this encryption level (MS-RDPBCGR 2.2.1.4.3; 0 = None, clear
+    /// text).
+    RdpSecurity { level: u32 },
+}
+
+/// What proved (or failed to prove) the server's identity before credentials were delegated.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+#[serde(tag = "kind", rename_all = "kebab-case")]
+pub enum IdentityProof {
+    /// CredSSP's pubKeyAuth verified against the TLS key.
+    PubKeyAuth,
+    /// The certificate chain verifies against the system trust store for the probed name.
+    TrustedCertificate,
+    /// The certificate's SHA-256 fingerprint equals the one given with --cert-sha256.
+    PinnedCertificate,
+    /// Nothing proved it; the user allowed that with --trust-any-cert.
+    TrustAnyCert,
+    /// Nothing proves who the server is (why, in words).
+    Unproven { reason: String },
+}
+
+/// Whether `check --full --user` delegated the credentials, over what, and on which proof.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+pub struct Delegation {
+    pub channel: DelegationChannel,
+    pub proof: IdentityProof,
+    /// Whether the password was sent.
+    pub delegated: bool,
+    /// Why the credentials were withheld, when they were.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub refused: Option<String>,
 }
 
 /// The full connection (`check --full`).
@@ -135,6 +182,10 @@ pub struct SessionObservation {
     /// Whether the credentials were sent to the server: TSCredentials after CredSSP, and the
     /// Client Info PDU.
     pub delegated: bool,
+    /// With --user: the channel, the proof of the server's identity, and whether the
+    /// credentials went out or were withheld.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub delegation: Option<Delegation>,
     /// The last phase the connection entered.
     pub phase: SessionPhase,
     /// Set Error Info PDUs with a non-zero code, in order.

@@ -46,6 +46,7 @@ pub(crate) fn describe(leaf: &X509Ref, chain_len: usize) -> Result<Certificate, 
         .map_err(|e| format!("thumbprint: {e}"))?;
     let not_before = timestamp(leaf.not_before())?;
     let not_after = timestamp(leaf.not_after())?;
+    let never_expires = is_no_expiry(leaf.not_after());
     let (key_type, key_bits, self_verifies) = match leaf.public_key() {
         Ok(key) => {
             let kind = match key.id() {
@@ -84,6 +85,7 @@ pub(crate) fn describe(leaf: &X509Ref, chain_len: usize) -> Result<Certificate, 
         sha1_hex,
         not_before,
         not_after,
+        never_expires,
         self_signed,
         key_type,
         key_bits,
@@ -104,11 +106,30 @@ fn name_text(name: &X509NameRef) -> String {
         .join(", ")
 }
 
+/// 9999-12-31T23:59:59Z, the GeneralizedTime RFC 5280 4.1.2.5 reserves for "no well-defined
+/// expiration date".
+pub(crate) const NO_EXPIRY_UNIX: i64 = 253_402_300_799;
+
+/// A certificate time as a timestamp. jiff's range ends a day before 9999-12-31T23:59:59Z, so
+/// RFC 5280's "no expiry" value (and anything past the range) is clamped to the range's end
+/// rather than dropping the whole certificate; `Certificate::never_expires` keeps the meaning.
 fn timestamp(t: &Asn1TimeRef) -> Result<Timestamp, String> {
     let epoch = Asn1Time::from_unix(0).map_err(|e| e.to_string())?;
     let diff = epoch.diff(t).map_err(|e| e.to_string())?;
     let secs = i64::from(diff.days) * 86_400 + i64::from(diff.secs);
-    Timestamp::from_second(secs).map_err(|e| format!("certificate time out of range: {e}"))
+    Ok(Timestamp::from_second(secs).unwrap_or(if secs > 0 {
+        Timestamp::MAX
+    } else {
+        Timestamp::MIN
+    }))
+}
+
+/// Whether `t` is RFC 5280's "no well-defined expiration date" (or later).
+fn is_no_expiry(t: &Asn1TimeRef) -> bool {
+    Asn1Time::from_unix(0)
+        .and_then(|epoch| epoch.diff(t))
+        .map(|d| i64::from(d.days) * 86_400 + i64::from(d.secs) >= NO_EXPIRY_UNIX)
+        .unwrap_or(false)
 }
 
 fn ip_from_bytes(b: &[u8]) -> Option<IpAddr> {

@@ -35,8 +35,24 @@ pub struct ProbeOptions {
     /// The account `check --user` authenticates with (NLA up to the server's verdict).
     pub credentials: Option<Arc<crate::nla::Credentials>>,
     /// `check --full`: one complete connection until the session is up or the server ends it;
-    /// with `credentials` it delegates them (TSCredentials and the Client Info PDU).
+    /// with `credentials` it delegates them (TSCredentials and the Client Info PDU), but only
+    /// over a channel whose server identity `trust` accepts.
     pub full: bool,
+    /// What proves the server's identity before credentials are delegated (--cert-sha256,
+    /// --trust-any-cert).
+    pub trust: crate::Trust,
+    /// The overall deadline of one check, from its start; every phase is cut short to end by
+    /// then (`None`: per-phase deadlines only).
+    pub deadline: Option<Duration>,
+}
+
+impl ProbeOptions {
+    /// The overall deadline of one check for a per-phase `timeout`: six phases' worth (a check
+    /// runs its connections in parallel, so a healthy server needs a fraction of it), and six
+    /// more with `--full`, whose connection sequence is a dozen round trips after the others.
+    pub fn overall_deadline(timeout: Duration, full: bool) -> Duration {
+        timeout * if full { 12 } else { 6 }
+    }
 }
 
 impl Default for ProbeOptions {
@@ -48,6 +64,8 @@ impl Default for ProbeOptions {
             eager: true,
             credentials: None,
             full: false,
+            trust: crate::Trust::default(),
+            deadline: None,
         }
     }
 }
@@ -152,12 +170,15 @@ pub async fn check(target: Target, options: &ProbeOptions) -> Observations {
         return obs;
     };
 
-    let host = Arc::new(Host::new(
-        address,
-        target.ip().is_none().then(|| target.host.clone()),
-        options,
-        connect_ms,
-    ));
+    let host = Arc::new(
+        Host::new(
+            address,
+            target.ip().is_none().then(|| target.host.clone()),
+            options,
+            connect_ms,
+        )
+        .ending_at(options.deadline.map(|d| start + d)),
+    );
 
     // Every job starts at once (the semaphore keeps `max_connections` open). A TLS version whose
     // carrier connection did not select TLS is retried on its own connection as soon as some
@@ -255,7 +276,8 @@ pub async fn check(target: Target, options: &ProbeOptions) -> Observations {
     let logon_creds = options.credentials.as_deref().filter(|_| !options.full);
     (obs.nla, obs.logon) = crate::nla::run(&host, &obs.negotiation, logon_creds).await;
     if options.full {
-        let (session, logon) = crate::full::run(&host, options.credentials.as_deref()).await;
+        let (session, logon) =
+            crate::full::run(&host, options.credentials.as_deref(), &options.trust).await;
         obs.session = Some(session);
         if logon.is_some() {
             obs.logon = logon;
@@ -282,10 +304,11 @@ fn answered(outcome: &NegotiationOutcome) -> bool {
     )
 }
 
-/// Whether an answer selected a protocol that starts with a TLS handshake (everything but
-/// Standard RDP Security, MS-RDPBCGR 5.4.5).
+/// Whether an answer selected a known protocol that starts with a TLS handshake (everything but
+/// Standard RDP Security, MS-RDPBCGR 5.4.5). An unknown selectedProtocol is not treated as TLS:
+/// a handshake on it would prove nothing about what the server meant.
 fn tls_based(outcome: &NegotiationOutcome) -> bool {
-    matches!(outcome, NegotiationOutcome::Selected { protocol, .. } if *protocol != protocol::RDP)
+    matches!(outcome, NegotiationOutcome::Selected { protocol: p, .. } if protocol::is_tls_based(*p))
 }
 
 /// One connection: connect (unless `open` is given), negotiate, and maybe a TLS handshake.
@@ -301,7 +324,7 @@ async fn run_job(host: &Host, job: &Job, open: Option<TcpStream>) -> JobResult {
             }
         },
     };
-    let outcome = negotiate::negotiate(&mut stream, job.requested, host.timeout).await;
+    let outcome = negotiate::negotiate(&mut stream, job.requested, host.timeout()).await;
     let Some(version) = job.tls.filter(|_| tls_based(&outcome)) else {
         return without_tls(job, elapsed_ms(t), outcome);
     };
@@ -311,7 +334,7 @@ async fn run_job(host: &Host, job: &Job, open: Option<TcpStream>) -> JobResult {
         outcome,
     };
     let h = Instant::now();
-    let hs = tls::handshake(stream, version, host.server_name.as_deref(), host.timeout).await;
+    let hs = tls::handshake(stream, version, host.server_name.as_deref(), host.timeout()).await;
     let attempt = TlsAttempt {
         version,
         requested: job.requested,

@@ -13,6 +13,7 @@
 use crate::host::Host;
 use crate::nla::{self, Credentials};
 use crate::stream::Recording;
+use crate::trust::Trust;
 use crate::{elapsed_ms, negotiate, tls};
 use ironrdp_connector::{
     ClientConnector, ClientConnectorState, Config, DesktopSize, Sequence, State, Written,
@@ -22,10 +23,13 @@ use ironrdp_pdu::gcc;
 use ironrdp_pdu::nego::{ConnectionConfirm, ResponseFlags, SecurityProtocol};
 use ironrdp_pdu::rdp::capability_sets::{MajorPlatformType, RailSupportLevel};
 use ironrdp_pdu::x224::X224;
+use openssl::hash::MessageDigest;
 use openssl::ssl::Ssl;
+use openssl::x509::X509;
 use rdpdoctor_observations::{
-    protocol, ErrorInfoEvent, LicensingEvent, LogonObservation, LogonOutcome, NegotiationOutcome,
-    NlaPhase, RedirectionInfo, SessionObservation, SessionOutcome, SessionPhase, TlsOutcome,
+    protocol, Delegation, DelegationChannel, ErrorInfoEvent, IdentityProof, LicensingEvent,
+    LogonObservation, LogonOutcome, NegotiationOutcome, NlaPhase, RedirectionInfo,
+    SessionObservation, SessionOutcome, SessionPhase, TlsOutcome,
 };
 use rdpdoctor_wire::session::{self, FrameLen, ServerFrame};
 use rdpdoctor_wire::{credssp, mcs};
@@ -46,6 +50,7 @@ impl<T: AsyncRead + AsyncWrite + Unpin + Send> Io for T {}
 pub(crate) async fn run(
     host: &Host,
     creds: Option<&Credentials>,
+    trust: &Trust,
 ) -> (SessionObservation, Option<LogonObservation>) {
     let t = Instant::now();
     let requested = protocol::SSL
@@ -59,6 +64,7 @@ pub(crate) async fn run(
         selected: None,
         user: creds.map(|c| c.user().to_string()),
         delegated: false,
+        delegation: None,
         phase: SessionPhase::ConnectionInitiation,
         error_info: Vec::new(),
         licensing: None,
@@ -67,7 +73,12 @@ pub(crate) async fn run(
         outcome: SessionOutcome::TimedOut,
     };
     let mut logon = None;
-    obs.outcome = connect(host, creds, &mut obs, &mut logon).await;
+    obs.outcome = connect(host, creds, trust, &mut obs, &mut logon).await;
+    if host.past_deadline() && matches!(obs.outcome, SessionOutcome::TimedOut) {
+        obs.outcome = SessionOutcome::DeadlineExceeded {
+            seconds: t.elapsed().as_secs_f64(),
+        };
+    }
     obs.elapsed_ms = elapsed_ms(t);
     (obs, logon)
 }
@@ -162,6 +173,7 @@ fn phase_of(state: &ClientConnectorState, previous: SessionPhase) -> SessionPhas
 async fn connect(
     host: &Host,
     creds: Option<&Credentials>,
+    trust: &Trust,
     obs: &mut SessionObservation,
     logon: &mut Option<LogonObservation>,
 ) -> SessionOutcome {
@@ -171,8 +183,14 @@ async fn connect(
     };
     // Connection initiation: this crate's X.224 exchange (it records the answer the same way as
     // the negotiation probes); the connector is fed the same Connection Confirm.
-    let negotiation = negotiate::negotiate(&mut tcp, obs.requested, host.timeout).await;
+    let negotiation = negotiate::negotiate(&mut tcp, obs.requested, host.timeout()).await;
     let (selected, flags) = match negotiation {
+        // An unknown or combined selectedProtocol is not followed: nothing says what it is.
+        NegotiationOutcome::Selected { protocol: p, .. } if !protocol::is_known_selection(p) => {
+            return SessionOutcome::NegotiationFailed {
+                outcome: negotiation,
+            }
+        }
         NegotiationOutcome::Selected { protocol, flags } => (protocol, flags),
         NegotiationOutcome::Failure { code: 5 } if creds.is_none() => {
             return SessionOutcome::Stopped {
@@ -197,6 +215,7 @@ async fn connect(
     let outcome = drive(
         host,
         creds,
+        trust,
         obs,
         logon,
         &mut connector,
@@ -213,6 +232,7 @@ async fn connect(
 async fn drive(
     host: &Host,
     creds: Option<&Credentials>,
+    trust: &Trust,
     obs: &mut SessionObservation,
     logon: &mut Option<LogonObservation>,
     connector: &mut ClientConnector,
@@ -250,8 +270,8 @@ async fn drive(
     let mut stream: Box<dyn Io> = if selected == protocol::RDP {
         Box::new(tcp)
     } else {
-        let (tls, public_key) = match upgrade(host, tcp).await {
-            Ok(pair) => pair,
+        let (tls, public_key, chain) = match upgrade(host, tcp).await {
+            Ok(upgraded) => upgraded,
             Err(outcome) => return SessionOutcome::TlsFailed { outcome },
         };
         let mut tls = tls;
@@ -285,6 +305,23 @@ async fn drive(
             );
             obs.delegated = delegated;
             let accepted = outcome == LogonOutcome::Accepted;
+            obs.delegation = Some(Delegation {
+                channel: DelegationChannel::Credssp,
+                proof: if matches!(outcome, LogonOutcome::PubKeyAuthMismatch { .. }) {
+                    IdentityProof::Unproven {
+                        reason: "the server's pubKeyAuth did not verify against the TLS key"
+                            .to_string(),
+                    }
+                } else if delegated {
+                    IdentityProof::PubKeyAuth
+                } else {
+                    IdentityProof::Unproven {
+                        reason: "CredSSP ended before the server proved its TLS key".to_string(),
+                    }
+                },
+                delegated,
+                refused: None,
+            });
             *logon = Some(LogonObservation {
                 user: c.user().to_string(),
                 package: "NTLM".to_string(),
@@ -297,10 +334,31 @@ async fn drive(
                 return SessionOutcome::LogonRefused;
             }
             connector.mark_credssp_as_done();
+        } else if creds.is_some() {
+            // TLS without NLA: the password would go out in the Client Info PDU, so the
+            // certificate must prove who the server is.
+            let proof = trust.judge(&chain, host.server_name.as_deref(), host.address.ip());
+            let refused = match &proof {
+                IdentityProof::Unproven { reason } => Some(format!(
+                    "the server chose TLS without NLA and {reason}; the password was not sent. Pin the certificate with --cert-sha256 {} if it is the server's, or pass --trust-any-cert",
+                    chain
+                        .first()
+                        .and_then(|c| c.digest(MessageDigest::sha256()).ok())
+                        .map(hex::encode_upper)
+                        .unwrap_or_else(|| "SHA256".to_string())
+                )),
+                _ => None,
+            };
+            obs.delegation = Some(Delegation {
+                channel: DelegationChannel::Tls,
+                proof,
+                delegated: false,
+                refused,
+            });
         }
         Box::new(tls)
     };
-    let outcome = sequence(host, creds, obs, connector, &mut stream).await;
+    let outcome = sequence(host, creds, trust, obs, connector, &mut stream).await;
     // A polite end: Disconnect Provider Ultimatum (rn-user-requested), then close.
     if matches!(outcome, SessionOutcome::SessionUp) {
         let _ = tokio::time::timeout(
@@ -313,11 +371,12 @@ async fn drive(
     outcome
 }
 
-/// TLS over the connection, as mstsc does it right after the Connection Confirm.
+/// TLS over the connection, as mstsc does it right after the Connection Confirm: the stream, the
+/// server's subjectPublicKey (for pubKeyAuth) and its chain, leaf first.
 async fn upgrade(
     host: &Host,
     tcp: tokio::net::TcpStream,
-) -> Result<(nla::Tls, Vec<u8>), TlsOutcome> {
+) -> Result<(nla::Tls, Vec<u8>, Vec<X509>), TlsOutcome> {
     let error = |reason: String| TlsOutcome::Error { reason };
     let mut ssl = nla::context()
         .and_then(|c| Ssl::new(c))
@@ -326,7 +385,7 @@ async fn upgrade(
         let _ = ssl.set_hostname(name);
     }
     let mut tls = SslStream::new(ssl, Recording::new(tcp)).map_err(|e| error(e.to_string()))?;
-    match tokio::time::timeout(host.timeout, Pin::new(&mut tls).connect()).await {
+    match tokio::time::timeout(host.timeout(), Pin::new(&mut tls).connect()).await {
         Err(_) => {
             return Err(TlsOutcome::TimedOut {
                 phase: rdpdoctor_observations::Phase::TlsHandshake,
@@ -348,7 +407,12 @@ async fn upgrade(
     let key = credssp::subject_public_key(&spki)
         .map(<[u8]>::to_vec)
         .unwrap_or_default();
-    Ok((tls, key))
+    let chain: Vec<X509> = tls
+        .ssl()
+        .peer_cert_chain()
+        .map(|c| c.iter().map(|x| x.to_owned()).collect())
+        .unwrap_or_default();
+    Ok((tls, key, chain))
 }
 
 fn protocol_error(step: &str, e: &ironrdp_connector::ConnectorError) -> SessionOutcome {
@@ -411,6 +475,7 @@ async fn send(stream: &mut Box<dyn Io>, out: &mut WriteBuf, deadline: Duration) 
 async fn sequence(
     host: &Host,
     creds: Option<&Credentials>,
+    trust: &Trust,
     obs: &mut SessionObservation,
     connector: &mut ClientConnector,
     stream: &mut Box<dyn Io>,
@@ -427,7 +492,7 @@ async fn sequence(
             if let Err(e) = connector.skip_multitransport(&mut out) {
                 return protocol_error("multitransport", &e);
             }
-            if !send(stream, &mut out, host.timeout).await {
+            if !send(stream, &mut out, host.timeout()).await {
                 return SessionOutcome::Closed { reset: false };
             }
             continue;
@@ -438,21 +503,33 @@ async fn sequence(
                 connector.state,
                 ClientConnectorState::SecureSettingsExchange { .. }
             );
+            let sending_info = sending_info && creds.is_some();
+            if sending_info && !delegation_allowed(obs) {
+                // Withheld: the Client Info PDU goes out with the user name only, and without
+                // auto-logon, so the server shows its logon screen instead of trying (and
+                // failing, counting against the lockout policy) an empty password.
+                scrub(connector);
+                connector.config.autologon = false;
+            }
             match connector.step_no_input(&mut out) {
                 Ok(Written::Nothing) | Ok(Written::Size(_)) => {}
                 Err(e) => return protocol_error(connector.state.name(), &e),
             }
             if sending_info {
-                // The Client Info PDU carries the user name and, with --user, the password.
-                obs.delegated |= creds.is_some();
+                // The Client Info PDU carries the user name and, when allowed, the password.
+                let allowed = delegation_allowed(obs);
+                obs.delegated |= allowed;
+                if let Some(d) = obs.delegation.as_mut() {
+                    d.delegated |= allowed;
+                }
                 scrub(connector);
             }
-            if !send(stream, &mut out, host.timeout).await {
+            if !send(stream, &mut out, host.timeout()).await {
                 return SessionOutcome::Closed { reset: false };
             }
             continue;
         }
-        let frame = match read_frame(stream, &mut pending, host.timeout).await {
+        let frame = match read_frame(stream, &mut pending, host.timeout()).await {
             Read::Frame(f) => f,
             Read::Closed { reset } => return SessionOutcome::Closed { reset },
             Read::TimedOut => return SessionOutcome::TimedOut,
@@ -516,6 +593,9 @@ async fn sequence(
         }
         if obs.phase == SessionPhase::BasicSettingsExchange && selected_rdp(obs) {
             if let mcs::ConnectResponse::Accepted(s) = mcs::decode_connect_response(&frame) {
+                if creds.is_some() {
+                    obs.delegation = Some(rdp_security_delegation(s.encryption_level, trust));
+                }
                 if s.encryption_method != 0 || s.encryption_level != 0 {
                     return SessionOutcome::Stopped {
                         reason: format!(
@@ -529,10 +609,59 @@ async fn sequence(
         if let Err(e) = connector.step(&frame, None, &mut out) {
             return protocol_error(obs.phase.label(), &e);
         }
-        if !send(stream, &mut out, host.timeout).await {
+        if !send(stream, &mut out, host.timeout()).await {
             return SessionOutcome::Closed { reset: false };
         }
     }
+}
+
+/// Standard RDP Security never proves the server's identity: its server key is signed with a
+/// key the whole world knows (MS-RDPBCGR 5.3.3.1.1), and at level None nothing is encrypted at
+/// all, so the password would cross the network in clear text (MS-RDPBCGR 5.3.1).
+fn rdp_security_delegation(level: u32, trust: &Trust) -> Delegation {
+    let channel = DelegationChannel::RdpSecurity { level };
+    if level == 0 {
+        return Delegation {
+            channel,
+            proof: IdentityProof::Unproven {
+                reason: "Standard RDP Security at encryption level None".to_string(),
+            },
+            delegated: false,
+            refused: Some(
+                "the server chose Standard RDP Security at encryption level None: the password would travel in clear text, so it was not sent (no option overrides this)"
+                    .to_string(),
+            ),
+        };
+    }
+    if trust.any {
+        return Delegation {
+            channel,
+            proof: IdentityProof::TrustAnyCert,
+            delegated: false,
+            refused: None,
+        };
+    }
+    Delegation {
+        channel,
+        proof: IdentityProof::Unproven {
+            reason: "Standard RDP Security does not authenticate the server key".to_string(),
+        },
+        delegated: false,
+        refused: Some(
+            "the server chose Standard RDP Security, whose server key proves nothing about who the server is; the password was not sent (--trust-any-cert allows it)"
+                .to_string(),
+        ),
+    }
+}
+
+/// Whether the credentials may go out now: only on a channel whose server identity is proven
+/// (pubKeyAuth, a trusted or pinned certificate) or that the user explicitly trusted.
+fn delegation_allowed(obs: &SessionObservation) -> bool {
+    obs.delegation.as_ref().is_some_and(|d| {
+        d.refused.is_none()
+            && !matches!(d.channel, DelegationChannel::RdpSecurity { level: 0 })
+            && !matches!(d.proof, IdentityProof::Unproven { .. })
+    })
 }
 
 fn selected_rdp(obs: &SessionObservation) -> bool {

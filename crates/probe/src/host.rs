@@ -8,7 +8,7 @@ use rdpdoctor_observations::ConnectOutcome;
 use std::net::SocketAddr;
 use std::sync::Arc;
 use std::sync::Mutex;
-use std::time::Duration;
+use std::time::{Duration, Instant};
 use tokio::net::TcpStream;
 use tokio::sync::{OwnedSemaphorePermit, Semaphore, SemaphorePermit};
 
@@ -23,8 +23,13 @@ pub(crate) struct Host {
     pub(crate) address: SocketAddr,
     /// The name to send as SNI (never an address literal).
     pub(crate) server_name: Option<String>,
-    /// Deadline of every network phase.
-    pub(crate) timeout: Duration,
+    /// Deadline of every network phase (read it through `timeout()`, which also honours the
+    /// overall deadline).
+    per_phase: Duration,
+    /// The check's overall deadline: no phase may run past it, however many phases remain. A
+    /// server that answers each read just in time (a trickle of tiny frames) would otherwise
+    /// keep a check alive for hours.
+    ends_at: Option<Instant>,
     /// When a connect has not completed after this long, a second SYN is sent beside it: a
     /// server whose listen queue overflowed drops the SYN, and the kernel would only retry after
     /// a full second.
@@ -46,12 +51,35 @@ impl Host {
         Host {
             address,
             server_name,
-            timeout: options.timeout,
+            per_phase: options.timeout,
+            ends_at: None,
             redial_after: Duration::from_secs_f64((first_connect_ms * 4.0 / 1000.0).max(0.05)),
             permits: Semaphore::new(options.max_connections.max(1)),
             global: options.global.clone(),
             samples: Mutex::new(vec![first_connect_ms]),
         }
+    }
+
+    /// Sets the overall deadline every later phase is bounded by.
+    pub(crate) fn ending_at(mut self, ends_at: Option<Instant>) -> Host {
+        self.ends_at = ends_at;
+        self
+    }
+
+    /// The deadline of the next network phase: the per-phase deadline, or less when the overall
+    /// deadline is nearer.
+    pub(crate) fn timeout(&self) -> Duration {
+        match self.ends_at {
+            Some(end) => self
+                .per_phase
+                .min(end.saturating_duration_since(Instant::now())),
+            None => self.per_phase,
+        }
+    }
+
+    /// Whether the overall deadline has passed.
+    pub(crate) fn past_deadline(&self) -> bool {
+        self.ends_at.is_some_and(|end| Instant::now() >= end)
     }
 
     /// A slot in the connection budgets, for a connection opened elsewhere.
@@ -72,7 +100,7 @@ impl Host {
     pub(crate) async fn open(&self) -> Result<(Slot<'_>, TcpStream), ConnectOutcome> {
         let permit = self.permit().await;
         let (attempt, stream) =
-            tcp::connect_redialing(self.address, self.timeout, self.redial_after).await;
+            tcp::connect_redialing(self.address, self.timeout(), self.redial_after).await;
         match stream {
             Some(s) => {
                 if let Ok(mut samples) = self.samples.lock() {

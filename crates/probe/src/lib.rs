@@ -15,9 +15,11 @@ mod rdp_security;
 mod stream;
 mod tcp;
 mod tls;
+mod trust;
 
 pub use check::{check, ProbeOptions};
 pub use nla::Credentials;
+pub use trust::Trust;
 
 use std::time::Instant;
 

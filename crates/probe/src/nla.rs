@@ -101,13 +101,9 @@ async fn open(host: &Host) -> Result<Open<'_>, Box<NlaOutcome>> {
         Ok(pair) => pair,
         Err(outcome) => return fail(NlaOutcome::ConnectFailed { outcome }),
     };
-    let outcome = negotiate::negotiate(&mut stream, REQUESTED, host.timeout).await;
+    let outcome = negotiate::negotiate(&mut stream, REQUESTED, host.timeout()).await;
     let selected = match outcome {
-        NegotiationOutcome::Selected { protocol: p, .. }
-            if p & (protocol::HYBRID | protocol::HYBRID_EX) != 0 =>
-        {
-            p
-        }
+        NegotiationOutcome::Selected { protocol: p, .. } if protocol::is_credssp(p) => p,
         other => return fail(NlaOutcome::NotSelected { outcome: other }),
     };
     let ssl = match context().and_then(|c| Ssl::new(c)) {
@@ -134,7 +130,7 @@ async fn open(host: &Host) -> Result<Open<'_>, Box<NlaOutcome>> {
             })
         }
     };
-    match tokio::time::timeout(host.timeout, Pin::new(&mut tls).connect()).await {
+    match tokio::time::timeout(host.timeout(), Pin::new(&mut tls).connect()).await {
         Err(_) => {
             let bytes = tls.get_ref().received;
             return fail(NlaOutcome::TimedOut {
@@ -267,7 +263,8 @@ pub(crate) async fn probe(host: &Host) -> NlaObservation {
         Err(o) => *o,
         Ok(mut open) => {
             obs.selected = Some(open.selected);
-            let outcome = challenge(&mut open.tls, host.timeout, &mut obs.ts_request_version).await;
+            let outcome =
+                challenge(&mut open.tls, host.timeout(), &mut obs.ts_request_version).await;
             let _ = tokio::time::timeout(Duration::from_millis(50), open.tls.shutdown()).await;
             outcome
         }
@@ -398,7 +395,6 @@ pub(crate) async fn authenticate(
     version: &mut Option<u32>,
     delegate: Option<u32>,
 ) -> LogonOutcome {
-    let deadline = host.timeout;
     let failed = |phase, reason: String| LogonOutcome::Failed { phase, reason };
     let username = match sspi::Username::parse(&creds.user) {
         Ok(u) => u,
@@ -438,11 +434,11 @@ pub(crate) async fn authenticate(
         }
         Err(e) => return failed(NlaPhase::Challenge, format!("NTLM NEGOTIATE: {e}")),
     };
-    if let Err(f) = exchange_send(tls, &first, deadline).await {
+    if let Err(f) = exchange_send(tls, &first, host.timeout()).await {
         return logon_read_failure(NlaPhase::Challenge, f);
     }
     // CHALLENGE
-    let challenge = match read_ts_request(tls, deadline).await {
+    let challenge = match read_ts_request(tls, host.timeout()).await {
         Ok(r) => r,
         Err(f) => return logon_read_failure(NlaPhase::Challenge, f),
     };
@@ -458,12 +454,12 @@ pub(crate) async fn authenticate(
         }
         Err(e) => return failed(NlaPhase::Authenticate, format!("NTLM AUTHENTICATE: {e}")),
     };
-    if let Err(f) = exchange_send(tls, &authenticate, deadline).await {
+    if let Err(f) = exchange_send(tls, &authenticate, host.timeout()).await {
         return logon_read_failure(NlaPhase::Authenticate, f);
     }
     drop(authenticate);
     // The server's verdict.
-    let verdict = match read_ts_request(tls, deadline).await {
+    let verdict = match read_ts_request(tls, host.timeout()).await {
         Ok(r) => r,
         Err(ReadFailure::Closed { reset, .. }) => {
             return LogonOutcome::ClosedAfterAuthenticate { reset }
@@ -493,7 +489,7 @@ pub(crate) async fn authenticate(
     let Some(selected) = delegate else {
         return LogonOutcome::Accepted;
     };
-    if let Err(f) = exchange_send(tls, &credentials, deadline).await {
+    if let Err(f) = exchange_send(tls, &credentials, host.timeout()).await {
         return logon_read_failure(NlaPhase::Authenticate, f);
     }
     drop(credentials);
@@ -502,7 +498,7 @@ pub(crate) async fn authenticate(
     }
     // Early User Authorization Result (MS-RDPBCGR 2.2.10.2): 4 bytes, before anything else.
     let mut result = [0u8; credssp::EARLY_USER_AUTH_LEN];
-    match tokio::time::timeout(deadline, tls.read_exact(&mut result)).await {
+    match tokio::time::timeout(host.timeout(), tls.read_exact(&mut result)).await {
         Err(_) => LogonOutcome::TimedOut {
             phase: NlaPhase::EarlyUserAuthorization,
             bytes: 0,
@@ -564,7 +560,7 @@ pub(crate) async fn run(
 ) -> (Option<NlaObservation>, Option<LogonObservation>) {
     let offers = negotiation.iter().any(|a| {
         matches!(a.outcome, NegotiationOutcome::Selected { protocol: p, .. }
-            if p & (protocol::HYBRID | protocol::HYBRID_EX) != 0)
+            if protocol::is_credssp(p))
     });
     match (offers, creds) {
         (false, None) => (None, None),

@@ -80,7 +80,7 @@ async fn attempt(host: &Host, offered: u32) -> RdpSecurityAttempt {
     let t = Instant::now();
     let outcome = match host.open().await {
         Err(outcome) => RdpSecurityOutcome::ConnectFailed { outcome },
-        Ok((_slot, mut stream)) => exchange(&mut stream, offered, host.timeout).await,
+        Ok((_slot, mut stream)) => exchange(&mut stream, offered, host.timeout()).await,
     };
     RdpSecurityAttempt {
         offered,

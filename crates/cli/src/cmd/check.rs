@@ -3,7 +3,7 @@
 use super::DiagnosisOptions;
 use crate::{render, usage_error};
 use rdpdoctor_observations::{Target, DEFAULT_PORT};
-use rdpdoctor_probe::{Credentials, ProbeOptions};
+use rdpdoctor_probe::{Credentials, ProbeOptions, Trust};
 use std::io::IsTerminal;
 use std::path::PathBuf;
 use std::sync::Arc;
@@ -32,11 +32,23 @@ pub struct CheckArgs {
     /// Go on through a complete connection (MCS, channels, Client Info, licensing, capabilities)
     /// until the session is up or the server ends it, and report the phase reached and the
     /// server's codes (Set Error Info, Disconnect Provider Ultimatum, redirection, licensing).
-    /// With --user this DELEGATES the credentials: the password is sent to the server (in
-    /// CredSSP TSCredentials and the Client Info PDU), as a real client does. Without --user it
-    /// works against servers that need no NLA
+    /// With --user this DELEGATES the credentials as a real client does (CredSSP TSCredentials
+    /// and the Client Info PDU), but only over a channel whose server identity is proven: NLA
+    /// with a verified pubKeyAuth, or TLS whose certificate verifies for HOST against the system
+    /// trust store or matches --cert-sha256 (or with --trust-any-cert); never over Standard RDP
+    /// Security at encryption level None. Without --user it works against servers that need no
+    /// NLA
     #[arg(long)]
     pub full: bool,
+    /// The server certificate's SHA-256 fingerprint (as the report shows it): with --full --user,
+    /// a TLS server presenting exactly this certificate counts as proven
+    #[arg(long, value_name = "HEX")]
+    pub cert_sha256: Option<String>,
+    /// With --full --user: delegate the credentials even when nothing proves who the server is
+    /// (an unverified TLS certificate, Standard RDP Security above level None). Anyone in the
+    /// path can then read the password
+    #[arg(long)]
+    pub trust_any_cert: bool,
     /// Output: text (default), json (same as --json), or nagios (a plugin status line; exit 0 OK,
     /// 1 WARNING, 2 CRITICAL, 3 UNKNOWN)
     #[arg(long, value_enum, default_value = "text")]
@@ -80,6 +92,17 @@ fn password_for(user: &str) -> Result<Zeroizing<String>, String> {
         .map_err(|e| format!("cannot read the password: {e}"))
 }
 
+/// What actually happened to the credentials of `check --full --user`, in one line.
+fn delegation_line(obs: &rdpdoctor_observations::Observations) -> Option<String> {
+    let s = obs.session.as_ref()?;
+    let user = s.user.as_deref()?;
+    let what = match &s.delegation {
+        Some(d) => rdpdoctor_diagnose::describe_delegation(d),
+        None => "not sent: the connection ended before any channel was set up".to_string(),
+    };
+    Some(format!("rdpdoctor: credentials of {user}: {what}"))
+}
+
 pub fn run(args: &CheckArgs) -> u8 {
     // A monitoring plugin reports its own errors as UNKNOWN on stdout, not as a usage error.
     let nagios = args.format == Format::Nagios;
@@ -116,24 +139,38 @@ pub fn run(args: &CheckArgs) -> u8 {
             Err(e) => return usage_error(&e),
         },
     };
+    let pinned_sha256 = match args.cert_sha256.as_deref().map(Trust::parse_sha256) {
+        None => None,
+        Some(Ok(p)) => Some(p),
+        Some(Err(e)) => return usage_error(&e),
+    };
     if args.full {
-        // Said before connecting, on stderr (stdout stays one JSON object with --json).
+        // Said before connecting, on stderr (stdout stays one JSON object with --json); what
+        // actually happened is said after the check.
         let notice = match &args.user {
             Some(user) => format!(
-                "rdpdoctor: --full delegates the credentials of {user}: the password is sent to {} (encrypted, in CredSSP TSCredentials and the Client Info PDU), as mstsc does",
-                target.host
+                "rdpdoctor: --full will delegate the credentials of {user} to {} only if the server proves its identity (NLA with a verified pubKeyAuth, or TLS with a certificate that verifies for {} or matches --cert-sha256{}); otherwise it goes on without the password",
+                target.host,
+                target.host,
+                if args.trust_any_cert { "; --trust-any-cert: any TLS certificate is accepted" } else { "" }
             ),
             None => "rdpdoctor: --full connects as a client up to the session without credentials (nothing to delegate); a server that requires NLA needs --user".to_string(),
         };
         eprintln!("{notice}");
     }
+    let timeout = Duration::from_secs_f64(args.timeout);
     let options = ProbeOptions {
-        timeout: Duration::from_secs_f64(args.timeout),
+        timeout,
         max_connections: usize::from(args.connections),
         global: None,
         eager: true,
         credentials,
         full: args.full,
+        trust: Trust {
+            pinned_sha256,
+            any: args.trust_any_cert,
+        },
+        deadline: Some(ProbeOptions::overall_deadline(timeout, args.full)),
     };
     let runtime = match tokio::runtime::Builder::new_current_thread()
         .enable_all()
@@ -145,6 +182,9 @@ pub fn run(args: &CheckArgs) -> u8 {
     let obs = runtime.block_on(rdpdoctor_probe::check(target, &options));
     // The password is zeroed here, before anything is printed or written.
     drop(options);
+    if let Some(line) = delegation_line(&obs) {
+        eprintln!("{}", crate::render::escape::line(&line));
+    }
     if let Some(path) = &args.save {
         if let Err(e) = std::fs::write(path, obs.to_json()) {
             return usage_error(&format!(

@@ -119,6 +119,13 @@ pub fn run(args: &ScanArgs) -> u8 {
         eager: false,
         credentials: None,
         full: false,
+        trust: rdpdoctor_probe::Trust::default(),
+        // Every host has the same overall deadline as `check`, so one slow host cannot hold a
+        // connection slot for longer.
+        deadline: Some(ProbeOptions::overall_deadline(
+            Duration::from_secs_f64(args.timeout),
+            false,
+        )),
     };
     let progress = (!args.quiet && std::io::stderr().is_terminal()).then(|| {
         let bar = indicatif::ProgressBar::new_spinner();

@@ -33,7 +33,14 @@ pub fn report(d: &Diagnosis, duration_ms: Option<f64>, t: &Thresholds) -> (Strin
     if let Some(id) = &d.verdict.finding {
         text.push_str(&format!(" [{id}]"));
     }
-    if let Some(days) = days {
+    let never = d
+        .facts
+        .certificate
+        .as_ref()
+        .is_some_and(|c| c.never_expires);
+    if never {
+        text.push_str("; certificate never expires (notAfter 99991231235959Z)");
+    } else if let Some(days) = days {
         text.push_str(&format!("; certificate expires in {days} days"));
     }
     let count = |s: Severity| d.findings.iter().filter(|f| f.severity == s).count();

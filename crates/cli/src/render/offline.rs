@@ -1,5 +1,6 @@
 //! Text sections for offline evidence: files read, effective server settings, the timeline.
 
+use super::escape::line as e;
 use rdpdoctor_diagnose::Diagnosis;
 use std::fmt::Write;
 
@@ -9,13 +10,13 @@ pub fn sections(d: &Diagnosis) -> String {
     if !f.evidence_files.is_empty() {
         let _ = writeln!(out, "\nEvidence read:");
         for line in &f.evidence_files {
-            let _ = writeln!(out, "  {line}");
+            let _ = writeln!(out, "  {}", e(line));
         }
     }
     if !f.host_settings.is_empty() {
         let _ = writeln!(out, "\nServer settings (effective):");
         for line in &f.host_settings {
-            let _ = writeln!(out, "  {line}");
+            let _ = writeln!(out, "  {}", e(line));
         }
     }
     if !f.timeline.is_empty() {
@@ -32,12 +33,12 @@ pub fn sections(d: &Diagnosis) -> String {
             let _ = writeln!(
                 out,
                 "  {} {:<6} {}: {}{count}",
-                t.time.trim_end_matches(" UTC"),
-                t.side,
-                t.event,
-                t.text
+                e(t.time.trim_end_matches(" UTC")),
+                e(&t.side),
+                e(&t.event),
+                e(&t.text)
             );
         }
     }
-    out
+    super::escape::report(&out).into_owned()
 }

@@ -1,6 +1,7 @@
 //! The terminal report: the verdict in words first, then the finding that explains it with its
 //! evidence and numbered fixes, then other findings, then details.
 
+use super::escape::line as e;
 use rdpdoctor_codes::Family;
 use rdpdoctor_diagnose::{ClientError, Diagnosis, Finding, Status};
 use std::fmt::Write;
@@ -14,8 +15,11 @@ pub fn report(d: &Diagnosis, duration_ms: Option<f64>) -> String {
         Status::Broken => "BROKEN",
         Status::Unreachable => "UNREACHABLE",
     };
-    let _ = writeln!(out, "{target}: {status}");
-    let _ = writeln!(out, "{}", d.verdict.summary);
+    let _ = writeln!(out, "{}: {status}", e(target));
+    let _ = writeln!(out, "{}", e(&d.verdict.summary));
+    if !d.verdict.scope.is_empty() {
+        let _ = writeln!(out, "{}", e(&d.verdict.scope));
+    }
 
     let main = d
         .verdict
@@ -38,24 +42,26 @@ pub fn report(d: &Diagnosis, duration_ms: Option<f64>) -> String {
         }
     }
     details(&mut out, d, duration_ms);
-    out
+    // Defence in depth: whatever field was missed above, no control character but the
+    // renderer's own line ends reaches the terminal.
+    super::escape::report(&out).into_owned()
 }
 
 fn full(out: &mut String, f: &Finding) {
     let _ = writeln!(
         out,
         "Cause [{}] {} ({}, {} step)",
-        f.id,
-        f.title,
+        e(&f.id),
+        e(&f.title),
         f.severity.label(),
         f.step.label()
     );
     let _ = writeln!(out, "Evidence:");
-    for e in &f.evidence {
-        let _ = writeln!(out, "  - {e}");
+    for ev in &f.evidence {
+        let _ = writeln!(out, "  - {}", e(ev));
     }
     if !f.explanation.is_empty() {
-        let _ = writeln!(out, "Why: {}", f.explanation);
+        let _ = writeln!(out, "Why: {}", e(&f.explanation));
     }
     if let Some(c) = &f.client_error {
         let _ = writeln!(out, "{}", client_line(c));
@@ -63,23 +69,29 @@ fn full(out: &mut String, f: &Finding) {
     if !f.fixes.is_empty() {
         let _ = writeln!(out, "Fixes, least invasive first:");
         for (i, fix) in f.fixes.iter().enumerate() {
-            let _ = writeln!(out, "  {}. {}", i + 1, fix.text);
+            let _ = writeln!(out, "  {}. {}", i + 1, e(&fix.text));
             for c in &fix.commands {
-                let _ = writeln!(out, "       {c}");
+                let _ = writeln!(out, "       {}", e(c));
             }
         }
     }
 }
 
 fn brief(out: &mut String, f: &Finding) {
-    let _ = writeln!(out, "  [{}] {}: {}", f.severity.label(), f.id, f.title);
-    for e in &f.evidence {
-        let _ = writeln!(out, "      {e}");
+    let _ = writeln!(
+        out,
+        "  [{}] {}: {}",
+        f.severity.label(),
+        e(&f.id),
+        e(&f.title)
+    );
+    for ev in &f.evidence {
+        let _ = writeln!(out, "      {}", e(ev));
     }
     if let Some(fix) = f.fixes.first() {
-        let _ = writeln!(out, "      Fix: {}", fix.text);
+        let _ = writeln!(out, "      Fix: {}", e(&fix.text));
         for c in &fix.commands {
-            let _ = writeln!(out, "        {c}");
+            let _ = writeln!(out, "        {}", e(c));
         }
     }
 }
@@ -146,7 +158,12 @@ fn details(out: &mut String, d: &Diagnosis, duration_ms: Option<f64>) {
             .as_deref()
             .map(|a| format!(", used {a}"))
             .unwrap_or_default();
-        let _ = writeln!(out, "  Addresses: {}{used}", f.addresses.join(", "));
+        let _ = writeln!(
+            out,
+            "  Addresses: {}{}",
+            e(&f.addresses.join(", ")),
+            e(&used)
+        );
     }
     if let Some(ms) = f.connect_ms_median {
         let _ = writeln!(out, "  TCP connect: {ms:.1} ms (median)");
@@ -154,56 +171,73 @@ fn details(out: &mut String, d: &Diagnosis, duration_ms: Option<f64>) {
     if !f.negotiation.is_empty() {
         let _ = writeln!(out, "  Negotiation:");
         for n in &f.negotiation {
-            let _ = writeln!(out, "    {n}");
+            let _ = writeln!(out, "    {}", e(n));
         }
     }
     if !f.tls_versions.is_empty() {
         let _ = writeln!(
             out,
             "  TLS versions that complete: {}",
-            f.tls_versions.join(", ")
+            e(&f.tls_versions.join(", "))
         );
     }
     if let Some(c) = &f.tls_cipher {
-        let _ = writeln!(out, "  Best TLS: {c}");
+        let _ = writeln!(out, "  Best TLS: {}", e(c));
     }
     if let Some(c) = &f.certificate {
-        let _ = writeln!(out, "  Certificate: {}", c.subject);
+        let _ = writeln!(out, "  Certificate: {}", e(&c.subject));
         let _ = writeln!(
             out,
             "    issuer {}{}",
-            c.issuer,
+            e(&c.issuer),
             if c.self_signed { " (self-signed)" } else { "" }
         );
-        let _ = writeln!(out, "    names {}", c.names.join(", "));
-        let _ = writeln!(
-            out,
-            "    valid {} to {} ({} days left)",
-            c.not_before, c.not_after, c.days_left
-        );
-        let _ = writeln!(out, "    key {}, signature {}", c.key, c.signature);
-        let _ = writeln!(out, "    SHA-1 {}", c.sha1);
-        let _ = writeln!(out, "    SHA-256 {}", c.sha256);
+        let _ = writeln!(out, "    names {}", e(&c.names.join(", ")));
+        if c.never_expires {
+            let _ = writeln!(
+                out,
+                "    valid from {}, never expires (notAfter 99991231235959Z, RFC 5280 \"no well-defined expiration date\")",
+                e(&c.not_before)
+            );
+        } else {
+            let _ = writeln!(
+                out,
+                "    valid {} to {} ({} days left)",
+                e(&c.not_before),
+                e(&c.not_after),
+                c.days_left
+            );
+        }
+        let _ = writeln!(out, "    key {}, signature {}", e(&c.key), e(&c.signature));
+        let _ = writeln!(out, "    SHA-1 {}", e(&c.sha1));
+        let _ = writeln!(out, "    SHA-256 {}", e(&c.sha256));
     }
     if let Some(n) = &f.nla {
         nla(out, n);
     }
     if let Some(s) = &f.session {
         let _ = writeln!(out, "  Session (--full):");
-        let _ = writeln!(out, "    phase reached: {}", s.phase_label);
-        let _ = writeln!(out, "    ended with {}", s.ended);
+        let _ = writeln!(out, "    phase reached: {}", e(&s.phase_label));
+        let _ = writeln!(out, "    ended with {}", e(&s.ended));
         for c in &s.codes {
-            let _ = writeln!(out, "    {c}");
+            let _ = writeln!(out, "    {}", e(c));
         }
-        let _ = writeln!(
-            out,
-            "    credentials {}",
-            if s.delegated {
-                "delegated (sent to the server)"
-            } else {
-                "not sent"
+        match &s.credentials {
+            Some(c) => {
+                let _ = writeln!(out, "    credentials {}", e(c));
             }
-        );
+            None => {
+                let _ = writeln!(
+                    out,
+                    "    credentials {}",
+                    if s.delegated {
+                        "delegated (sent to the server)"
+                    } else {
+                        "not sent"
+                    }
+                );
+            }
+        }
     }
     if let Some(ms) = duration_ms {
         let _ = writeln!(out, "  Checked in {ms:.0} ms");
@@ -218,7 +252,7 @@ fn nla(out: &mut String, n: &rdpdoctor_diagnose::NlaFacts) {
         .filter_map(|x| x.as_deref())
         .collect();
     if !names.is_empty() {
-        let _ = writeln!(out, "    computer {}", names.join(" / "));
+        let _ = writeln!(out, "    computer {}", e(&names.join(" / ")));
     }
     let domain: Vec<String> = [
         n.netbios_domain.as_deref().map(|d| format!("NetBIOS {d}")),
@@ -232,15 +266,15 @@ fn nla(out: &mut String, n: &rdpdoctor_diagnose::NlaFacts) {
     .flatten()
     .collect();
     if !domain.is_empty() {
-        let _ = writeln!(out, "    domain {}", domain.join(", "));
+        let _ = writeln!(out, "    domain {}", e(&domain.join(", ")));
     }
     if let Some(os) = &n.os {
         match &n.os_also {
             Some(also) => {
-                let _ = writeln!(out, "    OS {os} ({also})");
+                let _ = writeln!(out, "    OS {} ({})", e(os), e(also));
             }
             None => {
-                let _ = writeln!(out, "    OS {os}");
+                let _ = writeln!(out, "    OS {}", e(os));
             }
         }
     }
@@ -249,15 +283,15 @@ fn nla(out: &mut String, n: &rdpdoctor_diagnose::NlaFacts) {
             .clock_offset_secs
             .map(|o| format!(" ({o:+} s from ours)"))
             .unwrap_or_default();
-        let _ = writeln!(out, "    clock {t}{offset}");
+        let _ = writeln!(out, "    clock {}{offset}", e(t));
     }
     if let Some(v) = n.ts_request_version {
         let _ = writeln!(out, "    CredSSP TSRequest version {v}");
     }
-    if let Some(e) = &n.challenge_failed {
-        let _ = writeln!(out, "    no CHALLENGE: {e}");
+    if let Some(x) = &n.challenge_failed {
+        let _ = writeln!(out, "    no CHALLENGE: {}", e(x));
     }
     if let Some(l) = &n.logon {
-        let _ = writeln!(out, "    logon {l}");
+        let _ = writeln!(out, "    logon {}", e(l));
     }
 }

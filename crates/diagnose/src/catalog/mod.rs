@@ -10,6 +10,7 @@ mod nla;
 mod offline;
 mod rdp_security;
 mod session;
+mod trust;
 
 use crate::model::{Severity, Step};
 
@@ -56,11 +57,15 @@ pub fn all() -> impl Iterator<Item = &'static FindingDef> {
     network::REACHABILITY
         .iter()
         .chain(network::NEGOTIATION)
+        .chain(trust::NEGOTIATION)
         .chain(network::TLS)
         .chain(network::CERTIFICATE)
         .chain(rdp_security::ENTRIES)
+        .chain(trust::RDP_SECURITY)
         .chain(nla::ENTRIES)
+        .chain(trust::NLA)
         .chain(session::ENTRIES)
+        .chain(trust::SESSION)
         .chain(offline::ENTRIES)
 }
 

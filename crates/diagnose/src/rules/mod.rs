@@ -8,10 +8,12 @@ mod rdp_security;
 mod reachability;
 mod session;
 mod tls;
+mod trust;
 
 pub(crate) use certificate::cert_names;
 pub(crate) use nla::facts as nla_facts;
 pub(crate) use offline::facts as offline_facts;
+pub use session::describe_delegation;
 pub(crate) use session::facts as session_facts;
 
 use crate::catalog;
@@ -31,6 +33,7 @@ pub(crate) fn run(obs: &Observations, ctx: &Context) -> Vec<Finding> {
     rdp_security::check(obs, &vars, &mut out);
     nla::check(obs, ctx, &vars, &mut out);
     session::check(obs, &vars, &mut out);
+    trust::check(obs, &vars, &mut out);
     offline::check(obs, ctx, &vars, &mut out);
     out
 }
@@ -179,8 +182,11 @@ pub(crate) fn describe_negotiation(outcome: &NegotiationOutcome) -> String {
         NegotiationOutcome::Closed { bytes } => {
             format!("a close after {bytes} bytes of an incomplete answer")
         }
+        NegotiationOutcome::TimedOut { bytes: 0, .. } => {
+            "silence until the deadline (no byte received)".to_string()
+        }
         NegotiationOutcome::TimedOut { bytes, .. } => {
-            format!("silence until the deadline ({bytes} bytes received)")
+            format!("{bytes} bytes of an incomplete answer, then nothing until the deadline")
         }
         NegotiationOutcome::ConnectFailed { outcome } => format!("no connection ({outcome:?})"),
     }

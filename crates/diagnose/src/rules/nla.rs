@@ -157,14 +157,8 @@ fn logon(obs: &Observations, vars: &Vars, out: &mut Vec<Finding>) {
                 if l.delegated { "delegated (--full)" } else { "not sent" }
             )],
         )),
-        LogonOutcome::PubKeyAuthMismatch { reason } => out.push(finding(
-            "auth-ok",
-            vars,
-            vec![
-                format!("{who}: the server accepted the NTLM AUTHENTICATE"),
-                format!("but its pubKeyAuth did not verify ({reason}): a TLS interception, or a CredSSP implementation that disagrees with Windows"),
-            ],
-        )),
+        // Never success: credssp-pubkey-mismatch (rules/trust.rs) reports it.
+        LogonOutcome::PubKeyAuthMismatch { .. } => {}
         LogonOutcome::ErrorCode { code } => {
             let id = ntstatus_finding(*code);
             let mut f = finding(
@@ -348,7 +342,7 @@ pub(crate) fn facts(obs: &Observations) -> Option<NlaFacts> {
             }
             LogonOutcome::PubKeyAuthMismatch { .. } => {
                 format!(
-                    "{}: accepted, but the server's pubKeyAuth did not verify",
+                    "{}: NOT proven: the server's pubKeyAuth did not verify (interception or broken CredSSP)",
                     l.user
                 )
             }

@@ -20,15 +20,22 @@ pub(super) fn check(obs: &Observations, vars: &Vars, out: &mut Vec<Finding>) {
     let Some(rdp) = &obs.rdp_security else {
         return;
     };
-    let accepted: Vec<(&RdpSecurityAttempt, &ServerSecurity)> = rdp
+    // Answers that do not decode, or hold values no server can mean, prove nothing about the
+    // server's encryption settings: mcs-response-malformed (rules/trust.rs) reports them, and
+    // no encryption finding is drawn from them.
+    let sound: Vec<&RdpSecurityAttempt> = rdp
         .attempts
         .iter()
+        .filter(|a| super::trust::malformed(a).is_none())
+        .collect();
+    let accepted: Vec<(&RdpSecurityAttempt, &ServerSecurity)> = sound
+        .iter()
         .filter_map(|a| match &a.outcome {
-            RdpSecurityOutcome::Accepted(s) => Some((a, s)),
+            RdpSecurityOutcome::Accepted(s) => Some((*a, s)),
             _ => None,
         })
         .collect();
-    let all = rdp.attempts.iter().find(|a| a.offered == encryption::ALL);
+    let all = sound.iter().copied().find(|a| a.offered == encryption::ALL);
     // What a client offering every method gets, else any answer.
     let main = all
         .and_then(|a| match &a.outcome {
@@ -146,17 +153,20 @@ pub(super) fn check(obs: &Observations, vars: &Vars, out: &mut Vec<Finding>) {
             !(s.encryption_level == LEVEL_NONE && s.encryption_method == encryption::NONE)
                 && s.encryption_method & a.offered == 0
         }
+        // A refusal, or a close right after the offer (xrdp's way of refusing one), is an answer
+        // about the offer. Silence is not (rules/trust.rs calls it a timeout), and a response
+        // that does not decode never reaches here (mcs-response-malformed).
         RdpSecurityOutcome::McsRefused { .. }
         | RdpSecurityOutcome::Disconnected { .. }
         | RdpSecurityOutcome::Closed { .. }
-        | RdpSecurityOutcome::Reset { .. }
-        | RdpSecurityOutcome::TimedOut { .. }
-        | RdpSecurityOutcome::NotResponse { .. } => true,
-        RdpSecurityOutcome::Negotiation { .. }
+        | RdpSecurityOutcome::Reset { .. } => true,
+        RdpSecurityOutcome::TimedOut { .. }
+        | RdpSecurityOutcome::NotResponse { .. }
+        | RdpSecurityOutcome::Negotiation { .. }
         | RdpSecurityOutcome::ConnectFailed { .. }
         | RdpSecurityOutcome::Error { .. } => false,
     };
-    let mismatched: Vec<&RdpSecurityAttempt> = rdp.attempts.iter().filter(|a| bad(a)).collect();
+    let mismatched: Vec<&RdpSecurityAttempt> = sound.iter().copied().filter(|a| bad(a)).collect();
     if !mismatched.is_empty() {
         let mut f = finding(
             "encryption-mismatch",

@@ -86,11 +86,20 @@ pub(super) fn check(obs: &Observations, vars: &Vars, out: &mut Vec<Finding>) {
             vars,
             vec![format!("{said} {after}")],
         )),
-        NegotiationOutcome::TimedOut { .. } => out.push(finding(
-            "no-reply",
-            vars,
-            vec![format!("{said} ({timeout} s deadline)")],
-        )),
+        NegotiationOutcome::TimedOut { bytes, .. } => {
+            let mut f = finding(
+                "no-reply",
+                vars,
+                vec![format!("{said} ({timeout} s deadline)")],
+            );
+            if *bytes > 0 {
+                // Not silence: part of an answer came, then the server stalled.
+                f.title = format!(
+                    "The server accepted TCP, sent {bytes} bytes of an answer, then stalled"
+                );
+            }
+            out.push(f);
+        }
         NegotiationOutcome::NotRdp { excerpt_text, .. } => {
             let mut evidence = vec![said];
             if let Some(kind) = excerpt_text.as_deref().and_then(identify_banner) {

@@ -5,7 +5,8 @@ use super::{finding, Vars};
 use crate::model::{Finding, SessionFacts, Severity};
 use rdpdoctor_codes::Family;
 use rdpdoctor_observations::{
-    LogonOutcome, Observations, SessionObservation, SessionOutcome, SessionPhase,
+    Delegation, DelegationChannel, IdentityProof, LogonOutcome, Observations, SessionObservation,
+    SessionOutcome, SessionPhase,
 };
 
 /// ERRINFO_SERVER_DENIED_CONNECTION.
@@ -55,6 +56,23 @@ pub(super) fn check(obs: &Observations, vars: &Vars, out: &mut Vec<Finding>) {
             )],
         ));
     }
+    if let Some(d) = s.delegation.as_ref().filter(|d| d.refused.is_some()) {
+        out.push(finding(
+            "credentials-not-delegated",
+            vars,
+            vec![
+                format!(
+                    "{}: {}",
+                    s.user.as_deref().unwrap_or("the account"),
+                    describe_delegation(d)
+                ),
+                format!(
+                    "the full connection went on without the password and ended with {ended} in phase {}",
+                    s.phase.label()
+                ),
+            ],
+        ));
+    }
     if let SessionOutcome::Redirected { redirection: r } = &s.outcome {
         let mut evidence =
             vec![format!(
@@ -80,6 +98,11 @@ pub(super) fn check(obs: &Observations, vars: &Vars, out: &mut Vec<Finding>) {
 /// them is told apart from a refusal of them.
 fn credentials_line(obs: &Observations, s: &SessionObservation) -> Option<String> {
     let user = s.user.as_deref()?;
+    if let Some(refused) = s.delegation.as_ref().and_then(|d| d.refused.as_deref()) {
+        return Some(format!(
+            "the credentials of {user} were not sent: {refused}"
+        ));
+    }
     let accepted = obs
         .logon
         .as_ref()
@@ -145,6 +168,40 @@ fn ended(o: &SessionOutcome) -> String {
         SessionOutcome::LogonRefused => "CredSSP refused the credentials (see logon)".into(),
         SessionOutcome::Stopped { reason } => format!("stopped: {reason}"),
         SessionOutcome::ProtocolError { reason } => format!("a protocol error ({reason})"),
+        SessionOutcome::DeadlineExceeded { seconds } => format!(
+            "the overall deadline of the check, after {seconds:.1} s of the full connection (the server kept it alive without completing it)"
+        ),
+    }
+}
+
+/// Over what the credentials went, and on which proof of the server's identity.
+pub fn describe_delegation(d: &Delegation) -> String {
+    let channel = match &d.channel {
+        DelegationChannel::Credssp => "CredSSP (NLA)".to_string(),
+        DelegationChannel::Tls => "TLS without NLA (Client Info PDU)".to_string(),
+        DelegationChannel::RdpSecurity { level } => format!(
+            "Standard RDP Security at encryption level {}",
+            rdpdoctor_observations::encryption::level_name(*level)
+        ),
+    };
+    let proof = match &d.proof {
+        IdentityProof::PubKeyAuth => {
+            "the server proved its TLS key (pubKeyAuth verified)".to_string()
+        }
+        IdentityProof::TrustedCertificate => {
+            "the certificate verifies for the probed name against the system trust store"
+                .to_string()
+        }
+        IdentityProof::PinnedCertificate => "the certificate matches --cert-sha256".to_string(),
+        IdentityProof::TrustAnyCert => {
+            "nothing proved the server's identity; allowed by --trust-any-cert".to_string()
+        }
+        IdentityProof::Unproven { reason } => format!("server identity unproven: {reason}"),
+    };
+    match (&d.refused, d.delegated) {
+        (Some(r), _) => format!("withheld over {channel}: {r}"),
+        (None, true) => format!("delegated over {channel}; {proof}"),
+        (None, false) => format!("not sent over {channel} (the connection ended first); {proof}"),
     }
 }
 
@@ -197,6 +254,7 @@ pub(crate) fn facts(obs: &Observations) -> Option<SessionFacts> {
         phase_label: reached.label().to_string(),
         ended: ended(&s.outcome),
         delegated: s.delegated,
+        credentials: s.delegation.as_ref().map(describe_delegation),
         codes,
     })
 }

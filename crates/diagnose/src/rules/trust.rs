@@ -1,0 +1,230 @@
+//! unknown-protocol-selected, negotiation-protocol-violation, mcs-response-malformed,
+//! credssp-response-malformed, credssp-pubkey-mismatch: answers that cannot be taken at face
+//! value. A verdict must never read more into them than they prove.
+
+use super::{describe_negotiation, finding, Vars};
+use crate::model::{Finding, Severity};
+use rdpdoctor_observations::{
+    encryption, protocol, LogonOutcome, NegotiationOutcome, NlaOutcome, Observations,
+    RdpSecurityAttempt, RdpSecurityOutcome, RdpSecurityPhase, ServerSecurity,
+};
+
+/// What an up-to-date mstsc requests (the first request of every check).
+const PRIMARY: u32 = protocol::SSL | protocol::HYBRID | protocol::HYBRID_EX;
+/// The highest encryption level MS-RDPBCGR 2.2.1.4.3 defines (ENCRYPTION_LEVEL_FIPS).
+const MAX_LEVEL: u32 = 4;
+
+pub(super) fn check(obs: &Observations, vars: &Vars, out: &mut Vec<Finding>) {
+    selection(obs, vars, out);
+    mcs(obs, vars, out);
+    credssp(obs, vars, out);
+}
+
+/// unknown-protocol-selected and negotiation-protocol-violation (MS-RDPBCGR 2.2.1.2.1,
+/// 3.3.5.3.1).
+fn selection(obs: &Observations, vars: &Vars, out: &mut Vec<Finding>) {
+    let mut unknown = Vec::new();
+    let mut violation = Vec::new();
+    let (mut unknown_primary, mut violation_primary) = (false, false);
+    for a in &obs.negotiation {
+        let NegotiationOutcome::Selected { protocol: p, .. } = a.outcome else {
+            continue;
+        };
+        let line = format!(
+            "request {} got {}",
+            protocol::names(a.requested),
+            describe_negotiation(&a.outcome)
+        );
+        if !protocol::is_known_selection(p) {
+            unknown_primary |= a.requested == PRIMARY;
+            unknown.push(format!(
+                "{line}: selectedProtocol 0x{p:08X} is not a single protocol MS-RDPBCGR 2.2.1.2.1 defines; no TLS handshake was attempted on it"
+            ));
+        } else if protocol::violates_request(a.requested, p) {
+            violation_primary |= a.requested == PRIMARY;
+            violation.push(format!(
+                "{line}: {} was not among the requested protocols",
+                protocol::names(p)
+            ));
+        }
+    }
+    if !unknown.is_empty() {
+        let mut f = finding("unknown-protocol-selected", vars, unknown);
+        if !unknown_primary {
+            f.severity = Severity::Warning;
+        }
+        out.push(f);
+    }
+    if !violation.is_empty() {
+        let mut f = finding("negotiation-protocol-violation", vars, violation);
+        if violation_primary {
+            f.severity = Severity::Blocking;
+        }
+        out.push(f);
+    }
+}
+
+/// Why an MCS answer cannot be taken as the server's encryption settings, if it cannot.
+pub(super) fn malformed(a: &RdpSecurityAttempt) -> Option<String> {
+    match &a.outcome {
+        RdpSecurityOutcome::NotResponse {
+            reason,
+            excerpt_hex,
+        } => Some(format!("{reason} (first bytes {excerpt_hex})")),
+        RdpSecurityOutcome::Closed {
+            phase: RdpSecurityPhase::McsConnect,
+            bytes,
+        } if *bytes > 0 => Some(format!(
+            "the connection closed after {bytes} bytes of the response, before it was complete"
+        )),
+        RdpSecurityOutcome::Reset {
+            phase: RdpSecurityPhase::McsConnect,
+            bytes,
+        } if *bytes > 0 => Some(format!(
+            "the connection was reset after {bytes} bytes of the response, before it was complete"
+        )),
+        RdpSecurityOutcome::TimedOut {
+            phase: RdpSecurityPhase::McsConnect,
+            bytes,
+        } if *bytes > 0 => Some(format!(
+            "{bytes} bytes of the response arrived, then nothing until the deadline"
+        )),
+        RdpSecurityOutcome::Accepted(s) => out_of_range(s),
+        _ => None,
+    }
+}
+
+/// Values no MS-RDPBCGR 2.2.1.4.3 Server Security Data can hold.
+fn out_of_range(s: &ServerSecurity) -> Option<String> {
+    let mut wrong = Vec::new();
+    if s.encryption_level > MAX_LEVEL {
+        wrong.push(format!(
+            "encryptionLevel 0x{:08X} (defined: 0 to 4)",
+            s.encryption_level
+        ));
+    }
+    let m = s.encryption_method;
+    if m & !encryption::ALL != 0 || m.count_ones() > 1 {
+        wrong.push(format!(
+            "encryptionMethod 0x{m:08X} (defined: one of 0, 0x1, 0x2, 0x8, 0x10)"
+        ));
+    }
+    (!wrong.is_empty()).then(|| wrong.join(", "))
+}
+
+/// mcs-response-malformed: every MCS answer that does not decode or holds impossible values;
+/// and silence after the MCS Connect Initial, which is a timeout (no-reply), not an answer.
+fn mcs(obs: &Observations, vars: &Vars, out: &mut Vec<Finding>) {
+    let Some(rdp) = &obs.rdp_security else {
+        return;
+    };
+    let timeout = obs.timeout_secs.unwrap_or(5.0);
+    let silent: Vec<String> = rdp
+        .attempts
+        .iter()
+        .filter(|a| {
+            matches!(
+                a.outcome,
+                RdpSecurityOutcome::TimedOut {
+                    phase: RdpSecurityPhase::McsConnect,
+                    bytes: 0
+                }
+            )
+        })
+        .map(|a| {
+            format!(
+                "the MCS Connect Initial offering {} got no answer at all within {timeout} s (the X.224 exchange before it was answered)",
+                encryption::method_names(a.offered)
+            )
+        })
+        .collect();
+    if !silent.is_empty() {
+        let mut f = finding("no-reply", vars, silent);
+        let main_silent = rdp.attempts.iter().any(|a| {
+            a.offered == encryption::ALL
+                && matches!(a.outcome, RdpSecurityOutcome::TimedOut { bytes: 0, .. })
+        });
+        let tls_selected = obs.negotiation.iter().any(|a| {
+            matches!(a.outcome, NegotiationOutcome::Selected { protocol: p, .. } if protocol::is_tls_based(p))
+        });
+        if tls_selected || !main_silent {
+            f.severity = Severity::Warning;
+        }
+        out.push(f);
+    }
+    let bad: Vec<(&RdpSecurityAttempt, String)> = rdp
+        .attempts
+        .iter()
+        .filter_map(|a| malformed(a).map(|why| (a, why)))
+        .collect();
+    if bad.is_empty() {
+        return;
+    }
+    let tls_selected = obs.negotiation.iter().any(|a| {
+        matches!(a.outcome, NegotiationOutcome::Selected { protocol: p, .. } if protocol::is_tls_based(p))
+    });
+    let main_bad = bad.iter().any(|(a, _)| a.offered == encryption::ALL);
+    let mut f = finding(
+        "mcs-response-malformed",
+        vars,
+        bad.iter()
+            .map(|(a, why)| {
+                format!(
+                    "MCS Connect Initial offering {}: {why}",
+                    encryption::method_names(a.offered)
+                )
+            })
+            .collect(),
+    );
+    if tls_selected || !main_bad {
+        f.severity = Severity::Warning;
+    }
+    out.push(f);
+}
+
+/// credssp-response-malformed and credssp-pubkey-mismatch.
+fn credssp(obs: &Observations, vars: &Vars, out: &mut Vec<Finding>) {
+    let primary_selects_credssp = obs.negotiation.iter().any(|a| {
+        a.requested == PRIMARY
+            && matches!(a.outcome, NegotiationOutcome::Selected { protocol: p, .. } if protocol::is_credssp(p))
+    });
+    if let Some(nla) = &obs.nla {
+        if let NlaOutcome::Malformed {
+            reason,
+            excerpt_hex,
+        } = &nla.outcome
+        {
+            let mut f = finding(
+                "credssp-response-malformed",
+                vars,
+                vec![format!(
+                    "the answer to the NTLM NEGOTIATE (in a TSRequest) did not decode: {reason}; first bytes {excerpt_hex}"
+                )],
+            );
+            if !primary_selects_credssp {
+                f.severity = Severity::Warning;
+            }
+            out.push(f);
+        }
+    }
+    let mismatch = obs.logon.as_ref().and_then(|l| match &l.outcome {
+        LogonOutcome::PubKeyAuthMismatch { reason } => Some((l, reason)),
+        _ => None,
+    });
+    if let Some((l, reason)) = mismatch {
+        let mut evidence = vec![
+            format!(
+                "account {} ({}): the server answered the NTLM AUTHENTICATE with a pubKeyAuth that does not verify against the TLS key this client saw ({reason})",
+                l.user, l.package
+            ),
+            "the NTLM response for this account went to whoever terminated TLS; no TSCredentials (no password) were sent".to_string(),
+        ];
+        if let Some(c) = obs.tls.as_ref().and_then(|t| t.certificate.as_ref()) {
+            evidence.push(format!(
+                "the TLS certificate this client saw: {} issued by {}, SHA-256 {}",
+                c.subject, c.issuer, c.sha256_hex
+            ));
+        }
+        out.push(finding("credssp-pubkey-mismatch", vars, evidence));
+    }
+}
