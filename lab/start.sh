@@ -6,7 +6,7 @@
 #   lab/stop.sh             # stop everything this script started
 #
 # Env:
-#   RDPDOCTOR_LAB_BASE_PORT   first port (default 43389); servers use BASE+0 .. BASE+24
+#   RDPDOCTOR_LAB_BASE_PORT   first port (default 43389); servers use BASE+0 .. BASE+LAST_OFFSET (35)
 #   RDPDOCTOR_LAB_DISPLAY     first X display number to try for Xvfb (default 93)
 #   RDPDOCTOR_LAB_XRDP_LOGLEVEL  xrdp LogLevel (default INFO; DEBUG is more verbose)
 #   RDPDOCTOR_LAB_WAIT        seconds to wait for all ports to listen (default 15)
@@ -41,8 +41,10 @@ on_exit() {
   fi
 }
 
-[[ "$BASE" =~ ^[0-9]+$ ]] && [ "$BASE" -ge 1024 ] && [ "$BASE" -le $((65535 - 24)) ] \
-  || die "RDPDOCTOR_LAB_BASE_PORT=$BASE is not a port number in 1024..$((65535 - 24))"
+# The highest port offset the lab uses (BASE+0 .. BASE+LAST_OFFSET).
+LAST_OFFSET=35
+[[ "$BASE" =~ ^[0-9]+$ ]] && [ "$BASE" -ge 1024 ] && [ "$BASE" -le $((65535 - LAST_OFFSET)) ] \
+  || die "RDPDOCTOR_LAB_BASE_PORT=$BASE is not a port number in 1024..$((65535 - LAST_OFFSET))"
 
 # Prefer Debian's python3 (installed by install.sh) over whatever python3 is first on PATH.
 PYTHON=${RDPDOCTOR_LAB_PYTHON:-$(command -v /usr/bin/python3 || command -v python3 || true)}
@@ -65,7 +67,7 @@ rel() { # path relative to the repository root, as written to servers.json
 }
 
 # Every port must be free before we start (another lab, another program): fail loudly.
-for off in $(seq 0 24); do
+for off in $(seq 0 "$LAST_OFFSET"); do
   p=$((BASE + off))
   if [ -n "$(ss -Htln "sport = :$p")" ]; then
     die "port $p (BASE+$off) is already in use by another listener: $(ss -Htlnp "sport = :$p" | head -n1)"
@@ -346,6 +348,32 @@ start_standin negfailure 23 "answers every X.224 CR with RDP_NEG_FAILURE code 3 
 # No real Linux server sends Set Error Info 0x7 (what mstsc shows as 0x904 / extended 0x7): a
 # stand-in completes X.224, TLS and MCS, then sends it after the Client Info PDU.
 start_standin errorinfo 24 "X.224 (SSL), TLS, MCS Connect/Attach User/Channel Joins, then after the Client Info PDU a Set Error Info PDU errorInfo 0x00000007 (ERRINFO_SERVER_DENIED_CONNECTION), an MCS Disconnect Provider Ultimatum and a close"
+
+# Hostile stand-ins (lab/hostile.py): what an attacker or a broken device does on purpose. Each
+# records what the client sent in lab/state/NAME.record (tests look for a canary password).
+start_hostile() { # MODE OFFSET DESCRIPTION NAME [VARIANT]
+  local mode=$1 off=$2 desc=$3 name=$4
+  local port=$((BASE + off))
+  local log="$STATE/$name.log"
+  : >"$STATE/$name.record"
+  env HOSTILE_RECORD="$STATE/$name.record" HOSTILE_VARIANT="${5:-}" \
+    "$PYTHON" -u "$LAB/hostile.py" "$mode" "$port" </dev/null >"$log" 2>&1 &
+  local pid=$!
+  record_pid "$name" "$pid" "$log"
+  add_server "$name" hostile "$port" "$pid" "$(rel "$log")" "$desc"
+  WAIT_LIST+=("$name $port $pid $log")
+}
+start_hostile harvest-tls 25 "password harvester: TLS without NLA (lab CA certificate), records the Client Info PDU" hostile-harvest-tls
+start_hostile harvest-rdp 26 "password harvester: Standard RDP Security at encryption level None, records the Client Info PDU" hostile-harvest-rdp
+start_hostile drip 27 "TLS, then a 2-byte fast-path frame every 1.5 s forever" hostile-drip
+start_hostile badpubkey 28 "NLA interceptor: valid NTLM CHALLENGE with escape sequences in its names, random pubKeyAuth" hostile-badpubkey
+start_hostile badcredssp 29 "NLA required, answers the NTLM NEGOTIATE with bytes that are not a TSRequest" hostile-badcredssp
+start_hostile badmcs 30 "Standard RDP Security only, MCS Connect Response of junk" hostile-mcs-garbage garbage
+start_hostile badmcs 31 "Standard RDP Security only, MCS Connect Response cut after 20 bytes" hostile-mcs-truncated truncated
+start_hostile badmcs 32 "Standard RDP Security only, MCS Connect Response with level and method 0xFFFFFFFF" hostile-mcs-ffff ffff
+start_hostile badmcs 33 "Standard RDP Security only, no answer to the MCS Connect Initial" hostile-mcs-silent silent
+start_hostile oddproto 34 "selects protocol 0x00000040, which does not exist" hostile-oddproto
+start_hostile stall6 35 "sends 6 bytes of a Connection Confirm, then stalls" hostile-stall6
 
 # ---------------------------------------------------------------------------------------------
 # 5. freerdp-shadow-cli servers under their own Xvfb display.

@@ -48,6 +48,11 @@ fn selection(obs: &Observations, vars: &Vars, out: &mut Vec<Finding>) {
             ));
         }
     }
+    if unknown_primary {
+        // Nothing the other negotiation rules conclude (NLA not enforced, a downgrade...) holds
+        // when the answer to what clients send is not a protocol at all.
+        out.retain(|f| f.step != crate::model::Step::Negotiation);
+    }
     if !unknown.is_empty() {
         let mut f = finding("unknown-protocol-selected", vars, unknown);
         if !unknown_primary {
@@ -140,6 +145,10 @@ fn mcs(obs: &Observations, vars: &Vars, out: &mut Vec<Finding>) {
         .collect();
     if !silent.is_empty() {
         let mut f = finding("no-reply", vars, silent);
+        f.step = crate::model::Step::RdpSecurity;
+        f.title =
+            "The server answered the X.224 request, then never answered the MCS Connect Initial"
+                .to_string();
         let main_silent = rdp.attempts.iter().any(|a| {
             a.offered == encryption::ALL
                 && matches!(a.outcome, RdpSecurityOutcome::TimedOut { bytes: 0, .. })

@@ -1,0 +1,384 @@
+//! Trust, tested as an attacker would: hostile stand-ins of the lab (lab/hostile.py) harvest
+//! credentials, fake CredSSP, drip frames, send escape sequences and malformed answers. A canary
+//! password must never reach them, no check may run past its deadline, text output never passes a
+//! control character through, and no verdict claims more than was proven.
+
+mod common;
+
+use common::{ids, run, run_json, workspace_root, Lab};
+use serde_json::Value;
+use std::process::{Output, Stdio};
+use std::time::{Duration, Instant};
+
+const CANARY: &str = "Canary-7f3a9e!pw";
+
+fn with_canary(args: &[&str]) -> Output {
+    common::bin()
+        .args(args)
+        .env("RDPDOCTOR_PASSWORD", CANARY)
+        .env_remove("SSL_CERT_FILE")
+        .stdin(Stdio::null())
+        .output()
+        .expect("the rdpdoctor binary runs")
+}
+
+fn json(out: &Output) -> Value {
+    serde_json::from_slice(&out.stdout).unwrap_or_else(|e| {
+        panic!(
+            "not JSON ({e}): {}\nstderr: {}",
+            String::from_utf8_lossy(&out.stdout),
+            String::from_utf8_lossy(&out.stderr)
+        )
+    })
+}
+
+/// What the hostile stand-in `name` received so far; emptied by `clear`.
+fn record(name: &str) -> Vec<u8> {
+    std::fs::read(workspace_root().join(format!("lab/state/{name}.record"))).unwrap_or_default()
+}
+
+fn clear(name: &str) {
+    let _ = std::fs::write(
+        workspace_root().join(format!("lab/state/{name}.record")),
+        b"",
+    );
+}
+
+fn has_canary(bytes: &[u8]) -> bool {
+    let utf16: Vec<u8> = CANARY.encode_utf16().flat_map(u16::to_le_bytes).collect();
+    let utf8 = CANARY.as_bytes();
+    bytes.windows(utf16.len()).any(|w| w == utf16) || bytes.windows(utf8.len()).any(|w| w == utf8)
+}
+
+/// One test for both harvesters: the same stand-in records, so the cases run in order.
+#[test]
+fn credentials_never_go_to_an_unproven_server() {
+    let lab = Lab::get();
+
+    // TLS without NLA, certificate not in the system trust store: withheld.
+    let tls = lab.addr("hostile-harvest-tls");
+    clear("hostile-harvest-tls");
+    let out = with_canary(&[
+        "check",
+        &tls,
+        "--full",
+        "--user",
+        "LAB\\u",
+        "--timeout",
+        "3",
+        "--json",
+    ]);
+    let v = json(&out);
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert!(
+        !has_canary(&record("hostile-harvest-tls")),
+        "the canary reached the TLS harvester"
+    );
+    assert!(
+        !record("hostile-harvest-tls").is_empty(),
+        "the harvester saw no Client Info at all: the test proves nothing"
+    );
+    assert!(
+        ids(&v).contains(&"credentials-not-delegated".to_string()),
+        "{:?}",
+        ids(&v)
+    );
+    let d = &v["observations"]["session"]["delegation"];
+    assert_eq!(d["delegated"], false, "{d}");
+    assert_eq!(d["channel"]["kind"], "tls", "{d}");
+    assert_eq!(d["proof"]["kind"], "unproven", "{d}");
+    assert!(err.contains("withheld over TLS"), "stderr: {err}");
+    assert!(
+        !err.contains("encrypted"),
+        "stderr must not promise encryption: {err}"
+    );
+    assert!(!String::from_utf8_lossy(&out.stdout).contains(CANARY));
+
+    // The positive control: pinned to the certificate the report showed, the password goes out
+    // (so the record above would have shown it).
+    let sha256 = v["facts"]["certificate"]["sha256"]
+        .as_str()
+        .expect("the report shows the certificate's SHA-256")
+        .to_string();
+    clear("hostile-harvest-tls");
+    let out = with_canary(&[
+        "check",
+        &tls,
+        "--full",
+        "--user",
+        "LAB\\u",
+        "--timeout",
+        "3",
+        "--cert-sha256",
+        &sha256,
+    ]);
+    assert!(
+        has_canary(&record("hostile-harvest-tls")),
+        "pinned: the password should have been delegated; stderr {}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    assert!(String::from_utf8_lossy(&out.stderr).contains("matches --cert-sha256"));
+
+    // A different pin is never overridden, not even by --trust-any-cert.
+    clear("hostile-harvest-tls");
+    let wrong = "00".repeat(32);
+    let _ = with_canary(&[
+        "check",
+        &tls,
+        "--full",
+        "--user",
+        "LAB\\u",
+        "--timeout",
+        "3",
+        "--cert-sha256",
+        &wrong,
+        "--trust-any-cert",
+    ]);
+    assert!(!has_canary(&record("hostile-harvest-tls")));
+
+    // Standard RDP Security at level None: clear text, never, whatever the options.
+    let rdp = lab.addr("hostile-harvest-rdp");
+    clear("hostile-harvest-rdp");
+    let out = with_canary(&[
+        "check",
+        &rdp,
+        "--full",
+        "--user",
+        "LAB\\u",
+        "--timeout",
+        "3",
+        "--trust-any-cert",
+        "--json",
+    ]);
+    let v = json(&out);
+    assert!(
+        !record("hostile-harvest-rdp").is_empty(),
+        "the RDP harvester saw nothing: the test proves nothing"
+    );
+    assert!(
+        !has_canary(&record("hostile-harvest-rdp")),
+        "the canary crossed the wire in clear text"
+    );
+    assert_eq!(
+        v["observations"]["session"]["delegation"]["channel"]["level"],
+        0
+    );
+    assert!(String::from_utf8_lossy(&out.stderr).contains("encryption level None"));
+}
+
+#[test]
+fn a_pubkeyauth_that_does_not_verify_is_never_success() {
+    let lab = Lab::get();
+    let addr = lab.addr("hostile-badpubkey");
+    clear("hostile-badpubkey");
+    let out = with_canary(&[
+        "check",
+        &addr,
+        "--user",
+        "LAB\\u",
+        "--timeout",
+        "3",
+        "--json",
+    ]);
+    let v = json(&out);
+    assert_eq!(v["verdict"]["status"], "broken", "{}", v["verdict"]);
+    assert_eq!(v["verdict"]["finding"], "credssp-pubkey-mismatch");
+    let found = ids(&v);
+    assert!(!found.contains(&"auth-ok".to_string()), "{found:?}");
+    let f = v["findings"]
+        .as_array()
+        .and_then(|a| a.iter().find(|f| f["id"] == "credssp-pubkey-mismatch"))
+        .expect("the finding");
+    assert_eq!(f["severity"], "blocking");
+    assert!(
+        f["evidence"]
+            .to_string()
+            .contains("went to whoever terminated TLS"),
+        "{f}"
+    );
+    assert!(!has_canary(&record("hostile-badpubkey")));
+    // With --full the TSCredentials must not follow either.
+    clear("hostile-badpubkey");
+    let out = with_canary(&[
+        "check",
+        &addr,
+        "--full",
+        "--user",
+        "LAB\\u",
+        "--timeout",
+        "3",
+        "--json",
+    ]);
+    let v = json(&out);
+    assert_eq!(v["verdict"]["finding"], "credssp-pubkey-mismatch");
+    assert!(!has_canary(&record("hostile-badpubkey")));
+    assert_eq!(v["observations"]["session"]["delegated"], false);
+}
+
+#[test]
+fn a_dripping_server_cannot_outlast_the_overall_deadline() {
+    let lab = Lab::get();
+    let addr = lab.addr("hostile-drip");
+    let start = Instant::now();
+    // A frame every 1.5 s resets a 2 s per-read deadline forever.
+    let (code, v) = run_json(&["check", &addr, "--full", "--timeout", "2", "--json"]);
+    let took = start.elapsed();
+    // The documented overall deadline of check --full is 12 x --timeout; allow start-up slack.
+    assert!(
+        took < Duration::from_secs(24 + 5),
+        "check --full --timeout 2 ran {took:?} against a dripping server"
+    );
+    assert_eq!(code, 1);
+    let s = &v["observations"]["session"];
+    assert_eq!(s["outcome"]["kind"], "deadline-exceeded", "{s}");
+    assert!(s["frames"].as_u64().unwrap_or(0) >= 2, "{s}");
+    assert!(
+        v["verdict"]["scope"]
+            .as_str()
+            .unwrap_or_default()
+            .contains("overall deadline"),
+        "{}",
+        v["verdict"]
+    );
+}
+
+#[test]
+fn text_output_escapes_what_the_server_controls() {
+    let lab = Lab::get();
+    let out = run(&["check", &lab.addr("hostile-badpubkey"), "--timeout", "3"]);
+    let text = String::from_utf8_lossy(&out.stdout);
+    let raw: Vec<char> = text
+        .chars()
+        .filter(|c| {
+            (c.is_control() && *c != '\n')
+                || matches!(c, '\u{202A}'..='\u{202E}' | '\u{2066}'..='\u{2069}')
+        })
+        .collect();
+    assert!(raw.is_empty(), "raw control characters {raw:?} in:\n{text}");
+    assert!(
+        text.contains("\\x1B]0;pwned"),
+        "the escaped name is shown: {text}"
+    );
+    for forged in ["all healthy", "HEALTHY"] {
+        assert!(
+            !text.lines().skip(1).any(|l| l.trim() == forged),
+            "a server-forged line {forged:?} in:\n{text}"
+        );
+    }
+    // JSON keeps the raw value (escaped by JSON itself).
+    let (_, v) = run_json(&[
+        "check",
+        &lab.addr("hostile-badpubkey"),
+        "--json",
+        "--timeout",
+        "3",
+    ]);
+    assert!(v["facts"]["nla"].to_string().contains("\\u001b]0;pwned"));
+}
+
+/// (lab server, finding that must explain it, status, ids that must be absent)
+const MALFORMED: &[(&str, &str, &str, &[&str])] = &[
+    (
+        "hostile-oddproto",
+        "unknown-protocol-selected",
+        "broken",
+        &["tls-handshake-failed", "nla-not-enforced"],
+    ),
+    (
+        "hostile-mcs-garbage",
+        "mcs-response-malformed",
+        "broken",
+        &["encryption-mismatch"],
+    ),
+    (
+        "hostile-mcs-truncated",
+        "mcs-response-malformed",
+        "broken",
+        &["encryption-mismatch"],
+    ),
+    (
+        "hostile-mcs-ffff",
+        "mcs-response-malformed",
+        "broken",
+        &["encryption-mismatch", "encryption-level-low"],
+    ),
+    (
+        "hostile-mcs-silent",
+        "no-reply",
+        "broken",
+        &["encryption-mismatch", "mcs-response-malformed"],
+    ),
+    (
+        "hostile-badcredssp",
+        "credssp-response-malformed",
+        "broken",
+        &[],
+    ),
+    ("hostile-stall6", "no-reply", "broken", &[]),
+];
+
+#[test]
+fn malformed_answers_are_named_for_what_they_are() {
+    let lab = Lab::get();
+    for (server, want, status, absent) in MALFORMED {
+        let (code, v) = run_json(&["check", &lab.addr(server), "--json", "--timeout", "2"]);
+        assert_eq!(code, 1, "{server}");
+        assert_eq!(v["verdict"]["finding"], *want, "{server}: {}", v["verdict"]);
+        assert_eq!(v["verdict"]["status"], *status, "{server}");
+        let found = ids(&v);
+        for a in *absent {
+            assert!(
+                !found.contains(&a.to_string()),
+                "{server}: {a} in {found:?}"
+            );
+        }
+    }
+    let (_, v) = run_json(&[
+        "check",
+        &lab.addr("hostile-stall6"),
+        "--json",
+        "--timeout",
+        "2",
+    ]);
+    let title = v["findings"][0]["title"].as_str().unwrap_or_default();
+    assert!(
+        title.contains("sent 6 bytes") && !title.contains("silent"),
+        "{title}"
+    );
+    let (_, v) = run_json(&[
+        "check",
+        &lab.addr("hostile-mcs-silent"),
+        "--json",
+        "--timeout",
+        "2",
+    ]);
+    assert_eq!(v["verdict"]["step"], "rdp-security", "{}", v["verdict"]);
+}
+
+#[test]
+fn verdicts_say_how_far_the_check_went() {
+    let lab = Lab::get();
+    // A server that refuses the session after the Client Info PDU: the handshake alone is fine,
+    // and the verdict must not say that clients connect.
+    let (_, v) = run_json(&["check", &lab.addr("standin-errorinfo"), "--json"]);
+    let summary = v["verdict"]["summary"].as_str().unwrap_or_default();
+    let scope = v["verdict"]["scope"].as_str().unwrap_or_default();
+    assert!(!summary.contains("clients connect"), "{summary}");
+    assert!(
+        scope.contains("Not tested: logon and session") && scope.contains("--full"),
+        "{scope}"
+    );
+    let out = run(&["check", &lab.addr("standin-errorinfo")]);
+    let text = String::from_utf8_lossy(&out.stdout);
+    assert!(
+        text.contains("--full"),
+        "the text report points to --full:\n{text}"
+    );
+    // With --full it reaches the refusal, and the scope says so.
+    let (_, v) = run_json(&["check", &lab.addr("standin-errorinfo"), "--json", "--full"]);
+    assert_eq!(v["verdict"]["finding"], "server-denied-connection");
+    assert!(v["verdict"]["scope"]
+        .as_str()
+        .unwrap_or_default()
+        .contains("--full"));
+}

@@ -1,0 +1,322 @@
+#!/usr/bin/env python3
+"""Hostile stand-in servers: an attacker's or a broken device's behaviour, which no real RDP
+server produces on purpose. They exist to prove that rdpdoctor never leaks a secret, never hangs
+and never claims more than it proved.
+
+Usage: hostile.py MODE PORT
+
+Listens on 127.0.0.1:PORT only. Every byte the client sends after the X.224 request (decrypted,
+where the stand-in terminates TLS) is appended to the file named by HOSTILE_RECORD, so a test can
+check that a canary password never arrived.
+
+Modes
+  harvest-tls   a password harvester behind TLS without NLA: selects PROTOCOL_SSL, terminates
+                TLS with the lab CA's certificate (not in the system trust store), answers MCS,
+                Attach User and Channel Joins, and records the Client Info PDU (which carries
+                the password when a client sends it); then Set Error Info 0x7 and a close.
+  harvest-rdp   the same over Standard RDP Security at encryption level None: selects
+                PROTOCOL_RDP and answers the MCS Connect Initial with level None / method None,
+                so a client that sends the Client Info PDU sends the password in clear.
+  drip          selects PROTOCOL_SSL, completes TLS, then sends a 2-byte fast-path frame every
+                1.5 s forever (each one resets a per-read deadline; only an overall one ends it).
+  badpubkey     an NLA interceptor: selects PROTOCOL_HYBRID (RDP_NEG_FAILURE 5 to requests
+                without it), TLS, answers the NTLM NEGOTIATE with a well-formed CHALLENGE, and the
+                AUTHENTICATE with a TSRequest whose pubKeyAuth is random bytes (it cannot compute
+                the real one). Its NTLM names carry terminal escape sequences, a carriage return
+                with a forged line, and a right-to-left override.
+  badcredssp    NLA required (failure 5 without HYBRID), TLS, then answers the NTLM NEGOTIATE
+                with bytes that are not a TSRequest.
+  badmcs        Standard RDP Security only (failure 2 to requests with TLS), then answers the MCS
+                Connect Initial according to HOSTILE_VARIANT: garbage (a TPKT of junk),
+                truncated (the first 20 bytes of a response, then close), ffff (a response whose
+                encryption level and method are 0xFFFFFFFF), silent (no answer).
+  oddproto      answers every X.224 request with RDP_NEG_RSP selectedProtocol 0x00000040, a value
+                MS-RDPBCGR does not define.
+  stall6        answers the X.224 request with its first 6 bytes (03 00 00 13 0e d0), then
+                nothing.
+
+Standard library only; reuses standin.py's framing helpers.
+"""
+
+import asyncio
+import os
+import ssl
+import struct
+import sys
+
+sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
+import standin  # noqa: E402  (the lab's other stand-ins: TPKT, MCS and error-info helpers)
+
+MODES = ("harvest-tls", "harvest-rdp", "drip", "badpubkey", "badcredssp", "badmcs", "oddproto",
+         "stall6")
+HERE = os.path.dirname(os.path.abspath(__file__))
+RECORD = os.environ.get("HOSTILE_RECORD")
+DRIP_INTERVAL = 1.5
+DRIP_LIMIT = 3600          # frames: an hour and a half, then give up on the client
+HOSTILE_NAME = "LAB\x1b]0;pwned\x07\x1b[2J\rall healthy\r\nHEALTHY\u202egnp.exe"
+
+
+def record(data):
+    if RECORD and data:
+        with open(RECORD, "ab") as f:
+            f.write(data)
+
+
+def requested_protocols(req):
+    return struct.unpack("<I", req[-4:])[0] if len(req) >= 19 and req[-8] == 0x01 else 0
+
+
+def confirm(selected):
+    """X.224 Connection Confirm with RDP_NEG_RSP ([MS-RDPBCGR] 2.2.1.2.1)."""
+    return (b"\x03\x00\x00\x13\x0e\xd0\x00\x00\x12\x34\x00"
+            + struct.pack("<BBHI", 0x02, 0x00, 0x0008, selected))
+
+
+def tls_context():
+    ctx = ssl.SSLContext(ssl.PROTOCOL_TLS_SERVER)
+    ctx.minimum_version = ssl.TLSVersion.TLSv1_2
+    certs = os.path.join(HERE, "state", "certs")
+    ctx.load_cert_chain(os.path.join(certs, "negotiate-chain.pem"),
+                        os.path.join(certs, "negotiate.key"))
+    return ctx
+
+
+# --- DER and NTLM, just enough for CredSSP ([MS-CSSP] 2.2.1, [MS-NLMP] 2.2.1.2) ---------------
+
+def der_len(n):
+    if n < 0x80:
+        return bytes([n])
+    if n < 0x100:
+        return b"\x81" + bytes([n])
+    return b"\x82" + struct.pack(">H", n)
+
+
+def tlv(tag, content):
+    return bytes([tag]) + der_len(len(content)) + content
+
+
+def ts_request(version=6, token=None, pub_key_auth=None):
+    body = tlv(0xA0, tlv(0x02, bytes([version])))
+    if token is not None:
+        body += tlv(0xA1, tlv(0x30, tlv(0x30, tlv(0xA0, tlv(0x04, token)))))
+    if pub_key_auth is not None:
+        body += tlv(0xA3, tlv(0x04, pub_key_auth))
+    return tlv(0x30, body)
+
+
+def challenge_message(name):
+    """An NTLM CHALLENGE whose AV pairs name the server `name` (UTF-16LE)."""
+    u = name.encode("utf-16-le")
+    av = b""
+    for av_id, value in ((2, u), (1, u), (4, u), (3, u)):
+        av += struct.pack("<HH", av_id, len(value)) + value
+    # MsvAvTimestamp: now, as a FILETIME.
+    import time
+    filetime = int((time.time() + 11644473600) * 10_000_000)
+    av += struct.pack("<HH", 7, 8) + struct.pack("<Q", filetime)
+    av += struct.pack("<HH", 0, 0)
+    flags = 0xE2898235
+    version = struct.pack("<BBH3xB", 10, 0, 17763, 0x0F)
+    offset = 56
+    target = u
+    header = (b"NTLMSSP\x00" + struct.pack("<I", 2)
+              + struct.pack("<HHI", len(target), len(target), offset)
+              + struct.pack("<I", flags)
+              + os.urandom(8) + b"\x00" * 8
+              + struct.pack("<HHI", len(av), len(av), offset + len(target))
+              + version)
+    return header + target + av
+
+
+async def read_der(reader, limit=65536):
+    """One DER SEQUENCE from the client (a TSRequest), bounded."""
+    head = await asyncio.wait_for(reader.readexactly(2), standin.REQUEST_TIMEOUT)
+    first = head[1]
+    if first & 0x80:
+        extra = await asyncio.wait_for(reader.readexactly(first & 0x7F), standin.REQUEST_TIMEOUT)
+        head += extra
+        length = int.from_bytes(extra, "big")
+    else:
+        length = first
+    body = await asyncio.wait_for(reader.readexactly(min(length, limit)), standin.REQUEST_TIMEOUT)
+    record(head + body)
+    return head + body
+
+
+# --- the modes ---------------------------------------------------------------------------------
+
+async def session(reader, writer, selected):
+    """MCS Connect, Attach User, Channel Joins; records every frame; ends after Client Info."""
+    for _ in range(standin.MAX_FRAMES):
+        frame = await standin.read_request(reader)
+        if not frame:
+            return
+        record(frame)
+        if frame[4:7] != b"\x02\xf0\x80" or len(frame) < 8:
+            continue
+        mcs = frame[7:]
+        if mcs[:2] == b"\x7f\x65":                            # Connect-Initial
+            answer, _ = standin.errorinfo_connect_response(frame)
+            if selected == 0:
+                # clientRequestedProtocols echoed as PROTOCOL_RDP (the SC_CORE block's last
+                # field); the security block already says level None / method None.
+                answer = answer.replace(struct.pack("<HHII", 0x0C01, 12, 0x00080004, 1),
+                                        struct.pack("<HHII", 0x0C01, 12, 0x00080004, 0))
+            writer.write(answer)
+        elif mcs[0] >> 2 == 10:                               # Attach User Request
+            writer.write(standin.tpkt(b"\x2e\x00" + struct.pack(">H", standin.CLIENT_USER - 1001)))
+        elif mcs[0] >> 2 == 14 and len(mcs) >= 5:              # Channel Join Request
+            channel = mcs[3:5]
+            writer.write(standin.tpkt(b"\x3e\x00" + struct.pack(">H", standin.CLIENT_USER - 1001)
+                                      + channel + channel))
+        elif mcs[0] >> 2 == 25:                               # Send Data Request
+            off = 6 + (2 if len(mcs) > 6 and mcs[6] & 0x80 else 1)
+            flags = struct.unpack("<H", mcs[off:off + 2])[0] if len(mcs) >= off + 2 else 0
+            if flags & 0x0040:                                # SEC_INFO_PKT: Client Info
+                standin.log("harvest: Client Info PDU recorded")
+                writer.write(standin.set_error_info_pdu(standin.ERRORINFO_CODE))
+                writer.write(standin.DPUM_PROVIDER_INITIATED)
+                await writer.drain()
+                return
+        await writer.drain()
+
+
+async def harvest(reader, writer, tls):
+    req = await standin.read_request(reader)
+    if not req:
+        return
+    writer.write(confirm(1 if tls else 0))
+    await writer.drain()
+    if tls:
+        await asyncio.wait_for(writer.start_tls(tls_context()), standin.REQUEST_TIMEOUT)
+    await session(reader, writer, 1 if tls else 0)
+
+
+async def drip(reader, writer):
+    req = await standin.read_request(reader)
+    if not req:
+        return
+    if not requested_protocols(req) & 0x01:
+        writer.write(standin.negfailure_cc(1))   # SSL_REQUIRED_BY_SERVER
+        await writer.drain()
+        return
+    writer.write(confirm(1))
+    await writer.drain()
+    await asyncio.wait_for(writer.start_tls(tls_context()), standin.REQUEST_TIMEOUT)
+    for _ in range(DRIP_LIMIT):
+        writer.write(b"\x00\x02")      # a fast-path output PDU with no update (2 bytes)
+        await writer.drain()
+        await asyncio.sleep(DRIP_INTERVAL)
+
+
+async def nla(reader, writer, answer_authenticate):
+    req = await standin.read_request(reader)
+    if not req:
+        return
+    if not requested_protocols(req) & 0x02:
+        writer.write(standin.negfailure_cc(5))   # HYBRID_REQUIRED_BY_SERVER
+        await writer.drain()
+        return
+    writer.write(confirm(2))
+    await writer.drain()
+    await asyncio.wait_for(writer.start_tls(tls_context()), standin.REQUEST_TIMEOUT)
+    await read_der(reader)                              # NEGOTIATE
+    if not answer_authenticate:
+        writer.write(b"\x13\x37 not a TSRequest \xff\xfe")
+        await writer.drain()
+        await standin.drain_until_eof(reader, 10.0)
+        return
+    writer.write(ts_request(6, challenge_message(HOSTILE_NAME)))
+    await writer.drain()
+    await read_der(reader)                              # AUTHENTICATE with pubKeyAuth
+    writer.write(ts_request(6, pub_key_auth=os.urandom(48)))
+    await writer.drain()
+    try:
+        await read_der(reader)                          # TSCredentials: must never come
+        standin.log("badpubkey: the client sent TSCredentials after a bad pubKeyAuth")
+    except (asyncio.IncompleteReadError, asyncio.TimeoutError, ConnectionError):
+        pass
+
+
+async def badmcs(reader, writer):
+    req = await standin.read_request(reader)
+    if not req:
+        return
+    if requested_protocols(req) != 0:
+        writer.write(standin.negfailure_cc(2))   # SSL_NOT_ALLOWED_BY_SERVER
+        await writer.drain()
+        return
+    writer.write(confirm(0))
+    await writer.drain()
+    initial = await standin.read_request(reader)
+    if not initial:
+        return
+    record(initial)
+    variant = os.environ.get("HOSTILE_VARIANT", "garbage")
+    answer, _ = standin.errorinfo_connect_response(initial)
+    if variant == "garbage":
+        writer.write(standin.tpkt(b"\x7f\x66\x82\x00\x10" + b"\xa5" * 16))
+    elif variant == "truncated":
+        writer.write(answer[:20])
+        await writer.drain()
+        return
+    elif variant == "ffff":
+        writer.write(answer.replace(struct.pack("<HHII", 0x0C02, 12, 0, 0),
+                                    struct.pack("<HHII", 0x0C02, 12, 0xFFFFFFFF, 0xFFFFFFFF)))
+    elif variant == "silent":
+        pass
+    await writer.drain()
+    await standin.drain_until_eof(reader, 60.0)
+
+
+async def handle(mode, reader, writer):
+    try:
+        if mode == "harvest-tls":
+            await harvest(reader, writer, True)
+        elif mode == "harvest-rdp":
+            await harvest(reader, writer, False)
+        elif mode == "drip":
+            await drip(reader, writer)
+        elif mode == "badpubkey":
+            await nla(reader, writer, True)
+        elif mode == "badcredssp":
+            await nla(reader, writer, False)
+        elif mode == "badmcs":
+            await badmcs(reader, writer)
+        elif mode == "oddproto":
+            if await standin.read_request(reader):
+                writer.write(confirm(0x40))
+                await writer.drain()
+                await standin.drain_until_eof(reader, 30.0)
+        elif mode == "stall6":
+            if await standin.read_request(reader):
+                writer.write(bytes.fromhex("030000130ed0"))
+                await writer.drain()
+                await standin.drain_until_eof(reader, 60.0)
+    except (ConnectionError, asyncio.IncompleteReadError, asyncio.TimeoutError) as exc:
+        standin.log(f"{mode}: {exc.__class__.__name__}")
+    except Exception as exc:  # keep serving other connections
+        standin.log(f"{mode}: unexpected {exc!r}")
+    try:
+        await standin.close(writer)
+    except Exception:
+        pass
+
+
+async def main(mode, port):
+    server = await asyncio.start_server(
+        lambda r, w: handle(mode, r, w), host="127.0.0.1", port=port, reuse_address=True,
+        backlog=64)
+    standin.log(f"hostile {mode} listening on 127.0.0.1:{port} (pid {os.getpid()})")
+    async with server:
+        await server.serve_forever()
+
+
+if __name__ == "__main__":
+    if len(sys.argv) != 3 or sys.argv[1] not in MODES or not sys.argv[2].isdigit():
+        sys.stderr.write(f"usage: {sys.argv[0]} MODE PORT\n  MODE: {' | '.join(MODES)}\n")
+        sys.exit(2)
+    try:
+        asyncio.run(main(sys.argv[1], int(sys.argv[2])))
+    except KeyboardInterrupt:
+        pass
