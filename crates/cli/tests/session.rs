@@ -138,8 +138,10 @@ fn full_with_credentials_delegates_and_gets_the_session_up_and_never_prints_the_
     let addr = lab.addr("freerdp-nla");
     let out = full(&addr, Some(("labuser", &password)), &["--full", "--json"]);
     let stderr = String::from_utf8_lossy(&out.stderr).to_string();
+    // Said before connecting (the rule), and after (what happened, over what, on which proof).
     assert!(
-        stderr.contains("--full delegates the credentials of labuser"),
+        stderr.contains("--full will delegate the credentials of labuser")
+            && stderr.contains("credentials of labuser: delegated over CredSSP (NLA); the server proved its TLS key"),
         "{stderr}"
     );
     let v = json(&out);

@@ -139,3 +139,43 @@ fn ip_from_bytes(b: &[u8]) -> Option<IpAddr> {
         _ => None,
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use openssl::pkey::PKey;
+    use openssl::rsa::Rsa;
+    use openssl::x509::{X509NameBuilder, X509};
+
+    fn cert(not_after: &str) -> X509 {
+        let key = Rsa::generate(2048)
+            .and_then(PKey::from_rsa)
+            .unwrap_or_else(|e| panic!("key: {e}"));
+        let mut name = X509NameBuilder::new().unwrap_or_else(|e| panic!("{e}"));
+        name.append_entry_by_text("CN", "forever.example")
+            .unwrap_or_else(|e| panic!("{e}"));
+        let name = name.build();
+        let mut b = X509::builder().unwrap_or_else(|e| panic!("{e}"));
+        b.set_version(2).unwrap_or_else(|e| panic!("{e}"));
+        b.set_subject_name(&name).unwrap_or_else(|e| panic!("{e}"));
+        b.set_issuer_name(&name).unwrap_or_else(|e| panic!("{e}"));
+        b.set_pubkey(&key).unwrap_or_else(|e| panic!("{e}"));
+        let from = Asn1Time::from_str("20240101000000Z").unwrap_or_else(|e| panic!("{e}"));
+        let to = Asn1Time::from_str(not_after).unwrap_or_else(|e| panic!("{e}"));
+        b.set_not_before(&from).unwrap_or_else(|e| panic!("{e}"));
+        b.set_not_after(&to).unwrap_or_else(|e| panic!("{e}"));
+        b.sign(&key, MessageDigest::sha256())
+            .unwrap_or_else(|e| panic!("{e}"));
+        b.build()
+    }
+
+    #[test]
+    fn rfc5280_no_expiry_is_kept_and_marked() {
+        let c = describe(&cert("99991231235959Z"), 1)
+            .unwrap_or_else(|e| panic!("the certificate vanished: {e}"));
+        assert!(c.never_expires);
+        assert_eq!(c.not_after, Timestamp::MAX);
+        let c = describe(&cert("20350101000000Z"), 1).unwrap_or_else(|e| panic!("{e}"));
+        assert!(!c.never_expires);
+    }
+}
