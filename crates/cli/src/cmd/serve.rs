@@ -6,6 +6,9 @@
 //! required and a target outside it is refused with 403 before any connection (or DNS lookup)
 //! is made. Probes run under a concurrency limit and a deadline; a request that finds every slot
 //! busy for too long gets 503 instead of piling up.
+//!
+//! Connections are served by [`conn`]: header and idle timeouts, a connection limit and a
+//! shutdown deadline, so that no client can hold the exporter's sockets or its exit.
 
 use crate::render;
 use crate::usage_error;
@@ -24,6 +27,19 @@ use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::Arc;
 use std::time::Duration;
 use tokio::sync::Semaphore;
+
+mod conn;
+
+/// The header Prometheus sends with every scrape (blackbox_exporter reads the same one).
+const SCRAPE_TIMEOUT_HEADER: &str = "X-Prometheus-Scrape-Timeout-Seconds";
+/// The longest scrape timeout honoured; larger values are clamped to it. The same ceiling as
+/// `--timeout`: no probe needs longer, and a slot must not be held for days.
+const MAX_SCRAPE_TIMEOUT_SECS: f64 = 600.0;
+/// The largest scrape timeout Prometheus can send: its timeouts are Go durations, signed 64-bit
+/// nanoseconds (about 292 years). A larger value is not a timeout but garbage, and gets 400.
+const MAX_PROMETHEUS_TIMEOUT_SECS: f64 = 9_223_372_036.854_775;
+/// The response header that says which overall deadline a probe ran under.
+const DEADLINE_HEADER: &str = "x-rdpdoctor-probe-deadline-seconds";
 
 #[derive(clap::Args, Debug)]
 pub struct ServeArgs {
@@ -48,6 +64,19 @@ pub struct ServeArgs {
     /// cert-expiring-soon threshold in days
     #[arg(long, value_name = "DAYS", default_value_t = 30)]
     pub cert_warn_days: i64,
+    /// Open HTTP connections at most; at the limit a new connection closes the oldest one that
+    /// is not answering a request (lowered to fit the process's open-file limit)
+    #[arg(long, value_name = "N", default_value_t = 256, value_parser = clap::value_parser!(u32).range(1..=65536))]
+    pub max_connections: u32,
+    /// Time a client has to send a request's headers once it started sending them, in seconds
+    #[arg(long, value_name = "SECONDS", default_value_t = 10.0)]
+    pub header_timeout: f64,
+    /// Time a connection may stay open with no request in progress, in seconds
+    #[arg(long, value_name = "SECONDS", default_value_t = 60.0)]
+    pub idle_timeout: f64,
+    /// On SIGINT/SIGTERM, time requests being answered get to finish before the exporter exits anyway, in seconds
+    #[arg(long, value_name = "SECONDS", default_value_t = 10.0)]
+    pub shutdown_timeout: f64,
 }
 
 /// One `--allow` entry.
@@ -102,12 +131,20 @@ pub fn run(args: &ServeArgs) -> u8 {
     for (flag, v) in [
         ("--queue-timeout", args.queue_timeout),
         ("--timeout", args.timeout),
+        ("--header-timeout", args.header_timeout),
+        ("--idle-timeout", args.idle_timeout),
     ] {
         if !(v.is_finite() && v > 0.0 && v <= 600.0) {
             return usage_error(format!(
                 "{flag} {v} is not a number of seconds between 0 and 600"
             ));
         }
+    }
+    if !(args.shutdown_timeout.is_finite() && (0.0..=600.0).contains(&args.shutdown_timeout)) {
+        return usage_error(format!(
+            "--shutdown-timeout {} is not a number of seconds between 0 and 600",
+            args.shutdown_timeout
+        ));
     }
     let listen: SocketAddr = match args.listen.parse() {
         Ok(a) => a,
@@ -127,6 +164,19 @@ pub fn run(args: &ServeArgs) -> u8 {
         cert_warn_days: args.cert_warn_days,
         counters: Counters::default(),
     });
+    let nofile = open_file_limit();
+    let max_connections = match nofile {
+        Some(n) => (args.max_connections as u64)
+            .min(n.saturating_sub(reserved_fds(args.max_probes)))
+            .max(1) as usize,
+        None => args.max_connections as usize,
+    };
+    let limits = conn::Limits {
+        max_connections,
+        header_timeout: Duration::from_secs_f64(args.header_timeout),
+        idle_timeout: Duration::from_secs_f64(args.idle_timeout),
+        shutdown_timeout: Duration::from_secs_f64(args.shutdown_timeout),
+    };
     let runtime = match tokio::runtime::Builder::new_multi_thread()
         .enable_all()
         .build()
@@ -134,26 +184,94 @@ pub fn run(args: &ServeArgs) -> u8 {
         Ok(r) => r,
         Err(e) => return usage_error(format!("cannot start the async runtime: {e}")),
     };
-    runtime.block_on(async move {
+    let code = runtime.block_on(async move {
         let listener = match tokio::net::TcpListener::bind(listen).await {
             Ok(l) => l,
             Err(e) => return usage_error(format!("cannot listen on {listen}: {e}; choose another --listen")),
         };
         let local = listener.local_addr().map(|a| a.to_string()).unwrap_or_else(|_| listen.to_string());
+        // Before the "listening" line: a signal sent right after it must not kill the process.
+        let signals = match conn::Signals::install() {
+            Ok(s) => s,
+            Err(e) => return usage_error(format!("cannot install the SIGINT/SIGTERM handlers: {e}")),
+        };
         eprintln!("rdpdoctor serve: listening on http://{local} (GET /probe?target=HOST:PORT, GET /metrics)");
+        if max_connections < args.max_connections as usize {
+            eprintln!(
+                "rdpdoctor serve: serving at most {max_connections} connections (not {}): the open-file limit is {}; raise it (ulimit -n) for more",
+                args.max_connections,
+                nofile.unwrap_or_default()
+            );
+        }
         let router = Router::new()
             .route("/probe", get(probe))
             .route("/metrics", get(metrics))
             .route("/", get(index))
             .with_state(app);
-        let shutdown = async {
-            let _ = tokio::signal::ctrl_c().await;
-        };
-        match axum::serve(listener, router).with_graceful_shutdown(shutdown).await {
-            Ok(()) => 0,
-            Err(e) => usage_error(format!("the HTTP server stopped: {e}")),
+        let stopped = conn::serve(listener, router, limits, signals).await;
+        if stopped.left_open > 0 {
+            eprintln!(
+                "rdpdoctor serve: {} connection(s) still open after {:.1} s; closing them and exiting",
+                stopped.left_open,
+                limits.shutdown_timeout.as_secs_f64()
+            );
         }
-    })
+        0
+    });
+    // Requests cut by the deadline may have left a DNS lookup on a blocking thread; do not wait
+    // for it.
+    runtime.shutdown_timeout(Duration::from_millis(200));
+    code
+}
+
+/// File descriptors kept free of HTTP connections: the runtime, the listener, stdio and the
+/// probes' own sockets (a check opens at most a few at a time).
+fn reserved_fds(max_probes: u32) -> u64 {
+    32 + 4 * u64::from(max_probes)
+}
+
+/// The soft open-file limit, where the platform says (Linux: /proc/self/limits).
+fn open_file_limit() -> Option<u64> {
+    let limits = std::fs::read_to_string("/proc/self/limits").ok()?;
+    let line = limits.lines().find(|l| l.starts_with("Max open files"))?;
+    line.split_whitespace().nth(3)?.parse().ok()
+}
+
+/// Reads `X-Prometheus-Scrape-Timeout-Seconds`: `Ok(None)` when absent, the time the probe may
+/// take otherwise (0.5 s less than Prometheus waits, as blackbox_exporter does; half of it for
+/// timeouts of 1 s or less). Values above [`MAX_SCRAPE_TIMEOUT_SECS`] are clamped to it; values
+/// that are not a positive number of seconds Prometheus could send are an error (a 400).
+fn scrape_budget(headers: &HeaderMap) -> Result<Option<Duration>, String> {
+    let Some(value) = headers.get(SCRAPE_TIMEOUT_HEADER) else {
+        return Ok(None);
+    };
+    let bad = |shown: &str| {
+        format!("{SCRAPE_TIMEOUT_HEADER}: {shown} is not a number of seconds above 0 (e.g. 10 or 9.5)\n")
+    };
+    let Ok(text) = value.to_str() else {
+        return Err(bad("(not text)"));
+    };
+    let text = text.trim();
+    let shown = || {
+        let mut s: String = text.chars().take(40).collect();
+        if s.len() < text.len() {
+            s.push_str("...");
+        }
+        format!("{s:?}")
+    };
+    let secs: f64 = text.parse().map_err(|_| bad(&shown()))?;
+    if !(secs.is_finite() && secs > 0.0) {
+        return Err(bad(&shown()));
+    }
+    if secs > MAX_PROMETHEUS_TIMEOUT_SECS {
+        return Err(format!(
+            "{SCRAPE_TIMEOUT_HEADER}: {} is more than any scrape timeout Prometheus can send ({MAX_PROMETHEUS_TIMEOUT_SECS:.0} s); send a number of seconds such as 10\n",
+            shown()
+        ));
+    }
+    let secs = secs.min(MAX_SCRAPE_TIMEOUT_SECS);
+    let budget = if secs > 1.0 { secs - 0.5 } else { secs / 2.0 };
+    Ok(Some(Duration::from_secs_f64(budget)))
 }
 
 fn parse_allow(text: &str) -> Option<Allow> {
@@ -215,6 +333,14 @@ async fn probe(
     headers: HeaderMap,
 ) -> Response {
     let c = &app.counters;
+    // Validated before waiting for a slot: a bad header costs nothing.
+    let scrape_budget = match scrape_budget(&headers) {
+        Ok(b) => b,
+        Err(message) => {
+            c.bad_request.fetch_add(1, Ordering::Relaxed);
+            return text(StatusCode::BAD_REQUEST, message);
+        }
+    };
     let raw = q.get("target").map(|t| t.trim()).unwrap_or("");
     if raw.is_empty() {
         c.bad_request.fetch_add(1, Ordering::Relaxed);
@@ -247,13 +373,7 @@ async fn probe(
             );
         }
     };
-    // Finish before Prometheus gives up on the scrape (blackbox_exporter reads the same header).
-    let scrape_budget = headers
-        .get("X-Prometheus-Scrape-Timeout-Seconds")
-        .and_then(|v| v.to_str().ok())
-        .and_then(|v| v.parse::<f64>().ok())
-        .filter(|v| v.is_finite() && *v > 0.5)
-        .map(|v| Duration::from_secs_f64(v - 0.5));
+    // Finish before Prometheus gives up on the scrape.
     let options = ProbeOptions {
         timeout: scrape_budget.map_or(app.probe_timeout, |b| app.probe_timeout.min(b / 3)),
         ..ProbeOptions::default()
@@ -284,10 +404,16 @@ async fn probe(
     c.ok.fetch_add(1, Ordering::Relaxed);
     (
         StatusCode::OK,
-        [(
-            header::CONTENT_TYPE,
-            "text/plain; version=0.0.4; charset=utf-8",
-        )],
+        [
+            (
+                header::CONTENT_TYPE,
+                "text/plain; version=0.0.4; charset=utf-8".to_string(),
+            ),
+            (
+                header::HeaderName::from_static(DEADLINE_HEADER),
+                format!("{:.3}", deadline.as_secs_f64()),
+            ),
+        ],
         render::prometheus::probe(&diagnosis, &obs),
     )
         .into_response()
@@ -359,5 +485,38 @@ mod tests {
         assert!(!a.allows(&t("lab.example")));
         assert!(!a.allows(&t("evil-lab.example")));
         assert!(parse_allow("not a thing!").is_none());
+    }
+
+    fn budget(value: &[u8]) -> Result<Option<Duration>, String> {
+        let mut headers = HeaderMap::new();
+        headers.insert(
+            SCRAPE_TIMEOUT_HEADER,
+            axum::http::HeaderValue::from_bytes(value).expect("a valid header value"),
+        );
+        scrape_budget(&headers)
+    }
+
+    #[test]
+    fn scrape_timeout_header_is_validated_and_clamped() {
+        assert_eq!(scrape_budget(&HeaderMap::new()), Ok(None));
+        assert_eq!(budget(b"10"), Ok(Some(Duration::from_millis(9500))));
+        assert_eq!(budget(b" 1 "), Ok(Some(Duration::from_millis(500))));
+        assert_eq!(budget(b"1e6"), Ok(Some(Duration::from_millis(599_500))));
+        for bad in [
+            &b"1e20"[..],
+            b"1e308",
+            b"abc",
+            b"",
+            b"NaN",
+            b"inf",
+            b"-inf",
+            b"0",
+            b"-5",
+            b"0x10",
+            b"\xff\xfe",
+        ] {
+            let message = budget(bad).expect_err("a bad value is refused");
+            assert!(message.contains(SCRAPE_TIMEOUT_HEADER), "{message}");
+        }
     }
 }
