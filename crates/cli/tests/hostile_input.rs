@@ -187,6 +187,21 @@ fn scan_refuses_devices_fifos_and_binary_lists_with_exit_2() {
             r.stderr
         );
     }
+    // --resume reads the results file first: a FIFO there is refused, not waited on.
+    let r = run_with_deadline(
+        rdpdoctor(&[
+            "scan",
+            "127.0.0.1:1",
+            "--quiet",
+            "--output",
+            &fifo,
+            "--resume",
+        ]),
+        None,
+        Duration::from_secs(20),
+    );
+    assert_eq!(r.code, 2, "--resume from a FIFO: {}", r.stderr);
+    assert!(r.stderr.contains("FIFO"), "{}", r.stderr);
     // stdin from /dev/zero: NUL bytes, not a list; it must stop at once, not read forever.
     let r = run_with_deadline(
         rdpdoctor(&["scan", "-i", "-", "--quiet"]),
