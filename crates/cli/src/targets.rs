@@ -14,6 +14,10 @@ pub enum Entry {
     Bad(String),
 }
 
+/// Longest line of a target list. A host name is at most 253 bytes; the rest is room for a port
+/// and a comment. A longer line is reported and skipped without being held in memory.
+pub const MAX_LINE_BYTES: usize = 4096;
+
 /// Why a target list cannot be used at all.
 #[derive(Debug, thiserror::Error)]
 pub enum ListError {
@@ -21,6 +25,21 @@ pub enum ListError {
     TooLarge(String, u128, u64),
     #[error("cannot read the target list {0}: {1}")]
     Read(String, std::io::Error),
+    #[error("the target list {0} is {1}, not a regular file; give a file saved on disk, or pipe the list into `-i -`")]
+    NotRegular(String, &'static str),
+    #[error("{0}: NUL byte: this is not a text target list (one host[:port] or CIDR range per line, UTF-8); a UTF-16 file must be saved as UTF-8 first (PowerShell: Set-Content -Encoding utf8)")]
+    Binary(String),
+}
+
+/// What [`produce`] did with the lists.
+#[derive(Debug, Default, PartialEq, Eq)]
+pub struct Produced {
+    /// Targets handed on to be scanned.
+    pub targets: u64,
+    /// Targets not scanned because --max-targets was reached.
+    pub over_cap: u64,
+    /// Where the first of them is (argument or file:line).
+    pub first_over: Option<String>,
 }
 
 /// Where targets come from, in order.
@@ -52,30 +71,116 @@ fn range_size(net: &IpNet) -> u128 {
     }
 }
 
-/// Checks CIDR arguments against the cap before anything is probed.
+/// Checks CIDR arguments against the cap, and that every list file is a regular file, before
+/// anything is probed (its metadata only: opening a FIFO would block).
 pub fn precheck(sources: &[Source], max_targets: u64) -> Result<(), ListError> {
     for s in sources {
-        if let Source::Arg(a) = s {
-            if let Ok(net) = a.trim().parse::<IpNet>() {
-                let n = range_size(&net);
-                if n > u128::from(max_targets) {
-                    return Err(ListError::TooLarge(a.clone(), n, max_targets));
+        match s {
+            Source::Arg(a) => {
+                if let Ok(net) = a.trim().parse::<IpNet>() {
+                    let n = range_size(&net);
+                    if n > u128::from(max_targets) {
+                        return Err(ListError::TooLarge(a.clone(), n, max_targets));
+                    }
                 }
             }
+            Source::File(path) if path != "-" => {
+                let meta = std::fs::metadata(path).map_err(|e| ListError::Read(path.clone(), e))?;
+                if !meta.is_file() {
+                    return Err(not_regular(path));
+                }
+            }
+            Source::File(_) => {}
         }
     }
     Ok(())
 }
 
-/// Calls `emit` for every entry of every source, in order, until it returns false. Stops with an
-/// error only when a file cannot be read at all; bad entries are passed to `emit` as `Bad`.
+/// The error for a list path that is not a regular file, in the evidence reader's words.
+fn not_regular(path: &str) -> ListError {
+    match rdpdoctor_evidence::open_regular(std::path::Path::new(path)) {
+        Err(rdpdoctor_evidence::EvidenceError::NotRegular { what, .. }) => {
+            ListError::NotRegular(path.to_string(), what)
+        }
+        Err(rdpdoctor_evidence::EvidenceError::Io { source, .. }) => {
+            ListError::Read(path.to_string(), source)
+        }
+        _ => ListError::NotRegular(path.to_string(), "not a regular file"),
+    }
+}
+
+/// One line of a list, read with a bounded buffer.
+enum Line {
+    Text(String),
+    /// Longer than [`MAX_LINE_BYTES`]; its bytes were discarded.
+    TooLong,
+    /// Not UTF-8.
+    Invalid,
+    /// A NUL byte: the input is not text.
+    Nul,
+    Eof,
+}
+
+/// Reads one line (without its `\n` or `\r\n`), never holding more than [`MAX_LINE_BYTES`].
+fn next_line(reader: &mut dyn BufRead, buf: &mut Vec<u8>) -> std::io::Result<Line> {
+    buf.clear();
+    let (mut any, mut too_long) = (false, false);
+    loop {
+        let available = match reader.fill_buf() {
+            Ok(b) => b,
+            Err(e) if e.kind() == std::io::ErrorKind::Interrupted => continue,
+            Err(e) => return Err(e),
+        };
+        if available.is_empty() {
+            break;
+        }
+        any = true;
+        let newline = available.iter().position(|b| *b == b'\n');
+        let part = &available[..newline.unwrap_or(available.len())];
+        if part.contains(&0) {
+            return Ok(Line::Nul);
+        }
+        if !too_long {
+            if buf.len() + part.len() > MAX_LINE_BYTES {
+                too_long = true;
+                buf.clear();
+            } else {
+                buf.extend_from_slice(part);
+            }
+        }
+        let used = newline.map_or(available.len(), |n| n + 1);
+        reader.consume(used);
+        if newline.is_some() {
+            break;
+        }
+    }
+    if !any {
+        return Ok(Line::Eof);
+    }
+    if too_long {
+        return Ok(Line::TooLong);
+    }
+    if buf.last() == Some(&b'\r') {
+        buf.pop();
+    }
+    Ok(match std::str::from_utf8(buf) {
+        Ok(t) => Line::Text(t.to_string()),
+        Err(_) => Line::Invalid,
+    })
+}
+
+/// Calls `emit` for every entry of every source, in order, until it returns false (the scan was
+/// interrupted). Bad entries (file:line and why) are passed to `emit` as `Bad` and the rest is
+/// still read. Targets beyond `max_targets` are counted, not emitted. Stops with an error only
+/// when a source cannot be read at all or is not text.
 pub fn produce(
     sources: &[Source],
     port: u16,
     max_targets: u64,
     mut emit: impl FnMut(Entry) -> bool,
-) -> Result<u64, ListError> {
-    let mut count: u64 = 0;
+) -> Result<Produced, ListError> {
+    let mut done = Produced::default();
+    // Returns false when `emit` asks to stop.
     let mut one = |text: &str, place: &str, emit: &mut dyn FnMut(Entry) -> bool| -> bool {
         let text = text.trim();
         if text.contains('/') {
@@ -87,28 +192,37 @@ pub fn produce(
                     )))
                 }
             };
-            if range_size(&net) > u128::from(max_targets) {
+            let size = range_size(&net);
+            if size > u128::from(max_targets) {
                 return emit(Entry::Bad(format!(
-                    "{place}: {text} has more than --max-targets {max_targets} addresses; skipped"
+                    "{place}: {text} has more than --max-targets {max_targets} addresses"
                 )));
             }
+            let mut emitted: u64 = 0;
             for ip in net.hosts() {
-                if count >= max_targets {
-                    return false;
+                if done.targets >= max_targets {
+                    // The range fits under the cap (checked above), so this is small.
+                    let rest = u64::try_from(size).unwrap_or(u64::MAX) - emitted;
+                    done.over_cap = done.over_cap.saturating_add(rest);
+                    done.first_over.get_or_insert_with(|| place.to_string());
+                    return true;
                 }
-                count += 1;
+                done.targets += 1;
+                emitted += 1;
                 if !emit(Entry::Target(literal(ip, port, text))) {
                     return false;
                 }
             }
             return true;
         }
-        if count >= max_targets {
-            return false;
-        }
         match Target::parse(text, port) {
+            Ok(_) if done.targets >= max_targets => {
+                done.over_cap += 1;
+                done.first_over.get_or_insert_with(|| place.to_string());
+                true
+            }
             Ok(t) => {
-                count += 1;
+                done.targets += 1;
                 emit(Entry::Target(t))
             }
             Err(e) => emit(Entry::Bad(format!("{place}: {e}"))),
@@ -118,33 +232,75 @@ pub fn produce(
         match s {
             Source::Arg(a) => {
                 if !one(a, &format!("argument {}", i + 1), &mut emit) {
-                    return Ok(count);
+                    return Ok(done);
                 }
             }
             Source::File(path) => {
-                let reader: Box<dyn BufRead> = if path == "-" {
+                let mut reader: Box<dyn BufRead> = if path == "-" {
                     Box::new(std::io::BufReader::new(std::io::stdin()))
                 } else {
-                    let f =
-                        std::fs::File::open(path).map_err(|e| ListError::Read(path.clone(), e))?;
+                    let (f, _) = rdpdoctor_evidence::open_regular(std::path::Path::new(path))
+                        .map_err(|e| match e {
+                            rdpdoctor_evidence::EvidenceError::NotRegular { what, .. } => {
+                                ListError::NotRegular(path.clone(), what)
+                            }
+                            rdpdoctor_evidence::EvidenceError::Io { source, .. } => {
+                                ListError::Read(path.clone(), source)
+                            }
+                            other => ListError::Read(
+                                path.clone(),
+                                std::io::Error::other(other.to_string()),
+                            ),
+                        })?;
                     Box::new(std::io::BufReader::new(f))
                 };
                 let name = if path == "-" { "stdin" } else { path.as_str() };
-                for (n, line) in reader.lines().enumerate() {
-                    let line = line.map_err(|e| ListError::Read(path.clone(), e))?;
+                let mut buf = Vec::with_capacity(256);
+                for n in 1u64.. {
+                    let place = format!("{name}:{n}");
+                    let line = next_line(reader.as_mut(), &mut buf)
+                        .map_err(|e| ListError::Read(place.clone(), e))?;
+                    let line = match line {
+                        Line::Eof => break,
+                        Line::Nul => return Err(ListError::Binary(place)),
+                        Line::Text(t) => t,
+                        Line::TooLong => {
+                            let why = format!(
+                                "{place}: line longer than {MAX_LINE_BYTES} bytes, not a host[:port] or CIDR range"
+                            );
+                            if !emit(Entry::Bad(why)) {
+                                return Ok(done);
+                            }
+                            continue;
+                        }
+                        Line::Invalid => {
+                            let why =
+                                format!("{place}: not valid UTF-8 text; save the list as UTF-8");
+                            if !emit(Entry::Bad(why)) {
+                                return Ok(done);
+                            }
+                            continue;
+                        }
+                    };
+                    // Notepad starts UTF-8 files with a byte order mark.
+                    let line = if n == 1 {
+                        line.strip_prefix('\u{feff}').unwrap_or(&line)
+                    } else {
+                        &line
+                    };
                     // Comments and blank lines; a comment may also follow an entry.
                     let text = line.split('#').next().unwrap_or("").trim();
                     if text.is_empty() {
                         continue;
                     }
-                    if !one(text, &format!("{name}:{}", n + 1), &mut emit) {
-                        return Ok(count);
+                    if !one(text, &place, &mut emit) {
+                        return Ok(done);
                     }
                 }
             }
         }
     }
-    Ok(count)
+    Ok(done)
 }
 
 fn literal(ip: IpAddr, port: u16, from: &str) -> Target {

@@ -9,10 +9,15 @@
 
 mod events;
 mod evtx_file;
+mod input;
 mod reg;
 mod xml_file;
 
 pub use events::{is_relevant, parse_event_xml};
+pub use input::{
+    decode_text_owned, open_regular, size_limit, InputFile, MAX_EVTX_BYTES, MAX_OBSERVATIONS_BYTES,
+    MAX_REG_BYTES, MAX_XML_BYTES,
+};
 
 use rdpdoctor_observations::{Evidence, EvidenceKind, EvidenceSource};
 use std::path::Path;
@@ -57,8 +62,20 @@ pub enum EvidenceError {
     Unrecognized { file: String },
     #[error("{file}: not a readable .evtx file: {reason}")]
     BadEvtx { file: String, reason: String },
-    #[error("{file}: no event could be read ({reason})")]
+    #[error("{file} is an event log but holds no readable event ({reason}); export the log again (`wevtutil epl`, see the README), or leave the file out if the log is empty")]
     NoEvents { file: String, reason: String },
+    #[error("{file} is {what}, not a regular file; rdpdoctor reads exported files only: copy the export to a file and give its path")]
+    NotRegular { file: String, what: &'static str },
+    #[error(
+        "{file} is larger than rdpdoctor reads for a {what} ({size}, limit {limit} bytes); {hint}"
+    )]
+    TooLarge {
+        file: String,
+        size: String,
+        what: &'static str,
+        limit: u64,
+        hint: &'static str,
+    },
     #[error("{file}: not a readable registry export: {reason}")]
     BadReg { file: String, reason: String },
 }
@@ -83,24 +100,20 @@ pub fn sniff(bytes: &[u8]) -> Option<FileKind> {
     None
 }
 
-/// Reads one file of any supported kind.
+/// Reads one file of any supported kind: only a regular file, within the size limit of its kind,
+/// an `.evtx` file streamed from disk.
 pub fn read_path(path: &Path, options: &ReadOptions) -> Result<Evidence, EvidenceError> {
-    let file = path.display().to_string();
-    let bytes = std::fs::read(path).map_err(|source| EvidenceError::Io {
-        file: file.clone(),
-        source,
-    })?;
-    read_bytes(&file, bytes, options)
+    InputFile::open(path)?.read_evidence(options)
 }
 
-/// Reads one file's content; `file` names it in the results.
+/// Reads one file's content already in memory; `file` names it in the results.
 pub fn read_bytes(
     file: &str,
     bytes: Vec<u8>,
     options: &ReadOptions,
 ) -> Result<Evidence, EvidenceError> {
     match sniff(&bytes) {
-        Some(FileKind::Evtx) => evtx_file::read(file, bytes, options),
+        Some(FileKind::Evtx) => evtx_file::read(file, std::io::Cursor::new(bytes), options),
         Some(FileKind::EventXml) => xml_file::read(file, &decode_text(&bytes), options),
         Some(FileKind::Reg) => reg::read(file, &decode_text(&bytes)),
         Some(FileKind::Json) | None => Err(EvidenceError::Unrecognized {
@@ -109,28 +122,9 @@ pub fn read_bytes(
     }
 }
 
-/// Decodes UTF-16LE/BE (with BOM, or the `<\0` pattern of a BOM-less UTF-16LE XML file) or
-/// UTF-8 text; invalid sequences become U+FFFD rather than failing the whole file.
+/// Decodes text the way [`decode_text_owned`] does (the one decoder of every text file).
 pub fn decode_text(bytes: &[u8]) -> String {
-    let utf16 = |rest: &[u8], le: bool| -> String {
-        let units: Vec<u16> = rest
-            .chunks_exact(2)
-            .map(|c| match c {
-                [a, b] if le => u16::from_le_bytes([*a, *b]),
-                [a, b] => u16::from_be_bytes([*a, *b]),
-                _ => 0,
-            })
-            .collect();
-        String::from_utf16_lossy(&units)
-    };
-    match bytes {
-        [0xFF, 0xFE, rest @ ..] => utf16(rest, true),
-        [0xFE, 0xFF, rest @ ..] => utf16(rest, false),
-        [0xEF, 0xBB, 0xBF, rest @ ..] => String::from_utf8_lossy(rest).into_owned(),
-        [b'<', 0, ..] => utf16(bytes, true),
-        [0, b'<', ..] => utf16(bytes, false),
-        _ => String::from_utf8_lossy(bytes).into_owned(),
-    }
+    decode_text_owned(bytes.to_vec())
 }
 
 /// A fresh source record.

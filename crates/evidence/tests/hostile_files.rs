@@ -95,3 +95,111 @@ fn random_bodies_behind_each_header_never_panic() {
         }
     }
 }
+
+fn temp(name: &str) -> PathBuf {
+    let dir =
+        std::env::temp_dir().join(format!("rdpdoctor-evidence-{}-{name}", std::process::id()));
+    let _ = std::fs::remove_dir_all(&dir);
+    std::fs::create_dir_all(&dir).expect("temp dir");
+    dir
+}
+
+/// Runs `f` on another thread and fails if it has not returned within 10 s: a read that blocks
+/// on a FIFO or reads a device forever is a failure, not a stalled test.
+fn within_deadline<T: Send + 'static>(f: impl FnOnce() -> T + Send + 'static) -> T {
+    let (tx, rx) = std::sync::mpsc::channel();
+    std::thread::spawn(move || {
+        let _ = tx.send(f());
+    });
+    rx.recv_timeout(std::time::Duration::from_secs(10))
+        .expect("the read returned within 10 s")
+}
+
+#[test]
+fn only_regular_files_are_read_and_nothing_blocks() {
+    use rdpdoctor_evidence::{read_path, EvidenceError};
+    let dir = temp("not-regular");
+    let fifo = dir.join("System.evtx");
+    let status = std::process::Command::new("mkfifo")
+        .arg(&fifo)
+        .status()
+        .expect("mkfifo runs");
+    assert!(status.success());
+    for (path, what) in [
+        (fifo, "a FIFO (named pipe)"),
+        (PathBuf::from("/dev/zero"), "a character device"),
+        (dir.clone(), "a directory"),
+    ] {
+        let p = path.clone();
+        let got = within_deadline(move || read_path(&p, &ReadOptions::default()));
+        match got {
+            Err(EvidenceError::NotRegular { what: w, .. }) => assert_eq!(w, what),
+            other => panic!("{}: {other:?}", path.display()),
+        }
+    }
+}
+
+#[test]
+fn an_event_log_without_a_readable_record_is_an_error_like_xml_without_events() {
+    use rdpdoctor_evidence::{read_path, EvidenceError};
+    let dir = temp("no-events");
+    let real = std::fs::read(samples().join("velociraptor__RDPAuth_RemoteConnectionManager.evtx"))
+        .expect("sample");
+    let header = real.get(..4096).expect("file header").to_vec();
+    let mut empty_chunk = header.clone();
+    empty_chunk.extend(std::iter::repeat_n(0u8, 65536));
+    for (name, bytes) in [
+        ("header-only.evtx", header),
+        ("empty-chunk.evtx", empty_chunk),
+        (
+            "no-event.xml",
+            b"<Events><Event xmlns='x'/></Events>".to_vec(),
+        ),
+    ] {
+        let path = dir.join(name);
+        std::fs::write(&path, bytes).expect("write");
+        match read_path(&path, &ReadOptions::default()) {
+            Err(e @ EvidenceError::NoEvents { .. }) => {
+                assert!(e.to_string().contains("holds no readable event"), "{e}")
+            }
+            other => panic!("{name}: {other:?}"),
+        }
+    }
+    // The whole sample still reads, streamed from the file.
+    let ev = read_path(
+        &samples().join("velociraptor__RDPAuth_RemoteConnectionManager.evtx"),
+        &ReadOptions::default(),
+    )
+    .expect("sample reads");
+    assert_eq!(ev.sources[0].records, 4);
+}
+
+#[test]
+fn one_decoder_for_every_text_encoding_windows_writes() {
+    use rdpdoctor_evidence::decode_text_owned;
+    let text = "{\"schema\": \"é€\"}";
+    let utf16 = |le: bool, bom: bool| -> Vec<u8> {
+        let mut b = match (bom, le) {
+            (false, _) => vec![],
+            (true, true) => vec![0xFF, 0xFE],
+            (true, false) => vec![0xFE, 0xFF],
+        };
+        for u in text.encode_utf16() {
+            b.extend(if le { u.to_le_bytes() } else { u.to_be_bytes() });
+        }
+        b
+    };
+    let mut bom8 = vec![0xEF, 0xBB, 0xBF];
+    bom8.extend(text.as_bytes());
+    for bytes in [
+        text.as_bytes().to_vec(),
+        bom8,
+        utf16(true, true),
+        utf16(false, true),
+        utf16(true, false),
+        utf16(false, false),
+    ] {
+        assert_eq!(decode_text_owned(bytes.clone()), text, "{bytes:02x?}");
+    }
+    assert_eq!(decode_text_owned(b"a\xffb".to_vec()), "a\u{fffd}b");
+}

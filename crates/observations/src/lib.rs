@@ -88,8 +88,10 @@ impl Observations {
         }
     }
 
-    /// Reads a saved document, refusing other schemas.
+    /// Reads a saved document, refusing other schemas. A leading byte order mark (U+FEFF, as
+    /// Windows editors keep it after decoding) is ignored.
     pub fn from_json(text: &str) -> Result<Self, LoadError> {
+        let text = text.strip_prefix('\u{feff}').unwrap_or(text);
         let value: serde_json::Value = serde_json::from_str(text).map_err(LoadError::Json)?;
         let schema = value
             .get("schema")

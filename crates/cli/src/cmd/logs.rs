@@ -5,7 +5,7 @@
 
 use super::DiagnosisOptions;
 use crate::{render, usage_error};
-use rdpdoctor_evidence::{FileKind, ReadOptions};
+use rdpdoctor_evidence::{EvidenceError, FileKind, InputFile, ReadOptions};
 use rdpdoctor_observations::Observations;
 use std::path::PathBuf;
 
@@ -30,17 +30,19 @@ pub enum Accept {
     Everything,
 }
 
-/// Reads every file into one observations document, or says (in one line) what failed.
+/// Reads every file into one observations document, or says (in one line) what failed. Every
+/// file is opened (regular files only, see `rdpdoctor_evidence::InputFile`) and recognized before
+/// any is read, so a wrong file fails fast; each is then read once, `.evtx` files streamed.
 pub fn load(files: &[PathBuf], accept: Accept) -> Result<Observations, String> {
     let mut loaded = Vec::new();
     for path in files {
-        let bytes = std::fs::read(path).map_err(|e| {
-            format!(
-                "cannot read {}: {e}; check the path and that the file was copied completely",
-                path.display()
-            )
+        let input = InputFile::open(path).map_err(|e| match e {
+            EvidenceError::Io { .. } => {
+                format!("{e}; check the path and that the file was copied completely")
+            }
+            other => other.to_string(),
         })?;
-        let kind = rdpdoctor_evidence::sniff(&bytes).ok_or_else(|| {
+        let kind = input.kind().ok_or_else(|| {
             format!(
                 "{} is not an event log, event XML or registry export; export logs with `wevtutil epl` and registry keys with `reg export` (see the README)",
                 path.display()
@@ -61,18 +63,24 @@ pub fn load(files: &[PathBuf], accept: Accept) -> Result<Observations, String> {
         if let Some(why) = wrong {
             return Err(format!("{} {why}", path.display()));
         }
-        loaded.push((path, kind, bytes));
+        loaded.push((kind, input));
     }
     let mut obs: Option<Observations> = None;
-    for (path, _, bytes) in loaded.iter().filter(|(_, k, _)| *k == FileKind::Json) {
+    let mut evidence = Vec::new();
+    for (kind, input) in loaded {
+        if kind != FileKind::Json {
+            evidence.push((kind, input));
+            continue;
+        }
+        let name = input.name().to_string();
         if obs.is_some() {
             return Err(format!(
-                "{}: only one observations document can be diagnosed at a time",
-                path.display()
+                "{name}: only one observations document can be diagnosed at a time"
             ));
         }
-        let text = String::from_utf8_lossy(bytes);
-        obs = Some(Observations::from_json(&text).map_err(|e| format!("{}: {e}", path.display()))?);
+        // UTF-8 with or without a BOM, or UTF-16 as PowerShell's Out-File writes it.
+        let text = input.read_text().map_err(|e| e.to_string())?;
+        obs = Some(Observations::from_json(&text).map_err(|e| format!("{name}: {e}"))?);
     }
     let mut obs = obs.unwrap_or_else(|| Observations::new(None));
     let mut options = ReadOptions::default();
@@ -80,20 +88,10 @@ pub fn load(files: &[PathBuf], accept: Accept) -> Result<Observations, String> {
         options.rdp_ports.push(t.port);
     }
     // Registry first: a PortNumber there decides which firewall events are about RDP.
-    let mut order: Vec<&(&PathBuf, FileKind, Vec<u8>)> = loaded
-        .iter()
-        .filter(|(_, k, _)| *k == FileKind::Reg)
-        .collect();
-    order.extend(
-        loaded
-            .iter()
-            .filter(|(_, k, _)| matches!(k, FileKind::Evtx | FileKind::EventXml)),
-    );
-    for (path, kind, bytes) in order {
-        let ev =
-            rdpdoctor_evidence::read_bytes(&path.display().to_string(), bytes.clone(), &options)
-                .map_err(|e| e.to_string())?;
-        if *kind == FileKind::Reg {
+    evidence.sort_by_key(|(kind, _)| *kind != FileKind::Reg);
+    for (kind, input) in evidence {
+        let ev = input.read_evidence(&options).map_err(|e| e.to_string())?;
+        if kind == FileKind::Reg {
             for v in &ev.registry {
                 if v.name.eq_ignore_ascii_case("PortNumber")
                     && v.key

@@ -152,10 +152,20 @@ pub fn run(args: &ScanArgs) -> u8 {
         bar.finish_and_clear();
     }
     eprint!("{}", outcome.summary.render(started.elapsed()));
+    if let Some(line) = outcome.skipped_line(args.max_targets) {
+        eprintln!("{line}");
+    }
+    // Blocking threads may still be reading a list (stdin from a terminal after Ctrl-C): do not
+    // wait for them.
+    runtime.shutdown_background();
     if outcome.interrupted {
         return EXIT_INTERRUPTED;
     }
-    if outcome.bad_entries > 0 || outcome.write_error.is_some() {
+    if outcome.bad_entries > 0
+        || outcome.list_error
+        || outcome.over_cap > 0
+        || outcome.write_error.is_some()
+    {
         if let Some(e) = outcome.write_error {
             eprintln!("rdpdoctor: writing results failed: {e}");
         }
@@ -167,8 +177,42 @@ pub fn run(args: &ScanArgs) -> u8 {
 struct Outcome {
     summary: Summary,
     interrupted: bool,
+    /// Entries reported as bad (file:line and why).
     bad_entries: u64,
+    /// A list that could not be read to its end (reported with its place).
+    list_error: bool,
+    /// Targets not scanned because --max-targets was reached, and where the first one is.
+    over_cap: u64,
+    first_over: Option<String>,
     write_error: Option<String>,
+}
+
+impl Outcome {
+    /// The stderr line that says what was not scanned, if anything.
+    fn skipped_line(&self, max_targets: u64) -> Option<String> {
+        let mut parts = Vec::new();
+        if self.bad_entries > 0 {
+            parts.push(format!(
+                "{} bad entr{} (reported above)",
+                self.bad_entries,
+                if self.bad_entries == 1 { "y" } else { "ies" }
+            ));
+        }
+        if self.list_error {
+            parts.push(
+                "the rest of a target list that could not be read (reported above)".to_string(),
+            );
+        }
+        if self.over_cap > 0 {
+            parts.push(format!(
+                "{} target{} beyond --max-targets {max_targets}, from {} on (raise --max-targets or split the list)",
+                self.over_cap,
+                if self.over_cap == 1 { "" } else { "s" },
+                self.first_over.as_deref().unwrap_or("?")
+            ));
+        }
+        (!parts.is_empty()).then(|| format!("Not scanned: {}", parts.join("; ")))
+    }
 }
 
 async fn scan(
@@ -265,18 +309,32 @@ async fn scan(
     let (summary, write_error) = writer
         .await
         .unwrap_or_else(|e| (Summary::default(), Some(e.to_string())));
-    let list_error = match producer.await {
-        Ok(Err(e)) => Some(e.to_string()),
-        _ => None,
+    // After Ctrl-C the producer may be blocked reading stdin; it is not waited for.
+    let mut list_error = false;
+    let produced = if interrupted {
+        targets::Produced::default()
+    } else {
+        match producer.await {
+            Ok(Ok(p)) => p,
+            Ok(Err(e)) => {
+                eprintln!("rdpdoctor: {e}");
+                list_error = true;
+                targets::Produced::default()
+            }
+            Err(e) => {
+                eprintln!("rdpdoctor: reading the target lists failed: {e}");
+                list_error = true;
+                targets::Produced::default()
+            }
+        }
     };
-    if let Some(e) = &list_error {
-        eprintln!("rdpdoctor: {e}");
-        bad_entries += 1;
-    }
     Outcome {
         summary,
         interrupted,
         bad_entries,
+        list_error,
+        over_cap: produced.over_cap,
+        first_over: produced.first_over,
         write_error,
     }
 }
@@ -293,37 +351,49 @@ async fn check_one(
     let _ = line_tx.send((line, diagnosis)).await;
 }
 
-/// The targets already in a results file, for `--resume`. A last line without its newline is
-/// an interrupted write from an older version or another program: it is cut off so that the
-/// appended results start on a line of their own.
+/// The targets already in a results file, for `--resume`, read line by line (a fleet's results
+/// can be large). Only a regular file is read: a FIFO would block. A last line without its
+/// newline is an interrupted write from an older version or another program: it is cut off so
+/// that the appended results start on a line of their own.
 fn finished_targets(path: &PathBuf) -> Result<HashSet<String>, String> {
-    let text = match std::fs::read(path) {
-        Ok(t) => t,
-        Err(e) if e.kind() == std::io::ErrorKind::NotFound => return Ok(HashSet::new()),
-        Err(e) => return Err(format!("cannot read {} to resume: {e}", path.display())),
+    use rdpdoctor_evidence::EvidenceError;
+    use std::io::BufRead;
+    let (file, len) = match rdpdoctor_evidence::open_regular(path) {
+        Ok(f) => f,
+        Err(EvidenceError::Io { source, .. }) if source.kind() == std::io::ErrorKind::NotFound => {
+            return Ok(HashSet::new())
+        }
+        Err(e) => return Err(format!("cannot resume from --output: {e}")),
     };
-    let complete = text.iter().rposition(|b| *b == b'\n').map_or(0, |i| i + 1);
-    if complete < text.len() {
+    let mut reader = std::io::BufReader::new(file);
+    let mut done = HashSet::new();
+    let mut complete: u64 = 0;
+    let mut line = Vec::new();
+    loop {
+        line.clear();
+        let n = reader
+            .read_until(b'\n', &mut line)
+            .map_err(|e| format!("cannot read {} to resume: {e}", path.display()))?;
+        if n == 0 || line.last() != Some(&b'\n') {
+            break;
+        }
+        complete += n as u64;
+        if let Ok(v) = serde_json::from_slice::<serde_json::Value>(&line) {
+            if let Some(t) = v.get("target").and_then(|t| t.as_str()) {
+                done.insert(t.to_string());
+            }
+        }
+    }
+    if complete < len {
         let f = std::fs::OpenOptions::new()
             .write(true)
             .open(path)
-            .and_then(|f| f.set_len(complete as u64));
+            .and_then(|f| f.set_len(complete));
         if let Err(e) = f {
             return Err(format!(
                 "cannot trim the unfinished last line of {}: {e}",
                 path.display()
             ));
-        }
-    }
-    let mut done = HashSet::new();
-    for line in text[..complete].split(|b| *b == b'\n') {
-        if line.is_empty() {
-            continue;
-        }
-        if let Ok(v) = serde_json::from_slice::<serde_json::Value>(line) {
-            if let Some(t) = v.get("target").and_then(|t| t.as_str()) {
-                done.insert(t.to_string());
-            }
         }
     }
     Ok(done)

@@ -1,0 +1,425 @@
+//! Hostile and unusual input files through the real binary: things that are not regular files
+//! (FIFOs, devices, directories), files over the size limits, binary or huge-lined target lists,
+//! event logs without a readable event, and observations saved in the encodings Windows writes.
+//! Every file is made at run time in a temporary directory; every run has a deadline, so a hang
+//! fails the test instead of stalling it. Scans target closed ports on 127.0.0.0/8 only (refused
+//! at once, no lab needed).
+
+mod common;
+
+use common::bin;
+use serde_json::Value;
+use std::io::{Read, Write};
+use std::path::{Path, PathBuf};
+use std::process::{Command, Stdio};
+use std::time::{Duration, Instant};
+
+fn temp(name: &str) -> PathBuf {
+    let dir = std::env::temp_dir().join(format!("rdpdoctor-hostile-{}-{name}", std::process::id()));
+    let _ = std::fs::remove_dir_all(&dir);
+    std::fs::create_dir_all(&dir).expect("temp dir");
+    dir
+}
+
+fn sample(name: &str) -> PathBuf {
+    let p = PathBuf::from(env!("CARGO_MANIFEST_DIR"))
+        .join("../../../shared/samples/evtx")
+        .join(name);
+    assert!(
+        p.is_file(),
+        "sample {} is missing; shared/ must sit beside the checkout",
+        p.display()
+    );
+    p
+}
+
+fn fixture(name: &str) -> PathBuf {
+    PathBuf::from(env!("CARGO_MANIFEST_DIR"))
+        .join("../evidence/tests/fixtures")
+        .join(name)
+}
+
+struct Outcome {
+    code: i32,
+    stdout: String,
+    stderr: String,
+}
+
+/// Runs `cmd` with `stdin` (a file, or nothing) and kills it if it is still running after
+/// `limit`: a hang is a failure, not a stalled test run.
+fn run_with_deadline(mut cmd: Command, stdin: Option<&Path>, limit: Duration) -> Outcome {
+    cmd.stdout(Stdio::piped()).stderr(Stdio::piped());
+    match stdin {
+        Some(p) => cmd.stdin(std::fs::File::open(p).expect("stdin file")),
+        None => cmd.stdin(Stdio::null()),
+    };
+    let mut child = cmd.spawn().expect("the rdpdoctor binary runs");
+    let (mut out, mut err) = (
+        child.stdout.take().expect("stdout"),
+        child.stderr.take().expect("stderr"),
+    );
+    let out_reader = std::thread::spawn(move || {
+        let mut s = Vec::new();
+        let _ = out.read_to_end(&mut s);
+        s
+    });
+    let err_reader = std::thread::spawn(move || {
+        let mut s = Vec::new();
+        let _ = err.read_to_end(&mut s);
+        s
+    });
+    let started = Instant::now();
+    let status = loop {
+        if let Some(status) = child.try_wait().expect("wait") {
+            break status;
+        }
+        if started.elapsed() > limit {
+            let _ = child.kill();
+            let _ = child.wait();
+            panic!("{cmd:?} still ran after {limit:?}: it hangs");
+        }
+        std::thread::sleep(Duration::from_millis(20));
+    };
+    Outcome {
+        code: status.code().unwrap_or(-1),
+        stdout: String::from_utf8_lossy(&out_reader.join().unwrap_or_default()).into_owned(),
+        stderr: String::from_utf8_lossy(&err_reader.join().unwrap_or_default()).into_owned(),
+    }
+}
+
+fn rdpdoctor(args: &[&str]) -> Command {
+    let mut c = bin();
+    c.args(args);
+    c
+}
+
+fn mkfifo(path: &Path) {
+    let status = Command::new("mkfifo")
+        .arg(path)
+        .status()
+        .expect("mkfifo runs");
+    assert!(status.success(), "mkfifo {}", path.display());
+}
+
+// Class: input that is not a regular file, or too large, is refused at once (exit 2) with what,
+// where and what to do; nothing blocks on a FIFO or reads a device forever.
+#[test]
+fn logs_host_and_diagnose_refuse_what_is_not_a_regular_file_without_blocking() {
+    let dir = temp("not-regular");
+    let fifo = dir.join("events.evtx");
+    mkfifo(&fifo);
+    let fifo = fifo.display().to_string();
+    let dir_name = dir.display().to_string();
+    for (command, path, what) in [
+        ("logs", fifo.as_str(), "FIFO"),
+        ("host", fifo.as_str(), "FIFO"),
+        ("diagnose", fifo.as_str(), "FIFO"),
+        ("logs", "/dev/zero", "character device"),
+        ("host", "/dev/zero", "character device"),
+        ("diagnose", "/dev/zero", "character device"),
+        ("diagnose", dir_name.as_str(), "directory"),
+    ] {
+        let r = run_with_deadline(rdpdoctor(&[command, path]), None, Duration::from_secs(20));
+        assert_eq!(r.code, 2, "{command} {path}: {}", r.stderr);
+        assert!(
+            r.stderr.contains(path)
+                && r.stderr.contains(what)
+                && r.stderr.contains("not a regular file"),
+            "{command} {path}: {}",
+            r.stderr
+        );
+    }
+}
+
+#[test]
+fn files_over_the_size_limit_are_refused_with_the_limit_named() {
+    let dir = temp("too-large");
+    // Sparse files: a registry export and an event XML export just over their limits.
+    for (name, head, limit) in [
+        (
+            "big.reg",
+            &b"Windows Registry Editor Version 5.00\r\n\r\n"[..],
+            16u64 << 20,
+        ),
+        (
+            "big.xml",
+            &b"<Events><Event xmlns='http://schemas.microsoft.com/win/2004/08/events/event'>"[..],
+            64u64 << 20,
+        ),
+    ] {
+        let path = dir.join(name);
+        let mut f = std::fs::File::create(&path).expect("create");
+        f.write_all(head).expect("write");
+        f.set_len(limit + 1).expect("set_len");
+        drop(f);
+        let command = if name.ends_with(".reg") {
+            "host"
+        } else {
+            "logs"
+        };
+        let p = path.display().to_string();
+        let r = run_with_deadline(rdpdoctor(&[command, &p]), None, Duration::from_secs(30));
+        assert_eq!(r.code, 2, "{name}: {}", r.stderr);
+        assert!(
+            r.stderr.contains(&p) && r.stderr.contains(&format!("limit {limit} bytes")),
+            "{name}: {}",
+            r.stderr
+        );
+    }
+}
+
+#[test]
+fn scan_refuses_devices_fifos_and_binary_lists_with_exit_2() {
+    let dir = temp("scan-lists");
+    let fifo = dir.join("targets.txt");
+    mkfifo(&fifo);
+    let fifo = fifo.display().to_string();
+    for (path, what) in [("/dev/zero", "character device"), (fifo.as_str(), "FIFO")] {
+        let r = run_with_deadline(
+            rdpdoctor(&["scan", "-i", path, "--quiet"]),
+            None,
+            Duration::from_secs(20),
+        );
+        assert_eq!(r.code, 2, "scan -i {path}: {}", r.stderr);
+        assert!(
+            r.stderr.contains(path) && r.stderr.contains(what),
+            "scan -i {path}: {}",
+            r.stderr
+        );
+    }
+    // --resume reads the results file first: a FIFO there is refused, not waited on.
+    let r = run_with_deadline(
+        rdpdoctor(&[
+            "scan",
+            "127.0.0.1:1",
+            "--quiet",
+            "--output",
+            &fifo,
+            "--resume",
+        ]),
+        None,
+        Duration::from_secs(20),
+    );
+    assert_eq!(r.code, 2, "--resume from a FIFO: {}", r.stderr);
+    assert!(r.stderr.contains("FIFO"), "{}", r.stderr);
+    // stdin from /dev/zero: NUL bytes, not a list; it must stop at once, not read forever.
+    let r = run_with_deadline(
+        rdpdoctor(&["scan", "-i", "-", "--quiet"]),
+        Some(Path::new("/dev/zero")),
+        Duration::from_secs(20),
+    );
+    assert_eq!(r.code, 2, "{}", r.stderr);
+    assert!(
+        r.stderr.contains("stdin:1") && r.stderr.contains("not a text target list"),
+        "{}",
+        r.stderr
+    );
+}
+
+#[test]
+fn scan_reports_an_overlong_line_and_scans_the_rest() {
+    let dir = temp("long-line");
+    let list = dir.join("targets.txt");
+    let mut text = b"127.0.0.1:1\n".to_vec();
+    // 8 MiB without a newline: must be skipped without being held, then the list goes on.
+    text.extend(std::iter::repeat_n(b'a', 8 << 20));
+    text.extend(b"\n127.0.0.2:1\n");
+    std::fs::write(&list, &text).expect("write list");
+    let l = list.display().to_string();
+    for stdin in [false, true] {
+        let (args, input) = if stdin {
+            (
+                vec!["scan", "-i", "-", "--quiet", "--timeout", "3"],
+                Some(list.as_path()),
+            )
+        } else {
+            (
+                vec!["scan", "-i", l.as_str(), "--quiet", "--timeout", "3"],
+                None,
+            )
+        };
+        let r = run_with_deadline(rdpdoctor(&args), input, Duration::from_secs(60));
+        assert_eq!(r.code, 2, "{}", r.stderr);
+        let place = if stdin {
+            "stdin:2".to_string()
+        } else {
+            format!("{l}:2")
+        };
+        assert!(
+            r.stderr.contains(&place) && r.stderr.contains("longer than 4096 bytes"),
+            "{}",
+            r.stderr
+        );
+        assert_eq!(
+            targets(&r.stdout),
+            ["127.0.0.1:1", "127.0.0.2:1"],
+            "{}",
+            r.stderr
+        );
+    }
+}
+
+fn targets(stdout: &str) -> Vec<String> {
+    let mut t: Vec<String> = stdout
+        .lines()
+        .filter_map(|l| serde_json::from_str::<Value>(l).ok())
+        .filter_map(|v| v["target"].as_str().map(str::to_string))
+        .collect();
+    t.sort();
+    t
+}
+
+// Class: entries of a list that cannot be scanned are reported with file:line, the rest is
+// scanned, the count of what was not scanned is on stderr, and the exit status is 2.
+#[test]
+fn scan_reports_invalid_utf8_with_its_line_and_scans_the_rest() {
+    let dir = temp("utf8");
+    let list = dir.join("targets.txt");
+    std::fs::write(&list, b"127.0.0.1:1\nrdp\xff\xfe01\n127.0.0.2:1\n").expect("write list");
+    let l = list.display().to_string();
+    let r = run_with_deadline(
+        rdpdoctor(&["scan", "-i", &l, "--quiet", "--timeout", "3"]),
+        None,
+        Duration::from_secs(60),
+    );
+    assert_eq!(r.code, 2, "{}", r.stderr);
+    assert!(
+        r.stderr.contains(&format!("{l}:2")) && r.stderr.contains("UTF-8"),
+        "{}",
+        r.stderr
+    );
+    assert!(
+        r.stderr.contains("Not scanned: 1 bad entry"),
+        "{}",
+        r.stderr
+    );
+    assert_eq!(targets(&r.stdout), ["127.0.0.1:1", "127.0.0.2:1"]);
+}
+
+#[test]
+fn scan_says_how_many_targets_were_beyond_max_targets() {
+    let dir = temp("cap");
+    let list = dir.join("targets.txt");
+    std::fs::write(
+        &list,
+        "127.0.0.1:1\n127.0.0.2:1\n127.0.0.3:1\n127.0.1.0/30\n",
+    )
+    .expect("write list");
+    let l = list.display().to_string();
+    let r = run_with_deadline(
+        rdpdoctor(&[
+            "scan",
+            "-i",
+            &l,
+            "--quiet",
+            "--timeout",
+            "3",
+            "--max-targets",
+            "2",
+        ]),
+        None,
+        Duration::from_secs(60),
+    );
+    assert_eq!(r.code, 2, "{}", r.stderr);
+    // One host line and the two hosts of the /30 were not scanned.
+    assert!(
+        r.stderr
+            .contains(&format!("3 targets beyond --max-targets 2, from {l}:3 on")),
+        "{}",
+        r.stderr
+    );
+    assert_eq!(targets(&r.stdout), ["127.0.0.1:1", "127.0.0.2:1"]);
+}
+
+// Class: a file that is an event log but holds no readable event is exit 2 with the same
+// message, whether it is an .evtx file or an XML export.
+#[test]
+fn event_logs_without_a_readable_event_exit_2_for_evtx_and_xml_alike() {
+    let dir = temp("no-events");
+    let real = std::fs::read(sample("velociraptor__RDPAuth_RemoteConnectionManager.evtx"))
+        .expect("sample");
+    let header = real.get(..4096).expect("an evtx file header").to_vec();
+    let header_only = dir.join("header-only.evtx");
+    std::fs::write(&header_only, &header).expect("write");
+    // The header and one chunk of zeros: what a log whose chunks were never written looks like.
+    let empty_chunk = dir.join("empty-chunk.evtx");
+    let mut b = header.clone();
+    b.extend(std::iter::repeat_n(0u8, 65536));
+    std::fs::write(&empty_chunk, &b).expect("write");
+    // The header and a chunk of garbage: nothing in it can be read.
+    let garbage_chunk = dir.join("garbage-chunk.evtx");
+    let mut b = header;
+    b.extend((0..65536u32).map(|i| (i.wrapping_mul(2_654_435_761) >> 13) as u8));
+    std::fs::write(&garbage_chunk, &b).expect("write");
+    let xml = dir.join("no-event.xml");
+    std::fs::write(&xml, "<Events><Event xmlns='x'></Event></Events>").expect("write");
+    for path in [&header_only, &empty_chunk, &garbage_chunk, &xml] {
+        let p = path.display().to_string();
+        for command in ["logs", "diagnose"] {
+            let r = run_with_deadline(
+                rdpdoctor(&[command, &p, "--json"]),
+                None,
+                Duration::from_secs(20),
+            );
+            assert_eq!(r.code, 2, "{command} {p}: {}", r.stderr);
+            assert!(
+                r.stderr.contains(&p) && r.stderr.contains("holds no readable event"),
+                "{command} {p}: {}",
+                r.stderr
+            );
+        }
+    }
+}
+
+// Class: observations saved as Windows tools write text (UTF-8 with a BOM, UTF-16 LE or BE with
+// a BOM) are read like the plain UTF-8 file.
+#[test]
+fn diagnose_reads_observations_with_a_bom_or_in_utf16() {
+    let dir = temp("encodings");
+    let original = std::fs::read_to_string(fixture("obs-tls-fails-everywhere.json"))
+        .expect("observations fixture");
+    let plain = run_with_deadline(
+        rdpdoctor(&[
+            "diagnose",
+            &fixture("obs-tls-fails-everywhere.json")
+                .display()
+                .to_string(),
+            "--json",
+        ]),
+        None,
+        Duration::from_secs(20),
+    );
+    let plain_json: Value = serde_json::from_str(&plain.stdout).expect("JSON");
+    assert!(plain_json["verdict"]["status"].is_string());
+    let utf16 = |le: bool| -> Vec<u8> {
+        let mut b = if le {
+            vec![0xFF, 0xFE]
+        } else {
+            vec![0xFE, 0xFF]
+        };
+        for u in original.encode_utf16() {
+            b.extend(if le { u.to_le_bytes() } else { u.to_be_bytes() });
+        }
+        b
+    };
+    let mut bom8 = vec![0xEF, 0xBB, 0xBF];
+    bom8.extend(original.as_bytes());
+    for (name, bytes) in [
+        ("utf8-bom.json", bom8),
+        ("utf16le.json", utf16(true)),
+        ("utf16be.json", utf16(false)),
+    ] {
+        let path = dir.join(name);
+        std::fs::write(&path, bytes).expect("write");
+        let r = run_with_deadline(
+            rdpdoctor(&["diagnose", &path.display().to_string(), "--json"]),
+            None,
+            Duration::from_secs(20),
+        );
+        assert_eq!(r.code, plain.code, "{name}: {}", r.stderr);
+        let json: Value = serde_json::from_str(&r.stdout)
+            .unwrap_or_else(|e| panic!("{name}: no JSON ({e}); stderr {}", r.stderr));
+        assert_eq!(json["verdict"], plain_json["verdict"], "{name}");
+        assert_eq!(json["findings"], plain_json["findings"], "{name}");
+    }
+}
