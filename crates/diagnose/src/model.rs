@@ -263,6 +263,10 @@ pub struct NlaFacts {
     pub dns_computer: Option<String>,
     #[serde(skip_serializing_if = "Option::is_none")]
     pub netbios_domain: Option<String>,
+    /// The server is in a workgroup: its NTLM domain fields hold its own computer name, so
+    /// `domain` and `netbios_domain` are left empty.
+    #[serde(skip_serializing_if = "std::ops::Not::not")]
+    pub workgroup: bool,
     /// The DNS domain, or the NetBIOS one when there is none.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub domain: Option<String>,

@@ -234,6 +234,12 @@ fn nla(out: &mut String, n: &rdpdoctor_diagnose::NlaFacts) {
     if !domain.is_empty() {
         let _ = writeln!(out, "    domain {}", domain.join(", "));
     }
+    if n.workgroup {
+        let _ = writeln!(
+            out,
+            "    workgroup (not joined to a domain: the NTLM domain fields name the computer itself)"
+        );
+    }
     if let Some(os) = &n.os {
         match &n.os_also {
             Some(also) => {

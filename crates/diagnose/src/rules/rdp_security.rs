@@ -71,6 +71,14 @@ pub(super) fn check(obs: &Observations, vars: &Vars, out: &mut Vec<Finding>) {
                     "the server reports RDP 4.0: a server older than RDP 5.2 (Windows 2000 or NT 4.0 TSE)"
                         .to_string()
                 }
+                // The 8-byte Server Core Data of RDP 5.0/5.1 (2.2.1.4.2): the server predates
+                // clientRequestedProtocols. A middlebox that strips the negotiation cannot take
+                // the field out of the server's own MCS answer, so a modern server behind one
+                // still sends the 12-byte block.
+                Some(v) if s.client_requested_protocols.is_none() => format!(
+                    "the server reports {} in an 8-byte Server Core Data block without clientRequestedProtocols: a server that predates security negotiation (Windows 2000, Windows XP or XP Embedded), not a proxy or load balancer",
+                    version_name(v)
+                ),
                 Some(v) => format!(
                     "the server reports {}, which negotiates security since RDP 5.2: a proxy, load balancer or stand-in between is the likely reason the negotiation data is missing",
                     version_name(v)
@@ -407,6 +415,45 @@ mod tests {
                 || i == "weak-server-key"
                 || i == "rdp-security-only"),
             "{found:?}"
+        );
+    }
+
+    /// What the MCS probe of a server that sends a bare Connection Confirm adds to
+    /// legacy-negotiation, by Server Core Data: the 8-byte block of Windows 2000 and XP
+    /// (redemption dump_w2000_mem3blt.hpp and dump_xp_mem3blt.hpp at 19700d8a4: version
+    /// 0x00080004, no clientRequestedProtocols), and the 12-byte block a middlebox leaves.
+    #[test]
+    fn old_servers_are_told_from_middleboxes() {
+        let evidence = |requested: Option<u32>| {
+            let mut o = obs(
+                |_| match sec(encryption::BIT_40, 2, Some(512)) {
+                    RdpSecurityOutcome::Accepted(mut s) => {
+                        s.client_requested_protocols = requested;
+                        RdpSecurityOutcome::Accepted(s)
+                    }
+                    other => other,
+                },
+                NegotiationOutcome::NoNegotiationData,
+            );
+            o.rdp_security.as_mut().map(|r| r.attempts.truncate(1));
+            let d = diagnose(&o, &Context::new(jiff::Timestamp::UNIX_EPOCH));
+            d.findings
+                .into_iter()
+                .find(|f| f.id == "legacy-negotiation")
+                .map(|f| f.evidence.join("\n"))
+                .unwrap_or_default()
+        };
+        let old = evidence(None);
+        assert!(old.contains("8-byte Server Core Data"), "{old}");
+        assert!(
+            old.contains("Windows 2000, Windows XP or XP Embedded"),
+            "{old}"
+        );
+        assert!(!old.contains("likely reason"), "{old}");
+        let middlebox = evidence(Some(0));
+        assert!(
+            middlebox.contains("a proxy, load balancer or stand-in between is the likely reason"),
+            "{middlebox}"
         );
     }
 
