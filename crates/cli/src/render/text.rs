@@ -185,6 +185,19 @@ fn details(out: &mut String, d: &Diagnosis, duration_ms: Option<f64>) {
         let _ = writeln!(out, "    SHA-1 {}", c.sha1);
         let _ = writeln!(out, "    SHA-256 {}", c.sha256);
     }
+    if let Some(r) = &f.rdp_security {
+        let _ = writeln!(out, "  Standard RDP Security: {}", r.summary);
+        if let Some(v) = &r.rdp_version {
+            let _ = writeln!(
+                out,
+                "    server {v}, methods chosen: {}",
+                r.methods.join(", ")
+            );
+        }
+        for o in &r.offers {
+            let _ = writeln!(out, "    {o}");
+        }
+    }
     if let Some(n) = &f.nla {
         nla(out, n);
     }

@@ -12,6 +12,7 @@ mod tls;
 pub(crate) use certificate::cert_names;
 pub(crate) use nla::facts as nla_facts;
 pub(crate) use offline::facts as offline_facts;
+pub(crate) use rdp_security::facts as rdp_security_facts;
 pub(crate) use session::facts as session_facts;
 
 use crate::catalog;
