@@ -27,4 +27,4 @@ for s in servers:
         print(f"{s['name']:28} {target:17} error: {r.stderr.strip()}")
 PY
 echo
-echo "Try: target/release/rdpdoctor check 127.0.0.1:43390   (the lab keeps running; stop it with lab/stop.sh)"
+echo "Try: target/release/rdpdoctor check 127.0.0.1:$(( ${RDPDOCTOR_LAB_BASE_PORT:-13389} + 1 ))   (the lab keeps running; stop it with lab/stop.sh)"

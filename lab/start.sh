@@ -6,7 +6,7 @@
 #   lab/stop.sh             # stop everything this script started
 #
 # Env:
-#   RDPDOCTOR_LAB_BASE_PORT   first port (default 43389); servers use BASE+0 .. BASE+LAST_OFFSET (35)
+#   RDPDOCTOR_LAB_BASE_PORT   first port (default 13389, below the ephemeral range); servers use BASE+0 .. BASE+LAST_OFFSET (35)
 #   RDPDOCTOR_LAB_DISPLAY     first X display number to try for Xvfb (default 93)
 #   RDPDOCTOR_LAB_XRDP_LOGLEVEL  xrdp LogLevel (default INFO; DEBUG is more verbose)
 #   RDPDOCTOR_LAB_WAIT        seconds to wait for all ports to listen (default 15)
@@ -22,7 +22,9 @@ STATE="$LAB/state"
 CERTS="$STATE/certs"
 CONF="$STATE/conf"
 PIDS="$STATE/pids"
-BASE=${RDPDOCTOR_LAB_BASE_PORT:-43389}
+# Default below Linux's ephemeral range (32768-60999 by default): a port in that range can be
+# held at any moment by some program's outgoing connection, and xrdp then fails to bind it.
+BASE=${RDPDOCTOR_LAB_BASE_PORT:-13389}
 WAIT=${RDPDOCTOR_LAB_WAIT:-15}
 XRDP_LOGLEVEL=${RDPDOCTOR_LAB_XRDP_LOGLEVEL:-INFO}
 LAB_USER=labuser
@@ -60,6 +62,37 @@ done
 trap on_exit EXIT
 mkdir -p "$STATE" "$CERTS" "$CONF" "$PIDS"
 rm -f "$STATE"/*.log "$STATE/servers.tsv" "$STATE/servers.json"
+
+# The lab's ports must lie outside the ephemeral range the kernel picks outgoing ports from
+# (net.ipv4.ip_local_port_range), unless they are reserved (net.ipv4.ip_local_reserved_ports):
+# otherwise any outgoing connection on this machine may hold one when a server wants to bind it.
+LAB_LAST=$((BASE + ${LAST_OFFSET:-24}))
+in_reserved() { # PORT: is it in net.ipv4.ip_local_reserved_ports ("a,b-c,...")?
+  local port=$1 list range lo hi
+  list=$(cat /proc/sys/net/ipv4/ip_local_reserved_ports 2>/dev/null || true)
+  for range in ${list//,/ }; do
+    lo=${range%-*} hi=${range#*-}
+    [ "$port" -ge "$lo" ] && [ "$port" -le "$hi" ] && return 0
+  done
+  return 1
+}
+if read -r EPH_LO EPH_HI </proc/sys/net/ipv4/ip_local_port_range 2>/dev/null; then
+  for p in $(seq "$BASE" "$LAB_LAST"); do
+    if [ "$p" -ge "$EPH_LO" ] && [ "$p" -le "$EPH_HI" ] && ! in_reserved "$p"; then
+      die "the lab's ports $BASE-$LAB_LAST (RDPDOCTOR_LAB_BASE_PORT=$BASE) overlap the ephemeral port range $EPH_LO-$EPH_HI (/proc/sys/net/ipv4/ip_local_port_range), from which any outgoing connection may take them; set RDPDOCTOR_LAB_BASE_PORT to a port below $((EPH_LO - ${LAST_OFFSET:-24})) (default 13389), or reserve the ports: sysctl -w net.ipv4.ip_local_reserved_ports=$BASE-$LAB_LAST"
+    fi
+  done
+fi
+# A port is taken by a listener or by any connection bound to it (an outgoing connection that got
+# it as its local port). TIME-WAIT entries are left out: they have no owner and the servers bind
+# with SO_REUSEADDR.
+for p in $(seq "$BASE" "$LAB_LAST"); do
+  held=$(ss -Htanp "sport = :$p" 2>/dev/null | grep -v '^TIME-WAIT' | head -n1 || true)
+  if [ -n "$held" ]; then
+    owner=$(grep -o 'users:(([^)]*))' <<<"$held" || true)
+    die "port $p (BASE+$((p - BASE)), RDPDOCTOR_LAB_BASE_PORT=$BASE) is taken by ${owner:-a socket whose process is not visible to this user}: $(tr -s ' ' <<<"$held"); stop that program or choose another RDPDOCTOR_LAB_BASE_PORT"
+  fi
+done
 
 rel() { # path relative to the repository root, as written to servers.json
   local p=$1
@@ -516,4 +549,4 @@ EOF
 rm -f "$STATE/servers.tsv"
 
 started_ok=1
-echo "start.sh: lab up: $(grep -c '"name"' "$STATE/servers.json") entries on 127.0.0.1:$BASE-$((BASE + 24)), Xvfb :$DISPLAY_NUM (mount namespaces: $([ "$USE_UNSHARE" -eq 1 ] && echo yes || echo no)); see $(rel "$STATE/servers.json")"
+echo "start.sh: lab up: $(grep -c '"name"' "$STATE/servers.json") entries on 127.0.0.1:$BASE-$((BASE + LAST_OFFSET)), Xvfb :$DISPLAY_NUM (mount namespaces: $([ "$USE_UNSHARE" -eq 1 ] && echo yes || echo no)); see $(rel "$STATE/servers.json")"

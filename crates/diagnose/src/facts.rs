@@ -76,6 +76,7 @@ pub(crate) fn derive(obs: &Observations, ctx: &Context) -> Facts {
         );
         facts.nla_required = Some(accepted_with && !accepted_without);
     }
+    facts.rdp_security = crate::rules::rdp_security_facts(obs);
     if let Some(tls) = &obs.tls {
         for a in &tls.attempts {
             if let TlsOutcome::Completed { cipher } = &a.outcome {

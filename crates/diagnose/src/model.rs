@@ -170,12 +170,39 @@ pub struct Facts {
     /// Older timeline entries left out to keep it short.
     #[serde(skip_serializing_if = "is_zero")]
     pub timeline_omitted: usize,
+    /// What the Standard RDP Security probe got, also on servers that offer TLS.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub rdp_security: Option<RdpSecurityFacts>,
     /// What the server's NTLM CHALLENGE and the logon probe showed.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub nla: Option<NlaFacts>,
     /// How far the full connection (`check --full`) got.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub session: Option<SessionFacts>,
+}
+
+/// The Standard RDP Security settings from the MCS Connect Response (MS-RDPBCGR 2.2.1.4.2,
+/// 2.2.1.4.3), in words.
+#[derive(Clone, Debug, Default, Serialize)]
+pub struct RdpSecurityFacts {
+    /// `High, 128-bit RC4, RSA 2048 proprietary key`: the answer to an offer of every method.
+    pub summary: String,
+    /// Encryption level: None, Low, Client Compatible, High, FIPS.
+    pub level: String,
+    /// The method chosen for an offer of every method.
+    pub method: String,
+    /// Every method the server chose for some offer, in the order seen.
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    pub methods: Vec<String>,
+    /// `RSA 2048 proprietary key`, or the X.509 certificate's key and subject.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub server_key: Option<String>,
+    /// Server Core Data version, e.g. `RDP 5.0 to 8.1 (0x00080004)`.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub rdp_version: Option<String>,
+    /// One line per offer when more than one was probed.
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    pub offers: Vec<String>,
 }
 
 /// The full connection (`check --full`) in words.
@@ -273,6 +300,10 @@ pub struct NlaFacts {
     pub dns_computer: Option<String>,
     #[serde(skip_serializing_if = "Option::is_none")]
     pub netbios_domain: Option<String>,
+    /// The server is in a workgroup: its NTLM domain fields hold its own computer name, so
+    /// `domain` and `netbios_domain` are left empty.
+    #[serde(skip_serializing_if = "std::ops::Not::not")]
+    pub workgroup: bool,
     /// The DNS domain, or the NetBIOS one when there is none.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub domain: Option<String>,

@@ -58,6 +58,18 @@ pub struct NtlmInfo {
     pub flags: u32,
 }
 
+impl NtlmInfo {
+    /// Whether the server is in a workgroup rather than a domain: a computer that is not joined
+    /// to a domain names itself in MsvAvNbDomainName (MS-NLMP 2.2.2.1), so that field equals
+    /// MsvAvNbComputerName (Windows fills the DNS domain field with its own name as well).
+    pub fn is_workgroup(&self) -> bool {
+        match (&self.netbios_domain, &self.netbios_computer) {
+            (Some(domain), Some(computer)) => domain.eq_ignore_ascii_case(computer),
+            _ => false,
+        }
+    }
+}
+
 /// How the credential-less CredSSP exchange ended.
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
 #[serde(tag = "kind", rename_all = "kebab-case")]

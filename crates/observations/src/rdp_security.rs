@@ -160,6 +160,8 @@ pub enum ServerCertificateFacts {
     /// Services Signing Key.
     Proprietary {
         temporary: bool,
+        /// The key size as the certificate declares it (`bitlen`) when the modulus backs it,
+        /// else the modulus' significant bits.
         key_bits: u32,
         public_exponent: u32,
         signature_len: usize,

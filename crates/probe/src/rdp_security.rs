@@ -215,6 +215,7 @@ fn io_failure(e: &std::io::Error, bytes: usize) -> RdpSecurityOutcome {
 
 /// The facts of a Server Certificate; an X.509 leaf is read like the TLS one.
 fn certificate_facts(cert: ServerCertificate) -> ServerCertificateFacts {
+    let key_size = cert.key_size();
     match cert {
         ServerCertificate::Proprietary {
             temporary,
@@ -224,7 +225,7 @@ fn certificate_facts(cert: ServerCertificate) -> ServerCertificateFacts {
             ..
         } => ServerCertificateFacts::Proprietary {
             temporary,
-            key_bits,
+            key_bits: key_size.unwrap_or(key_bits),
             public_exponent,
             signature_len,
         },

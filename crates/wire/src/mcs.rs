@@ -157,6 +157,32 @@ pub enum ServerCertificate {
     },
 }
 
+impl ServerCertificate {
+    /// The key size to show for a proprietary certificate: the declared `bitlen` of its
+    /// RSA_PUBLIC_KEY (MS-RDPBCGR 2.2.1.4.3.1.1.1) when the modulus agrees with it (the same size
+    /// give or take the top byte's leading zero bits), else the modulus' significant bits.
+    ///
+    /// Windows 2000/XP/2003 declare 512 for a modulus that can have its top bit clear (511
+    /// significant bits): that is a 512-bit key, the number Windows itself reports. A declared
+    /// size the modulus does not back (a larger number than its bits) is not believed.
+    pub fn key_size(&self) -> Option<u32> {
+        match *self {
+            ServerCertificate::Proprietary {
+                key_bits,
+                declared_bits,
+                ..
+            } => Some(
+                if declared_bits >= key_bits && declared_bits - key_bits < 8 {
+                    declared_bits
+                } else {
+                    key_bits
+                },
+            ),
+            _ => None,
+        }
+    }
+}
+
 /// What the server enforces, from an MCS Connect Response with result rt-successful.
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct ServerSettings {

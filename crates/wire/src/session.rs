@@ -11,6 +11,10 @@
 //! - Server Redirection PDU (MS-RDPBCGR 2.2.13.1, both security variants): `ironrdp-pdu`.
 //! - Licensing error message (MS-RDPELE 2.2.2.7.1, bMsgType ERROR_ALERT 0xFF): read here.
 //!   dwErrorCode 0x7 is STATUS_VALID_CLIENT, the normal "no licence needed" answer, not an error.
+//! - Basic Security Header `flagsHi` (MS-RDPBCGR 2.2.8.1.1.2.1) is never trusted: it means nothing
+//!   unless SEC_FLAGSHI_VALID is set in `flags`, and Windows fills it with whatever was in memory
+//!   (0x0010 on 2000/XP/2003, arbitrary values over TLS). Licensing and Standard Security
+//!   redirection PDUs are told from Share Control PDUs by their own structure instead.
 
 use ironrdp_core::{decode, encode_vec};
 use ironrdp_pdu::mcs::{DisconnectProviderUltimatum, DisconnectReason, McsMessage};
@@ -32,6 +36,17 @@ pub const STATUS_VALID_CLIENT: u32 = 0x0000_0007;
 /// Basic Security Header flags (MS-RDPBCGR 2.2.8.1.1.2.1).
 const SEC_LICENSE_PKT: u16 = 0x0080;
 const SEC_REDIRECTION_PKT: u16 = 0x0400;
+/// Licensing preamble bMsgType values (MS-RDPELE 2.2.2.x), both directions.
+const LICENSE_MSG_TYPES: [u8; 8] = [
+    0x01,
+    0x02,
+    0x03,
+    0x04,
+    0x12,
+    0x13,
+    0x15,
+    LICENSE_ERROR_ALERT,
+];
 /// Share Control Header pduType values (2.2.8.1.1.1.1), low 4 bits; the next 12 bits carry
 /// TS_PROTOCOL_VERSION (0x1).
 const PDUTYPE_DEMANDACTIVEPDU: u16 = 0x1;
@@ -197,7 +212,16 @@ fn reason_value(r: DisconnectReason) -> u8 {
 
 /// The user data of a Send Data Indication.
 fn user_data(d: &[u8]) -> ServerFrame {
-    if let Ok(Some(r)) = decode_server_redirection(d) {
+    // Licensing first: a flagsHi of 0x0010 (Windows 2000/XP/2003) would otherwise read as a
+    // Share Control Header with TS_PROTOCOL_VERSION.
+    if let Some(frame) = licensing(d) {
+        return frame;
+    }
+    let redirection = match standard_redirection_flags_hi_cleared(d) {
+        Some(cleared) => decode_server_redirection(&cleared),
+        None => decode_server_redirection(d),
+    };
+    if let Ok(Some(r)) = redirection {
         let target = r
             .target_fqdn
             .clone()
@@ -218,30 +242,74 @@ fn user_data(d: &[u8]) -> ServerFrame {
     let (Some(first), Some(second)) = (u16_at(d, 0), u16_at(d, 2)) else {
         return ServerFrame::Other;
     };
-    if second & 0xFFF0 == TS_PROTOCOL_VERSION_BITS {
-        return share_control(d, second & 0x000F);
-    }
-    // A Basic Security Header: flags, then flagsHi (0).
-    if second == 0 && first & SEC_LICENSE_PKT != 0 {
-        // Preamble (MS-RDPELE 2.2.2.x): bMsgType, flags, wMsgSize; then the message.
-        let Some(&msg_type) = d.get(4) else {
-            return ServerFrame::Other;
-        };
-        if msg_type == LICENSE_ERROR_ALERT {
-            if let (Some(code), Some(state_transition)) = (u32_at(d, 8), u32_at(d, 12)) {
-                return ServerFrame::LicenseError {
-                    code,
-                    state_transition,
-                };
-            }
-        }
-        return ServerFrame::License { msg_type };
-    }
-    if second == 0 && first & SEC_REDIRECTION_PKT != 0 {
+    if (second == 0 && first & SEC_REDIRECTION_PKT != 0) || redirection_packet(d) {
         // A redirection packet ironrdp-pdu could not read.
         return ServerFrame::Malformed("a Server Redirection PDU that does not decode".into());
     }
+    if second & 0xFFF0 == TS_PROTOCOL_VERSION_BITS {
+        return share_control(d, second & 0x000F);
+    }
     ServerFrame::Other
+}
+
+/// A licensing PDU (MS-RDPELE 2.2.2): a Basic Security Header with SEC_LICENSE_PKT, then the
+/// preamble (bMsgType, flags, wMsgSize) and the message.
+///
+/// `flagsHi` is not read (2.2.8.1.1.2.1). When it is zero the header cannot be a Share Control
+/// Header (pduType 0 does not exist), as before; when it is not, the preamble must hold together:
+/// a known bMsgType and a wMsgSize that spans exactly the rest of the PDU. A Share Control PDU has
+/// pduSource (a channel id such as 0x03EA) and shareId there, which do not.
+fn licensing(d: &[u8]) -> Option<ServerFrame> {
+    let flags = u16_at(d, 0)?;
+    let flags_hi = u16_at(d, 2)?;
+    if flags & SEC_LICENSE_PKT == 0 {
+        return None;
+    }
+    let msg_type = *d.get(4)?;
+    let consistent = LICENSE_MSG_TYPES.contains(&msg_type)
+        && u16_at(d, 6).map(usize::from) == d.len().checked_sub(4);
+    if flags_hi != 0 && !consistent {
+        return None;
+    }
+    if msg_type == LICENSE_ERROR_ALERT {
+        if let (Some(code), Some(state_transition)) = (u32_at(d, 8), u32_at(d, 12)) {
+            return Some(ServerFrame::LicenseError {
+                code,
+                state_transition,
+            });
+        }
+    }
+    Some(ServerFrame::License { msg_type })
+}
+
+/// Whether `d` is shaped like a Standard Security Server Redirection PDU (2.2.13.2.1): a Basic
+/// Security Header with SEC_REDIRECTION_PKT, then an RDP_SERVER_REDIRECTION_PACKET whose own
+/// `Flags` is SEC_REDIRECTION_PKT and whose `Length` fits in what follows the header.
+fn redirection_packet(d: &[u8]) -> bool {
+    let (Some(flags), Some(packet_flags), Some(length)) =
+        (u16_at(d, 0), u16_at(d, 4), u16_at(d, 6))
+    else {
+        return false;
+    };
+    flags & SEC_REDIRECTION_PKT != 0
+        && packet_flags == SEC_REDIRECTION_PKT
+        && usize::from(length) <= d.len().saturating_sub(4)
+}
+
+/// A copy of a Standard Security Server Redirection PDU with `flagsHi` set to zero, when `d` is
+/// one whose `flagsHi` is not zero.
+///
+/// `ironrdp-pdu`'s `decode_server_redirection` takes a non-zero second word for a Share Control
+/// Header (it assumes flagsHi is always 0) and so returns "not a redirection" for the Standard
+/// Security variant from a server that puts garbage in flagsHi, as Windows does. flagsHi carries
+/// nothing this decoder uses (2.2.8.1.1.2.1), so clearing it changes no decoded field.
+fn standard_redirection_flags_hi_cleared(d: &[u8]) -> Option<Vec<u8>> {
+    if u16_at(d, 2)? == 0 || !redirection_packet(d) {
+        return None;
+    }
+    let mut copy = d.to_vec();
+    copy.get_mut(2..4)?.fill(0);
+    Some(copy)
 }
 
 /// A Share Control PDU (2.2.8.1.1.1.1) of `pdu_type`.
@@ -374,6 +442,19 @@ mod tests {
                 state_transition: 1
             }
         );
+    }
+
+    #[test]
+    fn share_control_lengths_with_the_license_bit_stay_share_control() {
+        // A 128-byte Demand Active: totalLength 0x0080 looks like SEC_LICENSE_PKT, and the
+        // pduType word like a non-zero flagsHi; pduSource 0x03EA is no licensing preamble.
+        let mut d = vec![0u8; 0x80];
+        d[..6].copy_from_slice(&[0x80, 0x00, 0x11, 0x00, 0xEA, 0x03]);
+        assert_eq!(user_data(&d), ServerFrame::DemandActive);
+        // The same header over a consistent preamble is a licensing PDU whatever flagsHi says.
+        let mut l = vec![0u8; 0x14];
+        l[..8].copy_from_slice(&[0x80, 0x00, 0x11, 0x00, 0x02, 0x03, 0x10, 0x00]);
+        assert_eq!(user_data(&l), ServerFrame::License { msg_type: 0x02 });
     }
 
     #[test]

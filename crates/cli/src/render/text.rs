@@ -212,6 +212,19 @@ fn details(out: &mut String, d: &Diagnosis, duration_ms: Option<f64>) {
         let _ = writeln!(out, "    SHA-1 {}", e(&c.sha1));
         let _ = writeln!(out, "    SHA-256 {}", e(&c.sha256));
     }
+    if let Some(r) = &f.rdp_security {
+        let _ = writeln!(out, "  Standard RDP Security: {}", r.summary);
+        if let Some(v) = &r.rdp_version {
+            let _ = writeln!(
+                out,
+                "    server {v}, methods chosen: {}",
+                r.methods.join(", ")
+            );
+        }
+        for o in &r.offers {
+            let _ = writeln!(out, "    {o}");
+        }
+    }
     if let Some(n) = &f.nla {
         nla(out, n);
     }
@@ -267,6 +280,12 @@ fn nla(out: &mut String, n: &rdpdoctor_diagnose::NlaFacts) {
     .collect();
     if !domain.is_empty() {
         let _ = writeln!(out, "    domain {}", e(&domain.join(", ")));
+    }
+    if n.workgroup {
+        let _ = writeln!(
+            out,
+            "    workgroup (not joined to a domain: the NTLM domain fields name the computer itself)"
+        );
     }
     if let Some(os) = &n.os {
         match &n.os_also {

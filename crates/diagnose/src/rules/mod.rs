@@ -13,6 +13,7 @@ mod trust;
 pub(crate) use certificate::cert_names;
 pub(crate) use nla::facts as nla_facts;
 pub(crate) use offline::facts as offline_facts;
+pub(crate) use rdp_security::facts as rdp_security_facts;
 pub use session::describe_delegation;
 pub(crate) use session::facts as session_facts;
 

@@ -204,10 +204,21 @@ type Release = ((u8, u8, u16), Option<&'static str>, Option<&'static str>);
 
 /// Windows releases by NTLM VERSION: (server name, desktop release of the same build).
 const RELEASES: &[Release] = &[
+    ((6, 0, 6000), None, Some("Windows Vista")),
+    (
+        (6, 0, 6001),
+        Some("Windows Server 2008"),
+        Some("Windows Vista SP1"),
+    ),
     (
         (6, 0, 6002),
         Some("Windows Server 2008"),
         Some("Windows Vista"),
+    ),
+    (
+        (6, 1, 7600),
+        Some("Windows Server 2008 R2"),
+        Some("Windows 7"),
     ),
     (
         (6, 1, 7601),
@@ -279,12 +290,90 @@ const RELEASES: &[Release] = &[
     ((10, 0, 26200), None, Some("Windows 11 25H2")),
 ];
 
+/// Public pre-release builds: (major, minor, build), server name, desktop name.
+const PREVIEWS: &[Release] = &[
+    (
+        (6, 1, 7000),
+        Some("Windows Server 2008 R2 Beta"),
+        Some("Windows 7 Beta"),
+    ),
+    (
+        (6, 1, 7100),
+        Some("Windows Server 2008 R2 RC"),
+        Some("Windows 7 RC"),
+    ),
+    (
+        (6, 2, 8250),
+        Some("Windows Server 8 Beta"),
+        Some("Windows 8 Consumer Preview"),
+    ),
+    (
+        (6, 2, 8400),
+        Some("Windows Server 2012 RC"),
+        Some("Windows 8 Release Preview"),
+    ),
+    (
+        (6, 3, 9431),
+        Some("Windows Server 2012 R2 Preview"),
+        Some("Windows 8.1 Preview"),
+    ),
+    (
+        (10, 0, 10074),
+        Some("Windows Server 2016 Technical Preview 2"),
+        None,
+    ),
+    (
+        (10, 0, 10514),
+        Some("Windows Server 2016 Technical Preview 3"),
+        None,
+    ),
+    (
+        (10, 0, 14300),
+        Some("Windows Server 2016 Technical Preview 5"),
+        None,
+    ),
+];
+
+/// The first released build of each NT version: a lower build of the same version is a
+/// pre-release (beta, preview, release candidate) of that release.
+const FIRST_RELEASES: &[((u8, u8), u16, &str)] = &[
+    ((6, 0), 6000, "Windows Vista / Server 2008"),
+    ((6, 1), 7600, "Windows 7 / Server 2008 R2"),
+    ((6, 2), 9200, "Windows 8 / Server 2012"),
+    ((6, 3), 9600, "Windows 8.1 / Server 2012 R2"),
+    ((10, 0), 10240, "Windows 10 / Server 2016"),
+];
+
 /// `Windows Server 2019 (build 17763)`, and the desktop release of the same build when there
 /// is one (NTLM does not say which edition; RDP servers are mostly servers, so that name leads).
+/// Pre-release builds are named as such.
 pub(crate) fn os_name(v: OsVersion) -> (String, Option<String>) {
-    let found = RELEASES
-        .iter()
-        .find(|(k, _, _)| *k == (v.major, v.minor, v.build));
+    let key = (v.major, v.minor, v.build);
+    let found = RELEASES.iter().chain(PREVIEWS).find(|(k, _, _)| *k == key);
+    // Windows 10 Technical Preview builds still reported NT 6.4.
+    if found.is_none() && (v.major, v.minor) == (6, 4) {
+        return (
+            format!(
+                "a pre-release build of Windows 10 / Server 2016 (Technical Preview, version 6.4 build {})",
+                v.build
+            ),
+            None,
+        );
+    }
+    if found.is_none() {
+        let first = FIRST_RELEASES
+            .iter()
+            .find(|(mm, first, _)| *mm == (v.major, v.minor) && v.build < *first);
+        if let Some((_, _, name)) = first {
+            return (
+                format!(
+                    "a pre-release build of {name} (version {}.{} build {})",
+                    v.major, v.minor, v.build
+                ),
+                None,
+            );
+        }
+    }
     match found {
         Some((_, Some(server), desktop)) => (
             format!("{server} (build {})", v.build),
@@ -311,11 +400,14 @@ pub(crate) fn facts(obs: &Observations) -> Option<NlaFacts> {
     if let Some(NlaOutcome::Challenge { info }) = nla.map(|n| &n.outcome) {
         f.netbios_computer = info.netbios_computer.clone();
         f.dns_computer = info.dns_computer.clone();
-        f.domain = info
-            .dns_domain
-            .clone()
-            .or_else(|| info.netbios_domain.clone());
-        f.netbios_domain = info.netbios_domain.clone();
+        f.workgroup = info.is_workgroup();
+        if !f.workgroup {
+            f.domain = info
+                .dns_domain
+                .clone()
+                .or_else(|| info.netbios_domain.clone());
+            f.netbios_domain = info.netbios_domain.clone();
+        }
         f.forest = info.dns_tree.clone();
         if let Some((os, also)) = info.os_version.map(os_name) {
             f.os = Some(os);
@@ -448,6 +540,77 @@ mod tests {
         }
     }
 
+    fn challenge(info: NtlmInfo) -> Observations {
+        let mut o = Observations::new(None);
+        o.nla = Some(NlaObservation {
+            requested: 0x03,
+            selected: Some(0x02),
+            ts_request_version: Some(3),
+            elapsed_ms: 1.0,
+            outcome: NlaOutcome::Challenge { info },
+        });
+        o
+    }
+
+    /// The names of the cloudstack capture of a Windows Server 2012 R2 preview in a workgroup
+    /// (rdpclient/ntlmssp/ServerNtlmsspChallenge.java): every name field holds the computer name.
+    #[test]
+    fn a_workgroup_server_has_no_domain() {
+        let name = Some("WIN-LO419B2LSR0".to_string());
+        let info = NtlmInfo {
+            target_name: name.clone(),
+            netbios_computer: name.clone(),
+            netbios_domain: name.clone(),
+            dns_computer: name.clone(),
+            dns_domain: name.clone(),
+            os_version: Some(OsVersion {
+                major: 6,
+                minor: 3,
+                build: 9431,
+            }),
+            ..NtlmInfo::default()
+        };
+        assert!(info.is_workgroup());
+        let f = facts(&challenge(info)).expect("facts");
+        assert!(f.workgroup);
+        assert_eq!(f.domain, None);
+        assert_eq!(f.netbios_domain, None);
+        assert_eq!(f.netbios_computer, name);
+        assert_eq!(
+            f.os.as_deref(),
+            Some("Windows Server 2012 R2 Preview (build 9431)")
+        );
+        let json = serde_json::to_value(&f).expect("json");
+        assert_eq!(json["workgroup"], true);
+    }
+
+    /// The names of the gss-ntlmssp capture of a Windows Server 2008 R2 domain controller
+    /// (tests/ntlmssptest.c, T_NTLMv2_CBT).
+    #[test]
+    fn a_domain_member_keeps_its_domain() {
+        let info = NtlmInfo {
+            netbios_computer: Some("DC-WS2008R2".to_string()),
+            netbios_domain: Some("WS2008R2".to_string()),
+            dns_computer: Some("DC-ws2008r2.ws2008r2.local".to_string()),
+            dns_domain: Some("ws2008r2.local".to_string()),
+            dns_tree: Some("ws2008r2.local".to_string()),
+            os_version: Some(OsVersion {
+                major: 6,
+                minor: 1,
+                build: 7600,
+            }),
+            ..NtlmInfo::default()
+        };
+        assert!(!info.is_workgroup());
+        let f = facts(&challenge(info)).expect("facts");
+        assert!(!f.workgroup);
+        assert_eq!(f.domain.as_deref(), Some("ws2008r2.local"));
+        assert_eq!(f.netbios_domain.as_deref(), Some("WS2008R2"));
+        assert_eq!(f.os.as_deref(), Some("Windows Server 2008 R2 (build 7600)"));
+        let json = serde_json::to_value(&f).expect("json");
+        assert!(json.get("workgroup").is_none());
+    }
+
     #[test]
     fn names_windows_builds() {
         let v = |major, minor, build| OsVersion {
@@ -464,6 +627,40 @@ mod tests {
         assert_eq!(name(10, 0, 20348), "Windows Server 2022 (build 20348)");
         assert_eq!(name(10, 0, 22631), "Windows 11 23H2 (build 22631)");
         assert_eq!(name(6, 1, 7601), "Windows Server 2008 R2 (build 7601)");
+        // The releases the table missed: Server 2008 RTM and Server 2008 R2 RTM (the
+        // gss-ntlmssp capture of a 2008 R2 domain controller sends 6.1.7600).
+        assert_eq!(name(6, 0, 6001), "Windows Server 2008 (build 6001)");
+        assert_eq!(
+            os_name(v(6, 0, 6001)).1.as_deref(),
+            Some("Windows Vista SP1 has the same build")
+        );
+        assert_eq!(name(6, 1, 7600), "Windows Server 2008 R2 (build 7600)");
+        assert_eq!(name(6, 0, 6000), "Windows Vista (build 6000)");
+        // Pre-release builds: the cloudstack capture of a 2012 R2 preview sends 6.3.9431.
+        assert_eq!(
+            name(6, 3, 9431),
+            "Windows Server 2012 R2 Preview (build 9431)"
+        );
+        assert_eq!(
+            os_name(v(6, 3, 9431)).1.as_deref(),
+            Some("Windows 8.1 Preview has the same build")
+        );
+        assert_eq!(
+            name(6, 2, 8102),
+            "a pre-release build of Windows 8 / Server 2012 (version 6.2 build 8102)"
+        );
+        assert_eq!(
+            name(6, 4, 9841),
+            "a pre-release build of Windows 10 / Server 2016 (Technical Preview, version 6.4 build 9841)"
+        );
+        assert_eq!(
+            name(10, 0, 9926),
+            "a pre-release build of Windows 10 / Server 2016 (version 10.0 build 9926)"
+        );
+        assert_eq!(
+            name(10, 0, 14300),
+            "Windows Server 2016 Technical Preview 5 (build 14300)"
+        );
         assert_eq!(name(10, 0, 65000), "Windows 10.0 (build 65000)");
         assert_eq!(human_offset(-3725), "1h 02m behind");
         assert_eq!(human_offset(301), "5m 01s ahead");

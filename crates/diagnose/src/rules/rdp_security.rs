@@ -3,7 +3,7 @@
 //! says a Standard RDP Security server enforces (MS-RDPBCGR 2.2.1.4.3, 5.3).
 
 use super::{finding, Vars};
-use crate::model::{Finding, Severity};
+use crate::model::{Finding, RdpSecurityFacts, Severity};
 use rdpdoctor_observations::encryption::{level_name, method_names, version_name};
 use rdpdoctor_observations::{
     encryption, protocol, NegotiationOutcome, Observations, RdpSecurityAttempt, RdpSecurityOutcome,
@@ -78,6 +78,14 @@ pub(super) fn check(obs: &Observations, vars: &Vars, out: &mut Vec<Finding>) {
                     "the server reports RDP 4.0: a server older than RDP 5.2 (Windows 2000 or NT 4.0 TSE)"
                         .to_string()
                 }
+                // The 8-byte Server Core Data of RDP 5.0/5.1 (2.2.1.4.2): the server predates
+                // clientRequestedProtocols. A middlebox that strips the negotiation cannot take
+                // the field out of the server's own MCS answer, so a modern server behind one
+                // still sends the 12-byte block.
+                Some(v) if s.client_requested_protocols.is_none() => format!(
+                    "the server reports {} in an 8-byte Server Core Data block without clientRequestedProtocols: a server that predates security negotiation (Windows 2000, Windows XP or XP Embedded), not a proxy or load balancer",
+                    version_name(v)
+                ),
                 Some(v) => format!(
                     "the server reports {}, which negotiates security since RDP 5.2: a proxy, load balancer or stand-in between is the likely reason the negotiation data is missing",
                     version_name(v)
@@ -211,6 +219,80 @@ pub(super) fn check(obs: &Observations, vars: &Vars, out: &mut Vec<Finding>) {
     }
     if !ev.is_empty() {
         out.push(finding("weak-server-key", vars, ev));
+    }
+}
+
+/// The facts shown in the details and JSON `facts`, whether or not the server also offers TLS:
+/// what an offer of every method got (else the first accepted offer), and every method chosen.
+pub(crate) fn facts(obs: &Observations) -> Option<RdpSecurityFacts> {
+    let rdp = obs.rdp_security.as_ref()?;
+    let accepted = |a: &RdpSecurityAttempt| match &a.outcome {
+        RdpSecurityOutcome::Accepted(s) => Some(s.clone()),
+        _ => None,
+    };
+    let main = rdp
+        .attempts
+        .iter()
+        .filter(|a| a.offered == encryption::ALL)
+        .find_map(accepted)
+        .or_else(|| rdp.attempts.iter().find_map(accepted))?;
+    let mut methods: Vec<String> = Vec::new();
+    for s in rdp.attempts.iter().filter_map(accepted) {
+        let name = method_names(s.encryption_method);
+        if !methods.contains(&name) {
+            methods.push(name);
+        }
+    }
+    let server_key = main.certificate.as_ref().map(server_key);
+    let level = level_name(main.encryption_level);
+    let method = method_names(main.encryption_method);
+    let summary = match &server_key {
+        Some(key) => format!("{level}, {method}, {key}"),
+        None => format!("{level}, {method}, no server certificate"),
+    };
+    Some(RdpSecurityFacts {
+        summary,
+        level,
+        method,
+        methods,
+        server_key,
+        rdp_version: main.rdp_version.map(version_name),
+        offers: if rdp.attempts.len() > 1 {
+            rdp.attempts.iter().map(line).collect()
+        } else {
+            Vec::new()
+        },
+    })
+}
+
+/// `RSA 2048 proprietary key`, `RSA 2048 X.509 certificate CN=host (chain of 4)`.
+fn server_key(c: &ServerCertificateFacts) -> String {
+    match c {
+        ServerCertificateFacts::Proprietary {
+            key_bits,
+            temporary,
+            ..
+        } => format!(
+            "RSA {key_bits} proprietary key{}",
+            if *temporary { " (temporary)" } else { "" }
+        ),
+        ServerCertificateFacts::X509 {
+            chain_len,
+            leaf: Some(c),
+            ..
+        } => format!(
+            "{} {} X.509 certificate {} (chain of {chain_len})",
+            c.key_type, c.key_bits, c.subject
+        ),
+        ServerCertificateFacts::X509 {
+            chain_len, error, ..
+        } => format!(
+            "X.509 chain of {chain_len}, unreadable ({})",
+            error.as_deref().unwrap_or("no leaf certificate")
+        ),
+        ServerCertificateFacts::Unreadable { reason, .. } => {
+            format!("an unreadable certificate ({reason})")
+        }
     }
 }
 
@@ -418,6 +500,82 @@ mod tests {
                 || i == "rdp-security-only"),
             "{found:?}"
         );
+    }
+
+    /// What the MCS probe of a server that sends a bare Connection Confirm adds to
+    /// legacy-negotiation, by Server Core Data: the 8-byte block of Windows 2000 and XP
+    /// (redemption dump_w2000_mem3blt.hpp and dump_xp_mem3blt.hpp at 19700d8a4: version
+    /// 0x00080004, no clientRequestedProtocols), and the 12-byte block a middlebox leaves.
+    #[test]
+    fn old_servers_are_told_from_middleboxes() {
+        let evidence = |requested: Option<u32>| {
+            let mut o = obs(
+                |_| match sec(encryption::BIT_40, 2, Some(512)) {
+                    RdpSecurityOutcome::Accepted(mut s) => {
+                        s.client_requested_protocols = requested;
+                        RdpSecurityOutcome::Accepted(s)
+                    }
+                    other => other,
+                },
+                NegotiationOutcome::NoNegotiationData,
+            );
+            o.rdp_security.as_mut().map(|r| r.attempts.truncate(1));
+            let d = diagnose(&o, &Context::new(jiff::Timestamp::UNIX_EPOCH));
+            d.findings
+                .into_iter()
+                .find(|f| f.id == "legacy-negotiation")
+                .map(|f| f.evidence.join("\n"))
+                .unwrap_or_default()
+        };
+        let old = evidence(None);
+        assert!(old.contains("8-byte Server Core Data"), "{old}");
+        assert!(
+            old.contains("Windows 2000, Windows XP or XP Embedded"),
+            "{old}"
+        );
+        assert!(!old.contains("likely reason"), "{old}");
+        let middlebox = evidence(Some(0));
+        assert!(
+            middlebox.contains("a proxy, load balancer or stand-in between is the likely reason"),
+            "{middlebox}"
+        );
+    }
+
+    /// xrdp-negotiate in the lab: TLS and Standard RDP Security, High, 128-bit RC4 whatever
+    /// is offered, a 2048-bit proprietary key. No finding mentions it; the facts do.
+    #[test]
+    fn negotiate_servers_show_their_rdp_security_facts() {
+        let tls = NegotiationOutcome::Selected {
+            protocol: 1,
+            flags: 1,
+        };
+        let o = obs(|_| sec(encryption::BIT_128, 3, Some(2048)), tls);
+        let d = diagnose(&o, &Context::new(jiff::Timestamp::UNIX_EPOCH));
+        let f = d.facts.rdp_security.clone().expect("rdp_security facts");
+        assert_eq!(f.summary, "High, 128-bit RC4, RSA 2048 proprietary key");
+        assert_eq!(f.level, "High");
+        assert_eq!(f.method, "128-bit RC4");
+        assert_eq!(f.methods, vec!["128-bit RC4".to_string()]);
+        assert_eq!(f.server_key.as_deref(), Some("RSA 2048 proprietary key"));
+        assert_eq!(
+            f.rdp_version.as_deref(),
+            Some("RDP 5.0 to 8.1 (0x00080004)")
+        );
+        assert_eq!(f.offers.len(), 5);
+        assert!(
+            f.offers[1].contains("answered with 128-bit RC4, which was not offered"),
+            "{:?}",
+            f.offers
+        );
+        let json = serde_json::to_value(&d.facts).expect("json");
+        assert_eq!(
+            json["rdp_security"]["summary"],
+            "High, 128-bit RC4, RSA 2048 proprietary key"
+        );
+        // No Standard RDP Security answer: no facts.
+        let refused = obs(|_| RdpSecurityOutcome::McsRefused { result: 14 }, RDP);
+        let d = diagnose(&refused, &Context::new(jiff::Timestamp::UNIX_EPOCH));
+        assert!(d.facts.rdp_security.is_none());
     }
 
     #[test]
