@@ -13,6 +13,63 @@ mod session;
 
 use crate::model::{Severity, Step};
 
+// The commands of the certificate recipe, shared by every finding that regenerates or repairs the
+// Remote Desktop certificate, in the order they must run: read what blocked renewal, repair the
+// key file, then delete and regenerate. Microsoft's own steps ("An internal error occurs when you
+// try to connect to an Azure VM through Remote Desktop", learn.microsoft.com/troubleshoot/azure/
+// virtual-machines/windows/troubleshoot-rdp-internal-error) delete the certificate from the Remote
+// Desktop store and restart the Remote Desktop Configuration service (SessionEnv); TermService is
+// restarted only after the MachineKeys repair. Restarting TermService ends every session on the
+// server, the administrator's own included, so it is always the last resort here.
+
+/// The certificate events in the System log. Each ID is tied to its provider: without
+/// ProviderName, Group Policy's own 1055/1058/1065 (Microsoft-Windows-GroupPolicy) match too, on
+/// every domain member. RemoteConnectionManager: 1056 new self-signed certificate, 1057 could not
+/// create it, 1058 could not replace the expired one, 1065 could not replace an expired
+/// template certificate (Microsoft Docs "Event ID 1065 — Terminal Services Authentication and
+/// Encryption"); Schannel: 36870 private key unusable, 36871 no credential, 36874 no cipher suite,
+/// 36888 fatal alert sent.
+pub(super) const CERT_EVENTS: &str = "Get-WinEvent -FilterHashtable @{LogName='System'; ProviderName='Microsoft-Windows-TerminalServices-RemoteConnectionManager','Schannel'; Id=1056,1057,1058,1065,36870,36871,36874,36888} -MaxEvents 30 -ErrorAction SilentlyContinue | Format-List TimeCreated,Id,ProviderName,Message";
+
+/// The certificates of the Remote Desktop store, with whether Windows can reach each private key.
+pub(super) const CERT_STORE: &str = r#"Get-ChildItem "Cert:\LocalMachine\Remote Desktop" | Format-List Subject,Thumbprint,NotBefore,NotAfter,HasPrivateKey"#;
+
+/// Finds the key file of the newest Remote Desktop certificate in MachineKeys, keeps its path in
+/// `$f` for the commands after it (same PowerShell window) and shows its ACL.
+pub(super) const KEY_FILE: &str = r#"$c = Get-ChildItem 'Cert:\LocalMachine\Remote Desktop' | Sort-Object NotAfter | Select-Object -Last 1; $k = $c.PrivateKey.Key.UniqueName; if (-not $k) { $k = $c.PrivateKey.CspKeyContainerInfo.UniqueKeyContainerName }; $f = "C:\ProgramData\Microsoft\Crypto\RSA\MachineKeys\$k"; $f; icacls $f"#;
+
+/// Saves the key file's ACL before it is changed (restore with
+/// `icacls C:\ProgramData\Microsoft\Crypto\RSA\MachineKeys /restore C:\rdpdiag\rdp-key-acl.txt`).
+pub(super) const KEY_FILE_BACKUP: &str = r"New-Item -ItemType Directory -Force C:\rdpdiag | Out-Null; icacls $f /save C:\rdpdiag\rdp-key-acl.txt";
+
+/// Grants what the key file needs, accounts named by SID so the command works on every language
+/// of Windows: SYSTEM (S-1-5-18) and Administrators (S-1-5-32-544) Full control, NETWORK SERVICE
+/// (S-1-5-20, the account of Remote Desktop Services) Read. The file only: MachineKeys key files
+/// do not inherit from the folder (KB 278381 "Default permissions for the MachineKeys folders":
+/// Administrators and Everyone have rights on "this folder only").
+pub(super) const KEY_FILE_GRANT: &str =
+    r#"icacls $f /grant "*S-1-5-18:(F)" "*S-1-5-32-544:(F)" "*S-1-5-20:(R)""#;
+
+/// The MachineKeys folder's own ACL, read only, to compare with the default of KB 278381.
+pub(super) const MACHINEKEYS_ACL: &str = r"icacls C:\ProgramData\Microsoft\Crypto\RSA\MachineKeys";
+
+/// Regenerates the self-signed certificate the way Microsoft's procedure does.
+pub(super) const RESTART_SESSIONENV: &str = "Restart-Service SessionEnv";
+
+/// Confirms that a new self-signed certificate was made (RemoteConnectionManager 1056).
+pub(super) const CONFIRM_1056: &str = "Get-WinEvent -FilterHashtable @{LogName='System'; ProviderName='Microsoft-Windows-TerminalServices-RemoteConnectionManager'; Id=1056} -MaxEvents 1 -ErrorAction SilentlyContinue | Format-List TimeCreated,Message";
+
+/// The last resort: ends every session on the server, including the administrator's own.
+pub(super) const RESTART_TERMSERVICE: &str = "Restart-Service TermService -Force";
+
+/// The inbound Remote Desktop rules with their profiles.
+pub(super) const FIREWALL_SHOW: &str = r#"Get-NetFirewallRule -DisplayGroup "Remote Desktop" -Direction Inbound | Format-Table Name,Enabled,Profile,Action"#;
+
+/// Enables the inbound Remote Desktop rules for the Domain and Private profiles only. Enabling
+/// the whole display group also enables rules scoped to (or covering) the Public profile, which
+/// opens RDP on every untrusted network the machine joins.
+pub(super) const FIREWALL_ENABLE_SCOPED: &str = r#"Get-NetFirewallRule -DisplayGroup "Remote Desktop" -Direction Inbound | Set-NetFirewallRule -Profile Domain,Private -Enabled True"#;
+
 /// A fix as written in the catalog.
 #[derive(Debug)]
 pub struct FixDef {
