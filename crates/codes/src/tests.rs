@@ -395,7 +395,10 @@ fn undocumented_client_codes_are_present_but_unnamed() {
     }
     // RDP_NEG_FAILURE is 1–6 (MS-RDPBCGR 2.2.1.2.2); anything else is shown raw.
     for v in [0, 7, 8, 0xFF] {
-        assert!(lookup(NegFailure, v).is_none(), "neg-failure {v} is undocumented");
+        assert!(
+            lookup(NegFailure, v).is_none(),
+            "neg-failure {v} is undocumented"
+        );
     }
 }
 
@@ -722,7 +725,14 @@ fn every_documented_line_quotes_its_source() {
                 s.id
             );
             // Inference belongs in `inference` or `caveats`.
-            for word in ["other side", "far side", "probably", "likely", "inference", "seen in"] {
+            for word in [
+                "other side",
+                "far side",
+                "probably",
+                "likely",
+                "inference",
+                "seen in",
+            ] {
                 assert!(
                     !fact.to_lowercase().contains(word),
                     "{}: documented line carries inference ({word}): {fact}",
@@ -771,7 +781,16 @@ fn every_range_sentence_holds_for_its_value() {
         out
     }
     let mut values: Vec<u32> = (0..0x1300).collect();
-    values.extend([0x2407, 0x5000, 0x7FFF, 0x8000, 0xFFFF, 0x1_0000, 0x2_0099, 0xDEAD_BEEF]);
+    values.extend([
+        0x2407,
+        0x5000,
+        0x7FFF,
+        0x8000,
+        0xFFFF,
+        0x1_0000,
+        0x2_0099,
+        0xDEAD_BEEF,
+    ]);
     let mut checked = 0;
     for family in [Errinfo, Extended, NegFailure, Freerdp, Disconnect, TlsAlert] {
         for &v in &values {
@@ -895,7 +914,12 @@ fn causes_keep_nla_on_and_log_sessions_off() {
             if fix.contains("delete the certificate") || fix.contains("delete the expired") {
                 let read = fix.find("1058").unwrap_or(usize::MAX);
                 let delete = fix.find("delete").unwrap_or(0);
-                assert!(read < delete, "{}: diagnose before deleting: {}", c.id, c.fix);
+                assert!(
+                    read < delete,
+                    "{}: diagnose before deleting: {}",
+                    c.id,
+                    c.fix
+                );
                 let session_env = fix.find("sessionenv").unwrap_or(usize::MAX);
                 let term = fix.find("termservice").unwrap_or(usize::MAX);
                 assert!(session_env < term, "{}: SessionEnv first: {}", c.id, c.fix);

@@ -14,7 +14,11 @@ const fn h(
     meaning: &'static str,
     see_also: &'static [CodeRef],
 ) -> CodeEntry {
-    let src = if links_alert(see_also) { SRC_ALERT } else { SRC };
+    let src = if links_alert(see_also) {
+        SRC_ALERT
+    } else {
+        SRC
+    };
     CodeEntry::new(Family::Hresult, value, name, meaning, src).with_see_also(see_also)
 }
 

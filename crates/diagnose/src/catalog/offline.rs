@@ -444,8 +444,11 @@ pub(super) const ENTRIES: &[FindingDef] = &[
                 ],
             },
             FixDef {
-                text: "Bind a valid certificate, or delete the value to use the self-signed one",
-                commands: &[r#"Remove-ItemProperty -Path 'HKLM:\SYSTEM\CurrentControlSet\Control\Terminal Server\WinStations\RDP-Tcp' -Name SSLCertificateSHA1Hash"#],
+                text: "Bind a valid certificate, or delete the value to use the self-signed one and restart the Remote Desktop Configuration service (SessionEnv; sessions stay up)",
+                commands: &[
+                    r#"Remove-ItemProperty -Path 'HKLM:\SYSTEM\CurrentControlSet\Control\Terminal Server\WinStations\RDP-Tcp' -Name SSLCertificateSHA1Hash"#,
+                    RESTART_SESSIONENV,
+                ],
             },
         ],
         client: None,

@@ -18,9 +18,7 @@ use crate::catalog;
 use crate::context::Context;
 use crate::model::{ClientError, CodeRef, Finding, Fix, Severity, Step};
 use rdpdoctor_codes::Family;
-use rdpdoctor_observations::{
-    protocol, HostKind, NegotiationOutcome, Observations, TlsOutcome,
-};
+use rdpdoctor_observations::{protocol, HostKind, NegotiationOutcome, Observations, TlsOutcome};
 
 /// Runs every rule.
 pub(crate) fn run(obs: &Observations, ctx: &Context) -> Vec<Finding> {
@@ -132,9 +130,13 @@ pub(crate) fn finding(id: &str, vars: &Vars, evidence: Vec<String>) -> Finding {
 
 /// Commands that only make sense when the target is a name: resolving it, or an SPN for it.
 pub(crate) fn name_only(command: &str) -> bool {
-    ["Resolve-DnsName {host}", "nslookup {host}", "TERMSRV/{host}"]
-        .iter()
-        .any(|n| command.contains(n))
+    [
+        "Resolve-DnsName {host}",
+        "nslookup {host}",
+        "TERMSRV/{host}",
+    ]
+    .iter()
+    .any(|n| command.contains(n))
 }
 
 /// The client's view of a finding: words from the catalog, codes from the shared code table.
