@@ -654,7 +654,8 @@ pub const SCENARIOS: &[Scenario] = &[
             &[code(Family::Freerdp, 7)],
         ],
         step: Step {
-            summary: "The TCP connection was open and was then closed from the far side, and \
+            summary: "The TCP connection was open and was then closed (by the server or something \
+                      in between), and \
                       the client recorded that the server denied the connection. Most likely \
                       the connection got past TCP and the security handshake and the server \
                       then refused it on purpose, without saying why.",
@@ -683,7 +684,7 @@ pub const SCENARIOS: &[Scenario] = &[
     },
     Scenario {
         id: "socket-closed",
-        title: "0x904: the connection was closed from the far side",
+        title: "0x904: socket closed",
         when: &[&[code(D, 0x904), code(X, 0)], &[code(D, 0x904)]],
         step: Step {
             summary: "TCP connected, then the stream ended under the client. The code says \
