@@ -193,3 +193,137 @@ fn completions_and_man_page_come_from_the_same_definitions() {
     assert!(String::from_utf8_lossy(&out.stdout).contains(".TH rdpdoctor 1"));
     assert_eq!(run(&["completions", "cmd.exe"]).status.code(), Some(2));
 }
+
+/// Like `replay`, with extra `diagnose` arguments.
+fn replay_with(doc: &str, extra: &[&str]) -> (i32, serde_json::Value) {
+    // Tests run in parallel and may replay the same document: one directory per call.
+    static CALLS: std::sync::atomic::AtomicUsize = std::sync::atomic::AtomicUsize::new(0);
+    let n = CALLS.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
+    let dir = std::env::temp_dir().join(format!("rdpdoctor-cli-replay-{}-{n}", std::process::id()));
+    std::fs::create_dir_all(&dir).expect("temp dir");
+    let path = dir.join("obs.json");
+    std::fs::write(&path, doc).expect("write");
+    let mut args = vec!["diagnose", path.to_str().expect("utf-8"), "--json"];
+    args.extend_from_slice(extra);
+    let r = run_json(&args);
+    let _ = std::fs::remove_dir_all(&dir);
+    r
+}
+
+/// A server at 127.0.0.1 that completes TLS 1.2 with a certificate that names only "rdp01" and
+/// expired in 2020.
+const EXPIRED_BY_ADDRESS: &str = r#"{"schema":"rdpdoctor.observations/1",
+    "target":{"input":"127.0.0.1","host":"127.0.0.1","port":3389,"kind":"ipv4"},
+    "dns":{"name":"127.0.0.1","elapsed_ms":0.0,"outcome":{"kind":"literal","addresses":["127.0.0.1"]}},
+    "negotiation":[{"requested":11,"elapsed_ms":1.0,"outcome":{"kind":"selected","protocol":2,"flags":31}},
+                   {"requested":0,"elapsed_ms":1.0,"outcome":{"kind":"failure","code":5}},
+                   {"requested":1,"elapsed_ms":1.0,"outcome":{"kind":"failure","code":5}}],
+    "tls":{"attempts":[{"requested":11,"version":"TLS 1.2","elapsed_ms":1.0,"outcome":{"kind":"completed","cipher":"TLS_AES"}}],
+           "certificate":{"subject":"CN=rdp01","subject_cn":["rdp01"],"issuer":"CN=Corp CA","serial_hex":"01",
+             "sha256_hex":"00","sha1_hex":"0123456789ABCDEF0123456789ABCDEF01234567",
+             "not_before":"2019-01-01T00:00:00Z","not_after":"2020-01-01T00:00:00Z","self_signed":false,
+             "key_type":"RSA","key_bits":2048,"signature_algorithm":"sha256WithRSAEncryption",
+             "signature_digest":"SHA256","chain_len":2}}}"#;
+
+fn finding<'a>(v: &'a serde_json::Value, id: &str) -> &'a serde_json::Value {
+    v["findings"]
+        .as_array()
+        .and_then(|a| a.iter().find(|f| f["id"] == id))
+        .unwrap_or_else(|| panic!("no {id} in {v}"))
+}
+
+/// mstsc at its default authentication level lets the user accept an expired certificate; only a
+/// client that requires server authentication (--client hardened) is blocked.
+#[test]
+fn an_expired_certificate_blocks_only_a_client_that_requires_server_authentication() {
+    let (code, v) = replay_with(EXPIRED_BY_ADDRESS, &[]);
+    assert_eq!(code, 1);
+    assert_eq!(finding(&v, "cert-expired")["severity"], "warning");
+    assert_eq!(v["verdict"]["status"], "degraded", "{v}");
+    for client in ["windows", "windows10"] {
+        let (_, v) = replay_with(EXPIRED_BY_ADDRESS, &["--client", client]);
+        assert_eq!(
+            finding(&v, "cert-expired")["severity"],
+            "warning",
+            "{client}"
+        );
+    }
+    let (_, v) = replay_with(EXPIRED_BY_ADDRESS, &["--client", "hardened"]);
+    assert_eq!(finding(&v, "cert-expired")["severity"], "blocking");
+    assert_eq!(v["verdict"]["status"], "broken");
+    assert_eq!(v["verdict"]["finding"], "cert-expired");
+}
+
+/// Probed by address: no name-only command, and the mismatch says why an address never matches.
+#[test]
+fn an_address_target_gets_no_name_commands_and_the_mismatch_explains_ip_versus_name() {
+    let (_, v) = replay_with(EXPIRED_BY_ADDRESS, &[]);
+    let all = v["findings"].to_string();
+    for name_only in ["Resolve-DnsName", "nslookup", "TERMSRV/127.0.0.1"] {
+        assert!(
+            !all.contains(name_only),
+            "{name_only} for an address: {all}"
+        );
+    }
+    let m = finding(&v, "cert-name-mismatch");
+    assert!(m["explanation"]
+        .as_str()
+        .unwrap_or("")
+        .contains("Connecting by IP address always mismatches"));
+    assert!(
+        m["evidence"].to_string().contains("is an IP address"),
+        "{m}"
+    );
+    // The same certificate probed by a name it does not carry keeps the DNS check.
+    let by_name = EXPIRED_BY_ADDRESS
+        .replace(
+            r#""input":"127.0.0.1","host":"127.0.0.1","port":3389,"kind":"ipv4""#,
+            r#""input":"alias.corp.example","host":"alias.corp.example","port":3389,"kind":"name""#,
+        )
+        .replace(
+            r#""outcome":{"kind":"literal","addresses":["127.0.0.1"]}"#,
+            r#""outcome":{"kind":"resolved","addresses":["127.0.0.1"]}"#,
+        );
+    let (_, v) = replay_with(&by_name, &[]);
+    let m = finding(&v, "cert-name-mismatch");
+    assert!(
+        m["fixes"]
+            .to_string()
+            .contains("Resolve-DnsName alias.corp.example"),
+        "{m}"
+    );
+}
+
+/// The refusal's fixes follow the code the server sent: the placeholder is filled in, and no
+/// fix speaks of a code that was not received.
+#[test]
+fn a_negotiation_refusal_names_the_code_received() {
+    // 5 for a request that offered CredSSP contradicts the request: negotiation-refused.
+    let doc = r#"{"schema":"rdpdoctor.observations/1",
+        "target":{"input":"rdp01","host":"rdp01","port":3389,"kind":"name"},
+        "negotiation":[{"requested":11,"elapsed_ms":1.0,"outcome":{"kind":"failure","code":5}},
+                       {"requested":3,"elapsed_ms":1.0,"outcome":{"kind":"failure","code":5}}]}"#;
+    let (_, v) = replay_with(doc, &[]);
+    let f = finding(&v, "negotiation-refused");
+    let fixes = f["fixes"].to_string();
+    assert!(
+        fixes.contains("rdpdoctor explain --as neg-failure 5"),
+        "{fixes}"
+    );
+    assert!(
+        !fixes.contains("CODE") && !fixes.contains("{code}"),
+        "{fixes}"
+    );
+    assert!(fixes.contains("HYBRID_REQUIRED_BY_SERVER (5)"), "{fixes}");
+    assert!(!fixes.contains("(6)") && !fixes.contains("(4)"), "{fixes}");
+    // An undocumented value gets the undocumented-code fix, not a named one.
+    let doc7 = doc.replace(r#""code":5"#, r#""code":7"#);
+    let (_, v) = replay_with(&doc7, &[]);
+    let fixes = finding(&v, "negotiation-refused")["fixes"].to_string();
+    assert!(
+        fixes.contains("neg-failure 7") && fixes.contains("Undocumented code"),
+        "{fixes}"
+    );
+    assert!(!fixes.contains("HYBRID_REQUIRED_BY_SERVER (5)"), "{fixes}");
+    assert!(!fixes.contains("ENTRA"), "{fixes}");
+}

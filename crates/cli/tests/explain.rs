@@ -206,3 +206,40 @@ fn bad_input_exit_2_without_panic() {
         assert!(stdout(&o).is_empty(), "{args:?}");
     }
 }
+
+/// The "Documented:" block quotes Microsoft and keeps inference out.
+#[test]
+fn documented_lines_quote_the_source_and_hold_no_inference() {
+    let out = stdout(&run(&["0x904"]));
+    let documented: String = out
+        .split("  Documented:\n")
+        .nth(1)
+        .and_then(|rest| rest.split("\n  Inference:").next())
+        .unwrap_or_else(|| panic!("no Documented block: {out}"))
+        .to_string();
+    assert!(documented.contains("\"Socket closed.\""), "{documented}");
+    assert!(
+        documented.contains("IMsTscAxEvents::OnDisconnected"),
+        "{documented}"
+    );
+    assert!(!documented.contains("other side"), "{documented}");
+}
+
+/// RDP_NEG_FAILURE defines 1–6; 7 is shown raw, without a borrowed name.
+#[test]
+fn neg_failure_7_is_raw_and_undocumented() {
+    let o = run(&["--as", "neg-failure", "7"]);
+    let out = stdout(&o);
+    assert!(!out.contains("ENTRA") && !out.contains("IronRDP"), "{out}");
+    assert!(out.contains("1–6"), "{out}");
+}
+
+/// A range sentence names the range the value is in, or says it is in none.
+#[test]
+fn errinfo_outside_every_block_says_so() {
+    for v in ["0x2407", "0x1200", "0x5000"] {
+        let out = stdout(&run(&["--as", "errinfo", v]));
+        assert!(out.contains("outside every block"), "{v}: {out}");
+        assert!(!out.contains("lies in the RDP"), "{v}: {out}");
+    }
+}

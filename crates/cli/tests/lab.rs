@@ -24,9 +24,19 @@ const CASES: &[Case] = &[
         ids: &["nla-not-enforced"],
         exit: 1,
     },
+    // mstsc lets the user accept an expired certificate: degraded by default, broken for a
+    // client that requires server authentication.
     Case {
         server: "xrdp-expired",
         extra: &[],
+        status: "degraded",
+        finding: Some("cert-expired"),
+        ids: &["cert-expired", "nla-not-enforced"],
+        exit: 1,
+    },
+    Case {
+        server: "xrdp-expired",
+        extra: &["--client", "hardened"],
         status: "broken",
         finding: Some("cert-expired"),
         ids: &["cert-expired", "nla-not-enforced"],
@@ -140,6 +150,14 @@ const CASES: &[Case] = &[
     Case {
         server: "xrdp-not-yet-valid",
         extra: &[],
+        status: "degraded",
+        finding: Some("cert-not-yet-valid"),
+        ids: &["cert-not-yet-valid", "nla-not-enforced"],
+        exit: 1,
+    },
+    Case {
+        server: "xrdp-not-yet-valid",
+        extra: &["--client", "hardened"],
         status: "broken",
         finding: Some("cert-not-yet-valid"),
         ids: &["cert-not-yet-valid", "nla-not-enforced"],
@@ -326,7 +344,8 @@ fn healthy_server_in_words_and_exit_zero() {
 #[test]
 fn broken_server_report_names_cause_evidence_client_error_and_fixes() {
     let lab = Lab::get();
-    let out = run(&["check", &lab.addr("xrdp-expired")]);
+    // Broken for a client that refuses servers it cannot authenticate.
+    let out = run(&["check", &lab.addr("xrdp-expired"), "--client", "hardened"]);
     let text = String::from_utf8_lossy(&out.stdout);
     assert_eq!(out.status.code(), Some(1));
     for want in [
@@ -340,6 +359,7 @@ fn broken_server_report_names_cause_evidence_client_error_and_fixes() {
         "Fixes, least invasive first:",
         "1. ",
         r#"Remove-Item "Cert:\LocalMachine\Remote Desktop\"#,
+        "Restart-Service SessionEnv",
         "Restart-Service TermService",
     ] {
         assert!(text.contains(want), "missing {want:?} in\n{text}");

@@ -728,22 +728,27 @@ fn patterns(family: Family, v: u32) -> Vec<String> {
             "mstsc's own text for it is in the Name field of client event 1026 (RDPClient/Operational), which records the same number in decimal.".into(),
         ],
         Family::Extended => {
+            // Each range sentence names exactly the range its arm matches
+            // (ExtendedDisconnectReasonCode: licensing 256–267, protocol 4096–32767).
             if (0x1000..=0x7FFF).contains(&v) {
                 vec![format!("Extended reason {v} lies in exDiscReasonProtocolRange (4096–32767): an internal protocol error the server detected, with no specific name. Check the server's RdpCoreTS log (events 97, 226).")]
-            } else if (0x100..=0x1FF).contains(&v) {
+            } else if (0x100..=0x10B).contains(&v) {
                 vec![format!("Extended reason {v} lies in the licensing block (256–267) but is not defined.")]
             } else {
                 vec![format!("Extended reason {v} (0x{v:X}) is neither a documented extended reason nor a Set Error Info code.")]
             }
         }
+        // Each arm's sentence names exactly the range the arm matches: the blocks of
+        // MS-RDPBCGR 2.2.5.1.1 (protocol-independent 0x0–0x1A, licensing 0x100–0x10A, connection
+        // broker 0x400–0x412, RDP-specific 0x10C9–0x1195); anything else lies outside them.
         Family::Errinfo => vec![match v {
-            0..=0xFF => format!("errorInfo 0x{v:X} lies in the protocol-independent block (0x0–0x1A) but is not defined in MS-RDPBCGR 2.2.5.1.1."),
-            0x100..=0x1FF => format!("errorInfo 0x{v:X} lies in the licensing block (0x100–0x10A) but is not defined."),
-            0x400..=0x4FF => format!("errorInfo 0x{v:X} lies in the connection broker block (0x400–0x412) but is not defined."),
-            0x1000..=0x7FFF => format!("errorInfo 0x{v:X} lies in the RDP protocol error area (0x10C9–0x1195) but is not defined: an internal protocol error."),
-            _ => format!("errorInfo 0x{v:X} lies outside every block MS-RDPBCGR 2.2.5.1.1 defines."),
+            0..=0x1A => format!("errorInfo 0x{v:X} lies in the protocol-independent block (0x0–0x1A) but is not defined in MS-RDPBCGR 2.2.5.1.1."),
+            0x100..=0x10A => format!("errorInfo 0x{v:X} lies in the licensing block (0x100–0x10A) but is not defined."),
+            0x400..=0x412 => format!("errorInfo 0x{v:X} lies in the connection broker block (0x400–0x412) but is not defined."),
+            0x10C9..=0x1195 => format!("errorInfo 0x{v:X} lies in the RDP-specific block (0x10C9–0x1195) but is not defined: an internal protocol error."),
+            _ => format!("errorInfo 0x{v:X} lies outside every block MS-RDPBCGR 2.2.5.1.1 defines (0x0–0x1A, 0x100–0x10A, 0x400–0x412, 0x10C9–0x1195): undocumented."),
         }],
-        Family::NegFailure => vec![format!("RDP_NEG_FAILURE codes are 1–6 in MS-RDPBCGR 2.2.1.2.2 (IronRDP also names 7); {v} is a raw, undocumented value.")],
+        Family::NegFailure => vec![format!("RDP_NEG_FAILURE codes are 1–6 in MS-RDPBCGR 2.2.1.2.2; {v} is a raw, undocumented value.")],
         Family::Ntstatus => {
             let sev = match v >> 30 {
                 3 => "error",

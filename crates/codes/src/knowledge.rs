@@ -208,16 +208,20 @@ const CHECK_USER: &str = "rdpdoctor check HOST --user 'DOMAIN\\user'";
 /// The whole connection sequence (delegates the credentials), to read the server's own codes.
 const CHECK_FULL: &str = "rdpdoctor check HOST --user 'DOMAIN\\user' --full";
 const EXPORT_SYSTEM_AND_READ: &str = "wevtutil epl System C:\\rdpdiag\\System-rdp.evtx \"/q:*[System[Provider[@Name='Schannel' or @Name='TermDD' or @Name='Microsoft-Windows-TerminalServices-RemoteConnectionManager' or @Name='Service Control Manager']]]\" /ow:true, then anywhere: rdpdoctor logs System-rdp.evtx";
-const Q_RCM_CERT: &str = "wevtutil qe System \"/q:*[System[Provider[@Name='Microsoft-Windows-TerminalServices-RemoteConnectionManager'] and (EventID=1055 or EventID=1057 or EventID=1058)]]\" /c:10 /rd:true /f:text";
+// Every query with an event ID names the provider: IDs are per provider, and the System log holds
+// Group Policy's 1055/1058/1065 too (Microsoft-Windows-GroupPolicy).
+const Q_RCM_CERT: &str = "wevtutil qe System \"/q:*[System[Provider[@Name='Microsoft-Windows-TerminalServices-RemoteConnectionManager'] and (EventID=1055 or EventID=1057 or EventID=1058 or EventID=1065)]]\" /c:10 /rd:true /f:text";
 const Q_SCHANNEL_KEY: &str = "wevtutil qe System \"/q:*[System[Provider[@Name='Schannel'] and (EventID=36870)]]\" /c:10 /rd:true /f:text";
 const Q_SCHANNEL_TLS: &str = "wevtutil qe System \"/q:*[System[Provider[@Name='Schannel'] and (EventID=36871 or EventID=36874 or EventID=36888)]]\" /c:10 /rd:true /f:text";
-const Q_RDPCORE_131: &str = "wevtutil qe Microsoft-Windows-RemoteDesktopServices-RdpCoreTS/Operational \"/q:*[System[(EventID=131)]]\" /c:20 /rd:true /f:text";
-const Q_RCM_DENY: &str = "wevtutil qe System \"/q:*[System[Provider[@Name='Microsoft-Windows-TerminalServices-RemoteConnectionManager'] and (EventID=1070 or EventID=1071)]]\" /c:10 /rd:true /f:text";
-const Q_SECURITY_AUTH: &str =
-    "wevtutil qe Security \"/q:*[System[(EventID=4625 or EventID=4825)]]\" /c:10 /rd:true /f:text";
+const Q_RDPCORE_131: &str = "wevtutil qe Microsoft-Windows-RemoteDesktopServices-RdpCoreTS/Operational \"/q:*[System[Provider[@Name='Microsoft-Windows-RemoteDesktopServices-RdpCoreTS'] and (EventID=131)]]\" /c:20 /rd:true /f:text";
+/// 1070: "A logon request was denied because the terminal server is currently in drain mode"
+/// (Microsoft Docs "Event ID 1070 — Terminal Server Connections"), in the RemoteConnectionManager
+/// Operational channel, not System. No primary source documents a 1071 for this, so it is left out.
+const Q_RCM_DENY: &str = "wevtutil qe Microsoft-Windows-TerminalServices-RemoteConnectionManager/Operational \"/q:*[System[Provider[@Name='Microsoft-Windows-TerminalServices-RemoteConnectionManager'] and (EventID=1070)]]\" /c:10 /rd:true /f:text";
+const Q_SECURITY_AUTH: &str = "wevtutil qe Security \"/q:*[System[Provider[@Name='Microsoft-Windows-Security-Auditing'] and (EventID=4625 or EventID=4825)]]\" /c:10 /rd:true /f:text";
 const Q_TERMDD: &str = "wevtutil qe System \"/q:*[System[Provider[@Name='TermDD'] and (EventID=56 or EventID=50)]]\" /c:10 /rd:true /f:text";
-const Q_LSM_40: &str = "wevtutil qe Microsoft-Windows-TerminalServices-LocalSessionManager/Operational \"/q:*[System[(EventID=40)]]\" /c:10 /rd:true /f:text";
-const Q_RDPCORE_ERR: &str = "wevtutil qe Microsoft-Windows-RemoteDesktopServices-RdpCoreTS/Operational \"/q:*[System[(EventID=97 or EventID=102 or EventID=103 or EventID=139 or EventID=226)]]\" /c:20 /rd:true /f:text";
+const Q_LSM_40: &str = "wevtutil qe Microsoft-Windows-TerminalServices-LocalSessionManager/Operational \"/q:*[System[Provider[@Name='Microsoft-Windows-TerminalServices-LocalSessionManager'] and (EventID=40)]]\" /c:10 /rd:true /f:text";
+const Q_RDPCORE_ERR: &str = "wevtutil qe Microsoft-Windows-RemoteDesktopServices-RdpCoreTS/Operational \"/q:*[System[Provider[@Name='Microsoft-Windows-RemoteDesktopServices-RdpCoreTS'] and (EventID=97 or EventID=102 or EventID=103 or EventID=139 or EventID=226)]]\" /c:20 /rd:true /f:text";
 const REG_TS: &str = "reg query \"HKLM\\SYSTEM\\CurrentControlSet\\Control\\Terminal Server\"";
 const REG_RDPTCP: &str =
     "reg query \"HKLM\\SYSTEM\\CurrentControlSet\\Control\\Terminal Server\\WinStations\\RDP-Tcp\"";
@@ -251,17 +255,23 @@ const CAUSE_CERT: Cause = Cause {
     evidence: &[
         Evidence { kind: EvidenceKind::Check, findings: &["cert-expired", "tls-handshake-failed", "cert-not-on-server"], what: "The certificate the server presents has expired, or no TLS version completes, or negotiation answers SSL_CERT_NOT_ON_SERVER.", command: CHECK },
         Evidence { kind: EvidenceKind::OfflineCheck, findings: &["cert-renewal-failed", "cert-private-key-inaccessible"], what: "Findings from the server's exported System log.", command: EXPORT_SYSTEM_AND_READ },
-        Evidence { kind: EvidenceKind::Event, findings: &[], what: "RemoteConnectionManager 1057 (could not create the self-signed certificate) or 1058 (could not replace the expired one, often \"Access is denied\"); 1055 for a custom certificate whose key is unreadable.", command: Q_RCM_CERT },
+        Evidence { kind: EvidenceKind::Event, findings: &[], what: "RemoteConnectionManager 1057 (could not create the self-signed certificate) or 1058 (could not replace the expired one, often \"Access is denied\"); 1065 for an expired template certificate that could not be replaced; 1055 for a custom certificate whose key is unreadable.", command: Q_RCM_CERT },
         Evidence { kind: EvidenceKind::Event, findings: &[], what: "Schannel 36870 with ErrorCode 0x8009030D (SEC_E_UNKNOWN_CREDENTIALS) or 0x80090016 (NTE_BAD_KEYSET): the private key cannot be opened.", command: Q_SCHANNEL_KEY },
         Evidence { kind: EvidenceKind::Command, findings: &[], what: "NotAfter of the certificate in the Remote Desktop store.", command: CERT_STORE },
-        Evidence { kind: EvidenceKind::Command, findings: &[], what: "NT AUTHORITY\\NETWORK SERVICE needs Read, SYSTEM and Administrators Full Control.", command: MACHINEKEYS },
+        Evidence { kind: EvidenceKind::Command, findings: &[], what: "The folder itself keeps the Windows default (KB 278381: Administrators Full control and Everyone special rights, this folder only); the RDP key file in it needs NETWORK SERVICE Read and SYSTEM and Administrators Full control. Key files do not inherit from the folder.", command: MACHINEKEYS },
     ],
     rule_out: "`rdpdoctor check HOST` shows a valid certificate and completes TLS with the \
                versions the client uses, and the server logs no 1057/1058/36870.",
-    fix: "Delete the expired certificate from the Remote Desktop store and restart the Remote \
-          Desktop Configuration (SessionEnv) and Remote Desktop Services (TermService) services \
-          so a new one is made; first fix whatever blocked renewal (MachineKeys ACL). Do not \
-          rename the whole MachineKeys folder: that discards every machine private key.",
+    // Microsoft's procedure ("An internal error occurs when you try to connect to an Azure VM
+    // through Remote Desktop"): delete the certificate, restart SessionEnv; TermService only
+    // after the MachineKeys repair.
+    fix: "First read what blocked renewal (RemoteConnectionManager 1057/1058/1065, Schannel \
+          36870, the key file's ACL) and fix that: deleting the certificate while the key store \
+          is broken leaves the server with none. Then delete the certificate from the Remote \
+          Desktop store and restart the Remote Desktop Configuration service (SessionEnv) so a \
+          new one is made (event 1056); restart Remote Desktop Services (TermService), which \
+          ends every session, only if no new certificate appears. Do not rename the whole \
+          MachineKeys folder: that discards every machine private key.",
 };
 
 const CAUSE_MIDDLEBOX: Cause = Cause {
@@ -315,13 +325,13 @@ const CAUSE_REFUSES_LOGONS: Cause = Cause {
     why: "The one cause that literally matches \"the server denied the connection\". An old \
           Microsoft header comment says this extended code marks an early refusal usually due \
           to RDP being disabled or policy limiting new connections. No Microsoft text confirms \
-          which server settings send it; the events 1070/1071 are still to be verified.",
+          which server settings send it. Event 1070 records a logon denied because of drain mode.",
     evidence: &[
         Evidence { kind: EvidenceKind::Check, findings: &["server-denied-connection"], what: "Needs the user's credentials (to get past NLA) and --full (which delegates them). The check then goes as far as the server's Set Error Info PDU and reports its code (0x7) and the phase.", command: CHECK_FULL },
         Evidence { kind: EvidenceKind::Command, findings: &[], what: "\"Session logins are currently DISABLED\" or drain mode.", command: CHGLOGON },
         Evidence { kind: EvidenceKind::Registry, findings: &[], what: "TSServerDrainMode = 1, TSUserEnabled = 1 or TSEnabled = 0 under Terminal Server; fLogonDisabled = 1 under RDP-Tcp.", command: REG_TS },
         Evidence { kind: EvidenceKind::Registry, findings: &[], what: "fLogonDisabled = 1 or fEnableWinStation = 0 on the listener.", command: REG_RDPTCP },
-        Evidence { kind: EvidenceKind::Event, findings: &[], what: "RemoteConnectionManager 1070 / 1071: logon denied because of drain mode / connections disabled (IDs to verify).", command: Q_RCM_DENY },
+        Evidence { kind: EvidenceKind::Event, findings: &[], what: "RemoteConnectionManager 1070 (Operational log): a logon request denied because the server is in drain mode.", command: Q_RCM_DENY },
     ],
     rule_out: "`chglogon /query` says logons are enabled, drain mode is off and the listener \
                values are at their defaults.",
@@ -346,8 +356,9 @@ const CAUSE_NLA: Cause = Cause {
         Evidence { kind: EvidenceKind::Event, findings: &[], what: "TermDD 56 (security layer error), Security 4625 (Status / SubStatus names the credential problem).", command: Q_TERMDD },
     ],
     rule_out: "The check with credentials completes CredSSP and the logon (auth-ok).",
-    fix: "Match NLA/security-layer settings between client, intermediaries and server; patch \
-          both sides for CredSSP rather than setting AllowEncryptionOracle = 2.",
+    fix: "Keep NLA on at the server and make the other side speak it: enable CredSSP on the \
+          client (enablecredsspsupport:i:1 in the .rdp file, FreeRDP /sec:nla), the bastion or \
+          the proxy; patch both sides for CredSSP rather than setting AllowEncryptionOracle = 2.",
 };
 
 const CAUSE_LIMITS: Cause = Cause {
@@ -367,8 +378,11 @@ const CAUSE_LIMITS: Cause = Cause {
     ],
     rule_out: "Free slots (`qwinsta`) and no limit configured; the failure does not come and go \
                with load.",
-    fix: "Log off stale sessions (`rwinsta`), raise or remove the limit, and stop exposing 3389 \
-          to the internet.",
+    // `logoff` ends a session the way its user would; `reset session` (rwinsta) deletes it
+    // without letting programs save (Microsoft Learn, windows-commands "logoff", "reset session").
+    fix: "List the sessions (`query session /server:HOST`), and once you know who owns a stale \
+          one, log it off (`logoff ID /server:HOST`) rather than resetting it (`rwinsta` discards \
+          unsaved work); raise or remove the limit, and stop exposing 3389 to the internet.",
 };
 
 const CAUSE_UPDATE: Cause = Cause {
@@ -603,6 +617,26 @@ const NF_ORACLE_PERMANENT: NotFit = NotFit {
     why_not: "It re-opens CVE-2018-0886 and is meant as a temporary workaround; patching the \
               unpatched side is the fix.",
 };
+const NF_DISABLE_NLA: NotFit = NotFit {
+    claim: "\"Disable NLA first\" (UserAuthentication = 0) as the fix",
+    why_not: "NLA runs inside TLS, so it cannot cure a certificate or TLS failure: the handshake \
+              still fails with NLA off. It removes the check that keeps unauthenticated users \
+              from a logon screen and a session (BlueKeep-class attack surface). Keep NLA on and \
+              fix the certificate, or enable CredSSP on the client, bastion or proxy.",
+};
+const NF_SECURITY_LAYER_RDP: NotFit = NotFit {
+    claim: "\"Set the security layer to RDP\" (SecurityLayer = 0)",
+    why_not: "It trades TLS for legacy RC4 Standard RDP Security: the server can no longer prove \
+              its identity, NLA becomes impossible, and clients that require TLS or NLA stop \
+              connecting. It hides a broken certificate instead of repairing it.",
+};
+const NF_NLA_LATENCY: NotFit = NotFit {
+    claim: "\"NLA fails because of latency: switch to the older authentication\"",
+    why_not: "Latency slows CredSSP down but does not turn it into a socket close with a server \
+              denial; NLA failures have codes of their own (0x807 logon failure, \"The function \
+              requested is not supported\" for the CredSSP oracle). The older authentication is \
+              the pre-NLA logon screen, with the same exposure as disabling NLA.",
+};
 const NF_CREDS_NOT_TCP: NotFit = NotFit {
     claim: "\"It's a credential or certificate problem\"",
     why_not: "With 0x204 the TCP connection never opened, so neither credentials nor \
@@ -628,20 +662,23 @@ pub const SCENARIOS: &[Scenario] = &[
             &[code(Family::Freerdp, 7)],
         ],
         step: Step {
-            summary: "The TCP connection was open and was then closed from the far side, and \
+            summary: "The TCP connection was open and was then closed (by the server or something \
+                      in between), and \
                       the client recorded that the server denied the connection. Most likely \
                       the connection got past TCP and the security handshake and the server \
                       then refused it on purpose, without saying why.",
             facts: &[
-                "0x904 (2308) = disconnectReasonAtClientWinsockFDCLOSE: the client's TCP socket was closed from the other side.",
-                "Extended 0x7 = exDiscReasonServerDeniedConnection: \"the server denied the connection\". It has the same number as the server's Set Error Info code ERRINFO_SERVER_DENIED_CONNECTION (0x00000007), which the spec gives no reason for.",
-                "A server may send Set Error Info only after the MCS connect, to a client that announced support for it, and must disconnect right after (MS-RDPBCGR 2.2.5.1, 3.3.5.7.1).",
+                "0x904 (2308) disconnectReasonAtClientWinsockFDCLOSE = \"Socket closed.\" (IMsTscAxEvents::OnDisconnected)",
+                "Extended 0x7 exDiscReasonServerDeniedConnection = \"The server denied the connection.\" (ExtendedDisconnectReasonCode)",
+                "errorInfo 0x00000007 ERRINFO_SERVER_DENIED_CONNECTION = \"The server denied the connection.\" (MS-RDPBCGR 2.2.5.1.1)",
+                "Set Error Info: \"This PDU MUST NOT be sent to a client which has not indicated support for it\"; \"After the PDU has been sent the server MUST disconnect the client\" (MS-RDPBCGR 3.3.5.7.1)",
             ],
             inference: "If the 7 came from a Set Error Info PDU, the connection got past TCP, the \
                         X.224 negotiation, TLS / CredSSP and the MCS connect before the server \
                         refused it. That would make it a deliberate refusal after the \
                         handshake, not a TCP, TLS or certificate failure.",
             caveats: &[
+                "The close may come from the server or from anything in between: \"Socket closed\" does not say which side closed it.",
                 "Microsoft does not state that mstsc sets extended 0x7 only from that PDU; the mapping rests on the identical numbering.",
                 "0x904 only says who noticed: a firewall, IPS, tunnel or gateway that ends the stream raises it too.",
                 "The same root cause has been reported as 0x904 / 0x0 and 0x904 / 0x7 (one tunnel bug, two reports), so the pair narrows the step less than it seems.",
@@ -651,28 +688,30 @@ pub const SCENARIOS: &[Scenario] = &[
                   cheap it is to check. None is documented by Microsoft as a trigger of \
                   errorInfo 0x7.",
         causes: &[CAUSE_CERT, CAUSE_MIDDLEBOX, CAUSE_TLS, CAUSE_REFUSES_LOGONS, CAUSE_NLA, CAUSE_LIMITS, CAUSE_UPDATE],
-        does_not_fit: &[NF_WIN32_7, NF_LICENSE_CACHE, NF_904_MEANINGS, NF_PLAIN_FIREWALL, NF_CREDENTIALS, NF_RENAME_MACHINEKEYS, NF_DNS],
+        does_not_fit: &[NF_WIN32_7, NF_LICENSE_CACHE, NF_904_MEANINGS, NF_PLAIN_FIREWALL, NF_CREDENTIALS, NF_RENAME_MACHINEKEYS, NF_DNS, NF_DISABLE_NLA, NF_SECURITY_LAYER_RDP, NF_NLA_LATENCY],
     },
     Scenario {
         id: "socket-closed",
-        title: "0x904: the connection was closed from the far side",
+        title: "0x904: socket closed",
         when: &[&[code(D, 0x904), code(X, 0)], &[code(D, 0x904)]],
         step: Step {
             summary: "TCP connected, then the stream ended under the client. The code says \
                       nothing about who ended it or why.",
             facts: &[
-                "0x904 (2308) = disconnectReasonAtClientWinsockFDCLOSE: the client's TCP socket was closed from the other side.",
-                "RDPClient event 1026 records it as Reason 2308; the extended code is not in that event.",
+                "0x904 (2308) disconnectReasonAtClientWinsockFDCLOSE = \"Socket closed.\" (IMsTscAxEvents::OnDisconnected)",
             ],
             inference: "With extended 0x0 the server sent no Set Error Info, so the close \
                         probably happened before the connection sequence finished (TLS, \
                         CredSSP) or was done by something in between.",
-            caveats: &["Read the extended code if the client showed one: a non-zero value says more than 0x904."],
+            caveats: &[
+                "Read the extended code if the client showed one: a non-zero value says more than 0x904.",
+                "RDPClient event 1026 records it as Reason 2308, without the extended code (seen in captures).",
+            ],
         },
         ranking: "Ranked by how often authentic reports tie the cause to a bare socket close, \
                   then by how cheap it is to check.",
         causes: &[CAUSE_MIDDLEBOX, CAUSE_CERT, CAUSE_TLS, CAUSE_LIMITS, CAUSE_NLA, CAUSE_UPDATE],
-        does_not_fit: &[NF_904_MEANINGS, NF_PLAIN_FIREWALL, NF_LICENSE_CACHE, NF_RENAME_MACHINEKEYS],
+        does_not_fit: &[NF_904_MEANINGS, NF_PLAIN_FIREWALL, NF_LICENSE_CACHE, NF_RENAME_MACHINEKEYS, NF_DISABLE_NLA, NF_SECURITY_LAYER_RDP, NF_NLA_LATENCY],
     },
     Scenario {
         id: "socket-connect-failed",
@@ -682,7 +721,8 @@ pub const SCENARIOS: &[Scenario] = &[
             summary: "The client never got a TCP connection (0x204), or gave up waiting for one \
                       (0x108). Nothing of RDP happened yet.",
             facts: &[
-                "0x204 (516) = disconnectReasonSocketConnectFailed; 0x108 (264) = disconnectReasonConnectionTimedOut.",
+                "0x204 (516) disconnectReasonSocketConnectFailed = \"Windows Sockets connect failed.\" (IMsTscAxEvents::OnDisconnected)",
+                "0x108 (264) disconnectReasonConnectionTimedOut = \"Connection timed out.\" (IMsTscAxEvents::OnDisconnected)",
             ],
             inference: "A refused connection means nothing listens on that port; a time-out \
                         means packets are dropped (firewall) or the host is unreachable.",
@@ -698,7 +738,10 @@ pub const SCENARIOS: &[Scenario] = &[
         when: &[&[code(D, 0x3), code(X, 0)], &[code(D, 0x3)]],
         step: Step {
             summary: "The server closed the connection on purpose and sent no reason code.",
-            facts: &["0x3 = disconnectReasonByServer, documented as not an error; extended 0x0 = no information."],
+            facts: &[
+                "0x3 disconnectReasonByServer = \"Remote disconnection by server. This is not an error code.\" (IMsTscAxEvents::OnDisconnected)",
+                "Extended 0x0 exDiscReasonNoInfo = \"No additional information is available.\" (ExtendedDisconnectReasonCode)",
+            ],
             inference: "",
             caveats: &["The code carries no diagnosis: read the server's logs for the time of the disconnect."],
         },
@@ -713,7 +756,7 @@ pub const SCENARIOS: &[Scenario] = &[
         step: Step {
             summary: "The connection and logon worked; the session's display driver failed, \
                       so the server closed the session.",
-            facts: &["errorInfo 0x11 = ERRINFO_CLOSE_STACK_ON_DRIVER_FAILURE (MS-RDPBCGR 2.2.5.1.1)."],
+            facts: &["errorInfo 0x11 ERRINFO_CLOSE_STACK_ON_DRIVER_FAILURE = \"The display driver in the remote session was unable to complete all the tasks required for startup.\" (MS-RDPBCGR 2.2.5.1.1)"],
             inference: "",
             caveats: &[],
         },
@@ -728,7 +771,7 @@ pub const SCENARIOS: &[Scenario] = &[
         step: Step {
             summary: "The session was up; the server's graphics subsystem went into an error \
                       state and the server closed the connection.",
-            facts: &["errorInfo 0x112F = ERRINFO_GRAPHICSSUBSYSTEMFAILED (MS-RDPBCGR 2.2.5.1.1)."],
+            facts: &["errorInfo 0x112F ERRINFO_GRAPHICSSUBSYSTEMFAILED = \"The server-side graphics subsystem is in an error state and unable to continue graphics encoding.\" (MS-RDPBCGR 2.2.5.1.1)"],
             inference: "",
             caveats: &[],
         },
@@ -744,8 +787,8 @@ pub const SCENARIOS: &[Scenario] = &[
             summary: "Authentication (CredSSP) or the TLS handshake under it failed after the \
                       credentials were entered.",
             facts: &[
-                "0x80090302 = SEC_E_UNSUPPORTED_FUNCTION.",
-                "Schannel maps TLS alert 70 (protocol_version) to the same status.",
+                "0x80090302 SEC_E_UNSUPPORTED_FUNCTION = \"The function requested is not supported\" (winerror.h)",
+                "TLS alert 70 protocol_version = \"SEC_E_UNSUPPORTED_FUNCTION\" (Schannel error codes for TLS and SSL alerts)",
             ],
             inference: "When mstsc adds \"This could be due to CredSSP encryption oracle \
                         remediation\", the CredSSP cause is nearly certain.",
@@ -762,7 +805,7 @@ pub const SCENARIOS: &[Scenario] = &[
         step: Step {
             summary: "Authentication worked (the password was right); authorization for a \
                       Remote Desktop logon was refused.",
-            facts: &["0xC000015B = STATUS_LOGON_TYPE_NOT_GRANTED."],
+            facts: &["0xC000015B STATUS_LOGON_TYPE_NOT_GRANTED = \"A user has requested a type of logon (for example, interactive or network) that has not been granted.\" (MS-ERREF 2.3.1)"],
             inference: "",
             caveats: &[],
         },
@@ -787,9 +830,12 @@ pub const SCENARIOS: &[Scenario] = &[
         step: Step {
             summary: "NLA (CredSSP) got as far as checking the credentials, and they were \
                       rejected.",
-            facts: &["STATUS_LOGON_FAILURE / STATUS_WRONG_PASSWORD; mstsc shows 0x807 SSL_ERR_LOGON_FAILURE."],
-            inference: "The link between the NTSTATUS and mstsc's 0x807 is an inference from the \
-                        names.",
+            facts: &[
+                "0xC000006D STATUS_LOGON_FAILURE = \"The attempted logon is invalid. This is either due to a bad username or authentication information.\" (MS-ERREF 2.3.1)",
+                "0xC000006A STATUS_WRONG_PASSWORD = \"When trying to update a password, this return status indicates that the value provided as the current password is not correct.\" (MS-ERREF 2.3.1)",
+            ],
+            inference: "mstsc most likely shows this as 0x807 SSL_ERR_LOGON_FAILURE; the link \
+                        between the NTSTATUS and mstsc's 0x807 is an inference from the names.",
             caveats: &[],
         },
         ranking: "Documented meaning.",
@@ -894,14 +940,11 @@ pub const FINDING_CODES: &[FindingCodes] = &[
         inferred: true,
     },
     FindingCodes {
+        // No 0x904 / extended 0x7: a certificate problem stops the connection in TLS, before
+        // the MCS connect after which alone a Set Error Info can be sent (MS-RDPBCGR 3.3.5.7.1),
+        // and `explain 0x904 0x7` rates the certificate cause as reported, not documented.
         finding: "cert-expired",
-        codes: &[
-            code(D, 0x1B07),
-            code(D, 0x904),
-            code(X, 7),
-            code(T, 45),
-            code(H, 0x8009_0328),
-        ],
+        codes: &[code(D, 0x1B07), code(T, 45), code(H, 0x8009_0328)],
         inferred: true,
     },
     FindingCodes {

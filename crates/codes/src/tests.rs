@@ -233,14 +233,13 @@ const EXPECTED: &[(Family, u32, &str)] = &[
     (Extended, 768, "exDiscReasonRdpEncInvalidCredentials"),
     (Extended, 4096, "exDiscReasonProtocolRangeStart"),
     (Extended, 32767, "exDiscReasonProtocolRangeEnd"),
-    // 1.4 RDP_NEG_FAILURE (+ IronRDP's 7)
+    // 1.4 RDP_NEG_FAILURE: 1–6 only (protocol.md errata: IronRDP's nego.rs defines no 7 either)
     (NegFailure, 1, "SSL_REQUIRED_BY_SERVER"),
     (NegFailure, 2, "SSL_NOT_ALLOWED_BY_SERVER"),
     (NegFailure, 3, "SSL_CERT_NOT_ON_SERVER"),
     (NegFailure, 4, "INCONSISTENT_FLAGS"),
     (NegFailure, 5, "HYBRID_REQUIRED_BY_SERVER"),
     (NegFailure, 6, "SSL_WITH_USER_AUTH_REQUIRED_BY_SERVER"),
-    (NegFailure, 7, "ENTRA_AUTH_REQUIRED"),
     // 5.3 NTSTATUS
     (Ntstatus, 0xC000006D, "STATUS_LOGON_FAILURE"),
     (Ntstatus, 0xC000006A, "STATUS_WRONG_PASSWORD"),
@@ -394,9 +393,13 @@ fn undocumented_client_codes_are_present_but_unnamed() {
             "0x{v:X} must be undocumented"
         );
     }
-    let e7 = lookup(NegFailure, 7).expect("IronRDP's 7");
-    assert!(!e7.documented, "RDP_NEG_FAILURE 7 is IronRDP-only");
-    assert!(lookup(NegFailure, 8).is_none());
+    // RDP_NEG_FAILURE is 1–6 (MS-RDPBCGR 2.2.1.2.2); anything else is shown raw.
+    for v in [0, 7, 8, 0xFF] {
+        assert!(
+            lookup(NegFailure, v).is_none(),
+            "neg-failure {v} is undocumented"
+        );
+    }
 }
 
 #[test]
@@ -653,7 +656,8 @@ fn knowledge_cites_only_catalogued_findings_and_existing_codes() {
         }
     }
     assert!(!client_codes_for_finding("server-denied-connection").is_empty());
-    assert!(findings_for_code(Disconnect, 0x904).contains(&"cert-expired"));
+    assert!(findings_for_code(Disconnect, 0x904).contains(&"tls-handshake-failed"));
+    assert!(findings_for_code(Disconnect, 0x1B07).contains(&"cert-expired"));
 }
 
 #[test]
@@ -673,4 +677,267 @@ fn docs_codes_md_is_current() {
         "docs/codes.md is out of date with the code tables; regenerate it with \
          `RDPDOCTOR_BLESS=1 cargo test -p rdpdoctor-codes` and commit the result"
     );
+}
+
+/// The documented text of every code a "Documented:" line of `explain` may name, verbatim from
+/// its primary source: IMsTscAxEvents::OnDisconnected, ExtendedDisconnectReasonCode (win32
+/// docs), MS-RDPBCGR 2.2.5.1.1, winerror.h, MS-ERREF 2.3.1.
+const VERBATIM: &[(&str, &[&str])] = &[
+    ("disconnectReasonAtClientWinsockFDCLOSE", &["\"Socket closed.\""]),
+    ("disconnectReasonSocketConnectFailed", &["\"Windows Sockets connect failed.\""]),
+    ("disconnectReasonConnectionTimedOut", &["\"Connection timed out.\""]),
+    ("disconnectReasonByServer", &["\"Remote disconnection by server. This is not an error code.\""]),
+    ("exDiscReasonServerDeniedConnection", &["\"The server denied the connection.\""]),
+    ("exDiscReasonNoInfo", &["\"No additional information is available.\""]),
+    ("ERRINFO_SERVER_DENIED_CONNECTION", &["\"The server denied the connection.\""]),
+    ("ERRINFO_CLOSE_STACK_ON_DRIVER_FAILURE", &["\"The display driver in the remote session was unable to complete all the tasks required for startup.\""]),
+    ("ERRINFO_GRAPHICSSUBSYSTEMFAILED", &["\"The server-side graphics subsystem is in an error state and unable to continue graphics encoding.\""]),
+    ("SEC_E_UNSUPPORTED_FUNCTION", &["\"The function requested is not supported\"", "\"SEC_E_UNSUPPORTED_FUNCTION\" (Schannel"]),
+    ("STATUS_LOGON_TYPE_NOT_GRANTED", &["\"A user has requested a type of logon (for example, interactive or network) that has not been granted.\""]),
+    ("STATUS_LOGON_FAILURE", &["\"The attempted logon is invalid. This is either due to a bad username or authentication information.\""]),
+    ("STATUS_WRONG_PASSWORD", &["\"When trying to update a password, this return status indicates that the value provided as the current password is not correct.\""]),
+    // The Schannel alert table maps the alert to the status name.
+    ("protocol_version", &["\"SEC_E_UNSUPPORTED_FUNCTION\" (Schannel"]),
+];
+
+/// Sources a documented line may cite.
+const SOURCES: &[&str] = &[
+    "(IMsTscAxEvents::OnDisconnected)",
+    "(ExtendedDisconnectReasonCode)",
+    "(MS-RDPBCGR ",
+    "(winerror.h)",
+    "(MS-ERREF ",
+    "(Schannel error codes for TLS and SSL alerts)",
+];
+
+#[test]
+fn every_documented_line_quotes_its_source() {
+    for s in SCENARIOS {
+        for fact in s.step.facts {
+            assert!(
+                fact.contains('"'),
+                "{}: documented line without a quote: {fact}",
+                s.id
+            );
+            assert!(
+                SOURCES.iter().any(|src| fact.contains(src)) && fact.ends_with(')'),
+                "{}: documented line without its source at the end: {fact}",
+                s.id
+            );
+            // Inference belongs in `inference` or `caveats`.
+            for word in [
+                "other side",
+                "far side",
+                "probably",
+                "likely",
+                "inference",
+                "seen in",
+            ] {
+                assert!(
+                    !fact.to_lowercase().contains(word),
+                    "{}: documented line carries inference ({word}): {fact}",
+                    s.id
+                );
+            }
+            // Every code name the line mentions is quoted verbatim from its source.
+            for token in fact.split(|c: char| !(c.is_ascii_alphanumeric() || c == '_')) {
+                if token.len() < 6 || lookup_name(token).is_empty() {
+                    continue;
+                }
+                let Some((_, quotes)) = VERBATIM.iter().find(|(n, _)| *n == token) else {
+                    panic!("{}: {token} has no verbatim text in VERBATIM: {fact}", s.id)
+                };
+                assert!(
+                    quotes.iter().any(|q| fact.contains(q)),
+                    "{}: {token} must be quoted as one of {quotes:?}: {fact}",
+                    s.id
+                );
+            }
+        }
+    }
+}
+
+/// Every "lies in ... (A–B)" sentence holds for its value, and "outside every block" is true.
+#[test]
+fn every_range_sentence_holds_for_its_value() {
+    fn parse(n: &str) -> Option<u32> {
+        let n = n.trim();
+        match n.strip_prefix("0x") {
+            Some(h) => u32::from_str_radix(h, 16).ok(),
+            None => n.parse().ok(),
+        }
+    }
+    /// Every "(A–B)" in `line`.
+    fn ranges(line: &str) -> Vec<(u32, u32)> {
+        let mut out = Vec::new();
+        for part in line.split(['(', ',']).skip(1) {
+            let inner = part.split(')').next().unwrap_or("");
+            if let Some((a, b)) = inner.split_once('–') {
+                if let (Some(a), Some(b)) = (parse(a), parse(b)) {
+                    out.push((a, b));
+                }
+            }
+        }
+        out
+    }
+    let mut values: Vec<u32> = (0..0x1300).collect();
+    values.extend([
+        0x2407,
+        0x5000,
+        0x7FFF,
+        0x8000,
+        0xFFFF,
+        0x1_0000,
+        0x2_0099,
+        0xDEAD_BEEF,
+    ]);
+    let mut checked = 0;
+    for family in [Errinfo, Extended, NegFailure, Freerdp, Disconnect, TlsAlert] {
+        for &v in &values {
+            let Ok(e) = explain(&[format!("0x{v:X}")], Some(family)) else {
+                continue;
+            };
+            for c in &e.codes {
+                let Some(u) = &c.unknown else { continue };
+                for line in &u.range {
+                    let rs = ranges(line);
+                    if line.contains("lies in") {
+                        let (a, b) = rs[0];
+                        assert!((a..=b).contains(&v), "{family} 0x{v:X}: {line}");
+                        checked += 1;
+                    }
+                    if line.contains("outside every block") {
+                        assert!(!rs.is_empty(), "{line}");
+                        for (a, b) in rs {
+                            assert!(!(a..=b).contains(&v), "{family} 0x{v:X}: {line}");
+                        }
+                        checked += 1;
+                    }
+                }
+            }
+        }
+    }
+    assert!(checked > 1000, "only {checked} range sentences checked");
+    // The values of the review: outside the RDP-specific block, so never "in" it.
+    for v in ["0x2407", "0x1200", "0x5000"] {
+        let e = explain(&[v.to_string()], None).expect("decodes");
+        let text = serde_json::to_string(&e).expect("json");
+        assert!(!text.contains("lies in the RDP"), "{v}: {text}");
+    }
+}
+
+#[test]
+fn neg_failure_codes_beyond_six_are_raw_and_undocumented() {
+    for v in ["7", "8", "0x10"] {
+        let e = explain(&[v.to_string()], Some(NegFailure)).expect("a number");
+        let c = &e.codes[0];
+        assert!(!c.known && c.name.is_none() && !c.documented, "{v}");
+        let text = serde_json::to_string(&e).expect("json");
+        assert!(text.contains("1–6"), "{v}: {text}");
+        assert!(
+            !text.contains("ENTRA") && !text.contains("IronRDP"),
+            "{v}: {text}"
+        );
+    }
+}
+
+#[test]
+fn the_schannel_alert_table_is_cited_only_for_codes_it_lists() {
+    for e in entries(Hresult) {
+        let alert = e.see_also.iter().any(|r| r.family == TlsAlert);
+        assert_eq!(
+            e.source.contains("Schannel"),
+            alert,
+            "0x{:08X} {}: source {:?}",
+            e.value,
+            e.name,
+            e.source
+        );
+    }
+    let e = explain(&["0x80080005".to_string()], None).expect("decodes");
+    assert!(!e.codes[0].source.unwrap_or("").contains("Schannel"));
+}
+
+#[test]
+fn extended_8_and_9_keep_their_shared_documented_text() {
+    let e8 = lookup(Extended, 8).expect("8");
+    let e9 = lookup(Extended, 9).expect("9");
+    // ExtendedDisconnectReasonCode gives both "The server denied the connection for security
+    // reasons."; FIPS and privileges are read from the names, so they belong in notes.
+    assert_eq!(e8.meaning, e9.meaning);
+    assert!(!e8.meaning.contains("FIPS") && !e9.meaning.contains("privilege"));
+}
+
+#[test]
+fn event_queries_name_their_provider_and_channel() {
+    for s in SCENARIOS {
+        for c in s.causes {
+            for ev in c.evidence {
+                let cmd = ev.command;
+                if cmd.contains("EventID=") {
+                    assert!(cmd.contains("Provider[@Name="), "{}: {cmd}", c.id);
+                }
+                if cmd.contains("Get-WinEvent") && cmd.contains("Id=") {
+                    assert!(cmd.contains("ProviderName="), "{}: {cmd}", c.id);
+                }
+                // 1070 is logged in the RemoteConnectionManager Operational channel.
+                if cmd.contains("EventID=1070") {
+                    assert!(
+                        cmd.contains("RemoteConnectionManager/Operational"),
+                        "{}: {cmd}",
+                        c.id
+                    );
+                }
+                assert!(!cmd.contains("1071"), "{}: 1071 is unverified: {cmd}", c.id);
+            }
+        }
+    }
+}
+
+#[test]
+fn causes_keep_nla_on_and_log_sessions_off() {
+    for s in SCENARIOS {
+        for c in s.causes {
+            let fix = c.fix.to_lowercase();
+            if fix.contains("nla") {
+                assert!(
+                    fix.contains("keep nla on") || !fix.contains("match nla"),
+                    "{}: {}",
+                    c.id,
+                    c.fix
+                );
+            }
+            if fix.contains("rwinsta") {
+                assert!(fix.contains("logoff"), "{}: prefer logoff: {}", c.id, c.fix);
+            }
+            // The certificate recipe: what blocked renewal first, SessionEnv before TermService.
+            if fix.contains("delete the certificate") || fix.contains("delete the expired") {
+                let read = fix.find("1058").unwrap_or(usize::MAX);
+                let delete = fix.find("delete").unwrap_or(0);
+                assert!(
+                    read < delete,
+                    "{}: diagnose before deleting: {}",
+                    c.id,
+                    c.fix
+                );
+                let session_env = fix.find("sessionenv").unwrap_or(usize::MAX);
+                let term = fix.find("termservice").unwrap_or(usize::MAX);
+                assert!(session_env < term, "{}: SessionEnv first: {}", c.id, c.fix);
+            }
+        }
+    }
+}
+
+#[test]
+fn the_seed_pages_myths_about_nla_and_the_security_layer_are_answered() {
+    let s = SCENARIOS
+        .iter()
+        .find(|s| s.id == "socket-closed-server-denied")
+        .expect("scenario");
+    for needle in ["Disable NLA first", "security layer to RDP", "latency"] {
+        assert!(
+            s.does_not_fit.iter().any(|n| n.claim.contains(needle)),
+            "no does-not-fit entry for {needle}"
+        );
+    }
 }

@@ -73,19 +73,26 @@ pub const TABLE: &[CodeEntry] = &[
             "The server denied the connection.",
         )
     },
+    // ExtendedDisconnectReasonCode documents 8 and 9 with the same sentence; FIPS and
+    // privileges come from the names only, so they stay in the notes.
     CodeEntry {
-        note: "Has no Set Error Info twin: MS-RDPBCGR defines no errorInfo 0x8.",
+        note: "Has no Set Error Info twin: MS-RDPBCGR defines no errorInfo 0x8. The documentation \
+               gives it the same text as 9; only the name says FIPS.",
         ..x(
             8,
             "exDiscReasonServerDeniedConnectionFips",
-            "The server denied the connection for security reasons (FIPS encryption required).",
+            "The server denied the connection for security reasons.",
         )
     },
-    twin(
-        9,
-        "exDiscReasonServerInsufficientPrivileges",
-        "The server denied the connection: the user lacks the privileges to connect.",
-    ),
+    CodeEntry {
+        note: "The documentation gives it the same text as 8; the name and its Set Error Info \
+               twin ERRINFO_SERVER_INSUFFICIENT_PRIVILEGES say the user lacks the privileges.",
+        ..twin(
+            9,
+            "exDiscReasonServerInsufficientPrivileges",
+            "The server denied the connection for security reasons.",
+        )
+    },
     twin(
         10,
         "exDiscReasonServerFreshCredsRequired",

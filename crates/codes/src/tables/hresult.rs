@@ -4,7 +4,9 @@
 
 use crate::{code, CodeEntry, CodeRef, Family};
 
-const SRC: &str = "winerror.h; Schannel error codes for TLS and SSL alerts (win32 docs)";
+const SRC: &str = "winerror.h";
+/// Only for values the Schannel alert table lists (those linked to a TLS alert).
+const SRC_ALERT: &str = "winerror.h; Schannel error codes for TLS and SSL alerts (win32 docs)";
 
 const fn h(
     value: u32,
@@ -12,7 +14,23 @@ const fn h(
     meaning: &'static str,
     see_also: &'static [CodeRef],
 ) -> CodeEntry {
-    CodeEntry::new(Family::Hresult, value, name, meaning, SRC).with_see_also(see_also)
+    let src = if links_alert(see_also) {
+        SRC_ALERT
+    } else {
+        SRC
+    };
+    CodeEntry::new(Family::Hresult, value, name, meaning, src).with_see_also(see_also)
+}
+
+const fn links_alert(see_also: &[CodeRef]) -> bool {
+    let mut i = 0;
+    while i < see_also.len() {
+        if matches!(see_also[i].family, Family::TlsAlert) {
+            return true;
+        }
+        i += 1;
+    }
+    false
 }
 
 const fn t(n: u32) -> CodeRef {

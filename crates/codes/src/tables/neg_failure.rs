@@ -1,7 +1,7 @@
 //! RDP_NEG_FAILURE `failureCode` (MS-RDPBCGR 2.2.1.2.2): the server's answer to the X.224
 //! Connection Request when it cannot accept any requested security protocol. The server then
-//! closes the connection (3.3.5.3.2). The spec, Microsoft's test suite, FreeRDP and IronRDP agree
-//! on 1–6; any other value is raw and undocumented.
+//! closes the connection (3.3.5.3.2). The spec, Microsoft's test suite, FreeRDP and IronRDP's
+//! `nego.rs` agree on 1–6 (no source defines a 7); any other value is raw and undocumented.
 
 use crate::{CodeEntry, Family};
 
@@ -33,11 +33,4 @@ pub const TABLE: &[CodeEntry] = &[
         ..n(5, "HYBRID_REQUIRED_BY_SERVER", "The server requires CredSSP (Network Level Authentication).")
     },
     n(6, "SSL_WITH_USER_AUTH_REQUIRED_BY_SERVER", "The server requires TLS with client-certificate authentication."),
-    CodeEntry {
-        documented: false,
-        source: "IronRDP crates/ironrdp-pdu/src/nego.rs only; not in MS-RDPBCGR",
-        note: "Not in the spec, Microsoft's test suite or FreeRDP; only IronRDP names it. Treat it \
-               as unconfirmed.",
-        ..n(7, "ENTRA_AUTH_REQUIRED", "IronRDP only: the server requires Microsoft Entra ID (Azure AD) authentication.")
-    },
 ];

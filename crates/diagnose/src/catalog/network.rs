@@ -1,11 +1,21 @@
 //! Catalog entries for what a network probe sees: reachability, X.224 negotiation, TLS and the
 //! certificate.
 
-use super::{ClientDef, FindingDef, FixDef};
+use super::{
+    ClientDef, FindingDef, FixDef, CERT_EVENTS, CERT_STORE, CONFIRM_1056, FIREWALL_ENABLE_SCOPED,
+    FIREWALL_SHOW, KEY_FILE, KEY_FILE_BACKUP, KEY_FILE_GRANT, RESTART_SESSIONENV,
+    RESTART_TERMSERVICE,
+};
 use crate::model::{Severity, Step};
 
-/// Reading the System log for the certificate and Schannel events, shared by several fixes.
-const CERT_EVENTS: &str = "Get-WinEvent -FilterHashtable @{LogName='System'; Id=1057,1058,1065,36870,36871,36874,36888} -MaxEvents 20 | Format-List TimeCreated,Id,ProviderName,Message";
+/// Binds a certificate from LocalMachine\My to the listener (Microsoft: "Configure a custom
+/// server authentication certificate for TLS" uses Win32_TSGeneralSetting.SSLCertificateSHA1Hash).
+const BIND_CERT: &str = r#"$ts = Get-CimInstance -Namespace root\cimv2\TerminalServices -ClassName Win32_TSGeneralSetting -Filter "TerminalName='RDP-Tcp'"; Set-CimInstance -InputObject $ts -Property @{SSLCertificateSHA1Hash='NEW_THUMBPRINT'}"#;
+
+const Q_SECURITY_LAYER_POLICY: &str =
+    r#"reg query "HKLM\SOFTWARE\Policies\Microsoft\Windows NT\Terminal Services" /v SecurityLayer"#;
+const Q_SECURITY_LAYER: &str = r#"reg query "HKLM\SYSTEM\CurrentControlSet\Control\Terminal Server\WinStations\RDP-Tcp" /v SecurityLayer"#;
+const SET_SECURITY_LAYER_SSL: &str = r#"reg add "HKLM\SYSTEM\CurrentControlSet\Control\Terminal Server\WinStations\RDP-Tcp" /v SecurityLayer /t REG_DWORD /d 2 /f"#;
 
 pub(super) const REACHABILITY: &[FindingDef] = &[
     FindingDef {
@@ -92,12 +102,8 @@ pub(super) const REACHABILITY: &[FindingDef] = &[
                 commands: &["Test-NetConnection {host} -Port {port}"],
             },
             FixDef {
-                text: "On the server, check the Windows Firewall rules for Remote Desktop and the active network profile (a domain server that falls back to the Public profile loses rules scoped to Domain)",
-                commands: &[
-                    r#"Get-NetFirewallRule -DisplayGroup "Remote Desktop" | Format-Table Name,Enabled,Profile,Direction,Action"#,
-                    "Get-NetConnectionProfile",
-                    r#"Enable-NetFirewallRule -DisplayGroup "Remote Desktop""#,
-                ],
+                text: "On the server, check the Windows Firewall rules for Remote Desktop and the active network profile (a domain server that falls back to the Public profile loses rules scoped to Domain). Enable the rules for the profiles you mean: the command below scopes them to Domain and Private; enabling the whole group as it is may open RDP on the Public profile too",
+                commands: &[FIREWALL_SHOW, "Get-NetConnectionProfile", FIREWALL_ENABLE_SCOPED],
             },
             FixDef {
                 text: "Check network firewalls, cloud security groups and VPN filters between client and server for TCP {port}",
@@ -244,26 +250,38 @@ pub(super) const NEGOTIATION: &[FindingDef] = &[
             cannot be opened.",
         fixes: &[
             FixDef {
-                text: "Read the server's System log for the certificate events (RemoteConnectionManager 1057/1058/1065, Schannel 36870)",
+                text: "First read what stops the server from using or creating a certificate: the System log's certificate events (RemoteConnectionManager 1057/1058/1065, Schannel 36870) name it",
                 commands: &[CERT_EVENTS],
             },
             FixDef {
                 text: "List the certificates of the Remote Desktop store and check whether a custom certificate is configured",
                 commands: &[
-                    r#"Get-ChildItem "Cert:\LocalMachine\Remote Desktop" | Format-List Subject,Thumbprint,NotAfter,HasPrivateKey"#,
+                    CERT_STORE,
                     r#"Get-CimInstance -Namespace root\cimv2\TerminalServices -ClassName Win32_TSGeneralSetting | Format-List TerminalName,SSLCertificateSHA1Hash,SSLCertificateSHA1HashType"#,
                 ],
             },
             FixDef {
-                text: "If the configured certificate is gone, remove the binding so the server falls back to its self-signed certificate, then restart Remote Desktop Services (ends sessions)",
+                text: "If the configured certificate is gone, remove the binding so the server falls back to its self-signed certificate, then restart the Remote Desktop Configuration service (SessionEnv; sessions stay up)",
                 commands: &[
                     r#"reg delete "HKLM\SYSTEM\CurrentControlSet\Control\Terminal Server\WinStations\RDP-Tcp" /v SSLCertificateSHA1Hash /f"#,
-                    "Restart-Service TermService -Force",
+                    RESTART_SESSIONENV,
                 ],
             },
             FixDef {
-                text: "If the self-signed certificate cannot be created (event 1057 \"Keyset does not exist\" or \"Access is denied\"), check the MachineKeys permissions: SYSTEM and Administrators need Full control and NETWORK SERVICE needs Read on the RDP key file. Repair the ACL of that one file; do not rename or delete the MachineKeys folder, which holds every machine private key",
-                commands: &[r"icacls C:\ProgramData\Microsoft\Crypto\RSA\MachineKeys"],
+                text: "If the events say \"Keyset does not exist\" or \"Access is denied\", repair the ACL of the one key file the certificate uses (SYSTEM and Administrators Full control, NETWORK SERVICE Read), after saving the current ACL. Do not rename or delete the MachineKeys folder, which holds every machine private key",
+                commands: &[KEY_FILE, KEY_FILE_BACKUP, KEY_FILE_GRANT],
+            },
+            FixDef {
+                text: "Once the key store is sound, delete the broken self-signed certificate and restart the Remote Desktop Configuration service (SessionEnv): Windows creates a new certificate (event 1056 confirms)",
+                commands: &[
+                    r#"Get-ChildItem "Cert:\LocalMachine\Remote Desktop" | Remove-Item"#,
+                    RESTART_SESSIONENV,
+                    CONFIRM_1056,
+                ],
+            },
+            FixDef {
+                text: "Only if no new certificate appears: restart Remote Desktop Services. This ends every session on the server, including your own",
+                commands: &[RESTART_TERMSERVICE],
             },
         ],
         client: Some(ClientDef {
@@ -282,14 +300,37 @@ pub(super) const NEGOTIATION: &[FindingDef] = &[
         explanation: "The server answered with an RDP_NEG_FAILURE that no other finding explains (for example \
             INCONSISTENT_FLAGS, SSL_WITH_USER_AUTH_REQUIRED_BY_SERVER, or a code the specification does not \
             define). The code and its name are in the evidence.",
+        // The first fix always applies; the rule keeps of the others only those for the codes the
+        // server sent (each starts with the code's name and number, as in the code table), and
+        // fills `{code}` in.
         fixes: &[
             FixDef {
-                text: "Decode the failure code and compare the server's security layer settings with what the client offers",
-                commands: &["rdpdoctor explain --as neg-failure CODE", r#"reg query "HKLM\SYSTEM\CurrentControlSet\Control\Terminal Server\WinStations\RDP-Tcp" /v SecurityLayer"#],
+                text: "Decode the failure code the server sent and compare the server's security layer settings with what the client offers",
+                commands: &["rdpdoctor explain --as neg-failure {code}", Q_SECURITY_LAYER_POLICY, Q_SECURITY_LAYER],
+            },
+            FixDef {
+                text: "SSL_REQUIRED_BY_SERVER (1) to a request that offered TLS contradicts the request (MS-RDPBCGR 2.2.1.2.2): Windows does not answer this way, so a proxy, gateway or non-Windows server in front answers. Probe the server directly and compare",
+                commands: &[],
+            },
+            FixDef {
+                text: "SSL_NOT_ALLOWED_BY_SERVER (2) to a request without TLS or CredSSP contradicts the request: a proxy, gateway or non-Windows server answers this way. Probe the server directly and compare",
+                commands: &[],
+            },
+            FixDef {
+                text: "INCONSISTENT_FLAGS (4): the server found the requested protocols at odds with the protocol already in use, which only the Direct Approach (TLS before the X.224 request) produces. A TLS-terminating proxy or load balancer in front of the server is the usual cause: probe the server directly",
+                commands: &[],
+            },
+            FixDef {
+                text: "HYBRID_REQUIRED_BY_SERVER (5) to a request that offered CredSSP contradicts the request: the server (or a device in front of it) refuses the CredSSP it was offered. Probe the server directly; if it still answers 5, compare the protocols it accepts (rdpdoctor check lists them) with its security layer settings",
+                commands: &[],
             },
             FixDef {
                 text: "SSL_WITH_USER_AUTH_REQUIRED_BY_SERVER (6) means the server wants a client certificate: configure one on the client, or switch the server back to ordinary TLS with NLA",
                 commands: &[],
+            },
+            FixDef {
+                text: "Undocumented code: MS-RDPBCGR 2.2.1.2.2 defines failure codes 1 to 6 only, so another value comes from a non-Windows server or a device in between. Find out which program answers on the port",
+                commands: &["netstat -anob | findstr :{port}"],
             },
         ],
         client: Some(ClientDef {
@@ -311,16 +352,15 @@ pub(super) const NEGOTIATION: &[FindingDef] = &[
         fixes: &[
             FixDef {
                 text: "Check the security layer (policy value first, then the listener)",
-                commands: &[
-                    r#"reg query "HKLM\SOFTWARE\Policies\Microsoft\Windows NT\Terminal Services" /v SecurityLayer"#,
-                    r#"reg query "HKLM\SYSTEM\CurrentControlSet\Control\Terminal Server\WinStations\RDP-Tcp" /v SecurityLayer"#,
-                ],
+                commands: &[Q_SECURITY_LAYER_POLICY, Q_SECURITY_LAYER],
             },
             FixDef {
-                text: "Set it to SSL: Group Policy Computer Configuration > Administrative Templates > Windows Components > Remote Desktop Services > Remote Desktop Session Host > Security > Require use of specific security layer for remote (RDP) connections = SSL, or on the listener (then restart Remote Desktop Services)",
-                commands: &[
-                    r#"reg add "HKLM\SYSTEM\CurrentControlSet\Control\Terminal Server\WinStations\RDP-Tcp" /v SecurityLayer /t REG_DWORD /d 2 /f"#,
-                ],
+                text: "Before requiring TLS, check that the server has a usable certificate (HasPrivateKey True, not expired, no 1057/1058/36870 events). A server without one that is set to SSL accepts no client at all; fix the certificate first",
+                commands: &[CERT_STORE, CERT_EVENTS],
+            },
+            FixDef {
+                text: "Then set it to SSL: Group Policy Computer Configuration > Administrative Templates > Windows Components > Remote Desktop Services > Remote Desktop Session Host > Security > Require use of specific security layer for remote (RDP) connections = SSL, or on the listener (new connections pick it up)",
+                commands: &[SET_SECURITY_LAYER_SSL],
             },
             FixDef {
                 text: "On xrdp, set security_layer=negotiate (or tls) in xrdp.ini with a valid certificate and key_file",
@@ -346,8 +386,12 @@ pub(super) const NEGOTIATION: &[FindingDef] = &[
             security_layer=rdp behaves like this.",
         fixes: &[
             FixDef {
-                text: "Enable TLS on the server: on Windows set the security layer to SSL (Require use of specific security layer for remote (RDP) connections = SSL)",
-                commands: &[r#"reg add "HKLM\SYSTEM\CurrentControlSet\Control\Terminal Server\WinStations\RDP-Tcp" /v SecurityLayer /t REG_DWORD /d 2 /f"#],
+                text: "On Windows, first check that the server has a usable certificate (HasPrivateKey True, not expired, no 1057/1058/36870 events): a server that falls back to RDP security for want of one accepts no client at all once TLS is required",
+                commands: &[CERT_STORE, CERT_EVENTS],
+            },
+            FixDef {
+                text: "Then enable TLS: set the security layer to SSL (Require use of specific security layer for remote (RDP) connections = SSL)",
+                commands: &[SET_SECURITY_LAYER_SSL],
             },
             FixDef {
                 text: "On xrdp, set security_layer=tls (or negotiate) in xrdp.ini with a valid certificate and key_file",
@@ -398,6 +442,14 @@ pub(super) const NEGOTIATION: &[FindingDef] = &[
             reaches the port: a resource-exhaustion and pre-authentication attack surface (BlueKeep-class flaws), \
             and brute force goes straight to winlogon.",
         fixes: &[
+            FixDef {
+                text: "Check the security layer first: NLA runs inside TLS, so on a server whose SecurityLayer is 0 (RDP) UserAuthentication = 1 alone is an inconsistent combination. If it is 0, check that the server has a usable certificate",
+                commands: &[Q_SECURITY_LAYER_POLICY, Q_SECURITY_LAYER, CERT_STORE],
+            },
+            FixDef {
+                text: "If SecurityLayer is 0 and the certificate is usable, set it to SSL (2) before requiring NLA (policy: Require use of specific security layer for remote (RDP) connections = SSL)",
+                commands: &[SET_SECURITY_LAYER_SSL],
+            },
             FixDef {
                 text: "Require NLA: Group Policy Computer Configuration > Administrative Templates > Windows Components > Remote Desktop Services > Remote Desktop Session Host > Security > Require user authentication for remote connections by using Network Level Authentication = Enabled, or on the listener",
                 commands: &[
@@ -471,22 +523,27 @@ pub(super) const TLS: &[FindingDef] = &[
             },
             FixDef {
                 text: "List the Remote Desktop certificate and check that its private key is usable",
-                commands: &[r#"Get-ChildItem "Cert:\LocalMachine\Remote Desktop" | Format-List Subject,Thumbprint,NotAfter,HasPrivateKey"#],
-            },
-            FixDef {
-                text: "If the self-signed certificate is expired or broken, delete it and restart Remote Desktop Services so Windows creates a new one (event 1056 confirms; restarting ends sessions)",
-                commands: &[
-                    r#"Get-ChildItem "Cert:\LocalMachine\Remote Desktop" | Remove-Item"#,
-                    "Restart-Service TermService -Force",
-                ],
+                commands: &[CERT_STORE],
             },
             FixDef {
                 text: "Check that TLS 1.2 is not disabled for the server side in SCHANNEL (Enabled must not be 0)",
                 commands: &[r#"reg query "HKLM\SYSTEM\CurrentControlSet\Control\SecurityProviders\SCHANNEL\Protocols" /s"#],
             },
             FixDef {
-                text: "If the key file cannot be read (36870 with 0x8009030D, or 1057/1058 \"Access is denied\"), restore Read for NETWORK SERVICE and Full control for SYSTEM and Administrators on that key file in MachineKeys; never rename or delete the whole MachineKeys folder",
-                commands: &[r"icacls C:\ProgramData\Microsoft\Crypto\RSA\MachineKeys"],
+                text: "If the key file cannot be read (36870 with 0x8009030D, or 1057/1058 \"Access is denied\"), save its ACL, then restore Read for NETWORK SERVICE and Full control for SYSTEM and Administrators on that one key file; never rename or delete the whole MachineKeys folder",
+                commands: &[KEY_FILE, KEY_FILE_BACKUP, KEY_FILE_GRANT],
+            },
+            FixDef {
+                text: "Once the key store is sound, if the self-signed certificate is expired or broken, delete it and restart the Remote Desktop Configuration service (SessionEnv) so Windows creates a new one (event 1056 confirms; sessions stay up)",
+                commands: &[
+                    r#"Get-ChildItem "Cert:\LocalMachine\Remote Desktop" | Remove-Item"#,
+                    RESTART_SESSIONENV,
+                    CONFIRM_1056,
+                ],
+            },
+            FixDef {
+                text: "Only if handshakes still fail: restart Remote Desktop Services. This ends every session on the server, including your own",
+                commands: &[RESTART_TERMSERVICE],
             },
         ],
         client: Some(ClientDef {
@@ -539,10 +596,14 @@ pub(super) const TLS: &[FindingDef] = &[
         explanation: "The server completes handshakes only with TLS 1.3. Windows clients before Windows 11 and Server \
             2022 have no TLS 1.3 in Schannel, so they cannot connect.",
         fixes: &[
+            // Schannel reads the protocol values at startup and honours DisabledByDefault as well
+            // as Enabled (Microsoft Learn, "Transport Layer Security (TLS) registry settings").
             FixDef {
-                text: "Enable TLS 1.2 beside TLS 1.3 on the server",
+                text: "Enable TLS 1.2 beside TLS 1.3 for the server side in SCHANNEL, then restart the server (Schannel reads these values at startup)",
                 commands: &[
                     r#"reg add "HKLM\SYSTEM\CurrentControlSet\Control\SecurityProviders\SCHANNEL\Protocols\TLS 1.2\Server" /v Enabled /t REG_DWORD /d 1 /f"#,
+                    r#"reg add "HKLM\SYSTEM\CurrentControlSet\Control\SecurityProviders\SCHANNEL\Protocols\TLS 1.2\Server" /v DisabledByDefault /t REG_DWORD /d 0 /f"#,
+                    "Restart-Computer",
                 ],
             },
             FixDef {
@@ -566,11 +627,14 @@ pub(super) const TLS: &[FindingDef] = &[
         explanation: "The server still accepts deprecated TLS versions (RFC 8996) beside TLS 1.2 or 1.3. Clients \
             connect fine; the old versions are a weakness auditors flag and no current client needs.",
         fixes: &[
+            // The SCHANNEL protocol keys are machine-wide: every Schannel server on the host reads
+            // them (Microsoft Learn, "Transport Layer Security (TLS) registry settings").
             FixDef {
-                text: "Confirm that every client can do TLS 1.2, then disable TLS 1.0 and 1.1 for the server side in SCHANNEL and restart",
+                text: "Confirm that every client can do TLS 1.2, then disable TLS 1.0 and 1.1 for the server side in SCHANNEL and restart the server. These settings are machine-wide: they also apply to IIS, SQL Server, WinRM over HTTPS and every other TLS service on the same host, so check those services' clients first",
                 commands: &[
                     r#"reg add "HKLM\SYSTEM\CurrentControlSet\Control\SecurityProviders\SCHANNEL\Protocols\TLS 1.0\Server" /v Enabled /t REG_DWORD /d 0 /f"#,
                     r#"reg add "HKLM\SYSTEM\CurrentControlSet\Control\SecurityProviders\SCHANNEL\Protocols\TLS 1.1\Server" /v Enabled /t REG_DWORD /d 0 /f"#,
+                    "Restart-Computer",
                 ],
             },
             FixDef {
@@ -586,10 +650,10 @@ pub(super) const CERTIFICATE: &[FindingDef] = &[
     FindingDef {
         id: "cert-expired",
         step: Step::Certificate,
-        severity: Severity::Blocking,
-        severity_rule: "Blocking: clients that check the certificate refuse, and mstsc at best asks the user to accept an expired certificate.",
+        severity: Severity::Warning,
+        severity_rule: "Warning for the default client profiles: mstsc shows its identity dialog and the user can accept the expired certificate. Blocking for a client that refuses servers it cannot authenticate (--client hardened: the policy \"Configure server authentication for client\" = Do not connect if authentication fails).",
         title: "The server's certificate has expired",
-        breaks_some_clients: false,
+        breaks_some_clients: true,
         explains: &[],
         explanation: "The certificate the server presents for RDP is past its notAfter date. Windows renews its own \
             self-signed Remote Desktop certificate by itself; an expired one means the renewal failed \
@@ -598,22 +662,31 @@ pub(super) const CERTIFICATE: &[FindingDef] = &[
         fixes: &[
             FixDef {
                 text: "Confirm which certificate the listener uses (thumbprint {sha1})",
-                commands: &[r#"Get-ChildItem "Cert:\LocalMachine\Remote Desktop" | Format-List Subject,Thumbprint,NotAfter"#],
+                commands: &[CERT_STORE],
             },
             FixDef {
-                text: "Self-signed: delete the expired certificate from the Remote Desktop store and restart Remote Desktop Services; Windows creates a new one (event 1056 confirms). Restarting ends sessions",
-                commands: &[
-                    r#"Remove-Item "Cert:\LocalMachine\Remote Desktop\{sha1}""#,
-                    "Restart-Service TermService -Force",
-                ],
+                text: "Read why Windows did not renew it before touching it: RemoteConnectionManager 1058 (self-signed certificate not replaced), 1057 (not created), 1065 (template certificate not replaced) and Schannel 36870 carry the reason, often \"Access is denied\" or \"Keyset does not exist\" on the key file",
+                commands: &[CERT_EVENTS],
             },
             FixDef {
                 text: "Certificate from your CA: issue a new one (or let autoenrollment with the template from the policy Server authentication certificate template do it) and bind it to the listener",
-                commands: &[r#"$ts = Get-CimInstance -Namespace root\cimv2\TerminalServices -ClassName Win32_TSGeneralSetting -Filter "TerminalName='RDP-Tcp'"; Set-CimInstance -InputObject $ts -Property @{SSLCertificateSHA1Hash='NEW_THUMBPRINT'}"#],
+                commands: &[BIND_CERT],
             },
             FixDef {
-                text: "If renewal keeps failing, read events 1057/1058 and repair the permissions of the key file in MachineKeys (NETWORK SERVICE Read); never rename the MachineKeys folder",
-                commands: &[CERT_EVENTS, r"icacls C:\ProgramData\Microsoft\Crypto\RSA\MachineKeys"],
+                text: "Self-signed, and the events name the key file: save its ACL, then give SYSTEM and Administrators Full control and NETWORK SERVICE Read on that one file. Never rename or delete the MachineKeys folder",
+                commands: &[KEY_FILE, KEY_FILE_BACKUP, KEY_FILE_GRANT],
+            },
+            FixDef {
+                text: "Self-signed, once the key store is sound: delete the expired certificate from the Remote Desktop store and restart the Remote Desktop Configuration service (SessionEnv); Windows creates a new one (event 1056 confirms) and sessions stay up",
+                commands: &[
+                    r#"Remove-Item "Cert:\LocalMachine\Remote Desktop\{sha1}""#,
+                    RESTART_SESSIONENV,
+                    CONFIRM_1056,
+                ],
+            },
+            FixDef {
+                text: "Only if no new certificate appears: restart Remote Desktop Services. This ends every session on the server, including your own",
+                commands: &[RESTART_TERMSERVICE],
             },
         ],
         client: Some(ClientDef {
@@ -624,10 +697,10 @@ pub(super) const CERTIFICATE: &[FindingDef] = &[
     FindingDef {
         id: "cert-not-yet-valid",
         step: Step::Certificate,
-        severity: Severity::Blocking,
-        severity_rule: "Blocking, like an expired certificate.",
+        severity: Severity::Warning,
+        severity_rule: "Like an expired certificate: warning for the default client profiles (mstsc shows its identity dialog and the user can accept), blocking for a client that refuses servers it cannot authenticate (--client hardened).",
         title: "The server's certificate is not valid yet",
-        breaks_some_clients: false,
+        breaks_some_clients: true,
         explains: &[],
         explanation: "The certificate's notBefore date is in the future. Either the server's clock was wrong when it \
             created the certificate, or this machine's clock is wrong.",
@@ -637,8 +710,17 @@ pub(super) const CERTIFICATE: &[FindingDef] = &[
                 commands: &["w32tm /query /status", "w32tm /resync"],
             },
             FixDef {
-                text: "Once the clock is right, replace the certificate: delete it from the Remote Desktop store and restart Remote Desktop Services (ends sessions)",
-                commands: &[r#"Remove-Item "Cert:\LocalMachine\Remote Desktop\{sha1}""#, "Restart-Service TermService -Force"],
+                text: "Once the clock is right, check that nothing blocks certificate creation (no RemoteConnectionManager 1057/1058, no Schannel 36870), then replace the certificate: delete it from the Remote Desktop store and restart the Remote Desktop Configuration service (SessionEnv; event 1056 confirms)",
+                commands: &[
+                    CERT_EVENTS,
+                    r#"Remove-Item "Cert:\LocalMachine\Remote Desktop\{sha1}""#,
+                    RESTART_SESSIONENV,
+                    CONFIRM_1056,
+                ],
+            },
+            FixDef {
+                text: "Only if no new certificate appears: restart Remote Desktop Services. This ends every session on the server, including your own",
+                commands: &[RESTART_TERMSERVICE],
             },
         ],
         client: Some(ClientDef {
@@ -663,7 +745,7 @@ pub(super) const CERTIFICATE: &[FindingDef] = &[
             },
             FixDef {
                 text: "For a CA certificate, issue and bind a new one",
-                commands: &[r#"$ts = Get-CimInstance -Namespace root\cimv2\TerminalServices -ClassName Win32_TSGeneralSetting -Filter "TerminalName='RDP-Tcp'"; Set-CimInstance -InputObject $ts -Property @{SSLCertificateSHA1Hash='NEW_THUMBPRINT'}"#],
+                commands: &[BIND_CERT],
             },
         ],
         client: None,
@@ -677,8 +759,11 @@ pub(super) const CERTIFICATE: &[FindingDef] = &[
         breaks_some_clients: true,
         explains: &[],
         explanation: "Neither the subject alternative names nor the common name match the name or address that was \
-            probed. Either clients connect by a name the certificate does not carry (an IP address, an alias), or \
-            DNS points at a different machine than intended.",
+            probed. Either clients connect by a name the certificate does not carry (an alias, or an IP address), or \
+            DNS points at a different machine than intended. Connecting by IP address always mismatches a \
+            certificate that names the host: Windows' self-signed Remote Desktop certificate carries only the \
+            computer's name, and an address matches only an IP entry in the subject alternative names \
+            (RFC 6125), so connect by the name instead.",
         fixes: &[
             FixDef {
                 text: "Connect by a name the certificate carries (see the evidence), or issue a certificate that includes the name clients use",
@@ -704,10 +789,25 @@ pub(super) const CERTIFICATE: &[FindingDef] = &[
         explains: &[],
         explanation: "The server's key is weaker than current minimums (RSA under 2048 bits, or an elliptic curve key \
             under 224 bits). Clients built on current OpenSSL refuse it at their default security level.",
-        fixes: &[FixDef {
-            text: "Issue a certificate with an RSA 2048-bit (or larger) key and bind it to the listener; for the self-signed certificate, delete it and restart Remote Desktop Services so Windows makes a 2048-bit one",
-            commands: &[r#"Remove-Item "Cert:\LocalMachine\Remote Desktop\{sha1}""#, "Restart-Service TermService -Force"],
-        }],
+        fixes: &[
+            FixDef {
+                text: "Issue a certificate with an RSA 2048-bit (or larger) key from your CA and bind it to the listener",
+                commands: &[BIND_CERT],
+            },
+            FixDef {
+                text: "For the self-signed certificate: check that nothing blocks certificate creation (no RemoteConnectionManager 1057/1058, no Schannel 36870), then delete it and restart the Remote Desktop Configuration service (SessionEnv) so Windows makes a 2048-bit one (event 1056 confirms)",
+                commands: &[
+                    CERT_EVENTS,
+                    r#"Remove-Item "Cert:\LocalMachine\Remote Desktop\{sha1}""#,
+                    RESTART_SESSIONENV,
+                    CONFIRM_1056,
+                ],
+            },
+            FixDef {
+                text: "Only if no new certificate appears: restart Remote Desktop Services. This ends every session on the server, including your own",
+                commands: &[RESTART_TERMSERVICE],
+            },
+        ],
         client: None,
     },
     FindingDef {
@@ -722,7 +822,7 @@ pub(super) const CERTIFICATE: &[FindingDef] = &[
             refuse it.",
         fixes: &[FixDef {
             text: "Issue a certificate signed with SHA-256 or better and bind it to the listener",
-            commands: &[r#"$ts = Get-CimInstance -Namespace root\cimv2\TerminalServices -ClassName Win32_TSGeneralSetting -Filter "TerminalName='RDP-Tcp'"; Set-CimInstance -InputObject $ts -Property @{SSLCertificateSHA1Hash='NEW_THUMBPRINT'}"#],
+            commands: &[BIND_CERT],
         }],
         client: None,
     },

@@ -4,14 +4,23 @@
 //! Order matters: among findings of the same severity and step, the verdict names the one listed
 //! first, so server-wide causes come before per-connection symptoms.
 
-use super::{ClientDef, FindingDef, FixDef};
+use super::{
+    ClientDef, FindingDef, FixDef, CERT_EVENTS, CERT_STORE, CONFIRM_1056, FIREWALL_ENABLE_SCOPED,
+    FIREWALL_SHOW, KEY_FILE, KEY_FILE_BACKUP, KEY_FILE_GRANT, MACHINEKEYS_ACL, RESTART_SESSIONENV,
+    RESTART_TERMSERVICE,
+};
 use crate::model::{Severity, Step};
 
-/// Lists the certificate and key events, shared by the certificate fixes.
-const CERT_EVENTS: &str = "Get-WinEvent -FilterHashtable @{LogName='System'; Id=1056,1057,1058,36870,36871,36874,36888} -MaxEvents 30 | Format-List TimeCreated,Id,ProviderName,Message";
+/// Saves the MachineKeys folder's own ACL (not its files') before it is changed.
+const MACHINEKEYS_BACKUP: &str = r"New-Item -ItemType Directory -Force C:\rdpdiag | Out-Null; icacls C:\ProgramData\Microsoft\Crypto\RSA\MachineKeys /save C:\rdpdiag\machinekeys-acl.txt";
 
-/// Finds the key file of the RDP certificate in MachineKeys and shows its ACL.
-const KEY_FILE: &str = r#"$c = Get-ChildItem 'Cert:\LocalMachine\Remote Desktop' | Sort-Object NotAfter | Select-Object -Last 1; $k = $c.PrivateKey.Key.UniqueName; if (-not $k) { $k = $c.PrivateKey.CspKeyContainerInfo.UniqueKeyContainerName }; icacls "C:\ProgramData\Microsoft\Crypto\RSA\MachineKeys\$k""#;
+/// Restores the default entries of the MachineKeys folder itself (KB 278381 "Default permissions
+/// for the MachineKeys folders": Administrators Full control and Everyone List folder / Read
+/// data, Read attributes, Read extended attributes, Create files / Write data, Create folders /
+/// Append data, Write attributes, Write extended attributes, Read permissions, both on "this
+/// folder only"). No (OI)(CI): key files must not inherit these rights. Accounts by SID
+/// (Everyone S-1-1-0, Administrators S-1-5-32-544) so it works on every language of Windows.
+const MACHINEKEYS_DEFAULT: &str = r#"icacls C:\ProgramData\Microsoft\Crypto\RSA\MachineKeys /grant "*S-1-5-32-544:(F)" "*S-1-1-0:(RD,RA,REA,WD,AD,WA,WEA,RC)""#;
 
 pub(super) const ENTRIES: &[FindingDef] = &[
     FindingDef {
@@ -32,10 +41,11 @@ pub(super) const ENTRIES: &[FindingDef] = &[
                 commands: &["gpresult /h C:\\rdpdiag\\gp.html", "gpupdate /force"],
             },
             FixDef {
-                text: "If the local value applied, allow remote connections (System Properties > Remote, or the registry) and open the firewall group",
+                text: "If the local value applied, allow remote connections (System Properties > Remote, or the registry) and enable the Remote Desktop firewall rules for the profiles you mean (Domain and Private below; enabling the whole group may open RDP on the Public profile too)",
                 commands: &[
                     r#"Set-ItemProperty -Path 'HKLM:\SYSTEM\CurrentControlSet\Control\Terminal Server' -Name fDenyTSConnections -Value 0"#,
-                    r#"Enable-NetFirewallRule -DisplayGroup "Remote Desktop""#,
+                    FIREWALL_SHOW,
+                    FIREWALL_ENABLE_SCOPED,
                 ],
             },
         ],
@@ -61,25 +71,19 @@ pub(super) const ENTRIES: &[FindingDef] = &[
             reports as 0x904. Turning NLA off does not help: NLA runs inside this TLS channel.",
         fixes: &[
             FixDef {
-                text: "Confirm which certificate RDP uses and whether Windows can reach its private key (HasPrivateKey must be True)",
-                commands: &[
-                    r#"Get-ChildItem "Cert:\LocalMachine\Remote Desktop" | Format-List Subject,Thumbprint,NotAfter,HasPrivateKey"#,
-                    CERT_EVENTS,
-                ],
+                text: "Confirm which certificate RDP uses and whether Windows can reach its private key (HasPrivateKey must be True), and read the certificate events",
+                commands: &[CERT_STORE, CERT_EVENTS],
             },
             FixDef {
-                text: "Repair the permissions of that one key file: SYSTEM and Administrators Full control, NETWORK SERVICE Read. Never rename or delete the whole MachineKeys folder: other services' keys live there",
-                commands: &[
-                    KEY_FILE,
-                    r#"icacls "C:\ProgramData\Microsoft\Crypto\RSA\MachineKeys\<key file>" /grant "NT AUTHORITY\SYSTEM:F" "BUILTIN\Administrators:F" "NT AUTHORITY\NETWORK SERVICE:R""#,
-                    "Restart-Service TermService -Force",
-                ],
+                text: "Repair the permissions of that one key file, after saving its ACL: SYSTEM and Administrators Full control, NETWORK SERVICE Read (run the three commands in one PowerShell window). Never rename or delete the whole MachineKeys folder: other services' keys live there",
+                commands: &[KEY_FILE, KEY_FILE_BACKUP, KEY_FILE_GRANT],
             },
             FixDef {
-                text: "If the key file is gone and the certificate is the self-signed one, delete the certificate and restart Remote Desktop Services so Windows creates a new certificate and key (event 1056 confirms; restarting ends sessions)",
+                text: "If the key file is gone and the certificate is the self-signed one, delete the certificate and restart the Remote Desktop Configuration service (SessionEnv) so Windows creates a new certificate and key (event 1056 confirms; sessions stay up)",
                 commands: &[
                     r#"Get-ChildItem "Cert:\LocalMachine\Remote Desktop" | Remove-Item"#,
-                    "Restart-Service TermService -Force",
+                    RESTART_SESSIONENV,
+                    CONFIRM_1056,
                 ],
             },
             FixDef {
@@ -87,7 +91,12 @@ pub(super) const ENTRIES: &[FindingDef] = &[
                 commands: &[
                     r#"Import-PfxCertificate -FilePath C:\certs\rdp.pfx -CertStoreLocation Cert:\LocalMachine\My"#,
                     r#"Remove-ItemProperty -Path 'HKLM:\SYSTEM\CurrentControlSet\Control\Terminal Server\WinStations\RDP-Tcp' -Name SSLCertificateSHA1Hash"#,
+                    RESTART_SESSIONENV,
                 ],
+            },
+            FixDef {
+                text: "Only if handshakes still fail after the repair: restart Remote Desktop Services, which reopens the key. This ends every session on the server, including your own",
+                commands: &[RESTART_TERMSERVICE],
             },
         ],
         client: Some(ClientDef {
@@ -110,25 +119,28 @@ pub(super) const ENTRIES: &[FindingDef] = &[
             the Remote Desktop certificate store), \"Object already exists\" (a stale key container).",
         fixes: &[
             FixDef {
-                text: "Read the certificate events and the Remote Desktop store",
-                commands: &[
-                    CERT_EVENTS,
-                    r#"Get-ChildItem "Cert:\LocalMachine\Remote Desktop" | Format-List Subject,Thumbprint,NotAfter,HasPrivateKey"#,
-                ],
+                text: "Read the certificate events and the Remote Desktop store: the status text of 1057/1058 says what blocked renewal",
+                commands: &[CERT_EVENTS, CERT_STORE],
             },
             FixDef {
-                text: "Check that SYSTEM and Administrators have Full control and NETWORK SERVICE Read on the MachineKeys folder itself (inherited by new key files); repair the folder ACL only, never rename or delete the folder",
-                commands: &[
-                    r"icacls C:\ProgramData\Microsoft\Crypto\RSA\MachineKeys",
-                    r#"icacls C:\ProgramData\Microsoft\Crypto\RSA\MachineKeys /grant "NT AUTHORITY\SYSTEM:(OI)(CI)F" "BUILTIN\Administrators:(OI)(CI)F""#,
-                ],
+                text: "\"Access is denied\" or \"Keyset does not exist\" on the existing certificate: repair the one key file it uses, after saving its ACL (SYSTEM and Administrators Full control, NETWORK SERVICE Read). Key files do not inherit from the MachineKeys folder, so a folder grant does not reach them",
+                commands: &[KEY_FILE, KEY_FILE_BACKUP, KEY_FILE_GRANT],
             },
             FixDef {
-                text: "Delete the expired or broken self-signed certificate and restart Remote Desktop Services; Windows creates a new one (event 1056; restarting ends sessions)",
+                text: "If no key file can be created at all, compare the MachineKeys folder's own ACL with the Windows default (KB 278381: Administrators Full control and Everyone special rights, both on this folder only) and restore missing entries on the folder only, after saving its ACL. Never rename or delete the folder: it holds every machine private key",
+                commands: &[MACHINEKEYS_ACL, MACHINEKEYS_BACKUP, MACHINEKEYS_DEFAULT],
+            },
+            FixDef {
+                text: "Once the key store is sound, delete the expired or broken self-signed certificate and restart the Remote Desktop Configuration service (SessionEnv); Windows creates a new one (event 1056 confirms) and sessions stay up",
                 commands: &[
                     r#"Get-ChildItem "Cert:\LocalMachine\Remote Desktop" | Remove-Item"#,
-                    "Restart-Service TermService -Force",
+                    RESTART_SESSIONENV,
+                    CONFIRM_1056,
                 ],
+            },
+            FixDef {
+                text: "Only if no new certificate appears: restart Remote Desktop Services. This ends every session on the server, including your own",
+                commands: &[RESTART_TERMSERVICE],
             },
         ],
         client: Some(ClientDef {
@@ -204,8 +216,10 @@ pub(super) const ENTRIES: &[FindingDef] = &[
         breaks_some_clients: false,
         explains: &[],
         explanation: "fEnableWinStation = 0 disables the RDP-Tcp listener, fLogonDisabled = 1 or TSServerDrainMode = 1 \
-            (`change logon /disable` or `/drain`) refuse new logons, and RemoteConnectionManager 1070/1071 record a \
-            logon refused for that reason. The server then denies the connection (extended code 0x7).",
+            (`change logon /disable` or `/drain`) refuse new logons, and RemoteConnectionManager 1070 records a \
+            logon refused because the server is in drain mode. Which code a client then shows is not documented: \
+            reports and the name \"server denied the connection\" suggest 0x904 with extended 0x7, an inference \
+            `rdpdoctor explain 0x904 0x7` rates as low confidence.",
         fixes: &[FixDef {
             text: "Check and re-enable logons, and the listener",
             commands: &[
@@ -232,12 +246,8 @@ pub(super) const ENTRIES: &[FindingDef] = &[
             packets, which a client sees as a timeout.",
         fixes: &[
             FixDef {
-                text: "Check that the Remote Desktop rules are enabled for the active profile, and which profile is active",
-                commands: &[
-                    r#"Get-NetFirewallRule -DisplayGroup "Remote Desktop" | Format-Table Name,Enabled,Profile,Direction,Action"#,
-                    "Get-NetConnectionProfile",
-                    r#"Enable-NetFirewallRule -DisplayGroup "Remote Desktop""#,
-                ],
+                text: "Check that the Remote Desktop rules are enabled for the active profile, and which profile is active; enable them for the profiles you mean (Domain and Private below; enabling the whole group may open RDP on the Public profile too)",
+                commands: &[FIREWALL_SHOW, "Get-NetConnectionProfile", FIREWALL_ENABLE_SCOPED],
             },
             FixDef {
                 text: "Find the filter that dropped the packet (FilterRTID in the event) and any block rule that wins over the allow rule",
@@ -263,8 +273,8 @@ pub(super) const ENTRIES: &[FindingDef] = &[
         explanation: "The exported firewall policy has the built-in Remote Desktop inbound rules inactive (Active=FALSE) \
             or set to block, while the firewall is on. Connections to the RDP port are then dropped.",
         fixes: &[FixDef {
-            text: "Enable the Remote Desktop rule group (or the equivalent GPO rules under Computer Configuration > Windows Settings > Security Settings > Windows Defender Firewall with Advanced Security)",
-            commands: &[r#"Enable-NetFirewallRule -DisplayGroup "Remote Desktop""#],
+            text: "Enable the Remote Desktop rules for the profiles you mean (or the equivalent GPO rules under Computer Configuration > Windows Settings > Security Settings > Windows Defender Firewall with Advanced Security). The command below scopes them to Domain and Private: enabling the whole group as it is may open RDP on the Public profile too",
+            commands: &[FIREWALL_SHOW, FIREWALL_ENABLE_SCOPED],
         }],
         client: Some(ClientDef {
             text: "\"Remote Desktop can't connect to the remote computer\" after a long wait",
@@ -284,7 +294,11 @@ pub(super) const ENTRIES: &[FindingDef] = &[
             with SecurityLayer = 0 is inconsistent and makes NLA clients fail.",
         fixes: &[
             FixDef {
-                text: "Set the policy Computer Configuration > Administrative Templates > Windows Components > Remote Desktop Services > Remote Desktop Session Host > Security > Require use of specific security layer for remote (RDP) connections = SSL (or Negotiate)",
+                text: "First check that the server has a usable certificate (HasPrivateKey True, not expired, no 1057/1058/36870 events): a server set to SSL without one accepts no client at all",
+                commands: &[CERT_STORE, CERT_EVENTS],
+            },
+            FixDef {
+                text: "Then set the policy Computer Configuration > Administrative Templates > Windows Components > Remote Desktop Services > Remote Desktop Session Host > Security > Require use of specific security layer for remote (RDP) connections = SSL (or Negotiate)",
                 commands: &["gpupdate /force"],
             },
             FixDef {
@@ -329,8 +343,9 @@ pub(super) const ENTRIES: &[FindingDef] = &[
         breaks_some_clients: true,
         explains: &[],
         explanation: "The effective MaxInstanceCount (policy \"Limit number of connections\" or the RDP-Tcp value) caps \
-            how many connections the listener accepts. Once it is reached, further clients are refused: the server \
-            denies the connection (0x904 / extended 0x7) or offers to disconnect another user.",
+            how many connections the listener accepts. Once it is reached, further clients are refused or offered to \
+            disconnect another user. Which code a refused client shows is not documented; reports tie it to 0x904, \
+            an inference `rdpdoctor explain 0x904` rates as low confidence.",
         fixes: &[
             FixDef {
                 text: "Raise or remove the limit: Computer Configuration > Administrative Templates > Windows Components > Remote Desktop Services > Remote Desktop Session Host > Connections > Limit number of connections (Not configured = unlimited)",
@@ -340,9 +355,11 @@ pub(super) const ENTRIES: &[FindingDef] = &[
                 text: "Without a policy, set the local value back to unlimited",
                 commands: &[r#"Set-ItemProperty -Path 'HKLM:\SYSTEM\CurrentControlSet\Control\Terminal Server\WinStations\RDP-Tcp' -Name MaxInstanceCount -Value 0xffffffff"#],
             },
+            // `rwinsta` resets a session without letting its programs save; `logoff` ends it the
+            // way a user would (Microsoft Learn, windows-commands "logoff" and "reset session").
             FixDef {
-                text: "See who holds the sessions",
-                commands: &["qwinsta /server:{host}"],
+                text: "See who holds the sessions, and log off a stale one (ID from the list) once its owner agrees; logoff lets programs close, while reset session (rwinsta) discards unsaved work",
+                commands: &["query session /server:{host}", "logoff ID /server:{host}"],
             },
         ],
         client: Some(ClientDef {
@@ -427,8 +444,11 @@ pub(super) const ENTRIES: &[FindingDef] = &[
                 ],
             },
             FixDef {
-                text: "Bind a valid certificate, or delete the value to use the self-signed one",
-                commands: &[r#"Remove-ItemProperty -Path 'HKLM:\SYSTEM\CurrentControlSet\Control\Terminal Server\WinStations\RDP-Tcp' -Name SSLCertificateSHA1Hash"#],
+                text: "Bind a valid certificate, or delete the value to use the self-signed one and restart the Remote Desktop Configuration service (SessionEnv; sessions stay up)",
+                commands: &[
+                    r#"Remove-ItemProperty -Path 'HKLM:\SYSTEM\CurrentControlSet\Control\Terminal Server\WinStations\RDP-Tcp' -Name SSLCertificateSHA1Hash"#,
+                    RESTART_SESSIONENV,
+                ],
             },
         ],
         client: None,

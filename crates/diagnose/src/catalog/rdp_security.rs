@@ -1,7 +1,7 @@
 //! Catalog entries for Standard RDP Security (MS-RDPBCGR 5.3): what the MCS Connect Response says
 //! the server enforces when it speaks the legacy RC4/FIPS security layer.
 
-use super::{ClientDef, FindingDef, FixDef};
+use super::{ClientDef, FindingDef, FixDef, CERT_EVENTS, CERT_STORE};
 use crate::model::{Severity, Step};
 
 const Q_SECURITY_LAYER_POLICY: &str =
@@ -11,6 +11,7 @@ const Q_LEVEL_POLICY: &str = r#"reg query "HKLM\SOFTWARE\Policies\Microsoft\Wind
 const Q_LEVEL: &str = r#"reg query "HKLM\SYSTEM\CurrentControlSet\Control\Terminal Server\WinStations\RDP-Tcp" /v MinEncryptionLevel"#;
 const Q_FIPS: &str =
     r#"reg query "HKLM\SYSTEM\CurrentControlSet\Control\Lsa\FIPSAlgorithmPolicy" /v Enabled"#;
+const SET_SECURITY_LAYER_SSL: &str = r#"reg add "HKLM\SYSTEM\CurrentControlSet\Control\Terminal Server\WinStations\RDP-Tcp" /v SecurityLayer /t REG_DWORD /d 2 /f"#;
 const Q_WMI: &str = r"Get-CimInstance -Namespace root\cimv2\TerminalServices -ClassName Win32_TSGeneralSetting | Format-List TerminalName,SecurityLayer,MinEncryptionLevel,PolicySourceSecurityLayer,PolicySourceMinEncryptionLevel";
 
 pub(super) const ENTRIES: &[FindingDef] = &[
@@ -27,8 +28,8 @@ pub(super) const ENTRIES: &[FindingDef] = &[
             it has no usable certificate for TLS (xrdp then falls back silently), or it is too old for TLS. The server \
             proves its identity only with a certificate every client accepts, so a man in the middle goes unnoticed, \
             and the session keys are only as strong as the method in the evidence. Clients that break: any client set to \
-            require TLS or NLA (mstsc with \"authentication level\" set to \"Do not connect\", the RDP client policy \
-            \"Require server authentication\", FreeRDP with /sec:tls or /sec:nla, IronRDP-based clients, which do not \
+            require TLS or NLA (mstsc with \"authentication level\" set to \"Do not connect\", the client policy \
+            \"Configure server authentication for client\" = Do not connect if authentication fails, FreeRDP with /sec:tls or /sec:nla, IronRDP-based clients, which do not \
             implement RC4), and clients with FIPS policy when the server does not offer FIPS.",
         fixes: &[
             FixDef {
@@ -36,12 +37,12 @@ pub(super) const ENTRIES: &[FindingDef] = &[
                 commands: &[Q_SECURITY_LAYER_POLICY, Q_SECURITY_LAYER, Q_WMI],
             },
             FixDef {
-                text: "Make sure the server has a usable TLS certificate first (Remote Desktop store, or the self-signed one), otherwise Negotiate falls back to RDP again",
-                commands: &[r#"Get-ChildItem "Cert:\LocalMachine\Remote Desktop" | Format-List Subject,Thumbprint,NotAfter,HasPrivateKey"#],
+                text: "Make sure the server has a usable TLS certificate first (Remote Desktop store, or the self-signed one), otherwise Negotiate falls back to RDP again and SSL accepts no client at all",
+                commands: &[CERT_STORE, CERT_EVENTS],
             },
             FixDef {
                 text: "Set the Group Policy \"Require use of specific security layer for remote (RDP) connections\" (Computer Configuration > Administrative Templates > Windows Components > Remote Desktop Services > Remote Desktop Session Host > Security) to SSL, or at least Negotiate; or on the listener (SecurityLayer 2 = SSL, 1 = Negotiate), then reconnect (new connections pick it up)",
-                commands: &[r#"reg add "HKLM\SYSTEM\CurrentControlSet\Control\Terminal Server\WinStations\RDP-Tcp" /v SecurityLayer /t REG_DWORD /d 2 /f"#],
+                commands: &[SET_SECURITY_LAYER_SSL],
             },
             FixDef {
                 text: "Then require NLA (Require user authentication for remote connections by using Network Level Authentication, same folder; UserAuthentication = 1)",
@@ -81,8 +82,8 @@ pub(super) const ENTRIES: &[FindingDef] = &[
                 commands: &[r#"reg add "HKLM\SYSTEM\CurrentControlSet\Control\Terminal Server\WinStations\RDP-Tcp" /v MinEncryptionLevel /t REG_DWORD /d 3 /f"#],
             },
             FixDef {
-                text: "Better, leave Standard RDP Security behind: \"Require use of specific security layer for remote (RDP) connections\" = SSL (SecurityLayer = 2), where the RC4 level no longer applies",
-                commands: &[],
+                text: "Better, leave Standard RDP Security behind once the server has a usable certificate (check it first: a server without one that is set to SSL accepts no client): \"Require use of specific security layer for remote (RDP) connections\" = SSL (SecurityLayer = 2), where the RC4 level no longer applies",
+                commands: &[CERT_STORE, CERT_EVENTS],
             },
             FixDef {
                 text: "On xrdp: set crypt_level=high in /etc/xrdp/xrdp.ini (and security_layer=negotiate), then restart xrdp",
@@ -112,8 +113,12 @@ pub(super) const ENTRIES: &[FindingDef] = &[
                 commands: &[Q_FIPS, Q_LEVEL_POLICY, Q_LEVEL],
             },
             FixDef {
-                text: "If FIPS is required by your compliance rules, keep it and move the connection to TLS: \"Require use of specific security layer for remote (RDP) connections\" = SSL (SecurityLayer = 2), where TLS cipher suites, not this level, protect the session",
-                commands: &[r#"reg add "HKLM\SYSTEM\CurrentControlSet\Control\Terminal Server\WinStations\RDP-Tcp" /v SecurityLayer /t REG_DWORD /d 2 /f"#],
+                text: "If FIPS is required by your compliance rules, keep it and move the connection to TLS. First check that the server has a usable certificate: set to SSL without one, it accepts no client at all",
+                commands: &[CERT_STORE, CERT_EVENTS],
+            },
+            FixDef {
+                text: "Then set \"Require use of specific security layer for remote (RDP) connections\" = SSL (SecurityLayer = 2), where TLS cipher suites, not this level, protect the session",
+                commands: &[SET_SECURITY_LAYER_SSL],
             },
             FixDef {
                 text: "If it is not required, set \"Set client connection encryption level\" to High Level (MinEncryptionLevel = 3); turning off the system-wide FIPS policy affects every program on the server, so decide that with its owner",
@@ -154,8 +159,8 @@ pub(super) const ENTRIES: &[FindingDef] = &[
                 commands: &[],
             },
             FixDef {
-                text: "Move the server to TLS: \"Require use of specific security layer for remote (RDP) connections\" = SSL (SecurityLayer = 2); the RC4/FIPS method is then not negotiated at all",
-                commands: &[],
+                text: "Move the server to TLS once it has a usable certificate (check it first: set to SSL without one, it accepts no client): \"Require use of specific security layer for remote (RDP) connections\" = SSL (SecurityLayer = 2); the RC4/FIPS method is then not negotiated at all",
+                commands: &[CERT_STORE, CERT_EVENTS],
             },
         ],
         client: Some(ClientDef {
@@ -178,8 +183,12 @@ pub(super) const ENTRIES: &[FindingDef] = &[
             private half is published in the specification, so they never prove the server's identity.",
         fixes: &[
             FixDef {
-                text: "Move the server to TLS with a proper certificate: \"Require use of specific security layer for remote (RDP) connections\" = SSL (SecurityLayer = 2)",
-                commands: &[r#"reg add "HKLM\SYSTEM\CurrentControlSet\Control\Terminal Server\WinStations\RDP-Tcp" /v SecurityLayer /t REG_DWORD /d 2 /f"#],
+                text: "Before moving the server to TLS, check that it has a usable certificate: set to SSL without one, it accepts no client at all",
+                commands: &[CERT_STORE, CERT_EVENTS],
+            },
+            FixDef {
+                text: "Then move it to TLS: \"Require use of specific security layer for remote (RDP) connections\" = SSL (SecurityLayer = 2)",
+                commands: &[SET_SECURITY_LAYER_SSL],
             },
             FixDef {
                 text: "On xrdp: generate a new 2048-bit RSA key for Standard RDP Security (rsakeys.ini), then restart xrdp",

@@ -15,9 +15,9 @@ pub(super) const ENTRIES: &[FindingDef] = &[
         explains: &[],
         explanation: "After the security handshake (TLS, and CredSSP when NLA is on) the server sent a Set Error Info PDU \
             with errorInfo 0x00000007 ERRINFO_SERVER_DENIED_CONNECTION (MS-RDPBCGR 2.2.5.1.1) and then disconnected. A \
-            Windows client stores that code and reports it at the disconnect as \"Error code: 0x904, Extended error code: \
-            0x7\" (0x904 = the socket was closed by the other side, extended 0x7 = \"the server denied the connection\"; \
-            the pairing is an inference from the identical numbering, MS-RDPBCGR 3.2.5.7.1). The server reported that it \
+            Windows client most likely stores that code and reports it at the disconnect as \"Error code: 0x904, Extended \
+            error code: 0x7\" (0x904 is documented as \"Socket closed\", extended 0x7 as \"The server denied the \
+            connection\"; the pairing is an inference from the identical numbering, MS-RDPBCGR 3.2.5.7.1). The server reported that it \
             denied the connection; the protocol carries no reason. Since the password was accepted (or was not asked for \
             yet), the refusal comes from the server's session logic, not from the account's credentials: check, on the \
             server, whether logons are disabled or drained, whether the account may log on through Remote Desktop \
@@ -25,10 +25,13 @@ pub(super) const ENTRIES: &[FindingDef] = &[
             built on IronRDP, 0x7 is also the answer to a wrong password in the Client Info PDU with NLA off.",
         fixes: &[
             FixDef {
-                text: "Check whether new logons are disabled or the server is in drain mode (RD Session Host); RemoteConnectionManager events 1070/1071 name a logon refused for that reason",
+                // Event 1070: "A logon request was denied because the terminal server is currently
+                // in drain mode" (Microsoft Docs "Event ID 1070 — Terminal Server Connections"),
+                // logged in the RemoteConnectionManager Operational channel.
+                text: "Check whether new logons are disabled or the server is in drain mode (RD Session Host); RemoteConnectionManager event 1070 names a logon refused because of drain mode",
                 commands: &[
                     "chglogon /query",
-                    "wevtutil qe Microsoft-Windows-TerminalServices-RemoteConnectionManager/Operational \"/q:*[System[(EventID=1070 or EventID=1071)]]\" /c:10 /rd:true /f:text",
+                    "wevtutil qe Microsoft-Windows-TerminalServices-RemoteConnectionManager/Operational \"/q:*[System[Provider[@Name='Microsoft-Windows-TerminalServices-RemoteConnectionManager'] and (EventID=1070)]]\" /c:10 /rd:true /f:text",
                     "chglogon /enable",
                 ],
             },
@@ -42,7 +45,10 @@ pub(super) const ENTRIES: &[FindingDef] = &[
             },
             FixDef {
                 text: "Check RD licensing: the grace period of an RD Session Host without a license server ends after 120 days",
-                commands: &["(Get-CimInstance -Namespace root/cimv2/terminalservices -ClassName Win32_TerminalServiceSetting).GetGracePeriodDays()", "wevtutil qe System \"/q:*[System[Provider[@Name='Microsoft-Windows-TerminalServices-Licensing']]]\" /c:10 /rd:true /f:text"],
+                // A CimInstance carries no WMI methods; Invoke-CimMethod calls GetGracePeriodDays
+                // (Microsoft Learn, "GetGracePeriodDays method of the Win32_TerminalServiceSetting
+                // class": out parameter DaysLeft, 0 = the grace period is over).
+                commands: &["(Get-CimInstance -Namespace root/cimv2/TerminalServices -ClassName Win32_TerminalServiceSetting | Invoke-CimMethod -MethodName GetGracePeriodDays).DaysLeft", "wevtutil qe System \"/q:*[System[Provider[@Name='Microsoft-Windows-TerminalServices-Licensing']]]\" /c:10 /rd:true /f:text"],
             },
         ],
         client: Some(ClientDef {

@@ -3,7 +3,7 @@
 
 use super::{finding, Vars};
 use crate::context::Context;
-use crate::model::Finding;
+use crate::model::{Finding, Severity};
 use rdpdoctor_observations::{Certificate, HostKind, Observations, Target};
 
 const DAY: i64 = 86_400;
@@ -19,8 +19,16 @@ pub(super) fn check(obs: &Observations, ctx: &Context, vars: &Vars, out: &mut Ve
     let now = ctx.now.as_second();
     let after = cert.not_after.as_second();
     let before = cert.not_before.as_second();
+    // mstsc at its default authentication level shows the identity dialog and lets the user
+    // accept a certificate outside its validity period; a client that requires server
+    // authentication refuses it (see ClientProfile::requires_server_authentication).
+    let validity_severity = if ctx.client.requires_server_authentication {
+        Severity::Blocking
+    } else {
+        Severity::Warning
+    };
     if after < now {
-        out.push(finding(
+        let mut f = finding(
             "cert-expired",
             vars,
             vec![format!(
@@ -28,9 +36,11 @@ pub(super) fn check(obs: &Observations, ctx: &Context, vars: &Vars, out: &mut Ve
                 cert.not_after.strftime("%Y-%m-%d %H:%M UTC"),
                 (now - after) / DAY
             )],
-        ));
+        );
+        f.severity = validity_severity;
+        out.push(f);
     } else if before > now {
-        out.push(finding(
+        let mut f = finding(
             "cert-not-yet-valid",
             vars,
             vec![format!(
@@ -39,7 +49,9 @@ pub(super) fn check(obs: &Observations, ctx: &Context, vars: &Vars, out: &mut Ve
                 (before - now + DAY - 1) / DAY,
                 ctx.now.strftime("%Y-%m-%d %H:%M UTC")
             )],
-        ));
+        );
+        f.severity = validity_severity;
+        out.push(f);
     } else if (after - now) / DAY < ctx.cert_warning_days {
         out.push(finding(
             "cert-expiring-soon",
@@ -55,15 +67,19 @@ pub(super) fn check(obs: &Observations, ctx: &Context, vars: &Vars, out: &mut Ve
 
     if let Some(target) = &obs.target {
         if !names_match(cert, target) {
-            out.push(finding(
-                "cert-name-mismatch",
-                vars,
-                vec![format!(
-                    "probed {:?}; the certificate names {}",
-                    target.host,
-                    cert_names(cert).join(", ")
-                )],
-            ));
+            let mut evidence = vec![format!(
+                "probed {:?}; the certificate names {}",
+                target.host,
+                cert_names(cert).join(", ")
+            )];
+            if matches!(target.kind, HostKind::Ipv4 | HostKind::Ipv6) && cert.san_ip.is_empty() {
+                evidence.push(format!(
+                    "{} is an IP address and the certificate carries no IP address entry: \
+                     connected by address, it can never match; connect by the name it carries",
+                    target.host
+                ));
+            }
+            out.push(finding("cert-name-mismatch", vars, evidence));
         }
     }
 

@@ -21,7 +21,7 @@ use crate::catalog;
 use crate::context::Context;
 use crate::model::{ClientError, CodeRef, Finding, Fix, Severity, Step};
 use rdpdoctor_codes::Family;
-use rdpdoctor_observations::{protocol, NegotiationOutcome, Observations, TlsOutcome};
+use rdpdoctor_observations::{protocol, HostKind, NegotiationOutcome, Observations, TlsOutcome};
 
 /// Runs every rule.
 pub(crate) fn run(obs: &Observations, ctx: &Context) -> Vec<Finding> {
@@ -44,13 +44,20 @@ pub(crate) struct Vars {
     host: String,
     port: String,
     sha1: String,
+    /// The target is an IP address, not a name: commands that resolve or register a name
+    /// (`Resolve-DnsName 127.0.0.1`, an SPN for an address) make no sense for it.
+    address: bool,
 }
 
 impl Vars {
     fn from(obs: &Observations) -> Vars {
-        let (host, port) = match &obs.target {
-            Some(t) => (t.host.clone(), t.port.to_string()),
-            None => ("HOST".to_string(), "3389".to_string()),
+        let (host, port, address) = match &obs.target {
+            Some(t) => (
+                t.host.clone(),
+                t.port.to_string(),
+                matches!(t.kind, HostKind::Ipv4 | HostKind::Ipv6),
+            ),
+            None => ("HOST".to_string(), "3389".to_string(), false),
         };
         let sha1 = obs
             .tls
@@ -58,7 +65,17 @@ impl Vars {
             .and_then(|t| t.certificate.as_ref())
             .map(|c| c.sha1_hex.clone())
             .unwrap_or_else(|| "THUMBPRINT".to_string());
-        Vars { host, port, sha1 }
+        Vars {
+            host,
+            port,
+            sha1,
+            address,
+        }
+    }
+
+    /// Whether a catalog command applies to this target.
+    fn applies(&self, command: &str) -> bool {
+        !(self.address && name_only(command))
     }
 
     fn fill(&self, text: &str) -> String {
@@ -93,13 +110,37 @@ pub(crate) fn finding(id: &str, vars: &Vars, evidence: Vec<String>) -> Finding {
         fixes: def
             .fixes
             .iter()
-            .map(|f| Fix {
-                text: vars.fill(f.text),
-                commands: f.commands.iter().map(|c| vars.fill(c)).collect(),
+            .filter_map(|f| {
+                let commands: Vec<String> = f
+                    .commands
+                    .iter()
+                    .filter(|c| vars.applies(c))
+                    .map(|c| vars.fill(c))
+                    .collect();
+                // A fix that consists only of name commands is about the name: none for an
+                // address.
+                if commands.is_empty() && !f.commands.is_empty() {
+                    return None;
+                }
+                Some(Fix {
+                    text: vars.fill(f.text),
+                    commands,
+                })
             })
             .collect(),
         client_error: client_error(def),
     }
+}
+
+/// Commands that only make sense when the target is a name: resolving it, or an SPN for it.
+pub(crate) fn name_only(command: &str) -> bool {
+    [
+        "Resolve-DnsName {host}",
+        "nslookup {host}",
+        "TERMSRV/{host}",
+    ]
+    .iter()
+    .any(|n| command.contains(n))
 }
 
 /// The client's view of a finding: words from the catalog, codes from the shared code table.

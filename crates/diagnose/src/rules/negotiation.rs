@@ -2,7 +2,7 @@
 //! security-downgrade, legacy-negotiation, nla-not-enforced: what the server answers to each
 //! protocol set (MS-RDPBCGR 2.2.1.2, 3.3.5.3.1).
 
-use super::{describe_negotiation, finding, Vars};
+use super::{describe_negotiation, finding, neg_failure_name, Vars};
 use crate::model::{Finding, Severity};
 use rdpdoctor_observations::{protocol, NegotiationAttempt, NegotiationOutcome, Observations};
 
@@ -98,6 +98,16 @@ pub(super) fn check(obs: &Observations, vars: &Vars, out: &mut Vec<Finding>) {
         if !primary_refused {
             f.severity = Severity::Warning;
         }
+        let mut codes: Vec<u32> = refused
+            .iter()
+            .filter_map(|a| match a.outcome {
+                NegotiationOutcome::Failure { code } => Some(code),
+                _ => None,
+            })
+            .collect();
+        codes.sort_unstable();
+        codes.dedup();
+        fit_fixes_to_codes(&mut f, &codes);
         out.push(f);
     }
 
@@ -138,6 +148,44 @@ pub(super) fn check(obs: &Observations, vars: &Vars, out: &mut Vec<Finding>) {
         .collect();
     if !ev.is_empty() {
         out.push(finding("nla-not-enforced", vars, ev));
+    }
+}
+
+/// Keeps, of `negotiation-refused`'s fixes, the general first one (with `{code}` filled in, one
+/// command per code) and those written for a code the server sent: a code-specific fix starts
+/// with the code's name and number from the code table ("HYBRID_REQUIRED_BY_SERVER (5)"), or with
+/// "Undocumented code" for values MS-RDPBCGR 2.2.1.2.2 does not define.
+fn fit_fixes_to_codes(f: &mut Finding, codes: &[u32]) {
+    let mut fixes = std::mem::take(&mut f.fixes).into_iter();
+    if let Some(mut general) = fixes.next() {
+        general.commands = general
+            .commands
+            .into_iter()
+            .flat_map(|c| {
+                if c.contains("{code}") {
+                    codes
+                        .iter()
+                        .map(|code| c.replace("{code}", &code.to_string()))
+                        .collect()
+                } else {
+                    vec![c]
+                }
+            })
+            .collect();
+        f.fixes.push(general);
+    }
+    let wanted: Vec<String> = codes.iter().map(|&c| code_fix_prefix(c)).collect();
+    f.fixes
+        .extend(fixes.filter(|fix| wanted.iter().any(|w| fix.text.starts_with(w.as_str()))));
+}
+
+/// How a code-specific fix of `negotiation-refused` starts.
+pub(super) fn code_fix_prefix(code: u32) -> String {
+    let name = neg_failure_name(code);
+    if name.starts_with("undocumented") {
+        "Undocumented code".to_string()
+    } else {
+        name
     }
 }
 

@@ -162,7 +162,7 @@ pub(super) fn describe(e: &EventRecord) -> String {
         (Src::Rcm, 1054) => "the configured certificate lacks the Server Authentication usage; using the self-signed one".to_string(),
         (Src::Rcm, 1055) => "the configured certificate's private key is inaccessible; using the self-signed one".to_string(),
         (Src::Rcm, 1059) => "the certificate configuration was invalid and was reset".to_string(),
-        (Src::Rcm, 1070 | 1071) => "a logon was refused: the server is in drain mode or does not accept new connections".to_string(),
+        (Src::Rcm, 1070) => "a logon was refused: the server is in drain mode".to_string(),
         (Src::Rcm, 1012) => format!("a client exceeded the maximum failed logon attempts ({})", e.all_text()),
         (Src::Rcm, 1149) => format!(
             "user authentication succeeded: {} from {}",

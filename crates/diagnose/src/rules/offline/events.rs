@@ -163,9 +163,10 @@ fn server(events: &[EventRecord], acc: &mut Acc) {
         };
         acc.add("security-layer-error", severity, ev);
     }
-    let refused = select(events, |e| {
-        src(e) == Src::Rcm && matches!(e.id, 1070 | 1071)
-    });
+    // 1070: "A logon request was denied because the terminal server is currently in drain
+    // mode" (Microsoft Docs "Event ID 1070 — Terminal Server Connections"). No primary source
+    // documents a 1071 for refused logons, so it is not read as one.
+    let refused = select(events, |e| src(e) == Src::Rcm && e.id == 1070);
     if !refused.is_empty() {
         acc.add("logons-disabled", Severity::Blocking, cite_many(&refused));
     }
