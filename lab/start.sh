@@ -6,7 +6,7 @@
 #   lab/stop.sh             # stop everything this script started
 #
 # Env:
-#   RDPDOCTOR_LAB_BASE_PORT   first port (default 13389, below the ephemeral range); servers use BASE+0 .. BASE+LAST_OFFSET (35)
+#   RDPDOCTOR_LAB_BASE_PORT   first port (default 13389, below the ephemeral range); servers use BASE+0 .. BASE+LAST_OFFSET (37)
 #   RDPDOCTOR_LAB_DISPLAY     first X display number to try for Xvfb (default 93)
 #   RDPDOCTOR_LAB_XRDP_LOGLEVEL  xrdp LogLevel (default INFO; DEBUG is more verbose)
 #   RDPDOCTOR_LAB_WAIT        seconds to wait for all ports to listen (default 15)
@@ -44,7 +44,7 @@ on_exit() {
 }
 
 # The highest port offset the lab uses (BASE+0 .. BASE+LAST_OFFSET).
-LAST_OFFSET=35
+LAST_OFFSET=37
 [[ "$BASE" =~ ^[0-9]+$ ]] && [ "$BASE" -ge 1024 ] && [ "$BASE" -le $((65535 - LAST_OFFSET)) ] \
   || die "RDPDOCTOR_LAB_BASE_PORT=$BASE is not a port number in 1024..$((65535 - LAST_OFFSET))"
 
@@ -332,6 +332,15 @@ start_xrdp xrdp-tls13-only 3 \
 start_xrdp xrdp-tls10-only 4 \
   "security_layer=negotiate, ssl_protocols=TLSv1, TLSv1.1 only, tls_ciphers=DEFAULT:@SECLEVEL=0" \
   ssl_protocols="TLSv1, TLSv1.1" tls_ciphers="DEFAULT:@SECLEVEL=0"
+# TLS policies some clients cannot meet (check --clients): TLS 1.2 only with ECDHE and AEAD suites
+# only (Windows 7 and 8.1 Schannel have no ECDHE_RSA with GCM), and TLS 1.2 only with RSA key
+# exchange and CBC suites only (rustls implements neither).
+start_xrdp xrdp-ecdhe-aead 36 \
+  "security_layer=negotiate, ssl_protocols=TLSv1.2 only, tls_ciphers=ECDHE-RSA AES-GCM and ChaCha20 only" \
+  ssl_protocols="TLSv1.2" tls_ciphers="ECDHE-RSA-AES256-GCM-SHA384:ECDHE-RSA-AES128-GCM-SHA256:ECDHE-RSA-CHACHA20-POLY1305"
+start_xrdp xrdp-rsa-cbc 37 \
+  "security_layer=negotiate, ssl_protocols=TLSv1.2 only, tls_ciphers=RSA key exchange with AES-CBC only" \
+  ssl_protocols="TLSv1.2" tls_ciphers="AES256-SHA:AES128-SHA"
 start_xrdp xrdp-cert-missing 5 \
   "security_layer=negotiate but certificate= and key_file= point at files that do not exist" \
   certificate="$CERTS/does-not-exist.pem" key_file="$CERTS/does-not-exist.key"

@@ -197,6 +197,7 @@ pub const KNOWN_FINDINGS: &[&str] = &[
     "credssp-response-malformed",
     "credssp-pubkey-mismatch",
     "credentials-not-delegated",
+    "clients-fail",
 ];
 
 // ---------------------------------------------------------------------------------------------

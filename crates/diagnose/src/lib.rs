@@ -5,6 +5,7 @@
 //! the explanation, fixes and likely client error of every finding id as data.
 
 pub mod catalog;
+pub mod clients;
 mod context;
 mod facts;
 mod model;
@@ -34,5 +35,6 @@ pub fn diagnose(obs: &Observations, ctx: &Context) -> Diagnosis {
         verdict,
         findings,
         facts,
+        clients: clients::simulate(obs),
     }
 }

@@ -277,6 +277,9 @@ pub struct Diagnosis {
     pub verdict: Verdict,
     pub findings: Vec<Finding>,
     pub facts: Facts,
+    /// Which client profiles can connect (`check --clients`), one row per profile.
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    pub clients: Vec<crate::clients::ClientOutcome>,
 }
 
 impl Diagnosis {

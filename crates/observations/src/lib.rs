@@ -5,6 +5,7 @@
 //! Failures are observations too: a refused connect, a reset, a silent server, bytes that are not
 //! RDP. No type here decides what a fact means; that is `rdpdoctor-diagnose`'s job.
 
+mod ciphers;
 mod evidence;
 mod network;
 mod nla;
@@ -12,6 +13,7 @@ mod rdp_security;
 mod session;
 mod target;
 
+pub use ciphers::*;
 pub use evidence::*;
 pub use network::*;
 pub use nla::*;
@@ -62,6 +64,9 @@ pub struct Observations {
     /// The full connection (`check --full`): phase reached and the server's codes.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub session: Option<SessionObservation>,
+    /// Cipher suites, groups and handshake signature per TLS version (`check --clients`).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub ciphers: Option<CipherScan>,
     /// Facts read from event log and registry exports of the same server (and its clients).
     #[serde(default, skip_serializing_if = "Evidence::is_empty")]
     pub evidence: Evidence,
@@ -84,6 +89,7 @@ impl Observations {
             nla: None,
             logon: None,
             session: None,
+            ciphers: None,
             evidence: Evidence::default(),
         }
     }

@@ -44,6 +44,9 @@ pub struct ProbeOptions {
     /// The overall deadline of one check, from its start; every phase is cut short to end by
     /// then (`None`: per-phase deadlines only).
     pub deadline: Option<Duration>,
+    /// `--clients`: enumerate cipher suites and groups per TLS version (at most 40 more
+    /// connections) so each client profile's handshake can be simulated.
+    pub clients: bool,
 }
 
 impl ProbeOptions {
@@ -66,6 +69,7 @@ impl Default for ProbeOptions {
             full: false,
             trust: crate::Trust::default(),
             deadline: None,
+            clients: false,
         }
     }
 }
@@ -282,6 +286,10 @@ pub async fn check(target: Target, options: &ProbeOptions) -> Observations {
         if logon.is_some() {
             obs.logon = logon;
         }
+    }
+
+    if options.clients {
+        obs.ciphers = crate::ciphers::scan(&host, obs.tls.as_ref()).await;
     }
 
     let samples = host.samples();

@@ -6,6 +6,7 @@
 
 mod certificate;
 mod check;
+mod ciphers;
 mod dns;
 mod full;
 mod host;

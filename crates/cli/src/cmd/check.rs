@@ -49,6 +49,11 @@ pub struct CheckArgs {
     /// path can then read the password
     #[arg(long)]
     pub trust_any_cert: bool,
+    /// Also enumerate the cipher suites and groups of every TLS version that completes (at most
+    /// 40 more connections, 4 at a time) and show which client profiles can connect: a table of
+    /// client, outcome and why (`clients[]` in JSON; finding clients-fail)
+    #[arg(long)]
+    pub clients: bool,
     /// Output: text (default), json (same as --json), or nagios (a plugin status line; exit 0 OK,
     /// 1 WARNING, 2 CRITICAL, 3 UNKNOWN)
     #[arg(long, value_enum, default_value = "text")]
@@ -171,6 +176,7 @@ pub fn run(args: &CheckArgs) -> u8 {
             any: args.trust_any_cert,
         },
         deadline: Some(ProbeOptions::overall_deadline(timeout, args.full)),
+        clients: args.clients,
     };
     let runtime = match tokio::runtime::Builder::new_current_thread()
         .enable_all()
@@ -207,6 +213,7 @@ pub fn run(args: &CheckArgs) -> u8 {
         crate::out(&format!("{}\n", render::json::report(&diagnosis, &obs)));
     } else {
         crate::out(&render::text::report(&diagnosis, obs.duration_ms));
+        crate::out(&render::escape::report(&render::clients::policy(&obs)));
     }
     diagnosis.exit_code()
 }

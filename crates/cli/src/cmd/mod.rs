@@ -9,12 +9,15 @@ pub mod logs;
 pub mod scan;
 pub mod serve;
 
-use rdpdoctor_diagnose::{ClientProfile, Context, PROFILES};
+use rdpdoctor_diagnose::{ClientProfile, Context};
 
 /// Options that shape a diagnosis, shared by `check` and `diagnose`.
 #[derive(clap::Args, Clone, Debug)]
 pub struct DiagnosisOptions {
-    /// Client whose experience severities describe: windows (default), windows10, hardened
+    /// Client whose experience severities describe: a profile id of `--clients`' table
+    /// (mstsc-win11, mstsc-win10, mstsc-win81, mstsc-win7, mstsc-win7-kb3080079, mstsc-hardened,
+    /// windows-app-macos, freerdp2-openssl3, freerdp3-openssl3, ironrdp) or the older names
+    /// windows (default, = mstsc-win11), windows10 (= mstsc-win10), hardened (= mstsc-hardened)
     #[arg(long, value_name = "PROFILE", default_value = "windows")]
     pub client: String,
     /// Warn when the certificate expires within this many days
@@ -29,7 +32,7 @@ impl DiagnosisOptions {
     /// The diagnosis context at `now`, or a usage error message.
     pub fn context(&self, now: jiff::Timestamp) -> Result<Context, String> {
         let client = ClientProfile::by_name(&self.client).ok_or_else(|| {
-            let names: Vec<&str> = PROFILES.iter().map(|p| p.name).collect();
+            let names = ClientProfile::names();
             format!(
                 "--client {:?} is not a known client profile; use one of: {}",
                 self.client,

@@ -50,6 +50,11 @@ pub struct ScanArgs {
     /// Never show a progress bar
     #[arg(long)]
     pub quiet: bool,
+    /// Also simulate every client profile's handshake on each host (cipher-suite enumeration: at
+    /// most 40 more connections per host); every line gets `clients[]` and the summary counts
+    /// hosts per failing client
+    #[arg(long)]
+    pub clients: bool,
     #[command(flatten)]
     pub diagnosis: DiagnosisOptions,
 }
@@ -126,6 +131,7 @@ pub fn run(args: &ScanArgs) -> u8 {
             Duration::from_secs_f64(args.timeout),
             false,
         )),
+        clients: args.clients,
     };
     let progress = (!args.quiet && std::io::stderr().is_terminal()).then(|| {
         let bar = indicatif::ProgressBar::new_spinner();
@@ -408,6 +414,8 @@ struct Summary {
     findings: HashMap<String, (u64, Severity)>,
     /// (days left, target, notAfter), the soonest few.
     expiring: Vec<(i64, String, String)>,
+    /// `--clients`: hosts each client profile cannot connect to.
+    failing_clients: HashMap<String, u64>,
 }
 
 const EXPIRING_SHOWN: usize = 5;
@@ -430,6 +438,11 @@ impl Summary {
                 .entry(f.id.clone())
                 .or_insert((0, f.severity))
                 .0 += 1;
+        }
+        for c in &d.clients {
+            if c.outcome == rdpdoctor_diagnose::clients::Outcome::Fails {
+                *self.failing_clients.entry(c.id.clone()).or_default() += 1;
+            }
         }
         if let (Some(c), Some(t)) = (&d.facts.certificate, &d.target) {
             self.expiring
@@ -464,6 +477,14 @@ impl Summary {
             s.push_str("Top findings:\n");
             for (id, (n, sev)) in top.iter().take(10) {
                 s.push_str(&format!("  {n:>7}  {id} ({})\n", sev.label()));
+            }
+        }
+        if !self.failing_clients.is_empty() {
+            let mut rows: Vec<(&String, &u64)> = self.failing_clients.iter().collect();
+            rows.sort_by(|a, b| b.1.cmp(a.1).then(a.0.cmp(b.0)));
+            s.push_str("Hosts per failing client:\n");
+            for (id, n) in rows {
+                s.push_str(&format!("  {n:>7}  {id}\n"));
             }
         }
         if !self.expiring.is_empty() {

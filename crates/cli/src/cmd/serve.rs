@@ -18,7 +18,7 @@ use axum::response::{IntoResponse, Response};
 use axum::routing::get;
 use axum::Router;
 use ipnet::IpNet;
-use rdpdoctor_diagnose::{ClientProfile, Context, PROFILES};
+use rdpdoctor_diagnose::{ClientProfile, Context};
 use rdpdoctor_observations::{Target, DEFAULT_PORT};
 use rdpdoctor_probe::ProbeOptions;
 use std::collections::HashMap;
@@ -121,7 +121,7 @@ pub fn run(args: &ServeArgs) -> u8 {
         }
     }
     let Some(client) = ClientProfile::by_name(&args.client) else {
-        let names: Vec<&str> = PROFILES.iter().map(|p| p.name).collect();
+        let names = ClientProfile::names();
         return usage_error(format!(
             "--client {:?} is not one of: {}",
             args.client,

@@ -42,6 +42,7 @@ pub fn report(d: &Diagnosis, duration_ms: Option<f64>) -> String {
         }
     }
     details(&mut out, d, duration_ms);
+    out.push_str(&super::clients::matrix(d));
     // Defence in depth: whatever field was missed above, no control character but the
     // renderer's own line ends reaches the terminal.
     super::escape::report(&out).into_owned()

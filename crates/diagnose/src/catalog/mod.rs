@@ -5,6 +5,7 @@
 //! Placeholders in fix commands: `{host}`, `{port}` and `{sha1}` (certificate thumbprint) are
 //! filled in from the observations when a finding is produced.
 
+mod clients;
 mod network;
 mod nla;
 mod offline;
@@ -124,6 +125,7 @@ pub fn all() -> impl Iterator<Item = &'static FindingDef> {
         .chain(session::ENTRIES)
         .chain(trust::SESSION)
         .chain(offline::ENTRIES)
+        .chain(clients::ENTRIES)
 }
 
 /// The entry for `id`.

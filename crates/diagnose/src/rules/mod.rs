@@ -1,6 +1,7 @@
 //! The rules: each small, named for the findings it produces, reading only observations.
 
 mod certificate;
+mod clients;
 mod negotiation;
 mod nla;
 mod offline;
@@ -36,6 +37,7 @@ pub(crate) fn run(obs: &Observations, ctx: &Context) -> Vec<Finding> {
     session::check(obs, &vars, &mut out);
     trust::check(obs, &vars, &mut out);
     offline::check(obs, ctx, &vars, &mut out);
+    clients::check(obs, ctx, &vars, &mut out);
     out
 }
 

@@ -1,0 +1,129 @@
+//! Which clients can connect: every client profile's handshake simulated against what the probe
+//! observed (`check --clients`). Pure: observations and findings in, one outcome per profile out.
+
+mod profiles;
+mod simulate;
+
+pub use profiles::PROFILES;
+pub use simulate::{simulate, ClientOutcome, Outcome};
+
+use rdpdoctor_codes::Family;
+use rdpdoctor_observations::TlsVersion;
+
+/// What a client does with a server certificate it cannot verify.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum CertPolicy {
+    /// Asks the user, who can connect anyway (mstsc's default, FreeRDP on a terminal).
+    Prompt,
+    /// Refuses to connect.
+    Refuse,
+    /// Never checks it (the identity rests on CredSSP's public-key binding alone).
+    Accept,
+}
+
+/// The client's CredSSP Encryption Oracle Remediation setting (CVE-2018-0886, KB4093492).
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum OraclePolicy {
+    /// Refuses servers that have not installed the update (version < 6 in the TSRequest).
+    ForceUpdated,
+    /// The default after May 2018: refuses unpatched servers as well, with the "encryption
+    /// oracle remediation" error, when the client itself is patched.
+    Mitigated,
+    /// No such policy (non-Microsoft clients).
+    NotEnforced,
+}
+
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct Credssp {
+    /// Highest TSRequest version the client sends (MS-CSSP 2.2.1).
+    pub version: u32,
+    pub oracle: OraclePolicy,
+}
+
+/// Standard RDP Security methods the client can do (MS-RDPBCGR 5.3).
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct RdpSecuritySupport {
+    pub methods: &'static [&'static str],
+}
+
+/// The codes a client shows for one kind of failure, from the shared code tables.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct CodeList {
+    pub codes: &'static [(Family, u32)],
+    pub text: &'static str,
+}
+
+/// One client, as data.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct ClientProfile {
+    /// Stable id (`--client ID`, `clients[].id`).
+    pub id: &'static str,
+    pub name: &'static str,
+    /// Older names `--client` still accepts.
+    pub aliases: &'static [&'static str],
+    pub description: &'static str,
+    /// The TLS implementation, as reasons name it ("which rustls does not implement").
+    pub stack: &'static str,
+    /// requestedProtocols of its X.224 Connection Request (MS-RDPBCGR 2.2.1.1.1).
+    pub requested: u32,
+    /// TLS versions this client can complete.
+    pub tls_versions: &'static [TlsVersion],
+    /// IANA names, in the client's order.
+    pub cipher_suites: &'static [&'static str],
+    /// Key-exchange groups (IANA TLS Supported Groups names), in the client's order.
+    pub groups: &'static [&'static str],
+    pub signature_algorithms: &'static [&'static str],
+    /// Smallest RSA key it accepts in the server certificate (0: not checked).
+    pub min_rsa_bits: u32,
+    /// Smallest finite-field DH prime it accepts (0: not checked).
+    pub min_dh_bits: u32,
+    /// Whether it accepts SHA-1 signatures (certificate and handshake).
+    pub sha1_signatures: bool,
+    /// `None`: it cannot fall back to Standard RDP Security.
+    pub standard_rdp_security: Option<RdpSecuritySupport>,
+    pub credssp: Credssp,
+    pub unverified_certificate: CertPolicy,
+    pub tls_errors: CodeList,
+    pub cipher_errors: CodeList,
+    pub cert_errors: CodeList,
+    pub nego_errors: CodeList,
+    /// Where the data comes from ("unverified" when nothing public states it).
+    pub sources: &'static [&'static str],
+    /// What no source states.
+    pub unverified: &'static str,
+    /// The client refuses a server it cannot authenticate instead of asking the user: the policy
+    /// "Configure server authentication for client" (Computer Configuration > Administrative
+    /// Templates > Windows Components > Remote Desktop Services > Remote Desktop Connection
+    /// Client) = "Do not connect if authentication fails", AuthenticationLevel 1 in
+    /// IMsRdpClientAdvancedSettings4. mstsc's default asks the user instead.
+    pub requires_server_authentication: bool,
+}
+
+impl ClientProfile {
+    /// The profile with this id or alias (case-insensitive).
+    pub fn by_name(name: &str) -> Option<ClientProfile> {
+        PROFILES.iter().copied().find(|p| {
+            p.id.eq_ignore_ascii_case(name) || p.aliases.iter().any(|a| a.eq_ignore_ascii_case(name))
+        })
+    }
+
+    pub fn supports(&self, v: TlsVersion) -> bool {
+        self.tls_versions.contains(&v)
+    }
+
+    /// Every id and alias `--client` accepts, for usage messages.
+    pub fn names() -> Vec<&'static str> {
+        let mut out = Vec::new();
+        for p in PROFILES {
+            out.push(p.id);
+            out.extend(p.aliases.iter().copied());
+        }
+        out
+    }
+}
+
+impl Default for ClientProfile {
+    fn default() -> Self {
+        PROFILES[0]
+    }
+}

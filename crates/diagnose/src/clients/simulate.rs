@@ -1,0 +1,438 @@
+//! One profile's connection, step by step, decided from the observations: the X.224 answer to
+//! the protocols it requests, the TLS version both sides share (the highest, RFC 8446 4.2.1 /
+//! RFC 5246 E.1: the server answers with the highest version it has up to the client's), a cipher
+//! suite at that version (the server's first choice when it imposes its order, else the
+//! client's), a key-exchange group, the DH and certificate key sizes, the certificate's trust,
+//! and CredSSP's oracle policy. A step that was not observed is never claimed: the outcome is
+//! then `unknown` with what is missing.
+
+use super::{CertPolicy, ClientProfile, CodeList, OraclePolicy, PROFILES};
+use crate::model::{ClientError, CodeRef, Step};
+use rdpdoctor_observations::{
+    protocol, CipherScan, NegotiationOutcome, Observations, TlsOutcome, TlsVersion,
+};
+use serde::Serialize;
+
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "lowercase")]
+pub enum Outcome {
+    Connects,
+    /// Connects after the user accepts a certificate (or identity) dialog.
+    Prompts,
+    Fails,
+    /// A step it depends on was not observed.
+    Unknown,
+}
+
+impl Outcome {
+    pub fn label(self) -> &'static str {
+        match self {
+            Outcome::Connects => "connects",
+            Outcome::Prompts => "prompts",
+            Outcome::Fails => "fails",
+            Outcome::Unknown => "unknown",
+        }
+    }
+}
+
+/// One row of the matrix (`clients[]` in JSON).
+#[derive(Clone, Debug, Serialize)]
+pub struct ClientOutcome {
+    pub id: String,
+    pub name: String,
+    pub outcome: Outcome,
+    /// The step that fails (or prompts, or could not be judged).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub step: Option<Step>,
+    pub reason: String,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub client_error: Option<ClientError>,
+    /// The profile's sources, joined.
+    pub source: String,
+}
+
+/// Every profile against `obs`; empty when the cipher suites were not enumerated.
+pub fn simulate(obs: &Observations) -> Vec<ClientOutcome> {
+    let Some(scan) = &obs.ciphers else {
+        return Vec::new();
+    };
+    PROFILES.iter().map(|p| one(p, obs, scan)).collect()
+}
+
+struct Verdict {
+    outcome: Outcome,
+    step: Option<Step>,
+    reason: String,
+    codes: Option<&'static CodeList>,
+}
+
+fn ok(outcome: Outcome, step: Option<Step>, reason: String) -> Verdict {
+    Verdict {
+        outcome,
+        step,
+        reason,
+        codes: None,
+    }
+}
+
+fn fail(step: Step, reason: String, codes: &'static CodeList) -> Verdict {
+    Verdict {
+        outcome: Outcome::Fails,
+        step: Some(step),
+        reason,
+        codes: Some(codes),
+    }
+}
+
+fn unknown(step: Step, reason: String) -> Verdict {
+    ok(Outcome::Unknown, Some(step), reason)
+}
+
+fn one(p: &'static ClientProfile, obs: &Observations, scan: &CipherScan) -> ClientOutcome {
+    let v = decide(p, obs, scan);
+    let client_error = v.codes.filter(|c| !c.codes.is_empty() || !c.text.is_empty()).map(|c| {
+        ClientError {
+            codes: c.codes.iter().map(|(f, n)| code_ref(*f, *n)).collect(),
+            text: c.text.to_string(),
+            likely: true,
+        }
+    });
+    ClientOutcome {
+        id: p.id.to_string(),
+        name: p.name.to_string(),
+        outcome: v.outcome,
+        step: v.step,
+        reason: v.reason,
+        client_error,
+        source: p.sources.join("; "),
+    }
+}
+
+fn code_ref(family: rdpdoctor_codes::Family, value: u32) -> CodeRef {
+    CodeRef {
+        family,
+        value,
+        hex: format!("0x{value:X}"),
+        name: rdpdoctor_codes::lookup(family, value)
+            .map(|e| e.name.to_string())
+            .unwrap_or_else(|| "undocumented".to_string()),
+    }
+}
+
+fn decide(p: &'static ClientProfile, obs: &Observations, scan: &CipherScan) -> Verdict {
+    // X.224: the answer to exactly this client's request.
+    let Some(answer) = obs.negotiation.iter().find(|a| a.requested == p.requested) else {
+        return unknown(
+            Step::Negotiation,
+            format!(
+                "no X.224 request for {} was observed",
+                protocol::names(p.requested)
+            ),
+        );
+    };
+    let selected = match &answer.outcome {
+        NegotiationOutcome::Selected { protocol: s, .. } => *s,
+        NegotiationOutcome::NoNegotiationData => protocol::RDP,
+        NegotiationOutcome::Failure { code, .. } => {
+            return fail(
+                Step::Negotiation,
+                format!(
+                    "the server refuses its request for {} with RDP_NEG_FAILURE code {code}",
+                    protocol::names(p.requested)
+                ),
+                &p.nego_errors,
+            )
+        }
+        other => {
+            return unknown(
+                Step::Negotiation,
+                format!("the X.224 exchange did not complete: {other:?}"),
+            )
+        }
+    };
+    if selected == protocol::RDP {
+        return standard_rdp_security(p);
+    }
+    if !protocol::is_tls_based(selected) {
+        return unknown(
+            Step::Negotiation,
+            format!(
+                "the server selected {}, which this simulation does not model",
+                protocol::names(selected)
+            ),
+        );
+    }
+    let tls = tls_step(p, obs, scan);
+    if tls.outcome != Outcome::Connects {
+        return tls;
+    }
+    let handshake = tls.reason;
+    if let Some(c) = obs.tls.as_ref().and_then(|t| t.certificate.as_ref()) {
+        let digest = c.signature_digest.as_deref();
+        if let Some(why) = key_limits(p, &c.key_type, c.key_bits, digest, c.self_signed) {
+            return fail(Step::Certificate, format!("{handshake}, but {why}"), &p.tls_errors);
+        }
+    }
+    // CredSSP (MS-CSSP): an updated client refuses a server without the CVE-2018-0886 fix.
+    if selected & (protocol::HYBRID | protocol::HYBRID_EX) != 0 {
+        if let Some(version) = obs.nla.as_ref().and_then(|n| n.ts_request_version) {
+            if version < 5 && p.credssp.oracle != OraclePolicy::NotEnforced {
+                return fail(
+                    Step::Nla,
+                    format!("the server's CredSSP is version {version}, without the CVE-2018-0886 fix; this client's Encryption Oracle Remediation policy refuses it (\"This could be due to CredSSP encryption oracle remediation\")"),
+                    &p.cert_errors,
+                );
+            }
+        }
+    }
+    certificate_step(p, scan, handshake)
+}
+
+fn standard_rdp_security(p: &'static ClientProfile) -> Verdict {
+    let Some(rdp) = p.standard_rdp_security else {
+        return fail(
+            Step::Negotiation,
+            "the server offers only Standard RDP Security, which this client does not implement"
+                .to_string(),
+            &p.nego_errors,
+        );
+    };
+    match p.unverified_certificate {
+        CertPolicy::Refuse => fail(
+            Step::RdpSecurity,
+            "the server offers only Standard RDP Security, which cannot prove the server's identity, and this client refuses servers it cannot authenticate".to_string(),
+            &p.cert_errors,
+        ),
+        CertPolicy::Prompt => ok(
+            Outcome::Prompts,
+            Some(Step::RdpSecurity),
+            format!(
+                "Standard RDP Security ({}): the identity of the server cannot be verified",
+                rdp.methods.join(", ")
+            ),
+        ),
+        CertPolicy::Accept => ok(
+            Outcome::Connects,
+            None,
+            "Standard RDP Security".to_string(),
+        ),
+    }
+}
+
+/// Whether a suite exists at `version` (TLS 1.3 suites only there; AEAD and SHA-2 MAC suites
+/// from TLS 1.2 on, RFC 5246 A.5 / RFC 5288 / RFC 5289).
+fn suite_at(suite: &str, version: TlsVersion) -> bool {
+    let tls13 = suite.starts_with("TLS_AES_") || suite.starts_with("TLS_CHACHA20_");
+    if version == TlsVersion::Tls13 {
+        return tls13;
+    }
+    if tls13 {
+        return false;
+    }
+    let tls12_only = suite.contains("GCM")
+        || suite.contains("CHACHA20")
+        || suite.ends_with("_SHA256")
+        || suite.ends_with("_SHA384");
+    version == TlsVersion::Tls12 || !tls12_only
+}
+
+fn versions(list: &[TlsVersion]) -> String {
+    list.iter().map(|v| v.label()).collect::<Vec<_>>().join(", ")
+}
+
+/// The TLS handshake; on success the reason holds the handshake in words.
+fn tls_step(p: &'static ClientProfile, obs: &Observations, scan: &CipherScan) -> Verdict {
+    let Some(tls) = &obs.tls else {
+        return unknown(Step::Tls, "no TLS handshake was observed".to_string());
+    };
+    let mut completed: Vec<TlsVersion> = tls
+        .attempts
+        .iter()
+        .filter(|a| matches!(a.outcome, TlsOutcome::Completed { .. }))
+        .map(|a| a.version)
+        .collect();
+    completed.sort();
+    let Some(&version) = completed.iter().rev().find(|v| p.supports(**v)) else {
+        return fail(
+            Step::Tls,
+            format!(
+                "no TLS version in common: the server completes only {}, {} speaks {}",
+                if completed.is_empty() { "none".to_string() } else { versions(&completed) },
+                p.stack,
+                versions(p.tls_versions)
+            ),
+            &p.tls_errors,
+        );
+    };
+    let Some(vs) = scan.version(version) else {
+        return unknown(
+            Step::Tls,
+            format!("the cipher suites of {} were not enumerated", version.label()),
+        );
+    };
+    let offered: Vec<&str> = p
+        .cipher_suites
+        .iter()
+        .copied()
+        .filter(|s| suite_at(s, version))
+        .collect();
+    let common: Vec<&String> = vs
+        .accepted
+        .iter()
+        .filter(|s| offered.contains(&s.as_str()))
+        .collect();
+    let chosen = if vs.server_order == Some(true) {
+        common.first().map(|s| s.as_str())
+    } else {
+        offered
+            .iter()
+            .copied()
+            .find(|s| vs.accepted.iter().any(|a| a == s))
+    };
+    let Some(chosen) = chosen else {
+        if !vs.complete {
+            return unknown(
+                Step::Tls,
+                format!(
+                    "none of the {} suites seen so far is one this client offers, and the enumeration stopped early ({})",
+                    version.label(),
+                    vs.stopped.as_deref().unwrap_or("unknown reason")
+                ),
+            );
+        }
+        let only = if vs.accepted.len() == 1 { "only " } else { "" };
+        return fail(
+            Step::Tls,
+            format!(
+                "no cipher suite in common at {}: the server offers {only}{}, which {} does not {}",
+                version.label(),
+                vs.accepted.join(", "),
+                p.stack,
+                if p.stack == "rustls" { "implement" } else { "offer" }
+            ),
+            &p.cipher_errors,
+        );
+    };
+    let kx_group = chosen.contains("_ECDHE_") || version == TlsVersion::Tls13;
+    let mut group = None;
+    if kx_group && !vs.groups.is_empty() {
+        group = vs
+            .groups
+            .iter()
+            .find(|g| p.groups.contains(&g.as_str()))
+            .cloned();
+        if group.is_none() {
+            if vs.groups_complete {
+                return fail(
+                    Step::Tls,
+                    format!(
+                        "no key-exchange group in common at {}: the server accepts {}, {} offers {}",
+                        version.label(),
+                        vs.groups.join(", "),
+                        p.stack,
+                        p.groups.join(", ")
+                    ),
+                    &p.cipher_errors,
+                );
+            }
+            return unknown(
+                Step::Tls,
+                format!(
+                    "the server's groups at {} were not fully enumerated",
+                    version.label()
+                ),
+            );
+        }
+    }
+    if chosen.contains("_DHE_") {
+        if let Some(bits) = vs.dh_bits.filter(|b| *b < p.min_dh_bits) {
+            return fail(
+                Step::Tls,
+                format!(
+                    "the server's Diffie-Hellman group has {bits} bits; {} requires at least {}",
+                    p.stack, p.min_dh_bits
+                ),
+                &p.cipher_errors,
+            );
+        }
+    }
+    let mut handshake = format!("{} {chosen}", version.label());
+    if let Some(g) = group {
+        handshake.push_str(&format!(" ({g})"));
+    }
+    ok(Outcome::Connects, None, handshake)
+}
+
+fn certificate_step(p: &'static ClientProfile, scan: &CipherScan, handshake: String) -> Verdict {
+    match scan.certificate_verified {
+        Some(true) => ok(Outcome::Connects, None, handshake),
+        None => unknown(
+            Step::Certificate,
+            format!("{handshake}; the certificate was not seen"),
+        ),
+        Some(false) => {
+            let why = scan
+                .certificate_problem
+                .clone()
+                .unwrap_or_else(|| "the certificate does not verify".to_string());
+            match p.unverified_certificate {
+                CertPolicy::Prompt => ok(
+                    Outcome::Prompts,
+                    Some(Step::Certificate),
+                    format!("{handshake}; certificate dialog: {why}"),
+                ),
+                CertPolicy::Refuse => fail(
+                    Step::Certificate,
+                    format!("{handshake}, but this client refuses servers it cannot authenticate: {why}"),
+                    &p.cert_errors,
+                ),
+                CertPolicy::Accept => ok(
+                    Outcome::Connects,
+                    None,
+                    format!("{handshake}; the certificate is not checked"),
+                ),
+            }
+        }
+    }
+}
+
+/// The certificate key-size and signature limits of the client's TLS stack, which end the
+/// handshake whatever the certificate policy.
+fn key_limits(
+    p: &ClientProfile,
+    key_type: &str,
+    key_bits: u32,
+    digest: Option<&str>,
+    self_signed: bool,
+) -> Option<String> {
+    if key_type.eq_ignore_ascii_case("RSA") && key_bits < p.min_rsa_bits {
+        return Some(format!(
+            "the certificate's RSA key has {key_bits} bits; {} requires at least {}",
+            p.stack, p.min_rsa_bits
+        ));
+    }
+    // OpenSSL does not check the signature of a self-signed leaf (nothing signed it but itself).
+    let sha1 = digest.is_some_and(|d| d.eq_ignore_ascii_case("SHA1"));
+    if sha1 && !p.sha1_signatures && !self_signed {
+        return Some(format!(
+            "the certificate is signed with SHA-1, which {} refuses",
+            p.stack
+        ));
+    }
+    None
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn suites_exist_only_at_their_versions() {
+        assert!(suite_at("TLS_AES_128_GCM_SHA256", TlsVersion::Tls13));
+        assert!(!suite_at("TLS_AES_128_GCM_SHA256", TlsVersion::Tls12));
+        assert!(!suite_at("TLS_ECDHE_RSA_WITH_AES_128_GCM_SHA256", TlsVersion::Tls10));
+        assert!(suite_at("TLS_ECDHE_RSA_WITH_AES_128_CBC_SHA", TlsVersion::Tls10));
+        assert!(!suite_at("TLS_RSA_WITH_AES_128_CBC_SHA256", TlsVersion::Tls11));
+        assert!(suite_at("TLS_RSA_WITH_AES_128_CBC_SHA256", TlsVersion::Tls12));
+    }
+}
