@@ -289,7 +289,7 @@ pub async fn check(target: Target, options: &ProbeOptions) -> Observations {
     }
 
     if options.clients {
-        obs.ciphers = crate::ciphers::scan(&host, obs.tls.as_ref()).await;
+        obs.ciphers = Some(crate::ciphers::scan(&host, obs.tls.as_ref()).await);
     }
 
     let samples = host.samples();

@@ -35,25 +35,76 @@ pub(crate) const MAX_CONNECTIONS: u32 = 40;
 /// anonymous key exchange. The order is that of a modern client (forward secrecy and AEAD first),
 /// so a server that follows the client's order shows that order.
 const SUITES_12: &[(&str, &str)] = &[
-    ("ECDHE-ECDSA-AES256-GCM-SHA384", "TLS_ECDHE_ECDSA_WITH_AES_256_GCM_SHA384"),
-    ("ECDHE-RSA-AES256-GCM-SHA384", "TLS_ECDHE_RSA_WITH_AES_256_GCM_SHA384"),
-    ("ECDHE-ECDSA-AES128-GCM-SHA256", "TLS_ECDHE_ECDSA_WITH_AES_128_GCM_SHA256"),
-    ("ECDHE-RSA-AES128-GCM-SHA256", "TLS_ECDHE_RSA_WITH_AES_128_GCM_SHA256"),
-    ("ECDHE-ECDSA-CHACHA20-POLY1305", "TLS_ECDHE_ECDSA_WITH_CHACHA20_POLY1305_SHA256"),
-    ("ECDHE-RSA-CHACHA20-POLY1305", "TLS_ECDHE_RSA_WITH_CHACHA20_POLY1305_SHA256"),
-    ("DHE-RSA-AES256-GCM-SHA384", "TLS_DHE_RSA_WITH_AES_256_GCM_SHA384"),
-    ("DHE-RSA-AES128-GCM-SHA256", "TLS_DHE_RSA_WITH_AES_128_GCM_SHA256"),
-    ("DHE-RSA-CHACHA20-POLY1305", "TLS_DHE_RSA_WITH_CHACHA20_POLY1305_SHA256"),
-    ("ECDHE-ECDSA-AES256-SHA384", "TLS_ECDHE_ECDSA_WITH_AES_256_CBC_SHA384"),
-    ("ECDHE-RSA-AES256-SHA384", "TLS_ECDHE_RSA_WITH_AES_256_CBC_SHA384"),
-    ("ECDHE-ECDSA-AES128-SHA256", "TLS_ECDHE_ECDSA_WITH_AES_128_CBC_SHA256"),
-    ("ECDHE-RSA-AES128-SHA256", "TLS_ECDHE_RSA_WITH_AES_128_CBC_SHA256"),
-    ("ECDHE-ECDSA-AES256-SHA", "TLS_ECDHE_ECDSA_WITH_AES_256_CBC_SHA"),
+    (
+        "ECDHE-ECDSA-AES256-GCM-SHA384",
+        "TLS_ECDHE_ECDSA_WITH_AES_256_GCM_SHA384",
+    ),
+    (
+        "ECDHE-RSA-AES256-GCM-SHA384",
+        "TLS_ECDHE_RSA_WITH_AES_256_GCM_SHA384",
+    ),
+    (
+        "ECDHE-ECDSA-AES128-GCM-SHA256",
+        "TLS_ECDHE_ECDSA_WITH_AES_128_GCM_SHA256",
+    ),
+    (
+        "ECDHE-RSA-AES128-GCM-SHA256",
+        "TLS_ECDHE_RSA_WITH_AES_128_GCM_SHA256",
+    ),
+    (
+        "ECDHE-ECDSA-CHACHA20-POLY1305",
+        "TLS_ECDHE_ECDSA_WITH_CHACHA20_POLY1305_SHA256",
+    ),
+    (
+        "ECDHE-RSA-CHACHA20-POLY1305",
+        "TLS_ECDHE_RSA_WITH_CHACHA20_POLY1305_SHA256",
+    ),
+    (
+        "DHE-RSA-AES256-GCM-SHA384",
+        "TLS_DHE_RSA_WITH_AES_256_GCM_SHA384",
+    ),
+    (
+        "DHE-RSA-AES128-GCM-SHA256",
+        "TLS_DHE_RSA_WITH_AES_128_GCM_SHA256",
+    ),
+    (
+        "DHE-RSA-CHACHA20-POLY1305",
+        "TLS_DHE_RSA_WITH_CHACHA20_POLY1305_SHA256",
+    ),
+    (
+        "ECDHE-ECDSA-AES256-SHA384",
+        "TLS_ECDHE_ECDSA_WITH_AES_256_CBC_SHA384",
+    ),
+    (
+        "ECDHE-RSA-AES256-SHA384",
+        "TLS_ECDHE_RSA_WITH_AES_256_CBC_SHA384",
+    ),
+    (
+        "ECDHE-ECDSA-AES128-SHA256",
+        "TLS_ECDHE_ECDSA_WITH_AES_128_CBC_SHA256",
+    ),
+    (
+        "ECDHE-RSA-AES128-SHA256",
+        "TLS_ECDHE_RSA_WITH_AES_128_CBC_SHA256",
+    ),
+    (
+        "ECDHE-ECDSA-AES256-SHA",
+        "TLS_ECDHE_ECDSA_WITH_AES_256_CBC_SHA",
+    ),
     ("ECDHE-RSA-AES256-SHA", "TLS_ECDHE_RSA_WITH_AES_256_CBC_SHA"),
-    ("ECDHE-ECDSA-AES128-SHA", "TLS_ECDHE_ECDSA_WITH_AES_128_CBC_SHA"),
+    (
+        "ECDHE-ECDSA-AES128-SHA",
+        "TLS_ECDHE_ECDSA_WITH_AES_128_CBC_SHA",
+    ),
     ("ECDHE-RSA-AES128-SHA", "TLS_ECDHE_RSA_WITH_AES_128_CBC_SHA"),
-    ("DHE-RSA-AES256-SHA256", "TLS_DHE_RSA_WITH_AES_256_CBC_SHA256"),
-    ("DHE-RSA-AES128-SHA256", "TLS_DHE_RSA_WITH_AES_128_CBC_SHA256"),
+    (
+        "DHE-RSA-AES256-SHA256",
+        "TLS_DHE_RSA_WITH_AES_256_CBC_SHA256",
+    ),
+    (
+        "DHE-RSA-AES128-SHA256",
+        "TLS_DHE_RSA_WITH_AES_128_CBC_SHA256",
+    ),
     ("DHE-RSA-AES256-SHA", "TLS_DHE_RSA_WITH_AES_256_CBC_SHA"),
     ("DHE-RSA-AES128-SHA", "TLS_DHE_RSA_WITH_AES_128_CBC_SHA"),
     ("AES256-GCM-SHA384", "TLS_RSA_WITH_AES_256_GCM_SHA384"),
@@ -131,16 +182,19 @@ struct Chosen {
     chain: Vec<X509>,
 }
 
-/// Enumerates every version `tls` saw complete; `None` when none did.
-pub(crate) async fn scan(host: &Host, tls: Option<&TlsObservation>) -> Option<CipherScan> {
-    let tls = tls?;
+/// Enumerates every version `tls` saw complete (an empty scan, without a connection, when none
+/// did: the simulation then judges the clients on negotiation alone).
+pub(crate) async fn scan(host: &Host, tls: Option<&TlsObservation>) -> CipherScan {
     let completed: Vec<(TlsVersion, u32)> = tls
-        .attempts
+        .map(|t| t.attempts.as_slice())
+        .unwrap_or_default()
         .iter()
         .filter(|a| matches!(a.outcome, TlsOutcome::Completed { .. }))
         .map(|a| (a.version, a.requested))
         .collect();
-    let requested = completed.first().map(|(_, r)| *r)?;
+    let Some(requested) = completed.first().map(|(_, r)| *r) else {
+        return CipherScan::default();
+    };
     let start = Instant::now();
     let budget = Budget(AtomicU32::new(MAX_CONNECTIONS));
     let has = |v: TlsVersion| completed.iter().any(|(c, _)| *c == v);
@@ -177,14 +231,14 @@ pub(crate) async fn scan(host: &Host, tls: Option<&TlsObservation>) -> Option<Ci
             _ => (Some(false), None),
         }
     };
-    Some(CipherScan {
+    CipherScan {
         versions,
         connections: budget.used(),
         elapsed_ms: elapsed_ms(start),
         requested,
         certificate_verified: verified,
         certificate_problem: problem,
-    })
+    }
 }
 
 /// The suites, server order and groups of one version; also the chain of its first handshake.
@@ -283,9 +337,7 @@ async fn enumerate(
                 break;
             }
             match next(host, requested, version, &ecdhe, &left, budget).await {
-                Pick::Chose(Chosen {
-                    group: Some(g), ..
-                }) => {
+                Pick::Chose(Chosen { group: Some(g), .. }) => {
                     let Some(at) = GROUPS
                         .iter()
                         .find(|(_, i)| *i == g)
@@ -309,7 +361,9 @@ async fn enumerate(
 
 /// Whether an OpenSSL suite name exists only from TLS 1.2 on (AEAD or SHA-2 MAC, RFC 5246).
 fn tls12_only(openssl: &str) -> bool {
-    openssl.contains("GCM") || openssl.contains("CHACHA") || openssl.ends_with("SHA256")
+    openssl.contains("GCM")
+        || openssl.contains("CHACHA")
+        || openssl.ends_with("SHA256")
         || openssl.ends_with("SHA384")
 }
 
@@ -620,8 +674,12 @@ mod tests {
         hs.extend_from_slice(&ske);
         let mut rec = vec![22, 3, 3, 0, hs.len() as u8];
         rec.extend_from_slice(&hs);
-        let k = server_key_exchange(&rec, TlsVersion::Tls12, "TLS_ECDHE_RSA_WITH_AES_128_GCM_SHA256")
-            .expect("parsed");
+        let k = server_key_exchange(
+            &rec,
+            TlsVersion::Tls12,
+            "TLS_ECDHE_RSA_WITH_AES_128_GCM_SHA256",
+        )
+        .expect("parsed");
         assert_eq!(k.signature.as_deref(), Some("rsa_pss_rsae_sha256"));
         assert_eq!(k.dh_bits, None);
     }
@@ -635,8 +693,12 @@ mod tests {
         hs.extend_from_slice(&ske);
         let mut rec = vec![22, 3, 3, (hs.len() >> 8) as u8, hs.len() as u8];
         rec.extend_from_slice(&hs);
-        let k = server_key_exchange(&rec, TlsVersion::Tls12, "TLS_DHE_RSA_WITH_AES_128_GCM_SHA256")
-            .expect("parsed");
+        let k = server_key_exchange(
+            &rec,
+            TlsVersion::Tls12,
+            "TLS_DHE_RSA_WITH_AES_128_GCM_SHA256",
+        )
+        .expect("parsed");
         assert_eq!(k.dh_bits, Some(2048));
         assert_eq!(k.signature.as_deref(), Some("rsa_pkcs1_sha256"));
     }

@@ -31,7 +31,11 @@ pub fn policy(obs: &Observations) -> String {
             let _ = writeln!(out, "    (no suite the probe offers)");
         }
         if !v.groups.is_empty() {
-            let more = if v.groups_complete { "" } else { " (not all tried)" };
+            let more = if v.groups_complete {
+                ""
+            } else {
+                " (not all tried)"
+            };
             let _ = writeln!(out, "    groups: {}{more}", e(&v.groups.join(", ")));
         }
         if let Some(sig) = &v.signature {
@@ -67,7 +71,11 @@ pub fn matrix(d: &Diagnosis) -> String {
             "  {:<width$}  {:<8}  {}{}",
             e(&c.id),
             c.outcome.label(),
-            if step.is_empty() { String::new() } else { format!("[{}] ", step.trim_start()) },
+            if step.is_empty() {
+                String::new()
+            } else {
+                format!("[{}] ", step.trim_start())
+            },
             e(&c.reason)
         );
         if let Some(err) = &c.client_error {

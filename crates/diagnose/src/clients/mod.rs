@@ -103,7 +103,8 @@ impl ClientProfile {
     /// The profile with this id or alias (case-insensitive).
     pub fn by_name(name: &str) -> Option<ClientProfile> {
         PROFILES.iter().copied().find(|p| {
-            p.id.eq_ignore_ascii_case(name) || p.aliases.iter().any(|a| a.eq_ignore_ascii_case(name))
+            p.id.eq_ignore_ascii_case(name)
+                || p.aliases.iter().any(|a| a.eq_ignore_ascii_case(name))
         })
     }
 

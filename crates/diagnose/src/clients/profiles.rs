@@ -190,7 +190,12 @@ const SIGALGS_RUSTLS: &[&str] = &[
 ];
 
 const RDP_ALL_METHODS: RdpSecuritySupport = RdpSecuritySupport {
-    methods: &["40-bit RC4", "56-bit RC4", "128-bit RC4", "FIPS 140-1 (3DES/SHA-1)"],
+    methods: &[
+        "40-bit RC4",
+        "56-bit RC4",
+        "128-bit RC4",
+        "FIPS 140-1 (3DES/SHA-1)",
+    ],
 };
 
 const MSTSC_TLS_ERRORS: CodeList = CodeList {
@@ -297,7 +302,7 @@ pub const PROFILES: &[ClientProfile] = &[
         min_rsa_bits: 2048,
         min_dh_bits: 2048,
         sha1_signatures: false,
-        standard_rdp_security: None,
+        standard_rdp_security: Some(RDP_ALL_METHODS),
         credssp: Credssp { version: 6, oracle: OraclePolicy::ForceUpdated },
         unverified_certificate: CertPolicy::Refuse,
         tls_errors: MSTSC_TLS_ERRORS,

@@ -90,13 +90,14 @@ fn unknown(step: Step, reason: String) -> Verdict {
 
 fn one(p: &'static ClientProfile, obs: &Observations, scan: &CipherScan) -> ClientOutcome {
     let v = decide(p, obs, scan);
-    let client_error = v.codes.filter(|c| !c.codes.is_empty() || !c.text.is_empty()).map(|c| {
-        ClientError {
+    let client_error = v
+        .codes
+        .filter(|c| !c.codes.is_empty() || !c.text.is_empty())
+        .map(|c| ClientError {
             codes: c.codes.iter().map(|(f, n)| code_ref(*f, *n)).collect(),
             text: c.text.to_string(),
             likely: true,
-        }
-    });
+        });
     ClientOutcome {
         id: p.id.to_string(),
         name: p.name.to_string(),
@@ -133,12 +134,18 @@ fn decide(p: &'static ClientProfile, obs: &Observations, scan: &CipherScan) -> V
     let selected = match &answer.outcome {
         NegotiationOutcome::Selected { protocol: s, .. } => *s,
         NegotiationOutcome::NoNegotiationData => protocol::RDP,
+        // SSL_NOT_ALLOWED_BY_SERVER: the client starts over with Standard RDP Security, as
+        // mstsc and FreeRDP do (MS-RDPBCGR 3.3.5.3.2 leaves the retry to the client).
+        NegotiationOutcome::Failure { code: 2, .. } if p.standard_rdp_security.is_some() => {
+            protocol::RDP
+        }
         NegotiationOutcome::Failure { code, .. } => {
             return fail(
                 Step::Negotiation,
                 format!(
-                    "the server refuses its request for {} with RDP_NEG_FAILURE code {code}",
-                    protocol::names(p.requested)
+                    "the server refuses its request for {} with RDP_NEG_FAILURE {}",
+                    protocol::names(p.requested),
+                    neg_failure_name(*code)
                 ),
                 &p.nego_errors,
             )
@@ -170,7 +177,11 @@ fn decide(p: &'static ClientProfile, obs: &Observations, scan: &CipherScan) -> V
     if let Some(c) = obs.tls.as_ref().and_then(|t| t.certificate.as_ref()) {
         let digest = c.signature_digest.as_deref();
         if let Some(why) = key_limits(p, &c.key_type, c.key_bits, digest, c.self_signed) {
-            return fail(Step::Certificate, format!("{handshake}, but {why}"), &p.tls_errors);
+            return fail(
+                Step::Certificate,
+                format!("{handshake}, but {why}"),
+                &p.tls_errors,
+            );
         }
     }
     // CredSSP (MS-CSSP): an updated client refuses a server without the CVE-2018-0886 fix.
@@ -186,6 +197,13 @@ fn decide(p: &'static ClientProfile, obs: &Observations, scan: &CipherScan) -> V
         }
     }
     certificate_step(p, scan, handshake)
+}
+
+fn neg_failure_name(code: u32) -> String {
+    match rdpdoctor_codes::lookup(rdpdoctor_codes::Family::NegFailure, code) {
+        Some(e) => format!("{} ({code})", e.name),
+        None => format!("code {code}"),
+    }
 }
 
 fn standard_rdp_security(p: &'static ClientProfile) -> Verdict {
@@ -237,7 +255,10 @@ fn suite_at(suite: &str, version: TlsVersion) -> bool {
 }
 
 fn versions(list: &[TlsVersion]) -> String {
-    list.iter().map(|v| v.label()).collect::<Vec<_>>().join(", ")
+    list.iter()
+        .map(|v| v.label())
+        .collect::<Vec<_>>()
+        .join(", ")
 }
 
 /// The TLS handshake; on success the reason holds the handshake in words.
@@ -257,7 +278,11 @@ fn tls_step(p: &'static ClientProfile, obs: &Observations, scan: &CipherScan) ->
             Step::Tls,
             format!(
                 "no TLS version in common: the server completes only {}, {} speaks {}",
-                if completed.is_empty() { "none".to_string() } else { versions(&completed) },
+                if completed.is_empty() {
+                    "none".to_string()
+                } else {
+                    versions(&completed)
+                },
                 p.stack,
                 versions(p.tls_versions)
             ),
@@ -267,7 +292,10 @@ fn tls_step(p: &'static ClientProfile, obs: &Observations, scan: &CipherScan) ->
     let Some(vs) = scan.version(version) else {
         return unknown(
             Step::Tls,
-            format!("the cipher suites of {} were not enumerated", version.label()),
+            format!(
+                "the cipher suites of {} were not enumerated",
+                version.label()
+            ),
         );
     };
     let offered: Vec<&str> = p
@@ -308,7 +336,11 @@ fn tls_step(p: &'static ClientProfile, obs: &Observations, scan: &CipherScan) ->
                 version.label(),
                 vs.accepted.join(", "),
                 p.stack,
-                if p.stack == "rustls" { "implement" } else { "offer" }
+                if p.stack == "rustls" {
+                    "implement"
+                } else {
+                    "offer"
+                }
             ),
             &p.cipher_errors,
         );
@@ -430,9 +462,21 @@ mod tests {
     fn suites_exist_only_at_their_versions() {
         assert!(suite_at("TLS_AES_128_GCM_SHA256", TlsVersion::Tls13));
         assert!(!suite_at("TLS_AES_128_GCM_SHA256", TlsVersion::Tls12));
-        assert!(!suite_at("TLS_ECDHE_RSA_WITH_AES_128_GCM_SHA256", TlsVersion::Tls10));
-        assert!(suite_at("TLS_ECDHE_RSA_WITH_AES_128_CBC_SHA", TlsVersion::Tls10));
-        assert!(!suite_at("TLS_RSA_WITH_AES_128_CBC_SHA256", TlsVersion::Tls11));
-        assert!(suite_at("TLS_RSA_WITH_AES_128_CBC_SHA256", TlsVersion::Tls12));
+        assert!(!suite_at(
+            "TLS_ECDHE_RSA_WITH_AES_128_GCM_SHA256",
+            TlsVersion::Tls10
+        ));
+        assert!(suite_at(
+            "TLS_ECDHE_RSA_WITH_AES_128_CBC_SHA",
+            TlsVersion::Tls10
+        ));
+        assert!(!suite_at(
+            "TLS_RSA_WITH_AES_128_CBC_SHA256",
+            TlsVersion::Tls11
+        ));
+        assert!(suite_at(
+            "TLS_RSA_WITH_AES_128_CBC_SHA256",
+            TlsVersion::Tls12
+        ));
     }
 }

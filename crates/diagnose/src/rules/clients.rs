@@ -8,7 +8,10 @@ use rdpdoctor_observations::Observations;
 
 pub(super) fn check(obs: &Observations, ctx: &Context, vars: &Vars, out: &mut Vec<Finding>) {
     let rows = simulate(obs);
-    let failing: Vec<_> = rows.iter().filter(|r| r.outcome == Outcome::Fails).collect();
+    let failing: Vec<_> = rows
+        .iter()
+        .filter(|r| r.outcome == Outcome::Fails)
+        .collect();
     if failing.is_empty() {
         return;
     }
