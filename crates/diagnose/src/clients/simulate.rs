@@ -457,6 +457,163 @@ fn key_limits(
 #[cfg(test)]
 mod tests {
     use super::*;
+    use rdpdoctor_observations::{NegotiationAttempt, TlsAttempt, TlsObservation, VersionScan};
+
+    /// A server that selects TLS for every request and completes only `versions`, accepting
+    /// `suites` at each.
+    fn server(versions: &[TlsVersion], suites: &[&str], complete: bool) -> Observations {
+        let mut obs = Observations::new(None);
+        for requested in [
+            protocol::SSL | protocol::HYBRID | protocol::HYBRID_EX,
+            protocol::SSL | protocol::HYBRID,
+        ] {
+            obs.negotiation.push(NegotiationAttempt {
+                requested,
+                elapsed_ms: 1.0,
+                outcome: NegotiationOutcome::Selected {
+                    protocol: protocol::SSL,
+                    flags: 0,
+                },
+            });
+        }
+        obs.tls = Some(TlsObservation {
+            attempts: versions
+                .iter()
+                .map(|v| TlsAttempt {
+                    version: *v,
+                    requested: protocol::SSL,
+                    elapsed_ms: 1.0,
+                    outcome: TlsOutcome::Completed {
+                        cipher: String::new(),
+                    },
+                })
+                .collect(),
+            certificate: None,
+        });
+        obs.ciphers = Some(CipherScan {
+            versions: versions
+                .iter()
+                .map(|v| VersionScan {
+                    version: *v,
+                    accepted: suites.iter().map(|s| s.to_string()).collect(),
+                    server_order: None,
+                    groups: vec!["x25519".to_string()],
+                    groups_complete: true,
+                    signature: None,
+                    dh_bits: None,
+                    complete,
+                    stopped: (!complete).then(|| "budget".to_string()),
+                })
+                .collect(),
+            certificate_verified: Some(true),
+            ..CipherScan::default()
+        });
+        obs
+    }
+
+    fn outcome(obs: &Observations, id: &str) -> ClientOutcome {
+        simulate(obs)
+            .into_iter()
+            .find(|r| r.id == id)
+            .expect("profile")
+    }
+
+    #[test]
+    fn rustls_has_no_rsa_key_exchange() {
+        let obs = server(
+            &[TlsVersion::Tls12],
+            &["TLS_RSA_WITH_AES_256_CBC_SHA"],
+            true,
+        );
+        let r = outcome(&obs, "ironrdp");
+        assert_eq!(r.outcome, Outcome::Fails);
+        assert_eq!(r.step, Some(Step::Tls));
+        assert_eq!(r.reason, "no cipher suite in common at TLS 1.2: the server offers only TLS_RSA_WITH_AES_256_CBC_SHA, which rustls does not implement");
+        assert_eq!(outcome(&obs, "mstsc-win10").outcome, Outcome::Connects);
+    }
+
+    #[test]
+    fn an_incomplete_enumeration_is_not_a_failure() {
+        let obs = server(
+            &[TlsVersion::Tls12],
+            &["TLS_RSA_WITH_AES_256_CBC_SHA"],
+            false,
+        );
+        assert_eq!(outcome(&obs, "ironrdp").outcome, Outcome::Unknown);
+    }
+
+    #[test]
+    fn the_highest_common_version_decides() {
+        // TLS 1.2 has only a suite Windows 7 lacks; TLS 1.0 has one it has: Schannel still ends
+        // up at TLS 1.2 (the server picks the highest version) and fails.
+        let mut obs = server(
+            &[TlsVersion::Tls10, TlsVersion::Tls12],
+            &["TLS_ECDHE_RSA_WITH_AES_128_GCM_SHA256"],
+            true,
+        );
+        if let Some(scan) = obs.ciphers.as_mut() {
+            scan.versions[0].accepted = vec!["TLS_RSA_WITH_AES_128_CBC_SHA".to_string()];
+        }
+        assert_eq!(
+            outcome(&obs, "mstsc-win7-kb3080079").outcome,
+            Outcome::Fails
+        );
+        assert_eq!(outcome(&obs, "mstsc-win7").outcome, Outcome::Connects);
+    }
+
+    #[test]
+    fn no_group_in_common_fails() {
+        let mut obs = server(
+            &[TlsVersion::Tls12],
+            &["TLS_ECDHE_RSA_WITH_AES_128_CBC_SHA"],
+            true,
+        );
+        if let Some(scan) = obs.ciphers.as_mut() {
+            scan.versions[0].groups = vec!["x25519".to_string()];
+        }
+        let r = outcome(&obs, "mstsc-win81");
+        assert_eq!(r.outcome, Outcome::Fails);
+        assert!(
+            r.reason.starts_with("no key-exchange group in common"),
+            "{}",
+            r.reason
+        );
+    }
+
+    #[test]
+    fn without_a_scan_there_is_no_matrix() {
+        let mut obs = server(&[TlsVersion::Tls12], &[], true);
+        obs.ciphers = None;
+        assert!(simulate(&obs).is_empty());
+        // Documents written before --clients existed still load.
+        let old = r#"{"schema":"rdpdoctor.observations/1"}"#;
+        assert!(Observations::from_json(old).is_ok_and(|o| o.ciphers.is_none()));
+    }
+
+    #[test]
+    fn every_profile_cites_a_source_and_aliases_resolve() {
+        for p in PROFILES {
+            assert!(
+                !p.sources.is_empty() && p.sources.iter().all(|s| !s.is_empty()),
+                "{}",
+                p.id
+            );
+            assert_eq!(ClientProfile::by_name(p.id).map(|x| x.id), Some(p.id));
+        }
+        assert_eq!(
+            ClientProfile::by_name("windows").map(|p| p.id),
+            Some("mstsc-win11")
+        );
+        assert_eq!(
+            ClientProfile::by_name("windows10").map(|p| p.id),
+            Some("mstsc-win10")
+        );
+        assert_eq!(
+            ClientProfile::by_name("hardened").map(|p| p.id),
+            Some("mstsc-hardened")
+        );
+        assert_eq!(ClientProfile::default().id, "mstsc-win11");
+    }
 
     #[test]
     fn suites_exist_only_at_their_versions() {
