@@ -60,7 +60,14 @@ pub fn matrix(d: &Diagnosis) -> String {
         return String::new();
     }
     let mut out = String::from("\nWhich clients can connect:\n");
-    let width = d.clients.iter().map(|c| c.id.len()).max().unwrap_or(0);
+    let width = d
+        .clients
+        .iter()
+        .map(|c| c.id.len())
+        .max()
+        .unwrap_or(0)
+        .max(6);
+    let _ = writeln!(out, "  {:<width$}  {:<8}  why", "client", "outcome");
     for c in &d.clients {
         let step = match (c.outcome, c.step) {
             (rdpdoctor_diagnose::clients::Outcome::Fails, Some(s)) => format!(" at {}", s.label()),
