@@ -150,10 +150,16 @@ fn decide(p: &'static ClientProfile, obs: &Observations, scan: &CipherScan) -> V
                 &p.nego_errors,
             )
         }
+        // The request was sent and never answered with a Connection Confirm: this client stops
+        // there too.
         other => {
-            return unknown(
+            return fail(
                 Step::Negotiation,
-                format!("the X.224 exchange did not complete: {other:?}"),
+                format!(
+                    "no X.224 Connection Confirm for its request: {}",
+                    crate::rules::describe_negotiation(other)
+                ),
+                &p.nego_errors,
             )
         }
     };
