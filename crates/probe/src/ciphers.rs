@@ -242,6 +242,8 @@ pub(crate) async fn scan(host: &Host, tls: Option<&TlsObservation>) -> CipherSca
 }
 
 /// The suites, server order and groups of one version; also the chain of its first handshake.
+/// After the first pick, the rest of the suites and the groups are enumerated side by side (two
+/// connections at a time per version), since a slow server makes every connection count.
 async fn enumerate(
     host: &Host,
     requested: u32,
@@ -269,41 +271,67 @@ async fn enumerate(
             .map(|(_, i)| i.to_string())
             .collect()
     };
-    let mut chain = Vec::new();
-    let mut first_group = None;
-    loop {
-        if offer.is_empty() {
+    let first = match next(host, requested, version, &offer, &all_groups, budget).await {
+        Pick::Chose(c) => c,
+        Pick::Refused => {
             scan.complete = true;
-            break;
+            return (scan, Vec::new());
         }
-        match next(host, requested, version, &offer, &all_groups, budget).await {
-            Pick::Chose(c) => {
-                let Some(at) = offer.iter().position(|s| *s == c.suite) else {
-                    scan.stopped = Some(format!(
-                        "the server chose {}, which was not offered",
-                        c.suite
-                    ));
-                    break;
-                };
-                offer.remove(at);
-                if scan.accepted.is_empty() {
-                    chain = c.chain;
-                    first_group = c.group.clone();
-                    scan.signature = c.signature;
-                }
-                if scan.dh_bits.is_none() {
-                    scan.dh_bits = c.dh_bits;
-                }
-                scan.accepted.push(c.suite);
-            }
-            Pick::Refused => {
-                scan.complete = true;
-                break;
-            }
-            Pick::Failed(why) => {
-                scan.stopped = Some(why);
-                break;
-            }
+        Pick::Failed(why) => {
+            scan.stopped = Some(why);
+            return (scan, Vec::new());
+        }
+    };
+    let Some(at) = offer.iter().position(|s| *s == first.suite) else {
+        scan.stopped = Some(format!(
+            "the server chose {}, which was not offered",
+            first.suite
+        ));
+        return (scan, first.chain);
+    };
+    offer.remove(at);
+    scan.signature = first.signature;
+    scan.dh_bits = first.dh_bits;
+    scan.accepted.push(first.suite.clone());
+    let needs_group = |s: &str| version == TlsVersion::Tls13 || s.contains("_ECDHE_");
+    let groups_alongside = needs_group(&first.suite);
+    let seen: Vec<String> = first.group.into_iter().collect();
+    let (rest, groups) = if groups_alongside {
+        tokio::join!(
+            suites(host, requested, version, offer, budget),
+            groups_of(
+                host,
+                requested,
+                version,
+                vec![first.suite.clone()],
+                seen,
+                budget
+            ),
+        )
+    } else {
+        (
+            suites(host, requested, version, offer, budget).await,
+            (Vec::new(), false),
+        )
+    };
+    let (more, complete, stopped, dh_bits) = rest;
+    scan.accepted.extend(more);
+    scan.complete = complete;
+    scan.stopped = stopped;
+    if scan.dh_bits.is_none() {
+        scan.dh_bits = dh_bits;
+    }
+    (scan.groups, scan.groups_complete) = groups;
+    if !groups_alongside {
+        let ecdhe: Vec<String> = scan
+            .accepted
+            .iter()
+            .filter(|s| needs_group(s))
+            .cloned()
+            .collect();
+        if !ecdhe.is_empty() {
+            (scan.groups, scan.groups_complete) =
+                groups_of(host, requested, version, ecdhe, Vec::new(), budget).await;
         }
     }
     if scan.accepted.len() >= 2 {
@@ -317,46 +345,78 @@ async fn enumerate(
             }
         }
     }
-    // Groups: only suites that need one are offered, so every pick names a group.
-    let ecdhe: Vec<String> = scan
-        .accepted
-        .iter()
-        .filter(|s| version == TlsVersion::Tls13 || s.contains("_ECDHE_"))
-        .cloned()
-        .collect();
-    if let (false, Some(first)) = (ecdhe.is_empty(), first_group) {
-        let mut left: Vec<&str> = GROUPS
-            .iter()
-            .filter(|(_, i)| *i != first)
-            .map(|(o, _)| *o)
-            .collect();
-        scan.groups.push(first);
-        loop {
-            if left.is_empty() {
-                scan.groups_complete = true;
-                break;
-            }
-            match next(host, requested, version, &ecdhe, &left, budget).await {
-                Pick::Chose(Chosen { group: Some(g), .. }) => {
-                    let Some(at) = GROUPS
-                        .iter()
-                        .find(|(_, i)| *i == g)
-                        .and_then(|(o, _)| left.iter().position(|l| l == o))
-                    else {
-                        break;
-                    };
-                    left.remove(at);
-                    scan.groups.push(g);
+    (scan, first.chain)
+}
+
+/// The suites of `offer` the server still accepts, in the order it picks them; whether the list
+/// is complete, why not, and the DH size of the first DHE suite.
+async fn suites(
+    host: &Host,
+    requested: u32,
+    version: TlsVersion,
+    mut offer: Vec<String>,
+    budget: &Budget,
+) -> (Vec<String>, bool, Option<String>, Option<u32>) {
+    let all_groups: Vec<&str> = GROUPS.iter().map(|(o, _)| *o).collect();
+    let mut accepted = Vec::new();
+    let mut dh_bits = None;
+    loop {
+        if offer.is_empty() {
+            return (accepted, true, None, dh_bits);
+        }
+        match next(host, requested, version, &offer, &all_groups, budget).await {
+            Pick::Chose(c) => {
+                let Some(at) = offer.iter().position(|s| *s == c.suite) else {
+                    let why = format!("the server chose {}, which was not offered", c.suite);
+                    return (accepted, false, Some(why), dh_bits);
+                };
+                offer.remove(at);
+                if dh_bits.is_none() {
+                    dh_bits = c.dh_bits;
                 }
-                Pick::Refused => {
-                    scan.groups_complete = true;
-                    break;
-                }
-                _ => break,
+                accepted.push(c.suite);
             }
+            Pick::Refused => return (accepted, true, None, dh_bits),
+            Pick::Failed(why) => return (accepted, false, Some(why), dh_bits),
         }
     }
-    (scan, chain)
+}
+
+/// The groups the server accepts with `suites` (each needs a group), `seen` first; and whether
+/// every group the probe offers was tried.
+async fn groups_of(
+    host: &Host,
+    requested: u32,
+    version: TlsVersion,
+    suites: Vec<String>,
+    mut seen: Vec<String>,
+    budget: &Budget,
+) -> (Vec<String>, bool) {
+    let mut left: Vec<&str> = GROUPS
+        .iter()
+        .filter(|(_, i)| !seen.iter().any(|s| s == i))
+        .map(|(o, _)| *o)
+        .collect();
+    loop {
+        if left.is_empty() {
+            return (seen, true);
+        }
+        match next(host, requested, version, &suites, &left, budget).await {
+            Pick::Chose(Chosen { group: Some(g), .. }) => {
+                let Some(at) = GROUPS
+                    .iter()
+                    .find(|(_, i)| *i == g)
+                    .and_then(|(o, _)| left.iter().position(|l| l == o))
+                else {
+                    return (seen, false);
+                };
+                left.remove(at);
+                seen.push(g);
+            }
+            Pick::Refused => return (seen, true),
+            _ => return (seen, false),
+        }
+    }
 }
 
 /// Whether an OpenSSL suite name exists only from TLS 1.2 on (AEAD or SHA-2 MAC, RFC 5246).
