@@ -11,6 +11,7 @@ mod full;
 mod host;
 mod negotiate;
 mod nla;
+mod plan;
 mod rdp_security;
 mod stream;
 mod tcp;

@@ -26,6 +26,9 @@ pub(crate) struct Handshake {
     pub outcome: TlsOutcome,
     /// The server's certificate chain, leaf first, when the handshake completed.
     pub chain: Vec<X509>,
+    /// The open TLS stream, when the handshake completed and the caller asked to keep it (the
+    /// NTLM CHALLENGE rides on it instead of a connection of its own).
+    pub stream: Option<SslStream<Recording<TcpStream>>>,
 }
 
 /// One context per version, built once: building contexts is the expensive part for fleets.
@@ -66,10 +69,12 @@ pub(crate) async fn handshake(
     version: TlsVersion,
     server_name: Option<&str>,
     deadline: Duration,
+    keep: bool,
 ) -> Handshake {
     let fail = |outcome| Handshake {
         outcome,
         chain: Vec::new(),
+        stream: None,
     };
     let ssl = match context(version).and_then(|c| Ssl::new(c)) {
         Ok(s) => s,
@@ -117,6 +122,13 @@ pub(crate) async fn handshake(
                     chain.push(leaf);
                 }
             }
+            if keep {
+                return Handshake {
+                    outcome: TlsOutcome::Completed { cipher },
+                    chain,
+                    stream: Some(tls),
+                };
+            }
             let _ = tokio::time::timeout(
                 Duration::from_millis(50),
                 tokio::io::AsyncWriteExt::shutdown(&mut tls),
@@ -125,6 +137,7 @@ pub(crate) async fn handshake(
             Handshake {
                 outcome: TlsOutcome::Completed { cipher },
                 chain,
+                stream: None,
             }
         }
         Ok(Err(e)) => fail(classify(&e, received, &head)),

@@ -163,7 +163,6 @@ pub fn run(args: &CheckArgs) -> u8 {
         timeout,
         max_connections: usize::from(args.connections),
         global: None,
-        eager: true,
         credentials,
         full: args.full,
         trust: Trust {

@@ -425,6 +425,7 @@ mod tests {
                 requested,
                 elapsed_ms: 1.0,
                 outcome: neg.clone(),
+                implied_by: None,
             })
             .collect();
         o.rdp_security = Some(RdpSecurityObservation {
