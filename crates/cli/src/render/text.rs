@@ -214,13 +214,12 @@ fn details(out: &mut String, d: &Diagnosis, duration_ms: Option<f64>) {
     }
     if let Some(r) = &f.rdp_security {
         let _ = writeln!(out, "  Standard RDP Security: {}", r.summary);
-        if let Some(v) = &r.rdp_version {
-            let _ = writeln!(
-                out,
-                "    server {v}, methods chosen: {}",
-                r.methods.join(", ")
-            );
-        }
+        let version = r
+            .rdp_version
+            .as_deref()
+            .map(|v| format!("server {v}, "))
+            .unwrap_or_default();
+        let _ = writeln!(out, "    {version}methods chosen: {}", r.methods.join(", "));
         for o in &r.offers {
             let _ = writeln!(out, "    {o}");
         }
