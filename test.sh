@@ -7,9 +7,12 @@ cd "$(dirname "$0")"
 
 scripts/install.sh
 cargo fmt --all -- --check
-cargo clippy --workspace --all-targets -- -D warnings
-cargo build --workspace --all-targets
+cargo clippy --workspace --all-targets --all-features -- -D warnings
+cargo build --workspace --all-targets --all-features
 
+# The offline suite first (what `cargo test` alone runs), then the lab and the tests that need it.
+cargo test --workspace
 lab/start.sh
 trap 'lab/stop.sh' EXIT
-cargo test --workspace
+# Every integration test of the binary, the lab ones included (the offline ones run again: cheap).
+cargo test -p rdpdoctor --features lab --tests
