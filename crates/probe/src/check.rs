@@ -7,10 +7,11 @@
 //! `max_connections` open at a time.
 
 use crate::host::Host;
-use crate::{certificate, dns, elapsed_ms, negotiate, tcp, tls};
+use crate::{certificate, dns, elapsed_ms, negotiate, path, tcp_info, tls};
 use openssl::x509::X509;
 use rdpdoctor_observations::{
-    protocol, ConnectOutcome, NegotiationAttempt, NegotiationOutcome, Observations, Target,
+    protocol, ConnectOutcome, NegotiationAttempt, NegotiationOutcome, Observations, PathObservation,
+    Target,
     TcpAttempt, TcpObservation, TlsAttempt, TlsObservation, TlsOutcome, TlsVersion,
 };
 use std::net::SocketAddr;
@@ -116,6 +117,11 @@ pub async fn check(target: Target, options: &ProbeOptions) -> Observations {
 
     let dns = dns::resolve(&target, options.timeout).await;
     let addresses = dns.outcome.addresses().to_vec();
+    let mut path = PathObservation::default();
+    if addresses.is_empty() && target.ip().is_none() {
+        // Which resolver failed and how: silence (dns-timeout) or an answer (dns-failure).
+        path.resolvers = crate::resolver::probe(&target.host, options.timeout).await;
+    }
     obs.dns = Some(dns);
 
     // Like a client: try each address in turn until one accepts. Only then do the other
@@ -126,9 +132,10 @@ pub async fn check(target: Target, options: &ProbeOptions) -> Observations {
         Some(g) => g.clone().acquire_owned().await.ok(),
         None => None,
     };
-    for ip in addresses {
-        let address = SocketAddr::new(ip, target.port);
-        let (attempt, stream) = tcp::connect(address, options.timeout).await;
+    for ip in &addresses {
+        let address = SocketAddr::new(*ip, target.port);
+        let (attempt, stream, icmp) = path::connect(address, options.timeout, None).await;
+        path.icmp.extend(icmp);
         let connected = attempt.outcome == ConnectOutcome::Connected;
         let ms = attempt.elapsed_ms;
         attempts.push(attempt);
@@ -140,7 +147,18 @@ pub async fn check(target: Target, options: &ProbeOptions) -> Observations {
     // The first job takes its own slot for this connection; holding this one as well could
     // deadlock a scan whose global budget is a single connection.
     drop(global_slot);
+    // The addresses a client picking another one would meet: one connect each, beside the rest.
+    let others = path::try_others(
+        addresses
+            .iter()
+            .skip(attempts.len())
+            .map(|ip| SocketAddr::new(*ip, target.port))
+            .collect(),
+        options.timeout,
+        options.global.clone(),
+    );
     let Some((address, stream, connect_ms)) = first else {
+        obs.path = Some(path).filter(|p| !p.is_empty());
         if !attempts.is_empty() {
             obs.tcp = Some(TcpObservation {
                 attempts,
@@ -241,6 +259,9 @@ pub async fn check(target: Target, options: &ProbeOptions) -> Observations {
                 .first()
                 .and_then(|leaf| certificate::describe(leaf, chain.len()).ok())
         });
+        if let Some(requested) = carrier {
+            path::after_tls(&host, requested, &tls_attempts, &mut path).await;
+        }
         obs.tls = Some(TlsObservation {
             attempts: tls_attempts,
             certificate,
@@ -262,6 +283,15 @@ pub async fn check(target: Target, options: &ProbeOptions) -> Observations {
         }
     }
 
+    if let Some(Ok((attempts, icmp))) = match others {
+        Some(handle) => Some(handle.await),
+        None => None,
+    } {
+        path.other_addresses = attempts;
+        path.icmp.extend(icmp);
+    }
+    path.tcp_info = host.tcp_info();
+    obs.path = Some(path).filter(|p| !p.is_empty());
     let samples = host.samples();
     obs.tcp = Some(TcpObservation {
         attempts,
@@ -302,7 +332,10 @@ async fn run_job(host: &Host, job: &Job, open: Option<TcpStream>) -> JobResult {
         },
     };
     let outcome = negotiate::negotiate(&mut stream, job.requested, host.timeout).await;
+    // Keeps the socket until its TCP statistics are read, after the handshake below.
+    let sampler = tcp_info::Sampler::new(&stream);
     let Some(version) = job.tls.filter(|_| tls_based(&outcome)) else {
+        host.note_tcp_info(sampler.and_then(tcp_info::Sampler::sample));
         return without_tls(job, elapsed_ms(t), outcome);
     };
     let negotiation = NegotiationAttempt {
@@ -312,6 +345,7 @@ async fn run_job(host: &Host, job: &Job, open: Option<TcpStream>) -> JobResult {
     };
     let h = Instant::now();
     let hs = tls::handshake(stream, version, host.server_name.as_deref(), host.timeout).await;
+    host.note_tcp_info(sampler.and_then(tcp_info::Sampler::sample));
     let attempt = TlsAttempt {
         version,
         requested: job.requested,

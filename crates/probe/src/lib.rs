@@ -11,9 +11,12 @@ mod full;
 mod host;
 mod negotiate;
 mod nla;
+mod path;
 mod rdp_security;
+mod resolver;
 mod stream;
 mod tcp;
+mod tcp_info;
 mod tls;
 
 pub use check::{check, ProbeOptions};

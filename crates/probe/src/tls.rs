@@ -14,7 +14,7 @@ use rdpdoctor_observations::{Phase, TlsOutcome, TlsVersion};
 use std::pin::Pin;
 use std::sync::OnceLock;
 use std::time::Duration;
-use tokio::net::TcpStream;
+use tokio::io::{AsyncRead, AsyncWrite};
 use tokio_openssl::SslStream;
 
 /// OpenSSL reports a received alert as reason code 1000 + the alert number
@@ -61,8 +61,8 @@ fn build_context(version: TlsVersion) -> Result<SslContext, ErrorStack> {
 }
 
 /// Runs one handshake over `stream` (already past the X.224 exchange).
-pub(crate) async fn handshake(
-    stream: TcpStream,
+pub(crate) async fn handshake<S: AsyncRead + AsyncWrite + Unpin>(
+    stream: S,
     version: TlsVersion,
     server_name: Option<&str>,
     deadline: Duration,
