@@ -185,8 +185,9 @@ table inet rdpdoctor_path {
     # rejected with ICMP "port unreachable" (3/3): the client's connect() says "refused" as for a reset
     ip daddr $SRV_A tcp dport 3394 reject with icmp type port-unreachable
     # an inspecting firewall: a reset for any segment whose payload starts like a TLS record
-    # header (0x16 0x03: handshake, TLS major version 3), i.e. a ClientHello in one segment
-    ip daddr $SRV_TLS tcp dport 3389 @ih,0,16 0x1603 reject with tcp reset
+    # header and handshake type (0x16 0x03 .. .. .. 0x01: handshake, TLS major version 3,
+    # ClientHello), i.e. a ClientHello whose first six bytes travel in one segment
+    ip daddr $SRV_TLS tcp dport 3389 @ih,0,16 0x1603 @ih,40,8 0x01 reject with tcp reset
     # the MTU black hole's other half (forwarded ICMP)
     icmp type destination-unreachable icmp code frag-needed drop
   }

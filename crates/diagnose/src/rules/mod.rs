@@ -4,6 +4,7 @@ mod certificate;
 mod negotiation;
 mod nla;
 mod offline;
+mod path;
 mod rdp_security;
 mod reachability;
 mod session;
@@ -12,6 +13,7 @@ mod tls;
 pub(crate) use certificate::cert_names;
 pub(crate) use nla::facts as nla_facts;
 pub(crate) use offline::facts as offline_facts;
+pub(crate) use path::facts as path_facts;
 pub(crate) use session::facts as session_facts;
 
 use crate::catalog;
@@ -32,6 +34,7 @@ pub(crate) fn run(obs: &Observations, ctx: &Context) -> Vec<Finding> {
     nla::check(obs, ctx, &vars, &mut out);
     session::check(obs, &vars, &mut out);
     offline::check(obs, ctx, &vars, &mut out);
+    path::check(obs, &vars, &mut out);
     out
 }
 
@@ -232,6 +235,7 @@ mod tests {
             include_str!("nla.rs"),
             include_str!("rdp_security.rs"),
             include_str!("session.rs"),
+            include_str!("path.rs"),
         ];
         for src in sources {
             for part in src.split("finding(\"").skip(1) {
