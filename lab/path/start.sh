@@ -18,9 +18,11 @@
 #           on a TLS ClientHello), a 1000-byte route MTU towards the client for 198.18.2.30 while
 #           every ICMP "fragmentation needed" is dropped (MTU black hole), haproxy (TCP mode,
 #           198.18.1.1:3389 and :3390), dnsmasq (lab.test)
+#           (this kernel has no netem qdisc, so loss is nftables' numgen, and latency is not
+#           reproduced: high-latency is covered by unit tests only)
 #   server  freerdp-shadow-cli /sec:nla on 198.18.2.10:3389 (hostname rdp-a, its own UTS namespace),
 #           xrdp on 198.18.2.10:3390, 198.18.2.20:3389 (behind the TLS-resetting firewall) and
-#           198.18.2.30:3389 (behind the MTU black hole)
+#           198.18.2.30:3389 (behind the MTU black hole), 198.18.2.40:3389 (behind packet loss)
 #
 # Every target, with the behaviour it must show, is listed in lab/path/state/path.json.
 #
@@ -69,6 +71,7 @@ ROUTER_S=198.18.2.1
 SRV_A=198.18.2.10       # rdp-a: freerdp-shadow NLA :3389, xrdp :3390
 SRV_TLS=198.18.2.20     # xrdp :3389 behind the firewall that resets TLS ClientHellos
 SRV_MTU=198.18.2.30     # xrdp :3389 behind the MTU black hole
+SRV_LOSS=198.18.2.40    # xrdp :3389 behind a router that drops every third data packet towards it
 DEAD_HOST=198.18.2.99   # listed in DNS, silently dropped by the router
 DEAD_DNS=198.18.0.53    # the nodns client's resolver, silently dropped by the router
 MTU_LIMIT=1000
@@ -146,7 +149,7 @@ ip -n "$NS_NODNS" route add default via "$ROUTER_D"
 ip -n "$NS_ROUTER" addr add "$ROUTER_C/24" dev c0
 ip -n "$NS_ROUTER" addr add "$ROUTER_D/24" dev d0
 ip -n "$NS_ROUTER" addr add "$ROUTER_S/24" dev s0
-for a in "$SRV_A" "$SRV_TLS" "$SRV_MTU"; do
+for a in "$SRV_A" "$SRV_TLS" "$SRV_MTU" "$SRV_LOSS"; do
   ip -n "$NS_SERVER" addr add "$a/24" dev eth0
 done
 ip -n "$NS_SERVER" route add default via "$ROUTER_S"
@@ -188,6 +191,9 @@ table inet rdpdoctor_path {
     # header and handshake type (0x16 0x03 .. .. .. 0x01: handshake, TLS major version 3,
     # ClientHello), i.e. a ClientHello whose first six bytes travel in one segment
     ip daddr $SRV_TLS tcp dport 3389 @ih,0,16 0x1603 @ih,40,8 0x01 reject with tcp reset
+    # packet loss: every third client packet carrying data (IP length above 80 bytes: not a
+    # bare SYN or ACK) towards this server is dropped; TCP retransmits it
+    ip daddr $SRV_LOSS tcp dport 3389 ip length > 80 numgen inc mod 3 == 0 drop
     # the MTU black hole's other half (forwarded ICMP)
     icmp type destination-unreachable icmp code frag-needed drop
   }
@@ -240,7 +246,7 @@ cat >"$CERTS/leaf.ext" <<EXT
 basicConstraints       = critical,CA:FALSE
 keyUsage               = critical,digitalSignature,keyEncipherment
 extendedKeyUsage       = serverAuth
-subjectAltName         = DNS:rdp-a.lab.test,DNS:rdp-a.dual.lab.test,IP:$SRV_A,IP:$SRV_TLS,IP:$SRV_MTU,IP:$ROUTER_C
+subjectAltName         = DNS:rdp-a.lab.test,DNS:rdp-a.dual.lab.test,IP:$SRV_A,IP:$SRV_TLS,IP:$SRV_MTU,IP:$SRV_LOSS,IP:$ROUTER_C
 subjectKeyIdentifier   = hash
 authorityKeyIdentifier = keyid
 EXT
@@ -275,6 +281,7 @@ start_xrdp_ns() { # NAME ADDRESS PORT [setting=value...]
 start_xrdp_ns xrdp-a "$SRV_A" 3390
 start_xrdp_ns xrdp-tls-inspected "$SRV_TLS" 3389
 start_xrdp_ns xrdp-mtu "$SRV_MTU" 3389
+start_xrdp_ns xrdp-lossy "$SRV_LOSS" 3389
 
 # freerdp-shadow-cli with NLA as rdp-a: its own UTS namespace so its NTLM CHALLENGE names the
 # computer RDP-A / rdp-a (it reports the host name), its own HOME for the certificate.
@@ -371,6 +378,8 @@ add_target tls-reset "$NS_CLIENT" "$SRV_TLS:3389" router \
   "xrdp behind a firewall that resets any segment starting like a TLS ClientHello: tls-reset-in-path"
 add_target mtu-blackhole "$NS_CLIENT" "$SRV_MTU:3389" router \
   "xrdp behind a ${MTU_LIMIT}-byte route MTU with ICMP fragmentation-needed dropped: path-mtu-blackhole"
+add_target lossy "$NS_CLIENT" "$SRV_LOSS:3389" router \
+  "xrdp behind a router dropping every third data packet towards it: packet-loss"
 add_target dual-address "$NS_CLIENT" "rdp-a.dual.lab.test:3389" router \
   "a name with a dead ($DEAD_HOST) and a live ($SRV_A) address: address-unreachable"
 add_target stale-record "$NS_CLIENT" "rdp-b.lab.test:3389" router \
