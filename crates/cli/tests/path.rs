@@ -161,7 +161,11 @@ const CASES: &[Case] = &[
         timeout: "3",
         status: "broken",
         finding: Some("tls-reset-in-path"),
-        ids: &["nla-not-enforced", "tls-handshake-failed", "tls-reset-in-path"],
+        ids: &[
+            "nla-not-enforced",
+            "tls-handshake-failed",
+            "tls-reset-in-path",
+        ],
         exit: 1,
     },
     Case {
@@ -169,7 +173,11 @@ const CASES: &[Case] = &[
         timeout: "2",
         status: "broken",
         finding: Some("path-mtu-blackhole"),
-        ids: &["nla-not-enforced", "path-mtu-blackhole", "tls-handshake-failed"],
+        ids: &[
+            "nla-not-enforced",
+            "path-mtu-blackhole",
+            "tls-handshake-failed",
+        ],
         exit: 1,
     },
     Case {
@@ -193,7 +201,11 @@ const CASES: &[Case] = &[
         timeout: "3",
         status: "degraded",
         finding: Some("cert-name-mismatch"),
-        ids: &["cert-name-mismatch", "host-identity-mismatch", "nla-required"],
+        ids: &[
+            "cert-name-mismatch",
+            "host-identity-mismatch",
+            "nla-required",
+        ],
         exit: 1,
     },
     Case {
@@ -290,7 +302,10 @@ fn tls_reset_retries_say_which_cut_got_through() {
         e.contains("retry with the ClientHello's first byte in a TCP segment of its own (TLS 1.2): completed"),
         "{e}"
     );
-    assert!(e.contains("TLS 1.3: the server reset the connection after 0 bytes"), "{e}");
+    assert!(
+        e.contains("TLS 1.3: the server reset the connection after 0 bytes"),
+        "{e}"
+    );
 }
 
 #[test]
@@ -298,7 +313,10 @@ fn mtu_blackhole_brackets_the_path_mtu() {
     let lab = PathLab::get();
     let (_, v, _) = lab.check("mtu-blackhole", &["--timeout", "2"]);
     let e = evidence(finding(&v, "path-mtu-blackhole"));
-    assert!(e.contains("with TCP MSS 536 (packets of at most 576 bytes): completed"), "{e}");
+    assert!(
+        e.contains("with TCP MSS 536 (packets of at most 576 bytes): completed"),
+        "{e}"
+    );
     // The lab's route MTU is 1000 bytes: the estimate must contain it.
     let line = e
         .lines()
@@ -317,8 +335,14 @@ fn dual_address_evidence_has_each_address() {
     let lab = PathLab::get();
     let (_, v, _) = lab.check("dual-address", &["--timeout", "2"]);
     let e = evidence(finding(&v, "address-unreachable"));
-    assert!(e.contains("TCP connect to 198.18.2.99:3389 no answer within 2 s"), "{e}");
-    assert!(e.contains("TCP connect to 198.18.2.10:3389 connected"), "{e}");
+    assert!(
+        e.contains("TCP connect to 198.18.2.99:3389 no answer within 2 s"),
+        "{e}"
+    );
+    assert!(
+        e.contains("TCP connect to 198.18.2.10:3389 connected"),
+        "{e}"
+    );
 }
 
 #[test]
@@ -326,7 +350,10 @@ fn dns_timeout_is_bounded_by_the_deadline_and_names_the_silent_resolver() {
     let lab = PathLab::get();
     let (_, v, elapsed) = lab.check("dns-timeout", &["--timeout", "2"]);
     let e = evidence(finding(&v, "dns-timeout"));
-    assert!(e.contains("resolver 198.18.0.53 asked directly: no answer within 2 s"), "{e}");
+    assert!(
+        e.contains("resolver 198.18.0.53 asked directly: no answer within 2 s"),
+        "{e}"
+    );
     // The lookup (2 s) and the direct question (2 s), not glibc's own 10 s retry schedule.
     assert!(elapsed < Duration::from_secs(6), "{elapsed:?}");
     let (_, v, _) = lab.check("missing-name", &["--timeout", "2"]);
@@ -340,27 +367,45 @@ fn dns_timeout_is_bounded_by_the_deadline_and_names_the_silent_resolver() {
 fn healthy_checks_make_no_retries_and_report_path_quality() {
     let lab = PathLab::get();
     for name in ["healthy-nla-router", "healthy-nla-haproxy", "xrdp-router"] {
-        let dir = std::env::temp_dir().join(format!("rdpdoctor-path-{}-{name}", std::process::id()));
+        let dir =
+            std::env::temp_dir().join(format!("rdpdoctor-path-{}-{name}", std::process::id()));
         let save = dir.with_extension("json");
         let save_arg = save.to_string_lossy().to_string();
         let (_, v, _) = lab.check(name, &["--timeout", "3", "--save", &save_arg]);
-        let saved: Value = serde_json::from_str(
-            &std::fs::read_to_string(&save).expect("the saved observations"),
-        )
-        .expect("saved observations are JSON");
+        let saved: Value =
+            serde_json::from_str(&std::fs::read_to_string(&save).expect("the saved observations"))
+                .expect("saved observations are JSON");
         let _ = std::fs::remove_file(&save);
         let path = &saved["path"];
-        for key in ["tls_retries", "mss_probes", "other_addresses", "icmp", "resolvers"] {
-            assert!(path[key].is_null(), "{name}: a healthy check made {key}: {path}");
+        for key in [
+            "tls_retries",
+            "mss_probes",
+            "other_addresses",
+            "icmp",
+            "resolvers",
+        ] {
+            assert!(
+                path[key].is_null(),
+                "{name}: a healthy check made {key}: {path}"
+            );
         }
         let samples = path["tcp_info"].as_array().map(Vec::len).unwrap_or(0);
-        let connections = saved["tcp"]["samples_ms"].as_array().map(Vec::len).unwrap_or(0);
-        assert!(samples >= 5 && samples <= connections, "{name}: {samples} samples, {connections} connections");
+        let connections = saved["tcp"]["samples_ms"]
+            .as_array()
+            .map(Vec::len)
+            .unwrap_or(0);
+        assert!(
+            samples >= 5 && samples <= connections,
+            "{name}: {samples} samples, {connections} connections"
+        );
         let facts = &v["facts"]["path"];
         assert_eq!(facts["connections"], samples, "{name}: {facts}");
         let min = facts["rtt_min_ms"].as_f64().unwrap_or(-1.0);
         let median = facts["rtt_median_ms"].as_f64().unwrap_or(-1.0);
-        assert!(min > 0.0 && min <= median && median < 50.0, "{name}: {facts}");
+        assert!(
+            min > 0.0 && min <= median && median < 50.0,
+            "{name}: {facts}"
+        );
         assert_eq!(facts["connections_with_data_loss"], 0, "{name}: {facts}");
     }
 }
@@ -375,12 +420,14 @@ fn logon_through_haproxy_is_accepted() {
         .arg(bin().get_program())
         .args(["check", &target, "--json", "--timeout", "3", "--user"])
         .arg(creds["user"].as_str().expect("user"))
-        .env("RDPDOCTOR_PASSWORD", creds["password"].as_str().expect("password"))
+        .env(
+            "RDPDOCTOR_PASSWORD",
+            creds["password"].as_str().expect("password"),
+        )
         .output()
         .expect("ip netns exec runs");
-    let v: Value = serde_json::from_slice(&out.stdout).unwrap_or_else(|e| {
-        panic!("no JSON ({e}): {}", String::from_utf8_lossy(&out.stderr))
-    });
+    let v: Value = serde_json::from_slice(&out.stdout)
+        .unwrap_or_else(|e| panic!("no JSON ({e}): {}", String::from_utf8_lossy(&out.stderr)));
     assert_eq!(ids(&v), ["auth-ok", "nla-required"], "{v}");
     assert_eq!(v["verdict"]["status"], "healthy");
 }

@@ -10,9 +10,9 @@ use crate::host::Host;
 use crate::{certificate, dns, elapsed_ms, negotiate, path, tcp_info, tls};
 use openssl::x509::X509;
 use rdpdoctor_observations::{
-    protocol, ConnectOutcome, NegotiationAttempt, NegotiationOutcome, Observations, PathObservation,
-    Target,
-    TcpAttempt, TcpObservation, TlsAttempt, TlsObservation, TlsOutcome, TlsVersion,
+    protocol, ConnectOutcome, NegotiationAttempt, NegotiationOutcome, Observations,
+    PathObservation, Target, TcpAttempt, TcpObservation, TlsAttempt, TlsObservation, TlsOutcome,
+    TlsVersion,
 };
 use std::net::SocketAddr;
 use std::sync::Arc;

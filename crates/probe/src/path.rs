@@ -137,7 +137,11 @@ pub(crate) async fn after_tls(
         .map(|a| &a.outcome)
         .filter(|o| !matches!(o, TlsOutcome::NegotiationFailed { .. }))
         .collect();
-    if reached.is_empty() || reached.iter().any(|o| matches!(o, TlsOutcome::Completed { .. })) {
+    if reached.is_empty()
+        || reached
+            .iter()
+            .any(|o| matches!(o, TlsOutcome::Completed { .. }))
+    {
         return;
     }
     let reset_at_hello = reached
@@ -346,9 +350,7 @@ impl<S: AsyncWrite + Unpin> AsyncWrite for SplitFirstWrite<S> {
 /// The socket options behind [`connect`]: Linux only (IP_RECVERR and the error queue).
 #[cfg(target_os = "linux")]
 mod sys {
-    use nix::sys::socket::{
-        recvmsg, setsockopt, sockopt, ControlMessageOwned, MsgFlags,
-    };
+    use nix::sys::socket::{recvmsg, setsockopt, sockopt, ControlMessageOwned, MsgFlags};
     use rdpdoctor_observations::IcmpError;
     use std::io::IoSliceMut;
     use std::net::{IpAddr, Ipv4Addr, Ipv6Addr, SocketAddr};
@@ -400,9 +402,8 @@ mod sys {
         for c in msg.cmsgs().ok()? {
             let (err, from, version) = match c {
                 ControlMessageOwned::Ipv4RecvErr(e, from) if e.ee_origin == SO_EE_ORIGIN_ICMP => {
-                    let from = from.map(|a| {
-                        IpAddr::V4(Ipv4Addr::from(u32::from_be(a.sin_addr.s_addr)))
-                    });
+                    let from =
+                        from.map(|a| IpAddr::V4(Ipv4Addr::from(u32::from_be(a.sin_addr.s_addr))));
                     (e, from, 4)
                 }
                 ControlMessageOwned::Ipv6RecvErr(e, from) if e.ee_origin == SO_EE_ORIGIN_ICMP6 => {
@@ -458,7 +459,10 @@ mod tests {
         let stream = TcpStream::connect(addr).await.unwrap();
         stream.set_nodelay(true).unwrap();
         let mut split = SplitFirstWrite::new(stream);
-        split.write_all(&[0x16, 0x03, 0x01, 0x00, 0x05]).await.unwrap();
+        split
+            .write_all(&[0x16, 0x03, 0x01, 0x00, 0x05])
+            .await
+            .unwrap();
         split.shutdown().await.unwrap();
         let (first, rest) = server.await.unwrap();
         // The pause lets the first segment be read on its own.

@@ -41,7 +41,9 @@ pub(crate) fn nameservers(text: &str) -> Vec<SocketAddr> {
     text.lines()
         .filter_map(|l| {
             let mut words = l.split_whitespace();
-            (words.next() == Some("nameserver")).then(|| words.next()).flatten()
+            (words.next() == Some("nameserver"))
+                .then(|| words.next())
+                .flatten()
         })
         // A link-local IPv6 server may carry a zone ("fe80::1%eth0"); the zone is dropped.
         .filter_map(|a| a.split('%').next()?.parse::<IpAddr>().ok())
@@ -102,7 +104,9 @@ pub(crate) fn query(id: u16, name: &str) -> Option<Vec<u8>> {
     q.extend_from_slice(&id.to_be_bytes());
     q.extend_from_slice(&[0x01, 0x00, 0, 1, 0, 0, 0, 0, 0, 0]); // RD; QDCOUNT 1
     for label in name.trim_end_matches('.').split('.') {
-        let len = u8::try_from(label.len()).ok().filter(|l| (1..=63).contains(l))?;
+        let len = u8::try_from(label.len())
+            .ok()
+            .filter(|l| (1..=63).contains(l))?;
         q.push(len);
         q.extend_from_slice(label.as_bytes());
     }

@@ -95,13 +95,13 @@ pub(crate) fn request(local: SocketAddr, remote: SocketAddr) -> Option<Vec<u8>> 
     r.extend_from_slice(&NLM_F_REQUEST.to_ne_bytes());
     r.extend_from_slice(&1u32.to_ne_bytes()); // sequence
     r.extend_from_slice(&0u32.to_ne_bytes()); // port id: the kernel fills it in
-    // struct inet_diag_req_v2
+                                              // struct inet_diag_req_v2
     r.push(family);
     r.push(IPPROTO_TCP);
     r.push(1 << (INET_DIAG_INFO - 1)); // idiag_ext
     r.push(0);
     r.extend_from_slice(&u32::MAX.to_ne_bytes()); // every TCP state
-    // struct inet_diag_sockid: ports and addresses in network byte order; src is our side
+                                                  // struct inet_diag_sockid: ports and addresses in network byte order; src is our side
     r.extend_from_slice(&local.port().to_be_bytes());
     r.extend_from_slice(&remote.port().to_be_bytes());
     for ip in [local.ip(), remote.ip()] {
@@ -221,7 +221,8 @@ mod tests {
         }
         let mut short = answer.clone();
         short.truncate(16 + DIAG_MSG_LEN + 24 + 4 + 60);
-        short[0..4].copy_from_slice(&(short.len() as u32).to_ne_bytes());
+        let len = short.len() as u32;
+        short[0..4].copy_from_slice(&len.to_ne_bytes());
         assert!(parse_answer(&short, remote).is_none());
     }
 }

@@ -16,7 +16,11 @@ pub(super) fn check(obs: &Observations, vars: &Vars, out: &mut Vec<Finding>) {
     let path = obs.path.as_ref().unwrap_or(&empty);
     let timeout = obs.timeout_secs.unwrap_or(5.0);
     if dns_timed_out(obs) {
-        out.push(finding("dns-timeout", vars, dns_evidence(obs, path, timeout)));
+        out.push(finding(
+            "dns-timeout",
+            vars,
+            dns_evidence(obs, path, timeout),
+        ));
     }
     if rejected_by_icmp(obs) {
         let evidence = obs
@@ -60,7 +64,9 @@ pub(super) fn rejected_by_icmp(obs: &Observations) -> bool {
     tcp.address.is_none()
         && tcp.attempts.iter().any(|a| {
             matches!(a.outcome, ConnectOutcome::Unreachable { .. })
-                || icmp.iter().any(|i| i.address == a.address && unreachable(i))
+                || icmp
+                    .iter()
+                    .any(|i| i.address == a.address && unreachable(i))
         })
 }
 
@@ -240,7 +246,11 @@ fn tls_reset(obs: &Observations, path: &PathObservation, vars: &Vars, out: &mut 
             )
         })
         .collect();
-    if !path.tls_retries.iter().any(|r| r.kind == TlsRetryKind::NoSni) {
+    if !path
+        .tls_retries
+        .iter()
+        .any(|r| r.kind == TlsRetryKind::NoSni)
+    {
         lines.push(
             "no retry without SNI: the target is an address, so no ClientHello carried a server name"
                 .to_string(),
@@ -316,9 +326,8 @@ fn mtu(obs: &Observations, path: &PathObservation, vars: &Vars, out: &mut Vec<Fi
         .map(|p| u32::from(p.mss))
         .filter(|m| *m > lo)
         .min();
-    let mut evidence = vec![
-        "the X.224 exchange (small packets) completed on every connection".to_string(),
-    ];
+    let mut evidence =
+        vec!["the X.224 exchange (small packets) completed on every connection".to_string()];
     evidence.extend(first_handshakes(obs));
     evidence.extend(lines);
     evidence.push(match hi {
@@ -405,7 +414,7 @@ fn quality(path: &PathObservation, vars: &Vars, out: &mut Vec<Finding>) {
 mod tests {
     use super::*;
     use crate::context::Context;
-    use rdpdoctor_observations::{IcmpError, TcpInfoSample, TcpObservation, Target};
+    use rdpdoctor_observations::{IcmpError, Target, TcpInfoSample, TcpObservation};
 
     fn ids(obs: &Observations) -> Vec<String> {
         let d = crate::diagnose(obs, &Context::new(jiff::Timestamp::UNIX_EPOCH));
@@ -416,7 +425,9 @@ mod tests {
 
     fn sample(rtt_us: u32, bytes_retrans: u64) -> TcpInfoSample {
         TcpInfoSample {
-            remote: "198.18.2.10:3389".parse().unwrap_or_else(|_| unreachable!()),
+            remote: "198.18.2.10:3389"
+                .parse()
+                .unwrap_or_else(|_| unreachable!()),
             rtt_us,
             rttvar_us: 0,
             min_rtt_us: Some(rtt_us),
@@ -446,7 +457,9 @@ mod tests {
 
     #[test]
     fn icmp_port_unreachable_is_a_firewall_not_a_closed_port() {
-        let address: SocketAddr = "198.18.2.10:3394".parse().unwrap_or_else(|_| unreachable!());
+        let address: SocketAddr = "198.18.2.10:3394"
+            .parse()
+            .unwrap_or_else(|_| unreachable!());
         let mut obs = Observations::new(Target::parse("198.18.2.10:3394", 3389).ok());
         obs.tcp = Some(TcpObservation {
             attempts: vec![TcpAttempt {
@@ -471,7 +484,10 @@ mod tests {
         });
         let d = crate::diagnose(&obs, &Context::new(jiff::Timestamp::UNIX_EPOCH));
         assert_eq!(ids(&obs), ["port-rejected-by-firewall"]);
-        assert_eq!(d.verdict.finding.as_deref(), Some("port-rejected-by-firewall"));
+        assert_eq!(
+            d.verdict.finding.as_deref(),
+            Some("port-rejected-by-firewall")
+        );
         assert!(d.findings[0].evidence[0].contains("198.18.1.1, a router on the way"));
     }
 }
