@@ -283,10 +283,7 @@ pub async fn check(target: Target, options: &ProbeOptions) -> Observations {
         }
     }
 
-    if let Some(Ok((attempts, icmp))) = match others {
-        Some(handle) => Some(handle.await),
-        None => None,
-    } {
+    if let Some(Ok((attempts, icmp))) = path::join(others).await {
         path.other_addresses = attempts;
         path.icmp.extend(icmp);
     }

@@ -124,6 +124,16 @@ pub(crate) fn try_others(
     }))
 }
 
+/// Waits for [`try_others`], when it started.
+pub(crate) async fn join<T>(
+    handle: Option<JoinHandle<T>>,
+) -> Option<Result<T, tokio::task::JoinError>> {
+    match handle {
+        Some(h) => Some(h.await),
+        None => None,
+    }
+}
+
 /// The retries after every TLS handshake failed (`attempts` as the check recorded them, all on
 /// connections whose X.224 request `requested` selected a TLS-based protocol).
 pub(crate) async fn after_tls(
