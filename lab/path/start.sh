@@ -331,6 +331,8 @@ $SRV_A rdp-a.lab.test
 # two addresses: one is dead (dropped by the router), one is rdp-a
 $DEAD_HOST rdp-a.dual.lab.test
 $SRV_A rdp-a.dual.lab.test
+# the server behind the TLS-resetting firewall, by name (so the probe sends SNI)
+$SRV_TLS inspected.lab.test
 # a stale record: rdp-b's name now points at rdp-a (whose certificate and NTLM say rdp-a)
 $SRV_A rdp-b.lab.test
 HOSTS
@@ -376,6 +378,8 @@ add_target closed "$NS_CLIENT" "$SRV_A:3399" router \
   "nothing listens; the server's own reset: port-closed"
 add_target tls-reset "$NS_CLIENT" "$SRV_TLS:3389" router \
   "xrdp behind a firewall that resets any segment starting like a TLS ClientHello: tls-reset-in-path"
+add_target tls-reset-name "$NS_CLIENT" "inspected.lab.test:3389" router \
+  "the same, by name: the retry without SNI is reset too, the split one completes: tls-reset-in-path"
 add_target mtu-blackhole "$NS_CLIENT" "$SRV_MTU:3389" router \
   "xrdp behind a ${MTU_LIMIT}-byte route MTU with ICMP fragmentation-needed dropped: path-mtu-blackhole"
 add_target lossy "$NS_CLIENT" "$SRV_LOSS:3389" router \

@@ -169,6 +169,18 @@ const CASES: &[Case] = &[
         exit: 1,
     },
     Case {
+        target: "tls-reset-name",
+        timeout: "3",
+        status: "broken",
+        finding: Some("tls-reset-in-path"),
+        ids: &[
+            "nla-not-enforced",
+            "tls-handshake-failed",
+            "tls-reset-in-path",
+        ],
+        exit: 1,
+    },
+    Case {
         target: "mtu-blackhole",
         timeout: "2",
         status: "broken",
@@ -306,6 +318,15 @@ fn tls_reset_retries_say_which_cut_got_through() {
         e.contains("TLS 1.3: the server reset the connection after 0 bytes"),
         "{e}"
     );
+    // By name the probe sends SNI, so a retry without it runs too (and is reset: this firewall
+    // matches every ClientHello sent in one segment).
+    let (_, v, _) = lab.check("tls-reset-name", &["--timeout", "3"]);
+    let e = evidence(finding(&v, "tls-reset-in-path"));
+    assert!(
+        e.contains("retry with no server name (SNI) in the ClientHello (TLS 1.2): the server reset the connection after 0 bytes"),
+        "{e}"
+    );
+    assert!(e.contains("own (TLS 1.2): completed"), "{e}");
 }
 
 #[test]
