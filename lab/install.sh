@@ -13,7 +13,10 @@ PACKAGES=(
   python3             # standin.py, observe.py, bench timing
   nmap                # benchmark peer (rdp-enum-encryption, rdp-ntlm-info)
   prometheus          # promtool: checks the exporter output, scrape config and alert rules
-  iproute2            # ss (port checks)
+  iproute2            # ss (port checks); ip netns / veth for the path lab (lab/path/)
+  nftables            # path lab: the router namespace's firewall middleboxes (drop, reject, TLS reset, MTU)
+  haproxy             # path lab: a healthy TCP load balancer in front of xrdp and freerdp-shadow
+  dnsmasq-base        # path lab: the client namespace's resolver (the binary only, no service)
   procps              # ps (process checks)
   ca-certificates
 )
@@ -38,7 +41,7 @@ fi
 
 echo "install.sh: installing: ${missing[*]}"
 
-# Keep the packaged xrdp / xrdp-sesman services from starting during installation:
+# Keep the packaged xrdp / xrdp-sesman / haproxy services from starting during installation:
 # invoke-rc.d / deb-systemd-invoke consult /usr/sbin/policy-rc.d, and exit code 101 means
 # "action forbidden". An existing policy-rc.d (Docker images ship one) is set aside and put back.
 POLICY=/usr/sbin/policy-rc.d

@@ -36,11 +36,23 @@ fn every_recorded_lab_server_diagnoses_as_recorded() {
         assert_eq!(v["verdict"]["finding"], expect["finding"], "{name:?}");
         let want: Vec<String> = expect["ids"]
             .as_array()
-            .map(|a| a.iter().filter_map(|x| x.as_str().map(str::to_string)).collect())
+            .map(|a| {
+                a.iter()
+                    .filter_map(|x| x.as_str().map(str::to_string))
+                    .collect()
+            })
             .unwrap_or_default();
         assert_eq!(ids(&v), want, "{name:?}");
-        assert_eq!(i64::from(code), expect["exit"].as_i64().unwrap_or(-1), "{name:?}");
+        assert_eq!(
+            i64::from(code),
+            expect["exit"].as_i64().unwrap_or(-1),
+            "{name:?}"
+        );
         checked += 1;
     }
-    assert!(checked >= 20, "only {checked} golden files in {}", dir.display());
+    assert!(
+        checked >= 20,
+        "only {checked} golden files in {}",
+        dir.display()
+    );
 }

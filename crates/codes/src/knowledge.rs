@@ -197,6 +197,14 @@ pub const KNOWN_FINDINGS: &[&str] = &[
     "credssp-response-malformed",
     "credssp-pubkey-mismatch",
     "credentials-not-delegated",
+    // The path between client and server (crates/diagnose/src/catalog/path.rs).
+    "dns-timeout",
+    "port-rejected-by-firewall",
+    "address-unreachable",
+    "tls-reset-in-path",
+    "path-mtu-blackhole",
+    "high-latency",
+    "packet-loss",
 ];
 
 // ---------------------------------------------------------------------------------------------
@@ -882,6 +890,21 @@ pub const FINDING_CODES: &[FindingCodes] = &[
             code(F, 141),
         ],
         inferred: false,
+    },
+    FindingCodes {
+        finding: "port-rejected-by-firewall",
+        codes: &[code(D, 0x204), code(F, 0x0002_0006), code(F, 141)],
+        inferred: true,
+    },
+    FindingCodes {
+        finding: "dns-timeout",
+        codes: &[code(D, 0x104), code(D, 0x208), code(F, 0x0002_0005)],
+        inferred: true,
+    },
+    FindingCodes {
+        finding: "tls-reset-in-path",
+        codes: &[code(D, 0x904), code(F, 0x0002_000D), code(F, 147)],
+        inferred: true,
     },
     FindingCodes {
         finding: "connection-reset",

@@ -10,12 +10,12 @@
 
 use crate::host::Host;
 use crate::plan::{self, PRIMARY};
-use crate::{certificate, dns, elapsed_ms, negotiate, tcp, tls};
+use crate::{certificate, dns, elapsed_ms, negotiate, path, tcp_info, tls};
 use openssl::x509::X509;
 use rdpdoctor_observations::{
     encryption, protocol, ConnectOutcome, NegotiationAttempt, NegotiationOutcome, NlaObservation,
-    Observations, RdpSecurityAttempt, Target, TcpAttempt, TcpObservation, TlsAttempt,
-    TlsObservation, TlsOutcome, TlsVersion,
+    Observations, PathObservation, RdpSecurityAttempt, Target, TcpAttempt, TcpObservation,
+    TlsAttempt, TlsObservation, TlsOutcome, TlsVersion,
 };
 use std::net::SocketAddr;
 use std::sync::atomic::{AtomicBool, Ordering};
@@ -129,6 +129,11 @@ pub async fn check(target: Target, options: &ProbeOptions) -> Observations {
 
     let dns = dns::resolve(&target, options.timeout).await;
     let addresses = dns.outcome.addresses().to_vec();
+    let mut path = PathObservation::default();
+    if addresses.is_empty() && target.ip().is_none() {
+        // Which resolver failed and how: silence (dns-timeout) or an answer (dns-failure).
+        path.resolvers = crate::resolver::probe(&target.host, options.timeout).await;
+    }
     obs.dns = Some(dns);
 
     // Like a client: try each address in turn until one accepts. Only then do the other
@@ -139,9 +144,10 @@ pub async fn check(target: Target, options: &ProbeOptions) -> Observations {
         Some(g) => g.clone().acquire_owned().await.ok(),
         None => None,
     };
-    for ip in addresses {
-        let address = SocketAddr::new(ip, target.port);
-        let (attempt, stream) = tcp::connect(address, options.timeout).await;
+    for ip in &addresses {
+        let address = SocketAddr::new(*ip, target.port);
+        let (attempt, stream, icmp) = path::connect(address, options.timeout, None).await;
+        path.icmp.extend(icmp);
         let connected = attempt.outcome == ConnectOutcome::Connected;
         let ms = attempt.elapsed_ms;
         attempts.push(attempt);
@@ -153,7 +159,18 @@ pub async fn check(target: Target, options: &ProbeOptions) -> Observations {
     // The first job takes its own slot for this connection; holding this one as well could
     // deadlock a scan whose global budget is a single connection.
     drop(global_slot);
+    // The addresses a client picking another one would meet: one connect each, beside the rest.
+    let others = path::try_others(
+        addresses
+            .iter()
+            .skip(attempts.len())
+            .map(|ip| SocketAddr::new(*ip, target.port))
+            .collect(),
+        options.timeout,
+        options.global.clone(),
+    );
     let Some((address, stream, connect_ms)) = first else {
+        obs.path = Some(path).filter(|p| !p.is_empty());
         if !attempts.is_empty() {
             obs.tcp = Some(TcpObservation {
                 attempts,
@@ -178,6 +195,10 @@ pub async fn check(target: Target, options: &ProbeOptions) -> Observations {
     let probed = negotiation_phase(&host, stream).await;
     obs.negotiation = probed.negotiation;
     if let Some(tls) = probed.tls {
+        if let Some(requested) = probed.carrier {
+            // Retries (split ClientHello, no SNI, small MSS) only when the handshakes failed.
+            path::after_tls(&host, requested, &tls.attempts, &mut path).await;
+        }
         obs.tls = Some(tls);
     }
 
@@ -197,6 +218,12 @@ pub async fn check(target: Target, options: &ProbeOptions) -> Observations {
         }
     }
 
+    if let Some(Ok((attempts, icmp))) = path::join(others).await {
+        path.other_addresses = attempts;
+        path.icmp.extend(icmp);
+    }
+    path.tcp_info = host.tcp_info();
+    obs.path = Some(path).filter(|p| !p.is_empty());
     let samples = host.samples();
     obs.tcp = Some(TcpObservation {
         attempts,
@@ -210,6 +237,8 @@ pub async fn check(target: Target, options: &ProbeOptions) -> Observations {
 /// What the negotiation connections found.
 struct Probed {
     negotiation: Vec<NegotiationAttempt>,
+    /// The first request that selected TLS (the one retries repeat).
+    carrier: Option<u32>,
     tls: Option<TlsObservation>,
     rdp_security: Vec<RdpSecurityAttempt>,
     nla: Option<NlaObservation>,
@@ -339,6 +368,7 @@ async fn negotiation_phase(host: &Arc<Host>, stream: TcpStream) -> Probed {
     });
     Probed {
         negotiation,
+        carrier,
         tls,
         rdp_security,
         nla,
@@ -403,11 +433,16 @@ async fn run_job(
     };
     let outcome = negotiate::negotiate(&mut stream, job.requested, host.timeout()).await;
     let negotiation_ms = elapsed_ms(t);
+    // Keeps the socket until its TCP statistics are read, at the end of this connection.
+    let sampler = tcp_info::Sampler::new(&stream);
+    let sample =
+        |s: Option<tcp_info::Sampler>| host.note_tcp_info(s.and_then(tcp_info::Sampler::sample));
     if let (Some(offered), true) = (job.mcs, standard_rdp(&outcome)) {
         let m = Instant::now();
         let answer =
             crate::rdp_security::mcs_exchange(&mut stream, offered, job.requested, host.timeout())
                 .await;
+        sample(sampler);
         let mut result = without_tls(job, negotiation_ms, outcome);
         result.rdp_security = Some(RdpSecurityAttempt {
             offered,
@@ -417,6 +452,7 @@ async fn run_job(
         return result;
     }
     let Some(version) = job.tls.filter(|_| tls_based(&outcome)) else {
+        sample(sampler);
         return without_tls(job, negotiation_ms, outcome);
     };
     let selected = match outcome {
@@ -440,6 +476,7 @@ async fn run_job(
         wants_nla,
     )
     .await;
+    sample(sampler);
     let attempt = TlsAttempt {
         version,
         requested: job.requested,
