@@ -11,7 +11,7 @@
 //! Windows event / registry notes, and the protocol reference. "Inference" marks conclusions drawn
 //! from the protocol, not stated by Microsoft.
 
-use crate::{code, lookup, CodeEntry, CodeRef, Family};
+use crate::{code, CodeRef, Family};
 use serde::Serialize;
 
 /// How well a cause is established for the code it is listed under.
@@ -1127,16 +1127,6 @@ pub const FINDING_CODES: &[FindingCodes] = &[
         inferred: true,
     },
 ];
-
-/// The client codes a `check` finding most likely shows up as (empty for unknown ids).
-pub fn client_codes_for_finding(finding: &str) -> Vec<&'static CodeEntry> {
-    FINDING_CODES
-        .iter()
-        .filter(|f| f.finding == finding)
-        .flat_map(|f| f.codes.iter())
-        .filter_map(|c| lookup(c.family, c.value))
-        .collect()
-}
 
 /// The `check` findings that name this code among their likely client codes.
 pub fn findings_for_code(family: Family, value: u32) -> Vec<&'static str> {
