@@ -1,5 +1,6 @@
 //! Renderers: they format a Diagnosis (and Observations) and never re-derive meaning.
 
+pub mod html;
 pub mod json;
 pub mod nagios;
 pub mod offline;
