@@ -13,3 +13,5 @@ cargo build --workspace --all-targets
 lab/start.sh
 trap 'lab/stop.sh' EXIT
 cargo test --workspace
+# The Debian package: build it with cargo-deb and check its contents and unit.
+scripts/test-deb.sh

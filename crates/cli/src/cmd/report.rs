@@ -155,8 +155,17 @@ fn next_line(r: &mut impl BufRead, buf: &mut Vec<u8>) -> io::Result<Line> {
     }
 }
 
-/// Why a line is not a scan result.
-fn parse(line: &[u8]) -> Result<(Diagnosis, Option<f64>, Option<String>, Vec<ClientOutcome>), String> {
+/// One scan result, as much of it as the page shows.
+#[derive(Debug)]
+struct Parsed {
+    diagnosis: Diagnosis,
+    duration_ms: Option<f64>,
+    started_at: Option<String>,
+    clients: Vec<ClientOutcome>,
+}
+
+/// The result on a line, or why the line is not one.
+fn parse(line: &[u8]) -> Result<Parsed, String> {
     let value: Value =
         serde_json::from_slice(line).map_err(|e| format!("not JSON ({e})"))?;
     let Value::Object(mut map) = value else {
@@ -189,7 +198,12 @@ fn parse(line: &[u8]) -> Result<(Diagnosis, Option<f64>, Option<String>, Vec<Cli
     map.remove("rdpdoctor");
     let diagnosis: Diagnosis = serde_json::from_value(Value::Object(map))
         .map_err(|e| format!("not a diagnosis ({e})"))?;
-    Ok((diagnosis, duration_ms, started_at, clients))
+    Ok(Parsed {
+        diagnosis,
+        duration_ms,
+        started_at,
+        clients,
+    })
 }
 
 fn read_all(
@@ -228,7 +242,12 @@ fn read_all(
             continue;
         }
         match parse(&buf) {
-            Ok((diagnosis, duration_ms, started_at, clients)) => {
+            Ok(Parsed {
+        diagnosis,
+        duration_ms,
+        started_at,
+        clients,
+    }) => {
                 let host = Host {
                     line: line_no,
                     diagnosis: &diagnosis,
@@ -431,12 +450,12 @@ mod tests {
         assert!(parse(br#"{"verdict":{"status":"healthy","finding":null,"summary":"ok"},"findings":[],"facts":{},"clients":3}"#)
             .unwrap_err()
             .starts_with("clients"));
-        let (d, ms, _, clients) = parse(
+        let p = parse(
             br#"{"target":"h:3389","verdict":{"status":"healthy","finding":null,"summary":"ok"},"findings":[],"facts":{},"observations":{"duration_ms":12.5}}"#,
         )
         .expect("a minimal result parses");
-        assert_eq!(d.target.as_deref(), Some("h:3389"));
-        assert_eq!(ms, Some(12.5));
-        assert!(clients.is_empty());
+        assert_eq!(p.diagnosis.target.as_deref(), Some("h:3389"));
+        assert_eq!(p.duration_ms, Some(12.5));
+        assert!(p.clients.is_empty());
     }
 }

@@ -874,3 +874,41 @@ document.documentElement.setAttribute('data-ready',String(rows.length));
 document.documentElement.setAttribute('data-ready-ms',String(Math.round(performance.now())));
 })();
 "#;
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn markup_and_control_characters_from_servers_are_neutralised() {
+        let mut out = String::new();
+        push_esc(&mut out, "<a href='x' title=\"y\">&\u{7}\u{1b}[0m\u{85}</a>\nok\t");
+        assert_eq!(
+            out,
+            "&lt;a href=&#39;x&#39; title=&quot;y&quot;&gt;&amp;\\u{7}\\u{1b}[0m\\u{85}&lt;/a&gt;\nok\t"
+        );
+    }
+
+    #[test]
+    fn the_timeline_scale_keeps_the_bands_apart_and_in_order() {
+        let s = Scale { max_days: 3650 };
+        let xs: Vec<f64> = [-1000, -365, -1, 0, 30, 31, 365, 3650]
+            .iter()
+            .map(|d| s.x(*d))
+            .collect();
+        assert!(xs.windows(2).all(|w| w[0] <= w[1]), "{xs:?}");
+        assert_eq!(s.x(-1000), X_EXPIRED);
+        assert!(s.x(-1) < X_SOON && s.x(0) == X_SOON && s.x(30) == X_LATER);
+        assert!((s.x(3650) - X_END).abs() < 1e-9);
+    }
+
+    #[test]
+    fn client_errors_read_as_words() {
+        assert_eq!(client_error_text(&serde_json::json!("0x904")), "0x904");
+        assert_eq!(
+            client_error_text(&serde_json::json!({"text": "An internal error", "codes": [{"hex": "0x4", "name": "X"}]})),
+            "An internal error; 0x4 (X)"
+        );
+        assert_eq!(client_error_text(&serde_json::json!(7)), "7");
+    }
+}
