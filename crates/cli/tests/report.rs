@@ -17,8 +17,7 @@ use std::process::{Command, Stdio};
 use std::time::{Duration, Instant};
 
 fn temp(name: &str) -> PathBuf {
-    let dir =
-        std::env::temp_dir().join(format!("rdpdoctor-report-{}-{name}", std::process::id()));
+    let dir = std::env::temp_dir().join(format!("rdpdoctor-report-{}-{name}", std::process::id()));
     std::fs::create_dir_all(&dir).expect("temp dir");
     dir
 }
@@ -54,6 +53,24 @@ fn esc(s: &str) -> String {
         .replace('>', "&gt;")
         .replace('"', "&quot;")
         .replace('\'', "&#39;")
+}
+
+/// The host sections the page carries (base64 of gzip, each ended by U+0001), unpacked.
+fn sections(html: &str) -> Vec<String> {
+    use std::io::Read;
+    let start = html
+        .find("id=\"host-data\"")
+        .and_then(|i| html[i..].find('>').map(|j| i + j + 1))
+        .expect("the sections' data element");
+    let end = start + html[start..].find("</script>").expect("its end");
+    let gz = openssl::base64::decode_block(html[start..end].trim()).expect("base64");
+    let mut text = String::new();
+    flate2::read::GzDecoder::new(&gz[..])
+        .read_to_string(&mut text)
+        .expect("gzip of UTF-8");
+    let mut parts: Vec<String> = text.split('\u{1}').map(str::to_string).collect();
+    assert_eq!(parts.pop().as_deref(), Some(""), "every section is ended");
+    parts
 }
 
 /// The directory the test binary was built into (`target/` by default), for artifacts.
@@ -104,7 +121,12 @@ fn chromium(args: &[&str], url: &str, profile: &Path) -> std::process::Output {
 /// The DOM after the page's script ran.
 fn dump_dom(page: &Path, fragment: &str, profile: &Path) -> String {
     let url = format!("file://{}{fragment}", page.display());
-    let out = chromium(&["--dump-dom"], &url, profile);
+    // The virtual time budget lets the asynchronous unpacking of host sections finish first.
+    let out = chromium(
+        &["--virtual-time-budget=20000", "--dump-dom"],
+        &url,
+        profile,
+    );
     let dom = String::from_utf8_lossy(&out.stdout).into_owned();
     assert!(
         out.status.success() && dom.contains("</html>"),
@@ -163,7 +185,9 @@ fn report_of_a_lab_scan_renders_in_chromium_with_every_host_and_the_timeline() {
     // A hostile server: markup and control characters in every string it controls.
     let mut hostile = lines
         .iter()
-        .find(|l| l["facts"]["certificate"].is_object() && !l["findings"].as_array().unwrap().is_empty())
+        .find(|l| {
+            l["facts"]["certificate"].is_object() && !l["findings"].as_array().unwrap().is_empty()
+        })
         .expect("a lab result with a certificate and findings")
         .clone();
     let evil = "<script>alert('x')</script><img src=x onerror=alert(1)>\u{7}\u{1b}[31m";
@@ -217,9 +241,16 @@ fn report_of_a_lab_scan_renders_in_chromium_with_every_host_and_the_timeline() {
         .output()
         .expect("report runs");
     let err = String::from_utf8_lossy(&out.stderr);
-    assert_eq!(out.status.code(), Some(2), "skipped lines mean exit 2: {err}");
+    assert_eq!(
+        out.status.code(),
+        Some(2),
+        "skipped lines mean exit 2: {err}"
+    );
     for n in first_bad..first_bad + 3 {
-        assert!(err.contains(&format!("line {n}:")), "line {n} is reported: {err}");
+        assert!(
+            err.contains(&format!("line {n}:")),
+            "line {n} is reported: {err}"
+        );
     }
     assert!(err.contains("truncated"), "{err}");
     let html = std::fs::read_to_string(&page).expect("the page was written");
@@ -231,23 +262,55 @@ fn report_of_a_lab_scan_renders_in_chromium_with_every_host_and_the_timeline() {
         "temporary parts are removed"
     );
 
-    // Self-contained and escaped: one script (ours), nothing loaded from anywhere.
-    assert_eq!(html.matches("<script").count(), 1, "only the page's own script");
+    let sections = sections(&html);
+    assert_eq!(sections.len(), good, "one section per host");
+    for (i, s) in sections.iter().enumerate() {
+        assert!(
+            s.starts_with(&format!("<section class=\"host\" id=\"h{}\">", i + 1)),
+            "section {} in order",
+            i + 1
+        );
+        assert!(!s.contains("<script") && !s.contains("<img"), "{s}");
+    }
+    // From here on, the page's text includes its sections.
+    let html = format!("{html}{}", sections.concat());
+
+    // Self-contained and escaped: the page's own script and its data, nothing loaded.
+    assert_eq!(
+        html.matches("<script").count(),
+        2,
+        "only the page's own script and the sections' data"
+    );
+    assert!(html.contains("<script type=\"application/gzip\" id=\"host-data\""));
     assert!(
         !html.contains("<img") && !html.contains(" src=\"") && !html.contains("href=\"http"),
         "nothing is loaded or linked outside the page"
     );
     assert!(!html.contains("<b>Remote"), "client names are escaped");
     assert!(html.contains("Content-Security-Policy\" content=\"default-src 'none'"));
-    assert!(!html.contains('\u{7}') && !html.contains('\u{1b}'), "control characters are made visible");
+    assert!(
+        !html.contains('\u{7}') && !html.contains('\u{1b}'),
+        "control characters are made visible"
+    );
     assert!(html.contains(&esc("evil<script>alert('x')</script>")));
-    assert!(html.contains("data-skipped=\"3\""), "the page says how many lines it skipped");
+    assert!(
+        html.contains("data-skipped=\"3\""),
+        "the page says how many lines it skipped"
+    );
 
     // Each host's section is what `check` prints: its summary, the explaining finding and
     // the first fix, as the scan wrote them.
     for l in &lines {
         let summary = l["verdict"]["summary"].as_str().unwrap_or_default();
-        assert!(html.contains(&esc(summary).replace('\u{7}', "\\u{7}").replace('\u{1b}', "\\u{1b}")), "summary of {}", l["target"]);
+        assert!(
+            html.contains(
+                &esc(summary)
+                    .replace('\u{7}', "\\u{7}")
+                    .replace('\u{1b}', "\\u{1b}")
+            ),
+            "summary of {}",
+            l["target"]
+        );
         if let Some(id) = l["verdict"]["finding"].as_str() {
             let f = l["findings"]
                 .as_array()
@@ -255,7 +318,10 @@ fn report_of_a_lab_scan_renders_in_chromium_with_every_host_and_the_timeline() {
                 .expect("the explaining finding is in findings[]");
             assert!(html.contains(&format!("Cause [{}]", esc(id))), "{id}");
             if let Some(fix) = f["fixes"][0]["text"].as_str() {
-                assert!(html.contains(&format!("1. {}", esc(fix))), "first fix of {id}");
+                assert!(
+                    html.contains(&format!("1. {}", esc(fix))),
+                    "first fix of {id}"
+                );
             }
         }
     }
@@ -270,7 +336,15 @@ fn report_of_a_lab_scan_renders_in_chromium_with_every_host_and_the_timeline() {
         "the script ran over all {good} rows"
     );
     assert!(!dom.contains("<img"), "no injected element in the DOM");
-    assert_eq!(dom.matches("<script").count(), 1, "no injected script in the DOM");
+    assert_eq!(
+        dom.matches("<script").count(),
+        2,
+        "no injected script in the DOM"
+    );
+    assert!(
+        dom.contains(&format!("data-sections=\"{good}\"")),
+        "a small fleet shows every section at once"
+    );
     let rows = visible_rows(&dom);
     assert_eq!(rows.len(), good, "every host has a row");
     for (i, l) in lines.iter().enumerate() {
@@ -291,7 +365,10 @@ fn report_of_a_lab_scan_renders_in_chromium_with_every_host_and_the_timeline() {
         .filter(|l| l["facts"]["certificate"].is_object())
         .count();
     assert!(with_cert >= 5, "the lab has servers with certificates");
-    assert!(dom.contains("<svg id=\"timeline-svg\""), "the timeline is drawn");
+    assert!(
+        dom.contains("<svg id=\"timeline-svg\""),
+        "the timeline is drawn"
+    );
     assert_eq!(
         dom.matches("<circle class=\"m ").count(),
         with_cert,
@@ -300,7 +377,11 @@ fn report_of_a_lab_scan_renders_in_chromium_with_every_host_and_the_timeline() {
     assert!(dom.contains(&format!("data-marks=\"{with_cert}\"")));
     let expired = lines
         .iter()
-        .filter(|l| l["facts"]["certificate"]["days_left"].as_i64().is_some_and(|d| d < 0))
+        .filter(|l| {
+            l["facts"]["certificate"]["days_left"]
+                .as_i64()
+                .is_some_and(|d| d < 0)
+        })
         .count();
     assert!(expired >= 1, "the lab has an expired certificate");
     assert_eq!(dom.matches("<circle class=\"m expired\"").count(), expired);
@@ -329,8 +410,11 @@ fn report_of_a_lab_scan_renders_in_chromium_with_every_host_and_the_timeline() {
         .iter()
         .filter(|l| {
             l["findings"].as_array().is_some_and(|a| {
-                a.iter()
-                    .any(|f| f["id"].as_str().is_some_and(|id| id.contains("cert-expired")))
+                a.iter().any(|f| {
+                    f["id"]
+                        .as_str()
+                        .is_some_and(|id| id.contains("cert-expired"))
+                })
             })
         })
         .count();
@@ -377,13 +461,63 @@ fn report_of_a_lab_scan_renders_in_chromium_with_every_host_and_the_timeline() {
             String::from_utf8_lossy(&shot.stderr)
         )
     });
-    assert!(bytes.starts_with(b"\x89PNG\r\n\x1a\n") && bytes.len() > 20_000, "a real screenshot");
+    assert!(
+        bytes.starts_with(b"\x89PNG\r\n\x1a\n") && bytes.len() > 20_000,
+        "a real screenshot"
+    );
     eprintln!(
         "report: {} hosts, {} bytes, rendered by chromium in {:.1} s; screenshot {}",
         good,
         html.len(),
         render.as_secs_f64(),
         png.display()
+    );
+
+    // A larger fleet made of the same real results: sections are unpacked when a host is
+    // opened, not all at once.
+    let hosts = 1200;
+    let mut big = String::new();
+    for i in 0..hosts {
+        let l = &lines[i % targets.len()];
+        let old = l["target"].as_str().expect("target");
+        big.push_str(
+            &l.to_string()
+                .replace(old, &format!("fleet-{i:04}.example:3389")),
+        );
+        big.push('\n');
+    }
+    let big_in = dir.join("big.jsonl");
+    std::fs::write(&big_in, big).expect("write");
+    let big_page = dir.join("big.html");
+    let out = bin()
+        .arg("report")
+        .arg(&big_in)
+        .arg("-o")
+        .arg(&big_page)
+        .output()
+        .expect("report runs");
+    assert_eq!(
+        out.status.code(),
+        Some(0),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let started = Instant::now();
+    let dom = dump_dom(&big_page, "#h1100", &profile);
+    assert!(dom.contains(&format!("data-ready=\"{hosts}\"")));
+    assert_eq!(visible_rows(&dom).len(), hosts);
+    assert!(
+        dom.contains("data-sections=\"1\""),
+        "only the opened host is unpacked"
+    );
+    let opened = dom
+        .split("<section class=\"host open\" id=\"h1100\">")
+        .nth(1)
+        .expect("host 1100 is opened from the link");
+    assert!(opened.contains("fleet-1099.example:3389"), "the right host");
+    eprintln!(
+        "report: {hosts} hosts opened at #h1100 by chromium in {:.1} s",
+        started.elapsed().as_secs_f64()
     );
     let _ = std::fs::remove_dir_all(&dir);
 }
@@ -408,7 +542,9 @@ fn report_reads_stdin_and_refuses_what_is_not_a_regular_file() {
         .output()
         .expect("runs");
     assert_eq!(missing.status.code(), Some(2));
-    assert!(String::from_utf8_lossy(&missing.stderr).contains("cannot open /nonexistent/scan.jsonl"));
+    assert!(
+        String::from_utf8_lossy(&missing.stderr).contains("cannot open /nonexistent/scan.jsonl")
+    );
 
     // One result from stdin to stdout.
     let line = json!({
@@ -433,10 +569,18 @@ fn report_reads_stdin_and_refuses_what_is_not_a_regular_file() {
         .expect("write");
     let out = child.wait_with_output().expect("finishes");
     let html = String::from_utf8_lossy(&out.stdout);
-    assert_eq!(out.status.code(), Some(0), "{}", String::from_utf8_lossy(&out.stderr));
+    assert_eq!(
+        out.status.code(),
+        Some(0),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
     assert!(html.starts_with("<!DOCTYPE html>") && html.trim_end().ends_with("</html>"));
     assert!(html.contains("<a href=\"#h1\">rds01.example:3389</a>"));
     assert!(html.contains("No host presented a certificate."));
-    assert!(html.contains("Checked in 31 ms"), "the text check prints, with its duration");
+    assert!(
+        sections(&html)[0].contains("Checked in 31 ms"),
+        "the text check prints, with its duration"
+    );
     let _ = std::fs::remove_dir_all(&dir);
 }

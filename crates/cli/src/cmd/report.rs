@@ -8,6 +8,8 @@
 
 use crate::render::html::{ClientOutcome, Host, Meta, Report};
 use crate::usage_error;
+use flate2::write::GzEncoder;
+use flate2::Compression;
 use rdpdoctor_diagnose::Diagnosis;
 use serde_json::Value;
 use std::fs::File;
@@ -166,8 +168,7 @@ struct Parsed {
 
 /// The result on a line, or why the line is not one.
 fn parse(line: &[u8]) -> Result<Parsed, String> {
-    let value: Value =
-        serde_json::from_slice(line).map_err(|e| format!("not JSON ({e})"))?;
+    let value: Value = serde_json::from_slice(line).map_err(|e| format!("not JSON ({e})"))?;
     let Value::Object(mut map) = value else {
         return Err("not a JSON object".to_string());
     };
@@ -196,8 +197,8 @@ fn parse(line: &[u8]) -> Result<Parsed, String> {
             .map_err(|e| format!("clients is not a list of client outcomes ({e})"))?,
     };
     map.remove("rdpdoctor");
-    let diagnosis: Diagnosis = serde_json::from_value(Value::Object(map))
-        .map_err(|e| format!("not a diagnosis ({e})"))?;
+    let diagnosis: Diagnosis =
+        serde_json::from_value(Value::Object(map)).map_err(|e| format!("not a diagnosis ({e})"))?;
     Ok(Parsed {
         diagnosis,
         duration_ms,
@@ -243,11 +244,11 @@ fn read_all(
         }
         match parse(&buf) {
             Ok(Parsed {
-        diagnosis,
-        duration_ms,
-        started_at,
-        clients,
-    }) => {
+                diagnosis,
+                duration_ms,
+                started_at,
+                clients,
+            }) => {
                 let host = Host {
                     line: line_no,
                     diagnosis: &diagnosis,
@@ -277,7 +278,9 @@ struct Parts {
     page_path: Option<PathBuf>,
     out: Option<PathBuf>,
     rows: BufWriter<File>,
-    sections: BufWriter<File>,
+    /// The host sections, gzip-compressed as they come (a fleet's sections repeat the same
+    /// findings and fixes, so they shrink about twentyfold).
+    sections: GzEncoder<BufWriter<File>>,
 }
 
 impl Parts {
@@ -317,7 +320,7 @@ impl Parts {
         };
         let rows = new(&rows_path)?;
         let sections = match new(&sections_path) {
-            Ok(s) => s,
+            Ok(s) => GzEncoder::new(s, Compression::default()),
             Err(e) => {
                 let _ = std::fs::remove_file(&rows_path);
                 return Err(e);
@@ -340,7 +343,10 @@ impl Parts {
                 .map_err(|e| format!("cannot write {}: {e}", p.display()))
         };
         flush(&mut self.rows, &self.rows_path)?;
-        flush(&mut self.sections, &self.sections_path)?;
+        self.sections
+            .try_finish()
+            .and_then(|_| self.sections.get_mut().flush())
+            .map_err(|e| format!("cannot write {}: {e}", self.sections_path.display()))?;
         let (mut page, label): (Box<dyn Write>, String) = match &self.page_path {
             Some(p) => {
                 let f = std::fs::OpenOptions::new()
@@ -359,14 +365,13 @@ impl Parts {
         report.write_head(&mut page, meta).map_err(write_err)?;
         copy(&self.rows_path, &mut page).map_err(write_err)?;
         report.write_middle(&mut page).map_err(write_err)?;
-        copy(&self.sections_path, &mut page).map_err(write_err)?;
+        copy_base64(&self.sections_path, &mut page).map_err(write_err)?;
         report.write_tail(&mut page).map_err(write_err)?;
         page.flush().map_err(write_err)?;
         drop(page);
         if let (Some(tmp), Some(out)) = (&self.page_path, &self.out) {
-            std::fs::rename(tmp, out).map_err(|e| {
-                format!("cannot move the report to {}: {e}", out.display())
-            })?;
+            std::fs::rename(tmp, out)
+                .map_err(|e| format!("cannot move the report to {}: {e}", out.display()))?;
         }
         self.remove_parts();
         Ok(())
@@ -389,6 +394,31 @@ impl Parts {
 fn copy(path: &Path, out: &mut dyn Write) -> io::Result<u64> {
     let mut f = File::open(path)?;
     io::copy(&mut f, out)
+}
+
+/// Copies a file as base64, a bounded chunk at a time (whole groups of three bytes, so the
+/// chunks' encodings join into one).
+fn copy_base64(path: &Path, out: &mut dyn Write) -> io::Result<()> {
+    let mut f = File::open(path)?;
+    let mut buf = vec![0u8; 3 * 64 * 1024];
+    loop {
+        let mut filled = 0;
+        while filled < buf.len() {
+            match f.read(&mut buf[filled..]) {
+                Ok(0) => break,
+                Ok(n) => filled += n,
+                Err(e) if e.kind() == io::ErrorKind::Interrupted => {}
+                Err(e) => return Err(e),
+            }
+        }
+        if filled == 0 {
+            return Ok(());
+        }
+        out.write_all(openssl::base64::encode_block(&buf[..filled]).as_bytes())?;
+        if filled < buf.len() {
+            return Ok(());
+        }
+    }
 }
 
 fn nanos() -> u32 {
@@ -444,9 +474,11 @@ mod tests {
         assert!(parse(br#"{"target":"a"}"#)
             .unwrap_err()
             .contains("verdict.status"));
-        assert!(parse(br#"{"verdict":{"status":"sideways","summary":""},"findings":[],"facts":{}}"#)
-            .unwrap_err()
-            .starts_with("not a diagnosis"));
+        assert!(parse(
+            br#"{"verdict":{"status":"sideways","summary":""},"findings":[],"facts":{}}"#
+        )
+        .unwrap_err()
+        .starts_with("not a diagnosis"));
         assert!(parse(br#"{"verdict":{"status":"healthy","finding":null,"summary":"ok"},"findings":[],"facts":{},"clients":3}"#)
             .unwrap_err()
             .starts_with("clients"));

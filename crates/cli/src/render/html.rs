@@ -17,6 +17,14 @@ use std::collections::HashMap;
 use std::fmt::Write as _;
 use std::io::{self, Write};
 
+/// Ends each host section in the sections stream. Escaping makes every control character from
+/// a scan visible text, and the page's own markup has none, so it never occurs inside one.
+pub const SECTION_END: char = '\u{1}';
+/// Up to this many hosts, every section is shown when the page opens (printable, searchable
+/// with Ctrl-F); above it, a section is unpacked when its host is opened, so that a page of
+/// 10,000 hosts does not make the browser lay out 10,000 sections.
+const ALL_SECTIONS_MAX: u64 = 1000;
+
 /// Hosts listed by name under each common finding and each client; the rest are counted and
 /// reachable through the table filter.
 const HOSTS_LISTED: usize = 20;
@@ -252,11 +260,10 @@ impl Report {
             self.hosts_with_clients += 1;
         }
         for c in host.clients {
-            let key = c
-                .id
-                .clone()
-                .or_else(|| c.name.clone())
-                .unwrap_or_else(|| "(unnamed client)".to_string());
+            let key =
+                c.id.clone()
+                    .or_else(|| c.name.clone())
+                    .unwrap_or_else(|| "(unnamed client)".to_string());
             let idx = match self.clients.iter().position(|(k, _)| *k == key) {
                 Some(i) => i,
                 None => {
@@ -295,7 +302,9 @@ impl Report {
             });
         }
         rows.write_all(self.row(n, host).as_bytes())?;
-        sections.write_all(section(n, host).as_bytes())?;
+        let mut sec = section(n, host);
+        sec.push(SECTION_END);
+        sections.write_all(sec.as_bytes())?;
         Ok(())
     }
 
@@ -463,16 +472,28 @@ impl Report {
         out.write_all(h.as_bytes())
     }
 
-    /// Between the rows and the host sections.
+    /// Between the rows and the host sections, which follow as base64 of the gzip of every
+    /// section, each ended by [`SECTION_END`]; the page's script unpacks them in the browser.
     pub fn write_middle(&self, out: &mut dyn Write) -> io::Result<()> {
-        out.write_all(
-            b"</tbody></table></section>\n<section id=\"details\"><h2>Every host</h2><p>Each host as <code>rdpdoctor check</code> prints it: the verdict, the finding that explains it with its evidence and fixes, the other findings, and the details.</p>\n",
-        )
+        let all = self.hosts <= ALL_SECTIONS_MAX;
+        let how = if all {
+            "Every host"
+        } else {
+            "Open a host from the table, the timeline or the findings to see it here"
+        };
+        let t = format!(
+            "</tbody></table></section>\n<section id=\"details\"><h2>Hosts in detail</h2><p>{how}, as <code>rdpdoctor check</code> prints it: the verdict, the finding that explains it with its evidence and fixes, the other findings, and the details.</p>\n\
+             <noscript><p>The host sections need JavaScript.</p></noscript><div id=\"host-view\"></div>\n\
+             <script type=\"application/gzip\" id=\"host-data\" data-hosts=\"{}\" data-all=\"{}\">",
+            self.hosts,
+            u8::from(all)
+        );
+        out.write_all(t.as_bytes())
     }
 
     pub fn write_tail(&self, out: &mut dyn Write) -> io::Result<()> {
         let t = format!(
-            "</section>\n</main>\n<div id=\"tip\" hidden></div>\n<script>{SCRIPT}</script>\n</body>\n</html>\n"
+            "</script>\n</section>\n</main>\n<div id=\"tip\" hidden></div>\n<script>{SCRIPT}</script>\n</body>\n</html>\n"
         );
         out.write_all(t.as_bytes())
     }
@@ -503,7 +524,10 @@ impl Report {
             push_esc(h, id);
             h.push_str("</code><br>");
             push_esc(h, &agg.title);
-            let _ = write!(h, "</td><td><span class=\"sev {sev}\">{sev}</span></td><td>");
+            let _ = write!(
+                h,
+                "</td><td><span class=\"sev {sev}\">{sev}</span></td><td>"
+            );
             host_links(h, &agg.hosts);
             if agg.count > agg.hosts.len() as u64 {
                 let _ = write!(
@@ -803,7 +827,7 @@ svg{width:100%;height:auto;display:block;font-size:11px}.band.expired{fill:#fbe9
 section.host{border-top:2px solid var(--line);content-visibility:auto;contain-intrinsic-size:auto 500px}
 section.host h3{margin:12px 0 4px;font-size:1.05em}section.host h3 small,.up{font-weight:normal;font-size:.8em;color:var(--mut)}
 pre{white-space:pre-wrap;overflow-wrap:anywhere;background:#f7f8fa;padding:8px;border-radius:4px;font-size:.86em;margin:4px 0}
-section.host:target{background:#fffbe6}
+section.host:target,section.host.open{background:#fffbe6}
 "#;
 
 /// Sorting, filtering, the timeline hover and `#filter=...` links. Data stays in the DOM
@@ -861,6 +885,36 @@ if(svg){
   svg.addEventListener('mousemove',function(e){tip.style.left=(e.clientX+12)+'px';tip.style.top=(e.clientY+12)+'px';});
   svg.addEventListener('mouseout',function(e){if(e.target.closest('.m')){tip.hidden=true;}});
 }
+var data=document.getElementById('host-data'),view=document.getElementById('host-view'),texts=null,pending=null;
+function unpack(){
+  if(texts){return Promise.resolve(texts);}
+  if(!pending){
+    var bin=atob(data.textContent.trim()),bytes=new Uint8Array(bin.length);
+    for(var i=0;i<bin.length;i++){bytes[i]=bin.charCodeAt(i);}
+    pending=new Response(new Blob([bytes]).stream().pipeThrough(new DecompressionStream('gzip'))).text()
+      .then(function(t){texts=t.split('\u0001');return texts;});
+  }
+  return pending;
+}
+function count(){document.documentElement.setAttribute('data-sections',String(view.children.length));}
+function showHost(n,scroll){
+  return unpack().then(function(t){
+    var id='h'+n,el=document.getElementById(id);
+    if(!el&&t[n-1]!==undefined){
+      var after=null;
+      for(var c=view.firstElementChild;c;c=c.nextElementSibling){if(Number(c.id.slice(1))>n){after=c;break;}}
+      var box=document.createElement('div');box.innerHTML=t[n-1];el=box.firstElementChild;
+      if(el){view.insertBefore(el,after);}
+      count();
+    }
+    if(el&&scroll){var old=view.querySelector('.open');if(old){old.classList.remove('open');}el.classList.add('open');el.scrollIntoView();}
+  });
+}
+function hostFromHash(){var m=/^#h(\d+)$/.exec(location.hash);if(m){showHost(Number(m[1]),true);}}
+if(data.getAttribute('data-all')==='1'){
+  unpack().then(function(t){view.innerHTML=t.join('');count();hostFromHash();});
+}else{hostFromHash();}
+window.addEventListener('hashchange',hostFromHash);
 var cols={target:1,verdict:2,finding:3,tls:4,nla:5,expiry:6};
 function fromHash(){
   var h=location.hash.slice(1);if(h.indexOf('=')<0){return;}
@@ -882,7 +936,10 @@ mod tests {
     #[test]
     fn markup_and_control_characters_from_servers_are_neutralised() {
         let mut out = String::new();
-        push_esc(&mut out, "<a href='x' title=\"y\">&\u{7}\u{1b}[0m\u{85}</a>\nok\t");
+        push_esc(
+            &mut out,
+            "<a href='x' title=\"y\">&\u{7}\u{1b}[0m\u{85}</a>\nok\t",
+        );
         assert_eq!(
             out,
             "&lt;a href=&#39;x&#39; title=&quot;y&quot;&gt;&amp;\\u{7}\\u{1b}[0m\\u{85}&lt;/a&gt;\nok\t"
@@ -906,7 +963,9 @@ mod tests {
     fn client_errors_read_as_words() {
         assert_eq!(client_error_text(&serde_json::json!("0x904")), "0x904");
         assert_eq!(
-            client_error_text(&serde_json::json!({"text": "An internal error", "codes": [{"hex": "0x4", "name": "X"}]})),
+            client_error_text(
+                &serde_json::json!({"text": "An internal error", "codes": [{"hex": "0x4", "name": "X"}]})
+            ),
             "An internal error; 0x4 (X)"
         );
         assert_eq!(client_error_text(&serde_json::json!(7)), "7");
