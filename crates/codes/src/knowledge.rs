@@ -197,6 +197,9 @@ pub const KNOWN_FINDINGS: &[&str] = &[
     "credssp-response-malformed",
     "credssp-pubkey-mismatch",
     "credentials-not-delegated",
+    // Signs of interception (crates/diagnose/src/catalog/intercept.rs).
+    "cert-changed",
+    "interception-suspected",
 ];
 
 // ---------------------------------------------------------------------------------------------

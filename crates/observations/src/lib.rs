@@ -6,6 +6,7 @@
 //! RDP. No type here decides what a fact means; that is `rdpdoctor-diagnose`'s job.
 
 mod evidence;
+mod intercept;
 mod network;
 mod nla;
 mod rdp_security;
@@ -13,6 +14,7 @@ mod session;
 mod target;
 
 pub use evidence::*;
+pub use intercept::*;
 pub use network::*;
 pub use nla::*;
 pub use rdp_security::*;
@@ -62,6 +64,9 @@ pub struct Observations {
     /// The full connection (`check --full`): phase reached and the server's codes.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub session: Option<SessionObservation>,
+    /// The certificate the client expected (a pin, or the one remembered for this target).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub expected_certificate: Option<CertificateExpectation>,
     /// Facts read from event log and registry exports of the same server (and its clients).
     #[serde(default, skip_serializing_if = "Evidence::is_empty")]
     pub evidence: Evidence,
@@ -84,6 +89,7 @@ impl Observations {
             nla: None,
             logon: None,
             session: None,
+            expected_certificate: None,
             evidence: Evidence::default(),
         }
     }
