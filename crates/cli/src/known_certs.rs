@@ -199,7 +199,8 @@ impl KnownCerts {
             .parent()
             .filter(|d| !d.as_os_str().is_empty())
             .unwrap_or(Path::new("."));
-        std::fs::create_dir_all(dir).map_err(|e| format!("cannot create {}: {e}", dir.display()))?;
+        std::fs::create_dir_all(dir)
+            .map_err(|e| format!("cannot create {}: {e}", dir.display()))?;
         let doc = File {
             schema: SCHEMA.to_string(),
             targets: self.targets.clone(),
@@ -211,10 +212,15 @@ impl KnownCerts {
             .map(|n| n.to_string_lossy().into_owned())
             .unwrap_or_else(|| "known-certs.json".to_string());
         let tmp = dir.join(format!(".{name}.{}.tmp", std::process::id()));
-        std::fs::write(&tmp, text.as_bytes()).map_err(|e| format!("cannot write {}: {e}", tmp.display()))?;
+        std::fs::write(&tmp, text.as_bytes())
+            .map_err(|e| format!("cannot write {}: {e}", tmp.display()))?;
         std::fs::rename(&tmp, &self.path).map_err(|e| {
             let _ = std::fs::remove_file(&tmp);
-            format!("cannot rename {} to {}: {e}", tmp.display(), self.path.display())
+            format!(
+                "cannot rename {} to {}: {e}",
+                tmp.display(),
+                self.path.display()
+            )
         })
     }
 }
@@ -237,7 +243,10 @@ fn read(path: &Path) -> Result<BTreeMap<String, KnownCertificate>, String> {
     let doc: File = serde_json::from_str(text.strip_prefix('\u{feff}').unwrap_or(text))
         .map_err(|e| format!("it is not a known certificates file: {e}"))?;
     if doc.schema != SCHEMA {
-        return Err(format!("schema {:?}, this version reads {SCHEMA}", doc.schema));
+        return Err(format!(
+            "schema {:?}, this version reads {SCHEMA}",
+            doc.schema
+        ));
     }
     Ok(doc.targets)
 }
@@ -308,7 +317,9 @@ mod tests {
         };
         let mut k = KnownCerts::open(&args).unwrap_or_else(|| unreachable!());
         assert!(k.problem().is_some());
-        assert!(k.record("h:1", &cert("aa"), false, jiff::Timestamp::now()).is_some());
+        assert!(k
+            .record("h:1", &cert("aa"), false, jiff::Timestamp::now())
+            .is_some());
         assert_eq!(
             std::fs::read(&path).unwrap_or_default(),
             b"{not json\x00\xff".to_vec()

@@ -140,7 +140,10 @@ fn direct_checks_remember_the_certificate_and_stay_clean() {
     );
     let got = ids(&v);
     assert!(got.contains(&"auth-ok".to_string()), "{got:?}; {stderr}");
-    assert!(!got.iter().any(|i| i == "interception-suspected"), "{got:?}");
+    assert!(
+        !got.iter().any(|i| i == "interception-suspected"),
+        "{got:?}"
+    );
     assert!(!stderr.contains("did NOT log on"), "{stderr}");
 }
 
@@ -178,7 +181,10 @@ fn pyrdp_in_front_of_xrdp_is_a_changed_certificate_and_suspected_interception() 
     assert!(text.contains("a new key"), "{text}");
     let suspected = finding(&v, "interception-suspected");
     assert_eq!(suspected["severity"], "warning", "one sign: {suspected:#}");
-    assert!(evidence(suspected).contains("cert-changed"), "{suspected:#}");
+    assert!(
+        evidence(suspected).contains("cert-changed"),
+        "{suspected:#}"
+    );
     assert_eq!(v["verdict"]["status"], "degraded", "{got:?}");
     assert_eq!(code, 1, "a warning exits 1");
     // The remembered certificate is kept, not replaced by the interceptor's.
@@ -209,7 +215,10 @@ fn user_through_pyrdp_never_sends_the_authenticate() {
     // Nothing of the canary reached the interceptor: no NTLMv2 hash for the account in its
     // log (it logs every one it sees), and neither name nor password anywhere it wrote.
     let after = pyrdp_output("pyrdp-nla");
-    assert!(!after.contains(CANARY_USER), "pyrdp-mitm saw the canary account");
+    assert!(
+        !after.contains(CANARY_USER),
+        "pyrdp-mitm saw the canary account"
+    );
     assert!(!after.contains(CANARY_PASSWORD));
     let ntlmssp = common::workspace_root().join("lab/state/pyrdp-nla/logs/ntlmssp.log");
     let hashes = std::fs::read_to_string(&ntlmssp).unwrap_or_default();
@@ -223,16 +232,29 @@ fn user_through_pyrdp_never_sends_the_authenticate() {
         v["observations"]["logon"]
     );
     assert!(!got.contains(&"auth-ok".to_string()), "{got:?}");
-    assert!(!got.contains(&"credssp-pubkey-mismatch".to_string()), "{got:?}");
-    assert!(got.contains(&"negotiation-protocol-violation".to_string()), "{got:?}");
+    assert!(
+        !got.contains(&"credssp-pubkey-mismatch".to_string()),
+        "{got:?}"
+    );
+    assert!(
+        got.contains(&"negotiation-protocol-violation".to_string()),
+        "{got:?}"
+    );
     assert!(got.contains(&"cert-changed".to_string()), "{got:?}");
     let suspected = finding(&v, "interception-suspected");
-    assert_eq!(suspected["severity"], "blocking", "two signs: {suspected:#}");
+    assert_eq!(
+        suspected["severity"], "blocking",
+        "two signs: {suspected:#}"
+    );
     let text = evidence(suspected);
     assert!(text.contains("negotiation-protocol-violation"), "{text}");
     assert!(text.contains("cert-changed"), "{text}");
     assert!(text.contains("no NTLM AUTHENTICATE was sent"), "{text}");
-    assert_eq!(v["verdict"]["finding"], "interception-suspected", "{:#}", v["verdict"]);
+    assert_eq!(
+        v["verdict"]["finding"], "interception-suspected",
+        "{:#}",
+        v["verdict"]
+    );
     assert_eq!(v["verdict"]["status"], "broken");
     assert!(
         !v["verdict"]["scope"]

@@ -82,9 +82,7 @@ pub fn certificate_host_names(c: &Certificate) -> Vec<String> {
         .iter()
         .chain(c.subject_cn.iter())
         .map(|n| n.trim_end_matches('.').to_ascii_lowercase())
-        .filter(|n| {
-            !n.is_empty() && n != "localhost" && n.parse::<std::net::IpAddr>().is_err()
-        })
+        .filter(|n| !n.is_empty() && n != "localhost" && n.parse::<std::net::IpAddr>().is_err())
         .collect();
     names.sort();
     names.dedup();
@@ -114,7 +112,10 @@ pub fn ntlm_names_disagree(c: &Certificate, info: &NtlmInfo) -> Option<String> {
         ntlm.iter().any(|n| {
             n == c
                 || first_label(c) == n.as_str()
-                || wildcard_domain.is_some_and(|d| n.strip_suffix(d).is_some_and(|h| h.ends_with('.') && !h[..h.len() - 1].contains('.')))
+                || wildcard_domain.is_some_and(|d| {
+                    n.strip_suffix(d)
+                        .is_some_and(|h| h.ends_with('.') && !h[..h.len() - 1].contains('.'))
+                })
         })
     });
     if agrees {
@@ -173,10 +174,16 @@ mod tests {
     #[test]
     fn names_agree_by_full_name_first_label_or_wildcard() {
         let c = cert(&["rds01.corp.example"]);
-        assert_eq!(ntlm_names_disagree(&c, &ntlm("RDS01", Some("rds01.corp.example"))), None);
+        assert_eq!(
+            ntlm_names_disagree(&c, &ntlm("RDS01", Some("rds01.corp.example"))),
+            None
+        );
         assert_eq!(ntlm_names_disagree(&c, &ntlm("RDS01", None)), None);
         let w = cert(&["*.corp.example"]);
-        assert_eq!(ntlm_names_disagree(&w, &ntlm("X", Some("rds07.corp.example"))), None);
+        assert_eq!(
+            ntlm_names_disagree(&w, &ntlm("X", Some("rds07.corp.example"))),
+            None
+        );
     }
 
     #[test]

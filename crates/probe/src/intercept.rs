@@ -34,6 +34,16 @@ pub(crate) fn signs_before_logon(
             }
         }
     }
+    // Several requests answered the same wrong way are one sign.
+    if signs.len() > 1 {
+        let n = signs.len();
+        signs.truncate(1);
+        if let Some(first) = signs.first_mut() {
+            first.push_str(&format!(
+                " ({n} requests were answered outside their request)"
+            ));
+        }
+    }
     if let Some(c) = certificate {
         signs.extend(certificate_signs(c, trust));
     }
@@ -85,7 +95,8 @@ pub(crate) fn signs_on_connection(
     let mut signs = Vec::new();
     if let Some(c) = leaf {
         signs.extend(certificate_signs(c, trust));
-        if let Some(why) = challenge.and_then(|i| rdpdoctor_observations::ntlm_names_disagree(c, i)) {
+        if let Some(why) = challenge.and_then(|i| rdpdoctor_observations::ntlm_names_disagree(c, i))
+        {
             signs.push(why);
         }
     }

@@ -5,8 +5,8 @@
 use super::{finding, Vars};
 use crate::model::{Finding, Severity};
 use rdpdoctor_observations::{
-    ntlm_names_disagree, protocol, Certificate, KnownCertificate, LogonOutcome,
-    NegotiationOutcome, NlaOutcome, Observations,
+    ntlm_names_disagree, protocol, Certificate, KnownCertificate, LogonOutcome, NegotiationOutcome,
+    NlaOutcome, Observations,
 };
 
 pub(super) fn check(obs: &Observations, vars: &Vars, out: &mut Vec<Finding>) {
