@@ -128,11 +128,33 @@ impl KnownCerts {
         suspected: bool,
         now: jiff::Timestamp,
     ) -> Option<String> {
+        let (changed, note) = self.remember(key, seen, suspected, now);
+        if !changed {
+            return note;
+        }
+        if let Err(e) = self.flush() {
+            return Some(e);
+        }
+        note
+    }
+
+    /// Like [`KnownCerts::record`] without writing the file (a fleet scan writes it once, at the
+    /// end, with [`KnownCerts::flush`]); says whether anything changed.
+    pub fn remember(
+        &mut self,
+        key: &str,
+        seen: &Certificate,
+        suspected: bool,
+        now: jiff::Timestamp,
+    ) -> (bool, Option<String>) {
         if let Some(p) = &self.problem {
-            return Some(format!(
-                "rdpdoctor: the known certificates file {} was not read ({p}); it is left as it is and nothing was remembered: repair or delete it",
-                self.path.display()
-            ));
+            return (
+                false,
+                Some(format!(
+                    "rdpdoctor: the known certificates file {} was not read ({p}); it is left as it is and nothing was remembered: repair or delete it",
+                    self.path.display()
+                )),
+            );
         }
         let note = match self.targets.get_mut(key) {
             Some(k) if k.same_certificate(seen) => {
@@ -149,15 +171,15 @@ impl KnownCerts {
                 ))
             }
             Some(_) => {
-                return Some(format!(
+                return (false, Some(format!(
                     "rdpdoctor: the certificate of {key} differs from the one remembered in {}; the remembered one is kept (after checking it is a renewal: --accept-changed-cert)",
                     self.path.display()
-                ))
+                )))
             }
             None if suspected => {
-                return Some(format!(
+                return (false, Some(format!(
                     "rdpdoctor: the certificate of {key} was not remembered: the check suspects interception"
-                ))
+                )))
             }
             None => {
                 self.targets
@@ -166,13 +188,15 @@ impl KnownCerts {
             }
         };
         self.trim();
-        if let Err(e) = self.save() {
-            return Some(format!(
-                "rdpdoctor: cannot write the known certificates file {}: {e}; use --known-certs FILE with a writable path, or --no-known-certs",
-                self.path.display()
-            ));
-        }
-        note
+        (true, note)
+    }
+
+    /// Writes the file; the error is a line for stderr.
+    pub fn flush(&self) -> Result<(), String> {
+        self.save().map_err(|e| format!(
+            "rdpdoctor: cannot write the known certificates file {}: {e}; use --known-certs FILE with a writable path, or --no-known-certs",
+            self.path.display()
+        ))
     }
 
     /// Keeps the most recently seen entries within the bound.
