@@ -2,6 +2,7 @@
 
 mod cmd;
 mod explain;
+mod known_certs;
 mod render;
 mod targets;
 

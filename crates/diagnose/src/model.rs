@@ -355,4 +355,8 @@ pub struct NlaFacts {
     pub challenge_failed: Option<String>,
     #[serde(skip_serializing_if = "Option::is_none")]
     pub logon: Option<String>,
+    /// `--user` was given but the NTLM AUTHENTICATE was withheld (signs of interception): no
+    /// logon was tried.
+    #[serde(skip_serializing_if = "std::ops::Not::not")]
+    pub logon_withheld: bool,
 }

@@ -299,6 +299,10 @@ pub struct Certificate {
     pub san_ip: Vec<IpAddr>,
     pub serial_hex: String,
     pub sha256_hex: String,
+    /// SHA-256 of the DER SubjectPublicKeyInfo (lower-case hex): tells a renewal that kept the
+    /// key from a certificate with another key.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub public_key_sha256: Option<String>,
     /// The SHA-1 thumbprint: what Windows shows and what its certificate store is keyed by.
     pub sha1_hex: String,
     pub not_before: Timestamp,

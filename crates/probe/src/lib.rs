@@ -9,6 +9,7 @@ mod check;
 mod dns;
 mod full;
 mod host;
+mod intercept;
 mod negotiate;
 mod nla;
 mod path;

@@ -5,6 +5,7 @@
 //! Placeholders in fix commands: `{host}`, `{port}` and `{sha1}` (certificate thumbprint) are
 //! filled in from the observations when a finding is produced.
 
+mod intercept;
 mod network;
 mod nla;
 mod offline;
@@ -118,6 +119,7 @@ pub fn all() -> impl Iterator<Item = &'static FindingDef> {
         .chain(trust::NEGOTIATION)
         .chain(network::TLS)
         .chain(network::CERTIFICATE)
+        .chain(intercept::ENTRIES)
         .chain(rdp_security::ENTRIES)
         .chain(trust::RDP_SECURITY)
         .chain(nla::ENTRIES)

@@ -1,6 +1,7 @@
 //! The rules: each small, named for the findings it produces, reading only observations.
 
 mod certificate;
+mod intercept;
 mod negotiation;
 mod nla;
 mod offline;
@@ -37,6 +38,7 @@ pub(crate) fn run(obs: &Observations, ctx: &Context) -> Vec<Finding> {
     nla::check(obs, ctx, &vars, &mut out);
     session::check(obs, &vars, &mut out);
     trust::check(obs, &vars, &mut out);
+    intercept::check(obs, &vars, &mut out);
     offline::check(obs, ctx, &vars, &mut out);
     path::check(obs, &vars, &mut out);
     out
