@@ -1,5 +1,6 @@
 //! Shared helpers of the integration tests: run the real binary, find the lab.
 
+#![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)] // tests: a failed assumption is a failed test
 #![allow(dead_code)]
 
 use serde_json::Value;

@@ -10,6 +10,8 @@
 //! interceptor's host:port (what the client would have remembered for the address the
 //! interceptor took over), then checks through the interceptor with the same file.
 
+#![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)] // tests: a failed assumption is a failed test
+
 mod common;
 
 use common::{bin, ids, Lab};

@@ -7,6 +7,8 @@
 //! carry `clients[]` (written by `scan --clients`), lines that are not results, and a file cut
 //! off in the middle of a line.
 
+#![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)] // tests: a failed assumption is a failed test
+
 mod common;
 
 use common::{bin, workspace_root};

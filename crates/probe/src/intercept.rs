@@ -116,6 +116,7 @@ mod tests {
                 protocol: selected,
                 flags: 0,
             },
+            implied_by: None,
         }
     }
 
