@@ -3,6 +3,8 @@
 //! and the agreement of the `freerdp2-openssl3` profile with the real xfreerdp 2.11 on every lab
 //! server (where they disagree, the profile is wrong).
 
+#![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)] // tests: a failed assumption is a failed test
+
 mod common;
 
 use common::{ids, run, run_json, workspace_root, Lab};

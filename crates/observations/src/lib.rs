@@ -7,16 +7,20 @@
 
 mod ciphers;
 mod evidence;
+mod intercept;
 mod network;
 mod nla;
+mod path;
 mod rdp_security;
 mod session;
 mod target;
 
 pub use ciphers::*;
 pub use evidence::*;
+pub use intercept::*;
 pub use network::*;
 pub use nla::*;
+pub use path::*;
 pub use rdp_security::*;
 pub use session::*;
 pub use target::{HostKind, Target, TargetError, DEFAULT_PORT};
@@ -67,6 +71,12 @@ pub struct Observations {
     /// Cipher suites, groups and handshake signature per TLS version (`check --clients`).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub ciphers: Option<CipherScan>,
+    /// The network path: TCP statistics, ICMP errors, other addresses, retries.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub path: Option<PathObservation>,
+    /// The certificate the client expected (a pin, or the one remembered for this target).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub expected_certificate: Option<CertificateExpectation>,
     /// Facts read from event log and registry exports of the same server (and its clients).
     #[serde(default, skip_serializing_if = "Evidence::is_empty")]
     pub evidence: Evidence,
@@ -90,6 +100,8 @@ impl Observations {
             logon: None,
             session: None,
             ciphers: None,
+            path: None,
+            expected_certificate: None,
             evidence: Evidence::default(),
         }
     }

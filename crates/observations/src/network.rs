@@ -154,6 +154,11 @@ pub struct NegotiationAttempt {
     /// Time from sending the request to the end of the attempt.
     pub elapsed_ms: f64,
     pub outcome: NegotiationOutcome,
+    /// Set when this answer was not asked for on the wire but follows from the answer to another
+    /// request (its requestedProtocols here): e.g. a server that selects SSL for
+    /// SSL|HYBRID|HYBRID_EX selects SSL for SSL|HYBRID too (MS-RDPBCGR 3.3.5.3.1).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub implied_by: Option<u32>,
 }
 
 /// What answered an X.224 Connection Request (MS-RDPBCGR 2.2.1.2).
@@ -294,6 +299,10 @@ pub struct Certificate {
     pub san_ip: Vec<IpAddr>,
     pub serial_hex: String,
     pub sha256_hex: String,
+    /// SHA-256 of the DER SubjectPublicKeyInfo (lower-case hex): tells a renewal that kept the
+    /// key from a certificate with another key.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub public_key_sha256: Option<String>,
     /// The SHA-1 thumbprint: what Windows shows and what its certificate store is keyed by.
     pub sha1_hex: String,
     pub not_before: Timestamp,

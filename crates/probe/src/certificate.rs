@@ -44,6 +44,11 @@ pub(crate) fn describe(leaf: &X509Ref, chain_len: usize) -> Result<Certificate, 
         .digest(MessageDigest::sha1())
         .map(|d| hex::encode_upper(&*d))
         .map_err(|e| format!("thumbprint: {e}"))?;
+    let public_key_sha256 = leaf
+        .public_key()
+        .and_then(|k| k.public_key_to_der())
+        .ok()
+        .map(|der| hex::encode(openssl::sha::sha256(&der)));
     let not_before = timestamp(leaf.not_before())?;
     let not_after = timestamp(leaf.not_after())?;
     let never_expires = is_no_expiry(leaf.not_after());
@@ -82,6 +87,7 @@ pub(crate) fn describe(leaf: &X509Ref, chain_len: usize) -> Result<Certificate, 
         san_ip,
         serial_hex,
         sha256_hex,
+        public_key_sha256,
         sha1_hex,
         not_before,
         not_after,

@@ -10,11 +10,16 @@ mod ciphers;
 mod dns;
 mod full;
 mod host;
+mod intercept;
 mod negotiate;
 mod nla;
+mod path;
+mod plan;
 mod rdp_security;
+mod resolver;
 mod stream;
 mod tcp;
+mod tcp_info;
 mod tls;
 mod trust;
 

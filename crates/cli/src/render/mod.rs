@@ -2,6 +2,7 @@
 
 pub mod clients;
 pub mod escape;
+pub mod html;
 pub mod json;
 pub mod nagios;
 pub mod offline;

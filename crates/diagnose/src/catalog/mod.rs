@@ -6,9 +6,11 @@
 //! filled in from the observations when a finding is produced.
 
 mod clients;
+mod intercept;
 mod network;
 mod nla;
 mod offline;
+pub(crate) mod path;
 mod rdp_security;
 mod session;
 mod trust;
@@ -118,6 +120,7 @@ pub fn all() -> impl Iterator<Item = &'static FindingDef> {
         .chain(trust::NEGOTIATION)
         .chain(network::TLS)
         .chain(network::CERTIFICATE)
+        .chain(intercept::ENTRIES)
         .chain(rdp_security::ENTRIES)
         .chain(trust::RDP_SECURITY)
         .chain(nla::ENTRIES)
@@ -126,6 +129,7 @@ pub fn all() -> impl Iterator<Item = &'static FindingDef> {
         .chain(trust::SESSION)
         .chain(offline::ENTRIES)
         .chain(clients::ENTRIES)
+        .chain(path::ENTRIES)
 }
 
 /// The entry for `id`.
@@ -144,7 +148,10 @@ pub fn reference_markdown() -> String {
          or some clients fail), `info`.\n",
     );
     let mut step = None;
-    for d in all() {
+    // Entries kept in other files (path.rs) join their step's section.
+    let mut defs: Vec<&FindingDef> = all().collect();
+    defs.sort_by_key(|d| d.step);
+    for d in defs {
         if step != Some(d.step) {
             step = Some(d.step);
             out.push_str(&format!("\n## {}\n", d.step.label()));

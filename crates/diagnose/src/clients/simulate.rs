@@ -11,9 +11,9 @@ use crate::model::{ClientError, CodeRef, Step};
 use rdpdoctor_observations::{
     protocol, CipherScan, NegotiationOutcome, Observations, TlsOutcome, TlsVersion,
 };
-use serde::Serialize;
+use serde::{Deserialize, Serialize};
 
-#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize)]
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(rename_all = "lowercase")]
 pub enum Outcome {
     Connects,
@@ -36,16 +36,16 @@ impl Outcome {
 }
 
 /// One row of the matrix (`clients[]` in JSON).
-#[derive(Clone, Debug, Serialize)]
+#[derive(Clone, Debug, Serialize, Deserialize)]
 pub struct ClientOutcome {
     pub id: String,
     pub name: String,
     pub outcome: Outcome,
     /// The step that fails (or prompts, or could not be judged).
-    #[serde(skip_serializing_if = "Option::is_none")]
+    #[serde(default, skip_serializing_if = "Option::is_none")]
     pub step: Option<Step>,
     pub reason: String,
-    #[serde(skip_serializing_if = "Option::is_none")]
+    #[serde(default, skip_serializing_if = "Option::is_none")]
     pub client_error: Option<ClientError>,
     /// The profile's sources, joined.
     pub source: String,
@@ -480,6 +480,7 @@ mod tests {
                     protocol: protocol::SSL,
                     flags: 0,
                 },
+                implied_by: None,
             });
         }
         obs.tls = Some(TlsObservation {
