@@ -13,6 +13,7 @@ PACKAGES=(
   python3             # standin.py, observe.py, bench timing
   nmap                # benchmark peer (rdp-enum-encryption, rdp-ntlm-info)
   prometheus          # promtool: checks the exporter output, scrape config and alert rules
+  haproxy             # a load balancer in TCP mode in front of the NLA server (lab/route.sh)
   iproute2            # ss (port checks)
   procps              # ps (process checks)
   ca-certificates
@@ -38,7 +39,7 @@ fi
 
 echo "install.sh: installing: ${missing[*]}"
 
-# Keep the packaged xrdp / xrdp-sesman services from starting during installation:
+# Keep the packaged xrdp / xrdp-sesman / haproxy services from starting during installation:
 # invoke-rc.d / deb-systemd-invoke consult /usr/sbin/policy-rc.d, and exit code 101 means
 # "action forbidden". An existing policy-rc.d (Docker images ship one) is set aside and put back.
 POLICY=/usr/sbin/policy-rc.d

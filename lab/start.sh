@@ -6,7 +6,7 @@
 #   lab/stop.sh             # stop everything this script started
 #
 # Env:
-#   RDPDOCTOR_LAB_BASE_PORT   first port (default 13389, below the ephemeral range); servers use BASE+0 .. BASE+LAST_OFFSET (35)
+#   RDPDOCTOR_LAB_BASE_PORT   first port (default 13389, below the ephemeral range); servers use BASE+0 .. BASE+LAST_OFFSET (52; routes at 50..52, lab/route.sh)
 #   RDPDOCTOR_LAB_DISPLAY     first X display number to try for Xvfb (default 93)
 #   RDPDOCTOR_LAB_XRDP_LOGLEVEL  xrdp LogLevel (default INFO; DEBUG is more verbose)
 #   RDPDOCTOR_LAB_WAIT        seconds to wait for all ports to listen (default 15)
@@ -44,7 +44,7 @@ on_exit() {
 }
 
 # The highest port offset the lab uses (BASE+0 .. BASE+LAST_OFFSET).
-LAST_OFFSET=35
+LAST_OFFSET=52
 [[ "$BASE" =~ ^[0-9]+$ ]] && [ "$BASE" -ge 1024 ] && [ "$BASE" -le $((65535 - LAST_OFFSET)) ] \
   || die "RDPDOCTOR_LAB_BASE_PORT=$BASE is not a port number in 1024..$((65535 - LAST_OFFSET))"
 
@@ -464,6 +464,10 @@ start_shadow freerdp-nla 6 \
 start_shadow freerdp-rdp 22 \
   "freerdp-shadow-cli 2.11 /sec:rdp (Standard RDP Security only)" \
   /sec:rdp
+
+# Routes in front of the servers (haproxy, the tunnel stand-in): lab/route.sh.
+# shellcheck source=lab/route.sh
+. "$LAB/route.sh"
 
 # The deliberately closed port.
 CLOSED_PORT=$((BASE + 11))

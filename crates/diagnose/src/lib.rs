@@ -5,6 +5,7 @@
 //! the explanation, fixes and likely client error of every finding id as data.
 
 pub mod catalog;
+pub mod compare;
 mod context;
 mod facts;
 mod model;

@@ -296,6 +296,10 @@ pub struct Certificate {
     pub sha256_hex: String,
     /// The SHA-1 thumbprint: what Windows shows and what its certificate store is keyed by.
     pub sha1_hex: String,
+    /// SHA-256 of the certificate's SubjectPublicKeyInfo (DER): the same key in a renewed
+    /// certificate keeps it, a different key (another server, an interceptor) changes it.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub public_key_sha256_hex: Option<String>,
     pub not_before: Timestamp,
     pub not_after: Timestamp,
     /// notAfter is 99991231235959Z, RFC 5280's "no well-defined expiration date" (`not_after`

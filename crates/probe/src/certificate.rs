@@ -44,6 +44,12 @@ pub(crate) fn describe(leaf: &X509Ref, chain_len: usize) -> Result<Certificate, 
         .digest(MessageDigest::sha1())
         .map(|d| hex::encode_upper(&*d))
         .map_err(|e| format!("thumbprint: {e}"))?;
+    let public_key_sha256_hex = leaf
+        .public_key()
+        .and_then(|k| k.public_key_to_der())
+        .ok()
+        .and_then(|der| openssl::hash::hash(MessageDigest::sha256(), &der).ok())
+        .map(|d| hex::encode(&*d));
     let not_before = timestamp(leaf.not_before())?;
     let not_after = timestamp(leaf.not_after())?;
     let never_expires = is_no_expiry(leaf.not_after());
@@ -83,6 +89,7 @@ pub(crate) fn describe(leaf: &X509Ref, chain_len: usize) -> Result<Certificate, 
         serial_hex,
         sha256_hex,
         sha1_hex,
+        public_key_sha256_hex,
         not_before,
         not_after,
         never_expires,

@@ -44,6 +44,10 @@ pub struct ProbeOptions {
     /// The overall deadline of one check, from its start; every phase is cut short to end by
     /// then (`None`: per-phase deadlines only).
     pub deadline: Option<Duration>,
+    /// `check --full --hold SECONDS`: keep the session open this long once it is up, as an
+    /// idle client would, and record how it ended (the overall deadline must include it: see
+    /// `overall_deadline_with_hold`).
+    pub hold: Option<Duration>,
 }
 
 impl ProbeOptions {
@@ -52,6 +56,16 @@ impl ProbeOptions {
     /// more with `--full`, whose connection sequence is a dozen round trips after the others.
     pub fn overall_deadline(timeout: Duration, full: bool) -> Duration {
         timeout * if full { 12 } else { 6 }
+    }
+
+    /// The overall deadline with `--hold`: the hold starts only once the session is up, so it
+    /// adds its whole length to the deadline of `--full`.
+    pub fn overall_deadline_with_hold(
+        timeout: Duration,
+        full: bool,
+        hold: Option<Duration>,
+    ) -> Duration {
+        Self::overall_deadline(timeout, full) + hold.unwrap_or_default()
     }
 }
 
@@ -66,6 +80,7 @@ impl Default for ProbeOptions {
             full: false,
             trust: crate::Trust::default(),
             deadline: None,
+            hold: None,
         }
     }
 }
@@ -276,8 +291,13 @@ pub async fn check(target: Target, options: &ProbeOptions) -> Observations {
     let logon_creds = options.credentials.as_deref().filter(|_| !options.full);
     (obs.nla, obs.logon) = crate::nla::run(&host, &obs.negotiation, logon_creds).await;
     if options.full {
-        let (session, logon) =
-            crate::full::run(&host, options.credentials.as_deref(), &options.trust).await;
+        let (session, logon) = crate::full::run(
+            &host,
+            options.credentials.as_deref(),
+            &options.trust,
+            options.hold,
+        )
+        .await;
         obs.session = Some(session);
         if logon.is_some() {
             obs.logon = logon;

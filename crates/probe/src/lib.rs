@@ -8,6 +8,7 @@ mod certificate;
 mod check;
 mod dns;
 mod full;
+mod hold;
 mod host;
 mod negotiate;
 mod nla;

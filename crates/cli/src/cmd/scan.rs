@@ -126,6 +126,7 @@ pub fn run(args: &ScanArgs) -> u8 {
             Duration::from_secs_f64(args.timeout),
             false,
         )),
+        hold: None,
     };
     let progress = (!args.quiet && std::io::stderr().is_terminal()).then(|| {
         let bar = indicatif::ProgressBar::new_spinner();

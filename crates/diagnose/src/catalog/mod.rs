@@ -5,6 +5,7 @@
 //! Placeholders in fix commands: `{host}`, `{port}` and `{sha1}` (certificate thumbprint) are
 //! filled in from the observations when a finding is produced.
 
+mod hold;
 mod network;
 mod nla;
 mod offline;
@@ -122,6 +123,7 @@ pub fn all() -> impl Iterator<Item = &'static FindingDef> {
         .chain(nla::ENTRIES)
         .chain(trust::NLA)
         .chain(session::ENTRIES)
+        .chain(hold::ENTRIES)
         .chain(trust::SESSION)
         .chain(offline::ENTRIES)
 }

@@ -1,6 +1,7 @@
 //! The rules: each small, named for the findings it produces, reading only observations.
 
 mod certificate;
+mod hold;
 mod negotiation;
 mod nla;
 mod offline;
@@ -34,6 +35,7 @@ pub(crate) fn run(obs: &Observations, ctx: &Context) -> Vec<Finding> {
     rdp_security::check(obs, &vars, &mut out);
     nla::check(obs, ctx, &vars, &mut out);
     session::check(obs, &vars, &mut out);
+    hold::check(obs, &vars, &mut out);
     trust::check(obs, &vars, &mut out);
     offline::check(obs, ctx, &vars, &mut out);
     out
