@@ -178,7 +178,7 @@ pub fn compare(a: (&Observations, &Diagnosis), b: (&Observations, &Diagnosis)) -
         let both_answered =
             matches!((&ta, &tb), (Some(x), Some(y)) if tls_answered(x) && tls_answered(y));
         rows.push(
-            format!("TLS {}", v.label()),
+            v.label().to_string(),
             ta.as_ref().map(describe_tls),
             tb.as_ref().map(describe_tls),
             if both_answered {
@@ -238,30 +238,27 @@ pub fn compare(a: (&Observations, &Diagnosis), b: (&Observations, &Diagnosis)) -
     let na = da.facts.nla.as_ref();
     let nb = db.facts.nla.as_ref();
     if na.is_some() || nb.is_some() {
-        let computer = |n: &crate::model::NlaFacts| {
-            [&n.netbios_computer, &n.dns_computer]
+        let joined = |parts: [&Option<String>; 3]| {
+            let v: Vec<String> = parts
                 .into_iter()
                 .filter_map(|x| x.clone())
-                .collect::<Vec<_>>()
-                .join(" / ")
+                .filter(|x| !x.is_empty())
+                .collect();
+            (!v.is_empty()).then(|| v.join(" / "))
         };
+        let computer =
+            |n: &crate::model::NlaFacts| joined([&n.netbios_computer, &n.dns_computer, &None]);
         rows.push(
             "NTLM computer",
-            na.map(computer),
-            nb.map(computer),
+            na.and_then(computer),
+            nb.and_then(computer),
             Kind::Identity,
         );
-        let domain = |n: &crate::model::NlaFacts| {
-            [&n.netbios_domain, &n.domain, &n.forest]
-                .into_iter()
-                .filter_map(|x| x.clone())
-                .collect::<Vec<_>>()
-                .join(" / ")
-        };
+        let domain = |n: &crate::model::NlaFacts| joined([&n.netbios_domain, &n.domain, &n.forest]);
         rows.push(
             "NTLM domain",
-            na.map(domain),
-            nb.map(domain),
+            na.and_then(domain),
+            nb.and_then(domain),
             Kind::Identity,
         );
         rows.push(
