@@ -128,10 +128,7 @@ pub(crate) fn prepare(args: &CheckArgs, hosts: &str) -> Result<Prepared, String>
             args.timeout
         ));
     }
-    let ctx = match args.diagnosis.context(jiff::Timestamp::now()) {
-        Ok(c) => c,
-        Err(e) => return Err(e),
-    };
+    let ctx = args.diagnosis.context(jiff::Timestamp::now())?;
     let credentials = match &args.user {
         None => None,
         Some(user) if user.trim().is_empty() => {
@@ -139,10 +136,10 @@ pub(crate) fn prepare(args: &CheckArgs, hosts: &str) -> Result<Prepared, String>
                 "--user needs an account name (DOMAIN\\user, user@domain or user)".to_string(),
             )
         }
-        Some(user) => match password_for(user) {
-            Ok(password) => Some(Arc::new(Credentials::new(user.clone(), password))),
-            Err(e) => return Err(e),
-        },
+        Some(user) => Some(Arc::new(Credentials::new(
+            user.clone(),
+            password_for(user)?,
+        ))),
     };
     let pinned_sha256 = match args.cert_sha256.as_deref().map(Trust::parse_sha256) {
         None => None,

@@ -23,7 +23,7 @@ pub(crate) fn round_idle(silent: f64) -> Option<u64> {
     let close = (silent - n).abs() <= ROUND_TOLERANCE_SECS;
     // The drop comes at the timeout or a scheduler tick after it, never much before.
     let n = n as u64;
-    (close && n % 5 == 0).then_some(n)
+    (close && n.is_multiple_of(5)).then_some(n)
 }
 
 pub(super) fn check(obs: &Observations, vars: &Vars, out: &mut Vec<Finding>) {
