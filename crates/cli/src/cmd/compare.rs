@@ -90,12 +90,20 @@ fn text(a: &str, b: &str, cmp: &Comparison, all: bool) -> String {
     let verdict = if cmp.agree {
         "the two routes agree on everything that matters".to_string()
     } else if cmp.not_transparent {
-        let names: Vec<&str> = cmp
-            .differences
-            .iter()
-            .filter(|r| r.not_transparent)
-            .map(|r| r.field.as_str())
-            .collect();
+        // One name per kind of fact: "the selected protocol" once, not once per request.
+        let mut names: Vec<&str> = Vec::new();
+        for r in cmp.differences.iter().filter(|r| r.not_transparent) {
+            let name = if r.field.starts_with("negotiation ") {
+                "the selected protocol"
+            } else if r.field.starts_with("TLS 1.") {
+                "TLS versions"
+            } else {
+                r.field.as_str()
+            };
+            if !names.contains(&name) {
+                names.push(name);
+            }
+        }
         format!(
             "NOT TRANSPARENT: one route answers in the server's place or leads to another server ({} differ; a plain TCP relay cannot change them)",
             names.join(", ")
