@@ -22,12 +22,14 @@ fn lab_password() -> String {
         .to_string()
 }
 
-/// rdpdoctor with `args`, as labuser (the lab's freerdp-nla account), and how long it took.
+/// rdpdoctor with `args`, as labuser (the lab's freerdp-nla account), and how long it took. The
+/// per-phase deadline is generous: freerdp-shadow answers slowly when the machine is loaded, and
+/// one route hitting a deadline the other did not is a real difference `compare` must report.
 fn run_as_user(args: &[&str]) -> (Output, Duration) {
     let t = Instant::now();
     let out = common::bin()
         .args(args)
-        .args(["--user", "labuser", "--timeout", "5"])
+        .args(["--user", "labuser", "--timeout", "15"])
         .env("RDPDOCTOR_PASSWORD", lab_password())
         .output()
         .expect("the rdpdoctor binary runs");
@@ -171,7 +173,7 @@ fn hold_directly_is_held_to_the_end() {
     // The hold never exceeds SECONDS plus the connection and the 0.3 s disconnect.
     let up = secs(&h["session_up_at_secs"]);
     assert!(secs(&h["ended_at_secs"]) <= up + 8.0 + 0.5, "{h:#}");
-    assert!(took < Duration::from_secs(8 + 6), "took {took:?}");
+    assert!(took < Duration::from_secs(8 + 12), "took {took:?}");
     assert!(
         !ids(&v).contains(&"session-dropped".to_string()),
         "{:?}",
@@ -203,7 +205,7 @@ fn hold_through_haproxy_is_dropped_by_its_idle_timeout() {
         (ROUTE_IDLE_SECS - 0.3..=ROUTE_IDLE_SECS + 0.4).contains(&silent),
         "{silent}"
     );
-    assert!(took < Duration::from_secs(8 + 6), "took {took:?}");
+    assert!(took < Duration::from_secs(8 + 12), "took {took:?}");
     let f = v["findings"]
         .as_array()
         .and_then(|a| a.iter().find(|f| f["id"] == "session-dropped"))
