@@ -218,6 +218,92 @@ fn line(e: &HoldEvent) -> String {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::{diagnose, Context};
+    use rdpdoctor_observations::SessionObservation;
+
+    fn held(ending: HoldEnding, held_secs: f64, silent_secs: f64) -> Observations {
+        let mut o = Observations::new(None);
+        o.session = Some(SessionObservation {
+            requested: 1,
+            selected: Some(1),
+            user: None,
+            delegated: false,
+            delegation: None,
+            phase: SessionPhase::SessionUp,
+            error_info: Vec::new(),
+            licensing: None,
+            frames: 12,
+            elapsed_ms: 100.0,
+            outcome: SessionOutcome::SessionUp,
+            hold: Some(HoldObservation {
+                requested_secs: 60.0,
+                session_up_at_secs: Some(0.3),
+                held_secs,
+                ended_at_secs: held_secs + 0.3,
+                idle: true,
+                silent_secs,
+                server_frames: 4,
+                server_bytes: 400,
+                ending,
+                timeline: Vec::new(),
+                timeline_omitted: 0,
+            }),
+        });
+        o
+    }
+
+    fn findings(o: &Observations) -> Vec<(String, Severity, String)> {
+        let now: jiff::Timestamp = "2026-06-01T00:00:00Z"
+            .parse()
+            .unwrap_or_else(|e| panic!("{e}"));
+        diagnose(o, &Context::new(now))
+            .findings
+            .into_iter()
+            .map(|f| (f.id, f.severity, f.evidence.join(" | ")))
+            .collect()
+    }
+
+    #[test]
+    fn a_drop_after_30_silent_seconds_is_named_an_idle_timeout() {
+        let f = findings(&held(HoldEnding::Closed { reset: true }, 30.1, 30.05));
+        let (_, severity, evidence) = f
+            .iter()
+            .find(|(id, ..)| id == "session-dropped")
+            .unwrap_or_else(|| panic!("{f:?}"));
+        assert_eq!(*severity, Severity::Warning);
+        assert!(evidence.contains("reset"), "{evidence}");
+        assert!(evidence.contains("idle timeout of 30 s"), "{evidence}");
+    }
+
+    #[test]
+    fn a_drop_after_irregular_silence_is_not_called_an_idle_timeout() {
+        let f = findings(&held(HoldEnding::Closed { reset: false }, 17.3, 2.2));
+        let (_, _, evidence) = f
+            .iter()
+            .find(|(id, ..)| id == "session-dropped")
+            .unwrap_or_else(|| panic!("{f:?}"));
+        assert!(!evidence.contains("idle timeout"), "{evidence}");
+    }
+
+    #[test]
+    fn a_server_code_during_the_hold_is_its_code_not_a_drop() {
+        // ERRINFO_IDLE_TIMEOUT (0x3): the server's own idle limit.
+        let f = findings(&held(HoldEnding::ErrorInfo { code: 3 }, 60.0, 60.0));
+        assert!(f.iter().all(|(id, ..)| id != "session-dropped"), "{f:?}");
+        let (_, severity, evidence) = f
+            .iter()
+            .find(|(id, ..)| id == "server-error-info")
+            .unwrap_or_else(|| panic!("{f:?}"));
+        assert_eq!(*severity, Severity::Warning);
+        assert!(evidence.contains("0x00000003"), "{evidence}");
+        // A session held to the end raises nothing.
+        let f = findings(&held(HoldEnding::Held, 60.0, 60.0));
+        assert!(
+            f.iter()
+                .all(|(id, ..)| id != "session-dropped" && id != "server-error-info"),
+            "{f:?}"
+        );
+    }
 
     #[test]
     fn round_numbers_of_idle_seconds() {
