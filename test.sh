@@ -1,15 +1,21 @@
 #!/usr/bin/env bash
 # The project's test command (README and CI run exactly this): installs what it needs, checks
-# formatting and lints, starts the lab of real RDP servers on 127.0.0.1, runs every test, and
-# stops the lab again. It fails, never skips, when the lab cannot start.
+# formatting and lints, starts the lab of real RDP servers on 127.0.0.1 and the path lab (network
+# namespaces with a router of middleboxes, lab/path/), runs every test, and stops both again.
+# It fails, never skips, when a lab cannot start.
 set -euo pipefail
 cd "$(dirname "$0")"
 
 scripts/install.sh
 cargo fmt --all -- --check
-cargo clippy --workspace --all-targets -- -D warnings
-cargo build --workspace --all-targets
+cargo clippy --workspace --all-targets --all-features -- -D warnings
+cargo build --workspace --all-targets --all-features
 
-lab/start.sh
-trap 'lab/stop.sh' EXIT
+# The offline suite first (what `cargo test` alone runs), then the lab and the tests that need it.
 cargo test --workspace
+lab/start.sh
+trap 'lab/path/stop.sh; lab/stop.sh' EXIT
+# The path lab (network namespaces, as root) reuses the loopback lab's CA and Xvfb display.
+lab/path/start.sh
+# Every integration test of the binary, the lab ones included (the offline ones run again: cheap).
+cargo test -p rdpdoctor --features lab --tests

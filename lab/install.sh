@@ -13,8 +13,10 @@ PACKAGES=(
   python3             # standin.py, observe.py, bench timing
   nmap                # benchmark peer (rdp-enum-encryption, rdp-ntlm-info)
   prometheus          # promtool: checks the exporter output, scrape config and alert rules
-  haproxy             # a load balancer in TCP mode in front of the NLA server (lab/route.sh)
-  iproute2            # ss (port checks)
+  iproute2            # ss (port checks); ip netns / veth for the path lab (lab/path/)
+  nftables            # path lab: the router namespace's firewall middleboxes (drop, reject, TLS reset, MTU)
+  haproxy             # path lab: a healthy TCP load balancer; lab/route.sh: an idle-timeout load balancer in front of the NLA server
+  dnsmasq-base        # path lab: the client namespace's resolver (the binary only, no service)
   procps              # ps (process checks)
   ca-certificates
 )

@@ -8,7 +8,7 @@ mod targets;
 use clap::{Parser, Subcommand};
 use std::process::ExitCode;
 
-/// Exit status for bad usage or unreadable input (the contract in ARCHITECTURE.md).
+/// Exit status for bad usage or unreadable input (a contract: scripts tell it from 1, findings).
 pub const EXIT_USAGE: u8 = 2;
 
 #[derive(Parser)]

@@ -198,17 +198,17 @@ pub fn produce(
                     "{place}: {text} has more than --max-targets {max_targets} addresses"
                 )));
             }
-            let mut emitted: u64 = 0;
-            for ip in net.hosts() {
+            for (emitted, ip) in (0_u64..).zip(net.hosts()) {
                 if done.targets >= max_targets {
                     // The range fits under the cap (checked above), so this is small.
-                    let rest = u64::try_from(size).unwrap_or(u64::MAX) - emitted;
+                    let rest = u64::try_from(size)
+                        .unwrap_or(u64::MAX)
+                        .saturating_sub(emitted);
                     done.over_cap = done.over_cap.saturating_add(rest);
                     done.first_over.get_or_insert_with(|| place.to_string());
                     return true;
                 }
                 done.targets += 1;
-                emitted += 1;
                 if !emit(Entry::Target(literal(ip, port, text))) {
                     return false;
                 }

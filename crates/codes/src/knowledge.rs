@@ -11,7 +11,7 @@
 //! Windows event / registry notes, and the protocol reference. "Inference" marks conclusions drawn
 //! from the protocol, not stated by Microsoft.
 
-use crate::{code, lookup, CodeEntry, CodeRef, Family};
+use crate::{code, CodeRef, Family};
 use serde::Serialize;
 
 /// How well a cause is established for the code it is listed under.
@@ -198,6 +198,14 @@ pub const KNOWN_FINDINGS: &[&str] = &[
     "credssp-response-malformed",
     "credssp-pubkey-mismatch",
     "credentials-not-delegated",
+    // The path between client and server (crates/diagnose/src/catalog/path.rs).
+    "dns-timeout",
+    "port-rejected-by-firewall",
+    "address-unreachable",
+    "tls-reset-in-path",
+    "path-mtu-blackhole",
+    "high-latency",
+    "packet-loss",
 ];
 
 // ---------------------------------------------------------------------------------------------
@@ -885,6 +893,21 @@ pub const FINDING_CODES: &[FindingCodes] = &[
         inferred: false,
     },
     FindingCodes {
+        finding: "port-rejected-by-firewall",
+        codes: &[code(D, 0x204), code(F, 0x0002_0006), code(F, 141)],
+        inferred: true,
+    },
+    FindingCodes {
+        finding: "dns-timeout",
+        codes: &[code(D, 0x104), code(D, 0x208), code(F, 0x0002_0005)],
+        inferred: true,
+    },
+    FindingCodes {
+        finding: "tls-reset-in-path",
+        codes: &[code(D, 0x904), code(F, 0x0002_000D), code(F, 147)],
+        inferred: true,
+    },
+    FindingCodes {
         finding: "connection-reset",
         codes: &[code(D, 0x904), code(F, 0x0002_000D), code(F, 147)],
         inferred: true,
@@ -1105,16 +1128,6 @@ pub const FINDING_CODES: &[FindingCodes] = &[
         inferred: true,
     },
 ];
-
-/// The client codes a `check` finding most likely shows up as (empty for unknown ids).
-pub fn client_codes_for_finding(finding: &str) -> Vec<&'static CodeEntry> {
-    FINDING_CODES
-        .iter()
-        .filter(|f| f.finding == finding)
-        .flat_map(|f| f.codes.iter())
-        .filter_map(|c| lookup(c.family, c.value))
-        .collect()
-}
 
 /// The `check` findings that name this code among their likely client codes.
 pub fn findings_for_code(family: Family, value: u32) -> Vec<&'static str> {

@@ -23,8 +23,8 @@ pub use explain::{
     explain, CauseOut, CodeExplanation, ExplainError, Explanation, Interpretation, UnknownInfo,
 };
 pub use knowledge::{
-    client_codes_for_finding, findings_for_code, Basis, Cause, Confidence, Evidence, EvidenceKind,
-    FindingCodes, NotFit, Scenario, Step, FINDING_CODES, KNOWN_FINDINGS, SCENARIOS,
+    findings_for_code, Basis, Cause, Confidence, Evidence, EvidenceKind, FindingCodes, NotFit,
+    Scenario, Step, FINDING_CODES, KNOWN_FINDINGS, SCENARIOS,
 };
 pub use markdown::reference_markdown;
 

@@ -485,6 +485,7 @@ mod tests {
                 protocol: selected,
                 flags: 0,
             },
+            implied_by: None,
         }];
         o.tls = Some(TlsObservation {
             attempts: vec![TlsAttempt {

@@ -26,13 +26,19 @@ pub(crate) fn derive(obs: &Observations, ctx: &Context) -> Facts {
     facts.negotiation = obs
         .negotiation
         .iter()
-        .map(|a| {
-            format!(
+        .map(|a| match a.implied_by {
+            Some(by) => format!(
+                "{} -> {} (not sent: implied by the answer to {})",
+                protocol::names(a.requested),
+                describe_negotiation(&a.outcome),
+                protocol::names(by)
+            ),
+            None => format!(
                 "{} -> {} ({:.1} ms)",
                 protocol::names(a.requested),
                 describe_negotiation(&a.outcome),
                 a.elapsed_ms
-            )
+            ),
         })
         .collect();
     facts.selected_protocol = obs.negotiation.first().and_then(|a| match a.outcome {

@@ -29,6 +29,7 @@ pub fn diagnose(obs: &Observations, ctx: &Context) -> Diagnosis {
     rules::offline_facts(obs, &mut facts);
     facts.nla = rules::nla_facts(obs);
     facts.session = rules::session_facts(obs);
+    facts.path = rules::path_facts(obs);
     let verdict = verdict::decide(&findings, &facts);
     Diagnosis {
         target: obs.target.as_ref().map(|t| t.to_string()),

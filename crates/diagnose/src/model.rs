@@ -179,6 +179,26 @@ pub struct Facts {
     /// How far the full connection (`check --full`) got.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub session: Option<SessionFacts>,
+    /// Round trip and retransmissions of the probe connections (the kernel's TCP_INFO).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub path: Option<PathFacts>,
+}
+
+/// Path quality, measured on every check.
+#[derive(Clone, Debug, Default, Serialize)]
+pub struct PathFacts {
+    /// Probe connections sampled.
+    pub connections: usize,
+    /// Lowest and median round trip (per connection: the lowest it saw), milliseconds.
+    pub rtt_min_ms: f64,
+    pub rtt_median_ms: f64,
+    /// Segments retransmitted, SYN retries included (tcpi_total_retrans).
+    pub retransmitted_segments: u32,
+    /// Payload bytes retransmitted (tcpi_bytes_retrans), when the kernel reports it.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub retransmitted_bytes: Option<u64>,
+    /// Connections on which payload was retransmitted.
+    pub connections_with_data_loss: usize,
 }
 
 /// The Standard RDP Security settings from the MCS Connect Response (MS-RDPBCGR 2.2.1.4.2,

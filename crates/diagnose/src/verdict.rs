@@ -9,7 +9,13 @@ use crate::model::{Finding, Severity, Status, Step, Verdict};
 const HEADLINE: &[&str] = &["credssp-pubkey-mismatch"];
 
 /// Findings that mean the RDP service could not be reached at all.
-const UNREACHABLE: &[&str] = &["dns-failure", "port-closed", "port-filtered"];
+const UNREACHABLE: &[&str] = &[
+    "dns-failure",
+    "port-closed",
+    "port-filtered",
+    "dns-timeout",
+    "port-rejected-by-firewall",
+];
 
 /// Folds each explained finding's evidence into the finding that explains it (catalog
 /// `explains`), which also takes the more severe of the two severities: a cause proven by the

@@ -8,6 +8,7 @@
 mod evidence;
 mod network;
 mod nla;
+mod path;
 mod rdp_security;
 mod session;
 mod target;
@@ -15,6 +16,7 @@ mod target;
 pub use evidence::*;
 pub use network::*;
 pub use nla::*;
+pub use path::*;
 pub use rdp_security::*;
 pub use session::*;
 pub use target::{HostKind, Target, TargetError, DEFAULT_PORT};
@@ -62,6 +64,9 @@ pub struct Observations {
     /// The full connection (`check --full`): phase reached and the server's codes.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub session: Option<SessionObservation>,
+    /// The network path: TCP statistics, ICMP errors, other addresses, retries.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub path: Option<PathObservation>,
     /// Facts read from event log and registry exports of the same server (and its clients).
     #[serde(default, skip_serializing_if = "Evidence::is_empty")]
     pub evidence: Evidence,
@@ -84,6 +89,7 @@ impl Observations {
             nla: None,
             logon: None,
             session: None,
+            path: None,
             evidence: Evidence::default(),
         }
     }

@@ -154,6 +154,11 @@ pub struct NegotiationAttempt {
     /// Time from sending the request to the end of the attempt.
     pub elapsed_ms: f64,
     pub outcome: NegotiationOutcome,
+    /// Set when this answer was not asked for on the wire but follows from the answer to another
+    /// request (its requestedProtocols here): e.g. a server that selects SSL for
+    /// SSL|HYBRID|HYBRID_EX selects SSL for SSL|HYBRID too (MS-RDPBCGR 3.3.5.3.1).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub implied_by: Option<u32>,
 }
 
 /// What answered an X.224 Connection Request (MS-RDPBCGR 2.2.1.2).

@@ -49,6 +49,18 @@ impl SessionPhase {
     }
 }
 
+/// The T.125 Reason of an MCS Disconnect Provider Ultimatum (T.125 section 7, Reason).
+pub fn ultimatum_reason_name(reason: u8) -> &'static str {
+    match reason {
+        0 => "rn-domain-disconnected",
+        1 => "rn-provider-initiated",
+        2 => "rn-token-purged",
+        3 => "rn-user-requested",
+        4 => "rn-channel-purged",
+        _ => "undefined",
+    }
+}
+
 /// A Set Error Info PDU (MS-RDPBCGR 2.2.5.1.1), errorInfo raw, and the phase it arrived in.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
 pub struct ErrorInfoEvent {

@@ -1,19 +1,24 @@
 //! The `check` probe sequence: DNS, TCP, X.224 negotiation for every protocol set, and one TLS
 //! handshake per version wherever negotiation selects a TLS-based protocol.
 //!
-//! Connections are the expensive part (some servers take 50 ms to answer a Connection Request),
-//! so a TLS handshake rides on a negotiation connection whenever that connection selected TLS:
-//! a healthy server is fully checked with six or seven short connections, at most
+//! Connections are the expensive part (xrdp forks for each, freerdp-shadow accepts them one
+//! after another), so every connection carries as much as it can: a TLS handshake (and the NTLM
+//! CHALLENGE) when its request selected TLS, a Standard RDP Security offer when it selected
+//! PROTOCOL_RDP, and requests whose answer follows from answers already received are not sent at
+//! all (plan.rs). Every lab server is checked with at most six connections, at most
 //! `max_connections` open at a time.
 
 use crate::host::Host;
-use crate::{certificate, dns, elapsed_ms, negotiate, tcp, tls};
+use crate::plan::{self, PRIMARY};
+use crate::{certificate, dns, elapsed_ms, negotiate, path, tcp_info, tls};
 use openssl::x509::X509;
 use rdpdoctor_observations::{
-    protocol, ConnectOutcome, NegotiationAttempt, NegotiationOutcome, Observations, Target,
-    TcpAttempt, TcpObservation, TlsAttempt, TlsObservation, TlsOutcome, TlsVersion,
+    encryption, protocol, ConnectOutcome, NegotiationAttempt, NegotiationOutcome, NlaObservation,
+    Observations, PathObservation, RdpSecurityAttempt, Target, TcpAttempt, TcpObservation,
+    TlsAttempt, TlsObservation, TlsOutcome, TlsVersion,
 };
 use std::net::SocketAddr;
+use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 use tokio::net::TcpStream;
@@ -29,9 +34,6 @@ pub struct ProbeOptions {
     pub max_connections: usize,
     /// Connections open at a time across every target of a fleet scan (`None`: no such limit).
     pub global: Option<Arc<Semaphore>>,
-    /// Start every probe connection at once (lowest latency for one check) instead of waiting
-    /// for the first X.224 answer (cheapest for fleets full of dead hosts).
-    pub eager: bool,
     /// The account `check --user` authenticates with (NLA up to the server's verdict).
     pub credentials: Option<Arc<crate::nla::Credentials>>,
     /// `check --full`: one complete connection until the session is up or the server ends it;
@@ -75,7 +77,6 @@ impl Default for ProbeOptions {
             timeout: Duration::from_secs(5),
             max_connections: 4,
             global: None,
-            eager: true,
             credentials: None,
             full: false,
             trust: crate::Trust::default(),
@@ -85,59 +86,53 @@ impl Default for ProbeOptions {
     }
 }
 
-/// What an up-to-date mstsc requests: TLS, CredSSP, and CredSSP with Early User Authorization.
-const PRIMARY: u32 = protocol::SSL | protocol::HYBRID | protocol::HYBRID_EX;
-
-/// One connection: an X.224 request, then, if the server selects a TLS-based protocol, a
-/// handshake pinned to `tls`.
+/// One connection: an X.224 request, then, by what the server selected, a TLS handshake pinned to
+/// `tls` (with the NTLM CHALLENGE on it when CredSSP was selected and nobody read it yet), or an
+/// MCS Connect Initial offering `mcs` (Standard RDP Security).
+#[derive(Clone, Copy)]
 struct Job {
+    /// Position in the recorded negotiation list (`None`: an extra TLS-version connection whose
+    /// request is already recorded).
+    index: Option<usize>,
     requested: u32,
     tls: Option<TlsVersion>,
-    /// Whether the negotiation answer is recorded (the extra TLS connections repeat a request
-    /// already recorded).
-    record: bool,
+    mcs: Option<u32>,
 }
 
-/// The first job is the primary request; the next four are the other protocol sets the issue
-/// asks about (Standard RDP Security only, TLS only, TLS or CredSSP as nmap and older clients
-/// send it, RDSTLS); the last carries the TLS version no negotiation connection carries.
-const JOBS: [Job; 6] = [
-    Job {
-        requested: PRIMARY,
-        tls: Some(TlsVersion::Tls13),
-        record: true,
-    },
-    Job {
-        requested: protocol::SSL | protocol::HYBRID,
-        tls: Some(TlsVersion::Tls12),
-        record: true,
-    },
-    Job {
-        requested: protocol::SSL,
-        tls: Some(TlsVersion::Tls11),
-        record: true,
-    },
-    Job {
-        requested: protocol::RDP,
-        tls: None,
-        record: true,
-    },
-    Job {
-        requested: protocol::RDSTLS,
-        tls: None,
-        record: true,
-    },
-    Job {
-        requested: PRIMARY,
-        tls: Some(TlsVersion::Tls10),
-        record: false,
-    },
+/// The requests every check asks about, in the order they are recorded: what mstsc sends, TLS or
+/// CredSSP (nmap and older clients), TLS only, Standard RDP Security only, RDSTLS. Each carries
+/// one TLS version and one Standard RDP Security offer, used if its answer allows.
+const REQUESTS: [(u32, Option<TlsVersion>, u32); 5] = [
+    (PRIMARY, Some(TlsVersion::Tls13), encryption::BIT_40),
+    (
+        protocol::SSL | protocol::HYBRID,
+        Some(TlsVersion::Tls12),
+        encryption::BIT_56,
+    ),
+    (protocol::SSL, Some(TlsVersion::Tls11), encryption::BIT_128),
+    (protocol::RDP, None, encryption::ALL),
+    (protocol::RDSTLS, None, encryption::FIPS),
 ];
 
+/// The TLS version no request carries.
+const EXTRA_TLS: TlsVersion = TlsVersion::Tls10;
+
+fn request_job(i: usize) -> Job {
+    let (requested, tls, mcs) = REQUESTS.get(i).copied().unwrap_or((PRIMARY, None, 0));
+    Job {
+        index: Some(i),
+        requested,
+        tls,
+        mcs: Some(mcs),
+    }
+}
+
 struct JobResult {
+    job: Job,
     negotiation: NegotiationAttempt,
-    record: bool,
     tls: Option<(TlsAttempt, Vec<X509>)>,
+    rdp_security: Option<RdpSecurityAttempt>,
+    nla: Option<NlaObservation>,
 }
 
 /// Probes `target` and returns every fact gathered.
@@ -149,6 +144,11 @@ pub async fn check(target: Target, options: &ProbeOptions) -> Observations {
 
     let dns = dns::resolve(&target, options.timeout).await;
     let addresses = dns.outcome.addresses().to_vec();
+    let mut path = PathObservation::default();
+    if addresses.is_empty() && target.ip().is_none() {
+        // Which resolver failed and how: silence (dns-timeout) or an answer (dns-failure).
+        path.resolvers = crate::resolver::probe(&target.host, options.timeout).await;
+    }
     obs.dns = Some(dns);
 
     // Like a client: try each address in turn until one accepts. Only then do the other
@@ -159,9 +159,10 @@ pub async fn check(target: Target, options: &ProbeOptions) -> Observations {
         Some(g) => g.clone().acquire_owned().await.ok(),
         None => None,
     };
-    for ip in addresses {
-        let address = SocketAddr::new(ip, target.port);
-        let (attempt, stream) = tcp::connect(address, options.timeout).await;
+    for ip in &addresses {
+        let address = SocketAddr::new(*ip, target.port);
+        let (attempt, stream, icmp) = path::connect(address, options.timeout, None).await;
+        path.icmp.extend(icmp);
         let connected = attempt.outcome == ConnectOutcome::Connected;
         let ms = attempt.elapsed_ms;
         attempts.push(attempt);
@@ -173,7 +174,18 @@ pub async fn check(target: Target, options: &ProbeOptions) -> Observations {
     // The first job takes its own slot for this connection; holding this one as well could
     // deadlock a scan whose global budget is a single connection.
     drop(global_slot);
+    // The addresses a client picking another one would meet: one connect each, beside the rest.
+    let others = path::try_others(
+        addresses
+            .iter()
+            .skip(attempts.len())
+            .map(|ip| SocketAddr::new(*ip, target.port))
+            .collect(),
+        options.timeout,
+        options.global.clone(),
+    );
     let Some((address, stream, connect_ms)) = first else {
+        obs.path = Some(path).filter(|p| !p.is_empty());
         if !attempts.is_empty() {
             obs.tcp = Some(TcpObservation {
                 attempts,
@@ -195,101 +207,23 @@ pub async fn check(target: Target, options: &ProbeOptions) -> Observations {
         .ending_at(options.deadline.map(|d| start + d)),
     );
 
-    // Every job starts at once (the semaphore keeps `max_connections` open). A TLS version whose
-    // carrier connection did not select TLS is retried on its own connection as soon as some
-    // request is known to select TLS, with that request.
-    let mut set: JoinSet<(Option<usize>, JobResult)> = JoinSet::new();
-    // The first job reuses the connection that proved the port open. In eager mode (one check,
-    // where latency matters) the others start with it; otherwise (fleets) they wait for its X.224
-    // answer, so a host that accepts and then stays silent holds one connection, not four.
-    let spawn_rest = |set: &mut JoinSet<(Option<usize>, JobResult)>| {
-        for (i, job) in JOBS.iter().enumerate().skip(1) {
-            let h = host.clone();
-            set.spawn(async move { (Some(i), run_job(&h, job, None).await) });
+    let probed = negotiation_phase(&host, stream).await;
+    obs.negotiation = probed.negotiation;
+    if let Some(tls) = probed.tls {
+        if let Some(requested) = probed.carrier {
+            // Retries (split ClientHello, no SNI, small MSS) only when the handshakes failed.
+            path::after_tls(&host, requested, &tls.attempts, &mut path).await;
         }
-    };
-    {
-        let h = host.clone();
-        set.spawn(async move { (Some(0), run_job(&h, &JOBS[0], Some(stream)).await) });
+        obs.tls = Some(tls);
     }
-    let mut rest_started = options.eager;
-    if options.eager {
-        spawn_rest(&mut set);
-    }
-    let mut negotiation: Vec<(usize, NegotiationAttempt)> = Vec::new();
-    let mut tls_attempts: Vec<TlsAttempt> = Vec::new();
-    let mut chains: Vec<(TlsVersion, Vec<X509>)> = Vec::new();
-    let mut carrier: Option<u32> = None;
-    let mut waiting: Vec<TlsVersion> = Vec::new();
-    while let Some(joined) = set.join_next().await {
-        let Ok((index, result)) = joined else {
-            continue;
-        };
-        if carrier.is_none() && tls_based(&result.negotiation.outcome) {
-            carrier = Some(result.negotiation.requested);
-        }
-        if let Some((attempt, chain)) = result.tls {
-            if matches!(attempt.outcome, TlsOutcome::NegotiationFailed { .. }) && index.is_some() {
-                waiting.push(attempt.version);
-            } else {
-                if !chain.is_empty() {
-                    chains.push((attempt.version, chain));
-                }
-                tls_attempts.push(attempt);
-            }
-        }
-        let primary = index == Some(0);
-        let primary_answered = primary && answered(&result.negotiation.outcome);
-        if let (Some(i), true) = (index, result.record) {
-            negotiation.push((i, result.negotiation));
-        }
-        if primary && !primary_answered {
-            // No RDP answer (silence, reset, close, another protocol): the other connections
-            // would only repeat it, and a dead host must cost one deadline, not several.
-            set.abort_all();
-            continue;
-        }
-        if primary_answered && !rest_started {
-            rest_started = true;
-            spawn_rest(&mut set);
-        }
-        if let Some(requested) = carrier {
-            for version in waiting.drain(..) {
-                let h = host.clone();
-                let job = Job {
-                    requested,
-                    tls: Some(version),
-                    record: false,
-                };
-                set.spawn(async move { (None, run_job(&h, &job, None).await) });
-            }
-        }
-    }
-    negotiation.sort_by_key(|(i, _)| *i);
-    let negotiation: Vec<NegotiationAttempt> = negotiation.into_iter().map(|(_, a)| a).collect();
 
-    if carrier.is_some() {
-        tls_attempts.sort_by_key(|a| a.version);
-        // The certificate of the newest version that completed: what a modern client sees.
-        chains.sort_by_key(|(v, _)| *v);
-        let certificate = chains.last().and_then(|(_, chain)| {
-            chain
-                .first()
-                .and_then(|leaf| certificate::describe(leaf, chain.len()).ok())
-        });
-        obs.tls = Some(TlsObservation {
-            attempts: tls_attempts,
-            certificate,
-        });
-    }
-    obs.negotiation = negotiation;
-
-    // Probes of later steps (NLA, Standard RDP Security) add their facts here, sharing the
-    // host's connection budget.
-    obs.rdp_security = crate::rdp_security::probe(&host, &obs.negotiation).await;
+    // Standard RDP Security: the offers the negotiation connections did not carry, on
+    // connections of their own, only where they decide findings.
+    obs.rdp_security =
+        crate::rdp_security::complete(&host, &obs.negotiation, probed.rdp_security).await;
     // With --full the credentials are checked once, by the full connection, not twice.
     let logon_creds = options.credentials.as_deref().filter(|_| !options.full);
-    (obs.nla, obs.logon) = crate::nla::run(&host, &obs.negotiation, logon_creds).await;
+    (obs.nla, obs.logon) = crate::nla::run(&host, &obs.negotiation, logon_creds, probed.nla).await;
     if options.full {
         let (session, logon) = crate::full::run(
             &host,
@@ -304,6 +238,12 @@ pub async fn check(target: Target, options: &ProbeOptions) -> Observations {
         }
     }
 
+    if let Some(Ok((attempts, icmp))) = path::join(others).await {
+        path.other_addresses = attempts;
+        path.icmp.extend(icmp);
+    }
+    path.tcp_info = host.tcp_info();
+    obs.path = Some(path).filter(|p| !p.is_empty());
     let samples = host.samples();
     obs.tcp = Some(TcpObservation {
         attempts,
@@ -312,6 +252,156 @@ pub async fn check(target: Target, options: &ProbeOptions) -> Observations {
     });
     obs.duration_ms = Some(elapsed_ms(start));
     obs
+}
+
+/// What the negotiation connections found.
+struct Probed {
+    negotiation: Vec<NegotiationAttempt>,
+    /// The first request that selected TLS (the one retries repeat).
+    carrier: Option<u32>,
+    tls: Option<TlsObservation>,
+    rdp_security: Vec<RdpSecurityAttempt>,
+    nla: Option<NlaObservation>,
+}
+
+type Jobs = JoinSet<JobResult>;
+
+/// The X.224 requests, the TLS versions and what rides on them. The primary request goes first
+/// (on the connection that proved the port open); its answer decides which other requests are
+/// implied (plan.rs) and which must be sent, and the remaining TLS versions ride on further
+/// PRIMARY requests as soon as it selected TLS.
+async fn negotiation_phase(host: &Arc<Host>, stream: TcpStream) -> Probed {
+    let nla_taken = Arc::new(AtomicBool::new(false));
+    let spawn = |set: &mut Jobs, job: Job, open: Option<TcpStream>| {
+        let h = host.clone();
+        let taken = nla_taken.clone();
+        set.spawn(async move { run_job(&h, job, open, &taken).await });
+    };
+    let mut recorded: Vec<(usize, NegotiationAttempt)> = Vec::new();
+    let mut tls_attempts: Vec<TlsAttempt> = Vec::new();
+    let mut chains: Vec<(TlsVersion, Vec<X509>)> = Vec::new();
+    let mut rdp_security: Vec<RdpSecurityAttempt> = Vec::new();
+    let mut nla: Option<NlaObservation> = None;
+    // A TLS version whose carrier did not select TLS waits for a request that does.
+    let mut carrier: Option<u32> = None;
+    let mut waiting: Vec<TlsVersion> = Vec::new();
+    // Requests held back until the answer of the one they may follow from is known.
+    let mut deferred: Vec<usize> = Vec::new();
+
+    let mut set: Jobs = JoinSet::new();
+    spawn(&mut set, request_job(0), Some(stream));
+
+    while let Some(joined) = set.join_next().await {
+        let Ok(result) = joined else {
+            continue;
+        };
+        let outcome = result.negotiation.outcome.clone();
+        let index = result.job.index;
+        if carrier.is_none() && tls_based(&outcome) {
+            carrier = Some(result.negotiation.requested);
+        }
+        if let Some((attempt, chain)) = result.tls {
+            if matches!(attempt.outcome, TlsOutcome::NegotiationFailed { .. }) {
+                waiting.push(attempt.version);
+            } else {
+                if !chain.is_empty() {
+                    chains.push((attempt.version, chain));
+                }
+                tls_attempts.push(attempt);
+            }
+        }
+        rdp_security.extend(result.rdp_security);
+        if nla.is_none() {
+            nla = result.nla;
+        }
+        if let Some(i) = index {
+            recorded.push((i, result.negotiation));
+        }
+
+        if index == Some(0) {
+            if !answered(&outcome) {
+                // No RDP answer (silence, reset, close, another protocol): the other requests
+                // would only repeat it, and a dead host must cost one deadline, not several.
+                break;
+            }
+            let selects_credssp = matches!(outcome,
+                NegotiationOutcome::Selected { protocol: p, .. } if protocol::is_credssp(p));
+            for i in 1..REQUESTS.len() {
+                let job = request_job(i);
+                if let Some(implied) = plan::implied(PRIMARY, &outcome, job.requested) {
+                    recorded.push((i, implied_attempt(job.requested, PRIMARY, implied)));
+                    waiting.extend(job.tls);
+                    continue;
+                }
+                // Against a CredSSP server, Standard RDP Security and RDSTLS wait for the
+                // answer to TLS alone: HYBRID_REQUIRED_BY_SERVER there implies theirs.
+                if selects_credssp && job.requested & protocol::SSL == 0 {
+                    deferred.push(i);
+                    continue;
+                }
+                spawn(&mut set, job, None);
+            }
+            waiting.push(EXTRA_TLS);
+        }
+        // The answer to TLS alone settles the deferred requests.
+        if !deferred.is_empty() {
+            if let Some((_, ssl)) = recorded.iter().find(|(i, _)| *i == 2).cloned() {
+                for i in deferred.drain(..) {
+                    let job = request_job(i);
+                    match plan::implied(ssl.requested, &ssl.outcome, job.requested) {
+                        Some(implied) => recorded
+                            .push((i, implied_attempt(job.requested, ssl.requested, implied))),
+                        None => spawn(&mut set, job, None),
+                    }
+                }
+            }
+        }
+        if let Some(requested) = carrier {
+            for version in waiting.drain(..) {
+                let job = Job {
+                    index: None,
+                    requested,
+                    tls: Some(version),
+                    mcs: None,
+                };
+                spawn(&mut set, job, None);
+            }
+        }
+    }
+    recorded.sort_by_key(|(i, _)| *i);
+    recorded.dedup_by_key(|(i, _)| *i);
+    let negotiation: Vec<NegotiationAttempt> = recorded.into_iter().map(|(_, a)| a).collect();
+
+    let tls = carrier.map(|_| {
+        tls_attempts.sort_by_key(|a| a.version);
+        // The certificate of the newest version that completed: what a modern client sees.
+        chains.sort_by_key(|(v, _)| *v);
+        let certificate = chains.last().and_then(|(_, chain)| {
+            chain
+                .first()
+                .and_then(|leaf| certificate::describe(leaf, chain.len()).ok())
+        });
+        TlsObservation {
+            attempts: tls_attempts,
+            certificate,
+        }
+    });
+    Probed {
+        negotiation,
+        carrier,
+        tls,
+        rdp_security,
+        nla,
+    }
+}
+
+fn implied_attempt(requested: u32, by: u32, outcome: NegotiationOutcome) -> NegotiationAttempt {
+    NegotiationAttempt {
+        requested,
+        elapsed_ms: 0.0,
+        outcome,
+        implied_by: Some(by),
+    }
 }
 
 /// Whether an X.224 Connection Confirm came back at all.
@@ -331,8 +421,25 @@ fn tls_based(outcome: &NegotiationOutcome) -> bool {
     matches!(outcome, NegotiationOutcome::Selected { protocol: p, .. } if protocol::is_tls_based(*p))
 }
 
-/// One connection: connect (unless `open` is given), negotiate, and maybe a TLS handshake.
-async fn run_job(host: &Host, job: &Job, open: Option<TcpStream>) -> JobResult {
+/// Whether an answer lets the connection go on with Standard RDP Security.
+fn standard_rdp(outcome: &NegotiationOutcome) -> bool {
+    matches!(
+        outcome,
+        NegotiationOutcome::Selected {
+            protocol: protocol::RDP,
+            ..
+        } | NegotiationOutcome::NoNegotiationData
+    )
+}
+
+/// One connection: connect (unless `open` is given), negotiate, then TLS (and maybe the NTLM
+/// CHALLENGE) or an MCS offer, by what the server selected.
+async fn run_job(
+    host: &Host,
+    job: Job,
+    open: Option<TcpStream>,
+    nla_taken: &AtomicBool,
+) -> JobResult {
     let t = Instant::now();
     let (_permit, mut stream) = match open {
         Some(s) => (host.permit().await, s),
@@ -345,32 +452,75 @@ async fn run_job(host: &Host, job: &Job, open: Option<TcpStream>) -> JobResult {
         },
     };
     let outcome = negotiate::negotiate(&mut stream, job.requested, host.timeout()).await;
+    let negotiation_ms = elapsed_ms(t);
+    // Keeps the socket until its TCP statistics are read, at the end of this connection.
+    let sampler = tcp_info::Sampler::new(&stream);
+    let sample =
+        |s: Option<tcp_info::Sampler>| host.note_tcp_info(s.and_then(tcp_info::Sampler::sample));
+    if let (Some(offered), true) = (job.mcs, standard_rdp(&outcome)) {
+        let m = Instant::now();
+        let answer =
+            crate::rdp_security::mcs_exchange(&mut stream, offered, job.requested, host.timeout())
+                .await;
+        sample(sampler);
+        let mut result = without_tls(job, negotiation_ms, outcome);
+        result.rdp_security = Some(RdpSecurityAttempt {
+            offered,
+            elapsed_ms: elapsed_ms(m),
+            outcome: answer,
+        });
+        return result;
+    }
     let Some(version) = job.tls.filter(|_| tls_based(&outcome)) else {
-        return without_tls(job, elapsed_ms(t), outcome);
+        sample(sampler);
+        return without_tls(job, negotiation_ms, outcome);
+    };
+    let selected = match outcome {
+        NegotiationOutcome::Selected { protocol: p, .. } => p,
+        _ => protocol::RDP,
     };
     let negotiation = NegotiationAttempt {
         requested: job.requested,
-        elapsed_ms: elapsed_ms(t),
+        elapsed_ms: negotiation_ms,
         outcome,
+        implied_by: None,
     };
+    // The NTLM CHALLENGE rides on the first CredSSP connection whose handshake completes.
+    let wants_nla = protocol::is_credssp(selected) && !nla_taken.load(Ordering::SeqCst);
     let h = Instant::now();
-    let hs = tls::handshake(stream, version, host.server_name.as_deref(), host.timeout()).await;
+    let mut hs = tls::handshake(
+        stream,
+        version,
+        host.server_name.as_deref(),
+        host.timeout(),
+        wants_nla,
+    )
+    .await;
+    sample(sampler);
     let attempt = TlsAttempt {
         version,
         requested: job.requested,
         elapsed_ms: elapsed_ms(h),
         outcome: hs.outcome,
     };
+    let mut nla = None;
+    if let Some(mut tls) = hs.stream.take() {
+        if !nla_taken.swap(true, Ordering::SeqCst) {
+            nla = Some(crate::nla::challenge_on(&mut tls, host, job.requested, selected).await);
+        }
+    }
     JobResult {
+        job,
         negotiation,
-        record: job.record,
         tls: Some((attempt, hs.chain)),
+        rdp_security: None,
+        nla,
     }
 }
 
 /// A job that ended before any TLS handshake; its TLS version, if it carried one, is marked as
 /// not reached so that another connection tries it.
-fn without_tls(job: &Job, elapsed: f64, outcome: NegotiationOutcome) -> JobResult {
+fn without_tls(job: Job, elapsed: f64, outcome: NegotiationOutcome) -> JobResult {
     JobResult {
         tls: job.tls.map(|version| {
             let attempt = TlsAttempt {
@@ -387,7 +537,10 @@ fn without_tls(job: &Job, elapsed: f64, outcome: NegotiationOutcome) -> JobResul
             requested: job.requested,
             elapsed_ms: elapsed,
             outcome,
+            implied_by: None,
         },
-        record: job.record,
+        job,
+        rdp_security: None,
+        nla: None,
     }
 }

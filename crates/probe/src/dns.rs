@@ -17,8 +17,7 @@ pub(crate) async fn resolve(target: &Target, deadline: Duration) -> DnsObservati
             },
         };
     }
-    let lookup = tokio::net::lookup_host((target.host.as_str(), target.port));
-    let outcome = match tokio::time::timeout(deadline, lookup).await {
+    let outcome = match tokio::time::timeout(deadline, lookup(target)).await {
         Err(_) => DnsOutcome::TimedOut,
         Ok(Err(e)) => DnsOutcome::Failed {
             error: e.to_string(),
@@ -44,4 +43,23 @@ pub(crate) async fn resolve(target: &Target, deadline: Duration) -> DnsObservati
         elapsed_ms: elapsed_ms(start),
         outcome,
     }
+}
+
+/// getaddrinfo on a thread of its own rather than tokio's blocking pool: a resolver that never
+/// answers keeps glibc busy for its full retry schedule (10 s and more), and the runtime waits
+/// for its blocking pool on exit, so `--timeout` would not bound the whole run.
+async fn lookup(target: &Target) -> std::io::Result<Vec<std::net::SocketAddr>> {
+    let (tx, rx) = tokio::sync::oneshot::channel();
+    let query = (target.host.clone(), target.port);
+    std::thread::Builder::new()
+        .name("rdpdoctor-dns".to_string())
+        .spawn(move || {
+            let result = std::net::ToSocketAddrs::to_socket_addrs(&query).map(|a| a.collect());
+            let _ = tx.send(result);
+        })?;
+    rx.await.unwrap_or_else(|_| {
+        Err(std::io::Error::other(
+            "the resolver thread ended without an answer",
+        ))
+    })
 }

@@ -167,7 +167,7 @@ fn ending_by(e: &HoldEnding) -> String {
         }
         HoldEnding::Ultimatum { reason } => format!(
             "server: Disconnect Provider Ultimatum ({})",
-            session::ultimatum_reason_name(*reason)
+            rdpdoctor_observations::ultimatum_reason_name(*reason)
         ),
         HoldEnding::Closed { reset: false } => {
             "far side: FIN without a server code (the server or a device on the path)".into()
@@ -190,7 +190,7 @@ fn outcome_by(o: &SessionOutcome) -> String {
         }
         SessionOutcome::Ultimatum { reason } => format!(
             "server: Disconnect Provider Ultimatum ({})",
-            session::ultimatum_reason_name(*reason)
+            rdpdoctor_observations::ultimatum_reason_name(*reason)
         ),
         SessionOutcome::TimedOut => "client: no answer before the deadline".into(),
         SessionOutcome::DeadlineExceeded { .. } => "client: the check's overall deadline".into(),
@@ -222,7 +222,7 @@ pub(crate) fn label(frame: &ServerFrame) -> String {
         ServerFrame::SetErrorInfo { code } => format!("Set Error Info 0x{code:08X}"),
         ServerFrame::Ultimatum { reason } => format!(
             "Disconnect Provider Ultimatum ({})",
-            session::ultimatum_reason_name(*reason)
+            rdpdoctor_observations::ultimatum_reason_name(*reason)
         ),
         ServerFrame::Redirection(_) => "Server Redirection".into(),
         ServerFrame::LicenseError { code, .. } => format!("licensing error 0x{code:08X}"),

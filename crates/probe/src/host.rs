@@ -4,7 +4,7 @@
 
 use crate::check::ProbeOptions;
 use crate::tcp;
-use rdpdoctor_observations::ConnectOutcome;
+use rdpdoctor_observations::{ConnectOutcome, TcpInfoSample};
 use std::net::SocketAddr;
 use std::sync::Arc;
 use std::sync::Mutex;
@@ -38,6 +38,8 @@ pub(crate) struct Host {
     /// Connections open across every target of a scan.
     global: Option<Arc<Semaphore>>,
     samples: Mutex<Vec<f64>>,
+    /// The kernel's TCP statistics of every probe connection, taken at its end.
+    tcp_info: Mutex<Vec<TcpInfoSample>>,
 }
 
 impl Host {
@@ -57,6 +59,7 @@ impl Host {
             permits: Semaphore::new(options.max_connections.max(1)),
             global: options.global.clone(),
             samples: Mutex::new(vec![first_connect_ms]),
+            tcp_info: Mutex::new(Vec::new()),
         }
     }
 
@@ -121,5 +124,17 @@ impl Host {
     /// Every connect latency recorded so far.
     pub(crate) fn samples(&self) -> Vec<f64> {
         self.samples.lock().map(|s| s.clone()).unwrap_or_default()
+    }
+
+    /// Records a connection's TCP statistics (see `tcp_info::Sampler`).
+    pub(crate) fn note_tcp_info(&self, sample: Option<TcpInfoSample>) {
+        if let (Some(sample), Ok(mut all)) = (sample, self.tcp_info.lock()) {
+            all.push(sample);
+        }
+    }
+
+    /// Every TCP statistics sample recorded so far.
+    pub(crate) fn tcp_info(&self) -> Vec<TcpInfoSample> {
+        self.tcp_info.lock().map(|s| s.clone()).unwrap_or_default()
     }
 }

@@ -12,9 +12,13 @@ mod hold;
 mod host;
 mod negotiate;
 mod nla;
+mod path;
+mod plan;
 mod rdp_security;
+mod resolver;
 mod stream;
 mod tcp;
+mod tcp_info;
 mod tls;
 mod trust;
 

@@ -273,6 +273,28 @@ pub(crate) async fn probe(host: &Host) -> NlaObservation {
     obs
 }
 
+/// The CHALLENGE probe on a connection that already negotiated CredSSP (`selected`) for
+/// `requested` and completed TLS: the negotiation probes carry it instead of opening a
+/// connection of its own.
+pub(crate) async fn challenge_on(
+    tls: &mut Tls,
+    host: &Host,
+    requested: u32,
+    selected: u32,
+) -> NlaObservation {
+    let t = Instant::now();
+    let mut version = None;
+    let outcome = challenge(tls, host.timeout(), &mut version).await;
+    let _ = tokio::time::timeout(Duration::from_millis(50), tls.shutdown()).await;
+    NlaObservation {
+        requested,
+        selected: Some(selected),
+        ts_request_version: version,
+        elapsed_ms: elapsed_ms(t),
+        outcome,
+    }
+}
+
 async fn challenge(tls: &mut Tls, deadline: Duration, version: &mut Option<u32>) -> NlaOutcome {
     let request = match credssp::encode_nego_token(&ntlm::negotiate_message()) {
         Ok(r) => r,
@@ -557,7 +579,16 @@ pub(crate) async fn run(
     host: &Host,
     negotiation: &[rdpdoctor_observations::NegotiationAttempt],
     creds: Option<&Credentials>,
+    carried: Option<NlaObservation>,
 ) -> (Option<NlaObservation>, Option<LogonObservation>) {
+    // The CHALLENGE already read on a negotiation connection needs no connection of its own.
+    if let Some(n) = carried {
+        let logon = match creds {
+            Some(c) => Some(logon(host, c).await),
+            None => None,
+        };
+        return (Some(n), logon);
+    }
     let offers = negotiation.iter().any(|a| {
         matches!(a.outcome, NegotiationOutcome::Selected { protocol: p, .. }
             if protocol::is_credssp(p))
@@ -607,6 +638,6 @@ mod tests {
             &options,
             1.0,
         );
-        is_send(&run(&host, &[], Some(&c)));
+        is_send(&run(&host, &[], Some(&c), None));
     }
 }

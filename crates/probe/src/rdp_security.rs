@@ -1,12 +1,11 @@
 //! Standard RDP Security probe (MS-RDPBCGR 5.3): what a server that accepts Standard RDP Security
-//! enforces. Five connections, at once within the host's budget: an X.224 request for
-//! PROTOCOL_RDP, then an MCS Connect Initial offering every encryption method, or one method
-//! each (40-bit, 56-bit, 128-bit, FIPS), as nmap's rdp-enum-encryption does. The MCS Connect
-//! Response tells the server's RDP version, the level and method it chose, and its certificate.
+//! enforces. An MCS Connect Initial offering every encryption method, or one method each (40-bit,
+//! 56-bit, 128-bit, FIPS), as nmap's rdp-enum-encryption does. The MCS Connect Response tells the
+//! server's RDP version, the level and method it chose, and its certificate.
 //!
-//! It runs only when the Standard-RDP-only request (requestedProtocols 0) was answered with
-//! PROTOCOL_RDP, or with a Connection Confirm without negotiation data: otherwise the server does
-//! not speak Standard RDP Security and there is nothing to ask.
+//! The offers ride on the negotiation connections of `check` whose request was answered with
+//! PROTOCOL_RDP (or without negotiation data); `complete` adds connections of their own only for
+//! offers that decide findings (no request selected TLS) and that nothing carried.
 
 use crate::host::Host;
 use crate::{certificate, elapsed_ms, excerpt_hex, negotiate};
@@ -25,7 +24,7 @@ use tokio::io::{AsyncRead, AsyncReadExt, AsyncWrite, AsyncWriteExt};
 use tokio::task::JoinSet;
 
 /// The offers, in the order they are recorded: everything (what mstsc sends), then each method.
-const OFFERS: [u32; 5] = [
+pub(crate) const OFFERS: [u32; 5] = [
     encryption::ALL,
     encryption::BIT_40,
     encryption::BIT_56,
@@ -37,7 +36,7 @@ const OFFERS: [u32; 5] = [
 const EXCERPT: usize = 48;
 
 /// Whether the negotiation facts show a server that speaks Standard RDP Security.
-fn speaks_standard_rdp(negotiation: &[NegotiationAttempt]) -> bool {
+pub(crate) fn speaks_standard_rdp(negotiation: &[NegotiationAttempt]) -> bool {
     negotiation.iter().any(|a| {
         a.requested == protocol::RDP
             && matches!(
@@ -50,33 +49,43 @@ fn speaks_standard_rdp(negotiation: &[NegotiationAttempt]) -> bool {
     })
 }
 
-/// Runs the probe if the negotiation facts call for it.
-pub(crate) async fn probe(
+/// Completes the Standard RDP Security facts from the offers the negotiation connections carried
+/// (`carried`): when no request selected TLS, every offer decides findings, so the ones no
+/// negotiation connection carried get a connection of their own; when TLS works, the offers that
+/// rode along for free are all that is kept (they only describe clients without TLS).
+pub(crate) async fn complete(
     host: &Arc<Host>,
     negotiation: &[NegotiationAttempt],
+    mut carried: Vec<RdpSecurityAttempt>,
 ) -> Option<RdpSecurityObservation> {
-    if !speaks_standard_rdp(negotiation) {
-        return None;
-    }
-    let mut set = JoinSet::new();
-    for (i, offered) in OFFERS.iter().copied().enumerate() {
-        let h = host.clone();
-        set.spawn(async move { (i, attempt(&h, offered).await) });
-    }
-    let mut attempts: Vec<(usize, RdpSecurityAttempt)> = Vec::new();
-    while let Some(joined) = set.join_next().await {
-        if let Ok(pair) = joined {
-            attempts.push(pair);
+    let tls_selected = negotiation.iter().any(|a| {
+        matches!(a.outcome, NegotiationOutcome::Selected { protocol: p, .. } if protocol::is_tls_based(p))
+    });
+    if !tls_selected && speaks_standard_rdp(negotiation) {
+        let mut set = JoinSet::new();
+        for offered in OFFERS
+            .iter()
+            .copied()
+            .filter(|o| !carried.iter().any(|a| a.offered == *o))
+        {
+            let h = host.clone();
+            set.spawn(async move { attempt(&h, offered).await });
+        }
+        while let Some(joined) = set.join_next().await {
+            if let Ok(a) = joined {
+                carried.push(a);
+            }
         }
     }
-    attempts.sort_by_key(|(i, _)| *i);
-    Some(RdpSecurityObservation {
-        attempts: attempts.into_iter().map(|(_, a)| a).collect(),
-    })
+    if carried.is_empty() {
+        return None;
+    }
+    carried.sort_by_key(|a| OFFERS.iter().position(|o| *o == a.offered));
+    Some(RdpSecurityObservation { attempts: carried })
 }
 
 /// One connection: X.224 for PROTOCOL_RDP, then the Connect Initial offering `offered`.
-async fn attempt(host: &Host, offered: u32) -> RdpSecurityAttempt {
+pub(crate) async fn attempt(host: &Host, offered: u32) -> RdpSecurityAttempt {
     let t = Instant::now();
     let outcome = match host.open().await {
         Err(outcome) => RdpSecurityOutcome::ConnectFailed { outcome },
@@ -110,7 +119,25 @@ where
             outcome: negotiated,
         };
     }
-    let request = match mcs::connect_initial(offered, protocol::RDP) {
+    mcs_exchange(stream, offered, protocol::RDP, deadline).await
+}
+
+/// The MCS Connect Initial offering `offered` and its answer, on a stream whose X.224 exchange
+/// (for `requested`) selected Standard RDP Security or got no negotiation data. The negotiation
+/// probes of `check` carry it on their own connections when the server answers that way, so a
+/// Standard RDP Security server is probed without connections of its own.
+pub(crate) async fn mcs_exchange<S>(
+    stream: &mut S,
+    offered: u32,
+    requested: u32,
+    deadline: Duration,
+) -> RdpSecurityOutcome
+where
+    S: AsyncRead + AsyncWrite + Unpin,
+{
+    // clientRequestedProtocols must repeat the X.224 request (MS-RDPBCGR 2.2.1.3.2), or the
+    // server may drop the connection.
+    let request = match mcs::connect_initial(offered, requested) {
         Ok(r) => r,
         Err(e) => {
             return RdpSecurityOutcome::Error {
@@ -340,6 +367,7 @@ mod tests {
             requested,
             elapsed_ms: 1.0,
             outcome,
+            implied_by: None,
         };
         let rdp = NegotiationOutcome::Selected {
             protocol: protocol::RDP,

@@ -7,16 +7,7 @@ use std::net::SocketAddr;
 use std::time::{Duration, Instant};
 use tokio::net::TcpStream;
 
-/// Connects to `address`; the stream comes back only when the connect succeeded. This is the
-/// first connect to a host, the one that measures it, so it never sends a second SYN.
-pub(crate) async fn connect(
-    address: SocketAddr,
-    deadline: Duration,
-) -> (TcpAttempt, Option<TcpStream>) {
-    connect_redialing(address, deadline, deadline).await
-}
-
-/// Like [`connect`], but when the connect has not completed after `redial_after`, a second
+/// Connects to `address`; when the connect has not completed after `redial_after`, a second
 /// attempt races the first and the first to complete wins. A listener whose accept queue is
 /// full (xrdp listens with a backlog of 2) drops a SYN silently, and the kernel would retry it
 /// only after a full second.
@@ -60,7 +51,7 @@ pub(crate) async fn connect_redialing(
     )
 }
 
-fn classify(e: &std::io::Error) -> ConnectOutcome {
+pub(crate) fn classify(e: &std::io::Error) -> ConnectOutcome {
     match e.kind() {
         ErrorKind::ConnectionRefused => ConnectOutcome::Refused,
         ErrorKind::TimedOut => ConnectOutcome::TimedOut,

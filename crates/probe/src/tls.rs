@@ -14,7 +14,7 @@ use rdpdoctor_observations::{Phase, TlsOutcome, TlsVersion};
 use std::pin::Pin;
 use std::sync::OnceLock;
 use std::time::Duration;
-use tokio::net::TcpStream;
+use tokio::io::{AsyncRead, AsyncWrite};
 use tokio_openssl::SslStream;
 
 /// OpenSSL reports a received alert as reason code 1000 + the alert number
@@ -22,10 +22,13 @@ use tokio_openssl::SslStream;
 const ALERT_REASON_OFFSET: i32 = 1000;
 
 /// Result of one pinned handshake.
-pub(crate) struct Handshake {
+pub(crate) struct Handshake<S> {
     pub outcome: TlsOutcome,
     /// The server's certificate chain, leaf first, when the handshake completed.
     pub chain: Vec<X509>,
+    /// The open TLS stream, when the handshake completed and the caller asked to keep it (the
+    /// NTLM CHALLENGE rides on it instead of a connection of its own).
+    pub stream: Option<SslStream<Recording<S>>>,
 }
 
 /// One context per version, built once: building contexts is the expensive part for fleets.
@@ -61,15 +64,17 @@ fn build_context(version: TlsVersion) -> Result<SslContext, ErrorStack> {
 }
 
 /// Runs one handshake over `stream` (already past the X.224 exchange).
-pub(crate) async fn handshake(
-    stream: TcpStream,
+pub(crate) async fn handshake<S: AsyncRead + AsyncWrite + Unpin>(
+    stream: S,
     version: TlsVersion,
     server_name: Option<&str>,
     deadline: Duration,
-) -> Handshake {
+    keep: bool,
+) -> Handshake<S> {
     let fail = |outcome| Handshake {
         outcome,
         chain: Vec::new(),
+        stream: None,
     };
     let ssl = match context(version).and_then(|c| Ssl::new(c)) {
         Ok(s) => s,
@@ -117,6 +122,13 @@ pub(crate) async fn handshake(
                     chain.push(leaf);
                 }
             }
+            if keep {
+                return Handshake {
+                    outcome: TlsOutcome::Completed { cipher },
+                    chain,
+                    stream: Some(tls),
+                };
+            }
             let _ = tokio::time::timeout(
                 Duration::from_millis(50),
                 tokio::io::AsyncWriteExt::shutdown(&mut tls),
@@ -125,6 +137,7 @@ pub(crate) async fn handshake(
             Handshake {
                 outcome: TlsOutcome::Completed { cipher },
                 chain,
+                stream: None,
             }
         }
         Ok(Err(e)) => fail(classify(&e, received, &head)),

@@ -26,8 +26,6 @@ pub const MAX_FRAME_LEN: usize = u16::MAX as usize;
 
 /// PDUTYPE2_SET_ERROR_INFO_PDU (MS-RDPBCGR 2.2.8.1.1.1.2).
 pub const PDUTYPE2_SET_ERROR_INFO: u8 = 0x2F;
-/// PDUTYPE2_FONTMAP: the last PDU of connection finalization.
-pub const PDUTYPE2_FONTMAP: u8 = 0x28;
 /// Licensing bMsgType ERROR_ALERT (MS-RDPELE 2.2.2.7.1).
 pub const LICENSE_ERROR_ALERT: u8 = 0xFF;
 /// Licensing dwErrorCode STATUS_VALID_CLIENT: success (the client needs no licence).
@@ -346,18 +344,6 @@ pub fn disconnect_request() -> Vec<u8> {
         },
     )))
     .unwrap_or_else(|_| vec![0x03, 0x00, 0x00, 0x09, 0x02, 0xF0, 0x80, 0x21, 0x80])
-}
-
-/// T.125 Reason names (DPUm).
-pub fn ultimatum_reason_name(reason: u8) -> &'static str {
-    match reason {
-        0 => "rn-domain-disconnected",
-        1 => "rn-provider-initiated",
-        2 => "rn-token-purged",
-        3 => "rn-user-requested",
-        4 => "rn-channel-purged",
-        _ => "undefined reason",
-    }
 }
 
 #[cfg(test)]

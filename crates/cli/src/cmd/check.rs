@@ -176,7 +176,6 @@ pub(crate) fn prepare(args: &CheckArgs, hosts: &str) -> Result<Prepared, String>
         timeout,
         max_connections: usize::from(args.connections),
         global: None,
-        eager: true,
         credentials,
         full: args.full,
         trust: Trust {

@@ -116,7 +116,6 @@ pub fn run(args: &ScanArgs) -> u8 {
         timeout: Duration::from_secs_f64(args.timeout),
         max_connections: usize::from(args.connections),
         global: Some(Arc::new(Semaphore::new(args.concurrency as usize))),
-        eager: false,
         credentials: None,
         full: false,
         trust: rdpdoctor_probe::Trust::default(),

@@ -1,5 +1,5 @@
 //! The `--json` contract: one object with `target`, `verdict`, `findings`, `facts` and
-//! `observations` (ARCHITECTURE.md).
+//! `observations` (the JSON contract scripts rely on: these fields are never renamed).
 
 use rdpdoctor_diagnose::Diagnosis;
 use rdpdoctor_observations::Observations;

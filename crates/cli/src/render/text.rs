@@ -168,6 +168,13 @@ fn details(out: &mut String, d: &Diagnosis, duration_ms: Option<f64>) {
     if let Some(ms) = f.connect_ms_median {
         let _ = writeln!(out, "  TCP connect: {ms:.1} ms (median)");
     }
+    if let Some(p) = &f.path {
+        let _ = writeln!(
+            out,
+            "  Path: round trip {:.2} ms lowest, {:.2} ms median over {} connections; {} segments retransmitted ({} with data loss)",
+            p.rtt_min_ms, p.rtt_median_ms, p.connections, p.retransmitted_segments, p.connections_with_data_loss
+        );
+    }
     if !f.negotiation.is_empty() {
         let _ = writeln!(out, "  Negotiation:");
         for n in &f.negotiation {
@@ -214,13 +221,12 @@ fn details(out: &mut String, d: &Diagnosis, duration_ms: Option<f64>) {
     }
     if let Some(r) = &f.rdp_security {
         let _ = writeln!(out, "  Standard RDP Security: {}", r.summary);
-        if let Some(v) = &r.rdp_version {
-            let _ = writeln!(
-                out,
-                "    server {v}, methods chosen: {}",
-                r.methods.join(", ")
-            );
-        }
+        let version = r
+            .rdp_version
+            .as_deref()
+            .map(|v| format!("server {v}, "))
+            .unwrap_or_default();
+        let _ = writeln!(out, "    {version}methods chosen: {}", r.methods.join(", "));
         for o in &r.offers {
             let _ = writeln!(out, "    {o}");
         }

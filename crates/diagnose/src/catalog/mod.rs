@@ -9,6 +9,7 @@ mod hold;
 mod network;
 mod nla;
 mod offline;
+pub(crate) mod path;
 mod rdp_security;
 mod session;
 mod trust;
@@ -126,6 +127,7 @@ pub fn all() -> impl Iterator<Item = &'static FindingDef> {
         .chain(hold::ENTRIES)
         .chain(trust::SESSION)
         .chain(offline::ENTRIES)
+        .chain(path::ENTRIES)
 }
 
 /// The entry for `id`.
@@ -144,7 +146,10 @@ pub fn reference_markdown() -> String {
          or some clients fail), `info`.\n",
     );
     let mut step = None;
-    for d in all() {
+    // Entries kept in other files (path.rs) join their step's section.
+    let mut defs: Vec<&FindingDef> = all().collect();
+    defs.sort_by_key(|d| d.step);
+    for d in defs {
         if step != Some(d.step) {
             step = Some(d.step);
             out.push_str(&format!("\n## {}\n", d.step.label()));

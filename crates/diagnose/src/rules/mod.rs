@@ -5,6 +5,7 @@ mod hold;
 mod negotiation;
 mod nla;
 mod offline;
+mod path;
 mod rdp_security;
 mod reachability;
 mod session;
@@ -14,6 +15,7 @@ mod trust;
 pub(crate) use certificate::cert_names;
 pub(crate) use nla::facts as nla_facts;
 pub(crate) use offline::facts as offline_facts;
+pub(crate) use path::facts as path_facts;
 pub(crate) use rdp_security::facts as rdp_security_facts;
 pub use session::describe_delegation;
 pub(crate) use session::facts as session_facts;
@@ -38,6 +40,7 @@ pub(crate) fn run(obs: &Observations, ctx: &Context) -> Vec<Finding> {
     hold::check(obs, &vars, &mut out);
     trust::check(obs, &vars, &mut out);
     offline::check(obs, ctx, &vars, &mut out);
+    path::check(obs, &vars, &mut out);
     out
 }
 
@@ -282,6 +285,7 @@ mod tests {
             include_str!("nla.rs"),
             include_str!("rdp_security.rs"),
             include_str!("session.rs"),
+            include_str!("path.rs"),
         ];
         for src in sources {
             for part in src.split("finding(\"").skip(1) {

@@ -425,6 +425,7 @@ mod tests {
                 requested,
                 elapsed_ms: 1.0,
                 outcome: neg.clone(),
+                implied_by: None,
             })
             .collect();
         o.rdp_security = Some(RdpSecurityObservation {
@@ -519,7 +520,9 @@ mod tests {
                 },
                 NegotiationOutcome::NoNegotiationData,
             );
-            o.rdp_security.as_mut().map(|r| r.attempts.truncate(1));
+            if let Some(r) = o.rdp_security.as_mut() {
+                r.attempts.truncate(1);
+            }
             let d = diagnose(&o, &Context::new(jiff::Timestamp::UNIX_EPOCH));
             d.findings
                 .into_iter()

@@ -7,7 +7,12 @@ use rdpdoctor_observations::{ConnectOutcome, DnsOutcome, NegotiationOutcome, Obs
 
 pub(super) fn check(obs: &Observations, vars: &Vars, out: &mut Vec<Finding>) {
     let timeout = obs.timeout_secs.unwrap_or(5.0);
-    if let Some(dns) = &obs.dns {
+    // A resolver that never answered is path::check's dns-timeout.
+    if let Some(dns) = obs
+        .dns
+        .as_ref()
+        .filter(|_| !super::path::dns_timed_out(obs))
+    {
         match &dns.outcome {
             DnsOutcome::Failed { error } => out.push(finding(
                 "dns-failure",
@@ -30,7 +35,9 @@ pub(super) fn check(obs: &Observations, vars: &Vars, out: &mut Vec<Finding>) {
     }
 
     if let Some(tcp) = &obs.tcp {
-        if tcp.address.is_none() && !tcp.attempts.is_empty() {
+        // ICMP from a router is path::check's port-rejected-by-firewall.
+        if tcp.address.is_none() && !tcp.attempts.is_empty() && !super::path::rejected_by_icmp(obs)
+        {
             let evidence = tcp
                 .attempts
                 .iter()

@@ -154,7 +154,7 @@ fn ended(o: &SessionOutcome) -> String {
         SessionOutcome::SessionUp => "the session came up (the probe then disconnected)".into(),
         SessionOutcome::Ultimatum { reason } => format!(
             "an MCS Disconnect Provider Ultimatum (reason {reason}, {})",
-            rdpdoctor_wire_reason(*reason)
+            rdpdoctor_observations::ultimatum_reason_name(*reason)
         ),
         SessionOutcome::Closed { reset: false } => "the server closed the connection".into(),
         SessionOutcome::Closed { reset: true } => "the server reset the connection".into(),
@@ -202,18 +202,6 @@ pub fn describe_delegation(d: &Delegation) -> String {
         (Some(r), _) => format!("withheld over {channel}: {r}"),
         (None, true) => format!("delegated over {channel}; {proof}"),
         (None, false) => format!("not sent over {channel} (the connection ended first); {proof}"),
-    }
-}
-
-/// T.125 Reason names.
-fn rdpdoctor_wire_reason(reason: u8) -> &'static str {
-    match reason {
-        0 => "rn-domain-disconnected",
-        1 => "rn-provider-initiated",
-        2 => "rn-token-purged",
-        3 => "rn-user-requested",
-        4 => "rn-channel-purged",
-        _ => "undefined",
     }
 }
 

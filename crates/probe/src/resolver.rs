@@ -1,0 +1,166 @@
+//! After a failed or timed-out lookup: ask each configured resolver directly, so a resolver that
+//! never answers (dns-timeout) is told apart from one that answers "no such name" (dns-failure).
+//!
+//! The query is a minimal DNS message (RFC 1035 4.1: header, one question for an A record,
+//! recursion desired) over UDP, built and parsed here without a DNS library.
+
+use crate::elapsed_ms;
+use rdpdoctor_observations::{ResolverOutcome, ResolverProbe};
+use std::net::{IpAddr, SocketAddr};
+use std::time::{Duration, Instant};
+use tokio::net::UdpSocket;
+
+/// The resolver configuration a Unix client uses.
+const RESOLV_CONF: &str = "/etc/resolv.conf";
+/// glibc uses at most three nameserver lines (MAXNS).
+const MAX_SERVERS: usize = 3;
+
+/// Asks every resolver in /etc/resolv.conf for `name`, at once, within `deadline`.
+pub(crate) async fn probe(name: &str, deadline: Duration) -> Vec<ResolverProbe> {
+    let text = tokio::fs::read_to_string(RESOLV_CONF)
+        .await
+        .unwrap_or_default();
+    let servers = nameservers(&text);
+    let mut set = tokio::task::JoinSet::new();
+    for (i, server) in servers.into_iter().enumerate() {
+        let name = name.to_string();
+        set.spawn(async move { (i, ask(server, &name, deadline).await) });
+    }
+    let mut out: Vec<(usize, ResolverProbe)> = Vec::new();
+    while let Some(joined) = set.join_next().await {
+        if let Ok(r) = joined {
+            out.push(r);
+        }
+    }
+    out.sort_by_key(|(i, _)| *i);
+    out.into_iter().map(|(_, p)| p).collect()
+}
+
+/// `nameserver` lines of a resolv.conf, as socket addresses on port 53.
+pub(crate) fn nameservers(text: &str) -> Vec<SocketAddr> {
+    text.lines()
+        .filter_map(|l| {
+            let mut words = l.split_whitespace();
+            (words.next() == Some("nameserver"))
+                .then(|| words.next())
+                .flatten()
+        })
+        // A link-local IPv6 server may carry a zone ("fe80::1%eth0"); the zone is dropped.
+        .filter_map(|a| a.split('%').next()?.parse::<IpAddr>().ok())
+        .map(|ip| SocketAddr::new(ip, 53))
+        .take(MAX_SERVERS)
+        .collect()
+}
+
+async fn ask(server: SocketAddr, name: &str, deadline: Duration) -> ResolverProbe {
+    let start = Instant::now();
+    // Any 16 bits that differ between runs will do: the answer is matched on it.
+    let nanos = std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .map(|d| d.subsec_nanos())
+        .unwrap_or(0);
+    let id = (nanos as u16) ^ (std::process::id() as u16);
+    let outcome = match query(id, name) {
+        None => ResolverOutcome::Error {
+            error: format!("{name:?} cannot be written as a DNS name"),
+        },
+        Some(q) => match tokio::time::timeout(deadline, exchange(server, &q, id)).await {
+            Err(_) => ResolverOutcome::TimedOut,
+            Ok(Err(e)) => ResolverOutcome::Error {
+                error: e.to_string(),
+            },
+            Ok(Ok(o)) => o,
+        },
+    };
+    ResolverProbe {
+        server,
+        elapsed_ms: elapsed_ms(start),
+        outcome,
+    }
+}
+
+async fn exchange(server: SocketAddr, q: &[u8], id: u16) -> std::io::Result<ResolverOutcome> {
+    let bind: SocketAddr = match server {
+        SocketAddr::V4(_) => "0.0.0.0:0".parse().map_err(std::io::Error::other)?,
+        SocketAddr::V6(_) => "[::]:0".parse().map_err(std::io::Error::other)?,
+    };
+    let sock = UdpSocket::bind(bind).await?;
+    // Connected: an ICMP "port unreachable" comes back as an error instead of silence.
+    sock.connect(server).await?;
+    sock.send(q).await?;
+    let mut buf = [0u8; 512];
+    loop {
+        let n = sock.recv(&mut buf).await?;
+        if let Some(outcome) = answer(&buf[..n.min(buf.len())], id) {
+            return Ok(outcome);
+        }
+        // Not an answer to this query: keep waiting (the deadline bounds it).
+    }
+}
+
+/// A standard query (RFC 1035 4.1.1) with recursion desired for `name`, type A, class IN.
+pub(crate) fn query(id: u16, name: &str) -> Option<Vec<u8>> {
+    let mut q = Vec::with_capacity(18 + name.len());
+    q.extend_from_slice(&id.to_be_bytes());
+    q.extend_from_slice(&[0x01, 0x00, 0, 1, 0, 0, 0, 0, 0, 0]); // RD; QDCOUNT 1
+    for label in name.trim_end_matches('.').split('.') {
+        let len = u8::try_from(label.len())
+            .ok()
+            .filter(|l| (1..=63).contains(l))?;
+        q.push(len);
+        q.extend_from_slice(label.as_bytes());
+    }
+    q.push(0);
+    if q.len() > 12 + 255 {
+        return None;
+    }
+    q.extend_from_slice(&[0, 1, 0, 1]); // QTYPE A, QCLASS IN
+    Some(q)
+}
+
+/// The RCODE and ANCOUNT of an answer to query `id`, or None for anything else.
+pub(crate) fn answer(bytes: &[u8], id: u16) -> Option<ResolverOutcome> {
+    let header = bytes.get(..12)?;
+    let is_response = header[2] & 0x80 != 0;
+    if u16::from_be_bytes([header[0], header[1]]) != id || !is_response {
+        return None;
+    }
+    Some(ResolverOutcome::Answered {
+        rcode: header[3] & 0x0f,
+        answers: u16::from_be_bytes([header[6], header[7]]),
+    })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn reads_nameserver_lines_like_glibc() {
+        let text = "# comment\nsearch lab.test\nnameserver 198.18.0.53\nnameserver fe80::1%eth0\n\
+                    nameserver bogus\nnameserver 10.0.0.1\nnameserver 10.0.0.2\noptions timeout:1\n";
+        let got: Vec<String> = nameservers(text).iter().map(|s| s.to_string()).collect();
+        assert_eq!(got, ["198.18.0.53:53", "[fe80::1]:53", "10.0.0.1:53"]);
+    }
+
+    #[test]
+    fn builds_a_query_and_reads_only_its_answer() {
+        let q = query(0x1234, "rdp-a.lab.test.").unwrap_or_default();
+        assert_eq!(&q[..4], &[0x12, 0x34, 0x01, 0x00]);
+        assert_eq!(&q[12..18], b"\x05rdp-a");
+        assert_eq!(&q[q.len() - 4..], &[0, 1, 0, 1]);
+        assert!(query(1, "a..b").is_none());
+        assert!(query(1, &"x".repeat(64)).is_none());
+        let nx = [0x12, 0x34, 0x81, 0x83, 0, 1, 0, 0, 0, 0, 0, 0];
+        assert_eq!(
+            answer(&nx, 0x1234),
+            Some(ResolverOutcome::Answered {
+                rcode: 3,
+                answers: 0
+            })
+        );
+        assert_eq!(answer(&nx, 0x1235), None);
+        assert_eq!(answer(&nx[..11], 0x1234), None);
+        assert_eq!(answer(&q, 0x1234), None); // a query, not a response
+    }
+}

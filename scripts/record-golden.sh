@@ -1,0 +1,35 @@
+#!/usr/bin/env bash
+# Records the golden corpus: `rdpdoctor check --save` against every lab server, and beside each
+# observation file the verdict and finding ids that `diagnose` must give for it. The offline test
+# crates/cli/tests/golden.rs replays them (no lab needed). Run after a change that is meant to
+# alter a diagnosis, with the lab running (lab/start.sh), and review the diff before committing.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+cargo build --quiet
+OUT=crates/cli/tests/golden
+mkdir -p "$OUT"
+python3 - "$OUT" <<'PY'
+import json, subprocess, sys, os
+out = sys.argv[1]
+servers = json.load(open("lab/state/servers.json"))["servers"]
+# Every real server and stand-in; the dripping stand-in needs --full (tested live instead).
+skip = {"hostile-drip", "closed"}
+for s in servers:
+    if s["name"] in skip:
+        continue
+    target = f"{s['host']}:{s['port']}"
+    obs_path = os.path.join(out, f"{s['name']}.json")
+    r = subprocess.run(["target/debug/rdpdoctor", "check", target, "--timeout", "2",
+                        "--save", obs_path, "--json"], capture_output=True, text=True)
+    obs = json.load(open(obs_path))
+    # Lab ports differ between runs: keep the document, drop nothing; the replay judges it at the
+    # time it was recorded.
+    at = obs.get("started_at")
+    r = subprocess.run(["target/debug/rdpdoctor", "diagnose", obs_path, "--json", "--at", at],
+                       capture_output=True, text=True)
+    d = json.loads(r.stdout)
+    expect = {"at": at, "status": d["verdict"]["status"], "finding": d["verdict"]["finding"],
+              "ids": sorted(f["id"] for f in d["findings"]), "exit": r.returncode}
+    json.dump(expect, open(os.path.join(out, f"{s['name']}.expect.json"), "w"), indent=1)
+    print(f"{s['name']:28} {expect['status']:11} {expect['finding']}")
+PY
