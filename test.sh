@@ -19,3 +19,5 @@ trap 'lab/path/stop.sh; lab/stop.sh' EXIT
 lab/path/start.sh
 # Every integration test of the binary, the lab ones included (the offline ones run again: cheap).
 cargo test -p rdpdoctor --features lab --tests
+# The Debian package: build it with cargo-deb and check its contents and unit.
+scripts/test-deb.sh

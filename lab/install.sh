@@ -11,6 +11,7 @@ PACKAGES=(
   xvfb                # headless X display for freerdp-shadow-cli
   openssl             # lab CA and server certificates
   python3             # standin.py, observe.py, bench timing
+  python3-venv        # the venv pyrdp-mitm (PyPI) is installed into (lab/intercept.sh)
   nmap                # benchmark peer (rdp-enum-encryption, rdp-ntlm-info)
   prometheus          # promtool: checks the exporter output, scrape config and alert rules
   iproute2            # ss (port checks); ip netns / veth for the path lab (lab/path/)
@@ -20,6 +21,24 @@ PACKAGES=(
   procps              # ps (process checks)
   ca-certificates
 )
+
+# pyrdp-mitm (PyPI, pinned in lab/pyrdp-requirements.txt) in a venv of its own, the lab's real
+# RDP interceptor. Installed after the Debian packages (it needs python3-venv).
+PYRDP_VENV=${RDPDOCTOR_LAB_PYRDP_VENV:-/opt/rdpdoctor-lab/pyrdp-venv}
+LAB_DIR=$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)
+install_pyrdp() {
+  local req="$LAB_DIR/pyrdp-requirements.txt" stamp="$PYRDP_VENV/.rdpdoctor-requirements"
+  if [ -x "$PYRDP_VENV/bin/pyrdp-mitm" ] && cmp -s "$req" "$stamp"; then
+    echo "install.sh: pyrdp-mitm already installed in $PYRDP_VENV"
+    return 0
+  fi
+  echo "install.sh: installing pyrdp-mitm into $PYRDP_VENV"
+  rm -rf "$PYRDP_VENV"
+  /usr/bin/python3 -m venv "$PYRDP_VENV"
+  "$PYRDP_VENV/bin/pip" install -q --disable-pip-version-check --no-input -r "$req"
+  "$PYRDP_VENV/bin/pyrdp-mitm" --help >/dev/null
+  cp "$req" "$stamp"
+}
 
 missing=()
 for p in "${PACKAGES[@]}"; do
@@ -31,6 +50,7 @@ done
 
 if [ "${#missing[@]}" -eq 0 ]; then
   echo "install.sh: all lab packages already installed"
+  install_pyrdp
   exit 0
 fi
 
@@ -74,4 +94,5 @@ apt-get install -y -q --no-install-recommends "${missing[@]}"
 if [ -e /var/run/xrdp/xrdp.pid ] || [ -e /run/xrdp/xrdp.pid ]; then
   echo "install.sh: WARNING: a system xrdp pid file exists (/run/xrdp/xrdp.pid); the packaged service may be running" >&2
 fi
+install_pyrdp
 echo "install.sh: done"

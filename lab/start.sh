@@ -6,10 +6,10 @@
 #   lab/stop.sh             # stop everything this script started
 #
 # Env:
-#   RDPDOCTOR_LAB_BASE_PORT   first port (default 13389, below the ephemeral range); servers use BASE+0 .. BASE+LAST_OFFSET (52; routes at 50..52, lab/route.sh)
+#   RDPDOCTOR_LAB_BASE_PORT   first port (default 13389, below the ephemeral range); servers use BASE+0 .. BASE+LAST_OFFSET (71; routes at 50..52, lab/route.sh; pyrdp-mitm at 70..71)
 #   RDPDOCTOR_LAB_DISPLAY     first X display number to try for Xvfb (default 93)
 #   RDPDOCTOR_LAB_XRDP_LOGLEVEL  xrdp LogLevel (default INFO; DEBUG is more verbose)
-#   RDPDOCTOR_LAB_WAIT        seconds to wait for all ports to listen (default 15)
+#   RDPDOCTOR_LAB_WAIT        seconds to wait for all ports to listen (default 30: pyrdp-mitm takes seconds to start)
 #
 # Everything lives in lab/state/ (git-ignored): certs/, conf/, pids/, *.log, servers.json.
 # Every process is recorded in lab/state/pids/NAME.pid as "PID STARTTIME" (STARTTIME = field 22
@@ -27,7 +27,7 @@ PIDS="$STATE/pids"
 # Default below Linux's ephemeral range (32768-60999 by default): a port in that range can be
 # held at any moment by some program's outgoing connection, and xrdp then fails to bind it.
 BASE=${RDPDOCTOR_LAB_BASE_PORT:-13389}
-WAIT=${RDPDOCTOR_LAB_WAIT:-15}
+WAIT=${RDPDOCTOR_LAB_WAIT:-30}
 XRDP_LOGLEVEL=${RDPDOCTOR_LAB_XRDP_LOGLEVEL:-INFO}
 LAB_USER=labuser
 LAB_PASS='LabPass-2026!'
@@ -46,7 +46,7 @@ on_exit() {
 }
 
 # The highest port offset the lab uses (BASE+0 .. BASE+LAST_OFFSET).
-LAST_OFFSET=52
+LAST_OFFSET=71
 [[ "$BASE" =~ ^[0-9]+$ ]] && [ "$BASE" -ge 1024 ] && [ "$BASE" -le $((65535 - LAST_OFFSET)) ] \
   || die "RDPDOCTOR_LAB_BASE_PORT=$BASE is not a port number in 1024..$((65535 - LAST_OFFSET))"
 
@@ -406,6 +406,10 @@ start_shadow freerdp-rdp 22 \
 # Routes in front of the servers (haproxy, the tunnel stand-in): lab/route.sh.
 # shellcheck source=lab/route.sh
 . "$LAB/route.sh"
+
+# pyrdp-mitm, the real interceptor, in front of xrdp-negotiate and freerdp-nla (BASE+70..).
+# shellcheck source=lab/intercept.sh
+. "$LAB/intercept.sh"
 
 # The deliberately closed port.
 CLOSED_PORT=$((BASE + 11))

@@ -6,6 +6,8 @@
 set -euo pipefail
 cd "$(dirname "$0")/.."
 cargo build --quiet
+# The lab makes new certificates on every start: nothing to remember between recordings.
+export RDPDOCTOR_NO_KNOWN_CERTS=1
 OUT=crates/cli/tests/golden
 mkdir -p "$OUT"
 python3 - "$OUT" <<'PY'

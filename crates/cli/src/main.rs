@@ -2,6 +2,7 @@
 
 mod cmd;
 mod explain;
+mod known_certs;
 mod render;
 mod targets;
 
@@ -41,6 +42,8 @@ enum Command {
     Scan(cmd::scan::ScanArgs),
     /// Prometheus exporter: GET /probe?target=HOST:PORT runs a check (targets limited by --allow)
     Serve(cmd::serve::ServeArgs),
+    /// One self-contained HTML page from `scan` results: summary, certificate timeline, hosts
+    Report(cmd::report::ReportArgs),
     /// Print shell completions (bash, zsh, fish, elvish, powershell)
     Completions(cmd::docs::CompletionsArgs),
     /// Print the man page (roff), e.g. `rdpdoctor manpage > rdpdoctor.1`
@@ -76,6 +79,7 @@ fn main() -> ExitCode {
         Command::Findings(args) => cmd::findings::run(&args),
         Command::Scan(args) => cmd::scan::run(&args),
         Command::Serve(args) => cmd::serve::run(&args),
+        Command::Report(args) => cmd::report::run(&args),
         Command::Completions(args) => cmd::docs::completions::<Cli>(&args),
         Command::Manpage => cmd::docs::manpage::<Cli>(),
     };

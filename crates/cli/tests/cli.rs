@@ -1,5 +1,7 @@
 //! Bad input, replayed faults that no loopback server can produce, and the generated catalog.
 
+#![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)] // tests: a failed assumption is a failed test
+
 mod common;
 
 use common::{ids, run, run_json, workspace_root};

@@ -1,5 +1,6 @@
 //! Shared helpers of the integration tests: run the real binary, find the lab.
 
+#![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)] // tests: a failed assumption is a failed test
 #![allow(dead_code)]
 
 use serde_json::Value;
@@ -7,7 +8,12 @@ use std::path::PathBuf;
 use std::process::{Command, Output};
 
 pub fn bin() -> Command {
-    Command::new(env!("CARGO_BIN_EXE_rdpdoctor"))
+    let mut c = Command::new(env!("CARGO_BIN_EXE_rdpdoctor"));
+    // The lab regenerates its certificates on every start: certificates remembered in the
+    // user's data directory by an earlier run would show up as cert-changed. Tests that remember
+    // certificates pass --known-certs FILE explicitly.
+    c.env("RDPDOCTOR_NO_KNOWN_CERTS", "1");
+    c
 }
 
 pub fn workspace_root() -> PathBuf {

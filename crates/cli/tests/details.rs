@@ -4,6 +4,8 @@
 //! produces: an RDP 5.0 server with an 8-byte Server Core Data block and a 511-bit modulus
 //! declared as a 512-bit key, and a workgroup server whose NTLM domain fields name itself.
 
+#![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)] // tests: a failed assumption is a failed test
+
 mod common;
 
 use common::{run, run_json, Lab};

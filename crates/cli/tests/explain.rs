@@ -1,5 +1,7 @@
 //! Runs the real `rdpdoctor explain` binary.
 
+#![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)] // tests: a failed assumption is a failed test
+
 use std::process::{Command, Output};
 
 fn run(args: &[&str]) -> Output {

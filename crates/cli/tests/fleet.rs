@@ -1,6 +1,8 @@
 //! `rdpdoctor scan` and `rdpdoctor serve` against the lab (loopback only), and the example
 //! Prometheus configuration checked with Prometheus's own promtool.
 
+#![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)] // tests: a failed assumption is a failed test
+
 mod common;
 
 use common::{bin, run, workspace_root, Lab};

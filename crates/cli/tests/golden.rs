@@ -2,6 +2,8 @@
 //! (scripts/record-golden.sh), each with the verdict and finding ids it must give, replayed
 //! through `diagnose` offline. A rule change that alters any diagnosis shows here without a lab.
 
+#![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)] // tests: a failed assumption is a failed test
+
 mod common;
 
 use common::{ids, run_json, workspace_root};

@@ -5,6 +5,8 @@
 //! fails the test instead of stalling it. Scans target closed ports on 127.0.0.0/8 only (refused
 //! at once, no lab needed).
 
+#![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)] // tests: a failed assumption is a failed test
+
 mod common;
 
 use common::bin;

@@ -2,6 +2,8 @@
 //! stand-ins for faults no real server produces). Each case asserts the verdict, the exact set of
 //! finding ids and the exit status of the real binary.
 
+#![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)] // tests: a failed assumption is a failed test
+
 mod common;
 
 use common::{ids, run, run_json, Lab};

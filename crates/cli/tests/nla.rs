@@ -2,6 +2,8 @@
 //! freerdp-nla (good and wrong password), the refused `--password` flag, and the password never
 //! appearing in output, JSON or the process list.
 
+#![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)] // tests: a failed assumption is a failed test
+
 mod common;
 
 use common::{ids, run, run_json, workspace_root, Lab};

@@ -1,5 +1,7 @@
 //! `logs`, `host` and `diagnose` with offline evidence, through the real binary and `--json`.
 
+#![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)] // tests: a failed assumption is a failed test
+
 use serde_json::Value;
 use std::path::PathBuf;
 use std::process::Command;

@@ -4,6 +4,8 @@
 //! verdict, the exact set of finding ids and the exit status; healthy servers through the bare
 //! router and through haproxy must stay healthy.
 
+#![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)] // tests: a failed assumption is a failed test
+
 mod common;
 
 use common::{bin, ids, workspace_root};

@@ -6,6 +6,8 @@
 //! listener in this process that accepts and never answers (a stand-in for a stalled server,
 //! used to keep a request in flight; no real server stalls on purpose). No lab is needed.
 
+#![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)] // tests: a failed assumption is a failed test
+
 mod common;
 
 use common::bin;

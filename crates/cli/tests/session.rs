@@ -1,6 +1,8 @@
 //! `check --full` against the lab: the phase reached and the server's own codes (Set Error Info,
 //! Disconnect Provider Ultimatum, licensing), with and without credentials.
 
+#![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)] // tests: a failed assumption is a failed test
+
 mod common;
 
 use common::{ids, Lab};

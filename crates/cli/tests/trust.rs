@@ -3,6 +3,8 @@
 //! password must never reach them, no check may run past its deadline, text output never passes a
 //! control character through, and no verdict claims more than was proven.
 
+#![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)] // tests: a failed assumption is a failed test
+
 mod common;
 
 use common::{ids, run, run_json, workspace_root, Lab};

@@ -206,6 +206,9 @@ pub const KNOWN_FINDINGS: &[&str] = &[
     "path-mtu-blackhole",
     "high-latency",
     "packet-loss",
+    // Signs of interception (crates/diagnose/src/catalog/intercept.rs).
+    "cert-changed",
+    "interception-suspected",
 ];
 
 // ---------------------------------------------------------------------------------------------

@@ -204,7 +204,7 @@ pub fn compare(a: (&Observations, &Diagnosis), b: (&Observations, &Diagnosis)) -
                 "{} {} bits{}",
                 c.key_type,
                 c.key_bits,
-                c.public_key_sha256_hex
+                c.public_key_sha256
                     .as_deref()
                     .map(|h| format!(", SPKI SHA-256 {}", h.get(..16).unwrap_or(h)))
                     .unwrap_or_default()
@@ -453,7 +453,7 @@ mod tests {
             serial_hex: "1000".into(),
             sha256_hex: sha.into(),
             sha1_hex: "AA".into(),
-            public_key_sha256_hex: Some(key.into()),
+            public_key_sha256: Some(key.into()),
             not_before: t,
             not_after: t + jiff::SignedDuration::from_hours(24 * 700),
             never_expires: false,

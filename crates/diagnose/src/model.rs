@@ -1,9 +1,9 @@
 //! What a diagnosis says: findings and one verdict. Renderers format these; they never re-derive.
 
-use serde::Serialize;
+use serde::{Deserialize, Serialize};
 
 /// What a finding does to a default, up-to-date Windows client (FINDINGS.md).
-#[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize)]
+#[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize)]
 #[serde(rename_all = "lowercase")]
 pub enum Severity {
     /// The client cannot connect.
@@ -24,7 +24,7 @@ impl Severity {
 }
 
 /// The step of the connection sequence a finding belongs to, in the order a client meets them.
-#[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize)]
+#[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize)]
 #[serde(rename_all = "kebab-case")]
 pub enum Step {
     Dns,
@@ -58,7 +58,7 @@ impl Step {
 }
 
 /// The overall state of the server (the JSON contract's `verdict.status`).
-#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize)]
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(rename_all = "lowercase")]
 pub enum Status {
     Healthy,
@@ -68,15 +68,15 @@ pub enum Status {
 }
 
 /// One numbered fix: what to do, and the exact commands or policy paths.
-#[derive(Clone, Debug, Serialize)]
+#[derive(Clone, Debug, Serialize, Deserialize)]
 pub struct Fix {
     pub text: String,
-    #[serde(skip_serializing_if = "Vec::is_empty")]
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub commands: Vec<String>,
 }
 
 /// A code from the shared code tables, with its official name.
-#[derive(Clone, Debug, Serialize)]
+#[derive(Clone, Debug, Serialize, Deserialize)]
 pub struct CodeRef {
     pub family: rdpdoctor_codes::Family,
     pub value: u32,
@@ -85,20 +85,20 @@ pub struct CodeRef {
 }
 
 /// What a client would most likely show for a finding.
-#[derive(Clone, Debug, Serialize)]
+#[derive(Clone, Debug, Serialize, Deserialize)]
 pub struct ClientError {
     /// Codes from the shared tables, most telling first: mstsc disconnect and extended reasons,
     /// and the RDP_NEG_FAILURE, TLS alert, NTSTATUS, HRESULT or FreeRDP codes that go with them.
     pub codes: Vec<CodeRef>,
     /// The message or behaviour, in words.
-    #[serde(skip_serializing_if = "String::is_empty")]
+    #[serde(default, skip_serializing_if = "String::is_empty")]
     pub text: String,
     /// True when the mapping is an inference rather than documented.
     pub likely: bool,
 }
 
 /// One finding: a stable id, how bad it is, and the proof.
-#[derive(Clone, Debug, Serialize)]
+#[derive(Clone, Debug, Serialize, Deserialize)]
 pub struct Finding {
     pub id: String,
     pub severity: Severity,
@@ -114,7 +114,7 @@ pub struct Finding {
 }
 
 /// The one-line answer.
-#[derive(Clone, Debug, Serialize)]
+#[derive(Clone, Debug, Serialize, Deserialize)]
 pub struct Verdict {
     pub status: Status,
     /// The id of the finding that best explains a failure (or the worst warning), else null.
@@ -130,7 +130,8 @@ pub struct Verdict {
 }
 
 /// Derived facts worth showing beside the findings.
-#[derive(Clone, Debug, Default, Serialize)]
+#[derive(Clone, Debug, Default, Serialize, Deserialize)]
+#[serde(default)]
 pub struct Facts {
     #[serde(skip_serializing_if = "Vec::is_empty")]
     pub addresses: Vec<String>,
@@ -185,7 +186,8 @@ pub struct Facts {
 }
 
 /// Path quality, measured on every check.
-#[derive(Clone, Debug, Default, Serialize)]
+#[derive(Clone, Debug, Default, Serialize, Deserialize)]
+#[serde(default)]
 pub struct PathFacts {
     /// Probe connections sampled.
     pub connections: usize,
@@ -203,7 +205,8 @@ pub struct PathFacts {
 
 /// The Standard RDP Security settings from the MCS Connect Response (MS-RDPBCGR 2.2.1.4.2,
 /// 2.2.1.4.3), in words.
-#[derive(Clone, Debug, Default, Serialize)]
+#[derive(Clone, Debug, Default, Serialize, Deserialize)]
+#[serde(default)]
 pub struct RdpSecurityFacts {
     /// `High, 128-bit RC4, RSA 2048 proprietary key`: the answer to an offer of every method.
     pub summary: String,
@@ -226,7 +229,8 @@ pub struct RdpSecurityFacts {
 }
 
 /// The full connection (`check --full`) in words.
-#[derive(Clone, Debug, Default, Serialize)]
+#[derive(Clone, Debug, Default, Serialize, Deserialize)]
+#[serde(default)]
 pub struct SessionFacts {
     /// The phase reached (its kebab-case id, as in the observations).
     pub phase: String,
@@ -243,12 +247,12 @@ pub struct SessionFacts {
     #[serde(skip_serializing_if = "Vec::is_empty")]
     pub codes: Vec<String>,
     /// `check --full --hold`: how the held session ended, and its timeline.
-    #[serde(skip_serializing_if = "Option::is_none")]
+    #[serde(default, skip_serializing_if = "Option::is_none")]
     pub hold: Option<HoldFacts>,
 }
 
 /// A held session (`--hold`) in words.
-#[derive(Clone, Debug, Default, Serialize)]
+#[derive(Clone, Debug, Default, Serialize, Deserialize)]
 pub struct HoldFacts {
     /// "held", "not-started", "error-info", "ultimatum", "dropped", "protocol-error",
     /// "deadline".
@@ -268,7 +272,7 @@ fn is_zero(n: &usize) -> bool {
 }
 
 /// One line of the event timeline.
-#[derive(Clone, Debug, Serialize)]
+#[derive(Clone, Debug, Serialize, Deserialize)]
 pub struct TimelineEntry {
     /// UTC, to the millisecond; empty when the record had no time.
     pub time: String,
@@ -278,7 +282,7 @@ pub struct TimelineEntry {
     pub event: String,
     pub text: String,
     /// How many identical consecutive events this line stands for.
-    #[serde(skip_serializing_if = "is_one")]
+    #[serde(default = "one", skip_serializing_if = "is_one")]
     pub count: usize,
 }
 
@@ -286,8 +290,12 @@ fn is_one(n: &usize) -> bool {
     *n == 1
 }
 
+fn one() -> usize {
+    1
+}
+
 /// The certificate in a form a person reads.
-#[derive(Clone, Debug, Serialize)]
+#[derive(Clone, Debug, Serialize, Deserialize)]
 pub struct CertificateFacts {
     pub subject: String,
     pub issuer: String,
@@ -309,7 +317,7 @@ pub struct CertificateFacts {
 }
 
 /// Everything `diagnose` concludes.
-#[derive(Clone, Debug, Serialize)]
+#[derive(Clone, Debug, Serialize, Deserialize)]
 pub struct Diagnosis {
     #[serde(skip_serializing_if = "Option::is_none")]
     pub target: Option<String>,
@@ -331,7 +339,8 @@ impl Diagnosis {
 
 /// NLA facts: the server's names, OS and clock from its NTLM CHALLENGE, the CredSSP version, and
 /// the logon verdict of `check --user`.
-#[derive(Clone, Debug, Default, Serialize)]
+#[derive(Clone, Debug, Default, Serialize, Deserialize)]
+#[serde(default)]
 pub struct NlaFacts {
     #[serde(skip_serializing_if = "Option::is_none")]
     pub netbios_computer: Option<String>,
@@ -365,4 +374,8 @@ pub struct NlaFacts {
     pub challenge_failed: Option<String>,
     #[serde(skip_serializing_if = "Option::is_none")]
     pub logon: Option<String>,
+    /// `--user` was given but the NTLM AUTHENTICATE was withheld (signs of interception): no
+    /// logon was tried.
+    #[serde(skip_serializing_if = "std::ops::Not::not")]
+    pub logon_withheld: bool,
 }

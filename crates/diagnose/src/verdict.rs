@@ -6,7 +6,7 @@ use crate::model::{Finding, Severity, Status, Step, Verdict};
 
 /// Findings that, when present, are the verdict's headline whatever else broke earlier: proof
 /// that something other than the server terminates the connection outranks every symptom.
-const HEADLINE: &[&str] = &["credssp-pubkey-mismatch"];
+const HEADLINE: &[&str] = &["credssp-pubkey-mismatch", "interception-suspected"];
 
 /// Findings that mean the RDP service could not be reached at all.
 const UNREACHABLE: &[&str] = &[
@@ -72,7 +72,10 @@ pub(crate) fn decide(findings: &[Finding], facts: &crate::model::Facts) -> Verdi
         .filter(|f| f.severity == Severity::Blocking)
         .min_by_key(|f| {
             (
-                !HEADLINE.contains(&f.id.as_str()),
+                HEADLINE
+                    .iter()
+                    .position(|h| *h == f.id)
+                    .unwrap_or(HEADLINE.len()),
                 effective_step(f),
                 !explains_present(f, findings),
             )
@@ -174,7 +177,11 @@ impl Reach {
                 ended: s.ended.clone(),
             };
         }
-        if facts.nla.as_ref().is_some_and(|n| n.logon.is_some()) {
+        if facts
+            .nla
+            .as_ref()
+            .is_some_and(|n| n.logon.is_some() && !n.logon_withheld)
+        {
             return Reach::Logon;
         }
         if facts.selected_protocol.is_some() || !facts.tls_versions.is_empty() {

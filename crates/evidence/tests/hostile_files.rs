@@ -2,6 +2,8 @@
 //! real samples cut and corrupted at random places, and random text after each file header.
 //! Deterministic (fixed xorshift seed), so a failure reproduces.
 
+#![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)] // tests: a failed assumption is a failed test
+
 use rdpdoctor_evidence::{read_bytes, ReadOptions};
 use std::path::PathBuf;
 

@@ -1,6 +1,8 @@
 //! The readers on the real public samples (../shared/samples/evtx, read in place) and on the
 //! project's own XML and .reg fixtures.
 
+#![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)] // tests: a failed assumption is a failed test
+
 use rdpdoctor_evidence::{read_path, sniff, EvidenceError, FileKind, ReadOptions};
 use rdpdoctor_observations::{EventRecord, Evidence, EvidenceKind};
 use std::path::PathBuf;

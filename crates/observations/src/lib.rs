@@ -6,6 +6,7 @@
 //! RDP. No type here decides what a fact means; that is `rdpdoctor-diagnose`'s job.
 
 mod evidence;
+mod intercept;
 mod network;
 mod nla;
 mod path;
@@ -14,6 +15,7 @@ mod session;
 mod target;
 
 pub use evidence::*;
+pub use intercept::*;
 pub use network::*;
 pub use nla::*;
 pub use path::*;
@@ -67,6 +69,9 @@ pub struct Observations {
     /// The network path: TCP statistics, ICMP errors, other addresses, retries.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub path: Option<PathObservation>,
+    /// The certificate the client expected (a pin, or the one remembered for this target).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub expected_certificate: Option<CertificateExpectation>,
     /// Facts read from event log and registry exports of the same server (and its clients).
     #[serde(default, skip_serializing_if = "Evidence::is_empty")]
     pub evidence: Evidence,
@@ -90,6 +95,7 @@ impl Observations {
             logon: None,
             session: None,
             path: None,
+            expected_certificate: None,
             evidence: Evidence::default(),
         }
     }

@@ -299,12 +299,12 @@ pub struct Certificate {
     pub san_ip: Vec<IpAddr>,
     pub serial_hex: String,
     pub sha256_hex: String,
+    /// SHA-256 of the DER SubjectPublicKeyInfo (lower-case hex): tells a renewal that kept the
+    /// key from a certificate with another key.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub public_key_sha256: Option<String>,
     /// The SHA-1 thumbprint: what Windows shows and what its certificate store is keyed by.
     pub sha1_hex: String,
-    /// SHA-256 of the certificate's SubjectPublicKeyInfo (DER): the same key in a renewed
-    /// certificate keeps it, a different key (another server, an interceptor) changes it.
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub public_key_sha256_hex: Option<String>,
     pub not_before: Timestamp,
     pub not_after: Timestamp,
     /// notAfter is 99991231235959Z, RFC 5280's "no well-defined expiration date" (`not_after`

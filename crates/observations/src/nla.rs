@@ -154,6 +154,11 @@ pub enum LogonOutcome {
     EarlyUserAuthorization {
         result: u32,
     },
+    /// The NTLM AUTHENTICATE was not sent: signs gathered earlier in the same check say that
+    /// something other than the server may terminate the connection (each sign as evidence).
+    Withheld {
+        signs: Vec<String>,
+    },
     /// The exchange could not get as far as the server's verdict.
     Failed {
         phase: NlaPhase,

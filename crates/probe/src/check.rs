@@ -223,15 +223,19 @@ pub async fn check(target: Target, options: &ProbeOptions) -> Observations {
         crate::rdp_security::complete(&host, &obs.negotiation, probed.rdp_security).await;
     // With --full the credentials are checked once, by the full connection, not twice.
     let logon_creds = options.credentials.as_deref().filter(|_| !options.full);
-    (obs.nla, obs.logon) = crate::nla::run(&host, &obs.negotiation, logon_creds, probed.nla).await;
+    // What the answers so far say about who terminates the connection: the logon withholds the
+    // NTLM AUTHENTICATE when anything does.
+    let mut trust = options.trust.clone();
+    trust.signs = crate::intercept::signs_before_logon(
+        &obs.negotiation,
+        obs.tls.as_ref().and_then(|t| t.certificate.as_ref()),
+        &options.trust,
+    );
+    (obs.nla, obs.logon) =
+        crate::nla::run(&host, &obs.negotiation, logon_creds, probed.nla, &trust).await;
     if options.full {
-        let (session, logon) = crate::full::run(
-            &host,
-            options.credentials.as_deref(),
-            &options.trust,
-            options.hold,
-        )
-        .await;
+        let (session, logon) =
+            crate::full::run(&host, options.credentials.as_deref(), &trust, options.hold).await;
         obs.session = Some(session);
         if logon.is_some() {
             obs.logon = logon;

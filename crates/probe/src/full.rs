@@ -302,15 +302,23 @@ async fn drive(
             };
             let t = Instant::now();
             let mut version = None;
-            let outcome =
-                nla::authenticate(&mut tls, &public_key, host, c, &mut version, Some(selected))
-                    .await;
+            let outcome = nla::authenticate(
+                &mut tls,
+                &public_key,
+                host,
+                c,
+                &mut version,
+                Some(selected),
+                trust,
+            )
+            .await;
             // TSCredentials went out once the server's pubKeyAuth verified.
             let delegated = !matches!(
                 outcome,
                 LogonOutcome::ErrorCode { .. }
                     | LogonOutcome::ClosedAfterAuthenticate { .. }
                     | LogonOutcome::PubKeyAuthMismatch { .. }
+                    | LogonOutcome::Withheld { .. }
                     | LogonOutcome::Failed {
                         phase: NlaPhase::Challenge | NlaPhase::Authenticate,
                         ..

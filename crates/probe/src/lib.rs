@@ -10,6 +10,7 @@ mod dns;
 mod full;
 mod hold;
 mod host;
+mod intercept;
 mod negotiate;
 mod nla;
 mod path;

@@ -350,7 +350,11 @@ async fn challenge(tls: &mut Tls, deadline: Duration, version: &mut Option<u32>)
 /// Authenticates `creds` with CredSSP/NTLM up to the server's verdict on them, and stops before
 /// TSCredentials: the password never reaches the server (only an NTLMv2 response computed from
 /// it does, as in any NTLM logon).
-pub(crate) async fn logon(host: &Host, creds: &Credentials) -> LogonObservation {
+pub(crate) async fn logon(
+    host: &Host,
+    creds: &Credentials,
+    trust: &crate::Trust,
+) -> LogonObservation {
     let t = Instant::now();
     let mut obs = LogonObservation {
         user: creds.user.clone(),
@@ -373,6 +377,7 @@ pub(crate) async fn logon(host: &Host, creds: &Credentials) -> LogonObservation 
                 creds,
                 &mut obs.ts_request_version,
                 None,
+                trust,
             )
             .await;
             let _ = tokio::time::timeout(Duration::from_millis(50), open.tls.shutdown()).await;
@@ -416,6 +421,7 @@ pub(crate) async fn authenticate(
     creds: &Credentials,
     version: &mut Option<u32>,
     delegate: Option<u32>,
+    trust: &crate::Trust,
 ) -> LogonOutcome {
     let failed = |phase, reason: String| LogonOutcome::Failed { phase, reason };
     let username = match sspi::Username::parse(&creds.user) {
@@ -467,6 +473,11 @@ pub(crate) async fn authenticate(
     *version = Some(challenge.version);
     if let Some(code) = challenge.error_code.filter(|c| c.0 != 0) {
         return LogonOutcome::ErrorCode { code: code.0 };
+    }
+    // The AUTHENTICATE carries an NTLMv2 response, a crackable hash of the password: it goes out
+    // only when nothing so far says the far end may not be the server.
+    if let Some(signs) = withhold(tls, &challenge, trust) {
+        return LogonOutcome::Withheld { signs };
     }
     // AUTHENTICATE with pubKeyAuth
     let authenticate = match client.process(challenge).resolve_to_result() {
@@ -540,6 +551,38 @@ pub(crate) async fn authenticate(
     }
 }
 
+/// The signs that withhold the AUTHENTICATE on this connection, if any: those gathered before
+/// it (`trust.signs`) and its own (certificate, CHALLENGE names). A certificate matching
+/// `--cert-sha256` overrides them all.
+fn withhold(tls: &Tls, challenge: &TsRequest, trust: &crate::Trust) -> Option<Vec<String>> {
+    let leaf = tls.ssl().peer_certificate();
+    if leaf
+        .as_ref()
+        .is_some_and(|l| crate::intercept::pinned_match(l, trust))
+    {
+        return None;
+    }
+    let described = leaf
+        .as_ref()
+        .and_then(|l| crate::certificate::describe(l, 1).ok());
+    let info = challenge
+        .nego_tokens
+        .as_deref()
+        .and_then(|t| ntlm::parse_challenge(t).ok())
+        .map(|c| NtlmInfo {
+            netbios_computer: c.netbios_computer,
+            dns_computer: c.dns_computer,
+            ..NtlmInfo::default()
+        });
+    let mut signs = trust.signs.clone();
+    for s in crate::intercept::signs_on_connection(described.as_ref(), info.as_ref(), trust) {
+        if !signs.contains(&s) {
+            signs.push(s);
+        }
+    }
+    (!signs.is_empty()).then_some(signs)
+}
+
 async fn exchange_send(
     tls: &mut Tls,
     request: &TsRequest,
@@ -580,11 +623,12 @@ pub(crate) async fn run(
     negotiation: &[rdpdoctor_observations::NegotiationAttempt],
     creds: Option<&Credentials>,
     carried: Option<NlaObservation>,
+    trust: &crate::Trust,
 ) -> (Option<NlaObservation>, Option<LogonObservation>) {
     // The CHALLENGE already read on a negotiation connection needs no connection of its own.
     if let Some(n) = carried {
         let logon = match creds {
-            Some(c) => Some(logon(host, c).await),
+            Some(c) => Some(logon(host, c, trust).await),
             None => None,
         };
         return (Some(n), logon);
@@ -611,7 +655,7 @@ pub(crate) async fn run(
         ),
         (true, None) => (Some(probe(host).await), None),
         (true, Some(c)) => {
-            let (n, l) = tokio::join!(probe(host), logon(host, c));
+            let (n, l) = tokio::join!(probe(host), logon(host, c, trust));
             (Some(n), Some(l))
         }
     }
@@ -638,6 +682,6 @@ mod tests {
             &options,
             1.0,
         );
-        is_send(&run(&host, &[], Some(&c), None));
+        is_send(&run(&host, &[], Some(&c), None, &crate::Trust::default()));
     }
 }

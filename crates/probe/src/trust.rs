@@ -22,6 +22,12 @@ pub struct Trust {
     pub pinned_sha256: Option<Vec<u8>>,
     /// `--trust-any-cert`: delegate even when nothing proves who the server is.
     pub any: bool,
+    /// The certificate remembered for this target (`--known-certs`): another key on the logon
+    /// connection withholds the NTLM AUTHENTICATE.
+    pub remembered: Option<rdpdoctor_observations::KnownCertificate>,
+    /// Signs of interception gathered before the logon connection: filled in by the check
+    /// itself (whatever is given here is replaced).
+    pub signs: Vec<String>,
 }
 
 impl Trust {

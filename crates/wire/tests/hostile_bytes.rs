@@ -1,6 +1,8 @@
 //! Every decoder that reads server bytes, fed random and mutated input: none may panic, whatever
 //! arrives. Deterministic (a fixed xorshift seed), so a failure reproduces.
 
+#![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)] // tests: a failed assumption is a failed test
+
 use rdpdoctor_wire::{credssp, mcs, ntlm, session, tpkt, x224};
 
 struct Rng(u64);

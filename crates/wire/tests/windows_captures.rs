@@ -21,6 +21,8 @@
 //! - gssapi/gss-ntlmssp, tests/ntlmssptest.c, `T_NTLMv2_CBT.ChallengeMessage`: the CHALLENGE of a
 //!   Windows Server 2008 R2 RTM (6.1.7600) domain controller DC-WS2008R2 of domain WS2008R2.
 
+#![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)] // tests: a failed assumption is a failed test
+
 use rdpdoctor_wire::mcs::{decode_connect_response, ConnectResponse, ServerCertificate};
 use rdpdoctor_wire::session::{inspect, ServerFrame, STATUS_VALID_CLIENT};
 use rdpdoctor_wire::x224::{decode_connection_confirm, Confirm};

@@ -63,6 +63,8 @@ pub struct CheckArgs {
     #[arg(long, value_name = "DAYS", default_value_t = 7, value_parser = clap::value_parser!(i64).range(0..=3650))]
     pub cert_crit_days: i64,
     #[command(flatten)]
+    pub known: crate::known_certs::KnownCertsArgs,
+    #[command(flatten)]
     pub diagnosis: DiagnosisOptions,
 }
 
@@ -181,6 +183,7 @@ pub(crate) fn prepare(args: &CheckArgs, hosts: &str) -> Result<Prepared, String>
         trust: Trust {
             pinned_sha256,
             any: args.trust_any_cert,
+            ..Trust::default()
         },
         deadline: Some(ProbeOptions::overall_deadline_with_hold(
             timeout, args.full, hold,
@@ -188,6 +191,19 @@ pub(crate) fn prepare(args: &CheckArgs, hosts: &str) -> Result<Prepared, String>
         hold,
     };
     Ok(Prepared { ctx, options })
+}
+
+/// What `--user` did when the NTLM AUTHENTICATE was withheld, and how to override it.
+pub(crate) fn withheld_line(obs: &rdpdoctor_observations::Observations) -> Option<String> {
+    let l = obs.logon.as_ref()?;
+    let rdpdoctor_observations::LogonOutcome::Withheld { signs } = &l.outcome else {
+        return None;
+    };
+    Some(format!(
+        "rdpdoctor: did NOT log on as {}: the NTLM AUTHENTICATE (a crackable hash of the password) was not sent because something other than the server may terminate the connection: {}. If the path is yours, pin the server's real certificate with --cert-sha256 (read it on the server); --trust-any-cert does not override this",
+        l.user,
+        signs.join("; ")
+    ))
 }
 
 pub fn run(args: &CheckArgs) -> u8 {
@@ -206,10 +222,20 @@ pub fn run(args: &CheckArgs) -> u8 {
         Ok(t) => t,
         Err(e) => return usage_error(&e),
     };
-    let Prepared { ctx, options } = match prepare(args, &target.host) {
+    let Prepared { ctx, mut options } = match prepare(args, &target.host) {
         Ok(p) => p,
         Err(e) => return usage_error(&e),
     };
+    // The certificate remembered for this target: the probe withholds an NTLM response when
+    // another key shows up, and the diagnosis compares them (cert-changed).
+    let mut known = crate::known_certs::KnownCerts::open(&args.known);
+    let known_key = crate::known_certs::key(&target);
+    options.trust.remembered = known.as_ref().and_then(|k| k.get(&known_key).cloned());
+    let pinned_hex = options
+        .trust
+        .pinned_sha256
+        .as_ref()
+        .map(|p| p.iter().map(|b| format!("{b:02x}")).collect::<String>());
     let runtime = match tokio::runtime::Builder::new_current_thread()
         .enable_all()
         .build()
@@ -217,11 +243,22 @@ pub fn run(args: &CheckArgs) -> u8 {
         Ok(r) => r,
         Err(e) => return usage_error(&format!("cannot start the async runtime: {e}")),
     };
-    let obs = runtime.block_on(rdpdoctor_probe::check(target, &options));
+    let mut obs = runtime.block_on(rdpdoctor_probe::check(target, &options));
     // The password is zeroed here, before anything is printed or written.
     drop(options);
     if let Some(line) = delegation_line(&obs) {
         eprintln!("{}", crate::render::escape::line(&line));
+    }
+    if let Some(line) = withheld_line(&obs) {
+        eprintln!("{}", crate::render::escape::line(&line));
+    }
+    let mut expectation = known
+        .as_ref()
+        .map(|k| k.expectation(&known_key))
+        .unwrap_or_default();
+    expectation.pinned_sha256 = pinned_hex;
+    if expectation != Default::default() {
+        obs.expected_certificate = Some(expectation);
     }
     if let Some(path) = &args.save {
         if let Err(e) = std::fs::write(path, obs.to_json()) {
@@ -232,6 +269,18 @@ pub fn run(args: &CheckArgs) -> u8 {
         }
     }
     let diagnosis = rdpdoctor_diagnose::diagnose(&obs, &ctx);
+    if let (Some(k), Some(seen)) = (
+        known.as_mut(),
+        obs.tls.as_ref().and_then(|t| t.certificate.as_ref()),
+    ) {
+        let suspected = diagnosis
+            .findings
+            .iter()
+            .any(|f| f.id == "interception-suspected");
+        if let Some(line) = k.record(&known_key, seen, suspected, jiff::Timestamp::now()) {
+            eprintln!("{}", crate::render::escape::line(&line));
+        }
+    }
     if nagios {
         let thresholds = render::nagios::Thresholds {
             warn_days: args.diagnosis.cert_warn_days,

@@ -50,17 +50,48 @@ pub fn run(args: &CompareArgs) -> u8 {
         Ok(r) => r,
         Err(e) => return usage_error(format!("cannot start the async runtime: {e}")),
     };
+    // Each route is held to the certificate remembered for it (as `check` does: an NTLM
+    // response is withheld when another key shows up); compare only reads the file.
+    let known = crate::known_certs::KnownCerts::open(&c.known);
+    let pinned_hex = options
+        .trust
+        .pinned_sha256
+        .as_ref()
+        .map(|p| p.iter().map(|b| format!("{b:02x}")).collect::<String>());
+    let route = |t: &Target| {
+        let key = crate::known_certs::key(t);
+        let mut o = options.clone();
+        o.trust.remembered = known.as_ref().and_then(|k| k.get(&key).cloned());
+        let mut expectation = known
+            .as_ref()
+            .map(|k| k.expectation(&key))
+            .unwrap_or_default();
+        expectation.pinned_sha256 = pinned_hex.clone();
+        (o, expectation)
+    };
+    let ((options_a, expect_a), (options_b, expect_b)) = (route(&a), route(&b));
+    drop(options);
     // Concurrently: both routes see the server in the same state, and the comparison takes
     // as long as the slower check, not the sum.
-    let (oa, ob) = runtime.block_on(async {
+    let (mut oa, mut ob) = runtime.block_on(async {
         tokio::join!(
-            rdpdoctor_probe::check(a.clone(), &options),
-            rdpdoctor_probe::check(b.clone(), &options)
+            rdpdoctor_probe::check(a.clone(), &options_a),
+            rdpdoctor_probe::check(b.clone(), &options_b)
         )
     });
-    drop(options);
+    // The passwords are zeroed here, before anything is printed.
+    drop(options_a);
+    drop(options_b);
+    for (obs, expectation) in [(&mut oa, expect_a), (&mut ob, expect_b)] {
+        if expectation != Default::default() {
+            obs.expected_certificate = Some(expectation);
+        }
+    }
     for (name, obs) in [("A", &oa), ("B", &ob)] {
-        if let Some(line) = check::delegation_line(obs) {
+        for line in [check::delegation_line(obs), check::withheld_line(obs)]
+            .into_iter()
+            .flatten()
+        {
             eprintln!("{} ({name})", escape::line(&line));
         }
     }

@@ -7,6 +7,7 @@ pub mod docs;
 pub mod findings;
 pub mod host;
 pub mod logs;
+pub mod report;
 pub mod scan;
 pub mod serve;
 

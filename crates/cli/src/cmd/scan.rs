@@ -6,6 +6,7 @@
 //! per-host limit of `check` still holds inside). A dead host costs its own deadline only.
 
 use super::DiagnosisOptions;
+use crate::known_certs::KnownCerts;
 use crate::render;
 use crate::targets::{self, Entry, Source};
 use crate::usage_error;
@@ -50,6 +51,8 @@ pub struct ScanArgs {
     /// Never show a progress bar
     #[arg(long)]
     pub quiet: bool,
+    #[command(flatten)]
+    pub known: crate::known_certs::KnownCertsArgs,
     #[command(flatten)]
     pub diagnosis: DiagnosisOptions,
 }
@@ -138,6 +141,9 @@ pub fn run(args: &ScanArgs) -> u8 {
         bar.enable_steady_tick(Duration::from_millis(200));
         bar
     });
+    // Remembered certificates (cert-changed, interception-suspected per host), written once
+    // at the end.
+    let known = KnownCerts::open(&args.known).map(|k| Arc::new(std::sync::Mutex::new(k)));
     let started = Instant::now();
     let outcome = runtime.block_on(scan(
         sources,
@@ -147,7 +153,13 @@ pub fn run(args: &ScanArgs) -> u8 {
         done,
         out,
         progress.clone(),
+        known.clone(),
     ));
+    if let Some(k) = &known {
+        if let Err(line) = k.lock().map_err(|e| e.to_string()).and_then(|k| k.flush()) {
+            eprintln!("{}", crate::render::escape::line(&line));
+        }
+    }
     if let Some(bar) = progress {
         bar.finish_and_clear();
     }
@@ -215,6 +227,7 @@ impl Outcome {
     }
 }
 
+#[allow(clippy::too_many_arguments)]
 async fn scan(
     sources: Vec<Source>,
     args: &ScanArgs,
@@ -223,6 +236,7 @@ async fn scan(
     done: HashSet<String>,
     mut out: Box<dyn Write + Send>,
     progress: Option<indicatif::ProgressBar>,
+    known: Option<SharedKnown>,
 ) -> Outcome {
     // Producer: a blocking thread reads the sources (files and stdin are blocking I/O) and
     // feeds a small bounded channel, so memory does not grow with the list.
@@ -289,9 +303,10 @@ async fn scan(
         // Reap finished tasks as we go so the set stays as small as the concurrency.
         while tasks.try_join_next().is_some() {}
         let (options, ctx, line_tx) = (options.clone(), ctx.clone(), line_tx.clone());
+        let known = known.clone();
         tasks.spawn(async move {
             let _permit = permit;
-            check_one(target, &options, &ctx, &line_tx).await;
+            check_one(target, &options, &ctx, &line_tx, known.as_ref()).await;
         });
     }
     drop(target_rx);
@@ -339,14 +354,32 @@ async fn scan(
     }
 }
 
+type SharedKnown = Arc<std::sync::Mutex<KnownCerts>>;
+
 async fn check_one(
     target: Target,
     options: &ProbeOptions,
     ctx: &Context,
     line_tx: &mpsc::Sender<(String, Diagnosis)>,
+    known: Option<&SharedKnown>,
 ) {
-    let obs = rdpdoctor_probe::check(target, options).await;
+    let key = crate::known_certs::key(&target);
+    let expectation = known.and_then(|k| k.lock().ok().map(|k| k.expectation(&key)));
+    let mut options = options.clone();
+    options.trust.remembered = expectation.as_ref().and_then(|e| e.remembered.clone());
+    let mut obs = rdpdoctor_probe::check(target, &options).await;
+    obs.expected_certificate = expectation;
     let diagnosis = rdpdoctor_diagnose::diagnose(&obs, ctx);
+    if let (Some(k), Some(seen)) = (known, obs.tls.as_ref().and_then(|t| t.certificate.as_ref())) {
+        let suspected = diagnosis
+            .findings
+            .iter()
+            .any(|f| f.id == "interception-suspected");
+        if let Ok(mut k) = k.lock() {
+            // Per-host notes stay out of a fleet's stderr; the findings carry them.
+            let _ = k.remember(&key, seen, suspected, jiff::Timestamp::now());
+        }
+    }
     let line = render::json::report(&diagnosis, &obs);
     let _ = line_tx.send((line, diagnosis)).await;
 }

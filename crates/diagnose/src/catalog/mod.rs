@@ -6,6 +6,7 @@
 //! filled in from the observations when a finding is produced.
 
 mod hold;
+mod intercept;
 mod network;
 mod nla;
 mod offline;
@@ -119,6 +120,7 @@ pub fn all() -> impl Iterator<Item = &'static FindingDef> {
         .chain(trust::NEGOTIATION)
         .chain(network::TLS)
         .chain(network::CERTIFICATE)
+        .chain(intercept::ENTRIES)
         .chain(rdp_security::ENTRIES)
         .chain(trust::RDP_SECURITY)
         .chain(nla::ENTRIES)

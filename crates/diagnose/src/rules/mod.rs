@@ -2,6 +2,7 @@
 
 mod certificate;
 mod hold;
+mod intercept;
 mod negotiation;
 mod nla;
 mod offline;
@@ -39,6 +40,7 @@ pub(crate) fn run(obs: &Observations, ctx: &Context) -> Vec<Finding> {
     session::check(obs, &vars, &mut out);
     hold::check(obs, &vars, &mut out);
     trust::check(obs, &vars, &mut out);
+    intercept::check(obs, &vars, &mut out);
     offline::check(obs, ctx, &vars, &mut out);
     path::check(obs, &vars, &mut out);
     out

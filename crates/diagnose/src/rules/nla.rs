@@ -195,7 +195,9 @@ fn logon(obs: &Observations, vars: &Vars, out: &mut Vec<Finding>) {
             }
         }
         // The probe could not get as far as a verdict; the findings of earlier steps say why.
-        LogonOutcome::Failed { .. } | LogonOutcome::TimedOut { .. } => {}
+        LogonOutcome::Failed { .. }
+        | LogonOutcome::TimedOut { .. }
+        | LogonOutcome::Withheld { .. } => {}
     }
 }
 
@@ -453,6 +455,13 @@ pub(crate) fn facts(obs: &Observations) -> Option<NlaFacts> {
                     "{}: no verdict before the deadline ({})",
                     l.user,
                     phase_label(*phase)
+                )
+            }
+            LogonOutcome::Withheld { .. } => {
+                f.logon_withheld = true;
+                format!(
+                    "{}: NOT tried: the NTLM AUTHENTICATE was withheld (signs of interception, see interception-suspected)",
+                    l.user
                 )
             }
         });
