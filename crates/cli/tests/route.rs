@@ -2,6 +2,8 @@
 //! balancer) and `check --full --hold` (held directly, dropped by haproxy's 5 s idle timeout,
 //! dropped right after the logon by the tunnel stand-in). lab/route.sh starts the routes.
 
+#![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)] // tests: a failed assumption is a failed test
+
 mod common;
 
 use common::{ids, Lab};
