@@ -305,7 +305,10 @@ async fn negotiation_phase(host: &Arc<Host>, stream: TcpStream) -> Probed {
             carrier = Some(result.negotiation.requested);
         }
         if let Some((attempt, chain)) = result.tls {
-            if matches!(attempt.outcome, TlsOutcome::NegotiationFailed { .. }) {
+            // A request job's TLS version that its answer did not carry moves to the carrier
+            // request, once; a version already on the carrier is recorded as it ended (never
+            // retried again, or a host past its deadline would be dialled forever).
+            if matches!(attempt.outcome, TlsOutcome::NegotiationFailed { .. }) && index.is_some() {
                 waiting.push(attempt.version);
             } else {
                 if !chain.is_empty() {
