@@ -16,7 +16,7 @@ PACKAGES=(
   prometheus          # promtool: checks the exporter output, scrape config and alert rules
   iproute2            # ss (port checks); ip netns / veth for the path lab (lab/path/)
   nftables            # path lab: the router namespace's firewall middleboxes (drop, reject, TLS reset, MTU)
-  haproxy             # path lab: a healthy TCP load balancer in front of xrdp and freerdp-shadow
+  haproxy             # path lab: a healthy TCP load balancer; lab/route.sh: an idle-timeout load balancer in front of the NLA server
   dnsmasq-base        # path lab: the client namespace's resolver (the binary only, no service)
   procps              # ps (process checks)
   ca-certificates

@@ -6,7 +6,7 @@
 #   lab/stop.sh             # stop everything this script started
 #
 # Env:
-#   RDPDOCTOR_LAB_BASE_PORT   first port (default 13389, below the ephemeral range); servers use BASE+0 .. BASE+LAST_OFFSET (71)
+#   RDPDOCTOR_LAB_BASE_PORT   first port (default 13389, below the ephemeral range); servers use BASE+0 .. BASE+LAST_OFFSET (71; routes at 50..52, lab/route.sh; pyrdp-mitm at 70..71)
 #   RDPDOCTOR_LAB_DISPLAY     first X display number to try for Xvfb (default 93)
 #   RDPDOCTOR_LAB_XRDP_LOGLEVEL  xrdp LogLevel (default INFO; DEBUG is more verbose)
 #   RDPDOCTOR_LAB_WAIT        seconds to wait for all ports to listen (default 30: pyrdp-mitm takes seconds to start)
@@ -411,6 +411,10 @@ start_shadow freerdp-nla 6 \
 start_shadow freerdp-rdp 22 \
   "freerdp-shadow-cli 2.11 /sec:rdp (Standard RDP Security only)" \
   /sec:rdp
+
+# Routes in front of the servers (haproxy, the tunnel stand-in): lab/route.sh.
+# shellcheck source=lab/route.sh
+. "$LAB/route.sh"
 
 # pyrdp-mitm, the real interceptor, in front of xrdp-negotiate and freerdp-nla (BASE+70..).
 # shellcheck source=lab/intercept.sh

@@ -28,6 +28,8 @@ struct Cli {
 enum Command {
     /// Probe a server the way a client connects, and say where and why it breaks
     Check(cmd::check::CheckArgs),
+    /// Check two routes to the same server at once (e.g. directly and through a tunnel or load balancer) and show what differs
+    Compare(cmd::compare::CompareArgs),
     /// Diagnose saved observations (from `check --save`), merged with log and registry exports of the same server
     Diagnose(cmd::diagnose::DiagnoseArgs),
     /// Diagnose from exported event logs (.evtx, or event XML from wevtutil / Get-WinEvent)
@@ -69,6 +71,7 @@ fn main() -> ExitCode {
     };
     let code = match cli.command {
         Command::Check(args) => cmd::check::run(&args),
+        Command::Compare(args) => cmd::compare::run(&args),
         Command::Diagnose(args) => cmd::diagnose::run(&args),
         Command::Logs(args) => cmd::logs::run(&args),
         Command::Host(args) => cmd::host::run(&args),

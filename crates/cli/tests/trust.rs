@@ -384,3 +384,20 @@ fn verdicts_say_how_far_the_check_went() {
         .unwrap_or_default()
         .contains("--full"));
 }
+
+/// A server that answers each connection slowly (pyrdp-mitm takes seconds per connection) must
+/// not keep a check alive past the overall deadline either: once it has passed, nothing may dial
+/// again (a retried TLS version once redialled forever with a zero deadline).
+#[test]
+fn a_slow_server_cannot_outlast_the_overall_deadline() {
+    let lab = Lab::get();
+    let start = Instant::now();
+    let out = run(&["check", &lab.addr("pyrdp-xrdp"), "--timeout", "1", "--json"]);
+    let took = start.elapsed();
+    assert!(
+        took < Duration::from_secs(6 + 5),
+        "check --timeout 1 ran {took:?} against a slow server"
+    );
+    let v: Value = serde_json::from_slice(&out.stdout).expect("JSON even when cut short");
+    assert!(v["verdict"]["status"].is_string(), "{v}");
+}

@@ -169,6 +169,7 @@ pub const KNOWN_FINDINGS: &[&str] = &[
     "server-error-info",
     "licensing-failure",
     "redirected",
+    "session-dropped",
     "cert-private-key-inaccessible",
     "cert-renewal-failed",
     "tls-disabled-in-schannel",

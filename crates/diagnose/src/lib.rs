@@ -6,6 +6,7 @@
 
 pub mod catalog;
 pub mod clients;
+pub mod compare;
 mod context;
 mod facts;
 mod model;

@@ -246,6 +246,25 @@ pub struct SessionFacts {
     /// The server's codes, one line each (Set Error Info, licensing, redirection).
     #[serde(skip_serializing_if = "Vec::is_empty")]
     pub codes: Vec<String>,
+    /// `check --full --hold`: how the held session ended, and its timeline.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub hold: Option<HoldFacts>,
+}
+
+/// A held session (`--hold`) in words.
+#[derive(Clone, Debug, Default, Serialize, Deserialize)]
+pub struct HoldFacts {
+    /// "held", "not-started", "error-info", "ultimatum", "dropped", "protocol-error",
+    /// "deadline".
+    pub ending: String,
+    /// One sentence: how it ended, after how long, who closed it.
+    pub summary: String,
+    /// Seconds from the start of the full connection to its end.
+    pub ended_at_secs: f64,
+    /// Seconds the session stayed up (0 when it never came up).
+    pub held_secs: f64,
+    /// "+12.345 s  what" lines, in order.
+    pub timeline: Vec<String>,
 }
 
 fn is_zero(n: &usize) -> bool {

@@ -209,4 +209,84 @@ pub struct SessionObservation {
     pub frames: u32,
     pub elapsed_ms: f64,
     pub outcome: SessionOutcome,
+    /// `check --full --hold SECONDS`: how the idle session held, and how it ended.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub hold: Option<HoldObservation>,
+}
+
+/// How a held session (`--hold`) ended.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+#[serde(tag = "kind", rename_all = "kebab-case")]
+pub enum HoldEnding {
+    /// Open until the end of the hold; the probe then disconnected (rn-user-requested).
+    Held,
+    /// The session never came up, so there was nothing to hold (`outcome` of the session says
+    /// why).
+    NotStarted,
+    /// The server sent a Set Error Info PDU (errorInfo raw), then ended the connection.
+    ErrorInfo { code: u32 },
+    /// The server sent an MCS Disconnect Provider Ultimatum (T.125 reason raw) without a Set
+    /// Error Info code.
+    Ultimatum { reason: u8 },
+    /// The connection was closed (FIN) or reset from the far side without any server code.
+    Closed { reset: bool },
+    /// A frame the probe could not delimit or a reactivation it could not complete.
+    ProtocolError { reason: String },
+    /// The check's overall deadline ended the hold early.
+    DeadlineExceeded,
+}
+
+/// One entry of a held session's timeline. Times are seconds since the full connection
+/// started (its TCP connect).
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+#[serde(tag = "kind", rename_all = "kebab-case")]
+pub enum HoldEvent {
+    /// The connection entered this phase.
+    Phase { at_secs: f64, phase: SessionPhase },
+    /// `count` server messages of one kind in a row, the first at `at_secs`, the last at
+    /// `last_secs` (e.g. "fast-path update", "Save Session Info", "Deactivate All").
+    Server {
+        at_secs: f64,
+        last_secs: f64,
+        message: String,
+        count: u32,
+    },
+    /// Something the client had to send (a reactivation's Confirm Active and finalization).
+    Client { at_secs: f64, message: String },
+    /// The end of the connection, from either side.
+    End { at_secs: f64, by: String },
+}
+
+/// `check --full --hold SECONDS`: the session kept open as an idle client would keep it.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+pub struct HoldObservation {
+    /// SECONDS as asked.
+    pub requested_secs: f64,
+    /// From the start of the full connection until the session was up (none: never up).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub session_up_at_secs: Option<f64>,
+    /// How long the session stayed open once up (0 when it never came up).
+    pub held_secs: f64,
+    /// From the start of the full connection until its end.
+    pub ended_at_secs: f64,
+    /// Whether the client sent nothing but what the protocol required (no input ever).
+    pub idle: bool,
+    /// Seconds without any traffic in either direction right before the end.
+    pub silent_secs: f64,
+    /// Server frames read while holding.
+    pub server_frames: u32,
+    /// Server bytes read while holding.
+    pub server_bytes: u64,
+    pub ending: HoldEnding,
+    /// Phases, server messages (runs of one kind merged), client answers and the end, in
+    /// order; at most a few dozen entries.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub timeline: Vec<HoldEvent>,
+    /// Timeline entries left out beyond the limit.
+    #[serde(default, skip_serializing_if = "is_zero")]
+    pub timeline_omitted: u32,
+}
+
+fn is_zero(n: &u32) -> bool {
+    *n == 0
 }

@@ -62,11 +62,12 @@ pub(crate) fn describe(leaf: &X509Ref, chain_len: usize) -> Result<Certificate, 
                 Id::ED448 => "Ed448",
                 _ => "other",
             };
-            (
-                kind.to_string(),
-                key.bits(),
-                leaf.verify(&key).unwrap_or(false),
-            )
+            let verifies = leaf.verify(&key).unwrap_or(false);
+            // A failed verification (the usual answer for a CA-signed leaf) returns 0 and leaves
+            // its errors on OpenSSL's per-thread error queue; a later SSL_read on this thread
+            // would then report WANT_READ as a fatal SSL error and end a healthy connection.
+            drop(openssl::error::ErrorStack::get());
+            (kind.to_string(), key.bits(), verifies)
         }
         Err(_) => ("unreadable".to_string(), 0, false),
     };
@@ -154,6 +155,11 @@ mod tests {
     use openssl::x509::{X509NameBuilder, X509};
 
     fn cert(not_after: &str) -> X509 {
+        signed_by(not_after, None)
+    }
+
+    /// A certificate signed by its own key, or by `issuer_key` (a CA-signed leaf).
+    fn signed_by(not_after: &str, issuer_key: Option<&PKey<openssl::pkey::Private>>) -> X509 {
         let key = Rsa::generate(2048)
             .and_then(PKey::from_rsa)
             .unwrap_or_else(|e| panic!("key: {e}"));
@@ -170,9 +176,26 @@ mod tests {
         let to = Asn1Time::from_str(not_after).unwrap_or_else(|e| panic!("{e}"));
         b.set_not_before(&from).unwrap_or_else(|e| panic!("{e}"));
         b.set_not_after(&to).unwrap_or_else(|e| panic!("{e}"));
-        b.sign(&key, MessageDigest::sha256())
+        b.sign(issuer_key.unwrap_or(&key), MessageDigest::sha256())
             .unwrap_or_else(|e| panic!("{e}"));
         b.build()
+    }
+
+    #[test]
+    fn describing_a_ca_signed_leaf_leaves_no_error_on_the_openssl_queue() {
+        // A stale error there turns the next SSL_read's WANT_READ on this thread into a fatal
+        // error: a held session was "dropped" the instant it had nothing to read.
+        let ca = Rsa::generate(2048)
+            .and_then(PKey::from_rsa)
+            .unwrap_or_else(|e| panic!("key: {e}"));
+        let leaf = signed_by("20350101000000Z", Some(&ca));
+        drop(openssl::error::ErrorStack::get());
+        let c = describe(&leaf, 2).unwrap_or_else(|e| panic!("{e}"));
+        assert!(!c.self_signed);
+        assert!(
+            openssl::error::ErrorStack::get().errors().is_empty(),
+            "describe left errors on the queue"
+        );
     }
 
     #[test]

@@ -49,6 +49,10 @@ pub struct ProbeOptions {
     /// `--clients`: enumerate cipher suites and groups per TLS version (at most 40 more
     /// connections) so each client profile's handshake can be simulated.
     pub clients: bool,
+    /// `check --full --hold SECONDS`: keep the session open this long once it is up, as an
+    /// idle client would, and record how it ended (the overall deadline must include it: see
+    /// `overall_deadline_with_hold`).
+    pub hold: Option<Duration>,
 }
 
 impl ProbeOptions {
@@ -57,6 +61,16 @@ impl ProbeOptions {
     /// more with `--full`, whose connection sequence is a dozen round trips after the others.
     pub fn overall_deadline(timeout: Duration, full: bool) -> Duration {
         timeout * if full { 12 } else { 6 }
+    }
+
+    /// The overall deadline with `--hold`: the hold starts only once the session is up, so it
+    /// adds its whole length to the deadline of `--full`.
+    pub fn overall_deadline_with_hold(
+        timeout: Duration,
+        full: bool,
+        hold: Option<Duration>,
+    ) -> Duration {
+        Self::overall_deadline(timeout, full) + hold.unwrap_or_default()
     }
 }
 
@@ -71,6 +85,7 @@ impl Default for ProbeOptions {
             trust: crate::Trust::default(),
             deadline: None,
             clients: false,
+            hold: None,
         }
     }
 }
@@ -224,7 +239,7 @@ pub async fn check(target: Target, options: &ProbeOptions) -> Observations {
         crate::nla::run(&host, &obs.negotiation, logon_creds, probed.nla, &trust).await;
     if options.full {
         let (session, logon) =
-            crate::full::run(&host, options.credentials.as_deref(), &trust).await;
+            crate::full::run(&host, options.credentials.as_deref(), &trust, options.hold).await;
         obs.session = Some(session);
         if logon.is_some() {
             obs.logon = logon;
@@ -298,7 +313,10 @@ async fn negotiation_phase(host: &Arc<Host>, stream: TcpStream) -> Probed {
             carrier = Some(result.negotiation.requested);
         }
         if let Some((attempt, chain)) = result.tls {
-            if matches!(attempt.outcome, TlsOutcome::NegotiationFailed { .. }) {
+            // A request job's TLS version that its answer did not carry moves to the carrier
+            // request, once; a version already on the carrier is recorded as it ended (never
+            // retried again, or a host past its deadline would be dialled forever).
+            if matches!(attempt.outcome, TlsOutcome::NegotiationFailed { .. }) && index.is_some() {
                 waiting.push(attempt.version);
             } else {
                 if !chain.is_empty() {

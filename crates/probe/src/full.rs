@@ -10,6 +10,7 @@
 //! Ultimatum, in most phases. The X.224 exchange and TLS are this crate's own (OpenSSL, so TLS
 //! 1.0 servers work); CredSSP is `nla.rs`'s, here with delegation.
 
+use crate::hold::{self, HoldCtx, Timeline};
 use crate::host::Host;
 use crate::nla::{self, Credentials};
 use crate::stream::Recording;
@@ -43,7 +44,7 @@ use zeroize::Zeroizing;
 /// A server that keeps sending frames without finishing the sequence is cut off after this many.
 const MAX_FRAMES: u32 = 4096;
 
-trait Io: AsyncRead + AsyncWrite + Unpin + Send {}
+pub(crate) trait Io: AsyncRead + AsyncWrite + Unpin + Send {}
 impl<T: AsyncRead + AsyncWrite + Unpin + Send> Io for T {}
 
 /// Runs the full connection; with `creds`, CredSSP delegates them and the logon is returned too.
@@ -51,8 +52,14 @@ pub(crate) async fn run(
     host: &Host,
     creds: Option<&Credentials>,
     trust: &Trust,
+    hold: Option<Duration>,
 ) -> (SessionObservation, Option<LogonObservation>) {
     let t = Instant::now();
+    let mut ctx = HoldCtx {
+        tl: Timeline::new(t),
+        length: hold,
+        held: None,
+    };
     let requested = protocol::SSL
         | if creds.is_some() {
             protocol::HYBRID | protocol::HYBRID_EX
@@ -71,15 +78,19 @@ pub(crate) async fn run(
         frames: 0,
         elapsed_ms: 0.0,
         outcome: SessionOutcome::TimedOut,
+        hold: None,
     };
     let mut logon = None;
-    obs.outcome = connect(host, creds, trust, &mut obs, &mut logon).await;
+    obs.outcome = connect(host, creds, trust, &mut obs, &mut logon, &mut ctx).await;
     if host.past_deadline() && matches!(obs.outcome, SessionOutcome::TimedOut) {
         obs.outcome = SessionOutcome::DeadlineExceeded {
             seconds: t.elapsed().as_secs_f64(),
         };
     }
     obs.elapsed_ms = elapsed_ms(t);
+    if let Some(length) = ctx.length {
+        obs.hold = Some(ctx.tl.finish(length, &obs, ctx.held));
+    }
     (obs, logon)
 }
 
@@ -176,7 +187,9 @@ async fn connect(
     trust: &Trust,
     obs: &mut SessionObservation,
     logon: &mut Option<LogonObservation>,
+    ctx: &mut HoldCtx,
 ) -> SessionOutcome {
+    ctx.tl.phase(SessionPhase::ConnectionInitiation);
     let (_slot, mut tcp) = match host.open().await {
         Ok(pair) => pair,
         Err(outcome) => return SessionOutcome::ConnectFailed { outcome },
@@ -222,6 +235,7 @@ async fn connect(
         tcp,
         selected,
         flags,
+        ctx,
     )
     .await;
     scrub(&mut connector);
@@ -239,6 +253,7 @@ async fn drive(
     tcp: tokio::net::TcpStream,
     selected: u32,
     flags: u8,
+    ctx: &mut HoldCtx,
 ) -> SessionOutcome {
     let mut out = WriteBuf::new();
     // The connector's own Connection Request is not sent (ours was, with the same protocols).
@@ -267,6 +282,7 @@ async fn drive(
         };
     }
     obs.phase = SessionPhase::SecurityUpgrade;
+    ctx.tl.phase(obs.phase);
     let mut stream: Box<dyn Io> = if selected == protocol::RDP {
         Box::new(tcp)
     } else {
@@ -278,6 +294,7 @@ async fn drive(
         connector.mark_security_upgrade_as_done();
         if connector.should_perform_credssp() {
             obs.phase = SessionPhase::Credssp;
+            ctx.tl.phase(obs.phase);
             let Some(c) = creds else {
                 return SessionOutcome::Stopped {
                     reason: "the server selected CredSSP (NLA), which needs --user".to_string(),
@@ -366,9 +383,39 @@ async fn drive(
         }
         Box::new(tls)
     };
-    let outcome = sequence(host, creds, trust, obs, connector, &mut stream).await;
+    let mut pending: Vec<u8> = Vec::new();
+    let outcome = sequence(
+        host,
+        creds,
+        trust,
+        obs,
+        connector,
+        &mut stream,
+        &mut pending,
+        &mut ctx.tl,
+    )
+    .await;
+    let mut still_up = matches!(outcome, SessionOutcome::SessionUp);
+    if let (true, Some(length)) = (still_up, ctx.length) {
+        let factory = hold::activation(connector);
+        let held = hold::hold(
+            host,
+            factory,
+            &mut stream,
+            &mut pending,
+            length,
+            &mut ctx.tl,
+        )
+        .await;
+        still_up = matches!(
+            held.ending,
+            rdpdoctor_observations::HoldEnding::Held
+                | rdpdoctor_observations::HoldEnding::DeadlineExceeded
+        );
+        ctx.held = Some(held);
+    }
     // A polite end: Disconnect Provider Ultimatum (rn-user-requested), then close.
-    if matches!(outcome, SessionOutcome::SessionUp) {
+    if still_up {
         let _ = tokio::time::timeout(
             Duration::from_millis(200),
             stream.write_all(&session::disconnect_request()),
@@ -429,7 +476,7 @@ fn protocol_error(step: &str, e: &ironrdp_connector::ConnectorError) -> SessionO
     }
 }
 
-enum Read {
+pub(crate) enum Read {
     Frame(Vec<u8>),
     Closed { reset: bool },
     TimedOut,
@@ -438,7 +485,11 @@ enum Read {
 
 /// Reads exactly one frame, at most 64 KiB, under `deadline`. `pending` keeps bytes that arrived
 /// beyond the frame.
-async fn read_frame(stream: &mut Box<dyn Io>, pending: &mut Vec<u8>, deadline: Duration) -> Read {
+pub(crate) async fn read_frame(
+    stream: &mut Box<dyn Io>,
+    pending: &mut Vec<u8>,
+    deadline: Duration,
+) -> Read {
     let end = Instant::now() + deadline;
     let mut chunk = [0u8; 8192];
     loop {
@@ -467,7 +518,7 @@ async fn read_frame(stream: &mut Box<dyn Io>, pending: &mut Vec<u8>, deadline: D
     }
 }
 
-async fn send(stream: &mut Box<dyn Io>, out: &mut WriteBuf, deadline: Duration) -> bool {
+pub(crate) async fn send(stream: &mut Box<dyn Io>, out: &mut WriteBuf, deadline: Duration) -> bool {
     if out.filled_len() == 0 {
         return true;
     }
@@ -480,6 +531,7 @@ async fn send(stream: &mut Box<dyn Io>, out: &mut WriteBuf, deadline: Duration) 
 }
 
 /// From the MCS Connect Initial to the session, one server frame at a time.
+#[allow(clippy::too_many_arguments)]
 async fn sequence(
     host: &Host,
     creds: Option<&Credentials>,
@@ -487,11 +539,13 @@ async fn sequence(
     obs: &mut SessionObservation,
     connector: &mut ClientConnector,
     stream: &mut Box<dyn Io>,
+    pending: &mut Vec<u8>,
+    tl: &mut Timeline,
 ) -> SessionOutcome {
     let mut out = WriteBuf::new();
-    let mut pending: Vec<u8> = Vec::new();
     loop {
         obs.phase = phase_of(&connector.state, obs.phase);
+        tl.phase(obs.phase);
         if matches!(connector.state, ClientConnectorState::Connected { .. }) {
             return SessionOutcome::SessionUp;
         }
@@ -537,7 +591,7 @@ async fn sequence(
             }
             continue;
         }
-        let frame = match read_frame(stream, &mut pending, host.timeout()).await {
+        let frame = match read_frame(stream, pending, host.timeout()).await {
             Read::Frame(f) => f,
             Read::Closed { reset } => return SessionOutcome::Closed { reset },
             Read::TimedOut => return SessionOutcome::TimedOut,
@@ -556,7 +610,9 @@ async fn sequence(
                 reason: format!("{MAX_FRAMES} frames without completing the connection sequence"),
             };
         }
-        match session::inspect(&frame) {
+        let kind = session::inspect(&frame);
+        tl.server(hold::label(&kind));
+        match kind {
             ServerFrame::SetErrorInfo { code } => {
                 if code != 0 {
                     obs.error_info.push(ErrorInfoEvent {
@@ -593,6 +649,7 @@ async fn sequence(
             // Updates during finalization: the server is already drawing the session.
             ServerFrame::FastPath if obs.phase >= SessionPhase::Finalization => {
                 obs.phase = SessionPhase::SessionUp;
+                tl.phase(obs.phase);
                 return SessionOutcome::SessionUp;
             }
             // Fast-path output before finalization is not part of the sequence: skip it.

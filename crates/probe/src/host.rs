@@ -80,6 +80,12 @@ impl Host {
         }
     }
 
+    /// Time left until the overall deadline (`None`: no overall deadline).
+    pub(crate) fn remaining(&self) -> Option<Duration> {
+        self.ends_at
+            .map(|end| end.saturating_duration_since(Instant::now()))
+    }
+
     /// Whether the overall deadline has passed.
     pub(crate) fn past_deadline(&self) -> bool {
         self.ends_at.is_some_and(|end| Instant::now() >= end)

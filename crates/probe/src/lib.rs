@@ -9,6 +9,7 @@ mod check;
 mod ciphers;
 mod dns;
 mod full;
+mod hold;
 mod host;
 mod intercept;
 mod negotiate;

@@ -54,6 +54,12 @@ pub struct CheckArgs {
     /// client, outcome and why (`clients[]` in JSON; finding clients-fail)
     #[arg(long)]
     pub clients: bool,
+    /// With --full: once the session is up (the logon screen without --user, the desktop with
+    /// it), keep it open SECONDS as an idle client (no input; it answers only what the protocol
+    /// requires), then disconnect, and report how and when it ended (held, a server code, or a
+    /// drop by the path: session-dropped). The check's overall deadline grows by SECONDS
+    #[arg(long, value_name = "SECONDS", requires = "full")]
+    pub hold: Option<f64>,
     /// Output: text (default), json (same as --json), or nagios (a plugin status line; exit 0 OK,
     /// 1 WARNING, 2 CRITICAL, 3 UNKNOWN)
     #[arg(long, value_enum, default_value = "text")]
@@ -100,7 +106,7 @@ fn password_for(user: &str) -> Result<Zeroizing<String>, String> {
 }
 
 /// What actually happened to the credentials of `check --full --user`, in one line.
-fn delegation_line(obs: &rdpdoctor_observations::Observations) -> Option<String> {
+pub(crate) fn delegation_line(obs: &rdpdoctor_observations::Observations) -> Option<String> {
     let s = obs.session.as_ref()?;
     let user = s.user.as_deref()?;
     let what = match &s.delegation {
@@ -110,8 +116,91 @@ fn delegation_line(obs: &rdpdoctor_observations::Observations) -> Option<String>
     Some(format!("rdpdoctor: credentials of {user}: {what}"))
 }
 
+/// The longest `--hold`: an hour shows any idle timeout a device on the path enforces.
+pub const MAX_HOLD_SECS: f64 = 3600.0;
+
+/// What `check` and `compare` share once the arguments are read: the probe options (with the
+/// credentials, read once) and the diagnosis context.
+pub(crate) struct Prepared {
+    pub ctx: rdpdoctor_diagnose::Context,
+    pub options: ProbeOptions,
+}
+
+/// Reads the options `check` and `compare` share; `hosts` names the target(s) in the notice
+/// printed before `--full` connects. The error is a usage error message.
+pub(crate) fn prepare(args: &CheckArgs, hosts: &str) -> Result<Prepared, String> {
+    if !(args.timeout.is_finite() && args.timeout > 0.0 && args.timeout <= 600.0) {
+        return Err(format!(
+            "--timeout {} is not a number of seconds between 0 and 600",
+            args.timeout
+        ));
+    }
+    let ctx = args.diagnosis.context(jiff::Timestamp::now())?;
+    let credentials = match &args.user {
+        None => None,
+        Some(user) if user.trim().is_empty() => {
+            return Err(
+                "--user needs an account name (DOMAIN\\user, user@domain or user)".to_string(),
+            )
+        }
+        Some(user) => Some(Arc::new(Credentials::new(
+            user.clone(),
+            password_for(user)?,
+        ))),
+    };
+    let pinned_sha256 = match args.cert_sha256.as_deref().map(Trust::parse_sha256) {
+        None => None,
+        Some(Ok(p)) => Some(p),
+        Some(Err(e)) => return Err(e.to_string()),
+    };
+    if args.full {
+        // Said before connecting, on stderr (stdout stays one JSON object with --json); what
+        // actually happened is said after the check.
+        let notice = match &args.user {
+            Some(user) => format!(
+                "rdpdoctor: --full will delegate the credentials of {user} to {} only if the server proves its identity (NLA with a verified pubKeyAuth, or TLS with a certificate that verifies for {} or matches --cert-sha256{}); otherwise it goes on without the password",
+                hosts,
+                hosts,
+                if args.trust_any_cert { "; --trust-any-cert: any TLS certificate is accepted" } else { "" }
+            ),
+            None => "rdpdoctor: --full connects as a client up to the session without credentials (nothing to delegate); a server that requires NLA needs --user".to_string(),
+        };
+        eprintln!("{notice}");
+    }
+    let hold = match args.hold {
+        None => None,
+        Some(h) if h.is_finite() && h > 0.0 && h <= MAX_HOLD_SECS => {
+            Some(Duration::from_secs_f64(h))
+        }
+        Some(h) => {
+            return Err(format!(
+                "--hold {h} is not a number of seconds between 0 and {MAX_HOLD_SECS}"
+            ))
+        }
+    };
+    let timeout = Duration::from_secs_f64(args.timeout);
+    let options = ProbeOptions {
+        timeout,
+        max_connections: usize::from(args.connections),
+        global: None,
+        credentials,
+        full: args.full,
+        trust: Trust {
+            pinned_sha256,
+            any: args.trust_any_cert,
+            ..Trust::default()
+        },
+        deadline: Some(ProbeOptions::overall_deadline_with_hold(
+            timeout, args.full, hold,
+        )),
+        hold,
+        clients: args.clients,
+    };
+    Ok(Prepared { ctx, options })
+}
+
 /// What `--user` did when the NTLM AUTHENTICATE was withheld, and how to override it.
-fn withheld_line(obs: &rdpdoctor_observations::Observations) -> Option<String> {
+pub(crate) fn withheld_line(obs: &rdpdoctor_observations::Observations) -> Option<String> {
     let l = obs.logon.as_ref()?;
     let rdpdoctor_observations::LogonOutcome::Withheld { signs } = &l.outcome else {
         return None;
@@ -139,69 +228,20 @@ pub fn run(args: &CheckArgs) -> u8 {
         Ok(t) => t,
         Err(e) => return usage_error(&e),
     };
-    if !(args.timeout.is_finite() && args.timeout > 0.0 && args.timeout <= 600.0) {
-        return usage_error(&format!(
-            "--timeout {} is not a number of seconds between 0 and 600",
-            args.timeout
-        ));
-    }
-    let ctx = match args.diagnosis.context(jiff::Timestamp::now()) {
-        Ok(c) => c,
+    let Prepared { ctx, mut options } = match prepare(args, &target.host) {
+        Ok(p) => p,
         Err(e) => return usage_error(&e),
     };
-    let credentials = match &args.user {
-        None => None,
-        Some(user) if user.trim().is_empty() => {
-            return usage_error(&"--user needs an account name (DOMAIN\\user, user@domain or user)")
-        }
-        Some(user) => match password_for(user) {
-            Ok(password) => Some(Arc::new(Credentials::new(user.clone(), password))),
-            Err(e) => return usage_error(&e),
-        },
-    };
-    let pinned_sha256 = match args.cert_sha256.as_deref().map(Trust::parse_sha256) {
-        None => None,
-        Some(Ok(p)) => Some(p),
-        Some(Err(e)) => return usage_error(&e),
-    };
-    if args.full {
-        // Said before connecting, on stderr (stdout stays one JSON object with --json); what
-        // actually happened is said after the check.
-        let notice = match &args.user {
-            Some(user) => format!(
-                "rdpdoctor: --full will delegate the credentials of {user} to {} only if the server proves its identity (NLA with a verified pubKeyAuth, or TLS with a certificate that verifies for {} or matches --cert-sha256{}); otherwise it goes on without the password",
-                target.host,
-                target.host,
-                if args.trust_any_cert { "; --trust-any-cert: any TLS certificate is accepted" } else { "" }
-            ),
-            None => "rdpdoctor: --full connects as a client up to the session without credentials (nothing to delegate); a server that requires NLA needs --user".to_string(),
-        };
-        eprintln!("{notice}");
-    }
     // The certificate remembered for this target: the probe withholds an NTLM response when
     // another key shows up, and the diagnosis compares them (cert-changed).
     let mut known = crate::known_certs::KnownCerts::open(&args.known);
     let known_key = crate::known_certs::key(&target);
-    let remembered = known.as_ref().and_then(|k| k.get(&known_key).cloned());
-    let pinned_hex = pinned_sha256
+    options.trust.remembered = known.as_ref().and_then(|k| k.get(&known_key).cloned());
+    let pinned_hex = options
+        .trust
+        .pinned_sha256
         .as_ref()
         .map(|p| p.iter().map(|b| format!("{b:02x}")).collect::<String>());
-    let timeout = Duration::from_secs_f64(args.timeout);
-    let options = ProbeOptions {
-        timeout,
-        max_connections: usize::from(args.connections),
-        global: None,
-        credentials,
-        full: args.full,
-        trust: Trust {
-            pinned_sha256,
-            any: args.trust_any_cert,
-            remembered,
-            ..Trust::default()
-        },
-        deadline: Some(ProbeOptions::overall_deadline(timeout, args.full)),
-        clients: args.clients,
-    };
     let runtime = match tokio::runtime::Builder::new_current_thread()
         .enable_all()
         .build()

@@ -1,6 +1,7 @@
 //! One module per subcommand: argument parsing and wiring, no diagnosis logic.
 
 pub mod check;
+pub mod compare;
 pub mod diagnose;
 pub mod docs;
 pub mod findings;

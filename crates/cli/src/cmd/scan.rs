@@ -134,6 +134,7 @@ pub fn run(args: &ScanArgs) -> u8 {
             false,
         )),
         clients: args.clients,
+        hold: None,
     };
     let progress = (!args.quiet && std::io::stderr().is_terminal()).then(|| {
         let bar = indicatif::ProgressBar::new_spinner();

@@ -242,6 +242,12 @@ fn details(out: &mut String, d: &Diagnosis, duration_ms: Option<f64>) {
         for c in &s.codes {
             let _ = writeln!(out, "    {}", e(c));
         }
+        if let Some(h) = &s.hold {
+            let _ = writeln!(out, "    hold: {}", e(&h.summary));
+            for l in &h.timeline {
+                let _ = writeln!(out, "      {}", e(l));
+            }
+        }
         match &s.credentials {
             Some(c) => {
                 let _ = writeln!(out, "    credentials {}", e(c));

@@ -6,6 +6,7 @@
 //! filled in from the observations when a finding is produced.
 
 mod clients;
+mod hold;
 mod intercept;
 mod network;
 mod nla;
@@ -126,6 +127,7 @@ pub fn all() -> impl Iterator<Item = &'static FindingDef> {
         .chain(nla::ENTRIES)
         .chain(trust::NLA)
         .chain(session::ENTRIES)
+        .chain(hold::ENTRIES)
         .chain(trust::SESSION)
         .chain(offline::ENTRIES)
         .chain(clients::ENTRIES)

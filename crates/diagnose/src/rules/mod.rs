@@ -2,6 +2,7 @@
 
 mod certificate;
 mod clients;
+mod hold;
 mod intercept;
 mod negotiation;
 mod nla;
@@ -38,6 +39,7 @@ pub(crate) fn run(obs: &Observations, ctx: &Context) -> Vec<Finding> {
     rdp_security::check(obs, &vars, &mut out);
     nla::check(obs, ctx, &vars, &mut out);
     session::check(obs, &vars, &mut out);
+    hold::check(obs, &vars, &mut out);
     trust::check(obs, &vars, &mut out);
     intercept::check(obs, &vars, &mut out);
     offline::check(obs, ctx, &vars, &mut out);

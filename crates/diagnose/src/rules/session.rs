@@ -116,7 +116,7 @@ fn credentials_line(obs: &Observations, s: &SessionObservation) -> Option<String
     })
 }
 
-fn errinfo_name(code: u32) -> String {
+pub(super) fn errinfo_name(code: u32) -> String {
     rdpdoctor_codes::lookup(Family::Errinfo, code)
         .map(|e| e.name.to_string())
         .filter(|n| !n.is_empty())
@@ -244,6 +244,7 @@ pub(crate) fn facts(obs: &Observations) -> Option<SessionFacts> {
         delegated: s.delegated,
         credentials: s.delegation.as_ref().map(describe_delegation),
         codes,
+        hold: super::hold::facts(s),
     })
 }
 

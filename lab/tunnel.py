@@ -1,0 +1,192 @@
+#!/usr/bin/env python3
+"""Tunnel stand-in: a relay that drops the connection right after the logon.
+
+Usage: tunnel.py LISTEN_PORT UPSTREAM_PORT CERT KEY
+
+A scripted stand-in for a fault of the ROUTE, not of any server: some RDP tunnels (and bastions)
+restart or tear the connection down when the logon switches the Windows session, so the direct
+connection works and the tunnelled one dies right after the credentials went in. No packaged
+tunnel has that bug on demand, so this relay plays it.
+
+What it does, per connection, on 127.0.0.1 only:
+  1. relays the X.224 Connection Request and Confirm unchanged;
+  2. if the server selected a TLS-based protocol, terminates TLS towards the client with the
+     server's OWN certificate and key (CERT/KEY, the files the lab gives freerdp-nla) and opens
+     TLS towards the server, like a TLS-terminating gateway that holds the server's certificate:
+     the client sees the same certificate, and CredSSP's pubKeyAuth still verifies because the
+     key is the same;
+  3. relays every byte faithfully both ways, delimiting the client's messages (TSRequest DER,
+     TPKT, fast-path) so it can see the Client Info PDU (MCS Send Data Request whose security
+     header has SEC_INFO_PKT 0x0040, MS-RDPBCGR 2.2.1.11);
+  4. forwards the Client Info PDU, then closes both sides (FIN) as soon as the server answers it
+     (its licensing PDU is not forwarded) or 2 s later, whichever comes first.
+Logs one line per connection on stdout.
+"""
+
+import asyncio
+import ssl
+import sys
+
+SEC_INFO_PKT = 0x0040
+MCS_SEND_DATA_REQUEST = 25  # T.125 DomainMCSPDU choice, top 6 bits of the first byte
+MAX_MESSAGE = 1 << 20
+AFTER_LOGON_GRACE = 2.0
+HANDSHAKE_TIMEOUT = 10.0
+
+
+def message_len(buf):
+    """Length of the first client message in buf, or None when more bytes are needed."""
+    if not buf:
+        return None
+    first = buf[0]
+    if first == 0x30:  # a TSRequest (DER SEQUENCE)
+        if len(buf) < 2:
+            return None
+        n = buf[1]
+        if n < 0x80:
+            return 2 + n
+        k = n & 0x7F
+        if k == 0 or k > 4:
+            raise ValueError("bad DER length")
+        if len(buf) < 2 + k:
+            return None
+        return 2 + k + int.from_bytes(buf[2 : 2 + k], "big")
+    if first == 0x03:  # TPKT
+        if len(buf) < 4:
+            return None
+        return int.from_bytes(buf[2:4], "big")
+    if first & 0x03 == 0:  # fast-path input
+        if len(buf) < 2:
+            return None
+        if buf[1] & 0x80:
+            if len(buf) < 3:
+                return None
+            return ((buf[1] & 0x7F) << 8) | buf[2]
+        return buf[1]
+    raise ValueError(f"unknown client message start 0x{first:02x}")
+
+
+def is_client_info(msg):
+    """MS-RDPBCGR 2.2.1.11: TPKT, X.224 Data, MCS Send Data Request, security header flags."""
+    if len(msg) < 4 + 3 + 8 or msg[0] != 0x03:
+        return False
+    mcs = msg[7:]
+    if mcs[0] >> 2 != MCS_SEND_DATA_REQUEST:
+        return False
+    at = 1 + 2 + 2 + 1  # initiator, channelId, dataPriority/segmentation
+    if at >= len(mcs):
+        return False
+    at += 2 if mcs[at] & 0x80 else 1  # PER length
+    if at + 2 > len(mcs):
+        return False
+    flags = int.from_bytes(mcs[at : at + 2], "little")
+    return bool(flags & SEC_INFO_PKT)
+
+
+async def read_tpkt(reader):
+    head = await reader.readexactly(4)
+    if head[0] != 0x03:
+        raise ValueError("not a TPKT")
+    n = int.from_bytes(head[2:4], "big")
+    if n < 4:
+        raise ValueError("bad TPKT length")
+    return head + await reader.readexactly(n - 4)
+
+
+async def handle(creader, cwriter, upstream, cert, key):
+    peer = cwriter.get_extra_info("peername")
+    logon = asyncio.Event()
+    try:
+        sreader, swriter = await asyncio.wait_for(
+            asyncio.open_connection("127.0.0.1", upstream), HANDSHAKE_TIMEOUT
+        )
+    except Exception as e:
+        print(f"{peer}: upstream connect failed: {e}", flush=True)
+        cwriter.close()
+        return
+    try:
+        cr = await asyncio.wait_for(read_tpkt(creader), HANDSHAKE_TIMEOUT)
+        swriter.write(cr)
+        cc = await asyncio.wait_for(read_tpkt(sreader), HANDSHAKE_TIMEOUT)
+        cwriter.write(cc)
+        await cwriter.drain()
+        # RDP_NEG_RSP: type 0x02 at offset 11, selectedProtocol (u32 LE) at 15.
+        selected = int.from_bytes(cc[15:19], "little") if len(cc) >= 19 and cc[11] == 2 else 0
+        if selected == 0:
+            print(f"{peer}: the server selected no TLS-based protocol; relaying no further", flush=True)
+            return
+        sctx = ssl.SSLContext(ssl.PROTOCOL_TLS_SERVER)
+        sctx.load_cert_chain(cert, key)
+        cctx = ssl.SSLContext(ssl.PROTOCOL_TLS_CLIENT)
+        cctx.check_hostname = False
+        cctx.verify_mode = ssl.CERT_NONE
+        await asyncio.wait_for(cwriter.start_tls(sctx), HANDSHAKE_TIMEOUT)
+        await asyncio.wait_for(swriter.start_tls(cctx), HANDSHAKE_TIMEOUT)
+
+        async def client_to_server():
+            buf = b""
+            while True:
+                chunk = await creader.read(65536)
+                if not chunk:
+                    return
+                buf += chunk
+                while True:
+                    n = message_len(buf)
+                    if n is None or n > len(buf):
+                        if n is not None and n > MAX_MESSAGE:
+                            raise ValueError("client message too long")
+                        break
+                    msg, buf = buf[:n], buf[n:]
+                    swriter.write(msg)
+                    if is_client_info(msg):
+                        print(f"{peer}: Client Info PDU relayed; dropping the connection", flush=True)
+                        logon.set()
+                await swriter.drain()
+
+        async def server_to_client():
+            while True:
+                chunk = await sreader.read(65536)
+                if not chunk or logon.is_set():
+                    return
+                cwriter.write(chunk)
+                await cwriter.drain()
+
+        async def after_logon():
+            await logon.wait()
+            await asyncio.sleep(AFTER_LOGON_GRACE)
+
+        tasks = [
+            asyncio.ensure_future(client_to_server()),
+            asyncio.ensure_future(server_to_client()),
+            asyncio.ensure_future(after_logon()),
+        ]
+        await asyncio.wait(tasks, return_when=asyncio.FIRST_COMPLETED)
+        for t in tasks:
+            t.cancel()
+        print(f"{peer}: closed (logon seen: {logon.is_set()})", flush=True)
+    except Exception as e:
+        print(f"{peer}: {type(e).__name__}: {e}", flush=True)
+    finally:
+        for w in (cwriter, swriter):
+            try:
+                w.close()
+            except Exception:
+                pass
+
+
+async def main():
+    if len(sys.argv) != 5:
+        print(__doc__, file=sys.stderr)
+        sys.exit(2)
+    port, upstream = int(sys.argv[1]), int(sys.argv[2])
+    cert, key = sys.argv[3], sys.argv[4]
+    server = await asyncio.start_server(
+        lambda r, w: handle(r, w, upstream, cert, key), "127.0.0.1", port
+    )
+    print(f"tunnel stand-in on 127.0.0.1:{port} -> 127.0.0.1:{upstream}", flush=True)
+    async with server:
+        await server.serve_forever()
+
+
+if __name__ == "__main__":
+    asyncio.run(main())
