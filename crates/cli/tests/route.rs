@@ -263,3 +263,34 @@ fn full_user_through_haproxy_still_delegates() {
         "pub-key-auth"
     );
 }
+
+/// The interceptor of the lab (pyrdp-mitm in front of freerdp-nla) is a route that is not
+/// transparent: another certificate key, protocols selected that were never requested.
+#[test]
+fn compare_direct_and_through_the_interceptor_names_what_is_not_transparent() {
+    let lab = Lab::get();
+    // pyrdp-mitm takes seconds per connection and serves one at a time.
+    let out = common::bin()
+        .args([
+            "compare",
+            &lab.addr("freerdp-nla"),
+            &lab.addr("pyrdp-nla"),
+            "--json",
+            "--timeout",
+            "20",
+            "--connections",
+            "2",
+        ])
+        .stdin(std::process::Stdio::null())
+        .output()
+        .expect("rdpdoctor runs");
+    let v = json(&out);
+    assert_eq!(out.status.code(), Some(1), "{v:#}");
+    assert_eq!(v["not_transparent"], true, "{v:#}");
+    let diffs = v["differences"].as_array().expect("differences");
+    let d = diffs
+        .iter()
+        .find(|d| d["field"] == "certificate key")
+        .unwrap_or_else(|| panic!("no certificate key difference: {diffs:#?}"));
+    assert_eq!(d["not_transparent"], true, "{d}");
+}
