@@ -10,6 +10,7 @@
 //! (`MAX_CONNECTIONS`), so a permissive server costs at most that many connections.
 
 use crate::host::Host;
+use crate::stream::Recording;
 use crate::{elapsed_ms, negotiate, tls};
 use openssl::nid::Nid;
 use openssl::pkey::Id;
@@ -18,12 +19,9 @@ use openssl::x509::X509;
 use rdpdoctor_observations::{
     protocol, CipherScan, NegotiationOutcome, TlsObservation, TlsOutcome, TlsVersion, VersionScan,
 };
-use std::io;
 use std::pin::Pin;
 use std::sync::atomic::{AtomicU32, Ordering};
-use std::task::{Context, Poll};
 use std::time::{Duration, Instant};
-use tokio::io::{AsyncRead, AsyncWrite, ReadBuf};
 use tokio_openssl::SslStream;
 
 /// Extra connections one enumeration may open in all.
@@ -467,7 +465,7 @@ async fn next(
     if let Some(name) = &host.server_name {
         let _ = ssl.set_hostname(name);
     }
-    let mut tls = match SslStream::new(ssl, Capture::new(stream)) {
+    let mut tls = match SslStream::new(ssl, Recording::keeping(stream, CAPTURE)) {
         Ok(s) => s,
         Err(e) => return Pick::Failed(e.to_string()),
     };
@@ -476,7 +474,7 @@ async fn next(
         Err(_) => Pick::Failed(format!("{} handshake timed out", version.label())),
         Ok(Err(e)) => {
             let rec = tls.get_ref();
-            match tls::classify(&e, rec.bytes.len(), &rec.bytes) {
+            match tls::classify(&e, rec.received, &rec.head) {
                 TlsOutcome::AlertReceived { .. } | TlsOutcome::Closed { .. } => Pick::Refused,
                 other => Pick::Failed(format!("{} handshake: {other:?}", version.label())),
             }
@@ -507,7 +505,7 @@ async fn next(
             if chain.is_empty() {
                 chain.extend(ssl.peer_certificate());
             }
-            let ske = server_key_exchange(&tls.get_ref().bytes, version, &suite);
+            let ske = server_key_exchange(&tls.get_ref().head, version, &suite);
             let _ = tokio::time::timeout(
                 Duration::from_millis(50),
                 tokio::io::AsyncWriteExt::shutdown(&mut tls),
@@ -667,57 +665,6 @@ fn signature_scheme(code: u16) -> String {
 /// How much of what the server sends is kept: enough for ServerHello, Certificate and
 /// ServerKeyExchange of any sane server; a longer flight is cut, never buffered without bound.
 const CAPTURE: usize = 32 * 1024;
-
-/// A stream that keeps the first `CAPTURE` bytes the server sent.
-struct Capture<S> {
-    inner: S,
-    bytes: Vec<u8>,
-}
-
-impl<S> Capture<S> {
-    fn new(inner: S) -> Self {
-        Capture {
-            inner,
-            bytes: Vec::new(),
-        }
-    }
-}
-
-impl<S: AsyncRead + Unpin> AsyncRead for Capture<S> {
-    fn poll_read(
-        self: Pin<&mut Self>,
-        cx: &mut Context<'_>,
-        buf: &mut ReadBuf<'_>,
-    ) -> Poll<io::Result<()>> {
-        let this = self.get_mut();
-        let before = buf.filled().len();
-        let poll = Pin::new(&mut this.inner).poll_read(cx, buf);
-        if let Poll::Ready(Ok(())) = &poll {
-            let new = &buf.filled()[before..];
-            let room = CAPTURE.saturating_sub(this.bytes.len());
-            this.bytes.extend_from_slice(&new[..new.len().min(room)]);
-        }
-        poll
-    }
-}
-
-impl<S: AsyncWrite + Unpin> AsyncWrite for Capture<S> {
-    fn poll_write(
-        self: Pin<&mut Self>,
-        cx: &mut Context<'_>,
-        buf: &[u8],
-    ) -> Poll<io::Result<usize>> {
-        Pin::new(&mut self.get_mut().inner).poll_write(cx, buf)
-    }
-
-    fn poll_flush(self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<io::Result<()>> {
-        Pin::new(&mut self.get_mut().inner).poll_flush(cx)
-    }
-
-    fn poll_shutdown(self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<io::Result<()>> {
-        Pin::new(&mut self.get_mut().inner).poll_shutdown(cx)
-    }
-}
 
 #[cfg(test)]
 mod tests {

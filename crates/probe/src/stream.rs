@@ -13,14 +13,22 @@ pub(crate) struct Recording<S> {
     inner: S,
     pub(crate) received: usize,
     pub(crate) head: Vec<u8>,
+    /// How many leading bytes `head` keeps.
+    keep: usize,
 }
 
 impl<S> Recording<S> {
     pub(crate) fn new(inner: S) -> Self {
+        Self::keeping(inner, KEEP)
+    }
+
+    /// Keeps the first `keep` bytes (the cipher probe reads the whole first server flight).
+    pub(crate) fn keeping(inner: S, keep: usize) -> Self {
         Recording {
             inner,
             received: 0,
             head: Vec::new(),
+            keep,
         }
     }
 }
@@ -37,7 +45,7 @@ impl<S: AsyncRead + Unpin> AsyncRead for Recording<S> {
         if let Poll::Ready(Ok(())) = &poll {
             let new = &buf.filled()[before..];
             this.received += new.len();
-            let room = KEEP.saturating_sub(this.head.len());
+            let room = this.keep.saturating_sub(this.head.len());
             this.head.extend_from_slice(&new[..new.len().min(room)]);
         }
         poll
