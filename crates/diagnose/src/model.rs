@@ -307,7 +307,7 @@ pub struct CertificateFacts {
     pub not_before_unix: i64,
     pub not_after_unix: i64,
     /// notAfter 99991231235959Z: RFC 5280's "no well-defined expiration date".
-    #[serde(skip_serializing_if = "std::ops::Not::not")]
+    #[serde(default, skip_serializing_if = "std::ops::Not::not")]
     pub never_expires: bool,
     pub self_signed: bool,
     pub key: String,
