@@ -56,6 +56,8 @@ impl PathLab {
         let start = Instant::now();
         let out = Command::new("ip")
             .args(["netns", "exec", &ns])
+            // The path lab makes new certificates on every start: nothing to remember.
+            .env("RDPDOCTOR_NO_KNOWN_CERTS", "1")
             .arg(bin().get_program())
             .args(["check", &target, "--json"])
             .args(args)
@@ -440,6 +442,8 @@ fn logon_through_haproxy_is_accepted() {
     let (ns, target) = lab.target("healthy-nla-haproxy");
     let out = Command::new("ip")
         .args(["netns", "exec", &ns])
+        // The path lab makes new certificates on every start: nothing to remember.
+        .env("RDPDOCTOR_NO_KNOWN_CERTS", "1")
         .arg(bin().get_program())
         .args(["check", &target, "--json", "--timeout", "3", "--user"])
         .arg(creds["user"].as_str().expect("user"))
