@@ -14,12 +14,8 @@ use zeroize::Zeroizing;
 pub struct CheckArgs {
     /// HOST, HOST:PORT, an IPv4 address, [IPv6]:PORT or a bare IPv6 address (port 3389 by default)
     pub target: String,
-    /// Deadline of every network phase, in seconds
-    #[arg(long, value_name = "SECONDS", default_value_t = 5.0)]
-    pub timeout: f64,
-    /// Connections open to the host at the same time (1-16)
-    #[arg(long, value_name = "N", default_value_t = 4, value_parser = clap::value_parser!(u16).range(1..=16))]
-    pub connections: u16,
+    #[command(flatten)]
+    pub probe: super::ProbeArgs,
     /// Also write the observations to FILE (replay with `rdpdoctor diagnose FILE`)
     #[arg(long, value_name = "FILE")]
     pub save: Option<PathBuf>,
@@ -129,12 +125,7 @@ pub(crate) struct Prepared {
 /// Reads the options `check` and `compare` share; `hosts` names the target(s) in the notice
 /// printed before `--full` connects. The error is a usage error message.
 pub(crate) fn prepare(args: &CheckArgs, hosts: &str) -> Result<Prepared, String> {
-    if !(args.timeout.is_finite() && args.timeout > 0.0 && args.timeout <= 600.0) {
-        return Err(format!(
-            "--timeout {} is not a number of seconds between 0 and 600",
-            args.timeout
-        ));
-    }
+    args.probe.validate()?;
     let ctx = args.diagnosis.context(jiff::Timestamp::now())?;
     let credentials = match &args.user {
         None => None,
@@ -178,10 +169,10 @@ pub(crate) fn prepare(args: &CheckArgs, hosts: &str) -> Result<Prepared, String>
             ))
         }
     };
-    let timeout = Duration::from_secs_f64(args.timeout);
+    let timeout = args.probe.timeout();
     let options = ProbeOptions {
         timeout,
-        max_connections: usize::from(args.connections),
+        max_connections: usize::from(args.probe.connections),
         global: None,
         credentials,
         full: args.full,

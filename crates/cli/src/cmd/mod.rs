@@ -14,6 +14,48 @@ pub mod serve;
 use rdpdoctor_diagnose::{ClientProfile, Context};
 
 /// Options that shape a diagnosis, shared by `check` and `diagnose`.
+/// The probe options every probing command shares (check, compare, scan, serve), declared once.
+#[derive(clap::Args, Clone, Debug)]
+pub struct ProbeArgs {
+    /// Deadline of every network phase, in seconds (above 0, at most 600)
+    #[arg(long, value_name = "SECONDS", default_value_t = 5.0)]
+    pub timeout: f64,
+    /// Connections open to one host at a time (1-16)
+    #[arg(long, value_name = "N", default_value_t = 4, value_parser = clap::value_parser!(u16).range(1..=16))]
+    pub connections: u16,
+}
+
+impl ProbeArgs {
+    /// Checks `--timeout` here rather than in a clap value parser, so that each command reports
+    /// it its own way (`check --format nagios` as UNKNOWN, exit 3).
+    pub fn validate(&self) -> Result<(), String> {
+        seconds("--timeout", self.timeout, false)
+    }
+
+    /// The per-phase deadline.
+    pub fn timeout(&self) -> std::time::Duration {
+        std::time::Duration::from_secs_f64(self.timeout)
+    }
+}
+
+/// One rule for every option in seconds: a finite number above 0 (or 0 itself when
+/// `zero_ok`), at most 600.
+pub fn seconds(flag: &str, v: f64, zero_ok: bool) -> Result<(), String> {
+    let low_ok = if zero_ok { v >= 0.0 } else { v > 0.0 };
+    if v.is_finite() && low_ok && v <= 600.0 {
+        Ok(())
+    } else {
+        Err(format!(
+            "{flag} {v} is not a number of seconds {} and 600",
+            if zero_ok {
+                "between 0"
+            } else {
+                "above 0, at most"
+            }
+        ))
+    }
+}
+
 #[derive(clap::Args, Clone, Debug)]
 pub struct DiagnosisOptions {
     /// Client whose experience severities describe: a profile id of `--clients`' table

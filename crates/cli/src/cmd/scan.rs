@@ -36,12 +36,8 @@ pub struct ScanArgs {
     /// Connections open at once across all targets (hosts in flight are bounded by it too)
     #[arg(long, value_name = "N", default_value_t = 256, value_parser = clap::value_parser!(u32).range(1..=16384))]
     pub concurrency: u32,
-    /// Connections open to one host at a time (1-16)
-    #[arg(long, value_name = "N", default_value_t = 4, value_parser = clap::value_parser!(u16).range(1..=16))]
-    pub connections: u16,
-    /// Deadline of every network phase, in seconds
-    #[arg(long, value_name = "SECONDS", default_value_t = 5.0)]
-    pub timeout: f64,
+    #[command(flatten)]
+    pub probe: super::ProbeArgs,
     /// Write results to FILE instead of stdout
     #[arg(short, long, value_name = "FILE")]
     pub output: Option<PathBuf>,
@@ -66,11 +62,8 @@ pub struct ScanArgs {
 const EXIT_INTERRUPTED: u8 = 130;
 
 pub fn run(args: &ScanArgs) -> u8 {
-    if !(args.timeout.is_finite() && args.timeout > 0.0 && args.timeout <= 600.0) {
-        return usage_error(format!(
-            "--timeout {} is not a number of seconds between 0 and 600",
-            args.timeout
-        ));
+    if let Err(e) = args.probe.validate() {
+        return usage_error(e);
     }
     let ctx = match args.diagnosis.context(jiff::Timestamp::now()) {
         Ok(c) => c,
@@ -121,18 +114,15 @@ pub fn run(args: &ScanArgs) -> u8 {
         Err(e) => return usage_error(format!("cannot start the async runtime: {e}")),
     };
     let options = ProbeOptions {
-        timeout: Duration::from_secs_f64(args.timeout),
-        max_connections: usize::from(args.connections),
+        timeout: args.probe.timeout(),
+        max_connections: usize::from(args.probe.connections),
         global: Some(Arc::new(Semaphore::new(args.concurrency as usize))),
         credentials: None,
         full: false,
         trust: rdpdoctor_probe::Trust::default(),
         // Every host has the same overall deadline as `check`, so one slow host cannot hold a
         // connection slot for longer.
-        deadline: Some(ProbeOptions::overall_deadline(
-            Duration::from_secs_f64(args.timeout),
-            false,
-        )),
+        deadline: Some(ProbeOptions::overall_deadline(args.probe.timeout(), false)),
         clients: args.clients,
         hold: None,
     };

@@ -55,9 +55,8 @@ pub struct ServeArgs {
     /// How long a request may wait for a free probe slot before it gets 503, in seconds
     #[arg(long, value_name = "SECONDS", default_value_t = 5.0)]
     pub queue_timeout: f64,
-    /// Deadline of every network phase of a probe, in seconds
-    #[arg(long, value_name = "SECONDS", default_value_t = 5.0)]
-    pub timeout: f64,
+    #[command(flatten)]
+    pub probe: super::ProbeArgs,
     /// Client whose experience severities describe: windows (default), windows10, hardened
     #[arg(long, value_name = "PROFILE", default_value = "windows")]
     pub client: String,
@@ -93,6 +92,8 @@ struct App {
     slots: Semaphore,
     queue_timeout: Duration,
     probe_timeout: Duration,
+    /// Connections open to one target at a time (`--connections`).
+    max_connections: usize,
     client: ClientProfile,
     cert_warn_days: i64,
     counters: Counters,
@@ -128,23 +129,17 @@ pub fn run(args: &ServeArgs) -> u8 {
             names.join(", ")
         ));
     };
-    for (flag, v) in [
+    let checked = [
         ("--queue-timeout", args.queue_timeout),
-        ("--timeout", args.timeout),
+        ("--timeout", args.probe.timeout),
         ("--header-timeout", args.header_timeout),
         ("--idle-timeout", args.idle_timeout),
-    ] {
-        if !(v.is_finite() && v > 0.0 && v <= 600.0) {
-            return usage_error(format!(
-                "{flag} {v} is not a number of seconds between 0 and 600"
-            ));
-        }
-    }
-    if !(args.shutdown_timeout.is_finite() && (0.0..=600.0).contains(&args.shutdown_timeout)) {
-        return usage_error(format!(
-            "--shutdown-timeout {} is not a number of seconds between 0 and 600",
-            args.shutdown_timeout
-        ));
+    ]
+    .into_iter()
+    .try_for_each(|(flag, v)| super::seconds(flag, v, false))
+    .and_then(|()| super::seconds("--shutdown-timeout", args.shutdown_timeout, true));
+    if let Err(e) = checked {
+        return usage_error(e);
     }
     let listen: SocketAddr = match args.listen.parse() {
         Ok(a) => a,
@@ -159,7 +154,8 @@ pub fn run(args: &ServeArgs) -> u8 {
         allow,
         slots: Semaphore::new(args.max_probes as usize),
         queue_timeout: Duration::from_secs_f64(args.queue_timeout),
-        probe_timeout: Duration::from_secs_f64(args.timeout),
+        probe_timeout: args.probe.timeout(),
+        max_connections: usize::from(args.probe.connections),
         client,
         cert_warn_days: args.cert_warn_days,
         counters: Counters::default(),
@@ -376,6 +372,7 @@ async fn probe(
     // Finish before Prometheus gives up on the scrape.
     let options = ProbeOptions {
         timeout: scrape_budget.map_or(app.probe_timeout, |b| app.probe_timeout.min(b / 3)),
+        max_connections: app.max_connections,
         ..ProbeOptions::default()
     };
     let deadline = scrape_budget.unwrap_or(app.probe_timeout * 4);
@@ -466,6 +463,7 @@ mod tests {
             slots: Semaphore::new(1),
             queue_timeout: Duration::from_secs(1),
             probe_timeout: Duration::from_secs(1),
+            max_connections: 4,
             client: ClientProfile::default(),
             cert_warn_days: 30,
             counters: Counters::default(),
