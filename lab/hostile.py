@@ -303,20 +303,5 @@ async def handle(mode, reader, writer):
         pass
 
 
-async def main(mode, port):
-    server = await asyncio.start_server(
-        lambda r, w: handle(mode, r, w), host="127.0.0.1", port=port, reuse_address=True,
-        backlog=64)
-    standin.log(f"hostile {mode} listening on 127.0.0.1:{port} (pid {os.getpid()})")
-    async with server:
-        await server.serve_forever()
-
-
 if __name__ == "__main__":
-    if len(sys.argv) != 3 or sys.argv[1] not in MODES or not sys.argv[2].isdigit():
-        sys.stderr.write(f"usage: {sys.argv[0]} MODE PORT\n  MODE: {' | '.join(MODES)}\n")
-        sys.exit(2)
-    try:
-        asyncio.run(main(sys.argv[1], int(sys.argv[2])))
-    except KeyboardInterrupt:
-        pass
+    standin.serve_main("hostile", MODES, handle)

@@ -356,20 +356,27 @@ async def handle(mode, reader, writer):
         pass
 
 
-async def main(mode, port):
-    server = await asyncio.start_server(
-        lambda r, w: handle(mode, r, w), host="127.0.0.1", port=port, reuse_address=True,
-        backlog=64)
-    log(f"standin {mode} listening on 127.0.0.1:{port} (pid {os.getpid()})")
-    async with server:
-        await server.serve_forever()
+def serve_main(kind, modes, handler):
+    """The command line of a stand-in script: MODE PORT, one asyncio server on 127.0.0.1:PORT
+    running handler(mode, reader, writer) for every connection (hostile.py uses it too)."""
+    if len(sys.argv) != 3 or sys.argv[1] not in modes or not sys.argv[2].isdigit():
+        sys.stderr.write(f"usage: {sys.argv[0]} MODE PORT\n  MODE: {' | '.join(modes)}\n")
+        sys.exit(2)
+    mode, port = sys.argv[1], int(sys.argv[2])
+
+    async def main():
+        server = await asyncio.start_server(
+            lambda r, w: handler(mode, r, w), host="127.0.0.1", port=port, reuse_address=True,
+            backlog=64)
+        log(f"{kind} {mode} listening on 127.0.0.1:{port} (pid {os.getpid()})")
+        async with server:
+            await server.serve_forever()
+
+    try:
+        asyncio.run(main())
+    except KeyboardInterrupt:
+        pass
 
 
 if __name__ == "__main__":
-    if len(sys.argv) != 3 or sys.argv[1] not in MODES or not sys.argv[2].isdigit():
-        sys.stderr.write(f"usage: {sys.argv[0]} MODE PORT\n  MODE: {' | '.join(MODES)}\n")
-        sys.exit(2)
-    try:
-        asyncio.run(main(sys.argv[1], int(sys.argv[2])))
-    except KeyboardInterrupt:
-        pass
+    serve_main("standin", MODES, handle)
