@@ -466,10 +466,15 @@ async fn run_job(
             }
         },
     };
+    // Keeps the socket until its TCP statistics are read, at the end of this connection. Taken
+    // before the first byte: once the server (or a proxy in front of it) has reset the
+    // connection, the socket no longer knows its peer address and the sample would be lost.
+    let mut sampler = tcp_info::Sampler::new(&stream);
     let outcome = negotiate::negotiate(&mut stream, job.requested, host.timeout()).await;
     let negotiation_ms = elapsed_ms(t);
-    // Keeps the socket until its TCP statistics are read, at the end of this connection.
-    let sampler = tcp_info::Sampler::new(&stream);
+    if let Some(s) = sampler.as_mut() {
+        s.checkpoint();
+    }
     let sample =
         |s: Option<tcp_info::Sampler>| host.note_tcp_info(s.and_then(tcp_info::Sampler::sample));
     if let (Some(offered), true) = (job.mcs, standard_rdp(&outcome)) {

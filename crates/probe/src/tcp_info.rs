@@ -17,6 +17,8 @@ pub(crate) struct Sampler {
     remote: SocketAddr,
     #[cfg(target_os = "linux")]
     _keep: Option<std::os::fd::OwnedFd>,
+    /// The latest sample taken while the connection was still open.
+    last: Option<TcpInfoSample>,
 }
 
 impl Sampler {
@@ -31,12 +33,23 @@ impl Sampler {
                 use std::os::fd::AsFd;
                 stream.as_fd().try_clone_to_owned().ok()
             },
+            last: None,
         })
     }
 
-    /// Reads the statistics now, then lets the socket go.
+    /// Reads the statistics mid-connection. A connection the server resets leaves the kernel's
+    /// socket table (inet_diag answers ENOENT) even while the socket is held open here, so the
+    /// final sample can be missing; this one then stands for it.
+    pub(crate) fn checkpoint(&mut self) {
+        if let Some(sample) = query(self.local, self.remote) {
+            self.last = Some(sample);
+        }
+    }
+
+    /// Reads the statistics now, then lets the socket go; the last checkpoint if the kernel no
+    /// longer knows the connection.
     pub(crate) fn sample(self) -> Option<TcpInfoSample> {
-        query(self.local, self.remote)
+        query(self.local, self.remote).or(self.last)
     }
 }
 
