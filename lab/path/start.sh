@@ -18,11 +18,14 @@
 #           on a TLS ClientHello), a 1000-byte route MTU towards the client for 198.18.2.30 while
 #           every ICMP "fragmentation needed" is dropped (MTU black hole), haproxy (TCP mode,
 #           198.18.1.1:3389 and :3390), dnsmasq (lab.test)
-#           (this kernel has no netem qdisc, so loss is nftables' numgen, and latency is not
-#           reproduced: high-latency is covered by unit tests only)
+#           (loss is nftables' numgen), and a slow link towards the client for 198.18.2.50: an
+#           htb class of 32 kbit/s (tc), so every answer queues behind the one before it and round
+#           trips reach hundreds of ms, as on a saturated 3G or satellite link (high-latency; the
+#           kernels this runs on have no netem qdisc, so a fixed propagation delay is not an option)
 #   server  freerdp-shadow-cli /sec:nla on 198.18.2.10:3389 (hostname rdp-a, its own UTS namespace),
 #           xrdp on 198.18.2.10:3390, 198.18.2.20:3389 (behind the TLS-resetting firewall) and
-#           198.18.2.30:3389 (behind the MTU black hole), 198.18.2.40:3389 (behind packet loss)
+#           198.18.2.30:3389 (behind the MTU black hole), 198.18.2.40:3389 (behind packet loss),
+#           198.18.2.50:3389 (behind the slow link)
 #
 # Every target, with the behaviour it must show, is listed in lab/path/state/path.json.
 #
@@ -72,6 +75,8 @@ SRV_A=198.18.2.10       # rdp-a: freerdp-shadow NLA :3389, xrdp :3390
 SRV_TLS=198.18.2.20     # xrdp :3389 behind the firewall that resets TLS ClientHellos
 SRV_MTU=198.18.2.30     # xrdp :3389 behind the MTU black hole
 SRV_LOSS=198.18.2.40    # xrdp :3389 behind a router that drops every third data packet towards it
+SRV_SLOW=198.18.2.50    # xrdp :3389 behind a 32 kbit/s link towards the client (queueing delay)
+SLOW_RATE=32kbit
 DEAD_HOST=198.18.2.99   # listed in DNS, silently dropped by the router
 DEAD_DNS=198.18.0.53    # the nodns client's resolver, silently dropped by the router
 MTU_LIMIT=1000
@@ -149,7 +154,7 @@ ip -n "$NS_NODNS" route add default via "$ROUTER_D"
 ip -n "$NS_ROUTER" addr add "$ROUTER_C/24" dev c0
 ip -n "$NS_ROUTER" addr add "$ROUTER_D/24" dev d0
 ip -n "$NS_ROUTER" addr add "$ROUTER_S/24" dev s0
-for a in "$SRV_A" "$SRV_TLS" "$SRV_MTU" "$SRV_LOSS"; do
+for a in "$SRV_A" "$SRV_TLS" "$SRV_MTU" "$SRV_LOSS" "$SRV_SLOW"; do
   ip -n "$NS_SERVER" addr add "$a/24" dev eth0
 done
 ip -n "$NS_SERVER" route add default via "$ROUTER_S"
@@ -194,6 +199,9 @@ table inet rdpdoctor_path {
     # packet loss: every third client packet carrying data (IP length above 80 bytes: not a
     # bare SYN or ACK) towards this server is dropped; TCP retransmits it
     ip daddr $SRV_LOSS tcp dport 3389 ip length > 80 numgen inc mod 3 == 0 drop
+    # the slow link: the server's packets to the client go to the router's htb class 1:20 on c0
+    # (htb takes a priority that names one of its classes as the class; no tc filter needed)
+    ip saddr $SRV_SLOW tcp sport 3389 meta priority set 1:20
     # the MTU black hole's other half (forwarded ICMP)
     icmp type destination-unreachable icmp code frag-needed drop
   }
@@ -205,6 +213,13 @@ table inet rdpdoctor_path {
 }
 NFT
 in_ns "$NS_ROUTER" nft -f "$CONF/router.nft" || die "nft could not load $CONF/router.nft into $NS_ROUTER"
+# The slow link's queue: htb on the router's client-facing interface, everything in the unlimited
+# default class 1:10 but what nftables marks with priority 1:20 above (the slow server's packets).
+# htb lets a class's first burst through at line rate, so a connection's first packets can be fast.
+in_ns "$NS_ROUTER" tc qdisc add dev c0 root handle 1: htb default 10 2>>"$STATE/tc.log" \
+  && in_ns "$NS_ROUTER" tc class add dev c0 parent 1: classid 1:10 htb rate 10gbit quantum 200000 2>>"$STATE/tc.log" \
+  && in_ns "$NS_ROUTER" tc class add dev c0 parent 1: classid 1:20 htb rate "$SLOW_RATE" ceil "$SLOW_RATE" quantum 1514 2>>"$STATE/tc.log" \
+  || die "tc could not shape c0 in $NS_ROUTER with htb (the slow link for $SRV_SLOW); see $STATE/tc.log"
 
 # ---------------------------------------------------------------------------------------------
 # 3. Process bookkeeping.
@@ -246,7 +261,7 @@ cat >"$CERTS/leaf.ext" <<EXT
 basicConstraints       = critical,CA:FALSE
 keyUsage               = critical,digitalSignature,keyEncipherment
 extendedKeyUsage       = serverAuth
-subjectAltName         = DNS:rdp-a.lab.test,DNS:rdp-a.dual.lab.test,IP:$SRV_A,IP:$SRV_TLS,IP:$SRV_MTU,IP:$SRV_LOSS,IP:$ROUTER_C
+subjectAltName         = DNS:rdp-a.lab.test,DNS:rdp-a.dual.lab.test,IP:$SRV_A,IP:$SRV_TLS,IP:$SRV_MTU,IP:$SRV_LOSS,IP:$SRV_SLOW,IP:$ROUTER_C
 subjectKeyIdentifier   = hash
 authorityKeyIdentifier = keyid
 EXT
@@ -282,6 +297,7 @@ start_xrdp_ns xrdp-a "$SRV_A" 3390
 start_xrdp_ns xrdp-tls-inspected "$SRV_TLS" 3389
 start_xrdp_ns xrdp-mtu "$SRV_MTU" 3389
 start_xrdp_ns xrdp-lossy "$SRV_LOSS" 3389
+start_xrdp_ns xrdp-slow "$SRV_SLOW" 3389
 
 # freerdp-shadow-cli with NLA as rdp-a: its own UTS namespace so its NTLM CHALLENGE names the
 # computer RDP-A / rdp-a (it reports the host name), its own HOME for the certificate.
@@ -384,6 +400,8 @@ add_target mtu-blackhole "$NS_CLIENT" "$SRV_MTU:3389" router \
   "xrdp behind a ${MTU_LIMIT}-byte route MTU with ICMP fragmentation-needed dropped: path-mtu-blackhole"
 add_target lossy "$NS_CLIENT" "$SRV_LOSS:3389" router \
   "xrdp behind a router dropping every third data packet towards it: packet-loss"
+add_target slow-link "$NS_CLIENT" "$SRV_SLOW:3389" router \
+  "xrdp behind a ${SLOW_RATE}/s link towards the client (tc htb): answers queue, round trips pass 150 ms: high-latency"
 add_target dual-address "$NS_CLIENT" "rdp-a.dual.lab.test:3389" router \
   "a name with a dead ($DEAD_HOST) and a live ($SRV_A) address: address-unreachable"
 add_target stale-record "$NS_CLIENT" "rdp-b.lab.test:3389" router \

@@ -205,6 +205,16 @@ const CASES: &[Case] = &[
         exit: 1,
     },
     Case {
+        // A slow link queues every answer behind the one before it: the kernel's round-trip
+        // samples pass 150 ms while nothing is lost.
+        target: "slow-link",
+        timeout: "10",
+        status: "degraded",
+        finding: Some("high-latency"),
+        ids: &["high-latency", "nla-not-enforced"],
+        exit: 1,
+    },
+    Case {
         target: "dual-address",
         timeout: "2",
         status: "degraded",
