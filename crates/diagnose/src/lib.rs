@@ -9,11 +9,13 @@ pub mod clients;
 pub mod compare;
 mod context;
 mod facts;
+mod finding_id;
 mod model;
 mod rules;
 mod verdict;
 
 pub use context::{ClientProfile, Context, PROFILES};
+pub use finding_id::{FindingId, UnknownFindingId};
 pub use model::*;
 pub use rules::describe_delegation;
 

@@ -2,9 +2,10 @@
 
 use super::{FindingDef, FixDef};
 use crate::model::{Severity, Step};
+use crate::FindingId;
 
 pub(super) const ENTRIES: &[FindingDef] = &[FindingDef {
-    id: "clients-fail",
+    id: FindingId::ClientsFail,
     step: Step::Tls,
     severity: Severity::Warning,
     severity_rule: "Warning: some client profiles cannot connect (each named in the evidence with the step and the reason); blocking when the profile chosen with --client is among them.",

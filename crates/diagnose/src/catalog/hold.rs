@@ -3,9 +3,10 @@
 
 use super::{ClientDef, FindingDef, FixDef};
 use crate::model::{Severity, Step};
+use crate::FindingId;
 
 pub(super) const ENTRIES: &[FindingDef] = &[FindingDef {
-    id: "session-dropped",
+    id: FindingId::SessionDropped,
     step: Step::Session,
     severity: Severity::Warning,
     severity_rule: "Warning when an up session was dropped while held; blocking when the connection was dropped after the Client Info PDU (the logon), before the session was up.",

@@ -3,10 +3,11 @@
 
 use super::{ClientDef, FindingDef, FixDef};
 use crate::model::{Severity, Step};
+use crate::FindingId;
 
 pub(super) const ENTRIES: &[FindingDef] = &[
     FindingDef {
-        id: "cert-changed",
+        id: FindingId::CertChanged,
         step: Step::Certificate,
         severity: Severity::Warning,
         severity_rule: "Always a warning: a renewal is routine, another key is a sign that interception-suspected weighs.",
@@ -39,7 +40,7 @@ pub(super) const ENTRIES: &[FindingDef] = &[
         }),
     },
     FindingDef {
-        id: "interception-suspected",
+        id: FindingId::InterceptionSuspected,
         step: Step::Tls,
         severity: Severity::Warning,
         severity_rule: "Blocking with two or more signs, or with proof (a CredSSP pubKeyAuth that does not verify); a warning with one sign.",

@@ -17,6 +17,7 @@ mod session;
 mod trust;
 
 use crate::model::{Severity, Step};
+use crate::FindingId;
 
 // The commands of the certificate recipe, shared by every finding that regenerates or repairs the
 // Remote Desktop certificate, in the order they must run: read what blocked renewal, repair the
@@ -94,7 +95,7 @@ pub struct ClientDef {
 /// One catalog entry.
 #[derive(Debug)]
 pub struct FindingDef {
-    pub id: &'static str,
+    pub id: FindingId,
     pub step: Step,
     /// The usual severity; `severity_rule` says when a rule chooses another.
     pub severity: Severity,
@@ -106,7 +107,7 @@ pub struct FindingDef {
     /// Findings this one is the cause of (e.g. `cert-private-key-inaccessible` explains
     /// `tls-handshake-failed`). When both are present, the verdict names this one and carries the
     /// explained finding's evidence with it.
-    pub explains: &'static [&'static str],
+    pub explains: &'static [FindingId],
     pub explanation: &'static str,
     /// Least invasive first.
     pub fixes: &'static [FixDef],
@@ -134,9 +135,14 @@ pub fn all() -> impl Iterator<Item = &'static FindingDef> {
         .chain(path::ENTRIES)
 }
 
-/// The entry for `id`.
-pub fn get(id: &str) -> Option<&'static FindingDef> {
+/// The entry for `id`. Every id has one (a test proves it); `None` cannot happen in practice.
+pub fn get(id: FindingId) -> Option<&'static FindingDef> {
     all().find(|d| d.id == id)
+}
+
+/// The entry for a finding id as a report carries it (a string).
+pub fn lookup(id: &str) -> Option<&'static FindingDef> {
+    id.parse().ok().and_then(get)
 }
 
 /// The catalog as a Markdown reference page (docs/findings.md).
@@ -217,10 +223,10 @@ pub struct ClientCodes {
     pub inferred: bool,
 }
 
-pub fn client_codes(id: &str) -> ClientCodes {
+pub fn client_codes(id: FindingId) -> ClientCodes {
     rdpdoctor_codes::FINDING_CODES
         .iter()
-        .find(|f| f.finding == id)
+        .find(|f| f.finding == id.as_str())
         .map_or(
             ClientCodes {
                 codes: &[],
@@ -259,19 +265,21 @@ mod tests {
         ids
     }
 
+    /// Every FindingId has exactly one catalog entry, with a title, an explanation and fixes
+    /// or a reason to have none (info findings), and the public contract names only real ids.
     #[test]
-    fn every_required_id_exists_once_and_is_kebab_case() {
+    fn every_id_has_one_catalog_entry_and_every_contract_id_is_a_variant() {
         let mut seen = HashSet::new();
         for d in all() {
-            assert!(seen.insert(d.id), "duplicate id {}", d.id);
-            assert!(
-                d.id.bytes()
-                    .all(|b| b.is_ascii_lowercase() || b.is_ascii_digit() || b == b'-'),
-                "{} is not kebab-case",
-                d.id
-            );
+            assert!(seen.insert(d.id), "duplicate entry for {}", d.id);
             assert!(!d.explanation.is_empty() && !d.title.is_empty(), "{}", d.id);
+            assert_eq!(get(d.id).map(|e| e.id), Some(d.id));
+            assert_eq!(lookup(d.id.as_str()).map(|e| e.id), Some(d.id));
         }
+        for &id in FindingId::ALL {
+            assert!(seen.contains(&id), "{id} has no catalog entry");
+        }
+        assert_eq!(seen.len(), FindingId::ALL.len());
         let contract = contract_ids();
         assert!(
             contract.len() >= 57,
@@ -279,10 +287,11 @@ mod tests {
         );
         for id in &contract {
             assert!(
-                seen.contains(id.as_str()),
-                "FINDINGS.md lists {id}, the catalog lacks it"
+                id.parse::<FindingId>().is_ok(),
+                "FINDINGS.md lists {id}, FindingId lacks it"
             );
         }
+        assert!(lookup("cert-expird").is_none());
     }
 
     #[test]
@@ -317,7 +326,7 @@ mod tests {
     fn explain_knows_every_catalog_id_and_every_linked_code_decodes() {
         for d in all() {
             assert!(
-                rdpdoctor_codes::KNOWN_FINDINGS.contains(&d.id),
+                rdpdoctor_codes::KNOWN_FINDINGS.contains(&d.id.as_str()),
                 "{} is missing from rdpdoctor_codes::KNOWN_FINDINGS, so explain cannot link to it",
                 d.id
             );
@@ -396,7 +405,7 @@ mod tests {
             "cert-weak-key",
             "cert-not-on-server",
         ] {
-            let d = get(id).expect(id);
+            let d = lookup(id).expect(id);
             let cmds = commands(d);
             assert!(position(&cmds, deletes_rdp_certificate).is_some(), "{id}");
             if let Some(t) = position(&cmds, |c| c.contains("TermService")) {
@@ -540,7 +549,7 @@ mod tests {
                 }
             }
         }
-        let legacy = get("tls-legacy-enabled").expect("entry");
+        let legacy = lookup("tls-legacy-enabled").expect("entry");
         let text: String = legacy.fixes.iter().map(|f| f.text).collect();
         for other in ["IIS", "SQL Server", "WinRM"] {
             assert!(
@@ -552,7 +561,7 @@ mod tests {
 
     #[test]
     fn nla_advice_keeps_nla_and_sets_the_security_layer_first() {
-        let d = get("nla-not-enforced").expect("entry");
+        let d = lookup("nla-not-enforced").expect("entry");
         let first_nla = d
             .fixes
             .iter()
@@ -564,7 +573,7 @@ mod tests {
             .position(|f| f.commands.iter().any(|c| c.contains("SecurityLayer")))
             .expect("a security layer step");
         assert!(layer < first_nla);
-        let d = get("rdp-security-only").expect("entry");
+        let d = lookup("rdp-security-only").expect("entry");
         assert!(d
             .explanation
             .contains("Configure server authentication for client"));
@@ -578,7 +587,7 @@ mod tests {
                 assert!(!c.contains("rwinsta"), "{}: {c}", d.id);
             }
         }
-        let d = get("session-limit").expect("entry");
+        let d = lookup("session-limit").expect("entry");
         assert!(commands(d).iter().any(|c| c.starts_with("logoff ")));
     }
 
@@ -592,8 +601,8 @@ mod tests {
             if matches!(
                 d.step,
                 Step::Tcp | Step::Negotiation | Step::Tls | Step::Certificate
-            ) || d.id.starts_with("cert-")
-                || d.id.starts_with("tls-")
+            ) || d.id.as_str().starts_with("cert-")
+                || d.id.as_str().starts_with("tls-")
             {
                 for c in codes.codes {
                     assert!(
@@ -607,7 +616,10 @@ mod tests {
             }
             for s in SCENARIOS {
                 for cause in s.causes {
-                    let names = cause.evidence.iter().any(|e| e.findings.contains(&d.id));
+                    let names = cause
+                        .evidence
+                        .iter()
+                        .any(|e| e.findings.contains(&d.id.as_str()));
                     let weak =
                         cause.basis != Basis::Documented || cause.confidence == Confidence::Low;
                     let shares_code = codes
@@ -637,7 +649,7 @@ mod tests {
 
     #[test]
     fn negotiation_refused_fixes_are_written_per_code() {
-        let d = get("negotiation-refused").expect("entry");
+        let d = lookup("negotiation-refused").expect("entry");
         assert!(d.fixes[0].commands.iter().any(|c| c.contains("{code}")));
         for f in &d.fixes[1..] {
             let by_code = (1..=6).any(|code| {

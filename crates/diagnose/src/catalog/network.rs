@@ -7,6 +7,7 @@ use super::{
     RESTART_TERMSERVICE,
 };
 use crate::model::{Severity, Step};
+use crate::FindingId;
 
 /// Binds a certificate from LocalMachine\My to the listener (Microsoft: "Configure a custom
 /// server authentication certificate for TLS" uses Win32_TSGeneralSetting.SSLCertificateSHA1Hash).
@@ -19,7 +20,7 @@ const SET_SECURITY_LAYER_SSL: &str = r#"reg add "HKLM\SYSTEM\CurrentControlSet\C
 
 pub(super) const REACHABILITY: &[FindingDef] = &[
     FindingDef {
-        id: "dns-failure",
+        id: FindingId::DnsFailure,
         step: Step::Dns,
         severity: Severity::Blocking,
         severity_rule: "Always blocking: without an address the client cannot connect.",
@@ -49,7 +50,7 @@ pub(super) const REACHABILITY: &[FindingDef] = &[
         }),
     },
     FindingDef {
-        id: "port-closed",
+        id: FindingId::PortClosed,
         step: Step::Tcp,
         severity: Severity::Blocking,
         severity_rule: "Always blocking.",
@@ -86,7 +87,7 @@ pub(super) const REACHABILITY: &[FindingDef] = &[
         }),
     },
     FindingDef {
-        id: "port-filtered",
+        id: FindingId::PortFiltered,
         step: Step::Tcp,
         severity: Severity::Blocking,
         severity_rule: "Always blocking.",
@@ -116,7 +117,7 @@ pub(super) const REACHABILITY: &[FindingDef] = &[
         }),
     },
     FindingDef {
-        id: "connection-reset",
+        id: FindingId::ConnectionReset,
         step: Step::Tcp,
         severity: Severity::Blocking,
         severity_rule: "Always blocking.",
@@ -147,7 +148,7 @@ pub(super) const REACHABILITY: &[FindingDef] = &[
         }),
     },
     FindingDef {
-        id: "closed-without-reply",
+        id: FindingId::ClosedWithoutReply,
         step: Step::Tcp,
         severity: Severity::Blocking,
         severity_rule: "Always blocking.",
@@ -181,7 +182,7 @@ pub(super) const REACHABILITY: &[FindingDef] = &[
         }),
     },
     FindingDef {
-        id: "no-reply",
+        id: FindingId::NoReply,
         step: Step::Tcp,
         severity: Severity::Blocking,
         severity_rule: "Always blocking.",
@@ -207,7 +208,7 @@ pub(super) const REACHABILITY: &[FindingDef] = &[
         }),
     },
     FindingDef {
-        id: "not-rdp",
+        id: FindingId::NotRdp,
         step: Step::Tcp,
         severity: Severity::Blocking,
         severity_rule: "Always blocking.",
@@ -236,7 +237,7 @@ pub(super) const REACHABILITY: &[FindingDef] = &[
 
 pub(super) const NEGOTIATION: &[FindingDef] = &[
     FindingDef {
-        id: "cert-not-on-server",
+        id: FindingId::CertNotOnServer,
         step: Step::Negotiation,
         severity: Severity::Blocking,
         severity_rule: "Blocking: TLS and NLA cannot start.",
@@ -290,7 +291,7 @@ pub(super) const NEGOTIATION: &[FindingDef] = &[
         }),
     },
     FindingDef {
-        id: "negotiation-refused",
+        id: FindingId::NegotiationRefused,
         step: Step::Negotiation,
         severity: Severity::Blocking,
         severity_rule: "Blocking when the request an up-to-date client sends (TLS, CredSSP) is refused; warning when only another request is.",
@@ -339,7 +340,7 @@ pub(super) const NEGOTIATION: &[FindingDef] = &[
         }),
     },
     FindingDef {
-        id: "tls-not-allowed",
+        id: FindingId::TlsNotAllowed,
         step: Step::Negotiation,
         severity: Severity::Warning,
         severity_rule: "Warning: mstsc falls back to Standard RDP Security and connects, but clients that require TLS or NLA cannot; blocking when the Standard RDP Security request is refused too.",
@@ -373,7 +374,7 @@ pub(super) const NEGOTIATION: &[FindingDef] = &[
         }),
     },
     FindingDef {
-        id: "security-downgrade",
+        id: FindingId::SecurityDowngrade,
         step: Step::Negotiation,
         severity: Severity::Warning,
         severity_rule: "Warning: most clients carry on with weak security; clients that insist on TLS fail.",
@@ -404,7 +405,7 @@ pub(super) const NEGOTIATION: &[FindingDef] = &[
         }),
     },
     FindingDef {
-        id: "legacy-negotiation",
+        id: FindingId::LegacyNegotiation,
         step: Step::Negotiation,
         severity: Severity::Warning,
         severity_rule: "Warning: such a server speaks only Standard RDP Security; clients that require TLS or NLA fail.",
@@ -430,7 +431,7 @@ pub(super) const NEGOTIATION: &[FindingDef] = &[
         }),
     },
     FindingDef {
-        id: "nla-not-enforced",
+        id: FindingId::NlaNotEnforced,
         step: Step::Negotiation,
         severity: Severity::Warning,
         severity_rule: "Warning: clients connect, but anyone reaching the port gets a logon screen and a session before authenticating.",
@@ -464,7 +465,7 @@ pub(super) const NEGOTIATION: &[FindingDef] = &[
         client: None,
     },
     FindingDef {
-        id: "nla-required",
+        id: FindingId::NlaRequired,
         step: Step::Negotiation,
         severity: Severity::Info,
         severity_rule: "Info: the recommended setting; only clients without CredSSP fail.",
@@ -484,7 +485,7 @@ pub(super) const NEGOTIATION: &[FindingDef] = &[
         }),
     },
     FindingDef {
-        id: "tls-required",
+        id: FindingId::TlsRequired,
         step: Step::Negotiation,
         severity: Severity::Info,
         severity_rule: "Info: the recommended setting; only clients limited to Standard RDP Security fail.",
@@ -503,7 +504,7 @@ pub(super) const NEGOTIATION: &[FindingDef] = &[
 
 pub(super) const TLS: &[FindingDef] = &[
     FindingDef {
-        id: "tls-handshake-failed",
+        id: FindingId::TlsHandshakeFailed,
         step: Step::Tls,
         severity: Severity::Blocking,
         severity_rule: "Always blocking.",
@@ -552,7 +553,7 @@ pub(super) const TLS: &[FindingDef] = &[
         }),
     },
     FindingDef {
-        id: "tls-legacy-only",
+        id: FindingId::TlsLegacyOnly,
         step: Step::Tls,
         severity: Severity::Warning,
         severity_rule: "Warning for the default client profile (it still speaks TLS 1.0/1.1); blocking for a client profile with TLS 1.0 and 1.1 disabled (--client hardened).",
@@ -586,7 +587,7 @@ pub(super) const TLS: &[FindingDef] = &[
         }),
     },
     FindingDef {
-        id: "tls-modern-only",
+        id: FindingId::TlsModernOnly,
         step: Step::Tls,
         severity: Severity::Warning,
         severity_rule: "Warning: Windows 11 connects, but Windows 10, Server 2019 and older clients have no TLS 1.3 and fail; blocking for --client windows10.",
@@ -617,7 +618,7 @@ pub(super) const TLS: &[FindingDef] = &[
         }),
     },
     FindingDef {
-        id: "tls-legacy-enabled",
+        id: FindingId::TlsLegacyEnabled,
         step: Step::Tls,
         severity: Severity::Warning,
         severity_rule: "Warning: clients connect, but TLS 1.0/1.1 stay available to an attacker who can force a downgrade.",
@@ -648,7 +649,7 @@ pub(super) const TLS: &[FindingDef] = &[
 
 pub(super) const CERTIFICATE: &[FindingDef] = &[
     FindingDef {
-        id: "cert-expired",
+        id: FindingId::CertExpired,
         step: Step::Certificate,
         severity: Severity::Warning,
         severity_rule: "Warning for the default client profiles: mstsc shows its identity dialog and the user can accept the expired certificate. Blocking for a client that refuses servers it cannot authenticate (--client hardened: the policy \"Configure server authentication for client\" = Do not connect if authentication fails).",
@@ -695,7 +696,7 @@ pub(super) const CERTIFICATE: &[FindingDef] = &[
         }),
     },
     FindingDef {
-        id: "cert-not-yet-valid",
+        id: FindingId::CertNotYetValid,
         step: Step::Certificate,
         severity: Severity::Warning,
         severity_rule: "Like an expired certificate: warning for the default client profiles (mstsc shows its identity dialog and the user can accept), blocking for a client that refuses servers it cannot authenticate (--client hardened).",
@@ -729,7 +730,7 @@ pub(super) const CERTIFICATE: &[FindingDef] = &[
         }),
     },
     FindingDef {
-        id: "cert-expiring-soon",
+        id: FindingId::CertExpiringSoon,
         step: Step::Certificate,
         severity: Severity::Warning,
         severity_rule: "Warning when fewer days are left than the threshold (default 30, --cert-warn-days).",
@@ -751,7 +752,7 @@ pub(super) const CERTIFICATE: &[FindingDef] = &[
         client: None,
     },
     FindingDef {
-        id: "cert-name-mismatch",
+        id: FindingId::CertNameMismatch,
         step: Step::Certificate,
         severity: Severity::Warning,
         severity_rule: "Warning: mstsc shows an identity warning; clients set to require server authentication refuse.",
@@ -780,7 +781,7 @@ pub(super) const CERTIFICATE: &[FindingDef] = &[
         }),
     },
     FindingDef {
-        id: "cert-weak-key",
+        id: FindingId::CertWeakKey,
         step: Step::Certificate,
         severity: Severity::Warning,
         severity_rule: "Warning: RSA keys under 2048 bits are refused by clients at current security levels (FreeRDP 3, OpenSSL defaults).",
@@ -811,7 +812,7 @@ pub(super) const CERTIFICATE: &[FindingDef] = &[
         client: None,
     },
     FindingDef {
-        id: "cert-weak-signature",
+        id: FindingId::CertWeakSignature,
         step: Step::Certificate,
         severity: Severity::Warning,
         severity_rule: "Warning.",
@@ -827,7 +828,7 @@ pub(super) const CERTIFICATE: &[FindingDef] = &[
         client: None,
     },
     FindingDef {
-        id: "cert-self-signed",
+        id: FindingId::CertSelfSigned,
         step: Step::Certificate,
         severity: Severity::Info,
         severity_rule: "Info: the Windows default; mstsc asks the user to trust it.",

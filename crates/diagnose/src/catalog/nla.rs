@@ -8,10 +8,11 @@
 
 use super::{ClientDef, FindingDef, FixDef};
 use crate::model::{Severity, Step};
+use crate::FindingId;
 
 pub(super) const ENTRIES: &[FindingDef] = &[
     FindingDef {
-        id: "credssp-oracle-mismatch",
+        id: FindingId::CredsspOracleMismatch,
         step: Step::Nla,
         severity: Severity::Blocking,
         severity_rule: "Blocking: an up-to-date Windows client (Encryption Oracle Remediation = Mitigated, the default since May 2018) refuses a server whose CredSSP predates the CVE-2018-0886 update.",
@@ -40,7 +41,7 @@ pub(super) const ENTRIES: &[FindingDef] = &[
         }),
     },
     FindingDef {
-        id: "host-identity-mismatch",
+        id: FindingId::HostIdentityMismatch,
         step: Step::Nla,
         severity: Severity::Warning,
         severity_rule: "Warning: the name leads to a machine that calls itself something else; clients that use Kerberos for that name fail or fall back to NTLM, and users may reach the wrong server.",
@@ -73,7 +74,7 @@ pub(super) const ENTRIES: &[FindingDef] = &[
         }),
     },
     FindingDef {
-        id: "clock-skew",
+        id: FindingId::ClockSkew,
         step: Step::Nla,
         severity: Severity::Warning,
         severity_rule: "Warning when the server clock (NTLM timestamp) differs from ours by more than 5 minutes, Kerberos's default tolerance.",
@@ -101,7 +102,7 @@ pub(super) const ENTRIES: &[FindingDef] = &[
         }),
     },
     FindingDef {
-        id: "auth-ok",
+        id: FindingId::AuthOk,
         step: Step::Logon,
         severity: Severity::Info,
         severity_rule: "Always info.",
@@ -116,7 +117,7 @@ pub(super) const ENTRIES: &[FindingDef] = &[
         client: None,
     },
     FindingDef {
-        id: "access-denied",
+        id: FindingId::AccessDenied,
         step: Step::Logon,
         severity: Severity::Blocking,
         severity_rule: "Blocking for the account named in the evidence.",

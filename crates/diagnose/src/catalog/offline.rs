@@ -10,6 +10,7 @@ use super::{
     RESTART_TERMSERVICE,
 };
 use crate::model::{Severity, Step};
+use crate::FindingId;
 
 /// Saves the MachineKeys folder's own ACL (not its files') before it is changed.
 const MACHINEKEYS_BACKUP: &str = r"New-Item -ItemType Directory -Force C:\rdpdiag | Out-Null; icacls C:\ProgramData\Microsoft\Crypto\RSA\MachineKeys /save C:\rdpdiag\machinekeys-acl.txt";
@@ -24,13 +25,13 @@ const MACHINEKEYS_DEFAULT: &str = r#"icacls C:\ProgramData\Microsoft\Crypto\RSA\
 
 pub(super) const ENTRIES: &[FindingDef] = &[
     FindingDef {
-        id: "rdp-disabled",
+        id: FindingId::RdpDisabled,
         step: Step::Host,
         severity: Severity::Blocking,
         severity_rule: "Always blocking: the server accepts no Remote Desktop connection.",
         title: "Remote Desktop is turned off (fDenyTSConnections = 1)",
         breaks_some_clients: false,
-        explains: &["port-closed"],
+        explains: &[FindingId::PortClosed],
         explanation: "The effective fDenyTSConnections value is 1, so Remote Desktop Services does not accept \
             connections. A group policy value (HKLM\\SOFTWARE\\Policies\\Microsoft\\Windows NT\\Terminal Services) \
             overrides the local one in the Terminal Server key; the evidence says which one applied. Clients \
@@ -55,13 +56,13 @@ pub(super) const ENTRIES: &[FindingDef] = &[
         }),
     },
     FindingDef {
-        id: "cert-private-key-inaccessible",
+        id: FindingId::CertPrivateKeyInaccessible,
         step: Step::Host,
         severity: Severity::Blocking,
         severity_rule: "Blocking: the server cannot complete any TLS handshake, so no client connects (NLA runs inside TLS).",
         title: "The RDP certificate's private key cannot be opened",
         breaks_some_clients: false,
-        explains: &["tls-handshake-failed"],
+        explains: &[FindingId::TlsHandshakeFailed],
         explanation: "Schannel could not use the private key of the certificate Remote Desktop presents (event 36870, \
             usually with 0x8009030D SEC_E_UNKNOWN_CREDENTIALS and internal state 10001, or 0x80090016 NTE_BAD_KEYSET), \
             or Remote Desktop could not create or open its self-signed certificate's key (1057/1058 \"Keyset does not \
@@ -105,13 +106,13 @@ pub(super) const ENTRIES: &[FindingDef] = &[
         }),
     },
     FindingDef {
-        id: "cert-renewal-failed",
+        id: FindingId::CertRenewalFailed,
         step: Step::Host,
         severity: Severity::Blocking,
         severity_rule: "Blocking while no later event 1056 shows a new self-signed certificate; info once one does (the failure was followed by a successful renewal).",
         title: "Remote Desktop could not create or renew its self-signed certificate",
         breaks_some_clients: false,
-        explains: &["tls-handshake-failed", "cert-expired"],
+        explains: &[FindingId::TlsHandshakeFailed, FindingId::CertExpired],
         explanation: "RemoteConnectionManager logged 1057 (failed to create a new self-signed certificate) or 1058 \
             (failed to replace the expired self-signed certificate). Without a usable certificate the server cannot \
             complete TLS, and clients see 0x904 or a certificate error. The status text says why: \"Keyset does not \
@@ -149,13 +150,13 @@ pub(super) const ENTRIES: &[FindingDef] = &[
         }),
     },
     FindingDef {
-        id: "tls-disabled-in-schannel",
+        id: FindingId::TlsDisabledInSchannel,
         step: Step::Host,
         severity: Severity::Warning,
         severity_rule: "Blocking when no TLS version the client profile speaks is left enabled for the server side (registry), or Schannel 36871 with state 10013 shows the server could not build a credential; warning when only some clients are affected (TLS 1.2 off while older versions remain, or 36874 / alert 70 events).",
         title: "TLS versions a client needs are disabled in SCHANNEL",
         breaks_some_clients: true,
-        explains: &["tls-handshake-failed", "tls-legacy-only"],
+        explains: &[FindingId::TlsHandshakeFailed, FindingId::TlsLegacyOnly],
         explanation: "SCHANNEL\\Protocols\\<version>\\Server has Enabled = 0 (or DisabledByDefault = 1, which Remote \
             Desktop probably honours as well) for the TLS versions clients use, or Schannel logged that it could not \
             create a server credential with the enabled protocols (36871, state 10013), that a client's protocol has \
@@ -185,13 +186,13 @@ pub(super) const ENTRIES: &[FindingDef] = &[
         }),
     },
     FindingDef {
-        id: "termservice-disabled",
+        id: FindingId::TermserviceDisabled,
         step: Step::Host,
         severity: Severity::Blocking,
         severity_rule: "Blocking when the service start type is Disabled (Start = 4); warning when it only crashed (7031/7034) and was restarted.",
         title: "The Remote Desktop Services service is disabled or crashed",
         breaks_some_clients: false,
-        explains: &["port-closed"],
+        explains: &[FindingId::PortClosed],
         explanation: "Services\\TermService\\Start = 4 means Remote Desktop Services never starts, so nothing listens \
             on the RDP port. Service Control Manager 7031/7034 mean it terminated unexpectedly.",
         fixes: &[FixDef {
@@ -208,7 +209,7 @@ pub(super) const ENTRIES: &[FindingDef] = &[
         }),
     },
     FindingDef {
-        id: "logons-disabled",
+        id: FindingId::LogonsDisabled,
         step: Step::Host,
         severity: Severity::Blocking,
         severity_rule: "Always blocking for new sessions.",
@@ -234,13 +235,13 @@ pub(super) const ENTRIES: &[FindingDef] = &[
         }),
     },
     FindingDef {
-        id: "firewall-drop",
+        id: FindingId::FirewallDrop,
         step: Step::Host,
         severity: Severity::Blocking,
         severity_rule: "Blocking when no connection to the RDP port is seen getting through after the last drop; warning when later connections did get through (the drops hit some sources or some times only).",
         title: "The Windows firewall dropped connections to the RDP port",
         breaks_some_clients: false,
-        explains: &["port-filtered"],
+        explains: &[FindingId::PortFiltered],
         explanation: "Security events 5152 (packet dropped) or 5157 (connection blocked) from the Windows Filtering \
             Platform name the RDP port as destination. The host firewall, not the network, discarded the client's \
             packets, which a client sees as a timeout.",
@@ -263,13 +264,13 @@ pub(super) const ENTRIES: &[FindingDef] = &[
         }),
     },
     FindingDef {
-        id: "firewall-rule-disabled",
+        id: FindingId::FirewallRuleDisabled,
         step: Step::Host,
         severity: Severity::Warning,
         severity_rule: "Blocking when every inbound Remote Desktop rule is inactive or blocks while the firewall is on; warning when only some are.",
         title: "The Remote Desktop firewall rules are disabled",
         breaks_some_clients: true,
-        explains: &["port-filtered"],
+        explains: &[FindingId::PortFiltered],
         explanation: "The exported firewall policy has the built-in Remote Desktop inbound rules inactive (Active=FALSE) \
             or set to block, while the firewall is on. Connections to the RDP port are then dropped.",
         fixes: &[FixDef {
@@ -282,13 +283,13 @@ pub(super) const ENTRIES: &[FindingDef] = &[
         }),
     },
     FindingDef {
-        id: "security-layer-rdp",
+        id: FindingId::SecurityLayerRdp,
         step: Step::Host,
         severity: Severity::Warning,
         severity_rule: "Warning: clients connect with Standard RDP Security (no server authentication, weak encryption); clients that require TLS or NLA fail.",
         title: "The security layer is set to Standard RDP Security (SecurityLayer = 0)",
         breaks_some_clients: true,
-        explains: &["tls-not-allowed", "security-downgrade"],
+        explains: &[FindingId::TlsNotAllowed, FindingId::SecurityDowngrade],
         explanation: "The effective SecurityLayer is 0 (RDP Security Layer), so the server uses the old RDP encryption \
             without TLS: the client cannot verify the server, and NLA is impossible. UserAuthentication = 1 together \
             with SecurityLayer = 0 is inconsistent and makes NLA clients fail.",
@@ -312,13 +313,13 @@ pub(super) const ENTRIES: &[FindingDef] = &[
         }),
     },
     FindingDef {
-        id: "nla-disabled",
+        id: FindingId::NlaDisabled,
         step: Step::Host,
         severity: Severity::Warning,
         severity_rule: "Warning: clients connect, but the logon screen is exposed before authentication.",
         title: "NLA (Network Level Authentication) is not required (UserAuthentication = 0)",
         breaks_some_clients: false,
-        explains: &["nla-not-enforced"],
+        explains: &[FindingId::NlaNotEnforced],
         explanation: "The effective UserAuthentication is 0, so the server creates a session and shows the logon screen \
             before the user is authenticated. That exposes it to pre-authentication attacks (BlueKeep class) and \
             lets anyone consume sessions.",
@@ -335,7 +336,7 @@ pub(super) const ENTRIES: &[FindingDef] = &[
         client: None,
     },
     FindingDef {
-        id: "session-limit",
+        id: FindingId::SessionLimit,
         step: Step::Host,
         severity: Severity::Warning,
         severity_rule: "Warning when the effective connection limit is 2 or less (the next user is refused or has to disconnect another); info for larger limits.",
@@ -368,7 +369,7 @@ pub(super) const ENTRIES: &[FindingDef] = &[
         }),
     },
     FindingDef {
-        id: "port-changed",
+        id: FindingId::PortChanged,
         step: Step::Host,
         severity: Severity::Info,
         severity_rule: "Info; warning when the exported firewall rules still open only another port.",
@@ -390,7 +391,7 @@ pub(super) const ENTRIES: &[FindingDef] = &[
         client: None,
     },
     FindingDef {
-        id: "fips-policy-enabled",
+        id: FindingId::FipsPolicyEnabled,
         step: Step::Host,
         severity: Severity::Warning,
         severity_rule: "Warning: clients without FIPS-compliant methods fail.",
@@ -407,7 +408,7 @@ pub(super) const ENTRIES: &[FindingDef] = &[
         client: None,
     },
     FindingDef {
-        id: "credssp-oracle-vulnerable",
+        id: FindingId::CredsspOracleVulnerable,
         step: Step::Host,
         severity: Severity::Warning,
         severity_rule: "Warning for AllowEncryptionOracle = 2 (Vulnerable); info for 0 (Force Updated Clients: unpatched clients are refused).",
@@ -424,13 +425,13 @@ pub(super) const ENTRIES: &[FindingDef] = &[
         client: None,
     },
     FindingDef {
-        id: "custom-cert-unusable",
+        id: FindingId::CustomCertUnusable,
         step: Step::Host,
         severity: Severity::Warning,
         severity_rule: "Warning: the server falls back to its self-signed certificate, which clients do not trust.",
         title: "The configured RDP certificate cannot be used",
         breaks_some_clients: false,
-        explains: &["cert-self-signed"],
+        explains: &[FindingId::CertSelfSigned],
         explanation: "RemoteConnectionManager reported that the certificate configured in SSLCertificateSHA1Hash (or \
             issued from the configured template) is missing, expired, lacks the Server Authentication usage, or its \
             private key is inaccessible (1051/1053/1054/1055), or that the certificate configuration was reset (1059). \
@@ -454,7 +455,7 @@ pub(super) const ENTRIES: &[FindingDef] = &[
         client: None,
     },
     FindingDef {
-        id: "security-layer-error",
+        id: FindingId::SecurityLayerError,
         step: Step::Host,
         severity: Severity::Warning,
         severity_rule: "Warning: the server disconnected clients for protocol errors in the security layer; often scanners, sometimes a security-layer or NLA mismatch.",
@@ -481,7 +482,7 @@ pub(super) const ENTRIES: &[FindingDef] = &[
         client: None,
     },
     FindingDef {
-        id: "tls-alert-sent",
+        id: FindingId::TlsAlertSent,
         step: Step::Host,
         severity: Severity::Warning,
         severity_rule: "Warning: some TLS handshakes failed on the server side; the alert says why.",
@@ -499,7 +500,7 @@ pub(super) const ENTRIES: &[FindingDef] = &[
         client: None,
     },
     FindingDef {
-        id: "tls-alert-received",
+        id: FindingId::TlsAlertReceived,
         step: Step::Host,
         severity: Severity::Info,
         severity_rule: "Info: a peer aborted a handshake; on a server this usually means a client did not trust the certificate.",
@@ -515,7 +516,7 @@ pub(super) const ENTRIES: &[FindingDef] = &[
         client: None,
     },
     FindingDef {
-        id: "client-disconnect-code",
+        id: FindingId::ClientDisconnectCode,
         step: Step::Host,
         severity: Severity::Warning,
         severity_rule: "Warning for error reasons; info for a user-initiated or server-initiated logoff (reasons 1, 2, 3).",
@@ -533,7 +534,7 @@ pub(super) const ENTRIES: &[FindingDef] = &[
     },
     // Logon findings proven by the Security and RdpCoreTS logs.
     FindingDef {
-        id: "logon-failure",
+        id: FindingId::LogonFailure,
         step: Step::Logon,
         severity: Severity::Warning,
         severity_rule: "Warning: the server works; these attempts used a wrong user name or password (many from many addresses: password guessing).",
@@ -558,7 +559,7 @@ pub(super) const ENTRIES: &[FindingDef] = &[
         }),
     },
     FindingDef {
-        id: "account-restricted",
+        id: FindingId::AccountRestricted,
         step: Step::Logon,
         severity: Severity::Blocking,
         severity_rule: "Blocking for the account named in the evidence.",
@@ -582,7 +583,7 @@ pub(super) const ENTRIES: &[FindingDef] = &[
         }),
     },
     FindingDef {
-        id: "logon-right-missing",
+        id: FindingId::LogonRightMissing,
         step: Step::Logon,
         severity: Severity::Blocking,
         severity_rule: "Blocking for the account named in the evidence.",
@@ -609,7 +610,7 @@ pub(super) const ENTRIES: &[FindingDef] = &[
         }),
     },
     FindingDef {
-        id: "account-locked",
+        id: FindingId::AccountLocked,
         step: Step::Logon,
         severity: Severity::Blocking,
         severity_rule: "Blocking for the account named in the evidence until it is unlocked.",
@@ -627,7 +628,7 @@ pub(super) const ENTRIES: &[FindingDef] = &[
         }),
     },
     FindingDef {
-        id: "account-disabled",
+        id: FindingId::AccountDisabled,
         step: Step::Logon,
         severity: Severity::Blocking,
         severity_rule: "Blocking for the account named in the evidence.",
@@ -645,7 +646,7 @@ pub(super) const ENTRIES: &[FindingDef] = &[
         }),
     },
     FindingDef {
-        id: "password-expired",
+        id: FindingId::PasswordExpired,
         step: Step::Logon,
         severity: Severity::Blocking,
         severity_rule: "Blocking for the account named in the evidence.",
@@ -663,7 +664,7 @@ pub(super) const ENTRIES: &[FindingDef] = &[
         }),
     },
     FindingDef {
-        id: "password-must-change",
+        id: FindingId::PasswordMustChange,
         step: Step::Logon,
         severity: Severity::Blocking,
         severity_rule: "Blocking for the account named in the evidence.",

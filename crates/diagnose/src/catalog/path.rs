@@ -4,6 +4,7 @@
 
 use super::{ClientDef, FindingDef, FixDef};
 use crate::model::{Severity, Step};
+use crate::FindingId;
 
 /// Median round trip (ms) above which `high-latency` fires. RDP over TCP stays comfortable up to
 /// about 100 ms; past 150 ms typing and mouse feedback lag visibly and every connection-time
@@ -16,7 +17,7 @@ pub(crate) const LOSS_CONNECTIONS: usize = 2;
 
 pub(super) const ENTRIES: &[FindingDef] = &[
     FindingDef {
-        id: "dns-timeout",
+        id: FindingId::DnsTimeout,
         step: Step::Dns,
         severity: Severity::Blocking,
         severity_rule: "Always blocking: without an answer the client has no address.",
@@ -47,7 +48,7 @@ pub(super) const ENTRIES: &[FindingDef] = &[
         }),
     },
     FindingDef {
-        id: "port-rejected-by-firewall",
+        id: FindingId::PortRejectedByFirewall,
         step: Step::Tcp,
         severity: Severity::Blocking,
         severity_rule: "Always blocking.",
@@ -82,7 +83,7 @@ pub(super) const ENTRIES: &[FindingDef] = &[
         }),
     },
     FindingDef {
-        id: "address-unreachable",
+        id: FindingId::AddressUnreachable,
         step: Step::Tcp,
         severity: Severity::Warning,
         severity_rule: "Warning: at least one address connects; clients that pick a dead one fail or wait.",
@@ -115,13 +116,13 @@ pub(super) const ENTRIES: &[FindingDef] = &[
         }),
     },
     FindingDef {
-        id: "tls-reset-in-path",
+        id: FindingId::TlsResetInPath,
         step: Step::Tls,
         severity: Severity::Blocking,
         severity_rule: "Always blocking: the device resets every normal TLS handshake.",
         title: "A device in the path kills the TLS handshake",
         breaks_some_clients: false,
-        explains: &["tls-handshake-failed"],
+        explains: &[FindingId::TlsHandshakeFailed],
         explanation: "Every TLS handshake was reset right after the ClientHello, before any answer, but the same \
             ClientHello sent another way got through (the evidence says which: split over two TCP segments, or \
             without the server name). The server does not care how the ClientHello is cut into segments, so \
@@ -150,13 +151,13 @@ pub(super) const ENTRIES: &[FindingDef] = &[
         }),
     },
     FindingDef {
-        id: "path-mtu-blackhole",
+        id: FindingId::PathMtuBlackhole,
         step: Step::Tls,
         severity: Severity::Blocking,
         severity_rule: "Always blocking: every client with the normal segment size stalls in the handshake.",
         title: "An MTU black hole swallows the server's large packets",
         breaks_some_clients: false,
-        explains: &["tls-handshake-failed"],
+        explains: &[FindingId::TlsHandshakeFailed],
         explanation: "The X.224 exchange (small packets) worked, but every TLS handshake stalled after the ClientHello: \
             the server's first TLS flight (its certificate, a few kilobytes in full-size packets) never arrived. \
             With a small maximum segment size the same handshake completed, so full-size packets are dropped on \
@@ -188,7 +189,7 @@ pub(super) const ENTRIES: &[FindingDef] = &[
         }),
     },
     FindingDef {
-        id: "high-latency",
+        id: FindingId::HighLatency,
         step: Step::Tcp,
         severity: Severity::Warning,
         severity_rule: "Warning when the median round trip of the probe connections exceeds 150 ms (the kernel's TCP round-trip measurement).",
@@ -219,7 +220,7 @@ pub(super) const ENTRIES: &[FindingDef] = &[
         }),
     },
     FindingDef {
-        id: "packet-loss",
+        id: FindingId::PacketLoss,
         step: Step::Tcp,
         severity: Severity::Warning,
         severity_rule: "Warning when payload had to be retransmitted on at least two of the probe connections (TCP_INFO tcpi_bytes_retrans; SYN retries do not count).",

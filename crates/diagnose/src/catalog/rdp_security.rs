@@ -3,6 +3,7 @@
 
 use super::{ClientDef, FindingDef, FixDef, CERT_EVENTS, CERT_STORE};
 use crate::model::{Severity, Step};
+use crate::FindingId;
 
 const Q_SECURITY_LAYER_POLICY: &str =
     r#"reg query "HKLM\SOFTWARE\Policies\Microsoft\Windows NT\Terminal Services" /v SecurityLayer"#;
@@ -16,13 +17,13 @@ const Q_WMI: &str = r"Get-CimInstance -Namespace root\cimv2\TerminalServices -Cl
 
 pub(super) const ENTRIES: &[FindingDef] = &[
     FindingDef {
-        id: "rdp-security-only",
+        id: FindingId::RdpSecurityOnly,
         step: Step::RdpSecurity,
         severity: Severity::Warning,
         severity_rule: "Warning: an up-to-date mstsc still connects with Standard RDP Security (after an identity warning), but clients that require TLS or NLA cannot, and nothing authenticates the server.",
         title: "The server speaks only Standard RDP Security (no TLS, no NLA)",
         breaks_some_clients: true,
-        explains: &["security-downgrade", "tls-not-allowed"],
+        explains: &[FindingId::SecurityDowngrade, FindingId::TlsNotAllowed],
         explanation: "No request for TLS or CredSSP was accepted, and the MCS probe shows the server negotiating the \
             legacy RC4/FIPS security layer instead (MS-RDPBCGR 5.3): its security layer is set to RDP (SecurityLayer = 0), \
             it has no usable certificate for TLS (xrdp then falls back silently), or it is too old for TLS. The server \
@@ -59,7 +60,7 @@ pub(super) const ENTRIES: &[FindingDef] = &[
         }),
     },
     FindingDef {
-        id: "encryption-level-low",
+        id: FindingId::EncryptionLevelLow,
         step: Step::RdpSecurity,
         severity: Severity::Warning,
         severity_rule: "Warning: clients connect, but the traffic is weakly encrypted (40 or 56-bit RC4), encrypted one way only (Low), or not at all (None).",
@@ -93,13 +94,13 @@ pub(super) const ENTRIES: &[FindingDef] = &[
         client: None,
     },
     FindingDef {
-        id: "encryption-fips-required",
+        id: FindingId::EncryptionFipsRequired,
         step: Step::RdpSecurity,
         severity: Severity::Warning,
         severity_rule: "Warning: mstsc supports FIPS and connects; clients without FIPS (3DES) Standard RDP Security fail.",
         title: "The server insists on FIPS encryption",
         breaks_some_clients: true,
-        explains: &["encryption-mismatch"],
+        explains: &[FindingId::EncryptionMismatch],
         explanation: "The server's encryption level is FIPS (4), or it picks the FIPS method (3DES/SHA-1) whatever the \
             client offers. Windows does this when the policy \"System cryptography: Use FIPS compliant algorithms for \
             encryption, hashing, and signing\" is on (FIPSAlgorithmPolicy Enabled = 1), or MinEncryptionLevel = 4; xrdp \
@@ -135,7 +136,7 @@ pub(super) const ENTRIES: &[FindingDef] = &[
         }),
     },
     FindingDef {
-        id: "encryption-mismatch",
+        id: FindingId::EncryptionMismatch,
         step: Step::RdpSecurity,
         severity: Severity::Warning,
         severity_rule: "Blocking when the offer of every method (what mstsc sends) is refused or answered with a method it did not offer; warning when only a narrower offer is.",
@@ -169,7 +170,7 @@ pub(super) const ENTRIES: &[FindingDef] = &[
         }),
     },
     FindingDef {
-        id: "weak-server-key",
+        id: FindingId::WeakServerKey,
         step: Step::RdpSecurity,
         severity: Severity::Warning,
         severity_rule: "Warning: clients connect, but the key that protects the session keys is factorable.",

@@ -3,10 +3,11 @@
 
 use super::{ClientDef, FindingDef, FixDef};
 use crate::model::{Severity, Step};
+use crate::FindingId;
 
 pub(super) const ENTRIES: &[FindingDef] = &[
     FindingDef {
-        id: "server-denied-connection",
+        id: FindingId::ServerDeniedConnection,
         step: Step::Session,
         severity: Severity::Blocking,
         severity_rule: "Blocking: the server ended the connection with Set Error Info 0x7 during the connection sequence.",
@@ -57,7 +58,7 @@ pub(super) const ENTRIES: &[FindingDef] = &[
         }),
     },
     FindingDef {
-        id: "server-error-info",
+        id: FindingId::ServerErrorInfo,
         step: Step::Session,
         severity: Severity::Blocking,
         severity_rule: "Blocking when the server ended the connection sequence with the code; warning when the session still came up.",
@@ -78,7 +79,7 @@ pub(super) const ENTRIES: &[FindingDef] = &[
         }),
     },
     FindingDef {
-        id: "licensing-failure",
+        id: FindingId::LicensingFailure,
         step: Step::Session,
         severity: Severity::Blocking,
         severity_rule: "Blocking: the licensing exchange ended in an error (a licensing error message other than STATUS_VALID_CLIENT, or a licensing Set Error Info code 0x100-0x10A).",
@@ -106,7 +107,7 @@ pub(super) const ENTRIES: &[FindingDef] = &[
         }),
     },
     FindingDef {
-        id: "redirected",
+        id: FindingId::Redirected,
         step: Step::Session,
         severity: Severity::Info,
         severity_rule: "Always info: redirection is how RD Connection Broker farms work.",

@@ -4,10 +4,11 @@
 
 use super::{ClientDef, FindingDef, FixDef};
 use crate::model::{Severity, Step};
+use crate::FindingId;
 
 pub(super) const NEGOTIATION: &[FindingDef] = &[
     FindingDef {
-        id: "unknown-protocol-selected",
+        id: FindingId::UnknownProtocolSelected,
         step: Step::Negotiation,
         severity: Severity::Blocking,
         severity_rule: "Blocking when the request a current client sends (TLS|CredSSP|CredSSP-EX) gets it; a warning when only another request does.",
@@ -38,7 +39,7 @@ pub(super) const NEGOTIATION: &[FindingDef] = &[
         }),
     },
     FindingDef {
-        id: "negotiation-protocol-violation",
+        id: FindingId::NegotiationProtocolViolation,
         step: Step::Negotiation,
         severity: Severity::Warning,
         severity_rule: "A warning; blocking when the request a current client sends (TLS|CredSSP|CredSSP-EX) gets it.",
@@ -67,7 +68,7 @@ pub(super) const NEGOTIATION: &[FindingDef] = &[
 ];
 
 pub(super) const RDP_SECURITY: &[FindingDef] = &[FindingDef {
-    id: "mcs-response-malformed",
+    id: FindingId::McsResponseMalformed,
     step: Step::RdpSecurity,
     severity: Severity::Blocking,
     severity_rule: "Blocking when the offer of every encryption method gets it and no request selects TLS; a warning otherwise.",
@@ -100,7 +101,7 @@ pub(super) const RDP_SECURITY: &[FindingDef] = &[FindingDef {
 
 pub(super) const NLA: &[FindingDef] = &[
     FindingDef {
-        id: "credssp-response-malformed",
+        id: FindingId::CredsspResponseMalformed,
         step: Step::Nla,
         severity: Severity::Blocking,
         severity_rule: "Blocking when the request a current client sends selects CredSSP; a warning otherwise.",
@@ -129,7 +130,7 @@ pub(super) const NLA: &[FindingDef] = &[
         }),
     },
     FindingDef {
-        id: "credssp-pubkey-mismatch",
+        id: FindingId::CredsspPubkeyMismatch,
         step: Step::Nla,
         severity: Severity::Blocking,
         severity_rule: "Always blocking, and the verdict's headline.",
@@ -168,7 +169,7 @@ pub(super) const NLA: &[FindingDef] = &[
 ];
 
 pub(super) const SESSION: &[FindingDef] = &[FindingDef {
-    id: "credentials-not-delegated",
+    id: FindingId::CredentialsNotDelegated,
     step: Step::Logon,
     severity: Severity::Info,
     severity_rule: "Always info: it describes what rdpdoctor withheld, not a server fault (the findings about the channel say what is wrong with it).",

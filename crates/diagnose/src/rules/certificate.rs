@@ -4,6 +4,7 @@
 use super::{finding, Vars};
 use crate::context::Context;
 use crate::model::{Finding, Severity};
+use crate::FindingId;
 use rdpdoctor_observations::{Certificate, HostKind, Observations, Target};
 
 const DAY: i64 = 86_400;
@@ -29,7 +30,7 @@ pub(super) fn check(obs: &Observations, ctx: &Context, vars: &Vars, out: &mut Ve
     };
     if after < now {
         let mut f = finding(
-            "cert-expired",
+            FindingId::CertExpired,
             vars,
             vec![format!(
                 "{who}: notAfter {} is {} days ago",
@@ -41,7 +42,7 @@ pub(super) fn check(obs: &Observations, ctx: &Context, vars: &Vars, out: &mut Ve
         out.push(f);
     } else if before > now {
         let mut f = finding(
-            "cert-not-yet-valid",
+            FindingId::CertNotYetValid,
             vars,
             vec![format!(
                 "{who}: notBefore {} is {} days ahead of this machine's clock ({})",
@@ -54,7 +55,7 @@ pub(super) fn check(obs: &Observations, ctx: &Context, vars: &Vars, out: &mut Ve
         out.push(f);
     } else if (after - now) / DAY < ctx.cert_warning_days {
         out.push(finding(
-            "cert-expiring-soon",
+            FindingId::CertExpiringSoon,
             vars,
             vec![format!(
                 "{who}: notAfter {} is in {} days (threshold {} days)",
@@ -79,7 +80,7 @@ pub(super) fn check(obs: &Observations, ctx: &Context, vars: &Vars, out: &mut Ve
                     target.host
                 ));
             }
-            out.push(finding("cert-name-mismatch", vars, evidence));
+            out.push(finding(FindingId::CertNameMismatch, vars, evidence));
         }
     }
 
@@ -90,7 +91,7 @@ pub(super) fn check(obs: &Observations, ctx: &Context, vars: &Vars, out: &mut Ve
     };
     if weak_key {
         out.push(finding(
-            "cert-weak-key",
+            FindingId::CertWeakKey,
             vars,
             vec![format!(
                 "{who}: {} key of {} bits",
@@ -100,14 +101,14 @@ pub(super) fn check(obs: &Observations, ctx: &Context, vars: &Vars, out: &mut Ve
     }
     if matches!(cert.signature_digest.as_deref(), Some("SHA1" | "MD5")) {
         out.push(finding(
-            "cert-weak-signature",
+            FindingId::CertWeakSignature,
             vars,
             vec![format!("{who}: signed with {}", cert.signature_algorithm)],
         ));
     }
     if cert.self_signed {
         out.push(finding(
-            "cert-self-signed",
+            FindingId::CertSelfSigned,
             vars,
             vec![format!(
                 "{who}: issuer equals subject and the certificate's own key verifies its signature"

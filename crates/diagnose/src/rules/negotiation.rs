@@ -4,6 +4,7 @@
 
 use super::{describe_negotiation, finding, neg_failure_name, Vars};
 use crate::model::{Finding, Severity};
+use crate::FindingId;
 use rdpdoctor_observations::{protocol, NegotiationAttempt, NegotiationOutcome, Observations};
 
 const SSL_REQUIRED_BY_SERVER: u32 = 1;
@@ -43,13 +44,13 @@ pub(super) fn check(obs: &Observations, vars: &Vars, out: &mut Vec<Finding>) {
 
     let ev = failures(&|_, code| code == SSL_CERT_NOT_ON_SERVER);
     if !ev.is_empty() {
-        out.push(finding("cert-not-on-server", vars, ev));
+        out.push(finding(FindingId::CertNotOnServer, vars, ev));
     }
 
     let ev =
         failures(&|a, code| code == SSL_NOT_ALLOWED_BY_SERVER && a.requested & ENHANCED_BITS != 0);
     if !ev.is_empty() {
-        let mut f = finding("tls-not-allowed", vars, ev);
+        let mut f = finding(FindingId::TlsNotAllowed, vars, ev);
         if !any_selected {
             f.severity = Severity::Blocking;
             f.evidence
@@ -61,7 +62,7 @@ pub(super) fn check(obs: &Observations, vars: &Vars, out: &mut Vec<Finding>) {
     let without_nla = |a: &NegotiationAttempt| a.requested & NLA_BITS == 0;
     let ev = failures(&|a, code| code == HYBRID_REQUIRED_BY_SERVER && without_nla(a));
     if !ev.is_empty() {
-        out.push(finding("nla-required", vars, ev));
+        out.push(finding(FindingId::NlaRequired, vars, ev));
     }
 
     // A request without the SSL bit (Standard RDP Security, or RDSTLS alone) refused because the
@@ -69,7 +70,7 @@ pub(super) fn check(obs: &Observations, vars: &Vars, out: &mut Vec<Finding>) {
     let without_ssl = |a: &NegotiationAttempt| a.requested & protocol::SSL == 0;
     let ev = failures(&|a, code| code == SSL_REQUIRED_BY_SERVER && without_ssl(a));
     if !ev.is_empty() {
-        out.push(finding("tls-required", vars, ev));
+        out.push(finding(FindingId::TlsRequired, vars, ev));
     }
 
     // Failures the findings above do not explain: unknown or rarely used codes, or a code that
@@ -91,7 +92,7 @@ pub(super) fn check(obs: &Observations, vars: &Vars, out: &mut Vec<Finding>) {
     if !refused.is_empty() {
         let primary_refused = refused.iter().any(|a| std::ptr::eq(*a, first));
         let mut f = finding(
-            "negotiation-refused",
+            FindingId::NegotiationRefused,
             vars,
             refused.iter().map(|a| line(a)).collect(),
         );
@@ -124,7 +125,7 @@ pub(super) fn check(obs: &Observations, vars: &Vars, out: &mut Vec<Finding>) {
         .map(line)
         .collect();
     if !ev.is_empty() {
-        out.push(finding("security-downgrade", vars, ev));
+        out.push(finding(FindingId::SecurityDowngrade, vars, ev));
     }
 
     let ev: Vec<String> = obs
@@ -134,7 +135,7 @@ pub(super) fn check(obs: &Observations, vars: &Vars, out: &mut Vec<Finding>) {
         .map(line)
         .collect();
     if !ev.is_empty() {
-        out.push(finding("legacy-negotiation", vars, ev));
+        out.push(finding(FindingId::LegacyNegotiation, vars, ev));
     }
 
     let ev: Vec<String> = obs
@@ -147,7 +148,7 @@ pub(super) fn check(obs: &Observations, vars: &Vars, out: &mut Vec<Finding>) {
         .map(line)
         .collect();
     if !ev.is_empty() {
-        out.push(finding("nla-not-enforced", vars, ev));
+        out.push(finding(FindingId::NlaNotEnforced, vars, ev));
     }
 }
 

@@ -4,6 +4,7 @@
 
 use super::{finding, Vars};
 use crate::model::{Finding, RdpSecurityFacts, Severity};
+use crate::FindingId;
 use rdpdoctor_observations::encryption::{level_name, method_names, version_name};
 use rdpdoctor_observations::{
     encryption, protocol, NegotiationOutcome, Observations, RdpSecurityAttempt, RdpSecurityOutcome,
@@ -68,10 +69,13 @@ pub(super) fn check(obs: &Observations, vars: &Vars, out: &mut Vec<Finding>) {
                         )
                     }),
             );
-            out.push(finding("rdp-security-only", vars, ev));
+            out.push(finding(FindingId::RdpSecurityOnly, vars, ev));
         }
         // legacy-negotiation keeps its id and meaning; the MCS facts tell what the server is.
-        for f in out.iter_mut().filter(|f| f.id == "legacy-negotiation") {
+        for f in out
+            .iter_mut()
+            .filter(|f| f.id == FindingId::LegacyNegotiation)
+        {
             f.evidence.push(format!("the MCS probe got {summary}"));
             f.evidence.push(match s.rdp_version {
                 Some(0x0008_0001) => {
@@ -124,7 +128,7 @@ pub(super) fn check(obs: &Observations, vars: &Vars, out: &mut Vec<Finding>) {
         }
     }
     if !ev.is_empty() {
-        out.push(finding("encryption-level-low", vars, ev));
+        out.push(finding(FindingId::EncryptionLevelLow, vars, ev));
     }
 
     // encryption-fips-required: level FIPS, or FIPS chosen whatever was offered.
@@ -151,7 +155,7 @@ pub(super) fn check(obs: &Observations, vars: &Vars, out: &mut Vec<Finding>) {
                 .filter(|a| a.offered != encryption::ALL)
                 .map(line),
         );
-        out.push(finding("encryption-fips-required", vars, ev));
+        out.push(finding(FindingId::EncryptionFipsRequired, vars, ev));
     }
 
     // encryption-mismatch: an offer refused, or answered with a method not offered.
@@ -177,7 +181,7 @@ pub(super) fn check(obs: &Observations, vars: &Vars, out: &mut Vec<Finding>) {
     let mismatched: Vec<&RdpSecurityAttempt> = sound.iter().copied().filter(|a| bad(a)).collect();
     if !mismatched.is_empty() {
         let mut f = finding(
-            "encryption-mismatch",
+            FindingId::EncryptionMismatch,
             vars,
             mismatched.iter().map(|a| line(a)).collect(),
         );
@@ -218,7 +222,7 @@ pub(super) fn check(obs: &Observations, vars: &Vars, out: &mut Vec<Finding>) {
         }
     }
     if !ev.is_empty() {
-        out.push(finding("weak-server-key", vars, ev));
+        out.push(finding(FindingId::WeakServerKey, vars, ev));
     }
 }
 

@@ -3,6 +3,7 @@
 
 use super::{describe_negotiation, finding, Vars};
 use crate::model::Finding;
+use crate::FindingId;
 use rdpdoctor_observations::{ConnectOutcome, DnsOutcome, NegotiationOutcome, Observations};
 
 pub(super) fn check(obs: &Observations, vars: &Vars, out: &mut Vec<Finding>) {
@@ -15,7 +16,7 @@ pub(super) fn check(obs: &Observations, vars: &Vars, out: &mut Vec<Finding>) {
     {
         match &dns.outcome {
             DnsOutcome::Failed { error } => out.push(finding(
-                "dns-failure",
+                FindingId::DnsFailure,
                 vars,
                 vec![format!(
                     "resolving {:?} failed after {:.1} ms: {error}",
@@ -23,7 +24,7 @@ pub(super) fn check(obs: &Observations, vars: &Vars, out: &mut Vec<Finding>) {
                 )],
             )),
             DnsOutcome::TimedOut => out.push(finding(
-                "dns-failure",
+                FindingId::DnsFailure,
                 vars,
                 vec![format!(
                     "resolving {:?} got no answer within {timeout} s",
@@ -60,9 +61,9 @@ pub(super) fn check(obs: &Observations, vars: &Vars, out: &mut Vec<Finding>) {
                 .iter()
                 .all(|a| a.outcome == ConnectOutcome::Refused);
             let id = if all_refused {
-                "port-closed"
+                FindingId::PortClosed
             } else {
-                "port-filtered"
+                FindingId::PortFiltered
             };
             out.push(finding(id, vars, evidence));
         }
@@ -84,18 +85,18 @@ pub(super) fn check(obs: &Observations, vars: &Vars, out: &mut Vec<Finding>) {
     let after = format!("after {:.1} ms", first.elapsed_ms);
     match &first.outcome {
         NegotiationOutcome::Reset { .. } => out.push(finding(
-            "connection-reset",
+            FindingId::ConnectionReset,
             vars,
             vec![format!("{said} {after}")],
         )),
         NegotiationOutcome::Closed { .. } => out.push(finding(
-            "closed-without-reply",
+            FindingId::ClosedWithoutReply,
             vars,
             vec![format!("{said} {after}")],
         )),
         NegotiationOutcome::TimedOut { bytes, .. } => {
             let mut f = finding(
-                "no-reply",
+                FindingId::NoReply,
                 vars,
                 vec![format!("{said} ({timeout} s deadline)")],
             );
@@ -112,9 +113,11 @@ pub(super) fn check(obs: &Observations, vars: &Vars, out: &mut Vec<Finding>) {
             if let Some(kind) = excerpt_text.as_deref().and_then(identify_banner) {
                 evidence.push(format!("the reply looks like {kind}"));
             }
-            out.push(finding("not-rdp", vars, evidence));
+            out.push(finding(FindingId::NotRdp, vars, evidence));
         }
-        NegotiationOutcome::Malformed { .. } => out.push(finding("not-rdp", vars, vec![said])),
+        NegotiationOutcome::Malformed { .. } => {
+            out.push(finding(FindingId::NotRdp, vars, vec![said]))
+        }
         _ => {}
     }
 }
