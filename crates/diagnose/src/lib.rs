@@ -11,6 +11,7 @@ mod context;
 mod facts;
 mod finding_id;
 mod model;
+pub mod ntstatus;
 mod rules;
 mod verdict;
 

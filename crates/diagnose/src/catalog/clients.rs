@@ -1,6 +1,6 @@
 //! The finding of `check --clients`.
 
-use super::{FindingDef, FixDef};
+use super::{ClientCodes, FindingDef, FixDef};
 use crate::model::{Severity, Step};
 use crate::FindingId;
 
@@ -27,5 +27,6 @@ pub(super) const ENTRIES: &[FindingDef] = &[FindingDef {
             commands: &[],
         },
     ],
+    client_codes: ClientCodes::NONE,
     client: None,
 }];

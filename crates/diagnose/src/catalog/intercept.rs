@@ -1,7 +1,7 @@
 //! Catalog entries for signs that something other than the server terminates the connection: a
 //! certificate other than the one remembered for the target, and the signs weighed together.
 
-use super::{ClientDef, FindingDef, FixDef};
+use super::{ClientCodes, ClientDef, FindingDef, FixDef};
 use crate::model::{Severity, Step};
 use crate::FindingId;
 
@@ -34,6 +34,7 @@ pub(super) const ENTRIES: &[FindingDef] = &[
                 commands: &[],
             },
         ],
+        client_codes: ClientCodes::NONE,
         client: Some(ClientDef {
             text: "mstsc shows its certificate warning again (\"The identity of the remote computer cannot be verified\") for a server whose certificate it had been told to trust",
             likely: true,
@@ -69,6 +70,7 @@ pub(super) const ENTRIES: &[FindingDef] = &[
                 commands: &[],
             },
         ],
+        client_codes: ClientCodes::NONE,
         client: Some(ClientDef {
             text: "mstsc shows a certificate warning, or \"An authentication error has occurred\" when the pubKeyAuth does not verify; users who click through the warning hand their credentials to the interceptor",
             likely: true,

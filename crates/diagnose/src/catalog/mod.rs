@@ -18,6 +18,7 @@ mod trust;
 
 use crate::model::{Severity, Step};
 use crate::FindingId;
+use rdpdoctor_codes::CodeRef;
 
 // The commands of the certificate recipe, shared by every finding that regenerates or repairs the
 // Remote Desktop certificate, in the order they must run: read what blocked renewal, repair the
@@ -83,13 +84,43 @@ pub struct FixDef {
     pub commands: &'static [&'static str],
 }
 
-/// What a Windows client most likely shows, in words. The codes come from
-/// `rdpdoctor_codes::FINDING_CODES`, the table `explain` reads too, so the two never disagree.
+/// What a Windows client most likely shows, in words.
 #[derive(Debug)]
 pub struct ClientDef {
     pub text: &'static str,
     /// True when the mapping is inferred rather than documented.
     pub likely: bool,
+}
+
+/// The client codes a finding most likely shows up as: mstsc disconnect and extended reasons,
+/// and the RDP_NEG_FAILURE, TLS alert, NTSTATUS, HRESULT or FreeRDP codes that go with them,
+/// most telling first. `check` attaches them to the finding; `explain` reads them backwards.
+#[derive(Clone, Copy, Debug)]
+pub struct ClientCodes {
+    pub codes: &'static [CodeRef],
+    /// True when the link is an inference, not documented.
+    pub inferred: bool,
+}
+
+impl ClientCodes {
+    pub const NONE: ClientCodes = ClientCodes {
+        codes: &[],
+        inferred: false,
+    };
+}
+
+/// Code family shorthands for the `client_codes` of catalog entries.
+mod families {
+    use rdpdoctor_codes::Family;
+
+    pub(super) const D: Family = Family::Disconnect;
+    pub(super) const X: Family = Family::Extended;
+    pub(super) const E: Family = Family::Errinfo;
+    pub(super) const F: Family = Family::Freerdp;
+    pub(super) const N: Family = Family::NegFailure;
+    pub(super) const NT: Family = Family::Ntstatus;
+    pub(super) const H: Family = Family::Hresult;
+    pub(super) const T: Family = Family::TlsAlert;
 }
 
 /// One catalog entry.
@@ -112,6 +143,7 @@ pub struct FindingDef {
     /// Least invasive first.
     pub fixes: &'static [FixDef],
     pub client: Option<ClientDef>,
+    pub client_codes: ClientCodes,
 }
 
 /// Every catalog entry, in step order.
@@ -217,26 +249,9 @@ pub fn code_text(family: rdpdoctor_codes::Family, value: u32) -> String {
     }
 }
 
-/// The client codes the shared table links to finding `id`.
-pub struct ClientCodes {
-    pub codes: &'static [rdpdoctor_codes::CodeRef],
-    pub inferred: bool,
-}
-
+/// The client codes catalog entry `id` lists.
 pub fn client_codes(id: FindingId) -> ClientCodes {
-    rdpdoctor_codes::FINDING_CODES
-        .iter()
-        .find(|f| f.finding == id.as_str())
-        .map_or(
-            ClientCodes {
-                codes: &[],
-                inferred: false,
-            },
-            |f| ClientCodes {
-                codes: f.codes,
-                inferred: f.inferred,
-            },
-        )
+    get(id).map_or(ClientCodes::NONE, |d| d.client_codes)
 }
 
 #[cfg(test)]

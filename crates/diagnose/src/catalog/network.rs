@@ -1,13 +1,15 @@
 //! Catalog entries for what a network probe sees: reachability, X.224 negotiation, TLS and the
 //! certificate.
 
+use super::families::*;
 use super::{
-    ClientDef, FindingDef, FixDef, CERT_EVENTS, CERT_STORE, CONFIRM_1056, FIREWALL_ENABLE_SCOPED,
-    FIREWALL_SHOW, KEY_FILE, KEY_FILE_BACKUP, KEY_FILE_GRANT, RESTART_SESSIONENV,
-    RESTART_TERMSERVICE,
+    ClientCodes, ClientDef, FindingDef, FixDef, CERT_EVENTS, CERT_STORE, CONFIRM_1056,
+    FIREWALL_ENABLE_SCOPED, FIREWALL_SHOW, KEY_FILE, KEY_FILE_BACKUP, KEY_FILE_GRANT,
+    RESTART_SESSIONENV, RESTART_TERMSERVICE,
 };
 use crate::model::{Severity, Step};
 use crate::FindingId;
+use rdpdoctor_codes::code;
 
 /// Binds a certificate from LocalMachine\My to the listener (Microsoft: "Configure a custom
 /// server authentication certificate for TLS" uses Win32_TSGeneralSetting.SSLCertificateSHA1Hash).
@@ -44,6 +46,10 @@ pub(super) const REACHABILITY: &[FindingDef] = &[
                 commands: &["Clear-DnsClientCache", "Get-DnsClientGlobalSetting"],
             },
         ],
+        client_codes: ClientCodes {
+            codes: &[code(D, 0x104), code(D, 0x208), code(D, 0x508), code(D, 0x604), code(F, 0x0002_0004), code(F, 0x0002_0005), code(F, 139), code(F, 140)],
+            inferred: false,
+        },
         client: Some(ClientDef {
             text: "\"Remote Desktop can't find the computer\" (DNS name lookup failure)",
             likely: true,
@@ -81,6 +87,10 @@ pub(super) const REACHABILITY: &[FindingDef] = &[
                 ],
             },
         ],
+        client_codes: ClientCodes {
+            codes: &[code(D, 0x204), code(F, 0x0002_0006), code(F, 141)],
+            inferred: false,
+        },
         client: Some(ClientDef {
             text: "\"Remote Desktop can't connect to the remote computer\" (socket connect failed)",
             likely: true,
@@ -111,6 +121,10 @@ pub(super) const REACHABILITY: &[FindingDef] = &[
                 commands: &[],
             },
         ],
+        client_codes: ClientCodes {
+            codes: &[code(D, 0x204), code(D, 0x108), code(F, 0x0002_0006), code(F, 141)],
+            inferred: false,
+        },
         client: Some(ClientDef {
             text: "\"Remote Desktop can't connect to the remote computer\" after a long wait",
             likely: true,
@@ -142,6 +156,10 @@ pub(super) const REACHABILITY: &[FindingDef] = &[
                 commands: &["Get-WinEvent -LogName Microsoft-Windows-RemoteDesktopServices-RdpCoreTS/Operational -MaxEvents 50 | Format-List TimeCreated,Id,Message"],
             },
         ],
+        client_codes: ClientCodes {
+            codes: &[code(D, 0x904), code(F, 0x0002_000D), code(F, 147)],
+            inferred: true,
+        },
         client: Some(ClientDef {
             text: "\"This computer can't connect to the remote computer\" (socket closed)",
             likely: true,
@@ -176,6 +194,10 @@ pub(super) const REACHABILITY: &[FindingDef] = &[
                 commands: &[],
             },
         ],
+        client_codes: ClientCodes {
+            codes: &[code(D, 0x904), code(F, 0x0002_000D), code(F, 147)],
+            inferred: true,
+        },
         client: Some(ClientDef {
             text: "\"This computer can't connect to the remote computer\" (socket closed)",
             likely: true,
@@ -202,6 +224,10 @@ pub(super) const REACHABILITY: &[FindingDef] = &[
                 commands: &["Restart-Service TermService -Force"],
             },
         ],
+        client_codes: ClientCodes {
+            codes: &[code(D, 0x108), code(D, 0x704)],
+            inferred: true,
+        },
         client: Some(ClientDef {
             text: "the client waits, then reports that the connection timed out",
             likely: true,
@@ -228,6 +254,7 @@ pub(super) const REACHABILITY: &[FindingDef] = &[
                 commands: &["mstsc /v:{host}:PORT"],
             },
         ],
+        client_codes: ClientCodes::NONE,
         client: Some(ClientDef {
             text: "a generic \"This computer can't connect to the remote computer\" or \"An internal error has occurred\"",
             likely: true,
@@ -285,6 +312,10 @@ pub(super) const NEGOTIATION: &[FindingDef] = &[
                 commands: &[RESTART_TERMSERVICE],
             },
         ],
+        client_codes: ClientCodes {
+            codes: &[code(N, 3), code(F, 0x0002_0008), code(F, 143)],
+            inferred: false,
+        },
         client: Some(ClientDef {
             text: "\"An internal error has occurred\" or \"This computer can't connect to the remote computer\"; FreeRDP reports a TLS connect failure",
             likely: true,
@@ -334,6 +365,7 @@ pub(super) const NEGOTIATION: &[FindingDef] = &[
                 commands: &["netstat -anob | findstr :{port}"],
             },
         ],
+        client_codes: ClientCodes::NONE,
         client: Some(ClientDef {
             text: "a security negotiation error; FreeRDP reports ERRCONNECT_SECURITY_NEGO_CONNECT_FAILED",
             likely: true,
@@ -368,6 +400,10 @@ pub(super) const NEGOTIATION: &[FindingDef] = &[
                 commands: &[],
             },
         ],
+        client_codes: ClientCodes {
+            codes: &[code(N, 2)],
+            inferred: false,
+        },
         client: Some(ClientDef {
             text: "mstsc connects with a warning that the identity of the remote computer cannot be verified; clients that require TLS refuse",
             likely: true,
@@ -399,6 +435,7 @@ pub(super) const NEGOTIATION: &[FindingDef] = &[
                 commands: &[],
             },
         ],
+        client_codes: ClientCodes::NONE,
         client: Some(ClientDef {
             text: "mstsc connects with an identity warning; clients that require TLS fail with a security negotiation error",
             likely: true,
@@ -425,6 +462,7 @@ pub(super) const NEGOTIATION: &[FindingDef] = &[
                 commands: &[],
             },
         ],
+        client_codes: ClientCodes::NONE,
         client: Some(ClientDef {
             text: "mstsc falls back to Standard RDP Security with an identity warning; clients that require NLA refuse",
             likely: true,
@@ -462,6 +500,7 @@ pub(super) const NEGOTIATION: &[FindingDef] = &[
                 commands: &[],
             },
         ],
+        client_codes: ClientCodes::NONE,
         client: None,
     },
     FindingDef {
@@ -479,6 +518,10 @@ pub(super) const NEGOTIATION: &[FindingDef] = &[
             text: "Keep NLA. For a client that fails, turn CredSSP on in the client instead: in the .rdp file set enablecredsspsupport:i:1; with FreeRDP use /sec:nla (or leave /sec unset)",
             commands: &[],
         }],
+        client_codes: ClientCodes {
+            codes: &[code(N, 5), code(F, 0x0002_001E), code(F, 161)],
+            inferred: false,
+        },
         client: Some(ClientDef {
             text: "clients without CredSSP: \"The remote computer requires Network Level Authentication, which your computer does not support\"; FreeRDP: ERRCONNECT_HYBRID_REQUIRED_BY_SERVER",
             likely: false,
@@ -498,6 +541,10 @@ pub(super) const NEGOTIATION: &[FindingDef] = &[
             text: "Nothing to change on the server. Update clients that can only do Standard RDP Security",
             commands: &[],
         }],
+        client_codes: ClientCodes {
+            codes: &[code(N, 1)],
+            inferred: false,
+        },
         client: None,
     },
 ];
@@ -547,6 +594,10 @@ pub(super) const TLS: &[FindingDef] = &[
                 commands: &[RESTART_TERMSERVICE],
             },
         ],
+        client_codes: ClientCodes {
+            codes: &[code(D, 0x904), code(F, 0x0002_0008), code(F, 143), code(T, 40), code(T, 70)],
+            inferred: true,
+        },
         client: Some(ClientDef {
             text: "\"This computer can't connect to the remote computer\" or \"An internal error has occurred\" right after the connection starts",
             likely: true,
@@ -581,6 +632,10 @@ pub(super) const TLS: &[FindingDef] = &[
                 commands: &[],
             },
         ],
+        client_codes: ClientCodes {
+            codes: &[code(T, 70), code(H, 0x8009_0302), code(F, 0x0002_0008)],
+            inferred: true,
+        },
         client: Some(ClientDef {
             text: "clients with TLS 1.0/1.1 disabled fail during the TLS handshake; FreeRDP reports a TLS connect failure",
             likely: true,
@@ -612,6 +667,10 @@ pub(super) const TLS: &[FindingDef] = &[
                 commands: &[],
             },
         ],
+        client_codes: ClientCodes {
+            codes: &[code(T, 70), code(H, 0x8009_0302), code(F, 0x0002_0008)],
+            inferred: true,
+        },
         client: Some(ClientDef {
             text: "older clients fail during the TLS handshake with a generic connection error",
             likely: true,
@@ -643,6 +702,7 @@ pub(super) const TLS: &[FindingDef] = &[
                 commands: &[],
             },
         ],
+        client_codes: ClientCodes::NONE,
         client: None,
     },
 ];
@@ -690,6 +750,13 @@ pub(super) const CERTIFICATE: &[FindingDef] = &[
                 commands: &[RESTART_TERMSERVICE],
             },
         ],
+        // No 0x904 / extended 0x7: a certificate problem stops the connection in TLS, before
+        // the MCS connect after which alone a Set Error Info can be sent (MS-RDPBCGR 3.3.5.7.1),
+        // and `explain 0x904 0x7` rates the certificate cause as reported, not documented.
+        client_codes: ClientCodes {
+            codes: &[code(D, 0x1B07), code(T, 45), code(H, 0x8009_0328)],
+            inferred: true,
+        },
         client: Some(ClientDef {
             text: "\"The certificate is expired\" in the identity dialog, or a refusal when server authentication is required",
             likely: true,
@@ -724,6 +791,10 @@ pub(super) const CERTIFICATE: &[FindingDef] = &[
                 commands: &[RESTART_TERMSERVICE],
             },
         ],
+        client_codes: ClientCodes {
+            codes: &[code(T, 45), code(H, 0x8009_0328)],
+            inferred: true,
+        },
         client: Some(ClientDef {
             text: "an identity warning about the certificate's validity period, or a refusal when server authentication is required",
             likely: true,
@@ -749,6 +820,7 @@ pub(super) const CERTIFICATE: &[FindingDef] = &[
                 commands: &[BIND_CERT],
             },
         ],
+        client_codes: ClientCodes::NONE,
         client: None,
     },
     FindingDef {
@@ -775,6 +847,7 @@ pub(super) const CERTIFICATE: &[FindingDef] = &[
                 commands: &["Resolve-DnsName {host}"],
             },
         ],
+        client_codes: ClientCodes::NONE,
         client: Some(ClientDef {
             text: "\"The name in the certificate from the remote computer is invalid\" / \"Certificate name mismatch\" in the identity dialog",
             likely: false,
@@ -809,6 +882,7 @@ pub(super) const CERTIFICATE: &[FindingDef] = &[
                 commands: &[RESTART_TERMSERVICE],
             },
         ],
+        client_codes: ClientCodes::NONE,
         client: None,
     },
     FindingDef {
@@ -825,6 +899,7 @@ pub(super) const CERTIFICATE: &[FindingDef] = &[
             text: "Issue a certificate signed with SHA-256 or better and bind it to the listener",
             commands: &[BIND_CERT],
         }],
+        client_codes: ClientCodes::NONE,
         client: None,
     },
     FindingDef {
@@ -841,6 +916,7 @@ pub(super) const CERTIFICATE: &[FindingDef] = &[
             text: "Deploy certificates from your CA: Group Policy Computer Configuration > Administrative Templates > Windows Components > Remote Desktop Services > Remote Desktop Session Host > Security > Server authentication certificate template",
             commands: &[],
         }],
+        client_codes: ClientCodes::NONE,
         client: Some(ClientDef {
             text: "\"The identity of the remote computer cannot be verified\" dialog",
             likely: false,

@@ -6,9 +6,11 @@
 //! password-must-change, account-locked, account-disabled, account-restricted,
 //! logon-right-missing) are defined once, in `offline.rs`; the NLA rules emit those same ids.
 
-use super::{ClientDef, FindingDef, FixDef};
+use super::families::*;
+use super::{ClientCodes, ClientDef, FindingDef, FixDef};
 use crate::model::{Severity, Step};
 use crate::FindingId;
+use rdpdoctor_codes::code;
 
 pub(super) const ENTRIES: &[FindingDef] = &[
     FindingDef {
@@ -35,6 +37,10 @@ pub(super) const ENTRIES: &[FindingDef] = &[
                 commands: &[r#"reg add "HKLM\SOFTWARE\Microsoft\Windows\CurrentVersion\Policies\System\CredSSP\Parameters" /v AllowEncryptionOracle /t REG_DWORD /d 2 /f"#],
             },
         ],
+        client_codes: ClientCodes {
+            codes: &[code(H, 0x8009_0302)],
+            inferred: false,
+        },
         client: Some(ClientDef {
             text: "\"An authentication error has occurred. The function requested is not supported\" (mentions CredSSP encryption oracle remediation on current clients)",
             likely: false,
@@ -68,6 +74,7 @@ pub(super) const ENTRIES: &[FindingDef] = &[
                 commands: &["setspn -S TERMSRV/{host} <COMPUTER>"],
             },
         ],
+        client_codes: ClientCodes::NONE,
         client: Some(ClientDef {
             text: "\"The user name or password is incorrect\" or a Kerberos error by name while the IP address works; or the wrong server's desktop",
             likely: true,
@@ -96,6 +103,10 @@ pub(super) const ENTRIES: &[FindingDef] = &[
                 commands: &["w32tm /config /syncfromflags:domhier /update", "w32tm /resync /force"],
             },
         ],
+        client_codes: ClientCodes {
+            codes: &[code(NT, 0xC000_0133), code(H, 0x8009_0324)],
+            inferred: true,
+        },
         client: Some(ClientDef {
             text: "\"There is a time and/or date difference between the client and server\"",
             likely: true,
@@ -114,6 +125,7 @@ pub(super) const ENTRIES: &[FindingDef] = &[
             password itself never reached the server. What the server decides after delegation (the Remote Desktop \
             Users membership with HYBRID_EX, licensing, the session) needs --full.",
         fixes: &[],
+        client_codes: ClientCodes::NONE,
         client: None,
     },
     FindingDef {
@@ -138,6 +150,10 @@ pub(super) const ENTRIES: &[FindingDef] = &[
                 commands: &["gpresult /h C:\\rdpdiag\\gp.html"],
             },
         ],
+        client_codes: ClientCodes {
+            codes: &[code(NT, 0xC000_0022), code(F, 0x0002_0016), code(F, 155)],
+            inferred: false,
+        },
         client: Some(ClientDef {
             text: "\"The connection was denied because the user account is not authorized for remote login\"",
             likely: true,

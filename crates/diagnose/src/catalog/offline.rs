@@ -4,13 +4,15 @@
 //! Order matters: among findings of the same severity and step, the verdict names the one listed
 //! first, so server-wide causes come before per-connection symptoms.
 
+use super::families::*;
 use super::{
-    ClientDef, FindingDef, FixDef, CERT_EVENTS, CERT_STORE, CONFIRM_1056, FIREWALL_ENABLE_SCOPED,
-    FIREWALL_SHOW, KEY_FILE, KEY_FILE_BACKUP, KEY_FILE_GRANT, MACHINEKEYS_ACL, RESTART_SESSIONENV,
-    RESTART_TERMSERVICE,
+    ClientCodes, ClientDef, FindingDef, FixDef, CERT_EVENTS, CERT_STORE, CONFIRM_1056,
+    FIREWALL_ENABLE_SCOPED, FIREWALL_SHOW, KEY_FILE, KEY_FILE_BACKUP, KEY_FILE_GRANT,
+    MACHINEKEYS_ACL, RESTART_SESSIONENV, RESTART_TERMSERVICE,
 };
 use crate::model::{Severity, Step};
 use crate::FindingId;
+use rdpdoctor_codes::code;
 
 /// Saves the MachineKeys folder's own ACL (not its files') before it is changed.
 const MACHINEKEYS_BACKUP: &str = r"New-Item -ItemType Directory -Force C:\rdpdiag | Out-Null; icacls C:\ProgramData\Microsoft\Crypto\RSA\MachineKeys /save C:\rdpdiag\machinekeys-acl.txt";
@@ -50,6 +52,10 @@ pub(super) const ENTRIES: &[FindingDef] = &[
                 ],
             },
         ],
+        client_codes: ClientCodes {
+            codes: &[code(D, 0x204)],
+            inferred: false,
+        },
         client: Some(ClientDef {
             text: "\"Remote Desktop can't connect to the remote computer\" (nothing accepts the connection)",
             likely: true,
@@ -100,6 +106,10 @@ pub(super) const ENTRIES: &[FindingDef] = &[
                 commands: &[RESTART_TERMSERVICE],
             },
         ],
+        client_codes: ClientCodes {
+            codes: &[code(D, 0x904), code(H, 0x8009_030D), code(H, 0x8009_0016), code(N, 3)],
+            inferred: true,
+        },
         client: Some(ClientDef {
             text: "\"This computer can't connect to the remote computer\" or \"An internal error has occurred\" right after the connection starts",
             likely: true,
@@ -144,6 +154,10 @@ pub(super) const ENTRIES: &[FindingDef] = &[
                 commands: &[RESTART_TERMSERVICE],
             },
         ],
+        client_codes: ClientCodes {
+            codes: &[code(D, 0x904)],
+            inferred: true,
+        },
         client: Some(ClientDef {
             text: "\"This computer can't connect to the remote computer\" right after the connection starts",
             likely: true,
@@ -180,6 +194,10 @@ pub(super) const ENTRIES: &[FindingDef] = &[
                 commands: &[r#"reg query "HKLM\SOFTWARE\Policies\Microsoft\Cryptography\Configuration\SSL\00010002" /v Functions"#],
             },
         ],
+        client_codes: ClientCodes {
+            codes: &[code(D, 0x904), code(T, 70), code(H, 0x8009_0302)],
+            inferred: true,
+        },
         client: Some(ClientDef {
             text: "\"This computer can't connect to the remote computer\" right after the connection starts",
             likely: true,
@@ -203,6 +221,7 @@ pub(super) const ENTRIES: &[FindingDef] = &[
                 "Get-Service TermService,UmRdpService,SessionEnv",
             ],
         }],
+        client_codes: ClientCodes::NONE,
         client: Some(ClientDef {
             text: "\"Remote Desktop can't connect to the remote computer\"",
             likely: true,
@@ -229,6 +248,7 @@ pub(super) const ENTRIES: &[FindingDef] = &[
                 r#"Set-ItemProperty -Path 'HKLM:\SYSTEM\CurrentControlSet\Control\Terminal Server\WinStations\RDP-Tcp' -Name fEnableWinStation -Value 1"#,
             ],
         }],
+        client_codes: ClientCodes::NONE,
         client: Some(ClientDef {
             text: "\"This computer can't connect to the remote computer\" or \"The remote computer is not accepting new connections\"",
             likely: true,
@@ -258,6 +278,10 @@ pub(super) const ENTRIES: &[FindingDef] = &[
                 ],
             },
         ],
+        client_codes: ClientCodes {
+            codes: &[code(D, 0x204), code(D, 0x108)],
+            inferred: false,
+        },
         client: Some(ClientDef {
             text: "\"Remote Desktop can't connect to the remote computer\" after a long wait",
             likely: true,
@@ -277,6 +301,7 @@ pub(super) const ENTRIES: &[FindingDef] = &[
             text: "Enable the Remote Desktop rules for the profiles you mean (or the equivalent GPO rules under Computer Configuration > Windows Settings > Security Settings > Windows Defender Firewall with Advanced Security). The command below scopes them to Domain and Private: enabling the whole group as it is may open RDP on the Public profile too",
             commands: &[FIREWALL_SHOW, FIREWALL_ENABLE_SCOPED],
         }],
+        client_codes: ClientCodes::NONE,
         client: Some(ClientDef {
             text: "\"Remote Desktop can't connect to the remote computer\" after a long wait",
             likely: true,
@@ -307,6 +332,7 @@ pub(super) const ENTRIES: &[FindingDef] = &[
                 commands: &[r#"Set-ItemProperty -Path 'HKLM:\SYSTEM\CurrentControlSet\Control\Terminal Server\WinStations\RDP-Tcp' -Name SecurityLayer -Value 2"#],
             },
         ],
+        client_codes: ClientCodes::NONE,
         client: Some(ClientDef {
             text: "up-to-date clients connect, with a warning that the server's identity cannot be verified; clients that require NLA fail",
             likely: true,
@@ -333,6 +359,7 @@ pub(super) const ENTRIES: &[FindingDef] = &[
                 commands: &[r#"Set-ItemProperty -Path 'HKLM:\SYSTEM\CurrentControlSet\Control\Terminal Server\WinStations\RDP-Tcp' -Name UserAuthentication -Value 1"#],
             },
         ],
+        client_codes: ClientCodes::NONE,
         client: None,
     },
     FindingDef {
@@ -363,6 +390,10 @@ pub(super) const ENTRIES: &[FindingDef] = &[
                 commands: &["query session /server:{host}", "logoff ID /server:{host}"],
             },
         ],
+        client_codes: ClientCodes {
+            codes: &[code(D, 0x904)],
+            inferred: true,
+        },
         client: Some(ClientDef {
             text: "\"The remote computer is not accepting new connections\" or \"This computer can't connect to the remote computer\"",
             likely: true,
@@ -388,6 +419,7 @@ pub(super) const ENTRIES: &[FindingDef] = &[
                 commands: &[r#"New-NetFirewallRule -DisplayName "Remote Desktop (custom port)" -Direction Inbound -Protocol TCP -LocalPort PORT -Action Allow"#],
             },
         ],
+        client_codes: ClientCodes::NONE,
         client: None,
     },
     FindingDef {
@@ -405,6 +437,7 @@ pub(super) const ENTRIES: &[FindingDef] = &[
             text: "Unless FIPS mode is a compliance requirement, disable it: Computer Configuration > Windows Settings > Security Settings > Local Policies > Security Options > System cryptography: Use FIPS compliant algorithms = Disabled; and set Set client connection encryption level to High Level",
             commands: &[r#"reg query "HKLM\SYSTEM\CurrentControlSet\Control\Lsa\FipsAlgorithmPolicy" /v Enabled"#],
         }],
+        client_codes: ClientCodes::NONE,
         client: None,
     },
     FindingDef {
@@ -422,6 +455,7 @@ pub(super) const ENTRIES: &[FindingDef] = &[
             text: "Patch both sides, then set Computer Configuration > Administrative Templates > System > Credentials Delegation > Encryption Oracle Remediation = Mitigated (1)",
             commands: &[r#"reg query "HKLM\SOFTWARE\Microsoft\Windows\CurrentVersion\Policies\System\CredSSP\Parameters" /v AllowEncryptionOracle"#],
         }],
+        client_codes: ClientCodes::NONE,
         client: None,
     },
     FindingDef {
@@ -452,6 +486,7 @@ pub(super) const ENTRIES: &[FindingDef] = &[
                 ],
             },
         ],
+        client_codes: ClientCodes::NONE,
         client: None,
     },
     FindingDef {
@@ -479,6 +514,7 @@ pub(super) const ENTRIES: &[FindingDef] = &[
                 commands: &[],
             },
         ],
+        client_codes: ClientCodes::NONE,
         client: None,
     },
     FindingDef {
@@ -497,6 +533,7 @@ pub(super) const ENTRIES: &[FindingDef] = &[
             text: "Correlate the alert times with failed client attempts, and read the Schannel events around them",
             commands: &[CERT_EVENTS],
         }],
+        client_codes: ClientCodes::NONE,
         client: None,
     },
     FindingDef {
@@ -513,6 +550,7 @@ pub(super) const ENTRIES: &[FindingDef] = &[
             text: "Check the certificate a client sees",
             commands: &["rdpdoctor check {host}:{port}"],
         }],
+        client_codes: ClientCodes::NONE,
         client: None,
     },
     FindingDef {
@@ -530,6 +568,7 @@ pub(super) const ENTRIES: &[FindingDef] = &[
             text: "Decode the code, then read the server's logs for the same minute",
             commands: &["rdpdoctor explain 0x904", "rdpdoctor logs System.evtx RdpCoreTS.evtx"],
         }],
+        client_codes: ClientCodes::NONE,
         client: None,
     },
     // Logon findings proven by the Security and RdpCoreTS logs.
@@ -553,6 +592,10 @@ pub(super) const ENTRIES: &[FindingDef] = &[
                 commands: &["net accounts"],
             },
         ],
+        client_codes: ClientCodes {
+            codes: &[code(D, 0x807), code(NT, 0xC000_006D), code(NT, 0xC000_006A), code(F, 0x0002_0014), code(F, 0x0002_0015), code(F, 134), code(F, 154)],
+            inferred: false,
+        },
         client: Some(ClientDef {
             text: "\"Your credentials did not work\"",
             likely: true,
@@ -577,6 +620,10 @@ pub(super) const ENTRIES: &[FindingDef] = &[
                 "Get-ADUser USERNAME -Properties LogonWorkstations,logonHours,MemberOf",
             ],
         }],
+        client_codes: ClientCodes {
+            codes: &[code(D, 0xC07), code(NT, 0xC000_006E), code(F, 0x0002_0017), code(F, 156)],
+            inferred: false,
+        },
         client: Some(ClientDef {
             text: "\"A user account restriction (for example, a time-of-day restriction) is preventing you from logging on\"",
             likely: true,
@@ -604,6 +651,10 @@ pub(super) const ENTRIES: &[FindingDef] = &[
                 commands: &[r"secedit /export /cfg C:\rdpdiag\rights.inf /areas USER_RIGHTS", "gpresult /h C:\\rdpdiag\\gp.html"],
             },
         ],
+        client_codes: ClientCodes {
+            codes: &[code(NT, 0xC000_015B), code(F, 0x0002_001A), code(F, 158)],
+            inferred: false,
+        },
         client: Some(ClientDef {
             text: "\"The connection was denied because the user account is not authorized for remote login\"",
             likely: true,
@@ -622,6 +673,10 @@ pub(super) const ENTRIES: &[FindingDef] = &[
             text: "Unlock the account and find the source of the bad passwords (saved credentials, a service, an attacker)",
             commands: &["Unlock-ADAccount USERNAME", "net user USERNAME /active:yes"],
         }],
+        client_codes: ClientCodes {
+            codes: &[code(D, 0xD07), code(NT, 0xC000_0234), code(F, 0x0002_0018), code(F, 135)],
+            inferred: false,
+        },
         client: Some(ClientDef {
             text: "\"The referenced account is currently locked out and may not be logged on to\"",
             likely: true,
@@ -640,6 +695,10 @@ pub(super) const ENTRIES: &[FindingDef] = &[
             text: "Enable the account or extend its expiry date",
             commands: &["Enable-ADAccount USERNAME", "net user USERNAME /active:yes /expires:never"],
         }],
+        client_codes: ClientCodes {
+            codes: &[code(D, 0xB07), code(NT, 0xC000_0072), code(F, 0x0002_0012), code(F, 151)],
+            inferred: false,
+        },
         client: Some(ClientDef {
             text: "\"Your account has been disabled\"",
             likely: true,
@@ -658,6 +717,10 @@ pub(super) const ENTRIES: &[FindingDef] = &[
             text: "Change the password another way (Ctrl+Alt+Del on a domain PC, or an administrator resets it)",
             commands: &["Set-ADAccountPassword USERNAME -Reset"],
         }],
+        client_codes: ClientCodes {
+            codes: &[code(D, 0xF07), code(NT, 0xC000_0071), code(F, 0x0002_000E), code(F, 148)],
+            inferred: false,
+        },
         client: Some(ClientDef {
             text: "\"Your password has expired\"",
             likely: true,
@@ -676,6 +739,10 @@ pub(super) const ENTRIES: &[FindingDef] = &[
             text: "Change the password another way, or clear the flag",
             commands: &["Set-ADUser USERNAME -ChangePasswordAtLogon $false"],
         }],
+        client_codes: ClientCodes {
+            codes: &[code(D, 0x1207), code(NT, 0xC000_0224), code(F, 0x0002_0013), code(F, 149)],
+            inferred: false,
+        },
         client: Some(ClientDef {
             text: "\"You must change your password before logging on the first time\"",
             likely: true,

@@ -2,9 +2,11 @@
 //! that refuse with ICMP, names with dead addresses, resolvers that never answer, devices that
 //! kill TLS, MTU black holes, and the quality of the path (round trip, retransmissions).
 
-use super::{ClientDef, FindingDef, FixDef};
+use super::families::*;
+use super::{ClientCodes, ClientDef, FindingDef, FixDef};
 use crate::model::{Severity, Step};
 use crate::FindingId;
+use rdpdoctor_codes::code;
 
 /// Median round trip (ms) above which `high-latency` fires. RDP over TCP stays comfortable up to
 /// about 100 ms; past 150 ms typing and mouse feedback lag visibly and every connection-time
@@ -42,6 +44,10 @@ pub(super) const ENTRIES: &[FindingDef] = &[
                 commands: &[],
             },
         ],
+        client_codes: ClientCodes {
+            codes: &[code(D, 0x104), code(D, 0x208), code(F, 0x0002_0005)],
+            inferred: true,
+        },
         client: Some(ClientDef {
             text: "\"Remote Desktop can't find the computer\" after a long wait",
             likely: true,
@@ -77,6 +83,10 @@ pub(super) const ENTRIES: &[FindingDef] = &[
                 commands: &[r#"Get-NetFirewallRule -Direction Inbound -Action Block -Enabled True | Get-NetFirewallPortFilter | Where-Object LocalPort -eq {port}"#],
             },
         ],
+        client_codes: ClientCodes {
+            codes: &[code(D, 0x204), code(F, 0x0002_0006), code(F, 141)],
+            inferred: true,
+        },
         client: Some(ClientDef {
             text: "\"Remote Desktop can't connect to the remote computer\" at once (no long wait)",
             likely: true,
@@ -110,6 +120,7 @@ pub(super) const ENTRIES: &[FindingDef] = &[
                 commands: &["Get-DnsClient | Format-Table InterfaceAlias,RegisterThisConnectionsAddress"],
             },
         ],
+        client_codes: ClientCodes::NONE,
         client: Some(ClientDef {
             text: "intermittent: \"Remote Desktop can't connect to the remote computer\" for some users or some attempts, or a long wait before it connects",
             likely: true,
@@ -145,6 +156,10 @@ pub(super) const ENTRIES: &[FindingDef] = &[
                 commands: &["rdpdoctor check {host}:{port}"],
             },
         ],
+        client_codes: ClientCodes {
+            codes: &[code(D, 0x904), code(F, 0x0002_000D), code(F, 147)],
+            inferred: true,
+        },
         client: Some(ClientDef {
             text: "\"This computer can't connect to the remote computer\" right after the connection starts (the socket was closed: 0x904)",
             likely: true,
@@ -183,6 +198,7 @@ pub(super) const ENTRIES: &[FindingDef] = &[
                 commands: &["ping -f -l 1372 {host}"],
             },
         ],
+        client_codes: ClientCodes::NONE,
         client: Some(ClientDef {
             text: "the client waits on \"Configuring remote session\" / \"Securing remote connection\", then \"This computer can't connect to the remote computer\"",
             likely: true,
@@ -214,6 +230,7 @@ pub(super) const ENTRIES: &[FindingDef] = &[
                 commands: &[],
             },
         ],
+        client_codes: ClientCodes::NONE,
         client: Some(ClientDef {
             text: "no error; slow logon and sluggish input, a connection-quality indicator showing \"poor\"",
             likely: true,
@@ -245,6 +262,7 @@ pub(super) const ENTRIES: &[FindingDef] = &[
                 commands: &[],
             },
         ],
+        client_codes: ClientCodes::NONE,
         client: Some(ClientDef {
             text: "freezes and \"Reconnecting...\" during sessions; sometimes 0x904 at connect",
             likely: true,

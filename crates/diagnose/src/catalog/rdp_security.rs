@@ -1,9 +1,11 @@
 //! Catalog entries for Standard RDP Security (MS-RDPBCGR 5.3): what the MCS Connect Response says
 //! the server enforces when it speaks the legacy RC4/FIPS security layer.
 
-use super::{ClientDef, FindingDef, FixDef, CERT_EVENTS, CERT_STORE};
+use super::families::*;
+use super::{ClientCodes, ClientDef, FindingDef, FixDef, CERT_EVENTS, CERT_STORE};
 use crate::model::{Severity, Step};
 use crate::FindingId;
+use rdpdoctor_codes::code;
 
 const Q_SECURITY_LAYER_POLICY: &str =
     r#"reg query "HKLM\SOFTWARE\Policies\Microsoft\Windows NT\Terminal Services" /v SecurityLayer"#;
@@ -54,6 +56,7 @@ pub(super) const ENTRIES: &[FindingDef] = &[
                 commands: &["grep -E '^(security_layer|certificate|key_file|crypt_level)' /etc/xrdp/xrdp.ini", "sudo systemctl restart xrdp"],
             },
         ],
+        client_codes: ClientCodes::NONE,
         client: Some(ClientDef {
             text: "mstsc connects after \"The remote computer could not be authenticated\"-style identity warnings; clients that require TLS or NLA refuse (FreeRDP: security negotiation failure)",
             likely: true,
@@ -91,6 +94,7 @@ pub(super) const ENTRIES: &[FindingDef] = &[
                 commands: &["sudo systemctl restart xrdp"],
             },
         ],
+        client_codes: ClientCodes::NONE,
         client: None,
     },
     FindingDef {
@@ -130,6 +134,10 @@ pub(super) const ENTRIES: &[FindingDef] = &[
                 commands: &[],
             },
         ],
+        client_codes: ClientCodes {
+            codes: &[code(X, 8), code(F, 8)],
+            inferred: true,
+        },
         client: Some(ClientDef {
             text: "clients without FIPS Standard RDP Security are disconnected; mstsc would report that the server denied the connection for security reasons (FIPS)",
             likely: true,
@@ -164,6 +172,10 @@ pub(super) const ENTRIES: &[FindingDef] = &[
                 commands: &[CERT_STORE, CERT_EVENTS],
             },
         ],
+        client_codes: ClientCodes {
+            codes: &[code(E, 0x1194), code(D, 0x506), code(D, 0xB06)],
+            inferred: true,
+        },
         client: Some(ClientDef {
             text: "the client disconnects with an encryption error (the server's ERRINFO_ENCPKGMISMATCH, or the client's own check of the chosen method)",
             likely: true,
@@ -196,6 +208,7 @@ pub(super) const ENTRIES: &[FindingDef] = &[
                 commands: &["sudo xrdp-keygen xrdp auto 2048", "sudo systemctl restart xrdp"],
             },
         ],
+        client_codes: ClientCodes::NONE,
         client: None,
     },
 ];

@@ -1,9 +1,11 @@
 //! Catalog entries for what a full connection (`check --full`) shows: the server's own codes
 //! after the security handshake (FINDINGS.md "NLA, logon and the server's own error codes").
 
-use super::{ClientDef, FindingDef, FixDef};
+use super::families::*;
+use super::{ClientCodes, ClientDef, FindingDef, FixDef};
 use crate::model::{Severity, Step};
 use crate::FindingId;
+use rdpdoctor_codes::code;
 
 pub(super) const ENTRIES: &[FindingDef] = &[
     FindingDef {
@@ -52,6 +54,10 @@ pub(super) const ENTRIES: &[FindingDef] = &[
                 commands: &["(Get-CimInstance -Namespace root/cimv2/TerminalServices -ClassName Win32_TerminalServiceSetting | Invoke-CimMethod -MethodName GetGracePeriodDays).DaysLeft", "wevtutil qe System \"/q:*[System[Provider[@Name='Microsoft-Windows-TerminalServices-Licensing']]]\" /c:10 /rd:true /f:text"],
             },
         ],
+        client_codes: ClientCodes {
+            codes: &[code(D, 0x904), code(X, 7), code(E, 7), code(F, 7), code(F, 131)],
+            inferred: true,
+        },
         client: Some(ClientDef {
             text: "\"This computer can't connect to the remote computer\" with Error code: 0x904, Extended error code: 0x7",
             likely: true,
@@ -73,6 +79,7 @@ pub(super) const ENTRIES: &[FindingDef] = &[
             text: "Look the code up and follow its meaning (idle or logon-time limits, another connection took the session, insufficient privileges, a licensing or Connection Broker code)",
             commands: &["rdpdoctor explain errinfo:CODE"],
         }],
+        client_codes: ClientCodes::NONE,
         client: Some(ClientDef {
             text: "the errorInfo code as the extended error code of the disconnect dialog",
             likely: true,
@@ -101,6 +108,10 @@ pub(super) const ENTRIES: &[FindingDef] = &[
                 commands: &["gpresult /h C:\\rdpdiag\\gp.html"],
             },
         ],
+        client_codes: ClientCodes {
+            codes: &[code(D, 0x808), code(D, 0x908), code(E, 0x100), code(E, 0x101), code(E, 0x102), code(E, 0x10A)],
+            inferred: false,
+        },
         client: Some(ClientDef {
             text: "\"The remote session was disconnected because there are no Remote Desktop License Servers available to provide a license\" (or another licensing message)",
             likely: false,
@@ -122,6 +133,7 @@ pub(super) const ENTRIES: &[FindingDef] = &[
             text: "Check the target the server named",
             commands: &["rdpdoctor check TARGET --full"],
         }],
+        client_codes: ClientCodes::NONE,
         client: None,
     },
 ];

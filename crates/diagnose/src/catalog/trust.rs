@@ -2,7 +2,7 @@
 //! unknown or was never requested, MCS and CredSSP answers that do not decode, a CredSSP server
 //! that does not prove it holds the TLS key, and credentials withheld for want of such proof.
 
-use super::{ClientDef, FindingDef, FixDef};
+use super::{ClientCodes, ClientDef, FindingDef, FixDef};
 use crate::model::{Severity, Step};
 use crate::FindingId;
 
@@ -33,6 +33,7 @@ pub(super) const NEGOTIATION: &[FindingDef] = &[
                 commands: &["rdpdoctor check SERVER-ADDRESS:3389"],
             },
         ],
+        client_codes: ClientCodes::NONE,
         client: Some(ClientDef {
             text: "\"This computer can't connect to the remote computer\"",
             likely: true,
@@ -63,6 +64,7 @@ pub(super) const NEGOTIATION: &[FindingDef] = &[
                 ],
             },
         ],
+        client_codes: ClientCodes::NONE,
         client: None,
     },
 ];
@@ -93,6 +95,7 @@ pub(super) const RDP_SECURITY: &[FindingDef] = &[FindingDef {
             ],
         },
     ],
+    client_codes: ClientCodes::NONE,
     client: Some(ClientDef {
         text: "\"Because of a protocol error, this session will be disconnected\"",
         likely: true,
@@ -124,6 +127,7 @@ pub(super) const NLA: &[FindingDef] = &[
                 ],
             },
         ],
+        client_codes: ClientCodes::NONE,
         client: Some(ClientDef {
             text: "\"An authentication error has occurred\"",
             likely: true,
@@ -161,6 +165,7 @@ pub(super) const NLA: &[FindingDef] = &[
                 commands: &["rdpdoctor check {host}:{port} --user 'DOMAIN\\user' --cert-sha256 REAL-SHA256"],
             },
         ],
+        client_codes: ClientCodes::NONE,
         client: Some(ClientDef {
             text: "\"An authentication error has occurred\" (mstsc refuses a pubKeyAuth that does not match)",
             likely: true,
@@ -194,5 +199,6 @@ pub(super) const SESSION: &[FindingDef] = &[FindingDef {
             commands: &[],
         },
     ],
+    client_codes: ClientCodes::NONE,
     client: None,
 }];

@@ -116,20 +116,10 @@ fn human_offset(offset: i64) -> String {
     format!("{text} {dir}")
 }
 
-/// The finding a CredSSP errorCode (an NTSTATUS, protocol.md 5.3) stands for.
+/// The finding a CredSSP errorCode (an NTSTATUS, protocol.md 5.3) stands for: the shared
+/// mapping, and a failed logon for any status it does not name.
 pub(crate) fn ntstatus_finding(code: u32) -> FindingId {
-    match code {
-        0xC000_006D | 0xC000_006A | 0xC000_0064 => FindingId::LogonFailure,
-        0xC000_0071 => FindingId::PasswordExpired,
-        0xC000_0224 => FindingId::PasswordMustChange,
-        0xC000_0234 => FindingId::AccountLocked,
-        0xC000_0072 | 0xC000_0193 => FindingId::AccountDisabled,
-        0xC000_006E | 0xC000_006F | 0xC000_0070 | 0xC000_0413 => FindingId::AccountRestricted,
-        0xC000_015B => FindingId::LogonRightMissing,
-        0xC000_0022 => FindingId::AccessDenied,
-        0xC000_0133 => FindingId::ClockSkew,
-        _ => FindingId::LogonFailure,
-    }
+    crate::ntstatus::finding(code).unwrap_or(FindingId::LogonFailure)
 }
 
 fn ntstatus_name(code: u32) -> String {
