@@ -1,6 +1,7 @@
-//! `docs/codes.md`, generated from the tables (see the test `docs_codes_md_is_current`).
+//! `docs/codes.md`, generated from the tables and the finding links (the test
+//! `docs_codes_md_is_current` in rdpdoctor-diagnose keeps it current).
 
-use crate::knowledge::{FINDING_CODES, SCENARIOS};
+use crate::knowledge::{FindingLinks, SCENARIOS};
 use crate::{entries, format_value, lookup, Family};
 use std::fmt::Write as _;
 
@@ -8,13 +9,13 @@ fn cell(s: &str) -> String {
     s.replace('|', "\\|").replace('\n', " ")
 }
 
-/// The reference page users can read without the tool.
-pub fn reference_markdown() -> String {
+/// The reference page users can read without the tool; `links` names the findings.
+pub fn reference_markdown(links: &dyn FindingLinks) -> String {
     let mut md = String::new();
     md.push_str("# Remote Desktop error codes\n\n");
     md.push_str(
-        "<!-- Generated from crates/codes by `RDPDOCTOR_BLESS=1 cargo test -p rdpdoctor-codes`. \
-         Do not edit by hand. -->\n\n",
+        "<!-- Generated from crates/codes and the finding catalog by `RDPDOCTOR_BLESS=1 cargo \
+         test -p rdpdoctor-diagnose docs_codes_md_is_current`. Do not edit by hand. -->\n\n",
     );
     md.push_str(
         "Every code `rdpdoctor explain` decodes, one table per family. \"Undocumented\" means no \
@@ -104,9 +105,8 @@ pub fn reference_markdown() -> String {
          \"Inferred\" links are reasoned from the protocol, not documented.\n\n",
     );
     md.push_str("| Finding | Likely client codes | Link |\n|---|---|---|\n");
-    for fc in FINDING_CODES {
-        let codes: Vec<String> = fc
-            .codes
+    for (finding, codes, inferred) in links.finding_codes() {
+        let codes: Vec<String> = codes
             .iter()
             .map(
                 |r| match lookup(r.family, r.value).filter(|x| x.is_named()) {
@@ -123,13 +123,9 @@ pub fn reference_markdown() -> String {
         let _ = writeln!(
             md,
             "| `{}` | {} | {} |",
-            fc.finding,
+            finding,
             codes.join("; "),
-            if fc.inferred {
-                "inferred"
-            } else {
-                "documented"
-            }
+            if inferred { "inferred" } else { "documented" }
         );
     }
     md.push('\n');
@@ -148,7 +144,7 @@ pub fn reference_markdown() -> String {
         for (i, c) in s.causes.iter().enumerate() {
             let mut findings: Vec<String> = Vec::new();
             for ev in c.evidence {
-                for f in ev.findings {
+                for f in links.evidence_findings(c.id, ev.kind) {
                     let f = format!("`{f}`");
                     if !findings.contains(&f) {
                         findings.push(f);

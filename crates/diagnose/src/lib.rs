@@ -10,6 +10,7 @@ pub mod compare;
 mod context;
 mod facts;
 mod finding_id;
+pub mod links;
 mod model;
 pub mod ntstatus;
 mod rules;

@@ -16,7 +16,7 @@ pub fn finding(code: u32) -> Option<FindingId> {
         0xC000_0072 | 0xC000_0193 => FindingId::AccountDisabled,
         // Restrictions on the user's own account: STATUS_ACCOUNT_RESTRICTION (blank password,
         // Protected Users), STATUS_INVALID_LOGON_HOURS, STATUS_INVALID_WORKSTATION.
-        0xC000_006E | 0xC000_006F | 0xC000_0070 => FindingId::AccountRestricted,
+        0xC000_006E..=0xC000_0070 => FindingId::AccountRestricted,
         0xC000_015B => FindingId::LogonRightMissing,
         // STATUS_ACCESS_DENIED, and STATUS_AUTHENTICATION_FIREWALL_FAILED: with selective
         // authentication across a forest trust, the account (from the trusted forest) lacks the

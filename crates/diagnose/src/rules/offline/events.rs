@@ -276,19 +276,21 @@ fn logon(events: &[EventRecord], acc: &mut Acc) {
             None => groups.push((id, severity, vec![e])),
         }
     }
-    // The id each NTSTATUS proves (windows-host.md 2.2, 4625 row).
+    // The id each NTSTATUS proves (windows-host.md 2.2, 4625 row), from the one mapping the NLA
+    // rule uses too. Bad credentials are a warning; the account and logon-right findings block.
     for e in &failures {
-        let id = match logon_status(e) {
-            Some(0xC000_006A | 0xC000_0064 | 0xC000_006D) => {
-                (FindingId::LogonFailure, Severity::Warning)
-            }
-            Some(0xC000_006E..=0xC000_0070) => (FindingId::AccountRestricted, Severity::Blocking),
-            Some(0xC000_015B) => (FindingId::LogonRightMissing, Severity::Blocking),
-            Some(0xC000_0234) => (FindingId::AccountLocked, Severity::Blocking),
-            Some(0xC000_0072 | 0xC000_0193) => (FindingId::AccountDisabled, Severity::Blocking),
-            Some(0xC000_0071) => (FindingId::PasswordExpired, Severity::Blocking),
-            Some(0xC000_0224) => (FindingId::PasswordMustChange, Severity::Blocking),
-            // Other statuses (no logon servers, clock skew...) prove none of these ids.
+        let id = match logon_status(e).and_then(crate::ntstatus::finding) {
+            Some(FindingId::LogonFailure) => (FindingId::LogonFailure, Severity::Warning),
+            Some(
+                id @ (FindingId::AccountRestricted
+                | FindingId::LogonRightMissing
+                | FindingId::AccountLocked
+                | FindingId::AccountDisabled
+                | FindingId::PasswordExpired
+                | FindingId::PasswordMustChange),
+            ) => (id, Severity::Blocking),
+            // Other statuses (no logon servers, clock skew, access denied...) are not proven by
+            // a 4625 alone.
             _ => continue,
         };
         put(&mut groups, id.0, id.1, e);
