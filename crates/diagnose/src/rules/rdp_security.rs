@@ -89,7 +89,7 @@ fn rdp_security_only(obs: &Observations, summary: &str, vars: &Vars, out: &mut V
 }
 
 /// legacy-negotiation keeps its id and meaning; the MCS facts tell what the server is.
-fn add_mcs_facts_to_legacy_negotiation(s: &ServerSecurity, summary: &str, out: &mut Vec<Finding>) {
+fn add_mcs_facts_to_legacy_negotiation(s: &ServerSecurity, summary: &str, out: &mut [Finding]) {
     for f in out
         .iter_mut()
         .filter(|f| f.id == FindingId::LegacyNegotiation)
