@@ -2,7 +2,7 @@
 //! `docs_codes_md_is_current` in rdpdoctor-diagnose keeps it current).
 
 use crate::knowledge::{FindingLinks, SCENARIOS};
-use crate::{entries, format_value, lookup, Family};
+use crate::{entries, format_value, lookup, CodeEntry, Family};
 use std::fmt::Write as _;
 
 fn cell(s: &str) -> String {
@@ -12,6 +12,15 @@ fn cell(s: &str) -> String {
 /// The reference page users can read without the tool; `links` names the findings.
 pub fn reference_markdown(links: &dyn FindingLinks) -> String {
     let mut md = String::new();
+    header(&mut md);
+    family_tables(&mut md);
+    finding_codes(&mut md, links);
+    scenarios(&mut md, links);
+    md
+}
+
+/// The title, what the page is, and the list of families.
+fn header(md: &mut String) {
     md.push_str("# Remote Desktop error codes\n\n");
     md.push_str(
         "<!-- Generated from crates/codes and the finding catalog by `RDPDOCTOR_BLESS=1 cargo \
@@ -39,6 +48,10 @@ pub fn reference_markdown(links: &dyn FindingLinks) -> String {
         "Extended reasons without a name of their own are the server's Set Error Info codes \
          with the same number: look them up in the `errinfo` table.\n\n",
     );
+}
+
+/// One table per family (one per group within a family).
+fn family_tables(md: &mut String) {
     for f in Family::ALL {
         let _ = writeln!(md, "## {}\n", f.id());
         let _ = writeln!(md, "{}.\n", f.title());
@@ -55,50 +68,58 @@ pub fn reference_markdown(links: &dyn FindingLinks) -> String {
             }
             md.push_str("| Value | Name | Meaning | Source | Notes |\n|---|---|---|---|---|\n");
             for e in table.iter().filter(|e| e.group == g) {
-                let name = if e.is_named() {
-                    let mut n = format!("`{}`", e.name);
-                    if !e.aliases.is_empty() {
-                        let al: Vec<String> = e.aliases.iter().map(|a| format!("`{a}`")).collect();
-                        let _ = write!(n, " (also {})", al.join(", "));
-                    }
-                    n
-                } else {
-                    "*(undocumented)*".to_string()
-                };
-                let mut notes = String::new();
-                if !e.documented && e.is_named() {
-                    notes.push_str("Not in the primary spec. ");
-                }
-                notes.push_str(e.note);
-                if !e.see_also.is_empty() {
-                    let links: Vec<String> = e
-                        .see_also
-                        .iter()
-                        .map(
-                            |r| match lookup(r.family, r.value).filter(|x| x.is_named()) {
-                                Some(x) => format!("{} `{}`", r.family, x.name),
-                                None => format!("{} {}", r.family, format_value(r.family, r.value)),
-                            },
-                        )
-                        .collect();
-                    if !notes.is_empty() && !notes.ends_with(' ') {
-                        notes.push(' ');
-                    }
-                    let _ = write!(notes, "See also: {}.", links.join(", "));
-                }
-                let _ = writeln!(
-                    md,
-                    "| {} | {} | {} | {} | {} |",
-                    format_value(e.family, e.value),
-                    name,
-                    cell(e.meaning),
-                    cell(e.source),
-                    cell(notes.trim())
-                );
+                md.push_str(&row(e));
             }
             md.push('\n');
         }
     }
+}
+
+/// One table row: value, name (with aliases), meaning, source and notes.
+fn row(e: &CodeEntry) -> String {
+    let name = if e.is_named() {
+        let mut n = format!("`{}`", e.name);
+        if !e.aliases.is_empty() {
+            let al: Vec<String> = e.aliases.iter().map(|a| format!("`{a}`")).collect();
+            let _ = write!(n, " (also {})", al.join(", "));
+        }
+        n
+    } else {
+        "*(undocumented)*".to_string()
+    };
+    let mut notes = String::new();
+    if !e.documented && e.is_named() {
+        notes.push_str("Not in the primary spec. ");
+    }
+    notes.push_str(e.note);
+    if !e.see_also.is_empty() {
+        let links: Vec<String> = e
+            .see_also
+            .iter()
+            .map(
+                |r| match lookup(r.family, r.value).filter(|x| x.is_named()) {
+                    Some(x) => format!("{} `{}`", r.family, x.name),
+                    None => format!("{} {}", r.family, format_value(r.family, r.value)),
+                },
+            )
+            .collect();
+        if !notes.is_empty() && !notes.ends_with(' ') {
+            notes.push(' ');
+        }
+        let _ = write!(notes, "See also: {}.", links.join(", "));
+    }
+    format!(
+        "| {} | {} | {} | {} | {} |\n",
+        format_value(e.family, e.value),
+        name,
+        cell(e.meaning),
+        cell(e.source),
+        cell(notes.trim())
+    )
+}
+
+/// Each finding with the client codes it most likely produces.
+fn finding_codes(md: &mut String, links: &dyn FindingLinks) {
     md.push_str("## Findings and the client codes they produce\n\n");
     md.push_str(
         "`rdpdoctor check` names, for each finding, the codes a client most likely shows. \
@@ -129,6 +150,10 @@ pub fn reference_markdown(links: &dyn FindingLinks) -> String {
         );
     }
     md.push('\n');
+}
+
+/// The ranked causes of the codes people ask about most.
+fn scenarios(md: &mut String, links: &dyn FindingLinks) {
     md.push_str("## What the codes say about causes\n\n");
     md.push_str(
         "Ranked causes for the codes people ask about most; `rdpdoctor explain CODE` prints the \
@@ -175,5 +200,4 @@ pub fn reference_markdown(links: &dyn FindingLinks) -> String {
             md.push('\n');
         }
     }
-    md
 }
