@@ -21,20 +21,51 @@ pub(super) fn check(obs: &Observations, vars: &Vars, out: &mut Vec<Finding>) {
     if !answered(&first.outcome) {
         return;
     }
-    let line = |a: &NegotiationAttempt| {
-        format!(
-            "request {} got {}",
-            protocol::names(a.requested),
-            describe_negotiation(&a.outcome)
-        )
-    };
-    let failures = |pred: &dyn Fn(&NegotiationAttempt, u32) -> bool| -> Vec<String> {
-        obs.negotiation
-            .iter()
-            .filter(|a| matches!(a.outcome, NegotiationOutcome::Failure { code } if pred(a, code)))
-            .map(line)
-            .collect()
-    };
+    failure_findings(obs, vars, out);
+    negotiation_refused(obs, first, vars, out);
+    selection_findings(obs, vars, out);
+}
+
+/// `request HYBRID got ...`: one evidence line per request.
+fn line(a: &NegotiationAttempt) -> String {
+    format!(
+        "request {} got {}",
+        protocol::names(a.requested),
+        describe_negotiation(&a.outcome)
+    )
+}
+
+/// The requests answered with an RDP_NEG_FAILURE code that `pred` accepts.
+fn failures(obs: &Observations, pred: &dyn Fn(&NegotiationAttempt, u32) -> bool) -> Vec<String> {
+    obs.negotiation
+        .iter()
+        .filter(|a| matches!(a.outcome, NegotiationOutcome::Failure { code } if pred(a, code)))
+        .map(line)
+        .collect()
+}
+
+fn without_nla(a: &NegotiationAttempt) -> bool {
+    a.requested & NLA_BITS == 0
+}
+
+fn without_ssl(a: &NegotiationAttempt) -> bool {
+    a.requested & protocol::SSL == 0
+}
+
+/// Whether one of the findings of `failure_findings` explains this failure code for this request.
+fn explained(a: &NegotiationAttempt, code: u32) -> bool {
+    match code {
+        SSL_CERT_NOT_ON_SERVER => true,
+        SSL_NOT_ALLOWED_BY_SERVER => a.requested & ENHANCED_BITS != 0,
+        HYBRID_REQUIRED_BY_SERVER => without_nla(a),
+        SSL_REQUIRED_BY_SERVER => without_ssl(a),
+        _ => false,
+    }
+}
+
+/// cert-not-on-server, tls-not-allowed, nla-required, tls-required: failure codes that say what
+/// the server insists on.
+fn failure_findings(obs: &Observations, vars: &Vars, out: &mut Vec<Finding>) {
     let any_selected = obs.negotiation.iter().any(|a| {
         matches!(
             a.outcome,
@@ -42,13 +73,14 @@ pub(super) fn check(obs: &Observations, vars: &Vars, out: &mut Vec<Finding>) {
         )
     });
 
-    let ev = failures(&|_, code| code == SSL_CERT_NOT_ON_SERVER);
+    let ev = failures(obs, &|_, code| code == SSL_CERT_NOT_ON_SERVER);
     if !ev.is_empty() {
         out.push(finding(FindingId::CertNotOnServer, vars, ev));
     }
 
-    let ev =
-        failures(&|a, code| code == SSL_NOT_ALLOWED_BY_SERVER && a.requested & ENHANCED_BITS != 0);
+    let ev = failures(obs, &|a, code| {
+        code == SSL_NOT_ALLOWED_BY_SERVER && a.requested & ENHANCED_BITS != 0
+    });
     if !ev.is_empty() {
         let mut f = finding(FindingId::TlsNotAllowed, vars, ev);
         if !any_selected {
@@ -59,29 +91,31 @@ pub(super) fn check(obs: &Observations, vars: &Vars, out: &mut Vec<Finding>) {
         out.push(f);
     }
 
-    let without_nla = |a: &NegotiationAttempt| a.requested & NLA_BITS == 0;
-    let ev = failures(&|a, code| code == HYBRID_REQUIRED_BY_SERVER && without_nla(a));
+    let ev = failures(obs, &|a, code| {
+        code == HYBRID_REQUIRED_BY_SERVER && without_nla(a)
+    });
     if !ev.is_empty() {
         out.push(finding(FindingId::NlaRequired, vars, ev));
     }
 
     // A request without the SSL bit (Standard RDP Security, or RDSTLS alone) refused because the
     // server insists on TLS.
-    let without_ssl = |a: &NegotiationAttempt| a.requested & protocol::SSL == 0;
-    let ev = failures(&|a, code| code == SSL_REQUIRED_BY_SERVER && without_ssl(a));
+    let ev = failures(obs, &|a, code| {
+        code == SSL_REQUIRED_BY_SERVER && without_ssl(a)
+    });
     if !ev.is_empty() {
         out.push(finding(FindingId::TlsRequired, vars, ev));
     }
+}
 
-    // Failures the findings above do not explain: unknown or rarely used codes, or a code that
-    // contradicts the request (SSL_REQUIRED for a request that offered SSL...).
-    let explained = |a: &NegotiationAttempt, code: u32| match code {
-        SSL_CERT_NOT_ON_SERVER => true,
-        SSL_NOT_ALLOWED_BY_SERVER => a.requested & ENHANCED_BITS != 0,
-        HYBRID_REQUIRED_BY_SERVER => without_nla(a),
-        SSL_REQUIRED_BY_SERVER => without_ssl(a),
-        _ => false,
-    };
+/// negotiation-refused: failures the findings above do not explain: unknown or rarely used codes,
+/// or a code that contradicts the request (SSL_REQUIRED for a request that offered SSL...).
+fn negotiation_refused(
+    obs: &Observations,
+    first: &NegotiationAttempt,
+    vars: &Vars,
+    out: &mut Vec<Finding>,
+) {
     let refused: Vec<&NegotiationAttempt> = obs
         .negotiation
         .iter()
@@ -111,7 +145,10 @@ pub(super) fn check(obs: &Observations, vars: &Vars, out: &mut Vec<Finding>) {
         fit_fixes_to_codes(&mut f, &codes);
         out.push(f);
     }
+}
 
+/// security-downgrade, legacy-negotiation, nla-not-enforced: what the server selected.
+fn selection_findings(obs: &Observations, vars: &Vars, out: &mut Vec<Finding>) {
     let ev: Vec<String> = obs
         .negotiation
         .iter()
