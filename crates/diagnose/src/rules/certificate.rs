@@ -17,6 +17,15 @@ pub(super) fn check(obs: &Observations, ctx: &Context, vars: &Vars, out: &mut Ve
         "certificate {} (SHA-1 thumbprint {})",
         cert.subject, cert.sha1_hex
     );
+    validity(cert, &who, ctx, vars, out);
+    if let Some(target) = &obs.target {
+        name_mismatch(cert, target, vars, out);
+    }
+    strength(cert, &who, vars, out);
+}
+
+/// cert-expired, cert-not-yet-valid, cert-expiring-soon: the validity period against the clock.
+fn validity(cert: &Certificate, who: &str, ctx: &Context, vars: &Vars, out: &mut Vec<Finding>) {
     let now = ctx.now.as_second();
     let after = cert.not_after.as_second();
     let before = cert.not_before.as_second();
@@ -65,25 +74,29 @@ pub(super) fn check(obs: &Observations, ctx: &Context, vars: &Vars, out: &mut Ve
             )],
         ));
     }
+}
 
-    if let Some(target) = &obs.target {
-        if !names_match(cert, target) {
-            let mut evidence = vec![format!(
-                "probed {:?}; the certificate names {}",
-                target.host,
-                cert_names(cert).join(", ")
-            )];
-            if matches!(target.kind, HostKind::Ipv4 | HostKind::Ipv6) && cert.san_ip.is_empty() {
-                evidence.push(format!(
-                    "{} is an IP address and the certificate carries no IP address entry: \
-                     connected by address, it can never match; connect by the name it carries",
-                    target.host
-                ));
-            }
-            out.push(finding(FindingId::CertNameMismatch, vars, evidence));
+/// cert-name-mismatch: no name in the certificate matches the name or address probed.
+fn name_mismatch(cert: &Certificate, target: &Target, vars: &Vars, out: &mut Vec<Finding>) {
+    if !names_match(cert, target) {
+        let mut evidence = vec![format!(
+            "probed {:?}; the certificate names {}",
+            target.host,
+            cert_names(cert).join(", ")
+        )];
+        if matches!(target.kind, HostKind::Ipv4 | HostKind::Ipv6) && cert.san_ip.is_empty() {
+            evidence.push(format!(
+                "{} is an IP address and the certificate carries no IP address entry: \
+                 connected by address, it can never match; connect by the name it carries",
+                target.host
+            ));
         }
+        out.push(finding(FindingId::CertNameMismatch, vars, evidence));
     }
+}
 
+/// cert-weak-key, cert-weak-signature, cert-self-signed.
+fn strength(cert: &Certificate, who: &str, vars: &Vars, out: &mut Vec<Finding>) {
     let weak_key = match cert.key_type.as_str() {
         "RSA" | "DSA" => cert.key_bits < 2048,
         "EC" => cert.key_bits < 224,

@@ -8,6 +8,13 @@ use rdpdoctor_observations::{ConnectOutcome, DnsOutcome, NegotiationOutcome, Obs
 
 pub(super) fn check(obs: &Observations, vars: &Vars, out: &mut Vec<Finding>) {
     let timeout = obs.timeout_secs.unwrap_or(5.0);
+    dns_failure(obs, timeout, vars, out);
+    tcp_failure(obs, timeout, vars, out);
+    no_rdp_answer(obs, timeout, vars, out);
+}
+
+/// dns-failure: the name did not resolve.
+fn dns_failure(obs: &Observations, timeout: f64, vars: &Vars, out: &mut Vec<Finding>) {
     // A resolver that never answered is path::check's dns-timeout.
     if let Some(dns) = obs
         .dns
@@ -34,7 +41,10 @@ pub(super) fn check(obs: &Observations, vars: &Vars, out: &mut Vec<Finding>) {
             _ => {}
         }
     }
+}
 
+/// port-closed, port-filtered: no TCP connection to any address.
+fn tcp_failure(obs: &Observations, timeout: f64, vars: &Vars, out: &mut Vec<Finding>) {
     if let Some(tcp) = &obs.tcp {
         // ICMP from a router is path::check's port-rejected-by-firewall.
         if tcp.address.is_none() && !tcp.attempts.is_empty() && !super::path::rejected_by_icmp(obs)
@@ -68,7 +78,11 @@ pub(super) fn check(obs: &Observations, vars: &Vars, out: &mut Vec<Finding>) {
             out.push(finding(id, vars, evidence));
         }
     }
+}
 
+/// connection-reset, closed-without-reply, no-reply, not-rdp: TCP connected, but the X.224
+/// Connection Request got no RDP answer.
+fn no_rdp_answer(obs: &Observations, timeout: f64, vars: &Vars, out: &mut Vec<Finding>) {
     let Some(first) = obs.negotiation.first() else {
         return;
     };
