@@ -282,57 +282,9 @@ pub fn explain(
                 ));
             }
             (Parsed::Number { value, decimal }, None) => {
-                let mut cands: Vec<(Family, &'static CodeEntry, Option<String>)> =
-                    lookup_all(*value)
-                        .into_iter()
-                        .map(|e| (e.family, e, None))
-                        .collect();
-                if (0x0001_0000..=0x0001_FFFF).contains(value) {
-                    if let Some(e) = lookup(Family::Errinfo, value & 0xFFFF) {
-                        cands.insert(0, (Family::Errinfo, e, Some(freerdp_class_note(*value))));
-                    }
-                }
-                if cands.is_empty() {
-                    out.codes.push(unknown_code(raw, None, *value, *decimal));
-                } else {
-                    let n = cands.len();
-                    for (i, (_, e, extra)) in cands.into_iter().enumerate() {
-                        let role = if n == 1 {
-                            "code".to_string()
-                        } else {
-                            format!("candidate {} of {n}", i + 1)
-                        };
-                        let mut c = from_entry(raw, e, *value, role, links);
-                        if let Some(note) = extra {
-                            c.notes.insert(0, note);
-                        }
-                        out.codes.push(c);
-                    }
-                }
+                explain_number(&mut out, raw, *value, *decimal, links);
             }
-            (Parsed::Name(found), f) => {
-                let chosen: Vec<&'static CodeEntry> = match f {
-                    Some(f) => found.iter().copied().filter(|e| e.family == f).collect(),
-                    None => found.clone(),
-                };
-                if chosen.is_empty() {
-                    let found_family = found.first().map(|e| e.family).unwrap_or(Family::Errinfo);
-                    return Err(ExplainError::NameInOtherFamily {
-                        input: raw.clone(),
-                        found: found_family,
-                        wanted: f.unwrap_or(found_family),
-                    });
-                }
-                let n = chosen.len();
-                for (i, e) in chosen.into_iter().enumerate() {
-                    let role = if n == 1 {
-                        "code".to_string()
-                    } else {
-                        format!("candidate {} of {n}", i + 1)
-                    };
-                    out.codes.push(from_entry(raw, e, e.value, role, links));
-                }
-            }
+            (Parsed::Name(found), f) => explain_name(&mut out, raw, found, f, links)?,
         }
         // Attach interpretations to each code of this input on its own.
         for idx in group_start..out.codes.len() {
@@ -343,6 +295,74 @@ pub fn explain(
         }
     }
     Ok(out)
+}
+
+/// A bare number: every family that defines it, most likely first.
+fn explain_number(
+    out: &mut Explanation,
+    raw: &str,
+    value: u32,
+    decimal: bool,
+    links: &dyn FindingLinks,
+) {
+    let mut cands: Vec<(Family, &'static CodeEntry, Option<String>)> = lookup_all(value)
+        .into_iter()
+        .map(|e| (e.family, e, None))
+        .collect();
+    if (0x0001_0000..=0x0001_FFFF).contains(&value) {
+        if let Some(e) = lookup(Family::Errinfo, value & 0xFFFF) {
+            cands.insert(0, (Family::Errinfo, e, Some(freerdp_class_note(value))));
+        }
+    }
+    if cands.is_empty() {
+        out.codes.push(unknown_code(raw, None, value, decimal));
+    } else {
+        let n = cands.len();
+        for (i, (_, e, extra)) in cands.into_iter().enumerate() {
+            let role = if n == 1 {
+                "code".to_string()
+            } else {
+                format!("candidate {} of {n}", i + 1)
+            };
+            let mut c = from_entry(raw, e, value, role, links);
+            if let Some(note) = extra {
+                c.notes.insert(0, note);
+            }
+            out.codes.push(c);
+        }
+    }
+}
+
+/// A symbolic name: its entry (entries, when several families share it), in `family` if given.
+fn explain_name(
+    out: &mut Explanation,
+    raw: &str,
+    found: &[&'static CodeEntry],
+    family: Option<Family>,
+    links: &dyn FindingLinks,
+) -> Result<(), ExplainError> {
+    let chosen: Vec<&'static CodeEntry> = match family {
+        Some(f) => found.iter().copied().filter(|e| e.family == f).collect(),
+        None => found.to_vec(),
+    };
+    if chosen.is_empty() {
+        let found_family = found.first().map(|e| e.family).unwrap_or(Family::Errinfo);
+        return Err(ExplainError::NameInOtherFamily {
+            input: raw.to_string(),
+            found: found_family,
+            wanted: family.unwrap_or(found_family),
+        });
+    }
+    let n = chosen.len();
+    for (i, e) in chosen.into_iter().enumerate() {
+        let role = if n == 1 {
+            "code".to_string()
+        } else {
+            format!("candidate {} of {n}", i + 1)
+        };
+        out.codes.push(from_entry(raw, e, e.value, role, links));
+    }
+    Ok(())
 }
 
 fn freerdp_class_note(value: u32) -> String {

@@ -131,9 +131,7 @@ pub(super) fn check(values: &[RegistryValue], ctx: &Context, acc: &mut Acc) {
     if values.is_empty() {
         return;
     }
-    let eff = |name: &'static str, key: &str| effective(values, name, key);
-
-    if let Some(e) = eff("fDenyTSConnections", TS) {
+    if let Some(e) = effective(values, "fDenyTSConnections", TS) {
         if e.dword() == Some(1) {
             acc.add(
                 FindingId::RdpDisabled,
@@ -142,6 +140,17 @@ pub(super) fn check(values: &[RegistryValue], ctx: &Context, acc: &mut Acc) {
             );
         }
     }
+    security_layer(values, acc);
+    connection_limits(values, acc);
+    port(values, acc);
+    schannel(values, ctx, acc);
+    credssp(values, acc);
+    firewall(values, acc);
+}
+
+/// security-layer-rdp, nla-disabled, fips-policy-enabled: the listener's security settings.
+fn security_layer(values: &[RegistryValue], acc: &mut Acc) {
+    let eff = |name: &'static str, key: &str| effective(values, name, key);
     let layer = eff("SecurityLayer", RDP_TCP);
     let nla = eff("UserAuthentication", RDP_TCP);
     if let Some(l) = layer.as_ref().filter(|l| l.dword() == Some(0)) {
@@ -185,7 +194,11 @@ pub(super) fn check(values: &[RegistryValue], ctx: &Context, acc: &mut Acc) {
             )],
         );
     }
-    if let Some(m) = eff("MaxInstanceCount", RDP_TCP) {
+}
+
+/// session-limit, logons-disabled, termservice-disabled: what stops new connections or logons.
+fn connection_limits(values: &[RegistryValue], acc: &mut Acc) {
+    if let Some(m) = effective(values, "MaxInstanceCount", RDP_TCP) {
         // 0xFFFFFFFF (local) and 999999 (policy) mean unlimited.
         if let Some(n @ 1..=2) = m.dword() {
             acc.add(
@@ -224,10 +237,6 @@ pub(super) fn check(values: &[RegistryValue], ctx: &Context, acc: &mut Acc) {
             )],
         );
     }
-    port(values, acc);
-    schannel(values, ctx, acc);
-    credssp(values, acc);
-    firewall(values, acc);
 }
 
 fn port(values: &[RegistryValue], acc: &mut Acc) {
