@@ -1,7 +1,6 @@
 //! rdpdoctor: tells an administrator why a Remote Desktop connection fails and how to fix it.
 
 mod cmd;
-mod explain;
 mod known_certs;
 mod render;
 mod targets;
@@ -37,7 +36,7 @@ enum Command {
     /// Diagnose from registry exports (reg export ... FILE.reg) of the server
     Host(cmd::host::HostArgs),
     /// Decode a code a Remote Desktop client or server shows (e.g. `explain 0x904 0x7`)
-    Explain(explain::ExplainArgs),
+    Explain(cmd::explain::ExplainArgs),
     /// Check many hosts (arguments, -i FILE, CIDR ranges): one JSON line per host, summary on stderr
     Scan(cmd::scan::ScanArgs),
     /// Prometheus exporter: GET /probe?target=HOST:PORT runs a check (targets limited by --allow)
@@ -75,7 +74,7 @@ fn main() -> ExitCode {
         Command::Diagnose(args) => cmd::diagnose::run(&args),
         Command::Logs(args) => cmd::logs::run(&args),
         Command::Host(args) => cmd::host::run(&args),
-        Command::Explain(args) => explain::run(&args),
+        Command::Explain(args) => cmd::explain::run(&args),
         Command::Findings(args) => cmd::findings::run(&args),
         Command::Scan(args) => cmd::scan::run(&args),
         Command::Serve(args) => cmd::serve::run(&args),

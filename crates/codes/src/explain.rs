@@ -2,11 +2,8 @@
 //! what [`crate::knowledge`] knows about causes. Pure data in, serializable data out; the CLI only
 //! renders it.
 
-use crate::knowledge::{Cause, NotFit, Scenario, Step, SCENARIOS};
-use crate::{
-    entries, findings_for_code, lookup, lookup_all, lookup_name, CodeEntry, CodeRef, EvidenceKind,
-    Family,
-};
+use crate::knowledge::{Basis, Cause, Confidence, FindingLinks, NotFit, Scenario, Step, SCENARIOS};
+use crate::{entries, lookup, lookup_all, lookup_name, CodeEntry, CodeRef, EvidenceKind, Family};
 use serde::Serialize;
 
 /// Input that cannot be decoded at all (exit status 2 in the CLI).
@@ -103,14 +100,30 @@ pub struct UnknownInfo {
     pub hints: Vec<String>,
 }
 
-/// A cause with its rank in the interpretation.
+/// A cause with its rank in the interpretation, and the findings its evidence produces.
 #[derive(Debug, Clone, Serialize)]
 pub struct CauseOut {
     pub rank: usize,
-    #[serde(flatten)]
-    pub cause: &'static Cause,
+    pub id: &'static str,
+    pub title: &'static str,
+    pub confidence: Confidence,
+    pub basis: Basis,
+    pub why: &'static str,
+    pub evidence: Vec<EvidenceOut>,
+    pub rule_out: &'static str,
+    pub fix: &'static str,
     /// Every finding id the cause's evidence produces.
     pub findings: Vec<&'static str>,
+}
+
+/// One piece of a cause's evidence, with the `rdpdoctor check` findings it produces.
+#[derive(Debug, Clone, Serialize)]
+pub struct EvidenceOut {
+    pub kind: EvidenceKind,
+    /// Finding ids this evidence produces; empty for raw Windows evidence.
+    pub findings: Vec<&'static str>,
+    pub what: &'static str,
+    pub command: &'static str,
 }
 
 /// Which step failed and why, for one code or pair.
@@ -228,8 +241,13 @@ fn parse_input(raw: &str) -> Result<Parsed, ExplainError> {
 
 /// Decodes the inputs. Two numbers (or a disconnect name and an extended name) are read as the
 /// pair mstsc shows: a disconnect reason and an extended reason. A single number is looked up in
-/// every family (most likely first) unless `family` picks one.
-pub fn explain(inputs: &[String], family: Option<Family>) -> Result<Explanation, ExplainError> {
+/// every family (most likely first) unless `family` picks one. `links` ties codes and causes to
+/// `rdpdoctor check` findings.
+pub fn explain(
+    inputs: &[String],
+    family: Option<Family>,
+    links: &dyn FindingLinks,
+) -> Result<Explanation, ExplainError> {
     if inputs.is_empty() {
         return Err(ExplainError::NoInput);
     }
@@ -245,7 +263,7 @@ pub fn explain(inputs: &[String], family: Option<Family>) -> Result<Explanation,
 
     if family.is_none() && parsed.len() == 2 {
         if let Some((d, x, swapped)) = as_pair(&parsed) {
-            explain_pair(&mut out, &parsed, d, x, swapped);
+            explain_pair(&mut out, &parsed, d, x, swapped, links);
             return Ok(out);
         }
     }
@@ -254,71 +272,97 @@ pub fn explain(inputs: &[String], family: Option<Family>) -> Result<Explanation,
         let group_start = out.codes.len();
         match (p, family) {
             (Parsed::Number { value, decimal }, Some(f)) => {
-                out.codes
-                    .push(explain_in_family(raw, f, *value, *decimal, "code".into()));
+                out.codes.push(explain_in_family(
+                    raw,
+                    f,
+                    *value,
+                    *decimal,
+                    "code".into(),
+                    links,
+                ));
             }
             (Parsed::Number { value, decimal }, None) => {
-                let mut cands: Vec<(Family, &'static CodeEntry, Option<String>)> =
-                    lookup_all(*value)
-                        .into_iter()
-                        .map(|e| (e.family, e, None))
-                        .collect();
-                if (0x0001_0000..=0x0001_FFFF).contains(value) {
-                    if let Some(e) = lookup(Family::Errinfo, value & 0xFFFF) {
-                        cands.insert(0, (Family::Errinfo, e, Some(freerdp_class_note(*value))));
-                    }
-                }
-                if cands.is_empty() {
-                    out.codes.push(unknown_code(raw, None, *value, *decimal));
-                } else {
-                    let n = cands.len();
-                    for (i, (_, e, extra)) in cands.into_iter().enumerate() {
-                        let role = if n == 1 {
-                            "code".to_string()
-                        } else {
-                            format!("candidate {} of {n}", i + 1)
-                        };
-                        let mut c = from_entry(raw, e, *value, role);
-                        if let Some(note) = extra {
-                            c.notes.insert(0, note);
-                        }
-                        out.codes.push(c);
-                    }
-                }
+                explain_number(&mut out, raw, *value, *decimal, links);
             }
-            (Parsed::Name(found), f) => {
-                let chosen: Vec<&'static CodeEntry> = match f {
-                    Some(f) => found.iter().copied().filter(|e| e.family == f).collect(),
-                    None => found.clone(),
-                };
-                if chosen.is_empty() {
-                    let found_family = found.first().map(|e| e.family).unwrap_or(Family::Errinfo);
-                    return Err(ExplainError::NameInOtherFamily {
-                        input: raw.clone(),
-                        found: found_family,
-                        wanted: f.unwrap_or(found_family),
-                    });
-                }
-                let n = chosen.len();
-                for (i, e) in chosen.into_iter().enumerate() {
-                    let role = if n == 1 {
-                        "code".to_string()
-                    } else {
-                        format!("candidate {} of {n}", i + 1)
-                    };
-                    out.codes.push(from_entry(raw, e, e.value, role));
-                }
-            }
+            (Parsed::Name(found), f) => explain_name(&mut out, raw, found, f, links)?,
         }
         // Attach interpretations to each code of this input on its own.
         for idx in group_start..out.codes.len() {
             let refs = vec![code_ref_of(&out.codes[idx])];
             if let Some(s) = best_scenario(&refs, None) {
-                attach(&mut out, &[idx], s);
+                attach(&mut out, &[idx], s, links);
             }
         }
     }
     Ok(out)
+}
+
+/// A bare number: every family that defines it, most likely first.
+fn explain_number(
+    out: &mut Explanation,
+    raw: &str,
+    value: u32,
+    decimal: bool,
+    links: &dyn FindingLinks,
+) {
+    let mut cands: Vec<(Family, &'static CodeEntry, Option<String>)> = lookup_all(value)
+        .into_iter()
+        .map(|e| (e.family, e, None))
+        .collect();
+    if (0x0001_0000..=0x0001_FFFF).contains(&value) {
+        if let Some(e) = lookup(Family::Errinfo, value & 0xFFFF) {
+            cands.insert(0, (Family::Errinfo, e, Some(freerdp_class_note(value))));
+        }
+    }
+    if cands.is_empty() {
+        out.codes.push(unknown_code(raw, None, value, decimal));
+    } else {
+        let n = cands.len();
+        for (i, (_, e, extra)) in cands.into_iter().enumerate() {
+            let role = if n == 1 {
+                "code".to_string()
+            } else {
+                format!("candidate {} of {n}", i + 1)
+            };
+            let mut c = from_entry(raw, e, value, role, links);
+            if let Some(note) = extra {
+                c.notes.insert(0, note);
+            }
+            out.codes.push(c);
+        }
+    }
+}
+
+/// A symbolic name: its entry (entries, when several families share it), in `family` if given.
+fn explain_name(
+    out: &mut Explanation,
+    raw: &str,
+    found: &[&'static CodeEntry],
+    family: Option<Family>,
+    links: &dyn FindingLinks,
+) -> Result<(), ExplainError> {
+    let chosen: Vec<&'static CodeEntry> = match family {
+        Some(f) => found.iter().copied().filter(|e| e.family == f).collect(),
+        None => found.to_vec(),
+    };
+    if chosen.is_empty() {
+        let found_family = found.first().map(|e| e.family).unwrap_or(Family::Errinfo);
+        return Err(ExplainError::NameInOtherFamily {
+            input: raw.to_string(),
+            found: found_family,
+            wanted: family.unwrap_or(found_family),
+        });
+    }
+    let n = chosen.len();
+    for (i, e) in chosen.into_iter().enumerate() {
+        let role = if n == 1 {
+            "code".to_string()
+        } else {
+            format!("candidate {} of {n}", i + 1)
+        };
+        out.codes.push(from_entry(raw, e, e.value, role, links));
+    }
+    Ok(())
 }
 
 fn freerdp_class_note(value: u32) -> String {
@@ -392,6 +436,7 @@ fn explain_pair(
     d: usize,
     x: usize,
     swapped: bool,
+    links: &dyn FindingLinks,
 ) {
     let (dv, ddec) = number_in(&parsed[d].1, Family::Disconnect);
     let (xv, xdec) = number_in(&parsed[x].1, Family::Extended);
@@ -401,6 +446,7 @@ fn explain_pair(
         dv,
         ddec,
         "disconnect reason (mstsc \"Error code\")".into(),
+        links,
     );
     let xc = explain_in_family(
         &parsed[x].0,
@@ -408,6 +454,7 @@ fn explain_pair(
         xv,
         xdec,
         "extended reason (mstsc \"Extended error code\")".into(),
+        links,
     );
     if swapped {
         dc.notes.insert(
@@ -423,7 +470,7 @@ fn explain_pair(
     // With a non-zero extended reason, a scenario about the disconnect code alone would hide it.
     let must_cover = (xv != 0).then_some(refs[1]);
     if let Some(s) = best_scenario(&refs, must_cover) {
-        attach(out, &[0, 1], s);
+        attach(out, &[0, 1], s, links);
     }
 }
 
@@ -454,30 +501,47 @@ fn best_scenario(refs: &[CodeRef], must_cover: Option<CodeRef>) -> Option<&'stat
     best.map(|(s, _)| s)
 }
 
-fn ranked(s: &'static Scenario) -> Vec<CauseOut> {
+fn ranked(s: &'static Scenario, links: &dyn FindingLinks) -> Vec<CauseOut> {
     s.causes
         .iter()
         .enumerate()
-        .map(|(i, cause)| {
-            let mut findings: Vec<&'static str> = Vec::new();
-            for ev in cause.evidence {
-                for f in ev.findings {
-                    if !findings.contains(f) {
-                        findings.push(f);
-                    }
-                }
-            }
-            CauseOut {
-                rank: i + 1,
-                cause,
-                findings,
-            }
-        })
+        .map(|(i, cause)| cause_out(i + 1, cause, links))
         .collect()
 }
 
-fn attach(out: &mut Explanation, idxs: &[usize], s: &'static Scenario) {
-    let causes = ranked(s);
+fn cause_out(rank: usize, cause: &'static Cause, links: &dyn FindingLinks) -> CauseOut {
+    let evidence: Vec<EvidenceOut> = cause
+        .evidence
+        .iter()
+        .map(|ev| EvidenceOut {
+            kind: ev.kind,
+            findings: links.evidence_findings(cause.id, ev.kind),
+            what: ev.what,
+            command: ev.command,
+        })
+        .collect();
+    let mut findings: Vec<&'static str> = Vec::new();
+    for f in evidence.iter().flat_map(|ev| &ev.findings) {
+        if !findings.contains(f) {
+            findings.push(f);
+        }
+    }
+    CauseOut {
+        rank,
+        id: cause.id,
+        title: cause.title,
+        confidence: cause.confidence,
+        basis: cause.basis,
+        why: cause.why,
+        evidence,
+        rule_out: cause.rule_out,
+        fix: cause.fix,
+        findings,
+    }
+}
+
+fn attach(out: &mut Explanation, idxs: &[usize], s: &'static Scenario, links: &dyn FindingLinks) {
+    let causes = ranked(s, links);
     for &i in idxs {
         let c = &mut out.codes[i];
         c.interpretation = Some(s.id);
@@ -513,7 +577,7 @@ fn attach(out: &mut Explanation, idxs: &[usize], s: &'static Scenario) {
 fn checks_from_causes(causes: &[CauseOut]) -> Vec<String> {
     let mut lines = Vec::new();
     for c in causes {
-        for ev in c.cause.evidence {
+        for ev in &c.evidence {
             let line = match ev.kind {
                 EvidenceKind::Check if !ev.findings.is_empty() => {
                     format!("`{}` → {}", ev.command, ev.findings.join(" / "))
@@ -549,17 +613,18 @@ fn explain_in_family(
     value: u32,
     decimal: bool,
     role: String,
+    links: &dyn FindingLinks,
 ) -> CodeExplanation {
     if family == Family::Freerdp && (0x0001_0000..=0x0001_FFFF).contains(&value) {
         if let Some(e) = lookup(Family::Errinfo, value & 0xFFFF) {
-            let mut c = from_entry(raw, e, value, role);
+            let mut c = from_entry(raw, e, value, role, links);
             c.notes.insert(0, freerdp_class_note(value));
             return c;
         }
     }
     match lookup(family, value) {
         Some(e) => {
-            let mut c = from_entry(raw, e, value, role);
+            let mut c = from_entry(raw, e, value, role, links);
             if family == Family::Extended && e.family == Family::Errinfo {
                 c.notes.insert(
                     0,
@@ -569,7 +634,7 @@ fn explain_in_family(
                         e.name
                     ),
                 );
-                for f in findings_for_code(Family::Extended, value) {
+                for f in links.findings_for_code(crate::code(Family::Extended, value)) {
                     if !c.findings.contains(&f) {
                         c.findings.push(f);
                     }
@@ -586,7 +651,13 @@ fn explain_in_family(
     }
 }
 
-fn from_entry(raw: &str, e: &'static CodeEntry, value: u32, role: String) -> CodeExplanation {
+fn from_entry(
+    raw: &str,
+    e: &'static CodeEntry,
+    value: u32,
+    role: String,
+    links: &dyn FindingLinks,
+) -> CodeExplanation {
     let mut notes = Vec::new();
     if !e.note.is_empty() {
         notes.push(e.note.to_string());
@@ -608,7 +679,7 @@ fn from_entry(raw: &str, e: &'static CodeEntry, value: u32, role: String) -> Cod
                 .map(|x| x.name),
         })
         .collect();
-    let findings = findings_for_code(e.family, e.value);
+    let findings = links.findings_for_code(crate::code(e.family, e.value));
     let checks = checks_from_findings(&findings);
     let unknown = if e.is_named() {
         None

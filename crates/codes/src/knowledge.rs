@@ -4,8 +4,10 @@
 //!   failed, the causes known to end that way (ranked), each with the `rdpdoctor check` finding or
 //!   the server-side evidence that confirms or rules it out and the exact command to gather it,
 //!   and the popular explanations that do not fit.
-//! * [`FINDING_CODES`]: for each `rdpdoctor check` finding id, the client codes it most likely
-//!   produces. `check` reads this table, `explain` reads it backwards, so the two cannot disagree.
+//! * [`FindingLinks`]: how codes and causes lead to `rdpdoctor check` findings. The finding
+//!   catalog sits in a crate above this one and owns those links (each finding's client codes,
+//!   the findings each cause's evidence produces); `explain` and the reference page are handed
+//!   them, so this crate names no finding.
 //!
 //! Sources: the project's research notes on real reports (ranked causes, folklore vs fact), the
 //! Windows event / registry notes, and the protocol reference. "Inference" marks conclusions drawn
@@ -55,8 +57,6 @@ pub enum EvidenceKind {
 #[derive(Clone, Copy, Debug, Serialize)]
 pub struct Evidence {
     pub kind: EvidenceKind,
-    /// Finding ids (see `FINDINGS.md`) this evidence produces; empty for raw Windows evidence.
-    pub findings: &'static [&'static str],
     /// What to look for and what it means.
     pub what: &'static str,
     /// The exact command that gathers it.
@@ -111,106 +111,17 @@ pub struct Scenario {
     pub does_not_fit: &'static [NotFit],
 }
 
-/// The client codes a `check` finding most likely shows up as.
-#[derive(Clone, Copy, Debug, Serialize)]
-pub struct FindingCodes {
-    pub finding: &'static str,
-    pub codes: &'static [CodeRef],
-    /// `true` when the link is an inference, not documented.
-    pub inferred: bool,
+/// The links from codes and causes to `rdpdoctor check` findings, owned by the finding catalog.
+pub trait FindingLinks {
+    /// The findings whose likely client codes include `code`, in connection order.
+    fn findings_for_code(&self, code: CodeRef) -> Vec<&'static str>;
+    /// The findings the evidence of kind `kind` of cause `cause` (a [`Cause::id`]) produces;
+    /// empty for raw Windows evidence.
+    fn evidence_findings(&self, cause: &str, kind: EvidenceKind) -> Vec<&'static str>;
+    /// Every finding that has likely client codes: its id, the codes, and whether the link is
+    /// inferred rather than documented.
+    fn finding_codes(&self) -> Vec<(&'static str, &'static [CodeRef], bool)>;
 }
-
-/// Every finding id in the project's catalog (`FINDINGS.md`). Data here may only cite these.
-pub const KNOWN_FINDINGS: &[&str] = &[
-    "dns-failure",
-    "port-closed",
-    "port-filtered",
-    "connection-reset",
-    "closed-without-reply",
-    "no-reply",
-    "not-rdp",
-    "nla-required",
-    "tls-required",
-    "tls-not-allowed",
-    "cert-not-on-server",
-    "security-downgrade",
-    "legacy-negotiation",
-    "nla-not-enforced",
-    "tls-handshake-failed",
-    "tls-legacy-only",
-    "tls-modern-only",
-    "tls-legacy-enabled",
-    "negotiation-refused",
-    "cert-expired",
-    "cert-not-yet-valid",
-    "cert-expiring-soon",
-    "cert-name-mismatch",
-    "cert-self-signed",
-    "cert-weak-key",
-    "cert-weak-signature",
-    "rdp-security-only",
-    "encryption-level-low",
-    "encryption-fips-required",
-    "encryption-mismatch",
-    "weak-server-key",
-    "host-identity-mismatch",
-    "clock-skew",
-    "auth-ok",
-    "logon-failure",
-    "password-expired",
-    "password-must-change",
-    "account-locked",
-    "account-disabled",
-    "account-restricted",
-    "logon-right-missing",
-    "access-denied",
-    "credssp-oracle-mismatch",
-    "server-denied-connection",
-    "server-error-info",
-    "licensing-failure",
-    "redirected",
-    "session-dropped",
-    "cert-private-key-inaccessible",
-    "cert-renewal-failed",
-    "tls-disabled-in-schannel",
-    "tls-alert-sent",
-    "rdp-disabled",
-    "nla-disabled",
-    "security-layer-rdp",
-    "session-limit",
-    "port-changed",
-    "firewall-drop",
-    "client-disconnect-code",
-    // Offline evidence ids beyond FINDINGS.md (crates/diagnose/src/catalog/offline.rs).
-    "termservice-disabled",
-    "logons-disabled",
-    "firewall-rule-disabled",
-    "fips-policy-enabled",
-    "credssp-oracle-vulnerable",
-    "custom-cert-unusable",
-    "security-layer-error",
-    "tls-alert-received",
-    // Answers that cannot be taken at face value, and credentials withheld
-    // (crates/diagnose/src/catalog/trust.rs).
-    "unknown-protocol-selected",
-    "negotiation-protocol-violation",
-    "mcs-response-malformed",
-    "credssp-response-malformed",
-    "credssp-pubkey-mismatch",
-    "credentials-not-delegated",
-    "clients-fail",
-    // The path between client and server (crates/diagnose/src/catalog/path.rs).
-    "dns-timeout",
-    "port-rejected-by-firewall",
-    "address-unreachable",
-    "tls-reset-in-path",
-    "path-mtu-blackhole",
-    "high-latency",
-    "packet-loss",
-    // Signs of interception (crates/diagnose/src/catalog/intercept.rs).
-    "cert-changed",
-    "interception-suspected",
-];
 
 // ---------------------------------------------------------------------------------------------
 // Commands (exact; run elevated on the server unless noted).
@@ -266,12 +177,12 @@ const CAUSE_CERT: Cause = Cause {
           extended code of 0x0 would be the more natural result. Cheap to check, so check it \
           first.",
     evidence: &[
-        Evidence { kind: EvidenceKind::Check, findings: &["cert-expired", "tls-handshake-failed", "cert-not-on-server"], what: "The certificate the server presents has expired, or no TLS version completes, or negotiation answers SSL_CERT_NOT_ON_SERVER.", command: CHECK },
-        Evidence { kind: EvidenceKind::OfflineCheck, findings: &["cert-renewal-failed", "cert-private-key-inaccessible"], what: "Findings from the server's exported System log.", command: EXPORT_SYSTEM_AND_READ },
-        Evidence { kind: EvidenceKind::Event, findings: &[], what: "RemoteConnectionManager 1057 (could not create the self-signed certificate) or 1058 (could not replace the expired one, often \"Access is denied\"); 1065 for an expired template certificate that could not be replaced; 1055 for a custom certificate whose key is unreadable.", command: Q_RCM_CERT },
-        Evidence { kind: EvidenceKind::Event, findings: &[], what: "Schannel 36870 with ErrorCode 0x8009030D (SEC_E_UNKNOWN_CREDENTIALS) or 0x80090016 (NTE_BAD_KEYSET): the private key cannot be opened.", command: Q_SCHANNEL_KEY },
-        Evidence { kind: EvidenceKind::Command, findings: &[], what: "NotAfter of the certificate in the Remote Desktop store.", command: CERT_STORE },
-        Evidence { kind: EvidenceKind::Command, findings: &[], what: "The folder itself keeps the Windows default (KB 278381: Administrators Full control and Everyone special rights, this folder only); the RDP key file in it needs NETWORK SERVICE Read and SYSTEM and Administrators Full control. Key files do not inherit from the folder.", command: MACHINEKEYS },
+        Evidence { kind: EvidenceKind::Check, what: "The certificate the server presents has expired, or no TLS version completes, or negotiation answers SSL_CERT_NOT_ON_SERVER.", command: CHECK },
+        Evidence { kind: EvidenceKind::OfflineCheck, what: "Findings from the server's exported System log.", command: EXPORT_SYSTEM_AND_READ },
+        Evidence { kind: EvidenceKind::Event, what: "RemoteConnectionManager 1057 (could not create the self-signed certificate) or 1058 (could not replace the expired one, often \"Access is denied\"); 1065 for an expired template certificate that could not be replaced; 1055 for a custom certificate whose key is unreadable.", command: Q_RCM_CERT },
+        Evidence { kind: EvidenceKind::Event, what: "Schannel 36870 with ErrorCode 0x8009030D (SEC_E_UNKNOWN_CREDENTIALS) or 0x80090016 (NTE_BAD_KEYSET): the private key cannot be opened.", command: Q_SCHANNEL_KEY },
+        Evidence { kind: EvidenceKind::Command, what: "NotAfter of the certificate in the Remote Desktop store.", command: CERT_STORE },
+        Evidence { kind: EvidenceKind::Command, what: "The folder itself keeps the Windows default (KB 278381: Administrators Full control and Everyone special rights, this folder only); the RDP key file in it needs NETWORK SERVICE Read and SYSTEM and Administrators Full control. Key files do not inherit from the folder.", command: MACHINEKEYS },
     ],
     rule_out: "`rdpdoctor check HOST` shows a valid certificate and completes TLS with the \
                versions the client uses, and the server logs no 1057/1058/36870.",
@@ -299,8 +210,8 @@ const CAUSE_MIDDLEBOX: Cause = Cause {
           worked in every one. 0x904 only says the stream ended under the client; it cannot \
           say who ended it.",
     evidence: &[
-        Evidence { kind: EvidenceKind::Check, findings: &["connection-reset", "closed-without-reply"], what: "Run the check twice: from a machine on the direct path and through the same proxy/tunnel/VPN the user has. Healthy direct and failing through the path points at the intermediary.", command: CHECK },
-        Evidence { kind: EvidenceKind::Event, findings: &[], what: "RdpCoreTS 131 shows the source address of each accepted connection: the proxy's address instead of the client's means traffic goes through it; no 131 at all for the attempt means it never reached TermService.", command: Q_RDPCORE_131 },
+        Evidence { kind: EvidenceKind::Check, what: "Run the check twice: from a machine on the direct path and through the same proxy/tunnel/VPN the user has. Healthy direct and failing through the path points at the intermediary.", command: CHECK },
+        Evidence { kind: EvidenceKind::Event, what: "RdpCoreTS 131 shows the source address of each accepted connection: the proxy's address instead of the client's means traffic goes through it; no 131 at all for the attempt means it never reached TermService.", command: Q_RDPCORE_131 },
     ],
     rule_out: "A direct connection from the same client (no tunnel, proxy or VPN) fails the same \
                way.",
@@ -318,10 +229,10 @@ const CAUSE_TLS: Cause = Cause {
           the certificate cause, this fails during TLS, before a Set Error Info could be sent, \
           so it fits 0x904 better than the extended 0x7 (inference).",
     evidence: &[
-        Evidence { kind: EvidenceKind::Check, findings: &["tls-handshake-failed", "tls-legacy-only", "tls-modern-only"], what: "Which TLS versions the server completes, compared with what the client can do.", command: CHECK },
-        Evidence { kind: EvidenceKind::OfflineCheck, findings: &["tls-disabled-in-schannel", "tls-alert-sent"], what: "Findings from the server's SCHANNEL registry export and System log.", command: "reg export \"HKLM\\SYSTEM\\CurrentControlSet\\Control\\SecurityProviders\\SCHANNEL\" C:\\rdpdiag\\schannel.reg /y, then anywhere: rdpdoctor host schannel.reg" },
-        Evidence { kind: EvidenceKind::Event, findings: &[], what: "Schannel 36871 (state 10013: no usable TLS version), 36874 (no cipher suite in common), 36888 with alert 40 handshake_failure or 70 protocol_version.", command: Q_SCHANNEL_TLS },
-        Evidence { kind: EvidenceKind::Registry, findings: &[], what: "SCHANNEL\\Protocols\\TLS 1.x\\Server Enabled = 0 / DisabledByDefault = 1.", command: REG_SCHANNEL },
+        Evidence { kind: EvidenceKind::Check, what: "Which TLS versions the server completes, compared with what the client can do.", command: CHECK },
+        Evidence { kind: EvidenceKind::OfflineCheck, what: "Findings from the server's SCHANNEL registry export and System log.", command: "reg export \"HKLM\\SYSTEM\\CurrentControlSet\\Control\\SecurityProviders\\SCHANNEL\" C:\\rdpdiag\\schannel.reg /y, then anywhere: rdpdoctor host schannel.reg" },
+        Evidence { kind: EvidenceKind::Event, what: "Schannel 36871 (state 10013: no usable TLS version), 36874 (no cipher suite in common), 36888 with alert 40 handshake_failure or 70 protocol_version.", command: Q_SCHANNEL_TLS },
+        Evidence { kind: EvidenceKind::Registry, what: "SCHANNEL\\Protocols\\TLS 1.x\\Server Enabled = 0 / DisabledByDefault = 1.", command: REG_SCHANNEL },
     ],
     rule_out: "The check completes TLS with a version and cipher the client supports, and the \
                server logs no 36871/36874/36888 at the time of the attempt.",
@@ -340,11 +251,11 @@ const CAUSE_REFUSES_LOGONS: Cause = Cause {
           to RDP being disabled or policy limiting new connections. No Microsoft text confirms \
           which server settings send it. Event 1070 records a logon denied because of drain mode.",
     evidence: &[
-        Evidence { kind: EvidenceKind::Check, findings: &["server-denied-connection"], what: "Needs the user's credentials (to get past NLA) and --full (which delegates them). The check then goes as far as the server's Set Error Info PDU and reports its code (0x7) and the phase.", command: CHECK_FULL },
-        Evidence { kind: EvidenceKind::Command, findings: &[], what: "\"Session logins are currently DISABLED\" or drain mode.", command: CHGLOGON },
-        Evidence { kind: EvidenceKind::Registry, findings: &[], what: "TSServerDrainMode = 1, TSUserEnabled = 1 or TSEnabled = 0 under Terminal Server; fLogonDisabled = 1 under RDP-Tcp.", command: REG_TS },
-        Evidence { kind: EvidenceKind::Registry, findings: &[], what: "fLogonDisabled = 1 or fEnableWinStation = 0 on the listener.", command: REG_RDPTCP },
-        Evidence { kind: EvidenceKind::Event, findings: &[], what: "RemoteConnectionManager 1070 (Operational log): a logon request denied because the server is in drain mode.", command: Q_RCM_DENY },
+        Evidence { kind: EvidenceKind::Check, what: "Needs the user's credentials (to get past NLA) and --full (which delegates them). The check then goes as far as the server's Set Error Info PDU and reports its code (0x7) and the phase.", command: CHECK_FULL },
+        Evidence { kind: EvidenceKind::Command, what: "\"Session logins are currently DISABLED\" or drain mode.", command: CHGLOGON },
+        Evidence { kind: EvidenceKind::Registry, what: "TSServerDrainMode = 1, TSUserEnabled = 1 or TSEnabled = 0 under Terminal Server; fLogonDisabled = 1 under RDP-Tcp.", command: REG_TS },
+        Evidence { kind: EvidenceKind::Registry, what: "fLogonDisabled = 1 or fEnableWinStation = 0 on the listener.", command: REG_RDPTCP },
+        Evidence { kind: EvidenceKind::Event, what: "RemoteConnectionManager 1070 (Operational log): a logon request denied because the server is in drain mode.", command: Q_RCM_DENY },
     ],
     rule_out: "`chglogon /query` says logons are enabled, drain mode is off and the listener \
                values are at their defaults.",
@@ -362,11 +273,11 @@ const CAUSE_NLA: Cause = Cause {
           IronRDP, a wrong password in the Client Info PDU with NLA off is answered with errorInfo \
           0x7 - a documented sender of exactly this pair.",
     evidence: &[
-        Evidence { kind: EvidenceKind::Check, findings: &["nla-required", "nla-not-enforced", "credssp-oracle-mismatch", "logon-failure"], what: "What the server requires in negotiation, and (given the user's credentials) whether CredSSP and the logon succeed.", command: CHECK_USER },
-        Evidence { kind: EvidenceKind::OfflineCheck, findings: &["nla-disabled", "security-layer-rdp"], what: "UserAuthentication = 0 or SecurityLayer = 0 in the exported Terminal Server keys (policy wins over local).", command: "reg export \"HKLM\\SYSTEM\\CurrentControlSet\\Control\\Terminal Server\" C:\\rdpdiag\\ts.reg /y, then anywhere: rdpdoctor host ts.reg" },
-        Evidence { kind: EvidenceKind::Registry, findings: &[], what: "UserAuthentication and SecurityLayer as applied by policy.", command: REG_TS_POLICY },
-        Evidence { kind: EvidenceKind::Registry, findings: &[], what: "On client and server: AllowEncryptionOracle: 0 Force Updated Clients, 1 Mitigated, 2 Vulnerable; patched/unpatched pairs are blocked.", command: REG_CREDSSP },
-        Evidence { kind: EvidenceKind::Event, findings: &[], what: "TermDD 56 (security layer error), Security 4625 (Status / SubStatus names the credential problem).", command: Q_TERMDD },
+        Evidence { kind: EvidenceKind::Check, what: "What the server requires in negotiation, and (given the user's credentials) whether CredSSP and the logon succeed.", command: CHECK_USER },
+        Evidence { kind: EvidenceKind::OfflineCheck, what: "UserAuthentication = 0 or SecurityLayer = 0 in the exported Terminal Server keys (policy wins over local).", command: "reg export \"HKLM\\SYSTEM\\CurrentControlSet\\Control\\Terminal Server\" C:\\rdpdiag\\ts.reg /y, then anywhere: rdpdoctor host ts.reg" },
+        Evidence { kind: EvidenceKind::Registry, what: "UserAuthentication and SecurityLayer as applied by policy.", command: REG_TS_POLICY },
+        Evidence { kind: EvidenceKind::Registry, what: "On client and server: AllowEncryptionOracle: 0 Force Updated Clients, 1 Mitigated, 2 Vulnerable; patched/unpatched pairs are blocked.", command: REG_CREDSSP },
+        Evidence { kind: EvidenceKind::Event, what: "TermDD 56 (security layer error), Security 4625 (Status / SubStatus names the credential problem).", command: Q_TERMDD },
     ],
     rule_out: "The check with credentials completes CredSSP and the logon (auth-ok).",
     fix: "Keep NLA on at the server and make the other side speak it: enable CredSSP on the \
@@ -383,11 +294,11 @@ const CAUSE_LIMITS: Cause = Cause {
     why: "Reported behind resets and \"internal error\" that clear after a reboot and return days \
           later; the pattern is a server that accepts TCP and then closes.",
     evidence: &[
-        Evidence { kind: EvidenceKind::Check, findings: &["closed-without-reply"], what: "TCP accepted, then closed without an X.224 answer, while the server is otherwise healthy.", command: CHECK },
-        Evidence { kind: EvidenceKind::OfflineCheck, findings: &["session-limit"], what: "A connection or session limit set very low in the exported Terminal Server keys or policy.", command: "reg export \"HKLM\\SOFTWARE\\Policies\\Microsoft\\Windows NT\\Terminal Services\" C:\\rdpdiag\\ts-policy.reg /y, then anywhere: rdpdoctor host ts-policy.reg" },
-        Evidence { kind: EvidenceKind::Command, findings: &[], what: "Stale or disconnected sessions holding the slots.", command: QWINSTA },
-        Evidence { kind: EvidenceKind::Registry, findings: &[], what: "MaxInstanceCount (0xFFFFFFFF = unlimited) on the listener.", command: REG_RDPTCP },
-        Evidence { kind: EvidenceKind::Registry, findings: &[], what: "MaxInstanceCount and fSingleSessionPerUser set by policy.", command: REG_TS_POLICY },
+        Evidence { kind: EvidenceKind::Check, what: "TCP accepted, then closed without an X.224 answer, while the server is otherwise healthy.", command: CHECK },
+        Evidence { kind: EvidenceKind::OfflineCheck, what: "A connection or session limit set very low in the exported Terminal Server keys or policy.", command: "reg export \"HKLM\\SOFTWARE\\Policies\\Microsoft\\Windows NT\\Terminal Services\" C:\\rdpdiag\\ts-policy.reg /y, then anywhere: rdpdoctor host ts-policy.reg" },
+        Evidence { kind: EvidenceKind::Command, what: "Stale or disconnected sessions holding the slots.", command: QWINSTA },
+        Evidence { kind: EvidenceKind::Registry, what: "MaxInstanceCount (0xFFFFFFFF = unlimited) on the listener.", command: REG_RDPTCP },
+        Evidence { kind: EvidenceKind::Registry, what: "MaxInstanceCount and fSingleSessionPerUser set by policy.", command: REG_TS_POLICY },
     ],
     rule_out: "Free slots (`qwinsta`) and no limit configured; the failure does not come and go \
                with load.",
@@ -408,7 +319,6 @@ const CAUSE_UPDATE: Cause = Cause {
           Tuesday\" and many hosts failing together.",
     evidence: &[Evidence {
         kind: EvidenceKind::Command,
-        findings: &[],
         what: "On client and server: updates installed just before the failures started, on both sides.",
         command: HOTFIX,
     }],
@@ -425,10 +335,10 @@ const CAUSE_TCP_BLOCKED: Cause = Cause {
     basis: Basis::Documented,
     why: "0x204 is documented as a failed TCP connect: the connection never reached RDP.",
     evidence: &[
-        Evidence { kind: EvidenceKind::Check, findings: &["port-filtered", "port-closed", "dns-failure"], what: "Filtered (dropped), refused (nothing listens) or a name that does not resolve.", command: CHECK },
-        Evidence { kind: EvidenceKind::OfflineCheck, findings: &["rdp-disabled", "port-changed", "firewall-drop"], what: "fDenyTSConnections = 1, PortNumber other than 3389, firewall drops in the exports.", command: "reg export \"HKLM\\SYSTEM\\CurrentControlSet\\Control\\Terminal Server\" C:\\rdpdiag\\ts.reg /y, then anywhere: rdpdoctor host ts.reg" },
-        Evidence { kind: EvidenceKind::Command, findings: &[], what: "Run on the client: TcpTestSucceeded False from the client's network.", command: TNC },
-        Evidence { kind: EvidenceKind::Registry, findings: &[], what: "fDenyTSConnections = 1 (policy wins) and PortNumber.", command: REG_TS },
+        Evidence { kind: EvidenceKind::Check, what: "Filtered (dropped), refused (nothing listens) or a name that does not resolve.", command: CHECK },
+        Evidence { kind: EvidenceKind::OfflineCheck, what: "fDenyTSConnections = 1, PortNumber other than 3389, firewall drops in the exports.", command: "reg export \"HKLM\\SYSTEM\\CurrentControlSet\\Control\\Terminal Server\" C:\\rdpdiag\\ts.reg /y, then anywhere: rdpdoctor host ts.reg" },
+        Evidence { kind: EvidenceKind::Command, what: "Run on the client: TcpTestSucceeded False from the client's network.", command: TNC },
+        Evidence { kind: EvidenceKind::Registry, what: "fDenyTSConnections = 1 (policy wins) and PortNumber.", command: REG_TS },
     ],
     rule_out: "The check reaches the X.224 answer from the same network as the client.",
     fix: "Allow the real RDP port in the firewall for the active profile, enable Remote Desktop, \
@@ -444,9 +354,9 @@ const CAUSE_SERVER_CLOSED: Cause = Cause {
     why: "0x3 with extended 0x0 is documented as a server-side disconnect that is not an error \
           and carries no reason: only the server's logs can say why.",
     evidence: &[
-        Evidence { kind: EvidenceKind::Event, findings: &[], what: "LocalSessionManager 40: session disconnected with a reason code (same numbering as the extended reasons).", command: Q_LSM_40 },
-        Evidence { kind: EvidenceKind::Event, findings: &[], what: "RdpCoreTS 102/103 (server terminated the connection, reason), 97/139/226 (protocol or state-machine errors).", command: Q_RDPCORE_ERR },
-        Evidence { kind: EvidenceKind::Registry, findings: &[], what: "MaxIdleTime, MaxConnectionTime, MaxDisconnectionTime session limits set by policy.", command: REG_TS_POLICY },
+        Evidence { kind: EvidenceKind::Event, what: "LocalSessionManager 40: session disconnected with a reason code (same numbering as the extended reasons).", command: Q_LSM_40 },
+        Evidence { kind: EvidenceKind::Event, what: "RdpCoreTS 102/103 (server terminated the connection, reason), 97/139/226 (protocol or state-machine errors).", command: Q_RDPCORE_ERR },
+        Evidence { kind: EvidenceKind::Registry, what: "MaxIdleTime, MaxConnectionTime, MaxDisconnectionTime session limits set by policy.", command: REG_TS_POLICY },
     ],
     rule_out: "Nothing at the time of the disconnect in the session logs.",
     fix: "Depends on what the server logs say.",
@@ -462,13 +372,11 @@ const CAUSE_DISPLAY_DRIVER: Cause = Cause {
     evidence: &[
         Evidence {
             kind: EvidenceKind::Event,
-            findings: &[],
             what: "RdpCoreTS errors and state transitions around the disconnect.",
             command: Q_RDPCORE_ERR,
         },
         Evidence {
             kind: EvidenceKind::Command,
-            findings: &[],
             what: "Recently changed display / GPU drivers on the server.",
             command: "driverquery /v | findstr /i display",
         },
@@ -487,8 +395,8 @@ const CAUSE_GRAPHICS: Cause = Cause {
           client) and multi-monitor or high-resolution sessions, disconnecting about a second \
           after the desktop appears.",
     evidence: &[
-        Evidence { kind: EvidenceKind::Command, findings: &[], what: "Free memory on the server at the time.", command: "powershell -NoProfile -Command \"Get-CimInstance Win32_OperatingSystem | Select-Object FreePhysicalMemory,TotalVisibleMemorySize\"" },
-        Evidence { kind: EvidenceKind::Event, findings: &[], what: "RdpCoreTS errors around the disconnect.", command: Q_RDPCORE_ERR },
+        Evidence { kind: EvidenceKind::Command, what: "Free memory on the server at the time.", command: "powershell -NoProfile -Command \"Get-CimInstance Win32_OperatingSystem | Select-Object FreePhysicalMemory,TotalVisibleMemorySize\"" },
+        Evidence { kind: EvidenceKind::Event, what: "RdpCoreTS errors around the disconnect.", command: Q_RDPCORE_ERR },
     ],
     rule_out: "The failure persists with one monitor, low resolution and plenty of free memory.",
     fix: "Free memory or reboot; fewer monitors, lower resolution or colour depth.",
@@ -504,9 +412,9 @@ const CAUSE_ORACLE: Cause = Cause {
           cause (\"This could be due to CredSSP encryption oracle remediation\"; older clients \
           show only \"The function requested is not supported\").",
     evidence: &[
-        Evidence { kind: EvidenceKind::Check, findings: &["credssp-oracle-mismatch"], what: "Given the user's credentials: CredSSP version / behaviour of the server compared with the client's policy.", command: CHECK_USER },
-        Evidence { kind: EvidenceKind::Registry, findings: &[], what: "On client and server: AllowEncryptionOracle (0 Force Updated Clients, 1 Mitigated, 2 Vulnerable).", command: REG_CREDSSP },
-        Evidence { kind: EvidenceKind::Command, findings: &[], what: "On client and server: patch level (tspkg.dll versions per the support article).", command: HOTFIX },
+        Evidence { kind: EvidenceKind::Check, what: "Given the user's credentials: CredSSP version / behaviour of the server compared with the client's policy.", command: CHECK_USER },
+        Evidence { kind: EvidenceKind::Registry, what: "On client and server: AllowEncryptionOracle (0 Force Updated Clients, 1 Mitigated, 2 Vulnerable).", command: REG_CREDSSP },
+        Evidence { kind: EvidenceKind::Command, what: "On client and server: patch level (tspkg.dll versions per the support article).", command: HOTFIX },
     ],
     rule_out: "Both sides have the May 2018 (or later) updates.",
     fix: "Patch the unpatched side. Setting AllowEncryptionOracle = 2 on the client only works \
@@ -523,13 +431,11 @@ const CAUSE_TLS_VERSION_ALERT: Cause = Cause {
     evidence: &[
         Evidence {
             kind: EvidenceKind::Check,
-            findings: &["tls-handshake-failed", "tls-legacy-only", "tls-modern-only"],
             what: "Which TLS versions the server completes.",
             command: CHECK,
         },
         Evidence {
             kind: EvidenceKind::Event,
-            findings: &[],
             what: "Schannel 36888 / 36887 with alert 70.",
             command: Q_SCHANNEL_TLS,
         },
@@ -547,10 +453,10 @@ const CAUSE_LOGON_RIGHT: Cause = Cause {
     why: "STATUS_LOGON_TYPE_NOT_GRANTED means the credentials were right but the logon type \
           (RemoteInteractive) is not granted to the account.",
     evidence: &[
-        Evidence { kind: EvidenceKind::Check, findings: &["logon-right-missing", "access-denied"], what: "Given the user's credentials: the logon is refused for lack of the right.", command: CHECK_USER },
-        Evidence { kind: EvidenceKind::Event, findings: &[], what: "Security 4625 with SubStatus 0xC000015B, or 4825 (user denied access to Remote Desktop).", command: Q_SECURITY_AUTH },
-        Evidence { kind: EvidenceKind::Command, findings: &[], what: "Whether the user (or a group of theirs) is a member.", command: RDP_USERS },
-        Evidence { kind: EvidenceKind::Command, findings: &[], what: "\"Allow log on through Remote Desktop Services\" / \"Deny log on through Remote Desktop Services\" in the applied policy.", command: "gpresult /h C:\\rdpdiag\\gpresult.html" },
+        Evidence { kind: EvidenceKind::Check, what: "Given the user's credentials: the logon is refused for lack of the right.", command: CHECK_USER },
+        Evidence { kind: EvidenceKind::Event, what: "Security 4625 with SubStatus 0xC000015B, or 4825 (user denied access to Remote Desktop).", command: Q_SECURITY_AUTH },
+        Evidence { kind: EvidenceKind::Command, what: "Whether the user (or a group of theirs) is a member.", command: RDP_USERS },
+        Evidence { kind: EvidenceKind::Command, what: "\"Allow log on through Remote Desktop Services\" / \"Deny log on through Remote Desktop Services\" in the applied policy.", command: "gpresult /h C:\\rdpdiag\\gpresult.html" },
     ],
     rule_out: "The user is in Remote Desktop Users (or Administrators) and no Deny right applies.",
     fix: "Add the user or group to Remote Desktop Users, or fix the user-rights policy.",
@@ -563,8 +469,8 @@ const CAUSE_BAD_CREDS: Cause = Cause {
     basis: Basis::Documented,
     why: "The status itself says the logon failed for unknown user or bad password.",
     evidence: &[
-        Evidence { kind: EvidenceKind::Check, findings: &["logon-failure"], what: "Given the same credentials, the check reports a logon failure.", command: CHECK_USER },
-        Evidence { kind: EvidenceKind::Event, findings: &[], what: "Security 4625: Status / SubStatus 0xC000006A (bad password) or 0xC0000064 (no such user); with NLA the LogonType is 3, not 10.", command: Q_SECURITY_AUTH },
+        Evidence { kind: EvidenceKind::Check, what: "Given the same credentials, the check reports a logon failure.", command: CHECK_USER },
+        Evidence { kind: EvidenceKind::Event, what: "Security 4625: Status / SubStatus 0xC000006A (bad password) or 0xC0000064 (no such user); with NLA the LogonType is 3, not 10.", command: Q_SECURITY_AUTH },
     ],
     rule_out: "The same credentials work for another logon to that server.",
     fix: "Use the right account and format (DOMAIN\\user or user@domain; .\\user for local).",
@@ -856,292 +762,3 @@ pub const SCENARIOS: &[Scenario] = &[
         does_not_fit: &[],
     },
 ];
-
-// ---------------------------------------------------------------------------------------------
-// Finding -> likely client codes (read by `check`; read backwards by `explain`).
-
-const F: Family = Family::Freerdp;
-const N: Family = Family::NegFailure;
-const NT: Family = Family::Ntstatus;
-const H: Family = Family::Hresult;
-const T: Family = Family::TlsAlert;
-
-pub const FINDING_CODES: &[FindingCodes] = &[
-    FindingCodes {
-        finding: "dns-failure",
-        codes: &[
-            code(D, 0x104),
-            code(D, 0x208),
-            code(D, 0x508),
-            code(D, 0x604),
-            code(F, 0x0002_0004),
-            code(F, 0x0002_0005),
-            code(F, 139),
-            code(F, 140),
-        ],
-        inferred: false,
-    },
-    FindingCodes {
-        finding: "port-closed",
-        codes: &[code(D, 0x204), code(F, 0x0002_0006), code(F, 141)],
-        inferred: false,
-    },
-    FindingCodes {
-        finding: "port-filtered",
-        codes: &[
-            code(D, 0x204),
-            code(D, 0x108),
-            code(F, 0x0002_0006),
-            code(F, 141),
-        ],
-        inferred: false,
-    },
-    FindingCodes {
-        finding: "port-rejected-by-firewall",
-        codes: &[code(D, 0x204), code(F, 0x0002_0006), code(F, 141)],
-        inferred: true,
-    },
-    FindingCodes {
-        finding: "dns-timeout",
-        codes: &[code(D, 0x104), code(D, 0x208), code(F, 0x0002_0005)],
-        inferred: true,
-    },
-    FindingCodes {
-        finding: "tls-reset-in-path",
-        codes: &[code(D, 0x904), code(F, 0x0002_000D), code(F, 147)],
-        inferred: true,
-    },
-    FindingCodes {
-        finding: "connection-reset",
-        codes: &[code(D, 0x904), code(F, 0x0002_000D), code(F, 147)],
-        inferred: true,
-    },
-    FindingCodes {
-        finding: "closed-without-reply",
-        codes: &[code(D, 0x904), code(F, 0x0002_000D), code(F, 147)],
-        inferred: true,
-    },
-    FindingCodes {
-        finding: "no-reply",
-        codes: &[code(D, 0x108), code(D, 0x704)],
-        inferred: true,
-    },
-    FindingCodes {
-        finding: "nla-required",
-        codes: &[code(N, 5), code(F, 0x0002_001E), code(F, 161)],
-        inferred: false,
-    },
-    FindingCodes {
-        finding: "tls-required",
-        codes: &[code(N, 1)],
-        inferred: false,
-    },
-    FindingCodes {
-        finding: "tls-not-allowed",
-        codes: &[code(N, 2)],
-        inferred: false,
-    },
-    FindingCodes {
-        finding: "cert-not-on-server",
-        codes: &[code(N, 3), code(F, 0x0002_0008), code(F, 143)],
-        inferred: false,
-    },
-    FindingCodes {
-        finding: "tls-handshake-failed",
-        codes: &[
-            code(D, 0x904),
-            code(F, 0x0002_0008),
-            code(F, 143),
-            code(T, 40),
-            code(T, 70),
-        ],
-        inferred: true,
-    },
-    FindingCodes {
-        finding: "tls-legacy-only",
-        codes: &[code(T, 70), code(H, 0x8009_0302), code(F, 0x0002_0008)],
-        inferred: true,
-    },
-    FindingCodes {
-        finding: "tls-modern-only",
-        codes: &[code(T, 70), code(H, 0x8009_0302), code(F, 0x0002_0008)],
-        inferred: true,
-    },
-    FindingCodes {
-        // No 0x904 / extended 0x7: a certificate problem stops the connection in TLS, before
-        // the MCS connect after which alone a Set Error Info can be sent (MS-RDPBCGR 3.3.5.7.1),
-        // and `explain 0x904 0x7` rates the certificate cause as reported, not documented.
-        finding: "cert-expired",
-        codes: &[code(D, 0x1B07), code(T, 45), code(H, 0x8009_0328)],
-        inferred: true,
-    },
-    FindingCodes {
-        finding: "cert-not-yet-valid",
-        codes: &[code(T, 45), code(H, 0x8009_0328)],
-        inferred: true,
-    },
-    FindingCodes {
-        finding: "encryption-fips-required",
-        codes: &[code(X, 8), code(F, 8)],
-        inferred: true,
-    },
-    FindingCodes {
-        finding: "encryption-mismatch",
-        codes: &[code(E, 0x1194), code(D, 0x506), code(D, 0xB06)],
-        inferred: true,
-    },
-    FindingCodes {
-        finding: "clock-skew",
-        codes: &[code(NT, 0xC000_0133), code(H, 0x8009_0324)],
-        inferred: true,
-    },
-    FindingCodes {
-        finding: "logon-failure",
-        codes: &[
-            code(D, 0x807),
-            code(NT, 0xC000_006D),
-            code(NT, 0xC000_006A),
-            code(F, 0x0002_0014),
-            code(F, 0x0002_0015),
-            code(F, 134),
-            code(F, 154),
-        ],
-        inferred: false,
-    },
-    FindingCodes {
-        finding: "password-expired",
-        codes: &[
-            code(D, 0xF07),
-            code(NT, 0xC000_0071),
-            code(F, 0x0002_000E),
-            code(F, 148),
-        ],
-        inferred: false,
-    },
-    FindingCodes {
-        finding: "password-must-change",
-        codes: &[
-            code(D, 0x1207),
-            code(NT, 0xC000_0224),
-            code(F, 0x0002_0013),
-            code(F, 149),
-        ],
-        inferred: false,
-    },
-    FindingCodes {
-        finding: "account-locked",
-        codes: &[
-            code(D, 0xD07),
-            code(NT, 0xC000_0234),
-            code(F, 0x0002_0018),
-            code(F, 135),
-        ],
-        inferred: false,
-    },
-    FindingCodes {
-        finding: "account-disabled",
-        codes: &[
-            code(D, 0xB07),
-            code(NT, 0xC000_0072),
-            code(F, 0x0002_0012),
-            code(F, 151),
-        ],
-        inferred: false,
-    },
-    FindingCodes {
-        finding: "account-restricted",
-        codes: &[
-            code(D, 0xC07),
-            code(NT, 0xC000_006E),
-            code(F, 0x0002_0017),
-            code(F, 156),
-        ],
-        inferred: false,
-    },
-    FindingCodes {
-        finding: "logon-right-missing",
-        codes: &[code(NT, 0xC000_015B), code(F, 0x0002_001A), code(F, 158)],
-        inferred: false,
-    },
-    FindingCodes {
-        finding: "access-denied",
-        codes: &[code(NT, 0xC000_0022), code(F, 0x0002_0016), code(F, 155)],
-        inferred: false,
-    },
-    FindingCodes {
-        finding: "credssp-oracle-mismatch",
-        codes: &[code(H, 0x8009_0302)],
-        inferred: false,
-    },
-    FindingCodes {
-        finding: "server-denied-connection",
-        codes: &[
-            code(D, 0x904),
-            code(X, 7),
-            code(E, 7),
-            code(F, 7),
-            code(F, 131),
-        ],
-        inferred: true,
-    },
-    FindingCodes {
-        finding: "licensing-failure",
-        codes: &[
-            code(D, 0x808),
-            code(D, 0x908),
-            code(E, 0x100),
-            code(E, 0x101),
-            code(E, 0x102),
-            code(E, 0x10A),
-        ],
-        inferred: false,
-    },
-    FindingCodes {
-        finding: "cert-private-key-inaccessible",
-        codes: &[
-            code(D, 0x904),
-            code(H, 0x8009_030D),
-            code(H, 0x8009_0016),
-            code(N, 3),
-        ],
-        inferred: true,
-    },
-    FindingCodes {
-        finding: "cert-renewal-failed",
-        codes: &[code(D, 0x904)],
-        inferred: true,
-    },
-    FindingCodes {
-        finding: "tls-disabled-in-schannel",
-        codes: &[code(D, 0x904), code(T, 70), code(H, 0x8009_0302)],
-        inferred: true,
-    },
-    FindingCodes {
-        finding: "rdp-disabled",
-        codes: &[code(D, 0x204)],
-        inferred: false,
-    },
-    FindingCodes {
-        finding: "firewall-drop",
-        codes: &[code(D, 0x204), code(D, 0x108)],
-        inferred: false,
-    },
-    FindingCodes {
-        finding: "session-limit",
-        codes: &[code(D, 0x904)],
-        inferred: true,
-    },
-];
-
-/// The `check` findings that name this code among their likely client codes.
-pub fn findings_for_code(family: Family, value: u32) -> Vec<&'static str> {
-    FINDING_CODES
-        .iter()
-        .filter(|f| {
-            f.codes
-                .iter()
-                .any(|c| c.family == family && c.value == value)
-        })
-        .map(|f| f.finding)
-        .collect()
-}

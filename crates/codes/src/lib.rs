@@ -20,11 +20,12 @@ pub mod tables;
 mod tests;
 
 pub use explain::{
-    explain, CauseOut, CodeExplanation, ExplainError, Explanation, Interpretation, UnknownInfo,
+    explain, CauseOut, CodeExplanation, EvidenceOut, ExplainError, Explanation, Interpretation,
+    UnknownInfo,
 };
 pub use knowledge::{
-    findings_for_code, Basis, Cause, Confidence, Evidence, EvidenceKind, FindingCodes, NotFit,
-    Scenario, Step, FINDING_CODES, KNOWN_FINDINGS, SCENARIOS,
+    Basis, Cause, Confidence, Evidence, EvidenceKind, FindingLinks, NotFit, Scenario, Step,
+    SCENARIOS,
 };
 pub use markdown::reference_markdown;
 

@@ -1,20 +1,30 @@
-//! `docs/codes.md`, generated from the tables (see the test `docs_codes_md_is_current`).
+//! `docs/codes.md`, generated from the tables and the finding links (the test
+//! `docs_codes_md_is_current` in rdpdoctor-diagnose keeps it current).
 
-use crate::knowledge::{FINDING_CODES, SCENARIOS};
-use crate::{entries, format_value, lookup, Family};
+use crate::knowledge::{FindingLinks, SCENARIOS};
+use crate::{entries, format_value, lookup, CodeEntry, Family};
 use std::fmt::Write as _;
 
 fn cell(s: &str) -> String {
     s.replace('|', "\\|").replace('\n', " ")
 }
 
-/// The reference page users can read without the tool.
-pub fn reference_markdown() -> String {
+/// The reference page users can read without the tool; `links` names the findings.
+pub fn reference_markdown(links: &dyn FindingLinks) -> String {
     let mut md = String::new();
+    header(&mut md);
+    family_tables(&mut md);
+    finding_codes(&mut md, links);
+    scenarios(&mut md, links);
+    md
+}
+
+/// The title, what the page is, and the list of families.
+fn header(md: &mut String) {
     md.push_str("# Remote Desktop error codes\n\n");
     md.push_str(
-        "<!-- Generated from crates/codes by `RDPDOCTOR_BLESS=1 cargo test -p rdpdoctor-codes`. \
-         Do not edit by hand. -->\n\n",
+        "<!-- Generated from crates/codes and the finding catalog by `RDPDOCTOR_BLESS=1 cargo \
+         test -p rdpdoctor-diagnose docs_codes_md_is_current`. Do not edit by hand. -->\n\n",
     );
     md.push_str(
         "Every code `rdpdoctor explain` decodes, one table per family. \"Undocumented\" means no \
@@ -38,6 +48,10 @@ pub fn reference_markdown() -> String {
         "Extended reasons without a name of their own are the server's Set Error Info codes \
          with the same number: look them up in the `errinfo` table.\n\n",
     );
+}
+
+/// One table per family (one per group within a family).
+fn family_tables(md: &mut String) {
     for f in Family::ALL {
         let _ = writeln!(md, "## {}\n", f.id());
         let _ = writeln!(md, "{}.\n", f.title());
@@ -54,59 +68,66 @@ pub fn reference_markdown() -> String {
             }
             md.push_str("| Value | Name | Meaning | Source | Notes |\n|---|---|---|---|---|\n");
             for e in table.iter().filter(|e| e.group == g) {
-                let name = if e.is_named() {
-                    let mut n = format!("`{}`", e.name);
-                    if !e.aliases.is_empty() {
-                        let al: Vec<String> = e.aliases.iter().map(|a| format!("`{a}`")).collect();
-                        let _ = write!(n, " (also {})", al.join(", "));
-                    }
-                    n
-                } else {
-                    "*(undocumented)*".to_string()
-                };
-                let mut notes = String::new();
-                if !e.documented && e.is_named() {
-                    notes.push_str("Not in the primary spec. ");
-                }
-                notes.push_str(e.note);
-                if !e.see_also.is_empty() {
-                    let links: Vec<String> = e
-                        .see_also
-                        .iter()
-                        .map(
-                            |r| match lookup(r.family, r.value).filter(|x| x.is_named()) {
-                                Some(x) => format!("{} `{}`", r.family, x.name),
-                                None => format!("{} {}", r.family, format_value(r.family, r.value)),
-                            },
-                        )
-                        .collect();
-                    if !notes.is_empty() && !notes.ends_with(' ') {
-                        notes.push(' ');
-                    }
-                    let _ = write!(notes, "See also: {}.", links.join(", "));
-                }
-                let _ = writeln!(
-                    md,
-                    "| {} | {} | {} | {} | {} |",
-                    format_value(e.family, e.value),
-                    name,
-                    cell(e.meaning),
-                    cell(e.source),
-                    cell(notes.trim())
-                );
+                md.push_str(&row(e));
             }
             md.push('\n');
         }
     }
+}
+
+/// One table row: value, name (with aliases), meaning, source and notes.
+fn row(e: &CodeEntry) -> String {
+    let name = if e.is_named() {
+        let mut n = format!("`{}`", e.name);
+        if !e.aliases.is_empty() {
+            let al: Vec<String> = e.aliases.iter().map(|a| format!("`{a}`")).collect();
+            let _ = write!(n, " (also {})", al.join(", "));
+        }
+        n
+    } else {
+        "*(undocumented)*".to_string()
+    };
+    let mut notes = String::new();
+    if !e.documented && e.is_named() {
+        notes.push_str("Not in the primary spec. ");
+    }
+    notes.push_str(e.note);
+    if !e.see_also.is_empty() {
+        let links: Vec<String> = e
+            .see_also
+            .iter()
+            .map(
+                |r| match lookup(r.family, r.value).filter(|x| x.is_named()) {
+                    Some(x) => format!("{} `{}`", r.family, x.name),
+                    None => format!("{} {}", r.family, format_value(r.family, r.value)),
+                },
+            )
+            .collect();
+        if !notes.is_empty() && !notes.ends_with(' ') {
+            notes.push(' ');
+        }
+        let _ = write!(notes, "See also: {}.", links.join(", "));
+    }
+    format!(
+        "| {} | {} | {} | {} | {} |\n",
+        format_value(e.family, e.value),
+        name,
+        cell(e.meaning),
+        cell(e.source),
+        cell(notes.trim())
+    )
+}
+
+/// Each finding with the client codes it most likely produces.
+fn finding_codes(md: &mut String, links: &dyn FindingLinks) {
     md.push_str("## Findings and the client codes they produce\n\n");
     md.push_str(
         "`rdpdoctor check` names, for each finding, the codes a client most likely shows. \
          \"Inferred\" links are reasoned from the protocol, not documented.\n\n",
     );
     md.push_str("| Finding | Likely client codes | Link |\n|---|---|---|\n");
-    for fc in FINDING_CODES {
-        let codes: Vec<String> = fc
-            .codes
+    for (finding, codes, inferred) in links.finding_codes() {
+        let codes: Vec<String> = codes
             .iter()
             .map(
                 |r| match lookup(r.family, r.value).filter(|x| x.is_named()) {
@@ -123,16 +144,16 @@ pub fn reference_markdown() -> String {
         let _ = writeln!(
             md,
             "| `{}` | {} | {} |",
-            fc.finding,
+            finding,
             codes.join("; "),
-            if fc.inferred {
-                "inferred"
-            } else {
-                "documented"
-            }
+            if inferred { "inferred" } else { "documented" }
         );
     }
     md.push('\n');
+}
+
+/// The ranked causes of the codes people ask about most.
+fn scenarios(md: &mut String, links: &dyn FindingLinks) {
     md.push_str("## What the codes say about causes\n\n");
     md.push_str(
         "Ranked causes for the codes people ask about most; `rdpdoctor explain CODE` prints the \
@@ -148,7 +169,7 @@ pub fn reference_markdown() -> String {
         for (i, c) in s.causes.iter().enumerate() {
             let mut findings: Vec<String> = Vec::new();
             for ev in c.evidence {
-                for f in ev.findings {
+                for f in links.evidence_findings(c.id, ev.kind) {
                     let f = format!("`{f}`");
                     if !findings.contains(&f) {
                         findings.push(f);
@@ -179,5 +200,4 @@ pub fn reference_markdown() -> String {
             md.push('\n');
         }
     }
-    md
 }

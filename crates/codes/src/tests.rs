@@ -5,6 +5,26 @@
 use super::*;
 use std::collections::HashSet;
 
+/// The tables alone, without the finding catalog (a crate above this one, whose tests cover the
+/// links to findings).
+struct NoLinks;
+
+impl FindingLinks for NoLinks {
+    fn findings_for_code(&self, _: CodeRef) -> Vec<&'static str> {
+        Vec::new()
+    }
+    fn evidence_findings(&self, _: &str, _: EvidenceKind) -> Vec<&'static str> {
+        Vec::new()
+    }
+    fn finding_codes(&self) -> Vec<(&'static str, &'static [CodeRef], bool)> {
+        Vec::new()
+    }
+}
+
+fn explain(inputs: &[String], family: Option<Family>) -> Result<Explanation, ExplainError> {
+    crate::explain(inputs, family, &NoLinks)
+}
+
 use Family::*;
 
 /// (family, value, exact official name), by hand from the reference.
@@ -580,18 +600,6 @@ fn the_0x904_0x7_pair() {
     assert_eq!(x.interpretations.len(), 1);
     let it = &x.interpretations[0];
     assert_eq!(it.id, "socket-closed-server-denied");
-    let all: Vec<&str> = it
-        .causes
-        .iter()
-        .flat_map(|c| c.findings.iter().copied())
-        .collect();
-    for f in [
-        "cert-expired",
-        "tls-handshake-failed",
-        "server-denied-connection",
-    ] {
-        assert!(all.contains(&f), "{f} missing from {all:?}");
-    }
     assert!(!it.does_not_fit.is_empty());
     // Reversed order is recognised.
     let r = explain(&["0x7".into(), "0x904".into()], None).expect("decodes");
@@ -602,7 +610,7 @@ fn the_0x904_0x7_pair() {
 }
 
 #[test]
-fn knowledge_cites_only_catalogued_findings_and_existing_codes() {
+fn knowledge_cites_only_existing_codes() {
     for s in SCENARIOS {
         for alt in s.when {
             for c in *alt {
@@ -618,29 +626,7 @@ fn knowledge_cites_only_catalogued_findings_and_existing_codes() {
             assert!(!cause.evidence.is_empty(), "{} has no evidence", cause.id);
             for ev in cause.evidence {
                 assert!(!ev.command.is_empty());
-                for f in ev.findings {
-                    assert!(
-                        KNOWN_FINDINGS.contains(f),
-                        "cause {} cites unknown finding {f}",
-                        cause.id
-                    );
-                }
             }
-        }
-    }
-    for fc in FINDING_CODES {
-        assert!(
-            KNOWN_FINDINGS.contains(&fc.finding),
-            "unknown finding {}",
-            fc.finding
-        );
-        for c in fc.codes {
-            assert!(
-                lookup(c.family, c.value).is_some(),
-                "{} cites unknown {:?}",
-                fc.finding,
-                c
-            );
         }
     }
     for f in Family::ALL {
@@ -655,27 +641,6 @@ fn knowledge_cites_only_catalogued_findings_and_existing_codes() {
             }
         }
     }
-    assert!(findings_for_code(Disconnect, 0x904).contains(&"tls-handshake-failed"));
-    assert!(findings_for_code(Disconnect, 0x1B07).contains(&"cert-expired"));
-}
-
-#[test]
-fn docs_codes_md_is_current() {
-    let path = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("../../docs/codes.md");
-    let want = reference_markdown();
-    if std::env::var_os("RDPDOCTOR_BLESS").is_some() {
-        if let Some(dir) = path.parent() {
-            std::fs::create_dir_all(dir).expect("create docs/");
-        }
-        std::fs::write(&path, &want).expect("write docs/codes.md");
-        return;
-    }
-    let have = std::fs::read_to_string(&path).unwrap_or_default();
-    assert!(
-        have == want,
-        "docs/codes.md is out of date with the code tables; regenerate it with \
-         `RDPDOCTOR_BLESS=1 cargo test -p rdpdoctor-codes` and commit the result"
-    );
 }
 
 /// The documented text of every code a "Documented:" line of `explain` may name, verbatim from

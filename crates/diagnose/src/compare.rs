@@ -113,6 +113,7 @@ impl Rows {
 }
 
 /// Compares two checks of the same server by two routes. Pure: observations and diagnoses in.
+/// Rows come in connection order, so the first difference is the first place the routes part.
 pub fn compare(a: (&Observations, &Diagnosis), b: (&Observations, &Diagnosis)) -> Comparison {
     let (oa, da) = a;
     let (ob, db) = b;
@@ -123,8 +124,27 @@ pub fn compare(a: (&Observations, &Diagnosis), b: (&Observations, &Diagnosis)) -
         Some(reach(ob)),
         Kind::Matters,
     );
+    negotiation_rows(&mut rows, oa, ob);
+    tls_rows(&mut rows, oa, ob);
+    certificate_rows(&mut rows, oa, ob);
+    nla_rows(&mut rows, da, db);
+    rdp_security_rows(&mut rows, da, db);
+    session_rows(&mut rows, da, db);
+    verdict_rows(&mut rows, da, db);
+    timing_rows(&mut rows, a, b);
 
-    // The selected protocol per request, in the order the check sent them.
+    let rows = rows.0;
+    let differences: Vec<Row> = rows.iter().filter(|r| r.differs).cloned().collect();
+    Comparison {
+        agree: !differences.iter().any(|r| r.matters),
+        not_transparent: differences.iter().any(|r| r.not_transparent),
+        differences,
+        rows,
+    }
+}
+
+/// The selected protocol per request, in the order the check sent them.
+fn negotiation_rows(rows: &mut Rows, oa: &Observations, ob: &Observations) {
     let mut requests: Vec<u32> = oa.negotiation.iter().map(|n| n.requested).collect();
     for n in &ob.negotiation {
         if !requests.contains(&n.requested) {
@@ -156,8 +176,10 @@ pub fn compare(a: (&Observations, &Diagnosis), b: (&Observations, &Diagnosis)) -
             },
         );
     }
+}
 
-    // TLS versions (a relay cannot change what the server accepts).
+/// TLS versions (a relay cannot change what the server accepts).
+fn tls_rows(rows: &mut Rows, oa: &Observations, ob: &Observations) {
     let mut versions: Vec<TlsVersion> = Vec::new();
     for o in [oa, ob] {
         for t in o.tls.iter().flat_map(|t| t.attempts.iter()) {
@@ -188,8 +210,10 @@ pub fn compare(a: (&Observations, &Diagnosis), b: (&Observations, &Diagnosis)) -
             },
         );
     }
+}
 
-    // The certificate.
+/// The certificate the server presents, and its key.
+fn certificate_rows(rows: &mut Rows, oa: &Observations, ob: &Observations) {
     let ca = oa.tls.as_ref().and_then(|t| t.certificate.as_ref());
     let cb = ob.tls.as_ref().and_then(|t| t.certificate.as_ref());
     if ca.is_some() || cb.is_some() {
@@ -233,8 +257,10 @@ pub fn compare(a: (&Observations, &Diagnosis), b: (&Observations, &Diagnosis)) -
             Kind::Identity,
         );
     }
+}
 
-    // The NTLM identity the server gives in its CHALLENGE, and the CredSSP version.
+/// The NTLM identity the server gives in its CHALLENGE, and the CredSSP version.
+fn nla_rows(rows: &mut Rows, da: &Diagnosis, db: &Diagnosis) {
     let na = da.facts.nla.as_ref();
     let nb = db.facts.nla.as_ref();
     if na.is_some() || nb.is_some() {
@@ -280,8 +306,10 @@ pub fn compare(a: (&Observations, &Diagnosis), b: (&Observations, &Diagnosis)) -
             Kind::Matters,
         );
     }
+}
 
-    // Standard RDP Security.
+/// Standard RDP Security.
+fn rdp_security_rows(rows: &mut Rows, da: &Diagnosis, db: &Diagnosis) {
     let ra = da.facts.rdp_security.as_ref();
     let rb = db.facts.rdp_security.as_ref();
     if ra.is_some() || rb.is_some() {
@@ -310,8 +338,10 @@ pub fn compare(a: (&Observations, &Diagnosis), b: (&Observations, &Diagnosis)) -
             Kind::Identity,
         );
     }
+}
 
-    // The full connection and the held session.
+/// The full connection and the held session.
+fn session_rows(rows: &mut Rows, da: &Diagnosis, db: &Diagnosis) {
     let sa = da.facts.session.as_ref();
     let sb = db.facts.session.as_ref();
     if sa.is_some() || sb.is_some() {
@@ -334,7 +364,10 @@ pub fn compare(a: (&Observations, &Diagnosis), b: (&Observations, &Diagnosis)) -
             Kind::Matters,
         );
     }
+}
 
+/// The verdict and the set of finding ids.
+fn verdict_rows(rows: &mut Rows, da: &Diagnosis, db: &Diagnosis) {
     rows.push(
         "verdict",
         Some(format!("{:?}", da.verdict.status).to_lowercase()),
@@ -352,8 +385,14 @@ pub fn compare(a: (&Observations, &Diagnosis), b: (&Observations, &Diagnosis)) -
         }
     };
     rows.push("findings", Some(ids(da)), Some(ids(db)), Kind::Matters);
+}
 
-    // Timing, per step.
+/// Timing, per step (shown when clearly apart; never a difference that matters).
+fn timing_rows(
+    rows: &mut Rows,
+    (oa, da): (&Observations, &Diagnosis),
+    (ob, db): (&Observations, &Diagnosis),
+) {
     rows.timing(
         "connect round trip (median)",
         da.facts.connect_ms_median,
@@ -384,15 +423,6 @@ pub fn compare(a: (&Observations, &Diagnosis), b: (&Observations, &Diagnosis)) -
     let full = |o: &Observations| o.session.as_ref().map(|s| s.elapsed_ms);
     rows.timing("full connection", full(oa), full(ob));
     rows.timing("whole check", oa.duration_ms, ob.duration_ms);
-
-    let rows = rows.0;
-    let differences: Vec<Row> = rows.iter().filter(|r| r.differs).cloned().collect();
-    Comparison {
-        agree: !differences.iter().any(|r| r.matters),
-        not_transparent: differences.iter().any(|r| r.not_transparent),
-        differences,
-        rows,
-    }
 }
 
 fn reach(o: &Observations) -> String {

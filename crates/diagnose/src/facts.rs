@@ -3,10 +3,27 @@
 use crate::context::Context;
 use crate::model::{CertificateFacts, Facts};
 use crate::rules::{cert_names, describe_negotiation};
-use rdpdoctor_observations::{protocol, NegotiationOutcome, Observations, TlsOutcome};
+use rdpdoctor_observations::{protocol, Certificate, NegotiationOutcome, Observations, TlsOutcome};
 
 pub(crate) fn derive(obs: &Observations, ctx: &Context) -> Facts {
     let mut facts = Facts::default();
+    addresses_and_latency(obs, &mut facts);
+    negotiation(obs, &mut facts);
+    facts.rdp_security = crate::rules::rdp_security_facts(obs);
+    if let Some(tls) = &obs.tls {
+        for a in &tls.attempts {
+            if let TlsOutcome::Completed { cipher } = &a.outcome {
+                facts.tls_versions.push(a.version.label().to_string());
+                facts.tls_cipher = Some(format!("{} with {cipher}", a.version.label()));
+            }
+        }
+        facts.certificate = tls.certificate.as_ref().map(|c| certificate(c, ctx));
+    }
+    facts
+}
+
+/// The addresses the name resolves to, the one used, and the median TCP connect time.
+fn addresses_and_latency(obs: &Observations, facts: &mut Facts) {
     if let Some(dns) = &obs.dns {
         facts.addresses = dns
             .outcome
@@ -23,6 +40,11 @@ pub(crate) fn derive(obs: &Observations, ctx: &Context) -> Facts {
             facts.connect_ms_median = Some(s[s.len() / 2]);
         }
     }
+}
+
+/// One line per X.224 request, the protocol an up-to-date client gets, every protocol some
+/// request got, and whether NLA is required.
+fn negotiation(obs: &Observations, facts: &mut Facts) {
     facts.negotiation = obs
         .negotiation
         .iter()
@@ -82,41 +104,34 @@ pub(crate) fn derive(obs: &Observations, ctx: &Context) -> Facts {
         );
         facts.nla_required = Some(accepted_with && !accepted_without);
     }
-    facts.rdp_security = crate::rules::rdp_security_facts(obs);
-    if let Some(tls) = &obs.tls {
-        for a in &tls.attempts {
-            if let TlsOutcome::Completed { cipher } = &a.outcome {
-                facts.tls_versions.push(a.version.label().to_string());
-                facts.tls_cipher = Some(format!("{} with {cipher}", a.version.label()));
-            }
-        }
-        if let Some(c) = &tls.certificate {
-            let key = format!("{} {} bits", c.key_type, c.key_bits);
-            facts.certificate = Some(CertificateFacts {
-                subject: c.subject.clone(),
-                issuer: c.issuer.clone(),
-                names: cert_names(c),
-                not_before: c.not_before.strftime("%Y-%m-%d %H:%M:%S UTC").to_string(),
-                not_after: if c.never_expires {
-                    "9999-12-31 23:59:59 UTC (never expires: RFC 5280 \"no well-defined expiration date\")".to_string()
-                } else {
-                    c.not_after.strftime("%Y-%m-%d %H:%M:%S UTC").to_string()
-                },
-                days_left: (c.not_after.as_second() - ctx.now.as_second()).div_euclid(86_400),
-                not_before_unix: c.not_before.as_second(),
-                not_after_unix: if c.never_expires {
-                    253_402_300_799
-                } else {
-                    c.not_after.as_second()
-                },
-                never_expires: c.never_expires,
-                self_signed: c.self_signed,
-                key,
-                signature: c.signature_algorithm.clone(),
-                sha1: c.sha1_hex.clone(),
-                sha256: c.sha256_hex.clone(),
-            });
-        }
+}
+
+/// The certificate the server presents, as shown.
+fn certificate(c: &Certificate, ctx: &Context) -> CertificateFacts {
+    let key = format!("{} {} bits", c.key_type, c.key_bits);
+    CertificateFacts {
+        subject: c.subject.clone(),
+        issuer: c.issuer.clone(),
+        names: cert_names(c),
+        not_before: c.not_before.strftime("%Y-%m-%d %H:%M:%S UTC").to_string(),
+        not_after: if c.never_expires {
+            "9999-12-31 23:59:59 UTC (never expires: RFC 5280 \"no well-defined expiration date\")"
+                .to_string()
+        } else {
+            c.not_after.strftime("%Y-%m-%d %H:%M:%S UTC").to_string()
+        },
+        days_left: (c.not_after.as_second() - ctx.now.as_second()).div_euclid(86_400),
+        not_before_unix: c.not_before.as_second(),
+        not_after_unix: if c.never_expires {
+            253_402_300_799
+        } else {
+            c.not_after.as_second()
+        },
+        never_expires: c.never_expires,
+        self_signed: c.self_signed,
+        key,
+        signature: c.signature_algorithm.clone(),
+        sha1: c.sha1_hex.clone(),
+        sha256: c.sha256_hex.clone(),
     }
-    facts
 }

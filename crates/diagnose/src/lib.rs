@@ -9,11 +9,15 @@ pub mod clients;
 pub mod compare;
 mod context;
 mod facts;
+mod finding_id;
+pub mod links;
 mod model;
+pub mod ntstatus;
 mod rules;
 mod verdict;
 
 pub use context::{ClientProfile, Context, PROFILES};
+pub use finding_id::{FindingId, UnknownFindingId};
 pub use model::*;
 pub use rules::describe_delegation;
 

@@ -3,18 +3,22 @@
 
 use crate::catalog;
 use crate::model::{Finding, Severity, Status, Step, Verdict};
+use crate::FindingId;
 
 /// Findings that, when present, are the verdict's headline whatever else broke earlier: proof
 /// that something other than the server terminates the connection outranks every symptom.
-const HEADLINE: &[&str] = &["credssp-pubkey-mismatch", "interception-suspected"];
+const HEADLINE: &[FindingId] = &[
+    FindingId::CredsspPubkeyMismatch,
+    FindingId::InterceptionSuspected,
+];
 
 /// Findings that mean the RDP service could not be reached at all.
-const UNREACHABLE: &[&str] = &[
-    "dns-failure",
-    "port-closed",
-    "port-filtered",
-    "dns-timeout",
-    "port-rejected-by-firewall",
+const UNREACHABLE: &[FindingId] = &[
+    FindingId::DnsFailure,
+    FindingId::PortClosed,
+    FindingId::PortFiltered,
+    FindingId::DnsTimeout,
+    FindingId::PortRejectedByFirewall,
 ];
 
 /// Folds each explained finding's evidence into the finding that explains it (catalog
@@ -27,11 +31,11 @@ pub(crate) fn absorb_explained(findings: &mut [Finding]) {
         .map(|f| (f.id.clone(), f.severity, f.evidence.clone()))
         .collect();
     for f in findings.iter_mut() {
-        let Some(def) = catalog::get(&f.id) else {
+        let Some(def) = catalog::lookup(&f.id) else {
             continue;
         };
         for (id, severity, evidence) in &snapshot {
-            if def.explains.contains(&id.as_str()) {
+            if def.explains.iter().any(|e| id == e) {
                 f.severity = f.severity.min(*severity);
                 // A line the explaining finding already cites is not repeated.
                 let fresh: Vec<String> = evidence
@@ -48,11 +52,11 @@ pub(crate) fn absorb_explained(findings: &mut [Finding]) {
 /// Where in the connection sequence a finding breaks things: its own step, or the earliest step
 /// of a finding it explains (a broken certificate key breaks TLS, whatever log showed it).
 fn effective_step(f: &Finding) -> Step {
-    catalog::get(&f.id)
+    catalog::lookup(&f.id)
         .map(|d| {
             d.explains
                 .iter()
-                .filter_map(|id| catalog::get(id))
+                .filter_map(|id| catalog::get(*id))
                 .map(|e| e.step)
                 .fold(f.step, Step::min)
         })
@@ -61,7 +65,8 @@ fn effective_step(f: &Finding) -> Step {
 
 /// True when `f` explains another finding present in `all`.
 fn explains_present(f: &Finding, all: &[Finding]) -> bool {
-    catalog::get(&f.id).is_some_and(|d| all.iter().any(|o| d.explains.contains(&o.id.as_str())))
+    catalog::lookup(&f.id)
+        .is_some_and(|d| all.iter().any(|o| d.explains.iter().any(|e| o.id == *e)))
 }
 
 /// `findings` must already be sorted (severity, then step).
@@ -74,7 +79,7 @@ pub(crate) fn decide(findings: &[Finding], facts: &crate::model::Facts) -> Verdi
             (
                 HEADLINE
                     .iter()
-                    .position(|h| *h == f.id)
+                    .position(|h| f.id == *h)
                     .unwrap_or(HEADLINE.len()),
                 effective_step(f),
                 !explains_present(f, findings),
@@ -82,7 +87,7 @@ pub(crate) fn decide(findings: &[Finding], facts: &crate::model::Facts) -> Verdi
         });
     let reach = Reach::of(facts);
     if let Some(f) = first_blocking {
-        let status = if UNREACHABLE.contains(&f.id.as_str()) {
+        let status = if UNREACHABLE.iter().any(|u| f.id == *u) {
             Status::Unreachable
         } else {
             Status::Broken
@@ -106,7 +111,7 @@ pub(crate) fn decide(findings: &[Finding], facts: &crate::model::Facts) -> Verdi
         .filter(|f| f.severity == Severity::Warning)
         .collect();
     // Name first a warning that makes some clients fail; a mere weakness comes after.
-    let breaking = |f: &&&Finding| catalog::get(&f.id).is_some_and(|d| d.breaks_some_clients);
+    let breaking = |f: &&&Finding| catalog::lookup(&f.id).is_some_and(|d| d.breaks_some_clients);
     let explaining = |f: &&&Finding| explains_present(f, findings);
     let top = warnings
         .iter()

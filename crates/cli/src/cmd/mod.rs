@@ -4,6 +4,7 @@ pub mod check;
 pub mod compare;
 pub mod diagnose;
 pub mod docs;
+pub mod explain;
 pub mod findings;
 pub mod host;
 pub mod logs;

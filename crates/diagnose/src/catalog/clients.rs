@@ -1,10 +1,11 @@
 //! The finding of `check --clients`.
 
-use super::{FindingDef, FixDef};
+use super::{ClientCodes, FindingDef, FixDef};
 use crate::model::{Severity, Step};
+use crate::FindingId;
 
 pub(super) const ENTRIES: &[FindingDef] = &[FindingDef {
-    id: "clients-fail",
+    id: FindingId::ClientsFail,
     step: Step::Tls,
     severity: Severity::Warning,
     severity_rule: "Warning: some client profiles cannot connect (each named in the evidence with the step and the reason); blocking when the profile chosen with --client is among them.",
@@ -26,5 +27,6 @@ pub(super) const ENTRIES: &[FindingDef] = &[FindingDef {
             commands: &[],
         },
     ],
+    client_codes: ClientCodes::NONE,
     client: None,
 }];

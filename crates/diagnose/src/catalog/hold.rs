@@ -1,11 +1,12 @@
 //! Catalog entry for `check --full --hold`: a session that the far side ended without any code
 //! of the server's (FINDINGS.md "Planned ids": session-dropped).
 
-use super::{ClientDef, FindingDef, FixDef};
+use super::{ClientCodes, ClientDef, FindingDef, FixDef};
 use crate::model::{Severity, Step};
+use crate::FindingId;
 
 pub(super) const ENTRIES: &[FindingDef] = &[FindingDef {
-    id: "session-dropped",
+    id: FindingId::SessionDropped,
     step: Step::Session,
     severity: Severity::Warning,
     severity_rule: "Warning when an up session was dropped while held; blocking when the connection was dropped after the Client Info PDU (the logon), before the session was up.",
@@ -45,6 +46,7 @@ pub(super) const ENTRIES: &[FindingDef] = &[FindingDef {
             commands: &["rdpdoctor compare {host}:{port} DIRECT-ADDRESS --full --user USER"],
         },
     ],
+    client_codes: ClientCodes::NONE,
     client: Some(ClientDef {
         text: "the session freezes, then \"Trying to reconnect\" or \"This computer can't connect to the remote computer\" with error code 0x904 and no meaningful extended code",
         likely: true,

@@ -1,12 +1,13 @@
 //! Catalog entries for signs that something other than the server terminates the connection: a
 //! certificate other than the one remembered for the target, and the signs weighed together.
 
-use super::{ClientDef, FindingDef, FixDef};
+use super::{ClientCodes, ClientDef, FindingDef, FixDef};
 use crate::model::{Severity, Step};
+use crate::FindingId;
 
 pub(super) const ENTRIES: &[FindingDef] = &[
     FindingDef {
-        id: "cert-changed",
+        id: FindingId::CertChanged,
         step: Step::Certificate,
         severity: Severity::Warning,
         severity_rule: "Always a warning: a renewal is routine, another key is a sign that interception-suspected weighs.",
@@ -33,13 +34,14 @@ pub(super) const ENTRIES: &[FindingDef] = &[
                 commands: &[],
             },
         ],
+        client_codes: ClientCodes::NONE,
         client: Some(ClientDef {
             text: "mstsc shows its certificate warning again (\"The identity of the remote computer cannot be verified\") for a server whose certificate it had been told to trust",
             likely: true,
         }),
     },
     FindingDef {
-        id: "interception-suspected",
+        id: FindingId::InterceptionSuspected,
         step: Step::Tls,
         severity: Severity::Warning,
         severity_rule: "Blocking with two or more signs, or with proof (a CredSSP pubKeyAuth that does not verify); a warning with one sign.",
@@ -68,6 +70,7 @@ pub(super) const ENTRIES: &[FindingDef] = &[
                 commands: &[],
             },
         ],
+        client_codes: ClientCodes::NONE,
         client: Some(ClientDef {
             text: "mstsc shows a certificate warning, or \"An authentication error has occurred\" when the pubKeyAuth does not verify; users who click through the warning hand their credentials to the interceptor",
             likely: true,

@@ -17,6 +17,8 @@ mod session;
 mod trust;
 
 use crate::model::{Severity, Step};
+use crate::FindingId;
+use rdpdoctor_codes::CodeRef;
 
 // The commands of the certificate recipe, shared by every finding that regenerates or repairs the
 // Remote Desktop certificate, in the order they must run: read what blocked renewal, repair the
@@ -82,8 +84,7 @@ pub struct FixDef {
     pub commands: &'static [&'static str],
 }
 
-/// What a Windows client most likely shows, in words. The codes come from
-/// `rdpdoctor_codes::FINDING_CODES`, the table `explain` reads too, so the two never disagree.
+/// What a Windows client most likely shows, in words.
 #[derive(Debug)]
 pub struct ClientDef {
     pub text: &'static str,
@@ -91,10 +92,41 @@ pub struct ClientDef {
     pub likely: bool,
 }
 
+/// The client codes a finding most likely shows up as: mstsc disconnect and extended reasons,
+/// and the RDP_NEG_FAILURE, TLS alert, NTSTATUS, HRESULT or FreeRDP codes that go with them,
+/// most telling first. `check` attaches them to the finding; `explain` reads them backwards.
+#[derive(Clone, Copy, Debug)]
+pub struct ClientCodes {
+    pub codes: &'static [CodeRef],
+    /// True when the link is an inference, not documented.
+    pub inferred: bool,
+}
+
+impl ClientCodes {
+    pub const NONE: ClientCodes = ClientCodes {
+        codes: &[],
+        inferred: false,
+    };
+}
+
+/// Code family shorthands for the `client_codes` of catalog entries.
+mod families {
+    use rdpdoctor_codes::Family;
+
+    pub(super) const D: Family = Family::Disconnect;
+    pub(super) const X: Family = Family::Extended;
+    pub(super) const E: Family = Family::Errinfo;
+    pub(super) const F: Family = Family::Freerdp;
+    pub(super) const N: Family = Family::NegFailure;
+    pub(super) const NT: Family = Family::Ntstatus;
+    pub(super) const H: Family = Family::Hresult;
+    pub(super) const T: Family = Family::TlsAlert;
+}
+
 /// One catalog entry.
 #[derive(Debug)]
 pub struct FindingDef {
-    pub id: &'static str,
+    pub id: FindingId,
     pub step: Step,
     /// The usual severity; `severity_rule` says when a rule chooses another.
     pub severity: Severity,
@@ -106,11 +138,12 @@ pub struct FindingDef {
     /// Findings this one is the cause of (e.g. `cert-private-key-inaccessible` explains
     /// `tls-handshake-failed`). When both are present, the verdict names this one and carries the
     /// explained finding's evidence with it.
-    pub explains: &'static [&'static str],
+    pub explains: &'static [FindingId],
     pub explanation: &'static str,
     /// Least invasive first.
     pub fixes: &'static [FixDef],
     pub client: Option<ClientDef>,
+    pub client_codes: ClientCodes,
 }
 
 /// Every catalog entry, in step order.
@@ -134,9 +167,14 @@ pub fn all() -> impl Iterator<Item = &'static FindingDef> {
         .chain(path::ENTRIES)
 }
 
-/// The entry for `id`.
-pub fn get(id: &str) -> Option<&'static FindingDef> {
+/// The entry for `id`. Every id has one (a test proves it); `None` cannot happen in practice.
+pub fn get(id: FindingId) -> Option<&'static FindingDef> {
     all().find(|d| d.id == id)
+}
+
+/// The entry for a finding id as a report carries it (a string).
+pub fn lookup(id: &str) -> Option<&'static FindingDef> {
+    id.parse().ok().and_then(get)
 }
 
 /// The catalog as a Markdown reference page (docs/findings.md).
@@ -211,26 +249,9 @@ pub fn code_text(family: rdpdoctor_codes::Family, value: u32) -> String {
     }
 }
 
-/// The client codes the shared table links to finding `id`.
-pub struct ClientCodes {
-    pub codes: &'static [rdpdoctor_codes::CodeRef],
-    pub inferred: bool,
-}
-
-pub fn client_codes(id: &str) -> ClientCodes {
-    rdpdoctor_codes::FINDING_CODES
-        .iter()
-        .find(|f| f.finding == id)
-        .map_or(
-            ClientCodes {
-                codes: &[],
-                inferred: false,
-            },
-            |f| ClientCodes {
-                codes: f.codes,
-                inferred: f.inferred,
-            },
-        )
+/// The client codes catalog entry `id` lists.
+pub fn client_codes(id: FindingId) -> ClientCodes {
+    get(id).map_or(ClientCodes::NONE, |d| d.client_codes)
 }
 
 #[cfg(test)]
@@ -259,19 +280,27 @@ mod tests {
         ids
     }
 
+    /// Every FindingId has exactly one catalog entry, with a title, an explanation and fixes
+    /// (info findings may have none), and every id of the public contract is a FindingId.
     #[test]
-    fn every_required_id_exists_once_and_is_kebab_case() {
+    fn every_id_has_one_catalog_entry_and_every_contract_id_is_a_variant() {
         let mut seen = HashSet::new();
         for d in all() {
-            assert!(seen.insert(d.id), "duplicate id {}", d.id);
+            assert!(seen.insert(d.id), "duplicate entry for {}", d.id);
+            assert!(!d.explanation.is_empty() && !d.title.is_empty(), "{}", d.id);
+            // Something is wrong with every finding but an info one: it says how to fix it.
             assert!(
-                d.id.bytes()
-                    .all(|b| b.is_ascii_lowercase() || b.is_ascii_digit() || b == b'-'),
-                "{} is not kebab-case",
+                !d.fixes.is_empty() || d.severity == Severity::Info,
+                "{} has no fixes",
                 d.id
             );
-            assert!(!d.explanation.is_empty() && !d.title.is_empty(), "{}", d.id);
+            assert_eq!(get(d.id).map(|e| e.id), Some(d.id));
+            assert_eq!(lookup(d.id.as_str()).map(|e| e.id), Some(d.id));
         }
+        for &id in FindingId::ALL {
+            assert!(seen.contains(&id), "{id} has no catalog entry");
+        }
+        assert_eq!(seen.len(), FindingId::ALL.len());
         let contract = contract_ids();
         assert!(
             contract.len() >= 57,
@@ -279,10 +308,11 @@ mod tests {
         );
         for id in &contract {
             assert!(
-                seen.contains(id.as_str()),
-                "FINDINGS.md lists {id}, the catalog lacks it"
+                id.parse::<FindingId>().is_ok(),
+                "FINDINGS.md lists {id}, FindingId lacks it"
             );
         }
+        assert!(lookup("cert-expird").is_none());
     }
 
     #[test]
@@ -309,26 +339,6 @@ mod tests {
                         d.id
                     );
                 }
-            }
-        }
-    }
-
-    #[test]
-    fn explain_knows_every_catalog_id_and_every_linked_code_decodes() {
-        for d in all() {
-            assert!(
-                rdpdoctor_codes::KNOWN_FINDINGS.contains(&d.id),
-                "{} is missing from rdpdoctor_codes::KNOWN_FINDINGS, so explain cannot link to it",
-                d.id
-            );
-            for c in client_codes(d.id).codes {
-                assert!(
-                    rdpdoctor_codes::lookup(c.family, c.value).is_some(),
-                    "{}: {:?} 0x{:X} is not in the code tables",
-                    d.id,
-                    c.family,
-                    c.value
-                );
             }
         }
     }
@@ -396,7 +406,7 @@ mod tests {
             "cert-weak-key",
             "cert-not-on-server",
         ] {
-            let d = get(id).expect(id);
+            let d = lookup(id).expect(id);
             let cmds = commands(d);
             assert!(position(&cmds, deletes_rdp_certificate).is_some(), "{id}");
             if let Some(t) = position(&cmds, |c| c.contains("TermService")) {
@@ -540,7 +550,7 @@ mod tests {
                 }
             }
         }
-        let legacy = get("tls-legacy-enabled").expect("entry");
+        let legacy = lookup("tls-legacy-enabled").expect("entry");
         let text: String = legacy.fixes.iter().map(|f| f.text).collect();
         for other in ["IIS", "SQL Server", "WinRM"] {
             assert!(
@@ -552,7 +562,7 @@ mod tests {
 
     #[test]
     fn nla_advice_keeps_nla_and_sets_the_security_layer_first() {
-        let d = get("nla-not-enforced").expect("entry");
+        let d = lookup("nla-not-enforced").expect("entry");
         let first_nla = d
             .fixes
             .iter()
@@ -564,7 +574,7 @@ mod tests {
             .position(|f| f.commands.iter().any(|c| c.contains("SecurityLayer")))
             .expect("a security layer step");
         assert!(layer < first_nla);
-        let d = get("rdp-security-only").expect("entry");
+        let d = lookup("rdp-security-only").expect("entry");
         assert!(d
             .explanation
             .contains("Configure server authentication for client"));
@@ -578,7 +588,7 @@ mod tests {
                 assert!(!c.contains("rwinsta"), "{}: {c}", d.id);
             }
         }
-        let d = get("session-limit").expect("entry");
+        let d = lookup("session-limit").expect("entry");
         assert!(commands(d).iter().any(|c| c.starts_with("logoff ")));
     }
 
@@ -586,14 +596,14 @@ mod tests {
     /// (MS-RDPBCGR 3.3.5.7.1), and a link `explain` rates as inference must be marked inferred.
     #[test]
     fn client_codes_agree_with_explains_confidence() {
-        use rdpdoctor_codes::{Basis, Confidence, Family, SCENARIOS};
+        use rdpdoctor_codes::{Basis, Confidence, Family, FindingLinks, SCENARIOS};
         for d in all() {
             let codes = client_codes(d.id);
             if matches!(
                 d.step,
                 Step::Tcp | Step::Negotiation | Step::Tls | Step::Certificate
-            ) || d.id.starts_with("cert-")
-                || d.id.starts_with("tls-")
+            ) || d.id.as_str().starts_with("cert-")
+                || d.id.as_str().starts_with("tls-")
             {
                 for c in codes.codes {
                     assert!(
@@ -607,7 +617,11 @@ mod tests {
             }
             for s in SCENARIOS {
                 for cause in s.causes {
-                    let names = cause.evidence.iter().any(|e| e.findings.contains(&d.id));
+                    let names = cause.evidence.iter().any(|e| {
+                        crate::links::CatalogLinks
+                            .evidence_findings(cause.id, e.kind)
+                            .contains(&d.id.as_str())
+                    });
                     let weak =
                         cause.basis != Basis::Documented || cause.confidence == Confidence::Low;
                     let shares_code = codes
@@ -637,7 +651,7 @@ mod tests {
 
     #[test]
     fn negotiation_refused_fixes_are_written_per_code() {
-        let d = get("negotiation-refused").expect("entry");
+        let d = lookup("negotiation-refused").expect("entry");
         assert!(d.fixes[0].commands.iter().any(|c| c.contains("{code}")));
         for f in &d.fixes[1..] {
             let by_code = (1..=6).any(|code| {

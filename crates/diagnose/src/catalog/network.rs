@@ -1,12 +1,15 @@
 //! Catalog entries for what a network probe sees: reachability, X.224 negotiation, TLS and the
 //! certificate.
 
+use super::families::*;
 use super::{
-    ClientDef, FindingDef, FixDef, CERT_EVENTS, CERT_STORE, CONFIRM_1056, FIREWALL_ENABLE_SCOPED,
-    FIREWALL_SHOW, KEY_FILE, KEY_FILE_BACKUP, KEY_FILE_GRANT, RESTART_SESSIONENV,
-    RESTART_TERMSERVICE,
+    ClientCodes, ClientDef, FindingDef, FixDef, CERT_EVENTS, CERT_STORE, CONFIRM_1056,
+    FIREWALL_ENABLE_SCOPED, FIREWALL_SHOW, KEY_FILE, KEY_FILE_BACKUP, KEY_FILE_GRANT,
+    RESTART_SESSIONENV, RESTART_TERMSERVICE,
 };
 use crate::model::{Severity, Step};
+use crate::FindingId;
+use rdpdoctor_codes::code;
 
 /// Binds a certificate from LocalMachine\My to the listener (Microsoft: "Configure a custom
 /// server authentication certificate for TLS" uses Win32_TSGeneralSetting.SSLCertificateSHA1Hash).
@@ -19,7 +22,7 @@ const SET_SECURITY_LAYER_SSL: &str = r#"reg add "HKLM\SYSTEM\CurrentControlSet\C
 
 pub(super) const REACHABILITY: &[FindingDef] = &[
     FindingDef {
-        id: "dns-failure",
+        id: FindingId::DnsFailure,
         step: Step::Dns,
         severity: Severity::Blocking,
         severity_rule: "Always blocking: without an address the client cannot connect.",
@@ -43,13 +46,17 @@ pub(super) const REACHABILITY: &[FindingDef] = &[
                 commands: &["Clear-DnsClientCache", "Get-DnsClientGlobalSetting"],
             },
         ],
+        client_codes: ClientCodes {
+            codes: &[code(D, 0x104), code(D, 0x208), code(D, 0x508), code(D, 0x604), code(F, 0x0002_0004), code(F, 0x0002_0005), code(F, 139), code(F, 140)],
+            inferred: false,
+        },
         client: Some(ClientDef {
             text: "\"Remote Desktop can't find the computer\" (DNS name lookup failure)",
             likely: true,
         }),
     },
     FindingDef {
-        id: "port-closed",
+        id: FindingId::PortClosed,
         step: Step::Tcp,
         severity: Severity::Blocking,
         severity_rule: "Always blocking.",
@@ -80,13 +87,17 @@ pub(super) const REACHABILITY: &[FindingDef] = &[
                 ],
             },
         ],
+        client_codes: ClientCodes {
+            codes: &[code(D, 0x204), code(F, 0x0002_0006), code(F, 141)],
+            inferred: false,
+        },
         client: Some(ClientDef {
             text: "\"Remote Desktop can't connect to the remote computer\" (socket connect failed)",
             likely: true,
         }),
     },
     FindingDef {
-        id: "port-filtered",
+        id: FindingId::PortFiltered,
         step: Step::Tcp,
         severity: Severity::Blocking,
         severity_rule: "Always blocking.",
@@ -110,13 +121,17 @@ pub(super) const REACHABILITY: &[FindingDef] = &[
                 commands: &[],
             },
         ],
+        client_codes: ClientCodes {
+            codes: &[code(D, 0x204), code(D, 0x108), code(F, 0x0002_0006), code(F, 141)],
+            inferred: false,
+        },
         client: Some(ClientDef {
             text: "\"Remote Desktop can't connect to the remote computer\" after a long wait",
             likely: true,
         }),
     },
     FindingDef {
-        id: "connection-reset",
+        id: FindingId::ConnectionReset,
         step: Step::Tcp,
         severity: Severity::Blocking,
         severity_rule: "Always blocking.",
@@ -141,13 +156,17 @@ pub(super) const REACHABILITY: &[FindingDef] = &[
                 commands: &["Get-WinEvent -LogName Microsoft-Windows-RemoteDesktopServices-RdpCoreTS/Operational -MaxEvents 50 | Format-List TimeCreated,Id,Message"],
             },
         ],
+        client_codes: ClientCodes {
+            codes: &[code(D, 0x904), code(F, 0x0002_000D), code(F, 147)],
+            inferred: true,
+        },
         client: Some(ClientDef {
             text: "\"This computer can't connect to the remote computer\" (socket closed)",
             likely: true,
         }),
     },
     FindingDef {
-        id: "closed-without-reply",
+        id: FindingId::ClosedWithoutReply,
         step: Step::Tcp,
         severity: Severity::Blocking,
         severity_rule: "Always blocking.",
@@ -175,13 +194,17 @@ pub(super) const REACHABILITY: &[FindingDef] = &[
                 commands: &[],
             },
         ],
+        client_codes: ClientCodes {
+            codes: &[code(D, 0x904), code(F, 0x0002_000D), code(F, 147)],
+            inferred: true,
+        },
         client: Some(ClientDef {
             text: "\"This computer can't connect to the remote computer\" (socket closed)",
             likely: true,
         }),
     },
     FindingDef {
-        id: "no-reply",
+        id: FindingId::NoReply,
         step: Step::Tcp,
         severity: Severity::Blocking,
         severity_rule: "Always blocking.",
@@ -201,13 +224,17 @@ pub(super) const REACHABILITY: &[FindingDef] = &[
                 commands: &["Restart-Service TermService -Force"],
             },
         ],
+        client_codes: ClientCodes {
+            codes: &[code(D, 0x108), code(D, 0x704)],
+            inferred: true,
+        },
         client: Some(ClientDef {
             text: "the client waits, then reports that the connection timed out",
             likely: true,
         }),
     },
     FindingDef {
-        id: "not-rdp",
+        id: FindingId::NotRdp,
         step: Step::Tcp,
         severity: Severity::Blocking,
         severity_rule: "Always blocking.",
@@ -227,6 +254,7 @@ pub(super) const REACHABILITY: &[FindingDef] = &[
                 commands: &["mstsc /v:{host}:PORT"],
             },
         ],
+        client_codes: ClientCodes::NONE,
         client: Some(ClientDef {
             text: "a generic \"This computer can't connect to the remote computer\" or \"An internal error has occurred\"",
             likely: true,
@@ -236,7 +264,7 @@ pub(super) const REACHABILITY: &[FindingDef] = &[
 
 pub(super) const NEGOTIATION: &[FindingDef] = &[
     FindingDef {
-        id: "cert-not-on-server",
+        id: FindingId::CertNotOnServer,
         step: Step::Negotiation,
         severity: Severity::Blocking,
         severity_rule: "Blocking: TLS and NLA cannot start.",
@@ -284,13 +312,17 @@ pub(super) const NEGOTIATION: &[FindingDef] = &[
                 commands: &[RESTART_TERMSERVICE],
             },
         ],
+        client_codes: ClientCodes {
+            codes: &[code(N, 3), code(F, 0x0002_0008), code(F, 143)],
+            inferred: false,
+        },
         client: Some(ClientDef {
             text: "\"An internal error has occurred\" or \"This computer can't connect to the remote computer\"; FreeRDP reports a TLS connect failure",
             likely: true,
         }),
     },
     FindingDef {
-        id: "negotiation-refused",
+        id: FindingId::NegotiationRefused,
         step: Step::Negotiation,
         severity: Severity::Blocking,
         severity_rule: "Blocking when the request an up-to-date client sends (TLS, CredSSP) is refused; warning when only another request is.",
@@ -333,13 +365,14 @@ pub(super) const NEGOTIATION: &[FindingDef] = &[
                 commands: &["netstat -anob | findstr :{port}"],
             },
         ],
+        client_codes: ClientCodes::NONE,
         client: Some(ClientDef {
             text: "a security negotiation error; FreeRDP reports ERRCONNECT_SECURITY_NEGO_CONNECT_FAILED",
             likely: true,
         }),
     },
     FindingDef {
-        id: "tls-not-allowed",
+        id: FindingId::TlsNotAllowed,
         step: Step::Negotiation,
         severity: Severity::Warning,
         severity_rule: "Warning: mstsc falls back to Standard RDP Security and connects, but clients that require TLS or NLA cannot; blocking when the Standard RDP Security request is refused too.",
@@ -367,13 +400,17 @@ pub(super) const NEGOTIATION: &[FindingDef] = &[
                 commands: &[],
             },
         ],
+        client_codes: ClientCodes {
+            codes: &[code(N, 2)],
+            inferred: false,
+        },
         client: Some(ClientDef {
             text: "mstsc connects with a warning that the identity of the remote computer cannot be verified; clients that require TLS refuse",
             likely: true,
         }),
     },
     FindingDef {
-        id: "security-downgrade",
+        id: FindingId::SecurityDowngrade,
         step: Step::Negotiation,
         severity: Severity::Warning,
         severity_rule: "Warning: most clients carry on with weak security; clients that insist on TLS fail.",
@@ -398,13 +435,14 @@ pub(super) const NEGOTIATION: &[FindingDef] = &[
                 commands: &[],
             },
         ],
+        client_codes: ClientCodes::NONE,
         client: Some(ClientDef {
             text: "mstsc connects with an identity warning; clients that require TLS fail with a security negotiation error",
             likely: true,
         }),
     },
     FindingDef {
-        id: "legacy-negotiation",
+        id: FindingId::LegacyNegotiation,
         step: Step::Negotiation,
         severity: Severity::Warning,
         severity_rule: "Warning: such a server speaks only Standard RDP Security; clients that require TLS or NLA fail.",
@@ -424,13 +462,14 @@ pub(super) const NEGOTIATION: &[FindingDef] = &[
                 commands: &[],
             },
         ],
+        client_codes: ClientCodes::NONE,
         client: Some(ClientDef {
             text: "mstsc falls back to Standard RDP Security with an identity warning; clients that require NLA refuse",
             likely: true,
         }),
     },
     FindingDef {
-        id: "nla-not-enforced",
+        id: FindingId::NlaNotEnforced,
         step: Step::Negotiation,
         severity: Severity::Warning,
         severity_rule: "Warning: clients connect, but anyone reaching the port gets a logon screen and a session before authenticating.",
@@ -461,10 +500,11 @@ pub(super) const NEGOTIATION: &[FindingDef] = &[
                 commands: &[],
             },
         ],
+        client_codes: ClientCodes::NONE,
         client: None,
     },
     FindingDef {
-        id: "nla-required",
+        id: FindingId::NlaRequired,
         step: Step::Negotiation,
         severity: Severity::Info,
         severity_rule: "Info: the recommended setting; only clients without CredSSP fail.",
@@ -478,13 +518,17 @@ pub(super) const NEGOTIATION: &[FindingDef] = &[
             text: "Keep NLA. For a client that fails, turn CredSSP on in the client instead: in the .rdp file set enablecredsspsupport:i:1; with FreeRDP use /sec:nla (or leave /sec unset)",
             commands: &[],
         }],
+        client_codes: ClientCodes {
+            codes: &[code(N, 5), code(F, 0x0002_001E), code(F, 161)],
+            inferred: false,
+        },
         client: Some(ClientDef {
             text: "clients without CredSSP: \"The remote computer requires Network Level Authentication, which your computer does not support\"; FreeRDP: ERRCONNECT_HYBRID_REQUIRED_BY_SERVER",
             likely: false,
         }),
     },
     FindingDef {
-        id: "tls-required",
+        id: FindingId::TlsRequired,
         step: Step::Negotiation,
         severity: Severity::Info,
         severity_rule: "Info: the recommended setting; only clients limited to Standard RDP Security fail.",
@@ -497,13 +541,17 @@ pub(super) const NEGOTIATION: &[FindingDef] = &[
             text: "Nothing to change on the server. Update clients that can only do Standard RDP Security",
             commands: &[],
         }],
+        client_codes: ClientCodes {
+            codes: &[code(N, 1)],
+            inferred: false,
+        },
         client: None,
     },
 ];
 
 pub(super) const TLS: &[FindingDef] = &[
     FindingDef {
-        id: "tls-handshake-failed",
+        id: FindingId::TlsHandshakeFailed,
         step: Step::Tls,
         severity: Severity::Blocking,
         severity_rule: "Always blocking.",
@@ -546,13 +594,17 @@ pub(super) const TLS: &[FindingDef] = &[
                 commands: &[RESTART_TERMSERVICE],
             },
         ],
+        client_codes: ClientCodes {
+            codes: &[code(D, 0x904), code(F, 0x0002_0008), code(F, 143), code(T, 40), code(T, 70)],
+            inferred: true,
+        },
         client: Some(ClientDef {
             text: "\"This computer can't connect to the remote computer\" or \"An internal error has occurred\" right after the connection starts",
             likely: true,
         }),
     },
     FindingDef {
-        id: "tls-legacy-only",
+        id: FindingId::TlsLegacyOnly,
         step: Step::Tls,
         severity: Severity::Warning,
         severity_rule: "Warning for the default client profile (it still speaks TLS 1.0/1.1); blocking for a client profile with TLS 1.0 and 1.1 disabled (--client hardened).",
@@ -580,13 +632,17 @@ pub(super) const TLS: &[FindingDef] = &[
                 commands: &[],
             },
         ],
+        client_codes: ClientCodes {
+            codes: &[code(T, 70), code(H, 0x8009_0302), code(F, 0x0002_0008)],
+            inferred: true,
+        },
         client: Some(ClientDef {
             text: "clients with TLS 1.0/1.1 disabled fail during the TLS handshake; FreeRDP reports a TLS connect failure",
             likely: true,
         }),
     },
     FindingDef {
-        id: "tls-modern-only",
+        id: FindingId::TlsModernOnly,
         step: Step::Tls,
         severity: Severity::Warning,
         severity_rule: "Warning: Windows 11 connects, but Windows 10, Server 2019 and older clients have no TLS 1.3 and fail; blocking for --client windows10.",
@@ -611,13 +667,17 @@ pub(super) const TLS: &[FindingDef] = &[
                 commands: &[],
             },
         ],
+        client_codes: ClientCodes {
+            codes: &[code(T, 70), code(H, 0x8009_0302), code(F, 0x0002_0008)],
+            inferred: true,
+        },
         client: Some(ClientDef {
             text: "older clients fail during the TLS handshake with a generic connection error",
             likely: true,
         }),
     },
     FindingDef {
-        id: "tls-legacy-enabled",
+        id: FindingId::TlsLegacyEnabled,
         step: Step::Tls,
         severity: Severity::Warning,
         severity_rule: "Warning: clients connect, but TLS 1.0/1.1 stay available to an attacker who can force a downgrade.",
@@ -642,13 +702,14 @@ pub(super) const TLS: &[FindingDef] = &[
                 commands: &[],
             },
         ],
+        client_codes: ClientCodes::NONE,
         client: None,
     },
 ];
 
 pub(super) const CERTIFICATE: &[FindingDef] = &[
     FindingDef {
-        id: "cert-expired",
+        id: FindingId::CertExpired,
         step: Step::Certificate,
         severity: Severity::Warning,
         severity_rule: "Warning for the default client profiles: mstsc shows its identity dialog and the user can accept the expired certificate. Blocking for a client that refuses servers it cannot authenticate (--client hardened: the policy \"Configure server authentication for client\" = Do not connect if authentication fails).",
@@ -689,13 +750,20 @@ pub(super) const CERTIFICATE: &[FindingDef] = &[
                 commands: &[RESTART_TERMSERVICE],
             },
         ],
+        // No 0x904 / extended 0x7: a certificate problem stops the connection in TLS, before
+        // the MCS connect after which alone a Set Error Info can be sent (MS-RDPBCGR 3.3.5.7.1),
+        // and `explain 0x904 0x7` rates the certificate cause as reported, not documented.
+        client_codes: ClientCodes {
+            codes: &[code(D, 0x1B07), code(T, 45), code(H, 0x8009_0328)],
+            inferred: true,
+        },
         client: Some(ClientDef {
             text: "\"The certificate is expired\" in the identity dialog, or a refusal when server authentication is required",
             likely: true,
         }),
     },
     FindingDef {
-        id: "cert-not-yet-valid",
+        id: FindingId::CertNotYetValid,
         step: Step::Certificate,
         severity: Severity::Warning,
         severity_rule: "Like an expired certificate: warning for the default client profiles (mstsc shows its identity dialog and the user can accept), blocking for a client that refuses servers it cannot authenticate (--client hardened).",
@@ -723,13 +791,17 @@ pub(super) const CERTIFICATE: &[FindingDef] = &[
                 commands: &[RESTART_TERMSERVICE],
             },
         ],
+        client_codes: ClientCodes {
+            codes: &[code(T, 45), code(H, 0x8009_0328)],
+            inferred: true,
+        },
         client: Some(ClientDef {
             text: "an identity warning about the certificate's validity period, or a refusal when server authentication is required",
             likely: true,
         }),
     },
     FindingDef {
-        id: "cert-expiring-soon",
+        id: FindingId::CertExpiringSoon,
         step: Step::Certificate,
         severity: Severity::Warning,
         severity_rule: "Warning when fewer days are left than the threshold (default 30, --cert-warn-days).",
@@ -748,10 +820,11 @@ pub(super) const CERTIFICATE: &[FindingDef] = &[
                 commands: &[BIND_CERT],
             },
         ],
+        client_codes: ClientCodes::NONE,
         client: None,
     },
     FindingDef {
-        id: "cert-name-mismatch",
+        id: FindingId::CertNameMismatch,
         step: Step::Certificate,
         severity: Severity::Warning,
         severity_rule: "Warning: mstsc shows an identity warning; clients set to require server authentication refuse.",
@@ -774,13 +847,14 @@ pub(super) const CERTIFICATE: &[FindingDef] = &[
                 commands: &["Resolve-DnsName {host}"],
             },
         ],
+        client_codes: ClientCodes::NONE,
         client: Some(ClientDef {
             text: "\"The name in the certificate from the remote computer is invalid\" / \"Certificate name mismatch\" in the identity dialog",
             likely: false,
         }),
     },
     FindingDef {
-        id: "cert-weak-key",
+        id: FindingId::CertWeakKey,
         step: Step::Certificate,
         severity: Severity::Warning,
         severity_rule: "Warning: RSA keys under 2048 bits are refused by clients at current security levels (FreeRDP 3, OpenSSL defaults).",
@@ -808,10 +882,11 @@ pub(super) const CERTIFICATE: &[FindingDef] = &[
                 commands: &[RESTART_TERMSERVICE],
             },
         ],
+        client_codes: ClientCodes::NONE,
         client: None,
     },
     FindingDef {
-        id: "cert-weak-signature",
+        id: FindingId::CertWeakSignature,
         step: Step::Certificate,
         severity: Severity::Warning,
         severity_rule: "Warning.",
@@ -824,10 +899,11 @@ pub(super) const CERTIFICATE: &[FindingDef] = &[
             text: "Issue a certificate signed with SHA-256 or better and bind it to the listener",
             commands: &[BIND_CERT],
         }],
+        client_codes: ClientCodes::NONE,
         client: None,
     },
     FindingDef {
-        id: "cert-self-signed",
+        id: FindingId::CertSelfSigned,
         step: Step::Certificate,
         severity: Severity::Info,
         severity_rule: "Info: the Windows default; mstsc asks the user to trust it.",
@@ -840,6 +916,7 @@ pub(super) const CERTIFICATE: &[FindingDef] = &[
             text: "Deploy certificates from your CA: Group Policy Computer Configuration > Administrative Templates > Windows Components > Remote Desktop Services > Remote Desktop Session Host > Security > Server authentication certificate template",
             commands: &[],
         }],
+        client_codes: ClientCodes::NONE,
         client: Some(ClientDef {
             text: "\"The identity of the remote computer cannot be verified\" dialog",
             likely: false,

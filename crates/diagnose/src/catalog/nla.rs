@@ -6,12 +6,15 @@
 //! password-must-change, account-locked, account-disabled, account-restricted,
 //! logon-right-missing) are defined once, in `offline.rs`; the NLA rules emit those same ids.
 
-use super::{ClientDef, FindingDef, FixDef};
+use super::families::*;
+use super::{ClientCodes, ClientDef, FindingDef, FixDef};
 use crate::model::{Severity, Step};
+use crate::FindingId;
+use rdpdoctor_codes::code;
 
 pub(super) const ENTRIES: &[FindingDef] = &[
     FindingDef {
-        id: "credssp-oracle-mismatch",
+        id: FindingId::CredsspOracleMismatch,
         step: Step::Nla,
         severity: Severity::Blocking,
         severity_rule: "Blocking: an up-to-date Windows client (Encryption Oracle Remediation = Mitigated, the default since May 2018) refuses a server whose CredSSP predates the CVE-2018-0886 update.",
@@ -34,13 +37,17 @@ pub(super) const ENTRIES: &[FindingDef] = &[
                 commands: &[r#"reg add "HKLM\SOFTWARE\Microsoft\Windows\CurrentVersion\Policies\System\CredSSP\Parameters" /v AllowEncryptionOracle /t REG_DWORD /d 2 /f"#],
             },
         ],
+        client_codes: ClientCodes {
+            codes: &[code(H, 0x8009_0302)],
+            inferred: false,
+        },
         client: Some(ClientDef {
             text: "\"An authentication error has occurred. The function requested is not supported\" (mentions CredSSP encryption oracle remediation on current clients)",
             likely: false,
         }),
     },
     FindingDef {
-        id: "host-identity-mismatch",
+        id: FindingId::HostIdentityMismatch,
         step: Step::Nla,
         severity: Severity::Warning,
         severity_rule: "Warning: the name leads to a machine that calls itself something else; clients that use Kerberos for that name fail or fall back to NTLM, and users may reach the wrong server.",
@@ -67,13 +74,14 @@ pub(super) const ENTRIES: &[FindingDef] = &[
                 commands: &["setspn -S TERMSRV/{host} <COMPUTER>"],
             },
         ],
+        client_codes: ClientCodes::NONE,
         client: Some(ClientDef {
             text: "\"The user name or password is incorrect\" or a Kerberos error by name while the IP address works; or the wrong server's desktop",
             likely: true,
         }),
     },
     FindingDef {
-        id: "clock-skew",
+        id: FindingId::ClockSkew,
         step: Step::Nla,
         severity: Severity::Warning,
         severity_rule: "Warning when the server clock (NTLM timestamp) differs from ours by more than 5 minutes, Kerberos's default tolerance.",
@@ -95,13 +103,17 @@ pub(super) const ENTRIES: &[FindingDef] = &[
                 commands: &["w32tm /config /syncfromflags:domhier /update", "w32tm /resync /force"],
             },
         ],
+        client_codes: ClientCodes {
+            codes: &[code(NT, 0xC000_0133), code(H, 0x8009_0324)],
+            inferred: true,
+        },
         client: Some(ClientDef {
             text: "\"There is a time and/or date difference between the client and server\"",
             likely: true,
         }),
     },
     FindingDef {
-        id: "auth-ok",
+        id: FindingId::AuthOk,
         step: Step::Logon,
         severity: Severity::Info,
         severity_rule: "Always info.",
@@ -113,10 +125,11 @@ pub(super) const ENTRIES: &[FindingDef] = &[
             password itself never reached the server. What the server decides after delegation (the Remote Desktop \
             Users membership with HYBRID_EX, licensing, the session) needs --full.",
         fixes: &[],
+        client_codes: ClientCodes::NONE,
         client: None,
     },
     FindingDef {
-        id: "access-denied",
+        id: FindingId::AccessDenied,
         step: Step::Logon,
         severity: Severity::Blocking,
         severity_rule: "Blocking for the account named in the evidence.",
@@ -137,6 +150,10 @@ pub(super) const ENTRIES: &[FindingDef] = &[
                 commands: &["gpresult /h C:\\rdpdiag\\gp.html"],
             },
         ],
+        client_codes: ClientCodes {
+            codes: &[code(NT, 0xC000_0022), code(F, 0x0002_0016), code(F, 155)],
+            inferred: false,
+        },
         client: Some(ClientDef {
             text: "\"The connection was denied because the user account is not authorized for remote login\"",
             likely: true,

@@ -4,12 +4,15 @@
 //! Order matters: among findings of the same severity and step, the verdict names the one listed
 //! first, so server-wide causes come before per-connection symptoms.
 
+use super::families::*;
 use super::{
-    ClientDef, FindingDef, FixDef, CERT_EVENTS, CERT_STORE, CONFIRM_1056, FIREWALL_ENABLE_SCOPED,
-    FIREWALL_SHOW, KEY_FILE, KEY_FILE_BACKUP, KEY_FILE_GRANT, MACHINEKEYS_ACL, RESTART_SESSIONENV,
-    RESTART_TERMSERVICE,
+    ClientCodes, ClientDef, FindingDef, FixDef, CERT_EVENTS, CERT_STORE, CONFIRM_1056,
+    FIREWALL_ENABLE_SCOPED, FIREWALL_SHOW, KEY_FILE, KEY_FILE_BACKUP, KEY_FILE_GRANT,
+    MACHINEKEYS_ACL, RESTART_SESSIONENV, RESTART_TERMSERVICE,
 };
 use crate::model::{Severity, Step};
+use crate::FindingId;
+use rdpdoctor_codes::code;
 
 /// Saves the MachineKeys folder's own ACL (not its files') before it is changed.
 const MACHINEKEYS_BACKUP: &str = r"New-Item -ItemType Directory -Force C:\rdpdiag | Out-Null; icacls C:\ProgramData\Microsoft\Crypto\RSA\MachineKeys /save C:\rdpdiag\machinekeys-acl.txt";
@@ -24,13 +27,13 @@ const MACHINEKEYS_DEFAULT: &str = r#"icacls C:\ProgramData\Microsoft\Crypto\RSA\
 
 pub(super) const ENTRIES: &[FindingDef] = &[
     FindingDef {
-        id: "rdp-disabled",
+        id: FindingId::RdpDisabled,
         step: Step::Host,
         severity: Severity::Blocking,
         severity_rule: "Always blocking: the server accepts no Remote Desktop connection.",
         title: "Remote Desktop is turned off (fDenyTSConnections = 1)",
         breaks_some_clients: false,
-        explains: &["port-closed"],
+        explains: &[FindingId::PortClosed],
         explanation: "The effective fDenyTSConnections value is 1, so Remote Desktop Services does not accept \
             connections. A group policy value (HKLM\\SOFTWARE\\Policies\\Microsoft\\Windows NT\\Terminal Services) \
             overrides the local one in the Terminal Server key; the evidence says which one applied. Clients \
@@ -49,19 +52,23 @@ pub(super) const ENTRIES: &[FindingDef] = &[
                 ],
             },
         ],
+        client_codes: ClientCodes {
+            codes: &[code(D, 0x204)],
+            inferred: false,
+        },
         client: Some(ClientDef {
             text: "\"Remote Desktop can't connect to the remote computer\" (nothing accepts the connection)",
             likely: true,
         }),
     },
     FindingDef {
-        id: "cert-private-key-inaccessible",
+        id: FindingId::CertPrivateKeyInaccessible,
         step: Step::Host,
         severity: Severity::Blocking,
         severity_rule: "Blocking: the server cannot complete any TLS handshake, so no client connects (NLA runs inside TLS).",
         title: "The RDP certificate's private key cannot be opened",
         breaks_some_clients: false,
-        explains: &["tls-handshake-failed"],
+        explains: &[FindingId::TlsHandshakeFailed],
         explanation: "Schannel could not use the private key of the certificate Remote Desktop presents (event 36870, \
             usually with 0x8009030D SEC_E_UNKNOWN_CREDENTIALS and internal state 10001, or 0x80090016 NTE_BAD_KEYSET), \
             or Remote Desktop could not create or open its self-signed certificate's key (1057/1058 \"Keyset does not \
@@ -99,19 +106,23 @@ pub(super) const ENTRIES: &[FindingDef] = &[
                 commands: &[RESTART_TERMSERVICE],
             },
         ],
+        client_codes: ClientCodes {
+            codes: &[code(D, 0x904), code(H, 0x8009_030D), code(H, 0x8009_0016), code(N, 3)],
+            inferred: true,
+        },
         client: Some(ClientDef {
             text: "\"This computer can't connect to the remote computer\" or \"An internal error has occurred\" right after the connection starts",
             likely: true,
         }),
     },
     FindingDef {
-        id: "cert-renewal-failed",
+        id: FindingId::CertRenewalFailed,
         step: Step::Host,
         severity: Severity::Blocking,
         severity_rule: "Blocking while no later event 1056 shows a new self-signed certificate; info once one does (the failure was followed by a successful renewal).",
         title: "Remote Desktop could not create or renew its self-signed certificate",
         breaks_some_clients: false,
-        explains: &["tls-handshake-failed", "cert-expired"],
+        explains: &[FindingId::TlsHandshakeFailed, FindingId::CertExpired],
         explanation: "RemoteConnectionManager logged 1057 (failed to create a new self-signed certificate) or 1058 \
             (failed to replace the expired self-signed certificate). Without a usable certificate the server cannot \
             complete TLS, and clients see 0x904 or a certificate error. The status text says why: \"Keyset does not \
@@ -143,19 +154,23 @@ pub(super) const ENTRIES: &[FindingDef] = &[
                 commands: &[RESTART_TERMSERVICE],
             },
         ],
+        client_codes: ClientCodes {
+            codes: &[code(D, 0x904)],
+            inferred: true,
+        },
         client: Some(ClientDef {
             text: "\"This computer can't connect to the remote computer\" right after the connection starts",
             likely: true,
         }),
     },
     FindingDef {
-        id: "tls-disabled-in-schannel",
+        id: FindingId::TlsDisabledInSchannel,
         step: Step::Host,
         severity: Severity::Warning,
         severity_rule: "Blocking when no TLS version the client profile speaks is left enabled for the server side (registry), or Schannel 36871 with state 10013 shows the server could not build a credential; warning when only some clients are affected (TLS 1.2 off while older versions remain, or 36874 / alert 70 events).",
         title: "TLS versions a client needs are disabled in SCHANNEL",
         breaks_some_clients: true,
-        explains: &["tls-handshake-failed", "tls-legacy-only"],
+        explains: &[FindingId::TlsHandshakeFailed, FindingId::TlsLegacyOnly],
         explanation: "SCHANNEL\\Protocols\\<version>\\Server has Enabled = 0 (or DisabledByDefault = 1, which Remote \
             Desktop probably honours as well) for the TLS versions clients use, or Schannel logged that it could not \
             create a server credential with the enabled protocols (36871, state 10013), that a client's protocol has \
@@ -179,19 +194,23 @@ pub(super) const ENTRIES: &[FindingDef] = &[
                 commands: &[r#"reg query "HKLM\SOFTWARE\Policies\Microsoft\Cryptography\Configuration\SSL\00010002" /v Functions"#],
             },
         ],
+        client_codes: ClientCodes {
+            codes: &[code(D, 0x904), code(T, 70), code(H, 0x8009_0302)],
+            inferred: true,
+        },
         client: Some(ClientDef {
             text: "\"This computer can't connect to the remote computer\" right after the connection starts",
             likely: true,
         }),
     },
     FindingDef {
-        id: "termservice-disabled",
+        id: FindingId::TermserviceDisabled,
         step: Step::Host,
         severity: Severity::Blocking,
         severity_rule: "Blocking when the service start type is Disabled (Start = 4); warning when it only crashed (7031/7034) and was restarted.",
         title: "The Remote Desktop Services service is disabled or crashed",
         breaks_some_clients: false,
-        explains: &["port-closed"],
+        explains: &[FindingId::PortClosed],
         explanation: "Services\\TermService\\Start = 4 means Remote Desktop Services never starts, so nothing listens \
             on the RDP port. Service Control Manager 7031/7034 mean it terminated unexpectedly.",
         fixes: &[FixDef {
@@ -202,13 +221,14 @@ pub(super) const ENTRIES: &[FindingDef] = &[
                 "Get-Service TermService,UmRdpService,SessionEnv",
             ],
         }],
+        client_codes: ClientCodes::NONE,
         client: Some(ClientDef {
             text: "\"Remote Desktop can't connect to the remote computer\"",
             likely: true,
         }),
     },
     FindingDef {
-        id: "logons-disabled",
+        id: FindingId::LogonsDisabled,
         step: Step::Host,
         severity: Severity::Blocking,
         severity_rule: "Always blocking for new sessions.",
@@ -228,19 +248,20 @@ pub(super) const ENTRIES: &[FindingDef] = &[
                 r#"Set-ItemProperty -Path 'HKLM:\SYSTEM\CurrentControlSet\Control\Terminal Server\WinStations\RDP-Tcp' -Name fEnableWinStation -Value 1"#,
             ],
         }],
+        client_codes: ClientCodes::NONE,
         client: Some(ClientDef {
             text: "\"This computer can't connect to the remote computer\" or \"The remote computer is not accepting new connections\"",
             likely: true,
         }),
     },
     FindingDef {
-        id: "firewall-drop",
+        id: FindingId::FirewallDrop,
         step: Step::Host,
         severity: Severity::Blocking,
         severity_rule: "Blocking when no connection to the RDP port is seen getting through after the last drop; warning when later connections did get through (the drops hit some sources or some times only).",
         title: "The Windows firewall dropped connections to the RDP port",
         breaks_some_clients: false,
-        explains: &["port-filtered"],
+        explains: &[FindingId::PortFiltered],
         explanation: "Security events 5152 (packet dropped) or 5157 (connection blocked) from the Windows Filtering \
             Platform name the RDP port as destination. The host firewall, not the network, discarded the client's \
             packets, which a client sees as a timeout.",
@@ -257,38 +278,43 @@ pub(super) const ENTRIES: &[FindingDef] = &[
                 ],
             },
         ],
+        client_codes: ClientCodes {
+            codes: &[code(D, 0x204), code(D, 0x108)],
+            inferred: false,
+        },
         client: Some(ClientDef {
             text: "\"Remote Desktop can't connect to the remote computer\" after a long wait",
             likely: true,
         }),
     },
     FindingDef {
-        id: "firewall-rule-disabled",
+        id: FindingId::FirewallRuleDisabled,
         step: Step::Host,
         severity: Severity::Warning,
         severity_rule: "Blocking when every inbound Remote Desktop rule is inactive or blocks while the firewall is on; warning when only some are.",
         title: "The Remote Desktop firewall rules are disabled",
         breaks_some_clients: true,
-        explains: &["port-filtered"],
+        explains: &[FindingId::PortFiltered],
         explanation: "The exported firewall policy has the built-in Remote Desktop inbound rules inactive (Active=FALSE) \
             or set to block, while the firewall is on. Connections to the RDP port are then dropped.",
         fixes: &[FixDef {
             text: "Enable the Remote Desktop rules for the profiles you mean (or the equivalent GPO rules under Computer Configuration > Windows Settings > Security Settings > Windows Defender Firewall with Advanced Security). The command below scopes them to Domain and Private: enabling the whole group as it is may open RDP on the Public profile too",
             commands: &[FIREWALL_SHOW, FIREWALL_ENABLE_SCOPED],
         }],
+        client_codes: ClientCodes::NONE,
         client: Some(ClientDef {
             text: "\"Remote Desktop can't connect to the remote computer\" after a long wait",
             likely: true,
         }),
     },
     FindingDef {
-        id: "security-layer-rdp",
+        id: FindingId::SecurityLayerRdp,
         step: Step::Host,
         severity: Severity::Warning,
         severity_rule: "Warning: clients connect with Standard RDP Security (no server authentication, weak encryption); clients that require TLS or NLA fail.",
         title: "The security layer is set to Standard RDP Security (SecurityLayer = 0)",
         breaks_some_clients: true,
-        explains: &["tls-not-allowed", "security-downgrade"],
+        explains: &[FindingId::TlsNotAllowed, FindingId::SecurityDowngrade],
         explanation: "The effective SecurityLayer is 0 (RDP Security Layer), so the server uses the old RDP encryption \
             without TLS: the client cannot verify the server, and NLA is impossible. UserAuthentication = 1 together \
             with SecurityLayer = 0 is inconsistent and makes NLA clients fail.",
@@ -306,19 +332,20 @@ pub(super) const ENTRIES: &[FindingDef] = &[
                 commands: &[r#"Set-ItemProperty -Path 'HKLM:\SYSTEM\CurrentControlSet\Control\Terminal Server\WinStations\RDP-Tcp' -Name SecurityLayer -Value 2"#],
             },
         ],
+        client_codes: ClientCodes::NONE,
         client: Some(ClientDef {
             text: "up-to-date clients connect, with a warning that the server's identity cannot be verified; clients that require NLA fail",
             likely: true,
         }),
     },
     FindingDef {
-        id: "nla-disabled",
+        id: FindingId::NlaDisabled,
         step: Step::Host,
         severity: Severity::Warning,
         severity_rule: "Warning: clients connect, but the logon screen is exposed before authentication.",
         title: "NLA (Network Level Authentication) is not required (UserAuthentication = 0)",
         breaks_some_clients: false,
-        explains: &["nla-not-enforced"],
+        explains: &[FindingId::NlaNotEnforced],
         explanation: "The effective UserAuthentication is 0, so the server creates a session and shows the logon screen \
             before the user is authenticated. That exposes it to pre-authentication attacks (BlueKeep class) and \
             lets anyone consume sessions.",
@@ -332,10 +359,11 @@ pub(super) const ENTRIES: &[FindingDef] = &[
                 commands: &[r#"Set-ItemProperty -Path 'HKLM:\SYSTEM\CurrentControlSet\Control\Terminal Server\WinStations\RDP-Tcp' -Name UserAuthentication -Value 1"#],
             },
         ],
+        client_codes: ClientCodes::NONE,
         client: None,
     },
     FindingDef {
-        id: "session-limit",
+        id: FindingId::SessionLimit,
         step: Step::Host,
         severity: Severity::Warning,
         severity_rule: "Warning when the effective connection limit is 2 or less (the next user is refused or has to disconnect another); info for larger limits.",
@@ -362,13 +390,17 @@ pub(super) const ENTRIES: &[FindingDef] = &[
                 commands: &["query session /server:{host}", "logoff ID /server:{host}"],
             },
         ],
+        client_codes: ClientCodes {
+            codes: &[code(D, 0x904)],
+            inferred: true,
+        },
         client: Some(ClientDef {
             text: "\"The remote computer is not accepting new connections\" or \"This computer can't connect to the remote computer\"",
             likely: true,
         }),
     },
     FindingDef {
-        id: "port-changed",
+        id: FindingId::PortChanged,
         step: Step::Host,
         severity: Severity::Info,
         severity_rule: "Info; warning when the exported firewall rules still open only another port.",
@@ -387,10 +419,11 @@ pub(super) const ENTRIES: &[FindingDef] = &[
                 commands: &[r#"New-NetFirewallRule -DisplayName "Remote Desktop (custom port)" -Direction Inbound -Protocol TCP -LocalPort PORT -Action Allow"#],
             },
         ],
+        client_codes: ClientCodes::NONE,
         client: None,
     },
     FindingDef {
-        id: "fips-policy-enabled",
+        id: FindingId::FipsPolicyEnabled,
         step: Step::Host,
         severity: Severity::Warning,
         severity_rule: "Warning: clients without FIPS-compliant methods fail.",
@@ -404,10 +437,11 @@ pub(super) const ENTRIES: &[FindingDef] = &[
             text: "Unless FIPS mode is a compliance requirement, disable it: Computer Configuration > Windows Settings > Security Settings > Local Policies > Security Options > System cryptography: Use FIPS compliant algorithms = Disabled; and set Set client connection encryption level to High Level",
             commands: &[r#"reg query "HKLM\SYSTEM\CurrentControlSet\Control\Lsa\FipsAlgorithmPolicy" /v Enabled"#],
         }],
+        client_codes: ClientCodes::NONE,
         client: None,
     },
     FindingDef {
-        id: "credssp-oracle-vulnerable",
+        id: FindingId::CredsspOracleVulnerable,
         step: Step::Host,
         severity: Severity::Warning,
         severity_rule: "Warning for AllowEncryptionOracle = 2 (Vulnerable); info for 0 (Force Updated Clients: unpatched clients are refused).",
@@ -421,16 +455,17 @@ pub(super) const ENTRIES: &[FindingDef] = &[
             text: "Patch both sides, then set Computer Configuration > Administrative Templates > System > Credentials Delegation > Encryption Oracle Remediation = Mitigated (1)",
             commands: &[r#"reg query "HKLM\SOFTWARE\Microsoft\Windows\CurrentVersion\Policies\System\CredSSP\Parameters" /v AllowEncryptionOracle"#],
         }],
+        client_codes: ClientCodes::NONE,
         client: None,
     },
     FindingDef {
-        id: "custom-cert-unusable",
+        id: FindingId::CustomCertUnusable,
         step: Step::Host,
         severity: Severity::Warning,
         severity_rule: "Warning: the server falls back to its self-signed certificate, which clients do not trust.",
         title: "The configured RDP certificate cannot be used",
         breaks_some_clients: false,
-        explains: &["cert-self-signed"],
+        explains: &[FindingId::CertSelfSigned],
         explanation: "RemoteConnectionManager reported that the certificate configured in SSLCertificateSHA1Hash (or \
             issued from the configured template) is missing, expired, lacks the Server Authentication usage, or its \
             private key is inaccessible (1051/1053/1054/1055), or that the certificate configuration was reset (1059). \
@@ -451,10 +486,11 @@ pub(super) const ENTRIES: &[FindingDef] = &[
                 ],
             },
         ],
+        client_codes: ClientCodes::NONE,
         client: None,
     },
     FindingDef {
-        id: "security-layer-error",
+        id: FindingId::SecurityLayerError,
         step: Step::Host,
         severity: Severity::Warning,
         severity_rule: "Warning: the server disconnected clients for protocol errors in the security layer; often scanners, sometimes a security-layer or NLA mismatch.",
@@ -478,10 +514,11 @@ pub(super) const ENTRIES: &[FindingDef] = &[
                 commands: &[],
             },
         ],
+        client_codes: ClientCodes::NONE,
         client: None,
     },
     FindingDef {
-        id: "tls-alert-sent",
+        id: FindingId::TlsAlertSent,
         step: Step::Host,
         severity: Severity::Warning,
         severity_rule: "Warning: some TLS handshakes failed on the server side; the alert says why.",
@@ -496,10 +533,11 @@ pub(super) const ENTRIES: &[FindingDef] = &[
             text: "Correlate the alert times with failed client attempts, and read the Schannel events around them",
             commands: &[CERT_EVENTS],
         }],
+        client_codes: ClientCodes::NONE,
         client: None,
     },
     FindingDef {
-        id: "tls-alert-received",
+        id: FindingId::TlsAlertReceived,
         step: Step::Host,
         severity: Severity::Info,
         severity_rule: "Info: a peer aborted a handshake; on a server this usually means a client did not trust the certificate.",
@@ -512,10 +550,11 @@ pub(super) const ENTRIES: &[FindingDef] = &[
             text: "Check the certificate a client sees",
             commands: &["rdpdoctor check {host}:{port}"],
         }],
+        client_codes: ClientCodes::NONE,
         client: None,
     },
     FindingDef {
-        id: "client-disconnect-code",
+        id: FindingId::ClientDisconnectCode,
         step: Step::Host,
         severity: Severity::Warning,
         severity_rule: "Warning for error reasons; info for a user-initiated or server-initiated logoff (reasons 1, 2, 3).",
@@ -529,11 +568,12 @@ pub(super) const ENTRIES: &[FindingDef] = &[
             text: "Decode the code, then read the server's logs for the same minute",
             commands: &["rdpdoctor explain 0x904", "rdpdoctor logs System.evtx RdpCoreTS.evtx"],
         }],
+        client_codes: ClientCodes::NONE,
         client: None,
     },
     // Logon findings proven by the Security and RdpCoreTS logs.
     FindingDef {
-        id: "logon-failure",
+        id: FindingId::LogonFailure,
         step: Step::Logon,
         severity: Severity::Warning,
         severity_rule: "Warning: the server works; these attempts used a wrong user name or password (many from many addresses: password guessing).",
@@ -552,13 +592,17 @@ pub(super) const ENTRIES: &[FindingDef] = &[
                 commands: &["net accounts"],
             },
         ],
+        client_codes: ClientCodes {
+            codes: &[code(D, 0x807), code(NT, 0xC000_006D), code(NT, 0xC000_006A), code(F, 0x0002_0014), code(F, 0x0002_0015), code(F, 134), code(F, 154)],
+            inferred: false,
+        },
         client: Some(ClientDef {
             text: "\"Your credentials did not work\"",
             likely: true,
         }),
     },
     FindingDef {
-        id: "account-restricted",
+        id: FindingId::AccountRestricted,
         step: Step::Logon,
         severity: Severity::Blocking,
         severity_rule: "Blocking for the account named in the evidence.",
@@ -576,13 +620,17 @@ pub(super) const ENTRIES: &[FindingDef] = &[
                 "Get-ADUser USERNAME -Properties LogonWorkstations,logonHours,MemberOf",
             ],
         }],
+        client_codes: ClientCodes {
+            codes: &[code(D, 0xC07), code(NT, 0xC000_006E), code(F, 0x0002_0017), code(F, 156)],
+            inferred: false,
+        },
         client: Some(ClientDef {
             text: "\"A user account restriction (for example, a time-of-day restriction) is preventing you from logging on\"",
             likely: true,
         }),
     },
     FindingDef {
-        id: "logon-right-missing",
+        id: FindingId::LogonRightMissing,
         step: Step::Logon,
         severity: Severity::Blocking,
         severity_rule: "Blocking for the account named in the evidence.",
@@ -603,13 +651,17 @@ pub(super) const ENTRIES: &[FindingDef] = &[
                 commands: &[r"secedit /export /cfg C:\rdpdiag\rights.inf /areas USER_RIGHTS", "gpresult /h C:\\rdpdiag\\gp.html"],
             },
         ],
+        client_codes: ClientCodes {
+            codes: &[code(NT, 0xC000_015B), code(F, 0x0002_001A), code(F, 158)],
+            inferred: false,
+        },
         client: Some(ClientDef {
             text: "\"The connection was denied because the user account is not authorized for remote login\"",
             likely: true,
         }),
     },
     FindingDef {
-        id: "account-locked",
+        id: FindingId::AccountLocked,
         step: Step::Logon,
         severity: Severity::Blocking,
         severity_rule: "Blocking for the account named in the evidence until it is unlocked.",
@@ -621,13 +673,17 @@ pub(super) const ENTRIES: &[FindingDef] = &[
             text: "Unlock the account and find the source of the bad passwords (saved credentials, a service, an attacker)",
             commands: &["Unlock-ADAccount USERNAME", "net user USERNAME /active:yes"],
         }],
+        client_codes: ClientCodes {
+            codes: &[code(D, 0xD07), code(NT, 0xC000_0234), code(F, 0x0002_0018), code(F, 135)],
+            inferred: false,
+        },
         client: Some(ClientDef {
             text: "\"The referenced account is currently locked out and may not be logged on to\"",
             likely: true,
         }),
     },
     FindingDef {
-        id: "account-disabled",
+        id: FindingId::AccountDisabled,
         step: Step::Logon,
         severity: Severity::Blocking,
         severity_rule: "Blocking for the account named in the evidence.",
@@ -639,13 +695,17 @@ pub(super) const ENTRIES: &[FindingDef] = &[
             text: "Enable the account or extend its expiry date",
             commands: &["Enable-ADAccount USERNAME", "net user USERNAME /active:yes /expires:never"],
         }],
+        client_codes: ClientCodes {
+            codes: &[code(D, 0xB07), code(NT, 0xC000_0072), code(F, 0x0002_0012), code(F, 151)],
+            inferred: false,
+        },
         client: Some(ClientDef {
             text: "\"Your account has been disabled\"",
             likely: true,
         }),
     },
     FindingDef {
-        id: "password-expired",
+        id: FindingId::PasswordExpired,
         step: Step::Logon,
         severity: Severity::Blocking,
         severity_rule: "Blocking for the account named in the evidence.",
@@ -657,13 +717,17 @@ pub(super) const ENTRIES: &[FindingDef] = &[
             text: "Change the password another way (Ctrl+Alt+Del on a domain PC, or an administrator resets it)",
             commands: &["Set-ADAccountPassword USERNAME -Reset"],
         }],
+        client_codes: ClientCodes {
+            codes: &[code(D, 0xF07), code(NT, 0xC000_0071), code(F, 0x0002_000E), code(F, 148)],
+            inferred: false,
+        },
         client: Some(ClientDef {
             text: "\"Your password has expired\"",
             likely: true,
         }),
     },
     FindingDef {
-        id: "password-must-change",
+        id: FindingId::PasswordMustChange,
         step: Step::Logon,
         severity: Severity::Blocking,
         severity_rule: "Blocking for the account named in the evidence.",
@@ -675,6 +739,10 @@ pub(super) const ENTRIES: &[FindingDef] = &[
             text: "Change the password another way, or clear the flag",
             commands: &["Set-ADUser USERNAME -ChangePasswordAtLogon $false"],
         }],
+        client_codes: ClientCodes {
+            codes: &[code(D, 0x1207), code(NT, 0xC000_0224), code(F, 0x0002_0013), code(F, 149)],
+            inferred: false,
+        },
         client: Some(ClientDef {
             text: "\"You must change your password before logging on the first time\"",
             likely: true,

@@ -2,8 +2,11 @@
 //! that refuse with ICMP, names with dead addresses, resolvers that never answer, devices that
 //! kill TLS, MTU black holes, and the quality of the path (round trip, retransmissions).
 
-use super::{ClientDef, FindingDef, FixDef};
+use super::families::*;
+use super::{ClientCodes, ClientDef, FindingDef, FixDef};
 use crate::model::{Severity, Step};
+use crate::FindingId;
+use rdpdoctor_codes::code;
 
 /// Median round trip (ms) above which `high-latency` fires. RDP over TCP stays comfortable up to
 /// about 100 ms; past 150 ms typing and mouse feedback lag visibly and every connection-time
@@ -16,7 +19,7 @@ pub(crate) const LOSS_CONNECTIONS: usize = 2;
 
 pub(super) const ENTRIES: &[FindingDef] = &[
     FindingDef {
-        id: "dns-timeout",
+        id: FindingId::DnsTimeout,
         step: Step::Dns,
         severity: Severity::Blocking,
         severity_rule: "Always blocking: without an answer the client has no address.",
@@ -41,13 +44,17 @@ pub(super) const ENTRIES: &[FindingDef] = &[
                 commands: &[],
             },
         ],
+        client_codes: ClientCodes {
+            codes: &[code(D, 0x104), code(D, 0x208), code(F, 0x0002_0005)],
+            inferred: true,
+        },
         client: Some(ClientDef {
             text: "\"Remote Desktop can't find the computer\" after a long wait",
             likely: true,
         }),
     },
     FindingDef {
-        id: "port-rejected-by-firewall",
+        id: FindingId::PortRejectedByFirewall,
         step: Step::Tcp,
         severity: Severity::Blocking,
         severity_rule: "Always blocking.",
@@ -76,13 +83,17 @@ pub(super) const ENTRIES: &[FindingDef] = &[
                 commands: &[r#"Get-NetFirewallRule -Direction Inbound -Action Block -Enabled True | Get-NetFirewallPortFilter | Where-Object LocalPort -eq {port}"#],
             },
         ],
+        client_codes: ClientCodes {
+            codes: &[code(D, 0x204), code(F, 0x0002_0006), code(F, 141)],
+            inferred: true,
+        },
         client: Some(ClientDef {
             text: "\"Remote Desktop can't connect to the remote computer\" at once (no long wait)",
             likely: true,
         }),
     },
     FindingDef {
-        id: "address-unreachable",
+        id: FindingId::AddressUnreachable,
         step: Step::Tcp,
         severity: Severity::Warning,
         severity_rule: "Warning: at least one address connects; clients that pick a dead one fail or wait.",
@@ -109,19 +120,20 @@ pub(super) const ENTRIES: &[FindingDef] = &[
                 commands: &["Get-DnsClient | Format-Table InterfaceAlias,RegisterThisConnectionsAddress"],
             },
         ],
+        client_codes: ClientCodes::NONE,
         client: Some(ClientDef {
             text: "intermittent: \"Remote Desktop can't connect to the remote computer\" for some users or some attempts, or a long wait before it connects",
             likely: true,
         }),
     },
     FindingDef {
-        id: "tls-reset-in-path",
+        id: FindingId::TlsResetInPath,
         step: Step::Tls,
         severity: Severity::Blocking,
         severity_rule: "Always blocking: the device resets every normal TLS handshake.",
         title: "A device in the path kills the TLS handshake",
         breaks_some_clients: false,
-        explains: &["tls-handshake-failed"],
+        explains: &[FindingId::TlsHandshakeFailed],
         explanation: "Every TLS handshake was reset right after the ClientHello, before any answer, but the same \
             ClientHello sent another way got through (the evidence says which: split over two TCP segments, or \
             without the server name). The server does not care how the ClientHello is cut into segments, so \
@@ -144,19 +156,23 @@ pub(super) const ENTRIES: &[FindingDef] = &[
                 commands: &["rdpdoctor check {host}:{port}"],
             },
         ],
+        client_codes: ClientCodes {
+            codes: &[code(D, 0x904), code(F, 0x0002_000D), code(F, 147)],
+            inferred: true,
+        },
         client: Some(ClientDef {
             text: "\"This computer can't connect to the remote computer\" right after the connection starts (the socket was closed: 0x904)",
             likely: true,
         }),
     },
     FindingDef {
-        id: "path-mtu-blackhole",
+        id: FindingId::PathMtuBlackhole,
         step: Step::Tls,
         severity: Severity::Blocking,
         severity_rule: "Always blocking: every client with the normal segment size stalls in the handshake.",
         title: "An MTU black hole swallows the server's large packets",
         breaks_some_clients: false,
-        explains: &["tls-handshake-failed"],
+        explains: &[FindingId::TlsHandshakeFailed],
         explanation: "The X.224 exchange (small packets) worked, but every TLS handshake stalled after the ClientHello: \
             the server's first TLS flight (its certificate, a few kilobytes in full-size packets) never arrived. \
             With a small maximum segment size the same handshake completed, so full-size packets are dropped on \
@@ -182,13 +198,14 @@ pub(super) const ENTRIES: &[FindingDef] = &[
                 commands: &["ping -f -l 1372 {host}"],
             },
         ],
+        client_codes: ClientCodes::NONE,
         client: Some(ClientDef {
             text: "the client waits on \"Configuring remote session\" / \"Securing remote connection\", then \"This computer can't connect to the remote computer\"",
             likely: true,
         }),
     },
     FindingDef {
-        id: "high-latency",
+        id: FindingId::HighLatency,
         step: Step::Tcp,
         severity: Severity::Warning,
         severity_rule: "Warning when the median round trip of the probe connections exceeds 150 ms (the kernel's TCP round-trip measurement).",
@@ -213,13 +230,14 @@ pub(super) const ENTRIES: &[FindingDef] = &[
                 commands: &[],
             },
         ],
+        client_codes: ClientCodes::NONE,
         client: Some(ClientDef {
             text: "no error; slow logon and sluggish input, a connection-quality indicator showing \"poor\"",
             likely: true,
         }),
     },
     FindingDef {
-        id: "packet-loss",
+        id: FindingId::PacketLoss,
         step: Step::Tcp,
         severity: Severity::Warning,
         severity_rule: "Warning when payload had to be retransmitted on at least two of the probe connections (TCP_INFO tcpi_bytes_retrans; SYN retries do not count).",
@@ -244,6 +262,7 @@ pub(super) const ENTRIES: &[FindingDef] = &[
                 commands: &[],
             },
         ],
+        client_codes: ClientCodes::NONE,
         client: Some(ClientDef {
             text: "freezes and \"Reconnecting...\" during sessions; sometimes 0x904 at connect",
             likely: true,

@@ -1,8 +1,11 @@
 //! Catalog entries for Standard RDP Security (MS-RDPBCGR 5.3): what the MCS Connect Response says
 //! the server enforces when it speaks the legacy RC4/FIPS security layer.
 
-use super::{ClientDef, FindingDef, FixDef, CERT_EVENTS, CERT_STORE};
+use super::families::*;
+use super::{ClientCodes, ClientDef, FindingDef, FixDef, CERT_EVENTS, CERT_STORE};
 use crate::model::{Severity, Step};
+use crate::FindingId;
+use rdpdoctor_codes::code;
 
 const Q_SECURITY_LAYER_POLICY: &str =
     r#"reg query "HKLM\SOFTWARE\Policies\Microsoft\Windows NT\Terminal Services" /v SecurityLayer"#;
@@ -16,13 +19,13 @@ const Q_WMI: &str = r"Get-CimInstance -Namespace root\cimv2\TerminalServices -Cl
 
 pub(super) const ENTRIES: &[FindingDef] = &[
     FindingDef {
-        id: "rdp-security-only",
+        id: FindingId::RdpSecurityOnly,
         step: Step::RdpSecurity,
         severity: Severity::Warning,
         severity_rule: "Warning: an up-to-date mstsc still connects with Standard RDP Security (after an identity warning), but clients that require TLS or NLA cannot, and nothing authenticates the server.",
         title: "The server speaks only Standard RDP Security (no TLS, no NLA)",
         breaks_some_clients: true,
-        explains: &["security-downgrade", "tls-not-allowed"],
+        explains: &[FindingId::SecurityDowngrade, FindingId::TlsNotAllowed],
         explanation: "No request for TLS or CredSSP was accepted, and the MCS probe shows the server negotiating the \
             legacy RC4/FIPS security layer instead (MS-RDPBCGR 5.3): its security layer is set to RDP (SecurityLayer = 0), \
             it has no usable certificate for TLS (xrdp then falls back silently), or it is too old for TLS. The server \
@@ -53,13 +56,14 @@ pub(super) const ENTRIES: &[FindingDef] = &[
                 commands: &["grep -E '^(security_layer|certificate|key_file|crypt_level)' /etc/xrdp/xrdp.ini", "sudo systemctl restart xrdp"],
             },
         ],
+        client_codes: ClientCodes::NONE,
         client: Some(ClientDef {
             text: "mstsc connects after \"The remote computer could not be authenticated\"-style identity warnings; clients that require TLS or NLA refuse (FreeRDP: security negotiation failure)",
             likely: true,
         }),
     },
     FindingDef {
-        id: "encryption-level-low",
+        id: FindingId::EncryptionLevelLow,
         step: Step::RdpSecurity,
         severity: Severity::Warning,
         severity_rule: "Warning: clients connect, but the traffic is weakly encrypted (40 or 56-bit RC4), encrypted one way only (Low), or not at all (None).",
@@ -90,16 +94,17 @@ pub(super) const ENTRIES: &[FindingDef] = &[
                 commands: &["sudo systemctl restart xrdp"],
             },
         ],
+        client_codes: ClientCodes::NONE,
         client: None,
     },
     FindingDef {
-        id: "encryption-fips-required",
+        id: FindingId::EncryptionFipsRequired,
         step: Step::RdpSecurity,
         severity: Severity::Warning,
         severity_rule: "Warning: mstsc supports FIPS and connects; clients without FIPS (3DES) Standard RDP Security fail.",
         title: "The server insists on FIPS encryption",
         breaks_some_clients: true,
-        explains: &["encryption-mismatch"],
+        explains: &[FindingId::EncryptionMismatch],
         explanation: "The server's encryption level is FIPS (4), or it picks the FIPS method (3DES/SHA-1) whatever the \
             client offers. Windows does this when the policy \"System cryptography: Use FIPS compliant algorithms for \
             encryption, hashing, and signing\" is on (FIPSAlgorithmPolicy Enabled = 1), or MinEncryptionLevel = 4; xrdp \
@@ -129,13 +134,17 @@ pub(super) const ENTRIES: &[FindingDef] = &[
                 commands: &[],
             },
         ],
+        client_codes: ClientCodes {
+            codes: &[code(X, 8), code(F, 8)],
+            inferred: true,
+        },
         client: Some(ClientDef {
             text: "clients without FIPS Standard RDP Security are disconnected; mstsc would report that the server denied the connection for security reasons (FIPS)",
             likely: true,
         }),
     },
     FindingDef {
-        id: "encryption-mismatch",
+        id: FindingId::EncryptionMismatch,
         step: Step::RdpSecurity,
         severity: Severity::Warning,
         severity_rule: "Blocking when the offer of every method (what mstsc sends) is refused or answered with a method it did not offer; warning when only a narrower offer is.",
@@ -163,13 +172,17 @@ pub(super) const ENTRIES: &[FindingDef] = &[
                 commands: &[CERT_STORE, CERT_EVENTS],
             },
         ],
+        client_codes: ClientCodes {
+            codes: &[code(E, 0x1194), code(D, 0x506), code(D, 0xB06)],
+            inferred: true,
+        },
         client: Some(ClientDef {
             text: "the client disconnects with an encryption error (the server's ERRINFO_ENCPKGMISMATCH, or the client's own check of the chosen method)",
             likely: true,
         }),
     },
     FindingDef {
-        id: "weak-server-key",
+        id: FindingId::WeakServerKey,
         step: Step::RdpSecurity,
         severity: Severity::Warning,
         severity_rule: "Warning: clients connect, but the key that protects the session keys is factorable.",
@@ -195,6 +208,7 @@ pub(super) const ENTRIES: &[FindingDef] = &[
                 commands: &["sudo xrdp-keygen xrdp auto 2048", "sudo systemctl restart xrdp"],
             },
         ],
+        client_codes: ClientCodes::NONE,
         client: None,
     },
 ];

@@ -1,12 +1,15 @@
 //! Catalog entries for what a full connection (`check --full`) shows: the server's own codes
 //! after the security handshake (FINDINGS.md "NLA, logon and the server's own error codes").
 
-use super::{ClientDef, FindingDef, FixDef};
+use super::families::*;
+use super::{ClientCodes, ClientDef, FindingDef, FixDef};
 use crate::model::{Severity, Step};
+use crate::FindingId;
+use rdpdoctor_codes::code;
 
 pub(super) const ENTRIES: &[FindingDef] = &[
     FindingDef {
-        id: "server-denied-connection",
+        id: FindingId::ServerDeniedConnection,
         step: Step::Session,
         severity: Severity::Blocking,
         severity_rule: "Blocking: the server ended the connection with Set Error Info 0x7 during the connection sequence.",
@@ -51,13 +54,17 @@ pub(super) const ENTRIES: &[FindingDef] = &[
                 commands: &["(Get-CimInstance -Namespace root/cimv2/TerminalServices -ClassName Win32_TerminalServiceSetting | Invoke-CimMethod -MethodName GetGracePeriodDays).DaysLeft", "wevtutil qe System \"/q:*[System[Provider[@Name='Microsoft-Windows-TerminalServices-Licensing']]]\" /c:10 /rd:true /f:text"],
             },
         ],
+        client_codes: ClientCodes {
+            codes: &[code(D, 0x904), code(X, 7), code(E, 7), code(F, 7), code(F, 131)],
+            inferred: true,
+        },
         client: Some(ClientDef {
             text: "\"This computer can't connect to the remote computer\" with Error code: 0x904, Extended error code: 0x7",
             likely: true,
         }),
     },
     FindingDef {
-        id: "server-error-info",
+        id: FindingId::ServerErrorInfo,
         step: Step::Session,
         severity: Severity::Blocking,
         severity_rule: "Blocking when the server ended the connection sequence with the code; warning when the session still came up.",
@@ -72,13 +79,14 @@ pub(super) const ENTRIES: &[FindingDef] = &[
             text: "Look the code up and follow its meaning (idle or logon-time limits, another connection took the session, insufficient privileges, a licensing or Connection Broker code)",
             commands: &["rdpdoctor explain errinfo:CODE"],
         }],
+        client_codes: ClientCodes::NONE,
         client: Some(ClientDef {
             text: "the errorInfo code as the extended error code of the disconnect dialog",
             likely: true,
         }),
     },
     FindingDef {
-        id: "licensing-failure",
+        id: FindingId::LicensingFailure,
         step: Step::Session,
         severity: Severity::Blocking,
         severity_rule: "Blocking: the licensing exchange ended in an error (a licensing error message other than STATUS_VALID_CLIENT, or a licensing Set Error Info code 0x100-0x10A).",
@@ -100,13 +108,17 @@ pub(super) const ENTRIES: &[FindingDef] = &[
                 commands: &["gpresult /h C:\\rdpdiag\\gp.html"],
             },
         ],
+        client_codes: ClientCodes {
+            codes: &[code(D, 0x808), code(D, 0x908), code(E, 0x100), code(E, 0x101), code(E, 0x102), code(E, 0x10A)],
+            inferred: false,
+        },
         client: Some(ClientDef {
             text: "\"The remote session was disconnected because there are no Remote Desktop License Servers available to provide a license\" (or another licensing message)",
             likely: false,
         }),
     },
     FindingDef {
-        id: "redirected",
+        id: FindingId::Redirected,
         step: Step::Session,
         severity: Severity::Info,
         severity_rule: "Always info: redirection is how RD Connection Broker farms work.",
@@ -121,6 +133,7 @@ pub(super) const ENTRIES: &[FindingDef] = &[
             text: "Check the target the server named",
             commands: &["rdpdoctor check TARGET --full"],
         }],
+        client_codes: ClientCodes::NONE,
         client: None,
     },
 ];

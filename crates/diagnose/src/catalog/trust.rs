@@ -2,12 +2,13 @@
 //! unknown or was never requested, MCS and CredSSP answers that do not decode, a CredSSP server
 //! that does not prove it holds the TLS key, and credentials withheld for want of such proof.
 
-use super::{ClientDef, FindingDef, FixDef};
+use super::{ClientCodes, ClientDef, FindingDef, FixDef};
 use crate::model::{Severity, Step};
+use crate::FindingId;
 
 pub(super) const NEGOTIATION: &[FindingDef] = &[
     FindingDef {
-        id: "unknown-protocol-selected",
+        id: FindingId::UnknownProtocolSelected,
         step: Step::Negotiation,
         severity: Severity::Blocking,
         severity_rule: "Blocking when the request a current client sends (TLS|CredSSP|CredSSP-EX) gets it; a warning when only another request does.",
@@ -32,13 +33,14 @@ pub(super) const NEGOTIATION: &[FindingDef] = &[
                 commands: &["rdpdoctor check SERVER-ADDRESS:3389"],
             },
         ],
+        client_codes: ClientCodes::NONE,
         client: Some(ClientDef {
             text: "\"This computer can't connect to the remote computer\"",
             likely: true,
         }),
     },
     FindingDef {
-        id: "negotiation-protocol-violation",
+        id: FindingId::NegotiationProtocolViolation,
         step: Step::Negotiation,
         severity: Severity::Warning,
         severity_rule: "A warning; blocking when the request a current client sends (TLS|CredSSP|CredSSP-EX) gets it.",
@@ -62,12 +64,13 @@ pub(super) const NEGOTIATION: &[FindingDef] = &[
                 ],
             },
         ],
+        client_codes: ClientCodes::NONE,
         client: None,
     },
 ];
 
 pub(super) const RDP_SECURITY: &[FindingDef] = &[FindingDef {
-    id: "mcs-response-malformed",
+    id: FindingId::McsResponseMalformed,
     step: Step::RdpSecurity,
     severity: Severity::Blocking,
     severity_rule: "Blocking when the offer of every encryption method gets it and no request selects TLS; a warning otherwise.",
@@ -92,6 +95,7 @@ pub(super) const RDP_SECURITY: &[FindingDef] = &[FindingDef {
             ],
         },
     ],
+    client_codes: ClientCodes::NONE,
     client: Some(ClientDef {
         text: "\"Because of a protocol error, this session will be disconnected\"",
         likely: true,
@@ -100,7 +104,7 @@ pub(super) const RDP_SECURITY: &[FindingDef] = &[FindingDef {
 
 pub(super) const NLA: &[FindingDef] = &[
     FindingDef {
-        id: "credssp-response-malformed",
+        id: FindingId::CredsspResponseMalformed,
         step: Step::Nla,
         severity: Severity::Blocking,
         severity_rule: "Blocking when the request a current client sends selects CredSSP; a warning otherwise.",
@@ -123,13 +127,14 @@ pub(super) const NLA: &[FindingDef] = &[
                 ],
             },
         ],
+        client_codes: ClientCodes::NONE,
         client: Some(ClientDef {
             text: "\"An authentication error has occurred\"",
             likely: true,
         }),
     },
     FindingDef {
-        id: "credssp-pubkey-mismatch",
+        id: FindingId::CredsspPubkeyMismatch,
         step: Step::Nla,
         severity: Severity::Blocking,
         severity_rule: "Always blocking, and the verdict's headline.",
@@ -160,6 +165,7 @@ pub(super) const NLA: &[FindingDef] = &[
                 commands: &["rdpdoctor check {host}:{port} --user 'DOMAIN\\user' --cert-sha256 REAL-SHA256"],
             },
         ],
+        client_codes: ClientCodes::NONE,
         client: Some(ClientDef {
             text: "\"An authentication error has occurred\" (mstsc refuses a pubKeyAuth that does not match)",
             likely: true,
@@ -168,7 +174,7 @@ pub(super) const NLA: &[FindingDef] = &[
 ];
 
 pub(super) const SESSION: &[FindingDef] = &[FindingDef {
-    id: "credentials-not-delegated",
+    id: FindingId::CredentialsNotDelegated,
     step: Step::Logon,
     severity: Severity::Info,
     severity_rule: "Always info: it describes what rdpdoctor withheld, not a server fault (the findings about the channel say what is wrong with it).",
@@ -193,5 +199,6 @@ pub(super) const SESSION: &[FindingDef] = &[FindingDef {
             commands: &[],
         },
     ],
+    client_codes: ClientCodes::NONE,
     client: None,
 }];

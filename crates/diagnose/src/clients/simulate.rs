@@ -9,7 +9,8 @@
 use super::{CertPolicy, ClientProfile, CodeList, OraclePolicy, PROFILES};
 use crate::model::{ClientError, CodeRef, Step};
 use rdpdoctor_observations::{
-    protocol, CipherScan, NegotiationOutcome, Observations, TlsOutcome, TlsVersion,
+    protocol, CipherScan, NegotiationOutcome, Observations, TlsObservation, TlsOutcome, TlsVersion,
+    VersionScan,
 };
 use serde::{Deserialize, Serialize};
 
@@ -272,6 +273,33 @@ fn tls_step(p: &'static ClientProfile, obs: &Observations, scan: &CipherScan) ->
     let Some(tls) = &obs.tls else {
         return unknown(Step::Tls, "no TLS handshake was observed".to_string());
     };
+    let handshake = common_version(p, tls).and_then(|version| {
+        let Some(vs) = scan.version(version) else {
+            return Err(unknown(
+                Step::Tls,
+                format!(
+                    "the cipher suites of {} were not enumerated",
+                    version.label()
+                ),
+            ));
+        };
+        let chosen = common_suite(p, version, vs)?;
+        let group = key_exchange_group(p, version, vs, chosen)?;
+        diffie_hellman_strong_enough(p, vs, chosen)?;
+        let mut handshake = format!("{} {chosen}", version.label());
+        if let Some(g) = group {
+            handshake.push_str(&format!(" ({g})"));
+        }
+        Ok(handshake)
+    });
+    match handshake {
+        Ok(handshake) => ok(Outcome::Connects, None, handshake),
+        Err(verdict) => verdict,
+    }
+}
+
+/// The newest TLS version the server completes and the client speaks.
+fn common_version(p: &'static ClientProfile, tls: &TlsObservation) -> Result<TlsVersion, Verdict> {
     let mut completed: Vec<TlsVersion> = tls
         .attempts
         .iter()
@@ -279,31 +307,36 @@ fn tls_step(p: &'static ClientProfile, obs: &Observations, scan: &CipherScan) ->
         .map(|a| a.version)
         .collect();
     completed.sort();
-    let Some(&version) = completed.iter().rev().find(|v| p.supports(**v)) else {
-        return fail(
-            Step::Tls,
-            format!(
-                "no TLS version in common: the server completes only {}, {} speaks {}",
-                if completed.is_empty() {
-                    "none".to_string()
-                } else {
-                    versions(&completed)
-                },
-                p.stack,
-                versions(p.tls_versions)
-            ),
-            &p.tls_errors,
-        );
-    };
-    let Some(vs) = scan.version(version) else {
-        return unknown(
-            Step::Tls,
-            format!(
-                "the cipher suites of {} were not enumerated",
-                version.label()
-            ),
-        );
-    };
+    completed
+        .iter()
+        .rev()
+        .find(|v| p.supports(**v))
+        .copied()
+        .ok_or_else(|| {
+            fail(
+                Step::Tls,
+                format!(
+                    "no TLS version in common: the server completes only {}, {} speaks {}",
+                    if completed.is_empty() {
+                        "none".to_string()
+                    } else {
+                        versions(&completed)
+                    },
+                    p.stack,
+                    versions(p.tls_versions)
+                ),
+                &p.tls_errors,
+            )
+        })
+}
+
+/// The cipher suite the handshake would use at `version`: the server's first in the client's
+/// offer when it enforces its own order, else the client's first the server accepts.
+fn common_suite<'a>(
+    p: &'static ClientProfile,
+    version: TlsVersion,
+    vs: &'a VersionScan,
+) -> Result<&'a str, Verdict> {
     let offered: Vec<&str> = p
         .cipher_suites
         .iter()
@@ -325,17 +358,17 @@ fn tls_step(p: &'static ClientProfile, obs: &Observations, scan: &CipherScan) ->
     };
     let Some(chosen) = chosen else {
         if !vs.complete {
-            return unknown(
+            return Err(unknown(
                 Step::Tls,
                 format!(
                     "none of the {} suites seen so far is one this client offers, and the enumeration stopped early ({})",
                     version.label(),
                     vs.stopped.as_deref().unwrap_or("unknown reason")
                 ),
-            );
+            ));
         }
         let only = if vs.accepted.len() == 1 { "only " } else { "" };
-        return fail(
+        return Err(fail(
             Step::Tls,
             format!(
                 "no cipher suite in common at {}: the server offers {only}{}, which {} does not {}",
@@ -349,8 +382,18 @@ fn tls_step(p: &'static ClientProfile, obs: &Observations, scan: &CipherScan) ->
                 }
             ),
             &p.cipher_errors,
-        );
+        ));
     };
+    Ok(chosen)
+}
+
+/// The key-exchange group, for ECDHE suites and TLS 1.3, when the server's groups are known.
+fn key_exchange_group(
+    p: &'static ClientProfile,
+    version: TlsVersion,
+    vs: &VersionScan,
+    chosen: &str,
+) -> Result<Option<String>, Verdict> {
     let kx_group = chosen.contains("_ECDHE_") || version == TlsVersion::Tls13;
     let mut group = None;
     if kx_group && !vs.groups.is_empty() {
@@ -361,7 +404,7 @@ fn tls_step(p: &'static ClientProfile, obs: &Observations, scan: &CipherScan) ->
             .cloned();
         if group.is_none() {
             if vs.groups_complete {
-                return fail(
+                return Err(fail(
                     Step::Tls,
                     format!(
                         "no key-exchange group in common at {}: the server accepts {}, {} offers {}",
@@ -371,34 +414,39 @@ fn tls_step(p: &'static ClientProfile, obs: &Observations, scan: &CipherScan) ->
                         p.groups.join(", ")
                     ),
                     &p.cipher_errors,
-                );
+                ));
             }
-            return unknown(
+            return Err(unknown(
                 Step::Tls,
                 format!(
                     "the server's groups at {} were not fully enumerated",
                     version.label()
                 ),
-            );
+            ));
         }
     }
+    Ok(group)
+}
+
+/// A DHE suite fails when the server's Diffie-Hellman group is smaller than the client accepts.
+fn diffie_hellman_strong_enough(
+    p: &'static ClientProfile,
+    vs: &VersionScan,
+    chosen: &str,
+) -> Result<(), Verdict> {
     if chosen.contains("_DHE_") {
         if let Some(bits) = vs.dh_bits.filter(|b| *b < p.min_dh_bits) {
-            return fail(
+            return Err(fail(
                 Step::Tls,
                 format!(
                     "the server's Diffie-Hellman group has {bits} bits; {} requires at least {}",
                     p.stack, p.min_dh_bits
                 ),
                 &p.cipher_errors,
-            );
+            ));
         }
     }
-    let mut handshake = format!("{} {chosen}", version.label());
-    if let Some(g) = group {
-        handshake.push_str(&format!(" ({g})"));
-    }
-    ok(Outcome::Connects, None, handshake)
+    Ok(())
 }
 
 fn certificate_step(p: &'static ClientProfile, scan: &CipherScan, handshake: String) -> Verdict {

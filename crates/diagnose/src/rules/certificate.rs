@@ -4,6 +4,7 @@
 use super::{finding, Vars};
 use crate::context::Context;
 use crate::model::{Finding, Severity};
+use crate::FindingId;
 use rdpdoctor_observations::{Certificate, HostKind, Observations, Target};
 
 const DAY: i64 = 86_400;
@@ -16,6 +17,15 @@ pub(super) fn check(obs: &Observations, ctx: &Context, vars: &Vars, out: &mut Ve
         "certificate {} (SHA-1 thumbprint {})",
         cert.subject, cert.sha1_hex
     );
+    validity(cert, &who, ctx, vars, out);
+    if let Some(target) = &obs.target {
+        name_mismatch(cert, target, vars, out);
+    }
+    strength(cert, &who, vars, out);
+}
+
+/// cert-expired, cert-not-yet-valid, cert-expiring-soon: the validity period against the clock.
+fn validity(cert: &Certificate, who: &str, ctx: &Context, vars: &Vars, out: &mut Vec<Finding>) {
     let now = ctx.now.as_second();
     let after = cert.not_after.as_second();
     let before = cert.not_before.as_second();
@@ -29,7 +39,7 @@ pub(super) fn check(obs: &Observations, ctx: &Context, vars: &Vars, out: &mut Ve
     };
     if after < now {
         let mut f = finding(
-            "cert-expired",
+            FindingId::CertExpired,
             vars,
             vec![format!(
                 "{who}: notAfter {} is {} days ago",
@@ -41,7 +51,7 @@ pub(super) fn check(obs: &Observations, ctx: &Context, vars: &Vars, out: &mut Ve
         out.push(f);
     } else if before > now {
         let mut f = finding(
-            "cert-not-yet-valid",
+            FindingId::CertNotYetValid,
             vars,
             vec![format!(
                 "{who}: notBefore {} is {} days ahead of this machine's clock ({})",
@@ -54,7 +64,7 @@ pub(super) fn check(obs: &Observations, ctx: &Context, vars: &Vars, out: &mut Ve
         out.push(f);
     } else if (after - now) / DAY < ctx.cert_warning_days {
         out.push(finding(
-            "cert-expiring-soon",
+            FindingId::CertExpiringSoon,
             vars,
             vec![format!(
                 "{who}: notAfter {} is in {} days (threshold {} days)",
@@ -64,25 +74,29 @@ pub(super) fn check(obs: &Observations, ctx: &Context, vars: &Vars, out: &mut Ve
             )],
         ));
     }
+}
 
-    if let Some(target) = &obs.target {
-        if !names_match(cert, target) {
-            let mut evidence = vec![format!(
-                "probed {:?}; the certificate names {}",
-                target.host,
-                cert_names(cert).join(", ")
-            )];
-            if matches!(target.kind, HostKind::Ipv4 | HostKind::Ipv6) && cert.san_ip.is_empty() {
-                evidence.push(format!(
-                    "{} is an IP address and the certificate carries no IP address entry: \
-                     connected by address, it can never match; connect by the name it carries",
-                    target.host
-                ));
-            }
-            out.push(finding("cert-name-mismatch", vars, evidence));
+/// cert-name-mismatch: no name in the certificate matches the name or address probed.
+fn name_mismatch(cert: &Certificate, target: &Target, vars: &Vars, out: &mut Vec<Finding>) {
+    if !names_match(cert, target) {
+        let mut evidence = vec![format!(
+            "probed {:?}; the certificate names {}",
+            target.host,
+            cert_names(cert).join(", ")
+        )];
+        if matches!(target.kind, HostKind::Ipv4 | HostKind::Ipv6) && cert.san_ip.is_empty() {
+            evidence.push(format!(
+                "{} is an IP address and the certificate carries no IP address entry: \
+                 connected by address, it can never match; connect by the name it carries",
+                target.host
+            ));
         }
+        out.push(finding(FindingId::CertNameMismatch, vars, evidence));
     }
+}
 
+/// cert-weak-key, cert-weak-signature, cert-self-signed.
+fn strength(cert: &Certificate, who: &str, vars: &Vars, out: &mut Vec<Finding>) {
     let weak_key = match cert.key_type.as_str() {
         "RSA" | "DSA" => cert.key_bits < 2048,
         "EC" => cert.key_bits < 224,
@@ -90,7 +104,7 @@ pub(super) fn check(obs: &Observations, ctx: &Context, vars: &Vars, out: &mut Ve
     };
     if weak_key {
         out.push(finding(
-            "cert-weak-key",
+            FindingId::CertWeakKey,
             vars,
             vec![format!(
                 "{who}: {} key of {} bits",
@@ -100,14 +114,14 @@ pub(super) fn check(obs: &Observations, ctx: &Context, vars: &Vars, out: &mut Ve
     }
     if matches!(cert.signature_digest.as_deref(), Some("SHA1" | "MD5")) {
         out.push(finding(
-            "cert-weak-signature",
+            FindingId::CertWeakSignature,
             vars,
             vec![format!("{who}: signed with {}", cert.signature_algorithm)],
         ));
     }
     if cert.self_signed {
         out.push(finding(
-            "cert-self-signed",
+            FindingId::CertSelfSigned,
             vars,
             vec![format!(
                 "{who}: issuer equals subject and the certificate's own key verifies its signature"

@@ -4,6 +4,7 @@ use super::{finding, Vars};
 use crate::clients::{simulate, Outcome};
 use crate::context::Context;
 use crate::model::{Finding, Severity};
+use crate::FindingId;
 use rdpdoctor_observations::Observations;
 
 pub(super) fn check(obs: &Observations, ctx: &Context, vars: &Vars, out: &mut Vec<Finding>) {
@@ -27,7 +28,7 @@ pub(super) fn check(obs: &Observations, ctx: &Context, vars: &Vars, out: &mut Ve
             )
         })
         .collect();
-    let mut f = finding("clients-fail", vars, evidence);
+    let mut f = finding(FindingId::ClientsFail, vars, evidence);
     // The client the severities describe is among them: for that user, the server is down.
     if failing.iter().any(|r| r.id == ctx.client.id) {
         f.severity = Severity::Blocking;

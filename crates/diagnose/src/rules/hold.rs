@@ -3,6 +3,7 @@
 
 use super::{finding, Vars};
 use crate::model::{Finding, HoldFacts, Severity};
+use crate::FindingId;
 use rdpdoctor_observations::{
     HoldEnding, HoldEvent, HoldObservation, Observations, SessionObservation, SessionOutcome,
     SessionPhase,
@@ -56,7 +57,7 @@ pub(super) fn check(obs: &Observations, vars: &Vars, out: &mut Vec<Finding>) {
             } else if h.held_secs <= RIGHT_AFTER_SECS {
                 evidence.push("it came right after the session was up (the logon): through a tunnel, gateway or bastion this points at that component; compare with a direct connection".to_string());
             }
-            out.push(finding("session-dropped", vars, evidence));
+            out.push(finding(FindingId::SessionDropped, vars, evidence));
         }
         HoldEnding::NotStarted => {
             if let Some(f) = dropped_after_logon(s, h, vars) {
@@ -65,7 +66,7 @@ pub(super) fn check(obs: &Observations, vars: &Vars, out: &mut Vec<Finding>) {
         }
         HoldEnding::ErrorInfo { code } => {
             let mut f = finding(
-                "server-error-info",
+                FindingId::ServerErrorInfo,
                 vars,
                 vec![format!(
                     "after {:.1} s of the held session the server sent Set Error Info 0x{code:08X} ({}) and ended it",
@@ -106,7 +107,7 @@ fn dropped_after_logon(
     });
     let after = logon_at.map(|t| h.ended_at_secs - t);
     let mut f = finding(
-        "session-dropped",
+        FindingId::SessionDropped,
         vars,
         vec![
             format!(

@@ -4,6 +4,7 @@
 
 use super::{finding, Vars};
 use crate::model::{Finding, Severity};
+use crate::FindingId;
 use rdpdoctor_observations::{
     ntlm_names_disagree, protocol, Certificate, KnownCertificate, LogonOutcome, NegotiationOutcome,
     NlaOutcome, Observations,
@@ -14,7 +15,11 @@ pub(super) fn check(obs: &Observations, vars: &Vars, out: &mut Vec<Finding>) {
     let expected = obs.expected_certificate.as_ref();
     if let (Some(c), Some(known)) = (seen, expected.and_then(|e| e.remembered.as_ref())) {
         if !known.same_certificate(c) {
-            out.push(finding("cert-changed", vars, changed(obs, known, c)));
+            out.push(finding(
+                FindingId::CertChanged,
+                vars,
+                changed(obs, known, c),
+            ));
         }
     }
     interception(obs, seen, vars, out);
@@ -164,7 +169,7 @@ fn interception(
     let blocking = proof || signs.len() >= 2;
     let mut evidence = signs;
     evidence.extend(notes);
-    let mut f = finding("interception-suspected", vars, evidence);
+    let mut f = finding(FindingId::InterceptionSuspected, vars, evidence);
     f.severity = if blocking {
         Severity::Blocking
     } else {

@@ -4,6 +4,7 @@
 
 use super::{describe_negotiation, finding, neg_failure_name, Vars};
 use crate::model::{Finding, Severity};
+use crate::FindingId;
 use rdpdoctor_observations::{protocol, NegotiationAttempt, NegotiationOutcome, Observations};
 
 const SSL_REQUIRED_BY_SERVER: u32 = 1;
@@ -20,20 +21,51 @@ pub(super) fn check(obs: &Observations, vars: &Vars, out: &mut Vec<Finding>) {
     if !answered(&first.outcome) {
         return;
     }
-    let line = |a: &NegotiationAttempt| {
-        format!(
-            "request {} got {}",
-            protocol::names(a.requested),
-            describe_negotiation(&a.outcome)
-        )
-    };
-    let failures = |pred: &dyn Fn(&NegotiationAttempt, u32) -> bool| -> Vec<String> {
-        obs.negotiation
-            .iter()
-            .filter(|a| matches!(a.outcome, NegotiationOutcome::Failure { code } if pred(a, code)))
-            .map(line)
-            .collect()
-    };
+    failure_findings(obs, vars, out);
+    negotiation_refused(obs, first, vars, out);
+    selection_findings(obs, vars, out);
+}
+
+/// `request HYBRID got ...`: one evidence line per request.
+fn line(a: &NegotiationAttempt) -> String {
+    format!(
+        "request {} got {}",
+        protocol::names(a.requested),
+        describe_negotiation(&a.outcome)
+    )
+}
+
+/// The requests answered with an RDP_NEG_FAILURE code that `pred` accepts.
+fn failures(obs: &Observations, pred: &dyn Fn(&NegotiationAttempt, u32) -> bool) -> Vec<String> {
+    obs.negotiation
+        .iter()
+        .filter(|a| matches!(a.outcome, NegotiationOutcome::Failure { code } if pred(a, code)))
+        .map(line)
+        .collect()
+}
+
+fn without_nla(a: &NegotiationAttempt) -> bool {
+    a.requested & NLA_BITS == 0
+}
+
+fn without_ssl(a: &NegotiationAttempt) -> bool {
+    a.requested & protocol::SSL == 0
+}
+
+/// Whether one of the findings of `failure_findings` explains this failure code for this request.
+fn explained(a: &NegotiationAttempt, code: u32) -> bool {
+    match code {
+        SSL_CERT_NOT_ON_SERVER => true,
+        SSL_NOT_ALLOWED_BY_SERVER => a.requested & ENHANCED_BITS != 0,
+        HYBRID_REQUIRED_BY_SERVER => without_nla(a),
+        SSL_REQUIRED_BY_SERVER => without_ssl(a),
+        _ => false,
+    }
+}
+
+/// cert-not-on-server, tls-not-allowed, nla-required, tls-required: failure codes that say what
+/// the server insists on.
+fn failure_findings(obs: &Observations, vars: &Vars, out: &mut Vec<Finding>) {
     let any_selected = obs.negotiation.iter().any(|a| {
         matches!(
             a.outcome,
@@ -41,15 +73,16 @@ pub(super) fn check(obs: &Observations, vars: &Vars, out: &mut Vec<Finding>) {
         )
     });
 
-    let ev = failures(&|_, code| code == SSL_CERT_NOT_ON_SERVER);
+    let ev = failures(obs, &|_, code| code == SSL_CERT_NOT_ON_SERVER);
     if !ev.is_empty() {
-        out.push(finding("cert-not-on-server", vars, ev));
+        out.push(finding(FindingId::CertNotOnServer, vars, ev));
     }
 
-    let ev =
-        failures(&|a, code| code == SSL_NOT_ALLOWED_BY_SERVER && a.requested & ENHANCED_BITS != 0);
+    let ev = failures(obs, &|a, code| {
+        code == SSL_NOT_ALLOWED_BY_SERVER && a.requested & ENHANCED_BITS != 0
+    });
     if !ev.is_empty() {
-        let mut f = finding("tls-not-allowed", vars, ev);
+        let mut f = finding(FindingId::TlsNotAllowed, vars, ev);
         if !any_selected {
             f.severity = Severity::Blocking;
             f.evidence
@@ -58,29 +91,31 @@ pub(super) fn check(obs: &Observations, vars: &Vars, out: &mut Vec<Finding>) {
         out.push(f);
     }
 
-    let without_nla = |a: &NegotiationAttempt| a.requested & NLA_BITS == 0;
-    let ev = failures(&|a, code| code == HYBRID_REQUIRED_BY_SERVER && without_nla(a));
+    let ev = failures(obs, &|a, code| {
+        code == HYBRID_REQUIRED_BY_SERVER && without_nla(a)
+    });
     if !ev.is_empty() {
-        out.push(finding("nla-required", vars, ev));
+        out.push(finding(FindingId::NlaRequired, vars, ev));
     }
 
     // A request without the SSL bit (Standard RDP Security, or RDSTLS alone) refused because the
     // server insists on TLS.
-    let without_ssl = |a: &NegotiationAttempt| a.requested & protocol::SSL == 0;
-    let ev = failures(&|a, code| code == SSL_REQUIRED_BY_SERVER && without_ssl(a));
+    let ev = failures(obs, &|a, code| {
+        code == SSL_REQUIRED_BY_SERVER && without_ssl(a)
+    });
     if !ev.is_empty() {
-        out.push(finding("tls-required", vars, ev));
+        out.push(finding(FindingId::TlsRequired, vars, ev));
     }
+}
 
-    // Failures the findings above do not explain: unknown or rarely used codes, or a code that
-    // contradicts the request (SSL_REQUIRED for a request that offered SSL...).
-    let explained = |a: &NegotiationAttempt, code: u32| match code {
-        SSL_CERT_NOT_ON_SERVER => true,
-        SSL_NOT_ALLOWED_BY_SERVER => a.requested & ENHANCED_BITS != 0,
-        HYBRID_REQUIRED_BY_SERVER => without_nla(a),
-        SSL_REQUIRED_BY_SERVER => without_ssl(a),
-        _ => false,
-    };
+/// negotiation-refused: failures the findings above do not explain: unknown or rarely used codes,
+/// or a code that contradicts the request (SSL_REQUIRED for a request that offered SSL...).
+fn negotiation_refused(
+    obs: &Observations,
+    first: &NegotiationAttempt,
+    vars: &Vars,
+    out: &mut Vec<Finding>,
+) {
     let refused: Vec<&NegotiationAttempt> = obs
         .negotiation
         .iter()
@@ -91,7 +126,7 @@ pub(super) fn check(obs: &Observations, vars: &Vars, out: &mut Vec<Finding>) {
     if !refused.is_empty() {
         let primary_refused = refused.iter().any(|a| std::ptr::eq(*a, first));
         let mut f = finding(
-            "negotiation-refused",
+            FindingId::NegotiationRefused,
             vars,
             refused.iter().map(|a| line(a)).collect(),
         );
@@ -110,7 +145,10 @@ pub(super) fn check(obs: &Observations, vars: &Vars, out: &mut Vec<Finding>) {
         fit_fixes_to_codes(&mut f, &codes);
         out.push(f);
     }
+}
 
+/// security-downgrade, legacy-negotiation, nla-not-enforced: what the server selected.
+fn selection_findings(obs: &Observations, vars: &Vars, out: &mut Vec<Finding>) {
     let ev: Vec<String> = obs
         .negotiation
         .iter()
@@ -124,7 +162,7 @@ pub(super) fn check(obs: &Observations, vars: &Vars, out: &mut Vec<Finding>) {
         .map(line)
         .collect();
     if !ev.is_empty() {
-        out.push(finding("security-downgrade", vars, ev));
+        out.push(finding(FindingId::SecurityDowngrade, vars, ev));
     }
 
     let ev: Vec<String> = obs
@@ -134,7 +172,7 @@ pub(super) fn check(obs: &Observations, vars: &Vars, out: &mut Vec<Finding>) {
         .map(line)
         .collect();
     if !ev.is_empty() {
-        out.push(finding("legacy-negotiation", vars, ev));
+        out.push(finding(FindingId::LegacyNegotiation, vars, ev));
     }
 
     let ev: Vec<String> = obs
@@ -147,7 +185,7 @@ pub(super) fn check(obs: &Observations, vars: &Vars, out: &mut Vec<Finding>) {
         .map(line)
         .collect();
     if !ev.is_empty() {
-        out.push(finding("nla-not-enforced", vars, ev));
+        out.push(finding(FindingId::NlaNotEnforced, vars, ev));
     }
 }
 

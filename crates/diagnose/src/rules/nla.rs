@@ -7,6 +7,7 @@
 use super::{finding, Vars};
 use crate::context::Context;
 use crate::model::{Finding, NlaFacts, Severity};
+use crate::FindingId;
 use rdpdoctor_codes::Family;
 use rdpdoctor_observations::{
     LogonOutcome, NlaObservation, NlaOutcome, NlaPhase, NtlmInfo, Observations, OsVersion,
@@ -29,7 +30,7 @@ pub(super) fn check(obs: &Observations, ctx: &Context, vars: &Vars, out: &mut Ve
 fn oracle(nla: &NlaObservation, vars: &Vars, out: &mut Vec<Finding>) {
     if let Some(v @ 2..=4) = nla.ts_request_version {
         out.push(finding(
-            "credssp-oracle-mismatch",
+            FindingId::CredsspOracleMismatch,
             vars,
             vec![format!(
                 "the server's TSRequest announces CredSSP version {v}; version 5 and later carry the CVE-2018-0886 fix (MS-CSSP 2.2.1)"
@@ -67,7 +68,7 @@ fn identity(obs: &Observations, info: &NtlmInfo, vars: &Vars, out: &mut Vec<Find
         .collect::<Vec<_>>()
         .join(" / ");
     out.push(finding(
-        "host-identity-mismatch",
+        FindingId::HostIdentityMismatch,
         vars,
         vec![
             format!("probed name: {}", target.host),
@@ -94,7 +95,7 @@ fn skew(info: &NtlmInfo, _ctx: &Context, vars: &Vars, out: &mut Vec<Finding>) {
             .map(|t| t.strftime("%Y-%m-%d %H:%M:%S UTC").to_string())
             .unwrap_or_default();
         out.push(finding(
-            "clock-skew",
+            FindingId::ClockSkew,
             vars,
             vec![format!(
                 "server clock {server}, {} than ours (NTLM MsvAvTimestamp)",
@@ -115,20 +116,10 @@ fn human_offset(offset: i64) -> String {
     format!("{text} {dir}")
 }
 
-/// The finding a CredSSP errorCode (an NTSTATUS, protocol.md 5.3) stands for.
-pub(crate) fn ntstatus_finding(code: u32) -> &'static str {
-    match code {
-        0xC000_006D | 0xC000_006A | 0xC000_0064 => "logon-failure",
-        0xC000_0071 => "password-expired",
-        0xC000_0224 => "password-must-change",
-        0xC000_0234 => "account-locked",
-        0xC000_0072 | 0xC000_0193 => "account-disabled",
-        0xC000_006E | 0xC000_006F | 0xC000_0070 | 0xC000_0413 => "account-restricted",
-        0xC000_015B => "logon-right-missing",
-        0xC000_0022 => "access-denied",
-        0xC000_0133 => "clock-skew",
-        _ => "logon-failure",
-    }
+/// The finding a CredSSP errorCode (an NTSTATUS, protocol.md 5.3) stands for: the shared
+/// mapping, and a failed logon for any status it does not name.
+pub(crate) fn ntstatus_finding(code: u32) -> FindingId {
+    crate::ntstatus::finding(code).unwrap_or(FindingId::LogonFailure)
 }
 
 fn ntstatus_name(code: u32) -> String {
@@ -150,7 +141,7 @@ fn logon(obs: &Observations, vars: &Vars, out: &mut Vec<Finding>) {
     };
     match &l.outcome {
         LogonOutcome::Accepted => out.push(finding(
-            "auth-ok",
+            FindingId::AuthOk,
             vars,
             vec![format!(
                 "{who}: the server accepted the NTLM AUTHENTICATE and its pubKeyAuth verified; TSCredentials were {}",
@@ -169,13 +160,13 @@ fn logon(obs: &Observations, vars: &Vars, out: &mut Vec<Finding>) {
                     ntstatus_name(*code)
                 )],
             );
-            if id != "clock-skew" {
+            if id != FindingId::ClockSkew {
                 f = blocking(f);
             }
             out.push(f);
         }
         LogonOutcome::ClosedAfterAuthenticate { reset } => out.push(blocking(finding(
-            "logon-failure",
+            FindingId::LogonFailure,
             vars,
             vec![
                 format!(
@@ -188,7 +179,7 @@ fn logon(obs: &Observations, vars: &Vars, out: &mut Vec<Finding>) {
         LogonOutcome::EarlyUserAuthorization { result } => {
             if *result != 0 {
                 out.push(blocking(finding(
-                    "access-denied",
+                    FindingId::AccessDenied,
                     vars,
                     vec![format!("{who}: Early User Authorization Result 0x{result:08X} (ACCESS_DENIED is 0x00000005)")],
                 )));
@@ -545,7 +536,7 @@ mod tests {
             "host-identity-mismatch",
             "clock-skew",
         ] {
-            assert!(crate::catalog::get(id).is_some(), "{id}");
+            assert!(crate::catalog::lookup(id).is_some(), "{id}");
         }
     }
 

@@ -5,6 +5,7 @@
 use super::{describe_tls, finding, Vars};
 use crate::catalog::path::{HIGH_LATENCY_MS, LOSS_CONNECTIONS};
 use crate::model::{Finding, PathFacts};
+use crate::FindingId;
 use rdpdoctor_observations::{
     ConnectOutcome, DnsOutcome, IcmpError, MssProbe, Observations, PathObservation,
     ResolverOutcome, TcpAttempt, TlsOutcome, TlsRetryKind,
@@ -17,7 +18,7 @@ pub(super) fn check(obs: &Observations, vars: &Vars, out: &mut Vec<Finding>) {
     let timeout = obs.timeout_secs.unwrap_or(5.0);
     if dns_timed_out(obs) {
         out.push(finding(
-            "dns-timeout",
+            FindingId::DnsTimeout,
             vars,
             dns_evidence(obs, path, timeout),
         ));
@@ -29,7 +30,7 @@ pub(super) fn check(obs: &Observations, vars: &Vars, out: &mut Vec<Finding>) {
             .flat_map(|t| &t.attempts)
             .map(|a| attempt_line(a, path, timeout))
             .collect();
-        out.push(finding("port-rejected-by-firewall", vars, evidence));
+        out.push(finding(FindingId::PortRejectedByFirewall, vars, evidence));
     }
     address_unreachable(obs, path, vars, timeout, out);
     tls_reset(obs, path, vars, out);
@@ -205,7 +206,7 @@ fn address_unreachable(
     if let Some(used) = obs.tcp.as_ref().and_then(|t| t.address) {
         evidence.push(format!("the check went on with {used}"));
     }
-    out.push(finding("address-unreachable", vars, evidence));
+    out.push(finding(FindingId::AddressUnreachable, vars, evidence));
 }
 
 /// The first handshakes, one line each, as the TLS rules word them.
@@ -220,7 +221,10 @@ fn first_handshakes(obs: &Observations) -> Vec<String> {
 
 /// Adds `lines` to the tls-handshake-failed finding already made, when there is one.
 fn add_to_handshake_failed(out: &mut [Finding], lines: Vec<String>) {
-    if let Some(f) = out.iter_mut().find(|f| f.id == "tls-handshake-failed") {
+    if let Some(f) = out
+        .iter_mut()
+        .find(|f| f.id == FindingId::TlsHandshakeFailed)
+    {
         f.evidence.extend(lines);
     }
 }
@@ -267,7 +271,7 @@ fn tls_reset(obs: &Observations, path: &PathObservation, vars: &Vars, out: &mut 
             "the server does not care how the ClientHello is cut into segments or whether it names the server: a device in the path reads it and resets the connection"
                 .to_string(),
         );
-        out.push(finding("tls-reset-in-path", vars, evidence));
+        out.push(finding(FindingId::TlsResetInPath, vars, evidence));
     } else {
         lines.push(
             "every handshake, retries included, was reset right after the ClientHello: ambiguous between a device in the path and a server that cannot use its certificate; Schannel event 36870 in the server's System log decides (cert-private-key-inaccessible), `rdpdoctor check` from the server's own network tells the two apart"
@@ -341,7 +345,7 @@ fn mtu(obs: &Observations, path: &PathObservation, vars: &Vars, out: &mut Vec<Fi
             lo + headers
         ),
     });
-    out.push(finding("path-mtu-blackhole", vars, evidence));
+    out.push(finding(FindingId::PathMtuBlackhole, vars, evidence));
 }
 
 /// The round trip of one sample: the lowest the connection saw when the kernel reports it.
@@ -383,7 +387,7 @@ fn quality(path: &PathObservation, vars: &Vars, out: &mut Vec<Finding>) {
     };
     if f.rtt_median_ms > HIGH_LATENCY_MS {
         out.push(finding(
-            "high-latency",
+            FindingId::HighLatency,
             vars,
             vec![format!(
                 "median round trip {:.1} ms over {} probe connections (lowest {:.1} ms), from the kernel's TCP statistics (TCP_INFO); the threshold is {HIGH_LATENCY_MS} ms",
@@ -406,7 +410,7 @@ fn quality(path: &PathObservation, vars: &Vars, out: &mut Vec<Finding>) {
         evidence.push(format!(
             "the threshold is data retransmissions on {LOSS_CONNECTIONS} connections (SYN retries do not count)"
         ));
-        out.push(finding("packet-loss", vars, evidence));
+        out.push(finding(FindingId::PacketLoss, vars, evidence));
     }
 }
 

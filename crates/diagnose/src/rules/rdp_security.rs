@@ -4,6 +4,7 @@
 
 use super::{finding, Vars};
 use crate::model::{Finding, RdpSecurityFacts, Severity};
+use crate::FindingId;
 use rdpdoctor_observations::encryption::{level_name, method_names, version_name};
 use rdpdoctor_observations::{
     encryption, protocol, NegotiationOutcome, Observations, RdpSecurityAttempt, RdpSecurityOutcome,
@@ -53,53 +54,79 @@ pub(super) fn check(obs: &Observations, vars: &Vars, out: &mut Vec<Finding>) {
     if let Some(s) = main {
         let summary = summary(s);
         if !tls_selected {
-            let mut ev = vec![format!(
-                "no request for TLS or CredSSP was accepted; the MCS probe got {summary}"
-            )];
-            ev.extend(
-                obs.negotiation
-                    .iter()
-                    .filter(|a| a.requested != protocol::RDP)
-                    .map(|a| {
-                        format!(
-                            "request {} got {}",
-                            protocol::names(a.requested),
-                            super::describe_negotiation(&a.outcome)
-                        )
-                    }),
-            );
-            out.push(finding("rdp-security-only", vars, ev));
+            rdp_security_only(obs, &summary, vars, out);
         }
-        // legacy-negotiation keeps its id and meaning; the MCS facts tell what the server is.
-        for f in out.iter_mut().filter(|f| f.id == "legacy-negotiation") {
-            f.evidence.push(format!("the MCS probe got {summary}"));
-            f.evidence.push(match s.rdp_version {
-                Some(0x0008_0001) => {
-                    "the server reports RDP 4.0: a server older than RDP 5.2 (Windows 2000 or NT 4.0 TSE)"
-                        .to_string()
-                }
-                // The 8-byte Server Core Data of RDP 5.0/5.1 (2.2.1.4.2): the server predates
-                // clientRequestedProtocols. A middlebox that strips the negotiation cannot take
-                // the field out of the server's own MCS answer, so a modern server behind one
-                // still sends the 12-byte block.
-                Some(v) if s.client_requested_protocols.is_none() => format!(
-                    "the server reports {} in an 8-byte Server Core Data block without clientRequestedProtocols: a server that predates security negotiation (Windows 2000, Windows XP or XP Embedded), not a proxy or load balancer",
-                    version_name(v)
-                ),
-                Some(v) => format!(
-                    "the server reports {}, which negotiates security since RDP 5.2: a proxy, load balancer or stand-in between is the likely reason the negotiation data is missing",
-                    version_name(v)
-                ),
-                None => "the server reports no RDP version".to_string(),
-            });
-        }
+        add_mcs_facts_to_legacy_negotiation(s, &summary, out);
     }
 
     if tls_selected {
         return;
     }
+    encryption_level_low(main, &accepted, vars, out);
+    encryption_fips_required(&rdp.attempts, main, &accepted, vars, out);
+    encryption_mismatch(&sound, &accepted, vars, out);
+    weak_server_key(main, vars, out);
+}
 
-    // encryption-level-low: level None or Low, or a 40/56-bit method chosen for any offer.
+/// rdp-security-only: no request for TLS or CredSSP was accepted.
+fn rdp_security_only(obs: &Observations, summary: &str, vars: &Vars, out: &mut Vec<Finding>) {
+    let mut ev = vec![format!(
+        "no request for TLS or CredSSP was accepted; the MCS probe got {summary}"
+    )];
+    ev.extend(
+        obs.negotiation
+            .iter()
+            .filter(|a| a.requested != protocol::RDP)
+            .map(|a| {
+                format!(
+                    "request {} got {}",
+                    protocol::names(a.requested),
+                    super::describe_negotiation(&a.outcome)
+                )
+            }),
+    );
+    out.push(finding(FindingId::RdpSecurityOnly, vars, ev));
+}
+
+/// legacy-negotiation keeps its id and meaning; the MCS facts tell what the server is.
+fn add_mcs_facts_to_legacy_negotiation(s: &ServerSecurity, summary: &str, out: &mut [Finding]) {
+    for f in out
+        .iter_mut()
+        .filter(|f| f.id == FindingId::LegacyNegotiation)
+    {
+        f.evidence.push(format!("the MCS probe got {summary}"));
+        f.evidence.push(match s.rdp_version {
+            Some(0x0008_0001) => {
+                "the server reports RDP 4.0: a server older than RDP 5.2 (Windows 2000 or NT 4.0 TSE)"
+                    .to_string()
+            }
+            // The 8-byte Server Core Data of RDP 5.0/5.1 (2.2.1.4.2): the server predates
+            // clientRequestedProtocols. A middlebox that strips the negotiation cannot take
+            // the field out of the server's own MCS answer, so a modern server behind one
+            // still sends the 12-byte block.
+            Some(v) if s.client_requested_protocols.is_none() => format!(
+                "the server reports {} in an 8-byte Server Core Data block without clientRequestedProtocols: a server that predates security negotiation (Windows 2000, Windows XP or XP Embedded), not a proxy or load balancer",
+                version_name(v)
+            ),
+            Some(v) => format!(
+                "the server reports {}, which negotiates security since RDP 5.2: a proxy, load balancer or stand-in between is the likely reason the negotiation data is missing",
+                version_name(v)
+            ),
+            None => "the server reports no RDP version".to_string(),
+        });
+    }
+}
+
+/// Accepted offers with the server's answer to each.
+type Accepted<'a> = [(&'a RdpSecurityAttempt, &'a ServerSecurity)];
+
+/// encryption-level-low: level None or Low, or a 40/56-bit method chosen for any offer.
+fn encryption_level_low(
+    main: Option<&ServerSecurity>,
+    accepted: &Accepted,
+    vars: &Vars,
+    out: &mut Vec<Finding>,
+) {
     let mut ev: Vec<String> = Vec::new();
     if let Some(s) = main {
         if matches!(s.encryption_level, LEVEL_NONE | LEVEL_LOW) {
@@ -114,7 +141,7 @@ pub(super) fn check(obs: &Observations, vars: &Vars, out: &mut Vec<Finding>) {
             ));
         }
     }
-    for (a, s) in &accepted {
+    for (a, s) in accepted {
         if s.encryption_method & (encryption::BIT_40 | encryption::BIT_56) != 0 {
             ev.push(format!(
                 "{} chose {}",
@@ -124,16 +151,24 @@ pub(super) fn check(obs: &Observations, vars: &Vars, out: &mut Vec<Finding>) {
         }
     }
     if !ev.is_empty() {
-        out.push(finding("encryption-level-low", vars, ev));
+        out.push(finding(FindingId::EncryptionLevelLow, vars, ev));
     }
+}
 
-    // encryption-fips-required: level FIPS, or FIPS chosen whatever was offered.
+/// encryption-fips-required: level FIPS, or FIPS chosen whatever was offered.
+fn encryption_fips_required(
+    attempts: &[RdpSecurityAttempt],
+    main: Option<&ServerSecurity>,
+    accepted: &Accepted,
+    vars: &Vars,
+    out: &mut Vec<Finding>,
+) {
     let fips_for_others = accepted
         .iter()
         .any(|(a, s)| a.offered & encryption::FIPS == 0 && s.encryption_method == encryption::FIPS);
     let level_fips = main.is_some_and(|s| s.encryption_level == LEVEL_FIPS);
     let only_fips_accepted = !accepted.is_empty()
-        && rdp.attempts.iter().all(|a| {
+        && attempts.iter().all(|a| {
             let ok = matches!(&a.outcome, RdpSecurityOutcome::Accepted(s) if s.encryption_method & a.offered != 0);
             ok == (a.offered & encryption::FIPS != 0)
         });
@@ -146,15 +181,22 @@ pub(super) fn check(obs: &Observations, vars: &Vars, out: &mut Vec<Finding>) {
             ));
         }
         ev.extend(
-            rdp.attempts
+            attempts
                 .iter()
                 .filter(|a| a.offered != encryption::ALL)
                 .map(line),
         );
-        out.push(finding("encryption-fips-required", vars, ev));
+        out.push(finding(FindingId::EncryptionFipsRequired, vars, ev));
     }
+}
 
-    // encryption-mismatch: an offer refused, or answered with a method not offered.
+/// encryption-mismatch: an offer refused, or answered with a method not offered.
+fn encryption_mismatch(
+    sound: &[&RdpSecurityAttempt],
+    accepted: &Accepted,
+    vars: &Vars,
+    out: &mut Vec<Finding>,
+) {
     let bad = |a: &RdpSecurityAttempt| match &a.outcome {
         RdpSecurityOutcome::Accepted(s) => {
             // Level None with method None is the valid answer "no encryption" (2.2.1.4.3).
@@ -177,7 +219,7 @@ pub(super) fn check(obs: &Observations, vars: &Vars, out: &mut Vec<Finding>) {
     let mismatched: Vec<&RdpSecurityAttempt> = sound.iter().copied().filter(|a| bad(a)).collect();
     if !mismatched.is_empty() {
         let mut f = finding(
-            "encryption-mismatch",
+            FindingId::EncryptionMismatch,
             vars,
             mismatched.iter().map(|a| line(a)).collect(),
         );
@@ -194,8 +236,10 @@ pub(super) fn check(obs: &Observations, vars: &Vars, out: &mut Vec<Finding>) {
         }
         out.push(f);
     }
+}
 
-    // weak-server-key
+/// weak-server-key: the server certificate's RSA key is under 1024 bits.
+fn weak_server_key(main: Option<&ServerSecurity>, vars: &Vars, out: &mut Vec<Finding>) {
     let mut ev: Vec<String> = Vec::new();
     if let Some(s) = main {
         match &s.certificate {
@@ -218,7 +262,7 @@ pub(super) fn check(obs: &Observations, vars: &Vars, out: &mut Vec<Finding>) {
         }
     }
     if !ev.is_empty() {
-        out.push(finding("weak-server-key", vars, ev));
+        out.push(finding(FindingId::WeakServerKey, vars, ev));
     }
 }
 

@@ -3,10 +3,18 @@
 
 use super::{describe_negotiation, finding, Vars};
 use crate::model::Finding;
+use crate::FindingId;
 use rdpdoctor_observations::{ConnectOutcome, DnsOutcome, NegotiationOutcome, Observations};
 
 pub(super) fn check(obs: &Observations, vars: &Vars, out: &mut Vec<Finding>) {
     let timeout = obs.timeout_secs.unwrap_or(5.0);
+    dns_failure(obs, timeout, vars, out);
+    tcp_failure(obs, timeout, vars, out);
+    no_rdp_answer(obs, timeout, vars, out);
+}
+
+/// dns-failure: the name did not resolve.
+fn dns_failure(obs: &Observations, timeout: f64, vars: &Vars, out: &mut Vec<Finding>) {
     // A resolver that never answered is path::check's dns-timeout.
     if let Some(dns) = obs
         .dns
@@ -15,7 +23,7 @@ pub(super) fn check(obs: &Observations, vars: &Vars, out: &mut Vec<Finding>) {
     {
         match &dns.outcome {
             DnsOutcome::Failed { error } => out.push(finding(
-                "dns-failure",
+                FindingId::DnsFailure,
                 vars,
                 vec![format!(
                     "resolving {:?} failed after {:.1} ms: {error}",
@@ -23,7 +31,7 @@ pub(super) fn check(obs: &Observations, vars: &Vars, out: &mut Vec<Finding>) {
                 )],
             )),
             DnsOutcome::TimedOut => out.push(finding(
-                "dns-failure",
+                FindingId::DnsFailure,
                 vars,
                 vec![format!(
                     "resolving {:?} got no answer within {timeout} s",
@@ -33,7 +41,10 @@ pub(super) fn check(obs: &Observations, vars: &Vars, out: &mut Vec<Finding>) {
             _ => {}
         }
     }
+}
 
+/// port-closed, port-filtered: no TCP connection to any address.
+fn tcp_failure(obs: &Observations, timeout: f64, vars: &Vars, out: &mut Vec<Finding>) {
     if let Some(tcp) = &obs.tcp {
         // ICMP from a router is path::check's port-rejected-by-firewall.
         if tcp.address.is_none() && !tcp.attempts.is_empty() && !super::path::rejected_by_icmp(obs)
@@ -60,14 +71,18 @@ pub(super) fn check(obs: &Observations, vars: &Vars, out: &mut Vec<Finding>) {
                 .iter()
                 .all(|a| a.outcome == ConnectOutcome::Refused);
             let id = if all_refused {
-                "port-closed"
+                FindingId::PortClosed
             } else {
-                "port-filtered"
+                FindingId::PortFiltered
             };
             out.push(finding(id, vars, evidence));
         }
     }
+}
 
+/// connection-reset, closed-without-reply, no-reply, not-rdp: TCP connected, but the X.224
+/// Connection Request got no RDP answer.
+fn no_rdp_answer(obs: &Observations, timeout: f64, vars: &Vars, out: &mut Vec<Finding>) {
     let Some(first) = obs.negotiation.first() else {
         return;
     };
@@ -84,18 +99,18 @@ pub(super) fn check(obs: &Observations, vars: &Vars, out: &mut Vec<Finding>) {
     let after = format!("after {:.1} ms", first.elapsed_ms);
     match &first.outcome {
         NegotiationOutcome::Reset { .. } => out.push(finding(
-            "connection-reset",
+            FindingId::ConnectionReset,
             vars,
             vec![format!("{said} {after}")],
         )),
         NegotiationOutcome::Closed { .. } => out.push(finding(
-            "closed-without-reply",
+            FindingId::ClosedWithoutReply,
             vars,
             vec![format!("{said} {after}")],
         )),
         NegotiationOutcome::TimedOut { bytes, .. } => {
             let mut f = finding(
-                "no-reply",
+                FindingId::NoReply,
                 vars,
                 vec![format!("{said} ({timeout} s deadline)")],
             );
@@ -112,9 +127,11 @@ pub(super) fn check(obs: &Observations, vars: &Vars, out: &mut Vec<Finding>) {
             if let Some(kind) = excerpt_text.as_deref().and_then(identify_banner) {
                 evidence.push(format!("the reply looks like {kind}"));
             }
-            out.push(finding("not-rdp", vars, evidence));
+            out.push(finding(FindingId::NotRdp, vars, evidence));
         }
-        NegotiationOutcome::Malformed { .. } => out.push(finding("not-rdp", vars, vec![said])),
+        NegotiationOutcome::Malformed { .. } => {
+            out.push(finding(FindingId::NotRdp, vars, vec![said]))
+        }
         _ => {}
     }
 }

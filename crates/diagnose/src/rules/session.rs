@@ -3,6 +3,7 @@
 
 use super::{finding, Vars};
 use crate::model::{Finding, SessionFacts, Severity};
+use crate::FindingId;
 use rdpdoctor_codes::Family;
 use rdpdoctor_observations::{
     Delegation, DelegationChannel, IdentityProof, LogonOutcome, Observations, SessionObservation,
@@ -29,23 +30,23 @@ pub(super) fn check(obs: &Observations, vars: &Vars, out: &mut Vec<Finding>) {
         let id = match e.code {
             DENIED => {
                 evidence.push("a Windows client shows this as Error code 0x904 (socket closed by the other side) with Extended error code 0x7 (the server denied the connection); the protocol carries no reason".to_string());
-                "server-denied-connection"
+                FindingId::ServerDeniedConnection
             }
-            0x100..=0x10A => "licensing-failure",
-            _ => "server-error-info",
+            0x100..=0x10A => FindingId::LicensingFailure,
+            _ => FindingId::ServerErrorInfo,
         };
         if let Some(c) = &credentials {
             evidence.push(c.clone());
         }
         let mut f = finding(id, vars, evidence);
-        if id == "server-error-info" && s.outcome == SessionOutcome::SessionUp {
+        if id == FindingId::ServerErrorInfo && s.outcome == SessionOutcome::SessionUp {
             f.severity = Severity::Warning;
         }
         out.push(f);
     }
     if let Some(l) = s.licensing.filter(|l| l.error_code != STATUS_VALID_CLIENT) {
         out.push(finding(
-            "licensing-failure",
+            FindingId::LicensingFailure,
             vars,
             vec![format!(
                 "licensing error message dwErrorCode 0x{:08X} ({}), dwStateTransition {} ({}), then {ended}",
@@ -58,7 +59,7 @@ pub(super) fn check(obs: &Observations, vars: &Vars, out: &mut Vec<Finding>) {
     }
     if let Some(d) = s.delegation.as_ref().filter(|d| d.refused.is_some()) {
         out.push(finding(
-            "credentials-not-delegated",
+            FindingId::CredentialsNotDelegated,
             vars,
             vec![
                 format!(
@@ -90,7 +91,7 @@ pub(super) fn check(obs: &Observations, vars: &Vars, out: &mut Vec<Finding>) {
         if let Some(u) = &r.username {
             evidence.push(format!("user name for the target: {u}"));
         }
-        out.push(finding("redirected", vars, evidence));
+        out.push(finding(FindingId::Redirected, vars, evidence));
     }
 }
 
@@ -260,7 +261,7 @@ mod tests {
             "licensing-failure",
             "redirected",
         ] {
-            assert!(crate::catalog::get(id).is_some(), "{id}");
+            assert!(crate::catalog::lookup(id).is_some(), "{id}");
         }
         assert_eq!(
             license_error_name(STATUS_VALID_CLIENT),

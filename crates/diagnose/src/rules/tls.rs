@@ -4,6 +4,7 @@
 use super::{describe_tls, finding, Vars};
 use crate::context::Context;
 use crate::model::{Finding, Severity};
+use crate::FindingId;
 use rdpdoctor_observations::{Observations, TlsOutcome, TlsVersion};
 
 pub(super) fn check(obs: &Observations, ctx: &Context, vars: &Vars, out: &mut Vec<Finding>) {
@@ -32,7 +33,7 @@ pub(super) fn check(obs: &Observations, ctx: &Context, vars: &Vars, out: &mut Ve
         .collect();
     if completed.is_empty() {
         out.push(finding(
-            "tls-handshake-failed",
+            FindingId::TlsHandshakeFailed,
             vars,
             lines(&mut reached.iter()),
         ));
@@ -53,10 +54,18 @@ pub(super) fn check(obs: &Observations, ctx: &Context, vars: &Vars, out: &mut Ve
     let legacy = completed.iter().any(|v| v.is_legacy());
     let modern = completed.iter().any(|v| !v.is_legacy());
     if !modern {
-        out.push(with_client(finding("tls-legacy-only", vars, evidence)));
+        out.push(with_client(finding(
+            FindingId::TlsLegacyOnly,
+            vars,
+            evidence,
+        )));
     } else if completed == [TlsVersion::Tls13] {
-        out.push(with_client(finding("tls-modern-only", vars, evidence)));
+        out.push(with_client(finding(
+            FindingId::TlsModernOnly,
+            vars,
+            evidence,
+        )));
     } else if legacy {
-        out.push(finding("tls-legacy-enabled", vars, evidence));
+        out.push(finding(FindingId::TlsLegacyEnabled, vars, evidence));
     }
 }

@@ -4,6 +4,7 @@
 
 use super::{describe_negotiation, finding, Vars};
 use crate::model::{Finding, Severity};
+use crate::FindingId;
 use rdpdoctor_observations::{
     encryption, protocol, LogonOutcome, NegotiationOutcome, NlaOutcome, Observations,
     RdpSecurityAttempt, RdpSecurityOutcome, RdpSecurityPhase, ServerSecurity,
@@ -54,14 +55,14 @@ fn selection(obs: &Observations, vars: &Vars, out: &mut Vec<Finding>) {
         out.retain(|f| f.step != crate::model::Step::Negotiation);
     }
     if !unknown.is_empty() {
-        let mut f = finding("unknown-protocol-selected", vars, unknown);
+        let mut f = finding(FindingId::UnknownProtocolSelected, vars, unknown);
         if !unknown_primary {
             f.severity = Severity::Warning;
         }
         out.push(f);
     }
     if !violation.is_empty() {
-        let mut f = finding("negotiation-protocol-violation", vars, violation);
+        let mut f = finding(FindingId::NegotiationProtocolViolation, vars, violation);
         if violation_primary {
             f.severity = Severity::Blocking;
         }
@@ -144,7 +145,7 @@ fn mcs(obs: &Observations, vars: &Vars, out: &mut Vec<Finding>) {
         })
         .collect();
     if !silent.is_empty() {
-        let mut f = finding("no-reply", vars, silent);
+        let mut f = finding(FindingId::NoReply, vars, silent);
         f.step = crate::model::Step::RdpSecurity;
         f.title =
             "The server answered the X.224 request, then never answered the MCS Connect Initial"
@@ -174,7 +175,7 @@ fn mcs(obs: &Observations, vars: &Vars, out: &mut Vec<Finding>) {
     });
     let main_bad = bad.iter().any(|(a, _)| a.offered == encryption::ALL);
     let mut f = finding(
-        "mcs-response-malformed",
+        FindingId::McsResponseMalformed,
         vars,
         bad.iter()
             .map(|(a, why)| {
@@ -204,7 +205,7 @@ fn credssp(obs: &Observations, vars: &Vars, out: &mut Vec<Finding>) {
         } = &nla.outcome
         {
             let mut f = finding(
-                "credssp-response-malformed",
+                FindingId::CredsspResponseMalformed,
                 vars,
                 vec![format!(
                     "the answer to the NTLM NEGOTIATE (in a TSRequest) did not decode: {reason}; first bytes {excerpt_hex}"
@@ -234,6 +235,6 @@ fn credssp(obs: &Observations, vars: &Vars, out: &mut Vec<Finding>) {
                 c.subject, c.issuer, c.sha256_hex
             ));
         }
-        out.push(finding("credssp-pubkey-mismatch", vars, evidence));
+        out.push(finding(FindingId::CredsspPubkeyMismatch, vars, evidence));
     }
 }

@@ -119,25 +119,39 @@ fn user(e: &EventRecord, domain: &str, name: &str) -> String {
 
 /// What the event says, with its key fields.
 pub(super) fn describe(e: &EventRecord) -> String {
-    let text = e.positional(0).unwrap_or_default().trim().to_string();
-    match (src(e), e.id) {
-        (Src::Schannel, 36870) => format!(
+    match src(e) {
+        Src::Schannel => describe_schannel(e, e.id),
+        Src::Rcm => describe_remote_connection_manager(e, e.id),
+        Src::TermDd => describe_termdd(e, e.id),
+        Src::RdpCore => describe_rdp_core(e, e.id),
+        Src::Lsm => describe_local_session_manager(e, e.id),
+        Src::Security => describe_security(e, e.id),
+        Src::Scm => describe_service_control_manager(e, e.id),
+        Src::Client => describe_client(e, e.id),
+        Src::Other => describe_other(e, e.id),
+    }
+}
+
+/// Schannel (TLS) events.
+fn describe_schannel(e: &EventRecord, id: u16) -> String {
+    match id {
+        36870 => format!(
             "fatal error accessing the TLS {} credential's private key: ErrorCode {}, ErrorStatus {}",
             e.field("Type").unwrap_or("server"),
             e.field("ErrorCode").and_then(num).map_or("?".to_string(), |v| code(Family::Hresult, v)),
             f(e, "ErrorStatus")
         ),
-        (Src::Schannel, 36871) => format!(
+        36871 => format!(
             "fatal error creating a TLS {} credential, internal error state {}",
             e.field("Type").unwrap_or("server"),
             f(e, "ErrorState")
         ),
-        (Src::Schannel, 36874) => format!(
+        36874 => format!(
             "a {} connection request arrived, but none of its cipher suites is enabled on the server",
             f(e, "Protocol")
         ),
-        (Src::Schannel, 36887) => format!("fatal alert received from the peer: {}", alert(f(e, "AlertDesc"))),
-        (Src::Schannel, 36888) => {
+        36887 => format!("fatal alert received from the peer: {}", alert(f(e, "AlertDesc"))),
+        36888 => {
             let mut s = format!("fatal alert generated and sent: {}", alert(f(e, "AlertDesc")));
             if let Some(st) = e.field("ErrorState") {
                 s.push_str(&format!(", error state {st}"));
@@ -147,126 +161,183 @@ pub(super) fn describe(e: &EventRecord) -> String {
             }
             s
         }
-        (Src::Schannel, id) => format!("Schannel event {id}: {}", e.all_text()),
-        (Src::Rcm, 1056) => format!(
+        id => format!("Schannel event {id}: {}", e.all_text()),
+    }
+}
+
+/// TerminalServices-RemoteConnectionManager events: certificates, listeners, logons.
+fn describe_remote_connection_manager(e: &EventRecord, id: u16) -> String {
+    let text = e.positional(0).unwrap_or_default().trim().to_string();
+    match id {
+        1056 => format!(
             "created a new self-signed certificate ({}), SHA-1 {}",
             if text.is_empty() { "?" } else { &text },
             e.binary.as_deref().unwrap_or("?")
         ),
-        (Src::Rcm, 1057) => format!("failed to create a new self-signed certificate: {:?}", e.all_text().trim()),
-        (Src::Rcm, 1058) => format!("failed to replace the expired self-signed certificate: {:?}", e.all_text().trim()),
-        (Src::Rcm, 1050) => "security layer and encryption level were inconsistent and were corrected".to_string(),
-        (Src::Rcm, 1051) => "the configured certificate was not found; using the self-signed one".to_string(),
-        (Src::Rcm, 1052) => format!("the configured certificate expires soon ({})", e.all_text()),
-        (Src::Rcm, 1053) => "the configured certificate has expired; using the self-signed one".to_string(),
-        (Src::Rcm, 1054) => "the configured certificate lacks the Server Authentication usage; using the self-signed one".to_string(),
-        (Src::Rcm, 1055) => "the configured certificate's private key is inaccessible; using the self-signed one".to_string(),
-        (Src::Rcm, 1059) => "the certificate configuration was invalid and was reset".to_string(),
-        (Src::Rcm, 1070) => "a logon was refused: the server is in drain mode".to_string(),
-        (Src::Rcm, 1012) => format!("a client exceeded the maximum failed logon attempts ({})", e.all_text()),
-        (Src::Rcm, 1149) => format!(
+        1057 => format!("failed to create a new self-signed certificate: {:?}", e.all_text().trim()),
+        1058 => format!("failed to replace the expired self-signed certificate: {:?}", e.all_text().trim()),
+        1050 => "security layer and encryption level were inconsistent and were corrected".to_string(),
+        1051 => "the configured certificate was not found; using the self-signed one".to_string(),
+        1052 => format!("the configured certificate expires soon ({})", e.all_text()),
+        1053 => "the configured certificate has expired; using the self-signed one".to_string(),
+        1054 => "the configured certificate lacks the Server Authentication usage; using the self-signed one".to_string(),
+        1055 => "the configured certificate's private key is inaccessible; using the self-signed one".to_string(),
+        1059 => "the certificate configuration was invalid and was reset".to_string(),
+        1070 => "a logon was refused: the server is in drain mode".to_string(),
+        1012 => format!("a client exceeded the maximum failed logon attempts ({})", e.all_text()),
+        1149 => format!(
             "user authentication succeeded: {} from {}",
             user(e, "Param2", "Param1"),
             f(e, "Param3")
         ),
-        (Src::Rcm, 261) => format!("listener {} received a connection", f(e, "listenerName")),
-        (Src::Rcm, 258) => format!("listener {} started", f(e, "listenerName")),
-        (Src::Rcm, 259) => format!("listener {} stopped", f(e, "listenerName")),
-        (Src::Rcm, 260) => format!("listener {} failed: {}", f(e, "listenerName"), e.all_text()),
-        (Src::Rcm, 1158) => format!("accepted a connection from {}", e.all_text()),
-        (Src::Rcm, id) => format!("RemoteConnectionManager event {id}: {}", e.all_text()),
-        (Src::TermDd, 56) => {
+        261 => format!("listener {} received a connection", f(e, "listenerName")),
+        258 => format!("listener {} started", f(e, "listenerName")),
+        259 => format!("listener {} stopped", f(e, "listenerName")),
+        260 => format!("listener {} failed: {}", f(e, "listenerName"), e.all_text()),
+        1158 => format!("accepted a connection from {}", e.all_text()),
+        id => format!("RemoteConnectionManager event {id}: {}", e.all_text()),
+    }
+}
+
+/// TermDD (the RDP transport driver) events.
+fn describe_termdd(e: &EventRecord, id: u16) -> String {
+    match id {
+        56 => {
             let status = e
                 .binary
                 .as_deref()
                 .and_then(|b| b.get(80..88))
                 .and_then(|h| u32::from_str_radix(h, 16).ok())
-                .map(|v| format!(", driver dump data 0x{:08X} (offset 0x28; meaning unverified)", v.swap_bytes()))
+                .map(|v| {
+                    format!(
+                        ", driver dump data 0x{:08X} (offset 0x28; meaning unverified)",
+                        v.swap_bytes()
+                    )
+                })
                 .unwrap_or_default();
             format!(
                 "the security layer found an error in the protocol stream and disconnected client {}{status}",
                 e.positional(1).unwrap_or("?")
             )
         }
-        (Src::TermDd, 50) => format!("X.224 protocol error ({}); the client was disconnected", e.positional(1).unwrap_or("?")),
-        (Src::TermDd, id) => format!("TermDD event {id}: {}", e.all_text()),
-        (Src::RdpCore, 131) => format!("accepted a new {} connection from {}", f(e, "ConnType"), f(e, "ClientIP")),
-        (Src::RdpCore, 98) => "a TCP connection was established".to_string(),
-        (Src::RdpCore, 140) => format!(
+        50 => format!(
+            "X.224 protocol error ({}); the client was disconnected",
+            e.positional(1).unwrap_or("?")
+        ),
+        id => format!("TermDD event {id}: {}", e.all_text()),
+    }
+}
+
+/// RemoteDesktopServices-RdpCoreTS events.
+fn describe_rdp_core(e: &EventRecord, id: u16) -> String {
+    match id {
+        131 => format!(
+            "accepted a new {} connection from {}",
+            f(e, "ConnType"),
+            f(e, "ClientIP")
+        ),
+        98 => "a TCP connection was established".to_string(),
+        140 => format!(
             "a connection from {} failed: the user name or password is wrong (NLA)",
             f(e, "IPString")
         ),
-        (Src::RdpCore, 139) => format!("the security layer detected an error and disconnected the client: {}", e.all_text()),
-        (Src::RdpCore, 97) => format!("a protocol component detected an error: {}", e.all_text()),
-        (Src::RdpCore, 105) => "the security layer lets the server use native RDP encryption".to_string(),
-        (Src::RdpCore, 153) => format!("the session negotiated {}", e.all_text()),
-        (Src::RdpCore, 102) => "the server terminated the main RDP connection".to_string(),
-        (Src::RdpCore, 103) => format!("the client disconnected, reason code {}", f(e, "ReasonCode")),
-        (Src::RdpCore, 142) => format!("TCP socket read failed, error {}", f(e, "error")),
-        (Src::RdpCore, 143) => format!("TCP socket write failed, error {}", f(e, "error")),
-        (Src::RdpCore, 226) => format!(
+        139 => format!(
+            "the security layer detected an error and disconnected the client: {}",
+            e.all_text()
+        ),
+        97 => format!("a protocol component detected an error: {}", e.all_text()),
+        105 => "the security layer lets the server use native RDP encryption".to_string(),
+        153 => format!("the session negotiated {}", e.all_text()),
+        102 => "the server terminated the main RDP connection".to_string(),
+        103 => format!(
+            "the client disconnected, reason code {}",
+            f(e, "ReasonCode")
+        ),
+        142 => format!("TCP socket read failed, error {}", f(e, "error")),
+        143 => format!("TCP socket write failed, error {}", f(e, "error")),
+        226 => format!(
             "state machine error in {} → {} on {}: {}",
             f(e, "StateTransition"),
             f(e, "NewStateName"),
             f(e, "EventName"),
-            e.field("ErrorCode").and_then(num).map_or("?".to_string(), |v| code(Family::Hresult, v))
+            e.field("ErrorCode")
+                .and_then(num)
+                .map_or("?".to_string(), |v| code(Family::Hresult, v))
         ),
-        (Src::RdpCore, id) => format!("RdpCoreTS event {id}: {}", e.all_text()),
-        (Src::Lsm, id) => {
-            let what = match id {
-                21 => "session logon succeeded",
-                22 => "shell start",
-                23 => "session logoff",
-                24 => "session disconnected",
-                25 => "session reconnected",
-                39 => "session disconnected by another session",
-                40 => "session disconnected",
-                41 => "begin session arbitration",
-                42 => "end session arbitration",
-                _ => "session event",
-            };
-            let mut s = what.to_string();
-            if let Some(u) = e.any_field(&["User"]) {
-                s.push_str(&format!(": {u}"));
-            }
-            if let Some(id) = e.any_field(&["SessionID", "Session"]) {
-                s.push_str(&format!(", session {id}"));
-            }
-            if let Some(a) = e.any_field(&["Address"]) {
-                s.push_str(&format!(", from {a}"));
-            }
-            if let Some(r) = e.any_field(&["Reason"]) {
-                s.push_str(&format!(", reason {r}"));
-            }
-            s
-        }
-        (Src::Security, 4624) => format!(
+        id => format!("RdpCoreTS event {id}: {}", e.all_text()),
+    }
+}
+
+/// TerminalServices-LocalSessionManager events: the session lifecycle.
+fn describe_local_session_manager(e: &EventRecord, id: u16) -> String {
+    let what = match id {
+        21 => "session logon succeeded",
+        22 => "shell start",
+        23 => "session logoff",
+        24 => "session disconnected",
+        25 => "session reconnected",
+        39 => "session disconnected by another session",
+        40 => "session disconnected",
+        41 => "begin session arbitration",
+        42 => "end session arbitration",
+        _ => "session event",
+    };
+    let mut s = what.to_string();
+    if let Some(u) = e.any_field(&["User"]) {
+        s.push_str(&format!(": {u}"));
+    }
+    if let Some(id) = e.any_field(&["SessionID", "Session"]) {
+        s.push_str(&format!(", session {id}"));
+    }
+    if let Some(a) = e.any_field(&["Address"]) {
+        s.push_str(&format!(", from {a}"));
+    }
+    if let Some(r) = e.any_field(&["Reason"]) {
+        s.push_str(&format!(", reason {r}"));
+    }
+    s
+}
+
+/// Security log events: logons, Remote Desktop access, the Windows Filtering Platform.
+fn describe_security(e: &EventRecord, id: u16) -> String {
+    match id {
+        4624 => format!(
             "logon of {} (LogonType {}) from {}",
             user(e, "TargetDomainName", "TargetUserName"),
             f(e, "LogonType"),
             f(e, "IpAddress")
         ),
-        (Src::Security, 4625) => {
+        4625 => {
             let mut s = format!(
                 "logon failure for {} (LogonType {}) from {}: Status {}",
                 user(e, "TargetDomainName", "TargetUserName"),
                 f(e, "LogonType"),
                 f(e, "IpAddress"),
-                e.field("Status").and_then(num).map_or("?".to_string(), |v| code(Family::Ntstatus, v)),
+                e.field("Status")
+                    .and_then(num)
+                    .map_or("?".to_string(), |v| code(Family::Ntstatus, v)),
             );
             if let Some(sub) = e.field("SubStatus").and_then(num).filter(|v| *v != 0) {
                 s.push_str(&format!(", SubStatus {}", code(Family::Ntstatus, sub)));
             }
             s
         }
-        (Src::Security, 4778) => format!("session reconnected: {} from {}", f(e, "AccountName"), f(e, "ClientAddress")),
-        (Src::Security, 4779) => format!("session disconnected: {} from {}", f(e, "AccountName"), f(e, "ClientAddress")),
-        (Src::Security, 4825) => format!(
+        4778 => format!(
+            "session reconnected: {} from {}",
+            f(e, "AccountName"),
+            f(e, "ClientAddress")
+        ),
+        4779 => format!(
+            "session disconnected: {} from {}",
+            f(e, "AccountName"),
+            f(e, "ClientAddress")
+        ),
+        4825 => format!(
             "{} was denied access to Remote Desktop from {}",
             user(e, "AccountDomain", "AccountName"),
             f(e, "ClientAddress")
         ),
-        (Src::Security, id @ (5152 | 5156 | 5157)) => format!(
+        id @ (5152 | 5156 | 5157) => format!(
             "the Windows Filtering Platform {} {} from {}:{} to port {} (filter {})",
             match id {
                 5152 => "dropped a packet",
@@ -283,16 +354,31 @@ pub(super) fn describe(e: &EventRecord) -> String {
             f(e, "DestPort"),
             f(e, "FilterRTID")
         ),
-        (Src::Security, id) => format!("Security event {id}"),
-        (Src::Scm, 7036) => format!(
+        id => format!("Security event {id}"),
+    }
+}
+
+/// Service Control Manager events.
+fn describe_service_control_manager(e: &EventRecord, id: u16) -> String {
+    match id {
+        7036 => format!(
             "{} entered the {} state",
             e.any_field(&["param1"]).or(e.positional(0)).unwrap_or("?"),
             e.any_field(&["param2"]).or(e.positional(1)).unwrap_or("?")
         ),
-        (Src::Scm, id) => format!("service terminated unexpectedly (event {id}): {}", e.all_text()),
-        (Src::Client, 1024) => format!("trying to connect to {}", f(e, "Value")),
-        (Src::Client, 1025) => "connected".to_string(),
-        (Src::Client, 1026) => match e.field("Value").and_then(num) {
+        id => format!(
+            "service terminated unexpectedly (event {id}): {}",
+            e.all_text()
+        ),
+    }
+}
+
+/// RDPClient (mstsc) events.
+fn describe_client(e: &EventRecord, id: u16) -> String {
+    match id {
+        1024 => format!("trying to connect to {}", f(e, "Value")),
+        1025 => "connected".to_string(),
+        1026 => match e.field("Value").and_then(num) {
             Some(v) => format!(
                 "disconnected: reason {} ({:?})",
                 disconnect(v),
@@ -300,14 +386,22 @@ pub(super) fn describe(e: &EventRecord) -> String {
             ),
             None => format!("disconnected: {}", e.all_text()),
         },
-        (Src::Client, 1027) => format!("connected to domain {}, session {}", f(e, "DomainName"), f(e, "SessionId")),
-        (Src::Client, 1029) => "hashed user name logged".to_string(),
-        (Src::Client, 1102) => format!("initiated a UDP connection to {}", f(e, "Value")),
-        (Src::Client, 1103) => "UDP connection established".to_string(),
-        (Src::Client, 1105) => "UDP connection disconnected".to_string(),
-        (Src::Client, id) => format!("client event {id}: {}", e.all_text()),
-        (Src::Other, id) => format!("{} event {id}: {}", e.provider, e.all_text()),
+        1027 => format!(
+            "connected to domain {}, session {}",
+            f(e, "DomainName"),
+            f(e, "SessionId")
+        ),
+        1029 => "hashed user name logged".to_string(),
+        1102 => format!("initiated a UDP connection to {}", f(e, "Value")),
+        1103 => "UDP connection established".to_string(),
+        1105 => "UDP connection disconnected".to_string(),
+        id => format!("client event {id}: {}", e.all_text()),
     }
+}
+
+/// Events of any other provider.
+fn describe_other(e: &EventRecord, id: u16) -> String {
+    format!("{} event {id}: {}", e.provider, e.all_text())
 }
 
 pub(super) fn time(e: &EventRecord) -> String {

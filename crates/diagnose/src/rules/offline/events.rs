@@ -3,6 +3,7 @@
 use super::describe::{cite, cite_many, describe, disconnect, logon_status, num, src, time, Src};
 use super::Acc;
 use crate::model::Severity;
+use crate::FindingId;
 use rdpdoctor_observations::EventRecord;
 use std::collections::BTreeSet;
 
@@ -49,7 +50,11 @@ fn certificate(events: &[EventRecord], acc: &mut Acc) {
     if !key.is_empty() || !renewal_key.is_empty() {
         let mut ev = cite_many(&key);
         ev.extend(cite_many(&renewal_key));
-        acc.add("cert-private-key-inaccessible", Severity::Blocking, ev);
+        acc.add(
+            FindingId::CertPrivateKeyInaccessible,
+            Severity::Blocking,
+            ev,
+        );
     }
     if let Some(last) = renewal.last() {
         let mut ev = cite_many(&renewal);
@@ -70,14 +75,14 @@ fn certificate(events: &[EventRecord], acc: &mut Acc) {
                 Severity::Blocking
             }
         };
-        acc.add("cert-renewal-failed", severity, ev);
+        acc.add(FindingId::CertRenewalFailed, severity, ev);
     }
     let custom = select(events, |e| {
         src(e) == Src::Rcm && matches!(e.id, 1051 | 1053 | 1054 | 1055 | 1059)
     });
     if !custom.is_empty() {
         acc.add(
-            "custom-cert-unusable",
+            FindingId::CustomCertUnusable,
             Severity::Warning,
             cite_many(&custom),
         );
@@ -104,7 +109,7 @@ fn schannel(events: &[EventRecord], acc: &mut Acc) {
         {
             ev.push("36871 with state 10013 is the pattern Microsoft gives for the TLS versions a credential needs being disabled".to_string());
         }
-        acc.add("tls-disabled-in-schannel", Severity::Warning, ev);
+        acc.add(FindingId::TlsDisabledInSchannel, Severity::Warning, ev);
     }
     let sent = select(events, |e| src(e) == Src::Schannel && e.id == 36888);
     if !sent.is_empty() {
@@ -121,11 +126,15 @@ fn schannel(events: &[EventRecord], acc: &mut Acc) {
         if sent.iter().any(|e| alert(e) == Some(80)) {
             ev.push("alert 80 internal_error often means the server could not use its own credential (certificate key)".to_string());
         }
-        acc.add("tls-alert-sent", Severity::Warning, ev);
+        acc.add(FindingId::TlsAlertSent, Severity::Warning, ev);
     }
     let received = select(events, |e| src(e) == Src::Schannel && e.id == 36887);
     if !received.is_empty() {
-        acc.add("tls-alert-received", Severity::Info, cite_many(&received));
+        acc.add(
+            FindingId::TlsAlertReceived,
+            Severity::Info,
+            cite_many(&received),
+        );
     }
 }
 
@@ -161,21 +170,25 @@ fn server(events: &[EventRecord], acc: &mut Acc) {
         } else {
             Severity::Warning
         };
-        acc.add("security-layer-error", severity, ev);
+        acc.add(FindingId::SecurityLayerError, severity, ev);
     }
     // 1070: "A logon request was denied because the terminal server is currently in drain
     // mode" (Microsoft Docs "Event ID 1070 — Terminal Server Connections"). No primary source
     // documents a 1071 for refused logons, so it is not read as one.
     let refused = select(events, |e| src(e) == Src::Rcm && e.id == 1070);
     if !refused.is_empty() {
-        acc.add("logons-disabled", Severity::Blocking, cite_many(&refused));
+        acc.add(
+            FindingId::LogonsDisabled,
+            Severity::Blocking,
+            cite_many(&refused),
+        );
     }
     let crashed = select(events, |e| {
         src(e) == Src::Scm && matches!(e.id, 7031 | 7034)
     });
     if !crashed.is_empty() {
         acc.add(
-            "termservice-disabled",
+            FindingId::TermserviceDisabled,
             Severity::Warning,
             cite_many(&crashed),
         );
@@ -224,7 +237,7 @@ fn firewall(events: &[EventRecord], acc: &mut Acc) {
         }
         None => Severity::Blocking,
     };
-    acc.add("firewall-drop", severity, ev);
+    acc.add(FindingId::FirewallDrop, severity, ev);
 }
 
 /// Security 4625 / 4825 and RdpCoreTS 140.
@@ -251,10 +264,10 @@ fn logon(events: &[EventRecord], acc: &mut Acc) {
                 _ => e.field("IpAddress").is_some_and(|ip| rdp_ips.contains(ip)),
             }
     });
-    let mut groups: Vec<(&'static str, Severity, Vec<&EventRecord>)> = Vec::new();
+    let mut groups: Vec<(FindingId, Severity, Vec<&EventRecord>)> = Vec::new();
     fn put<'a>(
-        groups: &mut Vec<(&'static str, Severity, Vec<&'a EventRecord>)>,
-        id: &'static str,
+        groups: &mut Vec<(FindingId, Severity, Vec<&'a EventRecord>)>,
+        id: FindingId,
         severity: Severity,
         e: &'a EventRecord,
     ) {
@@ -263,17 +276,21 @@ fn logon(events: &[EventRecord], acc: &mut Acc) {
             None => groups.push((id, severity, vec![e])),
         }
     }
-    // The id each NTSTATUS proves (windows-host.md 2.2, 4625 row).
+    // The id each NTSTATUS proves (windows-host.md 2.2, 4625 row), from the one mapping the NLA
+    // rule uses too. Bad credentials are a warning; the account and logon-right findings block.
     for e in &failures {
-        let id = match logon_status(e) {
-            Some(0xC000_006A | 0xC000_0064 | 0xC000_006D) => ("logon-failure", Severity::Warning),
-            Some(0xC000_006E..=0xC000_0070) => ("account-restricted", Severity::Blocking),
-            Some(0xC000_015B) => ("logon-right-missing", Severity::Blocking),
-            Some(0xC000_0234) => ("account-locked", Severity::Blocking),
-            Some(0xC000_0072 | 0xC000_0193) => ("account-disabled", Severity::Blocking),
-            Some(0xC000_0071) => ("password-expired", Severity::Blocking),
-            Some(0xC000_0224) => ("password-must-change", Severity::Blocking),
-            // Other statuses (no logon servers, clock skew...) prove none of these ids.
+        let id = match logon_status(e).and_then(crate::ntstatus::finding) {
+            Some(FindingId::LogonFailure) => (FindingId::LogonFailure, Severity::Warning),
+            Some(
+                id @ (FindingId::AccountRestricted
+                | FindingId::LogonRightMissing
+                | FindingId::AccountLocked
+                | FindingId::AccountDisabled
+                | FindingId::PasswordExpired
+                | FindingId::PasswordMustChange),
+            ) => (id, Severity::Blocking),
+            // Other statuses (no logon servers, clock skew, access denied...) are not proven by
+            // a 4625 alone.
             _ => continue,
         };
         put(&mut groups, id.0, id.1, e);
@@ -282,13 +299,18 @@ fn logon(events: &[EventRecord], acc: &mut Acc) {
         .iter()
         .filter(|e| src(e) == Src::Security && e.id == 4825)
     {
-        put(&mut groups, "logon-right-missing", Severity::Blocking, e);
+        put(
+            &mut groups,
+            FindingId::LogonRightMissing,
+            Severity::Blocking,
+            e,
+        );
     }
     for e in events
         .iter()
         .filter(|e| src(e) == Src::RdpCore && e.id == 140)
     {
-        put(&mut groups, "logon-failure", Severity::Warning, e);
+        put(&mut groups, FindingId::LogonFailure, Severity::Warning, e);
     }
     for (id, severity, group) in groups {
         let mut ev = Vec::new();
@@ -342,6 +364,6 @@ fn client(events: &[EventRecord], acc: &mut Acc) {
             ev.drain(..n - 5);
             ev.insert(0, format!("{n} disconnects; the latest 5:"));
         }
-        acc.add("client-disconnect-code", severity, ev);
+        acc.add(FindingId::ClientDisconnectCode, severity, ev);
     }
 }

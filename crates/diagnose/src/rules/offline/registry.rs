@@ -4,6 +4,7 @@
 use super::Acc;
 use crate::context::Context;
 use crate::model::Severity;
+use crate::FindingId;
 use rdpdoctor_observations::{RegistryValue, TlsVersion};
 
 const TS: &str = r"hklm\system\currentcontrolset\control\terminal server";
@@ -130,13 +131,26 @@ pub(super) fn check(values: &[RegistryValue], ctx: &Context, acc: &mut Acc) {
     if values.is_empty() {
         return;
     }
-    let eff = |name: &'static str, key: &str| effective(values, name, key);
-
-    if let Some(e) = eff("fDenyTSConnections", TS) {
+    if let Some(e) = effective(values, "fDenyTSConnections", TS) {
         if e.dword() == Some(1) {
-            acc.add("rdp-disabled", Severity::Blocking, vec![e.describe()]);
+            acc.add(
+                FindingId::RdpDisabled,
+                Severity::Blocking,
+                vec![e.describe()],
+            );
         }
     }
+    security_layer(values, acc);
+    connection_limits(values, acc);
+    port(values, acc);
+    schannel(values, ctx, acc);
+    credssp(values, acc);
+    firewall(values, acc);
+}
+
+/// security-layer-rdp, nla-disabled, fips-policy-enabled: the listener's security settings.
+fn security_layer(values: &[RegistryValue], acc: &mut Acc) {
+    let eff = |name: &'static str, key: &str| effective(values, name, key);
     let layer = eff("SecurityLayer", RDP_TCP);
     let nla = eff("UserAuthentication", RDP_TCP);
     if let Some(l) = layer.as_ref().filter(|l| l.dword() == Some(0)) {
@@ -153,21 +167,25 @@ pub(super) fn check(values: &[RegistryValue], ctx: &Context, acc: &mut Acc) {
                 m.describe()
             ));
         }
-        acc.add("security-layer-rdp", Severity::Warning, ev);
+        acc.add(FindingId::SecurityLayerRdp, Severity::Warning, ev);
     }
     if let Some(n) = nla.as_ref().filter(|n| n.dword() == Some(0)) {
-        acc.add("nla-disabled", Severity::Warning, vec![n.describe()]);
+        acc.add(
+            FindingId::NlaDisabled,
+            Severity::Warning,
+            vec![n.describe()],
+        );
     }
     if let Some(m) = eff("MinEncryptionLevel", RDP_TCP).filter(|m| m.dword() == Some(4)) {
         acc.add(
-            "fips-policy-enabled",
+            FindingId::FipsPolicyEnabled,
             Severity::Warning,
             vec![format!("{}: FIPS-compliant encryption", m.describe())],
         );
     }
     if let Some(f) = get(values, FIPS, "Enabled").filter(|v| v.dword() == Some(1)) {
         acc.add(
-            "fips-policy-enabled",
+            FindingId::FipsPolicyEnabled,
             Severity::Warning,
             vec![format!(
                 "FipsAlgorithmPolicy Enabled = {} ({})",
@@ -176,11 +194,15 @@ pub(super) fn check(values: &[RegistryValue], ctx: &Context, acc: &mut Acc) {
             )],
         );
     }
-    if let Some(m) = eff("MaxInstanceCount", RDP_TCP) {
+}
+
+/// session-limit, logons-disabled, termservice-disabled: what stops new connections or logons.
+fn connection_limits(values: &[RegistryValue], acc: &mut Acc) {
+    if let Some(m) = effective(values, "MaxInstanceCount", RDP_TCP) {
         // 0xFFFFFFFF (local) and 999999 (policy) mean unlimited.
         if let Some(n @ 1..=2) = m.dword() {
             acc.add(
-                "session-limit",
+                FindingId::SessionLimit,
                 Severity::Warning,
                 vec![format!(
                     "{}: at most {n} connection{} at a time",
@@ -202,11 +224,11 @@ pub(super) fn check(values: &[RegistryValue], ctx: &Context, acc: &mut Acc) {
         }
     }
     if !off.is_empty() {
-        acc.add("logons-disabled", Severity::Blocking, off);
+        acc.add(FindingId::LogonsDisabled, Severity::Blocking, off);
     }
     if let Some(v) = get(values, TERMSERVICE, "Start").filter(|v| v.dword() == Some(4)) {
         acc.add(
-            "termservice-disabled",
+            FindingId::TermserviceDisabled,
             Severity::Blocking,
             vec![format!(
                 "TermService Start = {} (Disabled) ({})",
@@ -215,10 +237,6 @@ pub(super) fn check(values: &[RegistryValue], ctx: &Context, acc: &mut Acc) {
             )],
         );
     }
-    port(values, acc);
-    schannel(values, ctx, acc);
-    credssp(values, acc);
-    firewall(values, acc);
 }
 
 fn port(values: &[RegistryValue], acc: &mut Acc) {
@@ -242,7 +260,7 @@ fn port(values: &[RegistryValue], acc: &mut Acc) {
             ev.push(format!("no exported Remote Desktop firewall rule allows TCP {port}; the built-in rules open 3389"));
         }
     }
-    acc.add("port-changed", severity, ev);
+    acc.add(FindingId::PortChanged, severity, ev);
 }
 
 /// What the registry says about one TLS version on the server side.
@@ -339,7 +357,7 @@ fn schannel(values: &[RegistryValue], ctx: &Context, acc: &mut Acc) {
             "no TLS version left for the server side that the client profile {:?} speaks",
             ctx.client.name
         ));
-        acc.add("tls-disabled-in-schannel", Severity::Blocking, ev);
+        acc.add(FindingId::TlsDisabledInSchannel, Severity::Blocking, ev);
     } else if tls12_off {
         ev.push(format!(
             "TLS 1.2 is off; still usable: {}; clients with TLS 1.0/1.1 disabled fail",
@@ -349,7 +367,7 @@ fn schannel(values: &[RegistryValue], ctx: &Context, acc: &mut Acc) {
                 .collect::<Vec<_>>()
                 .join(", ")
         ));
-        acc.add("tls-disabled-in-schannel", Severity::Warning, ev);
+        acc.add(FindingId::TlsDisabledInSchannel, Severity::Warning, ev);
     }
 }
 
@@ -360,12 +378,12 @@ fn credssp(values: &[RegistryValue], acc: &mut Acc) {
     let line = format!("AllowEncryptionOracle = {} ({})", v.display(), v.key);
     match v.dword() {
         Some(2) => acc.add(
-            "credssp-oracle-vulnerable",
+            FindingId::CredsspOracleVulnerable,
             Severity::Warning,
             vec![format!("{line}: Vulnerable")],
         ),
         Some(0) => acc.add(
-            "credssp-oracle-vulnerable",
+            FindingId::CredsspOracleVulnerable,
             Severity::Info,
             vec![format!(
                 "{line}: Force Updated Clients; unpatched peers are refused"
@@ -445,6 +463,6 @@ fn firewall(values: &[RegistryValue], acc: &mut Acc) {
                 )
             })
             .collect();
-        acc.add("firewall-rule-disabled", Severity::Blocking, ev);
+        acc.add(FindingId::FirewallRuleDisabled, Severity::Blocking, ev);
     }
 }

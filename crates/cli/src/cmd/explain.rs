@@ -1,10 +1,12 @@
 //! `rdpdoctor explain`: decodes the codes a Remote Desktop client or server shows, says which
 //! step of the connection failed, and lists the known causes with the evidence that confirms or
-//! rules out each. All knowledge comes from the `rdpdoctor-codes` tables; this file only renders.
+//! rules out each. The codes and causes come from the `rdpdoctor-codes` tables, the findings
+//! that confirm them from the finding catalog (`CatalogLinks`); this file joins and renders.
 
 use rdpdoctor_codes::{
     explain, CauseOut, CodeExplanation, EvidenceKind, Explanation, Family, Interpretation,
 };
+use rdpdoctor_diagnose::links::CatalogLinks;
 use std::fmt::Write as _;
 
 /// Exit status: every code decoded.
@@ -58,7 +60,7 @@ pub fn run(args: &ExplainArgs) -> u8 {
             }
         },
     };
-    let explanation = match explain(&args.codes, family) {
+    let explanation = match explain(&args.codes, family, &CatalogLinks) {
         Ok(x) => x,
         Err(e) => {
             eprintln!("rdpdoctor explain: {e}");
@@ -258,19 +260,18 @@ fn render_interpretation(out: &mut String, it: &Interpretation) {
     }
 }
 
-fn render_cause(out: &mut String, c: &CauseOut) {
-    let cause = c.cause;
+fn render_cause(out: &mut String, cause: &CauseOut) {
     let conf = format!("{:?}", cause.confidence).to_lowercase();
     let basis = format!("{:?}", cause.basis).to_lowercase();
     wrap(
         out,
-        &format!("  {}. ", c.rank),
+        &format!("  {}. ", cause.rank),
         "     ",
         &format!("{} [confidence: {conf}; basis: {basis}]", cause.title),
     );
     wrap(out, "     Why: ", "          ", cause.why);
     out.push_str("     Confirm or rule out:\n");
-    for ev in cause.evidence {
+    for ev in &cause.evidence {
         let label = match ev.kind {
             EvidenceKind::Check => format!("rdpdoctor check → {}", ev.findings.join(" / ")),
             EvidenceKind::OfflineCheck => {
