@@ -230,3 +230,59 @@ pub fn probe(d: &Diagnosis, obs: &Observations) -> String {
     }
     o.0
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use std::path::PathBuf;
+
+    /// The exposition of every observation file of the golden corpus, diagnosed at its recorded
+    /// time, concatenated with a `## FILE` line before each.
+    fn golden_exposition() -> String {
+        let dir = PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("tests/golden");
+        let mut files: Vec<PathBuf> = std::fs::read_dir(&dir)
+            .expect("the golden corpus")
+            .filter_map(Result::ok)
+            .map(|e| e.path())
+            .filter(|p| {
+                p.extension().is_some_and(|x| x == "json")
+                    && !p.to_string_lossy().ends_with(".expect.json")
+            })
+            .collect();
+        files.sort();
+        let mut all = String::new();
+        for path in files {
+            let obs = Observations::from_json(&std::fs::read_to_string(&path).expect("readable"))
+                .expect("observations");
+            let expect: serde_json::Value = serde_json::from_str(
+                &std::fs::read_to_string(path.with_extension("expect.json")).expect("readable"),
+            )
+            .expect("json");
+            let at: jiff::Timestamp = expect["at"].as_str().expect("at").parse().expect("time");
+            let d = rdpdoctor_diagnose::diagnose(&obs, &rdpdoctor_diagnose::Context::new(at));
+            let name = path.file_name().expect("name").to_string_lossy();
+            let _ = writeln!(all, "## {name}");
+            all.push_str(&probe(&d, &obs));
+        }
+        all
+    }
+
+    /// The exposition is a contract with dashboards and alert rules: the fixture was recorded
+    /// from the renderer as it was before it became a table of series, and must not change
+    /// (`RDPDOCTOR_BLESS=1` rewrites it after an intended change).
+    #[test]
+    fn golden_corpus_exposition_is_unchanged() {
+        let fixture = PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("tests/fixtures/golden.prom");
+        let got = golden_exposition();
+        if std::env::var_os("RDPDOCTOR_BLESS").is_some() {
+            std::fs::create_dir_all(fixture.parent().expect("dir")).expect("mkdir");
+            std::fs::write(&fixture, &got).expect("write the fixture");
+        }
+        let want = std::fs::read_to_string(&fixture).expect("the recorded fixture");
+        assert!(
+            got == want,
+            "the exposition differs from {}",
+            fixture.display()
+        );
+    }
+}
