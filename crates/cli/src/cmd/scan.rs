@@ -56,6 +56,10 @@ pub struct ScanArgs {
     pub known: crate::known_certs::KnownCertsArgs,
     #[command(flatten)]
     pub diagnosis: DiagnosisOptions,
+    /// scan always writes JSON Lines: `--json` changes nothing and is accepted so that scripts
+    /// which pass it keep working
+    #[arg(long, hide = true)]
+    pub json: bool,
 }
 
 /// Exit status after Ctrl-C (128 + SIGINT), as shells report it.

@@ -18,7 +18,7 @@ use axum::response::{IntoResponse, Response};
 use axum::routing::get;
 use axum::Router;
 use ipnet::IpNet;
-use rdpdoctor_diagnose::{ClientProfile, Context};
+use rdpdoctor_diagnose::Context;
 use rdpdoctor_observations::{Target, DEFAULT_PORT};
 use rdpdoctor_probe::ProbeOptions;
 use std::collections::HashMap;
@@ -57,12 +57,8 @@ pub struct ServeArgs {
     pub queue_timeout: f64,
     #[command(flatten)]
     pub probe: super::ProbeArgs,
-    /// Client whose experience severities describe: windows (default), windows10, hardened
-    #[arg(long, value_name = "PROFILE", default_value = "windows")]
-    pub client: String,
-    /// cert-expiring-soon threshold in days
-    #[arg(long, value_name = "DAYS", default_value_t = 30)]
-    pub cert_warn_days: i64,
+    #[command(flatten)]
+    pub diagnosis: super::DiagnosisOptions,
     /// Open HTTP connections at most; at the limit a new connection closes the oldest one that
     /// is not answering a request (lowered to fit the process's open-file limit)
     #[arg(long, value_name = "N", default_value_t = 256, value_parser = clap::value_parser!(u32).range(1..=65536))]
@@ -94,8 +90,9 @@ struct App {
     probe_timeout: Duration,
     /// Connections open to one target at a time (`--connections`).
     max_connections: usize,
-    client: ClientProfile,
-    cert_warn_days: i64,
+    /// The diagnosis context of every probe (`--client`, `--cert-warn-days`); `now` is set per
+    /// probe.
+    context: Context,
     counters: Counters,
 }
 
@@ -121,13 +118,9 @@ pub fn run(args: &ServeArgs) -> u8 {
             }
         }
     }
-    let Some(client) = ClientProfile::by_name(&args.client) else {
-        let names = ClientProfile::names();
-        return usage_error(format!(
-            "--client {:?} is not one of: {}",
-            args.client,
-            names.join(", ")
-        ));
+    let context = match args.diagnosis.context(jiff::Timestamp::now()) {
+        Ok(c) => c,
+        Err(e) => return usage_error(e),
     };
     let checked = [
         ("--queue-timeout", args.queue_timeout),
@@ -156,8 +149,7 @@ pub fn run(args: &ServeArgs) -> u8 {
         queue_timeout: Duration::from_secs_f64(args.queue_timeout),
         probe_timeout: args.probe.timeout(),
         max_connections: usize::from(args.probe.connections),
-        client,
-        cert_warn_days: args.cert_warn_days,
+        context,
         counters: Counters::default(),
     });
     let nofile = open_file_limit();
@@ -394,9 +386,10 @@ async fn probe(
             );
         }
     };
-    let mut ctx = Context::new(jiff::Timestamp::now());
-    ctx.client = app.client;
-    ctx.cert_warning_days = app.cert_warn_days;
+    let ctx = Context {
+        now: jiff::Timestamp::now(),
+        ..app.context.clone()
+    };
     let diagnosis = rdpdoctor_diagnose::diagnose(&obs, &ctx);
     c.ok.fetch_add(1, Ordering::Relaxed);
     (
@@ -464,8 +457,7 @@ mod tests {
             queue_timeout: Duration::from_secs(1),
             probe_timeout: Duration::from_secs(1),
             max_connections: 4,
-            client: ClientProfile::default(),
-            cert_warn_days: 30,
+            context: Context::new(jiff::Timestamp::now()),
             counters: Counters::default(),
         }
     }
