@@ -107,31 +107,15 @@ struct Counters {
 }
 
 pub fn run(args: &ServeArgs) -> u8 {
-    let mut allow = Vec::new();
-    for a in &args.allow {
-        match parse_allow(a) {
-            Some(x) => allow.push(x),
-            None => {
-                return usage_error(format!(
-                    "--allow {a:?} is not a CIDR range, an address, a host name or *.domain"
-                ))
-            }
-        }
-    }
+    let allow = match allow_list(&args.allow) {
+        Ok(a) => a,
+        Err(e) => return usage_error(e),
+    };
     let context = match args.diagnosis.context(jiff::Timestamp::now()) {
         Ok(c) => c,
         Err(e) => return usage_error(e),
     };
-    let checked = [
-        ("--queue-timeout", args.queue_timeout),
-        ("--timeout", args.probe.timeout),
-        ("--header-timeout", args.header_timeout),
-        ("--idle-timeout", args.idle_timeout),
-    ]
-    .into_iter()
-    .try_for_each(|(flag, v)| super::seconds(flag, v, false))
-    .and_then(|()| super::seconds("--shutdown-timeout", args.shutdown_timeout, true));
-    if let Err(e) = checked {
+    if let Err(e) = check_seconds(args) {
         return usage_error(e);
     }
     let listen: SocketAddr = match args.listen.parse() {
@@ -210,6 +194,31 @@ pub fn run(args: &ServeArgs) -> u8 {
     // for it.
     runtime.shutdown_timeout(Duration::from_millis(200));
     code
+}
+
+/// The `--allow` entries, or a usage error message naming the first bad one.
+fn allow_list(entries: &[String]) -> Result<Vec<Allow>, String> {
+    entries
+        .iter()
+        .map(|a| {
+            parse_allow(a).ok_or_else(|| {
+                format!("--allow {a:?} is not a CIDR range, an address, a host name or *.domain")
+            })
+        })
+        .collect()
+}
+
+/// Every option in seconds, by the one rule of [`super::seconds`].
+fn check_seconds(args: &ServeArgs) -> Result<(), String> {
+    [
+        ("--queue-timeout", args.queue_timeout),
+        ("--timeout", args.probe.timeout),
+        ("--header-timeout", args.header_timeout),
+        ("--idle-timeout", args.idle_timeout),
+    ]
+    .into_iter()
+    .try_for_each(|(flag, v)| super::seconds(flag, v, false))
+    .and_then(|()| super::seconds("--shutdown-timeout", args.shutdown_timeout, true))
 }
 
 /// File descriptors kept free of HTTP connections: the runtime, the listener, stdio and the
