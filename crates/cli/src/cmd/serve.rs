@@ -10,6 +10,7 @@
 //! Connections are served by [`conn`]: header and idle timeouts, a connection limit and a
 //! shutdown deadline, so that no client can hold the exporter's sockets or its exit.
 
+use crate::known_certs::KnownCerts;
 use crate::render;
 use crate::usage_error;
 use axum::extract::{Query, State};
@@ -59,6 +60,8 @@ pub struct ServeArgs {
     pub probe: super::ProbeArgs,
     #[command(flatten)]
     pub diagnosis: super::DiagnosisOptions,
+    #[command(flatten)]
+    pub known: crate::known_certs::KnownCertsArgs,
     /// Open HTTP connections at most; at the limit a new connection closes the oldest one that
     /// is not answering a request (lowered to fit the process's open-file limit)
     #[arg(long, value_name = "N", default_value_t = 256, value_parser = clap::value_parser!(u32).range(1..=65536))]
@@ -93,7 +96,35 @@ struct App {
     /// The diagnosis context of every probe (`--client`, `--cert-warn-days`); `now` is set per
     /// probe.
     context: Context,
+    /// Remembered certificates (`--known-certs`), as `check` keeps them: a probe that sees
+    /// another certificate than the one remembered reports cert-changed.
+    known: Option<std::sync::Mutex<Remembered>>,
     counters: Counters,
+}
+
+/// The exporter's remembered certificates, and the stderr lines already written about them: a
+/// scrape every few seconds must not repeat the same note (or the same write error) each time.
+struct Remembered {
+    certs: KnownCerts,
+    said: std::collections::HashSet<String>,
+}
+
+/// Distinct stderr lines kept to say each only once; beyond this, lines are written every time.
+const SAID_MAX: usize = 10_000;
+
+impl Remembered {
+    fn say(&mut self, line: String) {
+        if self.said.contains(&line) {
+            return;
+        }
+        // Not eprintln!: a closed stderr (a supervisor that stopped reading) must not panic the
+        // request that has something to say.
+        use std::io::Write as _;
+        let _ = writeln!(std::io::stderr(), "{}", render::escape::line(&line));
+        if self.said.len() < SAID_MAX {
+            self.said.insert(line);
+        }
+    }
 }
 
 #[derive(Default)]
@@ -134,6 +165,12 @@ pub fn run(args: &ServeArgs) -> u8 {
         probe_timeout: args.probe.timeout(),
         max_connections: usize::from(args.probe.connections),
         context,
+        known: KnownCerts::open(&args.known).map(|certs| {
+            std::sync::Mutex::new(Remembered {
+                certs,
+                said: Default::default(),
+            })
+        }),
         counters: Counters::default(),
     });
     let nofile = open_file_limit();
@@ -370,19 +407,27 @@ async fn probe(
             );
         }
     };
+    let known_key = crate::known_certs::key(&target);
+    let expectation = app.known.as_ref().and_then(|k| {
+        k.lock()
+            .ok()
+            .map(|k| k.certs.expectation(&known_key))
+            .filter(|e| *e != Default::default())
+    });
     // Finish before Prometheus gives up on the scrape.
-    let options = ProbeOptions {
+    let mut options = ProbeOptions {
         timeout: scrape_budget.map_or(app.probe_timeout, |b| app.probe_timeout.min(b / 3)),
         max_connections: app.max_connections,
         ..ProbeOptions::default()
     };
+    options.trust.remembered = expectation.as_ref().and_then(|e| e.remembered.clone());
     let deadline = scrape_budget.unwrap_or(app.probe_timeout * 4);
     c.in_flight.fetch_add(1, Ordering::Relaxed);
     let result =
         tokio::time::timeout(deadline, rdpdoctor_probe::check(target.clone(), &options)).await;
     c.in_flight.fetch_sub(1, Ordering::Relaxed);
     drop(slot);
-    let obs = match result {
+    let mut obs = match result {
         Ok(obs) => obs,
         Err(_) => {
             c.deadline.fetch_add(1, Ordering::Relaxed);
@@ -399,7 +444,11 @@ async fn probe(
         now: jiff::Timestamp::now(),
         ..app.context.clone()
     };
+    obs.expected_certificate = expectation;
     let diagnosis = rdpdoctor_diagnose::diagnose(&obs, &ctx);
+    if let Some(known) = &app.known {
+        remember(known, &known_key, &obs, &diagnosis);
+    }
     c.ok.fetch_add(1, Ordering::Relaxed);
     (
         StatusCode::OK,
@@ -416,6 +465,36 @@ async fn probe(
         render::prometheus::probe(&diagnosis, &obs),
     )
         .into_response()
+}
+
+/// Records the certificate a probe saw, as `check` does; what needs saying goes to stderr, once.
+fn remember(
+    known: &std::sync::Mutex<Remembered>,
+    key: &str,
+    obs: &rdpdoctor_observations::Observations,
+    diagnosis: &rdpdoctor_diagnose::Diagnosis,
+) {
+    let Some(seen) = obs.tls.as_ref().and_then(|t| t.certificate.as_ref()) else {
+        return;
+    };
+    let suspected = diagnosis
+        .findings
+        .iter()
+        .any(|f| f.id == "interception-suspected");
+    let Ok(mut known) = known.lock() else {
+        return;
+    };
+    let (changed, note) = known
+        .certs
+        .remember(key, seen, suspected, jiff::Timestamp::now());
+    if let Some(line) = note {
+        known.say(line);
+    }
+    if changed {
+        if let Err(line) = known.certs.flush() {
+            known.say(line);
+        }
+    }
 }
 
 async fn metrics(State(app): State<Arc<App>>) -> Response {
@@ -467,6 +546,7 @@ mod tests {
             probe_timeout: Duration::from_secs(1),
             max_connections: 4,
             context: Context::new(jiff::Timestamp::now()),
+            known: None,
             counters: Counters::default(),
         }
     }
