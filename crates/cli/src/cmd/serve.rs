@@ -361,42 +361,57 @@ async fn index() -> Response {
     text(StatusCode::OK, "rdpdoctor exporter: GET /probe?target=HOST:PORT for a server's metrics, GET /metrics for the exporter's own.\n".to_string())
 }
 
+/// Admits a `/probe` request before it waits for a slot (a bad request costs nothing): the
+/// scrape budget and the target, or the refusal (400 or 403), counted.
+fn admit(
+    app: &App,
+    q: &HashMap<String, String>,
+    headers: &HeaderMap,
+) -> Result<(Option<Duration>, Target), (StatusCode, String)> {
+    let c = &app.counters;
+    // Validated before waiting for a slot: a bad header costs nothing.
+    let scrape_budget = match scrape_budget(headers) {
+        Ok(b) => b,
+        Err(message) => {
+            c.bad_request.fetch_add(1, Ordering::Relaxed);
+            return Err((StatusCode::BAD_REQUEST, message));
+        }
+    };
+    let raw = q.get("target").map(|t| t.trim()).unwrap_or("");
+    if raw.is_empty() {
+        c.bad_request.fetch_add(1, Ordering::Relaxed);
+        return Err((
+            StatusCode::BAD_REQUEST,
+            "the target parameter is required: /probe?target=HOST:PORT\n".to_string(),
+        ));
+    }
+    let target = match Target::parse(raw, DEFAULT_PORT) {
+        Ok(t) => t,
+        Err(e) => {
+            c.bad_request.fetch_add(1, Ordering::Relaxed);
+            return Err((StatusCode::BAD_REQUEST, format!("{e}\n")));
+        }
+    };
+    if !app.allows(&target) {
+        c.forbidden.fetch_add(1, Ordering::Relaxed);
+        return Err((
+            StatusCode::FORBIDDEN,
+            format!("target {target} is not covered by --allow; add it (or its range) to the exporter's --allow list\n"),
+        ));
+    }
+    Ok((scrape_budget, target))
+}
+
 async fn probe(
     State(app): State<Arc<App>>,
     Query(q): Query<HashMap<String, String>>,
     headers: HeaderMap,
 ) -> Response {
     let c = &app.counters;
-    // Validated before waiting for a slot: a bad header costs nothing.
-    let scrape_budget = match scrape_budget(&headers) {
-        Ok(b) => b,
-        Err(message) => {
-            c.bad_request.fetch_add(1, Ordering::Relaxed);
-            return text(StatusCode::BAD_REQUEST, message);
-        }
+    let (scrape_budget, target) = match admit(&app, &q, &headers) {
+        Ok(x) => x,
+        Err((status, message)) => return text(status, message),
     };
-    let raw = q.get("target").map(|t| t.trim()).unwrap_or("");
-    if raw.is_empty() {
-        c.bad_request.fetch_add(1, Ordering::Relaxed);
-        return text(
-            StatusCode::BAD_REQUEST,
-            "the target parameter is required: /probe?target=HOST:PORT\n".to_string(),
-        );
-    }
-    let target = match Target::parse(raw, DEFAULT_PORT) {
-        Ok(t) => t,
-        Err(e) => {
-            c.bad_request.fetch_add(1, Ordering::Relaxed);
-            return text(StatusCode::BAD_REQUEST, format!("{e}\n"));
-        }
-    };
-    if !app.allows(&target) {
-        c.forbidden.fetch_add(1, Ordering::Relaxed);
-        return text(
-            StatusCode::FORBIDDEN,
-            format!("target {target} is not covered by --allow; add it (or its range) to the exporter's --allow list\n"),
-        );
-    }
     let slot = match tokio::time::timeout(app.queue_timeout, app.slots.acquire()).await {
         Ok(Ok(s)) => s,
         _ => {
