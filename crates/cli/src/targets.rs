@@ -177,130 +177,155 @@ pub fn produce(
     sources: &[Source],
     port: u16,
     max_targets: u64,
-    mut emit: impl FnMut(Entry) -> bool,
+    emit: impl FnMut(Entry) -> bool,
 ) -> Result<Produced, ListError> {
-    let mut done = Produced::default();
-    // Returns false when `emit` asks to stop.
-    let mut one = |text: &str, place: &str, emit: &mut dyn FnMut(Entry) -> bool| -> bool {
+    let mut producer = Producer {
+        port,
+        max_targets,
+        done: Produced::default(),
+        emit,
+    };
+    for (i, s) in sources.iter().enumerate() {
+        let go_on = match s {
+            Source::Arg(a) => producer.entry(a, &format!("argument {}", i + 1)),
+            Source::File(path) => producer.file(path)?,
+        };
+        if !go_on {
+            break;
+        }
+    }
+    Ok(producer.done)
+}
+
+/// One run of [`produce`]: what was produced so far, the cap, and where entries go. Every
+/// method returns false when `emit` asks to stop.
+struct Producer<F> {
+    port: u16,
+    max_targets: u64,
+    done: Produced,
+    emit: F,
+}
+
+impl<F: FnMut(Entry) -> bool> Producer<F> {
+    /// One entry, a host[:port] or a CIDR range, read at `place`.
+    fn entry(&mut self, text: &str, place: &str) -> bool {
         let text = text.trim();
         if text.contains('/') {
-            let net = match text.parse::<IpNet>() {
-                Ok(n) => n,
-                Err(_) => {
-                    return emit(Entry::Bad(format!(
-                        "{place}: {text:?} is not a CIDR range like 10.1.0.0/22"
-                    )))
-                }
-            };
-            let size = range_size(&net);
-            if size > u128::from(max_targets) {
-                return emit(Entry::Bad(format!(
-                    "{place}: {text} has more than --max-targets {max_targets} addresses"
-                )));
-            }
-            for (emitted, ip) in (0_u64..).zip(net.hosts()) {
-                if done.targets >= max_targets {
-                    // The range fits under the cap (checked above), so this is small.
-                    let rest = u64::try_from(size)
-                        .unwrap_or(u64::MAX)
-                        .saturating_sub(emitted);
-                    done.over_cap = done.over_cap.saturating_add(rest);
-                    done.first_over.get_or_insert_with(|| place.to_string());
-                    return true;
-                }
-                done.targets += 1;
-                if !emit(Entry::Target(literal(ip, port, text))) {
-                    return false;
-                }
-            }
-            return true;
+            return self.range(text, place);
         }
-        match Target::parse(text, port) {
-            Ok(_) if done.targets >= max_targets => {
-                done.over_cap += 1;
-                done.first_over.get_or_insert_with(|| place.to_string());
+        match Target::parse(text, self.port) {
+            Ok(_) if self.done.targets >= self.max_targets => {
+                self.over_cap(1, place);
                 true
             }
             Ok(t) => {
-                done.targets += 1;
-                emit(Entry::Target(t))
+                self.done.targets += 1;
+                (self.emit)(Entry::Target(t))
             }
-            Err(e) => emit(Entry::Bad(format!("{place}: {e}"))),
-        }
-    };
-    for (i, s) in sources.iter().enumerate() {
-        match s {
-            Source::Arg(a) => {
-                if !one(a, &format!("argument {}", i + 1), &mut emit) {
-                    return Ok(done);
-                }
-            }
-            Source::File(path) => {
-                let mut reader: Box<dyn BufRead> = if path == "-" {
-                    Box::new(std::io::BufReader::new(std::io::stdin()))
-                } else {
-                    let (f, _) = rdpdoctor_evidence::open_regular(std::path::Path::new(path))
-                        .map_err(|e| match e {
-                            rdpdoctor_evidence::EvidenceError::NotRegular { what, .. } => {
-                                ListError::NotRegular(path.clone(), what)
-                            }
-                            rdpdoctor_evidence::EvidenceError::Io { source, .. } => {
-                                ListError::Read(path.clone(), source)
-                            }
-                            other => ListError::Read(
-                                path.clone(),
-                                std::io::Error::other(other.to_string()),
-                            ),
-                        })?;
-                    Box::new(std::io::BufReader::new(f))
-                };
-                let name = if path == "-" { "stdin" } else { path.as_str() };
-                let mut buf = Vec::with_capacity(256);
-                for n in 1u64.. {
-                    let place = format!("{name}:{n}");
-                    let line = next_line(reader.as_mut(), &mut buf)
-                        .map_err(|e| ListError::Read(place.clone(), e))?;
-                    let line = match line {
-                        Line::Eof => break,
-                        Line::Nul => return Err(ListError::Binary(place)),
-                        Line::Text(t) => t,
-                        Line::TooLong => {
-                            let why = format!(
-                                "{place}: line longer than {MAX_LINE_BYTES} bytes, not a host[:port] or CIDR range"
-                            );
-                            if !emit(Entry::Bad(why)) {
-                                return Ok(done);
-                            }
-                            continue;
-                        }
-                        Line::Invalid => {
-                            let why =
-                                format!("{place}: not valid UTF-8 text; save the list as UTF-8");
-                            if !emit(Entry::Bad(why)) {
-                                return Ok(done);
-                            }
-                            continue;
-                        }
-                    };
-                    // Notepad starts UTF-8 files with a byte order mark.
-                    let line = if n == 1 {
-                        line.strip_prefix('\u{feff}').unwrap_or(&line)
-                    } else {
-                        &line
-                    };
-                    // Comments and blank lines; a comment may also follow an entry.
-                    let text = line.split('#').next().unwrap_or("").trim();
-                    if text.is_empty() {
-                        continue;
-                    }
-                    if !one(text, &place, &mut emit) {
-                        return Ok(done);
-                    }
-                }
-            }
+            Err(e) => (self.emit)(Entry::Bad(format!("{place}: {e}"))),
         }
     }
-    Ok(done)
+
+    /// Counts `n` targets left out by the cap, the first of them at `place`.
+    fn over_cap(&mut self, n: u64, place: &str) {
+        self.done.over_cap = self.done.over_cap.saturating_add(n);
+        self.done
+            .first_over
+            .get_or_insert_with(|| place.to_string());
+    }
+
+    /// A CIDR range: its host addresses, or one bad entry when it is malformed or larger than
+    /// the cap.
+    fn range(&mut self, text: &str, place: &str) -> bool {
+        let max_targets = self.max_targets;
+        let Ok(net) = text.parse::<IpNet>() else {
+            return (self.emit)(Entry::Bad(format!(
+                "{place}: {text:?} is not a CIDR range like 10.1.0.0/22"
+            )));
+        };
+        let size = range_size(&net);
+        if size > u128::from(max_targets) {
+            return (self.emit)(Entry::Bad(format!(
+                "{place}: {text} has more than --max-targets {max_targets} addresses"
+            )));
+        }
+        for (emitted, ip) in (0_u64..).zip(net.hosts()) {
+            if self.done.targets >= max_targets {
+                // The range fits under the cap (checked above), so this is small.
+                let rest = u64::try_from(size)
+                    .unwrap_or(u64::MAX)
+                    .saturating_sub(emitted);
+                self.over_cap(rest, place);
+                return true;
+            }
+            self.done.targets += 1;
+            if !(self.emit)(Entry::Target(literal(ip, self.port, text))) {
+                return false;
+            }
+        }
+        true
+    }
+
+    /// Every entry of a list file (- for stdin), line by line.
+    fn file(&mut self, path: &str) -> Result<bool, ListError> {
+        let mut reader = open_list(path)?;
+        let name = if path == "-" { "stdin" } else { path };
+        let mut buf = Vec::with_capacity(256);
+        for n in 1u64.. {
+            let place = format!("{name}:{n}");
+            let line = next_line(reader.as_mut(), &mut buf)
+                .map_err(|e| ListError::Read(place.clone(), e))?;
+            let bad = match line {
+                Line::Eof => break,
+                Line::Nul => return Err(ListError::Binary(place)),
+                Line::Text(t) => {
+                    if !self.line(&t, n, &place) {
+                        return Ok(false);
+                    }
+                    continue;
+                }
+                Line::TooLong => format!(
+                    "{place}: line longer than {MAX_LINE_BYTES} bytes, not a host[:port] or CIDR range"
+                ),
+                Line::Invalid => format!("{place}: not valid UTF-8 text; save the list as UTF-8"),
+            };
+            if !(self.emit)(Entry::Bad(bad)) {
+                return Ok(false);
+            }
+        }
+        Ok(true)
+    }
+
+    /// Line `n` of a list: an entry, a comment or a blank line.
+    fn line(&mut self, line: &str, n: u64, place: &str) -> bool {
+        // Notepad starts UTF-8 files with a byte order mark.
+        let line = if n == 1 {
+            line.strip_prefix('\u{feff}').unwrap_or(line)
+        } else {
+            line
+        };
+        // Comments and blank lines; a comment may also follow an entry.
+        let text = line.split('#').next().unwrap_or("").trim();
+        text.is_empty() || self.entry(text, place)
+    }
+}
+
+/// Opens a list file (regular files only: a FIFO or device may never end), or stdin for -.
+fn open_list(path: &str) -> Result<Box<dyn BufRead>, ListError> {
+    if path == "-" {
+        return Ok(Box::new(std::io::BufReader::new(std::io::stdin())));
+    }
+    let (f, _) =
+        rdpdoctor_evidence::open_regular(std::path::Path::new(path)).map_err(|e| match e {
+            rdpdoctor_evidence::EvidenceError::NotRegular { what, .. } => {
+                ListError::NotRegular(path.to_string(), what)
+            }
+            rdpdoctor_evidence::EvidenceError::Io { source, .. } => {
+                ListError::Read(path.to_string(), source)
+            }
+            other => ListError::Read(path.to_string(), std::io::Error::other(other.to_string())),
+        })?;
+    Ok(Box::new(std::io::BufReader::new(f)))
 }
 
 fn literal(ip: IpAddr, port: u16, from: &str) -> Target {

@@ -396,6 +396,60 @@ fn exporter_probes_allowed_targets_and_refuses_the_rest() {
     );
 }
 
+/// Moves the entry remembered for `from` to `to` in a known-certs file.
+fn move_entry(file: &PathBuf, from: &str, to: &str) {
+    let text = std::fs::read_to_string(file).expect("known-certs file written");
+    let mut v: Value = serde_json::from_str(&text).expect("known-certs is JSON");
+    let entry = v["targets"][from].take();
+    assert!(entry.is_object(), "no entry for {from} in {text}");
+    v["targets"][to] = entry;
+    if let Some(m) = v["targets"].as_object_mut() {
+        m.remove(from);
+    }
+    std::fs::write(file, serde_json::to_string_pretty(&v).expect("json")).expect("write");
+}
+
+/// `serve --known-certs FILE` remembers each target's certificate as `check` does, so a scrape
+/// that finds another certificate than the one remembered reports cert-changed; without a file
+/// (`--no-known-certs`, RDPDOCTOR_NO_KNOWN_CERTS=1) nothing is compared.
+#[test]
+fn exporter_remembers_certificates_and_reports_cert_changed() {
+    let lab = Lab::get();
+    let dir = temp("serve-known-certs");
+    let file = dir.join("known-certs.json");
+    let _ = std::fs::remove_file(&file);
+    let k = file.to_str().expect("utf-8");
+    let (a, b) = (lab.addr("xrdp-expiring"), lab.addr("xrdp-expired"));
+    let changed = r#"probe_rdp_finding{id="cert-changed",severity="#;
+    let probe = |e: &Exporter, target: &str| {
+        let (code, body) = e.get(&format!("/probe?target={target}"));
+        assert_eq!(code, 200, "{body}");
+        body
+    };
+    {
+        let e = Exporter::start(&["--known-certs", k]);
+        let body = probe(&e, &a);
+        assert!(!body.contains(changed), "{body}");
+    }
+    // Say that B showed A's certificate before.
+    move_entry(&file, &a, &b);
+    {
+        let e = Exporter::start(&["--known-certs", k]);
+        let body = probe(&e, &b);
+        assert!(body.contains(changed), "{body}");
+        // The remembered certificate is kept (no --accept-changed-cert): the next scrape too.
+        let body = probe(&e, &b);
+        assert!(body.contains(changed), "{body}");
+    }
+    // The tests' environment has RDPDOCTOR_NO_KNOWN_CERTS=1 (see common::bin).
+    for extra in [&[][..], &["--no-known-certs"][..]] {
+        let e = Exporter::start(extra);
+        let body = probe(&e, &b);
+        assert!(!body.contains(changed), "{extra:?}: {body}");
+    }
+    let _ = std::fs::remove_dir_all(&dir);
+}
+
 #[test]
 fn exporter_answers_503_when_every_slot_stays_busy() {
     let lab = Lab::get();

@@ -1,5 +1,6 @@
 //! `rdpdoctor check HOST`: probe, diagnose, render.
 
+use super::output::{OutputArgs, OutputFormat, Renderer};
 use super::DiagnosisOptions;
 use crate::{render, usage_error};
 use rdpdoctor_observations::{Target, DEFAULT_PORT};
@@ -56,10 +57,8 @@ pub struct CheckArgs {
     /// drop by the path: session-dropped). The check's overall deadline grows by SECONDS
     #[arg(long, value_name = "SECONDS", requires = "full")]
     pub hold: Option<f64>,
-    /// Output: text (default), json (same as --json), or nagios (a plugin status line; exit 0 OK,
-    /// 1 WARNING, 2 CRITICAL, 3 UNKNOWN)
-    #[arg(long, value_enum, default_value = "text")]
-    pub format: Format,
+    #[command(flatten)]
+    pub output: OutputArgs,
     /// With --format nagios: CRITICAL when the certificate expires within this many days
     #[arg(long, value_name = "DAYS", default_value_t = 7, value_parser = clap::value_parser!(i64).range(0..=3650))]
     pub cert_crit_days: i64,
@@ -67,14 +66,6 @@ pub struct CheckArgs {
     pub known: crate::known_certs::KnownCertsArgs,
     #[command(flatten)]
     pub diagnosis: DiagnosisOptions,
-}
-
-/// Output formats of `check`.
-#[derive(clap::ValueEnum, Clone, Copy, Debug, PartialEq, Eq)]
-pub enum Format {
-    Text,
-    Json,
-    Nagios,
 }
 
 /// The environment variable `--user` reads the password from.
@@ -204,8 +195,19 @@ pub(crate) fn withheld_line(obs: &rdpdoctor_observations::Observations) -> Optio
 }
 
 pub fn run(args: &CheckArgs) -> u8 {
+    let renderer = Renderer {
+        text_tail: |_, obs| render::escape::report(&render::clients::policy(obs)).into_owned(),
+        nagios: Some(render::nagios::Thresholds {
+            warn_days: args.diagnosis.cert_warn_days,
+            crit_days: args.cert_crit_days,
+        }),
+    };
+    let format = match args.output.resolve("check", renderer.offered()) {
+        Ok(f) => f,
+        Err(e) => return usage_error(e),
+    };
     // A monitoring plugin reports its own errors as UNKNOWN on stdout, not as a usage error.
-    let nagios = args.format == Format::Nagios;
+    let nagios = format == OutputFormat::Nagios;
     let usage_error = |e: &dyn std::fmt::Display| {
         if nagios {
             let (line, code) = render::nagios::unknown(&e.to_string());
@@ -278,20 +280,5 @@ pub fn run(args: &CheckArgs) -> u8 {
             eprintln!("{}", crate::render::escape::line(&line));
         }
     }
-    if nagios {
-        let thresholds = render::nagios::Thresholds {
-            warn_days: args.diagnosis.cert_warn_days,
-            crit_days: args.cert_crit_days,
-        };
-        let (line, code) = render::nagios::report(&diagnosis, obs.duration_ms, &thresholds);
-        crate::out(&format!("{line}\n"));
-        return code;
-    }
-    if args.diagnosis.json || args.format == Format::Json {
-        crate::out(&format!("{}\n", render::json::report(&diagnosis, &obs)));
-    } else {
-        crate::out(&render::text::report(&diagnosis, obs.duration_ms));
-        crate::out(&render::escape::report(&render::clients::policy(&obs)));
-    }
-    diagnosis.exit_code()
+    renderer.print(format, &diagnosis, &obs)
 }

@@ -1,7 +1,8 @@
 //! `rdpdoctor compare A B`: two checks at once (the same options as `check`), and what differs
 //! between them, first difference first.
 
-use super::check::{self, CheckArgs, Format, Prepared};
+use super::check::{self, CheckArgs, Prepared};
+use super::output::{OutputFormat, TEXT_JSON};
 use crate::render::escape;
 use crate::{render, usage_error};
 use rdpdoctor_diagnose::compare::{compare, Comparison, Row};
@@ -24,11 +25,13 @@ pub struct CompareArgs {
 
 pub fn run(args: &CompareArgs) -> u8 {
     let c = &args.check;
-    if c.format == Format::Nagios {
-        return usage_error(
-            "compare has no nagios format; use text (default) or --json, and check for one target",
-        );
-    }
+    let format = match c.output.resolve("compare", TEXT_JSON) {
+        Ok(f) => f,
+        Err(e) if c.output.format == Some(OutputFormat::Nagios) => {
+            return usage_error(format!("{e}, and check for one target"))
+        }
+        Err(e) => return usage_error(e),
+    };
     if c.save.is_some() {
         return usage_error("compare does not take --save; save each route with check --save");
     }
@@ -98,7 +101,7 @@ pub fn run(args: &CompareArgs) -> u8 {
     let da = rdpdoctor_diagnose::diagnose(&oa, &ctx);
     let db = rdpdoctor_diagnose::diagnose(&ob, &ctx);
     let cmp = compare((&oa, &da), (&ob, &db));
-    if c.diagnosis.json || c.format == Format::Json {
+    if format == OutputFormat::Json {
         let v = serde_json::json!({
             "rdpdoctor": { "version": env!("CARGO_PKG_VERSION") },
             "a": render::json::value(&da, &oa),

@@ -17,6 +17,8 @@ pub struct DiagnoseArgs {
     pub at: Option<String>,
     #[command(flatten)]
     pub diagnosis: DiagnosisOptions,
+    #[command(flatten)]
+    pub output: super::output::OutputArgs,
 }
 
 pub fn run(args: &DiagnoseArgs) -> u8 {
@@ -32,7 +34,7 @@ pub fn run(args: &DiagnoseArgs) -> u8 {
         },
     };
     match load(&args.files, Accept::Everything) {
-        Ok(obs) => report(&obs, &args.diagnosis, now),
+        Ok(obs) => report(&obs, "diagnose", &args.diagnosis, &args.output, now),
         Err(e) => usage_error(e),
     }
 }

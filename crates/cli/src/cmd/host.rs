@@ -13,11 +13,19 @@ pub struct HostArgs {
     pub files: Vec<PathBuf>,
     #[command(flatten)]
     pub diagnosis: DiagnosisOptions,
+    #[command(flatten)]
+    pub output: super::output::OutputArgs,
 }
 
 pub fn run(args: &HostArgs) -> u8 {
     match load(&args.files, Accept::Registry) {
-        Ok(obs) => report(&obs, &args.diagnosis, jiff::Timestamp::now()),
+        Ok(obs) => report(
+            &obs,
+            "host",
+            &args.diagnosis,
+            &args.output,
+            jiff::Timestamp::now(),
+        ),
         Err(e) => usage_error(e),
     }
 }

@@ -3,6 +3,7 @@
 //! share: files are recognized by content, registry exports are read first so a changed RDP port
 //! is known before firewall events are filtered.
 
+use super::output::{OutputArgs, Renderer};
 use super::DiagnosisOptions;
 use crate::{render, usage_error};
 use rdpdoctor_evidence::{EvidenceError, FileKind, InputFile, ReadOptions};
@@ -17,6 +18,8 @@ pub struct LogsArgs {
     pub files: Vec<PathBuf>,
     #[command(flatten)]
     pub diagnosis: DiagnosisOptions,
+    #[command(flatten)]
+    pub output: OutputArgs,
 }
 
 /// Which kinds of file a command takes.
@@ -109,25 +112,39 @@ pub fn load(files: &[PathBuf], accept: Accept) -> Result<Observations, String> {
     Ok(obs)
 }
 
-/// Diagnoses and prints, returning the exit status.
-pub fn report(obs: &Observations, diagnosis: &DiagnosisOptions, now: jiff::Timestamp) -> u8 {
+/// Diagnoses and prints, returning the exit status; `command` names the command in errors.
+pub fn report(
+    obs: &Observations,
+    command: &str,
+    diagnosis: &DiagnosisOptions,
+    output: &OutputArgs,
+    now: jiff::Timestamp,
+) -> u8 {
+    let renderer = Renderer {
+        text_tail: |d, _| render::offline::sections(d),
+        nagios: None,
+    };
+    let format = match output.resolve(command, renderer.offered()) {
+        Ok(f) => f,
+        Err(e) => return usage_error(e),
+    };
     let ctx = match diagnosis.context(now) {
         Ok(c) => c,
         Err(e) => return usage_error(e),
     };
     let d = rdpdoctor_diagnose::diagnose(obs, &ctx);
-    if diagnosis.json {
-        crate::out(&format!("{}\n", render::json::report(&d, obs)));
-    } else {
-        crate::out(&render::text::report(&d, obs.duration_ms));
-        crate::out(&render::offline::sections(&d));
-    }
-    d.exit_code()
+    renderer.print(format, &d, obs)
 }
 
 pub fn run(args: &LogsArgs) -> u8 {
     match load(&args.files, Accept::Events) {
-        Ok(obs) => report(&obs, &args.diagnosis, jiff::Timestamp::now()),
+        Ok(obs) => report(
+            &obs,
+            "logs",
+            &args.diagnosis,
+            &args.output,
+            jiff::Timestamp::now(),
+        ),
         Err(e) => usage_error(e),
     }
 }

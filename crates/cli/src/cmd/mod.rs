@@ -8,13 +8,13 @@ pub mod explain;
 pub mod findings;
 pub mod host;
 pub mod logs;
+pub mod output;
 pub mod report;
 pub mod scan;
 pub mod serve;
 
 use rdpdoctor_diagnose::{ClientProfile, Context};
 
-/// Options that shape a diagnosis, shared by `check` and `diagnose`.
 /// The probe options every probing command shares (check, compare, scan, serve), declared once.
 #[derive(clap::Args, Clone, Debug)]
 pub struct ProbeArgs {
@@ -57,6 +57,8 @@ pub fn seconds(flag: &str, v: f64, zero_ok: bool) -> Result<(), String> {
     }
 }
 
+/// Options that shape a diagnosis, declared once for every command that diagnoses (check,
+/// compare, scan, serve, diagnose, logs, host).
 #[derive(clap::Args, Clone, Debug)]
 pub struct DiagnosisOptions {
     /// Client whose experience severities describe: a profile id of `--clients`' table
@@ -68,9 +70,6 @@ pub struct DiagnosisOptions {
     /// Warn when the certificate expires within this many days
     #[arg(long, value_name = "DAYS", default_value_t = 30, value_parser = clap::value_parser!(i64).range(0..=3650))]
     pub cert_warn_days: i64,
-    /// Print one JSON object instead of text
-    #[arg(long)]
-    pub json: bool,
 }
 
 impl DiagnosisOptions {

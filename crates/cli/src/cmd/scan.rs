@@ -56,6 +56,10 @@ pub struct ScanArgs {
     pub known: crate::known_certs::KnownCertsArgs,
     #[command(flatten)]
     pub diagnosis: DiagnosisOptions,
+    /// scan always writes JSON Lines: `--json` changes nothing and is accepted so that scripts
+    /// which pass it keep working
+    #[arg(long, hide = true)]
+    pub json: bool,
 }
 
 /// Exit status after Ctrl-C (128 + SIGINT), as shells report it.
@@ -86,25 +90,9 @@ pub fn run(args: &ScanArgs) -> u8 {
         },
         _ => HashSet::new(),
     };
-    let out: Box<dyn Write + Send> = match &args.output {
-        None => Box::new(std::io::stdout()),
-        Some(path) => {
-            let file = std::fs::OpenOptions::new()
-                .create(true)
-                .append(args.resume)
-                .write(true)
-                .truncate(!args.resume)
-                .open(path);
-            match file {
-                Ok(f) => Box::new(f),
-                Err(e) => {
-                    return usage_error(format!(
-                        "cannot open {} for writing: {e}; choose a writable --output",
-                        path.display()
-                    ))
-                }
-            }
-        }
+    let out = match open_output(args) {
+        Ok(o) => o,
+        Err(e) => return usage_error(e),
     };
     let runtime = match tokio::runtime::Builder::new_multi_thread()
         .enable_all()
@@ -113,30 +101,8 @@ pub fn run(args: &ScanArgs) -> u8 {
         Ok(r) => r,
         Err(e) => return usage_error(format!("cannot start the async runtime: {e}")),
     };
-    let options = ProbeOptions {
-        timeout: args.probe.timeout(),
-        max_connections: usize::from(args.probe.connections),
-        global: Some(Arc::new(Semaphore::new(args.concurrency as usize))),
-        credentials: None,
-        full: false,
-        trust: rdpdoctor_probe::Trust::default(),
-        // Every host has the same overall deadline as `check`, so one slow host cannot hold a
-        // connection slot for longer.
-        deadline: Some(ProbeOptions::overall_deadline(args.probe.timeout(), false)),
-        clients: args.clients,
-        hold: None,
-    };
-    let progress = (!args.quiet && std::io::stderr().is_terminal()).then(|| {
-        let bar = indicatif::ProgressBar::new_spinner();
-        bar.set_style(
-            indicatif::ProgressStyle::with_template(
-                "{spinner} {pos} hosts checked ({per_sec}) {msg}",
-            )
-            .unwrap_or_else(|_| indicatif::ProgressStyle::default_spinner()),
-        );
-        bar.enable_steady_tick(Duration::from_millis(200));
-        bar
-    });
+    let options = probe_options(args);
+    let progress = (!args.quiet && std::io::stderr().is_terminal()).then(progress_bar);
     // Remembered certificates (cert-changed, interception-suspected per host), written once
     // at the end.
     let known = KnownCerts::open(&args.known).map(|k| Arc::new(std::sync::Mutex::new(k)));
@@ -166,20 +132,55 @@ pub fn run(args: &ScanArgs) -> u8 {
     // Blocking threads may still be reading a list (stdin from a terminal after Ctrl-C): do not
     // wait for them.
     runtime.shutdown_background();
-    if outcome.interrupted {
-        return EXIT_INTERRUPTED;
+    outcome.exit_code()
+}
+
+/// Where results go: stdout, or `--output` (appended to with `--resume`, truncated otherwise).
+fn open_output(args: &ScanArgs) -> Result<Box<dyn Write + Send>, String> {
+    let Some(path) = &args.output else {
+        return Ok(Box::new(std::io::stdout()));
+    };
+    std::fs::OpenOptions::new()
+        .create(true)
+        .append(args.resume)
+        .write(true)
+        .truncate(!args.resume)
+        .open(path)
+        .map(|f| Box::new(f) as Box<dyn Write + Send>)
+        .map_err(|e| {
+            format!(
+                "cannot open {} for writing: {e}; choose a writable --output",
+                path.display()
+            )
+        })
+}
+
+/// The probe options of every host: `check`'s, under one limit of connections across hosts.
+fn probe_options(args: &ScanArgs) -> ProbeOptions {
+    ProbeOptions {
+        timeout: args.probe.timeout(),
+        max_connections: usize::from(args.probe.connections),
+        global: Some(Arc::new(Semaphore::new(args.concurrency as usize))),
+        credentials: None,
+        full: false,
+        trust: rdpdoctor_probe::Trust::default(),
+        // Every host has the same overall deadline as `check`, so one slow host cannot hold a
+        // connection slot for longer.
+        deadline: Some(ProbeOptions::overall_deadline(args.probe.timeout(), false)),
+        clients: args.clients,
+        hold: None,
     }
-    if outcome.bad_entries > 0
-        || outcome.list_error
-        || outcome.over_cap > 0
-        || outcome.write_error.is_some()
-    {
-        if let Some(e) = outcome.write_error {
-            eprintln!("rdpdoctor: writing results failed: {e}");
-        }
-        return crate::EXIT_USAGE;
-    }
-    u8::from(outcome.summary.with_findings > 0)
+}
+
+/// The spinner on a terminal's stderr.
+fn progress_bar() -> indicatif::ProgressBar {
+    let bar = indicatif::ProgressBar::new_spinner();
+    bar.set_style(
+        indicatif::ProgressStyle::with_template("{spinner} {pos} hosts checked ({per_sec}) {msg}")
+            .unwrap_or_else(|_| indicatif::ProgressStyle::default_spinner()),
+    );
+    bar.enable_steady_tick(Duration::from_millis(200));
+    bar
 }
 
 struct Outcome {
@@ -196,6 +197,24 @@ struct Outcome {
 }
 
 impl Outcome {
+    /// 130 after Ctrl-C; 2 when entries, lists or results failed; 1 when a host has findings.
+    fn exit_code(&self) -> u8 {
+        if self.interrupted {
+            return EXIT_INTERRUPTED;
+        }
+        if let Some(e) = &self.write_error {
+            eprintln!("rdpdoctor: writing results failed: {e}");
+        }
+        if self.bad_entries > 0
+            || self.list_error
+            || self.over_cap > 0
+            || self.write_error.is_some()
+        {
+            return crate::EXIT_USAGE;
+        }
+        u8::from(self.summary.with_findings > 0)
+    }
+
     /// The stderr line that says what was not scanned, if anything.
     fn skipped_line(&self, max_targets: u64) -> Option<String> {
         let mut parts = Vec::new();
@@ -230,7 +249,7 @@ async fn scan(
     options: ProbeOptions,
     ctx: Context,
     done: HashSet<String>,
-    mut out: Box<dyn Write + Send>,
+    out: Box<dyn Write + Send>,
     progress: Option<indicatif::ProgressBar>,
     known: Option<SharedKnown>,
 ) -> Outcome {
@@ -244,27 +263,8 @@ async fn scan(
         })
     });
 
-    // Writer: one task owns the output and writes whole lines, each flushed, so a result that
-    // was reported is on disk and no line is ever half-written.
-    let (line_tx, mut line_rx) = mpsc::channel::<(String, Diagnosis)>(1024);
-    let writer = tokio::task::spawn_blocking(move || {
-        let mut summary = Summary::default();
-        let mut error = None;
-        while let Some((line, diagnosis)) = line_rx.blocking_recv() {
-            if error.is_none() {
-                let mut buf = line.into_bytes();
-                buf.push(b'\n');
-                if let Err(e) = out.write_all(&buf).and_then(|_| out.flush()) {
-                    error = Some(e.to_string());
-                }
-            }
-            summary.add(&diagnosis);
-            if let Some(bar) = &progress {
-                bar.inc(1);
-            }
-        }
-        (summary, error)
-    });
+    let (line_tx, line_rx) = mpsc::channel::<(String, Diagnosis)>(1024);
+    let writer = tokio::task::spawn_blocking(move || write_lines(line_rx, out, progress));
 
     let hosts = Arc::new(Semaphore::new(args.concurrency as usize));
     let options = Arc::new(options);
@@ -321,23 +321,10 @@ async fn scan(
         .await
         .unwrap_or_else(|e| (Summary::default(), Some(e.to_string())));
     // After Ctrl-C the producer may be blocked reading stdin; it is not waited for.
-    let mut list_error = false;
-    let produced = if interrupted {
-        targets::Produced::default()
+    let (produced, list_error) = if interrupted {
+        (targets::Produced::default(), false)
     } else {
-        match producer.await {
-            Ok(Ok(p)) => p,
-            Ok(Err(e)) => {
-                eprintln!("rdpdoctor: {e}");
-                list_error = true;
-                targets::Produced::default()
-            }
-            Err(e) => {
-                eprintln!("rdpdoctor: reading the target lists failed: {e}");
-                list_error = true;
-                targets::Produced::default()
-            }
-        }
+        lists_read(producer).await
     };
     Outcome {
         summary,
@@ -348,6 +335,50 @@ async fn scan(
         first_over: produced.first_over,
         write_error,
     }
+}
+
+/// How reading the target lists ended: what was produced, and whether a list failed (reported
+/// here with its place).
+async fn lists_read(
+    producer: tokio::task::JoinHandle<Result<targets::Produced, targets::ListError>>,
+) -> (targets::Produced, bool) {
+    match producer.await {
+        Ok(Ok(p)) => (p, false),
+        Ok(Err(e)) => {
+            eprintln!("rdpdoctor: {e}");
+            (targets::Produced::default(), true)
+        }
+        Err(e) => {
+            eprintln!("rdpdoctor: reading the target lists failed: {e}");
+            (targets::Produced::default(), true)
+        }
+    }
+}
+
+/// The writer: the one owner of the output, writing whole lines, each flushed, so a result that
+/// was reported is on disk and no line is ever half-written. After a write error it goes on
+/// counting (the summary stays true) and reports the first error.
+fn write_lines(
+    mut lines: mpsc::Receiver<(String, Diagnosis)>,
+    mut out: Box<dyn Write + Send>,
+    progress: Option<indicatif::ProgressBar>,
+) -> (Summary, Option<String>) {
+    let mut summary = Summary::default();
+    let mut error = None;
+    while let Some((line, diagnosis)) = lines.blocking_recv() {
+        if error.is_none() {
+            let mut buf = line.into_bytes();
+            buf.push(b'\n');
+            if let Err(e) = out.write_all(&buf).and_then(|_| out.flush()) {
+                error = Some(e.to_string());
+            }
+        }
+        summary.add(&diagnosis);
+        if let Some(bar) = &progress {
+            bar.inc(1);
+        }
+    }
+    (summary, error)
 }
 
 type SharedKnown = Arc<std::sync::Mutex<KnownCerts>>;

@@ -10,6 +10,7 @@
 //! Connections are served by [`conn`]: header and idle timeouts, a connection limit and a
 //! shutdown deadline, so that no client can hold the exporter's sockets or its exit.
 
+use crate::known_certs::KnownCerts;
 use crate::render;
 use crate::usage_error;
 use axum::extract::{Query, State};
@@ -18,7 +19,7 @@ use axum::response::{IntoResponse, Response};
 use axum::routing::get;
 use axum::Router;
 use ipnet::IpNet;
-use rdpdoctor_diagnose::{ClientProfile, Context};
+use rdpdoctor_diagnose::Context;
 use rdpdoctor_observations::{Target, DEFAULT_PORT};
 use rdpdoctor_probe::ProbeOptions;
 use std::collections::HashMap;
@@ -57,12 +58,10 @@ pub struct ServeArgs {
     pub queue_timeout: f64,
     #[command(flatten)]
     pub probe: super::ProbeArgs,
-    /// Client whose experience severities describe: windows (default), windows10, hardened
-    #[arg(long, value_name = "PROFILE", default_value = "windows")]
-    pub client: String,
-    /// cert-expiring-soon threshold in days
-    #[arg(long, value_name = "DAYS", default_value_t = 30)]
-    pub cert_warn_days: i64,
+    #[command(flatten)]
+    pub diagnosis: super::DiagnosisOptions,
+    #[command(flatten)]
+    pub known: crate::known_certs::KnownCertsArgs,
     /// Open HTTP connections at most; at the limit a new connection closes the oldest one that
     /// is not answering a request (lowered to fit the process's open-file limit)
     #[arg(long, value_name = "N", default_value_t = 256, value_parser = clap::value_parser!(u32).range(1..=65536))]
@@ -94,9 +93,38 @@ struct App {
     probe_timeout: Duration,
     /// Connections open to one target at a time (`--connections`).
     max_connections: usize,
-    client: ClientProfile,
-    cert_warn_days: i64,
+    /// The diagnosis context of every probe (`--client`, `--cert-warn-days`); `now` is set per
+    /// probe.
+    context: Context,
+    /// Remembered certificates (`--known-certs`), as `check` keeps them: a probe that sees
+    /// another certificate than the one remembered reports cert-changed.
+    known: Option<std::sync::Mutex<Remembered>>,
     counters: Counters,
+}
+
+/// The exporter's remembered certificates, and the stderr lines already written about them: a
+/// scrape every few seconds must not repeat the same note (or the same write error) each time.
+struct Remembered {
+    certs: KnownCerts,
+    said: std::collections::HashSet<String>,
+}
+
+/// Distinct stderr lines kept to say each only once; beyond this, lines are written every time.
+const SAID_MAX: usize = 10_000;
+
+impl Remembered {
+    fn say(&mut self, line: String) {
+        if self.said.contains(&line) {
+            return;
+        }
+        // Not eprintln!: a closed stderr (a supervisor that stopped reading) must not panic the
+        // request that has something to say.
+        use std::io::Write as _;
+        let _ = writeln!(std::io::stderr(), "{}", render::escape::line(&line));
+        if self.said.len() < SAID_MAX {
+            self.said.insert(line);
+        }
+    }
 }
 
 #[derive(Default)]
@@ -110,35 +138,15 @@ struct Counters {
 }
 
 pub fn run(args: &ServeArgs) -> u8 {
-    let mut allow = Vec::new();
-    for a in &args.allow {
-        match parse_allow(a) {
-            Some(x) => allow.push(x),
-            None => {
-                return usage_error(format!(
-                    "--allow {a:?} is not a CIDR range, an address, a host name or *.domain"
-                ))
-            }
-        }
-    }
-    let Some(client) = ClientProfile::by_name(&args.client) else {
-        let names = ClientProfile::names();
-        return usage_error(format!(
-            "--client {:?} is not one of: {}",
-            args.client,
-            names.join(", ")
-        ));
+    let allow = match allow_list(&args.allow) {
+        Ok(a) => a,
+        Err(e) => return usage_error(e),
     };
-    let checked = [
-        ("--queue-timeout", args.queue_timeout),
-        ("--timeout", args.probe.timeout),
-        ("--header-timeout", args.header_timeout),
-        ("--idle-timeout", args.idle_timeout),
-    ]
-    .into_iter()
-    .try_for_each(|(flag, v)| super::seconds(flag, v, false))
-    .and_then(|()| super::seconds("--shutdown-timeout", args.shutdown_timeout, true));
-    if let Err(e) = checked {
+    let context = match args.diagnosis.context(jiff::Timestamp::now()) {
+        Ok(c) => c,
+        Err(e) => return usage_error(e),
+    };
+    if let Err(e) = check_seconds(args) {
         return usage_error(e);
     }
     let listen: SocketAddr = match args.listen.parse() {
@@ -156,8 +164,13 @@ pub fn run(args: &ServeArgs) -> u8 {
         queue_timeout: Duration::from_secs_f64(args.queue_timeout),
         probe_timeout: args.probe.timeout(),
         max_connections: usize::from(args.probe.connections),
-        client,
-        cert_warn_days: args.cert_warn_days,
+        context,
+        known: KnownCerts::open(&args.known).map(|certs| {
+            std::sync::Mutex::new(Remembered {
+                certs,
+                said: Default::default(),
+            })
+        }),
         counters: Counters::default(),
     });
     let nofile = open_file_limit();
@@ -218,6 +231,31 @@ pub fn run(args: &ServeArgs) -> u8 {
     // for it.
     runtime.shutdown_timeout(Duration::from_millis(200));
     code
+}
+
+/// The `--allow` entries, or a usage error message naming the first bad one.
+fn allow_list(entries: &[String]) -> Result<Vec<Allow>, String> {
+    entries
+        .iter()
+        .map(|a| {
+            parse_allow(a).ok_or_else(|| {
+                format!("--allow {a:?} is not a CIDR range, an address, a host name or *.domain")
+            })
+        })
+        .collect()
+}
+
+/// Every option in seconds, by the one rule of [`super::seconds`].
+fn check_seconds(args: &ServeArgs) -> Result<(), String> {
+    [
+        ("--queue-timeout", args.queue_timeout),
+        ("--timeout", args.probe.timeout),
+        ("--header-timeout", args.header_timeout),
+        ("--idle-timeout", args.idle_timeout),
+    ]
+    .into_iter()
+    .try_for_each(|(flag, v)| super::seconds(flag, v, false))
+    .and_then(|()| super::seconds("--shutdown-timeout", args.shutdown_timeout, true))
 }
 
 /// File descriptors kept free of HTTP connections: the runtime, the listener, stdio and the
@@ -323,42 +361,57 @@ async fn index() -> Response {
     text(StatusCode::OK, "rdpdoctor exporter: GET /probe?target=HOST:PORT for a server's metrics, GET /metrics for the exporter's own.\n".to_string())
 }
 
+/// Admits a `/probe` request before it waits for a slot (a bad request costs nothing): the
+/// scrape budget and the target, or the refusal (400 or 403), counted.
+fn admit(
+    app: &App,
+    q: &HashMap<String, String>,
+    headers: &HeaderMap,
+) -> Result<(Option<Duration>, Target), (StatusCode, String)> {
+    let c = &app.counters;
+    // Validated before waiting for a slot: a bad header costs nothing.
+    let scrape_budget = match scrape_budget(headers) {
+        Ok(b) => b,
+        Err(message) => {
+            c.bad_request.fetch_add(1, Ordering::Relaxed);
+            return Err((StatusCode::BAD_REQUEST, message));
+        }
+    };
+    let raw = q.get("target").map(|t| t.trim()).unwrap_or("");
+    if raw.is_empty() {
+        c.bad_request.fetch_add(1, Ordering::Relaxed);
+        return Err((
+            StatusCode::BAD_REQUEST,
+            "the target parameter is required: /probe?target=HOST:PORT\n".to_string(),
+        ));
+    }
+    let target = match Target::parse(raw, DEFAULT_PORT) {
+        Ok(t) => t,
+        Err(e) => {
+            c.bad_request.fetch_add(1, Ordering::Relaxed);
+            return Err((StatusCode::BAD_REQUEST, format!("{e}\n")));
+        }
+    };
+    if !app.allows(&target) {
+        c.forbidden.fetch_add(1, Ordering::Relaxed);
+        return Err((
+            StatusCode::FORBIDDEN,
+            format!("target {target} is not covered by --allow; add it (or its range) to the exporter's --allow list\n"),
+        ));
+    }
+    Ok((scrape_budget, target))
+}
+
 async fn probe(
     State(app): State<Arc<App>>,
     Query(q): Query<HashMap<String, String>>,
     headers: HeaderMap,
 ) -> Response {
     let c = &app.counters;
-    // Validated before waiting for a slot: a bad header costs nothing.
-    let scrape_budget = match scrape_budget(&headers) {
-        Ok(b) => b,
-        Err(message) => {
-            c.bad_request.fetch_add(1, Ordering::Relaxed);
-            return text(StatusCode::BAD_REQUEST, message);
-        }
+    let (scrape_budget, target) = match admit(&app, &q, &headers) {
+        Ok(x) => x,
+        Err((status, message)) => return text(status, message),
     };
-    let raw = q.get("target").map(|t| t.trim()).unwrap_or("");
-    if raw.is_empty() {
-        c.bad_request.fetch_add(1, Ordering::Relaxed);
-        return text(
-            StatusCode::BAD_REQUEST,
-            "the target parameter is required: /probe?target=HOST:PORT\n".to_string(),
-        );
-    }
-    let target = match Target::parse(raw, DEFAULT_PORT) {
-        Ok(t) => t,
-        Err(e) => {
-            c.bad_request.fetch_add(1, Ordering::Relaxed);
-            return text(StatusCode::BAD_REQUEST, format!("{e}\n"));
-        }
-    };
-    if !app.allows(&target) {
-        c.forbidden.fetch_add(1, Ordering::Relaxed);
-        return text(
-            StatusCode::FORBIDDEN,
-            format!("target {target} is not covered by --allow; add it (or its range) to the exporter's --allow list\n"),
-        );
-    }
     let slot = match tokio::time::timeout(app.queue_timeout, app.slots.acquire()).await {
         Ok(Ok(s)) => s,
         _ => {
@@ -369,19 +422,27 @@ async fn probe(
             );
         }
     };
+    let known_key = crate::known_certs::key(&target);
+    let expectation = app.known.as_ref().and_then(|k| {
+        k.lock()
+            .ok()
+            .map(|k| k.certs.expectation(&known_key))
+            .filter(|e| *e != Default::default())
+    });
     // Finish before Prometheus gives up on the scrape.
-    let options = ProbeOptions {
+    let mut options = ProbeOptions {
         timeout: scrape_budget.map_or(app.probe_timeout, |b| app.probe_timeout.min(b / 3)),
         max_connections: app.max_connections,
         ..ProbeOptions::default()
     };
+    options.trust.remembered = expectation.as_ref().and_then(|e| e.remembered.clone());
     let deadline = scrape_budget.unwrap_or(app.probe_timeout * 4);
     c.in_flight.fetch_add(1, Ordering::Relaxed);
     let result =
         tokio::time::timeout(deadline, rdpdoctor_probe::check(target.clone(), &options)).await;
     c.in_flight.fetch_sub(1, Ordering::Relaxed);
     drop(slot);
-    let obs = match result {
+    let mut obs = match result {
         Ok(obs) => obs,
         Err(_) => {
             c.deadline.fetch_add(1, Ordering::Relaxed);
@@ -394,10 +455,15 @@ async fn probe(
             );
         }
     };
-    let mut ctx = Context::new(jiff::Timestamp::now());
-    ctx.client = app.client;
-    ctx.cert_warning_days = app.cert_warn_days;
+    let ctx = Context {
+        now: jiff::Timestamp::now(),
+        ..app.context.clone()
+    };
+    obs.expected_certificate = expectation;
     let diagnosis = rdpdoctor_diagnose::diagnose(&obs, &ctx);
+    if let Some(known) = &app.known {
+        remember(known, &known_key, &obs, &diagnosis);
+    }
     c.ok.fetch_add(1, Ordering::Relaxed);
     (
         StatusCode::OK,
@@ -414,6 +480,36 @@ async fn probe(
         render::prometheus::probe(&diagnosis, &obs),
     )
         .into_response()
+}
+
+/// Records the certificate a probe saw, as `check` does; what needs saying goes to stderr, once.
+fn remember(
+    known: &std::sync::Mutex<Remembered>,
+    key: &str,
+    obs: &rdpdoctor_observations::Observations,
+    diagnosis: &rdpdoctor_diagnose::Diagnosis,
+) {
+    let Some(seen) = obs.tls.as_ref().and_then(|t| t.certificate.as_ref()) else {
+        return;
+    };
+    let suspected = diagnosis
+        .findings
+        .iter()
+        .any(|f| f.id == "interception-suspected");
+    let Ok(mut known) = known.lock() else {
+        return;
+    };
+    let (changed, note) = known
+        .certs
+        .remember(key, seen, suspected, jiff::Timestamp::now());
+    if let Some(line) = note {
+        known.say(line);
+    }
+    if changed {
+        if let Err(line) = known.certs.flush() {
+            known.say(line);
+        }
+    }
 }
 
 async fn metrics(State(app): State<Arc<App>>) -> Response {
@@ -464,8 +560,8 @@ mod tests {
             queue_timeout: Duration::from_secs(1),
             probe_timeout: Duration::from_secs(1),
             max_connections: 4,
-            client: ClientProfile::default(),
-            cert_warn_days: 30,
+            context: Context::new(jiff::Timestamp::now()),
+            known: None,
             counters: Counters::default(),
         }
     }

@@ -377,21 +377,40 @@ impl Report {
             env!("CARGO_PKG_VERSION"),
             self.hosts
         );
+        self.page_header(&mut h, meta);
+        h.push_str("</header>\n<nav><a href=\"#summary\">Summary</a> <a href=\"#timeline\">Certificates</a> <a href=\"#findings\">Findings</a>");
+        if !self.clients.is_empty() {
+            h.push_str(" <a href=\"#clients\">Clients</a>");
+        }
+        h.push_str(" <a href=\"#table\">Hosts</a></nav>\n<main>\n");
+
+        let top = self.top_findings();
+        self.summary(&mut h, &top);
+        self.timeline(&mut h);
+        self.findings_section(&mut h, &top);
+        self.clients_section(&mut h);
+
+        self.table_head(&mut h);
+        out.write_all(h.as_bytes())
+    }
+
+    /// The header: what was read, when, and the lines skipped.
+    fn page_header(&self, h: &mut String, meta: &Meta<'_>) {
         h.push_str("<header><h1>RDP fleet report</h1><p class=\"meta\">");
         let _ = write!(h, "{} hosts from <code>", self.hosts);
-        push_esc(&mut h, meta.source);
+        push_esc(h, meta.source);
         h.push_str("</code>");
         if let (Some(first), Some(last)) = (&self.first_scan, &self.last_scan) {
             let (first, last) = (to_the_second(first), to_the_second(last));
             h.push_str(", scanned ");
-            push_esc(&mut h, &first);
+            push_esc(h, &first);
             if first != last {
                 h.push_str(" to ");
-                push_esc(&mut h, &last);
+                push_esc(h, &last);
             }
         }
         h.push_str("; report made ");
-        push_esc(&mut h, meta.generated);
+        push_esc(h, meta.generated);
         let _ = write!(
             h,
             " by rdpdoctor {}. Days left are as of the scan.</p>",
@@ -406,7 +425,7 @@ impl Report {
             );
             for (line, reason) in &self.skipped_listed {
                 let _ = write!(h, "<li>line {line}: ");
-                push_esc(&mut h, reason);
+                push_esc(h, reason);
                 h.push_str("</li>");
             }
             if self.skipped > self.skipped_listed.len() as u64 {
@@ -418,12 +437,10 @@ impl Report {
             }
             h.push_str("</ul></div>");
         }
-        h.push_str("</header>\n<nav><a href=\"#summary\">Summary</a> <a href=\"#timeline\">Certificates</a> <a href=\"#findings\">Findings</a>");
-        if !self.clients.is_empty() {
-            h.push_str(" <a href=\"#clients\">Clients</a>");
-        }
-        h.push_str(" <a href=\"#table\">Hosts</a></nav>\n<main>\n");
+    }
 
+    /// The summary: verdict counts and the commonest findings.
+    fn summary(&self, h: &mut String, top: &[(&String, &FindingAgg)]) {
         // Summary: verdict counts.
         h.push_str("<section id=\"summary\"><h2>Summary</h2><div class=\"tiles\">");
         for s in STATUS_ORDER {
@@ -435,7 +452,6 @@ impl Report {
             );
         }
         h.push_str("</div>");
-        let top = self.top_findings();
         if !top.is_empty() {
             h.push_str("<p>Top findings: ");
             for (i, (id, agg)) in top.iter().take(5).enumerate() {
@@ -443,19 +459,18 @@ impl Report {
                     h.push_str(", ");
                 }
                 h.push_str("<a href=\"#f-");
-                push_esc(&mut h, id);
+                push_esc(h, id);
                 h.push_str("\">");
-                push_esc(&mut h, id);
+                push_esc(h, id);
                 let _ = write!(h, "</a> ({})", agg.count);
             }
             h.push_str("</p>");
         }
         h.push_str("</section>\n");
+    }
 
-        self.timeline(&mut h);
-        self.findings_section(&mut h, &top);
-        self.clients_section(&mut h);
-
+    /// The hosts table's filters and header row; rows follow.
+    fn table_head(&self, h: &mut String) {
         // The table header; rows follow.
         let _ = write!(
             h,
@@ -469,7 +484,6 @@ impl Report {
             h.push_str("<th><button>Clients that fail</button></th>");
         }
         h.push_str("</tr></thead><tbody>\n");
-        out.write_all(h.as_bytes())
     }
 
     /// Between the rows and the host sections, which follow as base64 of the gzip of every
@@ -620,48 +634,13 @@ impl Report {
             self.marks.len(),
             self.marks.len()
         );
-        let (x0, x1, x2) = (X_EXPIRED, X_SOON, X_LATER);
-        let _ = write!(
-            h,
-            "<rect class=\"band expired\" x=\"{x0}\" y=\"{TOP}\" width=\"{}\" height=\"{}\"/>\
-             <rect class=\"band soon\" x=\"{x1}\" y=\"{TOP}\" width=\"{}\" height=\"{}\"/>\
-             <rect class=\"band later\" x=\"{x2}\" y=\"{TOP}\" width=\"{}\" height=\"{}\"/>\
-             <text class=\"bl\" x=\"{}\" y=\"14\">expired</text><text class=\"bl\" x=\"{}\" y=\"14\">within {SOON_DAYS} days</text><text class=\"bl\" x=\"{}\" y=\"14\">later</text>\
-             <line class=\"axis\" x1=\"{x0}\" y1=\"{BASE}\" x2=\"{X_END}\" y2=\"{BASE}\"/>",
-            x1 - x0,
-            BASE - TOP,
-            x2 - x1,
-            BASE - TOP,
-            X_END - x2,
-            BASE - TOP,
-            (x0 + x1) / 2.0,
-            (x1 + x2) / 2.0,
-            (x2 + X_END) / 2.0,
-        );
-        for t in [-365, -90, 0, 7, 14, 30, 90, 365, 730, 1825, 3650, 7300] {
-            if t > max_days {
-                continue;
-            }
-            let x = scale.x(t);
-            let label = if t == -365 {
-                "≤ -365".to_string()
-            } else {
-                t.to_string()
-            };
-            let _ = write!(
-                h,
-                "<line class=\"tick\" x1=\"{x:.1}\" y1=\"{BASE}\" x2=\"{x:.1}\" y2=\"{}\"/><text class=\"tl\" x=\"{x:.1}\" y=\"{}\">{}</text>",
-                BASE + 4.0,
-                BASE + 16.0,
-                esc(&label)
-            );
-        }
-        let _ = write!(
-            h,
-            "<text class=\"tl\" x=\"{}\" y=\"{}\">days left</text>",
-            X_END - 30.0,
-            BASE + 30.0
-        );
+        timeline_axis(h, &scale);
+        self.timeline_marks(h, &scale);
+        h.push_str("</svg></section>\n");
+    }
+
+    /// The timeline's marks, one per certificate, linked to its host.
+    fn timeline_marks(&self, h: &mut String, scale: &Scale) {
         // Marks stack upwards in columns of MARK_STEP pixels; a full column starts again at
         // the bottom (opacity shows the density).
         let mut columns: HashMap<i64, u32> = HashMap::new();
@@ -693,8 +672,53 @@ impl Report {
             push_esc(h, &m.sha1);
             h.push_str("</title></circle></a>");
         }
-        h.push_str("</svg></section>\n");
     }
+}
+
+/// The timeline's bands (expired, soon, later), ticks and axis label.
+fn timeline_axis(h: &mut String, scale: &Scale) {
+    let (x0, x1, x2) = (X_EXPIRED, X_SOON, X_LATER);
+    let _ = write!(
+        h,
+        "<rect class=\"band expired\" x=\"{x0}\" y=\"{TOP}\" width=\"{}\" height=\"{}\"/>\
+         <rect class=\"band soon\" x=\"{x1}\" y=\"{TOP}\" width=\"{}\" height=\"{}\"/>\
+         <rect class=\"band later\" x=\"{x2}\" y=\"{TOP}\" width=\"{}\" height=\"{}\"/>\
+         <text class=\"bl\" x=\"{}\" y=\"14\">expired</text><text class=\"bl\" x=\"{}\" y=\"14\">within {SOON_DAYS} days</text><text class=\"bl\" x=\"{}\" y=\"14\">later</text>\
+         <line class=\"axis\" x1=\"{x0}\" y1=\"{BASE}\" x2=\"{X_END}\" y2=\"{BASE}\"/>",
+        x1 - x0,
+        BASE - TOP,
+        x2 - x1,
+        BASE - TOP,
+        X_END - x2,
+        BASE - TOP,
+        (x0 + x1) / 2.0,
+        (x1 + x2) / 2.0,
+        (x2 + X_END) / 2.0,
+    );
+    for t in [-365, -90, 0, 7, 14, 30, 90, 365, 730, 1825, 3650, 7300] {
+        if t > scale.max_days {
+            continue;
+        }
+        let x = scale.x(t);
+        let label = if t == -365 {
+            "≤ -365".to_string()
+        } else {
+            t.to_string()
+        };
+        let _ = write!(
+            h,
+            "<line class=\"tick\" x1=\"{x:.1}\" y1=\"{BASE}\" x2=\"{x:.1}\" y2=\"{}\"/><text class=\"tl\" x=\"{x:.1}\" y=\"{}\">{}</text>",
+            BASE + 4.0,
+            BASE + 16.0,
+            esc(&label)
+        );
+    }
+    let _ = write!(
+        h,
+        "<text class=\"tl\" x=\"{}\" y=\"{}\">days left</text>",
+        X_END - 30.0,
+        BASE + 30.0
+    );
 }
 
 const SOON_DAYS: i64 = 30;

@@ -14,219 +14,327 @@ pub fn label(value: &str) -> String {
         .replace('\n', "\\n")
 }
 
-struct Out(String);
+/// One sample of a family: its labels and value.
+struct Sample {
+    labels: Vec<(&'static str, String)>,
+    value: f64,
+}
 
-impl Out {
-    fn family(&mut self, name: &str, kind: &str, help: &str) {
-        let _ = writeln!(self.0, "# HELP {name} {help}");
-        let _ = writeln!(self.0, "# TYPE {name} {kind}");
-    }
-    fn sample(&mut self, name: &str, labels: &[(&str, &str)], value: f64) {
-        let _ = write!(self.0, "{name}");
-        if !labels.is_empty() {
-            let parts: Vec<String> = labels
-                .iter()
-                .map(|(k, v)| format!("{k}=\"{}\"", label(v)))
-                .collect();
-            let _ = write!(self.0, "{{{}}}", parts.join(","));
+impl Sample {
+    fn plain(value: f64) -> Sample {
+        Sample {
+            labels: Vec::new(),
+            value,
         }
-        let _ = writeln!(self.0, " {value}");
+    }
+    fn labelled(name: &'static str, label: &str, value: f64) -> Sample {
+        Sample {
+            labels: vec![(name, label.to_string())],
+            value,
+        }
     }
 }
 
+/// One metric family of a probe's exposition. `samples` answers `None` when the family does
+/// not apply to this probe (it is left out, HELP and TYPE included), and an empty list when it
+/// applies but has no sample this time (HELP and TYPE alone).
+struct Series {
+    name: &'static str,
+    kind: &'static str,
+    help: &'static str,
+    samples: fn(&Diagnosis, &Observations) -> Option<Vec<Sample>>,
+}
+
+fn flag(on: bool) -> f64 {
+    f64::from(u8::from(on))
+}
+
+/// The largest of some durations, if any.
+fn slowest(it: impl Iterator<Item = f64>) -> Option<f64> {
+    it.fold(None, |m: Option<f64>, x| Some(m.map_or(x, |m| m.max(x))))
+}
+
+/// The families of `/probe`, in the order they are written.
+const SERIES: &[Series] = &[
+    Series {
+        name: "probe_success",
+        kind: "gauge",
+        help: "1 when a default client can connect (verdict healthy or degraded).",
+        samples: |d, _| {
+            let ok = matches!(d.verdict.status, Status::Healthy | Status::Degraded);
+            Some(vec![Sample::plain(flag(ok))])
+        },
+    },
+    Series {
+        name: "probe_duration_seconds",
+        kind: "gauge",
+        help: "How long the probe took.",
+        samples: |_, obs| Some(vec![Sample::plain(obs.duration_ms.unwrap_or(0.0) / 1000.0)]),
+    },
+    Series {
+        name: "probe_dns_lookup_time_seconds",
+        kind: "gauge",
+        help: "Time taken for the DNS lookup.",
+        samples: |_, obs| {
+            let dns = obs.dns.as_ref()?;
+            Some(vec![Sample::plain(dns.elapsed_ms / 1000.0)])
+        },
+    },
+    Series {
+        name: "probe_rdp_phase_duration_seconds",
+        kind: "gauge",
+        help: "Duration of each phase (connect: median; negotiation and tls: slowest attempt).",
+        samples: |d, obs| {
+            let tls = obs
+                .tls
+                .as_ref()
+                .and_then(|t| slowest(t.attempts.iter().map(|a| a.elapsed_ms)));
+            let phases = [
+                ("connect", d.facts.connect_ms_median),
+                (
+                    "negotiation",
+                    slowest(obs.negotiation.iter().map(|a| a.elapsed_ms)),
+                ),
+                ("tls", tls),
+            ];
+            Some(
+                phases
+                    .into_iter()
+                    .filter_map(|(phase, ms)| Some(Sample::labelled("phase", phase, ms? / 1000.0)))
+                    .collect(),
+            )
+        },
+    },
+    Series {
+        name: "probe_rdp_verdict",
+        kind: "gauge",
+        help: "The verdict: 1 for the current status.",
+        samples: |d, _| {
+            let statuses = [
+                (Status::Healthy, "healthy"),
+                (Status::Degraded, "degraded"),
+                (Status::Broken, "broken"),
+                (Status::Unreachable, "unreachable"),
+            ];
+            Some(
+                statuses
+                    .into_iter()
+                    .map(|(s, name)| Sample::labelled("status", name, flag(d.verdict.status == s)))
+                    .collect(),
+            )
+        },
+    },
+    Series {
+        name: "probe_rdp_finding",
+        kind: "gauge",
+        help: "One series per finding (id and severity).",
+        samples: |d, _| {
+            Some(
+                d.findings
+                    .iter()
+                    .map(|f| Sample {
+                        labels: vec![
+                            ("id", f.id.clone()),
+                            ("severity", f.severity.label().to_string()),
+                        ],
+                        value: 1.0,
+                    })
+                    .collect(),
+            )
+        },
+    },
+    Series {
+        name: "probe_rdp_findings",
+        kind: "gauge",
+        help: "Number of findings by severity.",
+        samples: |d, _| {
+            let count = |sev| d.findings.iter().filter(|x| x.severity == sev).count() as f64;
+            Some(
+                [Severity::Blocking, Severity::Warning, Severity::Info]
+                    .into_iter()
+                    .map(|sev| Sample::labelled("severity", sev.label(), count(sev)))
+                    .collect(),
+            )
+        },
+    },
+    Series {
+        name: "probe_rdp_security_protocol_supported",
+        kind: "gauge",
+        help: "1 when some X.224 request got this security protocol selected.",
+        samples: |d, obs| {
+            let supported = &d.facts.protocols_supported;
+            if supported.is_empty() && obs.negotiation.is_empty() {
+                return None;
+            }
+            Some(
+                ["RDP", "SSL", "HYBRID", "HYBRID_EX", "RDSTLS"]
+                    .into_iter()
+                    .map(|p| {
+                        Sample::labelled("protocol", p, flag(supported.iter().any(|s| s == p)))
+                    })
+                    .collect(),
+            )
+        },
+    },
+    Series {
+        name: "probe_rdp_nla_required",
+        kind: "gauge",
+        help: "1 when the server refuses every connection without NLA (CredSSP).",
+        samples: |d, _| Some(vec![Sample::plain(flag(d.facts.nla_required?))]),
+    },
+    Series {
+        name: "probe_rdp_tls_version_supported",
+        kind: "gauge",
+        help: "1 when a handshake pinned to this TLS version completes.",
+        samples: |_, obs| {
+            let tls = obs.tls.as_ref()?;
+            let done = |v| {
+                tls.attempts
+                    .iter()
+                    .any(|a| a.version == v && matches!(a.outcome, TlsOutcome::Completed { .. }))
+            };
+            Some(
+                TlsVersion::ALL
+                    .into_iter()
+                    .map(|v| Sample::labelled("version", v.label(), flag(done(v))))
+                    .collect(),
+            )
+        },
+    },
+    Series {
+        name: "probe_tls_version_info",
+        kind: "gauge",
+        help: "The newest TLS version that completes.",
+        samples: |d, obs| {
+            obs.tls.as_ref()?;
+            let best = d.facts.tls_versions.last()?;
+            Some(vec![Sample::labelled("version", best, 1.0)])
+        },
+    },
+    Series {
+        name: "probe_ssl_earliest_cert_expiry",
+        kind: "gauge",
+        help: "Unix time of the RDP certificate's notAfter.",
+        samples: |d, _| {
+            let c = d.facts.certificate.as_ref()?;
+            Some(vec![Sample::plain(c.not_after_unix as f64)])
+        },
+    },
+    Series {
+        name: "probe_ssl_cert_not_before",
+        kind: "gauge",
+        help: "Unix time of the RDP certificate's notBefore.",
+        samples: |d, _| {
+            let c = d.facts.certificate.as_ref()?;
+            Some(vec![Sample::plain(c.not_before_unix as f64)])
+        },
+    },
+    Series {
+        name: "probe_ssl_last_chain_info",
+        kind: "gauge",
+        help: "The RDP certificate, in labels.",
+        samples: |d, obs| {
+            let c = d.facts.certificate.as_ref()?;
+            let serial = obs
+                .tls
+                .as_ref()
+                .and_then(|t| t.certificate.as_ref())
+                .map(|c| c.serial_hex.clone())
+                .unwrap_or_default();
+            let self_signed = if c.self_signed { "true" } else { "false" };
+            Some(vec![Sample {
+                labels: vec![
+                    ("fingerprint_sha256", c.sha256.clone()),
+                    ("subject", c.subject.clone()),
+                    ("issuer", c.issuer.clone()),
+                    ("subjectalternative", c.names.join(",")),
+                    ("serialnumber", serial),
+                    ("self_signed", self_signed.to_string()),
+                ],
+                value: 1.0,
+            }])
+        },
+    },
+];
+
+/// The exposition of one probe: every family of [`SERIES`] that applies, in order.
 pub fn probe(d: &Diagnosis, obs: &Observations) -> String {
-    let mut o = Out(String::new());
-    let f = &d.facts;
-    let ok = matches!(d.verdict.status, Status::Healthy | Status::Degraded);
-    o.family(
-        "probe_success",
-        "gauge",
-        "1 when a default client can connect (verdict healthy or degraded).",
-    );
-    o.sample("probe_success", &[], f64::from(u8::from(ok)));
-    o.family(
-        "probe_duration_seconds",
-        "gauge",
-        "How long the probe took.",
-    );
-    o.sample(
-        "probe_duration_seconds",
-        &[],
-        obs.duration_ms.unwrap_or(0.0) / 1000.0,
-    );
-    if let Some(dns) = &obs.dns {
-        o.family(
-            "probe_dns_lookup_time_seconds",
-            "gauge",
-            "Time taken for the DNS lookup.",
-        );
-        o.sample(
-            "probe_dns_lookup_time_seconds",
-            &[],
-            dns.elapsed_ms / 1000.0,
-        );
+    let mut out = String::new();
+    for series in SERIES {
+        let Some(samples) = (series.samples)(d, obs) else {
+            continue;
+        };
+        let name = series.name;
+        let _ = writeln!(out, "# HELP {name} {}", series.help);
+        let _ = writeln!(out, "# TYPE {name} {}", series.kind);
+        for sample in samples {
+            let _ = write!(out, "{name}");
+            if !sample.labels.is_empty() {
+                let parts: Vec<String> = sample
+                    .labels
+                    .iter()
+                    .map(|(k, v)| format!("{k}=\"{}\"", label(v)))
+                    .collect();
+                let _ = write!(out, "{{{}}}", parts.join(","));
+            }
+            let _ = writeln!(out, " {}", sample.value);
+        }
+    }
+    out
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use std::path::PathBuf;
+
+    /// The exposition of every observation file of the golden corpus, diagnosed at its recorded
+    /// time, concatenated with a `## FILE` line before each.
+    fn golden_exposition() -> String {
+        let dir = PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("tests/golden");
+        let mut files: Vec<PathBuf> = std::fs::read_dir(&dir)
+            .expect("the golden corpus")
+            .filter_map(Result::ok)
+            .map(|e| e.path())
+            .filter(|p| {
+                p.extension().is_some_and(|x| x == "json")
+                    && !p.to_string_lossy().ends_with(".expect.json")
+            })
+            .collect();
+        files.sort();
+        let mut all = String::new();
+        for path in files {
+            let obs = Observations::from_json(&std::fs::read_to_string(&path).expect("readable"))
+                .expect("observations");
+            let expect: serde_json::Value = serde_json::from_str(
+                &std::fs::read_to_string(path.with_extension("expect.json")).expect("readable"),
+            )
+            .expect("json");
+            let at: jiff::Timestamp = expect["at"].as_str().expect("at").parse().expect("time");
+            let d = rdpdoctor_diagnose::diagnose(&obs, &rdpdoctor_diagnose::Context::new(at));
+            let name = path.file_name().expect("name").to_string_lossy();
+            let _ = writeln!(all, "## {name}");
+            all.push_str(&probe(&d, &obs));
+        }
+        all
     }
 
-    o.family(
-        "probe_rdp_phase_duration_seconds",
-        "gauge",
-        "Duration of each phase (connect: median; negotiation and tls: slowest attempt).",
-    );
-    if let Some(ms) = f.connect_ms_median {
-        o.sample(
-            "probe_rdp_phase_duration_seconds",
-            &[("phase", "connect")],
-            ms / 1000.0,
-        );
-    }
-    let slowest = |it: &mut dyn Iterator<Item = f64>| {
-        it.fold(None, |m: Option<f64>, x| Some(m.map_or(x, |m| m.max(x))))
-    };
-    if let Some(ms) = slowest(&mut obs.negotiation.iter().map(|a| a.elapsed_ms)) {
-        o.sample(
-            "probe_rdp_phase_duration_seconds",
-            &[("phase", "negotiation")],
-            ms / 1000.0,
-        );
-    }
-    if let Some(tls) = &obs.tls {
-        if let Some(ms) = slowest(&mut tls.attempts.iter().map(|a| a.elapsed_ms)) {
-            o.sample(
-                "probe_rdp_phase_duration_seconds",
-                &[("phase", "tls")],
-                ms / 1000.0,
-            );
+    /// The exposition is a contract with dashboards and alert rules: the fixture was recorded
+    /// from the renderer as it was before it became a table of series, and must not change
+    /// (`RDPDOCTOR_BLESS=1` rewrites it after an intended change).
+    #[test]
+    fn golden_corpus_exposition_is_unchanged() {
+        let fixture = PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("tests/fixtures/golden.prom");
+        let got = golden_exposition();
+        if std::env::var_os("RDPDOCTOR_BLESS").is_some() {
+            std::fs::create_dir_all(fixture.parent().expect("dir")).expect("mkdir");
+            std::fs::write(&fixture, &got).expect("write the fixture");
         }
-    }
-
-    o.family(
-        "probe_rdp_verdict",
-        "gauge",
-        "The verdict: 1 for the current status.",
-    );
-    for (status, name) in [
-        (Status::Healthy, "healthy"),
-        (Status::Degraded, "degraded"),
-        (Status::Broken, "broken"),
-        (Status::Unreachable, "unreachable"),
-    ] {
-        o.sample(
-            "probe_rdp_verdict",
-            &[("status", name)],
-            f64::from(u8::from(d.verdict.status == status)),
+        let want = std::fs::read_to_string(&fixture).expect("the recorded fixture");
+        assert!(
+            got == want,
+            "the exposition differs from {}",
+            fixture.display()
         );
     }
-    o.family(
-        "probe_rdp_finding",
-        "gauge",
-        "One series per finding (id and severity).",
-    );
-    for finding in &d.findings {
-        o.sample(
-            "probe_rdp_finding",
-            &[("id", &finding.id), ("severity", finding.severity.label())],
-            1.0,
-        );
-    }
-    o.family(
-        "probe_rdp_findings",
-        "gauge",
-        "Number of findings by severity.",
-    );
-    for sev in [Severity::Blocking, Severity::Warning, Severity::Info] {
-        let n = d.findings.iter().filter(|x| x.severity == sev).count();
-        o.sample("probe_rdp_findings", &[("severity", sev.label())], n as f64);
-    }
-
-    if !f.protocols_supported.is_empty() || !obs.negotiation.is_empty() {
-        o.family(
-            "probe_rdp_security_protocol_supported",
-            "gauge",
-            "1 when some X.224 request got this security protocol selected.",
-        );
-        for p in ["RDP", "SSL", "HYBRID", "HYBRID_EX", "RDSTLS"] {
-            let on = f.protocols_supported.iter().any(|s| s == p);
-            o.sample(
-                "probe_rdp_security_protocol_supported",
-                &[("protocol", p)],
-                f64::from(u8::from(on)),
-            );
-        }
-    }
-    if let Some(nla) = f.nla_required {
-        o.family(
-            "probe_rdp_nla_required",
-            "gauge",
-            "1 when the server refuses every connection without NLA (CredSSP).",
-        );
-        o.sample("probe_rdp_nla_required", &[], f64::from(u8::from(nla)));
-    }
-    if let Some(tls) = &obs.tls {
-        o.family(
-            "probe_rdp_tls_version_supported",
-            "gauge",
-            "1 when a handshake pinned to this TLS version completes.",
-        );
-        for v in TlsVersion::ALL {
-            let done = tls
-                .attempts
-                .iter()
-                .any(|a| a.version == v && matches!(a.outcome, TlsOutcome::Completed { .. }));
-            o.sample(
-                "probe_rdp_tls_version_supported",
-                &[("version", v.label())],
-                f64::from(u8::from(done)),
-            );
-        }
-        if let Some(best) = f.tls_versions.last() {
-            o.family(
-                "probe_tls_version_info",
-                "gauge",
-                "The newest TLS version that completes.",
-            );
-            o.sample("probe_tls_version_info", &[("version", best)], 1.0);
-        }
-    }
-    if let Some(c) = &f.certificate {
-        o.family(
-            "probe_ssl_earliest_cert_expiry",
-            "gauge",
-            "Unix time of the RDP certificate's notAfter.",
-        );
-        o.sample(
-            "probe_ssl_earliest_cert_expiry",
-            &[],
-            c.not_after_unix as f64,
-        );
-        o.family(
-            "probe_ssl_cert_not_before",
-            "gauge",
-            "Unix time of the RDP certificate's notBefore.",
-        );
-        o.sample("probe_ssl_cert_not_before", &[], c.not_before_unix as f64);
-        o.family(
-            "probe_ssl_last_chain_info",
-            "gauge",
-            "The RDP certificate, in labels.",
-        );
-        let serial = obs
-            .tls
-            .as_ref()
-            .and_then(|t| t.certificate.as_ref())
-            .map(|c| c.serial_hex.clone())
-            .unwrap_or_default();
-        o.sample(
-            "probe_ssl_last_chain_info",
-            &[
-                ("fingerprint_sha256", &c.sha256),
-                ("subject", &c.subject),
-                ("issuer", &c.issuer),
-                ("subjectalternative", &c.names.join(",")),
-                ("serialnumber", &serial),
-                ("self_signed", if c.self_signed { "true" } else { "false" }),
-            ],
-            1.0,
-        );
-    }
-    o.0
 }

@@ -193,80 +193,95 @@ fn details(out: &mut String, d: &Diagnosis, duration_ms: Option<f64>) {
         let _ = writeln!(out, "  Best TLS: {}", e(c));
     }
     if let Some(c) = &f.certificate {
-        let _ = writeln!(out, "  Certificate: {}", e(&c.subject));
-        let _ = writeln!(
-            out,
-            "    issuer {}{}",
-            e(&c.issuer),
-            if c.self_signed { " (self-signed)" } else { "" }
-        );
-        let _ = writeln!(out, "    names {}", e(&c.names.join(", ")));
-        if c.never_expires {
-            let _ = writeln!(
-                out,
-                "    valid from {}, never expires (notAfter 99991231235959Z, RFC 5280 \"no well-defined expiration date\")",
-                e(&c.not_before)
-            );
-        } else {
-            let _ = writeln!(
-                out,
-                "    valid {} to {} ({} days left)",
-                e(&c.not_before),
-                e(&c.not_after),
-                c.days_left
-            );
-        }
-        let _ = writeln!(out, "    key {}, signature {}", e(&c.key), e(&c.signature));
-        let _ = writeln!(out, "    SHA-1 {}", e(&c.sha1));
-        let _ = writeln!(out, "    SHA-256 {}", e(&c.sha256));
+        certificate(out, c);
     }
     if let Some(r) = &f.rdp_security {
-        let _ = writeln!(out, "  Standard RDP Security: {}", r.summary);
-        let version = r
-            .rdp_version
-            .as_deref()
-            .map(|v| format!("server {v}, "))
-            .unwrap_or_default();
-        let _ = writeln!(out, "    {version}methods chosen: {}", r.methods.join(", "));
-        for o in &r.offers {
-            let _ = writeln!(out, "    {o}");
-        }
+        rdp_security(out, r);
     }
     if let Some(n) = &f.nla {
         nla(out, n);
     }
     if let Some(s) = &f.session {
-        let _ = writeln!(out, "  Session (--full):");
-        let _ = writeln!(out, "    phase reached: {}", e(&s.phase_label));
-        let _ = writeln!(out, "    ended with {}", e(&s.ended));
-        for c in &s.codes {
-            let _ = writeln!(out, "    {}", e(c));
-        }
-        if let Some(h) = &s.hold {
-            let _ = writeln!(out, "    hold: {}", e(&h.summary));
-            for l in &h.timeline {
-                let _ = writeln!(out, "      {}", e(l));
-            }
-        }
-        match &s.credentials {
-            Some(c) => {
-                let _ = writeln!(out, "    credentials {}", e(c));
-            }
-            None => {
-                let _ = writeln!(
-                    out,
-                    "    credentials {}",
-                    if s.delegated {
-                        "delegated (sent to the server)"
-                    } else {
-                        "not sent"
-                    }
-                );
-            }
-        }
+        session(out, s);
     }
     if let Some(ms) = duration_ms {
         let _ = writeln!(out, "  Checked in {ms:.0} ms");
+    }
+}
+
+/// The certificate section of the details.
+fn certificate(out: &mut String, c: &rdpdoctor_diagnose::CertificateFacts) {
+    let _ = writeln!(out, "  Certificate: {}", e(&c.subject));
+    let _ = writeln!(
+        out,
+        "    issuer {}{}",
+        e(&c.issuer),
+        if c.self_signed { " (self-signed)" } else { "" }
+    );
+    let _ = writeln!(out, "    names {}", e(&c.names.join(", ")));
+    if c.never_expires {
+        let _ = writeln!(
+            out,
+            "    valid from {}, never expires (notAfter 99991231235959Z, RFC 5280 \"no well-defined expiration date\")",
+            e(&c.not_before)
+        );
+    } else {
+        let _ = writeln!(
+            out,
+            "    valid {} to {} ({} days left)",
+            e(&c.not_before),
+            e(&c.not_after),
+            c.days_left
+        );
+    }
+    let _ = writeln!(out, "    key {}, signature {}", e(&c.key), e(&c.signature));
+    let _ = writeln!(out, "    SHA-1 {}", e(&c.sha1));
+    let _ = writeln!(out, "    SHA-256 {}", e(&c.sha256));
+}
+
+/// The Standard RDP Security section of the details.
+fn rdp_security(out: &mut String, r: &rdpdoctor_diagnose::RdpSecurityFacts) {
+    let _ = writeln!(out, "  Standard RDP Security: {}", r.summary);
+    let version = r
+        .rdp_version
+        .as_deref()
+        .map(|v| format!("server {v}, "))
+        .unwrap_or_default();
+    let _ = writeln!(out, "    {version}methods chosen: {}", r.methods.join(", "));
+    for o in &r.offers {
+        let _ = writeln!(out, "    {o}");
+    }
+}
+
+/// The `--full` session section of the details.
+fn session(out: &mut String, s: &rdpdoctor_diagnose::SessionFacts) {
+    let _ = writeln!(out, "  Session (--full):");
+    let _ = writeln!(out, "    phase reached: {}", e(&s.phase_label));
+    let _ = writeln!(out, "    ended with {}", e(&s.ended));
+    for c in &s.codes {
+        let _ = writeln!(out, "    {}", e(c));
+    }
+    if let Some(h) = &s.hold {
+        let _ = writeln!(out, "    hold: {}", e(&h.summary));
+        for l in &h.timeline {
+            let _ = writeln!(out, "      {}", e(l));
+        }
+    }
+    match &s.credentials {
+        Some(c) => {
+            let _ = writeln!(out, "    credentials {}", e(c));
+        }
+        None => {
+            let _ = writeln!(
+                out,
+                "    credentials {}",
+                if s.delegated {
+                    "delegated (sent to the server)"
+                } else {
+                    "not sent"
+                }
+            );
+        }
     }
 }
 
