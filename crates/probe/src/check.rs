@@ -9,6 +9,7 @@
 //! `max_connections` open at a time.
 
 use crate::host::Host;
+use crate::options::ProbeOptions;
 use crate::plan::{self, PRIMARY};
 use crate::{certificate, dns, elapsed_ms, negotiate, path, tcp_info, tls};
 use openssl::x509::X509;
@@ -20,75 +21,9 @@ use rdpdoctor_observations::{
 use std::net::SocketAddr;
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::Arc;
-use std::time::{Duration, Instant};
+use std::time::Instant;
 use tokio::net::TcpStream;
-use tokio::sync::Semaphore;
 use tokio::task::JoinSet;
-
-/// How a check runs.
-#[derive(Clone, Debug)]
-pub struct ProbeOptions {
-    /// Deadline of every network phase.
-    pub timeout: Duration,
-    /// Connections open to one host at a time.
-    pub max_connections: usize,
-    /// Connections open at a time across every target of a fleet scan (`None`: no such limit).
-    pub global: Option<Arc<Semaphore>>,
-    /// The account `check --user` authenticates with (NLA up to the server's verdict).
-    pub credentials: Option<Arc<crate::nla::Credentials>>,
-    /// `check --full`: one complete connection until the session is up or the server ends it;
-    /// with `credentials` it delegates them (TSCredentials and the Client Info PDU), but only
-    /// over a channel whose server identity `trust` accepts.
-    pub full: bool,
-    /// What proves the server's identity before credentials are delegated (--cert-sha256,
-    /// --trust-any-cert).
-    pub trust: crate::Trust,
-    /// The overall deadline of one check, from its start; every phase is cut short to end by
-    /// then (`None`: per-phase deadlines only).
-    pub deadline: Option<Duration>,
-    /// `--clients`: enumerate cipher suites and groups per TLS version (at most 40 more
-    /// connections) so each client profile's handshake can be simulated.
-    pub clients: bool,
-    /// `check --full --hold SECONDS`: keep the session open this long once it is up, as an
-    /// idle client would, and record how it ended (the overall deadline must include it: see
-    /// `overall_deadline_with_hold`).
-    pub hold: Option<Duration>,
-}
-
-impl ProbeOptions {
-    /// The overall deadline of one check for a per-phase `timeout`: six phases' worth (a check
-    /// runs its connections in parallel, so a healthy server needs a fraction of it), and six
-    /// more with `--full`, whose connection sequence is a dozen round trips after the others.
-    pub fn overall_deadline(timeout: Duration, full: bool) -> Duration {
-        timeout * if full { 12 } else { 6 }
-    }
-
-    /// The overall deadline with `--hold`: the hold starts only once the session is up, so it
-    /// adds its whole length to the deadline of `--full`.
-    pub fn overall_deadline_with_hold(
-        timeout: Duration,
-        full: bool,
-        hold: Option<Duration>,
-    ) -> Duration {
-        Self::overall_deadline(timeout, full) + hold.unwrap_or_default()
-    }
-}
-
-impl Default for ProbeOptions {
-    fn default() -> Self {
-        ProbeOptions {
-            timeout: Duration::from_secs(5),
-            max_connections: 4,
-            global: None,
-            credentials: None,
-            full: false,
-            trust: crate::Trust::default(),
-            deadline: None,
-            clients: false,
-            hold: None,
-        }
-    }
-}
 
 /// One connection: an X.224 request, then, by what the server selected, a TLS handshake pinned to
 /// `tls` (with the NTLM CHALLENGE on it when CredSSP was selected and nobody read it yet), or an

@@ -11,10 +11,12 @@ use openssl::error::ErrorStack;
 use openssl::ssl::{ErrorCode, Ssl, SslContext, SslMethod, SslVerifyMode, SslVersion};
 use openssl::x509::X509;
 use rdpdoctor_observations::{Phase, TlsOutcome, TlsVersion};
+use rdpdoctor_wire::credssp;
 use std::pin::Pin;
 use std::sync::OnceLock;
 use std::time::Duration;
 use tokio::io::{AsyncRead, AsyncWrite};
+use tokio::net::TcpStream;
 use tokio_openssl::SslStream;
 
 /// OpenSSL reports a received alert as reason code 1000 + the alert number
@@ -142,6 +144,76 @@ pub(crate) async fn handshake<S: AsyncRead + AsyncWrite + Unpin>(
         }
         Ok(Err(e)) => fail(classify(&e, received, &head)),
     }
+}
+
+/// A TLS connection a client goes on with after the handshake (CredSSP, the connection
+/// sequence), recording what the server sent.
+pub(crate) type Tls = SslStream<Recording<TcpStream>>;
+
+/// Any TLS version from 1.0 to 1.3, at security level 0: CredSSP and the connection sequence
+/// need a channel, not a grade. Built once.
+fn channel_context() -> Result<&'static SslContext, ErrorStack> {
+    static CONTEXT: OnceLock<Result<SslContext, ErrorStack>> = OnceLock::new();
+    let built = CONTEXT.get_or_init(|| {
+        let mut b = SslContext::builder(SslMethod::tls_client())?;
+        b.set_verify(SslVerifyMode::NONE);
+        b.set_security_level(0);
+        b.set_cipher_list("ALL:@SECLEVEL=0")?;
+        b.set_min_proto_version(Some(SslVersion::TLS1))?;
+        b.set_max_proto_version(Some(SslVersion::TLS1_3))?;
+        Ok(b.build())
+    });
+    built.as_ref().map_err(Clone::clone)
+}
+
+/// The TLS upgrade a client makes right after a Connection Confirm that selected a TLS-based
+/// protocol (MS-RDPBCGR 5.4.5.1), to go on over it. Nothing about the certificate is decided
+/// here: the caller judges it (pubKeyAuth, `Trust`). A timeout is `TlsOutcome::TimedOut`.
+pub(crate) async fn upgrade(
+    tcp: TcpStream,
+    server_name: Option<&str>,
+    deadline: Duration,
+) -> Result<Tls, TlsOutcome> {
+    let error = |reason: String| TlsOutcome::Error { reason };
+    let mut ssl = channel_context()
+        .and_then(|c| Ssl::new(c))
+        .map_err(|e| error(e.to_string()))?;
+    if let Some(name) = server_name {
+        // SNI, never for address literals (RFC 6066).
+        let _ = ssl.set_hostname(name);
+    }
+    let mut tls = SslStream::new(ssl, Recording::new(tcp)).map_err(|e| error(e.to_string()))?;
+    match tokio::time::timeout(deadline, Pin::new(&mut tls).connect()).await {
+        Err(_) => Err(TlsOutcome::TimedOut {
+            phase: Phase::TlsHandshake,
+            bytes: tls.get_ref().received,
+        }),
+        Ok(Err(e)) => {
+            let rec = tls.get_ref();
+            Err(classify(&e, rec.received, &rec.head))
+        }
+        Ok(Ok(())) => Ok(tls),
+    }
+}
+
+/// The subjectPublicKey of the server's certificate: what CredSSP's pubKeyAuth binds
+/// (MS-CSSP 3.1.5).
+pub(crate) fn subject_public_key(tls: &Tls) -> Option<Vec<u8>> {
+    let spki = tls
+        .ssl()
+        .peer_certificate()
+        .and_then(|c| c.public_key().ok())
+        .and_then(|k| k.public_key_to_der().ok())
+        .unwrap_or_default();
+    credssp::subject_public_key(&spki).map(<[u8]>::to_vec)
+}
+
+/// The server's certificate chain, leaf first.
+pub(crate) fn peer_chain(tls: &Tls) -> Vec<X509> {
+    tls.ssl()
+        .peer_cert_chain()
+        .map(|c| c.iter().map(|x| x.to_owned()).collect())
+        .unwrap_or_default()
 }
 
 /// Turns an OpenSSL handshake error into what the server did.
