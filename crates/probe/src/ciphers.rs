@@ -260,15 +260,7 @@ async fn enumerate(
         stopped: None,
     };
     let all_groups: Vec<&str> = GROUPS.iter().map(|(o, _)| *o).collect();
-    let mut offer: Vec<String> = if version == TlsVersion::Tls13 {
-        SUITES_13.iter().map(|s| s.to_string()).collect()
-    } else {
-        SUITES_12
-            .iter()
-            .filter(|(o, _)| version == TlsVersion::Tls12 || !tls12_only(o))
-            .map(|(_, i)| i.to_string())
-            .collect()
-    };
+    let mut offer = suites_of(version);
     let first = match next(host, requested, version, &offer, &all_groups, budget).await {
         Pick::Chose(c) => c,
         Pick::Refused => {
@@ -333,17 +325,40 @@ async fn enumerate(
         }
     }
     if scan.accepted.len() >= 2 {
-        let reversed: Vec<String> = scan.accepted.iter().rev().cloned().collect();
-        if let Pick::Chose(c) = next(host, requested, version, &reversed, &all_groups, budget).await
-        {
-            if Some(&c.suite) == scan.accepted.first() {
-                scan.server_order = Some(true);
-            } else if Some(&c.suite) == scan.accepted.last() {
-                scan.server_order = Some(false);
-            }
-        }
+        scan.server_order = server_order(host, requested, version, &scan.accepted, budget).await;
     }
     (scan, first.chain)
+}
+
+/// Every suite the enumeration offers with `version`.
+fn suites_of(version: TlsVersion) -> Vec<String> {
+    if version == TlsVersion::Tls13 {
+        SUITES_13.iter().map(|s| s.to_string()).collect()
+    } else {
+        SUITES_12
+            .iter()
+            .filter(|(o, _)| version == TlsVersion::Tls12 || !tls12_only(o))
+            .map(|(_, i)| i.to_string())
+            .collect()
+    }
+}
+
+/// Whether the server picks by its own order: offered the `accepted` suites in reverse, it
+/// still picks the first one it picked (`Some(true)`), or now the last (`Some(false)`).
+async fn server_order(
+    host: &Host,
+    requested: u32,
+    version: TlsVersion,
+    accepted: &[String],
+    budget: &Budget,
+) -> Option<bool> {
+    let all_groups: Vec<&str> = GROUPS.iter().map(|(o, _)| *o).collect();
+    let reversed: Vec<String> = accepted.iter().rev().cloned().collect();
+    match next(host, requested, version, &reversed, &all_groups, budget).await {
+        Pick::Chose(c) if Some(&c.suite) == accepted.first() => Some(true),
+        Pick::Chose(c) if Some(&c.suite) == accepted.last() => Some(false),
+        _ => None,
+    }
 }
 
 /// The suites of `offer` the server still accepts, in the order it picks them; whether the list

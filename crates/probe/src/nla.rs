@@ -319,36 +319,10 @@ pub(crate) async fn authenticate(
     trust: &crate::Trust,
 ) -> LogonOutcome {
     let failed = |phase, reason: String| LogonOutcome::Failed { phase, reason };
-    let username = match sspi::Username::parse(creds.user()) {
-        Ok(u) => u,
-        Err(e) => return failed(NlaPhase::Challenge, format!("user name not usable: {e}")),
-    };
-    let identity = sspi::AuthIdentity {
-        username,
-        password: sspi::Secret::new(creds.password().to_owned()),
-    };
-    let spn = format!(
-        "TERMSRV/{}",
-        host.server_name
-            .clone()
-            .unwrap_or_else(|| host.address.ip().to_string())
-    );
-    let mode = if delegate.is_some() {
-        CredSspMode::WithCredentials
-    } else {
-        CredSspMode::CredentialLess
-    };
-    let mut client = match CredSspClient::new(
-        public_key.to_vec(),
-        sspi::Credentials::AuthIdentity(identity),
-        mode,
-        ClientMode::Ntlm(NtlmConfig::default()),
-        spn,
-    ) {
+    let mut client = match credssp_client(public_key, host, creds, delegate.is_some()) {
         Ok(c) => c,
-        Err(e) => return failed(NlaPhase::Challenge, format!("CredSSP client: {e}")),
+        Err(outcome) => return outcome,
     };
-
     // NEGOTIATE
     let first = match client.process(TsRequest::default()).resolve_to_result() {
         Ok(ClientState::ReplyNeeded(r)) => r,
@@ -374,45 +348,9 @@ pub(crate) async fn authenticate(
     if let Some(signs) = withhold(tls, &challenge, trust) {
         return LogonOutcome::Withheld { signs };
     }
-    // AUTHENTICATE with pubKeyAuth
-    let authenticate = match client.process(challenge).resolve_to_result() {
-        Ok(ClientState::ReplyNeeded(r)) => r,
-        Ok(ClientState::FinalMessage(_)) => {
-            return failed(NlaPhase::Authenticate, "CredSSP ended early".to_string())
-        }
-        Err(e) => return failed(NlaPhase::Authenticate, format!("NTLM AUTHENTICATE: {e}")),
-    };
-    if let Err(f) = exchange_send(tls, &authenticate, host.timeout()).await {
-        return logon_read_failure(NlaPhase::Authenticate, f);
-    }
-    drop(authenticate);
-    // The server's verdict.
-    let verdict = match read_ts_request(tls, host.timeout()).await {
-        Ok(r) => r,
-        Err(ReadFailure::Closed { reset, .. }) => {
-            return LogonOutcome::ClosedAfterAuthenticate { reset }
-        }
-        Err(f) => return logon_read_failure(NlaPhase::Authenticate, f),
-    };
-    if let Some(code) = verdict.error_code.filter(|c| c.0 != 0) {
-        return LogonOutcome::ErrorCode { code: code.0 };
-    }
-    if verdict.pub_key_auth.is_none() {
-        return failed(
-            NlaPhase::Authenticate,
-            "the server answered the AUTHENTICATE without pubKeyAuth or errorCode".to_string(),
-        );
-    }
-    // Verifies the server's pubKeyAuth. What `process` returns next is the TSCredentials: empty
-    // and dropped without `delegate`, sent with it.
-    let credentials = match client.process(verdict).resolve_to_result() {
-        Ok(ClientState::FinalMessage(r)) => r,
-        Ok(ClientState::ReplyNeeded(r)) => r,
-        Err(e) => {
-            return LogonOutcome::PubKeyAuthMismatch {
-                reason: e.to_string(),
-            }
-        }
+    let credentials = match verdict(tls, &mut client, challenge, host.timeout()).await {
+        Ok(credentials) => credentials,
+        Err(outcome) => return outcome,
     };
     let Some(selected) = delegate else {
         return LogonOutcome::Accepted;
@@ -424,9 +362,98 @@ pub(crate) async fn authenticate(
     if selected & protocol::HYBRID_EX == 0 {
         return LogonOutcome::Accepted;
     }
-    // Early User Authorization Result (MS-RDPBCGR 2.2.10.2): 4 bytes, before anything else.
+    early_user_authorization(tls, host.timeout()).await
+}
+
+/// `sspi`'s CredSSP client for `creds` over the TLS key `public_key`: Restricted Admin mode
+/// (nothing to delegate) unless `delegating`.
+fn credssp_client(
+    public_key: &[u8],
+    host: &Host,
+    creds: &Credentials,
+    delegating: bool,
+) -> Result<CredSspClient, LogonOutcome> {
+    let failed = |reason: String| LogonOutcome::Failed {
+        phase: NlaPhase::Challenge,
+        reason,
+    };
+    let username = sspi::Username::parse(creds.user())
+        .map_err(|e| failed(format!("user name not usable: {e}")))?;
+    let identity = sspi::AuthIdentity {
+        username,
+        password: sspi::Secret::new(creds.password().to_owned()),
+    };
+    let spn = format!(
+        "TERMSRV/{}",
+        host.server_name
+            .clone()
+            .unwrap_or_else(|| host.address.ip().to_string())
+    );
+    let mode = if delegating {
+        CredSspMode::WithCredentials
+    } else {
+        CredSspMode::CredentialLess
+    };
+    CredSspClient::new(
+        public_key.to_vec(),
+        sspi::Credentials::AuthIdentity(identity),
+        mode,
+        ClientMode::Ntlm(NtlmConfig::default()),
+        spn,
+    )
+    .map_err(|e| failed(format!("CredSSP client: {e}")))
+}
+
+/// The AUTHENTICATE with pubKeyAuth, and the server's verdict on it. On success, the
+/// TSCredentials `sspi` prepared once the server's pubKeyAuth verified (empty in Restricted
+/// Admin mode); the caller sends them only when delegating.
+async fn verdict(
+    tls: &mut Tls,
+    client: &mut CredSspClient,
+    challenge: TsRequest,
+    deadline: Duration,
+) -> Result<TsRequest, LogonOutcome> {
+    let failed = |reason: String| LogonOutcome::Failed {
+        phase: NlaPhase::Authenticate,
+        reason,
+    };
+    let authenticate = match client.process(challenge).resolve_to_result() {
+        Ok(ClientState::ReplyNeeded(r)) => r,
+        Ok(ClientState::FinalMessage(_)) => return Err(failed("CredSSP ended early".to_string())),
+        Err(e) => return Err(failed(format!("NTLM AUTHENTICATE: {e}"))),
+    };
+    if let Err(f) = exchange_send(tls, &authenticate, deadline).await {
+        return Err(logon_read_failure(NlaPhase::Authenticate, f));
+    }
+    drop(authenticate);
+    let verdict = match read_ts_request(tls, deadline).await {
+        Ok(r) => r,
+        Err(ReadFailure::Closed { reset, .. }) => {
+            return Err(LogonOutcome::ClosedAfterAuthenticate { reset })
+        }
+        Err(f) => return Err(logon_read_failure(NlaPhase::Authenticate, f)),
+    };
+    if let Some(code) = verdict.error_code.filter(|c| c.0 != 0) {
+        return Err(LogonOutcome::ErrorCode { code: code.0 });
+    }
+    if verdict.pub_key_auth.is_none() {
+        return Err(failed(
+            "the server answered the AUTHENTICATE without pubKeyAuth or errorCode".to_string(),
+        ));
+    }
+    match client.process(verdict).resolve_to_result() {
+        Ok(ClientState::FinalMessage(r)) | Ok(ClientState::ReplyNeeded(r)) => Ok(r),
+        Err(e) => Err(LogonOutcome::PubKeyAuthMismatch {
+            reason: e.to_string(),
+        }),
+    }
+}
+
+/// The Early User Authorization Result (MS-RDPBCGR 2.2.10.2) a HYBRID_EX server sends after the
+/// TSCredentials: 4 bytes, before anything else.
+async fn early_user_authorization(tls: &mut Tls, deadline: Duration) -> LogonOutcome {
     let mut result = [0u8; credssp::EARLY_USER_AUTH_LEN];
-    match tokio::time::timeout(host.timeout(), tls.read_exact(&mut result)).await {
+    match tokio::time::timeout(deadline, tls.read_exact(&mut result)).await {
         Err(_) => LogonOutcome::TimedOut {
             phase: NlaPhase::EarlyUserAuthorization,
             bytes: 0,
