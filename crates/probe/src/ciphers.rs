@@ -19,6 +19,7 @@ use openssl::x509::X509;
 use rdpdoctor_observations::{
     protocol, CipherScan, NegotiationOutcome, TlsObservation, TlsOutcome, TlsVersion, VersionScan,
 };
+use rdpdoctor_wire::bytes::be_u16_at;
 use std::pin::Pin;
 use std::sync::atomic::{AtomicU32, Ordering};
 use std::time::{Duration, Instant};
@@ -628,7 +629,7 @@ fn parse_ske(body: &[u8], version: TlsVersion, dhe: bool) -> Option<KeyExchange>
     if dhe {
         // dh_p, dh_g, dh_Ys: each a 16-bit length and bytes.
         for i in 0..3 {
-            let len = usize::from(u16::from_be_bytes([*body.get(at)?, *body.get(at + 1)?]));
+            let len = usize::from(be_u16_at(body, at)?);
             if i == 0 {
                 let p = body.get(at + 2..at + 2 + len)?;
                 let leading = p.iter().take_while(|b| **b == 0).count();
@@ -642,7 +643,7 @@ fn parse_ske(body: &[u8], version: TlsVersion, dhe: bool) -> Option<KeyExchange>
         at += 4 + len;
     }
     let signature = if version == TlsVersion::Tls12 {
-        let scheme = u16::from_be_bytes([*body.get(at)?, *body.get(at + 1)?]);
+        let scheme = be_u16_at(body, at)?;
         Some(signature_scheme(scheme))
     } else {
         // TLS 1.0/1.1 sign with MD5+SHA-1 (RSA) or SHA-1 (ECDSA) implicitly (RFC 4346 7.4.3).
