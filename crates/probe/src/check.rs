@@ -323,8 +323,7 @@ impl Gathered {
     /// The requests to send once the primary request was answered with `outcome`: those its
     /// answer does not imply, except the ones that wait for the answer to TLS alone.
     fn after_primary(&mut self, outcome: &NegotiationOutcome) -> Vec<Job> {
-        let selects_credssp = matches!(outcome,
-            NegotiationOutcome::Selected { protocol: p, .. } if protocol::is_credssp(*p));
+        let selects_credssp = outcome.selects_credssp();
         let mut send = Vec::new();
         for i in 1..REQUESTS.len() {
             let job = request_job(i);
@@ -436,7 +435,7 @@ fn answered(outcome: &NegotiationOutcome) -> bool {
 /// Standard RDP Security, MS-RDPBCGR 5.4.5). An unknown selectedProtocol is not treated as TLS:
 /// a handshake on it would prove nothing about what the server meant.
 fn tls_based(outcome: &NegotiationOutcome) -> bool {
-    matches!(outcome, NegotiationOutcome::Selected { protocol: p, .. } if protocol::is_tls_based(*p))
+    outcome.selects_tls()
 }
 
 /// Whether an answer lets the connection go on with Standard RDP Security.

@@ -16,9 +16,7 @@ use openssl::nid::Nid;
 use openssl::pkey::Id;
 use openssl::ssl::{Ssl, SslContext, SslMethod, SslVerifyMode, SslVersion};
 use openssl::x509::X509;
-use rdpdoctor_observations::{
-    protocol, CipherScan, NegotiationOutcome, TlsObservation, TlsOutcome, TlsVersion, VersionScan,
-};
+use rdpdoctor_observations::{CipherScan, TlsObservation, TlsOutcome, TlsVersion, VersionScan};
 use rdpdoctor_wire::bytes::be_u16_at;
 use std::pin::Pin;
 use std::sync::atomic::{AtomicU32, Ordering};
@@ -467,7 +465,7 @@ async fn next(
         Err(outcome) => return Pick::Failed(format!("connect failed: {outcome:?}")),
     };
     match negotiate::negotiate(&mut stream, requested, host.timeout()).await {
-        NegotiationOutcome::Selected { protocol: p, .. } if protocol::is_tls_based(p) => {}
+        outcome if outcome.selects_tls() => {}
         other => {
             return Pick::Failed(format!(
                 "the X.224 request that selected TLS before did not this time: {other:?}"

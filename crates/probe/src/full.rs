@@ -60,12 +60,7 @@ pub(crate) async fn run(
         length: hold,
         held: None,
     };
-    let requested = protocol::SSL
-        | if creds.is_some() {
-            protocol::HYBRID | protocol::HYBRID_EX
-        } else {
-            0
-        };
+    let requested = protocol::SSL | if creds.is_some() { protocol::NLA } else { 0 };
     let mut obs = SessionObservation {
         requested,
         selected: None,

@@ -28,7 +28,7 @@ use tokio::io::{AsyncReadExt, AsyncWriteExt};
 
 /// What the NLA probes request: like mstsc, TLS, CredSSP and CredSSP with Early User
 /// Authorization (MS-RDPBCGR 2.2.1.1.1).
-const REQUESTED: u32 = protocol::SSL | protocol::HYBRID | protocol::HYBRID_EX;
+const REQUESTED: u32 = protocol::MSTSC_DEFAULT;
 
 /// A connection that got through X.224 and TLS, ready for CredSSP.
 struct Open<'a> {
@@ -555,10 +555,7 @@ pub(crate) async fn run(
         };
         return (Some(n), logon);
     }
-    let offers = negotiation.iter().any(|a| {
-        matches!(a.outcome, NegotiationOutcome::Selected { protocol: p, .. }
-            if protocol::is_credssp(p))
-    });
+    let offers = negotiation.iter().any(|a| a.outcome.selects_credssp());
     match (offers, creds) {
         (false, None) => (None, None),
         (false, Some(c)) => (

@@ -17,7 +17,7 @@
 use rdpdoctor_observations::{protocol, NegotiationOutcome};
 
 /// What an up-to-date mstsc requests: TLS, CredSSP, and CredSSP with Early User Authorization.
-pub(crate) const PRIMARY: u32 = protocol::SSL | protocol::HYBRID | protocol::HYBRID_EX;
+pub(crate) const PRIMARY: u32 = protocol::MSTSC_DEFAULT;
 
 /// RDP_NEG_FAILURE codes (MS-RDPBCGR 2.2.1.2.2).
 const SSL_NOT_ALLOWED_BY_SERVER: u32 = 2;
@@ -57,9 +57,7 @@ pub(crate) fn implied(
         }
         NegotiationOutcome::Failure {
             code: HYBRID_REQUIRED_BY_SERVER,
-        } if known_requested & protocol::HYBRID == 0
-            && requested & (protocol::HYBRID | protocol::HYBRID_EX) == 0 =>
-        {
+        } if known_requested & protocol::HYBRID == 0 && !protocol::offers_nla(requested) => {
             Some(known.clone())
         }
         _ => None,

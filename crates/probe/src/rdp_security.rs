@@ -58,9 +58,7 @@ pub(crate) async fn complete(
     negotiation: &[NegotiationAttempt],
     mut carried: Vec<RdpSecurityAttempt>,
 ) -> Option<RdpSecurityObservation> {
-    let tls_selected = negotiation.iter().any(|a| {
-        matches!(a.outcome, NegotiationOutcome::Selected { protocol: p, .. } if protocol::is_tls_based(p))
-    });
+    let tls_selected = negotiation.iter().any(|a| a.outcome.selects_tls());
     if !tls_selected && speaks_standard_rdp(negotiation) {
         let mut set = JoinSet::new();
         for offered in OFFERS
