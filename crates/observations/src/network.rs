@@ -157,6 +157,17 @@ pub mod protocol {
     }
 }
 
+/// RDP_NEG_FAILURE failureCode values (MS-RDPBCGR 2.2.1.2.2). [`NegotiationOutcome::Failure`]
+/// keeps the code as a number, so a code outside this list is recorded as it came.
+pub mod neg_failure {
+    pub const SSL_REQUIRED_BY_SERVER: u32 = 1;
+    pub const SSL_NOT_ALLOWED_BY_SERVER: u32 = 2;
+    pub const SSL_CERT_NOT_ON_SERVER: u32 = 3;
+    pub const INCONSISTENT_FLAGS: u32 = 4;
+    pub const HYBRID_REQUIRED_BY_SERVER: u32 = 5;
+    pub const SSL_WITH_USER_AUTH_REQUIRED_BY_SERVER: u32 = 6;
+}
+
 /// One X.224 Connection Request with an RDP_NEG_REQ, and what came back.
 #[derive(Clone, Debug, Serialize, Deserialize)]
 pub struct NegotiationAttempt {

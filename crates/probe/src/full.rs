@@ -4,11 +4,12 @@
 //! `ironrdp-connector`'s `ClientConnector` builds the client's PDUs (MCS Connect Initial with
 //! the GCC blocks, Erect Domain, Attach User, Channel Joins, Client Info, licensing, Confirm
 //! Active, finalization). This module owns the I/O: it reads one frame at a time (TPKT or
-//! fast-path, at most 64 KiB, under the deadline) and classifies every server frame with
+//! fast-path, at most 64 KiB, under the deadline; `framed.rs`) and classifies every server frame with
 //! `rdpdoctor_wire::session` before it reaches the connector, because the connector turns a Set
 //! Error Info into a string (numeric code lost) and ignores it, or a Disconnect Provider
-//! Ultimatum, in most phases. The X.224 exchange and TLS are this crate's own (OpenSSL, so TLS
-//! 1.0 servers work); CredSSP is `nla.rs`'s, here with delegation.
+//! Ultimatum, in most phases. The X.224 exchange and the TLS upgrade are this crate's own
+//! (`negotiate.rs`, `tls::upgrade`: OpenSSL, so TLS 1.0 servers work); CredSSP is `nla.rs`'s,
+//! here with delegation.
 
 use crate::framed::{send, FrameError, FrameReader, Framing, Io};
 use crate::hold::{self, HoldCtx, Timeline};
@@ -29,9 +30,9 @@ use ironrdp_pdu::x224::X224;
 use openssl::hash::MessageDigest;
 use openssl::x509::X509;
 use rdpdoctor_observations::{
-    protocol, Delegation, DelegationChannel, ErrorInfoEvent, HoldEnding, IdentityProof,
-    LicensingEvent, LogonObservation, LogonOutcome, NegotiationOutcome, NlaPhase, RedirectionInfo,
-    SessionObservation, SessionOutcome, SessionPhase,
+    neg_failure, protocol, Delegation, DelegationChannel, ErrorInfoEvent, HoldEnding,
+    IdentityProof, LicensingEvent, LogonObservation, LogonOutcome, NegotiationOutcome, NlaPhase,
+    RedirectionInfo, SessionObservation, SessionOutcome, SessionPhase,
 };
 use rdpdoctor_wire::mcs;
 use rdpdoctor_wire::session::{self, ServerFrame};
@@ -200,12 +201,16 @@ async fn connect(
             }
         }
         NegotiationOutcome::Selected { protocol, flags } => (protocol, flags),
-        NegotiationOutcome::Failure { code: 5 } if creds.is_none() => {
+        NegotiationOutcome::Failure {
+            code: neg_failure::HYBRID_REQUIRED_BY_SERVER,
+        } if creds.is_none() => {
             return SessionOutcome::Stopped {
                 reason: "the server requires NLA (HYBRID_REQUIRED_BY_SERVER): --full needs --user to go further".to_string(),
             }
         }
-        NegotiationOutcome::Failure { code: 2 } => {
+        NegotiationOutcome::Failure {
+            code: neg_failure::SSL_NOT_ALLOWED_BY_SERVER,
+        } => {
             return SessionOutcome::Stopped {
                 reason: "the server allows only Standard RDP Security (SSL_NOT_ALLOWED_BY_SERVER): Standard RDP Security encryption not supported by the probe".to_string(),
             }

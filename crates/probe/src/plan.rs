@@ -14,14 +14,11 @@
 //! - HYBRID_REQUIRED_BY_SERVER (5) for a request without HYBRID means every other request without
 //!   HYBRID gets it too (Standard RDP Security only, RDSTLS only).
 
+use rdpdoctor_observations::neg_failure::{HYBRID_REQUIRED_BY_SERVER, SSL_NOT_ALLOWED_BY_SERVER};
 use rdpdoctor_observations::{protocol, NegotiationOutcome};
 
 /// What an up-to-date mstsc requests: TLS, CredSSP, and CredSSP with Early User Authorization.
 pub(crate) const PRIMARY: u32 = protocol::MSTSC_DEFAULT;
-
-/// RDP_NEG_FAILURE codes (MS-RDPBCGR 2.2.1.2.2).
-const SSL_NOT_ALLOWED_BY_SERVER: u32 = 2;
-const HYBRID_REQUIRED_BY_SERVER: u32 = 5;
 
 /// The answer `requested` would get, given the answer `known` got for `known_requested`, when it
 /// follows from the rules above; `None` when it must be asked.
