@@ -459,6 +459,6 @@ mod tests {
         let err = r.read(&mut client, SHORT).await;
         task.abort();
         assert!(matches!(err, Err(FrameError::TimedOut { .. })), "{err:?}");
-        assert!(t.elapsed() < Duration::from_millis(600));
+        assert!(t.elapsed() < Duration::from_secs(2), "{:?}", t.elapsed());
     }
 }

@@ -588,6 +588,40 @@ mod tests {
     fn is_send<T: Send>(_: &T) {}
 
     #[test]
+    fn a_failed_ts_request_read_maps_as_before() {
+        let closed = |f: ReadFailure| match f {
+            ReadFailure::Closed { bytes, reset } => Some((bytes, reset)),
+            _ => None,
+        };
+        let io = FrameError::Io {
+            kind: ErrorKind::Other,
+            seen: vec![0x30],
+        };
+        // Over TLS, an error other than a reset is the end of the connection, not a reset.
+        assert_eq!(closed(io.into()), Some((1, false)));
+        let reset = FrameError::Reset { seen: Vec::new() };
+        assert_eq!(closed(reset.into()), Some((0, true)));
+        let large = FrameError::TooLarge {
+            announced: 70_000,
+            max: 65_535,
+            seen: vec![0x30, 0x83],
+        };
+        match ReadFailure::from(large) {
+            ReadFailure::Malformed {
+                reason,
+                excerpt_hex,
+            } => {
+                assert_eq!(
+                    reason,
+                    "the server answered with bytes that are not a TSRequest"
+                );
+                assert_eq!(excerpt_hex, "3083");
+            }
+            _ => panic!("not malformed"),
+        }
+    }
+
+    #[test]
     fn probes_are_send_and_credentials_never_debug_print_the_password() {
         let c = Credentials::new("LAB\\u".into(), Zeroizing::new("s3cret-pw".into()));
         let text = format!("{c:?}");

@@ -277,3 +277,63 @@ pub(crate) fn classify(e: &openssl::ssl::Error, received: usize, head: &[u8]) ->
         reason: e.to_string(),
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use tokio::io::AsyncWriteExt;
+    use tokio::net::TcpListener;
+
+    /// Upgrades a connection to a local server that answers the ClientHello with `reply` (and
+    /// then stays silent when `hold`, or closes).
+    async fn upgrade_against(reply: &'static [u8], hold: bool) -> Result<Tls, TlsOutcome> {
+        let listener = TcpListener::bind("127.0.0.1:0")
+            .await
+            .unwrap_or_else(|e| panic!("{e}"));
+        let address = listener.local_addr().unwrap_or_else(|e| panic!("{e}"));
+        let server = tokio::spawn(async move {
+            if let Ok((mut peer, _)) = listener.accept().await {
+                let mut hello = [0u8; 512];
+                let _ = tokio::io::AsyncReadExt::read(&mut peer, &mut hello).await;
+                let _ = peer.write_all(reply).await;
+                if hold {
+                    tokio::time::sleep(Duration::from_secs(5)).await;
+                }
+            }
+        });
+        let tcp = TcpStream::connect(address)
+            .await
+            .unwrap_or_else(|e| panic!("{e}"));
+        let out = upgrade(tcp, Some("server.example"), Duration::from_millis(300)).await;
+        server.abort();
+        out
+    }
+
+    #[tokio::test]
+    async fn an_upgrade_says_how_the_handshake_failed() {
+        match upgrade_against(b"HTTP/1.1 400 Bad Request\r\n\r\n", false).await {
+            Err(TlsOutcome::NotTls { bytes, excerpt_hex }) => {
+                // OpenSSL reads a record header (5 bytes) before it gives up.
+                assert!((5..=28).contains(&bytes), "{bytes}");
+                assert!(excerpt_hex.starts_with("48545450"), "{excerpt_hex}");
+            }
+            Err(other) => panic!("{other:?}"),
+            Ok(_) => panic!("a handshake with an HTTP server completed"),
+        }
+        match upgrade_against(b"", true).await {
+            Err(outcome) => assert_eq!(
+                outcome,
+                TlsOutcome::TimedOut {
+                    phase: Phase::TlsHandshake,
+                    bytes: 0
+                }
+            ),
+            Ok(_) => panic!("a handshake with a silent server completed"),
+        }
+        match upgrade_against(b"", false).await {
+            Err(TlsOutcome::Closed { bytes: 0 }) => {}
+            Err(other) => panic!("{other:?}"),
+            Ok(_) => panic!("a handshake with a closed connection completed"),
+        }
+    }
+}
