@@ -97,6 +97,17 @@ pub mod protocol {
     pub const HYBRID_EX: u32 = 0x0000_0008;
     pub const RDSAAD: u32 = 0x0000_0010;
 
+    /// Both CredSSP flavours, that is NLA: HYBRID, and HYBRID_EX (with Early User Authorization,
+    /// MS-RDPBCGR 2.2.10.2).
+    pub const NLA: u32 = HYBRID | HYBRID_EX;
+    /// What mstsc requests: TLS, and NLA in both flavours.
+    pub const MSTSC_DEFAULT: u32 = SSL | NLA;
+
+    /// Whether a request (requestedProtocols) offers NLA in either flavour.
+    pub fn offers_nla(requested: u32) -> bool {
+        requested & NLA != 0
+    }
+
     /// Short human names of the bits set in `flags` ("RDP" when none is).
     pub fn names(flags: u32) -> String {
         if flags == RDP {
@@ -146,6 +157,17 @@ pub mod protocol {
     }
 }
 
+/// RDP_NEG_FAILURE failureCode values (MS-RDPBCGR 2.2.1.2.2). [`NegotiationOutcome::Failure`]
+/// keeps the code as a number, so a code outside this list is recorded as it came.
+pub mod neg_failure {
+    pub const SSL_REQUIRED_BY_SERVER: u32 = 1;
+    pub const SSL_NOT_ALLOWED_BY_SERVER: u32 = 2;
+    pub const SSL_CERT_NOT_ON_SERVER: u32 = 3;
+    pub const INCONSISTENT_FLAGS: u32 = 4;
+    pub const HYBRID_REQUIRED_BY_SERVER: u32 = 5;
+    pub const SSL_WITH_USER_AUTH_REQUIRED_BY_SERVER: u32 = 6;
+}
+
 /// One X.224 Connection Request with an RDP_NEG_REQ, and what came back.
 #[derive(Clone, Debug, Serialize, Deserialize)]
 pub struct NegotiationAttempt {
@@ -189,6 +211,27 @@ pub enum NegotiationOutcome {
     TimedOut { phase: Phase, bytes: usize },
     /// This attempt could not even connect.
     ConnectFailed { outcome: ConnectOutcome },
+}
+
+impl NegotiationOutcome {
+    /// The selectedProtocol of an RDP_NEG_RSP (`None` for any other answer).
+    pub fn selected(&self) -> Option<u32> {
+        match self {
+            NegotiationOutcome::Selected { protocol, .. } => Some(*protocol),
+            _ => None,
+        }
+    }
+
+    /// Whether the server selected a known protocol that starts with a TLS handshake
+    /// ([`protocol::is_tls_based`]).
+    pub fn selects_tls(&self) -> bool {
+        self.selected().is_some_and(protocol::is_tls_based)
+    }
+
+    /// Whether the server selected CredSSP (NLA), with or without Early User Authorization.
+    pub fn selects_credssp(&self) -> bool {
+        self.selected().is_some_and(protocol::is_credssp)
+    }
 }
 
 /// TLS protocol versions probed.
@@ -323,4 +366,29 @@ pub struct Certificate {
     pub signature_digest: Option<String>,
     /// Certificates the server sent in all, including this one.
     pub chain_len: usize,
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn names_nla_and_what_an_answer_selected() {
+        assert_eq!(protocol::NLA, 0x0a);
+        assert_eq!(protocol::MSTSC_DEFAULT, 0x0b);
+        assert!(protocol::offers_nla(protocol::SSL | protocol::HYBRID));
+        assert!(protocol::offers_nla(protocol::HYBRID_EX));
+        assert!(!protocol::offers_nla(protocol::SSL | protocol::RDSTLS));
+        let selected = |protocol| NegotiationOutcome::Selected { protocol, flags: 0 };
+        assert!(selected(protocol::HYBRID_EX).selects_credssp());
+        assert!(selected(protocol::HYBRID_EX).selects_tls());
+        assert!(selected(protocol::SSL).selects_tls());
+        assert!(!selected(protocol::SSL).selects_credssp());
+        assert!(!selected(protocol::RDP).selects_tls());
+        // A combination is no valid selection: neither TLS nor CredSSP is proven.
+        assert!(!selected(protocol::NLA).selects_tls());
+        assert!(!selected(protocol::NLA).selects_credssp());
+        assert_eq!(NegotiationOutcome::Failure { code: 5 }.selected(), None);
+        assert!(!NegotiationOutcome::NoNegotiationData.selects_tls());
+    }
 }

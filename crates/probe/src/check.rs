@@ -9,6 +9,7 @@
 //! `max_connections` open at a time.
 
 use crate::host::Host;
+use crate::options::ProbeOptions;
 use crate::plan::{self, PRIMARY};
 use crate::{certificate, dns, elapsed_ms, negotiate, path, tcp_info, tls};
 use openssl::x509::X509;
@@ -20,75 +21,9 @@ use rdpdoctor_observations::{
 use std::net::SocketAddr;
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::Arc;
-use std::time::{Duration, Instant};
+use std::time::Instant;
 use tokio::net::TcpStream;
-use tokio::sync::Semaphore;
 use tokio::task::JoinSet;
-
-/// How a check runs.
-#[derive(Clone, Debug)]
-pub struct ProbeOptions {
-    /// Deadline of every network phase.
-    pub timeout: Duration,
-    /// Connections open to one host at a time.
-    pub max_connections: usize,
-    /// Connections open at a time across every target of a fleet scan (`None`: no such limit).
-    pub global: Option<Arc<Semaphore>>,
-    /// The account `check --user` authenticates with (NLA up to the server's verdict).
-    pub credentials: Option<Arc<crate::nla::Credentials>>,
-    /// `check --full`: one complete connection until the session is up or the server ends it;
-    /// with `credentials` it delegates them (TSCredentials and the Client Info PDU), but only
-    /// over a channel whose server identity `trust` accepts.
-    pub full: bool,
-    /// What proves the server's identity before credentials are delegated (--cert-sha256,
-    /// --trust-any-cert).
-    pub trust: crate::Trust,
-    /// The overall deadline of one check, from its start; every phase is cut short to end by
-    /// then (`None`: per-phase deadlines only).
-    pub deadline: Option<Duration>,
-    /// `--clients`: enumerate cipher suites and groups per TLS version (at most 40 more
-    /// connections) so each client profile's handshake can be simulated.
-    pub clients: bool,
-    /// `check --full --hold SECONDS`: keep the session open this long once it is up, as an
-    /// idle client would, and record how it ended (the overall deadline must include it: see
-    /// `overall_deadline_with_hold`).
-    pub hold: Option<Duration>,
-}
-
-impl ProbeOptions {
-    /// The overall deadline of one check for a per-phase `timeout`: six phases' worth (a check
-    /// runs its connections in parallel, so a healthy server needs a fraction of it), and six
-    /// more with `--full`, whose connection sequence is a dozen round trips after the others.
-    pub fn overall_deadline(timeout: Duration, full: bool) -> Duration {
-        timeout * if full { 12 } else { 6 }
-    }
-
-    /// The overall deadline with `--hold`: the hold starts only once the session is up, so it
-    /// adds its whole length to the deadline of `--full`.
-    pub fn overall_deadline_with_hold(
-        timeout: Duration,
-        full: bool,
-        hold: Option<Duration>,
-    ) -> Duration {
-        Self::overall_deadline(timeout, full) + hold.unwrap_or_default()
-    }
-}
-
-impl Default for ProbeOptions {
-    fn default() -> Self {
-        ProbeOptions {
-            timeout: Duration::from_secs(5),
-            max_connections: 4,
-            global: None,
-            credentials: None,
-            full: false,
-            trust: crate::Trust::default(),
-            deadline: None,
-            clients: false,
-            hold: None,
-        }
-    }
-}
 
 /// One connection: an X.224 request, then, by what the server selected, a TLS handshake pinned to
 /// `tls` (with the NTLM CHALLENGE on it when CredSSP was selected and nobody read it yet), or an
@@ -155,29 +90,7 @@ pub async fn check(target: Target, options: &ProbeOptions) -> Observations {
     }
     obs.dns = Some(dns);
 
-    // Like a client: try each address in turn until one accepts. Only then do the other
-    // connections start, so a closed or filtered port costs one deadline, not several.
-    let mut attempts: Vec<TcpAttempt> = Vec::new();
-    let mut first = None;
-    let global_slot = match &options.global {
-        Some(g) => g.clone().acquire_owned().await.ok(),
-        None => None,
-    };
-    for ip in &addresses {
-        let address = SocketAddr::new(*ip, target.port);
-        let (attempt, stream, icmp) = path::connect(address, options.timeout, None).await;
-        path.icmp.extend(icmp);
-        let connected = attempt.outcome == ConnectOutcome::Connected;
-        let ms = attempt.elapsed_ms;
-        attempts.push(attempt);
-        if let (true, Some(s)) = (connected, stream) {
-            first = Some((address, s, ms));
-            break;
-        }
-    }
-    // The first job takes its own slot for this connection; holding this one as well could
-    // deadlock a scan whose global budget is a single connection.
-    drop(global_slot);
+    let (attempts, first) = connect_first(&addresses, target.port, options, &mut path).await;
     // The addresses a client picking another one would meet: one connect each, beside the rest.
     let others = path::try_others(
         addresses
@@ -211,44 +124,7 @@ pub async fn check(target: Target, options: &ProbeOptions) -> Observations {
         .ending_at(options.deadline.map(|d| start + d)),
     );
 
-    let probed = negotiation_phase(&host, stream).await;
-    obs.negotiation = probed.negotiation;
-    if let Some(tls) = probed.tls {
-        if let Some(requested) = probed.carrier {
-            // Retries (split ClientHello, no SNI, small MSS) only when the handshakes failed.
-            path::after_tls(&host, requested, &tls.attempts, &mut path).await;
-        }
-        obs.tls = Some(tls);
-    }
-
-    // Standard RDP Security: the offers the negotiation connections did not carry, on
-    // connections of their own, only where they decide findings.
-    obs.rdp_security =
-        crate::rdp_security::complete(&host, &obs.negotiation, probed.rdp_security).await;
-    // With --full the credentials are checked once, by the full connection, not twice.
-    let logon_creds = options.credentials.as_deref().filter(|_| !options.full);
-    // What the answers so far say about who terminates the connection: the logon withholds the
-    // NTLM AUTHENTICATE when anything does.
-    let mut trust = options.trust.clone();
-    trust.signs = crate::intercept::signs_before_logon(
-        &obs.negotiation,
-        obs.tls.as_ref().and_then(|t| t.certificate.as_ref()),
-        &options.trust,
-    );
-    (obs.nla, obs.logon) =
-        crate::nla::run(&host, &obs.negotiation, logon_creds, probed.nla, &trust).await;
-    if options.full {
-        let (session, logon) =
-            crate::full::run(&host, options.credentials.as_deref(), &trust, options.hold).await;
-        obs.session = Some(session);
-        if logon.is_some() {
-            obs.logon = logon;
-        }
-    }
-
-    if options.clients {
-        obs.ciphers = Some(crate::ciphers::scan(&host, obs.tls.as_ref()).await);
-    }
+    probe_host(&host, stream, options, &mut obs, &mut path).await;
 
     if let Some(Ok((attempts, icmp))) = path::join(others).await {
         path.other_addresses = attempts;
@@ -264,6 +140,86 @@ pub async fn check(target: Target, options: &ProbeOptions) -> Observations {
     });
     obs.duration_ms = Some(elapsed_ms(start));
     obs
+}
+
+/// Like a client: tries each address in turn until one accepts. Only then do the other
+/// connections start, so a closed or filtered port costs one deadline, not several.
+async fn connect_first(
+    addresses: &[std::net::IpAddr],
+    port: u16,
+    options: &ProbeOptions,
+    path: &mut PathObservation,
+) -> (Vec<TcpAttempt>, Option<(SocketAddr, TcpStream, f64)>) {
+    let mut attempts: Vec<TcpAttempt> = Vec::new();
+    let mut first = None;
+    let global_slot = match &options.global {
+        Some(g) => g.clone().acquire_owned().await.ok(),
+        None => None,
+    };
+    for ip in addresses {
+        let address = SocketAddr::new(*ip, port);
+        let (attempt, stream, icmp) = path::connect(address, options.timeout, None).await;
+        path.icmp.extend(icmp);
+        let connected = attempt.outcome == ConnectOutcome::Connected;
+        let ms = attempt.elapsed_ms;
+        attempts.push(attempt);
+        if let (true, Some(s)) = (connected, stream) {
+            first = Some((address, s, ms));
+            break;
+        }
+    }
+    // The first job takes its own slot for this connection; holding this one as well could
+    // deadlock a scan whose global budget is a single connection.
+    drop(global_slot);
+    (attempts, first)
+}
+
+/// Every probe of a host whose port is open, starting on the connection that proved it open.
+async fn probe_host(
+    host: &Arc<Host>,
+    stream: TcpStream,
+    options: &ProbeOptions,
+    obs: &mut Observations,
+    path: &mut PathObservation,
+) {
+    let probed = negotiation_phase(host, stream).await;
+    obs.negotiation = probed.negotiation;
+    if let Some(tls) = probed.tls {
+        if let Some(requested) = probed.carrier {
+            // Retries (split ClientHello, no SNI, small MSS) only when the handshakes failed.
+            path::after_tls(host, requested, &tls.attempts, path).await;
+        }
+        obs.tls = Some(tls);
+    }
+
+    // Standard RDP Security: the offers the negotiation connections did not carry, on
+    // connections of their own, only where they decide findings.
+    obs.rdp_security =
+        crate::rdp_security::complete(host, &obs.negotiation, probed.rdp_security).await;
+    // With --full the credentials are checked once, by the full connection, not twice.
+    let logon_creds = options.credentials.as_deref().filter(|_| !options.full);
+    // What the answers so far say about who terminates the connection: the logon withholds the
+    // NTLM AUTHENTICATE when anything does.
+    let mut trust = options.trust.clone();
+    trust.signs = crate::intercept::signs_before_logon(
+        &obs.negotiation,
+        obs.tls.as_ref().and_then(|t| t.certificate.as_ref()),
+        &options.trust,
+    );
+    (obs.nla, obs.logon) =
+        crate::nla::run(host, &obs.negotiation, logon_creds, probed.nla, &trust).await;
+    if options.full {
+        let (session, logon) =
+            crate::full::run(host, options.credentials.as_deref(), &trust, options.hold).await;
+        obs.session = Some(session);
+        if logon.is_some() {
+            obs.logon = logon;
+        }
+    }
+
+    if options.clients {
+        obs.ciphers = Some(crate::ciphers::scan(host, obs.tls.as_ref()).await);
+    }
 }
 
 /// What the negotiation connections found.
@@ -289,17 +245,7 @@ async fn negotiation_phase(host: &Arc<Host>, stream: TcpStream) -> Probed {
         let taken = nla_taken.clone();
         set.spawn(async move { run_job(&h, job, open, &taken).await });
     };
-    let mut recorded: Vec<(usize, NegotiationAttempt)> = Vec::new();
-    let mut tls_attempts: Vec<TlsAttempt> = Vec::new();
-    let mut chains: Vec<(TlsVersion, Vec<X509>)> = Vec::new();
-    let mut rdp_security: Vec<RdpSecurityAttempt> = Vec::new();
-    let mut nla: Option<NlaObservation> = None;
-    // A TLS version whose carrier did not select TLS waits for a request that does.
-    let mut carrier: Option<u32> = None;
-    let mut waiting: Vec<TlsVersion> = Vec::new();
-    // Requests held back until the answer of the one they may follow from is known.
-    let mut deferred: Vec<usize> = Vec::new();
-
+    let mut gathered = Gathered::default();
     let mut set: Jobs = JoinSet::new();
     spawn(&mut set, request_job(0), Some(stream));
 
@@ -307,106 +253,162 @@ async fn negotiation_phase(host: &Arc<Host>, stream: TcpStream) -> Probed {
         let Ok(result) = joined else {
             continue;
         };
-        let outcome = result.negotiation.outcome.clone();
         let index = result.job.index;
-        if carrier.is_none() && tls_based(&outcome) {
-            carrier = Some(result.negotiation.requested);
-        }
-        if let Some((attempt, chain)) = result.tls {
-            // A request job's TLS version that its answer did not carry moves to the carrier
-            // request, once; a version already on the carrier is recorded as it ended (never
-            // retried again, or a host past its deadline would be dialled forever).
-            if matches!(attempt.outcome, TlsOutcome::NegotiationFailed { .. }) && index.is_some() {
-                waiting.push(attempt.version);
-            } else {
-                if !chain.is_empty() {
-                    chains.push((attempt.version, chain));
-                }
-                tls_attempts.push(attempt);
-            }
-        }
-        rdp_security.extend(result.rdp_security);
-        if nla.is_none() {
-            nla = result.nla;
-        }
-        if let Some(i) = index {
-            recorded.push((i, result.negotiation));
-        }
-
+        let outcome = gathered.record(result);
+        let mut next = Vec::new();
         if index == Some(0) {
             if !answered(&outcome) {
                 // No RDP answer (silence, reset, close, another protocol): the other requests
                 // would only repeat it, and a dead host must cost one deadline, not several.
                 break;
             }
-            let selects_credssp = matches!(outcome,
-                NegotiationOutcome::Selected { protocol: p, .. } if protocol::is_credssp(p));
-            for i in 1..REQUESTS.len() {
-                let job = request_job(i);
-                if let Some(implied) = plan::implied(PRIMARY, &outcome, job.requested) {
-                    recorded.push((i, implied_attempt(job.requested, PRIMARY, implied)));
-                    waiting.extend(job.tls);
-                    continue;
-                }
-                // Against a CredSSP server, Standard RDP Security and RDSTLS wait for the
-                // answer to TLS alone: HYBRID_REQUIRED_BY_SERVER there implies theirs.
-                if selects_credssp && job.requested & protocol::SSL == 0 {
-                    deferred.push(i);
-                    continue;
-                }
-                spawn(&mut set, job, None);
-            }
-            waiting.push(EXTRA_TLS);
+            next.extend(gathered.after_primary(&outcome));
         }
-        // The answer to TLS alone settles the deferred requests.
-        if !deferred.is_empty() {
-            if let Some((_, ssl)) = recorded.iter().find(|(i, _)| *i == 2).cloned() {
-                for i in deferred.drain(..) {
-                    let job = request_job(i);
-                    match plan::implied(ssl.requested, &ssl.outcome, job.requested) {
-                        Some(implied) => recorded
-                            .push((i, implied_attempt(job.requested, ssl.requested, implied))),
-                        None => spawn(&mut set, job, None),
-                    }
-                }
-            }
-        }
-        if let Some(requested) = carrier {
-            for version in waiting.drain(..) {
-                let job = Job {
-                    index: None,
-                    requested,
-                    tls: Some(version),
-                    mcs: None,
-                };
-                spawn(&mut set, job, None);
-            }
+        next.extend(gathered.settle_deferred());
+        next.extend(gathered.carried_versions());
+        for job in next {
+            spawn(&mut set, job, None);
         }
     }
-    recorded.sort_by_key(|(i, _)| *i);
-    recorded.dedup_by_key(|(i, _)| *i);
-    let negotiation: Vec<NegotiationAttempt> = recorded.into_iter().map(|(_, a)| a).collect();
+    gathered.finish()
+}
 
-    let tls = carrier.map(|_| {
-        tls_attempts.sort_by_key(|a| a.version);
-        // The certificate of the newest version that completed: what a modern client sees.
-        chains.sort_by_key(|(v, _)| *v);
-        let certificate = chains.last().and_then(|(_, chain)| {
-            chain
-                .first()
-                .and_then(|leaf| certificate::describe(leaf, chain.len()).ok())
-        });
-        TlsObservation {
-            attempts: tls_attempts,
-            certificate,
+/// What the negotiation connections gathered so far, and what still waits.
+#[derive(Default)]
+struct Gathered {
+    recorded: Vec<(usize, NegotiationAttempt)>,
+    tls_attempts: Vec<TlsAttempt>,
+    chains: Vec<(TlsVersion, Vec<X509>)>,
+    rdp_security: Vec<RdpSecurityAttempt>,
+    nla: Option<NlaObservation>,
+    /// The first request that selected TLS: a TLS version whose carrier did not select TLS
+    /// waits for it.
+    carrier: Option<u32>,
+    waiting: Vec<TlsVersion>,
+    /// Requests held back until the answer of the one they may follow from is known.
+    deferred: Vec<usize>,
+}
+
+impl Gathered {
+    /// Records what one connection found; returns its negotiation outcome.
+    fn record(&mut self, result: JobResult) -> NegotiationOutcome {
+        let outcome = result.negotiation.outcome.clone();
+        let index = result.job.index;
+        if self.carrier.is_none() && tls_based(&outcome) {
+            self.carrier = Some(result.negotiation.requested);
         }
-    });
-    Probed {
-        negotiation,
-        carrier,
-        tls,
-        rdp_security,
-        nla,
+        if let Some((attempt, chain)) = result.tls {
+            // A request job's TLS version that its answer did not carry moves to the carrier
+            // request, once; a version already on the carrier is recorded as it ended (never
+            // retried again, or a host past its deadline would be dialled forever).
+            if matches!(attempt.outcome, TlsOutcome::NegotiationFailed { .. }) && index.is_some() {
+                self.waiting.push(attempt.version);
+            } else {
+                if !chain.is_empty() {
+                    self.chains.push((attempt.version, chain));
+                }
+                self.tls_attempts.push(attempt);
+            }
+        }
+        self.rdp_security.extend(result.rdp_security);
+        if self.nla.is_none() {
+            self.nla = result.nla;
+        }
+        if let Some(i) = index {
+            self.recorded.push((i, result.negotiation));
+        }
+        outcome
+    }
+
+    /// The requests to send once the primary request was answered with `outcome`: those its
+    /// answer does not imply, except the ones that wait for the answer to TLS alone.
+    fn after_primary(&mut self, outcome: &NegotiationOutcome) -> Vec<Job> {
+        let selects_credssp = outcome.selects_credssp();
+        let mut send = Vec::new();
+        for i in 1..REQUESTS.len() {
+            let job = request_job(i);
+            if let Some(implied) = plan::implied(PRIMARY, outcome, job.requested) {
+                self.recorded
+                    .push((i, implied_attempt(job.requested, PRIMARY, implied)));
+                self.waiting.extend(job.tls);
+                continue;
+            }
+            // Against a CredSSP server, Standard RDP Security and RDSTLS wait for the answer to
+            // TLS alone: HYBRID_REQUIRED_BY_SERVER there implies theirs.
+            if selects_credssp && job.requested & protocol::SSL == 0 {
+                self.deferred.push(i);
+                continue;
+            }
+            send.push(job);
+        }
+        self.waiting.push(EXTRA_TLS);
+        send
+    }
+
+    /// Once the answer to TLS alone is known, the deferred requests it does not imply.
+    fn settle_deferred(&mut self) -> Vec<Job> {
+        if self.deferred.is_empty() {
+            return Vec::new();
+        }
+        let Some((_, ssl)) = self.recorded.iter().find(|(i, _)| *i == 2).cloned() else {
+            return Vec::new();
+        };
+        let mut send = Vec::new();
+        for i in std::mem::take(&mut self.deferred) {
+            let job = request_job(i);
+            match plan::implied(ssl.requested, &ssl.outcome, job.requested) {
+                Some(implied) => self
+                    .recorded
+                    .push((i, implied_attempt(job.requested, ssl.requested, implied))),
+                None => send.push(job),
+            }
+        }
+        send
+    }
+
+    /// Once a request selected TLS, a connection for every TLS version waiting for a carrier.
+    fn carried_versions(&mut self) -> Vec<Job> {
+        let Some(requested) = self.carrier else {
+            return Vec::new();
+        };
+        self.waiting
+            .drain(..)
+            .map(|version| Job {
+                index: None,
+                requested,
+                tls: Some(version),
+                mcs: None,
+            })
+            .collect()
+    }
+
+    fn finish(mut self) -> Probed {
+        self.recorded.sort_by_key(|(i, _)| *i);
+        self.recorded.dedup_by_key(|(i, _)| *i);
+        let negotiation: Vec<NegotiationAttempt> =
+            self.recorded.into_iter().map(|(_, a)| a).collect();
+        let (mut attempts, mut chains) = (self.tls_attempts, self.chains);
+        let tls = self.carrier.map(|_| {
+            attempts.sort_by_key(|a| a.version);
+            // The certificate of the newest version that completed: what a modern client sees.
+            chains.sort_by_key(|(v, _)| *v);
+            let certificate = chains.last().and_then(|(_, chain)| {
+                chain
+                    .first()
+                    .and_then(|leaf| certificate::describe(leaf, chain.len()).ok())
+            });
+            TlsObservation {
+                attempts,
+                certificate,
+            }
+        });
+        Probed {
+            negotiation,
+            carrier: self.carrier,
+            tls,
+            rdp_security: self.rdp_security,
+            nla: self.nla,
+        }
     }
 }
 
@@ -433,7 +435,7 @@ fn answered(outcome: &NegotiationOutcome) -> bool {
 /// Standard RDP Security, MS-RDPBCGR 5.4.5). An unknown selectedProtocol is not treated as TLS:
 /// a handshake on it would prove nothing about what the server meant.
 fn tls_based(outcome: &NegotiationOutcome) -> bool {
-    matches!(outcome, NegotiationOutcome::Selected { protocol: p, .. } if protocol::is_tls_based(*p))
+    outcome.selects_tls()
 }
 
 /// Whether an answer lets the connection go on with Standard RDP Security.

@@ -16,9 +16,8 @@ use openssl::nid::Nid;
 use openssl::pkey::Id;
 use openssl::ssl::{Ssl, SslContext, SslMethod, SslVerifyMode, SslVersion};
 use openssl::x509::X509;
-use rdpdoctor_observations::{
-    protocol, CipherScan, NegotiationOutcome, TlsObservation, TlsOutcome, TlsVersion, VersionScan,
-};
+use rdpdoctor_observations::{CipherScan, TlsObservation, TlsOutcome, TlsVersion, VersionScan};
+use rdpdoctor_wire::bytes::be_u16_at;
 use std::pin::Pin;
 use std::sync::atomic::{AtomicU32, Ordering};
 use std::time::{Duration, Instant};
@@ -260,15 +259,7 @@ async fn enumerate(
         stopped: None,
     };
     let all_groups: Vec<&str> = GROUPS.iter().map(|(o, _)| *o).collect();
-    let mut offer: Vec<String> = if version == TlsVersion::Tls13 {
-        SUITES_13.iter().map(|s| s.to_string()).collect()
-    } else {
-        SUITES_12
-            .iter()
-            .filter(|(o, _)| version == TlsVersion::Tls12 || !tls12_only(o))
-            .map(|(_, i)| i.to_string())
-            .collect()
-    };
+    let mut offer = suites_of(version);
     let first = match next(host, requested, version, &offer, &all_groups, budget).await {
         Pick::Chose(c) => c,
         Pick::Refused => {
@@ -333,17 +324,40 @@ async fn enumerate(
         }
     }
     if scan.accepted.len() >= 2 {
-        let reversed: Vec<String> = scan.accepted.iter().rev().cloned().collect();
-        if let Pick::Chose(c) = next(host, requested, version, &reversed, &all_groups, budget).await
-        {
-            if Some(&c.suite) == scan.accepted.first() {
-                scan.server_order = Some(true);
-            } else if Some(&c.suite) == scan.accepted.last() {
-                scan.server_order = Some(false);
-            }
-        }
+        scan.server_order = server_order(host, requested, version, &scan.accepted, budget).await;
     }
     (scan, first.chain)
+}
+
+/// Every suite the enumeration offers with `version`.
+fn suites_of(version: TlsVersion) -> Vec<String> {
+    if version == TlsVersion::Tls13 {
+        SUITES_13.iter().map(|s| s.to_string()).collect()
+    } else {
+        SUITES_12
+            .iter()
+            .filter(|(o, _)| version == TlsVersion::Tls12 || !tls12_only(o))
+            .map(|(_, i)| i.to_string())
+            .collect()
+    }
+}
+
+/// Whether the server picks by its own order: offered the `accepted` suites in reverse, it
+/// still picks the first one it picked (`Some(true)`), or now the last (`Some(false)`).
+async fn server_order(
+    host: &Host,
+    requested: u32,
+    version: TlsVersion,
+    accepted: &[String],
+    budget: &Budget,
+) -> Option<bool> {
+    let all_groups: Vec<&str> = GROUPS.iter().map(|(o, _)| *o).collect();
+    let reversed: Vec<String> = accepted.iter().rev().cloned().collect();
+    match next(host, requested, version, &reversed, &all_groups, budget).await {
+        Pick::Chose(c) if Some(&c.suite) == accepted.first() => Some(true),
+        Pick::Chose(c) if Some(&c.suite) == accepted.last() => Some(false),
+        _ => None,
+    }
 }
 
 /// The suites of `offer` the server still accepts, in the order it picks them; whether the list
@@ -451,7 +465,7 @@ async fn next(
         Err(outcome) => return Pick::Failed(format!("connect failed: {outcome:?}")),
     };
     match negotiate::negotiate(&mut stream, requested, host.timeout()).await {
-        NegotiationOutcome::Selected { protocol: p, .. } if protocol::is_tls_based(p) => {}
+        outcome if outcome.selects_tls() => {}
         other => {
             return Pick::Failed(format!(
                 "the X.224 request that selected TLS before did not this time: {other:?}"
@@ -613,7 +627,7 @@ fn parse_ske(body: &[u8], version: TlsVersion, dhe: bool) -> Option<KeyExchange>
     if dhe {
         // dh_p, dh_g, dh_Ys: each a 16-bit length and bytes.
         for i in 0..3 {
-            let len = usize::from(u16::from_be_bytes([*body.get(at)?, *body.get(at + 1)?]));
+            let len = usize::from(be_u16_at(body, at)?);
             if i == 0 {
                 let p = body.get(at + 2..at + 2 + len)?;
                 let leading = p.iter().take_while(|b| **b == 0).count();
@@ -627,7 +641,7 @@ fn parse_ske(body: &[u8], version: TlsVersion, dhe: bool) -> Option<KeyExchange>
         at += 4 + len;
     }
     let signature = if version == TlsVersion::Tls12 {
-        let scheme = u16::from_be_bytes([*body.get(at)?, *body.get(at + 1)?]);
+        let scheme = be_u16_at(body, at)?;
         Some(signature_scheme(scheme))
     } else {
         // TLS 1.0/1.1 sign with MD5+SHA-1 (RSA) or SHA-1 (ECDSA) implicitly (RFC 4346 7.4.3).

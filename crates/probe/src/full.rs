@@ -4,18 +4,21 @@
 //! `ironrdp-connector`'s `ClientConnector` builds the client's PDUs (MCS Connect Initial with
 //! the GCC blocks, Erect Domain, Attach User, Channel Joins, Client Info, licensing, Confirm
 //! Active, finalization). This module owns the I/O: it reads one frame at a time (TPKT or
-//! fast-path, at most 64 KiB, under the deadline) and classifies every server frame with
+//! fast-path, at most 64 KiB, under the deadline; `framed.rs`) and classifies every server frame with
 //! `rdpdoctor_wire::session` before it reaches the connector, because the connector turns a Set
 //! Error Info into a string (numeric code lost) and ignores it, or a Disconnect Provider
-//! Ultimatum, in most phases. The X.224 exchange and TLS are this crate's own (OpenSSL, so TLS
-//! 1.0 servers work); CredSSP is `nla.rs`'s, here with delegation.
+//! Ultimatum, in most phases. The X.224 exchange and the TLS upgrade are this crate's own
+//! (`negotiate.rs`, `tls::upgrade`: OpenSSL, so TLS 1.0 servers work); CredSSP is `nla.rs`'s,
+//! here with delegation.
 
+use crate::framed::{send, FrameError, FrameReader, Framing, Io};
 use crate::hold::{self, HoldCtx, Timeline};
 use crate::host::Host;
-use crate::nla::{self, Credentials};
-use crate::stream::Recording;
+use crate::nla;
+use crate::options::Credentials;
+use crate::tls::{self, Tls};
 use crate::trust::Trust;
-use crate::{elapsed_ms, negotiate, tls};
+use crate::{elapsed_ms, negotiate};
 use ironrdp_connector::{
     ClientConnector, ClientConnectorState, Config, DesktopSize, Sequence, State, Written,
 };
@@ -25,27 +28,25 @@ use ironrdp_pdu::nego::{ConnectionConfirm, ResponseFlags, SecurityProtocol};
 use ironrdp_pdu::rdp::capability_sets::{MajorPlatformType, RailSupportLevel};
 use ironrdp_pdu::x224::X224;
 use openssl::hash::MessageDigest;
-use openssl::ssl::Ssl;
 use openssl::x509::X509;
 use rdpdoctor_observations::{
-    protocol, Delegation, DelegationChannel, ErrorInfoEvent, IdentityProof, LicensingEvent,
-    LogonObservation, LogonOutcome, NegotiationOutcome, NlaPhase, RedirectionInfo,
-    SessionObservation, SessionOutcome, SessionPhase, TlsOutcome,
+    neg_failure, protocol, Delegation, DelegationChannel, ErrorInfoEvent, HoldEnding,
+    IdentityProof, LicensingEvent, LogonObservation, LogonOutcome, NegotiationOutcome, NlaPhase,
+    RedirectionInfo, SessionObservation, SessionOutcome, SessionPhase,
 };
-use rdpdoctor_wire::session::{self, FrameLen, ServerFrame};
-use rdpdoctor_wire::{credssp, mcs};
-use std::io::ErrorKind;
-use std::pin::Pin;
+use rdpdoctor_wire::mcs;
+use rdpdoctor_wire::session::{self, ServerFrame};
 use std::time::{Duration, Instant};
-use tokio::io::{AsyncRead, AsyncReadExt, AsyncWrite, AsyncWriteExt};
-use tokio_openssl::SslStream;
+use tokio::io::AsyncWriteExt;
+use tokio::net::TcpStream;
 use zeroize::Zeroizing;
 
 /// A server that keeps sending frames without finishing the sequence is cut off after this many.
 const MAX_FRAMES: u32 = 4096;
 
-pub(crate) trait Io: AsyncRead + AsyncWrite + Unpin + Send {}
-impl<T: AsyncRead + AsyncWrite + Unpin + Send> Io for T {}
+/// Bytes per read of the connection sequence: fast-path updates come back to back, so a read
+/// takes several at once and the reader keeps the rest for the next frame.
+const READ_CHUNK: usize = 8192;
 
 /// Runs the full connection; with `creds`, CredSSP delegates them and the logon is returned too.
 pub(crate) async fn run(
@@ -60,12 +61,7 @@ pub(crate) async fn run(
         length: hold,
         held: None,
     };
-    let requested = protocol::SSL
-        | if creds.is_some() {
-            protocol::HYBRID | protocol::HYBRID_EX
-        } else {
-            0
-        };
+    let requested = protocol::SSL | if creds.is_some() { protocol::NLA } else { 0 };
     let mut obs = SessionObservation {
         requested,
         selected: None,
@@ -205,12 +201,16 @@ async fn connect(
             }
         }
         NegotiationOutcome::Selected { protocol, flags } => (protocol, flags),
-        NegotiationOutcome::Failure { code: 5 } if creds.is_none() => {
+        NegotiationOutcome::Failure {
+            code: neg_failure::HYBRID_REQUIRED_BY_SERVER,
+        } if creds.is_none() => {
             return SessionOutcome::Stopped {
                 reason: "the server requires NLA (HYBRID_REQUIRED_BY_SERVER): --full needs --user to go further".to_string(),
             }
         }
-        NegotiationOutcome::Failure { code: 2 } => {
+        NegotiationOutcome::Failure {
+            code: neg_failure::SSL_NOT_ALLOWED_BY_SERVER,
+        } => {
             return SessionOutcome::Stopped {
                 reason: "the server allows only Standard RDP Security (SSL_NOT_ALLOWED_BY_SERVER): Standard RDP Security encryption not supported by the probe".to_string(),
             }
@@ -225,16 +225,14 @@ async fn connect(
         cfg.enable_credssp = false;
     }
     let mut connector = ClientConnector::new(cfg, host.address);
+    let full = Full { host, creds, trust };
     let outcome = drive(
-        host,
-        creds,
-        trust,
+        full,
         obs,
         logon,
         &mut connector,
         tcp,
-        selected,
-        flags,
+        (selected, flags),
         ctx,
     )
     .await;
@@ -242,176 +240,53 @@ async fn connect(
     outcome
 }
 
-#[allow(clippy::too_many_arguments)]
+/// What every step of the full connection reads: the host, the credentials and what proves the
+/// server's identity.
+#[derive(Clone, Copy)]
+struct Full<'a> {
+    host: &'a Host,
+    creds: Option<&'a Credentials>,
+    trust: &'a Trust,
+}
+
+/// After the X.224 exchange: the security upgrade, the connection sequence, the hold, the end.
 async fn drive(
-    host: &Host,
-    creds: Option<&Credentials>,
-    trust: &Trust,
+    full: Full<'_>,
     obs: &mut SessionObservation,
     logon: &mut Option<LogonObservation>,
     connector: &mut ClientConnector,
-    tcp: tokio::net::TcpStream,
-    selected: u32,
-    flags: u8,
+    tcp: TcpStream,
+    (selected, flags): (u32, u8),
     ctx: &mut HoldCtx,
 ) -> SessionOutcome {
-    let mut out = WriteBuf::new();
-    // The connector's own Connection Request is not sent (ours was, with the same protocols).
-    if let Err(e) = connector.step_no_input(&mut out) {
-        return protocol_error("X.224 request", &e);
-    }
-    out.clear();
-    let confirm = X224(ConnectionConfirm::Response {
-        flags: ResponseFlags::from_bits_truncate(flags),
-        protocol: SecurityProtocol::from_bits_truncate(selected),
-    });
-    let cc = match ironrdp_core::encode_vec(&confirm) {
-        Ok(b) => b,
-        Err(e) => {
-            return SessionOutcome::ProtocolError {
-                reason: e.to_string(),
-            }
-        }
-    };
-    if let Err(e) = connector.step(&cc, None, &mut out) {
-        return protocol_error("X.224 confirm", &e);
-    }
-    if !connector.should_perform_security_upgrade() {
-        return SessionOutcome::ProtocolError {
-            reason: format!("unexpected connector state {:?}", connector.state.name()),
-        };
+    if let Err(outcome) = feed_confirm(connector, selected, flags) {
+        return outcome;
     }
     obs.phase = SessionPhase::SecurityUpgrade;
     ctx.tl.phase(obs.phase);
     let mut stream: Box<dyn Io> = if selected == protocol::RDP {
         Box::new(tcp)
     } else {
-        let (tls, public_key, chain) = match upgrade(host, tcp).await {
-            Ok(upgraded) => upgraded,
-            Err(outcome) => return SessionOutcome::TlsFailed { outcome },
-        };
-        let mut tls = tls;
-        connector.mark_security_upgrade_as_done();
-        if connector.should_perform_credssp() {
-            obs.phase = SessionPhase::Credssp;
-            ctx.tl.phase(obs.phase);
-            let Some(c) = creds else {
-                return SessionOutcome::Stopped {
-                    reason: "the server selected CredSSP (NLA), which needs --user".to_string(),
-                };
-            };
-            let t = Instant::now();
-            let mut version = None;
-            let outcome = nla::authenticate(
-                &mut tls,
-                &public_key,
-                host,
-                c,
-                &mut version,
-                Some(selected),
-                trust,
-            )
-            .await;
-            // TSCredentials went out once the server's pubKeyAuth verified.
-            let delegated = !matches!(
-                outcome,
-                LogonOutcome::ErrorCode { .. }
-                    | LogonOutcome::ClosedAfterAuthenticate { .. }
-                    | LogonOutcome::PubKeyAuthMismatch { .. }
-                    | LogonOutcome::Withheld { .. }
-                    | LogonOutcome::Failed {
-                        phase: NlaPhase::Challenge | NlaPhase::Authenticate,
-                        ..
-                    }
-                    | LogonOutcome::TimedOut {
-                        phase: NlaPhase::Challenge | NlaPhase::Authenticate,
-                        ..
-                    }
-            );
-            obs.delegated = delegated;
-            let accepted = outcome == LogonOutcome::Accepted;
-            obs.delegation = Some(Delegation {
-                channel: DelegationChannel::Credssp,
-                proof: if matches!(outcome, LogonOutcome::PubKeyAuthMismatch { .. }) {
-                    IdentityProof::Unproven {
-                        reason: "the server's pubKeyAuth did not verify against the TLS key"
-                            .to_string(),
-                    }
-                } else if delegated {
-                    IdentityProof::PubKeyAuth
-                } else {
-                    IdentityProof::Unproven {
-                        reason: "CredSSP ended before the server proved its TLS key".to_string(),
-                    }
-                },
-                delegated,
-                refused: None,
-            });
-            *logon = Some(LogonObservation {
-                user: c.user().to_string(),
-                package: "NTLM".to_string(),
-                delegated,
-                ts_request_version: version,
-                elapsed_ms: elapsed_ms(t),
-                outcome,
-            });
-            if !accepted {
-                return SessionOutcome::LogonRefused;
-            }
-            connector.mark_credssp_as_done();
-        } else if creds.is_some() {
-            // TLS without NLA: the password would go out in the Client Info PDU, so the
-            // certificate must prove who the server is.
-            let proof = trust.judge(&chain, host.server_name.as_deref(), host.address.ip());
-            let refused = match &proof {
-                IdentityProof::Unproven { reason } => Some(format!(
-                    "the server chose TLS without NLA and {reason}; the password was not sent. Pin the certificate with --cert-sha256 {} if it is the server's, or pass --trust-any-cert",
-                    chain
-                        .first()
-                        .and_then(|c| c.digest(MessageDigest::sha256()).ok())
-                        .map(hex::encode_upper)
-                        .unwrap_or_else(|| "SHA256".to_string())
-                )),
-                _ => None,
-            };
-            obs.delegation = Some(Delegation {
-                channel: DelegationChannel::Tls,
-                proof,
-                delegated: false,
-                refused,
-            });
+        match secure(full, obs, logon, connector, tcp, selected, &mut ctx.tl).await {
+            Ok(tls) => Box::new(tls),
+            Err(outcome) => return outcome,
         }
-        Box::new(tls)
     };
-    let mut pending: Vec<u8> = Vec::new();
-    let outcome = sequence(
-        host,
-        creds,
-        trust,
-        obs,
-        connector,
-        &mut stream,
-        &mut pending,
-        &mut ctx.tl,
-    )
-    .await;
+    let mut reader = FrameReader::buffered(Framing::TpktOrFastPath, READ_CHUNK);
+    let outcome = sequence(full, obs, connector, &mut stream, &mut reader, &mut ctx.tl).await;
     let mut still_up = matches!(outcome, SessionOutcome::SessionUp);
     if let (true, Some(length)) = (still_up, ctx.length) {
         let factory = hold::activation(connector);
         let held = hold::hold(
-            host,
+            full.host,
             factory,
             &mut stream,
-            &mut pending,
+            &mut reader,
             length,
             &mut ctx.tl,
         )
         .await;
-        still_up = matches!(
-            held.ending,
-            rdpdoctor_observations::HoldEnding::Held
-                | rdpdoctor_observations::HoldEnding::DeadlineExceeded
-        );
+        still_up = matches!(held.ending, HoldEnding::Held | HoldEnding::DeadlineExceeded);
         ctx.held = Some(held);
     }
     // A polite end: Disconnect Provider Ultimatum (rn-user-requested), then close.
@@ -426,48 +301,163 @@ async fn drive(
     outcome
 }
 
-/// TLS over the connection, as mstsc does it right after the Connection Confirm: the stream, the
-/// server's subjectPublicKey (for pubKeyAuth) and its chain, leaf first.
-async fn upgrade(
-    host: &Host,
-    tcp: tokio::net::TcpStream,
-) -> Result<(nla::Tls, Vec<u8>, Vec<X509>), TlsOutcome> {
-    let error = |reason: String| TlsOutcome::Error { reason };
-    let mut ssl = nla::context()
-        .and_then(|c| Ssl::new(c))
-        .map_err(|e| error(e.to_string()))?;
-    if let Some(name) = &host.server_name {
-        let _ = ssl.set_hostname(name);
+/// Feeds the connector the Connection Confirm of this crate's X.224 exchange. The connector's
+/// own Connection Request is not sent: ours was, with the same protocols.
+fn feed_confirm(
+    connector: &mut ClientConnector,
+    selected: u32,
+    flags: u8,
+) -> Result<(), SessionOutcome> {
+    let mut out = WriteBuf::new();
+    connector
+        .step_no_input(&mut out)
+        .map_err(|e| protocol_error("X.224 request", &e))?;
+    out.clear();
+    let confirm = X224(ConnectionConfirm::Response {
+        flags: ResponseFlags::from_bits_truncate(flags),
+        protocol: SecurityProtocol::from_bits_truncate(selected),
+    });
+    let cc = ironrdp_core::encode_vec(&confirm).map_err(|e| SessionOutcome::ProtocolError {
+        reason: e.to_string(),
+    })?;
+    connector
+        .step(&cc, None, &mut out)
+        .map_err(|e| protocol_error("X.224 confirm", &e))?;
+    if !connector.should_perform_security_upgrade() {
+        return Err(SessionOutcome::ProtocolError {
+            reason: format!("unexpected connector state {:?}", connector.state.name()),
+        });
     }
-    let mut tls = SslStream::new(ssl, Recording::new(tcp)).map_err(|e| error(e.to_string()))?;
-    match tokio::time::timeout(host.timeout(), Pin::new(&mut tls).connect()).await {
-        Err(_) => {
-            return Err(TlsOutcome::TimedOut {
-                phase: rdpdoctor_observations::Phase::TlsHandshake,
-                bytes: tls.get_ref().received,
-            })
+    Ok(())
+}
+
+/// TLS over the connection, as mstsc does it right after the Connection Confirm; then CredSSP
+/// when the server selected it, or, with credentials over TLS without NLA, the judgement of the
+/// certificate that decides whether the Client Info PDU may carry the password.
+async fn secure(
+    full: Full<'_>,
+    obs: &mut SessionObservation,
+    logon: &mut Option<LogonObservation>,
+    connector: &mut ClientConnector,
+    tcp: TcpStream,
+    selected: u32,
+    tl: &mut Timeline,
+) -> Result<Tls, SessionOutcome> {
+    let host = full.host;
+    let mut tls = tls::upgrade(tcp, host.server_name.as_deref(), host.timeout())
+        .await
+        .map_err(|outcome| SessionOutcome::TlsFailed { outcome })?;
+    connector.mark_security_upgrade_as_done();
+    if connector.should_perform_credssp() {
+        obs.phase = SessionPhase::Credssp;
+        tl.phase(obs.phase);
+        let Some(creds) = full.creds else {
+            return Err(SessionOutcome::Stopped {
+                reason: "the server selected CredSSP (NLA), which needs --user".to_string(),
+            });
+        };
+        if !credssp(full, creds, obs, logon, &mut tls, selected).await {
+            return Err(SessionOutcome::LogonRefused);
         }
-        Ok(Err(e)) => {
-            let rec = tls.get_ref();
-            return Err(tls::classify(&e, rec.received, &rec.head));
-        }
-        Ok(Ok(())) => {}
+        connector.mark_credssp_as_done();
+    } else if full.creds.is_some() {
+        obs.delegation = Some(tls_delegation(full, &tls::peer_chain(&tls)));
     }
-    let spki = tls
-        .ssl()
-        .peer_certificate()
-        .and_then(|c| c.public_key().ok())
-        .and_then(|k| k.public_key_to_der().ok())
-        .unwrap_or_default();
-    let key = credssp::subject_public_key(&spki)
-        .map(<[u8]>::to_vec)
-        .unwrap_or_default();
-    let chain: Vec<X509> = tls
-        .ssl()
-        .peer_cert_chain()
-        .map(|c| c.iter().map(|x| x.to_owned()).collect())
-        .unwrap_or_default();
-    Ok((tls, key, chain))
+    Ok(tls)
+}
+
+/// CredSSP with delegation: records the logon and the delegation, and says whether the server
+/// accepted the credentials.
+async fn credssp(
+    full: Full<'_>,
+    creds: &Credentials,
+    obs: &mut SessionObservation,
+    logon: &mut Option<LogonObservation>,
+    tls: &mut Tls,
+    selected: u32,
+) -> bool {
+    let t = Instant::now();
+    let mut version = None;
+    let public_key = tls::subject_public_key(tls).unwrap_or_default();
+    let outcome = nla::authenticate(
+        tls,
+        &public_key,
+        full.host,
+        creds,
+        &mut version,
+        Some(selected),
+        full.trust,
+    )
+    .await;
+    // TSCredentials went out once the server's pubKeyAuth verified.
+    let delegated = !matches!(
+        outcome,
+        LogonOutcome::ErrorCode { .. }
+            | LogonOutcome::ClosedAfterAuthenticate { .. }
+            | LogonOutcome::PubKeyAuthMismatch { .. }
+            | LogonOutcome::Withheld { .. }
+            | LogonOutcome::Failed {
+                phase: NlaPhase::Challenge | NlaPhase::Authenticate,
+                ..
+            }
+            | LogonOutcome::TimedOut {
+                phase: NlaPhase::Challenge | NlaPhase::Authenticate,
+                ..
+            }
+    );
+    obs.delegated = delegated;
+    let accepted = outcome == LogonOutcome::Accepted;
+    obs.delegation = Some(Delegation {
+        channel: DelegationChannel::Credssp,
+        proof: if matches!(outcome, LogonOutcome::PubKeyAuthMismatch { .. }) {
+            IdentityProof::Unproven {
+                reason: "the server's pubKeyAuth did not verify against the TLS key".to_string(),
+            }
+        } else if delegated {
+            IdentityProof::PubKeyAuth
+        } else {
+            IdentityProof::Unproven {
+                reason: "CredSSP ended before the server proved its TLS key".to_string(),
+            }
+        },
+        delegated,
+        refused: None,
+    });
+    *logon = Some(LogonObservation {
+        user: creds.user().to_string(),
+        package: "NTLM".to_string(),
+        delegated,
+        ts_request_version: version,
+        elapsed_ms: elapsed_ms(t),
+        outcome,
+    });
+    accepted
+}
+
+/// TLS without NLA: the password would go out in the Client Info PDU, so the certificate must
+/// prove who the server is.
+fn tls_delegation(full: Full<'_>, chain: &[X509]) -> Delegation {
+    let host = full.host;
+    let proof = full
+        .trust
+        .judge(chain, host.server_name.as_deref(), host.address.ip());
+    let refused = match &proof {
+        IdentityProof::Unproven { reason } => Some(format!(
+            "the server chose TLS without NLA and {reason}; the password was not sent. Pin the certificate with --cert-sha256 {} if it is the server's, or pass --trust-any-cert",
+            chain
+                .first()
+                .and_then(|c| c.digest(MessageDigest::sha256()).ok())
+                .map(hex::encode_upper)
+                .unwrap_or_else(|| "SHA256".to_string())
+        )),
+        _ => None,
+    };
+    Delegation {
+        channel: DelegationChannel::Tls,
+        proof,
+        delegated: false,
+        refused,
+    }
 }
 
 fn protocol_error(step: &str, e: &ironrdp_connector::ConnectorError) -> SessionOutcome {
@@ -476,72 +466,30 @@ fn protocol_error(step: &str, e: &ironrdp_connector::ConnectorError) -> SessionO
     }
 }
 
-pub(crate) enum Read {
-    Frame(Vec<u8>),
-    Closed { reset: bool },
-    TimedOut,
-    Invalid(Vec<u8>),
-}
-
-/// Reads exactly one frame, at most 64 KiB, under `deadline`. `pending` keeps bytes that arrived
-/// beyond the frame.
-pub(crate) async fn read_frame(
-    stream: &mut Box<dyn Io>,
-    pending: &mut Vec<u8>,
-    deadline: Duration,
-) -> Read {
-    let end = Instant::now() + deadline;
-    let mut chunk = [0u8; 8192];
-    loop {
-        match session::frame_len(pending) {
-            FrameLen::Complete(n) => {
-                let rest = pending.split_off(n.min(pending.len()));
-                return Read::Frame(std::mem::replace(pending, rest));
-            }
-            FrameLen::Invalid => return Read::Invalid(pending.clone()),
-            FrameLen::NeedMore(_) => {}
-        }
-        if pending.len() > session::MAX_FRAME_LEN + chunk.len() {
-            return Read::Invalid(pending.clone());
-        }
-        let remaining = end.saturating_duration_since(Instant::now());
-        match tokio::time::timeout(remaining, stream.read(&mut chunk)).await {
-            Err(_) => return Read::TimedOut,
-            Ok(Ok(0)) => return Read::Closed { reset: false },
-            Ok(Ok(n)) => pending.extend_from_slice(chunk.get(..n).unwrap_or_default()),
-            Ok(Err(e)) => {
-                return Read::Closed {
-                    reset: e.kind() == ErrorKind::ConnectionReset,
-                }
-            }
-        }
+/// A server frame that could not be read, as the session sees it.
+fn read_failure(e: &FrameError) -> SessionOutcome {
+    match (e.ended(), e) {
+        (Some(reset), _) => SessionOutcome::Closed { reset },
+        (None, FrameError::TimedOut { .. }) => SessionOutcome::TimedOut,
+        (None, _) => SessionOutcome::ProtocolError {
+            reason: format!(
+                "bytes that are neither TPKT nor fast-path: {}",
+                crate::excerpt_hex(e.seen(), 32)
+            ),
+        },
     }
-}
-
-pub(crate) async fn send(stream: &mut Box<dyn Io>, out: &mut WriteBuf, deadline: Duration) -> bool {
-    if out.filled_len() == 0 {
-        return true;
-    }
-    let ok = matches!(
-        tokio::time::timeout(deadline, stream.write_all(out.filled())).await,
-        Ok(Ok(()))
-    );
-    out.clear();
-    ok
 }
 
 /// From the MCS Connect Initial to the session, one server frame at a time.
-#[allow(clippy::too_many_arguments)]
 async fn sequence(
-    host: &Host,
-    creds: Option<&Credentials>,
-    trust: &Trust,
+    full: Full<'_>,
     obs: &mut SessionObservation,
     connector: &mut ClientConnector,
     stream: &mut Box<dyn Io>,
-    pending: &mut Vec<u8>,
+    reader: &mut FrameReader,
     tl: &mut Timeline,
 ) -> SessionOutcome {
+    let host = full.host;
     let mut out = WriteBuf::new();
     loop {
         obs.phase = phase_of(&connector.state, obs.phase);
@@ -559,50 +507,15 @@ async fn sequence(
             }
             continue;
         }
-        let wants_input = connector.next_pdu_hint().is_some();
-        if !wants_input {
-            let sending_info = matches!(
-                connector.state,
-                ClientConnectorState::SecureSettingsExchange { .. }
-            );
-            let sending_info = sending_info && creds.is_some();
-            if sending_info && !delegation_allowed(obs) {
-                // Withheld: the Client Info PDU goes out with the user name only, and without
-                // auto-logon, so the server shows its logon screen instead of trying (and
-                // failing, counting against the lockout policy) an empty password.
-                scrub(connector);
-                connector.config.autologon = false;
-            }
-            match connector.step_no_input(&mut out) {
-                Ok(Written::Nothing) | Ok(Written::Size(_)) => {}
-                Err(e) => return protocol_error(connector.state.name(), &e),
-            }
-            if sending_info {
-                // The Client Info PDU carries the user name and, when allowed, the password.
-                let allowed = delegation_allowed(obs);
-                obs.delegated |= allowed;
-                if let Some(d) = obs.delegation.as_mut() {
-                    d.delegated |= allowed;
-                }
-                scrub(connector);
-            }
-            if !send(stream, &mut out, host.timeout()).await {
-                return SessionOutcome::Closed { reset: false };
+        if connector.next_pdu_hint().is_none() {
+            if let Err(outcome) = client_step(full, obs, connector, stream, &mut out).await {
+                return outcome;
             }
             continue;
         }
-        let frame = match read_frame(stream, pending, host.timeout()).await {
-            Read::Frame(f) => f,
-            Read::Closed { reset } => return SessionOutcome::Closed { reset },
-            Read::TimedOut => return SessionOutcome::TimedOut,
-            Read::Invalid(bytes) => {
-                return SessionOutcome::ProtocolError {
-                    reason: format!(
-                        "bytes that are neither TPKT nor fast-path: {}",
-                        crate::excerpt_hex(&bytes, 32)
-                    ),
-                }
-            }
+        let frame = match reader.read(stream, host.timeout()).await {
+            Ok(f) => f,
+            Err(e) => return read_failure(&e),
         };
         obs.frames += 1;
         if obs.frames > MAX_FRAMES {
@@ -610,66 +523,10 @@ async fn sequence(
                 reason: format!("{MAX_FRAMES} frames without completing the connection sequence"),
             };
         }
-        let kind = session::inspect(&frame);
-        tl.server(hold::label(&kind));
-        match kind {
-            ServerFrame::SetErrorInfo { code } => {
-                if code != 0 {
-                    obs.error_info.push(ErrorInfoEvent {
-                        code,
-                        phase: obs.phase,
-                    });
-                }
-                // Not fed to the connector: the server disconnects next (3.3.5.7.1), and that
-                // is what this loop waits for.
-                continue;
-            }
-            ServerFrame::Ultimatum { reason } => return SessionOutcome::Ultimatum { reason },
-            ServerFrame::Redirection(r) => {
-                return SessionOutcome::Redirected {
-                    redirection: RedirectionInfo {
-                        session_id: r.session_id,
-                        flags: r.flags,
-                        target: r.target,
-                        load_balance_info: r.load_balance_info,
-                        username: r.username,
-                        domain: r.domain,
-                    },
-                }
-            }
-            ServerFrame::LicenseError {
-                code,
-                state_transition,
-            } => {
-                obs.licensing = Some(LicensingEvent {
-                    error_code: code,
-                    state_transition,
-                });
-            }
-            // Updates during finalization: the server is already drawing the session.
-            ServerFrame::FastPath if obs.phase >= SessionPhase::Finalization => {
-                obs.phase = SessionPhase::SessionUp;
-                tl.phase(obs.phase);
-                return SessionOutcome::SessionUp;
-            }
-            // Fast-path output before finalization is not part of the sequence: skip it.
-            ServerFrame::FastPath => continue,
-            _ => {}
-        }
-        if obs.phase == SessionPhase::BasicSettingsExchange && selected_rdp(obs) {
-            if let mcs::ConnectResponse::Accepted(s) = mcs::decode_connect_response(&frame) {
-                if creds.is_some() {
-                    obs.delegation = Some(rdp_security_delegation(s.encryption_level, trust));
-                }
-                if s.encryption_method != 0 || s.encryption_level != 0 {
-                    return SessionOutcome::Stopped {
-                        reason: format!(
-                            "Standard RDP Security encryption not supported by the probe (server encryption level {}, method 0x{:08X})",
-                            s.encryption_level, s.encryption_method
-                        ),
-                    };
-                }
-            }
+        match server_frame(full, obs, tl, &frame) {
+            Next::Feed => {}
+            Next::Skip => continue,
+            Next::End(outcome) => return outcome,
         }
         if let Err(e) = connector.step(&frame, None, &mut out) {
             return protocol_error(obs.phase.label(), &e);
@@ -678,6 +535,128 @@ async fn sequence(
             return SessionOutcome::Closed { reset: false };
         }
     }
+}
+
+/// The connector's next PDU of its own (it needs no server input for it).
+async fn client_step(
+    full: Full<'_>,
+    obs: &mut SessionObservation,
+    connector: &mut ClientConnector,
+    stream: &mut Box<dyn Io>,
+    out: &mut WriteBuf,
+) -> Result<(), SessionOutcome> {
+    let sending_info = matches!(
+        connector.state,
+        ClientConnectorState::SecureSettingsExchange { .. }
+    ) && full.creds.is_some();
+    if sending_info && !delegation_allowed(obs) {
+        // Withheld: the Client Info PDU goes out with the user name only, and without
+        // auto-logon, so the server shows its logon screen instead of trying (and failing,
+        // counting against the lockout policy) an empty password.
+        scrub(connector);
+        connector.config.autologon = false;
+    }
+    match connector.step_no_input(out) {
+        Ok(Written::Nothing) | Ok(Written::Size(_)) => {}
+        Err(e) => return Err(protocol_error(connector.state.name(), &e)),
+    }
+    if sending_info {
+        // The Client Info PDU carries the user name and, when allowed, the password.
+        let allowed = delegation_allowed(obs);
+        obs.delegated |= allowed;
+        if let Some(d) = obs.delegation.as_mut() {
+            d.delegated |= allowed;
+        }
+        scrub(connector);
+    }
+    if !send(stream, out, full.host.timeout()).await {
+        return Err(SessionOutcome::Closed { reset: false });
+    }
+    Ok(())
+}
+
+/// What to do with a server frame.
+enum Next {
+    /// Feed it to the connector.
+    Feed,
+    /// Not part of the sequence: read the next one.
+    Skip,
+    /// The connection ends here.
+    End(SessionOutcome),
+}
+
+/// Records what a server frame says before the connector sees it (the connector drops the codes)
+/// and decides what happens with it.
+fn server_frame(
+    full: Full<'_>,
+    obs: &mut SessionObservation,
+    tl: &mut Timeline,
+    frame: &[u8],
+) -> Next {
+    let kind = session::inspect(frame);
+    tl.server(hold::label(&kind));
+    match kind {
+        ServerFrame::SetErrorInfo { code } => {
+            if code != 0 {
+                obs.error_info.push(ErrorInfoEvent {
+                    code,
+                    phase: obs.phase,
+                });
+            }
+            // Not fed to the connector: the server disconnects next (3.3.5.7.1), and that is
+            // what the sequence waits for.
+            return Next::Skip;
+        }
+        ServerFrame::Ultimatum { reason } => {
+            return Next::End(SessionOutcome::Ultimatum { reason })
+        }
+        ServerFrame::Redirection(r) => {
+            return Next::End(SessionOutcome::Redirected {
+                redirection: RedirectionInfo {
+                    session_id: r.session_id,
+                    flags: r.flags,
+                    target: r.target,
+                    load_balance_info: r.load_balance_info,
+                    username: r.username,
+                    domain: r.domain,
+                },
+            })
+        }
+        ServerFrame::LicenseError {
+            code,
+            state_transition,
+        } => {
+            obs.licensing = Some(LicensingEvent {
+                error_code: code,
+                state_transition,
+            });
+        }
+        // Updates during finalization: the server is already drawing the session.
+        ServerFrame::FastPath if obs.phase >= SessionPhase::Finalization => {
+            obs.phase = SessionPhase::SessionUp;
+            tl.phase(obs.phase);
+            return Next::End(SessionOutcome::SessionUp);
+        }
+        // Fast-path output before finalization is not part of the sequence: skip it.
+        ServerFrame::FastPath => return Next::Skip,
+        _ => {}
+    }
+    if obs.phase == SessionPhase::BasicSettingsExchange && selected_rdp(obs) {
+        if let mcs::ConnectResponse::Accepted(s) = mcs::decode_connect_response(frame) {
+            if full.creds.is_some() {
+                obs.delegation = Some(rdp_security_delegation(s.encryption_level, full.trust));
+            }
+            if s.encryption_method != 0 || s.encryption_level != 0 {
+                return Next::End(SessionOutcome::Stopped {
+                    reason: format!(
+                        "Standard RDP Security encryption not supported by the probe (server encryption level {}, method 0x{:08X})",
+                        s.encryption_level, s.encryption_method
+                    ),
+                });
+            }
+        }
+    }
+    Next::Feed
 }
 
 /// Standard RDP Security never proves the server's identity: its server key is signed with a

@@ -14,7 +14,7 @@
 //! deadline (which `check` extends by SECONDS). After the hold the disconnect takes at most
 //! 0.3 s (see `full::drive`).
 
-use crate::full::{read_frame, send, Io, Read};
+use crate::framed::{send, FrameError, FrameReader, Io};
 use crate::host::Host;
 use ironrdp_connector::connection_activation::ConnectionActivationFactory;
 use ironrdp_connector::connection_activation::ConnectionActivationState;
@@ -272,7 +272,7 @@ pub(crate) async fn hold(
     host: &Host,
     factory: Option<ConnectionActivationFactory>,
     stream: &mut Box<dyn Io>,
-    pending: &mut Vec<u8>,
+    reader: &mut FrameReader,
     length: Duration,
     tl: &mut Timeline,
 ) -> Held {
@@ -295,24 +295,22 @@ pub(crate) async fn hold(
             break HoldEnding::Held;
         }
         let wait = host.remaining().map_or(end - now, |r| r.min(end - now));
-        let frame = match read_frame(stream, pending, wait).await {
-            Read::Frame(f) => f,
-            Read::TimedOut if host.past_deadline() && Instant::now() < end => {
+        let frame = match reader.read(stream, wait).await {
+            Ok(f) => f,
+            Err(FrameError::TimedOut { .. }) if host.past_deadline() && Instant::now() < end => {
                 break HoldEnding::DeadlineExceeded
             }
-            Read::TimedOut => break HoldEnding::Held,
-            Read::Closed { reset } => {
-                break match error_info {
-                    Some(code) => HoldEnding::ErrorInfo { code },
-                    None => HoldEnding::Closed { reset },
-                }
-            }
-            Read::Invalid(bytes) => {
-                break HoldEnding::ProtocolError {
-                    reason: format!(
-                        "bytes that are neither TPKT nor fast-path: {}",
-                        crate::excerpt_hex(&bytes, 32)
-                    ),
+            Err(FrameError::TimedOut { .. }) => break HoldEnding::Held,
+            Err(e) => {
+                break match (e.ended(), error_info) {
+                    (Some(_), Some(code)) => HoldEnding::ErrorInfo { code },
+                    (Some(reset), None) => HoldEnding::Closed { reset },
+                    (None, _) => HoldEnding::ProtocolError {
+                        reason: format!(
+                            "bytes that are neither TPKT nor fast-path: {}",
+                            crate::excerpt_hex(e.seen(), 32)
+                        ),
+                    },
                 }
             }
         };
@@ -334,8 +332,7 @@ pub(crate) async fn hold(
                 }
             }
             ServerFrame::DeactivateAll => {
-                match reactivate(host, factory.as_ref(), stream, pending, end, tl, &mut held).await
-                {
+                match reactivate(host, factory.as_ref(), stream, reader, end, tl, &mut held).await {
                     Ok(()) => {}
                     Err(ending) => break ending,
                 }
@@ -354,7 +351,7 @@ async fn reactivate(
     host: &Host,
     factory: Option<&ConnectionActivationFactory>,
     stream: &mut Box<dyn Io>,
-    pending: &mut Vec<u8>,
+    reader: &mut FrameReader,
     end: Instant,
     tl: &mut Timeline,
     held: &mut Held,
@@ -390,20 +387,22 @@ async fn reactivate(
             }
             continue;
         }
-        let frame = match read_frame(stream, pending, wait).await {
-            Read::Frame(f) => f,
-            Read::TimedOut if Instant::now() >= end => return Ok(()),
-            Read::TimedOut => {
+        let frame = match reader.read(stream, wait).await {
+            Ok(f) => f,
+            Err(FrameError::TimedOut { .. }) if Instant::now() >= end => return Ok(()),
+            Err(FrameError::TimedOut { .. }) => {
                 return Err(error(
                     "reactivation: no Demand Active or finalization PDU before the deadline".into(),
                 ))
             }
-            Read::Closed { reset } => return Err(HoldEnding::Closed { reset }),
-            Read::Invalid(bytes) => {
-                return Err(error(format!(
-                    "reactivation: bytes that are neither TPKT nor fast-path: {}",
-                    crate::excerpt_hex(&bytes, 32)
-                )))
+            Err(e) => {
+                return Err(match e.ended() {
+                    Some(reset) => HoldEnding::Closed { reset },
+                    None => error(format!(
+                        "reactivation: bytes that are neither TPKT nor fast-path: {}",
+                        crate::excerpt_hex(e.seen(), 32)
+                    )),
+                })
             }
         };
         held.frames = held.frames.saturating_add(1);

@@ -2,7 +2,7 @@
 //! latencies every probe records. Every probe that opens a connection goes through here, so the
 //! budget holds across probes.
 
-use crate::check::ProbeOptions;
+use crate::options::ProbeOptions;
 use crate::tcp;
 use rdpdoctor_observations::{ConnectOutcome, TcpInfoSample};
 use std::net::SocketAddr;

@@ -8,12 +8,14 @@ mod certificate;
 mod check;
 mod ciphers;
 mod dns;
+mod framed;
 mod full;
 mod hold;
 mod host;
 mod intercept;
 mod negotiate;
 mod nla;
+mod options;
 mod path;
 mod plan;
 mod rdp_security;
@@ -24,8 +26,8 @@ mod tcp_info;
 mod tls;
 mod trust;
 
-pub use check::{check, ProbeOptions};
-pub use nla::Credentials;
+pub use check::check;
+pub use options::{Credentials, ProbeOptions};
 pub use trust::Trust;
 
 use std::time::Instant;

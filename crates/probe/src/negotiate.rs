@@ -2,11 +2,12 @@
 //! Connection Request and read exactly one TPKT back.
 
 use crate::excerpt_hex;
+use crate::framed::{FrameError, FrameReader, Framing};
 use rdpdoctor_observations::{NegotiationOutcome, Phase};
-use rdpdoctor_wire::{tpkt, x224};
+use rdpdoctor_wire::x224;
 use std::io::ErrorKind;
-use std::time::{Duration, Instant};
-use tokio::io::{AsyncRead, AsyncReadExt, AsyncWrite, AsyncWriteExt};
+use std::time::Duration;
+use tokio::io::{AsyncRead, AsyncWrite, AsyncWriteExt};
 
 /// The cookie every request carries (`Cookie: mstshash=...`); servers ignore it, but it shows in
 /// their traces, so it names the tool.
@@ -40,53 +41,43 @@ where
                 bytes: 0,
             }
         }
-        Ok(Err(e)) => return io_failure(&e, 0),
+        Ok(Err(e)) => return io_failure(e.kind(), 0),
         Ok(Ok(())) => {}
     }
     read_confirm(stream, deadline).await
 }
 
+/// Reads the Connection Confirm: one TPKT, read in chunks of 512 bytes so that a reply in
+/// another protocol (an SSH or HTTP banner) is kept whole enough to name it. Bytes after the
+/// TPKT are dropped: a server sends nothing before the client's next message.
 async fn read_confirm<S: AsyncRead + Unpin>(
     stream: &mut S,
     deadline: Duration,
 ) -> NegotiationOutcome {
-    let end = Instant::now() + deadline;
-    let mut buf: Vec<u8> = Vec::with_capacity(64);
-    let mut chunk = [0u8; 512];
-    loop {
-        match tpkt::frame(&buf) {
-            tpkt::Frame::Complete(len) => return confirm(&buf[..len]),
-            tpkt::Frame::NotTpkt => {
-                return NegotiationOutcome::NotRdp {
-                    bytes: buf.len(),
-                    excerpt_hex: excerpt_hex(&buf, EXCERPT),
-                    excerpt_text: printable_prefix(&buf),
-                }
-            }
-            tpkt::Frame::BadLength(len) => {
-                return NegotiationOutcome::Malformed {
-                    reason: format!("TPKT header announces {len} bytes, too few for an X.224 TPDU"),
-                    excerpt_hex: excerpt_hex(&buf, EXCERPT),
-                }
-            }
-            tpkt::Frame::NeedMore(_) => {}
-        }
-        let remaining = end.saturating_duration_since(Instant::now());
-        // Size bound: one TPKT can never exceed 64 KiB; the chunk is the only other slack.
-        let want = chunk
-            .len()
-            .min(tpkt::MAX_PACKET_LEN + chunk.len() - buf.len());
-        match tokio::time::timeout(remaining, stream.read(&mut chunk[..want])).await {
-            Err(_) => {
-                return NegotiationOutcome::TimedOut {
-                    phase: Phase::X224,
-                    bytes: buf.len(),
-                }
-            }
-            Ok(Ok(0)) => return NegotiationOutcome::Closed { bytes: buf.len() },
-            Ok(Ok(n)) => buf.extend_from_slice(&chunk[..n]),
-            Ok(Err(e)) => return io_failure(&e, buf.len()),
-        }
+    let mut reader = FrameReader::buffered(Framing::Tpkt, 512);
+    match reader.read(stream, deadline).await {
+        Ok(packet) => confirm(&packet),
+        Err(FrameError::NotFramed { seen, .. }) => NegotiationOutcome::NotRdp {
+            bytes: seen.len(),
+            excerpt_hex: excerpt_hex(&seen, EXCERPT),
+            excerpt_text: printable_prefix(&seen),
+        },
+        Err(FrameError::BadLength { announced, seen }) => NegotiationOutcome::Malformed {
+            reason: format!("TPKT header announces {announced} bytes, too few for an X.224 TPDU"),
+            excerpt_hex: excerpt_hex(&seen, EXCERPT),
+        },
+        Err(FrameError::TimedOut { seen }) => NegotiationOutcome::TimedOut {
+            phase: Phase::X224,
+            bytes: seen.len(),
+        },
+        Err(FrameError::Closed { seen }) => NegotiationOutcome::Closed { bytes: seen.len() },
+        Err(FrameError::Reset { seen }) => NegotiationOutcome::Reset { bytes: seen.len() },
+        Err(FrameError::Io { kind, seen }) => io_failure(kind, seen.len()),
+        // A TPKT length field cannot announce more than the bound.
+        Err(e @ FrameError::TooLarge { .. }) => NegotiationOutcome::Malformed {
+            reason: e.to_string(),
+            excerpt_hex: excerpt_hex(e.seen(), EXCERPT),
+        },
     }
 }
 
@@ -104,8 +95,10 @@ fn confirm(packet: &[u8]) -> NegotiationOutcome {
     }
 }
 
-pub(crate) fn io_failure(e: &std::io::Error, bytes: usize) -> NegotiationOutcome {
-    match e.kind() {
+/// A failed write or read on the plain TCP stream: an early end of stream or a broken pipe is a
+/// close, anything else a reset.
+fn io_failure(kind: ErrorKind, bytes: usize) -> NegotiationOutcome {
+    match kind {
         ErrorKind::UnexpectedEof | ErrorKind::BrokenPipe => NegotiationOutcome::Closed { bytes },
         _ => NegotiationOutcome::Reset { bytes },
     }
@@ -126,7 +119,7 @@ fn printable_prefix(bytes: &[u8]) -> Option<String> {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use tokio::io::duplex;
+    use tokio::io::{duplex, AsyncReadExt};
 
     async fn answer(reply: &'static [u8], close: bool) -> NegotiationOutcome {
         let (mut client, mut server) = duplex(4096);

@@ -8,12 +8,12 @@
 //! client (`sspi`'s `network_client` feature, reqwest + rustls) and the server's SPN; NTLM is what
 //! mstsc falls back to and what every server answers.
 
+use crate::framed::{FrameError, FrameReader, Framing};
 use crate::host::{Host, Slot};
 use crate::negotiate;
-use crate::stream::Recording;
-use crate::{elapsed_ms, excerpt_hex, tls};
-use openssl::error::ErrorStack;
-use openssl::ssl::{Ssl, SslContext, SslMethod, SslVerifyMode, SslVersion};
+use crate::options::Credentials;
+use crate::tls::{self, Tls};
+use crate::{elapsed_ms, excerpt_hex};
 use rdpdoctor_observations::{
     protocol, LogonObservation, LogonOutcome, NegotiationOutcome, NlaObservation, NlaOutcome,
     NlaPhase, NtlmInfo, OsVersion, TlsOutcome,
@@ -22,53 +22,13 @@ use rdpdoctor_wire::credssp::{self, TsRequest};
 use rdpdoctor_wire::ntlm;
 use sspi::credssp::{ClientMode, ClientState, CredSspClient, CredSspMode};
 use sspi::ntlm::NtlmConfig;
-use std::fmt;
 use std::io::ErrorKind;
-use std::pin::Pin;
-use std::sync::OnceLock;
 use std::time::{Duration, Instant};
 use tokio::io::{AsyncReadExt, AsyncWriteExt};
-use tokio::net::TcpStream;
-use tokio_openssl::SslStream;
-use zeroize::Zeroizing;
 
 /// What the NLA probes request: like mstsc, TLS, CredSSP and CredSSP with Early User
 /// Authorization (MS-RDPBCGR 2.2.1.1.1).
-const REQUESTED: u32 = protocol::SSL | protocol::HYBRID | protocol::HYBRID_EX;
-
-/// The account `check --user` logs on with. The password is zeroed when this is dropped and is
-/// never printed: `Debug` shows the user only.
-pub struct Credentials {
-    user: String,
-    password: Zeroizing<String>,
-}
-
-impl Credentials {
-    /// `user` as `DOMAIN\user`, `user@domain` or `user`.
-    pub fn new(user: String, password: Zeroizing<String>) -> Credentials {
-        Credentials { user, password }
-    }
-
-    pub fn user(&self) -> &str {
-        &self.user
-    }
-
-    /// For `check --full` only, which delegates it.
-    pub(crate) fn password(&self) -> &str {
-        self.password.as_str()
-    }
-}
-
-impl fmt::Debug for Credentials {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.debug_struct("Credentials")
-            .field("user", &self.user)
-            .field("password", &"<redacted>")
-            .finish()
-    }
-}
-
-pub(crate) type Tls = SslStream<Recording<TcpStream>>;
+const REQUESTED: u32 = protocol::MSTSC_DEFAULT;
 
 /// A connection that got through X.224 and TLS, ready for CredSSP.
 struct Open<'a> {
@@ -77,21 +37,6 @@ struct Open<'a> {
     selected: u32,
     /// The subjectPublicKey of the server's certificate, for pubKeyAuth.
     public_key: Vec<u8>,
-}
-
-/// Any TLS version from 1.0 to 1.3, at security level 0: CredSSP needs a channel, not a grade.
-pub(crate) fn context() -> Result<&'static SslContext, ErrorStack> {
-    static CONTEXT: OnceLock<Result<SslContext, ErrorStack>> = OnceLock::new();
-    let built = CONTEXT.get_or_init(|| {
-        let mut b = SslContext::builder(SslMethod::tls_client())?;
-        b.set_verify(SslVerifyMode::NONE);
-        b.set_security_level(0);
-        b.set_cipher_list("ALL:@SECLEVEL=0")?;
-        b.set_min_proto_version(Some(SslVersion::TLS1))?;
-        b.set_max_proto_version(Some(SslVersion::TLS1_3))?;
-        Ok(b.build())
-    });
-    built.as_ref().map_err(Clone::clone)
 }
 
 /// Opens a connection through X.224 and TLS; the error is why it did not get as far as CredSSP.
@@ -106,52 +51,17 @@ async fn open(host: &Host) -> Result<Open<'_>, Box<NlaOutcome>> {
         NegotiationOutcome::Selected { protocol: p, .. } if protocol::is_credssp(p) => p,
         other => return fail(NlaOutcome::NotSelected { outcome: other }),
     };
-    let ssl = match context().and_then(|c| Ssl::new(c)) {
-        Ok(s) => s,
-        Err(e) => {
-            return fail(NlaOutcome::TlsFailed {
-                outcome: TlsOutcome::Error {
-                    reason: e.to_string(),
-                },
-            })
-        }
-    };
-    let mut ssl = ssl;
-    if let Some(name) = &host.server_name {
-        let _ = ssl.set_hostname(name);
-    }
-    let mut tls = match SslStream::new(ssl, Recording::new(stream)) {
-        Ok(s) => s,
-        Err(e) => {
-            return fail(NlaOutcome::TlsFailed {
-                outcome: TlsOutcome::Error {
-                    reason: e.to_string(),
-                },
-            })
-        }
-    };
-    match tokio::time::timeout(host.timeout(), Pin::new(&mut tls).connect()).await {
-        Err(_) => {
-            let bytes = tls.get_ref().received;
+    let tls = match tls::upgrade(stream, host.server_name.as_deref(), host.timeout()).await {
+        Ok(tls) => tls,
+        Err(TlsOutcome::TimedOut { bytes, .. }) => {
             return fail(NlaOutcome::TimedOut {
                 phase: NlaPhase::TlsHandshake,
                 bytes,
-            });
+            })
         }
-        Ok(Err(e)) => {
-            let rec = tls.get_ref();
-            let outcome = tls::classify(&e, rec.received, &rec.head);
-            return fail(NlaOutcome::TlsFailed { outcome });
-        }
-        Ok(Ok(())) => {}
-    }
-    let spki = tls
-        .ssl()
-        .peer_certificate()
-        .and_then(|c| c.public_key().ok())
-        .and_then(|k| k.public_key_to_der().ok())
-        .unwrap_or_default();
-    let Some(public_key) = credssp::subject_public_key(&spki).map(<[u8]>::to_vec) else {
+        Err(outcome) => return fail(NlaOutcome::TlsFailed { outcome }),
+    };
+    let Some(public_key) = tls::subject_public_key(&tls) else {
         return fail(NlaOutcome::TlsFailed {
             outcome: TlsOutcome::Error {
                 reason: "the server's certificate carries no readable public key".to_string(),
@@ -166,11 +76,32 @@ async fn open(host: &Host) -> Result<Open<'_>, Box<NlaOutcome>> {
     })
 }
 
-/// How reading one TSRequest failed.
+/// How a CredSSP exchange failed on the wire.
 enum ReadFailure {
     Closed { bytes: usize, reset: bool },
     TimedOut { bytes: usize },
     Malformed { reason: String, excerpt_hex: String },
+}
+
+impl From<FrameError> for ReadFailure {
+    /// Over TLS, a read error other than a reset is the TLS layer seeing the connection end.
+    fn from(e: FrameError) -> ReadFailure {
+        let bytes = e.seen().len();
+        match e {
+            FrameError::Closed { .. } | FrameError::Io { .. } => ReadFailure::Closed {
+                bytes,
+                reset: false,
+            },
+            FrameError::Reset { .. } => ReadFailure::Closed { bytes, reset: true },
+            FrameError::TimedOut { .. } => ReadFailure::TimedOut { bytes },
+            FrameError::NotFramed { seen, .. }
+            | FrameError::BadLength { seen, .. }
+            | FrameError::TooLarge { seen, .. } => ReadFailure::Malformed {
+                reason: "the server answered with bytes that are not a TSRequest".to_string(),
+                excerpt_hex: excerpt_hex(&seen, 48),
+            },
+        }
+    }
 }
 
 async fn send(tls: &mut Tls, bytes: &[u8], deadline: Duration) -> Result<(), ReadFailure> {
@@ -186,49 +117,13 @@ async fn send(tls: &mut Tls, bytes: &[u8], deadline: Duration) -> Result<(), Rea
 
 /// Reads exactly one TSRequest, bounded by its DER length (at most 64 KiB) and `deadline`.
 async fn read_ts_request(tls: &mut Tls, deadline: Duration) -> Result<TsRequest, ReadFailure> {
-    let end = Instant::now() + deadline;
-    let mut buf: Vec<u8> = Vec::with_capacity(512);
-    let mut chunk = [0u8; 4096];
-    loop {
-        match credssp::frame(&buf) {
-            credssp::Frame::Complete(len) => {
-                let bytes = buf.get(..len).unwrap_or(&buf);
-                return credssp::decode(bytes).map_err(|e| ReadFailure::Malformed {
-                    reason: e.to_string(),
-                    excerpt_hex: excerpt_hex(bytes, 48),
-                });
-            }
-            credssp::Frame::NotTsRequest => {
-                return Err(ReadFailure::Malformed {
-                    reason: "the server answered with bytes that are not a TSRequest".to_string(),
-                    excerpt_hex: excerpt_hex(&buf, 48),
-                })
-            }
-            credssp::Frame::NeedMore(n) => {
-                let want = n.saturating_sub(buf.len()).clamp(1, chunk.len());
-                let remaining = end.saturating_duration_since(Instant::now());
-                let Some(slice) = chunk.get_mut(..want) else {
-                    return Err(ReadFailure::TimedOut { bytes: buf.len() });
-                };
-                match tokio::time::timeout(remaining, tls.read(slice)).await {
-                    Err(_) => return Err(ReadFailure::TimedOut { bytes: buf.len() }),
-                    Ok(Ok(0)) => {
-                        return Err(ReadFailure::Closed {
-                            bytes: buf.len(),
-                            reset: false,
-                        })
-                    }
-                    Ok(Ok(n)) => buf.extend_from_slice(slice.get(..n).unwrap_or(&[])),
-                    Ok(Err(e)) => {
-                        return Err(ReadFailure::Closed {
-                            bytes: buf.len(),
-                            reset: e.kind() == ErrorKind::ConnectionReset,
-                        });
-                    }
-                }
-            }
-        }
-    }
+    let bytes = FrameReader::exact(Framing::TsRequest)
+        .read(tls, deadline)
+        .await?;
+    credssp::decode(&bytes).map_err(|e| ReadFailure::Malformed {
+        reason: e.to_string(),
+        excerpt_hex: excerpt_hex(&bytes, 48),
+    })
 }
 
 fn read_failure(phase: NlaPhase, f: ReadFailure) -> NlaOutcome {
@@ -357,7 +252,7 @@ pub(crate) async fn logon(
 ) -> LogonObservation {
     let t = Instant::now();
     let mut obs = LogonObservation {
-        user: creds.user.clone(),
+        user: creds.user().to_string(),
         package: "NTLM".to_string(),
         delegated: false,
         ts_request_version: None,
@@ -424,36 +319,10 @@ pub(crate) async fn authenticate(
     trust: &crate::Trust,
 ) -> LogonOutcome {
     let failed = |phase, reason: String| LogonOutcome::Failed { phase, reason };
-    let username = match sspi::Username::parse(&creds.user) {
-        Ok(u) => u,
-        Err(e) => return failed(NlaPhase::Challenge, format!("user name not usable: {e}")),
-    };
-    let identity = sspi::AuthIdentity {
-        username,
-        password: sspi::Secret::new(creds.password.as_str().to_owned()),
-    };
-    let spn = format!(
-        "TERMSRV/{}",
-        host.server_name
-            .clone()
-            .unwrap_or_else(|| host.address.ip().to_string())
-    );
-    let mode = if delegate.is_some() {
-        CredSspMode::WithCredentials
-    } else {
-        CredSspMode::CredentialLess
-    };
-    let mut client = match CredSspClient::new(
-        public_key.to_vec(),
-        sspi::Credentials::AuthIdentity(identity),
-        mode,
-        ClientMode::Ntlm(NtlmConfig::default()),
-        spn,
-    ) {
+    let mut client = match credssp_client(public_key, host, creds, delegate.is_some()) {
         Ok(c) => c,
-        Err(e) => return failed(NlaPhase::Challenge, format!("CredSSP client: {e}")),
+        Err(outcome) => return outcome,
     };
-
     // NEGOTIATE
     let first = match client.process(TsRequest::default()).resolve_to_result() {
         Ok(ClientState::ReplyNeeded(r)) => r,
@@ -479,45 +348,9 @@ pub(crate) async fn authenticate(
     if let Some(signs) = withhold(tls, &challenge, trust) {
         return LogonOutcome::Withheld { signs };
     }
-    // AUTHENTICATE with pubKeyAuth
-    let authenticate = match client.process(challenge).resolve_to_result() {
-        Ok(ClientState::ReplyNeeded(r)) => r,
-        Ok(ClientState::FinalMessage(_)) => {
-            return failed(NlaPhase::Authenticate, "CredSSP ended early".to_string())
-        }
-        Err(e) => return failed(NlaPhase::Authenticate, format!("NTLM AUTHENTICATE: {e}")),
-    };
-    if let Err(f) = exchange_send(tls, &authenticate, host.timeout()).await {
-        return logon_read_failure(NlaPhase::Authenticate, f);
-    }
-    drop(authenticate);
-    // The server's verdict.
-    let verdict = match read_ts_request(tls, host.timeout()).await {
-        Ok(r) => r,
-        Err(ReadFailure::Closed { reset, .. }) => {
-            return LogonOutcome::ClosedAfterAuthenticate { reset }
-        }
-        Err(f) => return logon_read_failure(NlaPhase::Authenticate, f),
-    };
-    if let Some(code) = verdict.error_code.filter(|c| c.0 != 0) {
-        return LogonOutcome::ErrorCode { code: code.0 };
-    }
-    if verdict.pub_key_auth.is_none() {
-        return failed(
-            NlaPhase::Authenticate,
-            "the server answered the AUTHENTICATE without pubKeyAuth or errorCode".to_string(),
-        );
-    }
-    // Verifies the server's pubKeyAuth. What `process` returns next is the TSCredentials: empty
-    // and dropped without `delegate`, sent with it.
-    let credentials = match client.process(verdict).resolve_to_result() {
-        Ok(ClientState::FinalMessage(r)) => r,
-        Ok(ClientState::ReplyNeeded(r)) => r,
-        Err(e) => {
-            return LogonOutcome::PubKeyAuthMismatch {
-                reason: e.to_string(),
-            }
-        }
+    let credentials = match verdict(tls, &mut client, challenge, host.timeout()).await {
+        Ok(credentials) => credentials,
+        Err(outcome) => return outcome,
     };
     let Some(selected) = delegate else {
         return LogonOutcome::Accepted;
@@ -529,9 +362,98 @@ pub(crate) async fn authenticate(
     if selected & protocol::HYBRID_EX == 0 {
         return LogonOutcome::Accepted;
     }
-    // Early User Authorization Result (MS-RDPBCGR 2.2.10.2): 4 bytes, before anything else.
+    early_user_authorization(tls, host.timeout()).await
+}
+
+/// `sspi`'s CredSSP client for `creds` over the TLS key `public_key`: Restricted Admin mode
+/// (nothing to delegate) unless `delegating`.
+fn credssp_client(
+    public_key: &[u8],
+    host: &Host,
+    creds: &Credentials,
+    delegating: bool,
+) -> Result<CredSspClient, LogonOutcome> {
+    let failed = |reason: String| LogonOutcome::Failed {
+        phase: NlaPhase::Challenge,
+        reason,
+    };
+    let username = sspi::Username::parse(creds.user())
+        .map_err(|e| failed(format!("user name not usable: {e}")))?;
+    let identity = sspi::AuthIdentity {
+        username,
+        password: sspi::Secret::new(creds.password().to_owned()),
+    };
+    let spn = format!(
+        "TERMSRV/{}",
+        host.server_name
+            .clone()
+            .unwrap_or_else(|| host.address.ip().to_string())
+    );
+    let mode = if delegating {
+        CredSspMode::WithCredentials
+    } else {
+        CredSspMode::CredentialLess
+    };
+    CredSspClient::new(
+        public_key.to_vec(),
+        sspi::Credentials::AuthIdentity(identity),
+        mode,
+        ClientMode::Ntlm(NtlmConfig::default()),
+        spn,
+    )
+    .map_err(|e| failed(format!("CredSSP client: {e}")))
+}
+
+/// The AUTHENTICATE with pubKeyAuth, and the server's verdict on it. On success, the
+/// TSCredentials `sspi` prepared once the server's pubKeyAuth verified (empty in Restricted
+/// Admin mode); the caller sends them only when delegating.
+async fn verdict(
+    tls: &mut Tls,
+    client: &mut CredSspClient,
+    challenge: TsRequest,
+    deadline: Duration,
+) -> Result<TsRequest, LogonOutcome> {
+    let failed = |reason: String| LogonOutcome::Failed {
+        phase: NlaPhase::Authenticate,
+        reason,
+    };
+    let authenticate = match client.process(challenge).resolve_to_result() {
+        Ok(ClientState::ReplyNeeded(r)) => r,
+        Ok(ClientState::FinalMessage(_)) => return Err(failed("CredSSP ended early".to_string())),
+        Err(e) => return Err(failed(format!("NTLM AUTHENTICATE: {e}"))),
+    };
+    if let Err(f) = exchange_send(tls, &authenticate, deadline).await {
+        return Err(logon_read_failure(NlaPhase::Authenticate, f));
+    }
+    drop(authenticate);
+    let verdict = match read_ts_request(tls, deadline).await {
+        Ok(r) => r,
+        Err(ReadFailure::Closed { reset, .. }) => {
+            return Err(LogonOutcome::ClosedAfterAuthenticate { reset })
+        }
+        Err(f) => return Err(logon_read_failure(NlaPhase::Authenticate, f)),
+    };
+    if let Some(code) = verdict.error_code.filter(|c| c.0 != 0) {
+        return Err(LogonOutcome::ErrorCode { code: code.0 });
+    }
+    if verdict.pub_key_auth.is_none() {
+        return Err(failed(
+            "the server answered the AUTHENTICATE without pubKeyAuth or errorCode".to_string(),
+        ));
+    }
+    match client.process(verdict).resolve_to_result() {
+        Ok(ClientState::FinalMessage(r)) | Ok(ClientState::ReplyNeeded(r)) => Ok(r),
+        Err(e) => Err(LogonOutcome::PubKeyAuthMismatch {
+            reason: e.to_string(),
+        }),
+    }
+}
+
+/// The Early User Authorization Result (MS-RDPBCGR 2.2.10.2) a HYBRID_EX server sends after the
+/// TSCredentials: 4 bytes, before anything else.
+async fn early_user_authorization(tls: &mut Tls, deadline: Duration) -> LogonOutcome {
     let mut result = [0u8; credssp::EARLY_USER_AUTH_LEN];
-    match tokio::time::timeout(host.timeout(), tls.read_exact(&mut result)).await {
+    match tokio::time::timeout(deadline, tls.read_exact(&mut result)).await {
         Err(_) => LogonOutcome::TimedOut {
             phase: NlaPhase::EarlyUserAuthorization,
             bytes: 0,
@@ -633,16 +555,13 @@ pub(crate) async fn run(
         };
         return (Some(n), logon);
     }
-    let offers = negotiation.iter().any(|a| {
-        matches!(a.outcome, NegotiationOutcome::Selected { protocol: p, .. }
-            if protocol::is_credssp(p))
-    });
+    let offers = negotiation.iter().any(|a| a.outcome.selects_credssp());
     match (offers, creds) {
         (false, None) => (None, None),
         (false, Some(c)) => (
             None,
             Some(LogonObservation {
-                user: c.user.clone(),
+                user: c.user().to_string(),
                 package: "NTLM".to_string(),
                 delegated: false,
                 ts_request_version: None,
@@ -664,8 +583,43 @@ pub(crate) async fn run(
 #[cfg(test)]
 mod tests {
     use super::*;
+    use zeroize::Zeroizing;
 
     fn is_send<T: Send>(_: &T) {}
+
+    #[test]
+    fn a_failed_ts_request_read_maps_as_before() {
+        let closed = |f: ReadFailure| match f {
+            ReadFailure::Closed { bytes, reset } => Some((bytes, reset)),
+            _ => None,
+        };
+        let io = FrameError::Io {
+            kind: ErrorKind::Other,
+            seen: vec![0x30],
+        };
+        // Over TLS, an error other than a reset is the end of the connection, not a reset.
+        assert_eq!(closed(io.into()), Some((1, false)));
+        let reset = FrameError::Reset { seen: Vec::new() };
+        assert_eq!(closed(reset.into()), Some((0, true)));
+        let large = FrameError::TooLarge {
+            announced: 70_000,
+            max: 65_535,
+            seen: vec![0x30, 0x83],
+        };
+        match ReadFailure::from(large) {
+            ReadFailure::Malformed {
+                reason,
+                excerpt_hex,
+            } => {
+                assert_eq!(
+                    reason,
+                    "the server answered with bytes that are not a TSRequest"
+                );
+                assert_eq!(excerpt_hex, "3083");
+            }
+            _ => panic!("not malformed"),
+        }
+    }
 
     #[test]
     fn probes_are_send_and_credentials_never_debug_print_the_password() {

@@ -299,7 +299,7 @@ async fn mss_probe(host: &Host, requested: u32, mss: u16, deadline: Duration) ->
 }
 
 fn selects_tls(outcome: &NegotiationOutcome) -> bool {
-    matches!(outcome, NegotiationOutcome::Selected { protocol, .. } if rdpdoctor_observations::protocol::is_tls_based(*protocol))
+    outcome.selects_tls()
 }
 
 /// A stream whose first write sends one byte only, then waits [`SPLIT_PAUSE`] before the rest:

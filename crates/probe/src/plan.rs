@@ -14,14 +14,11 @@
 //! - HYBRID_REQUIRED_BY_SERVER (5) for a request without HYBRID means every other request without
 //!   HYBRID gets it too (Standard RDP Security only, RDSTLS only).
 
+use rdpdoctor_observations::neg_failure::{HYBRID_REQUIRED_BY_SERVER, SSL_NOT_ALLOWED_BY_SERVER};
 use rdpdoctor_observations::{protocol, NegotiationOutcome};
 
 /// What an up-to-date mstsc requests: TLS, CredSSP, and CredSSP with Early User Authorization.
-pub(crate) const PRIMARY: u32 = protocol::SSL | protocol::HYBRID | protocol::HYBRID_EX;
-
-/// RDP_NEG_FAILURE codes (MS-RDPBCGR 2.2.1.2.2).
-const SSL_NOT_ALLOWED_BY_SERVER: u32 = 2;
-const HYBRID_REQUIRED_BY_SERVER: u32 = 5;
+pub(crate) const PRIMARY: u32 = protocol::MSTSC_DEFAULT;
 
 /// The answer `requested` would get, given the answer `known` got for `known_requested`, when it
 /// follows from the rules above; `None` when it must be asked.
@@ -57,9 +54,7 @@ pub(crate) fn implied(
         }
         NegotiationOutcome::Failure {
             code: HYBRID_REQUIRED_BY_SERVER,
-        } if known_requested & protocol::HYBRID == 0
-            && requested & (protocol::HYBRID | protocol::HYBRID_EX) == 0 =>
-        {
+        } if known_requested & protocol::HYBRID == 0 && !protocol::offers_nla(requested) => {
             Some(known.clone())
         }
         _ => None,

@@ -7,6 +7,7 @@
 //! PROTOCOL_RDP (or without negotiation data); `complete` adds connections of their own only for
 //! offers that decide findings (no request selected TLS) and that nothing carried.
 
+use crate::framed::{FrameError, FrameReader, Framing};
 use crate::host::Host;
 use crate::{certificate, elapsed_ms, excerpt_hex, negotiate};
 use openssl::x509::X509;
@@ -16,11 +17,10 @@ use rdpdoctor_observations::{
     ServerSecurity,
 };
 use rdpdoctor_wire::mcs::{self, ConnectResponse, ServerCertificate};
-use rdpdoctor_wire::tpkt;
 use std::io::ErrorKind;
 use std::sync::Arc;
 use std::time::{Duration, Instant};
-use tokio::io::{AsyncRead, AsyncReadExt, AsyncWrite, AsyncWriteExt};
+use tokio::io::{AsyncRead, AsyncWrite, AsyncWriteExt};
 use tokio::task::JoinSet;
 
 /// The offers, in the order they are recorded: everything (what mstsc sends), then each method.
@@ -58,9 +58,7 @@ pub(crate) async fn complete(
     negotiation: &[NegotiationAttempt],
     mut carried: Vec<RdpSecurityAttempt>,
 ) -> Option<RdpSecurityObservation> {
-    let tls_selected = negotiation.iter().any(|a| {
-        matches!(a.outcome, NegotiationOutcome::Selected { protocol: p, .. } if protocol::is_tls_based(p))
-    });
+    let tls_selected = negotiation.iter().any(|a| a.outcome.selects_tls());
     if !tls_selected && speaks_standard_rdp(negotiation) {
         let mut set = JoinSet::new();
         for offered in OFFERS
@@ -152,7 +150,7 @@ where
                 bytes: 0,
             }
         }
-        Ok(Err(e)) => return io_failure(&e, 0),
+        Ok(Err(e)) => return io_failure(e.kind(), 0),
         Ok(Ok(())) => {}
     }
     let packet = match read_tpkt(stream, deadline).await {
@@ -180,59 +178,50 @@ where
     }
 }
 
-/// Reads exactly one TPKT, bounded by its announced length (at most 64 KiB) and the deadline.
+/// Reads exactly one TPKT, bounded by its announced length (at most 64 KiB) and the deadline;
+/// never past it: the rest of the stream is not ours to judge.
 async fn read_tpkt<S: AsyncRead + Unpin>(
     stream: &mut S,
     deadline: Duration,
 ) -> Result<Vec<u8>, RdpSecurityOutcome> {
-    let end = Instant::now() + deadline;
-    let mut buf: Vec<u8> = Vec::with_capacity(1024);
-    let mut chunk = [0u8; 4096];
-    loop {
-        let need = match tpkt::frame(&buf) {
-            tpkt::Frame::Complete(len) => {
-                buf.truncate(len);
-                return Ok(buf);
+    let phase = RdpSecurityPhase::McsConnect;
+    let not_response = |reason: String, seen: &[u8]| RdpSecurityOutcome::NotResponse {
+        reason,
+        excerpt_hex: excerpt_hex(seen, EXCERPT),
+    };
+    FrameReader::exact(Framing::Tpkt)
+        .read(stream, deadline)
+        .await
+        .map_err(|e| match e {
+            FrameError::NotFramed { seen, .. } => {
+                not_response("the answer is not a TPKT".into(), &seen)
             }
-            tpkt::Frame::NotTpkt => {
-                return Err(RdpSecurityOutcome::NotResponse {
-                    reason: "the answer is not a TPKT".into(),
-                    excerpt_hex: excerpt_hex(&buf, EXCERPT),
-                })
+            FrameError::BadLength { announced, seen } => {
+                not_response(format!("TPKT header announces {announced} bytes"), &seen)
             }
-            tpkt::Frame::BadLength(len) => {
-                return Err(RdpSecurityOutcome::NotResponse {
-                    reason: format!("TPKT header announces {len} bytes"),
-                    excerpt_hex: excerpt_hex(&buf, EXCERPT),
-                })
-            }
-            tpkt::Frame::NeedMore(n) => n,
-        };
-        // Never read past the first TPKT: the rest of the stream is not ours to judge.
-        let want = need.saturating_sub(buf.len()).clamp(1, chunk.len());
-        let remaining = end.saturating_duration_since(Instant::now());
-        match tokio::time::timeout(remaining, stream.read(&mut chunk[..want])).await {
-            Err(_) => {
-                return Err(RdpSecurityOutcome::TimedOut {
-                    phase: RdpSecurityPhase::McsConnect,
-                    bytes: buf.len(),
-                })
-            }
-            Ok(Ok(0)) => {
-                return Err(RdpSecurityOutcome::Closed {
-                    phase: RdpSecurityPhase::McsConnect,
-                    bytes: buf.len(),
-                })
-            }
-            Ok(Ok(n)) => buf.extend_from_slice(chunk.get(..n).unwrap_or_default()),
-            Ok(Err(e)) => return Err(io_failure(&e, buf.len())),
-        }
-    }
+            FrameError::TimedOut { seen } => RdpSecurityOutcome::TimedOut {
+                phase,
+                bytes: seen.len(),
+            },
+            FrameError::Closed { seen } => RdpSecurityOutcome::Closed {
+                phase,
+                bytes: seen.len(),
+            },
+            FrameError::Reset { seen } => RdpSecurityOutcome::Reset {
+                phase,
+                bytes: seen.len(),
+            },
+            FrameError::Io { kind, seen } => io_failure(kind, seen.len()),
+            // A TPKT length field cannot announce more than the bound.
+            e @ FrameError::TooLarge { .. } => not_response(e.to_string(), e.seen()),
+        })
 }
 
-fn io_failure(e: &std::io::Error, bytes: usize) -> RdpSecurityOutcome {
+/// A failed write or read on the plain TCP stream: an early end of stream or a broken pipe is a
+/// close, anything else a reset.
+fn io_failure(kind: ErrorKind, bytes: usize) -> RdpSecurityOutcome {
     let phase = RdpSecurityPhase::McsConnect;
-    match e.kind() {
+    match kind {
         ErrorKind::UnexpectedEof | ErrorKind::BrokenPipe => {
             RdpSecurityOutcome::Closed { phase, bytes }
         }
@@ -292,7 +281,7 @@ fn certificate_facts(cert: ServerCertificate) -> ServerCertificateFacts {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use tokio::io::duplex;
+    use tokio::io::{duplex, AsyncReadExt};
 
     /// A server that answers the CR with `cc` and the Connect Initial with `answer`.
     async fn run(cc: &'static [u8], answer: &'static [u8], close: bool) -> RdpSecurityOutcome {

@@ -8,6 +8,7 @@
 //! answers are tested without a kernel.
 
 use rdpdoctor_observations::TcpInfoSample;
+use rdpdoctor_wire::bytes::{ne_u16_at, ne_u32_at, ne_u64_at};
 use std::net::{IpAddr, SocketAddr};
 
 /// Keeps a connection's socket open until it is sampled: the sample is taken when the probe is
@@ -131,20 +132,10 @@ pub(crate) fn request(local: SocketAddr, remote: SocketAddr) -> Option<Vec<u8>> 
     Some(r)
 }
 
-fn u16_at(b: &[u8], at: usize) -> Option<u16> {
-    Some(u16::from_ne_bytes(b.get(at..at + 2)?.try_into().ok()?))
-}
-fn u32_at(b: &[u8], at: usize) -> Option<u32> {
-    Some(u32::from_ne_bytes(b.get(at..at + 4)?.try_into().ok()?))
-}
-fn u64_at(b: &[u8], at: usize) -> Option<u64> {
-    Some(u64::from_ne_bytes(b.get(at..at + 8)?.try_into().ok()?))
-}
-
 /// Finds the INET_DIAG_INFO attribute in a sock_diag answer and reads the fields we use.
 pub(crate) fn parse_answer(answer: &[u8], remote: SocketAddr) -> Option<TcpInfoSample> {
-    let len = u32_at(answer, 0)? as usize;
-    let kind = u16_at(answer, 4)?;
+    let len = ne_u32_at(answer, 0)? as usize;
+    let kind = ne_u16_at(answer, 4)?;
     if kind == NLMSG_ERROR || kind != SOCK_DIAG_BY_FAMILY || len > answer.len() || len < 16 {
         return None;
     }
@@ -152,8 +143,8 @@ pub(crate) fn parse_answer(answer: &[u8], remote: SocketAddr) -> Option<TcpInfoS
     let mut at = DIAG_MSG_LEN;
     // struct rtattr: rta_len (header included), rta_type; payloads padded to 4 bytes
     while at + 4 <= msg.len() {
-        let rta_len = usize::from(u16_at(msg, at)?);
-        let rta_type = u16_at(msg, at + 2)?;
+        let rta_len = usize::from(ne_u16_at(msg, at)?);
+        let rta_type = ne_u16_at(msg, at + 2)?;
         if rta_len < 4 || at + rta_len > msg.len() {
             return None;
         }
@@ -170,15 +161,15 @@ pub(crate) fn parse_answer(answer: &[u8], remote: SocketAddr) -> Option<TcpInfoS
 pub(crate) fn parse_tcp_info(info: &[u8], remote: SocketAddr) -> Option<TcpInfoSample> {
     Some(TcpInfoSample {
         remote,
-        snd_mss: u32_at(info, 16)?,
-        rcv_mss: u32_at(info, 20)?,
-        rtt_us: u32_at(info, 68)?,
-        rttvar_us: u32_at(info, 72)?,
-        total_retrans: u32_at(info, 100)?,
-        segs_out: u32_at(info, 136),
-        min_rtt_us: u32_at(info, 148),
-        bytes_sent: u64_at(info, 200),
-        bytes_retrans: u64_at(info, 208),
+        snd_mss: ne_u32_at(info, 16)?,
+        rcv_mss: ne_u32_at(info, 20)?,
+        rtt_us: ne_u32_at(info, 68)?,
+        rttvar_us: ne_u32_at(info, 72)?,
+        total_retrans: ne_u32_at(info, 100)?,
+        segs_out: ne_u32_at(info, 136),
+        min_rtt_us: ne_u32_at(info, 148),
+        bytes_sent: ne_u64_at(info, 200),
+        bytes_retrans: ne_u64_at(info, 208),
     })
 }
 
@@ -194,8 +185,8 @@ mod tests {
     fn request_layout_matches_inet_diag_req_v2() {
         let r = request(addr("198.18.1.2:40000"), addr("198.18.2.10:3389")).unwrap_or_default();
         assert_eq!(r.len(), REQUEST_LEN);
-        assert_eq!(u32_at(&r, 0), Some(72));
-        assert_eq!(u16_at(&r, 4), Some(SOCK_DIAG_BY_FAMILY));
+        assert_eq!(ne_u32_at(&r, 0), Some(72));
+        assert_eq!(ne_u16_at(&r, 4), Some(SOCK_DIAG_BY_FAMILY));
         assert_eq!(&r[16..20], &[AF_INET, IPPROTO_TCP, 2, 0]);
         assert_eq!(&r[24..28], &[0x9c, 0x40, 0x0d, 0x3d]); // 40000, 3389 big-endian
         assert_eq!(&r[28..32], &[198, 18, 1, 2]);

@@ -11,10 +11,12 @@ use openssl::error::ErrorStack;
 use openssl::ssl::{ErrorCode, Ssl, SslContext, SslMethod, SslVerifyMode, SslVersion};
 use openssl::x509::X509;
 use rdpdoctor_observations::{Phase, TlsOutcome, TlsVersion};
+use rdpdoctor_wire::credssp;
 use std::pin::Pin;
 use std::sync::OnceLock;
 use std::time::Duration;
 use tokio::io::{AsyncRead, AsyncWrite};
+use tokio::net::TcpStream;
 use tokio_openssl::SslStream;
 
 /// OpenSSL reports a received alert as reason code 1000 + the alert number
@@ -144,6 +146,76 @@ pub(crate) async fn handshake<S: AsyncRead + AsyncWrite + Unpin>(
     }
 }
 
+/// A TLS connection a client goes on with after the handshake (CredSSP, the connection
+/// sequence), recording what the server sent.
+pub(crate) type Tls = SslStream<Recording<TcpStream>>;
+
+/// Any TLS version from 1.0 to 1.3, at security level 0: CredSSP and the connection sequence
+/// need a channel, not a grade. Built once.
+fn channel_context() -> Result<&'static SslContext, ErrorStack> {
+    static CONTEXT: OnceLock<Result<SslContext, ErrorStack>> = OnceLock::new();
+    let built = CONTEXT.get_or_init(|| {
+        let mut b = SslContext::builder(SslMethod::tls_client())?;
+        b.set_verify(SslVerifyMode::NONE);
+        b.set_security_level(0);
+        b.set_cipher_list("ALL:@SECLEVEL=0")?;
+        b.set_min_proto_version(Some(SslVersion::TLS1))?;
+        b.set_max_proto_version(Some(SslVersion::TLS1_3))?;
+        Ok(b.build())
+    });
+    built.as_ref().map_err(Clone::clone)
+}
+
+/// The TLS upgrade a client makes right after a Connection Confirm that selected a TLS-based
+/// protocol (MS-RDPBCGR 5.4.5.1), to go on over it. Nothing about the certificate is decided
+/// here: the caller judges it (pubKeyAuth, `Trust`). A timeout is `TlsOutcome::TimedOut`.
+pub(crate) async fn upgrade(
+    tcp: TcpStream,
+    server_name: Option<&str>,
+    deadline: Duration,
+) -> Result<Tls, TlsOutcome> {
+    let error = |reason: String| TlsOutcome::Error { reason };
+    let mut ssl = channel_context()
+        .and_then(|c| Ssl::new(c))
+        .map_err(|e| error(e.to_string()))?;
+    if let Some(name) = server_name {
+        // SNI, never for address literals (RFC 6066).
+        let _ = ssl.set_hostname(name);
+    }
+    let mut tls = SslStream::new(ssl, Recording::new(tcp)).map_err(|e| error(e.to_string()))?;
+    match tokio::time::timeout(deadline, Pin::new(&mut tls).connect()).await {
+        Err(_) => Err(TlsOutcome::TimedOut {
+            phase: Phase::TlsHandshake,
+            bytes: tls.get_ref().received,
+        }),
+        Ok(Err(e)) => {
+            let rec = tls.get_ref();
+            Err(classify(&e, rec.received, &rec.head))
+        }
+        Ok(Ok(())) => Ok(tls),
+    }
+}
+
+/// The subjectPublicKey of the server's certificate: what CredSSP's pubKeyAuth binds
+/// (MS-CSSP 3.1.5).
+pub(crate) fn subject_public_key(tls: &Tls) -> Option<Vec<u8>> {
+    let spki = tls
+        .ssl()
+        .peer_certificate()
+        .and_then(|c| c.public_key().ok())
+        .and_then(|k| k.public_key_to_der().ok())
+        .unwrap_or_default();
+    credssp::subject_public_key(&spki).map(<[u8]>::to_vec)
+}
+
+/// The server's certificate chain, leaf first.
+pub(crate) fn peer_chain(tls: &Tls) -> Vec<X509> {
+    tls.ssl()
+        .peer_cert_chain()
+        .map(|c| c.iter().map(|x| x.to_owned()).collect())
+        .unwrap_or_default()
+}
+
 /// Turns an OpenSSL handshake error into what the server did.
 pub(crate) fn classify(e: &openssl::ssl::Error, received: usize, head: &[u8]) -> TlsOutcome {
     // A TLS record starts with a content type from 20 (change_cipher_spec) to 24 (heartbeat).
@@ -203,5 +275,65 @@ pub(crate) fn classify(e: &openssl::ssl::Error, received: usize, head: &[u8]) ->
     }
     TlsOutcome::Error {
         reason: e.to_string(),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use tokio::io::AsyncWriteExt;
+    use tokio::net::TcpListener;
+
+    /// Upgrades a connection to a local server that answers the ClientHello with `reply` (and
+    /// then stays silent when `hold`, or closes).
+    async fn upgrade_against(reply: &'static [u8], hold: bool) -> Result<Tls, TlsOutcome> {
+        let listener = TcpListener::bind("127.0.0.1:0")
+            .await
+            .unwrap_or_else(|e| panic!("{e}"));
+        let address = listener.local_addr().unwrap_or_else(|e| panic!("{e}"));
+        let server = tokio::spawn(async move {
+            if let Ok((mut peer, _)) = listener.accept().await {
+                let mut hello = [0u8; 512];
+                let _ = tokio::io::AsyncReadExt::read(&mut peer, &mut hello).await;
+                let _ = peer.write_all(reply).await;
+                if hold {
+                    tokio::time::sleep(Duration::from_secs(5)).await;
+                }
+            }
+        });
+        let tcp = TcpStream::connect(address)
+            .await
+            .unwrap_or_else(|e| panic!("{e}"));
+        let out = upgrade(tcp, Some("server.example"), Duration::from_millis(300)).await;
+        server.abort();
+        out
+    }
+
+    #[tokio::test]
+    async fn an_upgrade_says_how_the_handshake_failed() {
+        match upgrade_against(b"HTTP/1.1 400 Bad Request\r\n\r\n", false).await {
+            Err(TlsOutcome::NotTls { bytes, excerpt_hex }) => {
+                // OpenSSL reads a record header (5 bytes) before it gives up.
+                assert!((5..=28).contains(&bytes), "{bytes}");
+                assert!(excerpt_hex.starts_with("48545450"), "{excerpt_hex}");
+            }
+            Err(other) => panic!("{other:?}"),
+            Ok(_) => panic!("a handshake with an HTTP server completed"),
+        }
+        match upgrade_against(b"", true).await {
+            Err(outcome) => assert_eq!(
+                outcome,
+                TlsOutcome::TimedOut {
+                    phase: Phase::TlsHandshake,
+                    bytes: 0
+                }
+            ),
+            Ok(_) => panic!("a handshake with a silent server completed"),
+        }
+        match upgrade_against(b"", false).await {
+            Err(TlsOutcome::Closed { bytes: 0 }) => {}
+            Err(other) => panic!("{other:?}"),
+            Ok(_) => panic!("a handshake with a closed connection completed"),
+        }
     }
 }

@@ -21,8 +21,10 @@ pub enum Frame {
     NeedMore(usize),
     /// The first TSRequest is complete and is this many bytes long.
     Complete(usize),
-    /// Not a DER SEQUENCE, or one longer than [`MAX_LEN`].
+    /// Not a DER SEQUENCE with a definite length of at most two length bytes.
     NotTsRequest,
+    /// A SEQUENCE whose header announces this many bytes in total, more than [`MAX_LEN`].
+    TooLong(usize),
 }
 
 /// Frames the first DER SEQUENCE (tag 0x30, definite length in short or long form).
@@ -45,7 +47,7 @@ pub fn frame(buf: &[u8]) -> Frame {
             };
             let total = header + len;
             if total > MAX_LEN {
-                Frame::NotTsRequest
+                Frame::TooLong(total)
             } else if buf.len() >= total {
                 Frame::Complete(total)
             } else {
@@ -187,6 +189,7 @@ mod tests {
     fn frames_and_rejects_other_bytes() {
         assert_eq!(frame(b"\x15\x03\x03"), Frame::NotTsRequest);
         assert_eq!(frame(&[0x30, 0x83, 0, 0, 0]), Frame::NotTsRequest);
+        assert_eq!(frame(&[0x30, 0x82, 0xff, 0xff]), Frame::TooLong(65539));
         assert_eq!(frame(&[0x30, 0x03, 1]), Frame::NeedMore(5));
         assert!(decode(&[0x30, 0x03, 1, 2, 3]).is_err());
         assert_eq!(

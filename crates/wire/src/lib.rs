@@ -3,6 +3,7 @@
 //! Encoding and decoding go through `ironrdp-pdu` where it fits; the few checks it does not make
 //! (see each function) are done here, next to the spec section they come from.
 
+pub mod bytes;
 pub mod credssp;
 pub mod mcs;
 pub mod ntlm;

@@ -7,6 +7,8 @@
 //! produces a NEGOTIATE after being given credentials. The host-info probe must never hold
 //! credentials, so it sends this fixed NEGOTIATE and parses the CHALLENGE here.
 
+use crate::bytes::{le_u16_at, le_u32_at};
+
 /// `NTLMSSP\0`, the signature of every NTLM message (MS-NLMP 2.2.1).
 pub const SIGNATURE: &[u8; 8] = b"NTLMSSP\0";
 /// MessageType of a CHALLENGE_MESSAGE.
@@ -76,23 +78,10 @@ pub enum ChallengeError {
     OutOfBounds { field: &'static str, len: usize },
 }
 
-fn u16_at(b: &[u8], at: usize) -> Option<u16> {
-    Some(u16::from_le_bytes([*b.get(at)?, *b.get(at + 1)?]))
-}
-
-fn u32_at(b: &[u8], at: usize) -> Option<u32> {
-    Some(u32::from_le_bytes([
-        *b.get(at)?,
-        *b.get(at + 1)?,
-        *b.get(at + 2)?,
-        *b.get(at + 3)?,
-    ]))
-}
-
 /// The payload a (Len u16, MaxLen u16, Offset u32) field descriptor at `at` points to.
 fn fields<'a>(b: &'a [u8], at: usize, field: &'static str) -> Result<&'a [u8], ChallengeError> {
-    let len = usize::from(u16_at(b, at).ok_or(ChallengeError::Truncated(b.len()))?);
-    let offset = u32_at(b, at + 4).ok_or(ChallengeError::Truncated(b.len()))? as usize;
+    let len = usize::from(le_u16_at(b, at).ok_or(ChallengeError::Truncated(b.len()))?);
+    let offset = le_u32_at(b, at + 4).ok_or(ChallengeError::Truncated(b.len()))? as usize;
     if len == 0 {
         return Ok(&[]);
     }
@@ -125,14 +114,14 @@ pub fn parse_challenge(b: &[u8]) -> Result<Challenge, ChallengeError> {
     if b.get(..8) != Some(SIGNATURE.as_slice()) {
         return Err(ChallengeError::NotNtlm);
     }
-    let kind = u32_at(b, 8).ok_or(ChallengeError::Truncated(b.len()))?;
+    let kind = le_u32_at(b, 8).ok_or(ChallengeError::Truncated(b.len()))?;
     if kind != CHALLENGE {
         return Err(ChallengeError::WrongType(kind));
     }
     if b.len() < CHALLENGE_FIXED {
         return Err(ChallengeError::Truncated(b.len()));
     }
-    let flags = u32_at(b, 20).ok_or(ChallengeError::Truncated(b.len()))?;
+    let flags = le_u32_at(b, 20).ok_or(ChallengeError::Truncated(b.len()))?;
     let mut c = Challenge {
         flags,
         target_name: non_empty(utf16(fields(b, 12, "TargetNameFields")?)),
@@ -158,7 +147,7 @@ pub fn parse_challenge(b: &[u8]) -> Result<Challenge, ChallengeError> {
 }
 
 fn read_av_pairs(mut rest: &[u8], c: &mut Challenge) {
-    while let (Some(id), Some(len)) = (u16_at(rest, 0), u16_at(rest, 2)) {
+    while let (Some(id), Some(len)) = (le_u16_at(rest, 0), le_u16_at(rest, 2)) {
         let len = usize::from(len);
         let Some(value) = rest.get(4..4 + len) else {
             return;

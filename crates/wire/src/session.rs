@@ -16,6 +16,7 @@
 //!   (0x0010 on 2000/XP/2003, arbitrary values over TLS). Licensing and Standard Security
 //!   redirection PDUs are told from Share Control PDUs by their own structure instead.
 
+use crate::bytes::{le_u16_at, le_u32_at};
 use ironrdp_core::{decode, encode_vec};
 use ironrdp_pdu::mcs::{DisconnectProviderUltimatum, DisconnectReason, McsMessage};
 use ironrdp_pdu::rdp::server_redirection::decode_server_redirection;
@@ -155,19 +156,6 @@ pub enum ServerFrame {
     Malformed(String),
 }
 
-fn u16_at(b: &[u8], at: usize) -> Option<u16> {
-    Some(u16::from_le_bytes([*b.get(at)?, *b.get(at + 1)?]))
-}
-
-fn u32_at(b: &[u8], at: usize) -> Option<u32> {
-    Some(u32::from_le_bytes([
-        *b.get(at)?,
-        *b.get(at + 1)?,
-        *b.get(at + 2)?,
-        *b.get(at + 3)?,
-    ]))
-}
-
 /// Classifies one complete frame as delimited by [`frame_len`].
 pub fn inspect(frame: &[u8]) -> ServerFrame {
     if frame.first() != Some(&3) {
@@ -237,7 +225,7 @@ fn user_data(d: &[u8]) -> ServerFrame {
             domain: r.domain.clone(),
         });
     }
-    let (Some(first), Some(second)) = (u16_at(d, 0), u16_at(d, 2)) else {
+    let (Some(first), Some(second)) = (le_u16_at(d, 0), le_u16_at(d, 2)) else {
         return ServerFrame::Other;
     };
     if (second == 0 && first & SEC_REDIRECTION_PKT != 0) || redirection_packet(d) {
@@ -258,19 +246,19 @@ fn user_data(d: &[u8]) -> ServerFrame {
 /// a known bMsgType and a wMsgSize that spans exactly the rest of the PDU. A Share Control PDU has
 /// pduSource (a channel id such as 0x03EA) and shareId there, which do not.
 fn licensing(d: &[u8]) -> Option<ServerFrame> {
-    let flags = u16_at(d, 0)?;
-    let flags_hi = u16_at(d, 2)?;
+    let flags = le_u16_at(d, 0)?;
+    let flags_hi = le_u16_at(d, 2)?;
     if flags & SEC_LICENSE_PKT == 0 {
         return None;
     }
     let msg_type = *d.get(4)?;
     let consistent = LICENSE_MSG_TYPES.contains(&msg_type)
-        && u16_at(d, 6).map(usize::from) == d.len().checked_sub(4);
+        && le_u16_at(d, 6).map(usize::from) == d.len().checked_sub(4);
     if flags_hi != 0 && !consistent {
         return None;
     }
     if msg_type == LICENSE_ERROR_ALERT {
-        if let (Some(code), Some(state_transition)) = (u32_at(d, 8), u32_at(d, 12)) {
+        if let (Some(code), Some(state_transition)) = (le_u32_at(d, 8), le_u32_at(d, 12)) {
             return Some(ServerFrame::LicenseError {
                 code,
                 state_transition,
@@ -285,7 +273,7 @@ fn licensing(d: &[u8]) -> Option<ServerFrame> {
 /// `Flags` is SEC_REDIRECTION_PKT and whose `Length` fits in what follows the header.
 fn redirection_packet(d: &[u8]) -> bool {
     let (Some(flags), Some(packet_flags), Some(length)) =
-        (u16_at(d, 0), u16_at(d, 4), u16_at(d, 6))
+        (le_u16_at(d, 0), le_u16_at(d, 4), le_u16_at(d, 6))
     else {
         return false;
     };
@@ -302,7 +290,7 @@ fn redirection_packet(d: &[u8]) -> bool {
 /// Security variant from a server that puts garbage in flagsHi, as Windows does. flagsHi carries
 /// nothing this decoder uses (2.2.8.1.1.2.1), so clearing it changes no decoded field.
 fn standard_redirection_flags_hi_cleared(d: &[u8]) -> Option<Vec<u8>> {
-    if u16_at(d, 2)? == 0 || !redirection_packet(d) {
+    if le_u16_at(d, 2)? == 0 || !redirection_packet(d) {
         return None;
     }
     let mut copy = d.to_vec();
@@ -325,7 +313,7 @@ fn share_control(d: &[u8], pdu_type: u16) -> ServerFrame {
                 return ServerFrame::Data { pdu_type2 };
             }
             if pdu_type2 == PDUTYPE2_SET_ERROR_INFO {
-                if let Some(code) = u32_at(d, 18) {
+                if let Some(code) = le_u32_at(d, 18) {
                     return ServerFrame::SetErrorInfo { code };
                 }
             }
