@@ -91,7 +91,7 @@ fn negotiation(obs: &Observations, facts: &mut Facts) {
         })
         .collect();
     if !answered.is_empty() {
-        let nla = protocol::HYBRID | protocol::HYBRID_EX;
+        let nla = protocol::NLA;
         let accepted_without = answered.iter().any(|a| {
             a.requested & nla == 0
                 && matches!(

@@ -8,7 +8,7 @@
 
 use super::{CertPolicy, ClientProfile, CodeList, Credssp, OraclePolicy, RdpSecuritySupport};
 use rdpdoctor_codes::Family::{Disconnect as D, Freerdp as F, Hresult as H, TlsAlert as T};
-use rdpdoctor_observations::protocol::{HYBRID, HYBRID_EX, SSL};
+use rdpdoctor_observations::protocol::{HYBRID, MSTSC_DEFAULT, SSL};
 use rdpdoctor_observations::TlsVersion::{Tls10, Tls11, Tls12, Tls13};
 
 /// Schannel on Windows 7 SP1 after the cipher-suite update of Security Advisory 3042058 (May
@@ -235,7 +235,7 @@ pub const PROFILES: &[ClientProfile] = &[
         aliases: &["windows"],
         description: "up-to-date mstsc on Windows 11 with default Schannel settings (TLS 1.0 to 1.3)",
         stack: "Schannel on Windows 11",
-        requested: SSL | HYBRID | HYBRID_EX,
+        requested: MSTSC_DEFAULT,
         tls_versions: &[Tls10, Tls11, Tls12, Tls13],
         cipher_suites: SCHANNEL_WIN11,
         groups: &["x25519", "secp256r1", "secp384r1"],
@@ -265,7 +265,7 @@ pub const PROFILES: &[ClientProfile] = &[
         aliases: &["windows10"],
         description: "mstsc on Windows 10 or Server 2019 and older (TLS 1.0 to 1.2, no TLS 1.3)",
         stack: "Schannel on Windows 10",
-        requested: SSL | HYBRID | HYBRID_EX,
+        requested: MSTSC_DEFAULT,
         tls_versions: &[Tls10, Tls11, Tls12],
         cipher_suites: SCHANNEL_WIN10,
         groups: &["x25519", "secp256r1", "secp384r1"],
@@ -294,7 +294,7 @@ pub const PROFILES: &[ClientProfile] = &[
         aliases: &["hardened"],
         description: "a client with TLS 1.0/1.1 disabled (hardened Windows, FreeRDP 3 and macOS Windows App at their default security level) that refuses servers it cannot authenticate (Configure server authentication for client = Do not connect)",
         stack: "Schannel on Windows 11 with TLS 1.0/1.1 disabled",
-        requested: SSL | HYBRID | HYBRID_EX,
+        requested: MSTSC_DEFAULT,
         tls_versions: &[Tls12, Tls13],
         cipher_suites: SCHANNEL_WIN11,
         groups: &["x25519", "secp256r1", "secp384r1"],
@@ -323,7 +323,7 @@ pub const PROFILES: &[ClientProfile] = &[
         aliases: &[],
         description: "mstsc on Windows 8.1 or Server 2012 R2 with update 2919355 (TLS 1.0 to 1.2, no ECDHE_RSA with AES-GCM)",
         stack: "Schannel on Windows 8.1",
-        requested: SSL | HYBRID | HYBRID_EX,
+        requested: MSTSC_DEFAULT,
         tls_versions: &[Tls10, Tls11, Tls12],
         cipher_suites: SCHANNEL_WIN7_81,
         groups: &["secp256r1", "secp384r1"],
@@ -411,7 +411,7 @@ pub const PROFILES: &[ClientProfile] = &[
         aliases: &[],
         description: "Microsoft's Windows App (formerly Microsoft Remote Desktop) on macOS",
         stack: "Windows App's TLS stack on macOS",
-        requested: SSL | HYBRID | HYBRID_EX,
+        requested: MSTSC_DEFAULT,
         tls_versions: &[Tls12, Tls13],
         cipher_suites: OPENSSL3_DEFAULT,
         groups: &["x25519", "secp256r1", "secp384r1"],
@@ -494,7 +494,7 @@ pub const PROFILES: &[ClientProfile] = &[
         aliases: &[],
         description: "Devolutions IronRDP client with its rustls TLS backend",
         stack: "rustls",
-        requested: SSL | HYBRID | HYBRID_EX,
+        requested: MSTSC_DEFAULT,
         tls_versions: &[Tls12, Tls13],
         cipher_suites: RUSTLS,
         groups: &["x25519", "secp256r1", "secp384r1"],

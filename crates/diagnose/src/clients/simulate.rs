@@ -9,8 +9,8 @@
 use super::{CertPolicy, ClientProfile, CodeList, OraclePolicy, PROFILES};
 use crate::model::{ClientError, CodeRef, Step};
 use rdpdoctor_observations::{
-    protocol, CipherScan, NegotiationOutcome, Observations, TlsObservation, TlsOutcome, TlsVersion,
-    VersionScan,
+    neg_failure, protocol, CipherScan, NegotiationOutcome, Observations, TlsObservation,
+    TlsOutcome, TlsVersion, VersionScan,
 };
 use serde::{Deserialize, Serialize};
 
@@ -137,9 +137,10 @@ fn decide(p: &'static ClientProfile, obs: &Observations, scan: &CipherScan) -> V
         NegotiationOutcome::NoNegotiationData => protocol::RDP,
         // SSL_NOT_ALLOWED_BY_SERVER: the client starts over with Standard RDP Security, as
         // mstsc and FreeRDP do (MS-RDPBCGR 3.3.5.3.2 leaves the retry to the client).
-        NegotiationOutcome::Failure { code: 2, .. } if p.standard_rdp_security.is_some() => {
-            protocol::RDP
-        }
+        NegotiationOutcome::Failure {
+            code: neg_failure::SSL_NOT_ALLOWED_BY_SERVER,
+            ..
+        } if p.standard_rdp_security.is_some() => protocol::RDP,
         NegotiationOutcome::Failure { code, .. } => {
             return fail(
                 Step::Negotiation,
@@ -192,7 +193,7 @@ fn decide(p: &'static ClientProfile, obs: &Observations, scan: &CipherScan) -> V
         }
     }
     // CredSSP (MS-CSSP): an updated client refuses a server without the CVE-2018-0886 fix.
-    if selected & (protocol::HYBRID | protocol::HYBRID_EX) != 0 {
+    if selected & protocol::NLA != 0 {
         if let Some(version) = obs.nla.as_ref().and_then(|n| n.ts_request_version) {
             if version < 5 && p.credssp.oracle != OraclePolicy::NotEnforced {
                 return fail(
@@ -517,10 +518,7 @@ mod tests {
     /// `suites` at each.
     fn server(versions: &[TlsVersion], suites: &[&str], complete: bool) -> Observations {
         let mut obs = Observations::new(None);
-        for requested in [
-            protocol::SSL | protocol::HYBRID | protocol::HYBRID_EX,
-            protocol::SSL | protocol::HYBRID,
-        ] {
+        for requested in [protocol::MSTSC_DEFAULT, protocol::SSL | protocol::HYBRID] {
             obs.negotiation.push(NegotiationAttempt {
                 requested,
                 elapsed_ms: 1.0,

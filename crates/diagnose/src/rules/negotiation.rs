@@ -11,7 +11,7 @@ const SSL_REQUIRED_BY_SERVER: u32 = 1;
 const SSL_NOT_ALLOWED_BY_SERVER: u32 = 2;
 const SSL_CERT_NOT_ON_SERVER: u32 = 3;
 const HYBRID_REQUIRED_BY_SERVER: u32 = 5;
-const NLA_BITS: u32 = protocol::HYBRID | protocol::HYBRID_EX;
+const NLA_BITS: u32 = protocol::NLA;
 const ENHANCED_BITS: u32 = protocol::SSL | NLA_BITS | protocol::RDSTLS | protocol::RDSAAD;
 
 pub(super) fn check(obs: &Observations, vars: &Vars, out: &mut Vec<Finding>) {

@@ -11,7 +11,7 @@ use rdpdoctor_observations::{
 };
 
 /// What an up-to-date mstsc requests (the first request of every check).
-const PRIMARY: u32 = protocol::SSL | protocol::HYBRID | protocol::HYBRID_EX;
+const PRIMARY: u32 = protocol::MSTSC_DEFAULT;
 /// The highest encryption level MS-RDPBCGR 2.2.1.4.3 defines (ENCRYPTION_LEVEL_FIPS).
 const MAX_LEVEL: u32 = 4;
 
@@ -154,9 +154,7 @@ fn mcs(obs: &Observations, vars: &Vars, out: &mut Vec<Finding>) {
             a.offered == encryption::ALL
                 && matches!(a.outcome, RdpSecurityOutcome::TimedOut { bytes: 0, .. })
         });
-        let tls_selected = obs.negotiation.iter().any(|a| {
-            matches!(a.outcome, NegotiationOutcome::Selected { protocol: p, .. } if protocol::is_tls_based(p))
-        });
+        let tls_selected = obs.negotiation.iter().any(|a| a.outcome.selects_tls());
         if tls_selected || !main_silent {
             f.severity = Severity::Warning;
         }
@@ -170,9 +168,7 @@ fn mcs(obs: &Observations, vars: &Vars, out: &mut Vec<Finding>) {
     if bad.is_empty() {
         return;
     }
-    let tls_selected = obs.negotiation.iter().any(|a| {
-        matches!(a.outcome, NegotiationOutcome::Selected { protocol: p, .. } if protocol::is_tls_based(p))
-    });
+    let tls_selected = obs.negotiation.iter().any(|a| a.outcome.selects_tls());
     let main_bad = bad.iter().any(|(a, _)| a.offered == encryption::ALL);
     let mut f = finding(
         FindingId::McsResponseMalformed,
@@ -194,10 +190,10 @@ fn mcs(obs: &Observations, vars: &Vars, out: &mut Vec<Finding>) {
 
 /// credssp-response-malformed and credssp-pubkey-mismatch.
 fn credssp(obs: &Observations, vars: &Vars, out: &mut Vec<Finding>) {
-    let primary_selects_credssp = obs.negotiation.iter().any(|a| {
-        a.requested == PRIMARY
-            && matches!(a.outcome, NegotiationOutcome::Selected { protocol: p, .. } if protocol::is_credssp(p))
-    });
+    let primary_selects_credssp = obs
+        .negotiation
+        .iter()
+        .any(|a| a.requested == PRIMARY && a.outcome.selects_credssp());
     if let Some(nla) = &obs.nla {
         if let NlaOutcome::Malformed {
             reason,

@@ -257,9 +257,16 @@ impl Registry {
         let Ok(conns) = self.conns.lock() else {
             return;
         };
+        // One eviction at a time: an evicted connection leaves the registry when its task ends,
+        // which on a loaded machine can take longer than the caller's retry interval. Evicting
+        // again meanwhile would close newer connections (half-sent requests, the next scrape's
+        // neighbours) for a slot that is about to be free anyway.
+        if conns.values().any(|c| c.evicted.load(Ordering::SeqCst)) {
+            return;
+        }
         let victim = conns
             .values()
-            .find(|c| c.phase.load(Ordering::SeqCst) != BUSY && !c.evicted.load(Ordering::SeqCst));
+            .find(|c| c.phase.load(Ordering::SeqCst) != BUSY);
         if let Some(c) = victim {
             c.evicted.store(true, Ordering::SeqCst);
             c.wake.notify_one();
