@@ -293,7 +293,7 @@ fn every_lab_server_gets_its_verdict() {
                 c.server, c.extra
             ));
         }
-        // The JSON contract of ARCHITECTURE.md.
+        // The JSON contract: schema, target, verdict, findings, facts, observations.
         assert_eq!(v["target"].as_str(), Some(addr.as_str()), "{}", c.server);
         assert!(v["observations"]["schema"].is_string(), "{}", c.server);
         for f in v["findings"].as_array().into_iter().flatten() {

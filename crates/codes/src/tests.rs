@@ -253,7 +253,7 @@ const EXPECTED: &[(Family, u32, &str)] = &[
     (Extended, 768, "exDiscReasonRdpEncInvalidCredentials"),
     (Extended, 4096, "exDiscReasonProtocolRangeStart"),
     (Extended, 32767, "exDiscReasonProtocolRangeEnd"),
-    // 1.4 RDP_NEG_FAILURE: 1–6 only (protocol.md errata: IronRDP's nego.rs defines no 7 either)
+    // 1.4 RDP_NEG_FAILURE: 1–6 only (MS-RDPBCGR 2.2.1.2.2 defines no 7; IronRDP's nego.rs neither)
     (NegFailure, 1, "SSL_REQUIRED_BY_SERVER"),
     (NegFailure, 2, "SSL_NOT_ALLOWED_BY_SERVER"),
     (NegFailure, 3, "SSL_CERT_NOT_ON_SERVER"),

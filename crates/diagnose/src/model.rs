@@ -2,7 +2,7 @@
 
 use serde::{Deserialize, Serialize};
 
-/// What a finding does to a default, up-to-date Windows client (FINDINGS.md).
+/// What a finding does to a default, up-to-date Windows client: blocks it, warns, or informs.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize)]
 #[serde(rename_all = "lowercase")]
 pub enum Severity {

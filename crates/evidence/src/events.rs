@@ -1,5 +1,7 @@
 //! The one event normalizer: an `<Event>` element (Windows event schema) → [`EventRecord`], and
-//! the filter that keeps the RDP-relevant records (windows-host.md sections 2.1 to 2.3).
+//! the filter that keeps the RDP-relevant records: Schannel errors, TermDD and TermService, the
+//! RdpCoreTS and TerminalServices channels, and Security logons, failures and firewall records
+//! that belong to remote desktop connections.
 
 use rdpdoctor_observations::{EventField, EventRecord};
 use roxmltree::Node;
@@ -130,7 +132,8 @@ fn normalize_guid(g: &str) -> String {
 /// RdpCoreTS ids worth keeping (the rest are per-channel traces that drown the timeline).
 const RDPCORETS_IDS: &[u16] = &[97, 98, 102, 103, 105, 131, 139, 140, 142, 143, 153, 226];
 
-/// Whether a record belongs to the RDP story (windows-host.md sections 2.1 to 2.3).
+/// Whether a record belongs to the RDP story: the RDP providers' own events, and Security
+/// records whose logon type or destination port ties them to a remote desktop connection.
 pub fn is_relevant(e: &EventRecord, rdp_ports: &[u16]) -> bool {
     let p = e.provider.to_ascii_lowercase();
     if p == "schannel"

@@ -1,6 +1,7 @@
 //! `reg export` / regedit files through the `regashii` crate: Version 5.00 (UTF-16LE with BOM,
 //! CRLF) and REGEDIT4. Keys are normalized (`HKLM\...`, `ControlSet00N` → `CurrentControlSet`)
-//! and only values under the keys that matter for RDP are kept (windows-host.md section 5).
+//! and only values under the keys that matter for RDP are kept (`RELEVANT`: Terminal Server and
+//! its policies, Schannel, CredSSP and delegation policy, FIPS, the firewall and TermService).
 
 use crate::{note_error, source, EvidenceError};
 use rdpdoctor_observations::{Evidence, EvidenceKind, RegData, RegistryValue};

@@ -116,7 +116,7 @@ mod tests {
 
     #[test]
     fn request_matches_the_documented_example() {
-        // protocol.md 1.2: probe cookie, SSL|HYBRID, 43 bytes.
+        // An X.224 Connection Request with a cookie and an RDP_NEG_REQ for SSL|HYBRID: 43 bytes.
         let mut want = bytes("0300002b26e00000000000");
         want.extend_from_slice(b"Cookie: mstshash=probe\r\n");
         want.extend_from_slice(&bytes("0100080003000000"));
@@ -125,7 +125,7 @@ mod tests {
 
     #[test]
     fn decodes_recorded_confirms() {
-        // MS-RDPBCGR 2.2.1.2 examples (protocol.md 1.4).
+        // MS-RDPBCGR 2.2.1.2 (X.224 Connection Confirm) and its RDP_NEG_RSP / RDP_NEG_FAILURE forms.
         assert_eq!(
             decode_connection_confirm(&bytes(
                 "030000130ed000001234000 21f080002000000"

@@ -1,5 +1,5 @@
 //! Catalog entry for `check --full --hold`: a session that the far side ended without any code
-//! of the server's (FINDINGS.md "Planned ids": session-dropped).
+//! of the server's: session-dropped (no Set Error Info, no disconnect ultimatum, just a close).
 
 use super::{ClientCodes, ClientDef, FindingDef, FixDef};
 use crate::model::{Severity, Step};

@@ -1,5 +1,5 @@
 //! The finding catalog: every finding id with its severity rule, explanation, fixes and the error
-//! a Windows client would most likely show. Ids are a public contract (FINDINGS.md): stable,
+//! a Windows client would most likely show. Ids are a public contract (scripts match on them): stable,
 //! kebab-case, never renamed. `docs/findings.md` is generated from this data.
 //!
 //! Placeholders in fix commands: `{host}`, `{port}` and `{sha1}` (certificate thumbprint) are

@@ -1,5 +1,5 @@
-//! Catalog entries for what the NLA probes show (FINDINGS.md "NLA, logon and the server's own
-//! error codes"): the server's identity and clock from its NTLM CHALLENGE, the CredSSP version,
+//! Catalog entries for what the NLA probes show (NLA, logon and the server's own
+//! error codes): the server's identity and clock from its NTLM CHALLENGE, the CredSSP version,
 //! and the server's verdict on the credentials of `check --user`.
 //!
 //! The logon verdicts that event logs prove too (logon-failure, password-expired,

@@ -1,5 +1,6 @@
 //! Catalog entries for what only the server's (or client's) own event logs and registry show
-//! (FINDINGS.md "Offline evidence"), and the logon findings the Security log proves.
+//! (policy and registry settings, Schannel and RdpCoreTS errors), and the logon findings the
+//! Security log proves.
 //!
 //! Order matters: among findings of the same severity and step, the verdict names the one listed
 //! first, so server-wide causes come before per-connection symptoms.

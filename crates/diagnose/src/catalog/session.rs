@@ -1,5 +1,5 @@
 //! Catalog entries for what a full connection (`check --full`) shows: the server's own codes
-//! after the security handshake (FINDINGS.md "NLA, logon and the server's own error codes").
+//! after the security handshake (Set Error Info, disconnect ultimatums, licensing errors).
 
 use super::families::*;
 use super::{ClientCodes, ClientDef, FindingDef, FixDef};

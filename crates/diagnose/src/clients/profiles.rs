@@ -427,7 +427,7 @@ pub const PROFILES: &[ClientProfile] = &[
         cert_errors: NO_CODES,
         nego_errors: NO_CODES,
         sources: &["unverified"],
-        unverified: "no public source lists the Windows App's TLS versions, cipher suites or key-size limits: TLS 1.2+ and an OpenSSL-like default list are assumed from user reports (../shared/reference/user-voice.md); its error codes are not documented",
+        unverified: "no public source lists the Windows App's TLS versions, cipher suites or key-size limits: TLS 1.2+ and an OpenSSL-like default list are assumed from user reports of it failing where mstsc connects; its error codes are not documented",
         requires_server_authentication: false,
     },
     ClientProfile {

@@ -116,7 +116,7 @@ fn human_offset(offset: i64) -> String {
     format!("{text} {dir}")
 }
 
-/// The finding a CredSSP errorCode (an NTSTATUS, protocol.md 5.3) stands for: the shared
+/// The finding a CredSSP errorCode (an NTSTATUS, MS-CSSP 2.2.1) stands for: the shared
 /// mapping, and a failed logon for any status it does not name.
 pub(crate) fn ntstatus_finding(code: u32) -> FindingId {
     crate::ntstatus::finding(code).unwrap_or(FindingId::LogonFailure)

@@ -14,7 +14,8 @@ use rdpdoctor_observations::{
 const LEVEL_NONE: u32 = 0;
 const LEVEL_LOW: u32 = 1;
 const LEVEL_FIPS: u32 = 4;
-/// RSA keys under this many bits are factorable (FINDINGS.md weak-server-key).
+/// RSA keys under this many bits are factorable (weak-server-key): 512-bit RSA was factored
+/// publicly in 1999, and the proprietary certificate of Standard RDP Security often carries one.
 const MIN_KEY_BITS: u32 = 1024;
 
 pub(super) fn check(obs: &Observations, vars: &Vars, out: &mut Vec<Finding>) {

@@ -1,5 +1,5 @@
 //! One-line descriptions of event records (used as evidence and in the timeline), and the
-//! timeline itself. The wording follows windows-host.md sections 2.1 to 2.3.
+//! timeline itself. The wording follows the events' own Windows descriptions, shortened.
 
 use crate::model::TimelineEntry;
 use rdpdoctor_codes::Family;

@@ -1,4 +1,4 @@
-//! Findings proven by event records (windows-host.md section 3, "Diagnosis → evidence map").
+//! Findings proven by event records: each rule names the event ids and fields that prove it.
 
 use super::describe::{cite, cite_many, describe, disconnect, logon_status, num, src, time, Src};
 use super::Acc;
@@ -276,7 +276,7 @@ fn logon(events: &[EventRecord], acc: &mut Acc) {
             None => groups.push((id, severity, vec![e])),
         }
     }
-    // The id each NTSTATUS proves (windows-host.md 2.2, 4625 row), from the one mapping the NLA
+    // The id each NTSTATUS proves (a 4625 record's Status or SubStatus), from the one mapping the NLA
     // rule uses too. Bad credentials are a warning; the account and logon-right findings block.
     for e in &failures {
         let id = match logon_status(e).and_then(crate::ntstatus::finding) {

@@ -1,5 +1,6 @@
 //! Rules over offline evidence: event log records and registry values read from exports
-//! (FINDINGS.md "Offline evidence", and the logon findings the Security log proves).
+//! (settings and server-side errors no network probe sees, and the logon findings the Security
+//! log proves).
 //!
 //! Both sources feed one accumulator, so an id proven by the registry and by events becomes one
 //! finding with both kinds of evidence and the more severe of the severities.

@@ -1,4 +1,4 @@
-//! Findings from registry exports (windows-host.md section 5). Group policy values override the
+//! Findings from registry exports of the RDP settings. Group policy values override the
 //! local ones; every evidence line says which one applied.
 
 use super::Acc;
