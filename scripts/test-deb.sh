@@ -84,7 +84,7 @@ ok "maintainer scripts: user _rdpdoctor, unit not enabled or started at install"
 unit="$root/${unit_path#./}"
 for line in 'User=_rdpdoctor' 'EnvironmentFile=/etc/rdpdoctor/exporter.conf' \
   'ExecStart=/usr/lib/rdpdoctor/exporter-start' 'NoNewPrivileges=yes' 'ProtectSystem=strict' \
-  'CapabilityBoundingSet=' 'PrivateTmp=yes' 'ProtectHome=yes'; do
+  'CapabilityBoundingSet=' 'PrivateTmp=yes' 'ProtectHome=yes' 'StateDirectory=rdpdoctor'; do
   grep -qx "$line" "$unit" || fail "the unit lacks $line"
 done
 if command -v systemd-analyze >/dev/null 2>&1; then
@@ -121,7 +121,8 @@ set -e
 echo "$out" | grep -q 'RDPDOCTOR_ALLOW' || fail "the refusal does not say what to set: $out"
 ok "no allow list: refused (exit 78): $out"
 
-RDPDOCTOR_LISTEN=127.0.0.1:0 RDPDOCTOR_ALLOW='127.0.0.2/32, *.lab.invalid' RDPDOCTOR_OPTS='--max-probes 2' \
+mkdir -p "$work/state"
+STATE_DIRECTORY="$work/state" RDPDOCTOR_LISTEN=127.0.0.1:0 RDPDOCTOR_ALLOW='127.0.0.2/32, *.lab.invalid' RDPDOCTOR_OPTS='--max-probes 2' \
   "$root/usr/lib/rdpdoctor/exporter-start" 2>"$work/serve.err" &
 server_pid=$!
 addr=""
@@ -132,6 +133,11 @@ for _ in $(seq 50); do
   sleep 0.1
 done
 [ -n "$addr" ] || fail "the exporter did not say where it listens: $(cat "$work/serve.err")"
+cmdline=$(tr '\0' ' ' <"/proc/$server_pid/cmdline")
+case "$cmdline" in
+  *"--known-certs $work/state/known-certs.json"*) ok "the exporter remembers certificates in its StateDirectory" ;;
+  *) fail "the start script does not pass --known-certs in STATE_DIRECTORY: $cmdline" ;;
+esac
 python3 - "$addr" <<'PY' || fail "the exporter started by the package's script does not answer as configured"
 import sys, urllib.error, urllib.request
 addr = sys.argv[1]
