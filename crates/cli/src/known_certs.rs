@@ -7,7 +7,10 @@
 //! reported and left alone (never overwritten, never a panic), and it is written atomically
 //! (a temporary file in the same directory, then a rename) with a bounded number of entries.
 
-use rdpdoctor_observations::{Certificate, CertificateExpectation, KnownCertificate, Target};
+use rdpdoctor_diagnose::{Diagnosis, FindingId};
+use rdpdoctor_observations::{
+    Certificate, CertificateExpectation, KnownCertificate, Observations, Target, TlsVersion,
+};
 use serde::{Deserialize, Serialize};
 use std::collections::BTreeMap;
 use std::io::Read;
@@ -124,11 +127,16 @@ impl KnownCerts {
     pub fn record(
         &mut self,
         key: &str,
-        seen: &Certificate,
-        suspected: bool,
+        obs: &Observations,
+        diagnosis: &Diagnosis,
         now: jiff::Timestamp,
     ) -> Option<String> {
-        let (changed, note) = self.remember(key, seen, suspected, now);
+        let remembered = self.remember(key, obs, diagnosis, now);
+        self.flush_if_changed(remembered)
+    }
+
+    /// Writes the file after a change; the note of the change, or the write error.
+    fn flush_if_changed(&self, (changed, note): (bool, Option<String>)) -> Option<String> {
         if !changed {
             return note;
         }
@@ -143,7 +151,30 @@ impl KnownCerts {
     pub fn remember(
         &mut self,
         key: &str,
+        obs: &Observations,
+        diagnosis: &Diagnosis,
+        now: jiff::Timestamp,
+    ) -> (bool, Option<String>) {
+        let Some(tls) = &obs.tls else {
+            return (false, None);
+        };
+        let Some(seen) = &tls.certificate else {
+            return (false, None);
+        };
+        let suspected = diagnosis
+            .findings
+            .iter()
+            .any(|f| f.id == FindingId::InterceptionSuspected);
+        self.remember_certificate(key, seen, tls.newest_completed(), suspected, now)
+    }
+
+    /// The certificate `seen` for `key`, with the newest TLS version that completed; `suspected`
+    /// when the check suspects interception (a first certificate is then not remembered).
+    fn remember_certificate(
+        &mut self,
+        key: &str,
         seen: &Certificate,
+        newest_tls: Option<TlsVersion>,
         suspected: bool,
         now: jiff::Timestamp,
     ) -> (bool, Option<String>) {
@@ -158,12 +189,17 @@ impl KnownCerts {
         }
         let note = match self.targets.get_mut(key) {
             Some(k) if k.same_certificate(seen) => {
+                // The same certificate proves the same server: what its TLS offers now is the
+                // baseline (a server whose TLS 1.3 was turned off is no sign of anything).
                 k.last_seen = now;
+                if newest_tls.is_some() {
+                    k.newest_tls = newest_tls;
+                }
                 None
             }
             Some(_) if self.accept_changed => {
                 self.targets
-                    .insert(key.to_string(), KnownCertificate::from_certificate(seen, now));
+                    .insert(key.to_string(), KnownCertificate::from_certificate(seen, newest_tls, now));
                 Some(format!(
                     "rdpdoctor: remembered the new certificate of {key} (SHA-256 {}) in {}",
                     seen.sha256_hex,
@@ -183,7 +219,7 @@ impl KnownCerts {
             }
             None => {
                 self.targets
-                    .insert(key.to_string(), KnownCertificate::from_certificate(seen, now));
+                    .insert(key.to_string(), KnownCertificate::from_certificate(seen, newest_tls, now));
                 None
             }
         };
@@ -279,6 +315,43 @@ fn read(path: &Path) -> Result<BTreeMap<String, KnownCertificate>, String> {
 mod tests {
     use super::*;
 
+    /// What `record` does for one certificate: remember it, write the file if it changed.
+    fn rec(
+        k: &mut KnownCerts,
+        key: &str,
+        seen: &Certificate,
+        newest_tls: Option<TlsVersion>,
+        suspected: bool,
+        now: jiff::Timestamp,
+    ) -> Option<String> {
+        let remembered = k.remember_certificate(key, seen, newest_tls, suspected, now);
+        k.flush_if_changed(remembered)
+    }
+
+    #[test]
+    fn the_same_certificate_updates_the_newest_tls_version() {
+        let dir = std::env::temp_dir().join(format!("rdpdoctor-kc-tls-{}", std::process::id()));
+        let _ = std::fs::create_dir_all(&dir);
+        let path = dir.join("k.json");
+        let _ = std::fs::remove_file(&path);
+        let args = KnownCertsArgs {
+            known_certs: Some(path.clone()),
+            ..KnownCertsArgs::default()
+        };
+        let mut k = KnownCerts::open(&args).unwrap_or_else(|| panic!("opens"));
+        let now = jiff::Timestamp::UNIX_EPOCH;
+        let tls13 = Some(TlsVersion::Tls13);
+        k.remember_certificate("h:3389", &cert("aa"), tls13, false, now);
+        assert_eq!(k.targets["h:3389"].newest_tls, tls13);
+        // The same certificate, TLS 1.3 turned off on the server: the new baseline.
+        k.remember_certificate("h:3389", &cert("aa"), Some(TlsVersion::Tls12), false, now);
+        assert_eq!(k.targets["h:3389"].newest_tls, Some(TlsVersion::Tls12));
+        // Another certificate does not touch the remembered entry.
+        k.remember_certificate("h:3389", &cert("bb"), Some(TlsVersion::Tls10), false, now);
+        assert_eq!(k.targets["h:3389"].newest_tls, Some(TlsVersion::Tls12));
+        let _ = std::fs::remove_dir_all(&dir);
+    }
+
     fn cert(sha: &str) -> Certificate {
         serde_json::from_value(serde_json::json!({
             "subject": "CN=a", "issuer": "CN=ca", "serial_hex": "01", "sha256_hex": sha,
@@ -309,10 +382,10 @@ mod tests {
         };
         let now = jiff::Timestamp::now();
         let mut k = KnownCerts::open(&args).unwrap_or_else(|| unreachable!());
-        assert!(k.record("h:3389", &cert("aa"), false, now).is_none());
+        assert!(rec(&mut k, "h:3389", &cert("aa"), None, false, now).is_none());
         let mut k = KnownCerts::open(&args).unwrap_or_else(|| unreachable!());
         assert_eq!(k.get("h:3389").map(|c| c.sha256_hex.as_str()), Some("aa"));
-        assert!(k.record("h:3389", &cert("bb"), false, now).is_some());
+        assert!(rec(&mut k, "h:3389", &cert("bb"), None, false, now).is_some());
         let k2 = KnownCerts::open(&args).unwrap_or_else(|| unreachable!());
         assert_eq!(k2.get("h:3389").map(|c| c.sha256_hex.as_str()), Some("aa"));
         let mut accept = KnownCerts::open(&KnownCertsArgs {
@@ -320,12 +393,12 @@ mod tests {
             ..args.clone()
         })
         .unwrap_or_else(|| unreachable!());
-        assert!(accept.record("h:3389", &cert("bb"), false, now).is_some());
+        assert!(rec(&mut accept, "h:3389", &cert("bb"), None, false, now).is_some());
         let k3 = KnownCerts::open(&args).unwrap_or_else(|| unreachable!());
         assert_eq!(k3.get("h:3389").map(|c| c.sha256_hex.as_str()), Some("bb"));
         // Nothing is remembered at first sight of a suspected interceptor.
         k.accept_changed = false;
-        assert!(k.record("other:1", &cert("cc"), true, now).is_some());
+        assert!(rec(&mut k, "other:1", &cert("cc"), None, true, now).is_some());
         let _ = std::fs::remove_dir_all(&d);
     }
 
@@ -341,9 +414,15 @@ mod tests {
         };
         let mut k = KnownCerts::open(&args).unwrap_or_else(|| unreachable!());
         assert!(k.problem().is_some());
-        assert!(k
-            .record("h:1", &cert("aa"), false, jiff::Timestamp::now())
-            .is_some());
+        assert!(rec(
+            &mut k,
+            "h:1",
+            &cert("aa"),
+            None,
+            false,
+            jiff::Timestamp::now()
+        )
+        .is_some());
         assert_eq!(
             std::fs::read(&path).unwrap_or_default(),
             b"{not json\x00\xff".to_vec()

@@ -168,20 +168,32 @@ fn pyrdp_in_front_of_xrdp_is_a_changed_certificate_and_suspected_interception() 
     args.extend_from_slice(SLOW);
     let (code, v, stderr) = check(&args, None);
     let got = ids(&v);
-    // pyrdp-mitm answers xrdp's TLS selections faithfully: the certificate is the sign.
+    // pyrdp-mitm answers xrdp's TLS selections faithfully: its certificate and its older TLS
+    // (xrdp completes TLS 1.3, pyrdp-mitm refuses it) are the signs.
     let changed = finding(&v, "cert-changed");
     let text = evidence(changed);
     assert!(text.contains(&before), "{text}");
     assert!(text.contains("does not look like a renewal"), "{text}");
     assert!(text.contains("a new key"), "{text}");
     let suspected = finding(&v, "interception-suspected");
-    assert_eq!(suspected["severity"], "warning", "one sign: {suspected:#}");
+    assert_eq!(
+        suspected["severity"], "blocking",
+        "two signs: {suspected:#}"
+    );
+    let signs = evidence(suspected);
+    assert!(signs.contains("cert-changed"), "{suspected:#}");
     assert!(
-        evidence(suspected).contains("cert-changed"),
+        signs.contains("TLS 1.3 completed with the certificate remembered for this target")
+            && signs.contains("newest now: TLS 1.2"),
         "{suspected:#}"
     );
-    assert_eq!(v["verdict"]["status"], "degraded", "{got:?}");
-    assert_eq!(code, 1, "a warning exits 1");
+    assert_eq!(v["verdict"]["status"], "broken", "{got:?}");
+    assert_eq!(
+        v["verdict"]["finding"], "interception-suspected",
+        "{:#}",
+        v["verdict"]
+    );
+    assert_eq!(code, 1, "findings exit 1");
     // The remembered certificate is kept, not replaced by the interceptor's.
     assert_eq!(remembered_sha256(&known, &mitm), before);
     assert!(stderr.contains("the remembered one is kept"), "{stderr}");

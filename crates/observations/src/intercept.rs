@@ -3,7 +3,7 @@
 //! that several readers need. Filled in by the command line before diagnosis; the probe only
 //! reads the fingerprints to decide whether an NTLM response may be sent.
 
-use crate::{Certificate, NtlmInfo};
+use crate::{Certificate, NtlmInfo, TlsVersion};
 use jiff::Timestamp;
 use serde::{Deserialize, Serialize};
 
@@ -39,11 +39,20 @@ pub struct KnownCertificate {
     pub first_seen: Timestamp,
     /// When it was last seen.
     pub last_seen: Timestamp,
+    /// The newest TLS version whose handshake completed when this certificate was last seen
+    /// (absent in files written before it was kept). An interceptor that presents another
+    /// certificate often runs an older TLS stack than the server behind it.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub newest_tls: Option<TlsVersion>,
 }
 
 impl KnownCertificate {
     /// The entry to remember for a certificate seen at `now`.
-    pub fn from_certificate(c: &Certificate, now: Timestamp) -> KnownCertificate {
+    pub fn from_certificate(
+        c: &Certificate,
+        newest_tls: Option<TlsVersion>,
+        now: Timestamp,
+    ) -> KnownCertificate {
         KnownCertificate {
             sha256_hex: c.sha256_hex.to_ascii_lowercase(),
             public_key_sha256: c.public_key_sha256.clone(),
@@ -53,6 +62,7 @@ impl KnownCertificate {
             not_after: c.not_after,
             first_seen: now,
             last_seen: now,
+            newest_tls,
         }
     }
 
@@ -202,7 +212,7 @@ mod tests {
     #[test]
     fn a_renewal_with_the_same_key_is_not_a_key_change() {
         let old = cert(&["a"]);
-        let known = KnownCertificate::from_certificate(&old, Timestamp::UNIX_EPOCH);
+        let known = KnownCertificate::from_certificate(&old, None, Timestamp::UNIX_EPOCH);
         let mut renewed = old.clone();
         renewed.sha256_hex = "dd".repeat(32);
         assert!(!known.same_certificate(&renewed));

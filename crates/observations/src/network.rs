@@ -278,6 +278,34 @@ pub struct TlsObservation {
     pub certificate: Option<Certificate>,
 }
 
+impl TlsObservation {
+    /// The newest version whose handshake completed.
+    pub fn newest_completed(&self) -> Option<TlsVersion> {
+        self.attempts
+            .iter()
+            .filter(|a| matches!(a.outcome, TlsOutcome::Completed { .. }))
+            .map(|a| a.version)
+            .max()
+    }
+
+    /// Whether a handshake pinned to `version` was tried and reached the server (the X.224
+    /// exchange before it selected TLS), without completing.
+    pub fn refused(&self, version: TlsVersion) -> bool {
+        let tried: Vec<&TlsAttempt> = self
+            .attempts
+            .iter()
+            .filter(|a| a.version == version)
+            .collect();
+        !tried.is_empty()
+            && tried.iter().all(|a| {
+                !matches!(
+                    a.outcome,
+                    TlsOutcome::Completed { .. } | TlsOutcome::NegotiationFailed { .. }
+                )
+            })
+    }
+}
+
 /// One TLS handshake pinned to one version.
 #[derive(Clone, Debug, Serialize, Deserialize)]
 pub struct TlsAttempt {
@@ -371,6 +399,38 @@ pub struct Certificate {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn newest_completed_and_refused_versions() {
+        let attempt = |version, outcome| TlsAttempt {
+            version,
+            requested: protocol::SSL,
+            elapsed_ms: 1.0,
+            outcome,
+        };
+        let done = || TlsOutcome::Completed {
+            cipher: "x".to_string(),
+        };
+        let tls = TlsObservation {
+            attempts: vec![
+                attempt(TlsVersion::Tls12, done()),
+                attempt(TlsVersion::Tls13, TlsOutcome::AlertReceived { alert: 70 }),
+                attempt(
+                    TlsVersion::Tls11,
+                    TlsOutcome::NegotiationFailed {
+                        outcome: NegotiationOutcome::Closed { bytes: 0 },
+                    },
+                ),
+            ],
+            certificate: None,
+        };
+        assert_eq!(tls.newest_completed(), Some(TlsVersion::Tls12));
+        assert!(tls.refused(TlsVersion::Tls13));
+        // Never reached the server, or never tried: not refused.
+        assert!(!tls.refused(TlsVersion::Tls11));
+        assert!(!tls.refused(TlsVersion::Tls10));
+        assert!(!tls.refused(TlsVersion::Tls12));
+    }
 
     #[test]
     fn names_nla_and_what_an_answer_selected() {

@@ -157,7 +157,8 @@ mod tests {
         let seen = cert(&"aa".repeat(32), &"11".repeat(32));
         let mut t = Trust::default();
         assert!(certificate_signs(&seen, &t).is_empty());
-        let mut known = KnownCertificate::from_certificate(&seen, jiff::Timestamp::UNIX_EPOCH);
+        let mut known =
+            KnownCertificate::from_certificate(&seen, None, jiff::Timestamp::UNIX_EPOCH);
         t.remembered = Some(known.clone());
         assert!(certificate_signs(&seen, &t).is_empty());
         known.sha256_hex = "bb".repeat(32);

@@ -268,15 +268,8 @@ pub fn run(args: &CheckArgs) -> u8 {
         }
     }
     let diagnosis = rdpdoctor_diagnose::diagnose(&obs, &ctx);
-    if let (Some(k), Some(seen)) = (
-        known.as_mut(),
-        obs.tls.as_ref().and_then(|t| t.certificate.as_ref()),
-    ) {
-        let suspected = diagnosis
-            .findings
-            .iter()
-            .any(|f| f.id == "interception-suspected");
-        if let Some(line) = k.record(&known_key, seen, suspected, jiff::Timestamp::now()) {
+    if let Some(k) = known.as_mut() {
+        if let Some(line) = k.record(&known_key, &obs, &diagnosis, jiff::Timestamp::now()) {
             eprintln!("{}", crate::render::escape::line(&line));
         }
     }

@@ -397,15 +397,9 @@ async fn check_one(
     let mut obs = rdpdoctor_probe::check(target, &options).await;
     obs.expected_certificate = expectation;
     let diagnosis = rdpdoctor_diagnose::diagnose(&obs, ctx);
-    if let (Some(k), Some(seen)) = (known, obs.tls.as_ref().and_then(|t| t.certificate.as_ref())) {
-        let suspected = diagnosis
-            .findings
-            .iter()
-            .any(|f| f.id == "interception-suspected");
-        if let Ok(mut k) = k.lock() {
-            // Per-host notes stay out of a fleet's stderr; the findings carry them.
-            let _ = k.remember(&key, seen, suspected, jiff::Timestamp::now());
-        }
+    if let Some(Ok(mut k)) = known.map(|k| k.lock()) {
+        // Per-host notes stay out of a fleet's stderr; the findings carry them.
+        let _ = k.remember(&key, &obs, &diagnosis, jiff::Timestamp::now());
     }
     let line = render::json::report(&diagnosis, &obs);
     let _ = line_tx.send((line, diagnosis)).await;

@@ -489,19 +489,12 @@ fn remember(
     obs: &rdpdoctor_observations::Observations,
     diagnosis: &rdpdoctor_diagnose::Diagnosis,
 ) {
-    let Some(seen) = obs.tls.as_ref().and_then(|t| t.certificate.as_ref()) else {
-        return;
-    };
-    let suspected = diagnosis
-        .findings
-        .iter()
-        .any(|f| f.id == "interception-suspected");
     let Ok(mut known) = known.lock() else {
         return;
     };
     let (changed, note) = known
         .certs
-        .remember(key, seen, suspected, jiff::Timestamp::now());
+        .remember(key, obs, diagnosis, jiff::Timestamp::now());
     if let Some(line) = note {
         known.say(line);
     }

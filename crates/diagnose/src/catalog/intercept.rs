@@ -51,7 +51,8 @@ pub(super) const ENTRIES: &[FindingDef] = &[
         explanation: "An interceptor (pyrdp-mitm and its kind, an inspecting proxy, a compromised jump host) terminates the \
             client's connection and opens its own to the server. Each leaves marks: it answers the X.224 request with a \
             protocol it chose rather than one the client asked for, it presents a certificate with its own key (not the \
-            one pinned or remembered), the names in the NTLM CHALLENGE belong to another machine than the certificate, \
+            one pinned or remembered), its own TLS stack often refuses a version the server completed with the \
+            remembered certificate (TLS 1.3 gone), the names in the NTLM CHALLENGE belong to another machine than the certificate, \
             and it cannot produce the CredSSP pubKeyAuth for the key the client sees. One sign can have an innocent \
             cause (a renewal, a broken proxy); several together, or a pubKeyAuth that does not verify, mean the \
             connection is not end to end. rdpdoctor does not send an NTLM AUTHENTICATE (a crackable hash of the \

@@ -132,6 +132,9 @@ fn interception(
                 }
             }
         }
+        if let Some(sign) = older_tls(obs, c) {
+            signs.push(sign);
+        }
         if let Some(NlaOutcome::Challenge { info }) = obs.nla.as_ref().map(|n| &n.outcome) {
             if let Some(why) = ntlm_names_disagree(c, info) {
                 signs.push(why);
@@ -176,4 +179,25 @@ fn interception(
         Severity::Warning
     };
     out.push(f);
+}
+
+/// The sign of a TLS stack older than the server's: another certificate than the remembered one,
+/// and the newest TLS version that completed with the remembered one now refused. A renewal does
+/// not take TLS 1.3 away; a device that terminates TLS itself (pyrdp-mitm, an inspecting proxy)
+/// often offers less than the server behind it.
+fn older_tls(obs: &Observations, c: &Certificate) -> Option<String> {
+    let known = obs.expected_certificate.as_ref()?.remembered.as_ref()?;
+    let then = known.newest_tls?;
+    let tls = obs.tls.as_ref()?;
+    if known.same_certificate(c) || !tls.refused(then) {
+        return None;
+    }
+    let now = tls
+        .newest_completed()
+        .map_or("none".to_string(), |v| v.label().to_string());
+    Some(format!(
+        "{} completed with the certificate remembered for this target (last seen {}); with this one it is refused (newest now: {now})",
+        then.label(),
+        day(known.last_seen)
+    ))
 }
