@@ -317,6 +317,46 @@ pub struct CertificateFacts {
 }
 
 /// Everything `diagnose` concludes.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "lowercase")]
+/// Whether a client profile connects (`clients[].outcome`).
+pub enum Outcome {
+    Connects,
+    /// Connects after the user accepts a certificate (or identity) dialog.
+    Prompts,
+    Fails,
+    /// A step it depends on was not observed.
+    Unknown,
+}
+
+impl Outcome {
+    pub fn label(self) -> &'static str {
+        match self {
+            Outcome::Connects => "connects",
+            Outcome::Prompts => "prompts",
+            Outcome::Fails => "fails",
+            Outcome::Unknown => "unknown",
+        }
+    }
+}
+
+/// One row of the client matrix (`check --clients`, `clients[]` in JSON), as
+/// `clients::simulate` decides it.
+#[derive(Clone, Debug, Serialize, Deserialize)]
+pub struct ClientOutcome {
+    pub id: String,
+    pub name: String,
+    pub outcome: Outcome,
+    /// The step that fails (or prompts, or could not be judged).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub step: Option<Step>,
+    pub reason: String,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub client_error: Option<ClientError>,
+    /// The profile's sources, joined.
+    pub source: String,
+}
+
 #[derive(Clone, Debug, Serialize, Deserialize)]
 pub struct Diagnosis {
     #[serde(skip_serializing_if = "Option::is_none")]
@@ -326,7 +366,7 @@ pub struct Diagnosis {
     pub facts: Facts,
     /// Which client profiles can connect (`check --clients`), one row per profile.
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
-    pub clients: Vec<crate::clients::ClientOutcome>,
+    pub clients: Vec<ClientOutcome>,
 }
 
 impl Diagnosis {

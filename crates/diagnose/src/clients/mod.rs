@@ -4,8 +4,9 @@
 mod profiles;
 mod simulate;
 
+pub use crate::model::{ClientOutcome, Outcome};
 pub use profiles::PROFILES;
-pub use simulate::{simulate, ClientOutcome, Outcome};
+pub use simulate::simulate;
 
 use rdpdoctor_codes::Family;
 use rdpdoctor_observations::TlsVersion;

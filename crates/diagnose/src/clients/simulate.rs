@@ -7,50 +7,11 @@
 //! then `unknown` with what is missing.
 
 use super::{CertPolicy, ClientProfile, CodeList, OraclePolicy, PROFILES};
-use crate::model::{ClientError, CodeRef, Step};
+use crate::model::{ClientError, ClientOutcome, CodeRef, Outcome, Step};
 use rdpdoctor_observations::{
     neg_failure, protocol, CipherScan, NegotiationOutcome, Observations, TlsObservation,
     TlsOutcome, TlsVersion, VersionScan,
 };
-use serde::{Deserialize, Serialize};
-
-#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
-#[serde(rename_all = "lowercase")]
-pub enum Outcome {
-    Connects,
-    /// Connects after the user accepts a certificate (or identity) dialog.
-    Prompts,
-    Fails,
-    /// A step it depends on was not observed.
-    Unknown,
-}
-
-impl Outcome {
-    pub fn label(self) -> &'static str {
-        match self {
-            Outcome::Connects => "connects",
-            Outcome::Prompts => "prompts",
-            Outcome::Fails => "fails",
-            Outcome::Unknown => "unknown",
-        }
-    }
-}
-
-/// One row of the matrix (`clients[]` in JSON).
-#[derive(Clone, Debug, Serialize, Deserialize)]
-pub struct ClientOutcome {
-    pub id: String,
-    pub name: String,
-    pub outcome: Outcome,
-    /// The step that fails (or prompts, or could not be judged).
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub step: Option<Step>,
-    pub reason: String,
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub client_error: Option<ClientError>,
-    /// The profile's sources, joined.
-    pub source: String,
-}
 
 /// Every profile against `obs`; empty when the cipher suites were not enumerated.
 pub fn simulate(obs: &Observations) -> Vec<ClientOutcome> {
