@@ -157,15 +157,76 @@ pub mod protocol {
     }
 }
 
-/// RDP_NEG_FAILURE failureCode values (MS-RDPBCGR 2.2.1.2.2). [`NegotiationOutcome::Failure`]
-/// keeps the code as a number, so a code outside this list is recorded as it came.
-pub mod neg_failure {
-    pub const SSL_REQUIRED_BY_SERVER: u32 = 1;
-    pub const SSL_NOT_ALLOWED_BY_SERVER: u32 = 2;
-    pub const SSL_CERT_NOT_ON_SERVER: u32 = 3;
-    pub const INCONSISTENT_FLAGS: u32 = 4;
-    pub const HYBRID_REQUIRED_BY_SERVER: u32 = 5;
-    pub const SSL_WITH_USER_AUTH_REQUIRED_BY_SERVER: u32 = 6;
+/// An RDP_NEG_FAILURE failureCode (MS-RDPBCGR 2.2.1.2.2). It serializes as the number on the
+/// wire, and a code outside the specification is kept as it came ([`NegFailureCode::Other`]).
+/// Build one from a number with `From<u32>`, so a known code never lands in `Other`.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[serde(from = "u32", into = "u32")]
+pub enum NegFailureCode {
+    /// 1: the server requires TLS (it refuses Standard RDP Security).
+    SslRequiredByServer,
+    /// 2: the server allows only Standard RDP Security.
+    SslNotAllowedByServer,
+    /// 3: the server has no certificate for TLS.
+    SslCertNotOnServer,
+    /// 4: the request's flags contradict each other.
+    InconsistentFlags,
+    /// 5: the server requires CredSSP (NLA).
+    HybridRequiredByServer,
+    /// 6: the server requires TLS with user authentication.
+    SslWithUserAuthRequiredByServer,
+    /// Any other code, as it came.
+    Other(u32),
+}
+
+impl NegFailureCode {
+    /// The failureCode as on the wire.
+    pub fn as_u32(self) -> u32 {
+        match self {
+            NegFailureCode::SslRequiredByServer => 1,
+            NegFailureCode::SslNotAllowedByServer => 2,
+            NegFailureCode::SslCertNotOnServer => 3,
+            NegFailureCode::InconsistentFlags => 4,
+            NegFailureCode::HybridRequiredByServer => 5,
+            NegFailureCode::SslWithUserAuthRequiredByServer => 6,
+            NegFailureCode::Other(code) => code,
+        }
+    }
+
+    /// The specification's name of the code (`None` for a code outside it).
+    pub fn name(self) -> Option<&'static str> {
+        match self {
+            NegFailureCode::SslRequiredByServer => Some("SSL_REQUIRED_BY_SERVER"),
+            NegFailureCode::SslNotAllowedByServer => Some("SSL_NOT_ALLOWED_BY_SERVER"),
+            NegFailureCode::SslCertNotOnServer => Some("SSL_CERT_NOT_ON_SERVER"),
+            NegFailureCode::InconsistentFlags => Some("INCONSISTENT_FLAGS"),
+            NegFailureCode::HybridRequiredByServer => Some("HYBRID_REQUIRED_BY_SERVER"),
+            NegFailureCode::SslWithUserAuthRequiredByServer => {
+                Some("SSL_WITH_USER_AUTH_REQUIRED_BY_SERVER")
+            }
+            NegFailureCode::Other(_) => None,
+        }
+    }
+}
+
+impl From<u32> for NegFailureCode {
+    fn from(code: u32) -> Self {
+        match code {
+            1 => NegFailureCode::SslRequiredByServer,
+            2 => NegFailureCode::SslNotAllowedByServer,
+            3 => NegFailureCode::SslCertNotOnServer,
+            4 => NegFailureCode::InconsistentFlags,
+            5 => NegFailureCode::HybridRequiredByServer,
+            6 => NegFailureCode::SslWithUserAuthRequiredByServer,
+            other => NegFailureCode::Other(other),
+        }
+    }
+}
+
+impl From<NegFailureCode> for u32 {
+    fn from(code: NegFailureCode) -> Self {
+        code.as_u32()
+    }
 }
 
 /// One X.224 Connection Request with an RDP_NEG_REQ, and what came back.
@@ -190,7 +251,7 @@ pub enum NegotiationOutcome {
     /// RDP_NEG_RSP (2.2.1.2.1).
     Selected { protocol: u32, flags: u8 },
     /// RDP_NEG_FAILURE (2.2.1.2.2); unknown codes are kept as they came.
-    Failure { code: u32 },
+    Failure { code: NegFailureCode },
     /// A Connection Confirm without negotiation data (pre-RDP 5.2 behaviour, or a proxy).
     NoNegotiationData,
     /// A TPKT arrived but its X.224 / negotiation content is not valid.
@@ -373,6 +434,30 @@ mod tests {
     use super::*;
 
     #[test]
+    fn neg_failure_codes_are_their_numbers() {
+        for n in 0..=8u32 {
+            let code = NegFailureCode::from(n);
+            assert_eq!(code.as_u32(), n);
+            assert_eq!(code.name().is_some(), (1..=6).contains(&n), "{n}");
+            assert_eq!(serde_json::to_string(&code).unwrap(), n.to_string());
+            assert_eq!(
+                serde_json::from_str::<NegFailureCode>(&n.to_string()).unwrap(),
+                code
+            );
+        }
+        assert_eq!(
+            NegFailureCode::from(5),
+            NegFailureCode::HybridRequiredByServer
+        );
+        assert_eq!(
+            NegFailureCode::HybridRequiredByServer.name(),
+            Some("HYBRID_REQUIRED_BY_SERVER")
+        );
+        assert_eq!(NegFailureCode::from(42), NegFailureCode::Other(42));
+        assert!(serde_json::from_str::<NegFailureCode>("-1").is_err());
+    }
+
+    #[test]
     fn names_nla_and_what_an_answer_selected() {
         assert_eq!(protocol::NLA, 0x0a);
         assert_eq!(protocol::MSTSC_DEFAULT, 0x0b);
@@ -388,7 +473,10 @@ mod tests {
         // A combination is no valid selection: neither TLS nor CredSSP is proven.
         assert!(!selected(protocol::NLA).selects_tls());
         assert!(!selected(protocol::NLA).selects_credssp());
-        assert_eq!(NegotiationOutcome::Failure { code: 5 }.selected(), None);
+        let five = NegotiationOutcome::Failure {
+            code: NegFailureCode::HybridRequiredByServer,
+        };
+        assert_eq!(five.selected(), None);
         assert!(!NegotiationOutcome::NoNegotiationData.selects_tls());
     }
 }

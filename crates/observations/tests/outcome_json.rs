@@ -33,8 +33,18 @@ fn negotiation_outcome() {
         },
         r#"{"kind":"selected","protocol":2,"flags":3}"#,
     );
-    same(N::Failure { code: 5 }, r#"{"kind":"failure","code":5}"#);
-    same(N::Failure { code: 42 }, r#"{"kind":"failure","code":42}"#);
+    same(
+        N::Failure {
+            code: NegFailureCode::HybridRequiredByServer,
+        },
+        r#"{"kind":"failure","code":5}"#,
+    );
+    same(
+        N::Failure {
+            code: NegFailureCode::Other(42),
+        },
+        r#"{"kind":"failure","code":42}"#,
+    );
     same(N::NoNegotiationData, r#"{"kind":"no-negotiation-data"}"#);
     same(
         N::Malformed {
@@ -124,7 +134,9 @@ fn tls_outcome() {
     );
     same(
         T::NegotiationFailed {
-            outcome: NegotiationOutcome::Failure { code: 2 },
+            outcome: NegotiationOutcome::Failure {
+                code: NegFailureCode::SslNotAllowedByServer,
+            },
         },
         r#"{"kind":"negotiation-failed","outcome":{"kind":"failure","code":2}}"#,
     );
@@ -213,7 +225,9 @@ fn rdp_security_outcome() {
     );
     same(
         R::Negotiation {
-            outcome: NegotiationOutcome::Failure { code: 1 },
+            outcome: NegotiationOutcome::Failure {
+                code: NegFailureCode::SslRequiredByServer,
+            },
         },
         r#"{"kind":"negotiation","outcome":{"kind":"failure","code":1}}"#,
     );

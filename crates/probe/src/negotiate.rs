@@ -86,7 +86,7 @@ fn confirm(packet: &[u8]) -> NegotiationOutcome {
         x224::Confirm::Selected { protocol, flags } => {
             NegotiationOutcome::Selected { protocol, flags }
         }
-        x224::Confirm::Failure { code } => NegotiationOutcome::Failure { code },
+        x224::Confirm::Failure { code } => NegotiationOutcome::Failure { code: code.into() },
         x224::Confirm::NoNegotiationData => NegotiationOutcome::NoNegotiationData,
         x224::Confirm::Malformed(reason) => NegotiationOutcome::Malformed {
             reason,

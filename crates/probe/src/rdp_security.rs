@@ -281,6 +281,7 @@ fn certificate_facts(cert: ServerCertificate) -> ServerCertificateFacts {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use rdpdoctor_observations::NegFailureCode;
     use tokio::io::{duplex, AsyncReadExt};
 
     /// A server that answers the CR with `cc` and the Connect Initial with `answer`.
@@ -371,7 +372,9 @@ mod tests {
         assert!(!speaks_standard_rdp(&[attempt(1, rdp)]));
         assert!(!speaks_standard_rdp(&[attempt(
             0,
-            NegotiationOutcome::Failure { code: 1 }
+            NegotiationOutcome::Failure {
+                code: NegFailureCode::SslRequiredByServer
+            }
         )]));
     }
 }

@@ -210,7 +210,7 @@ pub(crate) fn describe_negotiation(outcome: &NegotiationOutcome) -> String {
             )
         }
         NegotiationOutcome::Failure { code } => {
-            format!("RDP_NEG_FAILURE {}", neg_failure_name(*code))
+            format!("RDP_NEG_FAILURE {}", neg_failure_name(code.as_u32()))
         }
         NegotiationOutcome::NoNegotiationData => {
             "a Connection Confirm without negotiation data".to_string()
