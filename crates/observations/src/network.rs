@@ -160,7 +160,9 @@ pub mod protocol {
 /// An RDP_NEG_FAILURE failureCode (MS-RDPBCGR 2.2.1.2.2). It serializes as the number on the
 /// wire, and a code outside the specification is kept as it came ([`NegFailureCode::Other`]).
 /// Build one from a number with `From<u32>`, so a known code never lands in `Other`.
-#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, Serialize, Deserialize)]
+/// Its `Debug` text is the number, as it was while the code was a plain `u32` (probes keep such
+/// text in saved reasons).
+#[derive(Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
 #[serde(from = "u32", into = "u32")]
 pub enum NegFailureCode {
     /// 1: the server requires TLS (it refuses Standard RDP Security).
@@ -206,6 +208,12 @@ impl NegFailureCode {
             }
             NegFailureCode::Other(_) => None,
         }
+    }
+}
+
+impl std::fmt::Debug for NegFailureCode {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        std::fmt::Debug::fmt(&self.as_u32(), f)
     }
 }
 
@@ -454,6 +462,11 @@ mod tests {
             Some("HYBRID_REQUIRED_BY_SERVER")
         );
         assert_eq!(NegFailureCode::from(42), NegFailureCode::Other(42));
+        // Debug text as when the code was a u32: probes keep it in saved reasons.
+        let refused = NegotiationOutcome::Failure {
+            code: NegFailureCode::SslNotAllowedByServer,
+        };
+        assert_eq!(format!("{refused:?}"), "Failure { code: 2 }");
         assert!(serde_json::from_str::<NegFailureCode>("-1").is_err());
     }
 
