@@ -1,5 +1,6 @@
 //! Facts from the network probes: DNS, TCP, X.224 negotiation, TLS and the certificate.
 
+use crate::Transport;
 use jiff::Timestamp;
 use serde::{Deserialize, Serialize};
 use std::net::{IpAddr, SocketAddr};
@@ -253,8 +254,12 @@ pub struct NegotiationAttempt {
 }
 
 /// What answered an X.224 Connection Request (MS-RDPBCGR 2.2.1.2).
-#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
-#[serde(tag = "kind", rename_all = "kebab-case")]
+#[derive(Clone, PartialEq, Serialize, Deserialize)]
+#[serde(
+    tag = "kind",
+    rename_all = "kebab-case",
+    expecting = "a negotiation outcome: kind selected, failure, no-negotiation-data, malformed, not-rdp, connect-failed, reset, closed or timed-out, with that kind's fields"
+)]
 pub enum NegotiationOutcome {
     /// RDP_NEG_RSP (2.2.1.2.1).
     Selected { protocol: u32, flags: u8 },
@@ -272,15 +277,21 @@ pub enum NegotiationOutcome {
         #[serde(default, skip_serializing_if = "Option::is_none")]
         excerpt_text: Option<String>,
     },
-    /// The connection was reset before a full answer.
-    Reset { bytes: usize },
-    /// The server closed the connection cleanly before a full answer.
-    Closed { bytes: usize },
-    /// The deadline passed before a full answer.
-    TimedOut { phase: Phase, bytes: usize },
     /// This attempt could not even connect.
     ConnectFailed { outcome: ConnectOutcome },
+    /// The connection was reset, closed or silent before a full answer.
+    #[serde(untagged)]
+    Transport(Transport<Phase>),
 }
+
+crate::transport::debug_transparent_transport!(NegotiationOutcome {
+    Selected { protocol, flags },
+    Failure { code },
+    NoNegotiationData {},
+    Malformed { reason, excerpt_hex },
+    NotRdp { bytes, excerpt_hex, excerpt_text },
+    ConnectFailed { outcome },
+});
 
 impl NegotiationOutcome {
     /// The selectedProtocol of an RDP_NEG_RSP (`None` for any other answer).
@@ -300,6 +311,14 @@ impl NegotiationOutcome {
     /// Whether the server selected CredSSP (NLA), with or without Early User Authorization.
     pub fn selects_credssp(&self) -> bool {
         self.selected().is_some_and(protocol::is_credssp)
+    }
+
+    /// How the connection broke, when it did before a full answer.
+    pub fn transport(&self) -> Option<&Transport<Phase>> {
+        match self {
+            NegotiationOutcome::Transport(t) => Some(t),
+            _ => None,
+        }
     }
 }
 
@@ -358,8 +377,12 @@ pub struct TlsAttempt {
 }
 
 /// How a TLS handshake ended.
-#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
-#[serde(tag = "kind", rename_all = "kebab-case")]
+#[derive(Clone, PartialEq, Serialize, Deserialize)]
+#[serde(
+    tag = "kind",
+    rename_all = "kebab-case",
+    expecting = "a TLS outcome: kind completed, alert-received, client-aborted, not-tls, negotiation-failed, error, reset, closed or timed-out, with that kind's fields"
+)]
 pub enum TlsOutcome {
     Completed {
         cipher: String,
@@ -373,21 +396,10 @@ pub enum TlsOutcome {
     ClientAborted {
         reason: String,
     },
-    /// The server closed the connection during the handshake.
-    Closed {
-        bytes: usize,
-    },
-    Reset {
-        bytes: usize,
-    },
     /// The server answered with bytes that are not a TLS record.
     NotTls {
         bytes: usize,
         excerpt_hex: String,
-    },
-    TimedOut {
-        phase: Phase,
-        bytes: usize,
     },
     /// The X.224 exchange before the handshake did not select TLS this time.
     NegotiationFailed {
@@ -396,6 +408,28 @@ pub enum TlsOutcome {
     Error {
         reason: String,
     },
+    /// The server reset or closed the connection during the handshake, or the deadline passed.
+    #[serde(untagged)]
+    Transport(Transport<Phase>),
+}
+
+crate::transport::debug_transparent_transport!(TlsOutcome {
+    Completed { cipher },
+    AlertReceived { alert },
+    ClientAborted { reason },
+    NotTls { bytes, excerpt_hex },
+    NegotiationFailed { outcome },
+    Error { reason },
+});
+
+impl TlsOutcome {
+    /// How the connection broke, when it did during the handshake.
+    pub fn transport(&self) -> Option<&Transport<Phase>> {
+        match self {
+            TlsOutcome::Transport(t) => Some(t),
+            _ => None,
+        }
+    }
 }
 
 /// The certificate the server presented for RDP.

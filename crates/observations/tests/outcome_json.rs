@@ -69,20 +69,26 @@ fn negotiation_outcome() {
         },
         r#"{"kind":"not-rdp","bytes":1,"excerpt_hex":"00"}"#,
     );
-    same(N::Reset { bytes: 3 }, r#"{"kind":"reset","bytes":3}"#);
-    same(N::Closed { bytes: 0 }, r#"{"kind":"closed","bytes":0}"#);
     same(
-        N::TimedOut {
+        N::Transport(Transport::Reset { at: (), bytes: 3 }),
+        r#"{"kind":"reset","bytes":3}"#,
+    );
+    same(
+        N::Transport(Transport::Closed { at: (), bytes: 0 }),
+        r#"{"kind":"closed","bytes":0}"#,
+    );
+    same(
+        N::Transport(Transport::TimedOut {
             phase: Phase::X224,
             bytes: 7,
-        },
+        }),
         r#"{"kind":"timed-out","phase":"x224","bytes":7}"#,
     );
     same(
-        N::TimedOut {
+        N::Transport(Transport::TimedOut {
             phase: Phase::Connect,
             bytes: 0,
-        },
+        }),
         r#"{"kind":"timed-out","phase":"connect","bytes":0}"#,
     );
     same(
@@ -110,8 +116,14 @@ fn tls_outcome() {
         },
         r#"{"kind":"client-aborted","reason":"pinned"}"#,
     );
-    same(T::Closed { bytes: 0 }, r#"{"kind":"closed","bytes":0}"#);
-    same(T::Reset { bytes: 12 }, r#"{"kind":"reset","bytes":12}"#);
+    same(
+        T::Transport(Transport::Closed { at: (), bytes: 0 }),
+        r#"{"kind":"closed","bytes":0}"#,
+    );
+    same(
+        T::Transport(Transport::Reset { at: (), bytes: 12 }),
+        r#"{"kind":"reset","bytes":12}"#,
+    );
     same(
         T::NotTls {
             bytes: 2,
@@ -120,15 +132,15 @@ fn tls_outcome() {
         r#"{"kind":"not-tls","bytes":2,"excerpt_hex":"48 54"}"#,
     );
     same(
-        T::TimedOut {
+        T::Transport(Transport::TimedOut {
             phase: Phase::TlsHandshake,
             bytes: 5,
-        },
+        }),
         r#"{"kind":"timed-out","phase":"tls-handshake","bytes":5}"#,
     );
     same(
         T::NegotiationFailed {
-            outcome: NegotiationOutcome::Reset { bytes: 0 },
+            outcome: NegotiationOutcome::Transport(Transport::Reset { at: (), bytes: 0 }),
         },
         r#"{"kind":"negotiation-failed","outcome":{"kind":"reset","bytes":0}}"#,
     );
@@ -166,38 +178,32 @@ fn nla_outcome() {
     );
     same(
         L::NotSelected {
-            outcome: NegotiationOutcome::Closed { bytes: 0 },
+            outcome: NegotiationOutcome::Transport(Transport::Closed { at: (), bytes: 0 }),
         },
         r#"{"kind":"not-selected","outcome":{"kind":"closed","bytes":0}}"#,
     );
     same(
         L::TlsFailed {
-            outcome: TlsOutcome::TimedOut {
+            outcome: TlsOutcome::Transport(Transport::TimedOut {
                 phase: Phase::TlsHandshake,
                 bytes: 0,
-            },
+            }),
         },
         r#"{"kind":"tls-failed","outcome":{"kind":"timed-out","phase":"tls-handshake","bytes":0}}"#,
     );
     same(
-        L::Closed {
-            phase: NlaPhase::Challenge,
-            bytes: 0,
-        },
+        L::Transport(Transport::closed(NlaPhase::Challenge, 0)),
         r#"{"kind":"closed","phase":"challenge","bytes":0}"#,
     );
     same(
-        L::Reset {
-            phase: NlaPhase::TlsHandshake,
-            bytes: 9,
-        },
+        L::Transport(Transport::reset(NlaPhase::TlsHandshake, 9)),
         r#"{"kind":"reset","phase":"tls-handshake","bytes":9}"#,
     );
     same(
-        L::TimedOut {
+        L::Transport(Transport::TimedOut {
             phase: NlaPhase::EarlyUserAuthorization,
             bytes: 1,
-        },
+        }),
         r#"{"kind":"timed-out","phase":"early-user-authorization","bytes":1}"#,
     );
     same(
@@ -239,24 +245,18 @@ fn rdp_security_outcome() {
         r#"{"kind":"not-response","reason":"tag","excerpt_hex":"7f"}"#,
     );
     same(
-        R::Closed {
-            phase: RdpSecurityPhase::McsConnect,
-            bytes: 0,
-        },
+        R::Transport(Transport::closed(RdpSecurityPhase::McsConnect, 0)),
         r#"{"kind":"closed","phase":"mcs-connect","bytes":0}"#,
     );
     same(
-        R::Reset {
-            phase: RdpSecurityPhase::X224,
-            bytes: 4,
-        },
+        R::Transport(Transport::reset(RdpSecurityPhase::X224, 4)),
         r#"{"kind":"reset","phase":"x224","bytes":4}"#,
     );
     same(
-        R::TimedOut {
+        R::Transport(Transport::TimedOut {
             phase: RdpSecurityPhase::McsConnect,
             bytes: 11,
-        },
+        }),
         r#"{"kind":"timed-out","phase":"mcs-connect","bytes":11}"#,
     );
     same(
@@ -303,16 +303,16 @@ fn session_outcome() {
     );
     same(
         S::NegotiationFailed {
-            outcome: NegotiationOutcome::TimedOut {
+            outcome: NegotiationOutcome::Transport(Transport::TimedOut {
                 phase: Phase::X224,
                 bytes: 0,
-            },
+            }),
         },
         r#"{"kind":"negotiation-failed","outcome":{"kind":"timed-out","phase":"x224","bytes":0}}"#,
     );
     same(
         S::TlsFailed {
-            outcome: TlsOutcome::Reset { bytes: 0 },
+            outcome: TlsOutcome::Transport(Transport::Reset { at: (), bytes: 0 }),
         },
         r#"{"kind":"tls-failed","outcome":{"kind":"reset","bytes":0}}"#,
     );
@@ -379,9 +379,234 @@ fn logon_outcome() {
     );
 }
 
+/// A document that holds no valid outcome is refused with what an outcome may be.
 #[test]
 fn unknown_kinds_are_refused() {
+    let err = serde_json::from_str::<NegotiationOutcome>(r#"{"kind":"selected"}"#).unwrap_err();
+    assert!(
+        err.to_string()
+            .starts_with("a negotiation outcome: kind selected"),
+        "{err}"
+    );
     assert!(serde_json::from_str::<NegotiationOutcome>(r#"{"kind":"resett","bytes":3}"#).is_err());
     assert!(serde_json::from_str::<NlaOutcome>(r#"{"kind":"reset","bytes":3}"#).is_err());
     assert!(serde_json::from_str::<TlsOutcome>(r#"{"kind":"timed-out","bytes":3}"#).is_err());
+}
+
+/// Probes keep `Debug` text of outcomes in saved reasons (a cipher scan's `stopped`, a logon's
+/// `reason`): it reads as it did when every outcome spelled out its own reset, close and timeout.
+#[test]
+fn debug_text() {
+    use NegotiationOutcome as N;
+    let five = N::Failure {
+        code: NegFailureCode::HybridRequiredByServer,
+    };
+    let cases: Vec<(String, &str)> = vec![
+        (
+            format!("{:?}", N::Transport(Transport::Reset { at: (), bytes: 3 })),
+            "Reset { bytes: 3 }",
+        ),
+        (
+            format!("{:?}", N::Transport(Transport::Closed { at: (), bytes: 0 })),
+            "Closed { bytes: 0 }",
+        ),
+        (
+            format!(
+                "{:?}",
+                N::Transport(Transport::TimedOut {
+                    phase: Phase::X224,
+                    bytes: 7
+                })
+            ),
+            "TimedOut { phase: X224, bytes: 7 }",
+        ),
+        (format!("{five:?}"), "Failure { code: 5 }"),
+        (
+            format!(
+                "{:?}",
+                N::Failure {
+                    code: NegFailureCode::Other(42)
+                }
+            ),
+            "Failure { code: 42 }",
+        ),
+        (format!("{:?}", N::NoNegotiationData), "NoNegotiationData"),
+        (
+            format!(
+                "{:?}",
+                N::NotRdp {
+                    bytes: 1,
+                    excerpt_hex: "00".into(),
+                    excerpt_text: None
+                }
+            ),
+            r#"NotRdp { bytes: 1, excerpt_hex: "00", excerpt_text: None }"#,
+        ),
+        (
+            format!("{:?}", N::ConnectFailed { outcome: refused() }),
+            "ConnectFailed { outcome: Refused }",
+        ),
+        (
+            format!(
+                "{:?}",
+                TlsOutcome::Transport(Transport::Reset { at: (), bytes: 12 })
+            ),
+            "Reset { bytes: 12 }",
+        ),
+        (
+            format!(
+                "{:?}",
+                TlsOutcome::Transport(Transport::TimedOut {
+                    phase: Phase::TlsHandshake,
+                    bytes: 5
+                })
+            ),
+            "TimedOut { phase: TlsHandshake, bytes: 5 }",
+        ),
+        (
+            format!(
+                "{:?}",
+                TlsOutcome::NegotiationFailed {
+                    outcome: N::Transport(Transport::Closed { at: (), bytes: 0 })
+                }
+            ),
+            "NegotiationFailed { outcome: Closed { bytes: 0 } }",
+        ),
+        (
+            format!("{:?}", TlsOutcome::AlertReceived { alert: 40 }),
+            "AlertReceived { alert: 40 }",
+        ),
+        (
+            format!(
+                "{:?}",
+                NlaOutcome::Transport(Transport::reset(NlaPhase::TlsHandshake, 9))
+            ),
+            "Reset { phase: TlsHandshake, bytes: 9 }",
+        ),
+        (
+            format!(
+                "{:?}",
+                NlaOutcome::Transport(Transport::closed(NlaPhase::Challenge, 0))
+            ),
+            "Closed { phase: Challenge, bytes: 0 }",
+        ),
+        (
+            format!(
+                "{:?}",
+                NlaOutcome::Transport(Transport::TimedOut {
+                    phase: NlaPhase::Authenticate,
+                    bytes: 1
+                })
+            ),
+            "TimedOut { phase: Authenticate, bytes: 1 }",
+        ),
+        (
+            format!(
+                "{:?}",
+                NlaOutcome::NotSelected {
+                    outcome: N::Failure {
+                        code: NegFailureCode::SslNotAllowedByServer
+                    }
+                }
+            ),
+            "NotSelected { outcome: Failure { code: 2 } }",
+        ),
+        (
+            format!(
+                "{:?}",
+                NlaOutcome::TlsFailed {
+                    outcome: TlsOutcome::Transport(Transport::Closed { at: (), bytes: 0 })
+                }
+            ),
+            "TlsFailed { outcome: Closed { bytes: 0 } }",
+        ),
+        (
+            format!("{:?}", NlaOutcome::ErrorCode { code: 5 }),
+            "ErrorCode { code: 5 }",
+        ),
+        (
+            format!(
+                "{:?}",
+                RdpSecurityOutcome::Transport(Transport::closed(RdpSecurityPhase::McsConnect, 0))
+            ),
+            "Closed { phase: McsConnect, bytes: 0 }",
+        ),
+        (
+            format!(
+                "{:?}",
+                RdpSecurityOutcome::Transport(Transport::TimedOut {
+                    phase: RdpSecurityPhase::X224,
+                    bytes: 2
+                })
+            ),
+            "TimedOut { phase: X224, bytes: 2 }",
+        ),
+        (
+            format!("{:?}", RdpSecurityOutcome::McsRefused { result: 14 }),
+            "McsRefused { result: 14 }",
+        ),
+        (
+            format!(
+                "{:#?}",
+                N::Transport(Transport::TimedOut {
+                    phase: Phase::X224,
+                    bytes: 7
+                })
+            ),
+            "TimedOut {\n    phase: X224,\n    bytes: 7,\n}",
+        ),
+        (
+            format!(
+                "{:#?}",
+                NlaOutcome::Transport(Transport::reset(NlaPhase::TlsHandshake, 9))
+            ),
+            "Reset {\n    phase: TlsHandshake,\n    bytes: 9,\n}",
+        ),
+        (format!("{five:#?}"), "Failure {\n    code: 5,\n}"),
+    ];
+    for (got, want) in cases {
+        assert_eq!(got, want);
+    }
+}
+
+/// Code that only cares that the connection broke reads it once, with its bytes and phase.
+#[test]
+fn transport_helpers() {
+    let n = NegotiationOutcome::Transport(Transport::TimedOut {
+        phase: Phase::X224,
+        bytes: 7,
+    });
+    assert_eq!(n.transport().map(Transport::bytes), Some(7));
+    assert_eq!(NegotiationOutcome::NoNegotiationData.transport(), None);
+    let l = NlaOutcome::Transport(Transport::reset(NlaPhase::Challenge, 2));
+    assert_eq!(
+        l.transport().map(Transport::phase),
+        Some(NlaPhase::Challenge)
+    );
+    let r = RdpSecurityOutcome::Transport(Transport::closed(RdpSecurityPhase::X224, 0));
+    assert_eq!(
+        r.transport().map(Transport::phase),
+        Some(RdpSecurityPhase::X224)
+    );
+    assert_eq!(TlsOutcome::AlertReceived { alert: 40 }.transport(), None);
+}
+
+/// Every observation file of the golden corpus (recorded from the lab servers with
+/// `check --save`) reads and writes back byte for byte.
+#[test]
+fn golden_corpus_writes_back_unchanged() {
+    let dir = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("../cli/tests/golden");
+    let mut checked = 0;
+    for entry in std::fs::read_dir(&dir).unwrap() {
+        let path = entry.unwrap().path();
+        let name = path.to_string_lossy().to_string();
+        if !name.ends_with(".json") || name.ends_with(".expect.json") {
+            continue;
+        }
+        let text = std::fs::read_to_string(&path).unwrap();
+        let obs: Observations = serde_json::from_str(&text).unwrap();
+        assert_eq!(obs.to_json().trim_end(), text.trim_end(), "{name}");
+        checked += 1;
+    }
+    assert!(checked >= 20, "only {checked} files in {}", dir.display());
 }
