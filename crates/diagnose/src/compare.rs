@@ -13,7 +13,7 @@
 use crate::model::Diagnosis;
 use crate::rules::{describe_negotiation, describe_tls};
 use rdpdoctor_observations::{
-    protocol, ConnectOutcome, NegotiationOutcome, Observations, TlsOutcome, TlsVersion,
+    protocol, ConnectOutcome, NegotiationOutcome, Observations, TlsOutcome, TlsVersion, Transport,
 };
 use serde::Serialize;
 
@@ -457,8 +457,7 @@ fn tls_answered(o: &TlsOutcome) -> bool {
         TlsOutcome::Completed { .. }
             | TlsOutcome::AlertReceived { .. }
             | TlsOutcome::ClientAborted { .. }
-            | TlsOutcome::Closed { .. }
-            | TlsOutcome::Reset { .. }
+            | TlsOutcome::Transport(Transport::Closed { .. } | Transport::Reset { .. })
     )
 }
 

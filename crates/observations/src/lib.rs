@@ -14,6 +14,7 @@ mod path;
 mod rdp_security;
 mod session;
 mod target;
+mod transport;
 
 pub use ciphers::*;
 pub use evidence::*;
@@ -24,6 +25,7 @@ pub use path::*;
 pub use rdp_security::*;
 pub use session::*;
 pub use target::{HostKind, Target, TargetError, DEFAULT_PORT};
+pub use transport::*;
 
 use jiff::Timestamp;
 use serde::{Deserialize, Serialize};

@@ -1,5 +1,6 @@
 //! Facts from the network probes: DNS, TCP, X.224 negotiation, TLS and the certificate.
 
+use crate::Transport;
 use jiff::Timestamp;
 use serde::{Deserialize, Serialize};
 use std::net::{IpAddr, SocketAddr};
@@ -157,15 +158,84 @@ pub mod protocol {
     }
 }
 
-/// RDP_NEG_FAILURE failureCode values (MS-RDPBCGR 2.2.1.2.2). [`NegotiationOutcome::Failure`]
-/// keeps the code as a number, so a code outside this list is recorded as it came.
-pub mod neg_failure {
-    pub const SSL_REQUIRED_BY_SERVER: u32 = 1;
-    pub const SSL_NOT_ALLOWED_BY_SERVER: u32 = 2;
-    pub const SSL_CERT_NOT_ON_SERVER: u32 = 3;
-    pub const INCONSISTENT_FLAGS: u32 = 4;
-    pub const HYBRID_REQUIRED_BY_SERVER: u32 = 5;
-    pub const SSL_WITH_USER_AUTH_REQUIRED_BY_SERVER: u32 = 6;
+/// An RDP_NEG_FAILURE failureCode (MS-RDPBCGR 2.2.1.2.2). It serializes as the number on the
+/// wire, and a code outside the specification is kept as it came ([`NegFailureCode::Other`]).
+/// Build one from a number with `From<u32>`, so a known code never lands in `Other`.
+/// Its `Debug` text is the number, as it was while the code was a plain `u32` (probes keep such
+/// text in saved reasons).
+#[derive(Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[serde(from = "u32", into = "u32")]
+pub enum NegFailureCode {
+    /// 1: the server requires TLS (it refuses Standard RDP Security).
+    SslRequiredByServer,
+    /// 2: the server allows only Standard RDP Security.
+    SslNotAllowedByServer,
+    /// 3: the server has no certificate for TLS.
+    SslCertNotOnServer,
+    /// 4: the request's flags contradict each other.
+    InconsistentFlags,
+    /// 5: the server requires CredSSP (NLA).
+    HybridRequiredByServer,
+    /// 6: the server requires TLS with user authentication.
+    SslWithUserAuthRequiredByServer,
+    /// Any other code, as it came.
+    Other(u32),
+}
+
+impl NegFailureCode {
+    /// The failureCode as on the wire.
+    pub fn as_u32(self) -> u32 {
+        match self {
+            NegFailureCode::SslRequiredByServer => 1,
+            NegFailureCode::SslNotAllowedByServer => 2,
+            NegFailureCode::SslCertNotOnServer => 3,
+            NegFailureCode::InconsistentFlags => 4,
+            NegFailureCode::HybridRequiredByServer => 5,
+            NegFailureCode::SslWithUserAuthRequiredByServer => 6,
+            NegFailureCode::Other(code) => code,
+        }
+    }
+
+    /// The specification's name of the code (`None` for a code outside it).
+    pub fn name(self) -> Option<&'static str> {
+        match self {
+            NegFailureCode::SslRequiredByServer => Some("SSL_REQUIRED_BY_SERVER"),
+            NegFailureCode::SslNotAllowedByServer => Some("SSL_NOT_ALLOWED_BY_SERVER"),
+            NegFailureCode::SslCertNotOnServer => Some("SSL_CERT_NOT_ON_SERVER"),
+            NegFailureCode::InconsistentFlags => Some("INCONSISTENT_FLAGS"),
+            NegFailureCode::HybridRequiredByServer => Some("HYBRID_REQUIRED_BY_SERVER"),
+            NegFailureCode::SslWithUserAuthRequiredByServer => {
+                Some("SSL_WITH_USER_AUTH_REQUIRED_BY_SERVER")
+            }
+            NegFailureCode::Other(_) => None,
+        }
+    }
+}
+
+impl std::fmt::Debug for NegFailureCode {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        std::fmt::Debug::fmt(&self.as_u32(), f)
+    }
+}
+
+impl From<u32> for NegFailureCode {
+    fn from(code: u32) -> Self {
+        match code {
+            1 => NegFailureCode::SslRequiredByServer,
+            2 => NegFailureCode::SslNotAllowedByServer,
+            3 => NegFailureCode::SslCertNotOnServer,
+            4 => NegFailureCode::InconsistentFlags,
+            5 => NegFailureCode::HybridRequiredByServer,
+            6 => NegFailureCode::SslWithUserAuthRequiredByServer,
+            other => NegFailureCode::Other(other),
+        }
+    }
+}
+
+impl From<NegFailureCode> for u32 {
+    fn from(code: NegFailureCode) -> Self {
+        code.as_u32()
+    }
 }
 
 /// One X.224 Connection Request with an RDP_NEG_REQ, and what came back.
@@ -184,13 +254,17 @@ pub struct NegotiationAttempt {
 }
 
 /// What answered an X.224 Connection Request (MS-RDPBCGR 2.2.1.2).
-#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
-#[serde(tag = "kind", rename_all = "kebab-case")]
+#[derive(Clone, PartialEq, Serialize, Deserialize)]
+#[serde(
+    tag = "kind",
+    rename_all = "kebab-case",
+    expecting = "a negotiation outcome: kind selected, failure, no-negotiation-data, malformed, not-rdp, connect-failed, reset, closed or timed-out, with that kind's fields"
+)]
 pub enum NegotiationOutcome {
     /// RDP_NEG_RSP (2.2.1.2.1).
     Selected { protocol: u32, flags: u8 },
     /// RDP_NEG_FAILURE (2.2.1.2.2); unknown codes are kept as they came.
-    Failure { code: u32 },
+    Failure { code: NegFailureCode },
     /// A Connection Confirm without negotiation data (pre-RDP 5.2 behaviour, or a proxy).
     NoNegotiationData,
     /// A TPKT arrived but its X.224 / negotiation content is not valid.
@@ -203,15 +277,21 @@ pub enum NegotiationOutcome {
         #[serde(default, skip_serializing_if = "Option::is_none")]
         excerpt_text: Option<String>,
     },
-    /// The connection was reset before a full answer.
-    Reset { bytes: usize },
-    /// The server closed the connection cleanly before a full answer.
-    Closed { bytes: usize },
-    /// The deadline passed before a full answer.
-    TimedOut { phase: Phase, bytes: usize },
     /// This attempt could not even connect.
     ConnectFailed { outcome: ConnectOutcome },
+    /// The connection was reset, closed or silent before a full answer.
+    #[serde(untagged)]
+    Transport(Transport<Phase>),
 }
+
+crate::transport::debug_transparent_transport!(NegotiationOutcome {
+    Selected { protocol, flags },
+    Failure { code },
+    NoNegotiationData {},
+    Malformed { reason, excerpt_hex },
+    NotRdp { bytes, excerpt_hex, excerpt_text },
+    ConnectFailed { outcome },
+});
 
 impl NegotiationOutcome {
     /// The selectedProtocol of an RDP_NEG_RSP (`None` for any other answer).
@@ -231,6 +311,14 @@ impl NegotiationOutcome {
     /// Whether the server selected CredSSP (NLA), with or without Early User Authorization.
     pub fn selects_credssp(&self) -> bool {
         self.selected().is_some_and(protocol::is_credssp)
+    }
+
+    /// How the connection broke, when it did before a full answer.
+    pub fn transport(&self) -> Option<&Transport<Phase>> {
+        match self {
+            NegotiationOutcome::Transport(t) => Some(t),
+            _ => None,
+        }
     }
 }
 
@@ -317,8 +405,12 @@ pub struct TlsAttempt {
 }
 
 /// How a TLS handshake ended.
-#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
-#[serde(tag = "kind", rename_all = "kebab-case")]
+#[derive(Clone, PartialEq, Serialize, Deserialize)]
+#[serde(
+    tag = "kind",
+    rename_all = "kebab-case",
+    expecting = "a TLS outcome: kind completed, alert-received, client-aborted, not-tls, negotiation-failed, error, reset, closed or timed-out, with that kind's fields"
+)]
 pub enum TlsOutcome {
     Completed {
         cipher: String,
@@ -332,21 +424,10 @@ pub enum TlsOutcome {
     ClientAborted {
         reason: String,
     },
-    /// The server closed the connection during the handshake.
-    Closed {
-        bytes: usize,
-    },
-    Reset {
-        bytes: usize,
-    },
     /// The server answered with bytes that are not a TLS record.
     NotTls {
         bytes: usize,
         excerpt_hex: String,
-    },
-    TimedOut {
-        phase: Phase,
-        bytes: usize,
     },
     /// The X.224 exchange before the handshake did not select TLS this time.
     NegotiationFailed {
@@ -355,6 +436,28 @@ pub enum TlsOutcome {
     Error {
         reason: String,
     },
+    /// The server reset or closed the connection during the handshake, or the deadline passed.
+    #[serde(untagged)]
+    Transport(Transport<Phase>),
+}
+
+crate::transport::debug_transparent_transport!(TlsOutcome {
+    Completed { cipher },
+    AlertReceived { alert },
+    ClientAborted { reason },
+    NotTls { bytes, excerpt_hex },
+    NegotiationFailed { outcome },
+    Error { reason },
+});
+
+impl TlsOutcome {
+    /// How the connection broke, when it did during the handshake.
+    pub fn transport(&self) -> Option<&Transport<Phase>> {
+        match self {
+            TlsOutcome::Transport(t) => Some(t),
+            _ => None,
+        }
+    }
 }
 
 /// The certificate the server presented for RDP.
@@ -418,7 +521,10 @@ mod tests {
                 attempt(
                     TlsVersion::Tls11,
                     TlsOutcome::NegotiationFailed {
-                        outcome: NegotiationOutcome::Closed { bytes: 0 },
+                        outcome: NegotiationOutcome::Transport(Transport::Closed {
+                            at: (),
+                            bytes: 0,
+                        }),
                     },
                 ),
             ],
@@ -430,6 +536,35 @@ mod tests {
         assert!(!tls.refused(TlsVersion::Tls11));
         assert!(!tls.refused(TlsVersion::Tls10));
         assert!(!tls.refused(TlsVersion::Tls12));
+    }
+
+    #[test]
+    fn neg_failure_codes_are_their_numbers() {
+        for n in 0..=8u32 {
+            let code = NegFailureCode::from(n);
+            assert_eq!(code.as_u32(), n);
+            assert_eq!(code.name().is_some(), (1..=6).contains(&n), "{n}");
+            assert_eq!(serde_json::to_string(&code).unwrap(), n.to_string());
+            assert_eq!(
+                serde_json::from_str::<NegFailureCode>(&n.to_string()).unwrap(),
+                code
+            );
+        }
+        assert_eq!(
+            NegFailureCode::from(5),
+            NegFailureCode::HybridRequiredByServer
+        );
+        assert_eq!(
+            NegFailureCode::HybridRequiredByServer.name(),
+            Some("HYBRID_REQUIRED_BY_SERVER")
+        );
+        assert_eq!(NegFailureCode::from(42), NegFailureCode::Other(42));
+        // Debug text as when the code was a u32: probes keep it in saved reasons.
+        let refused = NegotiationOutcome::Failure {
+            code: NegFailureCode::SslNotAllowedByServer,
+        };
+        assert_eq!(format!("{refused:?}"), "Failure { code: 2 }");
+        assert!(serde_json::from_str::<NegFailureCode>("-1").is_err());
     }
 
     #[test]
@@ -448,7 +583,10 @@ mod tests {
         // A combination is no valid selection: neither TLS nor CredSSP is proven.
         assert!(!selected(protocol::NLA).selects_tls());
         assert!(!selected(protocol::NLA).selects_credssp());
-        assert_eq!(NegotiationOutcome::Failure { code: 5 }.selected(), None);
+        let five = NegotiationOutcome::Failure {
+            code: NegFailureCode::HybridRequiredByServer,
+        };
+        assert_eq!(five.selected(), None);
         assert!(!NegotiationOutcome::NoNegotiationData.selects_tls());
     }
 }

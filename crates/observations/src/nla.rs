@@ -4,7 +4,7 @@
 //! No type here holds a password, a hash or any other secret: the user name is the only part of
 //! the credentials that is ever recorded.
 
-use crate::{ConnectOutcome, NegotiationOutcome, TlsOutcome};
+use crate::{ConnectOutcome, InPhase, NegotiationOutcome, TlsOutcome, Transport};
 use jiff::Timestamp;
 use serde::{Deserialize, Serialize};
 
@@ -71,46 +71,47 @@ impl NtlmInfo {
 }
 
 /// How the credential-less CredSSP exchange ended.
-#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
-#[serde(tag = "kind", rename_all = "kebab-case")]
+#[derive(Clone, PartialEq, Serialize, Deserialize)]
+#[serde(
+    tag = "kind",
+    rename_all = "kebab-case",
+    expecting = "an NLA outcome: kind challenge, error-code, connect-failed, not-selected, tls-failed, malformed, reset, closed or timed-out, with that kind's fields"
+)]
 pub enum NlaOutcome {
     /// The server answered the NEGOTIATE with a CHALLENGE.
-    Challenge {
-        info: NtlmInfo,
-    },
+    Challenge { info: NtlmInfo },
     /// The server answered with a TSRequest carrying errorCode (an NTSTATUS), no CHALLENGE.
-    ErrorCode {
-        code: u32,
-    },
+    ErrorCode { code: u32 },
     /// The connection could not be opened.
-    ConnectFailed {
-        outcome: ConnectOutcome,
-    },
+    ConnectFailed { outcome: ConnectOutcome },
     /// The X.224 exchange did not select CredSSP.
-    NotSelected {
-        outcome: NegotiationOutcome,
-    },
+    NotSelected { outcome: NegotiationOutcome },
     /// TLS under CredSSP failed.
-    TlsFailed {
-        outcome: TlsOutcome,
-    },
-    Closed {
-        phase: NlaPhase,
-        bytes: usize,
-    },
-    Reset {
-        phase: NlaPhase,
-        bytes: usize,
-    },
-    TimedOut {
-        phase: NlaPhase,
-        bytes: usize,
-    },
+    TlsFailed { outcome: TlsOutcome },
     /// Bytes that are not a TSRequest or not an NTLM CHALLENGE.
-    Malformed {
-        reason: String,
-        excerpt_hex: String,
-    },
+    Malformed { reason: String, excerpt_hex: String },
+    /// The connection was reset, closed or silent in one of the exchange's phases.
+    #[serde(untagged)]
+    Transport(Transport<NlaPhase, InPhase<NlaPhase>>),
+}
+
+crate::transport::debug_transparent_transport!(NlaOutcome {
+    Challenge { info },
+    ErrorCode { code },
+    ConnectFailed { outcome },
+    NotSelected { outcome },
+    TlsFailed { outcome },
+    Malformed { reason, excerpt_hex },
+});
+
+impl NlaOutcome {
+    /// How the connection broke, when it did before the exchange ended.
+    pub fn transport(&self) -> Option<&Transport<NlaPhase, InPhase<NlaPhase>>> {
+        match self {
+            NlaOutcome::Transport(t) => Some(t),
+            _ => None,
+        }
+    }
 }
 
 /// The credential-less NLA probe.

@@ -2,6 +2,7 @@
 //! PDUs offering each encryption method (MS-RDPBCGR 2.2.1.3, 2.2.1.4).
 
 use crate::network::{Certificate, ConnectOutcome, NegotiationOutcome};
+use crate::{InPhase, Transport};
 use serde::{Deserialize, Serialize};
 
 /// encryptionMethods / encryptionMethod values (MS-RDPBCGR 2.2.1.3.3, 2.2.1.4.3).
@@ -88,8 +89,12 @@ pub enum RdpSecurityPhase {
 }
 
 /// How the server answered one offer.
-#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
-#[serde(tag = "kind", rename_all = "kebab-case")]
+#[derive(Clone, PartialEq, Serialize, Deserialize)]
+#[serde(
+    tag = "kind",
+    rename_all = "kebab-case",
+    expecting = "an RDP Security outcome: kind accepted, mcs-refused, disconnected, negotiation, not-response, connect-failed, error, reset, closed or timed-out, with that kind's fields"
+)]
 pub enum RdpSecurityOutcome {
     /// An MCS Connect Response with result rt-successful.
     Accepted(ServerSecurity),
@@ -110,24 +115,34 @@ pub enum RdpSecurityOutcome {
         reason: String,
         excerpt_hex: String,
     },
-    Closed {
-        phase: RdpSecurityPhase,
-        bytes: usize,
-    },
-    Reset {
-        phase: RdpSecurityPhase,
-        bytes: usize,
-    },
-    TimedOut {
-        phase: RdpSecurityPhase,
-        bytes: usize,
-    },
     ConnectFailed {
         outcome: ConnectOutcome,
     },
     Error {
         reason: String,
     },
+    /// The connection was reset, closed or silent in one of the exchanges.
+    #[serde(untagged)]
+    Transport(Transport<RdpSecurityPhase, InPhase<RdpSecurityPhase>>),
+}
+
+crate::transport::debug_transparent_transport!(RdpSecurityOutcome {
+    McsRefused { result },
+    Disconnected { reason },
+    Negotiation { outcome },
+    NotResponse { reason, excerpt_hex },
+    ConnectFailed { outcome },
+    Error { reason },
+} tuple Accepted);
+
+impl RdpSecurityOutcome {
+    /// How the connection broke, when it did before an answer.
+    pub fn transport(&self) -> Option<&Transport<RdpSecurityPhase, InPhase<RdpSecurityPhase>>> {
+        match self {
+            RdpSecurityOutcome::Transport(t) => Some(t),
+            _ => None,
+        }
+    }
 }
 
 /// What an MCS Connect Response says the server enforces.

@@ -16,7 +16,9 @@ use openssl::nid::Nid;
 use openssl::pkey::Id;
 use openssl::ssl::{Ssl, SslContext, SslMethod, SslVerifyMode, SslVersion};
 use openssl::x509::X509;
-use rdpdoctor_observations::{CipherScan, TlsObservation, TlsOutcome, TlsVersion, VersionScan};
+use rdpdoctor_observations::{
+    CipherScan, TlsObservation, TlsOutcome, TlsVersion, Transport, VersionScan,
+};
 use rdpdoctor_wire::bytes::be_u16_at;
 use std::pin::Pin;
 use std::sync::atomic::{AtomicU32, Ordering};
@@ -489,7 +491,8 @@ async fn next(
         Ok(Err(e)) => {
             let rec = tls.get_ref();
             match tls::classify(&e, rec.received, &rec.head) {
-                TlsOutcome::AlertReceived { .. } | TlsOutcome::Closed { .. } => Pick::Refused,
+                TlsOutcome::AlertReceived { .. }
+                | TlsOutcome::Transport(Transport::Closed { .. }) => Pick::Refused,
                 other => Pick::Failed(format!("{} handshake: {other:?}", version.label())),
             }
         }

@@ -30,8 +30,8 @@ use ironrdp_pdu::x224::X224;
 use openssl::hash::MessageDigest;
 use openssl::x509::X509;
 use rdpdoctor_observations::{
-    neg_failure, protocol, Delegation, DelegationChannel, ErrorInfoEvent, HoldEnding,
-    IdentityProof, LicensingEvent, LogonObservation, LogonOutcome, NegotiationOutcome, NlaPhase,
+    protocol, Delegation, DelegationChannel, ErrorInfoEvent, HoldEnding, IdentityProof,
+    LicensingEvent, LogonObservation, LogonOutcome, NegFailureCode, NegotiationOutcome, NlaPhase,
     RedirectionInfo, SessionObservation, SessionOutcome, SessionPhase,
 };
 use rdpdoctor_wire::mcs;
@@ -202,14 +202,14 @@ async fn connect(
         }
         NegotiationOutcome::Selected { protocol, flags } => (protocol, flags),
         NegotiationOutcome::Failure {
-            code: neg_failure::HYBRID_REQUIRED_BY_SERVER,
+            code: NegFailureCode::HybridRequiredByServer,
         } if creds.is_none() => {
             return SessionOutcome::Stopped {
                 reason: "the server requires NLA (HYBRID_REQUIRED_BY_SERVER): --full needs --user to go further".to_string(),
             }
         }
         NegotiationOutcome::Failure {
-            code: neg_failure::SSL_NOT_ALLOWED_BY_SERVER,
+            code: NegFailureCode::SslNotAllowedByServer,
         } => {
             return SessionOutcome::Stopped {
                 reason: "the server allows only Standard RDP Security (SSL_NOT_ALLOWED_BY_SERVER): Standard RDP Security encryption not supported by the probe".to_string(),

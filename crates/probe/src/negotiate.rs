@@ -3,7 +3,7 @@
 
 use crate::excerpt_hex;
 use crate::framed::{FrameError, FrameReader, Framing};
-use rdpdoctor_observations::{NegotiationOutcome, Phase};
+use rdpdoctor_observations::{NegotiationOutcome, Phase, Transport};
 use rdpdoctor_wire::x224;
 use std::io::ErrorKind;
 use std::time::Duration;
@@ -36,10 +36,10 @@ where
     };
     match tokio::time::timeout(deadline, stream.write_all(&request)).await {
         Err(_) => {
-            return NegotiationOutcome::TimedOut {
+            return NegotiationOutcome::Transport(Transport::TimedOut {
                 phase: Phase::X224,
                 bytes: 0,
-            }
+            })
         }
         Ok(Err(e)) => return io_failure(e.kind(), 0),
         Ok(Ok(())) => {}
@@ -66,12 +66,18 @@ async fn read_confirm<S: AsyncRead + Unpin>(
             reason: format!("TPKT header announces {announced} bytes, too few for an X.224 TPDU"),
             excerpt_hex: excerpt_hex(&seen, EXCERPT),
         },
-        Err(FrameError::TimedOut { seen }) => NegotiationOutcome::TimedOut {
+        Err(FrameError::TimedOut { seen }) => NegotiationOutcome::Transport(Transport::TimedOut {
             phase: Phase::X224,
             bytes: seen.len(),
-        },
-        Err(FrameError::Closed { seen }) => NegotiationOutcome::Closed { bytes: seen.len() },
-        Err(FrameError::Reset { seen }) => NegotiationOutcome::Reset { bytes: seen.len() },
+        }),
+        Err(FrameError::Closed { seen }) => NegotiationOutcome::Transport(Transport::Closed {
+            at: (),
+            bytes: seen.len(),
+        }),
+        Err(FrameError::Reset { seen }) => NegotiationOutcome::Transport(Transport::Reset {
+            at: (),
+            bytes: seen.len(),
+        }),
         Err(FrameError::Io { kind, seen }) => io_failure(kind, seen.len()),
         // A TPKT length field cannot announce more than the bound.
         Err(e @ FrameError::TooLarge { .. }) => NegotiationOutcome::Malformed {
@@ -86,7 +92,7 @@ fn confirm(packet: &[u8]) -> NegotiationOutcome {
         x224::Confirm::Selected { protocol, flags } => {
             NegotiationOutcome::Selected { protocol, flags }
         }
-        x224::Confirm::Failure { code } => NegotiationOutcome::Failure { code },
+        x224::Confirm::Failure { code } => NegotiationOutcome::Failure { code: code.into() },
         x224::Confirm::NoNegotiationData => NegotiationOutcome::NoNegotiationData,
         x224::Confirm::Malformed(reason) => NegotiationOutcome::Malformed {
             reason,
@@ -99,8 +105,10 @@ fn confirm(packet: &[u8]) -> NegotiationOutcome {
 /// close, anything else a reset.
 fn io_failure(kind: ErrorKind, bytes: usize) -> NegotiationOutcome {
     match kind {
-        ErrorKind::UnexpectedEof | ErrorKind::BrokenPipe => NegotiationOutcome::Closed { bytes },
-        _ => NegotiationOutcome::Reset { bytes },
+        ErrorKind::UnexpectedEof | ErrorKind::BrokenPipe => {
+            NegotiationOutcome::Transport(Transport::Closed { at: (), bytes })
+        }
+        _ => NegotiationOutcome::Transport(Transport::Reset { at: (), bytes }),
     }
 }
 
@@ -157,18 +165,18 @@ mod tests {
         }
         assert_eq!(
             answer(b"\x03\x00\x00\x13\x0e\xd0\x00", true).await,
-            NegotiationOutcome::Closed { bytes: 7 }
+            NegotiationOutcome::Transport(Transport::Closed { at: (), bytes: 7 })
         );
         assert_eq!(
             answer(b"\x03\x00\x00\x13\x0e\xd0\x00", false).await,
-            NegotiationOutcome::TimedOut {
+            NegotiationOutcome::Transport(Transport::TimedOut {
                 phase: Phase::X224,
                 bytes: 7
-            }
+            })
         );
         assert_eq!(
             answer(b"", true).await,
-            NegotiationOutcome::Closed { bytes: 0 }
+            NegotiationOutcome::Transport(Transport::Closed { at: (), bytes: 0 })
         );
         assert!(matches!(
             answer(b"\x03\x00\x00\x02", false).await,

@@ -16,7 +16,7 @@ use crate::tls::{self, Tls};
 use crate::{elapsed_ms, excerpt_hex};
 use rdpdoctor_observations::{
     protocol, LogonObservation, LogonOutcome, NegotiationOutcome, NlaObservation, NlaOutcome,
-    NlaPhase, NtlmInfo, OsVersion, TlsOutcome,
+    NlaPhase, NtlmInfo, OsVersion, TlsOutcome, Transport,
 };
 use rdpdoctor_wire::credssp::{self, TsRequest};
 use rdpdoctor_wire::ntlm;
@@ -53,11 +53,11 @@ async fn open(host: &Host) -> Result<Open<'_>, Box<NlaOutcome>> {
     };
     let tls = match tls::upgrade(stream, host.server_name.as_deref(), host.timeout()).await {
         Ok(tls) => tls,
-        Err(TlsOutcome::TimedOut { bytes, .. }) => {
-            return fail(NlaOutcome::TimedOut {
+        Err(TlsOutcome::Transport(Transport::TimedOut { bytes, .. })) => {
+            return fail(NlaOutcome::Transport(Transport::TimedOut {
                 phase: NlaPhase::TlsHandshake,
                 bytes,
-            })
+            }))
         }
         Err(outcome) => return fail(NlaOutcome::TlsFailed { outcome }),
     };
@@ -128,9 +128,13 @@ async fn read_ts_request(tls: &mut Tls, deadline: Duration) -> Result<TsRequest,
 
 fn read_failure(phase: NlaPhase, f: ReadFailure) -> NlaOutcome {
     match f {
-        ReadFailure::Closed { bytes, reset: true } => NlaOutcome::Reset { phase, bytes },
-        ReadFailure::Closed { bytes, .. } => NlaOutcome::Closed { phase, bytes },
-        ReadFailure::TimedOut { bytes } => NlaOutcome::TimedOut { phase, bytes },
+        ReadFailure::Closed { bytes, reset: true } => {
+            NlaOutcome::Transport(Transport::reset(phase, bytes))
+        }
+        ReadFailure::Closed { bytes, .. } => NlaOutcome::Transport(Transport::closed(phase, bytes)),
+        ReadFailure::TimedOut { bytes } => {
+            NlaOutcome::Transport(Transport::TimedOut { phase, bytes })
+        }
         ReadFailure::Malformed {
             reason,
             excerpt_hex,
@@ -149,10 +153,7 @@ pub(crate) async fn probe(host: &Host) -> NlaObservation {
         selected: None,
         ts_request_version: None,
         elapsed_ms: 0.0,
-        outcome: NlaOutcome::Closed {
-            phase: NlaPhase::Challenge,
-            bytes: 0,
-        },
+        outcome: NlaOutcome::Transport(Transport::closed(NlaPhase::Challenge, 0)),
     };
     obs.outcome = match open(host).await {
         Err(o) => *o,
@@ -288,9 +289,7 @@ fn phase_of(o: &NlaOutcome) -> NlaPhase {
         NlaOutcome::ConnectFailed { .. } => NlaPhase::Connect,
         NlaOutcome::NotSelected { .. } => NlaPhase::X224,
         NlaOutcome::TlsFailed { .. } => NlaPhase::TlsHandshake,
-        NlaOutcome::Closed { phase, .. }
-        | NlaOutcome::Reset { phase, .. }
-        | NlaOutcome::TimedOut { phase, .. } => *phase,
+        NlaOutcome::Transport(t) => t.phase(),
         _ => NlaPhase::Challenge,
     }
 }

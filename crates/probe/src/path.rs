@@ -15,7 +15,7 @@ use crate::host::Host;
 use crate::{elapsed_ms, negotiate, tcp, tls};
 use rdpdoctor_observations::{
     ConnectOutcome, IcmpError, MssProbe, NegotiationOutcome, PathObservation, Phase, TcpAttempt,
-    TlsAttempt, TlsOutcome, TlsRetry, TlsRetryKind, TlsVersion,
+    TlsAttempt, TlsOutcome, TlsRetry, TlsRetryKind, TlsVersion, Transport,
 };
 use std::future::Future;
 use std::io;
@@ -156,16 +156,16 @@ pub(crate) async fn after_tls(
     }
     let reset_at_hello = reached
         .iter()
-        .any(|o| matches!(o, TlsOutcome::Reset { bytes: 0 }));
+        .any(|o| matches!(o, TlsOutcome::Transport(Transport::Reset { bytes: 0, .. })));
     // Versions the server refuses answer with a small alert, which passes any black hole: a
     // stall is some handshake timing out with none completing.
     let stalled = reached.iter().any(|o| {
         matches!(
             o,
-            TlsOutcome::TimedOut {
+            TlsOutcome::Transport(Transport::TimedOut {
                 phase: Phase::TlsHandshake,
                 ..
-            }
+            })
         )
     });
     if reset_at_hello {

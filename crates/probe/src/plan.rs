@@ -14,8 +14,7 @@
 //! - HYBRID_REQUIRED_BY_SERVER (5) for a request without HYBRID means every other request without
 //!   HYBRID gets it too (Standard RDP Security only, RDSTLS only).
 
-use rdpdoctor_observations::neg_failure::{HYBRID_REQUIRED_BY_SERVER, SSL_NOT_ALLOWED_BY_SERVER};
-use rdpdoctor_observations::{protocol, NegotiationOutcome};
+use rdpdoctor_observations::{protocol, NegFailureCode, NegotiationOutcome};
 
 /// What an up-to-date mstsc requests: TLS, CredSSP, and CredSSP with Early User Authorization.
 pub(crate) const PRIMARY: u32 = protocol::MSTSC_DEFAULT;
@@ -45,7 +44,7 @@ pub(crate) fn implied(
             })
         }
         NegotiationOutcome::Failure {
-            code: SSL_NOT_ALLOWED_BY_SERVER,
+            code: NegFailureCode::SslNotAllowedByServer,
         } if known_requested & protocol::SSL != 0
             && requested != protocol::RDP
             && requested & (protocol::SSL | protocol::HYBRID | protocol::RDSTLS) != 0 =>
@@ -53,7 +52,7 @@ pub(crate) fn implied(
             Some(known.clone())
         }
         NegotiationOutcome::Failure {
-            code: HYBRID_REQUIRED_BY_SERVER,
+            code: NegFailureCode::HybridRequiredByServer,
         } if known_requested & protocol::HYBRID == 0 && !protocol::offers_nla(requested) => {
             Some(known.clone())
         }
@@ -105,11 +104,15 @@ mod tests {
 
     #[test]
     fn what_follows_from_failures() {
-        let two = NegotiationOutcome::Failure { code: 2 };
+        let two = NegotiationOutcome::Failure {
+            code: NegFailureCode::SslNotAllowedByServer,
+        };
         assert_eq!(implied(PRIMARY, &two, protocol::SSL), Some(two.clone()));
         assert_eq!(implied(PRIMARY, &two, protocol::RDSTLS), Some(two.clone()));
         assert_eq!(implied(PRIMARY, &two, protocol::RDP), None);
-        let five = NegotiationOutcome::Failure { code: 5 };
+        let five = NegotiationOutcome::Failure {
+            code: NegFailureCode::HybridRequiredByServer,
+        };
         assert_eq!(
             implied(protocol::SSL, &five, protocol::RDP),
             Some(five.clone())
@@ -122,7 +125,9 @@ mod tests {
         // Code 5 in answer to a request that offered HYBRID says nothing about the others.
         assert_eq!(implied(PRIMARY, &five, protocol::RDP), None);
         // Other codes imply nothing.
-        let one = NegotiationOutcome::Failure { code: 1 };
+        let one = NegotiationOutcome::Failure {
+            code: NegFailureCode::SslRequiredByServer,
+        };
         assert_eq!(implied(protocol::RDP, &one, protocol::RDSTLS), None);
     }
 }

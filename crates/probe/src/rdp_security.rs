@@ -14,7 +14,7 @@ use openssl::x509::X509;
 use rdpdoctor_observations::{
     encryption, protocol, NegotiationAttempt, NegotiationOutcome, RdpSecurityAttempt,
     RdpSecurityObservation, RdpSecurityOutcome, RdpSecurityPhase, ServerCertificateFacts,
-    ServerSecurity,
+    ServerSecurity, Transport,
 };
 use rdpdoctor_wire::mcs::{self, ConnectResponse, ServerCertificate};
 use std::io::ErrorKind;
@@ -145,10 +145,10 @@ where
     };
     match tokio::time::timeout(deadline, stream.write_all(&request)).await {
         Err(_) => {
-            return RdpSecurityOutcome::TimedOut {
+            return RdpSecurityOutcome::Transport(Transport::TimedOut {
                 phase: RdpSecurityPhase::McsConnect,
                 bytes: 0,
-            }
+            })
         }
         Ok(Err(e)) => return io_failure(e.kind(), 0),
         Ok(Ok(())) => {}
@@ -199,18 +199,16 @@ async fn read_tpkt<S: AsyncRead + Unpin>(
             FrameError::BadLength { announced, seen } => {
                 not_response(format!("TPKT header announces {announced} bytes"), &seen)
             }
-            FrameError::TimedOut { seen } => RdpSecurityOutcome::TimedOut {
+            FrameError::TimedOut { seen } => RdpSecurityOutcome::Transport(Transport::TimedOut {
                 phase,
                 bytes: seen.len(),
-            },
-            FrameError::Closed { seen } => RdpSecurityOutcome::Closed {
-                phase,
-                bytes: seen.len(),
-            },
-            FrameError::Reset { seen } => RdpSecurityOutcome::Reset {
-                phase,
-                bytes: seen.len(),
-            },
+            }),
+            FrameError::Closed { seen } => {
+                RdpSecurityOutcome::Transport(Transport::closed(phase, seen.len()))
+            }
+            FrameError::Reset { seen } => {
+                RdpSecurityOutcome::Transport(Transport::reset(phase, seen.len()))
+            }
             FrameError::Io { kind, seen } => io_failure(kind, seen.len()),
             // A TPKT length field cannot announce more than the bound.
             e @ FrameError::TooLarge { .. } => not_response(e.to_string(), e.seen()),
@@ -223,9 +221,9 @@ fn io_failure(kind: ErrorKind, bytes: usize) -> RdpSecurityOutcome {
     let phase = RdpSecurityPhase::McsConnect;
     match kind {
         ErrorKind::UnexpectedEof | ErrorKind::BrokenPipe => {
-            RdpSecurityOutcome::Closed { phase, bytes }
+            RdpSecurityOutcome::Transport(Transport::closed(phase, bytes))
         }
-        _ => RdpSecurityOutcome::Reset { phase, bytes },
+        _ => RdpSecurityOutcome::Transport(Transport::reset(phase, bytes)),
     }
 }
 
@@ -281,6 +279,7 @@ fn certificate_facts(cert: ServerCertificate) -> ServerCertificateFacts {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use rdpdoctor_observations::NegFailureCode;
     use tokio::io::{duplex, AsyncReadExt};
 
     /// A server that answers the CR with `cc` and the Connect Initial with `answer`.
@@ -322,17 +321,14 @@ mod tests {
         );
         assert_eq!(
             run(LEGACY, b"", true).await,
-            RdpSecurityOutcome::Closed {
-                phase: RdpSecurityPhase::McsConnect,
-                bytes: 0
-            }
+            RdpSecurityOutcome::Transport(Transport::closed(RdpSecurityPhase::McsConnect, 0))
         );
         assert_eq!(
             run(RSP_RDP, b"\x03\x00\x01\x00\x02", false).await,
-            RdpSecurityOutcome::TimedOut {
+            RdpSecurityOutcome::Transport(Transport::TimedOut {
                 phase: RdpSecurityPhase::McsConnect,
                 bytes: 5
-            }
+            })
         );
         assert!(matches!(
             run(RSP_RDP, b"HTTP/1.1 400 Bad Request\r\n", true).await,
@@ -371,7 +367,9 @@ mod tests {
         assert!(!speaks_standard_rdp(&[attempt(1, rdp)]));
         assert!(!speaks_standard_rdp(&[attempt(
             0,
-            NegotiationOutcome::Failure { code: 1 }
+            NegotiationOutcome::Failure {
+                code: NegFailureCode::SslRequiredByServer
+            }
         )]));
     }
 }

@@ -10,7 +10,7 @@ use crate::stream::Recording;
 use openssl::error::ErrorStack;
 use openssl::ssl::{ErrorCode, Ssl, SslContext, SslMethod, SslVerifyMode, SslVersion};
 use openssl::x509::X509;
-use rdpdoctor_observations::{Phase, TlsOutcome, TlsVersion};
+use rdpdoctor_observations::{Phase, TlsOutcome, TlsVersion, Transport};
 use rdpdoctor_wire::credssp;
 use std::pin::Pin;
 use std::sync::OnceLock;
@@ -105,10 +105,10 @@ pub(crate) async fn handshake<S: AsyncRead + AsyncWrite + Unpin>(
         (rec.received, rec.head.clone())
     };
     match result {
-        Err(_) => fail(TlsOutcome::TimedOut {
+        Err(_) => fail(TlsOutcome::Transport(Transport::TimedOut {
             phase: Phase::TlsHandshake,
             bytes: received,
-        }),
+        })),
         Ok(Ok(())) => {
             let ssl = tls.ssl();
             let cipher = ssl
@@ -184,10 +184,10 @@ pub(crate) async fn upgrade(
     }
     let mut tls = SslStream::new(ssl, Recording::new(tcp)).map_err(|e| error(e.to_string()))?;
     match tokio::time::timeout(deadline, Pin::new(&mut tls).connect()).await {
-        Err(_) => Err(TlsOutcome::TimedOut {
+        Err(_) => Err(TlsOutcome::Transport(Transport::TimedOut {
             phase: Phase::TlsHandshake,
             bytes: tls.get_ref().received,
-        }),
+        })),
         Ok(Err(e)) => {
             let rec = tls.get_ref();
             Err(classify(&e, rec.received, &rec.head))
@@ -230,12 +230,18 @@ pub(crate) fn classify(e: &openssl::ssl::Error, received: usize, head: &[u8]) ->
     if e.code() == ErrorCode::SYSCALL {
         return match e.io_error() {
             Some(io) if io.kind() == std::io::ErrorKind::ConnectionReset => {
-                TlsOutcome::Reset { bytes: received }
+                TlsOutcome::Transport(Transport::Reset {
+                    at: (),
+                    bytes: received,
+                })
             }
             Some(io) => TlsOutcome::Error {
                 reason: io.to_string(),
             },
-            None => TlsOutcome::Closed { bytes: received },
+            None => TlsOutcome::Transport(Transport::Closed {
+                at: (),
+                bytes: received,
+            }),
         };
     }
     if let Some(stack) = e.ssl_error() {
@@ -247,7 +253,10 @@ pub(crate) fn classify(e: &openssl::ssl::Error, received: usize, head: &[u8]) ->
             }
             let text = err.reason().unwrap_or("");
             if text.contains("unexpected eof") {
-                return TlsOutcome::Closed { bytes: received };
+                return TlsOutcome::Transport(Transport::Closed {
+                    at: (),
+                    bytes: received,
+                });
             }
             if text.contains("unsupported protocol") || text.contains("wrong ssl version") {
                 return TlsOutcome::ClientAborted {
@@ -270,7 +279,10 @@ pub(crate) fn classify(e: &openssl::ssl::Error, received: usize, head: &[u8]) ->
     }
     if let Some(io) = e.io_error() {
         if io.kind() == std::io::ErrorKind::ConnectionReset {
-            return TlsOutcome::Reset { bytes: received };
+            return TlsOutcome::Transport(Transport::Reset {
+                at: (),
+                bytes: received,
+            });
         }
     }
     TlsOutcome::Error {
@@ -323,15 +335,15 @@ mod tests {
         match upgrade_against(b"", true).await {
             Err(outcome) => assert_eq!(
                 outcome,
-                TlsOutcome::TimedOut {
+                TlsOutcome::Transport(Transport::TimedOut {
                     phase: Phase::TlsHandshake,
                     bytes: 0
-                }
+                })
             ),
             Ok(_) => panic!("a handshake with a silent server completed"),
         }
         match upgrade_against(b"", false).await {
-            Err(TlsOutcome::Closed { bytes: 0 }) => {}
+            Err(TlsOutcome::Transport(Transport::Closed { bytes: 0, .. })) => {}
             Err(other) => panic!("{other:?}"),
             Ok(_) => panic!("a handshake with a closed connection completed"),
         }

@@ -9,7 +9,7 @@
 use super::{CertPolicy, ClientProfile, CodeList, OraclePolicy, PROFILES};
 use crate::model::{ClientError, ClientOutcome, CodeRef, Outcome, Step};
 use rdpdoctor_observations::{
-    neg_failure, protocol, CipherScan, NegotiationOutcome, Observations, TlsObservation,
+    protocol, CipherScan, NegFailureCode, NegotiationOutcome, Observations, TlsObservation,
     TlsOutcome, TlsVersion, VersionScan,
 };
 
@@ -99,7 +99,7 @@ fn decide(p: &'static ClientProfile, obs: &Observations, scan: &CipherScan) -> V
         // SSL_NOT_ALLOWED_BY_SERVER: the client starts over with Standard RDP Security, as
         // mstsc and FreeRDP do (MS-RDPBCGR 3.3.5.3.2 leaves the retry to the client).
         NegotiationOutcome::Failure {
-            code: neg_failure::SSL_NOT_ALLOWED_BY_SERVER,
+            code: NegFailureCode::SslNotAllowedByServer,
             ..
         } if p.standard_rdp_security.is_some() => protocol::RDP,
         NegotiationOutcome::Failure { code, .. } => {
@@ -108,7 +108,7 @@ fn decide(p: &'static ClientProfile, obs: &Observations, scan: &CipherScan) -> V
                 format!(
                     "the server refuses its request for {} with RDP_NEG_FAILURE {}",
                     protocol::names(p.requested),
-                    neg_failure_name(*code)
+                    neg_failure_name(code.as_u32())
                 ),
                 &p.nego_errors,
             )

@@ -27,7 +27,9 @@ use crate::context::Context;
 use crate::model::{ClientError, CodeRef, Finding, Fix, Severity, Step};
 use crate::FindingId;
 use rdpdoctor_codes::Family;
-use rdpdoctor_observations::{protocol, HostKind, NegotiationOutcome, Observations, TlsOutcome};
+use rdpdoctor_observations::{
+    protocol, HostKind, NegotiationOutcome, Observations, TlsOutcome, Transport,
+};
 
 /// Runs every rule.
 pub(crate) fn run(obs: &Observations, ctx: &Context) -> Vec<Finding> {
@@ -210,7 +212,7 @@ pub(crate) fn describe_negotiation(outcome: &NegotiationOutcome) -> String {
             )
         }
         NegotiationOutcome::Failure { code } => {
-            format!("RDP_NEG_FAILURE {}", neg_failure_name(*code))
+            format!("RDP_NEG_FAILURE {}", neg_failure_name(code.as_u32()))
         }
         NegotiationOutcome::NoNegotiationData => {
             "a Connection Confirm without negotiation data".to_string()
@@ -229,17 +231,19 @@ pub(crate) fn describe_negotiation(outcome: &NegotiationOutcome) -> String {
             Some(t) => format!("{bytes} bytes that are not RDP: {t:?} (hex {excerpt_hex})"),
             None => format!("{bytes} bytes that are not RDP: hex {excerpt_hex}"),
         },
-        NegotiationOutcome::Reset { bytes } => format!("a reset after {bytes} bytes"),
-        NegotiationOutcome::Closed { bytes: 0 } => "a close without a byte".to_string(),
-        NegotiationOutcome::Closed { bytes } => {
-            format!("a close after {bytes} bytes of an incomplete answer")
-        }
-        NegotiationOutcome::TimedOut { bytes: 0, .. } => {
-            "silence until the deadline (no byte received)".to_string()
-        }
-        NegotiationOutcome::TimedOut { bytes, .. } => {
-            format!("{bytes} bytes of an incomplete answer, then nothing until the deadline")
-        }
+        NegotiationOutcome::Transport(t) => match t {
+            Transport::Reset { bytes, .. } => format!("a reset after {bytes} bytes"),
+            Transport::Closed { bytes: 0, .. } => "a close without a byte".to_string(),
+            Transport::Closed { bytes, .. } => {
+                format!("a close after {bytes} bytes of an incomplete answer")
+            }
+            Transport::TimedOut { bytes: 0, .. } => {
+                "silence until the deadline (no byte received)".to_string()
+            }
+            Transport::TimedOut { bytes, .. } => {
+                format!("{bytes} bytes of an incomplete answer, then nothing until the deadline")
+            }
+        },
         NegotiationOutcome::ConnectFailed { outcome } => format!("no connection ({outcome:?})"),
     }
 }
@@ -252,19 +256,19 @@ pub(crate) fn describe_tls(outcome: &TlsOutcome) -> String {
             format!("the server sent fatal alert {}", alert_name(*alert))
         }
         TlsOutcome::ClientAborted { reason } => format!("refused by the probe: {reason}"),
-        TlsOutcome::Closed { bytes: 0 } => {
+        TlsOutcome::Transport(Transport::Closed { bytes: 0, .. }) => {
             "the server closed the connection without answering the ClientHello".to_string()
         }
-        TlsOutcome::Closed { bytes } => {
+        TlsOutcome::Transport(Transport::Closed { bytes, .. }) => {
             format!("the server closed the connection after {bytes} bytes")
         }
-        TlsOutcome::Reset { bytes } => {
+        TlsOutcome::Transport(Transport::Reset { bytes, .. }) => {
             format!("the server reset the connection after {bytes} bytes")
         }
         TlsOutcome::NotTls { bytes, excerpt_hex } => {
             format!("the server answered with {bytes} bytes that are not TLS: {excerpt_hex}")
         }
-        TlsOutcome::TimedOut { bytes, .. } => {
+        TlsOutcome::Transport(Transport::TimedOut { bytes, .. }) => {
             format!("no handshake before the deadline ({bytes} bytes received)")
         }
         TlsOutcome::NegotiationFailed { outcome } => {

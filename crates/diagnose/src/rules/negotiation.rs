@@ -5,12 +5,9 @@
 use super::{describe_negotiation, finding, neg_failure_name, Vars};
 use crate::model::{Finding, Severity};
 use crate::FindingId;
-use rdpdoctor_observations::{protocol, NegotiationAttempt, NegotiationOutcome, Observations};
-
-const SSL_REQUIRED_BY_SERVER: u32 = 1;
-const SSL_NOT_ALLOWED_BY_SERVER: u32 = 2;
-const SSL_CERT_NOT_ON_SERVER: u32 = 3;
-const HYBRID_REQUIRED_BY_SERVER: u32 = 5;
+use rdpdoctor_observations::{
+    protocol, NegFailureCode, NegotiationAttempt, NegotiationOutcome, Observations,
+};
 const NLA_BITS: u32 = protocol::NLA;
 const ENHANCED_BITS: u32 = protocol::SSL | NLA_BITS | protocol::RDSTLS | protocol::RDSAAD;
 
@@ -36,7 +33,10 @@ fn line(a: &NegotiationAttempt) -> String {
 }
 
 /// The requests answered with an RDP_NEG_FAILURE code that `pred` accepts.
-fn failures(obs: &Observations, pred: &dyn Fn(&NegotiationAttempt, u32) -> bool) -> Vec<String> {
+fn failures(
+    obs: &Observations,
+    pred: &dyn Fn(&NegotiationAttempt, NegFailureCode) -> bool,
+) -> Vec<String> {
     obs.negotiation
         .iter()
         .filter(|a| matches!(a.outcome, NegotiationOutcome::Failure { code } if pred(a, code)))
@@ -53,12 +53,12 @@ fn without_ssl(a: &NegotiationAttempt) -> bool {
 }
 
 /// Whether one of the findings of `failure_findings` explains this failure code for this request.
-fn explained(a: &NegotiationAttempt, code: u32) -> bool {
+fn explained(a: &NegotiationAttempt, code: NegFailureCode) -> bool {
     match code {
-        SSL_CERT_NOT_ON_SERVER => true,
-        SSL_NOT_ALLOWED_BY_SERVER => a.requested & ENHANCED_BITS != 0,
-        HYBRID_REQUIRED_BY_SERVER => without_nla(a),
-        SSL_REQUIRED_BY_SERVER => without_ssl(a),
+        NegFailureCode::SslCertNotOnServer => true,
+        NegFailureCode::SslNotAllowedByServer => a.requested & ENHANCED_BITS != 0,
+        NegFailureCode::HybridRequiredByServer => without_nla(a),
+        NegFailureCode::SslRequiredByServer => without_ssl(a),
         _ => false,
     }
 }
@@ -73,13 +73,13 @@ fn failure_findings(obs: &Observations, vars: &Vars, out: &mut Vec<Finding>) {
         )
     });
 
-    let ev = failures(obs, &|_, code| code == SSL_CERT_NOT_ON_SERVER);
+    let ev = failures(obs, &|_, code| code == NegFailureCode::SslCertNotOnServer);
     if !ev.is_empty() {
         out.push(finding(FindingId::CertNotOnServer, vars, ev));
     }
 
     let ev = failures(obs, &|a, code| {
-        code == SSL_NOT_ALLOWED_BY_SERVER && a.requested & ENHANCED_BITS != 0
+        code == NegFailureCode::SslNotAllowedByServer && a.requested & ENHANCED_BITS != 0
     });
     if !ev.is_empty() {
         let mut f = finding(FindingId::TlsNotAllowed, vars, ev);
@@ -92,7 +92,7 @@ fn failure_findings(obs: &Observations, vars: &Vars, out: &mut Vec<Finding>) {
     }
 
     let ev = failures(obs, &|a, code| {
-        code == HYBRID_REQUIRED_BY_SERVER && without_nla(a)
+        code == NegFailureCode::HybridRequiredByServer && without_nla(a)
     });
     if !ev.is_empty() {
         out.push(finding(FindingId::NlaRequired, vars, ev));
@@ -101,7 +101,7 @@ fn failure_findings(obs: &Observations, vars: &Vars, out: &mut Vec<Finding>) {
     // A request without the SSL bit (Standard RDP Security, or RDSTLS alone) refused because the
     // server insists on TLS.
     let ev = failures(obs, &|a, code| {
-        code == SSL_REQUIRED_BY_SERVER && without_ssl(a)
+        code == NegFailureCode::SslRequiredByServer && without_ssl(a)
     });
     if !ev.is_empty() {
         out.push(finding(FindingId::TlsRequired, vars, ev));
@@ -136,7 +136,7 @@ fn negotiation_refused(
         let mut codes: Vec<u32> = refused
             .iter()
             .filter_map(|a| match a.outcome {
-                NegotiationOutcome::Failure { code } => Some(code),
+                NegotiationOutcome::Failure { code } => Some(code.as_u32()),
                 _ => None,
             })
             .collect();

@@ -11,6 +11,7 @@ use crate::FindingId;
 use rdpdoctor_codes::Family;
 use rdpdoctor_observations::{
     LogonOutcome, NlaObservation, NlaOutcome, NlaPhase, NtlmInfo, Observations, OsVersion,
+    Transport,
 };
 
 /// Kerberos's default tolerance (Maximum tolerance for computer clock synchronization).
@@ -483,17 +484,15 @@ fn describe(o: &NlaOutcome) -> String {
             )
         }
         NlaOutcome::TlsFailed { outcome } => format!("TLS {}", super::describe_tls(outcome)),
-        NlaOutcome::Closed { phase, bytes } => {
-            format!("closed after {bytes} bytes ({})", phase_label(*phase))
-        }
-        NlaOutcome::Reset { phase, bytes } => {
-            format!("reset after {bytes} bytes ({})", phase_label(*phase))
-        }
-        NlaOutcome::TimedOut { phase, bytes } => {
-            format!(
-                "no answer before the deadline, {bytes} bytes ({})",
-                phase_label(*phase)
-            )
+        NlaOutcome::Transport(t) => {
+            let (bytes, phase) = (t.bytes(), phase_label(t.phase()));
+            match t {
+                Transport::Closed { .. } => format!("closed after {bytes} bytes ({phase})"),
+                Transport::Reset { .. } => format!("reset after {bytes} bytes ({phase})"),
+                Transport::TimedOut { .. } => {
+                    format!("no answer before the deadline, {bytes} bytes ({phase})")
+                }
+            }
         }
         NlaOutcome::Malformed {
             reason,

@@ -8,7 +8,7 @@ use crate::FindingId;
 use rdpdoctor_observations::encryption::{level_name, method_names, version_name};
 use rdpdoctor_observations::{
     encryption, protocol, NegotiationOutcome, Observations, RdpSecurityAttempt, RdpSecurityOutcome,
-    ServerCertificateFacts, ServerSecurity,
+    ServerCertificateFacts, ServerSecurity, Transport,
 };
 
 const LEVEL_NONE: u32 = 0;
@@ -209,9 +209,8 @@ fn encryption_mismatch(
         // that does not decode never reaches here (mcs-response-malformed).
         RdpSecurityOutcome::McsRefused { .. }
         | RdpSecurityOutcome::Disconnected { .. }
-        | RdpSecurityOutcome::Closed { .. }
-        | RdpSecurityOutcome::Reset { .. } => true,
-        RdpSecurityOutcome::TimedOut { .. }
+        | RdpSecurityOutcome::Transport(Transport::Closed { .. } | Transport::Reset { .. }) => true,
+        RdpSecurityOutcome::Transport(Transport::TimedOut { .. })
         | RdpSecurityOutcome::NotResponse { .. }
         | RdpSecurityOutcome::Negotiation { .. }
         | RdpSecurityOutcome::ConnectFailed { .. }
@@ -402,15 +401,17 @@ fn line(a: &RdpSecurityAttempt) -> String {
         RdpSecurityOutcome::Disconnected { reason } => {
             format!("was answered with an MCS Disconnect Provider Ultimatum (reason {reason})")
         }
-        RdpSecurityOutcome::Closed { bytes, .. } => {
-            format!("made the server close the connection ({bytes} bytes of an answer)")
-        }
-        RdpSecurityOutcome::Reset { bytes, .. } => {
-            format!("made the server reset the connection ({bytes} bytes of an answer)")
-        }
-        RdpSecurityOutcome::TimedOut { bytes, .. } => {
-            format!("got no answer before the deadline ({bytes} bytes)")
-        }
+        RdpSecurityOutcome::Transport(t) => match t {
+            Transport::Closed { bytes, .. } => {
+                format!("made the server close the connection ({bytes} bytes of an answer)")
+            }
+            Transport::Reset { bytes, .. } => {
+                format!("made the server reset the connection ({bytes} bytes of an answer)")
+            }
+            Transport::TimedOut { bytes, .. } => {
+                format!("got no answer before the deadline ({bytes} bytes)")
+            }
+        },
         RdpSecurityOutcome::NotResponse {
             reason,
             excerpt_hex,

@@ -4,7 +4,9 @@
 use super::{describe_negotiation, finding, Vars};
 use crate::model::Finding;
 use crate::FindingId;
-use rdpdoctor_observations::{ConnectOutcome, DnsOutcome, NegotiationOutcome, Observations};
+use rdpdoctor_observations::{
+    ConnectOutcome, DnsOutcome, NegotiationOutcome, Observations, Transport,
+};
 
 pub(super) fn check(obs: &Observations, vars: &Vars, out: &mut Vec<Finding>) {
     let timeout = obs.timeout_secs.unwrap_or(5.0);
@@ -98,17 +100,17 @@ fn no_rdp_answer(obs: &Observations, timeout: f64, vars: &Vars, out: &mut Vec<Fi
     );
     let after = format!("after {:.1} ms", first.elapsed_ms);
     match &first.outcome {
-        NegotiationOutcome::Reset { .. } => out.push(finding(
+        NegotiationOutcome::Transport(Transport::Reset { .. }) => out.push(finding(
             FindingId::ConnectionReset,
             vars,
             vec![format!("{said} {after}")],
         )),
-        NegotiationOutcome::Closed { .. } => out.push(finding(
+        NegotiationOutcome::Transport(Transport::Closed { .. }) => out.push(finding(
             FindingId::ClosedWithoutReply,
             vars,
             vec![format!("{said} {after}")],
         )),
-        NegotiationOutcome::TimedOut { bytes, .. } => {
+        NegotiationOutcome::Transport(Transport::TimedOut { bytes, .. }) => {
             let mut f = finding(
                 FindingId::NoReply,
                 vars,

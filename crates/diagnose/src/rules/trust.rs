@@ -7,7 +7,7 @@ use crate::model::{Finding, Severity};
 use crate::FindingId;
 use rdpdoctor_observations::{
     encryption, protocol, LogonOutcome, NegotiationOutcome, NlaOutcome, Observations,
-    RdpSecurityAttempt, RdpSecurityOutcome, RdpSecurityPhase, ServerSecurity,
+    RdpSecurityAttempt, RdpSecurityOutcome, RdpSecurityPhase, ServerSecurity, Transport,
 };
 
 /// What an up-to-date mstsc requests (the first request of every check).
@@ -77,24 +77,23 @@ pub(super) fn malformed(a: &RdpSecurityAttempt) -> Option<String> {
             reason,
             excerpt_hex,
         } => Some(format!("{reason} (first bytes {excerpt_hex})")),
-        RdpSecurityOutcome::Closed {
-            phase: RdpSecurityPhase::McsConnect,
-            bytes,
-        } if *bytes > 0 => Some(format!(
-            "the connection closed after {bytes} bytes of the response, before it was complete"
-        )),
-        RdpSecurityOutcome::Reset {
-            phase: RdpSecurityPhase::McsConnect,
-            bytes,
-        } if *bytes > 0 => Some(format!(
-            "the connection was reset after {bytes} bytes of the response, before it was complete"
-        )),
-        RdpSecurityOutcome::TimedOut {
-            phase: RdpSecurityPhase::McsConnect,
-            bytes,
-        } if *bytes > 0 => Some(format!(
-            "{bytes} bytes of the response arrived, then nothing until the deadline"
-        )),
+        // Part of a response, then the connection broke.
+        RdpSecurityOutcome::Transport(t)
+            if t.phase() == RdpSecurityPhase::McsConnect && t.bytes() > 0 =>
+        {
+            let bytes = t.bytes();
+            Some(match t {
+                Transport::Closed { .. } => format!(
+                    "the connection closed after {bytes} bytes of the response, before it was complete"
+                ),
+                Transport::Reset { .. } => format!(
+                    "the connection was reset after {bytes} bytes of the response, before it was complete"
+                ),
+                Transport::TimedOut { .. } => format!(
+                    "{bytes} bytes of the response arrived, then nothing until the deadline"
+                ),
+            })
+        }
         RdpSecurityOutcome::Accepted(s) => out_of_range(s),
         _ => None,
     }
@@ -131,10 +130,10 @@ fn mcs(obs: &Observations, vars: &Vars, out: &mut Vec<Finding>) {
         .filter(|a| {
             matches!(
                 a.outcome,
-                RdpSecurityOutcome::TimedOut {
+                RdpSecurityOutcome::Transport(Transport::TimedOut {
                     phase: RdpSecurityPhase::McsConnect,
                     bytes: 0
-                }
+                })
             )
         })
         .map(|a| {
@@ -152,7 +151,10 @@ fn mcs(obs: &Observations, vars: &Vars, out: &mut Vec<Finding>) {
                 .to_string();
         let main_silent = rdp.attempts.iter().any(|a| {
             a.offered == encryption::ALL
-                && matches!(a.outcome, RdpSecurityOutcome::TimedOut { bytes: 0, .. })
+                && matches!(
+                    a.outcome,
+                    RdpSecurityOutcome::Transport(Transport::TimedOut { bytes: 0, .. })
+                )
         });
         let tls_selected = obs.negotiation.iter().any(|a| a.outcome.selects_tls());
         if tls_selected || !main_silent {
