@@ -1,8 +1,9 @@
 //! Derived facts shown beside the findings (latency, protocols, TLS versions, certificate).
 
 use crate::context::Context;
+use crate::describe::describe_negotiation;
 use crate::model::{CertificateFacts, Facts};
-use crate::rules::{cert_names, describe_negotiation};
+use crate::rules::cert_names;
 use rdpdoctor_observations::{protocol, Certificate, NegotiationOutcome, Observations, TlsOutcome};
 
 pub(crate) fn derive(obs: &Observations, ctx: &Context) -> Facts {

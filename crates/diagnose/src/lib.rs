@@ -8,6 +8,7 @@ pub mod catalog;
 pub mod clients;
 pub mod compare;
 mod context;
+mod describe;
 mod facts;
 mod finding_id;
 pub mod links;

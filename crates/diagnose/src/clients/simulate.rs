@@ -120,7 +120,7 @@ fn decide(p: &'static ClientProfile, obs: &Observations, scan: &CipherScan) -> V
                 Step::Negotiation,
                 format!(
                     "no X.224 Connection Confirm for its request: {}",
-                    crate::rules::describe_negotiation(other)
+                    crate::describe::describe_negotiation(other)
                 ),
                 &p.nego_errors,
             )

@@ -27,9 +27,7 @@ use crate::context::Context;
 use crate::model::{ClientError, CodeRef, Finding, Fix, Severity, Step};
 use crate::FindingId;
 use rdpdoctor_codes::Family;
-use rdpdoctor_observations::{
-    protocol, HostKind, NegotiationOutcome, Observations, TlsOutcome, Transport,
-};
+use rdpdoctor_observations::{HostKind, Observations};
 
 /// Runs every rule.
 pub(crate) fn run(obs: &Observations, ctx: &Context) -> Vec<Finding> {
@@ -186,97 +184,6 @@ fn code_ref(family: Family, value: u32) -> CodeRef {
     }
 }
 
-/// `HYBRID_REQUIRED_BY_SERVER (5)`, from the shared code table.
-pub(crate) fn neg_failure_name(code: u32) -> String {
-    match rdpdoctor_codes::lookup(Family::NegFailure, code) {
-        Some(e) => format!("{} ({code})", e.name),
-        None => format!("undocumented code {code} (0x{code:08X})"),
-    }
-}
-
-/// `40 handshake_failure`, from the shared code table.
-pub(crate) fn alert_name(alert: u8) -> String {
-    match rdpdoctor_codes::lookup(Family::TlsAlert, u32::from(alert)) {
-        Some(e) => format!("{alert} {}", e.name),
-        None => format!("{alert}"),
-    }
-}
-
-/// One line for what answered an X.224 request.
-pub(crate) fn describe_negotiation(outcome: &NegotiationOutcome) -> String {
-    match outcome {
-        NegotiationOutcome::Selected { protocol: p, flags } => {
-            format!(
-                "selected {} (RDP_NEG_RSP flags 0x{flags:02X})",
-                protocol::names(*p)
-            )
-        }
-        NegotiationOutcome::Failure { code } => {
-            format!("RDP_NEG_FAILURE {}", neg_failure_name(code.as_u32()))
-        }
-        NegotiationOutcome::NoNegotiationData => {
-            "a Connection Confirm without negotiation data".to_string()
-        }
-        NegotiationOutcome::Malformed {
-            reason,
-            excerpt_hex,
-        } => {
-            format!("an invalid Connection Confirm ({reason}); bytes {excerpt_hex}")
-        }
-        NegotiationOutcome::NotRdp {
-            bytes,
-            excerpt_hex,
-            excerpt_text,
-        } => match excerpt_text {
-            Some(t) => format!("{bytes} bytes that are not RDP: {t:?} (hex {excerpt_hex})"),
-            None => format!("{bytes} bytes that are not RDP: hex {excerpt_hex}"),
-        },
-        NegotiationOutcome::Transport(t) => match t {
-            Transport::Reset { bytes, .. } => format!("a reset after {bytes} bytes"),
-            Transport::Closed { bytes: 0, .. } => "a close without a byte".to_string(),
-            Transport::Closed { bytes, .. } => {
-                format!("a close after {bytes} bytes of an incomplete answer")
-            }
-            Transport::TimedOut { bytes: 0, .. } => {
-                "silence until the deadline (no byte received)".to_string()
-            }
-            Transport::TimedOut { bytes, .. } => {
-                format!("{bytes} bytes of an incomplete answer, then nothing until the deadline")
-            }
-        },
-        NegotiationOutcome::ConnectFailed { outcome } => format!("no connection ({outcome:?})"),
-    }
-}
-
-/// One line for how a TLS handshake ended.
-pub(crate) fn describe_tls(outcome: &TlsOutcome) -> String {
-    match outcome {
-        TlsOutcome::Completed { cipher } => format!("completed ({cipher})"),
-        TlsOutcome::AlertReceived { alert } => {
-            format!("the server sent fatal alert {}", alert_name(*alert))
-        }
-        TlsOutcome::ClientAborted { reason } => format!("refused by the probe: {reason}"),
-        TlsOutcome::Transport(Transport::Closed { bytes: 0, .. }) => {
-            "the server closed the connection without answering the ClientHello".to_string()
-        }
-        TlsOutcome::Transport(Transport::Closed { bytes, .. }) => {
-            format!("the server closed the connection after {bytes} bytes")
-        }
-        TlsOutcome::Transport(Transport::Reset { bytes, .. }) => {
-            format!("the server reset the connection after {bytes} bytes")
-        }
-        TlsOutcome::NotTls { bytes, excerpt_hex } => {
-            format!("the server answered with {bytes} bytes that are not TLS: {excerpt_hex}")
-        }
-        TlsOutcome::Transport(Transport::TimedOut { bytes, .. }) => {
-            format!("no handshake before the deadline ({bytes} bytes received)")
-        }
-        TlsOutcome::NegotiationFailed { outcome } => {
-            format!(
-                "X.224 negotiation before it got {}",
-                describe_negotiation(outcome)
-            )
-        }
-        TlsOutcome::Error { reason } => format!("failed: {reason}"),
-    }
-}
+pub(crate) use crate::describe::{
+    alert_name, describe_negotiation, describe_tls, neg_failure_name,
+};
