@@ -139,7 +139,9 @@ pub(super) const ENTRIES: &[FindingDef] = &[
         explanation: "The server sent an Early User Authorization Result of ACCESS_DENIED (MS-RDPBCGR 2.2.10.2, HYBRID_EX) \
             or STATUS_ACCESS_DENIED (0xC0000022): the password was right, but the account lacks the permission to log on \
             through Remote Desktop Services, usually because it is not in Remote Desktop Users (or Administrators), or \
-            \"Deny log on through Remote Desktop Services\" applies to it.",
+            \"Deny log on through Remote Desktop Services\" applies to it. Across a forest trust with selective \
+            authentication the status is STATUS_AUTHENTICATION_FIREWALL_FAILED (0xC0000413) instead: the account's domain \
+            is trusted, but the account lacks \"Allowed to Authenticate\" on this server's computer object.",
         fixes: &[
             FixDef {
                 text: "Add the account (or a group it is in) to Remote Desktop Users on the server",
@@ -148,6 +150,10 @@ pub(super) const ENTRIES: &[FindingDef] = &[
             FixDef {
                 text: "Check Computer Configuration > Windows Settings > Security Settings > Local Policies > User Rights Assignment > Allow / Deny log on through Remote Desktop Services",
                 commands: &["gpresult /h C:\\rdpdiag\\gp.html"],
+            },
+            FixDef {
+                text: "With 0xC0000413 (selective authentication across a forest trust): in the server's domain, grant the account's group the \"Allowed to Authenticate\" right on the server's computer object (its Security tab in Active Directory Users and Computers)",
+                commands: &["dsacls \"CN=SERVER,OU=Servers,DC=corp,DC=example\" /G \"TRUSTED\\RDP-Users:CA;Allowed to Authenticate\""],
             },
         ],
         client_codes: ClientCodes {
