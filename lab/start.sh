@@ -6,7 +6,10 @@
 #   lab/stop.sh             # stop everything this script started
 #
 # Env:
-#   RDPDOCTOR_LAB_BASE_PORT   first port (default 13389, below the ephemeral range); servers use BASE+0 .. BASE+LAST_OFFSET (71; routes at 50..52, lab/route.sh; pyrdp-mitm at 70..71)
+#   RDPDOCTOR_LAB_BASE_PORT   first port (default 13389, below the ephemeral range); servers use BASE+0 .. BASE+LAST_OFFSET (159; routes at 50..52, lab/route.sh;
+#                             pyrdp-mitm at 70..71; farm nodes and alias certificates 72..79;
+#                             RD Gateway and Connection Broker stand-ins 80..99; more hostile
+#                             stand-ins 100..109; UDP and legacy-client servers 110..119; 120..159 free)
 #   RDPDOCTOR_LAB_DISPLAY     first X display number to try for Xvfb (default 93)
 #   RDPDOCTOR_LAB_XRDP_LOGLEVEL  xrdp LogLevel (default INFO; DEBUG is more verbose)
 #   RDPDOCTOR_LAB_WAIT        seconds to wait for all ports to listen (default 30: pyrdp-mitm takes seconds to start)
@@ -46,7 +49,7 @@ on_exit() {
 }
 
 # The highest port offset the lab uses (BASE+0 .. BASE+LAST_OFFSET).
-LAST_OFFSET=71
+LAST_OFFSET=159
 [[ "$BASE" =~ ^[0-9]+$ ]] && [ "$BASE" -ge 1024 ] && [ "$BASE" -le $((65535 - LAST_OFFSET)) ] \
   || die "RDPDOCTOR_LAB_BASE_PORT=$BASE is not a port number in 1024..$((65535 - LAST_OFFSET))"
 
