@@ -283,6 +283,10 @@ fn idle_and_half_sent_connections_are_closed_and_metrics_keeps_answering() {
     );
     let opened = Instant::now();
     let mut idle: Vec<TcpStream> = (0..300).map(|_| e.connect()).collect();
+    // The header timer of a half-sent request starts when the server sees its first byte, which
+    // is no earlier than this: the lower bound below is measured from here, the upper one from
+    // the last write (on a loaded machine the five writes can be far apart).
+    let first_byte = Instant::now();
     let mut half: Vec<TcpStream> = (0..5)
         .map(|_| {
             let mut s = e.connect();
@@ -306,8 +310,11 @@ fn idle_and_half_sent_connections_are_closed_and_metrics_keeps_answering() {
         reply.body.contains("rdpdoctor_exporter_build_info"),
         "{reply:?}"
     );
+    // Answered well before the idle connections' own timeout (4 s) could have made room: the
+    // bound is loose, so a loaded machine does not fail it, but an exporter that waits for the
+    // idle ones to time out does.
     let took = asked.elapsed();
-    assert!(took < Duration::from_secs(2), "/metrics took {took:?}");
+    assert!(took < Duration::from_millis(3500), "/metrics took {took:?}");
     // At most 100 connections, plus the runtime's, listener's and stdio's descriptors.
     let fds = e.open_fds();
     assert!(fds <= 100 + 30, "the exporter holds {fds} descriptors");
@@ -317,7 +324,7 @@ fn idle_and_half_sent_connections_are_closed_and_metrics_keeps_answering() {
         assert!(
             !closed_within(
                 s,
-                Duration::from_millis(1500).saturating_sub(half_sent.elapsed())
+                Duration::from_millis(1500).saturating_sub(first_byte.elapsed())
             ),
             "a half-sent request was closed before the header timeout"
         );
