@@ -210,7 +210,7 @@ pub(super) const ENTRIES: &[FindingDef] = &[
         severity_rule: "Blocking when an NTLM logon was refused (or would be: the policy refuses incoming NTLM and Kerberos is not available for this name).",
         title: "NTLM is restricted and the logon fell back to NTLM",
         breaks_some_clients: true,
-        explains: &[FindingId::KerberosSpnMissing, FindingId::KerberosNotUsed],
+        explains: &[],
         explanation: "A \"Network security: Restrict NTLM\" policy refuses NTLM (on the client: RestrictSendingNTLMTraffic = 2; on \
             the server: RestrictReceivingNTLMTraffic = 1 or 2; on the domain controller: RestrictNTLMInDomain), and this \
             logon used NTLM because Kerberos was not possible: the client connected by IP address or by a name without a \

@@ -5,6 +5,7 @@
 //! Both sources feed one accumulator, so an id proven by the registry and by events becomes one
 //! finding with both kinds of evidence and the more severe of the severities.
 
+mod auth;
 mod describe;
 mod events;
 mod registry;
@@ -41,6 +42,7 @@ pub(crate) fn check(obs: &Observations, ctx: &Context, vars: &Vars, out: &mut Ve
     let mut acc = Acc::default();
     registry::check(&obs.evidence.registry, ctx, &mut acc);
     events::check(&obs.evidence.events, &mut acc);
+    auth::check(&obs.evidence.events, &mut acc);
     // Emit in catalog order, which ranks server-wide causes before symptoms.
     for def in catalog::all() {
         if let Some((_, severity, evidence)) = acc.items.iter().find(|i| i.0 == def.id) {
