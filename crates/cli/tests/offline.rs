@@ -419,3 +419,44 @@ fn healthy_dc_kerberos_log_stays_quiet() {
     assert_eq!(r.code, 0, "{}", r.json["findings"]);
     assert_eq!(r.verdict(), ("healthy", None));
 }
+
+// ---- NTLM and Kerberos policy values (fixtures written by make_auth_reg.py) ----
+
+#[test]
+fn ntlm_and_kerberos_policy_values_explain_refused_logons() {
+    let r = run(&["host", &fixture("auth-ntlm-refused-rc4-only.reg")]);
+    assert_eq!(r.verdict().0, "degraded", "{}", r.json["findings"]);
+    let ntlm = r.evidence("ntlm-blocked");
+    assert!(
+        ntlm.contains("RestrictReceivingNTLMTraffic") && ntlm.contains("deny all incoming NTLM"),
+        "{ntlm}"
+    );
+    // Audit mode (RestrictSendingNTLMTraffic = 1) restricts nothing.
+    assert!(!ntlm.contains("RestrictSendingNTLMTraffic"), "{ntlm}");
+    let etype = r.evidence("kerberos-etype-unsupported");
+    assert!(
+        etype.contains("RC4-HMAC") && etype.contains("no AES"),
+        "{etype}"
+    );
+    let settings = r.json["facts"]["host_settings"].to_string();
+    assert!(settings.contains("audit all outgoing NTLM"), "{settings}");
+    let dc = run(&["host", &fixture("dc-restrict-ntlm.reg")]);
+    assert!(dc
+        .evidence("ntlm-blocked")
+        .contains("deny all NTLM in the domain"));
+}
+
+#[test]
+fn hardened_but_working_auth_policy_stays_quiet_and_keeps_no_lsa_subkeys() {
+    let r = run(&["host", &fixture("auth-default.reg")]);
+    assert_eq!(r.code, 0, "{}", r.json["findings"]);
+    assert_eq!(r.verdict(), ("healthy", None));
+    let settings = r.json["facts"]["host_settings"].to_string();
+    assert!(
+        settings.contains("LmCompatibilityLevel") && settings.contains("AES256"),
+        "{settings}"
+    );
+    // The Lsa key's own values are read; its subkeys (boot-key material) are not kept.
+    let files = r.json["facts"]["evidence_files"].to_string();
+    assert!(files.contains("9 values read, 8 RDP-relevant"), "{files}");
+}

@@ -9,6 +9,7 @@ mod auth;
 mod describe;
 mod events;
 mod registry;
+mod registry_auth;
 
 use super::{finding, Vars};
 use crate::catalog;
@@ -41,6 +42,9 @@ pub(crate) fn check(obs: &Observations, ctx: &Context, vars: &Vars, out: &mut Ve
     }
     let mut acc = Acc::default();
     registry::check(&obs.evidence.registry, ctx, &mut acc);
+    if !obs.evidence.registry.is_empty() {
+        registry_auth::check(&obs.evidence.registry, &mut acc);
+    }
     events::check(&obs.evidence.events, &mut acc);
     auth::check(&obs.evidence.events, &mut acc);
     // Emit in catalog order, which ranks server-wide causes before symptoms.
@@ -85,6 +89,9 @@ pub(crate) fn facts(obs: &Observations, facts: &mut Facts) {
         facts.evidence_files.push(line);
     }
     facts.host_settings = registry::settings(&obs.evidence.registry);
+    facts
+        .host_settings
+        .extend(registry_auth::settings(&obs.evidence.registry));
     let (timeline, omitted) = describe::timeline(obs);
     facts.timeline = timeline;
     facts.timeline_omitted = omitted;
