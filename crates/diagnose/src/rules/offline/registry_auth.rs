@@ -100,9 +100,12 @@ fn etypes(mask: u32) -> String {
     }
 }
 
+/// A policy value: its key, its name and what each number means.
+type Described = (&'static str, &'static str, fn(u32) -> String);
+
 /// The NTLM and Kerberos policy values as lines for the report's settings.
 pub(super) fn settings(values: &[RegistryValue]) -> Vec<String> {
-    let described: [(&str, &str, fn(u32) -> String); 6] = [
+    let described: [Described; 6] = [
         (MSV1_0, "RestrictReceivingNTLMTraffic", |n| {
             receiving(n).to_string()
         }),
