@@ -120,8 +120,8 @@ pub(super) const ENTRIES: &[FindingDef] = &[
         breaks_some_clients: true,
         explains: &[],
         explanation: "The KDC answered KRB_AP_ERR_SKEW (0x25): the request's timestamp is outside the tolerance (5 minutes by \
-            default; RFC 4120 5.9.1, Windows policy \"Maximum tolerance for computer clock synchronization\"). The KDC's \
-            reply carries its own time, so the evidence gives the offset. Kerberos then fails for every service from that \
+            default; RFC 4120 5.9.1, Windows policy \"Maximum tolerance for computer clock synchronization\"). When \
+            rdpdoctor asks the KDC itself, the error carries the KDC's time and the evidence gives the offset. Kerberos then fails for every service from that \
             machine; NTLM may still work, which hides the cause.",
         fixes: &[
             FixDef {
