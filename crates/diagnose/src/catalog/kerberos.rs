@@ -18,6 +18,17 @@ const NTLM_EVENTS: &str = "Get-WinEvent -FilterHashtable @{LogName='Microsoft-Wi
 const MSV1_0: &str = r#"Get-ItemProperty 'HKLM:\SYSTEM\CurrentControlSet\Control\Lsa\MSV1_0' | Select-Object RestrictSendingNTLMTraffic,RestrictReceivingNTLMTraffic,ClientAllowedNTLMServers,AuditReceivingNTLMTraffic"#;
 const KRB_POLICY: &str = r#"Get-ItemProperty 'HKLM:\SOFTWARE\Microsoft\Windows\CurrentVersion\Policies\System\Kerberos\Parameters' -ErrorAction SilentlyContinue | Select-Object SupportedEncryptionTypes"#;
 
+/// What a client shows when it finds or reaches no KDC (SEC_E_NO_AUTHENTICATING_AUTHORITY,
+/// ERROR_NO_LOGON_SERVERS): nothing while it may fall back to NTLM.
+const NO_KDC_CODES: ClientCodes = ClientCodes {
+    codes: &[code(H, 0x8009_0311), code(W, 1311)],
+    inferred: true,
+};
+const NO_KDC_CLIENT: ClientDef = ClientDef {
+    text: "Nothing while NTLM works; where NTLM is blocked, \"An authentication error has occurred. No authority could be contacted for authentication\"",
+    likely: true,
+};
+
 pub(super) const ENTRIES: &[FindingDef] = &[
     FindingDef {
         id: FindingId::KerberosKdcNotFound,
@@ -41,14 +52,8 @@ pub(super) const ENTRIES: &[FindingDef] = &[
                 commands: &["Get-DnsClientServerAddress", "rdpdoctor check <host-fqdn> --user '<DOMAIN>\\<user>' --kdc <dc-fqdn>"],
             },
         ],
-        client_codes: ClientCodes {
-            codes: &[code(H, 0x8009_0311), code(W, 1311)],
-            inferred: true,
-        },
-        client: Some(ClientDef {
-            text: "Nothing while NTLM works; where NTLM is blocked, \"An authentication error has occurred. No authority could be contacted for authentication\"",
-            likely: true,
-        }),
+        client_codes: NO_KDC_CODES,
+        client: Some(NO_KDC_CLIENT),
     },
     FindingDef {
         id: FindingId::KerberosKdcUnreachable,
@@ -71,14 +76,8 @@ pub(super) const ENTRIES: &[FindingDef] = &[
                 commands: &[],
             },
         ],
-        client_codes: ClientCodes {
-            codes: &[code(H, 0x8009_0311), code(W, 1311)],
-            inferred: true,
-        },
-        client: Some(ClientDef {
-            text: "Nothing while NTLM works; where NTLM is blocked, \"An authentication error has occurred. No authority could be contacted for authentication\"",
-            likely: true,
-        }),
+        client_codes: NO_KDC_CODES,
+        client: Some(NO_KDC_CLIENT),
     },
     FindingDef {
         id: FindingId::KerberosSpnMissing,
