@@ -245,3 +245,164 @@ fn errinfo_outside_every_block_says_so() {
         assert!(!out.contains("lies in the RDP"), "{v}: {out}");
     }
 }
+
+// ---- RD Gateway, Kerberos and NTLM codes (issues 24 and 25) ----
+
+#[test]
+fn gateway_client_codes_decode_with_their_findings() {
+    for (input, name, finding) in [
+        (
+            "0x300001B",
+            "RDG_RESOURCE_NOT_AUTHORIZED",
+            "gateway-policy-denied",
+        ),
+        (
+            "50331675",
+            "RDG_RESOURCE_NOT_AUTHORIZED",
+            "gateway-policy-denied",
+        ),
+        (
+            "0x300000D",
+            "RDG_TEMPORARILY_UNAVAILABLE",
+            "gateway-unreachable",
+        ),
+        ("0x3000022", "RDG_MAX_CONNECTIONS", "gateway-busy"),
+    ] {
+        let (code, v) = json(&[input]);
+        assert_eq!(code, Some(0), "{input}: {v}");
+        assert_eq!(v["codes"][0]["family"], "gateway", "{input}");
+        assert_eq!(v["codes"][0]["name"], name, "{input}");
+        assert!(
+            v["codes"][0]["findings"].to_string().contains(finding),
+            "{input}: {v}"
+        );
+    }
+    let o = run(&["0x3000008"]);
+    assert_eq!(o.status.code(), Some(0), "stderr: {}", stderr(&o));
+    let out = stdout(&o);
+    assert!(
+        out.contains("RDG_REMOTE_ERROR") && out.contains("rdpdoctor's label"),
+        "{out}"
+    );
+    assert!(!out.contains("not in rdpdoctor's code tables"), "{out}");
+}
+
+#[test]
+fn gateway_hresults_decode_in_both_forms_with_sources() {
+    for (input, name, finding) in [
+        (
+            "0x800759DA",
+            "E_PROXY_RAP_ACCESSDENIED",
+            "gateway-policy-denied",
+        ),
+        (
+            "0x800759DB",
+            "E_PROXY_NAP_ACCESSDENIED",
+            "gateway-policy-denied",
+        ),
+        (
+            "0x800759DD",
+            "E_PROXY_TS_CONNECTFAILED",
+            "gateway-target-unreachable",
+        ),
+        (
+            "0x59DD",
+            "E_PROXY_TS_CONNECTFAILED",
+            "gateway-target-unreachable",
+        ),
+        (
+            "0x800759E6",
+            "E_PROXY_MAXCONNECTIONSREACHED",
+            "gateway-busy",
+        ),
+        (
+            "0x800759F9",
+            "E_PROXY_UNSUPPORTED_AUTHENTICATION_METHOD",
+            "gateway-auth-method-unsupported",
+        ),
+    ] {
+        let (code, v) = json(&[input]);
+        assert_eq!(code, Some(0), "{input}: {v}");
+        assert_eq!(v["codes"][0]["family"], "tsgu", "{input}");
+        assert_eq!(v["codes"][0]["name"], name, "{input}");
+        assert!(v["codes"][0]["source"]
+            .as_str()
+            .unwrap_or("")
+            .contains("MS-TSGU"));
+        assert!(
+            v["codes"][0]["findings"].to_string().contains(finding),
+            "{input}: {v}"
+        );
+    }
+    let (code, v) = json(&["--as", "tsgu", "0x800759EE"]);
+    assert_eq!(code, Some(0));
+    assert_eq!(v["codes"][0]["name"], "E_PROXY_NOCERTAVAILABLE");
+}
+
+#[test]
+fn kerberos_errors_by_name_and_by_number() {
+    for (args, name, finding) in [
+        (
+            &["KRB_AP_ERR_SKEW"][..],
+            "KRB_AP_ERR_SKEW",
+            "kerberos-clock-skew",
+        ),
+        (
+            &["KDC_ERR_S_PRINCIPAL_UNKNOWN"][..],
+            "KDC_ERR_S_PRINCIPAL_UNKNOWN",
+            "kerberos-spn-missing",
+        ),
+        (
+            &["0x25", "--as", "kerberos"][..],
+            "KRB_AP_ERR_SKEW",
+            "kerberos-clock-skew",
+        ),
+        (
+            &["--as", "krb", "0x18"][..],
+            "KDC_ERR_PREAUTH_FAILED",
+            "kerberos-preauth-failed",
+        ),
+        (
+            &["KRB5KDC_ERR_ETYPE_NOSUPP"][..],
+            "KDC_ERR_ETYPE_NOSUPP",
+            "kerberos-etype-unsupported",
+        ),
+    ] {
+        let (code, v) = json(args);
+        assert_eq!(code, Some(0), "{args:?}: {v}");
+        assert_eq!(
+            v["codes"].as_array().map(Vec::len),
+            Some(1),
+            "{args:?}: {v}"
+        );
+        assert_eq!(v["codes"][0]["family"], "kerberos");
+        assert_eq!(v["codes"][0]["name"], name, "{args:?}");
+        assert!(
+            v["codes"][0]["findings"].to_string().contains(finding),
+            "{args:?}: {v}"
+        );
+    }
+    let o = run(&["KDC_ERR_S_PRINCIPAL_UNKNOWN"]);
+    let out = stdout(&o);
+    assert!(out.contains("TERMSRV") && out.contains("RFC 4120"), "{out}");
+}
+
+#[test]
+fn ntlm_blocked_codes_point_at_ntlm_blocked() {
+    for input in ["0xC0000418", "1937", "ERROR_NTLM_BLOCKED", "0x80070791"] {
+        let (code, v) = json(&[input]);
+        assert_eq!(code, Some(0), "{input}: {v}");
+        assert!(
+            v["codes"][0]["findings"]
+                .to_string()
+                .contains("ntlm-blocked"),
+            "{input}: {v}"
+        );
+    }
+    let o = run(&["0xC0000418"]);
+    let out = stdout(&o);
+    assert!(
+        out.contains("STATUS_NTLM_BLOCKED") && out.contains("4002"),
+        "{out}"
+    );
+}

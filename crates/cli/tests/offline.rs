@@ -317,3 +317,146 @@ fn diagnose_detects_kinds_by_content() {
     assert_ne!(r.code, 2, "{}", r.stderr);
     assert!(r.has("nla-disabled") && r.has("security-layer-error"));
 }
+
+// ---- RD Gateway, NTLM and Kerberos events (fixtures written by make_auth_events.py) ----
+
+#[test]
+fn gateway_log_names_each_policy_limit_and_reachability_fault() {
+    let r = run(&["logs", &fixture("gateway-faults.xml")]);
+    assert_eq!(r.code, 1, "{}", r.json["findings"]);
+    assert_eq!(r.verdict().0, "broken");
+    let policy = r.evidence("gateway-policy-denied");
+    // Which policy: the CAP refusal for bob and the RAP refusal for alice's NetBIOS name.
+    assert!(
+        policy.contains("RD CAP") && policy.contains("CORP\\\\bob"),
+        "{policy}"
+    );
+    assert!(
+        policy.contains("RD RAP") && policy.contains("rds02"),
+        "{policy}"
+    );
+    assert_eq!(r.severity("gateway-policy-denied"), "blocking");
+    assert!(r.evidence("gateway-busy").contains("203"));
+    let target = r.evidence("gateway-target-unreachable");
+    assert!(
+        target.contains("rds09.corp.example") && target.contains("10060"),
+        "{target}"
+    );
+    assert!(r
+        .evidence("gateway-auth-method-unsupported")
+        .contains("Basic"));
+    // 306 has no finding of its own, but the timeline keeps it.
+    assert!(!r.has("gateway-auth-failed"));
+    assert!(r.json["facts"]["timeline"]
+        .to_string()
+        .contains("a tunnel could not be created"));
+}
+
+#[test]
+fn healthy_gateway_log_stays_quiet_and_a_refusal_fixed_later_is_a_warning() {
+    let ok = run(&["logs", &fixture("gateway-healthy.xml")]);
+    assert_eq!(ok.code, 0, "{}", ok.json["findings"]);
+    assert_eq!(ok.verdict(), ("healthy", None));
+    let later = run(&["logs", &fixture("gateway-intermittent.xml")]);
+    assert_eq!(later.severity("gateway-policy-denied"), "warning");
+    assert!(later
+        .evidence("gateway-policy-denied")
+        .contains("a later attempt got through"));
+}
+
+#[test]
+fn ntlm_block_is_ntlm_blocked_and_an_audit_is_only_kerberos_not_used() {
+    let r = run(&["logs", &fixture("ntlm-server-blocked.xml")]);
+    assert_eq!(r.verdict(), ("broken", Some("ntlm-blocked")));
+    let ev = r.evidence("ntlm-blocked");
+    assert!(ev.contains("4002") && ev.contains("CORP\\\\alice"), "{ev}");
+    let audit = run(&["logs", &fixture("ntlm-audit-only.xml")]);
+    assert!(!audit.has("ntlm-blocked"), "{}", audit.json["findings"]);
+    assert_eq!(audit.severity("kerberos-not-used"), "info");
+    assert!(audit
+        .evidence("kerberos-not-used")
+        .contains("TERMSRV/198.18.3.10"));
+    assert_eq!(audit.code, 0);
+}
+
+#[test]
+fn dc_kerberos_failure_codes_become_their_findings() {
+    let r = run(&["logs", &fixture("dc-kerberos-faults.xml")]);
+    assert_eq!(r.verdict().0, "broken");
+    for (id, code, severity) in [
+        ("kerberos-clock-skew", "0x25 KRB_AP_ERR_SKEW", "blocking"),
+        (
+            "kerberos-preauth-failed",
+            "0x18 KDC_ERR_PREAUTH_FAILED",
+            "warning",
+        ),
+        (
+            "kerberos-etype-unsupported",
+            "0xE KDC_ERR_ETYPE_NOSUPP",
+            "blocking",
+        ),
+        (
+            "kerberos-spn-missing",
+            "0x7 KDC_ERR_S_PRINCIPAL_UNKNOWN",
+            "warning",
+        ),
+    ] {
+        assert!(r.evidence(id).contains(code), "{id}: {}", r.evidence(id));
+        assert_eq!(r.severity(id), severity, "{id}");
+    }
+    // The service name and the client address come with it; a 0x7 for cifs/ is not ours.
+    let spn = r.evidence("kerberos-spn-missing");
+    assert!(
+        spn.contains("TERMSRV/198.18.3.10") && spn.contains("198.18.0.22"),
+        "{spn}"
+    );
+    assert!(!spn.contains("cifs/"), "{spn}");
+}
+
+#[test]
+fn healthy_dc_kerberos_log_stays_quiet() {
+    let r = run(&["logs", &fixture("dc-kerberos-healthy.xml")]);
+    assert_eq!(r.code, 0, "{}", r.json["findings"]);
+    assert_eq!(r.verdict(), ("healthy", None));
+}
+
+// ---- NTLM and Kerberos policy values (fixtures written by make_auth_reg.py) ----
+
+#[test]
+fn ntlm_and_kerberos_policy_values_explain_refused_logons() {
+    let r = run(&["host", &fixture("auth-ntlm-refused-rc4-only.reg")]);
+    assert_eq!(r.verdict().0, "degraded", "{}", r.json["findings"]);
+    let ntlm = r.evidence("ntlm-blocked");
+    assert!(
+        ntlm.contains("RestrictReceivingNTLMTraffic") && ntlm.contains("deny all incoming NTLM"),
+        "{ntlm}"
+    );
+    // Audit mode (RestrictSendingNTLMTraffic = 1) restricts nothing.
+    assert!(!ntlm.contains("RestrictSendingNTLMTraffic"), "{ntlm}");
+    let etype = r.evidence("kerberos-etype-unsupported");
+    assert!(
+        etype.contains("RC4-HMAC") && etype.contains("no AES"),
+        "{etype}"
+    );
+    let settings = r.json["facts"]["host_settings"].to_string();
+    assert!(settings.contains("audit all outgoing NTLM"), "{settings}");
+    let dc = run(&["host", &fixture("dc-restrict-ntlm.reg")]);
+    assert!(dc
+        .evidence("ntlm-blocked")
+        .contains("deny all NTLM in the domain"));
+}
+
+#[test]
+fn hardened_but_working_auth_policy_stays_quiet_and_keeps_no_lsa_subkeys() {
+    let r = run(&["host", &fixture("auth-default.reg")]);
+    assert_eq!(r.code, 0, "{}", r.json["findings"]);
+    assert_eq!(r.verdict(), ("healthy", None));
+    let settings = r.json["facts"]["host_settings"].to_string();
+    assert!(
+        settings.contains("LmCompatibilityLevel") && settings.contains("AES256"),
+        "{settings}"
+    );
+    // The Lsa key's own values are read; its subkeys (boot-key material) are not kept.
+    let files = r.json["facts"]["evidence_files"].to_string();
+    assert!(files.contains("9 values read, 8 RDP-relevant"), "{files}");
+}

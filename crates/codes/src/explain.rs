@@ -732,6 +732,7 @@ fn unknown_code(raw: &str, family: Option<Family>, value: u32, decimal: bool) ->
                 0xC000_0000..=0xFFFF_FFFF => &[Family::Ntstatus, Family::Hresult],
                 0x8000_0000..=0xBFFF_FFFF => &[Family::Hresult],
                 0x0001_0000..=0x0002_FFFF => &[Family::Freerdp],
+                0x0300_0000..=0x0300_FFFF => &[Family::Gateway],
                 0..=0xFF => &[
                     Family::Disconnect,
                     Family::Extended,
@@ -857,6 +858,18 @@ fn patterns(family: Family, v: u32) -> Vec<String> {
         } else {
             format!("Alert {v} is not defined in RFC 5246 / 8446; Schannel passes alerts it does not list through raw and maps them to SEC_E_ILLEGAL_MESSAGE (0x80090326).")
         }],
+        Family::Gateway => vec![if (0x0300_0000..=0x0300_FFFF).contains(&v) {
+            format!("0x{v:X} lies in mstsc's RD Gateway block (0x3000000 and up) but is not in rdpdoctor's table; mstsc's own text for it is in client event 1026.")
+        } else {
+            format!("0x{v:X} is outside mstsc's RD Gateway block (0x3000000 and up): not a gateway client code.")
+        }],
+        Family::Tsgu => vec![format!("0x{v:X} is not an E_PROXY_* code of MS-TSGU 2.2.6 (0x800759D8–0x80075A00, or the same codes without 0x8007, and 0x4D4).")],
+        Family::Kerberos => vec![if v > 127 {
+            format!("Kerberos error numbers are small (RFC 4120 7.5.9 and its extensions stay below 128); {v} cannot be one. Security events show them in hex (0x18 = 24).")
+        } else {
+            format!("Kerberos error {v} (0x{v:X}) is not assigned in RFC 4120, 4556 or 6113.")
+        }],
+        Family::Win32 => vec![format!("Win32 error {v} (0x{v:X}) is not in rdpdoctor's table; on Windows `net helpmsg {v}` prints its text.")],
         Family::Freerdp => vec![match v {
             0x0001_0000..=0x0001_FFFF => format!("FreeRDP class 1 (ERRINFO): errorInfo 0x{:X}, not defined.", v & 0xFFFF),
             0x0002_0000..=0x0002_FFFF => format!("FreeRDP class 2 (connect errors), code 0x{:X}: not defined in error.h.", v & 0xFFFF),

@@ -49,11 +49,20 @@ pub enum Family {
     TlsAlert,
     /// FreeRDP (`xfreerdp`): connect error codes (0x0002xxxx) and the process exit codes.
     Freerdp,
+    /// mstsc's RD Gateway disconnect reasons (0x03000001 and up: "Error code: 0x300001B").
+    Gateway,
+    /// RD Gateway result codes on the wire (E_PROXY_* HRESULTs, MS-TSGU 2.2.6).
+    Tsgu,
+    /// Kerberos protocol error numbers (KDC_ERR_*, KRB_AP_ERR_*, KRB_ERR_*; RFC 4120 7.5.9), as
+    /// Security events 4768 / 4769 / 4771 show them in hex.
+    Kerberos,
+    /// Win32 error codes of the logon packages (ERROR_NTLM_BLOCKED 1937 and its neighbours).
+    Win32,
 }
 
 impl Family {
     /// Every family, in the order used for "most likely first" when a bare number is given.
-    pub const ALL: [Family; 8] = [
+    pub const ALL: [Family; 12] = [
         Family::Disconnect,
         Family::Extended,
         Family::Errinfo,
@@ -62,6 +71,10 @@ impl Family {
         Family::Freerdp,
         Family::Ntstatus,
         Family::Hresult,
+        Family::Gateway,
+        Family::Tsgu,
+        Family::Kerberos,
+        Family::Win32,
     ];
 
     /// The kebab-case id used on the command line (`--as`) and in JSON.
@@ -75,6 +88,10 @@ impl Family {
             Family::Hresult => "hresult",
             Family::TlsAlert => "tls-alert",
             Family::Freerdp => "freerdp",
+            Family::Gateway => "gateway",
+            Family::Tsgu => "tsgu",
+            Family::Kerberos => "kerberos",
+            Family::Win32 => "win32",
         }
     }
 
@@ -89,6 +106,10 @@ impl Family {
             Family::Hresult => "HRESULT / SECURITY_STATUS (SSPI, Schannel, CryptoAPI)",
             Family::TlsAlert => "TLS alert (RFC 5246 / 8446; Schannel 36887 / 36888)",
             Family::Freerdp => "FreeRDP connect error / xfreerdp exit code",
+            Family::Gateway => "mstsc RD Gateway disconnect reason (0x03000001 and up)",
+            Family::Tsgu => "RD Gateway result code (E_PROXY_*, MS-TSGU 2.2.6)",
+            Family::Kerberos => "Kerberos error (RFC 4120 7.5.9; Security 4768 / 4769 / 4771)",
+            Family::Win32 => "Win32 error (logon packages: Kerberos, NTLM)",
         }
     }
 
@@ -111,6 +132,12 @@ impl Family {
             "hresult" | "hr" | "sspi" | "secstatus" => Family::Hresult,
             "tlsalert" | "tls" | "alert" | "schannel" => Family::TlsAlert,
             "freerdp" | "xfreerdp" | "errconnect" => Family::Freerdp,
+            "gateway" | "gw" | "rdg" | "rdgateway" | "tsgateway" | "gatewayclient" => {
+                Family::Gateway
+            }
+            "tsgu" | "eproxy" | "gatewayresult" | "gatewayhresult" | "mstsgu" => Family::Tsgu,
+            "kerberos" | "krb" | "krb5" | "kdc" | "kerb" => Family::Kerberos,
+            "win32" | "winerror" | "error" | "werror" => Family::Win32,
             _ => return None,
         })
     }
@@ -210,6 +237,10 @@ pub fn format_value(family: Family, value: u32) -> String {
         Family::Extended | Family::Errinfo => format!("0x{value:X} ({value})"),
         Family::NegFailure | Family::TlsAlert => format!("{value}"),
         Family::Ntstatus | Family::Hresult => format!("0x{value:08X}"),
+        Family::Gateway => format!("0x{value:X} ({value})"),
+        Family::Tsgu if value > 0xFFFF => format!("0x{value:08X}"),
+        Family::Tsgu => format!("0x{value:X}"),
+        Family::Kerberos | Family::Win32 => format!("0x{value:X} ({value})"),
         Family::Freerdp => {
             if value <= 0xFF {
                 format!("{value}")
@@ -235,8 +266,21 @@ pub fn lookup(family: Family, value: u32) -> Option<&'static CodeEntry> {
     match (own, family) {
         (Some(e), _) => Some(e),
         (None, Family::Extended) => entries(Family::Errinfo).iter().find(|e| e.value == value),
+        (None, Family::Tsgu) => tsgu_other_form(value),
         (None, _) => None,
     }
+}
+
+/// The E_PROXY_* entry written in the other of its two forms: MS-TSGU 2.2.6 gives some codes as
+/// full HRESULTs (0x800759DD) and some only as their HRESULT_CODE (0x59E6), and gateways and
+/// clients print either (FreeRDP logs `0x800759DD`, an rpc_fault carries `0x59DD`).
+fn tsgu_other_form(value: u32) -> Option<&'static CodeEntry> {
+    let other = match value {
+        0x8007_0000..=0x8007_FFFF => value & 0xFFFF,
+        0..=0xFFFF => 0x8007_0000 | value,
+        _ => return None,
+    };
+    entries(Family::Tsgu).iter().find(|e| e.value == other)
 }
 
 /// Finds entries by symbolic name or alias (case-insensitive). A name can be ambiguous (FreeRDP
@@ -260,16 +304,23 @@ pub fn lookup_name(name: &str) -> Vec<&'static CodeEntry> {
 pub fn lookup_all(value: u32) -> Vec<&'static CodeEntry> {
     families_by_likelihood(value)
         .into_iter()
-        .filter_map(|f| entries(f).iter().find(|e| e.value == value))
+        .filter_map(|f| match f {
+            // Both forms of an E_PROXY_* code decode (see `tsgu_other_form`).
+            Family::Tsgu => lookup(f, value),
+            _ => entries(f).iter().find(|e| e.value == value),
+        })
         .collect()
 }
 
 /// Families ordered by how likely a bare number of this shape belongs to them.
 pub fn families_by_likelihood(value: u32) -> Vec<Family> {
     let mut order: Vec<Family> = match value {
+        0x8007_59D8..=0x8007_5A00 => vec![Family::Tsgu, Family::Hresult],
         0xC000_0000..=0xFFFF_FFFE => vec![Family::Ntstatus, Family::Hresult],
         0x8000_0000..=0xBFFF_FFFF => vec![Family::Hresult, Family::Ntstatus],
         0x0002_0000..=0x0002_FFFF => vec![Family::Freerdp],
+        0x0300_0000..=0x0300_FFFF => vec![Family::Gateway],
+        0x59D8..=0x5A00 => vec![Family::Tsgu],
         _ => Vec::new(),
     };
     for f in Family::ALL {

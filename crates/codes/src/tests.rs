@@ -905,3 +905,158 @@ fn the_seed_pages_myths_about_nla_and_the_security_layer_are_answered() {
         );
     }
 }
+
+/// (family, value, exact name) for the gateway, Kerberos and NTLM tables, by hand from MS-TSGU
+/// 2.2.6 / 3.1.4, RFC 4120 7.5.9, mstsc's message table and winerror.h / ntstatus.h.
+const EXPECTED_GATEWAY_KERBEROS: &[(Family, u32, &str)] = &[
+    (Gateway, 0x0300_0008, "RDG_REMOTE_ERROR"),
+    (Gateway, 0x0300_000D, "RDG_TEMPORARILY_UNAVAILABLE"),
+    (Gateway, 0x0300_001B, "RDG_RESOURCE_NOT_AUTHORIZED"),
+    (Gateway, 0x0300_001C, "RDG_CONNECTION_NOT_AUTHORIZED"),
+    (Gateway, 0x0300_0022, "RDG_MAX_CONNECTIONS"),
+    (Tsgu, 0x8007_59D8, "E_PROXY_INTERNALERROR"),
+    (Tsgu, 0x8007_59DA, "E_PROXY_RAP_ACCESSDENIED"),
+    (Tsgu, 0x8007_59DB, "E_PROXY_NAP_ACCESSDENIED"),
+    (Tsgu, 0x8007_59DD, "E_PROXY_TS_CONNECTFAILED"),
+    (Tsgu, 0x8007_59DF, "E_PROXY_ALREADYDISCONNECTED"),
+    (Tsgu, 0x8007_59E9, "E_PROXY_CAPABILITYMISMATCH"),
+    (Tsgu, 0x8007_59ED, "E_PROXY_QUARANTINE_ACCESSDENIED"),
+    (Tsgu, 0x8007_59EE, "E_PROXY_NOCERTAVAILABLE"),
+    (Tsgu, 0x8007_59F7, "E_PROXY_COOKIE_BADPACKET"),
+    (
+        Tsgu,
+        0x8007_59F8,
+        "E_PROXY_COOKIE_AUTHENTICATION_ACCESS_DENIED",
+    ),
+    (
+        Tsgu,
+        0x8007_59F9,
+        "E_PROXY_UNSUPPORTED_AUTHENTICATION_METHOD",
+    ),
+    (Tsgu, 0x59E6, "E_PROXY_MAXCONNECTIONSREACHED"),
+    (Tsgu, 0x59E8, "E_PROXY_NOTSUPPORTED"),
+    (Tsgu, 0x59F6, "E_PROXY_SESSIONTIMEOUT"),
+    (Tsgu, 0x59FA, "E_PROXY_REAUTH_AUTHN_FAILED"),
+    (Tsgu, 0x59FB, "E_PROXY_REAUTH_CAP_FAILED"),
+    (Tsgu, 0x59FC, "E_PROXY_REAUTH_RAP_FAILED"),
+    (Tsgu, 0x59FD, "E_PROXY_SDR_NOT_SUPPORTED_BY_TS"),
+    (Tsgu, 0x5A00, "E_PROXY_REAUTH_NAP_FAILED"),
+    (Tsgu, 0x4D4, "E_PROXY_CONNECTIONABORTED"),
+    (Kerberos, 6, "KDC_ERR_C_PRINCIPAL_UNKNOWN"),
+    (Kerberos, 7, "KDC_ERR_S_PRINCIPAL_UNKNOWN"),
+    (Kerberos, 12, "KDC_ERR_POLICY"),
+    (Kerberos, 14, "KDC_ERR_ETYPE_NOSUPP"),
+    (Kerberos, 18, "KDC_ERR_CLIENT_REVOKED"),
+    (Kerberos, 23, "KDC_ERR_KEY_EXPIRED"),
+    (Kerberos, 24, "KDC_ERR_PREAUTH_FAILED"),
+    (Kerberos, 25, "KDC_ERR_PREAUTH_REQUIRED"),
+    (Kerberos, 31, "KRB_AP_ERR_BAD_INTEGRITY"),
+    (Kerberos, 37, "KRB_AP_ERR_SKEW"),
+    (Kerberos, 41, "KRB_AP_ERR_MODIFIED"),
+    (Kerberos, 52, "KRB_ERR_RESPONSE_TOO_BIG"),
+    (Kerberos, 60, "KRB_ERR_GENERIC"),
+    (Kerberos, 68, "KDC_ERR_WRONG_REALM"),
+    (Ntstatus, 0xC000_0418, "STATUS_NTLM_BLOCKED"),
+    (Ntstatus, 0xC000_02FD, "STATUS_KDC_UNKNOWN_ETYPE"),
+    (Win32, 1937, "ERROR_NTLM_BLOCKED"),
+    (Win32, 1398, "ERROR_TIME_SKEW"),
+    (
+        Hresult,
+        0x8007_0791,
+        "HRESULT_FROM_WIN32(ERROR_NTLM_BLOCKED)",
+    ),
+    (Hresult, 0x8009_0342, "SEC_E_KDC_UNKNOWN_ETYPE"),
+];
+
+#[test]
+fn gateway_kerberos_and_ntlm_codes_decode_with_their_names() {
+    for (f, v, name) in EXPECTED_GATEWAY_KERBEROS {
+        let e = lookup(*f, *v).unwrap_or_else(|| panic!("{f} 0x{v:X} missing"));
+        assert_eq!(e.name, *name, "{f} 0x{v:X}");
+        assert_eq!(e.value, *v);
+    }
+    // The codes the issues name, typed as a user would.
+    for (input, family, name) in [
+        ("0x3000008", Gateway, "RDG_REMOTE_ERROR"),
+        ("0x300000D", Gateway, "RDG_TEMPORARILY_UNAVAILABLE"),
+        ("50331675", Gateway, "RDG_RESOURCE_NOT_AUTHORIZED"),
+        ("0x800759DA", Tsgu, "E_PROXY_RAP_ACCESSDENIED"),
+        ("KRB_AP_ERR_SKEW", Kerberos, "KRB_AP_ERR_SKEW"),
+        (
+            "KDC_ERR_S_PRINCIPAL_UNKNOWN",
+            Kerberos,
+            "KDC_ERR_S_PRINCIPAL_UNKNOWN",
+        ),
+        (
+            "krb5kdc_err_preauth_failed",
+            Kerberos,
+            "KDC_ERR_PREAUTH_FAILED",
+        ),
+        ("0xC0000418", Ntstatus, "STATUS_NTLM_BLOCKED"),
+        ("1937", Win32, "ERROR_NTLM_BLOCKED"),
+        (
+            "E_PROXY_MAXCONNECTIONSREACHED",
+            Tsgu,
+            "E_PROXY_MAXCONNECTIONSREACHED",
+        ),
+    ] {
+        let x = explain(&[input.to_string()], None).expect(input);
+        let first = &x.codes[0];
+        assert_eq!(first.family, Some(family), "{input}");
+        assert_eq!(first.name, Some(name), "{input}");
+        assert!(first.known, "{input}");
+    }
+    let skew = explain(&["0x25".into()], Some(Kerberos)).expect("0x25");
+    assert_eq!(skew.codes[0].name, Some("KRB_AP_ERR_SKEW"));
+    assert_eq!(skew.codes.len(), 1);
+}
+
+#[test]
+fn gateway_results_decode_in_either_form() {
+    // MS-TSGU writes MAXCONNECTIONSREACHED as 0x59E6 and TS_CONNECTFAILED as 0x800759DD; either
+    // spelling of each decodes to the one entry.
+    for (input, name) in [
+        ("0x800759E6", "E_PROXY_MAXCONNECTIONSREACHED"),
+        ("0x59E6", "E_PROXY_MAXCONNECTIONSREACHED"),
+        ("0x59DD", "E_PROXY_TS_CONNECTFAILED"),
+        ("0x800759DD", "E_PROXY_TS_CONNECTFAILED"),
+    ] {
+        let x = explain(&[input.to_string()], None).expect(input);
+        assert_eq!(x.codes[0].family, Some(Tsgu), "{input}");
+        assert_eq!(x.codes[0].name, Some(name), "{input}");
+        let y = explain(&[input.to_string()], Some(Tsgu)).expect(input);
+        assert_eq!(y.codes[0].name, Some(name), "{input} --as tsgu");
+    }
+    // Nothing else in the HRESULT space is claimed.
+    assert!(lookup(Tsgu, 0x8007_0005).is_none());
+    assert!(lookup(Tsgu, 0x25).is_none());
+}
+
+#[test]
+fn new_families_parse_and_unknown_values_say_why() {
+    for (s, f) in [
+        ("gateway", Gateway),
+        ("rdg", Gateway),
+        ("tsgu", Tsgu),
+        ("E_PROXY", Tsgu),
+        ("kerberos", Kerberos),
+        ("krb5", Kerberos),
+        ("win32", Win32),
+    ] {
+        assert_eq!(Family::parse(s), Some(f), "{s}");
+    }
+    let x = explain(&["0x3000099".into()], None).expect("decodes as unknown");
+    assert!(!x.codes[0].known);
+    let range = &x.codes[0].unknown.as_ref().expect("unknown info").range;
+    assert!(
+        range.iter().any(|l| l.contains("RD Gateway block")),
+        "{range:?}"
+    );
+    let k = explain(&["200".into()], Some(Kerberos)).expect("unknown kerberos");
+    assert!(k.codes[0].unknown.as_ref().expect("info").range[0].contains("cannot be one"));
+    // Gateway client codes and wire codes point at each other.
+    let rap = lookup(Gateway, 0x0300_001B).expect("0x300001B");
+    assert!(rap.see_also.contains(&code(Tsgu, 0x8007_59DA)));
+    let back = lookup(Tsgu, 0x8007_59DA).expect("RAP");
+    assert!(back.see_also.contains(&code(Gateway, 0x0300_001B)));
+}

@@ -198,6 +198,40 @@ mod tests {
     }
 
     #[test]
+    fn gateway_kerberos_and_ntlm_codes_lead_to_their_findings() {
+        let links = CatalogLinks;
+        for (family, value, finding) in [
+            (Family::Gateway, 0x0300_001B, "gateway-policy-denied"),
+            (Family::Gateway, 0x0300_001C, "gateway-policy-denied"),
+            (Family::Tsgu, 0x8007_59DA, "gateway-policy-denied"),
+            (Family::Gateway, 0x0300_0022, "gateway-busy"),
+            (Family::Tsgu, 0x59E6, "gateway-busy"),
+            (Family::Tsgu, 0x8007_59DD, "gateway-target-unreachable"),
+            (Family::Tsgu, 0x8007_59F9, "gateway-auth-method-unsupported"),
+            (Family::Gateway, 0x0300_0006, "gateway-cert-name-mismatch"),
+            (Family::Kerberos, 37, "kerberos-clock-skew"),
+            (Family::Kerberos, 24, "kerberos-preauth-failed"),
+            (Family::Kerberos, 14, "kerberos-etype-unsupported"),
+            (Family::Kerberos, 7, "kerberos-spn-missing"),
+            (Family::Ntstatus, 0xC000_0418, "ntlm-blocked"),
+            (Family::Win32, 1937, "ntlm-blocked"),
+            (Family::Ntstatus, 0xC000_02FD, "kerberos-etype-unsupported"),
+        ] {
+            assert!(
+                links
+                    .findings_for_code(code(family, value))
+                    .contains(&finding),
+                "{family} 0x{value:X} should lead to {finding}"
+            );
+        }
+        // explain attaches them, as the user sees it.
+        let x = explain(&["0x300001B".into()], None, &CatalogLinks).expect("decodes");
+        assert!(x.codes[0].findings.contains(&"gateway-policy-denied"));
+        let k = explain(&["KRB_AP_ERR_SKEW".into()], None, &CatalogLinks).expect("decodes");
+        assert!(k.codes[0].findings.contains(&"kerberos-clock-skew"));
+    }
+
+    #[test]
     fn the_0x904_0x7_pair_names_the_findings_that_confirm_its_causes() {
         let x = explain(&["0x904".into(), "0x7".into()], None, &CatalogLinks).expect("decodes");
         let it = &x.interpretations[0];

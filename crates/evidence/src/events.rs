@@ -129,6 +129,13 @@ fn normalize_guid(g: &str) -> String {
     format!("{{{}}}", inner.to_ascii_lowercase())
 }
 
+/// The Kerberos error number in a 4768 / 4769 / 4771 `Status` ("0x18").
+fn kerberos_status(e: &EventRecord) -> Option<u32> {
+    let s = e.field("Status")?.trim();
+    let hex = s.strip_prefix("0x").or_else(|| s.strip_prefix("0X"))?;
+    u32::from_str_radix(hex, 16).ok()
+}
+
 /// RdpCoreTS ids worth keeping (the rest are per-channel traces that drown the timeline).
 const RDPCORETS_IDS: &[u16] = &[97, 98, 102, 103, 105, 131, 139, 140, 142, 143, 153, 226];
 
@@ -144,6 +151,10 @@ pub fn is_relevant(e: &EventRecord, rdp_ports: &[u16]) -> bool {
     }
     if p == "termdd" || e.from_provider("TermService") {
         return true;
+    }
+    // NTLM/Operational: 4001-4003 blocked, 8001-8003 would be blocked (audit).
+    if p == "microsoft-windows-ntlm" {
+        return matches!(e.id, 4001..=4003 | 8001..=8003);
     }
     if p.contains("remotedesktopservices-rdpcorets") {
         return RDPCORETS_IDS.contains(&e.id);
@@ -162,6 +173,16 @@ pub fn is_relevant(e: &EventRecord, rdp_ports: &[u16]) -> bool {
             // With NLA a failed RDP logon is LogonType 3; 7 is an unlock/reconnect.
             4625 => matches!(logon_type, "3" | "7" | "10"),
             4778 | 4779 | 4825 => true,
+            // Kerberos on a domain controller: failures (a DC logs thousands of successes), and
+            // every service ticket request for a TERMSRV/ name (a success is the control).
+            4768 | 4771 => kerberos_status(e).is_some_and(|s| s != 0),
+            4769 => {
+                kerberos_status(e).is_some_and(|s| s != 0)
+                    || e.field("ServiceName").is_some_and(|n| {
+                        n.get(..8)
+                            .is_some_and(|p| p.eq_ignore_ascii_case("TERMSRV/"))
+                    })
+            }
             5152 | 5156 | 5157 => e
                 .field("DestPort")
                 .and_then(|v| v.parse::<u16>().ok())

@@ -20,6 +20,20 @@ const RELEVANT: &[&str] = &[
     r"hklm\system\currentcontrolset\services\sharedaccess\parameters\firewallpolicy",
     r"hklm\software\policies\microsoft\windowsfirewall",
     r"hklm\system\currentcontrolset\services\termservice",
+    // NTLM restrictions (Restrict NTLM policies: RestrictSendingNTLMTraffic,
+    // RestrictReceivingNTLMTraffic, ClientAllowedNTLMServers, AuditReceivingNTLMTraffic).
+    r"hklm\system\currentcontrolset\control\lsa\msv1_0",
+    // Kerberos: the encryption types policy and the local Kerberos parameters.
+    r"hklm\software\microsoft\windows\currentversion\policies\system\kerberos\parameters",
+    r"hklm\system\currentcontrolset\control\lsa\kerberos\parameters",
+];
+
+/// Keys whose own values are kept but not their subkeys': the Lsa key holds LmCompatibilityLevel,
+/// and subkeys nothing RDP needs (some hold boot-key material); Netlogon's parameters hold
+/// RestrictNTLMInDomain on a domain controller.
+const RELEVANT_EXACT: &[&str] = &[
+    r"hklm\system\currentcontrolset\control\lsa",
+    r"hklm\system\currentcontrolset\services\netlogon\parameters",
 ];
 
 pub(crate) fn read(file: &str, text: &str) -> Result<Evidence, EvidenceError> {
@@ -38,7 +52,8 @@ pub(crate) fn read(file: &str, text: &str) -> Result<Evidence, EvidenceError> {
         let lower = key_path.to_ascii_lowercase();
         let relevant = RELEVANT
             .iter()
-            .any(|p| lower == *p || lower.starts_with(&format!("{p}\\")));
+            .any(|p| lower == *p || lower.starts_with(&format!("{p}\\")))
+            || RELEVANT_EXACT.contains(&lower.as_str());
         for (name, value) in key.values() {
             src.records += 1;
             let data = convert(value);

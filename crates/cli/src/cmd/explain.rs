@@ -25,8 +25,11 @@ const WIDTH: usize = 100;
     rdpdoctor explain 2308               decimal, as in RDPClient event 1026\n  \
     rdpdoctor explain --as errinfo 0x7   pick the family\n  \
     rdpdoctor explain STATUS_LOGON_FAILURE\n  \
+    rdpdoctor explain 0x300001B          an RD Gateway code mstsc shows\n  \
+    rdpdoctor explain KRB_AP_ERR_SKEW    a Kerberos error by name; 0x25 --as kerberos by number\n  \
     rdpdoctor explain --json 0x904 0x7\n\n\
-    Families: disconnect, extended, errinfo, neg-failure, ntstatus, hresult, tls-alert, freerdp.\n\
+    Families: disconnect, extended, errinfo, neg-failure, ntstatus, hresult, tls-alert, freerdp,\n\
+    gateway, tsgu, kerberos, win32.\n\
     Exit status: 0 all codes decoded, 1 some code unknown or undocumented, 2 bad input.")]
 pub struct ExplainArgs {
     /// Codes to decode: hex (0x904), decimal (2308) or a symbolic name
@@ -35,7 +38,7 @@ pub struct ExplainArgs {
     pub codes: Vec<String>,
 
     /// Decode in one family: disconnect, extended, errinfo, neg-failure, ntstatus, hresult,
-    /// tls-alert or freerdp
+    /// tls-alert, freerdp, gateway (mstsc's RD Gateway codes), tsgu (E_PROXY_*), kerberos or win32
     #[arg(long = "as", value_name = "FAMILY")]
     pub family: Option<String>,
 

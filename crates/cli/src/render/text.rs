@@ -122,6 +122,10 @@ fn client_line(c: &ClientError) -> String {
                 Family::Hresult => "HRESULT",
                 Family::TlsAlert => "TLS alert",
                 Family::Freerdp => "FreeRDP",
+                Family::Gateway => "mstsc RD Gateway code",
+                Family::Tsgu => "RD Gateway result",
+                Family::Kerberos => "Kerberos error",
+                Family::Win32 => "Win32 error",
             };
             Some(format!("{label} {}", code.name))
         })

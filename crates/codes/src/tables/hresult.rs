@@ -209,4 +209,33 @@ pub const TABLE: &[CodeEntry] = &[
         "The certificate has been revoked by its issuer.",
         &[t(44)],
     ),
+    CodeEntry {
+        note:
+            "HRESULT_FROM_WIN32(ERROR_NTLM_BLOCKED): how Windows applications and mstsc report a \
+               logon refused by a \"Restrict NTLM\" policy.",
+        ..h(
+            0x8007_0791,
+            "HRESULT_FROM_WIN32(ERROR_NTLM_BLOCKED)",
+            "NTLM authentication has been blocked by policy.",
+            &[
+                code(Family::Win32, 1937),
+                code(Family::Ntstatus, 0xC000_0418),
+            ],
+        )
+    },
+    h(
+        0x8009_0342,
+        "SEC_E_KDC_UNKNOWN_ETYPE",
+        "The encryption type requested is not supported by the KDC.",
+        &[
+            code(Family::Kerberos, 14),
+            code(Family::Ntstatus, 0xC000_02FD),
+        ],
+    ),
+    h(
+        0x8009_0343,
+        "SEC_E_UNSUPPORTED_PREAUTH",
+        "An unsupported pre-authentication mechanism was presented to the Kerberos package.",
+        &[],
+    ),
 ];

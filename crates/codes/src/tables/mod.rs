@@ -7,10 +7,14 @@ pub mod disconnect;
 pub mod errinfo;
 pub mod extended;
 pub mod freerdp;
+pub mod gateway;
 pub mod hresult;
+pub mod kerberos;
 pub mod neg_failure;
 pub mod ntstatus;
 pub mod tls_alert;
+pub mod tsgu;
+pub mod win32;
 
 /// The table of one family.
 pub fn table(family: Family) -> &'static [CodeEntry] {
@@ -23,6 +27,10 @@ pub fn table(family: Family) -> &'static [CodeEntry] {
         Family::Hresult => hresult::TABLE,
         Family::TlsAlert => tls_alert::TABLE,
         Family::Freerdp => freerdp::TABLE,
+        Family::Gateway => gateway::TABLE,
+        Family::Tsgu => tsgu::TABLE,
+        Family::Kerberos => kerberos::TABLE,
+        Family::Win32 => win32::TABLE,
     }
 }
 

@@ -40,6 +40,15 @@ pub const TABLE: &[CodeEntry] = &[
     s(0xC000_0193, "STATUS_ACCOUNT_EXPIRED", "The account has expired.", &[code(Family::Disconnect, 0xE07), code(Family::Freerdp, FR | 0x19)]),
     s(0xC000_0224, "STATUS_PASSWORD_MUST_CHANGE", "The password must be changed before the first logon.", &[code(Family::Disconnect, 0x1207), code(Family::Freerdp, FR | 0x13)]),
     s(0xC000_0234, "STATUS_ACCOUNT_LOCKED_OUT", "The account is locked out.", &[code(Family::Disconnect, 0xD07), code(Family::Freerdp, FR | 0x18)]),
+    s(0xC000_02FD, "STATUS_KDC_UNKNOWN_ETYPE", "The encryption type requested is not supported by the KDC (no common Kerberos encryption type, e.g. an RC4-only account after AES enforcement).", &[code(Family::Kerberos, 14), code(Family::Hresult, 0x8009_0342)]),
     s(0xC000_0388, "STATUS_DOWNGRADE_DETECTED", "The system detected a possible attempt to downgrade security (for example, from Kerberos to NTLM).", &[]),
-    s(0xC000_0413, "STATUS_AUTHENTICATION_FIREWALL_FAILED", "The machine is not allowed to authenticate to this account (selective authentication across a trust).", &[]),
+    s(0xC000_0413, "STATUS_AUTHENTICATION_FIREWALL_FAILED", "The machine is not allowed to authenticate to this account (selective authentication across a trust).", &[code(Family::Win32, 1935)]),
+    CodeEntry {
+        note: "A \"Network security: Restrict NTLM\" policy refused an NTLM logon (on the client, \
+               the server or the domain controller; NTLM/Operational 4001 / 4002 / 4003 says \
+               which). With Remote Desktop it follows a fall-back from Kerberos: connecting by \
+               address, or by a name without a TERMSRV SPN. mstsc's message mentions NTLM being \
+               blocked.",
+        ..s(0xC000_0418, "STATUS_NTLM_BLOCKED", "The authentication failed because NTLM was blocked.", &[code(Family::Win32, 1937), code(Family::Hresult, 0x8007_0791)])
+    },
 ];

@@ -6,8 +6,10 @@
 //! filled in from the observations when a finding is produced.
 
 mod clients;
+mod gateway;
 mod hold;
 mod intercept;
+mod kerberos;
 mod network;
 mod nla;
 mod offline;
@@ -121,6 +123,10 @@ mod families {
     pub(super) const NT: Family = Family::Ntstatus;
     pub(super) const H: Family = Family::Hresult;
     pub(super) const T: Family = Family::TlsAlert;
+    pub(super) const G: Family = Family::Gateway;
+    pub(super) const P: Family = Family::Tsgu;
+    pub(super) const K: Family = Family::Kerberos;
+    pub(super) const W: Family = Family::Win32;
 }
 
 /// One catalog entry.
@@ -158,6 +164,7 @@ pub fn all() -> impl Iterator<Item = &'static FindingDef> {
         .chain(rdp_security::ENTRIES)
         .chain(trust::RDP_SECURITY)
         .chain(nla::ENTRIES)
+        .chain(kerberos::ENTRIES)
         .chain(trust::NLA)
         .chain(session::ENTRIES)
         .chain(hold::ENTRIES)
@@ -165,6 +172,7 @@ pub fn all() -> impl Iterator<Item = &'static FindingDef> {
         .chain(offline::ENTRIES)
         .chain(clients::ENTRIES)
         .chain(path::ENTRIES)
+        .chain(gateway::ENTRIES)
 }
 
 /// The entry for `id`. Every id has one (a test proves it); `None` cannot happen in practice.

@@ -21,6 +21,10 @@ pub(super) enum Src {
     Security,
     Scm,
     Client,
+    /// Microsoft-Windows-TerminalServices-Gateway (the RD Gateway's own log).
+    Gateway,
+    /// Microsoft-Windows-NTLM (NTLM/Operational: blocks and audits).
+    Ntlm,
     Other,
 }
 
@@ -28,6 +32,10 @@ pub(super) fn src(e: &EventRecord) -> Src {
     let p = e.provider.to_ascii_lowercase();
     if p.contains("schannel") {
         Src::Schannel
+    } else if p.contains("terminalservices-gateway") {
+        Src::Gateway
+    } else if p == "microsoft-windows-ntlm" {
+        Src::Ntlm
     } else if p.contains("remoteconnectionmanager") || e.from_provider("TermService") {
         Src::Rcm
     } else if p == "termdd" {
@@ -59,6 +67,8 @@ fn short(s: Src) -> &'static str {
         Src::Security => "Security",
         Src::Scm => "Service Control Manager",
         Src::Client => "RDPClient",
+        Src::Gateway => "RD Gateway",
+        Src::Ntlm => "NTLM",
         Src::Other => "event",
     }
 }
@@ -105,7 +115,7 @@ pub(super) fn logon_status(e: &EventRecord) -> Option<u32> {
     sub.or(status)
 }
 
-fn f<'a>(e: &'a EventRecord, name: &str) -> &'a str {
+pub(super) fn f<'a>(e: &'a EventRecord, name: &str) -> &'a str {
     e.field(name).filter(|v| !v.is_empty()).unwrap_or("?")
 }
 
@@ -125,9 +135,12 @@ pub(super) fn describe(e: &EventRecord) -> String {
         Src::TermDd => describe_termdd(e, e.id),
         Src::RdpCore => describe_rdp_core(e, e.id),
         Src::Lsm => describe_local_session_manager(e, e.id),
+        Src::Security if matches!(e.id, 4768 | 4769 | 4771) => super::auth::describe_kerberos(e),
         Src::Security => describe_security(e, e.id),
         Src::Scm => describe_service_control_manager(e, e.id),
         Src::Client => describe_client(e, e.id),
+        Src::Gateway => super::auth::describe_gateway(e),
+        Src::Ntlm => super::auth::describe_ntlm(e),
         Src::Other => describe_other(e, e.id),
     }
 }

@@ -5,9 +5,11 @@
 //! Both sources feed one accumulator, so an id proven by the registry and by events becomes one
 //! finding with both kinds of evidence and the more severe of the severities.
 
+mod auth;
 mod describe;
 mod events;
 mod registry;
+mod registry_auth;
 
 use super::{finding, Vars};
 use crate::catalog;
@@ -40,7 +42,11 @@ pub(crate) fn check(obs: &Observations, ctx: &Context, vars: &Vars, out: &mut Ve
     }
     let mut acc = Acc::default();
     registry::check(&obs.evidence.registry, ctx, &mut acc);
+    if !obs.evidence.registry.is_empty() {
+        registry_auth::check(&obs.evidence.registry, &mut acc);
+    }
     events::check(&obs.evidence.events, &mut acc);
+    auth::check(&obs.evidence.events, &mut acc);
     // Emit in catalog order, which ranks server-wide causes before symptoms.
     for def in catalog::all() {
         if let Some((_, severity, evidence)) = acc.items.iter().find(|i| i.0 == def.id) {
@@ -83,6 +89,9 @@ pub(crate) fn facts(obs: &Observations, facts: &mut Facts) {
         facts.evidence_files.push(line);
     }
     facts.host_settings = registry::settings(&obs.evidence.registry);
+    facts
+        .host_settings
+        .extend(registry_auth::settings(&obs.evidence.registry));
     let (timeline, omitted) = describe::timeline(obs);
     facts.timeline = timeline;
     facts.timeline_omitted = omitted;

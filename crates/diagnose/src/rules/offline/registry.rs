@@ -21,7 +21,11 @@ const FW_LOCAL: &str =
 const FW_POLICY: &str = r"hklm\software\policies\microsoft\windowsfirewall";
 
 /// The last value `name` under exactly `key` (later files override earlier ones).
-fn get<'a>(values: &'a [RegistryValue], key: &str, name: &str) -> Option<&'a RegistryValue> {
+pub(super) fn get<'a>(
+    values: &'a [RegistryValue],
+    key: &str,
+    name: &str,
+) -> Option<&'a RegistryValue> {
     values
         .iter()
         .rev()
