@@ -1,0 +1,93 @@
+//! The PDUs around the security layer: the Client Security Exchange PDU (MS-RDPBCGR 2.2.1.10),
+//! client slow-path PDUs framed in an MCS Send Data Request (3.2.5.1), and server slow-path PDUs
+//! turned back into what they would be without encryption, so that [`crate::session::inspect`]
+//! reads them as it reads any other.
+
+use super::header::{SEC_EXCHANGE_PKT, SEC_LICENSE_ENCRYPT, SEC_LICENSE_PKT, SEC_REDIRECTION_PKT};
+use super::{ClientSecurity, CryptoError, Opened};
+use ironrdp_core::{decode, encode_vec};
+use ironrdp_pdu::mcs::{McsMessage, SendDataIndication, SendDataRequest};
+use ironrdp_pdu::x224::X224;
+use std::borrow::Cow;
+
+/// Why a PDU could not be framed or unframed.
+#[derive(Debug, thiserror::Error, PartialEq, Eq)]
+pub enum FrameError {
+    #[error("cannot encode an MCS Send Data Request: {0}")]
+    Encode(String),
+    #[error("not an MCS PDU: {0}")]
+    NotMcs(String),
+    #[error(transparent)]
+    Crypto(#[from] CryptoError),
+}
+
+/// A client slow-path PDU: TPKT, X.224 Data, MCS Send Data Request from `initiator` (the user
+/// channel) on `channel` (the I/O channel), carrying `user_data`.
+pub fn send_data_request(
+    initiator: u16,
+    channel: u16,
+    user_data: &[u8],
+) -> Result<Vec<u8>, FrameError> {
+    encode_vec(&X224(McsMessage::SendDataRequest(SendDataRequest {
+        initiator_id: initiator,
+        channel_id: channel,
+        user_data: Cow::Borrowed(user_data),
+    })))
+    .map_err(|e| FrameError::Encode(e.to_string()))
+}
+
+/// The Client Security Exchange PDU (2.2.1.10): a Basic Security Header with SEC_EXCHANGE_PKT,
+/// and SEC_LICENSE_ENCRYPT_SC when `license_encrypt` (the client decrypts encrypted licensing
+/// PDUs, 3.2.5.3.10), the length of the encrypted random, and the encrypted random with its 8
+/// bytes of padding ([`super::ServerPublicKey::encrypt_client_random`]).
+pub fn security_exchange_pdu(
+    initiator: u16,
+    io_channel: u16,
+    encrypted_random: &[u8],
+    license_encrypt: bool,
+) -> Result<Vec<u8>, FrameError> {
+    let len = u32::try_from(encrypted_random.len())
+        .map_err(|_| FrameError::Encode("encrypted random too long".into()))?;
+    let mut data = Vec::with_capacity(8 + encrypted_random.len());
+    let flags = if license_encrypt {
+        SEC_EXCHANGE_PKT | SEC_LICENSE_ENCRYPT
+    } else {
+        SEC_EXCHANGE_PKT
+    };
+    data.extend_from_slice(&flags.to_le_bytes());
+    data.extend_from_slice(&[0, 0]);
+    data.extend_from_slice(&len.to_le_bytes());
+    data.extend_from_slice(encrypted_random);
+    send_data_request(initiator, io_channel, &data)
+}
+
+/// A server slow-path frame (one TPKT) with its Standard RDP Security removed: a Send Data
+/// Indication is opened with `security` and framed again, its licensing and redirection PDUs with
+/// a Basic Security Header whose flags no longer say SEC_ENCRYPT (that is how those PDUs travel
+/// unencrypted), every other PDU without a security header (as under Enhanced RDP Security).
+/// Any other MCS PDU is returned as it came. The [`Opened`] value says what the header held.
+pub fn open_server_frame(
+    security: &mut ClientSecurity,
+    frame: &[u8],
+) -> Result<(Vec<u8>, Option<Opened>), FrameError> {
+    let sdi = match decode::<X224<McsMessage<'_>>>(frame) {
+        Ok(X224(McsMessage::SendDataIndication(sdi))) => sdi,
+        Ok(_) => return Ok((frame.to_vec(), None)),
+        Err(e) => return Err(FrameError::NotMcs(e.to_string())),
+    };
+    let opened = security.open_slow_path(&sdi.user_data)?;
+    let mut user_data = Vec::with_capacity(opened.data.len() + 4);
+    if opened.flags & (SEC_LICENSE_PKT | SEC_REDIRECTION_PKT) != 0 {
+        let flags = opened.flags & !super::header::SEC_ENCRYPT;
+        user_data.extend_from_slice(&flags.to_le_bytes());
+        user_data.extend_from_slice(&[0, 0]);
+    }
+    user_data.extend_from_slice(&opened.data);
+    let plain = encode_vec(&X224(McsMessage::SendDataIndication(SendDataIndication {
+        initiator_id: sdi.initiator_id,
+        channel_id: sdi.channel_id,
+        user_data: Cow::Owned(user_data),
+    })))
+    .map_err(|e| FrameError::Encode(e.to_string()))?;
+    Ok((plain, Some(opened)))
+}
