@@ -91,3 +91,40 @@ pub fn open_server_frame(
     .map_err(|e| FrameError::Encode(e.to_string()))?;
     Ok((plain, Some(opened)))
 }
+
+/// What the client needs from the Server MCS Connect Response (2.2.1.4) to run Standard RDP
+/// Security and join its channels.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct ServerSecurityData {
+    /// encryptionMethod and encryptionLevel of the Server Security Data (2.2.1.4.3), raw.
+    pub method: u32,
+    pub level: u32,
+    /// serverRandom (absent at level None).
+    pub server_random: Option<Vec<u8>>,
+    /// serverCertificate, as sent.
+    pub certificate: Vec<u8>,
+    /// MCSChannelId of the Server Network Data (2.2.1.4.4): the I/O channel.
+    pub io_channel: u16,
+    /// The static virtual channels the server allocated.
+    pub channels: Vec<u16>,
+}
+
+/// Reads the Server Security and Network Data of one complete MCS Connect Response TPKT with
+/// `ironrdp-pdu` (whose limits, listed in [`crate::mcs`], refuse only responses no real server
+/// running Standard RDP Security sends: X.509 chains over 1 KiB are read by [`crate::mcs`] for the
+/// diagnosis, not here).
+pub fn server_security_data(frame: &[u8]) -> Result<ServerSecurityData, FrameError> {
+    let X224(data) = decode::<X224<ironrdp_pdu::x224::X224Data<'_>>>(frame)
+        .map_err(|e| FrameError::NotMcs(e.to_string()))?;
+    let response = decode::<ironrdp_pdu::mcs::ConnectResponse>(&data.data)
+        .map_err(|e| FrameError::NotMcs(format!("MCS Connect Response: {e}")))?;
+    let blocks = response.conference_create_response.gcc_blocks();
+    Ok(ServerSecurityData {
+        method: blocks.security.encryption_method.bits(),
+        level: crate::mcs::level_value(blocks.security.encryption_level),
+        server_random: blocks.security.server_random.map(|r| r.to_vec()),
+        certificate: blocks.security.server_cert.clone(),
+        io_channel: blocks.network.io_channel,
+        channels: blocks.network.channel_ids.clone(),
+    })
+}

@@ -204,11 +204,11 @@ fn fips_keys(client: &[u8; 32], server: &[u8; 32]) -> FipsKeys {
     }
 }
 
-/// A 168-bit 3DES key from a 160-bit SHA-1 value, laid out as 24 DES key bytes (5.3.5.2): the
-/// value with its first byte appended is read as a stream of bits, least significant bit of each
-/// byte first; every 7 bits become one key byte (in the byte's low 7 bits, in the same order), and
-/// the top bit of each key byte is left clear. The least significant bit then gets odd parity, as
-/// DES keys carry it; DES ignores that bit, so only the other seven matter to the cipher.
+/// A 3DES key from a 160-bit SHA-1 value (5.3.5.2): the value with its first byte appended (168
+/// bits) is read as a stream of bits, least significant bit of each byte first, and every 7 bits
+/// fill bits 0-6 of one of the 24 key bytes, in order; bit 7 stays clear and bit 0 is then set to
+/// give the byte odd parity, the parity bit of a DES key byte. The result is what xrdp derives at
+/// its FIPS level (tests/lab_rdp_security.rs completes a FIPS session with it).
 fn des3_key(t: &[u8; 20]) -> [u8; 24] {
     let mut stream = [0u8; 21];
     stream[..20].copy_from_slice(t);

@@ -50,3 +50,34 @@ fn first_64_bits(digest: &[u8]) -> [u8; 8] {
     }
     out
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    // Expected values computed by an independent Python implementation written from 5.3.6.1,
+    // 5.3.6.1.1 and 5.3.6.2 (hashlib and hmac), not by this code. The unsalted MAC is also
+    // checked against Windows 2000 (tests/rdp_crypto_windows.rs) and xrdp (tests/lab_rdp_security.rs).
+
+    #[test]
+    fn plain_salted_and_fips_macs() {
+        let key: Vec<u8> = (0u8..16).collect();
+        assert_eq!(
+            hex::encode(rc4_mac(&key, b"rdpdoctor", None)),
+            "e3861c46de2adaca"
+        );
+        assert_eq!(
+            hex::encode(rc4_mac(&key, b"rdpdoctor", Some(0))),
+            "9f41bb474215ccba"
+        );
+        assert_eq!(
+            hex::encode(rc4_mac(&key, b"rdpdoctor", Some(5))),
+            "0c8d132ccffdd34f"
+        );
+        let hmac_key: Vec<u8> = (0u8..20).collect();
+        assert_eq!(
+            hex::encode(fips_mac(&hmac_key, b"rdpdoctor", 7)),
+            "cd46922914d878ee"
+        );
+    }
+}
