@@ -44,7 +44,7 @@ const FAIL_TLS: (&str, &str) = ("fails", "tls");
 const FAIL_CERT: (&str, &str) = ("fails", "certificate");
 
 /// Profile ids in table order with the expected (outcome, step).
-type Expected = [(&'static str, (&'static str, &'static str)); 10];
+type Expected = [(&'static str, (&'static str, &'static str)); 11];
 
 const ECDHE_AEAD: Expected = [
     ("mstsc-win11", P),
@@ -56,6 +56,7 @@ const ECDHE_AEAD: Expected = [
     ("windows-app-macos", P),
     ("freerdp2-openssl3", P),
     ("freerdp3-openssl3", P),
+    ("rdesktop", P),
     ("ironrdp", C),
 ];
 const RSA_CBC: Expected = [
@@ -68,6 +69,7 @@ const RSA_CBC: Expected = [
     ("windows-app-macos", P),
     ("freerdp2-openssl3", P),
     ("freerdp3-openssl3", P),
+    ("rdesktop", P),
     ("ironrdp", FAIL_TLS),
 ];
 const TLS13_ONLY: Expected = [
@@ -80,6 +82,7 @@ const TLS13_ONLY: Expected = [
     ("windows-app-macos", P),
     ("freerdp2-openssl3", P),
     ("freerdp3-openssl3", P),
+    ("rdesktop", P),
     ("ironrdp", C),
 ];
 const TLS10_ONLY: Expected = [
@@ -92,6 +95,7 @@ const TLS10_ONLY: Expected = [
     ("windows-app-macos", FAIL_TLS),
     ("freerdp2-openssl3", FAIL_TLS),
     ("freerdp3-openssl3", FAIL_TLS),
+    ("rdesktop", P),
     ("ironrdp", FAIL_TLS),
 ];
 
@@ -305,7 +309,7 @@ fn scan_puts_the_matrix_on_every_line_and_counts_failing_clients() {
         .collect();
     assert_eq!(lines.len(), 2);
     for l in &lines {
-        assert_eq!(l["clients"].as_array().map_or(0, Vec::len), 10, "{l}");
+        assert_eq!(l["clients"].as_array().map_or(0, Vec::len), 11, "{l}");
     }
     let err = String::from_utf8_lossy(&out.stderr);
     let section = err
