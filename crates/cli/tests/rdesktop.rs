@@ -13,7 +13,7 @@
 
 mod common;
 
-use common::{run, run_json, workspace_root};
+use common::{par_map, run, run_json, workspace_root};
 use serde_json::Value;
 use std::process::Command;
 
@@ -62,62 +62,23 @@ fn real_rdesktop(addr: &str, display: &str) -> Real {
     }
 }
 
-fn lab_state() -> Value {
-    let path = std::env::var_os("RDPDOCTOR_LAB_STATE")
-        .map(std::path::PathBuf::from)
-        .unwrap_or_else(|| workspace_root().join("lab/state/servers.json"));
-    serde_json::from_str(&std::fs::read_to_string(&path).expect("the lab is running"))
-        .expect("servers.json")
-}
-
 #[test]
 fn rdesktop_profile_agrees_with_the_real_rdesktop_on_every_lab_server() {
-    let state = lab_state();
-    let display = state["xvfb"]["display"]
-        .as_str()
-        .expect("Xvfb display")
-        .to_string();
-    let servers: Vec<(String, String)> = state["servers"]
-        .as_array()
-        .expect("servers")
-        .iter()
-        .filter(|s| matches!(s["kind"].as_str(), Some("xrdp" | "freerdp-shadow")))
-        .map(|s| {
-            (
-                s["name"].as_str().unwrap_or_default().to_string(),
-                format!("{}:{}", s["host"].as_str().unwrap_or_default(), s["port"]),
-            )
-        })
-        .collect();
-    assert!(servers.len() >= 15, "{servers:?}");
-    let results: Vec<(String, String, String, Real)> = std::thread::scope(|scope| {
-        let handles: Vec<_> = servers
-            .chunks(servers.len().div_ceil(4))
-            .map(|chunk| {
-                let display = display.clone();
-                scope.spawn(move || {
-                    chunk
-                        .iter()
-                        .map(|(name, addr)| {
-                            let (_, v) = run_json(&["check", addr, "--clients", "--json"]);
-                            let row = v["clients"]
-                                .as_array()
-                                .and_then(|a| a.iter().find(|r| r["id"] == "rdesktop"))
-                                .unwrap_or_else(|| panic!("{name}: no rdesktop row in {v}"))
-                                .clone();
-                            let outcome = row["outcome"].as_str().unwrap_or_default().to_string();
-                            let step = row["step"].as_str().unwrap_or_default().to_string();
-                            (name.clone(), outcome, step, real_rdesktop(addr, &display))
-                        })
-                        .collect::<Vec<_>>()
-                })
-            })
-            .collect();
-        handles
-            .into_iter()
-            .flat_map(|h| h.join().expect("thread"))
-            .collect()
-    });
+    let lab = common::Lab::get();
+    let display = lab.display();
+    let servers = lab.real_servers();
+    let results: Vec<(String, String, String, Real)> =
+        par_map(&servers, servers.len().div_ceil(4), |(name, addr)| {
+            let (_, v) = run_json(&["check", addr, "--clients", "--json"]);
+            let row = v["clients"]
+                .as_array()
+                .and_then(|a| a.iter().find(|r| r["id"] == "rdesktop"))
+                .unwrap_or_else(|| panic!("{name}: no rdesktop row in {v}"))
+                .clone();
+            let outcome = row["outcome"].as_str().unwrap_or_default().to_string();
+            let step = row["step"].as_str().unwrap_or_default().to_string();
+            (name.clone(), outcome, step, real_rdesktop(addr, &display))
+        });
     let mut disagreements = Vec::new();
     for (name, outcome, step, real) in &results {
         assert_ne!(
