@@ -128,3 +128,61 @@ pub fn server_security_data(frame: &[u8]) -> Result<ServerSecurityData, FrameErr
         channels: blocks.network.channel_ids.clone(),
     })
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::rdp_crypto::{Method, Rc4Keys, SessionKeys};
+    use crate::session::{inspect, ServerFrame};
+
+    /// An encrypted licensing PDU (what a server sends after SEC_LICENSE_ENCRYPT_SC, MS-RDPBCGR
+    /// 2.2.1.12) is framed again with its Basic Security Header, so `session::inspect` reads the
+    /// License Error inside; an encrypted Set Error Info loses its security header.
+    #[test]
+    fn encrypted_server_pdus_are_framed_again_for_inspect() {
+        let keys = SessionKeys::derive(Method::Rc4Bit128, &[3; 32], &[4; 32])
+            .unwrap_or_else(|e| panic!("{e}"));
+        let SessionKeys::Rc4 { method, keys: k } = &keys else {
+            panic!("RC4 keys");
+        };
+        let server_keys = SessionKeys::Rc4 {
+            method: *method,
+            keys: Rc4Keys {
+                mac: k.mac.clone(),
+                encrypt: k.decrypt.clone(),
+                decrypt: k.encrypt.clone(),
+            },
+        };
+        let mut client = ClientSecurity::new(&keys, false);
+        let mut server = ClientSecurity::new(&server_keys, false);
+        let sdi = |user_data: Vec<u8>| {
+            encode_vec(&X224(McsMessage::SendDataIndication(SendDataIndication {
+                initiator_id: 1002,
+                channel_id: 1003,
+                user_data: Cow::Owned(user_data),
+            })))
+            .unwrap_or_default()
+        };
+        // ERROR_ALERT, STATUS_VALID_CLIENT, ST_NO_TRANSITION, empty blob (MS-RDPELE 2.2.2.7.1).
+        let license = [0xFF, 0x03, 0x10, 0x00, 7, 0, 0, 0, 2, 0, 0, 0, 4, 0, 0, 0];
+        let frame = sdi(server.seal(SEC_LICENSE_PKT | SEC_LICENSE_ENCRYPT, &license));
+        let (plain, opened) =
+            open_server_frame(&mut client, &frame).unwrap_or_else(|e| panic!("{e}"));
+        assert!(opened.is_some_and(|o| o.was_encrypted));
+        assert_eq!(
+            inspect(&plain),
+            ServerFrame::LicenseError {
+                code: crate::session::STATUS_VALID_CLIENT,
+                state_transition: 2
+            }
+        );
+        // Share Control + Share Data headers with PDUTYPE2_SET_ERROR_INFO, errorInfo 0x904... 0x7.
+        let error_info = [
+            0x16, 0, 0x17, 0, 0xEA, 0x03, 0xEA, 0x03, 1, 0, 0, 1, 0x08, 0, 0x2F, 0, 0, 0, 7, 0, 0,
+            0,
+        ];
+        let frame = sdi(server.seal(0, &error_info));
+        let (plain, _) = open_server_frame(&mut client, &frame).unwrap_or_else(|e| panic!("{e}"));
+        assert_eq!(inspect(&plain), ServerFrame::SetErrorInfo { code: 7 });
+    }
+}

@@ -274,3 +274,119 @@ fn check_mac(sent: &[u8], computed: &[u8; 8]) -> Result<(), CryptoError> {
         })
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::rdp_crypto::{FipsKeys, Rc4Keys};
+
+    /// The same keys seen from the server: what the client encrypts, it decrypts.
+    fn server_view(keys: &SessionKeys) -> SessionKeys {
+        match keys {
+            SessionKeys::Rc4 { method, keys } => SessionKeys::Rc4 {
+                method: *method,
+                keys: Rc4Keys {
+                    mac: keys.mac.clone(),
+                    encrypt: keys.decrypt.clone(),
+                    decrypt: keys.encrypt.clone(),
+                },
+            },
+            SessionKeys::Fips(k) => SessionKeys::Fips(FipsKeys {
+                encrypt: k.decrypt,
+                decrypt: k.encrypt,
+                hmac: k.hmac,
+            }),
+        }
+    }
+
+    fn both(method: Method, salted: bool) -> (ClientSecurity, ClientSecurity) {
+        let keys =
+            SessionKeys::derive(method, &[7; 32], &[9; 32]).unwrap_or_else(|e| panic!("{e}"));
+        (
+            ClientSecurity::new(&keys, salted),
+            ClientSecurity::new(&server_view(&keys), salted),
+        )
+    }
+
+    #[test]
+    fn both_directions_round_trip_across_key_updates() {
+        // RC4 keys update after 4096 packets each way; odd lengths exercise the FIPS padding.
+        let cases = [
+            (Method::Rc4Bit40, false, 4100u32),
+            (Method::Rc4Bit56, false, 4100),
+            (Method::Rc4Bit128, false, 4100),
+            (Method::Rc4Bit128, true, 4100),
+            (Method::Fips, false, 100),
+        ];
+        for (method, salted, packets) in cases {
+            let (mut client, mut server) = both(method, salted);
+            for i in 0..packets {
+                let data: Vec<u8> = (0..(i % 37) + 1).map(|b| (b ^ i) as u8).collect();
+                let sealed = client.seal(SEC_INFO_PKT, &data);
+                let opened = server
+                    .open_slow_path(&sealed)
+                    .unwrap_or_else(|e| panic!("{method:?} {i}: {e}"));
+                assert_eq!(opened.data, data);
+                assert!(opened.was_encrypted);
+                let back = server.seal(SEC_LICENSE_PKT, &data);
+                assert_eq!(client.open_slow_path(&back).map(|o| o.data), Ok(data));
+            }
+        }
+    }
+
+    #[test]
+    fn encrypted_fast_path_output_opens() {
+        for method in [Method::Rc4Bit128, Method::Fips] {
+            for salted in [false, true] {
+                let (mut client, mut server) = both(method, salted);
+                let updates = b"\x00\x00\x01\x02 fast-path updates".to_vec();
+                let sealed = server.seal(0, &updates);
+                // fpOutputHeader: action 0, FASTPATH_OUTPUT_ENCRYPTED (and the salted MAC flag),
+                // a two-byte length, then fipsInformation (FIPS: length, version, padlen), the
+                // dataSignature and the encrypted updates (2.2.9.1.2).
+                let flags = FASTPATH_OUTPUT_ENCRYPTED
+                    | if salted {
+                        FASTPATH_OUTPUT_SECURE_CHECKSUM
+                    } else {
+                        0
+                    };
+                // The slow-path header minus flags and flagsHi is the fast-path one.
+                let body = &sealed[4..];
+                let len = 3 + body.len();
+                let mut frame = vec![flags << 6, 0x80 | (len >> 8) as u8, len as u8];
+                frame.extend_from_slice(body);
+                let opened = client
+                    .open_fast_path(&frame)
+                    .unwrap_or_else(|e| panic!("{method:?}: {e}"));
+                assert!(opened.was_encrypted);
+                assert_eq!(opened.data, updates);
+            }
+        }
+    }
+
+    #[test]
+    fn unencrypted_pdus_pass_and_short_ones_are_errors() {
+        let (mut client, _) = both(Method::Rc4Bit128, false);
+        let plain = client
+            .open_slow_path(&[0x80, 0, 0, 0, 0xFF, 3])
+            .unwrap_or_else(|e| panic!("{e}"));
+        assert!(!plain.was_encrypted);
+        assert_eq!(plain.data, [0xFF, 3]);
+        assert!(matches!(
+            client.open_slow_path(&[0x08]),
+            Err(CryptoError::Truncated(_))
+        ));
+        assert!(matches!(
+            client.open_slow_path(&[0x08, 0, 0, 0, 1, 2]),
+            Err(CryptoError::Truncated(_))
+        ));
+        let (mut fips, _) = both(Method::Fips, false);
+        // Seven encrypted bytes cannot be 3DES blocks.
+        let mut pdu = vec![0x08, 0, 0, 0, 0x10, 0, 1, 0];
+        pdu.extend_from_slice(&[0; 8 + 7]);
+        assert!(matches!(
+            fips.open_slow_path(&pdu),
+            Err(CryptoError::Fips(_))
+        ));
+    }
+}
