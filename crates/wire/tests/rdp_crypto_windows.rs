@@ -1,9 +1,11 @@
-//! Standard RDP Security (MS-RDPBCGR 5.3) against a real Windows 2000 Server session: its public
-//! key, the client random, and the PDUs both sides encrypted with 40-bit RC4.
+//! Standard RDP Security (MS-RDPBCGR 5.3) against real Windows sessions: Windows 2000 Server with
+//! 40-bit RC4 (its public key, the client random, and the PDUs both sides encrypted) and Windows
+//! Server 2003 with 128-bit RC4 (its first encrypted PDU).
 //!
-//! Source: wallix/redemption, tests/includes/fixtures/dump_w2000_mem3blt.hpp (the version at
-//! commit 2a5670030a79; the Connect Response is the one in windows_captures.rs): a whole session
-//! between redemption's RDP client and Windows 2000 Server, both directions. The client took its
+//! Sources: wallix/redemption, tests/includes/fixtures/dump_w2000_mem3blt.hpp (the version at
+//! commit 2a5670030a79) and dump_w2003_mem3blt.hpp (at commit 7eae23a78bdb); their Connect
+//! Responses are the ones in windows_captures.rs. Whole sessions between redemption's RDP client
+//! and the server, both directions. The client took its
 //! random from redemption's deterministic test generator (LCGRandom seeded with 0, "to always get
 //! the same client random, in tests"); its 32 bytes are given below as computed from that
 //! generator, and the first test proves them: encrypting them with the server's key gives the
@@ -71,6 +73,38 @@ const DEMAND_ACTIVE: &str = concat!(
 const SERVER_SYNCHRONIZE: &str = concat!(
     "0300003002f0 80 68000103eb7022 0800 0000 6eccc0a0212d6fdc",
     "7daf5e6bafd8ae9eb8df485e5dfe05b8ba278f2b446f",
+);
+
+// --- Windows Server 2003, 128-bit RC4 (dump_w2003_mem3blt.hpp @7eae23a78bdb) ---
+
+/// serverRandom of its Connect Response (windows_captures.rs W2003_CONNECT_RESPONSE).
+const W2003_SERVER_RANDOM: &str =
+    "592fe0f112ba682792d8d6528986c4a8ef4cfbfc94f4a150b1fa1e3c4625f7f7";
+/// Its proprietary certificate (512-bit key).
+const W2003_SERVER_CERT: &str = concat!(
+    "010000000100000001000000 0600 5c00 52534131 48000000 00020000 3f000000 01000100",
+    "9f8d85c80812f458d31e380e517eeac0e97d5115ce3f4f8a2a9282e3cd215221c42e04e919316c23e18702d253f824",
+    "a88466f7824da6798c9c05054d085db4bc 0000000000000000 0800 4800",
+    "ae6a1390c6267409822b79a4fae0947ec343fd94116cb0d1717a660f29ea43055cd3d5631c739f19a40ed85cf688a0",
+    "2093c8032c5737596cb1f10161d19d006d 0000000000000000",
+);
+/// The encryptedClientRandom the client sent: the same client random as with Windows 2000.
+const W2003_ENCRYPTED_RANDOM: &str = concat!(
+    "c3ded19789c41767255c4ef9a75d246e28867a7a2f29f14fa63e03f6b1d18f0f6dfe1f4db5413d8845dde0b8fa7c41",
+    "0866ccac6e84a454cf8b73b7847fd08c3e 0000000000000000",
+);
+/// The server's Demand Active, its first encrypted PDU: flags SEC_ENCRYPT, flagsHi 0x0400 (not
+/// valid without SEC_FLAGSHI_VALID).
+const W2003_DEMAND_ACTIVE: &str = concat!(
+    "0300018202f08068000103eb708173 0800 0004 b7a64b26402d3f62",
+    "eb87344fd19e5009b8d672e642d37832523ebb06253a89d7dcebde16d5fd78b2dbf22f10d1a74850c2ec06ff266df5",
+    "0362d0b0902c45f335c0af079c02f4df9a173b745f10a57ae9a40f7116da9b54076d0a436d2969bbac9b74324858ba",
+    "2c50d18d0302365155a44c4172c1131a84efe813395aac05900340f7bef0cace23636845590b26281a6be4ffa6f2c5",
+    "f780031062fbf2c3d25bc0410080d968719ad3dbd0cf4067d55cf54466eabfb7e38aec8788bbcdb6acd08a334ea6b1",
+    "8971ad9413af5b507678fbd8aa62df1e6d8a45028e741ea4fe8caec7f7f74154afa04f6f97aed61dea09ffd1d1082e",
+    "f3b810c23b925e7afac794f775c524e42a0e5f5b884753c653f8d50d7c52e9bd06930c6753b2dcb7b33c4ddb416416",
+    "29c080064d5d31131a0133f887b54e02b0d5c06c819ef8d4ebcd860b68b3da1808cbeb379a2dc206e6bc016cc7f969",
+    "b6156fc4ab9e5803c246529f6aca8e9f5a979ca4213ee6584e84659244b4",
 );
 
 fn server_key() -> ServerPublicKey {
@@ -173,4 +207,33 @@ fn sealing_the_client_info_reproduces_what_the_client_sent() {
     assert!(opened.data.windows(user.len()).any(|w| w == user));
     let mut client = ClientSecurity::new(&keys, false);
     assert_eq!(client.seal(SEC_INFO_PKT, &opened.data), sent);
+}
+
+#[test]
+fn windows_2003_demand_active_decrypts_with_128_bit_keys() {
+    let key = ServerPublicKey::from_certificate(&bytes(W2003_SERVER_CERT)).unwrap();
+    assert_eq!(
+        key.encrypt_client_random(&client_random()),
+        bytes(W2003_ENCRYPTED_RANDOM),
+        "the client random of both captures"
+    );
+    let keys = SessionKeys::derive(
+        Method::Rc4Bit128,
+        &client_random(),
+        &bytes(W2003_SERVER_RANDOM),
+    )
+    .unwrap();
+    let mut client = ClientSecurity::new(&keys, false);
+    let (plain, opened) = open_server_frame(&mut client, &bytes(W2003_DEMAND_ACTIVE)).unwrap();
+    assert!(opened.unwrap().was_encrypted);
+    assert_eq!(inspect(&plain), ServerFrame::DemandActive);
+    // 40-bit keys from the same randoms do not verify.
+    let weak = SessionKeys::derive(
+        Method::Rc4Bit40,
+        &client_random(),
+        &bytes(W2003_SERVER_RANDOM),
+    )
+    .unwrap();
+    let mut client = ClientSecurity::new(&weak, false);
+    assert!(open_server_frame(&mut client, &bytes(W2003_DEMAND_ACTIVE)).is_err());
 }
