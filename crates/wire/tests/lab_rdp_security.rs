@@ -340,16 +340,54 @@ fn freerdp_shadow_sec_rdp_reaches_the_demand_active_without_encryption() {
 
 #[test]
 fn xrdp_drops_a_client_that_signs_with_the_salted_mac() {
-    // What xfreerdp 2.11 meets on the same server: FreeRDP signs with the salted MAC
+    // What xfreerdp 2.11 meets (next test): FreeRDP signs with the salted MAC
     // (SEC_SECURE_CHECKSUM, 5.3.6.1.1) by default; xrdp verifies client MACs in the unsalted form
-    // only and logs "MAC checksum error for non-FIPS PDU" (lab/state/xrdp-rdp-only.log), so the
-    // first client PDU it checks ends the connection. xfreerdp reports ERRINFO_LOGOFF_BY_USER.
-    let port = lab_port("xrdp-rdp-only");
-    let (method, frames, reached) = connect(port, mcs::method::ALL, true);
-    assert_eq!(method, Some(Method::Rc4Bit128));
+    // only and logs "MAC checksum error for non-FIPS PDU", so the first client PDU it checks ends
+    // the connection. On xrdp-rdp-low, so that xrdp-rdp-only's log has only xfreerdp's errors.
+    let port = lab_port("xrdp-rdp-low");
+    let (method, frames, reached) = connect(port, mcs::method::BIT_40, true);
+    assert_eq!(method, Some(Method::Rc4Bit40));
     assert!(
         matches!(reached, Reached::Ended(_)),
         "{frames:?} {reached:?}"
     );
     assert!(!frames.iter().any(|(f, _)| *f == ServerFrame::DemandActive));
+}
+
+/// xrdp in rdp-only mode with the real xfreerdp 2.11: it gets through the Security Exchange and is
+/// logged off in licensing (ERRINFO_LOGOFF_BY_USER), and xrdp says why in its log: the MAC of
+/// xfreerdp's first licensing PDU, salted as FreeRDP does by default, does not verify.
+#[test]
+fn xfreerdp_is_logged_off_by_xrdp_for_its_salted_mac() {
+    let port = lab_port("xrdp-rdp-only");
+    let root = concat!(env!("CARGO_MANIFEST_DIR"), "/../..");
+    let state: serde_json::Value = serde_json::from_str(
+        &std::fs::read_to_string(format!("{root}/lab/state/servers.json")).unwrap(),
+    )
+    .unwrap();
+    let display = state["xvfb"]["display"].as_str().unwrap().to_string();
+    let log_path = format!("{root}/lab/state/xrdp-rdp-only.log");
+    let mac_errors = || {
+        std::fs::read_to_string(&log_path)
+            .unwrap_or_default()
+            .matches("MAC checksum error for non-FIPS PDU")
+            .count()
+    };
+    let before = mac_errors();
+    let out = std::process::Command::new("timeout")
+        .args([
+            "15",
+            "xfreerdp",
+            &format!("/v:127.0.0.1:{port}"),
+            "/sec:rdp",
+        ])
+        .args(["/cert:ignore", "/u:rdpdoctor", "/p:", "/log-level:INFO"])
+        .env("DISPLAY", display)
+        .output()
+        .expect("xfreerdp runs (lab/install.sh installs freerdp2-x11)");
+    let log =
+        String::from_utf8_lossy(&out.stdout).to_string() + &String::from_utf8_lossy(&out.stderr);
+    assert!(log.contains("ERRINFO_LOGOFF_BY_USER"), "{log}");
+    // xrdp writes its log line before it ends the connection.
+    assert!(mac_errors() > before, "no MAC error in {log_path}");
 }
