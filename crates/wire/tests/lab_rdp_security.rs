@@ -6,8 +6,9 @@
 //! Sequence (MS-RDPBCGR 1.3.1.1): X.224 with PROTOCOL_RDP, MCS Connect Initial offering one
 //! method, Erect Domain, Attach User, Channel Join (user and I/O channels), Security Exchange
 //! (5.3.4), Client Info (encrypted, 2.2.1.11), then every server PDU is opened with
-//! `rdp_crypto` (MAC verified) and classified with `session::inspect` until the Demand Active
-//! (2.2.1.13.1) arrives, the server ends the connection, or 5 s pass.
+//! `rdp_crypto` (MAC verified) and classified with `session::inspect`, a License Request answered
+//! with a Client New License Request (MS-RDPELE 2.2.2.2, built by `ironrdp-pdu`), until the Demand
+//! Active (2.2.1.13.1) arrives, the server ends the connection, or 5 s pass. About 1 s.
 
 #![cfg(feature = "lab")]
 #![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)] // tests: a failed assumption is a failed test
