@@ -25,5 +25,7 @@ trap 'lab/path/stop.sh; lab/stop.sh' EXIT
 lab/path/start.sh
 # Every integration test of the binary, the lab ones included (the offline ones run again: cheap).
 cargo test -p rdpdoctor --features lab --tests --no-fail-fast
+# Standard RDP Security sessions driven with the wire crate's rdp_crypto (about 1 s).
+cargo test -p rdpdoctor-wire --features lab --test lab_rdp_security
 # The Debian package: build it with cargo-deb and check its contents and unit.
 scripts/test-deb.sh

@@ -7,6 +7,7 @@ PACKAGES=(
   xrdp                # real RDP server (0.9.21 on bookworm), many instances on 127.0.0.1
   freerdp2-shadow-x11 # freerdp-shadow-cli: NLA (CredSSP) and Standard-RDP-Security server
   freerdp2-x11        # xfreerdp: the independent client that checks the stand-ins (OBSERVED.md)
+  rdesktop            # rdesktop 1.9 (GnuTLS, Kerberos-only CredSSP): the rdesktop client profile is held against it
   winpr-utils         # winpr-hash: builds the SAM file for freerdp-shadow-cli /sam:
   xvfb                # headless X display for freerdp-shadow-cli
   openssl             # lab CA and server certificates

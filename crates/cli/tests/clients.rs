@@ -7,7 +7,7 @@
 
 mod common;
 
-use common::{ids, run, run_json, workspace_root, Lab};
+use common::{ids, par_map, run, run_json, Lab};
 use serde_json::Value;
 use std::collections::BTreeMap;
 use std::process::Command;
@@ -44,7 +44,7 @@ const FAIL_TLS: (&str, &str) = ("fails", "tls");
 const FAIL_CERT: (&str, &str) = ("fails", "certificate");
 
 /// Profile ids in table order with the expected (outcome, step).
-type Expected = [(&'static str, (&'static str, &'static str)); 10];
+type Expected = [(&'static str, (&'static str, &'static str)); 11];
 
 const ECDHE_AEAD: Expected = [
     ("mstsc-win11", P),
@@ -56,6 +56,7 @@ const ECDHE_AEAD: Expected = [
     ("windows-app-macos", P),
     ("freerdp2-openssl3", P),
     ("freerdp3-openssl3", P),
+    ("rdesktop", P),
     ("ironrdp", C),
 ];
 const RSA_CBC: Expected = [
@@ -68,6 +69,7 @@ const RSA_CBC: Expected = [
     ("windows-app-macos", P),
     ("freerdp2-openssl3", P),
     ("freerdp3-openssl3", P),
+    ("rdesktop", P),
     ("ironrdp", FAIL_TLS),
 ];
 const TLS13_ONLY: Expected = [
@@ -80,6 +82,7 @@ const TLS13_ONLY: Expected = [
     ("windows-app-macos", P),
     ("freerdp2-openssl3", P),
     ("freerdp3-openssl3", P),
+    ("rdesktop", P),
     ("ironrdp", C),
 ];
 const TLS10_ONLY: Expected = [
@@ -92,6 +95,7 @@ const TLS10_ONLY: Expected = [
     ("windows-app-macos", FAIL_TLS),
     ("freerdp2-openssl3", FAIL_TLS),
     ("freerdp3-openssl3", FAIL_TLS),
+    ("rdesktop", P),
     ("ironrdp", FAIL_TLS),
 ];
 
@@ -305,7 +309,7 @@ fn scan_puts_the_matrix_on_every_line_and_counts_failing_clients() {
         .collect();
     assert_eq!(lines.len(), 2);
     for l in &lines {
-        assert_eq!(l["clients"].as_array().map_or(0, Vec::len), 10, "{l}");
+        assert_eq!(l["clients"].as_array().map_or(0, Vec::len), 11, "{l}");
     }
     let err = String::from_utf8_lossy(&out.stderr);
     let section = err
@@ -353,57 +357,20 @@ fn xfreerdp_connects(addr: &str, display: &str, creds: Option<(&str, &str)>) -> 
 
 #[test]
 fn freerdp2_profile_agrees_with_the_real_xfreerdp_on_every_lab_server() {
-    let path = std::env::var_os("RDPDOCTOR_LAB_STATE")
-        .map(std::path::PathBuf::from)
-        .unwrap_or_else(|| workspace_root().join("lab/state/servers.json"));
-    let state: Value =
-        serde_json::from_str(&std::fs::read_to_string(&path).expect("the lab is running"))
-            .expect("servers.json");
-    let display = state["xvfb"]["display"]
-        .as_str()
-        .expect("Xvfb display")
-        .to_string();
-    let servers: Vec<(String, String)> = state["servers"]
-        .as_array()
-        .expect("servers")
-        .iter()
-        .filter(|s| matches!(s["kind"].as_str(), Some("xrdp" | "freerdp-shadow")))
-        .map(|s| {
-            (
-                s["name"].as_str().unwrap_or_default().to_string(),
-                format!("{}:{}", s["host"].as_str().unwrap_or_default(), s["port"]),
-            )
-        })
-        .collect();
-    assert!(servers.len() >= 15, "{servers:?}");
-    let creds = &state["credentials"];
-    let results: Vec<(String, String, bool, String)> = std::thread::scope(|scope| {
-        let handles: Vec<_> = servers
-            .chunks(4)
-            .map(|chunk| {
-                let display = display.clone();
-                scope.spawn(move || {
-                    chunk
-                        .iter()
-                        .map(|(name, addr)| {
-                            let (_, v) = run_json(&["check", addr, "--clients", "--json"]);
-                            let predicted = row(&v, "freerdp2-openssl3")["outcome"]
-                                .as_str()
-                                .unwrap_or_default()
-                                .to_string();
-                            let c = &creds[name.as_str()];
-                            let login = c["user"].as_str().zip(c["password"].as_str());
-                            let (connected, how) = xfreerdp_connects(addr, &display, login);
-                            (name.clone(), predicted, connected, how)
-                        })
-                        .collect::<Vec<_>>()
-                })
-            })
-            .collect();
-        handles
-            .into_iter()
-            .flat_map(|h| h.join().expect("thread"))
-            .collect()
+    let lab = Lab::get();
+    let display = lab.display();
+    let servers = lab.real_servers();
+    let creds = &lab.state()["credentials"];
+    let results: Vec<(String, String, bool, String)> = par_map(&servers, 4, |(name, addr)| {
+        let (_, v) = run_json(&["check", addr, "--clients", "--json"]);
+        let predicted = row(&v, "freerdp2-openssl3")["outcome"]
+            .as_str()
+            .unwrap_or_default()
+            .to_string();
+        let c = &creds[name.as_str()];
+        let login = c["user"].as_str().zip(c["password"].as_str());
+        let (connected, how) = xfreerdp_connects(addr, &display, login);
+        (name.clone(), predicted, connected, how)
     });
     let mut disagreements = Vec::new();
     for (name, predicted, connected, how) in &results {

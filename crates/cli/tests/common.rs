@@ -91,6 +91,37 @@ impl Lab {
         format!("{host}:{}", s["port"])
     }
 
+    /// The whole of lab/state/servers.json.
+    pub fn state(&self) -> &Value {
+        &self.servers
+    }
+
+    /// The lab's Xvfb display (`:N`), where the real clients run.
+    pub fn display(&self) -> String {
+        self.servers["xvfb"]["display"]
+            .as_str()
+            .expect("Xvfb display")
+            .to_string()
+    }
+
+    /// (name, `127.0.0.1:PORT`) of every real RDP server of the lab (xrdp and
+    /// freerdp-shadow-cli), the ones real clients are held against.
+    pub fn real_servers(&self) -> Vec<(String, String)> {
+        let servers: Vec<(String, String)> = self.servers["servers"]
+            .as_array()
+            .expect("servers")
+            .iter()
+            .filter(|s| matches!(s["kind"].as_str(), Some("xrdp" | "freerdp-shadow")))
+            .map(|s| {
+                let name = s["name"].as_str().unwrap_or_default().to_string();
+                let addr = self.addr(&name);
+                (name, addr)
+            })
+            .collect();
+        assert!(servers.len() >= 15, "{servers:?}");
+        servers
+    }
+
     pub fn port(&self, name: &str) -> String {
         self.addr(name)
             .rsplit(':')
@@ -98,4 +129,24 @@ impl Lab {
             .unwrap_or_default()
             .to_string()
     }
+}
+
+/// `f` over `items`, `per_thread` items to a thread (in order within it), the results in the order
+/// of `items`: how the real-client comparisons spread the lab's servers.
+pub fn par_map<T: Sync, R: Send>(
+    items: &[T],
+    per_thread: usize,
+    f: impl Fn(&T) -> R + Sync,
+) -> Vec<R> {
+    let chunk = per_thread.max(1);
+    std::thread::scope(|scope| {
+        let handles: Vec<_> = items
+            .chunks(chunk)
+            .map(|c| scope.spawn(|| c.iter().map(&f).collect::<Vec<R>>()))
+            .collect();
+        handles
+            .into_iter()
+            .flat_map(|h| h.join().expect("thread"))
+            .collect()
+    })
 }

@@ -7,6 +7,7 @@ pub mod bytes;
 pub mod credssp;
 pub mod mcs;
 pub mod ntlm;
+pub mod rdp_crypto;
 pub mod session;
 pub mod tpkt;
 pub mod x224;

@@ -292,7 +292,7 @@ pub fn decode_connect_response(packet: &[u8]) -> ConnectResponse {
     }
 }
 
-fn level_value(level: ironrdp_pdu::gcc::EncryptionLevel) -> u32 {
+pub(crate) fn level_value(level: ironrdp_pdu::gcc::EncryptionLevel) -> u32 {
     use ironrdp_pdu::gcc::EncryptionLevel as L;
     match level {
         L::None => 0,

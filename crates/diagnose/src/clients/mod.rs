@@ -44,6 +44,8 @@ pub struct Credssp {
 /// Standard RDP Security methods the client can do (MS-RDPBCGR 5.3).
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub struct RdpSecuritySupport {
+    /// encryptionMethods of its Client Security Data (MS-RDPBCGR 2.2.1.3.3).
+    pub offered: u32,
     pub methods: &'static [&'static str],
 }
 
@@ -107,6 +109,11 @@ impl ClientProfile {
             p.id.eq_ignore_ascii_case(name)
                 || p.aliases.iter().any(|a| a.eq_ignore_ascii_case(name))
         })
+    }
+
+    /// Its CredSSP can authenticate only with Kerberos ([`profiles::KERBEROS_ONLY_CREDSSP`]).
+    pub fn credssp_kerberos_only(&self) -> bool {
+        profiles::KERBEROS_ONLY_CREDSSP.contains(&self.id)
     }
 
     pub fn supports(&self, v: TlsVersion) -> bool {

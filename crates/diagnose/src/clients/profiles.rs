@@ -144,6 +144,41 @@ const RUSTLS: &[&str] = &[
     "TLS_ECDHE_RSA_WITH_CHACHA20_POLY1305_SHA256",
 ];
 
+/// GnuTLS 3.7.9 (Debian 12) with the priority string rdesktop 1.9 sets, "NORMAL:%COMPAT"
+/// (`gnutls-cli --priority NORMAL:%COMPAT -l`, in GnuTLS' order; GnuTLS' own names mapped to
+/// IANA's). NORMAL has no HMAC-SHA256/384 CBC suites, no 3DES and no RC4.
+const GNUTLS_NORMAL: &[&str] = &[
+    "TLS_AES_256_GCM_SHA384",
+    "TLS_CHACHA20_POLY1305_SHA256",
+    "TLS_AES_128_GCM_SHA256",
+    "TLS_AES_128_CCM_SHA256",
+    "TLS_ECDHE_ECDSA_WITH_AES_256_GCM_SHA384",
+    "TLS_ECDHE_ECDSA_WITH_CHACHA20_POLY1305_SHA256",
+    "TLS_ECDHE_ECDSA_WITH_AES_256_CCM",
+    "TLS_ECDHE_ECDSA_WITH_AES_256_CBC_SHA",
+    "TLS_ECDHE_ECDSA_WITH_AES_128_GCM_SHA256",
+    "TLS_ECDHE_ECDSA_WITH_AES_128_CCM",
+    "TLS_ECDHE_ECDSA_WITH_AES_128_CBC_SHA",
+    "TLS_ECDHE_RSA_WITH_AES_256_GCM_SHA384",
+    "TLS_ECDHE_RSA_WITH_CHACHA20_POLY1305_SHA256",
+    "TLS_ECDHE_RSA_WITH_AES_256_CBC_SHA",
+    "TLS_ECDHE_RSA_WITH_AES_128_GCM_SHA256",
+    "TLS_ECDHE_RSA_WITH_AES_128_CBC_SHA",
+    "TLS_RSA_WITH_AES_256_GCM_SHA384",
+    "TLS_RSA_WITH_AES_256_CCM",
+    "TLS_RSA_WITH_AES_256_CBC_SHA",
+    "TLS_RSA_WITH_AES_128_GCM_SHA256",
+    "TLS_RSA_WITH_AES_128_CCM",
+    "TLS_RSA_WITH_AES_128_CBC_SHA",
+    "TLS_DHE_RSA_WITH_AES_256_GCM_SHA384",
+    "TLS_DHE_RSA_WITH_CHACHA20_POLY1305_SHA256",
+    "TLS_DHE_RSA_WITH_AES_256_CCM",
+    "TLS_DHE_RSA_WITH_AES_256_CBC_SHA",
+    "TLS_DHE_RSA_WITH_AES_128_GCM_SHA256",
+    "TLS_DHE_RSA_WITH_AES_128_CCM",
+    "TLS_DHE_RSA_WITH_AES_128_CBC_SHA",
+];
+
 const SIGALGS_WINDOWS: &[&str] = &[
     "rsa_pss_rsae_sha256",
     "rsa_pss_rsae_sha384",
@@ -189,7 +224,29 @@ const SIGALGS_RUSTLS: &[&str] = &[
     "rsa_pkcs1_sha256",
 ];
 
+/// GnuTLS NORMAL's signature algorithms (`gnutls-cli --priority NORMAL:%COMPAT -l`, PK-signatures),
+/// SHA-1 included.
+const SIGALGS_GNUTLS_NORMAL: &[&str] = &[
+    "rsa_pkcs1_sha256",
+    "rsa_pss_pss_sha256",
+    "rsa_pss_rsae_sha256",
+    "ecdsa_secp256r1_sha256",
+    "ed25519",
+    "rsa_pkcs1_sha384",
+    "rsa_pss_pss_sha384",
+    "rsa_pss_rsae_sha384",
+    "ecdsa_secp384r1_sha384",
+    "ed448",
+    "rsa_pkcs1_sha512",
+    "rsa_pss_pss_sha512",
+    "rsa_pss_rsae_sha512",
+    "ecdsa_secp521r1_sha512",
+    "rsa_pkcs1_sha1",
+    "ecdsa_sha1",
+];
+
 const RDP_ALL_METHODS: RdpSecuritySupport = RdpSecuritySupport {
+    offered: 0x1B,
     methods: &[
         "40-bit RC4",
         "56-bit RC4",
@@ -197,6 +254,16 @@ const RDP_ALL_METHODS: RdpSecuritySupport = RdpSecuritySupport {
         "FIPS 140-1 (3DES/SHA-1)",
     ],
 };
+
+/// rdesktop's Client Security Data (secure.c): 40-bit and 128-bit RC4 only.
+const RDP_RC4_40_128: RdpSecuritySupport = RdpSecuritySupport {
+    offered: 0x03,
+    methods: &["40-bit RC4", "128-bit RC4"],
+};
+
+/// Clients whose CredSSP speaks Kerberos only (through GSSAPI): without a ticket for the
+/// server's TERMSRV principal they fail every NLA server, whatever the password.
+pub const KERBEROS_ONLY_CREDSSP: &[&str] = &["rdesktop"];
 
 const MSTSC_TLS_ERRORS: CodeList = CodeList {
     codes: &[(T, 70), (H, 0x8009_0302), (D, 0x904)],
@@ -221,6 +288,20 @@ const FREERDP_NEGO_ERRORS: CodeList = CodeList {
 const RUSTLS_TLS_ERRORS: CodeList = CodeList {
     codes: &[(T, 40)],
     text: "a connector error carrying rustls' \"peer is incompatible\" / handshake_failure alert",
+};
+/// rdesktop 1.9 has no error-code table: it prints a line and exits with a sysexits(3) status.
+const RDESKTOP_TLS_ERRORS: CodeList = CodeList {
+    codes: &[],
+    text:
+        "rdesktop prints \"tcp_tls_connect(), TLS handshake failed\" with GnuTLS' reason and exits",
+};
+const RDESKTOP_NLA_ERRORS: CodeList = CodeList {
+    codes: &[],
+    text: "rdesktop prints \"Failed to initialize NLA, do you have correct Kerberos TGT initialized ?\" then \"Failed to connect, CredSSP required by server\" and exits with status 76 (EX_PROTOCOL)",
+};
+const RDESKTOP_RDP_ERRORS: CodeList = CodeList {
+    codes: &[],
+    text: "rdesktop prints \"Connection established using plain RDP.\", the server drops the connection, and rdesktop exits with status 76 (EX_PROTOCOL)",
 };
 const NO_CODES: CodeList = CodeList {
     codes: &[],
@@ -486,6 +567,49 @@ pub const PROFILES: &[ClientProfile] = &[
             "OpenSSL 3.0 SSL_CTX_set_security_level(3): level 1 disables TLS 1.0/1.1 and SHA-1 signatures",
         ],
         unverified: "not run here (Debian 12 ships FreeRDP 2.11): assumed to behave like freerdp2-openssl3 in the handshake",
+        requires_server_authentication: false,
+    },
+    ClientProfile {
+        id: "rdesktop",
+        name: "rdesktop 1.9 (GnuTLS)",
+        aliases: &["rdesktop19"],
+        description: "rdesktop 1.9.0 as Debian 12 ships it: GnuTLS 3.7 with \"NORMAL:%COMPAT\", CredSSP through GSSAPI (Kerberos only), Standard RDP Security with 40- and 128-bit RC4",
+        stack: "GnuTLS 3.7 (NORMAL:%COMPAT)",
+        requested: SSL | HYBRID,
+        tls_versions: &[Tls10, Tls11, Tls12, Tls13],
+        cipher_suites: GNUTLS_NORMAL,
+        groups: &[
+            "secp256r1",
+            "secp384r1",
+            "secp521r1",
+            "x25519",
+            "x448",
+            "ffdhe2048",
+            "ffdhe3072",
+            "ffdhe4096",
+            "ffdhe6144",
+            "ffdhe8192",
+        ],
+        signature_algorithms: SIGALGS_GNUTLS_NORMAL,
+        min_rsa_bits: 0,
+        min_dh_bits: 0,
+        sha1_signatures: true,
+        standard_rdp_security: Some(RDP_RC4_40_128),
+        credssp: Credssp { version: 2, oracle: OraclePolicy::NotEnforced },
+        unverified_certificate: CertPolicy::Prompt,
+        tls_errors: RDESKTOP_TLS_ERRORS,
+        cipher_errors: RDESKTOP_TLS_ERRORS,
+        cert_errors: RDESKTOP_NLA_ERRORS,
+        nego_errors: RDESKTOP_RDP_ERRORS,
+        sources: &[
+            "rdesktop 1.9 tcp.c: GNUTLS_PRIORITY \"NORMAL:%COMPAT\" (-V 1.0/1.1/1.2 restricts the version); an untrusted certificate is shown and \"Do you trust this certificate (yes/no)?\" is asked on the terminal, a yes is remembered under ~/.local/share/rdesktop/certs",
+            "GnuTLS 3.7.9 (Debian 12): gnutls-cli --priority NORMAL:%COMPAT -l (TLS 1.0 to 1.3, suites, groups, signature algorithms)",
+            "rdesktop 1.9 iso.c: requests PROTOCOL_SSL | PROTOCOL_HYBRID when built with CredSSP (Debian links libgssapi_krb5), retries with plain RDP after SSL_NOT_ALLOWED_BY_SERVER",
+            "rdesktop 1.9 cssp.c: CredSSP through GSSAPI with the Kerberos mechanism only (no NTLM): it needs a ticket for TERMSRV/host (kinit)",
+            "rdesktop 1.9 secure.c: Client Security Data offers 40-bit and 128-bit RC4 (0x3), no 56-bit, no FIPS; plain (unsalted) MACs",
+            "checked against the real rdesktop 1.9 on every lab server (crates/cli/tests/rdesktop.rs)",
+        ],
+        unverified: "CredSSP version (2 assumed from its cssp.c); key-size minimums (GnuTLS' verification flags a weak key, rdesktop asks the same question); on Standard RDP Security rdesktop asks nothing, reported as prompts like the other clients",
         requires_server_authentication: false,
     },
     ClientProfile {

@@ -127,7 +127,7 @@ fn decide(p: &'static ClientProfile, obs: &Observations, scan: &CipherScan) -> V
         }
     };
     if selected == protocol::RDP {
-        return standard_rdp_security(p);
+        return standard_rdp_security(p, obs);
     }
     if !protocol::is_tls_based(selected) {
         return unknown(
@@ -153,6 +153,14 @@ fn decide(p: &'static ClientProfile, obs: &Observations, scan: &CipherScan) -> V
             );
         }
     }
+    // CredSSP through GSSAPI's Kerberos mechanism alone (rdesktop): no NTLM to fall back to.
+    if selected & protocol::NLA != 0 && p.credssp_kerberos_only() {
+        return fail(
+            Step::Nla,
+            format!("{handshake}, then CredSSP (NLA): this client authenticates with Kerberos only (GSSAPI), so it fails unless this machine holds a Kerberos ticket for the server's TERMSRV principal (kinit); it has no NTLM"),
+            &p.cert_errors,
+        );
+    }
     // CredSSP (MS-CSSP): an updated client refuses a server without the CVE-2018-0886 fix.
     if selected & protocol::NLA != 0 {
         if let Some(version) = obs.nla.as_ref().and_then(|n| n.ts_request_version) {
@@ -175,7 +183,7 @@ fn neg_failure_name(code: u32) -> String {
     }
 }
 
-fn standard_rdp_security(p: &'static ClientProfile) -> Verdict {
+fn standard_rdp_security(p: &'static ClientProfile, obs: &Observations) -> Verdict {
     let Some(rdp) = p.standard_rdp_security else {
         return fail(
             Step::Negotiation,
@@ -184,6 +192,17 @@ fn standard_rdp_security(p: &'static ClientProfile) -> Verdict {
             &p.nego_errors,
         );
     };
+    if let Some(chosen) = method_outside(rdp.offered, obs) {
+        return fail(
+            Step::RdpSecurity,
+            format!(
+                "Standard RDP Security: offered {}, the server answers with {} anyway, which this client does not implement",
+                rdp.methods.join(", "),
+                method_name(chosen)
+            ),
+            &p.nego_errors,
+        );
+    }
     match p.unverified_certificate {
         CertPolicy::Refuse => fail(
             Step::RdpSecurity,
@@ -203,6 +222,37 @@ fn standard_rdp_security(p: &'static ClientProfile) -> Verdict {
             None,
             "Standard RDP Security".to_string(),
         ),
+    }
+}
+
+/// The method the server chose when offered only methods this client has, when every such
+/// observed offer got a method outside them (MS-RDPBCGR 5.3.2 says the server picks among the
+/// offered ones; xrdp at its FIPS level answers FIPS to anything). `None` when one was accepted
+/// or nothing of the kind was observed.
+fn method_outside(client: u32, obs: &Observations) -> Option<u32> {
+    use rdpdoctor_observations::RdpSecurityOutcome;
+    let mut outside = None;
+    for attempt in obs.rdp_security.iter().flat_map(|r| &r.attempts) {
+        if attempt.offered == 0 || attempt.offered & !client != 0 {
+            continue;
+        }
+        if let RdpSecurityOutcome::Accepted(s) = &attempt.outcome {
+            if s.encryption_method == 0 || s.encryption_method & client != 0 {
+                return None;
+            }
+            outside = Some(s.encryption_method);
+        }
+    }
+    outside
+}
+
+fn method_name(method: u32) -> String {
+    match method {
+        0x01 => "40-bit RC4".into(),
+        0x08 => "56-bit RC4".into(),
+        0x02 => "128-bit RC4".into(),
+        0x10 => "FIPS (3DES/SHA-1)".into(),
+        other => format!("method 0x{other:08X}"),
     }
 }
 
