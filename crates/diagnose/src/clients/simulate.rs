@@ -503,6 +503,7 @@ mod tests {
                 })
                 .collect(),
             certificate: None,
+            ..TlsObservation::default()
         });
         obs.ciphers = Some(CipherScan {
             versions: versions
