@@ -422,6 +422,9 @@ start_shadow freerdp-rdp 22 \
 # pyrdp-mitm, the real interceptor, in front of xrdp-negotiate and freerdp-nla (BASE+70..).
 # shellcheck source=lab/intercept.sh
 . "$LAB/intercept.sh"
+# Farm nodes, renewals, alias and wildcard certificates (BASE+72..79): lab/farm.sh.
+# shellcheck source=lab/farm.sh
+. "$LAB/farm.sh"
 
 # The deliberately closed port.
 CLOSED_PORT=$((BASE + 11))
