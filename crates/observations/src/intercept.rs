@@ -540,4 +540,122 @@ mod tests {
         renewed.public_key_sha256 = Some("ee".repeat(32));
         assert!(known.key_changed(&renewed));
     }
+
+    fn at(days: i64) -> Timestamp {
+        Timestamp::UNIX_EPOCH
+            .saturating_add(SignedDuration::from_hours(24 * (20_000 + days)))
+            .unwrap_or(Timestamp::UNIX_EPOCH)
+    }
+
+    /// A certificate for rds01.corp.example valid from day `from` to day `to`, with key `key`.
+    fn dated(sha: &str, key: &str, from: i64, to: i64) -> Certificate {
+        let mut c = cert(&["rds01.corp.example"]);
+        c.subject = "CN=rds01.corp.example".into();
+        c.sha256_hex = sha.repeat(32);
+        c.public_key_sha256 = Some(key.repeat(32));
+        c.not_before = at(from);
+        c.not_after = at(to);
+        c
+    }
+
+    fn seen<'a>(c: &'a Certificate, ntlm: Option<&'a NtlmInfo>, verified: bool) -> Seen<'a> {
+        Seen {
+            certificate: c,
+            ntlm,
+            verified,
+            now: at(0),
+        }
+    }
+
+    #[test]
+    fn a_renewal_needs_a_newer_date_and_a_due_or_verified_certificate() {
+        let old = KnownCertificate::from_certificate(&dated("aa", "11", -170, 10), None, at(-100));
+        let renewed = dated("bb", "22", -1, 180);
+        assert!(matches!(
+            classify(&old, &seen(&renewed, None, false)),
+            CertChange::Renewed { .. }
+        ));
+        // Not due and not verified: a change for the admin to confirm.
+        let fresh = KnownCertificate::from_certificate(&dated("aa", "11", -10, 170), None, at(-5));
+        assert!(matches!(
+            classify(&fresh, &seen(&renewed, None, false)),
+            CertChange::Changed { cloned: false, .. }
+        ));
+        assert!(matches!(
+            classify(&fresh, &seen(&renewed, None, true)),
+            CertChange::Renewed { .. }
+        ));
+        // A clone keeps the notBefore: never a renewal, and its marks are named.
+        let clone = dated("cc", "33", -170, 10);
+        assert!(matches!(
+            classify(&old, &seen(&clone, None, true)),
+            CertChange::Changed { cloned: true, .. }
+        ));
+        // Another issuer is no renewal.
+        let mut other = renewed.clone();
+        other.issuer = "CN=elsewhere".into();
+        assert!(matches!(
+            classify(&old, &seen(&other, None, false)),
+            CertChange::Changed { .. }
+        ));
+    }
+
+    #[test]
+    fn another_node_needs_a_new_name_that_the_certificate_agrees_with_and_no_clone_marks() {
+        let a = dated("aa", "11", -30, 150);
+        let known = KnownCertificate::from_seen(&a, None, Some(&ntlm("RDS01", None)), at(-1));
+        let mut b = dated("bb", "22", -20, 160);
+        b.subject = "CN=rds02.corp.example".into();
+        b.san_dns = vec!["rds02.corp.example".into()];
+        let rds02 = ntlm("RDS02", Some("rds02.corp.example"));
+        assert_eq!(
+            classify(&known, &seen(&b, Some(&rds02), false)),
+            CertChange::OtherNode {
+                computer: "RDS02".into()
+            }
+        );
+        // The same certificate under another name is an interceptor's name, not a node.
+        let winnt = ntlm("WINNT", None);
+        let clone = dated("cc", "33", -30, 150);
+        assert!(matches!(
+            classify(&known, &seen(&clone, Some(&winnt), false)),
+            CertChange::Changed { cloned: true, .. }
+        ));
+        // A name the certificate does not agree with is no node either.
+        assert!(matches!(
+            classify(&known, &seen(&b, Some(&winnt), false)),
+            CertChange::Changed { .. }
+        ));
+        // Without the name the first node gave, a new name proves nothing.
+        let nameless = KnownCertificate::from_certificate(&a, None, at(-1));
+        assert!(matches!(
+            classify(&nameless, &seen(&b, Some(&rds02), false)),
+            CertChange::Changed { .. }
+        ));
+        // A node remembered before is the same again.
+        let mut both = known.clone();
+        both.other_nodes
+            .push(KnownCertificate::from_seen(&b, None, Some(&rds02), at(-1)));
+        assert!(matches!(
+            classify(&both, &seen(&b, Some(&rds02), false)),
+            CertChange::Same(_)
+        ));
+    }
+
+    #[test]
+    fn an_entry_is_bounded_whatever_the_certificate_says() {
+        let mut c = cert(&[]);
+        c.subject = "\u{1}".repeat(44_000);
+        c.issuer = "é".repeat(10_000);
+        c.san_dns = (0..1000)
+            .map(|i| format!("{}{i}.example", "n".repeat(300)))
+            .collect();
+        let k = KnownCertificate::from_seen(&c, None, None, Timestamp::UNIX_EPOCH);
+        let json = serde_json::to_string(&k).unwrap_or_default();
+        assert!(json.len() < 4 * 1024, "{} bytes", json.len());
+        assert!(!k.subject.chars().any(char::is_control));
+        assert!(k.issuer.ends_with('…') && k.issuer.len() <= MAX_REMEMBERED_TEXT + 3);
+        // The comparison bounds the certificate the same way: it is still the same subject.
+        assert!(k.same_identity(&c));
+    }
 }

@@ -222,4 +222,28 @@ mod tests {
         t.pins = vec![CertPin::parse(&"cc".repeat(32)).unwrap_or_else(|e| panic!("{e}"))];
         assert_eq!(certificate_signs(&seen, None, &t).len(), 1);
     }
+
+    #[test]
+    fn a_name_disagreement_alone_never_withholds() {
+        let mut seen = cert(&"aa".repeat(32), &"11".repeat(32));
+        seen.subject_cn = vec!["rdp.corp.example".into()];
+        let info = NtlmInfo {
+            netbios_computer: Some("SRV01".into()),
+            ..NtlmInfo::default()
+        };
+        let mut t = Trust::default();
+        assert!(signs_on_connection(Some(&seen), Some(&info), &t).is_empty());
+        // Beside another sign it counts.
+        t.signs = vec!["the request for SSL was answered with HYBRID".into()];
+        assert_eq!(signs_on_connection(Some(&seen), Some(&info), &t).len(), 1);
+        // Never for a certificate whose chain verified for the typed name.
+        t.probed = Some((
+            seen.sha256_hex.clone(),
+            rdpdoctor_observations::ChainIdentity {
+                verified_for_target: true,
+                ..Default::default()
+            },
+        ));
+        assert!(signs_on_connection(Some(&seen), Some(&info), &t).is_empty());
+    }
 }

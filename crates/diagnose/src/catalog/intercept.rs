@@ -3,7 +3,7 @@
 //! for the healthy changes that are not such signs: a renewal, another node of a farm, the TLS
 //! terminator the admin expects.
 
-use super::{ClientCodes, ClientDef, FindingDef, FixDef};
+use super::{ClientCodes, ClientDef, FindingDef, FixDef, LISTENER_CERT};
 use crate::model::{Severity, Step};
 use crate::FindingId;
 
@@ -26,7 +26,7 @@ pub(super) const ENTRIES: &[FindingDef] = &[
             FixDef {
                 text: "Compare the SHA-1 thumbprint shown here with the certificate the RDP listener uses (on the server): its thumbprint is in Win32_TSGeneralSetting.SSLCertificateSHA1Hash, and the certificate is in LocalMachine\\My when a CA or template certificate is bound, in LocalMachine\\Remote Desktop when it is the self-signed one",
                 commands: &[
-                    r#"Get-CimInstance -Namespace root/cimv2/TerminalServices -ClassName Win32_TSGeneralSetting -Filter "TerminalName='RDP-Tcp'" | Select-Object TerminalName,SSLCertificateSHA1Hash"#,
+                    LISTENER_CERT,
                     r#"Get-ChildItem Cert:\LocalMachine\My,"Cert:\LocalMachine\Remote Desktop" | Where-Object Thumbprint -eq '{sha1}' | Format-List PSParentPath,Subject,Issuer,Thumbprint,NotBefore,NotAfter"#,
                 ],
             },
@@ -65,7 +65,7 @@ pub(super) const ENTRIES: &[FindingDef] = &[
         fixes: &[
             FixDef {
                 text: "Do not log on through this path. Check the server from its own network, and compare the SHA-1 thumbprint shown here ({sha1}) with the one the RDP listener uses (Win32_TSGeneralSetting.SSLCertificateSHA1Hash, on the server)",
-                commands: &[r#"Get-CimInstance -Namespace root/cimv2/TerminalServices -ClassName Win32_TSGeneralSetting -Filter "TerminalName='RDP-Tcp'" | Select-Object TerminalName,SSLCertificateSHA1Hash"#],
+                commands: &[LISTENER_CERT],
             },
             FixDef {
                 text: "If the path is yours and the certificate is the server's, pin it so later checks (and --user) trust exactly that one (leaf:, or ca: for the issuing CA, spki: for the key; repeat the flag for several)",
@@ -102,7 +102,7 @@ pub(super) const ENTRIES: &[FindingDef] = &[
             keeps the original notBefore, so it is never taken for a renewal). Both fingerprints are in the evidence.",
         fixes: &[FixDef {
             text: "Nothing to do. To confirm, compare the new SHA-1 thumbprint with the one the RDP listener uses, on the server",
-            commands: &[r#"Get-CimInstance -Namespace root/cimv2/TerminalServices -ClassName Win32_TSGeneralSetting -Filter "TerminalName='RDP-Tcp'" | Select-Object TerminalName,SSLCertificateSHA1Hash"#],
+            commands: &[LISTENER_CERT],
         }],
         client_codes: ClientCodes::NONE,
         client: Some(ClientDef {
