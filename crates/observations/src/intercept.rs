@@ -90,7 +90,7 @@ impl CertPin {
             .collect();
         if clean.len() != 64 || !clean.chars().all(|c| c.is_ascii_hexdigit()) {
             return Err(format!(
-                "{text:?} is not a SHA-256 pin: give [leaf:|ca:|spki:] and the 64 hex digits the report shows (leaf: the certificate's \"SHA-256\", spki: its \"key SHA-256\", ca: the SHA-256 of the issuing CA certificate)"
+                "{text:?} is not a SHA-256 pin: give [leaf:|ca:|spki:] and the 64 hex digits the report shows (leaf: the certificate's \"SHA-256\", spki: its public_key_sha256 in check --json, ca: the SHA-256 of the issuing CA certificate)"
             ));
         }
         Ok(CertPin {
