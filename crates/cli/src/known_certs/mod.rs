@@ -266,6 +266,9 @@ impl KnownCerts {
             format!("rdpdoctor: the certificate of {key} was not remembered: the check suspects interception")
         };
         let (op, note) = match self.targets.get(key).map(|k| classify(k, seen)) {
+            // Seen again within the hour with nothing new: not worth a write (serve sees each
+            // target at every scrape).
+            Some(CertChange::Same(node)) if fresh(node, &entry, seen) => return (false, None),
             Some(CertChange::Same(_)) => (
                 Op::Touch {
                     sha256: entry.sha256_hex.clone(),
@@ -340,6 +343,18 @@ impl KnownCerts {
         self.journal.clear();
         Ok(())
     }
+}
+
+/// Whether `node`, seen again now as `entry`, was seen within the last hour with the same TLS
+/// version and computer name.
+fn fresh(node: &KnownCertificate, entry: &KnownCertificate, seen: &Seen<'_>) -> bool {
+    let recent = node
+        .last_seen
+        .saturating_add(jiff::SignedDuration::from_hours(1))
+        .is_ok_and(|t| t > seen.now);
+    recent
+        && (entry.newest_tls.is_none() || node.newest_tls == entry.newest_tls)
+        && (entry.ntlm_computer.is_none() || node.ntlm_computer.is_some())
 }
 
 /// The file's text for `targets`, within [`MAX_ENTRIES`] and the read limit: the least recently
