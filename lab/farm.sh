@@ -27,32 +27,13 @@ command -v haproxy >/dev/null 2>&1 || die "'haproxy' not found; run lab/install.
 FARM_LOG="$CERTS/farm-openssl.log"
 : >"$FARM_LOG"
 
-# farm_selfsigned NAME CN DNS START END: a self-signed RSA-2048 certificate, as Windows makes its
-# Remote Desktop certificate (subject = issuer = CN=<FQDN>, serverAuth).
-farm_selfsigned() {
-  local name=$1 cn=$2 dns=$3 start=$4 end=$5 d="$CERTS"
-  openssl req -new -newkey rsa:2048 -nodes -keyout "$d/$name.key" -out "$d/$name.csr" \
-    -subj "/CN=$cn" -config "$d/ca.cnf" >>"$FARM_LOG" 2>&1 \
-    || die "openssl: key/CSR for $name failed, see $FARM_LOG"
-  cat >"$d/$name.ext" <<EXT
-basicConstraints = critical,CA:FALSE
-keyUsage = critical,digitalSignature,keyEncipherment
-extendedKeyUsage = serverAuth
-subjectAltName = DNS:$dns
-subjectKeyIdentifier = hash
-EXT
-  # `openssl ca -selfsign` takes explicit start and end dates (openssl x509 in 3.0 does not).
-  openssl ca -batch -notext -config "$d/ca.cnf" -selfsign -keyfile "$d/$name.key" \
-    -in "$d/$name.csr" -out "$d/$name.pem" -extfile "$d/$name.ext" \
-    -startdate "$start" -enddate "$end" >>"$FARM_LOG" 2>&1 \
-    || die "openssl: self-signing $name failed, see $FARM_LOG"
-  chmod 0600 "$d/$name.key"
-}
-
-# farm_ca_signed NAME DNS...: a lab-CA certificate for the given DNS names only (no address).
-farm_ca_signed() {
-  local name=$1 d="$CERTS"
-  shift
+# farm_cert NAME SIGNER START END DNS...: an RSA-2048 serverAuth certificate, CN = the first DNS
+# name, SAN = the DNS names. SIGNER "self": self-signed, as Windows makes its Remote Desktop
+# certificate (subject = issuer = CN=<FQDN>); "ca": issued by the lab CA. `openssl ca` takes
+# explicit start and end dates (openssl x509 in OpenSSL 3.0 does not).
+farm_cert() {
+  local name=$1 signer=$2 start=$3 end=$4 d="$CERTS"
+  shift 4
   local san="" n
   for n in "$@"; do san="${san:+$san,}DNS:$n"; done
   openssl req -new -newkey rsa:2048 -nodes -keyout "$d/$name.key" -out "$d/$name.csr" \
@@ -64,22 +45,27 @@ keyUsage = critical,digitalSignature,keyEncipherment
 extendedKeyUsage = serverAuth
 subjectAltName = $san
 subjectKeyIdentifier = hash
-authorityKeyIdentifier = keyid
 EXT
-  openssl ca -batch -notext -config "$d/ca.cnf" -cert "$d/ca.pem" -keyfile "$d/ca.key" \
-    -in "$d/$name.csr" -out "$d/$name.pem" -extfile "$d/$name.ext" \
-    -startdate "$(date -u -d '-1 day' +%Y%m%d%H%M%SZ)" -enddate "$(date -u -d '+365 days' +%Y%m%d%H%M%SZ)" \
+  local -a sign
+  if [ "$signer" = self ]; then
+    sign=(-selfsign -keyfile "$d/$name.key")
+  else
+    sign=(-cert "$d/ca.pem" -keyfile "$d/ca.key")
+    echo "authorityKeyIdentifier = keyid" >>"$d/$name.ext"
+  fi
+  openssl ca -batch -notext -config "$d/ca.cnf" "${sign[@]}" -in "$d/$name.csr" \
+    -out "$d/$name.pem" -extfile "$d/$name.ext" -startdate "$start" -enddate "$end" \
     >>"$FARM_LOG" 2>&1 || die "openssl: signing $name failed, see $FARM_LOG"
   chmod 0600 "$d/$name.key"
 }
 
 utc_at() { date -u -d "$1" +%Y%m%d%H%M%SZ; }
-farm_selfsigned farm-a farm-a.corp.example farm-a.corp.example "$(utc_at '-30 days')" "$(utc_at '+150 days')"
-farm_selfsigned farm-b farm-b.corp.example farm-b.corp.example "$(utc_at '-20 days')" "$(utc_at '+160 days')"
-farm_selfsigned renew-old renew.corp.example renew.corp.example "$(utc_at '-170 days')" "$(utc_at '+10 days')"
-farm_selfsigned renew-new renew.corp.example renew.corp.example "$(utc_at '-1 day')" "$(utc_at '+180 days')"
-farm_ca_signed alias rdp.corp.example
-farm_ca_signed wildcard '*.corp.example'
+farm_cert farm-a self "$(utc_at '-30 days')" "$(utc_at '+150 days')" farm-a.corp.example
+farm_cert farm-b self "$(utc_at '-20 days')" "$(utc_at '+160 days')" farm-b.corp.example
+farm_cert renew-old self "$(utc_at '-170 days')" "$(utc_at '+10 days')" renew.corp.example
+farm_cert renew-new self "$(utc_at '-1 day')" "$(utc_at '+180 days')" renew.corp.example
+farm_cert alias ca "$(utc_at '-1 day')" "$(utc_at '+365 days')" rdp.corp.example
+farm_cert wildcard ca "$(utc_at '-1 day')" "$(utc_at '+365 days')" '*.corp.example'
 
 # start_node NAME OFFSET COMPUTER CERT DESCRIPTION: freerdp-shadow-cli /sec:nla in a UTS namespace
 # whose host name is COMPUTER (its NTLM CHALLENGE names it), with CERT as its certificate.
@@ -98,7 +84,10 @@ start_node() {
   record_pid "$name" "$pid" "$log"
   add_server "$name" freerdp-shadow "$port" "$pid" "$(rel "$log")" "$desc"
   WAIT_LIST+=("$name $port $pid $log")
+  # Its logon is the lab account's: servers.json lists it under "credentials" (start.sh).
+  SAM_SERVERS+=("$name")
 }
+SAM_SERVERS=()
 
 start_node farm-a 72 FARM-A farm-a \
   "farm node: freerdp-shadow-cli 2.11 /sec:nla as computer FARM-A, self-signed CN=farm-a.corp.example"
