@@ -422,6 +422,9 @@ start_shadow freerdp-rdp 22 \
 # pyrdp-mitm, the real interceptor, in front of xrdp-negotiate and freerdp-nla (BASE+70..).
 # shellcheck source=lab/intercept.sh
 . "$LAB/intercept.sh"
+# Farm nodes, renewals, alias and wildcard certificates (BASE+72..79): lab/farm.sh.
+# shellcheck source=lab/farm.sh
+. "$LAB/farm.sh"
 
 # The deliberately closed port.
 CLOSED_PORT=$((BASE + 11))
@@ -484,9 +487,9 @@ fi
 # ---------------------------------------------------------------------------------------------
 # 7. servers.json (sorted by port).
 "$PYTHON" - "$STATE/servers.tsv" "$STATE/servers.json" "$BASE" ":$DISPLAY_NUM" "$XVFB_PID" \
-  "$(rel "$XVFB_LOG")" "$(rel "$CERTS/ca.pem")" "$LAB_USER" "$LAB_PASS" <<'EOF'
+  "$(rel "$XVFB_LOG")" "$(rel "$CERTS/ca.pem")" "$LAB_USER" "$LAB_PASS" "freerdp-nla ${SAM_SERVERS[*]-}" <<'EOF'
 import json, sys
-tsv, out, base, display, xpid, xlog, ca, user, password = sys.argv[1:]
+tsv, out, base, display, xpid, xlog, ca, user, password, sam = sys.argv[1:]
 servers = []
 with open(tsv) as f:
     for line in f:
@@ -497,7 +500,7 @@ with open(tsv) as f:
 servers.sort(key=lambda s: s["port"])
 doc = {"servers": servers, "base_port": int(base), "ca": ca,
        "xvfb": {"display": display, "pid": int(xpid), "log": xlog},
-       "credentials": {"freerdp-nla": {"user": user, "domain": "", "password": password}}}
+       "credentials": {n: {"user": user, "domain": "", "password": password} for n in sam.split()}}
 with open(out + ".tmp", "w") as f:
     json.dump(doc, f, indent=2)
     f.write("\n")

@@ -13,110 +13,19 @@
 #![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)] // tests: a failed assumption is a failed test
 
 mod common;
+mod remembered;
 
-use common::{bin, ids, Lab};
-use serde_json::Value;
-use std::path::{Path, PathBuf};
-use std::sync::Mutex;
+use common::{ids, Lab};
+use remembered::{
+    check, evidence, finding, move_entry, pyrdp_output, remembered_sha256, SERIAL, SLOW,
+};
 
-/// pyrdp-mitm is single-threaded and takes seconds per connection: one check through it at a
-/// time, with a generous per-phase deadline and two connections.
-static SERIAL: Mutex<()> = Mutex::new(());
-const SLOW: &[&str] = &["--timeout", "20", "--connections", "2"];
-
-/// A canary account unique to this run, so that what earlier runs (or other tools) left in
-/// pyrdp-mitm's logs cannot be mistaken for it.
 fn canary() -> (String, String) {
-    let n = std::process::id();
-    (
-        format!("canary-intercept-{n}"),
-        format!("Canary-Pw-{n}-9c41e7!"),
-    )
+    remembered::canary("intercept")
 }
 
-fn temp_file(name: &str) -> PathBuf {
-    let dir = std::env::temp_dir().join(format!("rdpdoctor-intercept-{}", std::process::id()));
-    std::fs::create_dir_all(&dir).expect("temp dir");
-    let p = dir.join(name);
-    let _ = std::fs::remove_file(&p);
-    p
-}
-
-/// Runs `rdpdoctor check ... --json` and returns (exit code, JSON, stderr).
-fn check(args: &[&str], password: Option<&str>) -> (i32, Value, String) {
-    let mut c = bin();
-    c.arg("check").args(args).arg("--json");
-    if let Some(p) = password {
-        c.env("RDPDOCTOR_PASSWORD", p);
-    }
-    let out = c.output().expect("rdpdoctor runs");
-    let stdout = String::from_utf8_lossy(&out.stdout).to_string();
-    let stderr = String::from_utf8_lossy(&out.stderr).to_string();
-    let v: Value = serde_json::from_str(&stdout)
-        .unwrap_or_else(|e| panic!("no JSON ({e}): {stdout:?}, stderr {stderr:?}"));
-    (out.status.code().unwrap_or(-1), v, stderr)
-}
-
-fn finding<'a>(v: &'a Value, id: &str) -> &'a Value {
-    v["findings"]
-        .as_array()
-        .and_then(|a| a.iter().find(|f| f["id"] == id))
-        .unwrap_or_else(|| panic!("no finding {id} in {:#}", v["findings"]))
-}
-
-fn evidence(f: &Value) -> String {
-    f["evidence"]
-        .as_array()
-        .map(|a| {
-            a.iter()
-                .filter_map(Value::as_str)
-                .collect::<Vec<_>>()
-                .join("\n")
-        })
-        .unwrap_or_default()
-}
-
-/// Moves the entry remembered for `from` to `to` in a known-certs file.
-fn move_entry(file: &Path, from: &str, to: &str) {
-    let text = std::fs::read_to_string(file).expect("known-certs file written");
-    let mut v: Value = serde_json::from_str(&text).expect("known-certs is JSON");
-    let entry = v["targets"][from].take();
-    assert!(entry.is_object(), "no entry for {from} in {text}");
-    v["targets"][to] = entry;
-    if let Some(m) = v["targets"].as_object_mut() {
-        m.remove(from);
-    }
-    std::fs::write(file, serde_json::to_string_pretty(&v).expect("json")).expect("write");
-}
-
-fn remembered_sha256(file: &Path, key: &str) -> String {
-    let v: Value =
-        serde_json::from_str(&std::fs::read_to_string(file).expect("read")).expect("json");
-    v["targets"][key]["sha256_hex"]
-        .as_str()
-        .unwrap_or_default()
-        .to_string()
-}
-
-/// Every file pyrdp-mitm wrote for the lab server `name`, as text.
-fn pyrdp_output(name: &str) -> String {
-    fn walk(dir: &Path, out: &mut String) {
-        let Ok(entries) = std::fs::read_dir(dir) else {
-            return;
-        };
-        for e in entries.flatten() {
-            let p = e.path();
-            if p.is_dir() {
-                walk(&p, out);
-            } else if let Ok(bytes) = std::fs::read(&p) {
-                out.push_str(&String::from_utf8_lossy(&bytes));
-            }
-        }
-    }
-    let state = common::workspace_root().join("lab/state");
-    let mut out = std::fs::read_to_string(state.join(format!("{name}.log"))).unwrap_or_default();
-    walk(&state.join(name), &mut out);
-    out
+fn temp_file(name: &str) -> std::path::PathBuf {
+    remembered::temp_file("intercept", name)
 }
 
 #[test]
@@ -137,18 +46,9 @@ fn direct_checks_remember_the_certificate_and_stay_clean() {
     }
     assert_eq!(
         remembered_sha256(&known, &addr),
-        v_sha256(&lab, &addr),
+        remembered::presented_sha256(&addr, &[]),
         "the remembered certificate is the one the server presents"
     );
-}
-
-/// The SHA-256 of the certificate `addr` presents now (a check without known certificates).
-fn v_sha256(_lab: &Lab, addr: &str) -> String {
-    let (_, v, _) = check(&[addr], None);
-    v["observations"]["tls"]["certificate"]["sha256_hex"]
-        .as_str()
-        .unwrap_or_default()
-        .to_string()
 }
 
 #[test]

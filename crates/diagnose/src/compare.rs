@@ -526,6 +526,7 @@ mod tests {
                 },
             }],
             certificate: Some(c),
+            ..TlsObservation::default()
         });
         o
     }

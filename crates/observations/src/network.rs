@@ -358,12 +358,16 @@ impl TlsVersion {
 }
 
 /// The TLS probes: one handshake per version, each on its own connection.
-#[derive(Clone, Debug, Serialize, Deserialize)]
+#[derive(Clone, Debug, Default, Serialize, Deserialize)]
 pub struct TlsObservation {
     pub attempts: Vec<TlsAttempt>,
     /// The certificate of the best completed handshake.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub certificate: Option<Certificate>,
+    /// What that certificate's chain proves: verified for the typed name, a pin or the expected
+    /// terminator matched (absent in documents written before it was judged).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub identity: Option<crate::ChainIdentity>,
 }
 
 impl TlsObservation {
@@ -529,6 +533,7 @@ mod tests {
                 ),
             ],
             certificate: None,
+            identity: None,
         };
         assert_eq!(tls.newest_completed(), Some(TlsVersion::Tls12));
         assert!(tls.refused(TlsVersion::Tls13));

@@ -201,10 +201,24 @@ async fn probe_host(
     // What the answers so far say about who terminates the connection: the logon withholds the
     // NTLM AUTHENTICATE when anything does.
     let mut trust = options.trust.clone();
+    if let (Some(tls), Some(chain)) = (obs.tls.as_mut(), probed.chain.as_deref()) {
+        // What the chain proves (verified for the typed name, a pin, the expected terminator):
+        // recorded, and known to the logon connection when it sees the same leaf.
+        let identity = trust.identify(chain, host.server_name.as_deref(), host.address.ip());
+        if let Some(c) = &tls.certificate {
+            trust.probed = Some((c.sha256_hex.clone(), identity.clone()));
+        }
+        tls.identity = Some(identity);
+    }
+    let challenge = probed.nla.as_ref().and_then(|n| match &n.outcome {
+        rdpdoctor_observations::NlaOutcome::Challenge { info } => Some(info.clone()),
+        _ => None,
+    });
     trust.signs = crate::intercept::signs_before_logon(
         &obs.negotiation,
         obs.tls.as_ref().and_then(|t| t.certificate.as_ref()),
-        &options.trust,
+        challenge.as_ref(),
+        &trust,
     );
     (obs.nla, obs.logon) =
         crate::nla::run(host, &obs.negotiation, logon_creds, probed.nla, &trust).await;
@@ -230,6 +244,8 @@ struct Probed {
     tls: Option<TlsObservation>,
     rdp_security: Vec<RdpSecurityAttempt>,
     nla: Option<NlaObservation>,
+    /// The chain (leaf first) whose leaf is `tls.certificate`.
+    chain: Option<Vec<X509>>,
 }
 
 type Jobs = JoinSet<JobResult>;
@@ -400,14 +416,20 @@ impl Gathered {
             TlsObservation {
                 attempts,
                 certificate,
+                identity: None,
             }
         });
+        let chain = tls
+            .as_ref()
+            .and_then(|t| t.certificate.as_ref())
+            .and(chains.pop().map(|(_, chain)| chain));
         Probed {
             negotiation,
             carrier: self.carrier,
             tls,
             rdp_security: self.rdp_security,
             nla: self.nla,
+            chain,
         }
     }
 }

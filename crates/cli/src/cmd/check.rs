@@ -3,7 +3,7 @@
 use super::output::{OutputArgs, OutputFormat, Renderer};
 use super::DiagnosisOptions;
 use crate::{render, usage_error};
-use rdpdoctor_observations::{Target, DEFAULT_PORT};
+use rdpdoctor_observations::{CertPin, Target, DEFAULT_PORT};
 use rdpdoctor_probe::{Credentials, ProbeOptions, Trust};
 use std::io::IsTerminal;
 use std::path::PathBuf;
@@ -37,10 +37,19 @@ pub struct CheckArgs {
     /// NLA
     #[arg(long)]
     pub full: bool,
-    /// The server certificate's SHA-256 fingerprint (as the report shows it): with --full --user,
-    /// a TLS server presenting exactly this certificate counts as proven
-    #[arg(long, value_name = "HEX")]
-    pub cert_sha256: Option<String>,
+    /// Pin the server's identity: the SHA-256 of its certificate (leaf:, the default, as the
+    /// report shows it), of an issuing CA certificate it sends in its chain (ca:; every
+    /// certificate that CA issued), or of its public key (spki:; survives a renewal that keeps the
+    /// key). May be given several times (the nodes of a farm). A matching certificate proves the
+    /// server: no interception sign, --user logs on, --full --user delegates; any other is a sign
+    #[arg(long, value_name = "[leaf:|ca:|spki:]HEX")]
+    pub cert_sha256: Vec<String>,
+    /// The TLS terminator you run in front of the server on purpose (a PAM proxy, a bastion that
+    /// re-terminates TLS), by the SHA-256 of its certificate (leaf:), of its issuing CA (ca:) or of
+    /// its key (spki:); may be repeated. It is reported as expected-terminator (info) and what it
+    /// does is no interception sign; another terminator is one
+    #[arg(long, value_name = "[leaf:|ca:|spki:]HEX")]
+    pub expect_terminator: Vec<String>,
     /// With --full --user: delegate the credentials even when nothing proves who the server is
     /// (an unverified TLS certificate, Standard RDP Security above level None). Anyone in the
     /// path can then read the password
@@ -130,11 +139,13 @@ pub(crate) fn prepare(args: &CheckArgs, hosts: &str) -> Result<Prepared, String>
             password_for(user)?,
         ))),
     };
-    let pinned_sha256 = match args.cert_sha256.as_deref().map(Trust::parse_sha256) {
-        None => None,
-        Some(Ok(p)) => Some(p),
-        Some(Err(e)) => return Err(e.to_string()),
+    let parse = |flag: &str, list: &[String]| {
+        list.iter()
+            .map(|t| CertPin::parse(t).map_err(|e| format!("--{flag} {e}")))
+            .collect::<Result<Vec<_>, _>>()
     };
+    let pins = parse("cert-sha256", &args.cert_sha256)?;
+    let terminators = parse("expect-terminator", &args.expect_terminator)?;
     if args.full {
         // Said before connecting, on stderr (stdout stays one JSON object with --json); what
         // actually happened is said after the check.
@@ -168,7 +179,8 @@ pub(crate) fn prepare(args: &CheckArgs, hosts: &str) -> Result<Prepared, String>
         credentials,
         full: args.full,
         trust: Trust {
-            pinned_sha256,
+            pins,
+            terminators,
             any: args.trust_any_cert,
             ..Trust::default()
         },
@@ -230,11 +242,7 @@ pub fn run(args: &CheckArgs) -> u8 {
     let mut known = crate::known_certs::KnownCerts::open(&args.known);
     let known_key = crate::known_certs::key(&target);
     options.trust.remembered = known.as_ref().and_then(|k| k.get(&known_key).cloned());
-    let pinned_hex = options
-        .trust
-        .pinned_sha256
-        .as_ref()
-        .map(|p| p.iter().map(|b| format!("{b:02x}")).collect::<String>());
+    let pins = crate::known_certs::Pins::of(&options.trust);
     let runtime = match tokio::runtime::Builder::new_current_thread()
         .enable_all()
         .build()
@@ -255,7 +263,7 @@ pub fn run(args: &CheckArgs) -> u8 {
         .as_ref()
         .map(|k| k.expectation(&known_key))
         .unwrap_or_default();
-    expectation.pinned_sha256 = pinned_hex;
+    pins.fill(&mut expectation);
     if expectation != Default::default() {
         obs.expected_certificate = Some(expectation);
     }

@@ -56,11 +56,7 @@ pub fn run(args: &CompareArgs) -> u8 {
     // Each route is held to the certificate remembered for it (as `check` does: an NTLM
     // response is withheld when another key shows up); compare only reads the file.
     let known = crate::known_certs::KnownCerts::open(&c.known);
-    let pinned_hex = options
-        .trust
-        .pinned_sha256
-        .as_ref()
-        .map(|p| p.iter().map(|b| format!("{b:02x}")).collect::<String>());
+    let pins = crate::known_certs::Pins::of(&options.trust);
     let route = |t: &Target| {
         let key = crate::known_certs::key(t);
         let mut o = options.clone();
@@ -69,7 +65,7 @@ pub fn run(args: &CompareArgs) -> u8 {
             .as_ref()
             .map(|k| k.expectation(&key))
             .unwrap_or_default();
-        expectation.pinned_sha256 = pinned_hex.clone();
+        pins.fill(&mut expectation);
         (o, expectation)
     };
     let ((options_a, expect_a), (options_b, expect_b)) = (route(&a), route(&b));

@@ -118,7 +118,11 @@ pub fn run(args: &ScanArgs) -> u8 {
         known.clone(),
     ));
     if let Some(k) = &known {
-        if let Err(line) = k.lock().map_err(|e| e.to_string()).and_then(|k| k.flush()) {
+        if let Err(line) = k
+            .lock()
+            .map_err(|e| e.to_string())
+            .and_then(|mut k| k.flush())
+        {
             eprintln!("{}", crate::render::escape::line(&line));
         }
     }

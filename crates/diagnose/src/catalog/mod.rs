@@ -40,6 +40,12 @@ use rdpdoctor_codes::CodeRef;
 /// 36888 fatal alert sent.
 pub(super) const CERT_EVENTS: &str = "Get-WinEvent -FilterHashtable @{LogName='System'; ProviderName='Microsoft-Windows-TerminalServices-RemoteConnectionManager','Schannel'; Id=1056,1057,1058,1065,36870,36871,36874,36888} -MaxEvents 30 -ErrorAction SilentlyContinue | Format-List TimeCreated,Id,ProviderName,Message";
 
+/// The thumbprint of the certificate the RDP listener really uses: Win32_TSGeneralSetting's
+/// SSLCertificateSHA1Hash (Microsoft Learn, "Win32_TSGeneralSetting class"). A CA or template
+/// certificate bound to the listener lives in LocalMachine\My, not in the Remote Desktop store,
+/// so comparing a thumbprint with that store alone can miss it.
+pub(super) const LISTENER_CERT: &str = r#"Get-CimInstance -Namespace root/cimv2/TerminalServices -ClassName Win32_TSGeneralSetting -Filter "TerminalName='RDP-Tcp'" | Select-Object TerminalName,SSLCertificateSHA1Hash"#;
+
 /// The certificates of the Remote Desktop store, with whether Windows can reach each private key.
 pub(super) const CERT_STORE: &str = r#"Get-ChildItem "Cert:\LocalMachine\Remote Desktop" | Format-List Subject,Thumbprint,NotBefore,NotAfter,HasPrivateKey"#;
 

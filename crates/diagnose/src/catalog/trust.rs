@@ -2,7 +2,7 @@
 //! unknown or was never requested, MCS and CredSSP answers that do not decode, a CredSSP server
 //! that does not prove it holds the TLS key, and credentials withheld for want of such proof.
 
-use super::{ClientCodes, ClientDef, FindingDef, FixDef};
+use super::{ClientCodes, ClientDef, FindingDef, FixDef, LISTENER_CERT};
 use crate::model::{Severity, Step};
 use crate::FindingId;
 
@@ -154,9 +154,9 @@ pub(super) const NLA: &[FindingDef] = &[
                 commands: &["Set-ADAccountPassword -Identity USER -Reset"],
             },
             FixDef {
-                text: "Find what terminates TLS between client and server: compare the certificate seen here with the one on the server (thumbprint), and check from the server's own network",
+                text: "Find what terminates TLS between client and server: compare the SHA-1 thumbprint seen here with the one the RDP listener uses (SSLCertificateSHA1Hash, on the server), and check from the server's own network",
                 commands: &[
-                    "Get-ChildItem 'Cert:\\LocalMachine\\Remote Desktop' | Select-Object Thumbprint, Subject, NotAfter",
+                    LISTENER_CERT,
                     "rdpdoctor check SERVER-ADDRESS:3389",
                 ],
             },
@@ -188,9 +188,9 @@ pub(super) const SESSION: &[FindingDef] = &[FindingDef {
         without the password and the logon itself was not tested.",
     fixes: &[
         FixDef {
-            text: "If the certificate the report shows is really the server's, pin it (compare the thumbprint on the server first)",
+            text: "If the certificate the report shows is really the server's, pin it (compare its SHA-1 thumbprint with the one the RDP listener uses, SSLCertificateSHA1Hash, on the server first)",
             commands: &[
-                "Get-ChildItem 'Cert:\\LocalMachine\\Remote Desktop' | Select-Object Thumbprint, Subject, NotAfter",
+                LISTENER_CERT,
                 "rdpdoctor check {host}:{port} --full --user 'DOMAIN\\user' --cert-sha256 SHA256",
             ],
         },

@@ -553,6 +553,7 @@ mod tests {
                 })
                 .collect(),
             certificate: None,
+            ..TlsObservation::default()
         });
         obs.ciphers = Some(CipherScan {
             versions: versions

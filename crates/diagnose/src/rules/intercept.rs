@@ -1,43 +1,132 @@
-//! cert-changed (the certificate against the one remembered for the target) and
-//! interception-suspected (the signs that something other than the server terminates the
-//! connection, weighed together).
+//! What the certificate seen now says against what was expected: cert-changed (another one than
+//! the remembered), cert-renewed (a renewal of the remembered one), farm-node-changed (another
+//! node of a farm behind the same target), expected-terminator (the TLS terminator the admin
+//! named), and interception-suspected (the signs that something other than the server terminates
+//! the connection, weighed together).
+//!
+//! The comparison with the remembered certificates is `rdpdoctor_observations::classify`, the same
+//! one the probe uses to decide whether an NTLM response may be sent. A healthy enterprise is no
+//! attack: a renewal, another node of a farm, an alias or wildcard certificate that verifies for
+//! the typed name, a pinned one, or the terminator the admin expects raise no sign; a name
+//! disagreement is a sign only beside another one (an interceptor can copy names, and
+//! host-identity-mismatch already reports aliases).
 
 use super::{finding, Vars};
+use crate::context::Context;
 use crate::model::{Finding, Severity};
 use crate::FindingId;
 use rdpdoctor_observations::{
-    ntlm_names_disagree, protocol, Certificate, KnownCertificate, LogonOutcome, NegotiationOutcome,
-    NlaOutcome, Observations,
+    classify, ntlm_names_disagree, protocol, CertChange, Certificate, ChainIdentity,
+    KnownCertificate, LogonOutcome, NegotiationOutcome, NlaOutcome, NtlmInfo, Observations, Seen,
 };
 
-pub(super) fn check(obs: &Observations, vars: &Vars, out: &mut Vec<Finding>) {
+pub(super) fn check(obs: &Observations, ctx: &Context, vars: &Vars, out: &mut Vec<Finding>) {
     let seen = obs.tls.as_ref().and_then(|t| t.certificate.as_ref());
-    let expected = obs.expected_certificate.as_ref();
-    if let (Some(c), Some(known)) = (seen, expected.and_then(|e| e.remembered.as_ref())) {
-        if !known.same_certificate(c) {
-            out.push(finding(
-                FindingId::CertChanged,
-                vars,
-                changed(obs, known, c),
-            ));
-        }
+    let identity = obs
+        .tls
+        .as_ref()
+        .and_then(|t| t.identity.clone())
+        .unwrap_or_default();
+    let change = seen.and_then(|c| remembered_change(obs, c, &identity, ctx, vars, out));
+    if let (Some(c), Some(pin)) = (seen, &identity.matched_terminator) {
+        out.push(finding(
+            FindingId::ExpectedTerminator,
+            vars,
+            terminator_evidence(obs, c, &pin.to_string()),
+        ));
+        // What the terminator does (its own selections, key and names) is its own, not a sign.
+        return;
     }
-    interception(obs, seen, vars, out);
+    interception(obs, seen, &identity, change, vars, out);
 }
 
 fn day(t: jiff::Timestamp) -> String {
     t.strftime("%Y-%m-%d %H:%M UTC").to_string()
 }
 
-/// Evidence of cert-changed: both certificates, and whether the change looks like a renewal.
-fn changed(obs: &Observations, known: &KnownCertificate, c: &Certificate) -> Vec<String> {
+/// The CHALLENGE the NLA probe read, if any.
+fn challenge(obs: &Observations) -> Option<&NtlmInfo> {
+    match obs.nla.as_ref().map(|n| &n.outcome) {
+        Some(NlaOutcome::Challenge { info }) => Some(info),
+        _ => None,
+    }
+}
+
+/// How the certificate differs from the remembered one, as the sign interception-suspected
+/// weighs, after pushing cert-changed, cert-renewed or farm-node-changed.
+#[derive(Clone, Copy, PartialEq)]
+enum Change {
+    /// Another key that is neither a renewal nor another node.
+    KeyChanged { cloned: bool },
+    /// Nothing that is a sign (the same key, a renewal, another node).
+    Innocent,
+}
+
+fn remembered_change(
+    obs: &Observations,
+    c: &Certificate,
+    identity: &ChainIdentity,
+    ctx: &Context,
+    vars: &Vars,
+    out: &mut Vec<Finding>,
+) -> Option<Change> {
+    let known = obs.expected_certificate.as_ref()?.remembered.as_ref()?;
+    let seen = Seen {
+        certificate: c,
+        ntlm: challenge(obs),
+        verified: identity.verified_for_target || identity.matched_pin.is_some(),
+        now: ctx.now,
+    };
+    match classify(known, &seen) {
+        CertChange::Same(_) => None,
+        CertChange::Renewed { previous, why } => {
+            let mut evidence = both(obs, previous, c);
+            evidence.push(format!("a renewal: {why}; the remembered entry is updated"));
+            out.push(finding(FindingId::CertRenewed, vars, evidence));
+            Some(Change::Innocent)
+        }
+        CertChange::OtherNode { computer } => {
+            let mut evidence = both(obs, known, c);
+            let nodes: Vec<String> = known
+                .nodes()
+                .filter_map(|k| k.ntlm_computer.clone())
+                .collect();
+            evidence.push(format!(
+                "another node of a farm: the NTLM CHALLENGE names the computer {computer}, the certificate agrees, and the remembered certificates came from {} (a load balancer or DNS round robin behind one name); it is remembered beside them",
+                nodes.join(", ")
+            ));
+            out.push(finding(FindingId::FarmNodeChanged, vars, evidence));
+            Some(Change::Innocent)
+        }
+        CertChange::Changed { previous, cloned } => {
+            out.push(finding(
+                FindingId::CertChanged,
+                vars,
+                changed(obs, previous, c),
+            ));
+            Some(if previous.key_changed(c) {
+                Change::KeyChanged { cloned }
+            } else {
+                Change::Innocent
+            })
+        }
+    }
+}
+
+/// The remembered certificate and the one presented now, each with both fingerprints (SHA-256
+/// and the SHA-1 thumbprint Windows shows) and its dates.
+fn both(obs: &Observations, known: &KnownCertificate, c: &Certificate) -> Vec<String> {
     let target = obs
         .target
         .as_ref()
         .map_or_else(String::new, |t| format!(" for {}:{}", t.host, t.port));
-    let mut evidence = vec![
+    let sha1 = known
+        .sha1_hex
+        .as_deref()
+        .map_or_else(String::new, |s| format!(", SHA-1 thumbprint {s}"));
+    vec![
         format!(
-            "remembered{target} since {}: SHA-256 {}, {} issued by {}, valid {} to {}",
+            "remembered{target} since {}: SHA-256 {}{sha1}, {} issued by {}, valid {} to {}",
             day(known.first_seen),
             known.sha256_hex,
             known.subject,
@@ -46,24 +135,30 @@ fn changed(obs: &Observations, known: &KnownCertificate, c: &Certificate) -> Vec
             day(known.not_after)
         ),
         format!(
-            "presented now: SHA-256 {}, {} issued by {}, valid {} to {}",
+            "presented now: SHA-256 {}, SHA-1 thumbprint {}, {} issued by {}, valid {} to {}",
             c.sha256_hex,
+            c.sha1_hex,
             c.subject,
             c.issuer,
             day(c.not_before),
             day(c.not_after)
         ),
-    ];
+    ]
+}
+
+/// Evidence of cert-changed: both certificates, and why the change is not a renewal.
+fn changed(obs: &Observations, known: &KnownCertificate, c: &Certificate) -> Vec<String> {
+    let mut evidence = both(obs, known, c);
     let key = if known.key_changed(c) {
         "a new key"
     } else {
         "the same key"
     };
     let mut differs = Vec::new();
-    if known.subject != c.subject {
+    if known.subject != rdpdoctor_observations::bounded(&c.subject) {
         differs.push("another subject".to_string());
     }
-    if known.issuer != c.issuer {
+    if known.issuer != rdpdoctor_observations::bounded(&c.issuer) {
         differs.push("another issuer".to_string());
     }
     if c.not_before <= known.not_before {
@@ -74,7 +169,7 @@ fn changed(obs: &Observations, known: &KnownCertificate, c: &Certificate) -> Vec
         ));
     }
     evidence.push(if differs.is_empty() {
-        format!("looks like a renewal: the same subject and issuer, newer dates, {key}")
+        format!("looks like a renewal (the same subject and issuer, newer dates, {key}), but the remembered one is not due and the new one does not verify for the name typed: compare the thumbprint on the server")
     } else {
         format!(
             "does not look like a renewal: {} ({key})",
@@ -84,13 +179,24 @@ fn changed(obs: &Observations, known: &KnownCertificate, c: &Certificate) -> Vec
     evidence
 }
 
-/// interception-suspected: every sign, each as one line of evidence.
-fn interception(
-    obs: &Observations,
-    seen: Option<&Certificate>,
-    vars: &Vars,
-    out: &mut Vec<Finding>,
-) {
+/// Evidence of expected-terminator: which terminator, and what it does differently.
+fn terminator_evidence(obs: &Observations, c: &Certificate, pin: &str) -> Vec<String> {
+    let mut evidence = vec![format!(
+        "TLS ends at the expected terminator (--expect-terminator {pin}): SHA-256 {}, SHA-1 thumbprint {}, {} issued by {}",
+        c.sha256_hex, c.sha1_hex, c.subject, c.issuer
+    )];
+    let own = negotiation_signs(obs);
+    if !own.is_empty() {
+        evidence.push(format!(
+            "what it does on its own (no sign, it is the terminator you named): {}",
+            own.join("; ")
+        ));
+    }
+    evidence
+}
+
+/// The negotiation answers outside their request, as one sign.
+fn negotiation_signs(obs: &Observations) -> Vec<String> {
     let mut signs: Vec<String> = Vec::new();
     for a in &obs.negotiation {
         if let NegotiationOutcome::Selected { protocol: p, .. } = a.outcome {
@@ -111,34 +217,93 @@ fn interception(
             first.push_str(&format!(" ({n} requests answered outside their request)"));
         }
     }
+    signs
+}
+
+/// The signs in the certificate itself: a pin or an expected terminator it does not match, or
+/// another key than the remembered one (with TLS 1.3 gone as a further sign when it is a clone).
+fn certificate_signs(
+    obs: &Observations,
+    c: &Certificate,
+    identity: &ChainIdentity,
+    change: Option<Change>,
+) -> Vec<String> {
     let expected = obs.expected_certificate.as_ref();
+    let pins = expected.map(|e| e.pins.as_slice()).unwrap_or_default();
+    let legacy_pin = expected.and_then(|e| e.pinned_sha256.as_deref());
+    if !pins.is_empty() || legacy_pin.is_some() {
+        let matched = identity.matched_pin.is_some()
+            || pins.iter().any(|p| p.matches_leaf(c))
+            || legacy_pin.is_some_and(|p| p.eq_ignore_ascii_case(&c.sha256_hex));
+        if matched {
+            return Vec::new();
+        }
+        let named = if pins.is_empty() {
+            legacy_pin.unwrap_or_default().to_string()
+        } else {
+            pins.iter()
+                .map(ToString::to_string)
+                .collect::<Vec<_>>()
+                .join(", ")
+        };
+        return vec![format!(
+            "the certificate (SHA-256 {}) is not the pinned one ({named})",
+            c.sha256_hex
+        )];
+    }
+    let terminators = expected
+        .map(|e| e.terminators.as_slice())
+        .unwrap_or_default();
+    if !terminators.is_empty() {
+        // Matched: check() reported expected-terminator and returned before the signs.
+        return vec![format!(
+            "the TLS terminator (SHA-256 {}, issued by {}) is not the expected one ({})",
+            c.sha256_hex,
+            c.issuer,
+            terminators
+                .iter()
+                .map(ToString::to_string)
+                .collect::<Vec<_>>()
+                .join(", ")
+        )];
+    }
+    if identity.verified_for_target {
+        return Vec::new();
+    }
+    let Some(Change::KeyChanged { cloned }) = change else {
+        return Vec::new();
+    };
+    let Some(known) = expected.and_then(|e| e.remembered.as_ref()) else {
+        return Vec::new();
+    };
+    let mut signs = vec![format!(
+        "cert-changed: the certificate (SHA-256 {}) carries another key than the one remembered for this target (SHA-256 {}, since {}){}",
+        c.sha256_hex,
+        known.sha256_hex,
+        day(known.first_seen),
+        if cloned { ", with the same subject and notBefore: the marks of a clone" } else { "" }
+    )];
+    if cloned {
+        signs.extend(older_tls(obs, known, c));
+    }
+    signs
+}
+
+/// interception-suspected: every sign, each as one line of evidence.
+fn interception(
+    obs: &Observations,
+    seen: Option<&Certificate>,
+    identity: &ChainIdentity,
+    change: Option<Change>,
+    vars: &Vars,
+    out: &mut Vec<Finding>,
+) {
+    let mut signs = negotiation_signs(obs);
+    let mut names = None;
     if let Some(c) = seen {
-        match expected.and_then(|e| e.pinned_sha256.as_deref()) {
-            Some(pin) if !pin.eq_ignore_ascii_case(&c.sha256_hex) => signs.push(format!(
-                "the certificate (SHA-256 {}) is not the pinned one ({pin})",
-                c.sha256_hex
-            )),
-            Some(_) => {}
-            None => {
-                if let Some(known) = expected.and_then(|e| e.remembered.as_ref()) {
-                    if known.key_changed(c) {
-                        signs.push(format!(
-                            "cert-changed: the certificate (SHA-256 {}) carries another key than the one remembered for this target (SHA-256 {}, since {})",
-                            c.sha256_hex,
-                            known.sha256_hex,
-                            day(known.first_seen)
-                        ));
-                    }
-                }
-            }
-        }
-        if let Some(sign) = older_tls(obs, c) {
-            signs.push(sign);
-        }
-        if let Some(NlaOutcome::Challenge { info }) = obs.nla.as_ref().map(|n| &n.outcome) {
-            if let Some(why) = ntlm_names_disagree(c, info) {
-                signs.push(why);
-            }
+        signs.extend(certificate_signs(obs, c, identity, change));
+        if !identity.verified_for_target && identity.matched_pin.is_none() {
+            names = challenge(obs).and_then(|info| ntlm_names_disagree(c, info));
         }
     }
     let mut proof = false;
@@ -167,8 +332,10 @@ fn interception(
         }
     }
     if signs.is_empty() {
+        // A name disagreement alone is an alias, not an interception (host-identity-mismatch).
         return;
     }
+    signs.extend(names);
     let blocking = proof || signs.len() >= 2;
     let mut evidence = signs;
     evidence.extend(notes);
@@ -181,12 +348,12 @@ fn interception(
     out.push(f);
 }
 
-/// The sign of a TLS stack older than the server's: another certificate than the remembered one,
-/// and the newest TLS version that completed with the remembered one now refused. A renewal does
-/// not take TLS 1.3 away; a device that terminates TLS itself (pyrdp-mitm, an inspecting proxy)
-/// often offers less than the server behind it.
-fn older_tls(obs: &Observations, c: &Certificate) -> Option<String> {
-    let known = obs.expected_certificate.as_ref()?.remembered.as_ref()?;
+/// The sign of a TLS stack older than the server's, weighed only for a clone (another key with
+/// the remembered subject and notBefore): the newest TLS version that completed with the
+/// remembered certificate is refused now. A new key on its own can come with a policy change or
+/// a key in a legacy CSP (no RSA-PSS, so no TLS 1.3); a device that clones the certificate and
+/// terminates TLS itself (pyrdp-mitm, an inspecting proxy) often offers less than the server.
+fn older_tls(obs: &Observations, known: &KnownCertificate, c: &Certificate) -> Option<String> {
     let then = known.newest_tls?;
     let tls = obs.tls.as_ref()?;
     if known.same_certificate(c) || !tls.refused(then) {

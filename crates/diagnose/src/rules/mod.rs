@@ -42,7 +42,7 @@ pub(crate) fn run(obs: &Observations, ctx: &Context) -> Vec<Finding> {
     session::check(obs, &vars, &mut out);
     hold::check(obs, &vars, &mut out);
     trust::check(obs, &vars, &mut out);
-    intercept::check(obs, &vars, &mut out);
+    intercept::check(obs, ctx, &vars, &mut out);
     offline::check(obs, ctx, &vars, &mut out);
     clients::check(obs, ctx, &vars, &mut out);
     path::check(obs, &vars, &mut out);
