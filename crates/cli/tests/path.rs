@@ -12,7 +12,14 @@ use common::{bin, ids, workspace_root};
 use serde_json::Value;
 use std::path::PathBuf;
 use std::process::Command;
+use std::sync::Mutex;
 use std::time::{Duration, Instant};
+
+/// The transient-reset firewall keeps a token bucket per client for 2 s after its first
+/// ClientHello (lab/path/start.sh, set tls_burst): checks of that target run one at a time, each
+/// after the previous one's bucket expired.
+static FRESH_BURST: Mutex<()> = Mutex::new(());
+const BURST_EXPIRY: Duration = Duration::from_millis(2200);
 
 /// The running path lab. Tests fail, never skip, when it is not running.
 struct PathLab {
@@ -52,6 +59,15 @@ impl PathLab {
 
     /// Runs `rdpdoctor check TARGET --json ARGS` in the target's client namespace.
     fn check(&self, name: &str, args: &[&str]) -> (i32, Value, Duration) {
+        if name == "tls-reset-transient" {
+            let _one = FRESH_BURST.lock().unwrap_or_else(|e| e.into_inner());
+            std::thread::sleep(BURST_EXPIRY);
+            return self.check_now(name, args);
+        }
+        self.check_now(name, args)
+    }
+
+    fn check_now(&self, name: &str, args: &[&str]) -> (i32, Value, Duration) {
         let (ns, target) = self.target(name);
         let start = Instant::now();
         let out = Command::new("ip")
@@ -182,6 +198,16 @@ const CASES: &[Case] = &[
             "tls-handshake-failed",
             "tls-reset-in-path",
         ],
+        exit: 1,
+    },
+    // A passing fault: the firewall resets the first four ClientHellos only. The control retry
+    // completes, so no device is named and the server is not called broken.
+    Case {
+        target: "tls-reset-transient",
+        timeout: "3",
+        status: "degraded",
+        finding: Some("nla-not-enforced"),
+        ids: &["nla-not-enforced", "tls-handshake-failed"],
         exit: 1,
     },
     Case {
@@ -324,6 +350,11 @@ fn tls_reset_retries_say_which_cut_got_through() {
     let lab = PathLab::get();
     let (_, v, _) = lab.check("tls-reset", &["--timeout", "3"]);
     let e = evidence(finding(&v, "tls-reset-in-path"));
+    // The control came first and was reset again: the reset repeats.
+    assert!(
+        e.contains("retry with the same ClientHello once more (the control) (TLS 1.2): the server reset the connection after 0 bytes"),
+        "{e}"
+    );
     assert!(
         e.contains("retry with the ClientHello's first byte in a TCP segment of its own (TLS 1.2): completed"),
         "{e}"
@@ -467,4 +498,24 @@ fn logon_through_haproxy_is_accepted() {
         .unwrap_or_else(|e| panic!("no JSON ({e}): {}", String::from_utf8_lossy(&out.stderr)));
     assert_eq!(ids(&v), ["auth-ok", "nla-required"], "{v}");
     assert_eq!(v["verdict"]["status"], "healthy");
+}
+
+#[test]
+fn a_reset_that_does_not_repeat_names_no_device() {
+    let lab = PathLab::get();
+    let (_, v, _) = lab.check("tls-reset-transient", &["--timeout", "3"]);
+    let f = finding(&v, "tls-handshake-failed");
+    assert_eq!(f["severity"], "warning", "{f}");
+    let e = evidence(f);
+    assert!(
+        e.contains("TLS 1.2: the server reset the connection after 0 bytes"),
+        "{e}"
+    );
+    assert!(
+        e.contains("retry with the same ClientHello once more (the control) (TLS 1.2): completed"),
+        "{e}"
+    );
+    assert!(e.contains("the reset did not repeat"), "{e}");
+    // Nothing is compared once the control passed: no split or SNI-less retry.
+    assert!(!e.contains("first byte in a TCP segment"), "{e}");
 }

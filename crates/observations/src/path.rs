@@ -22,7 +22,8 @@ pub struct PathObservation {
     /// The configured resolvers, asked directly after the lookup failed or timed out.
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub resolvers: Vec<ResolverProbe>,
-    /// Handshakes retried after a reset right after the ClientHello.
+    /// Handshakes retried after a reset right after the ClientHello: the unchanged one first
+    /// (the control), then, only when it was reset again, the split one and the one without SNI.
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub tls_retries: Vec<TlsRetry>,
     /// Handshakes retried with a small MSS after every handshake stalled.
@@ -106,6 +107,10 @@ pub enum ResolverOutcome {
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(rename_all = "kebab-case")]
 pub enum TlsRetryKind {
+    /// The same ClientHello again, in one segment with the same server name: the control. A
+    /// reset that does not repeat was a passing fault, not a device that resets every
+    /// ClientHello, and no other retry is made.
+    Unchanged,
     /// The ClientHello's first byte in a TCP segment of its own, the rest after a pause: a
     /// device that matches the record header or the SNI in one segment no longer sees it.
     SplitClientHello,

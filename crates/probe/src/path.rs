@@ -5,9 +5,11 @@
 //!   own reset, and shows who sent it.
 //! - [`try_others`]: the addresses of a name the connect loop did not need, one connect each.
 //! - [`after_tls`]: when every TLS handshake failed in a way a middlebox explains, a few more:
-//!   after a reset right after the ClientHello, one with the ClientHello split over TCP segments
-//!   and one without SNI; after a stall, handshakes with a small MSS (TCP_MAXSEG before connect)
-//!   to find an MTU black hole and bracket the path MTU.
+//!   after a reset right after the ClientHello, the same ClientHello once more (the control: a
+//!   reset that does not repeat was a passing fault), and only when that is reset too, one with
+//!   the ClientHello split over TCP segments and one without SNI; after a stall, handshakes with
+//!   a small MSS (TCP_MAXSEG before connect) to find an MTU black hole and bracket the path MTU,
+//!   with one more at full size as the control.
 //!
 //! Nothing here runs on a healthy server: the retries cost connections only after a failure.
 
@@ -169,6 +171,14 @@ pub(crate) async fn after_tls(
         )
     });
     if reset_at_hello {
+        // The control: a device that resets ClientHellos resets this one too; a passing fault
+        // (a reset storm, a failover) does not, and then nothing is compared.
+        let control = tls_retry(host, requested, TlsRetryKind::Unchanged).await;
+        let transient = matches!(control.outcome, TlsOutcome::Completed { .. });
+        path.tls_retries.push(control);
+        if transient {
+            return;
+        }
         path.tls_retries
             .push(tls_retry(host, requested, TlsRetryKind::SplitClientHello).await);
         // An address literal never carried SNI: that retry would repeat the first ones.
@@ -206,6 +216,17 @@ async fn tls_retry(host: &Host, requested: u32, kind: TlsRetryKind) -> TlsRetry 
         });
     }
     let outcome = match kind {
+        TlsRetryKind::Unchanged => {
+            tls::handshake(
+                stream,
+                RETRY_VERSION,
+                host.server_name.as_deref(),
+                host.timeout(),
+                false,
+            )
+            .await
+            .outcome
+        }
         TlsRetryKind::SplitClientHello => {
             tls::handshake(
                 SplitFirstWrite::new(stream),

@@ -134,8 +134,9 @@ pub(super) const ENTRIES: &[FindingDef] = &[
         title: "A device in the path kills the TLS handshake",
         breaks_some_clients: false,
         explains: &[FindingId::TlsHandshakeFailed],
-        explanation: "Every TLS handshake was reset right after the ClientHello, before any answer, but the same \
-            ClientHello sent another way got through (the evidence says which: split over two TCP segments, or \
+        explanation: "Every TLS handshake was reset right after the ClientHello, before any answer; the same \
+            ClientHello retried once was reset again (so the reset repeats: a reset that does not is a passing \
+            fault, and no device is named then), but the same ClientHello sent another way got through (the evidence says which: split over two TCP segments, or \
             without the server name). The server does not care how the ClientHello is cut into segments, so \
             something between the client and the server reads the ClientHello and resets the connection: an \
             inspecting firewall or IPS (TLS or application inspection, a rule against \"unknown TLS\" on the RDP \

@@ -4,11 +4,11 @@
 
 use super::{describe_tls, finding, Vars};
 use crate::catalog::path::{HIGH_LATENCY_MS, LOSS_CONNECTIONS};
-use crate::model::{Finding, PathFacts};
+use crate::model::{Finding, PathFacts, Severity};
 use crate::FindingId;
 use rdpdoctor_observations::{
     ConnectOutcome, DnsOutcome, IcmpError, MssProbe, Observations, PathObservation,
-    ResolverOutcome, TcpAttempt, TlsOutcome, TlsRetryKind,
+    ResolverOutcome, TcpAttempt, TlsOutcome, TlsRetry, TlsRetryKind,
 };
 use std::net::SocketAddr;
 
@@ -229,27 +229,39 @@ fn add_to_handshake_failed(out: &mut [Finding], lines: Vec<String>) {
     }
 }
 
+fn retry_line(r: &TlsRetry) -> String {
+    let how = match r.kind {
+        TlsRetryKind::Unchanged => "the same ClientHello once more (the control)",
+        TlsRetryKind::SplitClientHello => {
+            "the ClientHello's first byte in a TCP segment of its own"
+        }
+        TlsRetryKind::NoSni => "no server name (SNI) in the ClientHello",
+    };
+    format!(
+        "retry with {how} ({}): {}",
+        r.version.label(),
+        describe_tls(&r.outcome)
+    )
+}
+
 fn tls_reset(obs: &Observations, path: &PathObservation, vars: &Vars, out: &mut Vec<Finding>) {
     if path.tls_retries.is_empty() {
         return;
     }
-    let mut lines: Vec<String> = path
+    let completed = |r: &&TlsRetry| matches!(r.outcome, TlsOutcome::Completed { .. });
+    let control = path
         .tls_retries
         .iter()
-        .map(|r| {
-            let how = match r.kind {
-                TlsRetryKind::SplitClientHello => {
-                    "the ClientHello's first byte in a TCP segment of its own"
-                }
-                TlsRetryKind::NoSni => "no server name (SNI) in the ClientHello",
-            };
-            format!(
-                "retry with {how} ({}): {}",
-                r.version.label(),
-                describe_tls(&r.outcome)
-            )
-        })
-        .collect();
+        .find(|r| r.kind == TlsRetryKind::Unchanged);
+    let mut lines: Vec<String> = path.tls_retries.iter().map(retry_line).collect();
+    if control.as_ref().is_some_and(completed) {
+        lines.push(
+            "the reset did not repeat: a passing fault (a reset storm, a firewall failover), not a device that resets every ClientHello; no other retry was made. Run the check again for the server's TLS versions and certificate"
+                .to_string(),
+        );
+        transient_handshake_failure(out, lines);
+        return;
+    }
     if !path
         .tls_retries
         .iter()
@@ -260,24 +272,47 @@ fn tls_reset(obs: &Observations, path: &PathObservation, vars: &Vars, out: &mut 
                 .to_string(),
         );
     }
-    let passed = path
-        .tls_retries
-        .iter()
-        .any(|r| matches!(r.outcome, TlsOutcome::Completed { .. }));
+    // A document saved before the control existed has none: without it nothing accuses.
+    let passed = control.is_some()
+        && path
+            .tls_retries
+            .iter()
+            .filter(|r| r.kind != TlsRetryKind::Unchanged)
+            .any(|r| completed(&r));
     if passed {
         let mut evidence = first_handshakes(obs);
         evidence.extend(lines);
         evidence.push(
-            "the server does not care how the ClientHello is cut into segments or whether it names the server: a device in the path reads it and resets the connection"
+            "the same ClientHello was reset again, but the server does not care how the ClientHello is cut into segments or whether it names the server: a device in the path reads it and resets the connection"
                 .to_string(),
         );
         out.push(finding(FindingId::TlsResetInPath, vars, evidence));
+    } else if control.is_none() {
+        lines.push(
+            "no retry of the same ClientHello was made (observations from an older rdpdoctor): without that control a passing fault cannot be ruled out, so no device is named; run the check again"
+                .to_string(),
+        );
+        add_to_handshake_failed(out, lines);
     } else {
         lines.push(
             "every handshake, retries included, was reset right after the ClientHello: ambiguous between a device in the path and a server that cannot use its certificate; Schannel event 36870 in the server's System log decides (cert-private-key-inaccessible), `rdpdoctor check` from the server's own network tells the two apart"
                 .to_string(),
         );
         add_to_handshake_failed(out, lines);
+    }
+}
+
+/// The first handshakes failed but their control completed: the server's TLS works, so the
+/// failure is a warning about the path, not a broken server.
+fn transient_handshake_failure(out: &mut [Finding], lines: Vec<String>) {
+    if let Some(f) = out
+        .iter_mut()
+        .find(|f| f.id == FindingId::TlsHandshakeFailed)
+    {
+        f.severity = Severity::Warning;
+        f.title = "TLS handshakes were reset once; the same handshake, retried, completed (a passing fault)"
+            .to_string();
+        f.evidence.extend(lines);
     }
 }
 
