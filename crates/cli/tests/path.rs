@@ -383,6 +383,11 @@ fn mtu_blackhole_brackets_the_path_mtu() {
         e.contains("with TCP MSS 536 (packets of at most 576 bytes): completed"),
         "{e}"
     );
+    // The control: full size once more, and it stalled again.
+    assert!(
+        e.contains("full size retried once (the control): handshake (TLS 1.2) with TCP MSS 1460 (packets of at most 1500 bytes): no handshake before the deadline"),
+        "{e}"
+    );
     // The lab's route MTU is 1000 bytes: the estimate must contain it.
     let line = e
         .lines()

@@ -26,7 +26,8 @@ pub struct PathObservation {
     /// (the control), then, only when it was reset again, the split one and the one without SNI.
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub tls_retries: Vec<TlsRetry>,
-    /// Handshakes retried with a small MSS after every handshake stalled.
+    /// Handshakes retried with a small MSS after every handshake stalled, then one at full size
+    /// (the control), then, when that stalled again, a search between the two.
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub mss_probes: Vec<MssProbe>,
 }
@@ -133,6 +134,10 @@ pub struct TlsRetry {
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
 pub struct MssProbe {
     pub mss: u16,
+    /// The control: a handshake at the full Ethernet segment size, made once right after the
+    /// small one completed. When it completes too, the first stalls did not repeat.
+    #[serde(default, skip_serializing_if = "std::ops::Not::not")]
+    pub control: bool,
     pub version: TlsVersion,
     pub elapsed_ms: f64,
     /// How the connect went; `outcome` is only meaningful when it connected.

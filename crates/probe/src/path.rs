@@ -260,13 +260,20 @@ async fn mss_search(host: &Host, requested: u32, path: &mut PathObservation) {
     // connect times (at least a second) has met the black hole.
     let slowest = host.samples().into_iter().fold(0.0f64, f64::max);
     let stall = Duration::from_secs_f64((slowest * 20.0 / 1000.0).max(1.0)).min(host.timeout());
-    let (mut lo, mut hi) = (
-        SMALL_MSS,
-        match host.address {
-            SocketAddr::V4(_) => ETHERNET_MSS_V4,
-            SocketAddr::V6(_) => ETHERNET_MSS_V6,
-        },
-    );
+    let full = match host.address {
+        SocketAddr::V4(_) => ETHERNET_MSS_V4,
+        SocketAddr::V6(_) => ETHERNET_MSS_V6,
+    };
+    // The control: full size once more. A stall that does not repeat was a passing fault (a
+    // congested moment, a flapping link), not a black hole, and nothing is searched.
+    let mut control = mss_probe(host, requested, full, stall).await;
+    control.control = true;
+    let repeated = !matches!(control.outcome, TlsOutcome::Completed { .. });
+    path.mss_probes.push(control);
+    if !repeated {
+        return;
+    }
+    let (mut lo, mut hi) = (SMALL_MSS, full);
     for _ in 0..SEARCH_STEPS {
         let mid = lo + (hi - lo) / 2;
         if mid == lo {
@@ -288,6 +295,7 @@ async fn mss_probe(host: &Host, requested: u32, mss: u16, deadline: Duration) ->
     let (attempt, stream, _icmp) = connect(host.address, host.timeout(), Some(mss)).await;
     let probe = |connect, outcome| MssProbe {
         mss,
+        control: false,
         version: RETRY_VERSION,
         elapsed_ms: elapsed_ms(start),
         connect,

@@ -176,7 +176,9 @@ pub(super) const ENTRIES: &[FindingDef] = &[
         explains: &[FindingId::TlsHandshakeFailed],
         explanation: "The X.224 exchange (small packets) worked, but every TLS handshake stalled after the ClientHello: \
             the server's first TLS flight (its certificate, a few kilobytes in full-size packets) never arrived. \
-            With a small maximum segment size the same handshake completed, so full-size packets are dropped on \
+            With a small maximum segment size the same handshake completed, and a full-size one retried right \
+            after stalled again (a stall that does not repeat is a passing fault, and no black hole is named \
+            then), so full-size packets are dropped on \
             the way while small ones pass: a link with a smaller MTU (VPN, tunnel, PPPoE, a cloud overlay) whose \
             ICMP \"fragmentation needed\" messages are dropped by a firewall, so the server never learns to send \
             smaller packets (path MTU discovery fails). The evidence brackets the path MTU. Clients wait, then \

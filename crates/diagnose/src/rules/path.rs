@@ -321,8 +321,13 @@ fn mss_line(p: &MssProbe) -> String {
         (ConnectOutcome::Connected, o) => describe_tls(o),
         (c, _) => format!("no connection ({c:?})"),
     };
+    let again = if p.control {
+        "full size retried once (the control): "
+    } else {
+        ""
+    };
     format!(
-        "handshake ({}) with TCP MSS {} (packets of at most {} bytes): {what} after {:.1} ms",
+        "{again}handshake ({}) with TCP MSS {} (packets of at most {} bytes): {what} after {:.1} ms",
         p.version.label(),
         p.mss,
         u32::from(p.mss) + 40,
@@ -335,7 +340,24 @@ fn mtu(obs: &Observations, path: &PathObservation, vars: &Vars, out: &mut Vec<Fi
         return;
     };
     let completed = |p: &&MssProbe| matches!(p.outcome, TlsOutcome::Completed { .. });
-    let lines: Vec<String> = path.mss_probes.iter().map(mss_line).collect();
+    let control = path.mss_probes.iter().find(|p| p.control);
+    let mut lines: Vec<String> = path.mss_probes.iter().map(mss_line).collect();
+    if control.as_ref().is_some_and(completed) {
+        lines.push(
+            "the full-size handshake, retried once, completed: the stall did not repeat, so it was a passing fault (congestion, a flapping link), not an MTU black hole; run the check again for the server's TLS versions and certificate"
+                .to_string(),
+        );
+        transient_handshake_failure(out, lines);
+        return;
+    }
+    if completed(&small) && control.is_none() {
+        lines.push(
+            "no full-size retry was made (observations from an older rdpdoctor): without that control a passing stall cannot be ruled out, so no black hole is named; run the check again"
+                .to_string(),
+        );
+        add_to_handshake_failed(out, lines);
+        return;
+    }
     if !completed(&small) {
         let mut lines = lines;
         lines.push(
@@ -528,5 +550,85 @@ mod tests {
             Some("port-rejected-by-firewall")
         );
         assert!(d.findings[0].evidence[0].contains("198.18.1.1, a router on the way"));
+    }
+
+    /// Every first handshake reset at the ClientHello, then `retries` (kind, completed).
+    fn reset_then(retries: &[(&str, bool)]) -> Observations {
+        let reset = serde_json::json!({"kind": "reset", "bytes": 0});
+        let done =
+            serde_json::json!({"kind": "completed", "cipher": "ECDHE-RSA-AES256-GCM-SHA384"});
+        let attempts: Vec<_> = ["TLS 1.2", "TLS 1.3"]
+            .iter()
+            .map(|v| serde_json::json!({"version": v, "requested": 11, "elapsed_ms": 0.2, "outcome": reset}))
+            .collect();
+        let retries: Vec<_> = retries
+            .iter()
+            .map(|(kind, ok)| {
+                let outcome = if *ok { &done } else { &reset };
+                serde_json::json!({"kind": kind, "version": "TLS 1.2", "requested": 11, "elapsed_ms": 1.0, "outcome": outcome})
+            })
+            .collect();
+        let mut obs = Observations::new(None);
+        obs.tls = serde_json::from_value(serde_json::json!({ "attempts": attempts })).ok();
+        obs.path = serde_json::from_value(serde_json::json!({ "tls_retries": retries })).ok();
+        assert!(obs.tls.is_some() && obs.path.is_some());
+        obs
+    }
+
+    fn severity_of(obs: &Observations, id: &str) -> Option<Severity> {
+        let d = crate::diagnose(obs, &Context::new(jiff::Timestamp::UNIX_EPOCH));
+        d.findings.iter().find(|f| f.id == id).map(|f| f.severity)
+    }
+
+    #[test]
+    fn a_reset_is_named_a_device_only_when_the_control_is_reset_too() {
+        // The control reset again, the split one passed: a device.
+        let obs = reset_then(&[("unchanged", false), ("split-client-hello", true)]);
+        assert_eq!(ids(&obs), ["tls-handshake-failed", "tls-reset-in-path"]);
+        // The control passed: a passing fault, a warning, nothing named.
+        let obs = reset_then(&[("unchanged", true)]);
+        assert_eq!(ids(&obs), ["tls-handshake-failed"]);
+        assert_eq!(
+            severity_of(&obs, "tls-handshake-failed"),
+            Some(Severity::Warning)
+        );
+        // An older document without the control: no accusation either.
+        let obs = reset_then(&[("split-client-hello", true)]);
+        assert_eq!(ids(&obs), ["tls-handshake-failed"]);
+        assert_eq!(
+            severity_of(&obs, "tls-handshake-failed"),
+            Some(Severity::Blocking)
+        );
+    }
+
+    #[test]
+    fn a_stall_is_a_black_hole_only_when_full_size_stalls_again() {
+        let stalled =
+            serde_json::json!({"kind": "timed-out", "phase": "tls-handshake", "bytes": 0});
+        let done =
+            serde_json::json!({"kind": "completed", "cipher": "ECDHE-RSA-AES256-GCM-SHA384"});
+        let probe = |mss: u16, control: bool, ok: bool| {
+            serde_json::json!({"mss": mss, "control": control, "version": "TLS 1.2", "elapsed_ms": 5.0,
+                "connect": {"kind": "connected"}, "outcome": if ok { &done } else { &stalled }})
+        };
+        let obs_with = |probes: Vec<serde_json::Value>| {
+            let mut obs = Observations::new(None);
+            obs.tls = serde_json::from_value(serde_json::json!({"attempts": [
+                {"version": "TLS 1.2", "requested": 11, "elapsed_ms": 2000.0, "outcome": stalled}]}))
+            .ok();
+            obs.path = serde_json::from_value(serde_json::json!({ "mss_probes": probes })).ok();
+            assert!(obs.tls.is_some() && obs.path.is_some());
+            obs
+        };
+        let obs = obs_with(vec![probe(536, false, true), probe(1460, true, false)]);
+        assert_eq!(ids(&obs), ["path-mtu-blackhole", "tls-handshake-failed"]);
+        let obs = obs_with(vec![probe(536, false, true), probe(1460, true, true)]);
+        assert_eq!(ids(&obs), ["tls-handshake-failed"]);
+        assert_eq!(
+            severity_of(&obs, "tls-handshake-failed"),
+            Some(Severity::Warning)
+        );
+        let obs = obs_with(vec![probe(536, false, true)]);
+        assert_eq!(ids(&obs), ["tls-handshake-failed"]);
     }
 }
