@@ -209,9 +209,10 @@ table inet rdpdoctor_path {
     ip daddr $SRV_TLS tcp dport 3389 @ih,0,16 0x1603 @ih,40,8 0x01 reject with tcp reset
     # the same match, but only while the client's bucket still holds tokens: a burst, then none
     ip daddr $SRV_FLAKY tcp dport 3389 @ih,0,16 0x1603 @ih,40,8 0x01 add @tls_burst { ip saddr limit rate 1/hour burst $FLAKY_BURST packets } reject with tcp reset
-    # packet loss: every third client packet carrying data (IP length above 80 bytes: not a
-    # bare SYN or ACK) towards this server is dropped; TCP retransmits it
-    ip daddr $SRV_LOSS tcp dport 3389 ip length > 80 numgen inc mod 3 == 0 drop
+    # packet loss: every third client packet carrying data (IP length above 52 bytes, the size
+    # of a bare ACK with timestamps: even the one-byte segments of the check's loss sample)
+    # towards this server is dropped; TCP retransmits it
+    ip daddr $SRV_LOSS tcp dport 3389 ip length > 52 numgen inc mod 3 == 0 drop
     # the slow link: the server's packets to the client go to the router's htb class 1:20 on c0
     # (htb takes a priority that names one of its classes as the class; no tc filter needed)
     ip saddr $SRV_SLOW tcp sport 3389 meta priority set 1:20

@@ -232,11 +232,12 @@ const CASES: &[Case] = &[
     },
     Case {
         // A slow link queues every answer behind the one before it: the kernel's round-trip
-        // samples pass 150 ms while nothing is lost.
+        // samples pass 150 ms while nothing is lost. A far site is a fact (info), so the top
+        // finding is xrdp's own.
         target: "slow-link",
         timeout: "10",
         status: "degraded",
-        finding: Some("high-latency"),
+        finding: Some("nla-not-enforced"),
         ids: &["high-latency", "nla-not-enforced"],
         exit: 1,
     },
@@ -478,6 +479,12 @@ fn healthy_checks_make_no_retries_and_report_path_quality() {
             "{name}: {facts}"
         );
         assert_eq!(facts["connections_with_data_loss"], 0, "{name}: {facts}");
+        // Nothing lost: no loss sample was taken, and the segment counts are facts.
+        assert_eq!(facts["lost_segments"], 0, "{name}: {facts}");
+        assert!(
+            facts["data_segments"].as_u64().unwrap_or(0) > 0,
+            "{name}: {facts}"
+        );
     }
 }
 
@@ -523,4 +530,40 @@ fn a_reset_that_does_not_repeat_names_no_device() {
     assert!(e.contains("the reset did not repeat"), "{e}");
     // Nothing is compared once the control passed: no split or SNI-less retry.
     assert!(!e.contains("first byte in a TCP segment"), "{e}");
+}
+
+/// Loss is a rate over at least 50 data segments (the check sends more when it saw a first loss
+/// on fewer); a long round trip with nothing lost is a fact, not a warning.
+#[test]
+fn loss_is_a_rate_and_latency_alone_is_a_fact() {
+    let lab = PathLab::get();
+    let (_, v, _) = lab.check("lossy", &["--timeout", "5"]);
+    let f = finding(&v, "packet-loss");
+    let e = evidence(f);
+    let numbers: Vec<u32> = e
+        .lines()
+        .next()
+        .unwrap_or("")
+        .split(|c: char| !c.is_ascii_digit())
+        .filter_map(|n| n.parse().ok())
+        .collect();
+    let (lost, segments) = (numbers[0], numbers[1]);
+    assert!(segments >= 50 && lost * 50 >= segments, "{e}");
+    assert!(e.contains("data segments sent to 198.18.2.40:3389"), "{e}");
+    let facts = &v["facts"]["path"];
+    assert_eq!(facts["data_segments"], segments, "{facts}");
+
+    let (_, v, _) = lab.check("slow-link", &["--timeout", "10"]);
+    let f = finding(&v, "high-latency");
+    assert_eq!(f["severity"], "info", "{f}");
+    assert!(
+        evidence(f).contains("a far site, reported as a fact"),
+        "{f}"
+    );
+    // A spurious retransmission on a slow link is no loss.
+    assert!(
+        !ids(&v).contains(&"packet-loss".to_string()),
+        "{}",
+        v["facts"]["path"]
+    );
 }

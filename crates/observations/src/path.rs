@@ -7,6 +7,10 @@ use crate::{ConnectOutcome, TcpAttempt, TlsOutcome, TlsVersion};
 use serde::{Deserialize, Serialize};
 use std::net::{IpAddr, SocketAddr};
 
+/// Data segments a loss rate is computed over: below it one retransmission is a rate of several
+/// percent by chance alone, so the check gathers more before it speaks of loss.
+pub const LOSS_SAMPLE_SEGMENTS: u32 = 50;
+
 /// Everything the path probes gathered. Empty lists are left out of saved documents.
 #[derive(Clone, Debug, Default, Serialize, Deserialize)]
 pub struct PathObservation {
@@ -67,6 +71,32 @@ pub struct TcpInfoSample {
     pub segs_out: Option<u32>,
     pub snd_mss: u32,
     pub rcv_mss: u32,
+    /// Segments sent that carried data (tcpi_data_segs_out, Linux 4.6+).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub data_segs_out: Option<u32>,
+    /// Retransmissions the receiver reported as duplicates with D-SACK (tcpi_dsack_dups, Linux
+    /// 5.x): sent again without having been lost, e.g. tail-loss probes (RFC 8985 7) that Linux
+    /// counts as retransmissions.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub dsack_dups: Option<u32>,
+}
+
+impl TcpInfoSample {
+    /// Data segments lost on the way, as far as the sender can tell: retransmissions less the
+    /// ones the receiver reported as duplicates. A connection that retransmitted no payload
+    /// lost none (its retransmissions were SYNs).
+    pub fn lost_segments(&self) -> u32 {
+        if self.bytes_retrans == Some(0) {
+            return 0;
+        }
+        self.total_retrans
+            .saturating_sub(self.dsack_dups.unwrap_or(0))
+    }
+
+    /// Segments that carried data; all segments sent on kernels without tcpi_data_segs_out.
+    pub fn data_segments(&self) -> u32 {
+        self.data_segs_out.or(self.segs_out).unwrap_or(0)
+    }
 }
 
 /// An ICMP error that answered a connect (MS: none; RFC 792 / RFC 4443 types and codes).

@@ -14,10 +14,11 @@
 //! Nothing here runs on a healthy server: the retries cost connections only after a failure.
 
 use crate::host::Host;
-use crate::{elapsed_ms, negotiate, tcp, tls};
+use crate::{elapsed_ms, negotiate, tcp, tcp_info, tls};
 use rdpdoctor_observations::{
-    ConnectOutcome, IcmpError, MssProbe, NegotiationOutcome, PathObservation, Phase, TcpAttempt,
-    TlsAttempt, TlsOutcome, TlsRetry, TlsRetryKind, TlsVersion, Transport,
+    protocol, ConnectOutcome, IcmpError, MssProbe, NegotiationOutcome, PathObservation, Phase,
+    TcpAttempt, TcpInfoSample, TlsAttempt, TlsOutcome, TlsRetry, TlsRetryKind, TlsVersion,
+    Transport, LOSS_SAMPLE_SEGMENTS,
 };
 use std::future::Future;
 use std::io;
@@ -44,6 +45,12 @@ const ETHERNET_MSS_V6: u16 = 1440;
 const SEARCH_STEPS: usize = 3;
 /// The pause between the first byte of a split ClientHello and the rest.
 const SPLIT_PAUSE: Duration = Duration::from_millis(50);
+/// The pause between the one-byte segments of the loss sample: long enough that the kernel sends
+/// each at once (no autocorking behind the one before), short enough that a request of ~50 bytes
+/// takes a tenth of a second.
+const TRICKLE_PAUSE: Duration = Duration::from_millis(2);
+/// At most this many loss-sample connections (each about 50 one-byte data segments).
+const LOSS_SAMPLE_CONNECTIONS: usize = 2;
 
 /// Connects to `address` within `deadline`, with TCP_MAXSEG set first when `mss` is given. The
 /// stream comes back only when the connect succeeded; an ICMP error that answered it comes back
@@ -327,17 +334,52 @@ async fn mss_probe(host: &Host, requested: u32, mss: u16, deadline: Duration) ->
     probe(attempt.outcome, hs.outcome)
 }
 
+/// When the probe connections retransmitted data (after the receiver's D-SACK duplicates are
+/// taken off) but sent too few data segments for a rate, more: connections whose X.224
+/// Connection Request goes one byte per segment, sampled like the others, until
+/// [`LOSS_SAMPLE_SEGMENTS`] data segments were sent in all. A clean path never pays for it.
+pub(crate) async fn loss_sample(host: &Host) {
+    let samples = host.tcp_info();
+    let lost: u32 = samples.iter().map(TcpInfoSample::lost_segments).sum();
+    let mut segments: u32 = samples.iter().map(TcpInfoSample::data_segments).sum();
+    for _ in 0..LOSS_SAMPLE_CONNECTIONS {
+        if lost == 0 || segments >= LOSS_SAMPLE_SEGMENTS || host.past_deadline() {
+            return;
+        }
+        let Ok((_slot, stream)) = host.open().await else {
+            return;
+        };
+        let sampler = tcp_info::Sampler::new(&stream);
+        let mut trickle = SplitWrite::trickle(stream);
+        // The answer does not matter: the request's segments are the sample.
+        let _ = negotiate::negotiate(&mut trickle, protocol::SSL, host.timeout()).await;
+        let sample = sampler.and_then(tcp_info::Sampler::sample);
+        segments += sample.as_ref().map_or(0, TcpInfoSample::data_segments);
+        host.note_tcp_info(sample);
+        if segments == 0 {
+            // A kernel that reports no segment counts: no rate can be had.
+            return;
+        }
+    }
+}
+
 fn selects_tls(outcome: &NegotiationOutcome) -> bool {
     outcome.selects_tls()
 }
 
-/// A stream whose first write sends one byte only, then waits [`SPLIT_PAUSE`] before the rest:
-/// with TCP_NODELAY the TLS record header's first byte leaves in a segment of its own, so a
-/// device matching the ClientHello (record header, SNI) within one segment does not see it.
-pub(crate) struct SplitFirstWrite<S> {
+/// A stream whose first `singles` writes send one byte each, with a pause after each, before
+/// the rest goes as it comes. With TCP_NODELAY each of those bytes leaves in a segment of its own.
+pub(crate) struct SplitWrite<S> {
     inner: S,
     state: Split,
+    singles: usize,
+    pause: Duration,
 }
+
+/// The split retry: the TLS record header's first byte alone, then [`SPLIT_PAUSE`], then the
+/// rest, so a device matching the ClientHello (record header, SNI) within one segment does not
+/// see it.
+pub(crate) type SplitFirstWrite<S> = SplitWrite<S>;
 
 enum Split {
     First,
@@ -345,16 +387,29 @@ enum Split {
     Done,
 }
 
-impl<S> SplitFirstWrite<S> {
+impl<S> SplitWrite<S> {
     pub(crate) fn new(inner: S) -> Self {
-        SplitFirstWrite {
+        SplitWrite {
             inner,
             state: Split::First,
+            singles: 1,
+            pause: SPLIT_PAUSE,
+        }
+    }
+
+    /// Every byte in a segment of its own, [`TRICKLE_PAUSE`] apart: many small data segments
+    /// from one short message (the loss sample).
+    pub(crate) fn trickle(inner: S) -> Self {
+        SplitWrite {
+            inner,
+            state: Split::First,
+            singles: usize::MAX,
+            pause: TRICKLE_PAUSE,
         }
     }
 }
 
-impl<S: AsyncRead + Unpin> AsyncRead for SplitFirstWrite<S> {
+impl<S: AsyncRead + Unpin> AsyncRead for SplitWrite<S> {
     fn poll_read(
         self: Pin<&mut Self>,
         cx: &mut Context<'_>,
@@ -364,7 +419,7 @@ impl<S: AsyncRead + Unpin> AsyncRead for SplitFirstWrite<S> {
     }
 }
 
-impl<S: AsyncWrite + Unpin> AsyncWrite for SplitFirstWrite<S> {
+impl<S: AsyncWrite + Unpin> AsyncWrite for SplitWrite<S> {
     fn poll_write(
         self: Pin<&mut Self>,
         cx: &mut Context<'_>,
@@ -373,16 +428,18 @@ impl<S: AsyncWrite + Unpin> AsyncWrite for SplitFirstWrite<S> {
         let this = self.get_mut();
         loop {
             match &mut this.state {
-                Split::First if buf.len() > 1 => {
+                Split::First if buf.len() > 1 && this.singles > 0 => {
                     let r = Pin::new(&mut this.inner).poll_write(cx, &buf[..1]);
                     if let Poll::Ready(Ok(_)) = r {
-                        this.state = Split::Pause(Box::pin(tokio::time::sleep(SPLIT_PAUSE)));
+                        this.singles -= 1;
+                        this.state = Split::Pause(Box::pin(tokio::time::sleep(this.pause)));
                     }
                     return r;
                 }
                 Split::First => this.state = Split::Done,
                 Split::Pause(sleep) => match sleep.as_mut().poll(cx) {
                     Poll::Pending => return Poll::Pending,
+                    Poll::Ready(()) if this.singles > 0 => this.state = Split::First,
                     Poll::Ready(()) => this.state = Split::Done,
                 },
                 Split::Done => return Pin::new(&mut this.inner).poll_write(cx, buf),

@@ -12,10 +12,13 @@ use rdpdoctor_codes::code;
 /// about 100 ms; past 150 ms typing and mouse feedback lag visibly and every connection-time
 /// exchange (about 15 round trips before the desktop shows) adds up.
 pub(crate) const HIGH_LATENCY_MS: f64 = 150.0;
-/// `packet-loss` fires when payload had to be retransmitted on at least this many of the probe
-/// connections: a single retransmission can be chance, a second one on a few short connections
-/// is a loss rate of several percent, where TCP throughput (and RDP over TCP with it) collapses.
-pub(crate) const LOSS_CONNECTIONS: usize = 2;
+/// `packet-loss` fires when at least this share (percent) of the data segments sent was lost:
+/// TCP's throughput falls with the square root of the loss rate (Mathis et al. 1997), and past a
+/// couple of percent RDP over TCP stalls visibly on every loss.
+pub(crate) const LOSS_PERCENT: f64 = 2.0;
+/// ... and at least this many segments were lost: one retransmission is chance (a tail-loss
+/// probe whose D-SACK was not seen, a reordering), even over 50 segments.
+pub(crate) const LOSS_MIN_SEGMENTS: u32 = 2;
 
 pub(super) const ENTRIES: &[FindingDef] = &[
     FindingDef {
@@ -210,14 +213,16 @@ pub(super) const ENTRIES: &[FindingDef] = &[
     FindingDef {
         id: FindingId::HighLatency,
         step: Step::Tcp,
-        severity: Severity::Warning,
-        severity_rule: "Warning when the median round trip of the probe connections exceeds 150 ms (the kernel's TCP round-trip measurement).",
+        severity: Severity::Info,
+        severity_rule: "Info when the median round trip of the probe connections exceeds 150 ms (the kernel's TCP round-trip measurement): a far site is a fact. Warning when the session suffers from it: packet loss on the same path (each loss costs a round trip to repair), or a --full session that timed out or a --hold session that was dropped.",
         title: "The round trip to the server is long",
         breaks_some_clients: false,
         explains: &[],
         explanation: "The kernel's round-trip measurements (TCP_INFO) of the probe connections put the median above \
             150 ms. RDP stays usable, but typing and pointer feedback lag visibly, and the connection sequence \
-            (about fifteen round trips before the desktop appears) takes seconds. Far-away servers, VPNs that \
+            (about fifteen round trips before the desktop appears) takes seconds. On its own that is a fact about \
+            a far site, reported as info; it becomes a warning when the check saw the session suffer (loss on the \
+            same path, a --full session that timed out, a --hold session that was dropped). Far-away servers, VPNs that \
             hairpin through a distant gateway, and saturated links (queueing) are the usual causes.",
         fixes: &[
             FixDef {
@@ -243,12 +248,15 @@ pub(super) const ENTRIES: &[FindingDef] = &[
         id: FindingId::PacketLoss,
         step: Step::Tcp,
         severity: Severity::Warning,
-        severity_rule: "Warning when payload had to be retransmitted on at least two of the probe connections (TCP_INFO tcpi_bytes_retrans; SYN retries do not count).",
+        severity_rule: "Warning when at least 2% (and at least 2) of 50 or more data segments sent were lost: retransmitted (tcpi_total_retrans of connections that retransmitted payload) less those the server reported as needless duplicates (tcpi_dsack_dups). A first loss on too few segments makes the check send more, one byte per segment.",
         title: "Packets are lost on the way to the server",
         breaks_some_clients: false,
         explains: &[],
-        explanation: "TCP had to retransmit data on several of the short probe connections, each only a few packets \
-            long: the path loses packets at a rate of several percent. RDP over TCP stalls on every loss, so \
+        explanation: "TCP had to retransmit a share of the data segments the probe connections sent that a healthy \
+            path does not show: the path loses packets at a rate of a few percent or more. The rate is taken over at \
+            least 50 data segments (after a first loss the check sends an X.224 request one byte per segment to \
+            have enough), and the retransmissions Linux makes without a loss (tail-loss probes, RFC 8985) are taken \
+            off when the server reports them as duplicates (D-SACK). RDP over TCP stalls on every loss, so \
             sessions freeze and reconnect, and long handshakes can time out. Wi-Fi, overloaded links, duplex \
             mismatches and policers are usual causes.",
         fixes: &[

@@ -3,12 +3,13 @@
 //! server does, from the path probes' facts (observations `path`).
 
 use super::{describe_tls, finding, Vars};
-use crate::catalog::path::{HIGH_LATENCY_MS, LOSS_CONNECTIONS};
+use crate::catalog::path::{HIGH_LATENCY_MS, LOSS_MIN_SEGMENTS, LOSS_PERCENT};
 use crate::model::{Finding, PathFacts, Severity};
 use crate::FindingId;
 use rdpdoctor_observations::{
     ConnectOutcome, DnsOutcome, IcmpError, MssProbe, Observations, PathObservation,
-    ResolverOutcome, TcpAttempt, TlsOutcome, TlsRetry, TlsRetryKind,
+    ResolverOutcome, SessionOutcome, TcpAttempt, TcpInfoSample, TlsOutcome, TlsRetry, TlsRetryKind,
+    LOSS_SAMPLE_SEGMENTS,
 };
 use std::net::SocketAddr;
 
@@ -35,7 +36,7 @@ pub(super) fn check(obs: &Observations, vars: &Vars, out: &mut Vec<Finding>) {
     address_unreachable(obs, path, vars, timeout, out);
     tls_reset(obs, path, vars, out);
     mtu(obs, path, vars, out);
-    quality(path, vars, out);
+    quality(obs, path, vars, out);
 }
 
 /// The lookup timed out, or failed with every resolver silent when asked directly.
@@ -406,7 +407,7 @@ fn mtu(obs: &Observations, path: &PathObservation, vars: &Vars, out: &mut Vec<Fi
 }
 
 /// The round trip of one sample: the lowest the connection saw when the kernel reports it.
-fn rtt_ms(s: &rdpdoctor_observations::TcpInfoSample) -> f64 {
+fn rtt_ms(s: &TcpInfoSample) -> f64 {
     let us = s.min_rtt_us.filter(|m| *m > 0).unwrap_or(s.rtt_us);
     f64::from(us) / 1000.0
 }
@@ -431,10 +432,12 @@ pub(crate) fn facts(obs: &Observations) -> Option<PathFacts> {
             .iter()
             .filter(|s| s.bytes_retrans.unwrap_or(0) > 0)
             .count(),
+        data_segments: samples.iter().map(TcpInfoSample::data_segments).sum(),
+        lost_segments: samples.iter().map(TcpInfoSample::lost_segments).sum(),
     })
 }
 
-fn quality(path: &PathObservation, vars: &Vars, out: &mut Vec<Finding>) {
+fn quality(obs: &Observations, path: &PathObservation, vars: &Vars, out: &mut Vec<Finding>) {
     let obs_like = Observations {
         path: Some(path.clone()),
         ..Observations::new(None)
@@ -443,32 +446,82 @@ fn quality(path: &PathObservation, vars: &Vars, out: &mut Vec<Finding>) {
         return;
     };
     if f.rtt_median_ms > HIGH_LATENCY_MS {
-        out.push(finding(
+        let mut high = finding(
             FindingId::HighLatency,
             vars,
             vec![format!(
                 "median round trip {:.1} ms over {} probe connections (lowest {:.1} ms), from the kernel's TCP statistics (TCP_INFO); the threshold is {HIGH_LATENCY_MS} ms",
                 f.rtt_median_ms, f.connections, f.rtt_min_ms
             )],
-        ));
+        );
+        let suffers = suffering(obs, &f, out);
+        if suffers.is_empty() {
+            high.evidence.push(
+                "nothing this check saw suffers from it (no packet loss; no --full or --hold session that timed out or was dropped): a far site, reported as a fact"
+                    .to_string(),
+            );
+        } else {
+            high.severity = Severity::Warning;
+            high.evidence.extend(suffers);
+        }
+        out.push(high);
     }
-    if f.connections_with_data_loss >= LOSS_CONNECTIONS {
+    if lossy(&f) {
         let servers: Vec<SocketAddr> = path.tcp_info.iter().map(|s| s.remote).collect();
-        let mut evidence = vec![format!(
-            "data was retransmitted on {} of {} probe connections to {} ({} segments retransmitted in all{})",
-            f.connections_with_data_loss,
-            f.connections,
-            servers.first().map(|s| s.to_string()).unwrap_or_default(),
-            f.retransmitted_segments,
-            f.retransmitted_bytes
-                .map(|b| format!(", {b} bytes of payload"))
-                .unwrap_or_default()
-        )];
-        evidence.push(format!(
-            "the threshold is data retransmissions on {LOSS_CONNECTIONS} connections (SYN retries do not count)"
-        ));
+        let dsack: u32 = path.tcp_info.iter().filter_map(|s| s.dsack_dups).sum();
+        let evidence = vec![
+            format!(
+                "{} of {} data segments sent to {} over {} probe connections were lost ({:.1}%): {} retransmitted, less {dsack} the server reported as needless duplicates (D-SACK)",
+                f.lost_segments,
+                f.data_segments,
+                servers.first().map(|s| s.to_string()).unwrap_or_default(),
+                f.connections,
+                loss_percent(&f),
+                f.retransmitted_segments,
+            ),
+            format!(
+                "the threshold is {LOSS_MIN_SEGMENTS} lost segments and {LOSS_PERCENT}% of at least {LOSS_SAMPLE_SEGMENTS} data segments (after a first loss the check sends more, one byte per segment, to have enough; SYN retries and tail-loss probes the server saw twice do not count)"
+            ),
+        ];
         out.push(finding(FindingId::PacketLoss, vars, evidence));
     }
+}
+
+/// What a long round trip makes worse, from what the check saw: each loss costs at least a
+/// round trip to repair (so loss and latency together freeze a session), and a --full or --hold
+/// session that timed out or was dropped did suffer.
+fn suffering(obs: &Observations, f: &PathFacts, out: &[Finding]) -> Vec<String> {
+    let mut why = Vec::new();
+    if lossy(f) {
+        why.push(format!(
+            "with {:.1}% of data segments lost (packet-loss), every loss costs at least one {:.0} ms round trip to repair: sessions freeze",
+            loss_percent(f),
+            f.rtt_median_ms
+        ));
+    }
+    if let Some(s) = &obs.session {
+        if s.outcome == SessionOutcome::TimedOut {
+            why.push(format!(
+                "the --full session timed out in its {:?} phase after {:.0} ms",
+                s.phase, s.elapsed_ms
+            ));
+        }
+    }
+    if out.iter().any(|x| x.id == FindingId::SessionDropped) {
+        why.push("the --hold session was dropped (session-dropped)".to_string());
+    }
+    why
+}
+
+fn loss_percent(f: &PathFacts) -> f64 {
+    f64::from(f.lost_segments) * 100.0 / f64::from(f.data_segments.max(1))
+}
+
+/// Enough segments for a rate, and a rate above what RDP over TCP takes well.
+fn lossy(f: &PathFacts) -> bool {
+    f.data_segments >= LOSS_SAMPLE_SEGMENTS
+        && f.lost_segments >= LOSS_MIN_SEGMENTS
+        && loss_percent(f) >= LOSS_PERCENT
 }
 
 #[cfg(test)]
@@ -484,7 +537,9 @@ mod tests {
         ids
     }
 
-    fn sample(rtt_us: u32, bytes_retrans: u64) -> TcpInfoSample {
+    /// A probe connection of 10 data segments, `lost` of them retransmitted, `dsack` of those
+    /// reported by the server as duplicates.
+    fn sample(rtt_us: u32, lost: u32, dsack: u32) -> TcpInfoSample {
         TcpInfoSample {
             remote: "198.18.2.10:3389"
                 .parse()
@@ -492,28 +547,71 @@ mod tests {
             rtt_us,
             rttvar_us: 0,
             min_rtt_us: Some(rtt_us),
-            total_retrans: u32::from(bytes_retrans > 0),
-            bytes_retrans: Some(bytes_retrans),
+            total_retrans: lost,
+            bytes_retrans: Some(u64::from(lost) * 100),
             bytes_sent: Some(1000),
-            segs_out: Some(10),
+            segs_out: Some(14),
             snd_mss: 1448,
             rcv_mss: 1448,
+            data_segs_out: Some(10),
+            dsack_dups: Some(dsack),
         }
+    }
+
+    fn with_samples(samples: Vec<TcpInfoSample>) -> Observations {
+        let mut obs = Observations::new(None);
+        obs.path = Some(PathObservation {
+            tcp_info: samples,
+            ..PathObservation::default()
+        });
+        obs
     }
 
     #[test]
     fn quality_thresholds() {
-        let mut obs = Observations::new(None);
-        obs.path = Some(PathObservation {
-            tcp_info: vec![sample(149_000, 0), sample(150_000, 0), sample(151_000, 300)],
-            ..PathObservation::default()
-        });
+        let obs = with_samples(vec![
+            sample(149_000, 0, 0),
+            sample(150_000, 0, 0),
+            sample(151_000, 3, 0),
+        ]);
+        // 3 lost of 30 data segments: a rate, but over too few segments to speak of.
         assert!(ids(&obs).is_empty(), "{:?}", ids(&obs));
-        obs.path = Some(PathObservation {
-            tcp_info: vec![sample(151_000, 300), sample(180_000, 40), sample(20_000, 0)],
-            ..PathObservation::default()
-        });
-        assert_eq!(ids(&obs), ["high-latency", "packet-loss"]);
+        let far = with_samples(vec![
+            sample(151_000, 0, 0),
+            sample(180_000, 0, 0),
+            sample(20_000, 0, 0),
+        ]);
+        // A far site that loses nothing: a fact, not a warning.
+        assert_eq!(ids(&far), ["high-latency"]);
+        assert_eq!(severity_of(&far, "high-latency"), Some(Severity::Info));
+        let d = crate::diagnose(&far, &Context::new(jiff::Timestamp::UNIX_EPOCH));
+        assert_eq!(d.verdict.status, crate::model::Status::Healthy);
+        // The same round trip with loss: the session suffers.
+        let mut slow = vec![
+            sample(151_000, 3, 0),
+            sample(180_000, 1, 0),
+            sample(160_000, 0, 0),
+        ];
+        slow.extend((0..3).map(|_| sample(20_000, 0, 0)));
+        let slow = with_samples(slow);
+        assert_eq!(ids(&slow), ["high-latency", "packet-loss"]);
+        assert_eq!(severity_of(&slow, "high-latency"), Some(Severity::Warning));
+    }
+
+    #[test]
+    fn tail_loss_probes_the_server_saw_twice_are_no_loss() {
+        // 60 data segments; a tail-loss probe on each of two connections, both reported by the
+        // server as duplicates (D-SACK): nothing was lost.
+        let mut samples = vec![sample(500, 1, 1), sample(500, 1, 1)];
+        samples.extend((0..4).map(|_| sample(500, 0, 0)));
+        assert!(ids(&with_samples(samples)).is_empty());
+        // One real loss in 60 is chance, two (3.3%) are a lossy path.
+        let mut samples = vec![sample(500, 1, 0), sample(500, 1, 1)];
+        samples.extend((0..4).map(|_| sample(500, 0, 0)));
+        assert!(ids(&with_samples(samples)).is_empty());
+        let mut samples = vec![sample(500, 1, 0), sample(500, 1, 0)];
+        samples.extend((0..4).map(|_| sample(500, 0, 0)));
+        assert_eq!(ids(&with_samples(samples)), ["packet-loss"]);
     }
 
     #[test]
