@@ -11,9 +11,12 @@
 #
 #   rdpd-BASE-client 198.18.1.2 --- 198.18.1.1 [rdpd-BASE-router] 198.18.2.1 --- rdpd-BASE-server
 #   rdpd-BASE-nodns  198.18.3.2 --- 198.18.3.1                                    198.18.2.10 .20 .30
+#   rdpd-BASE-noroute 198.18.4.2 -- 198.18.4.1        (198.18.2.98: no host, no ARP answer)
 #
 #   client  resolver: dnsmasq on the router (198.18.1.1), /etc/netns/rdpd-BASE-client/resolv.conf
 #   nodns   resolver: 198.18.0.53, which the router silently drops (a resolver that never answers)
+#   noroute a link to the router but no default route: nothing outside 198.18.4.0/24 is routed
+#           (a VPN that is down)
 #   router  forwards; nftables (drop SYN, ICMP admin-prohibited, ICMP port-unreachable, TCP reset
 #           on a TLS ClientHello), a 1000-byte route MTU towards the client for 198.18.2.30 while
 #           every ICMP "fragmentation needed" is dropped (MTU black hole), haproxy (TCP mode,
@@ -64,6 +67,7 @@ LAB_PASS='LabPass-2026!'
 PREFIX="rdpd-$BASE"
 NS_CLIENT="$PREFIX-client"
 NS_NODNS="$PREFIX-nodns"
+NS_NOROUTE="$PREFIX-noroute"
 NS_ROUTER="$PREFIX-router"
 NS_SERVER="$PREFIX-server"
 
@@ -72,6 +76,10 @@ ROUTER_C=198.18.1.1
 NODNS_CLIENT=198.18.3.2
 ROUTER_D=198.18.3.1
 ROUTER_S=198.18.2.1
+NOROUTE_CLIENT=198.18.4.2
+ROUTER_N=198.18.4.1
+NO_HOST=198.18.2.98     # on the server subnet, no host: the router's ARP fails, it sends host-unreachable
+NO_NEIGHBOUR=198.18.1.99  # on the client's own subnet, no host: the client's own ARP fails
 SRV_A=198.18.2.10       # rdp-a: freerdp-shadow NLA :3389, xrdp :3390
 SRV_TLS=198.18.2.20     # xrdp :3389 behind the firewall that resets TLS ClientHellos
 SRV_MTU=198.18.2.30     # xrdp :3389 behind the MTU black hole
@@ -145,9 +153,10 @@ in_ns() { # NS CMD...
   ip netns exec "$ns" "$@"
 }
 
-for ns in "$NS_CLIENT" "$NS_NODNS" "$NS_ROUTER" "$NS_SERVER"; do make_ns "$ns"; done
+for ns in "$NS_CLIENT" "$NS_NODNS" "$NS_NOROUTE" "$NS_ROUTER" "$NS_SERVER"; do make_ns "$ns"; done
 veth "$NS_CLIENT" eth0 "$NS_ROUTER" c0
 veth "$NS_NODNS" eth0 "$NS_ROUTER" d0
+veth "$NS_NOROUTE" eth0 "$NS_ROUTER" n0
 veth "$NS_SERVER" eth0 "$NS_ROUTER" s0
 
 ip -n "$NS_CLIENT" addr add "$CLIENT/24" dev eth0
@@ -157,11 +166,22 @@ ip -n "$NS_NODNS" route add default via "$ROUTER_D"
 ip -n "$NS_ROUTER" addr add "$ROUTER_C/24" dev c0
 ip -n "$NS_ROUTER" addr add "$ROUTER_D/24" dev d0
 ip -n "$NS_ROUTER" addr add "$ROUTER_S/24" dev s0
+# No default route on purpose: the router is on the link, but nothing beyond it is routed.
+ip -n "$NS_NOROUTE" addr add "$NOROUTE_CLIENT/24" dev eth0
+ip -n "$NS_ROUTER" addr add "$ROUTER_N/24" dev n0
 for a in "$SRV_A" "$SRV_TLS" "$SRV_MTU" "$SRV_LOSS" "$SRV_SLOW" "$SRV_FLAKY"; do
   ip -n "$NS_SERVER" addr add "$a/24" dev eth0
 done
 ip -n "$NS_SERVER" route add default via "$ROUTER_S"
 in_ns "$NS_ROUTER" sysctl -qw net.ipv4.ip_forward=1 || die "cannot enable forwarding in $NS_ROUTER"
+# A host that is off: the router asks for $NO_HOST with ARP, gets no answer and sends ICMP host
+# unreachable. Two ARP requests 250 ms apart instead of three a second apart, so the answer comes
+# well within a check's deadline (the servers on s0 answer ARP at once either way).
+in_ns "$NS_ROUTER" sysctl -qw net.ipv4.neigh.s0.mcast_solicit=2 net.ipv4.neigh.s0.retrans_time_ms=250 \
+  || die "cannot shorten the ARP wait on s0 in $NS_ROUTER"
+# The same on the client's own link, for $NO_NEIGHBOUR (the client's own ARP gets no answer).
+in_ns "$NS_CLIENT" sysctl -qw net.ipv4.neigh.eth0.mcast_solicit=2 net.ipv4.neigh.eth0.retrans_time_ms=250 \
+  || die "cannot shorten the ARP wait on eth0 in $NS_CLIENT"
 
 # The MTU black hole: traffic from 198.18.2.30 to the client leaves over a route whose MTU is
 # locked at 1000 bytes, as behind a VPN or tunnel. The router drops larger packets (DF is set)
@@ -405,6 +425,12 @@ add_target rejected-admin "$NS_CLIENT" "$SRV_A:3392" router \
   "the router answers ICMP 3/13 administratively prohibited: port-rejected-by-firewall"
 add_target rejected-port-unreachable "$NS_CLIENT" "$SRV_A:3394" router \
   "the router answers ICMP 3/3 port unreachable (connect says refused): port-rejected-by-firewall"
+add_target host-unreachable "$NS_CLIENT" "$NO_HOST:3389" router \
+  "no host at the address: the router's ARP gets no answer, it sends ICMP 3/1 host unreachable: host-unreachable"
+add_target no-neighbour "$NS_CLIENT" "$NO_NEIGHBOUR:3389" router \
+  "no host at an address on the client's own subnet: the client's own ARP fails (ICMP from itself): host-unreachable"
+add_target no-route "$NS_NOROUTE" "$SRV_A:3389" router \
+  "the client has no route to the address (a VPN that is down): connect fails at once, nothing is sent: no-route"
 add_target closed "$NS_CLIENT" "$SRV_A:3399" router \
   "nothing listens; the server's own reset: port-closed"
 add_target tls-reset "$NS_CLIENT" "$SRV_TLS:3389" router \
@@ -446,6 +472,8 @@ expect "client -> rdp-a:3391 (filtered)" "$(probe "$NS_CLIENT" "$SRV_A" 3391)" t
 expect "client -> rdp-a:3392 (admin-prohibited)" "$(probe "$NS_CLIENT" "$SRV_A" 3392)" unreachable
 expect "client -> rdp-a:3394 (port-unreachable)" "$(probe "$NS_CLIENT" "$SRV_A" 3394)" refused
 expect "client -> rdp-a:3399 (closed)" "$(probe "$NS_CLIENT" "$SRV_A" 3399)" refused
+expect "client -> $NO_HOST:3389 (no host)" "$(probe "$NS_CLIENT" "$NO_HOST" 3389)" unreachable
+expect "noroute -> rdp-a:3389 (no route)" "$(probe "$NS_NOROUTE" "$SRV_A" 3389)" unreachable
 expect "client -> $SRV_TLS:3389" "$(probe "$NS_CLIENT" "$SRV_TLS" 3389)" connected
 expect "client -> $SRV_MTU:3389" "$(probe "$NS_CLIENT" "$SRV_MTU" 3389)" connected
 expect "DNS rdp-a.lab.test" "$(ip netns exec "$NS_CLIENT" getent ahostsv4 rdp-a.lab.test | awk 'NR==1{print $1}')" "$SRV_A"
@@ -457,9 +485,9 @@ if ip netns exec "$NS_CLIENT" getent ahostsv4 nosuch.lab.test >/dev/null; then
 fi
 
 "$PYTHON" - "$STATE/targets.tsv" "$STATE/path.json" "$BASE" "$LAB_USER" "$LAB_PASS" \
-  "$NS_CLIENT" "$NS_NODNS" "$NS_ROUTER" "$NS_SERVER" "$LOOP_STATE/certs/ca.pem" <<'PY'
+  "$NS_CLIENT" "$NS_NODNS" "$NS_ROUTER" "$NS_SERVER" "$LOOP_STATE/certs/ca.pem" "$NS_NOROUTE" <<'PY'
 import json, os, sys
-tsv, out, base, user, password, ns_client, ns_nodns, ns_router, ns_server, ca = sys.argv[1:]
+tsv, out, base, user, password, ns_client, ns_nodns, ns_router, ns_server, ca, ns_noroute = sys.argv[1:]
 targets = []
 with open(tsv) as f:
     for line in f:
@@ -468,7 +496,7 @@ with open(tsv) as f:
                         "behaviour": behaviour})
 doc = {"base_port": int(base),
        "namespaces": {"client": ns_client, "nodns": ns_nodns, "router": ns_router,
-                      "server": ns_server},
+                      "server": ns_server, "noroute": ns_noroute},
        "ca": ca,
        "credentials": {"rdp-a": {"user": user, "domain": "", "password": password}},
        "targets": targets}
@@ -479,4 +507,4 @@ os.replace(out + ".tmp", out)
 PY
 
 started_ok=1
-echo "path/start.sh: path lab up: namespaces $NS_CLIENT $NS_NODNS $NS_ROUTER $NS_SERVER, $(wc -l <"$STATE/targets.tsv") targets in ${STATE#"$ROOT"/}/path.json"
+echo "path/start.sh: path lab up: namespaces $NS_CLIENT $NS_NODNS $NS_NOROUTE $NS_ROUTER $NS_SERVER, $(wc -l <"$STATE/targets.tsv") targets in ${STATE#"$ROOT"/}/path.json"

@@ -168,6 +168,31 @@ const CASES: &[Case] = &[
         ids: &["port-rejected-by-firewall"],
         exit: 1,
     },
+    // A host that is off (no ARP answer) and no route from this machine are not firewalls.
+    Case {
+        target: "host-unreachable",
+        timeout: "2",
+        status: "unreachable",
+        finding: Some("host-unreachable"),
+        ids: &["host-unreachable"],
+        exit: 1,
+    },
+    Case {
+        target: "no-neighbour",
+        timeout: "2",
+        status: "unreachable",
+        finding: Some("host-unreachable"),
+        ids: &["host-unreachable"],
+        exit: 1,
+    },
+    Case {
+        target: "no-route",
+        timeout: "2",
+        status: "unreachable",
+        finding: Some("no-route"),
+        ids: &["no-route"],
+        exit: 1,
+    },
     Case {
         target: "closed",
         timeout: "2",
@@ -341,9 +366,40 @@ fn icmp_evidence_names_the_router_and_the_code() {
     // ICMP answers at once: no deadline was waited for.
     assert!(elapsed < Duration::from_millis(1500), "{elapsed:?}");
     let (_, v, _) = lab.check("rejected-port-unreachable", &["--timeout", "2"]);
-    let e = evidence(finding(&v, "port-rejected-by-firewall"));
+    let f = finding(&v, "port-rejected-by-firewall");
+    let e = evidence(f);
     assert!(e.contains("ICMP type 3 code 3 (port unreachable)"), "{e}");
     assert!(e.contains("Connection refused"), "{e}");
+    // Windows Defender Firewall never sends ICMP: the fix points at the sender, not at it.
+    let fixes = f["fixes"].to_string();
+    assert!(!fixes.contains("Get-NetFirewallRule"), "{fixes}");
+    assert!(fixes.contains("sent the ICMP message"), "{fixes}");
+}
+
+#[test]
+fn host_unreachable_and_no_route_name_who_could_not_deliver() {
+    let lab = PathLab::get();
+    let (_, v, elapsed) = lab.check("host-unreachable", &["--timeout", "2"]);
+    let e = evidence(finding(&v, "host-unreachable"));
+    assert!(
+        e.contains("ICMP type 3 code 1 (host unreachable) from 198.18.1.1, a router on the way"),
+        "{e}"
+    );
+    // The router's ARP wait (two requests 250 ms apart), not the deadline.
+    assert!(elapsed < Duration::from_millis(1900), "{elapsed:?}");
+    let (_, v, _) = lab.check("no-neighbour", &["--timeout", "2"]);
+    let e = evidence(finding(&v, "host-unreachable"));
+    assert!(
+        e.contains("from 198.18.1.2, this machine itself (no answer to its own ARP"),
+        "{e}"
+    );
+    let (_, v, elapsed) = lab.check("no-route", &["--timeout", "2"]);
+    let e = evidence(finding(&v, "no-route"));
+    assert!(
+        e.contains("failed at once on this machine: Network is unreachable"),
+        "{e}"
+    );
+    assert!(elapsed < Duration::from_millis(1000), "{elapsed:?}");
 }
 
 #[test]

@@ -104,9 +104,14 @@ impl TcpInfoSample {
 pub struct IcmpError {
     /// The address the connect went to.
     pub address: SocketAddr,
-    /// Who sent the ICMP message: a router on the way, or the server itself.
+    /// Who sent the ICMP message: a router on the way, the server itself, or this machine (its
+    /// own failed ARP).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub from: Option<IpAddr>,
+    /// This machine's address on the connection (the connect's source), to tell its own
+    /// messages from a router's.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub local: Option<IpAddr>,
     /// 4 for ICMP, 6 for ICMPv6.
     pub ip_version: u8,
     pub icmp_type: u8,

@@ -459,7 +459,10 @@ impl<S: AsyncWrite + Unpin> AsyncWrite for SplitWrite<S> {
 /// The socket options behind [`connect`]: Linux only (IP_RECVERR and the error queue).
 #[cfg(target_os = "linux")]
 mod sys {
-    use nix::sys::socket::{recvmsg, setsockopt, sockopt, ControlMessageOwned, MsgFlags};
+    use nix::sys::socket::{
+        getsockname, recvmsg, setsockopt, sockopt, ControlMessageOwned, MsgFlags, SockaddrLike,
+        SockaddrStorage,
+    };
     use rdpdoctor_observations::IcmpError;
     use std::io::IoSliceMut;
     use std::net::{IpAddr, Ipv4Addr, Ipv6Addr, SocketAddr};
@@ -521,9 +524,23 @@ mod sys {
                 }
                 _ => continue,
             };
+            // The connect's source: an ICMP message from it is this machine's own (its ARP for
+            // an address on its own network failed).
+            let local = getsockname::<SockaddrStorage>(fd.as_raw_fd())
+                .ok()
+                .and_then(|a| match a.family() {
+                    Some(nix::sys::socket::AddressFamily::Inet) => {
+                        a.as_sockaddr_in().map(|v4| IpAddr::V4(v4.ip()))
+                    }
+                    Some(nix::sys::socket::AddressFamily::Inet6) => {
+                        a.as_sockaddr_in6().map(|v6| IpAddr::V6(v6.ip()))
+                    }
+                    _ => None,
+                });
             return Some(IcmpError {
                 address,
                 from,
+                local,
                 ip_version: version,
                 icmp_type: err.ee_type,
                 code: err.ee_code,

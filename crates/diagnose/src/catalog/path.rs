@@ -1,5 +1,6 @@
 //! Catalog entries for what happens between the client and the server: routers and firewalls
-//! that refuse with ICMP, names with dead addresses, resolvers that never answer, devices that
+//! that refuse with ICMP, hosts that do not answer, no route from this machine, names with dead
+//! addresses, resolvers that never answer, devices that
 //! kill TLS, MTU black holes, and the quality of the path (round trip, retransmissions).
 
 use super::families::*;
@@ -64,26 +65,27 @@ pub(super) const ENTRIES: &[FindingDef] = &[
         title: "A router or firewall refused the connection with ICMP",
         breaks_some_clients: false,
         explains: &[],
-        explanation: "The connection attempt was answered by an ICMP \"destination unreachable\" message, not by the \
-            server's TCP stack. Codes 9, 10 and 13 (administratively prohibited) and 3 (port unreachable) sent by a \
-            router mean a firewall rule rejects the connection; code 1 (host unreachable) means the last router \
-            could not reach the host (it is off, or not at this address). The evidence names who sent the message: \
-            a router on the way, or the server itself (a host firewall that rejects instead of dropping). A \
-            closed port answers with a TCP reset instead (port-closed), a dropping firewall with silence \
-            (port-filtered). The connect() error alone cannot tell: \"port unreachable\" reads \"connection \
-            refused\", like a reset.",
+        explanation: "The connection attempt was answered by an ICMP \"destination unreachable\" message that a \
+            firewall rule sends, not by the server's TCP stack: codes 9, 10 and 13 (administratively prohibited; \
+            ICMPv6 1, 5, 6) and 3 (port unreachable; ICMPv6 4, what iptables' REJECT sends by default). The \
+            evidence names who sent it. Windows Defender Firewall drops silently and never answers with ICMP, so \
+            a reject comes from a router, a firewall appliance, a VPN or cloud network filter on the way, or a \
+            Linux host's own REJECT rule when the sender is the server itself. A closed port answers with a TCP \
+            reset instead (port-closed), a dropping firewall with silence (port-filtered), a host that is off or \
+            does not answer ARP with \"host unreachable\" (host-unreachable). The connect() error alone cannot \
+            tell: \"port unreachable\" reads \"connection refused\", like a reset.",
         fixes: &[
             FixDef {
-                text: "Find the device that sent the ICMP message (the address in the evidence) and the rule on it that rejects TCP {port}; trace the path to see where it sits",
+                text: "Find the device that sent the ICMP message (its address is in the evidence) and the rule on it that rejects TCP {port}; trace the path to see where it sits",
                 commands: &["tracert -d {host}", "Test-NetConnection {host} -Port {port} -InformationLevel Detailed"],
             },
             FixDef {
-                text: "Allow TCP {port} from the client's network to the server on that firewall, VPN filter or cloud network ACL (the least invasive change: one rule for one port and one source range)",
+                text: "Allow TCP {port} from the client's network to the server on that router, firewall, VPN filter or cloud network ACL (the least invasive change: one rule for one port and one source range)",
                 commands: &[],
             },
             FixDef {
-                text: "If the server itself sent it, check its host firewall for a rule that rejects RDP",
-                commands: &[r#"Get-NetFirewallRule -Direction Inbound -Action Block -Enabled True | Get-NetFirewallPortFilter | Where-Object LocalPort -eq {port}"#],
+                text: "If the server itself sent it, it is a Linux or appliance host firewall with a REJECT rule for the port (Windows Defender Firewall never sends one): allow the port there",
+                commands: &["nft list ruleset | grep -n reject", "iptables -S | grep -n REJECT"],
             },
         ],
         client_codes: ClientCodes {
@@ -92,6 +94,89 @@ pub(super) const ENTRIES: &[FindingDef] = &[
         },
         client: Some(ClientDef {
             text: "\"Remote Desktop can't connect to the remote computer\" at once (no long wait)",
+            likely: true,
+        }),
+    },
+    FindingDef {
+        id: FindingId::HostUnreachable,
+        step: Step::Tcp,
+        severity: Severity::Blocking,
+        severity_rule: "Always blocking: nothing at the address answers.",
+        title: "Nothing answers at the server's address (host unreachable)",
+        breaks_some_clients: false,
+        explains: &[],
+        explanation: "The connection attempt was answered by ICMP \"host unreachable\" (or \"network unreachable\"; \
+            ICMPv6 \"address unreachable\" or \"no route\"), or failed with \"no route to host\" on this machine: \
+            the last router (its address is in the evidence), or this machine itself when the address is on its \
+            own network, asked for the address with ARP (IPv6: neighbour discovery) and got no answer, or has no \
+            route onward. The host is off, asleep, disconnected or moved to another address (a new DHCP lease, a \
+            stale DNS record), or a VM is stopped. This is not a firewall rule: a reject reads \"administratively \
+            prohibited\" (port-rejected-by-firewall), though a few firewalls are set to answer with \"host \
+            unreachable\"; if the host is up at that address, look at the device named in the evidence.",
+        fixes: &[
+            FixDef {
+                text: "Check that the server is running and has this address: its console, the hypervisor or cloud portal (a stopped or deallocated VM), or its own network settings",
+                commands: &["ipconfig /all", "Get-VM -Name NAME | Format-List State,NetworkAdapters"],
+            },
+            FixDef {
+                text: "Check that the name still points at the server's current address (a stale record after a DHCP change or a move)",
+                commands: &["Resolve-DnsName {host}", "Get-DnsServerResourceRecord -ZoneName ZONE -Name NAME"],
+            },
+            FixDef {
+                text: "From a machine on the server's subnet (or on the router that sent the message), see whether the address answers ARP",
+                commands: &["Get-NetNeighbor -IPAddress ADDRESS", "ping -n 2 ADDRESS", "arp -a"],
+            },
+            FixDef {
+                text: "If the server sleeps or is powered off by policy, wake it (Wake-on-LAN) or change its power plan so it stays reachable for remote sessions",
+                commands: &["powercfg /requests"],
+            },
+        ],
+        client_codes: ClientCodes {
+            codes: &[code(D, 0x204), code(F, 0x0002_0006), code(F, 141)],
+            inferred: true,
+        },
+        client: Some(ClientDef {
+            text: "\"Remote Desktop can't connect to the remote computer\" after a few seconds (the router's ARP wait)",
+            likely: true,
+        }),
+    },
+    FindingDef {
+        id: FindingId::NoRoute,
+        step: Step::Tcp,
+        severity: Severity::Blocking,
+        severity_rule: "Always blocking: this machine sends nothing towards the address.",
+        title: "This machine has no route to the server's address",
+        breaks_some_clients: false,
+        explains: &[],
+        explanation: "The connect failed on this machine at once with \"network is unreachable\", before any packet \
+            left: its routing table has no route for the address. Nothing on the network refused anything. The \
+            usual causes are a VPN that is down or not connected, a split-tunnel VPN whose routes do not include \
+            the server's network, a missing static route, or no default gateway (a network adapter without one, \
+            a DHCP lease that did not come). Other machines, or this one once the VPN is up, may connect fine.",
+        fixes: &[
+            FixDef {
+                text: "See which route (if any) this machine would use for the address",
+                commands: &["Find-NetRoute -RemoteIPAddress ADDRESS", "route print", "ip route get ADDRESS"],
+            },
+            FixDef {
+                text: "Connect the VPN that leads to the server's network, and check that it is up",
+                commands: &["Get-VpnConnection | Format-Table Name,ConnectionStatus,SplitTunneling", "rasdial"],
+            },
+            FixDef {
+                text: "With a split-tunnel VPN, add the server's network to the routes the VPN sets (on the VPN server's policy, or for one profile)",
+                commands: &["Add-VpnConnectionRoute -ConnectionName NAME -DestinationPrefix PREFIX"],
+            },
+            FixDef {
+                text: "Without a VPN, check the adapter's default gateway",
+                commands: &["Get-NetIPConfiguration | Format-List InterfaceAlias,IPv4Address,IPv4DefaultGateway"],
+            },
+        ],
+        client_codes: ClientCodes {
+            codes: &[code(D, 0x204)],
+            inferred: true,
+        },
+        client: Some(ClientDef {
+            text: "\"Remote Desktop can't connect to the remote computer\" at once",
             likely: true,
         }),
     },

@@ -24,14 +24,14 @@ pub(super) fn check(obs: &Observations, vars: &Vars, out: &mut Vec<Finding>) {
             dns_evidence(obs, path, timeout),
         ));
     }
-    if rejected_by_icmp(obs) {
+    if let Some(id) = network_refusal(obs) {
         let evidence = obs
             .tcp
             .iter()
             .flat_map(|t| &t.attempts)
             .map(|a| attempt_line(a, path, timeout))
             .collect();
-        out.push(finding(FindingId::PortRejectedByFirewall, vars, evidence));
+        out.push(finding(id, vars, evidence));
     }
     address_unreachable(obs, path, vars, timeout, out);
     tls_reset(obs, path, vars, out);
@@ -57,19 +57,61 @@ pub(super) fn dns_timed_out(obs: &Observations) -> bool {
     }
 }
 
-/// No address connected, and ICMP (or the error it causes) answered at least one connect.
-pub(super) fn rejected_by_icmp(obs: &Observations) -> bool {
-    let Some(tcp) = &obs.tcp else {
-        return false;
-    };
+/// No address connected, and ICMP (or the error it causes) answered at least one connect, or
+/// this machine had no route.
+pub(super) fn refused_by_network(obs: &Observations) -> bool {
+    network_refusal(obs).is_some()
+}
+
+/// Which refusal by the network explains why no address connected: a firewall's reject (the
+/// most specific) before a host that does not answer, before no route from this machine.
+fn network_refusal(obs: &Observations) -> Option<FindingId> {
+    let tcp = obs.tcp.as_ref().filter(|t| t.address.is_none())?;
     let icmp = obs.path.as_ref().map(|p| &p.icmp[..]).unwrap_or(&[]);
-    tcp.address.is_none()
-        && tcp.attempts.iter().any(|a| {
-            matches!(a.outcome, ConnectOutcome::Unreachable { .. })
-                || icmp
-                    .iter()
-                    .any(|i| i.address == a.address && unreachable(i))
+    let kinds: Vec<FindingId> = tcp
+        .attempts
+        .iter()
+        .filter_map(|a| {
+            let message = icmp
+                .iter()
+                .find(|i| i.address == a.address && unreachable(i));
+            refusal(&a.outcome, message)
         })
+        .collect();
+    [
+        FindingId::PortRejectedByFirewall,
+        FindingId::HostUnreachable,
+        FindingId::NoRoute,
+    ]
+    .into_iter()
+    .find(|id| kinds.contains(id))
+}
+
+/// One connect's refusal, by the ICMP message that answered it (RFC 792, RFC 1812 5.2.7.1;
+/// ICMPv6: RFC 4443 3.1), or by the local error when none did.
+fn refusal(outcome: &ConnectOutcome, message: Option<&IcmpError>) -> Option<FindingId> {
+    if let Some(i) = message {
+        let host = match i.ip_version {
+            // net and host unreachable, unknown net or host, isolated, net or host for TOS
+            4 => matches!(i.code, 0 | 1 | 5..=8 | 11 | 12),
+            // no route to destination, address unreachable
+            _ => matches!(i.code, 0 | 3),
+        };
+        // The rest are rejects: administratively prohibited (9, 10, 13; ICMPv6 1, 5, 6) and
+        // port unreachable (3; ICMPv6 4), which is what iptables' REJECT sends by default.
+        return Some(if host {
+            FindingId::HostUnreachable
+        } else {
+            FindingId::PortRejectedByFirewall
+        });
+    }
+    match outcome {
+        ConnectOutcome::Unreachable { no_route: true, .. } => Some(FindingId::NoRoute),
+        // EHOSTUNREACH with no message: this machine's own ARP for the address failed, or a
+        // route marks it unreachable.
+        ConnectOutcome::Unreachable { .. } => Some(FindingId::HostUnreachable),
+        _ => None,
+    }
 }
 
 fn unreachable(i: &IcmpError) -> bool {
@@ -145,6 +187,9 @@ fn icmp_line(i: &IcmpError) -> String {
     let family = if i.ip_version == 6 { "ICMPv6" } else { "ICMP" };
     let who = match i.from {
         Some(from) if from == i.address.ip() => format!("from {from}, the server itself"),
+        Some(from) if Some(from) == i.local => format!(
+            "from {from}, this machine itself (no answer to its own ARP or neighbour request: the address is on its own network)"
+        ),
         Some(from) => format!("from {from}, a router on the way (not the server)"),
         None => "from an unknown sender".to_string(),
     };
@@ -163,7 +208,16 @@ fn attempt_line(a: &TcpAttempt, path: &PathObservation, timeout: f64) -> String 
         (_, Some(i)) => format!("answered by {}; connect() said: {}", icmp_line(i), i.error),
         (ConnectOutcome::Refused, None) => "refused (TCP reset)".to_string(),
         (ConnectOutcome::TimedOut, None) => format!("no answer within {timeout} s"),
-        (ConnectOutcome::Unreachable { error }, None) => {
+        (
+            ConnectOutcome::Unreachable {
+                error,
+                no_route: true,
+            },
+            None,
+        ) => format!(
+            "failed at once on this machine: {error} (no route to the address; nothing was sent)"
+        ),
+        (ConnectOutcome::Unreachable { error, .. }, None) => {
             format!("unreachable: {error} (no ICMP detail captured)")
         }
         (ConnectOutcome::Error { error }, None) => format!("failed: {error}"),
@@ -634,6 +688,7 @@ mod tests {
             icmp: vec![IcmpError {
                 address,
                 from: "198.18.1.1".parse().ok(),
+                local: "198.18.1.2".parse().ok(),
                 ip_version: 4,
                 icmp_type: 3,
                 code: 3,
@@ -728,5 +783,34 @@ mod tests {
         );
         let obs = obs_with(vec![probe(536, false, true)]);
         assert_eq!(ids(&obs), ["tls-handshake-failed"]);
+    }
+
+    #[test]
+    fn a_network_refusal_is_named_by_its_icmp_code_or_the_local_error() {
+        let i = |code: u8| IcmpError {
+            address: "198.18.2.98:3389"
+                .parse()
+                .unwrap_or_else(|_| unreachable!()),
+            from: "198.18.1.1".parse().ok(),
+            local: "198.18.1.2".parse().ok(),
+            ip_version: 4,
+            icmp_type: 3,
+            code,
+            error: "No route to host (os error 113)".to_string(),
+        };
+        let unreachable = |no_route| ConnectOutcome::Unreachable {
+            error: "x".to_string(),
+            no_route,
+        };
+        let firewall = Some(FindingId::PortRejectedByFirewall);
+        let host = Some(FindingId::HostUnreachable);
+        assert_eq!(refusal(&unreachable(false), Some(&i(13))), firewall);
+        assert_eq!(refusal(&unreachable(false), Some(&i(10))), firewall);
+        assert_eq!(refusal(&ConnectOutcome::Refused, Some(&i(3))), firewall);
+        assert_eq!(refusal(&unreachable(false), Some(&i(1))), host);
+        assert_eq!(refusal(&unreachable(false), Some(&i(0))), host);
+        assert_eq!(refusal(&unreachable(false), None), host);
+        assert_eq!(refusal(&unreachable(true), None), Some(FindingId::NoRoute));
+        assert_eq!(refusal(&ConnectOutcome::TimedOut, None), None);
     }
 }
