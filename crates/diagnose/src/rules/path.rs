@@ -4,7 +4,7 @@
 
 use super::{describe_tls, finding, Vars};
 use crate::catalog::path::{HIGH_LATENCY_MS, LOSS_MIN_SEGMENTS, LOSS_PERCENT};
-use crate::model::{Finding, PathFacts, Severity};
+use crate::model::{Finding, Fix, PathFacts, Severity};
 use crate::FindingId;
 use rdpdoctor_observations::{
     ConnectOutcome, DnsOutcome, IcmpError, MssProbe, Observations, PathObservation,
@@ -368,6 +368,15 @@ fn transient_handshake_failure(out: &mut [Finding], lines: Vec<String>) {
         f.title = "TLS handshakes were reset once; the same handshake, retried, completed (a passing fault)"
             .to_string();
         f.evidence.extend(lines);
+        // The server's own logs come second: the first thing to do about a passing fault is to
+        // see whether it comes back.
+        f.fixes.insert(
+            0,
+            Fix {
+                text: "Run the check again, a few times: a server whose handshake completes on a retry is working; resets that come back now and then point at a device on the way (an IPS under load, a firewall failing over), whose own log has them".to_string(),
+                commands: Vec::new(),
+            },
+        );
     }
 }
 
