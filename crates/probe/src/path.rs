@@ -222,34 +222,26 @@ async fn tls_retry(host: &Host, requested: u32, kind: TlsRetryKind) -> TlsRetry 
             outcome: negotiated,
         });
     }
-    let outcome = match kind {
-        TlsRetryKind::Unchanged => {
-            tls::handshake(
-                stream,
-                RETRY_VERSION,
-                host.server_name.as_deref(),
-                host.timeout(),
-                false,
-            )
+    // The control and the split retry send what the first handshakes sent; only the SNI-less
+    // one leaves the name out.
+    let name = match kind {
+        TlsRetryKind::NoSni => None,
+        TlsRetryKind::Unchanged | TlsRetryKind::SplitClientHello => host.server_name.as_deref(),
+    };
+    let outcome = if kind == TlsRetryKind::SplitClientHello {
+        tls::handshake(
+            SplitFirstWrite::new(stream),
+            RETRY_VERSION,
+            name,
+            host.timeout(),
+            false,
+        )
+        .await
+        .outcome
+    } else {
+        tls::handshake(stream, RETRY_VERSION, name, host.timeout(), false)
             .await
             .outcome
-        }
-        TlsRetryKind::SplitClientHello => {
-            tls::handshake(
-                SplitFirstWrite::new(stream),
-                RETRY_VERSION,
-                host.server_name.as_deref(),
-                host.timeout(),
-                false,
-            )
-            .await
-            .outcome
-        }
-        TlsRetryKind::NoSni => {
-            tls::handshake(stream, RETRY_VERSION, None, host.timeout(), false)
-                .await
-                .outcome
-        }
     };
     retry(outcome)
 }

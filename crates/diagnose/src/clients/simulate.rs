@@ -608,6 +608,18 @@ mod tests {
             );
         }
         assert!(!has("mstsc-server2019", dhe_cbc));
+        // The number of suites each Microsoft page lists as enabled by default (NULL suites,
+        // used only on an application's explicit request, left out).
+        for (id, n) in [
+            ("mstsc-win10", 18),
+            ("mstsc-win11", 20),
+            ("mstsc-server2022", 23),
+            ("mstsc-server2019", 21),
+            ("mstsc-server2016", 30),
+        ] {
+            let p = ClientProfile::by_name(id).expect("profile");
+            assert_eq!(p.cipher_suites.len(), n, "{id}");
+        }
         let server2022 = ClientProfile::by_name("mstsc-server2022").expect("profile");
         assert!(server2022.supports(TlsVersion::Tls13));
     }
