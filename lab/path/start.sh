@@ -22,7 +22,7 @@
 #           every ICMP "fragmentation needed" is dropped (MTU black hole), haproxy (TCP mode,
 #           198.18.1.1:3389 and :3390), dnsmasq (lab.test)
 #           (loss is nftables' numgen), and a slow link towards the client for 198.18.2.50: an
-#           htb class of 32 kbit/s (tc), so every answer queues behind the one before it and round
+#           htb class of 16 kbit/s (tc), so every answer queues behind the one before it and round
 #           trips reach hundreds of ms, as on a saturated 3G or satellite link (high-latency; the
 #           kernels this runs on have no netem qdisc, so a fixed propagation delay is not an option)
 #   server  freerdp-shadow-cli /sec:nla on 198.18.2.10:3389 (hostname rdp-a, its own UTS namespace),
@@ -84,8 +84,8 @@ SRV_A=198.18.2.10       # rdp-a: freerdp-shadow NLA :3389, xrdp :3390
 SRV_TLS=198.18.2.20     # xrdp :3389 behind the firewall that resets TLS ClientHellos
 SRV_MTU=198.18.2.30     # xrdp :3389 behind the MTU black hole
 SRV_LOSS=198.18.2.40    # xrdp :3389 behind a router that drops every third data packet towards it
-SRV_SLOW=198.18.2.50    # xrdp :3389 behind a 32 kbit/s link towards the client (queueing delay)
-SLOW_RATE=32kbit
+SRV_SLOW=198.18.2.50    # xrdp :3389 behind a 16 kbit/s link towards the client (queueing delay)
+SLOW_RATE=16kbit
 SRV_FLAKY=198.18.2.60   # xrdp :3389 behind a firewall that resets a client's first four ClientHellos
 FLAKY_BURST=4           # a check's first handshakes: TLS 1.0 to 1.3, one connection each
 DEAD_HOST=198.18.2.99   # listed in DNS, silently dropped by the router

@@ -19,6 +19,8 @@ use std::time::{Duration, Instant};
 /// ClientHello (lab/path/start.sh, set tls_burst): checks of that target run one at a time, each
 /// after the previous one's bucket expired.
 static FRESH_BURST: Mutex<()> = Mutex::new(());
+/// The slow link is one queue: two checks through it at once would measure each other.
+static SLOW_LINK: Mutex<()> = Mutex::new(());
 const BURST_EXPIRY: Duration = Duration::from_millis(2200);
 
 /// The running path lab. Tests fail, never skip, when it is not running.
@@ -62,6 +64,10 @@ impl PathLab {
         if name == "tls-reset-transient" {
             let _one = FRESH_BURST.lock().unwrap_or_else(|e| e.into_inner());
             std::thread::sleep(BURST_EXPIRY);
+            return self.check_now(name, args);
+        }
+        if name == "slow-link" {
+            let _one = SLOW_LINK.lock().unwrap_or_else(|e| e.into_inner());
             return self.check_now(name, args);
         }
         self.check_now(name, args)
