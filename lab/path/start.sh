@@ -11,21 +11,25 @@
 #
 #   rdpd-BASE-client 198.18.1.2 --- 198.18.1.1 [rdpd-BASE-router] 198.18.2.1 --- rdpd-BASE-server
 #   rdpd-BASE-nodns  198.18.3.2 --- 198.18.3.1                                    198.18.2.10 .20 .30
+#   rdpd-BASE-noroute 198.18.4.2 -- 198.18.4.1        (198.18.2.98: no host, no ARP answer)
 #
 #   client  resolver: dnsmasq on the router (198.18.1.1), /etc/netns/rdpd-BASE-client/resolv.conf
 #   nodns   resolver: 198.18.0.53, which the router silently drops (a resolver that never answers)
+#   noroute a link to the router but no default route: nothing outside 198.18.4.0/24 is routed
+#           (a VPN that is down)
 #   router  forwards; nftables (drop SYN, ICMP admin-prohibited, ICMP port-unreachable, TCP reset
 #           on a TLS ClientHello), a 1000-byte route MTU towards the client for 198.18.2.30 while
 #           every ICMP "fragmentation needed" is dropped (MTU black hole), haproxy (TCP mode,
 #           198.18.1.1:3389 and :3390), dnsmasq (lab.test)
 #           (loss is nftables' numgen), and a slow link towards the client for 198.18.2.50: an
-#           htb class of 32 kbit/s (tc), so every answer queues behind the one before it and round
+#           htb class of 16 kbit/s (tc), so every answer queues behind the one before it and round
 #           trips reach hundreds of ms, as on a saturated 3G or satellite link (high-latency; the
 #           kernels this runs on have no netem qdisc, so a fixed propagation delay is not an option)
 #   server  freerdp-shadow-cli /sec:nla on 198.18.2.10:3389 (hostname rdp-a, its own UTS namespace),
 #           xrdp on 198.18.2.10:3390, 198.18.2.20:3389 (behind the TLS-resetting firewall) and
 #           198.18.2.30:3389 (behind the MTU black hole), 198.18.2.40:3389 (behind packet loss),
-#           198.18.2.50:3389 (behind the slow link)
+#           198.18.2.50:3389 (behind the slow link), 198.18.2.60:3389 (behind a firewall that resets
+#           only a client's first burst of four ClientHellos: a passing fault, not a device)
 #
 # Every target, with the behaviour it must show, is listed in lab/path/state/path.json.
 #
@@ -63,6 +67,7 @@ LAB_PASS='LabPass-2026!'
 PREFIX="rdpd-$BASE"
 NS_CLIENT="$PREFIX-client"
 NS_NODNS="$PREFIX-nodns"
+NS_NOROUTE="$PREFIX-noroute"
 NS_ROUTER="$PREFIX-router"
 NS_SERVER="$PREFIX-server"
 
@@ -71,12 +76,18 @@ ROUTER_C=198.18.1.1
 NODNS_CLIENT=198.18.3.2
 ROUTER_D=198.18.3.1
 ROUTER_S=198.18.2.1
+NOROUTE_CLIENT=198.18.4.2
+ROUTER_N=198.18.4.1
+NO_HOST=198.18.2.98     # on the server subnet, no host: the router's ARP fails, it sends host-unreachable
+NO_NEIGHBOUR=198.18.1.99  # on the client's own subnet, no host: the client's own ARP fails
 SRV_A=198.18.2.10       # rdp-a: freerdp-shadow NLA :3389, xrdp :3390
 SRV_TLS=198.18.2.20     # xrdp :3389 behind the firewall that resets TLS ClientHellos
 SRV_MTU=198.18.2.30     # xrdp :3389 behind the MTU black hole
 SRV_LOSS=198.18.2.40    # xrdp :3389 behind a router that drops every third data packet towards it
-SRV_SLOW=198.18.2.50    # xrdp :3389 behind a 32 kbit/s link towards the client (queueing delay)
-SLOW_RATE=32kbit
+SRV_SLOW=198.18.2.50    # xrdp :3389 behind a 16 kbit/s link towards the client (queueing delay)
+SLOW_RATE=16kbit
+SRV_FLAKY=198.18.2.60   # xrdp :3389 behind a firewall that resets a client's first four ClientHellos
+FLAKY_BURST=4           # a check's first handshakes: TLS 1.0 to 1.3, one connection each
 DEAD_HOST=198.18.2.99   # listed in DNS, silently dropped by the router
 DEAD_DNS=198.18.0.53    # the nodns client's resolver, silently dropped by the router
 MTU_LIMIT=1000
@@ -142,9 +153,10 @@ in_ns() { # NS CMD...
   ip netns exec "$ns" "$@"
 }
 
-for ns in "$NS_CLIENT" "$NS_NODNS" "$NS_ROUTER" "$NS_SERVER"; do make_ns "$ns"; done
+for ns in "$NS_CLIENT" "$NS_NODNS" "$NS_NOROUTE" "$NS_ROUTER" "$NS_SERVER"; do make_ns "$ns"; done
 veth "$NS_CLIENT" eth0 "$NS_ROUTER" c0
 veth "$NS_NODNS" eth0 "$NS_ROUTER" d0
+veth "$NS_NOROUTE" eth0 "$NS_ROUTER" n0
 veth "$NS_SERVER" eth0 "$NS_ROUTER" s0
 
 ip -n "$NS_CLIENT" addr add "$CLIENT/24" dev eth0
@@ -154,11 +166,22 @@ ip -n "$NS_NODNS" route add default via "$ROUTER_D"
 ip -n "$NS_ROUTER" addr add "$ROUTER_C/24" dev c0
 ip -n "$NS_ROUTER" addr add "$ROUTER_D/24" dev d0
 ip -n "$NS_ROUTER" addr add "$ROUTER_S/24" dev s0
-for a in "$SRV_A" "$SRV_TLS" "$SRV_MTU" "$SRV_LOSS" "$SRV_SLOW"; do
+# No default route on purpose: the router is on the link, but nothing beyond it is routed.
+ip -n "$NS_NOROUTE" addr add "$NOROUTE_CLIENT/24" dev eth0
+ip -n "$NS_ROUTER" addr add "$ROUTER_N/24" dev n0
+for a in "$SRV_A" "$SRV_TLS" "$SRV_MTU" "$SRV_LOSS" "$SRV_SLOW" "$SRV_FLAKY"; do
   ip -n "$NS_SERVER" addr add "$a/24" dev eth0
 done
 ip -n "$NS_SERVER" route add default via "$ROUTER_S"
 in_ns "$NS_ROUTER" sysctl -qw net.ipv4.ip_forward=1 || die "cannot enable forwarding in $NS_ROUTER"
+# A host that is off: the router asks for $NO_HOST with ARP, gets no answer and sends ICMP host
+# unreachable. Two ARP requests 250 ms apart instead of three a second apart, so the answer comes
+# well within a check's deadline (the servers on s0 answer ARP at once either way).
+in_ns "$NS_ROUTER" sysctl -qw net.ipv4.neigh.s0.mcast_solicit=2 net.ipv4.neigh.s0.retrans_time_ms=250 \
+  || die "cannot shorten the ARP wait on s0 in $NS_ROUTER"
+# The same on the client's own link, for $NO_NEIGHBOUR (the client's own ARP gets no answer).
+in_ns "$NS_CLIENT" sysctl -qw net.ipv4.neigh.eth0.mcast_solicit=2 net.ipv4.neigh.eth0.retrans_time_ms=250 \
+  || die "cannot shorten the ARP wait on eth0 in $NS_CLIENT"
 
 # The MTU black hole: traffic from 198.18.2.30 to the client leaves over a route whose MTU is
 # locked at 1000 bytes, as behind a VPN or tunnel. The router drops larger packets (DF is set)
@@ -179,6 +202,14 @@ printf 'nameserver %s\n' "$DEAD_DNS" >"/etc/netns/$NS_NODNS/resolv.conf"
 cat >"$CONF/router.nft" <<NFT
 # generated by lab/path/start.sh -- loaded into $NS_ROUTER only
 table inet rdpdoctor_path {
+  # A passing fault: each client's first $FLAKY_BURST ClientHellos towards $SRV_FLAKY are reset, the
+  # ones after pass. The element (with its token bucket) expires 2 s after the client's first
+  # ClientHello ('add' does not refresh it), so every check meets the same burst afresh.
+  set tls_burst {
+    type ipv4_addr
+    flags dynamic, timeout
+    timeout 2s
+  }
   chain prerouting {
     type filter hook prerouting priority raw; policy accept;
     # A host that is gone and a resolver that never answers: silence, no ICMP.
@@ -196,9 +227,12 @@ table inet rdpdoctor_path {
     # header and handshake type (0x16 0x03 .. .. .. 0x01: handshake, TLS major version 3,
     # ClientHello), i.e. a ClientHello whose first six bytes travel in one segment
     ip daddr $SRV_TLS tcp dport 3389 @ih,0,16 0x1603 @ih,40,8 0x01 reject with tcp reset
-    # packet loss: every third client packet carrying data (IP length above 80 bytes: not a
-    # bare SYN or ACK) towards this server is dropped; TCP retransmits it
-    ip daddr $SRV_LOSS tcp dport 3389 ip length > 80 numgen inc mod 3 == 0 drop
+    # the same match, but only while the client's bucket still holds tokens: a burst, then none
+    ip daddr $SRV_FLAKY tcp dport 3389 @ih,0,16 0x1603 @ih,40,8 0x01 add @tls_burst { ip saddr limit rate 1/hour burst $FLAKY_BURST packets } reject with tcp reset
+    # packet loss: every third client packet carrying data (IP length above 52 bytes, the size
+    # of a bare ACK with timestamps: even the one-byte segments of the check's loss sample)
+    # towards this server is dropped; TCP retransmits it
+    ip daddr $SRV_LOSS tcp dport 3389 ip length > 52 numgen inc mod 3 == 0 drop
     # the slow link: the server's packets to the client go to the router's htb class 1:20 on c0
     # (htb takes a priority that names one of its classes as the class; no tc filter needed)
     ip saddr $SRV_SLOW tcp sport 3389 meta priority set 1:20
@@ -261,7 +295,7 @@ cat >"$CERTS/leaf.ext" <<EXT
 basicConstraints       = critical,CA:FALSE
 keyUsage               = critical,digitalSignature,keyEncipherment
 extendedKeyUsage       = serverAuth
-subjectAltName         = DNS:rdp-a.lab.test,DNS:rdp-a.dual.lab.test,IP:$SRV_A,IP:$SRV_TLS,IP:$SRV_MTU,IP:$SRV_LOSS,IP:$SRV_SLOW,IP:$ROUTER_C
+subjectAltName         = DNS:rdp-a.lab.test,DNS:rdp-a.dual.lab.test,IP:$SRV_A,IP:$SRV_TLS,IP:$SRV_MTU,IP:$SRV_LOSS,IP:$SRV_SLOW,IP:$SRV_FLAKY,IP:$ROUTER_C
 subjectKeyIdentifier   = hash
 authorityKeyIdentifier = keyid
 EXT
@@ -298,6 +332,7 @@ start_xrdp_ns xrdp-tls-inspected "$SRV_TLS" 3389
 start_xrdp_ns xrdp-mtu "$SRV_MTU" 3389
 start_xrdp_ns xrdp-lossy "$SRV_LOSS" 3389
 start_xrdp_ns xrdp-slow "$SRV_SLOW" 3389
+start_xrdp_ns xrdp-flaky "$SRV_FLAKY" 3389
 
 # freerdp-shadow-cli with NLA as rdp-a: its own UTS namespace so its NTLM CHALLENGE names the
 # computer RDP-A / rdp-a (it reports the host name), its own HOME for the certificate.
@@ -390,12 +425,20 @@ add_target rejected-admin "$NS_CLIENT" "$SRV_A:3392" router \
   "the router answers ICMP 3/13 administratively prohibited: port-rejected-by-firewall"
 add_target rejected-port-unreachable "$NS_CLIENT" "$SRV_A:3394" router \
   "the router answers ICMP 3/3 port unreachable (connect says refused): port-rejected-by-firewall"
+add_target host-unreachable "$NS_CLIENT" "$NO_HOST:3389" router \
+  "no host at the address: the router's ARP gets no answer, it sends ICMP 3/1 host unreachable: host-unreachable"
+add_target no-neighbour "$NS_CLIENT" "$NO_NEIGHBOUR:3389" router \
+  "no host at an address on the client's own subnet: the client's own ARP fails (ICMP from itself): host-unreachable"
+add_target no-route "$NS_NOROUTE" "$SRV_A:3389" router \
+  "the client has no route to the address (a VPN that is down): connect fails at once, nothing is sent: no-route"
 add_target closed "$NS_CLIENT" "$SRV_A:3399" router \
   "nothing listens; the server's own reset: port-closed"
 add_target tls-reset "$NS_CLIENT" "$SRV_TLS:3389" router \
   "xrdp behind a firewall that resets any segment starting like a TLS ClientHello: tls-reset-in-path"
 add_target tls-reset-name "$NS_CLIENT" "inspected.lab.test:3389" router \
   "the same, by name: the retry without SNI is reset too, the split one completes: tls-reset-in-path"
+add_target tls-reset-transient "$NS_CLIENT" "$SRV_FLAKY:3389" router \
+  "xrdp behind a firewall that resets only a client's first $FLAKY_BURST ClientHellos (2 s apart at least): the control retry completes, so no device is named"
 add_target mtu-blackhole "$NS_CLIENT" "$SRV_MTU:3389" router \
   "xrdp behind a ${MTU_LIMIT}-byte route MTU with ICMP fragmentation-needed dropped: path-mtu-blackhole"
 add_target lossy "$NS_CLIENT" "$SRV_LOSS:3389" router \
@@ -429,6 +472,8 @@ expect "client -> rdp-a:3391 (filtered)" "$(probe "$NS_CLIENT" "$SRV_A" 3391)" t
 expect "client -> rdp-a:3392 (admin-prohibited)" "$(probe "$NS_CLIENT" "$SRV_A" 3392)" unreachable
 expect "client -> rdp-a:3394 (port-unreachable)" "$(probe "$NS_CLIENT" "$SRV_A" 3394)" refused
 expect "client -> rdp-a:3399 (closed)" "$(probe "$NS_CLIENT" "$SRV_A" 3399)" refused
+expect "client -> $NO_HOST:3389 (no host)" "$(probe "$NS_CLIENT" "$NO_HOST" 3389)" unreachable
+expect "noroute -> rdp-a:3389 (no route)" "$(probe "$NS_NOROUTE" "$SRV_A" 3389)" unreachable
 expect "client -> $SRV_TLS:3389" "$(probe "$NS_CLIENT" "$SRV_TLS" 3389)" connected
 expect "client -> $SRV_MTU:3389" "$(probe "$NS_CLIENT" "$SRV_MTU" 3389)" connected
 expect "DNS rdp-a.lab.test" "$(ip netns exec "$NS_CLIENT" getent ahostsv4 rdp-a.lab.test | awk 'NR==1{print $1}')" "$SRV_A"
@@ -440,9 +485,9 @@ if ip netns exec "$NS_CLIENT" getent ahostsv4 nosuch.lab.test >/dev/null; then
 fi
 
 "$PYTHON" - "$STATE/targets.tsv" "$STATE/path.json" "$BASE" "$LAB_USER" "$LAB_PASS" \
-  "$NS_CLIENT" "$NS_NODNS" "$NS_ROUTER" "$NS_SERVER" "$LOOP_STATE/certs/ca.pem" <<'PY'
+  "$NS_CLIENT" "$NS_NODNS" "$NS_ROUTER" "$NS_SERVER" "$LOOP_STATE/certs/ca.pem" "$NS_NOROUTE" <<'PY'
 import json, os, sys
-tsv, out, base, user, password, ns_client, ns_nodns, ns_router, ns_server, ca = sys.argv[1:]
+tsv, out, base, user, password, ns_client, ns_nodns, ns_router, ns_server, ca, ns_noroute = sys.argv[1:]
 targets = []
 with open(tsv) as f:
     for line in f:
@@ -451,7 +496,7 @@ with open(tsv) as f:
                         "behaviour": behaviour})
 doc = {"base_port": int(base),
        "namespaces": {"client": ns_client, "nodns": ns_nodns, "router": ns_router,
-                      "server": ns_server},
+                      "server": ns_server, "noroute": ns_noroute},
        "ca": ca,
        "credentials": {"rdp-a": {"user": user, "domain": "", "password": password}},
        "targets": targets}
@@ -462,4 +507,4 @@ os.replace(out + ".tmp", out)
 PY
 
 started_ok=1
-echo "path/start.sh: path lab up: namespaces $NS_CLIENT $NS_NODNS $NS_ROUTER $NS_SERVER, $(wc -l <"$STATE/targets.tsv") targets in ${STATE#"$ROOT"/}/path.json"
+echo "path/start.sh: path lab up: namespaces $NS_CLIENT $NS_NODNS $NS_NOROUTE $NS_ROUTER $NS_SERVER, $(wc -l <"$STATE/targets.tsv") targets in ${STATE#"$ROOT"/}/path.json"

@@ -44,7 +44,7 @@ const FAIL_TLS: (&str, &str) = ("fails", "tls");
 const FAIL_CERT: (&str, &str) = ("fails", "certificate");
 
 /// Profile ids in table order with the expected (outcome, step).
-type Expected = [(&'static str, (&'static str, &'static str)); 11];
+type Expected = [(&'static str, (&'static str, &'static str)); 14];
 
 const ECDHE_AEAD: Expected = [
     ("mstsc-win11", P),
@@ -53,6 +53,9 @@ const ECDHE_AEAD: Expected = [
     ("mstsc-win81", FAIL_TLS),
     ("mstsc-win7-kb3080079", FAIL_TLS),
     ("mstsc-win7", FAIL_TLS),
+    ("mstsc-server2022", P),
+    ("mstsc-server2019", P),
+    ("mstsc-server2016", P),
     ("windows-app-macos", P),
     ("freerdp2-openssl3", P),
     ("freerdp3-openssl3", P),
@@ -66,6 +69,9 @@ const RSA_CBC: Expected = [
     ("mstsc-win81", P),
     ("mstsc-win7-kb3080079", P),
     ("mstsc-win7", FAIL_TLS),
+    ("mstsc-server2022", P),
+    ("mstsc-server2019", P),
+    ("mstsc-server2016", P),
     ("windows-app-macos", P),
     ("freerdp2-openssl3", P),
     ("freerdp3-openssl3", P),
@@ -79,6 +85,9 @@ const TLS13_ONLY: Expected = [
     ("mstsc-win81", FAIL_TLS),
     ("mstsc-win7-kb3080079", FAIL_TLS),
     ("mstsc-win7", FAIL_TLS),
+    ("mstsc-server2022", P),
+    ("mstsc-server2019", FAIL_TLS),
+    ("mstsc-server2016", FAIL_TLS),
     ("windows-app-macos", P),
     ("freerdp2-openssl3", P),
     ("freerdp3-openssl3", P),
@@ -92,6 +101,9 @@ const TLS10_ONLY: Expected = [
     ("mstsc-win81", P),
     ("mstsc-win7-kb3080079", P),
     ("mstsc-win7", P),
+    ("mstsc-server2022", P),
+    ("mstsc-server2019", P),
+    ("mstsc-server2016", P),
     ("windows-app-macos", FAIL_TLS),
     ("freerdp2-openssl3", FAIL_TLS),
     ("freerdp3-openssl3", FAIL_TLS),
@@ -309,7 +321,11 @@ fn scan_puts_the_matrix_on_every_line_and_counts_failing_clients() {
         .collect();
     assert_eq!(lines.len(), 2);
     for l in &lines {
-        assert_eq!(l["clients"].as_array().map_or(0, Vec::len), 11, "{l}");
+        assert_eq!(
+            l["clients"].as_array().map_or(0, Vec::len),
+            ECDHE_AEAD.len(),
+            "{l}"
+        );
     }
     let err = String::from_utf8_lossy(&out.stderr);
     let section = err
@@ -448,4 +464,14 @@ fn diagnose_replays_the_matrix_from_a_saved_document() {
     let (_, replay) = run_json(&["diagnose", file, "--json"]);
     assert_eq!(matrix(&live), matrix(&replay));
     let _ = std::fs::remove_dir_all(&dir);
+}
+
+/// Every profile `--clients` simulates can be named with `--client`, and the help lists it.
+#[test]
+fn every_profile_is_listed_in_the_help_of_client() {
+    let help = run(&["check", "--help"]);
+    let help = String::from_utf8_lossy(&help.stdout).replace(['\n', ' '], "");
+    for (id, _) in ECDHE_AEAD {
+        assert!(help.contains(id), "{id} is missing from check --help");
+    }
 }

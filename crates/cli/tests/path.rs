@@ -12,7 +12,16 @@ use common::{bin, ids, workspace_root};
 use serde_json::Value;
 use std::path::PathBuf;
 use std::process::Command;
+use std::sync::Mutex;
 use std::time::{Duration, Instant};
+
+/// The transient-reset firewall keeps a token bucket per client for 2 s after its first
+/// ClientHello (lab/path/start.sh, set tls_burst): checks of that target run one at a time, each
+/// after the previous one's bucket expired.
+static FRESH_BURST: Mutex<()> = Mutex::new(());
+/// The slow link is one queue: two checks through it at once would measure each other.
+static SLOW_LINK: Mutex<()> = Mutex::new(());
+const BURST_EXPIRY: Duration = Duration::from_millis(2200);
 
 /// The running path lab. Tests fail, never skip, when it is not running.
 struct PathLab {
@@ -52,6 +61,19 @@ impl PathLab {
 
     /// Runs `rdpdoctor check TARGET --json ARGS` in the target's client namespace.
     fn check(&self, name: &str, args: &[&str]) -> (i32, Value, Duration) {
+        if name == "tls-reset-transient" {
+            let _one = FRESH_BURST.lock().unwrap_or_else(|e| e.into_inner());
+            std::thread::sleep(BURST_EXPIRY);
+            return self.check_now(name, args);
+        }
+        if name == "slow-link" {
+            let _one = SLOW_LINK.lock().unwrap_or_else(|e| e.into_inner());
+            return self.check_now(name, args);
+        }
+        self.check_now(name, args)
+    }
+
+    fn check_now(&self, name: &str, args: &[&str]) -> (i32, Value, Duration) {
         let (ns, target) = self.target(name);
         let start = Instant::now();
         let out = Command::new("ip")
@@ -152,6 +174,31 @@ const CASES: &[Case] = &[
         ids: &["port-rejected-by-firewall"],
         exit: 1,
     },
+    // A host that is off (no ARP answer) and no route from this machine are not firewalls.
+    Case {
+        target: "host-unreachable",
+        timeout: "2",
+        status: "unreachable",
+        finding: Some("host-unreachable"),
+        ids: &["host-unreachable"],
+        exit: 1,
+    },
+    Case {
+        target: "no-neighbour",
+        timeout: "2",
+        status: "unreachable",
+        finding: Some("host-unreachable"),
+        ids: &["host-unreachable"],
+        exit: 1,
+    },
+    Case {
+        target: "no-route",
+        timeout: "2",
+        status: "unreachable",
+        finding: Some("no-route"),
+        ids: &["no-route"],
+        exit: 1,
+    },
     Case {
         target: "closed",
         timeout: "2",
@@ -184,6 +231,16 @@ const CASES: &[Case] = &[
         ],
         exit: 1,
     },
+    // A passing fault: the firewall resets the first four ClientHellos only. The control retry
+    // completes, so no device is named and the server is not called broken.
+    Case {
+        target: "tls-reset-transient",
+        timeout: "3",
+        status: "degraded",
+        finding: Some("nla-not-enforced"),
+        ids: &["nla-not-enforced", "tls-handshake-failed"],
+        exit: 1,
+    },
     Case {
         target: "mtu-blackhole",
         timeout: "2",
@@ -206,11 +263,12 @@ const CASES: &[Case] = &[
     },
     Case {
         // A slow link queues every answer behind the one before it: the kernel's round-trip
-        // samples pass 150 ms while nothing is lost.
+        // samples pass 150 ms while nothing is lost. A far site is a fact (info), so the top
+        // finding is xrdp's own.
         target: "slow-link",
         timeout: "10",
         status: "degraded",
-        finding: Some("high-latency"),
+        finding: Some("nla-not-enforced"),
         ids: &["high-latency", "nla-not-enforced"],
         exit: 1,
     },
@@ -314,9 +372,40 @@ fn icmp_evidence_names_the_router_and_the_code() {
     // ICMP answers at once: no deadline was waited for.
     assert!(elapsed < Duration::from_millis(1500), "{elapsed:?}");
     let (_, v, _) = lab.check("rejected-port-unreachable", &["--timeout", "2"]);
-    let e = evidence(finding(&v, "port-rejected-by-firewall"));
+    let f = finding(&v, "port-rejected-by-firewall");
+    let e = evidence(f);
     assert!(e.contains("ICMP type 3 code 3 (port unreachable)"), "{e}");
     assert!(e.contains("Connection refused"), "{e}");
+    // Windows Defender Firewall never sends ICMP: the fix points at the sender, not at it.
+    let fixes = f["fixes"].to_string();
+    assert!(!fixes.contains("Get-NetFirewallRule"), "{fixes}");
+    assert!(fixes.contains("sent the ICMP message"), "{fixes}");
+}
+
+#[test]
+fn host_unreachable_and_no_route_name_who_could_not_deliver() {
+    let lab = PathLab::get();
+    let (_, v, elapsed) = lab.check("host-unreachable", &["--timeout", "2"]);
+    let e = evidence(finding(&v, "host-unreachable"));
+    assert!(
+        e.contains("ICMP type 3 code 1 (host unreachable) from 198.18.1.1, a router on the way"),
+        "{e}"
+    );
+    // The router's ARP wait (two requests 250 ms apart), not the deadline.
+    assert!(elapsed < Duration::from_millis(1900), "{elapsed:?}");
+    let (_, v, _) = lab.check("no-neighbour", &["--timeout", "2"]);
+    let e = evidence(finding(&v, "host-unreachable"));
+    assert!(
+        e.contains("from 198.18.1.2, this machine itself (no answer to its own ARP"),
+        "{e}"
+    );
+    let (_, v, elapsed) = lab.check("no-route", &["--timeout", "2"]);
+    let e = evidence(finding(&v, "no-route"));
+    assert!(
+        e.contains("failed at once on this machine: Network is unreachable"),
+        "{e}"
+    );
+    assert!(elapsed < Duration::from_millis(1000), "{elapsed:?}");
 }
 
 #[test]
@@ -324,6 +413,11 @@ fn tls_reset_retries_say_which_cut_got_through() {
     let lab = PathLab::get();
     let (_, v, _) = lab.check("tls-reset", &["--timeout", "3"]);
     let e = evidence(finding(&v, "tls-reset-in-path"));
+    // The control came first and was reset again: the reset repeats.
+    assert!(
+        e.contains("retry with the same ClientHello once more (the control) (TLS 1.2): the server reset the connection after 0 bytes"),
+        "{e}"
+    );
     assert!(
         e.contains("retry with the ClientHello's first byte in a TCP segment of its own (TLS 1.2): completed"),
         "{e}"
@@ -350,6 +444,11 @@ fn mtu_blackhole_brackets_the_path_mtu() {
     let e = evidence(finding(&v, "path-mtu-blackhole"));
     assert!(
         e.contains("with TCP MSS 536 (packets of at most 576 bytes): completed"),
+        "{e}"
+    );
+    // The control: full size once more, and it stalled again.
+    assert!(
+        e.contains("full size retried once (the control): handshake (TLS 1.2) with TCP MSS 1460 (packets of at most 1500 bytes): no handshake before the deadline"),
         "{e}"
     );
     // The lab's route MTU is 1000 bytes: the estimate must contain it.
@@ -442,6 +541,12 @@ fn healthy_checks_make_no_retries_and_report_path_quality() {
             "{name}: {facts}"
         );
         assert_eq!(facts["connections_with_data_loss"], 0, "{name}: {facts}");
+        // Nothing lost: no loss sample was taken, and the segment counts are facts.
+        assert_eq!(facts["lost_segments"], 0, "{name}: {facts}");
+        assert!(
+            facts["data_segments"].as_u64().unwrap_or(0) > 0,
+            "{name}: {facts}"
+        );
     }
 }
 
@@ -467,4 +572,60 @@ fn logon_through_haproxy_is_accepted() {
         .unwrap_or_else(|e| panic!("no JSON ({e}): {}", String::from_utf8_lossy(&out.stderr)));
     assert_eq!(ids(&v), ["auth-ok", "nla-required"], "{v}");
     assert_eq!(v["verdict"]["status"], "healthy");
+}
+
+#[test]
+fn a_reset_that_does_not_repeat_names_no_device() {
+    let lab = PathLab::get();
+    let (_, v, _) = lab.check("tls-reset-transient", &["--timeout", "3"]);
+    let f = finding(&v, "tls-handshake-failed");
+    assert_eq!(f["severity"], "warning", "{f}");
+    let e = evidence(f);
+    assert!(
+        e.contains("TLS 1.2: the server reset the connection after 0 bytes"),
+        "{e}"
+    );
+    assert!(
+        e.contains("retry with the same ClientHello once more (the control) (TLS 1.2): completed"),
+        "{e}"
+    );
+    assert!(e.contains("the reset did not repeat"), "{e}");
+    // Nothing is compared once the control passed: no split or SNI-less retry.
+    assert!(!e.contains("first byte in a TCP segment"), "{e}");
+}
+
+/// Loss is a rate over at least 50 data segments (the check sends more when it saw a first loss
+/// on fewer); a long round trip with nothing lost is a fact, not a warning.
+#[test]
+fn loss_is_a_rate_and_latency_alone_is_a_fact() {
+    let lab = PathLab::get();
+    let (_, v, _) = lab.check("lossy", &["--timeout", "5"]);
+    let f = finding(&v, "packet-loss");
+    let e = evidence(f);
+    let numbers: Vec<u32> = e
+        .lines()
+        .next()
+        .unwrap_or("")
+        .split(|c: char| !c.is_ascii_digit())
+        .filter_map(|n| n.parse().ok())
+        .collect();
+    let (lost, segments) = (numbers[0], numbers[1]);
+    assert!(segments >= 50 && lost * 50 >= segments, "{e}");
+    assert!(e.contains("data segments sent to 198.18.2.40:3389"), "{e}");
+    let facts = &v["facts"]["path"];
+    assert_eq!(facts["data_segments"], segments, "{facts}");
+
+    let (_, v, _) = lab.check("slow-link", &["--timeout", "10"]);
+    let f = finding(&v, "high-latency");
+    assert_eq!(f["severity"], "info", "{f}");
+    assert!(
+        evidence(f).contains("a far site, reported as a fact"),
+        "{f}"
+    );
+    // A spurious retransmission on a slow link is no loss.
+    assert!(
+        !ids(&v).contains(&"packet-loss".to_string()),
+        "{}",
+        v["facts"]["path"]
+    );
 }

@@ -431,7 +431,7 @@ fn reach(o: &Observations) -> String {
         Some(t) => match t.attempts.last().map(|a| &a.outcome) {
             Some(ConnectOutcome::Refused) => "TCP refused".to_string(),
             Some(ConnectOutcome::TimedOut) => "TCP timed out".to_string(),
-            Some(ConnectOutcome::Unreachable { error }) => format!("TCP unreachable ({error})"),
+            Some(ConnectOutcome::Unreachable { error, .. }) => format!("TCP unreachable ({error})"),
             Some(ConnectOutcome::Error { error }) => format!("TCP error ({error})"),
             Some(ConnectOutcome::Connected) | None => "not connected".to_string(),
         },

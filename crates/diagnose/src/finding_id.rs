@@ -110,6 +110,8 @@ finding_ids! {
     ClientsFail => "clients-fail",
     DnsTimeout => "dns-timeout",
     PortRejectedByFirewall => "port-rejected-by-firewall",
+    HostUnreachable => "host-unreachable",
+    NoRoute => "no-route",
     AddressUnreachable => "address-unreachable",
     TlsResetInPath => "tls-reset-in-path",
     PathMtuBlackhole => "path-mtu-blackhole",

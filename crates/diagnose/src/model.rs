@@ -201,6 +201,10 @@ pub struct PathFacts {
     pub retransmitted_bytes: Option<u64>,
     /// Connections on which payload was retransmitted.
     pub connections_with_data_loss: usize,
+    /// Data segments sent (tcpi_data_segs_out), the base of the loss rate.
+    pub data_segments: u32,
+    /// Data segments retransmitted less those the receiver reported as duplicates (D-SACK).
+    pub lost_segments: u32,
 }
 
 /// The Standard RDP Security settings from the MCS Connect Response (MS-RDPBCGR 2.2.1.4.2,

@@ -19,6 +19,8 @@ const UNREACHABLE: &[FindingId] = &[
     FindingId::PortFiltered,
     FindingId::DnsTimeout,
     FindingId::PortRejectedByFirewall,
+    FindingId::HostUnreachable,
+    FindingId::NoRoute,
 ];
 
 /// Folds each explained finding's evidence into the finding that explains it (catalog

@@ -62,6 +62,10 @@ pub enum ConnectOutcome {
     /// Host or network unreachable (ICMP), or no route.
     Unreachable {
         error: String,
+        /// This machine has no route to the address (ENETUNREACH without an ICMP message):
+        /// nothing was sent.
+        #[serde(default, skip_serializing_if = "std::ops::Not::not")]
+        no_route: bool,
     },
     Error {
         error: String,

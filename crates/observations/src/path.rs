@@ -7,6 +7,10 @@ use crate::{ConnectOutcome, TcpAttempt, TlsOutcome, TlsVersion};
 use serde::{Deserialize, Serialize};
 use std::net::{IpAddr, SocketAddr};
 
+/// Data segments a loss rate is computed over: below it one retransmission is a rate of several
+/// percent by chance alone, so the check gathers more before it speaks of loss.
+pub const LOSS_SAMPLE_SEGMENTS: u32 = 50;
+
 /// Everything the path probes gathered. Empty lists are left out of saved documents.
 #[derive(Clone, Debug, Default, Serialize, Deserialize)]
 pub struct PathObservation {
@@ -22,10 +26,12 @@ pub struct PathObservation {
     /// The configured resolvers, asked directly after the lookup failed or timed out.
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub resolvers: Vec<ResolverProbe>,
-    /// Handshakes retried after a reset right after the ClientHello.
+    /// Handshakes retried after a reset right after the ClientHello: the unchanged one first
+    /// (the control), then, only when it was reset again, the split one and the one without SNI.
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub tls_retries: Vec<TlsRetry>,
-    /// Handshakes retried with a small MSS after every handshake stalled.
+    /// Handshakes retried with a small MSS after every handshake stalled, then one at full size
+    /// (the control), then, when that stalled again, a search between the two.
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub mss_probes: Vec<MssProbe>,
 }
@@ -65,6 +71,32 @@ pub struct TcpInfoSample {
     pub segs_out: Option<u32>,
     pub snd_mss: u32,
     pub rcv_mss: u32,
+    /// Segments sent that carried data (tcpi_data_segs_out, Linux 4.6+).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub data_segs_out: Option<u32>,
+    /// Retransmissions the receiver reported as duplicates with D-SACK (tcpi_dsack_dups, Linux
+    /// 5.x): sent again without having been lost, e.g. tail-loss probes (RFC 8985 7) that Linux
+    /// counts as retransmissions.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub dsack_dups: Option<u32>,
+}
+
+impl TcpInfoSample {
+    /// Data segments lost on the way, as far as the sender can tell: retransmissions less the
+    /// ones the receiver reported as duplicates. A connection that retransmitted no payload
+    /// lost none (its retransmissions were SYNs).
+    pub fn lost_segments(&self) -> u32 {
+        if self.bytes_retrans == Some(0) {
+            return 0;
+        }
+        self.total_retrans
+            .saturating_sub(self.dsack_dups.unwrap_or(0))
+    }
+
+    /// Segments that carried data; all segments sent on kernels without tcpi_data_segs_out.
+    pub fn data_segments(&self) -> u32 {
+        self.data_segs_out.or(self.segs_out).unwrap_or(0)
+    }
 }
 
 /// An ICMP error that answered a connect (MS: none; RFC 792 / RFC 4443 types and codes).
@@ -72,9 +104,14 @@ pub struct TcpInfoSample {
 pub struct IcmpError {
     /// The address the connect went to.
     pub address: SocketAddr,
-    /// Who sent the ICMP message: a router on the way, or the server itself.
+    /// Who sent the ICMP message: a router on the way, the server itself, or this machine (its
+    /// own failed ARP).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub from: Option<IpAddr>,
+    /// This machine's address on the connection (the connect's source), to tell its own
+    /// messages from a router's.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub local: Option<IpAddr>,
     /// 4 for ICMP, 6 for ICMPv6.
     pub ip_version: u8,
     pub icmp_type: u8,
@@ -106,6 +143,10 @@ pub enum ResolverOutcome {
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(rename_all = "kebab-case")]
 pub enum TlsRetryKind {
+    /// The same ClientHello again, in one segment with the same server name: the control. A
+    /// reset that does not repeat was a passing fault, not a device that resets every
+    /// ClientHello, and no other retry is made.
+    Unchanged,
     /// The ClientHello's first byte in a TCP segment of its own, the rest after a pause: a
     /// device that matches the record header or the SNI in one segment no longer sees it.
     SplitClientHello,
@@ -128,6 +169,10 @@ pub struct TlsRetry {
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
 pub struct MssProbe {
     pub mss: u16,
+    /// The control: a handshake at the full Ethernet segment size, made once right after the
+    /// small one completed. When it completes too, the first stalls did not repeat.
+    #[serde(default, skip_serializing_if = "std::ops::Not::not")]
+    pub control: bool,
     pub version: TlsVersion,
     pub elapsed_ms: f64,
     /// How the connect went; `outcome` is only meaningful when it connected.

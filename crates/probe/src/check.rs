@@ -130,6 +130,8 @@ pub async fn check(target: Target, options: &ProbeOptions) -> Observations {
         path.other_addresses = attempts;
         path.icmp.extend(icmp);
     }
+    // Retransmissions seen on too few segments for a rate: a few more, made to be counted.
+    path::loss_sample(&host).await;
     path.tcp_info = host.tcp_info();
     obs.path = Some(path).filter(|p| !p.is_empty());
     let samples = host.samples();

@@ -5,17 +5,20 @@
 //!   own reset, and shows who sent it.
 //! - [`try_others`]: the addresses of a name the connect loop did not need, one connect each.
 //! - [`after_tls`]: when every TLS handshake failed in a way a middlebox explains, a few more:
-//!   after a reset right after the ClientHello, one with the ClientHello split over TCP segments
-//!   and one without SNI; after a stall, handshakes with a small MSS (TCP_MAXSEG before connect)
-//!   to find an MTU black hole and bracket the path MTU.
+//!   after a reset right after the ClientHello, the same ClientHello once more (the control: a
+//!   reset that does not repeat was a passing fault), and only when that is reset too, one with
+//!   the ClientHello split over TCP segments and one without SNI; after a stall, handshakes with
+//!   a small MSS (TCP_MAXSEG before connect) to find an MTU black hole and bracket the path MTU,
+//!   with one more at full size as the control.
 //!
 //! Nothing here runs on a healthy server: the retries cost connections only after a failure.
 
 use crate::host::Host;
-use crate::{elapsed_ms, negotiate, tcp, tls};
+use crate::{elapsed_ms, negotiate, tcp, tcp_info, tls};
 use rdpdoctor_observations::{
-    ConnectOutcome, IcmpError, MssProbe, NegotiationOutcome, PathObservation, Phase, TcpAttempt,
-    TlsAttempt, TlsOutcome, TlsRetry, TlsRetryKind, TlsVersion, Transport,
+    protocol, ConnectOutcome, IcmpError, MssProbe, NegotiationOutcome, PathObservation, Phase,
+    TcpAttempt, TcpInfoSample, TlsAttempt, TlsOutcome, TlsRetry, TlsRetryKind, TlsVersion,
+    Transport, LOSS_SAMPLE_SEGMENTS,
 };
 use std::future::Future;
 use std::io;
@@ -42,6 +45,12 @@ const ETHERNET_MSS_V6: u16 = 1440;
 const SEARCH_STEPS: usize = 3;
 /// The pause between the first byte of a split ClientHello and the rest.
 const SPLIT_PAUSE: Duration = Duration::from_millis(50);
+/// The pause between the one-byte segments of the loss sample: long enough that the kernel sends
+/// each at once (no autocorking behind the one before), short enough that a request of ~50 bytes
+/// takes a tenth of a second.
+const TRICKLE_PAUSE: Duration = Duration::from_millis(2);
+/// At most this many loss-sample connections (each about 50 one-byte data segments).
+const LOSS_SAMPLE_CONNECTIONS: usize = 2;
 
 /// Connects to `address` within `deadline`, with TCP_MAXSEG set first when `mss` is given. The
 /// stream comes back only when the connect succeeded; an ICMP error that answered it comes back
@@ -169,6 +178,14 @@ pub(crate) async fn after_tls(
         )
     });
     if reset_at_hello {
+        // The control: a device that resets ClientHellos resets this one too; a passing fault
+        // (a reset storm, a failover) does not, and then nothing is compared.
+        let control = tls_retry(host, requested, TlsRetryKind::Unchanged).await;
+        let transient = matches!(control.outcome, TlsOutcome::Completed { .. });
+        path.tls_retries.push(control);
+        if transient {
+            return;
+        }
         path.tls_retries
             .push(tls_retry(host, requested, TlsRetryKind::SplitClientHello).await);
         // An address literal never carried SNI: that retry would repeat the first ones.
@@ -205,23 +222,26 @@ async fn tls_retry(host: &Host, requested: u32, kind: TlsRetryKind) -> TlsRetry 
             outcome: negotiated,
         });
     }
-    let outcome = match kind {
-        TlsRetryKind::SplitClientHello => {
-            tls::handshake(
-                SplitFirstWrite::new(stream),
-                RETRY_VERSION,
-                host.server_name.as_deref(),
-                host.timeout(),
-                false,
-            )
+    // The control and the split retry send what the first handshakes sent; only the SNI-less
+    // one leaves the name out.
+    let name = match kind {
+        TlsRetryKind::NoSni => None,
+        TlsRetryKind::Unchanged | TlsRetryKind::SplitClientHello => host.server_name.as_deref(),
+    };
+    let outcome = if kind == TlsRetryKind::SplitClientHello {
+        tls::handshake(
+            SplitFirstWrite::new(stream),
+            RETRY_VERSION,
+            name,
+            host.timeout(),
+            false,
+        )
+        .await
+        .outcome
+    } else {
+        tls::handshake(stream, RETRY_VERSION, name, host.timeout(), false)
             .await
             .outcome
-        }
-        TlsRetryKind::NoSni => {
-            tls::handshake(stream, RETRY_VERSION, None, host.timeout(), false)
-                .await
-                .outcome
-        }
     };
     retry(outcome)
 }
@@ -239,13 +259,20 @@ async fn mss_search(host: &Host, requested: u32, path: &mut PathObservation) {
     // connect times (at least a second) has met the black hole.
     let slowest = host.samples().into_iter().fold(0.0f64, f64::max);
     let stall = Duration::from_secs_f64((slowest * 20.0 / 1000.0).max(1.0)).min(host.timeout());
-    let (mut lo, mut hi) = (
-        SMALL_MSS,
-        match host.address {
-            SocketAddr::V4(_) => ETHERNET_MSS_V4,
-            SocketAddr::V6(_) => ETHERNET_MSS_V6,
-        },
-    );
+    let full = match host.address {
+        SocketAddr::V4(_) => ETHERNET_MSS_V4,
+        SocketAddr::V6(_) => ETHERNET_MSS_V6,
+    };
+    // The control: full size once more. A stall that does not repeat was a passing fault (a
+    // congested moment, a flapping link), not a black hole, and nothing is searched.
+    let mut control = mss_probe(host, requested, full, stall).await;
+    control.control = true;
+    let repeated = !matches!(control.outcome, TlsOutcome::Completed { .. });
+    path.mss_probes.push(control);
+    if !repeated {
+        return;
+    }
+    let (mut lo, mut hi) = (SMALL_MSS, full);
     for _ in 0..SEARCH_STEPS {
         let mid = lo + (hi - lo) / 2;
         if mid == lo {
@@ -267,6 +294,7 @@ async fn mss_probe(host: &Host, requested: u32, mss: u16, deadline: Duration) ->
     let (attempt, stream, _icmp) = connect(host.address, host.timeout(), Some(mss)).await;
     let probe = |connect, outcome| MssProbe {
         mss,
+        control: false,
         version: RETRY_VERSION,
         elapsed_ms: elapsed_ms(start),
         connect,
@@ -298,17 +326,52 @@ async fn mss_probe(host: &Host, requested: u32, mss: u16, deadline: Duration) ->
     probe(attempt.outcome, hs.outcome)
 }
 
+/// When the probe connections retransmitted data (after the receiver's D-SACK duplicates are
+/// taken off) but sent too few data segments for a rate, more: connections whose X.224
+/// Connection Request goes one byte per segment, sampled like the others, until
+/// [`LOSS_SAMPLE_SEGMENTS`] data segments were sent in all. A clean path never pays for it.
+pub(crate) async fn loss_sample(host: &Host) {
+    let samples = host.tcp_info();
+    let lost: u32 = samples.iter().map(TcpInfoSample::lost_segments).sum();
+    let mut segments: u32 = samples.iter().map(TcpInfoSample::data_segments).sum();
+    for _ in 0..LOSS_SAMPLE_CONNECTIONS {
+        if lost == 0 || segments >= LOSS_SAMPLE_SEGMENTS || host.past_deadline() {
+            return;
+        }
+        let Ok((_slot, stream)) = host.open().await else {
+            return;
+        };
+        let sampler = tcp_info::Sampler::new(&stream);
+        let mut trickle = SplitWrite::trickle(stream);
+        // The answer does not matter: the request's segments are the sample.
+        let _ = negotiate::negotiate(&mut trickle, protocol::SSL, host.timeout()).await;
+        let sample = sampler.and_then(tcp_info::Sampler::sample);
+        segments += sample.as_ref().map_or(0, TcpInfoSample::data_segments);
+        host.note_tcp_info(sample);
+        if segments == 0 {
+            // A kernel that reports no segment counts: no rate can be had.
+            return;
+        }
+    }
+}
+
 fn selects_tls(outcome: &NegotiationOutcome) -> bool {
     outcome.selects_tls()
 }
 
-/// A stream whose first write sends one byte only, then waits [`SPLIT_PAUSE`] before the rest:
-/// with TCP_NODELAY the TLS record header's first byte leaves in a segment of its own, so a
-/// device matching the ClientHello (record header, SNI) within one segment does not see it.
-pub(crate) struct SplitFirstWrite<S> {
+/// A stream whose first `singles` writes send one byte each, with a pause after each, before
+/// the rest goes as it comes. With TCP_NODELAY each of those bytes leaves in a segment of its own.
+pub(crate) struct SplitWrite<S> {
     inner: S,
     state: Split,
+    singles: usize,
+    pause: Duration,
 }
+
+/// The split retry: the TLS record header's first byte alone, then [`SPLIT_PAUSE`], then the
+/// rest, so a device matching the ClientHello (record header, SNI) within one segment does not
+/// see it.
+pub(crate) type SplitFirstWrite<S> = SplitWrite<S>;
 
 enum Split {
     First,
@@ -316,16 +379,29 @@ enum Split {
     Done,
 }
 
-impl<S> SplitFirstWrite<S> {
+impl<S> SplitWrite<S> {
     pub(crate) fn new(inner: S) -> Self {
-        SplitFirstWrite {
+        SplitWrite {
             inner,
             state: Split::First,
+            singles: 1,
+            pause: SPLIT_PAUSE,
+        }
+    }
+
+    /// Every byte in a segment of its own, [`TRICKLE_PAUSE`] apart: many small data segments
+    /// from one short message (the loss sample).
+    pub(crate) fn trickle(inner: S) -> Self {
+        SplitWrite {
+            inner,
+            state: Split::First,
+            singles: usize::MAX,
+            pause: TRICKLE_PAUSE,
         }
     }
 }
 
-impl<S: AsyncRead + Unpin> AsyncRead for SplitFirstWrite<S> {
+impl<S: AsyncRead + Unpin> AsyncRead for SplitWrite<S> {
     fn poll_read(
         self: Pin<&mut Self>,
         cx: &mut Context<'_>,
@@ -335,7 +411,7 @@ impl<S: AsyncRead + Unpin> AsyncRead for SplitFirstWrite<S> {
     }
 }
 
-impl<S: AsyncWrite + Unpin> AsyncWrite for SplitFirstWrite<S> {
+impl<S: AsyncWrite + Unpin> AsyncWrite for SplitWrite<S> {
     fn poll_write(
         self: Pin<&mut Self>,
         cx: &mut Context<'_>,
@@ -344,16 +420,18 @@ impl<S: AsyncWrite + Unpin> AsyncWrite for SplitFirstWrite<S> {
         let this = self.get_mut();
         loop {
             match &mut this.state {
-                Split::First if buf.len() > 1 => {
+                Split::First if buf.len() > 1 && this.singles > 0 => {
                     let r = Pin::new(&mut this.inner).poll_write(cx, &buf[..1]);
                     if let Poll::Ready(Ok(_)) = r {
-                        this.state = Split::Pause(Box::pin(tokio::time::sleep(SPLIT_PAUSE)));
+                        this.singles -= 1;
+                        this.state = Split::Pause(Box::pin(tokio::time::sleep(this.pause)));
                     }
                     return r;
                 }
                 Split::First => this.state = Split::Done,
                 Split::Pause(sleep) => match sleep.as_mut().poll(cx) {
                     Poll::Pending => return Poll::Pending,
+                    Poll::Ready(()) if this.singles > 0 => this.state = Split::First,
                     Poll::Ready(()) => this.state = Split::Done,
                 },
                 Split::Done => return Pin::new(&mut this.inner).poll_write(cx, buf),
@@ -373,7 +451,10 @@ impl<S: AsyncWrite + Unpin> AsyncWrite for SplitFirstWrite<S> {
 /// The socket options behind [`connect`]: Linux only (IP_RECVERR and the error queue).
 #[cfg(target_os = "linux")]
 mod sys {
-    use nix::sys::socket::{recvmsg, setsockopt, sockopt, ControlMessageOwned, MsgFlags};
+    use nix::sys::socket::{
+        getsockname, recvmsg, setsockopt, sockopt, ControlMessageOwned, MsgFlags, SockaddrLike,
+        SockaddrStorage,
+    };
     use rdpdoctor_observations::IcmpError;
     use std::io::IoSliceMut;
     use std::net::{IpAddr, Ipv4Addr, Ipv6Addr, SocketAddr};
@@ -435,9 +516,23 @@ mod sys {
                 }
                 _ => continue,
             };
+            // The connect's source: an ICMP message from it is this machine's own (its ARP for
+            // an address on its own network failed).
+            let local = getsockname::<SockaddrStorage>(fd.as_raw_fd())
+                .ok()
+                .and_then(|a| match a.family() {
+                    Some(nix::sys::socket::AddressFamily::Inet) => {
+                        a.as_sockaddr_in().map(|v4| IpAddr::V4(v4.ip()))
+                    }
+                    Some(nix::sys::socket::AddressFamily::Inet6) => {
+                        a.as_sockaddr_in6().map(|v6| IpAddr::V6(v6.ip()))
+                    }
+                    _ => None,
+                });
             return Some(IcmpError {
                 address,
                 from,
+                local,
                 ip_version: version,
                 icmp_type: err.ee_type,
                 code: err.ee_code,

@@ -59,6 +59,10 @@ pub(crate) fn classify(e: &std::io::Error) -> ConnectOutcome {
         | ErrorKind::NetworkUnreachable
         | ErrorKind::AddrNotAvailable => ConnectOutcome::Unreachable {
             error: e.to_string(),
+            // ENETUNREACH: the local routing table has nothing for the address (an ICMP
+            // "network unreachable" from a router reads the same, but leaves its message on the
+            // error queue, which the rules look at first).
+            no_route: e.kind() == ErrorKind::NetworkUnreachable,
         },
         _ => ConnectOutcome::Error {
             error: e.to_string(),

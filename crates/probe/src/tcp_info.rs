@@ -170,6 +170,8 @@ pub(crate) fn parse_tcp_info(info: &[u8], remote: SocketAddr) -> Option<TcpInfoS
         min_rtt_us: ne_u32_at(info, 148),
         bytes_sent: ne_u64_at(info, 200),
         bytes_retrans: ne_u64_at(info, 208),
+        data_segs_out: ne_u32_at(info, 156),
+        dsack_dups: ne_u32_at(info, 216),
     })
 }
 
@@ -203,6 +205,8 @@ mod tests {
         info[100..104].copy_from_slice(&3u32.to_ne_bytes());
         info[148..152].copy_from_slice(&1200u32.to_ne_bytes());
         info[208..216].copy_from_slice(&99u64.to_ne_bytes());
+        info[156..160].copy_from_slice(&41u32.to_ne_bytes());
+        info[216..220].copy_from_slice(&2u32.to_ne_bytes());
         let mut msg = vec![0u8; DIAG_MSG_LEN];
         // an unrelated attribute first (INET_DIAG_MEMINFO, 16 bytes)
         msg.extend_from_slice(&20u16.to_ne_bytes());
@@ -219,6 +223,8 @@ mod tests {
         let s = parse_answer(&answer, remote).unwrap_or_else(|| panic!("no sample"));
         assert_eq!((s.snd_mss, s.rtt_us, s.total_retrans), (1448, 2500, 3));
         assert_eq!((s.min_rtt_us, s.bytes_retrans), (Some(1200), Some(99)));
+        assert_eq!((s.data_segs_out, s.dsack_dups), (Some(41), Some(2)));
+        assert_eq!((s.lost_segments(), s.data_segments()), (1, 41));
         for cut in 0..answer.len() {
             // Never panics; a cut inside the attribute loses the sample.
             let _ = parse_answer(&answer[..cut], remote);

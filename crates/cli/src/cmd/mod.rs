@@ -62,8 +62,9 @@ pub fn seconds(flag: &str, v: f64, zero_ok: bool) -> Result<(), String> {
 #[derive(clap::Args, Clone, Debug)]
 pub struct DiagnosisOptions {
     /// Client whose experience severities describe: a profile id of `--clients`' table
-    /// (mstsc-win11, mstsc-win10, mstsc-win81, mstsc-win7, mstsc-win7-kb3080079, mstsc-hardened,
-    /// windows-app-macos, freerdp2-openssl3, freerdp3-openssl3, rdesktop, ironrdp) or the older names
+    /// (mstsc-win11, mstsc-win10, mstsc-hardened, mstsc-win81, mstsc-win7-kb3080079, mstsc-win7,
+    /// mstsc-server2022, mstsc-server2019, mstsc-server2016, windows-app-macos, freerdp2-openssl3,
+    /// freerdp3-openssl3, rdesktop, ironrdp) or the older names
     /// windows (default, = mstsc-win11), windows10 (= mstsc-win10), hardened (= mstsc-hardened)
     #[arg(long, value_name = "PROFILE", default_value = "windows")]
     pub client: String,

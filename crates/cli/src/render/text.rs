@@ -176,8 +176,8 @@ fn details(out: &mut String, d: &Diagnosis, duration_ms: Option<f64>) {
     if let Some(p) = &f.path {
         let _ = writeln!(
             out,
-            "  Path: round trip {:.2} ms lowest, {:.2} ms median over {} connections; {} segments retransmitted ({} with data loss)",
-            p.rtt_min_ms, p.rtt_median_ms, p.connections, p.retransmitted_segments, p.connections_with_data_loss
+            "  Path: round trip {:.2} ms lowest, {:.2} ms median over {} connections; {} segments retransmitted ({} with data loss); {} of {} data segments lost",
+            p.rtt_min_ms, p.rtt_median_ms, p.connections, p.retransmitted_segments, p.connections_with_data_loss, p.lost_segments, p.data_segments
         );
     }
     if !f.negotiation.is_empty() {

@@ -1,5 +1,6 @@
 //! Catalog entries for what happens between the client and the server: routers and firewalls
-//! that refuse with ICMP, names with dead addresses, resolvers that never answer, devices that
+//! that refuse with ICMP, hosts that do not answer, no route from this machine, names with dead
+//! addresses, resolvers that never answer, devices that
 //! kill TLS, MTU black holes, and the quality of the path (round trip, retransmissions).
 
 use super::families::*;
@@ -12,10 +13,13 @@ use rdpdoctor_codes::code;
 /// about 100 ms; past 150 ms typing and mouse feedback lag visibly and every connection-time
 /// exchange (about 15 round trips before the desktop shows) adds up.
 pub(crate) const HIGH_LATENCY_MS: f64 = 150.0;
-/// `packet-loss` fires when payload had to be retransmitted on at least this many of the probe
-/// connections: a single retransmission can be chance, a second one on a few short connections
-/// is a loss rate of several percent, where TCP throughput (and RDP over TCP with it) collapses.
-pub(crate) const LOSS_CONNECTIONS: usize = 2;
+/// `packet-loss` fires when at least this share (percent) of the data segments sent was lost:
+/// TCP's throughput falls with the square root of the loss rate (Mathis et al. 1997), and past a
+/// couple of percent RDP over TCP stalls visibly on every loss.
+pub(crate) const LOSS_PERCENT: f64 = 2.0;
+/// ... and at least this many segments were lost: one retransmission is chance (a tail-loss
+/// probe whose D-SACK was not seen, a reordering), even over 50 segments.
+pub(crate) const LOSS_MIN_SEGMENTS: u32 = 2;
 
 pub(super) const ENTRIES: &[FindingDef] = &[
     FindingDef {
@@ -61,26 +65,27 @@ pub(super) const ENTRIES: &[FindingDef] = &[
         title: "A router or firewall refused the connection with ICMP",
         breaks_some_clients: false,
         explains: &[],
-        explanation: "The connection attempt was answered by an ICMP \"destination unreachable\" message, not by the \
-            server's TCP stack. Codes 9, 10 and 13 (administratively prohibited) and 3 (port unreachable) sent by a \
-            router mean a firewall rule rejects the connection; code 1 (host unreachable) means the last router \
-            could not reach the host (it is off, or not at this address). The evidence names who sent the message: \
-            a router on the way, or the server itself (a host firewall that rejects instead of dropping). A \
-            closed port answers with a TCP reset instead (port-closed), a dropping firewall with silence \
-            (port-filtered). The connect() error alone cannot tell: \"port unreachable\" reads \"connection \
-            refused\", like a reset.",
+        explanation: "The connection attempt was answered by an ICMP \"destination unreachable\" message that a \
+            firewall rule sends, not by the server's TCP stack: codes 9, 10 and 13 (administratively prohibited; \
+            ICMPv6 1, 5, 6) and 3 (port unreachable; ICMPv6 4, what iptables' REJECT sends by default). The \
+            evidence names who sent it. Windows Defender Firewall drops silently and never answers with ICMP, so \
+            a reject comes from a router, a firewall appliance, a VPN or cloud network filter on the way, or a \
+            Linux host's own REJECT rule when the sender is the server itself. A closed port answers with a TCP \
+            reset instead (port-closed), a dropping firewall with silence (port-filtered), a host that is off or \
+            does not answer ARP with \"host unreachable\" (host-unreachable). The connect() error alone cannot \
+            tell: \"port unreachable\" reads \"connection refused\", like a reset.",
         fixes: &[
             FixDef {
-                text: "Find the device that sent the ICMP message (the address in the evidence) and the rule on it that rejects TCP {port}; trace the path to see where it sits",
+                text: "Find the device that sent the ICMP message (its address is in the evidence) and the rule on it that rejects TCP {port}; trace the path to see where it sits",
                 commands: &["tracert -d {host}", "Test-NetConnection {host} -Port {port} -InformationLevel Detailed"],
             },
             FixDef {
-                text: "Allow TCP {port} from the client's network to the server on that firewall, VPN filter or cloud network ACL (the least invasive change: one rule for one port and one source range)",
+                text: "Allow TCP {port} from the client's network to the server on that router, firewall, VPN filter or cloud network ACL (the least invasive change: one rule for one port and one source range)",
                 commands: &[],
             },
             FixDef {
-                text: "If the server itself sent it, check its host firewall for a rule that rejects RDP",
-                commands: &[r#"Get-NetFirewallRule -Direction Inbound -Action Block -Enabled True | Get-NetFirewallPortFilter | Where-Object LocalPort -eq {port}"#],
+                text: "If the server itself sent it, it is a Linux or appliance host firewall with a REJECT rule for the port (Windows Defender Firewall never sends one): allow the port there",
+                commands: &["nft list ruleset | grep -n reject", "iptables -S | grep -n REJECT"],
             },
         ],
         client_codes: ClientCodes {
@@ -89,6 +94,89 @@ pub(super) const ENTRIES: &[FindingDef] = &[
         },
         client: Some(ClientDef {
             text: "\"Remote Desktop can't connect to the remote computer\" at once (no long wait)",
+            likely: true,
+        }),
+    },
+    FindingDef {
+        id: FindingId::HostUnreachable,
+        step: Step::Tcp,
+        severity: Severity::Blocking,
+        severity_rule: "Always blocking: nothing at the address answers.",
+        title: "Nothing answers at the server's address (host unreachable)",
+        breaks_some_clients: false,
+        explains: &[],
+        explanation: "The connection attempt was answered by ICMP \"host unreachable\" (or \"network unreachable\"; \
+            ICMPv6 \"address unreachable\" or \"no route\"), or failed with \"no route to host\" on this machine: \
+            the last router (its address is in the evidence), or this machine itself when the address is on its \
+            own network, asked for the address with ARP (IPv6: neighbour discovery) and got no answer, or has no \
+            route onward. The host is off, asleep, disconnected or moved to another address (a new DHCP lease, a \
+            stale DNS record), or a VM is stopped. This is not a firewall rule: a reject reads \"administratively \
+            prohibited\" (port-rejected-by-firewall), though a few firewalls are set to answer with \"host \
+            unreachable\"; if the host is up at that address, look at the device named in the evidence.",
+        fixes: &[
+            FixDef {
+                text: "Check that the server is running and has this address: its console, the hypervisor or cloud portal (a stopped or deallocated VM), or its own network settings",
+                commands: &["ipconfig /all", "Get-VM -Name NAME | Format-List State,NetworkAdapters"],
+            },
+            FixDef {
+                text: "Check that the name still points at the server's current address (a stale record after a DHCP change or a move)",
+                commands: &["Resolve-DnsName {host}", "Get-DnsServerResourceRecord -ZoneName ZONE -Name NAME"],
+            },
+            FixDef {
+                text: "From a machine on the server's subnet (or on the router that sent the message), see whether the address answers ARP",
+                commands: &["Get-NetNeighbor -IPAddress ADDRESS", "ping -n 2 ADDRESS", "arp -a"],
+            },
+            FixDef {
+                text: "If the server sleeps or is powered off by policy, wake it (Wake-on-LAN) or change its power plan so it stays reachable for remote sessions",
+                commands: &["powercfg /requests"],
+            },
+        ],
+        client_codes: ClientCodes {
+            codes: &[code(D, 0x204), code(F, 0x0002_0006), code(F, 141)],
+            inferred: true,
+        },
+        client: Some(ClientDef {
+            text: "\"Remote Desktop can't connect to the remote computer\" after a few seconds (the router's ARP wait)",
+            likely: true,
+        }),
+    },
+    FindingDef {
+        id: FindingId::NoRoute,
+        step: Step::Tcp,
+        severity: Severity::Blocking,
+        severity_rule: "Always blocking: this machine sends nothing towards the address.",
+        title: "This machine has no route to the server's address",
+        breaks_some_clients: false,
+        explains: &[],
+        explanation: "The connect failed on this machine at once with \"network is unreachable\", before any packet \
+            left: its routing table has no route for the address. Nothing on the network refused anything. The \
+            usual causes are a VPN that is down or not connected, a split-tunnel VPN whose routes do not include \
+            the server's network, a missing static route, or no default gateway (a network adapter without one, \
+            a DHCP lease that did not come). Other machines, or this one once the VPN is up, may connect fine.",
+        fixes: &[
+            FixDef {
+                text: "See which route (if any) this machine would use for the address",
+                commands: &["Find-NetRoute -RemoteIPAddress ADDRESS", "route print", "ip route get ADDRESS"],
+            },
+            FixDef {
+                text: "Connect the VPN that leads to the server's network, and check that it is up",
+                commands: &["Get-VpnConnection | Format-Table Name,ConnectionStatus,SplitTunneling", "rasdial"],
+            },
+            FixDef {
+                text: "With a split-tunnel VPN, add the server's network to the routes the VPN sets (on the VPN server's policy, or for one profile)",
+                commands: &["Add-VpnConnectionRoute -ConnectionName NAME -DestinationPrefix PREFIX"],
+            },
+            FixDef {
+                text: "Without a VPN, check the adapter's default gateway",
+                commands: &["Get-NetIPConfiguration | Format-List InterfaceAlias,IPv4Address,IPv4DefaultGateway"],
+            },
+        ],
+        client_codes: ClientCodes {
+            codes: &[code(D, 0x204)],
+            inferred: true,
+        },
+        client: Some(ClientDef {
+            text: "\"Remote Desktop can't connect to the remote computer\" at once",
             likely: true,
         }),
     },
@@ -134,8 +222,9 @@ pub(super) const ENTRIES: &[FindingDef] = &[
         title: "A device in the path kills the TLS handshake",
         breaks_some_clients: false,
         explains: &[FindingId::TlsHandshakeFailed],
-        explanation: "Every TLS handshake was reset right after the ClientHello, before any answer, but the same \
-            ClientHello sent another way got through (the evidence says which: split over two TCP segments, or \
+        explanation: "Every TLS handshake was reset right after the ClientHello, before any answer; the same \
+            ClientHello retried once was reset again (so the reset repeats: a reset that does not is a passing \
+            fault, and no device is named then), but the same ClientHello sent another way got through (the evidence says which: split over two TCP segments, or \
             without the server name). The server does not care how the ClientHello is cut into segments, so \
             something between the client and the server reads the ClientHello and resets the connection: an \
             inspecting firewall or IPS (TLS or application inspection, a rule against \"unknown TLS\" on the RDP \
@@ -175,7 +264,9 @@ pub(super) const ENTRIES: &[FindingDef] = &[
         explains: &[FindingId::TlsHandshakeFailed],
         explanation: "The X.224 exchange (small packets) worked, but every TLS handshake stalled after the ClientHello: \
             the server's first TLS flight (its certificate, a few kilobytes in full-size packets) never arrived. \
-            With a small maximum segment size the same handshake completed, so full-size packets are dropped on \
+            With a small maximum segment size the same handshake completed, and a full-size one retried right \
+            after stalled again (a stall that does not repeat is a passing fault, and no black hole is named \
+            then), so full-size packets are dropped on \
             the way while small ones pass: a link with a smaller MTU (VPN, tunnel, PPPoE, a cloud overlay) whose \
             ICMP \"fragmentation needed\" messages are dropped by a firewall, so the server never learns to send \
             smaller packets (path MTU discovery fails). The evidence brackets the path MTU. Clients wait, then \
@@ -207,14 +298,16 @@ pub(super) const ENTRIES: &[FindingDef] = &[
     FindingDef {
         id: FindingId::HighLatency,
         step: Step::Tcp,
-        severity: Severity::Warning,
-        severity_rule: "Warning when the median round trip of the probe connections exceeds 150 ms (the kernel's TCP round-trip measurement).",
+        severity: Severity::Info,
+        severity_rule: "Info when the median round trip of the probe connections exceeds 150 ms (the kernel's TCP round-trip measurement): a far site is a fact. Warning when the session suffers from it: packet loss on the same path (each loss costs a round trip to repair), or a --full session that timed out or a --hold session that was dropped.",
         title: "The round trip to the server is long",
         breaks_some_clients: false,
         explains: &[],
         explanation: "The kernel's round-trip measurements (TCP_INFO) of the probe connections put the median above \
             150 ms. RDP stays usable, but typing and pointer feedback lag visibly, and the connection sequence \
-            (about fifteen round trips before the desktop appears) takes seconds. Far-away servers, VPNs that \
+            (about fifteen round trips before the desktop appears) takes seconds. On its own that is a fact about \
+            a far site, reported as info; it becomes a warning when the check saw the session suffer (loss on the \
+            same path, a --full session that timed out, a --hold session that was dropped). Far-away servers, VPNs that \
             hairpin through a distant gateway, and saturated links (queueing) are the usual causes.",
         fixes: &[
             FixDef {
@@ -240,12 +333,15 @@ pub(super) const ENTRIES: &[FindingDef] = &[
         id: FindingId::PacketLoss,
         step: Step::Tcp,
         severity: Severity::Warning,
-        severity_rule: "Warning when payload had to be retransmitted on at least two of the probe connections (TCP_INFO tcpi_bytes_retrans; SYN retries do not count).",
+        severity_rule: "Warning when at least 2% (and at least 2) of 50 or more data segments sent were lost: retransmitted (tcpi_total_retrans of connections that retransmitted payload) less those the server reported as needless duplicates (tcpi_dsack_dups). A first loss on too few segments makes the check send more, one byte per segment.",
         title: "Packets are lost on the way to the server",
         breaks_some_clients: false,
         explains: &[],
-        explanation: "TCP had to retransmit data on several of the short probe connections, each only a few packets \
-            long: the path loses packets at a rate of several percent. RDP over TCP stalls on every loss, so \
+        explanation: "TCP had to retransmit a share of the data segments the probe connections sent that a healthy \
+            path does not show: the path loses packets at a rate of a few percent or more. The rate is taken over at \
+            least 50 data segments (after a first loss the check sends an X.224 request one byte per segment to \
+            have enough), and the retransmissions Linux makes without a loss (tail-loss probes, RFC 8985) are taken \
+            off when the server reports them as duplicates (D-SACK). RDP over TCP stalls on every loss, so \
             sessions freeze and reconnect, and long handshakes can time out. Wi-Fi, overloaded links, duplex \
             mismatches and policers are usual causes.",
         fixes: &[

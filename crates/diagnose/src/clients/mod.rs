@@ -90,6 +90,9 @@ pub struct ClientProfile {
     pub cipher_errors: CodeList,
     pub cert_errors: CodeList,
     pub nego_errors: CodeList,
+    /// What it shows when its Encryption Oracle Remediation policy refuses the server's CredSSP
+    /// (CVE-2018-0886): an authentication error after the credentials, not a certificate dialog.
+    pub oracle_errors: CodeList,
     /// Where the data comes from ("unverified" when nothing public states it).
     pub sources: &'static [&'static str],
     /// What no source states.

@@ -9,11 +9,13 @@
 use super::{CertPolicy, ClientProfile, CodeList, Credssp, OraclePolicy, RdpSecuritySupport};
 use rdpdoctor_codes::Family::{Disconnect as D, Freerdp as F, Hresult as H, TlsAlert as T};
 use rdpdoctor_observations::protocol::{HYBRID, MSTSC_DEFAULT, SSL};
-use rdpdoctor_observations::TlsVersion::{Tls10, Tls11, Tls12, Tls13};
+use rdpdoctor_observations::TlsVersion::{self, Tls10, Tls11, Tls12, Tls13};
 
 /// Schannel on Windows 7 SP1 after the cipher-suite update of Security Advisory 3042058 (May
-/// 2015), and on Windows 8.1 after update 2919355: the same default order (ECDSA and DSS suites
-/// are kept, though no RDP server presents such a certificate).
+/// 2015), and on Windows 8.1 after update 2919355: the same default order (Microsoft Learn, "TLS
+/// Cipher Suites in Windows 7" and "... in Windows 8.1"; ECDSA and DSS suites are kept, though
+/// no RDP server presents such a certificate). Finite-field DHE with AES-CBC is enabled here, as
+/// on Windows 10 1607 / Server 2016, and no longer from 1703 on.
 const SCHANNEL_WIN7_81: &[&str] = &[
     "TLS_ECDHE_RSA_WITH_AES_256_CBC_SHA384",
     "TLS_ECDHE_RSA_WITH_AES_128_CBC_SHA256",
@@ -21,6 +23,8 @@ const SCHANNEL_WIN7_81: &[&str] = &[
     "TLS_ECDHE_RSA_WITH_AES_128_CBC_SHA",
     "TLS_DHE_RSA_WITH_AES_256_GCM_SHA384",
     "TLS_DHE_RSA_WITH_AES_128_GCM_SHA256",
+    "TLS_DHE_RSA_WITH_AES_256_CBC_SHA",
+    "TLS_DHE_RSA_WITH_AES_128_CBC_SHA",
     "TLS_RSA_WITH_AES_256_GCM_SHA384",
     "TLS_RSA_WITH_AES_128_GCM_SHA256",
     "TLS_RSA_WITH_AES_256_CBC_SHA256",
@@ -43,56 +47,87 @@ const SCHANNEL_WIN7_81: &[&str] = &[
     "TLS_RSA_WITH_RC4_128_MD5",
 ];
 
-/// Schannel on Windows 10 (1903 to 22H2) and Server 2019/2022 for TLS 1.0-1.2.
-const SCHANNEL_WIN10: &[&str] = &[
-    "TLS_ECDHE_ECDSA_WITH_AES_256_GCM_SHA384",
-    "TLS_ECDHE_ECDSA_WITH_AES_128_GCM_SHA256",
-    "TLS_ECDHE_RSA_WITH_AES_256_GCM_SHA384",
-    "TLS_ECDHE_RSA_WITH_AES_128_GCM_SHA256",
-    "TLS_DHE_RSA_WITH_AES_256_GCM_SHA384",
-    "TLS_DHE_RSA_WITH_AES_128_GCM_SHA256",
-    "TLS_ECDHE_ECDSA_WITH_AES_256_CBC_SHA384",
-    "TLS_ECDHE_ECDSA_WITH_AES_128_CBC_SHA256",
-    "TLS_ECDHE_RSA_WITH_AES_256_CBC_SHA384",
-    "TLS_ECDHE_RSA_WITH_AES_128_CBC_SHA256",
-    "TLS_ECDHE_ECDSA_WITH_AES_256_CBC_SHA",
-    "TLS_ECDHE_ECDSA_WITH_AES_128_CBC_SHA",
-    "TLS_ECDHE_RSA_WITH_AES_256_CBC_SHA",
-    "TLS_ECDHE_RSA_WITH_AES_128_CBC_SHA",
-    "TLS_RSA_WITH_AES_256_GCM_SHA384",
-    "TLS_RSA_WITH_AES_128_GCM_SHA256",
-    "TLS_RSA_WITH_AES_256_CBC_SHA256",
-    "TLS_RSA_WITH_AES_128_CBC_SHA256",
-    "TLS_RSA_WITH_AES_256_CBC_SHA",
-    "TLS_RSA_WITH_AES_128_CBC_SHA",
-    "TLS_RSA_WITH_3DES_EDE_CBC_SHA",
-];
+/// Schannel's default lists from Windows 10 1607 on are made of the same runs of suites, in the
+/// same order; each list below names its runs (a literal `[...]` run where a version differs).
+/// A macro, not a function: the lists are consts inside the const `PROFILES`.
+macro_rules! schannel {
+    (@ [$($done:expr),*]) => { &[$($done),*] };
+    (@ [$($done:expr),*] tls13 $($rest:tt)*) => {
+        schannel!(@ [$($done,)* "TLS_AES_256_GCM_SHA384", "TLS_AES_128_GCM_SHA256"] $($rest)*)
+    };
+    (@ [$($done:expr),*] ecdhe_gcm $($rest:tt)*) => {
+        schannel!(@ [$($done,)*
+            "TLS_ECDHE_ECDSA_WITH_AES_256_GCM_SHA384",
+            "TLS_ECDHE_ECDSA_WITH_AES_128_GCM_SHA256",
+            "TLS_ECDHE_RSA_WITH_AES_256_GCM_SHA384",
+            "TLS_ECDHE_RSA_WITH_AES_128_GCM_SHA256"] $($rest)*)
+    };
+    (@ [$($done:expr),*] dhe_gcm $($rest:tt)*) => {
+        schannel!(@ [$($done,)*
+            "TLS_DHE_RSA_WITH_AES_256_GCM_SHA384",
+            "TLS_DHE_RSA_WITH_AES_128_GCM_SHA256"] $($rest)*)
+    };
+    (@ [$($done:expr),*] ecdhe_cbc $($rest:tt)*) => {
+        schannel!(@ [$($done,)*
+            "TLS_ECDHE_ECDSA_WITH_AES_256_CBC_SHA384",
+            "TLS_ECDHE_ECDSA_WITH_AES_128_CBC_SHA256",
+            "TLS_ECDHE_RSA_WITH_AES_256_CBC_SHA384",
+            "TLS_ECDHE_RSA_WITH_AES_128_CBC_SHA256",
+            "TLS_ECDHE_ECDSA_WITH_AES_256_CBC_SHA",
+            "TLS_ECDHE_ECDSA_WITH_AES_128_CBC_SHA",
+            "TLS_ECDHE_RSA_WITH_AES_256_CBC_SHA",
+            "TLS_ECDHE_RSA_WITH_AES_128_CBC_SHA"] $($rest)*)
+    };
+    (@ [$($done:expr),*] rsa $($rest:tt)*) => {
+        schannel!(@ [$($done,)*
+            "TLS_RSA_WITH_AES_256_GCM_SHA384",
+            "TLS_RSA_WITH_AES_128_GCM_SHA256",
+            "TLS_RSA_WITH_AES_256_CBC_SHA256",
+            "TLS_RSA_WITH_AES_128_CBC_SHA256",
+            "TLS_RSA_WITH_AES_256_CBC_SHA",
+            "TLS_RSA_WITH_AES_128_CBC_SHA"] $($rest)*)
+    };
+    (@ [$($done:expr),*] [$($suite:expr),*] $($rest:tt)*) => {
+        schannel!(@ [$($done,)* $($suite),*] $($rest)*)
+    };
+    ($($runs:tt)*) => { schannel!(@ [] $($runs)*) };
+}
 
-/// Schannel on Windows 11 22H2 and later / Server 2022 and later: the TLS 1.3 suites first.
-const SCHANNEL_WIN11: &[&str] = &[
-    "TLS_AES_256_GCM_SHA384",
-    "TLS_AES_128_GCM_SHA256",
-    "TLS_ECDHE_ECDSA_WITH_AES_256_GCM_SHA384",
-    "TLS_ECDHE_ECDSA_WITH_AES_128_GCM_SHA256",
-    "TLS_ECDHE_RSA_WITH_AES_256_GCM_SHA384",
-    "TLS_ECDHE_RSA_WITH_AES_128_GCM_SHA256",
-    "TLS_DHE_RSA_WITH_AES_256_GCM_SHA384",
-    "TLS_DHE_RSA_WITH_AES_128_GCM_SHA256",
-    "TLS_ECDHE_ECDSA_WITH_AES_256_CBC_SHA384",
-    "TLS_ECDHE_ECDSA_WITH_AES_128_CBC_SHA256",
-    "TLS_ECDHE_RSA_WITH_AES_256_CBC_SHA384",
-    "TLS_ECDHE_RSA_WITH_AES_128_CBC_SHA256",
-    "TLS_ECDHE_ECDSA_WITH_AES_256_CBC_SHA",
-    "TLS_ECDHE_ECDSA_WITH_AES_128_CBC_SHA",
-    "TLS_ECDHE_RSA_WITH_AES_256_CBC_SHA",
-    "TLS_ECDHE_RSA_WITH_AES_128_CBC_SHA",
-    "TLS_RSA_WITH_AES_256_GCM_SHA384",
-    "TLS_RSA_WITH_AES_128_GCM_SHA256",
-    "TLS_RSA_WITH_AES_256_CBC_SHA256",
-    "TLS_RSA_WITH_AES_128_CBC_SHA256",
-    "TLS_RSA_WITH_AES_256_CBC_SHA",
-    "TLS_RSA_WITH_AES_128_CBC_SHA",
-];
+/// Schannel on Windows 10 1607 and Server 2016 (Microsoft Learn, "TLS Cipher Suites in Windows 10
+/// v1607"): DHE with AES-CBC, DSS, RC4 and 3DES still enabled.
+const SCHANNEL_WIN10_1607: &[&str] = schannel!(
+    ecdhe_gcm dhe_gcm ecdhe_cbc
+    ["TLS_DHE_RSA_WITH_AES_256_CBC_SHA", "TLS_DHE_RSA_WITH_AES_128_CBC_SHA"]
+    rsa
+    [
+        "TLS_RSA_WITH_3DES_EDE_CBC_SHA",
+        "TLS_DHE_DSS_WITH_AES_256_CBC_SHA256",
+        "TLS_DHE_DSS_WITH_AES_128_CBC_SHA256",
+        "TLS_DHE_DSS_WITH_AES_256_CBC_SHA",
+        "TLS_DHE_DSS_WITH_AES_128_CBC_SHA",
+        "TLS_DHE_DSS_WITH_3DES_EDE_CBC_SHA",
+        "TLS_RSA_WITH_RC4_128_SHA",
+        "TLS_RSA_WITH_RC4_128_MD5"
+    ]
+);
+
+/// Schannel on Windows 10 1809 to 21H2 and Server 2019 (Microsoft Learn, "TLS Cipher Suites in
+/// Windows 10 v1809", "... v1903, v1909, and v2004", "... v20H2, v21H1, and v21H2": one list).
+const SCHANNEL_WIN10_1809: &[&str] =
+    schannel!(ecdhe_gcm dhe_gcm ecdhe_cbc rsa["TLS_RSA_WITH_3DES_EDE_CBC_SHA"]);
+
+/// Schannel on Windows 10 22H2 (Microsoft Learn, "TLS Cipher Suites in Windows 10 v22H2"): the
+/// 1809 list without finite-field DHE and without 3DES, which are supported but off by default.
+const SCHANNEL_WIN10_22H2: &[&str] = schannel!(ecdhe_gcm ecdhe_cbc rsa);
+
+/// Schannel on Server 2022 and Windows 11 21H2 (Microsoft Learn, "TLS Cipher Suites in Windows
+/// Server 2022", "... in Windows 11"): the TLS 1.3 suites first, DHE-GCM and 3DES still on.
+const SCHANNEL_SERVER_2022: &[&str] =
+    schannel!(tls13 ecdhe_gcm dhe_gcm ecdhe_cbc rsa["TLS_RSA_WITH_3DES_EDE_CBC_SHA"]);
+
+/// Schannel on Windows 11 22H2 and later (Microsoft Learn, "TLS Cipher Suites in Windows 11 v22H2
+/// and later"): TLS 1.3 first, no finite-field DHE, no 3DES.
+const SCHANNEL_WIN11: &[&str] = schannel!(tls13 ecdhe_gcm ecdhe_cbc rsa);
 
 /// OpenSSL 3.0's DEFAULT cipher list (`openssl ciphers -V DEFAULT`), which FreeRDP uses when
 /// /tls-ciphers is not given, plus OpenSSL 3's default TLS 1.3 suites.
@@ -277,6 +312,12 @@ const MSTSC_CERT_ERRORS: CodeList = CodeList {
     codes: &[(H, 0x8009_0325)],
     text: "\"The identity of the remote computer cannot be verified\" without a Connect button: the policy requires server authentication",
 };
+/// A patched mstsc refusing a server without the CVE-2018-0886 fix: after the credentials were
+/// typed, not the identity dialog (KB4093492).
+const MSTSC_ORACLE_ERRORS: CodeList = CodeList {
+    codes: &[(H, 0x8009_0302)],
+    text: "\"An authentication error has occurred. The function requested is not supported ... This could be due to CredSSP encryption oracle remediation\" after the credentials were typed",
+};
 const FREERDP_TLS_ERRORS: CodeList = CodeList {
     codes: &[(F, 0x0002_0008), (F, 143)],
     text: "ERRCONNECT_TLS_CONNECT_FAILED [0x00020008], exit status 143",
@@ -308,6 +349,62 @@ const NO_CODES: CodeList = CodeList {
     text: "",
 };
 
+/// mstsc on Windows 10 22H2; the Windows Server profiles (admins' jump hosts) differ from it only
+/// in their Schannel defaults.
+const MSTSC_WIN10: ClientProfile = ClientProfile {
+    id: "mstsc-win10",
+    name: "mstsc, Windows 10 22H2",
+    aliases: &["windows10"],
+    description: "mstsc on Windows 10 22H2 (TLS 1.0 to 1.2, no TLS 1.3; no finite-field DHE or 3DES suites by default)",
+    stack: "Schannel on Windows 10",
+    requested: MSTSC_DEFAULT,
+    tls_versions: &[Tls10, Tls11, Tls12],
+    cipher_suites: SCHANNEL_WIN10_22H2,
+    groups: &["x25519", "secp256r1", "secp384r1"],
+    signature_algorithms: SIGALGS_WINDOWS,
+    min_rsa_bits: 1024,
+    min_dh_bits: 1024,
+    sha1_signatures: true,
+    standard_rdp_security: Some(RDP_ALL_METHODS),
+    credssp: Credssp { version: 6, oracle: OraclePolicy::Mitigated },
+    unverified_certificate: CertPolicy::Prompt,
+    tls_errors: MSTSC_TLS_ERRORS,
+    cipher_errors: MSTSC_CIPHER_ERRORS,
+    cert_errors: MSTSC_CERT_ERRORS,
+    nego_errors: NO_CODES,
+    oracle_errors: MSTSC_ORACLE_ERRORS,
+    sources: &[
+        "Microsoft Learn: TLS Cipher Suites in Windows 10 v22H2 (TLS_DHE_RSA_* and 3DES supported but not enabled by default)",
+        "Microsoft Learn: TLS (Schannel SSP) changes in Windows 10 and Windows Server 2016 (ECDHE_RSA with AES-GCM added in 1507; curve order configurable)",
+        "Microsoft Support KB4093492: CredSSP updates for CVE-2018-0886",
+    ],
+    unverified: "the exact minimum RSA key size Schannel accepts from a server",
+    requires_server_authentication: false,
+};
+
+/// mstsc on a Windows Server: the same client, the server's Schannel defaults.
+const fn mstsc_server(
+    id: &'static str,
+    name: &'static str,
+    description: &'static str,
+    tls_versions: &'static [TlsVersion],
+    cipher_suites: &'static [&'static str],
+    sources: &'static [&'static str],
+) -> ClientProfile {
+    ClientProfile {
+        id,
+        name,
+        aliases: &[],
+        description,
+        stack: "Schannel on Windows Server",
+        tls_versions,
+        cipher_suites,
+        sources,
+        unverified: "the exact minimum RSA key size Schannel accepts from a server; TLS 1.0/1.1 assumed still enabled for the Schannel client, as Microsoft's Protocols in TLS/SSL page lists for these versions",
+        ..MSTSC_WIN10
+    }
+}
+
 /// Every profile `--client` accepts and `--clients` simulates. The first is the default.
 pub const PROFILES: &[ClientProfile] = &[
     ClientProfile {
@@ -331,6 +428,7 @@ pub const PROFILES: &[ClientProfile] = &[
         cipher_errors: MSTSC_CIPHER_ERRORS,
         cert_errors: MSTSC_CERT_ERRORS,
         nego_errors: NO_CODES,
+        oracle_errors: MSTSC_ORACLE_ERRORS,
         sources: &[
             "Microsoft Learn: TLS Cipher Suites in Windows 11 v22H2 and later (learn.microsoft.com/windows/win32/secauthn/tls-cipher-suites-in-windows-11-v22h2)",
             "Microsoft Learn: Protocols in TLS/SSL (Schannel SSP) (TLS 1.3 enabled by default from Windows 11 / Server 2022)",
@@ -340,40 +438,12 @@ pub const PROFILES: &[ClientProfile] = &[
         unverified: "whether newer Windows 11 builds still enable TLS 1.0/1.1 for clients by default; the exact minimum RSA key size Schannel accepts from a server",
         requires_server_authentication: false,
     },
-    ClientProfile {
-        id: "mstsc-win10",
-        name: "mstsc, Windows 10 / Server 2019",
-        aliases: &["windows10"],
-        description: "mstsc on Windows 10 or Server 2019 and older (TLS 1.0 to 1.2, no TLS 1.3)",
-        stack: "Schannel on Windows 10",
-        requested: MSTSC_DEFAULT,
-        tls_versions: &[Tls10, Tls11, Tls12],
-        cipher_suites: SCHANNEL_WIN10,
-        groups: &["x25519", "secp256r1", "secp384r1"],
-        signature_algorithms: SIGALGS_WINDOWS,
-        min_rsa_bits: 1024,
-        min_dh_bits: 1024,
-        sha1_signatures: true,
-        standard_rdp_security: Some(RDP_ALL_METHODS),
-        credssp: Credssp { version: 6, oracle: OraclePolicy::Mitigated },
-        unverified_certificate: CertPolicy::Prompt,
-        tls_errors: MSTSC_TLS_ERRORS,
-        cipher_errors: MSTSC_CIPHER_ERRORS,
-        cert_errors: MSTSC_CERT_ERRORS,
-        nego_errors: NO_CODES,
-        sources: &[
-            "Microsoft Learn: TLS Cipher Suites in Windows 10 v1903, v1909, and v2004 (and v20H2-v22H2: same list)",
-            "Microsoft Learn: TLS (Schannel SSP) changes in Windows 10 and Windows Server 2016 (ECDHE_RSA with AES-GCM added in 1507; curve order configurable)",
-            "Microsoft Support KB4093492: CredSSP updates for CVE-2018-0886",
-        ],
-        unverified: "the exact minimum RSA key size Schannel accepts from a server",
-        requires_server_authentication: false,
-    },
+    MSTSC_WIN10,
     ClientProfile {
         id: "mstsc-hardened",
         name: "mstsc, hardened",
         aliases: &["hardened"],
-        description: "a client with TLS 1.0/1.1 disabled (hardened Windows, FreeRDP 3 and macOS Windows App at their default security level) that refuses servers it cannot authenticate (Configure server authentication for client = Do not connect)",
+        description: "mstsc on Windows 11 with TLS 1.0/1.1 disabled that refuses servers it cannot authenticate (Configure server authentication for client = Do not connect); FreeRDP 3 and the macOS Windows App also lack TLS 1.0/1.1 by default, but they ask the user about such a server (their own profiles)",
         stack: "Schannel on Windows 11 with TLS 1.0/1.1 disabled",
         requested: MSTSC_DEFAULT,
         tls_versions: &[Tls12, Tls13],
@@ -390,6 +460,7 @@ pub const PROFILES: &[ClientProfile] = &[
         cipher_errors: MSTSC_CIPHER_ERRORS,
         cert_errors: MSTSC_CERT_ERRORS,
         nego_errors: NO_CODES,
+        oracle_errors: MSTSC_ORACLE_ERRORS,
         sources: &[
             "Group Policy: Remote Desktop Connection Client > Configure server authentication for client = Do not connect if authentication fails (AuthenticationLevel 1)",
             "Microsoft Learn: TLS Cipher Suites in Windows 11 v22H2 and later",
@@ -419,6 +490,7 @@ pub const PROFILES: &[ClientProfile] = &[
         cipher_errors: MSTSC_CIPHER_ERRORS,
         cert_errors: MSTSC_CERT_ERRORS,
         nego_errors: NO_CODES,
+        oracle_errors: MSTSC_ORACLE_ERRORS,
         sources: &[
             "Microsoft Learn: TLS Cipher Suites in Windows 8.1 (order after update 2919355)",
             "Microsoft Learn: TLS (Schannel SSP) changes in Windows 10 and Windows Server 2016 (TLS_ECDHE_RSA_WITH_AES_*_GCM first added in Windows 10 1507)",
@@ -448,6 +520,7 @@ pub const PROFILES: &[ClientProfile] = &[
         cipher_errors: MSTSC_CIPHER_ERRORS,
         cert_errors: MSTSC_CERT_ERRORS,
         nego_errors: NO_CODES,
+        oracle_errors: MSTSC_ORACLE_ERRORS,
         sources: &[
             "Microsoft Support KB3080079: Update to add RDS support for TLS 1.1 and TLS 1.2 in Windows 7 or Windows Server 2008 R2",
             "Microsoft Learn: TLS Cipher Suites in Windows 7 (order after Security Advisory 3042058)",
@@ -478,6 +551,7 @@ pub const PROFILES: &[ClientProfile] = &[
         cipher_errors: MSTSC_CIPHER_ERRORS,
         cert_errors: MSTSC_CERT_ERRORS,
         nego_errors: NO_CODES,
+        oracle_errors: MSTSC_ORACLE_ERRORS,
         sources: &[
             "Microsoft Support KB3080079 (without it Remote Desktop on Windows 7 / 2008 R2 uses TLS 1.0 only)",
             "Microsoft Learn: TLS Cipher Suites in Windows 7",
@@ -486,6 +560,41 @@ pub const PROFILES: &[ClientProfile] = &[
         unverified: "Windows 7 without the 2018 CredSSP update speaks CredSSP version 2-4 and has no oracle policy; this profile assumes the update",
         requires_server_authentication: false,
     },
+    mstsc_server(
+        "mstsc-server2022",
+        "mstsc, Windows Server 2022",
+        "mstsc on Windows Server 2022 (TLS 1.0 to 1.3; TLS 1.3 suites first, DHE-GCM and 3DES still enabled)",
+        &[Tls10, Tls11, Tls12, Tls13],
+        SCHANNEL_SERVER_2022,
+        &[
+            "Microsoft Learn: TLS Cipher Suites in Windows Server 2022",
+            "Microsoft Learn: Protocols in TLS/SSL (Schannel SSP) (TLS 1.3 enabled by default from Windows Server 2022)",
+            "Microsoft Support KB4093492: CredSSP updates for CVE-2018-0886",
+        ],
+    ),
+    mstsc_server(
+        "mstsc-server2019",
+        "mstsc, Windows Server 2019",
+        "mstsc on Windows Server 2019 (Windows 10 1809 Schannel: TLS 1.0 to 1.2, DHE-GCM and 3DES enabled)",
+        &[Tls10, Tls11, Tls12],
+        SCHANNEL_WIN10_1809,
+        &[
+            "Microsoft Learn: TLS Cipher Suites in Windows 10 v1809 (Windows Server 2019)",
+            "Microsoft Support KB4093492: CredSSP updates for CVE-2018-0886",
+        ],
+    ),
+    mstsc_server(
+        "mstsc-server2016",
+        "mstsc, Windows Server 2016",
+        "mstsc on Windows Server 2016 (Windows 10 1607 Schannel: TLS 1.0 to 1.2, DHE-CBC, DSS, 3DES and RC4 enabled)",
+        &[Tls10, Tls11, Tls12],
+        SCHANNEL_WIN10_1607,
+        &[
+            "Microsoft Learn: TLS Cipher Suites in Windows 10 v1607 (Windows Server 2016)",
+            "Microsoft Learn: TLS (Schannel SSP) changes in Windows 10 and Windows Server 2016",
+            "Microsoft Support KB4093492: CredSSP updates for CVE-2018-0886",
+        ],
+    ),
     ClientProfile {
         id: "windows-app-macos",
         name: "Windows App, macOS",
@@ -507,6 +616,7 @@ pub const PROFILES: &[ClientProfile] = &[
         cipher_errors: NO_CODES,
         cert_errors: NO_CODES,
         nego_errors: NO_CODES,
+        oracle_errors: NO_CODES,
         sources: &["unverified"],
         unverified: "no public source lists the Windows App's TLS versions, cipher suites or key-size limits: TLS 1.2+ and an OpenSSL-like default list are assumed from user reports of it failing where mstsc connects; its error codes are not documented",
         requires_server_authentication: false,
@@ -532,6 +642,7 @@ pub const PROFILES: &[ClientProfile] = &[
         cipher_errors: FREERDP_TLS_ERRORS,
         cert_errors: FREERDP_TLS_ERRORS,
         nego_errors: FREERDP_NEGO_ERRORS,
+        oracle_errors: NO_CODES,
         sources: &[
             "xfreerdp 2.11 --help: \"/tls-seclevel:<level> TLS security level - defaults to 1\"",
             "OpenSSL 3.0 SSL_CTX_set_security_level(3): level 1 = 80 bits (RSA/DH >= 1024), no SHA-1 signatures, SSLv3/TLS 1.0/TLS 1.1 disabled",
@@ -562,6 +673,7 @@ pub const PROFILES: &[ClientProfile] = &[
         cipher_errors: FREERDP_TLS_ERRORS,
         cert_errors: FREERDP_TLS_ERRORS,
         nego_errors: FREERDP_NEGO_ERRORS,
+        oracle_errors: NO_CODES,
         sources: &[
             "FreeRDP 3 wiki/manual: /tls:seclevel:<level> defaults to 1; /tls:ciphers unset uses OpenSSL's default list",
             "OpenSSL 3.0 SSL_CTX_set_security_level(3): level 1 disables TLS 1.0/1.1 and SHA-1 signatures",
@@ -601,6 +713,7 @@ pub const PROFILES: &[ClientProfile] = &[
         cipher_errors: RDESKTOP_TLS_ERRORS,
         cert_errors: RDESKTOP_NLA_ERRORS,
         nego_errors: RDESKTOP_RDP_ERRORS,
+        oracle_errors: NO_CODES,
         sources: &[
             "rdesktop 1.9 tcp.c: GNUTLS_PRIORITY \"NORMAL:%COMPAT\" (-V 1.0/1.1/1.2 restricts the version); an untrusted certificate is shown and \"Do you trust this certificate (yes/no)?\" is asked on the terminal, a yes is remembered under ~/.local/share/rdesktop/certs",
             "GnuTLS 3.7.9 (Debian 12): gnutls-cli --priority NORMAL:%COMPAT -l (TLS 1.0 to 1.3, suites, groups, signature algorithms)",
@@ -633,6 +746,7 @@ pub const PROFILES: &[ClientProfile] = &[
         cipher_errors: RUSTLS_TLS_ERRORS,
         cert_errors: NO_CODES,
         nego_errors: NO_CODES,
+        oracle_errors: NO_CODES,
         sources: &[
             "docs.rs rustls: crypto::ring / aws_lc_rs DEFAULT_CIPHER_SUITES and ALL_KX_GROUPS (TLS 1.2 ECDHE+AEAD and TLS 1.3 only; no CBC, RSA key exchange, DHE, TLS 1.0/1.1)",
             "github.com/Devolutions/IronRDP crates/ironrdp-tls: the rustls backend installs a verifier that accepts any server certificate (identity rests on CredSSP's public-key binding)",

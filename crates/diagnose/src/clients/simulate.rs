@@ -168,7 +168,7 @@ fn decide(p: &'static ClientProfile, obs: &Observations, scan: &CipherScan) -> V
                 return fail(
                     Step::Nla,
                     format!("the server's CredSSP is version {version}, without the CVE-2018-0886 fix; this client's Encryption Oracle Remediation policy refuses it (\"This could be due to CredSSP encryption oracle remediation\")"),
-                    &p.cert_errors,
+                    &p.oracle_errors,
                 );
             }
         }
@@ -595,6 +595,102 @@ mod tests {
         assert_eq!(r.step, Some(Step::Tls));
         assert_eq!(r.reason, "no cipher suite in common at TLS 1.2: the server offers only TLS_RSA_WITH_AES_256_CBC_SHA, which rustls does not implement");
         assert_eq!(outcome(&obs, "mstsc-win10").outcome, Outcome::Connects);
+    }
+
+    #[test]
+    fn an_oracle_refusal_shows_the_authentication_error_not_the_identity_dialog() {
+        let mut obs = server(
+            &[TlsVersion::Tls12],
+            &["TLS_ECDHE_RSA_WITH_AES_256_GCM_SHA384"],
+            true,
+        );
+        for n in &mut obs.negotiation {
+            n.outcome = NegotiationOutcome::Selected {
+                protocol: protocol::HYBRID,
+                flags: 0,
+            };
+        }
+        // A CredSSP without the CVE-2018-0886 fix (TSRequest version 3).
+        obs.nla = serde_json::from_value(serde_json::json!({
+            "requested": 11, "selected": 2, "ts_request_version": 3, "elapsed_ms": 1.0,
+            "outcome": {"kind": "error-code", "code": 0}
+        }))
+        .ok();
+        assert!(obs.nla.is_some());
+        let r = outcome(&obs, "mstsc-win10");
+        assert_eq!((r.outcome, r.step), (Outcome::Fails, Some(Step::Nla)));
+        let e = r.client_error.expect("a client error");
+        assert!(
+            e.text.contains(
+                "An authentication error has occurred. The function requested is not supported"
+            ),
+            "{}",
+            e.text
+        );
+        assert!(
+            e.text.contains("encryption oracle remediation"),
+            "{}",
+            e.text
+        );
+        assert!(!e.text.contains("identity"), "{}", e.text);
+        assert_eq!(e.codes.first().map(|c| c.value), Some(0x8009_0302));
+        // FreeRDP has no such policy: it goes on.
+        assert_ne!(outcome(&obs, "freerdp2-openssl3").step, Some(Step::Nla));
+    }
+
+    #[test]
+    fn windows_defaults_follow_microsofts_per_version_lists() {
+        let has = |id: &str, suite: &str| {
+            ClientProfile::by_name(id)
+                .map(|p| p.cipher_suites.contains(&suite))
+                .unwrap_or_else(|| panic!("no profile {id}"))
+        };
+        let dhe_gcm = "TLS_DHE_RSA_WITH_AES_256_GCM_SHA384";
+        let dhe_cbc = "TLS_DHE_RSA_WITH_AES_256_CBC_SHA";
+        // 22H2 dropped finite-field DHE; Server 2022 (like Windows 11 21H2) and 2019 kept it.
+        assert!(!has("mstsc-win10", dhe_gcm) && !has("mstsc-win11", dhe_gcm));
+        assert!(has("mstsc-server2022", dhe_gcm) && has("mstsc-server2019", dhe_gcm));
+        assert!(!has("mstsc-win10", "TLS_RSA_WITH_3DES_EDE_CBC_SHA"));
+        // Windows 7, 8.1 and Server 2016 still have DHE with AES-CBC.
+        for id in ["mstsc-win7", "mstsc-win81", "mstsc-server2016"] {
+            assert!(
+                has(id, dhe_cbc) && has(id, "TLS_DHE_RSA_WITH_AES_128_CBC_SHA"),
+                "{id}"
+            );
+        }
+        assert!(!has("mstsc-server2019", dhe_cbc));
+        // The number of suites each Microsoft page lists as enabled by default (NULL suites,
+        // used only on an application's explicit request, left out).
+        for (id, n) in [
+            ("mstsc-win10", 18),
+            ("mstsc-win11", 20),
+            ("mstsc-server2022", 23),
+            ("mstsc-server2019", 21),
+            ("mstsc-server2016", 30),
+        ] {
+            let p = ClientProfile::by_name(id).expect("profile");
+            assert_eq!(p.cipher_suites.len(), n, "{id}");
+        }
+        let server2022 = ClientProfile::by_name("mstsc-server2022").expect("profile");
+        assert!(server2022.supports(TlsVersion::Tls13));
+    }
+
+    #[test]
+    fn the_hardened_description_agrees_with_the_profiles_it_names() {
+        let hardened = ClientProfile::by_name("hardened").expect("profile");
+        assert_eq!(hardened.unverified_certificate, CertPolicy::Refuse);
+        for id in ["freerdp3-openssl3", "windows-app-macos"] {
+            let p = ClientProfile::by_name(id).expect("profile");
+            assert_eq!(p.unverified_certificate, CertPolicy::Prompt, "{id}");
+        }
+        assert!(
+            hardened.description.contains("ask the user"),
+            "{}",
+            hardened.description
+        );
+        assert!(!hardened
+            .description
+            .contains("FreeRDP 3 and macOS Windows App at their default"));
     }
 
     #[test]

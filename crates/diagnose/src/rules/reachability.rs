@@ -48,8 +48,11 @@ fn dns_failure(obs: &Observations, timeout: f64, vars: &Vars, out: &mut Vec<Find
 /// port-closed, port-filtered: no TCP connection to any address.
 fn tcp_failure(obs: &Observations, timeout: f64, vars: &Vars, out: &mut Vec<Finding>) {
     if let Some(tcp) = &obs.tcp {
-        // ICMP from a router is path::check's port-rejected-by-firewall.
-        if tcp.address.is_none() && !tcp.attempts.is_empty() && !super::path::rejected_by_icmp(obs)
+        // ICMP from a router, or no route, is path::check's port-rejected-by-firewall,
+        // host-unreachable or no-route.
+        if tcp.address.is_none()
+            && !tcp.attempts.is_empty()
+            && !super::path::refused_by_network(obs)
         {
             let evidence = tcp
                 .attempts
@@ -58,7 +61,9 @@ fn tcp_failure(obs: &Observations, timeout: f64, vars: &Vars, out: &mut Vec<Find
                     let what = match &a.outcome {
                         ConnectOutcome::Refused => "refused (TCP reset)".to_string(),
                         ConnectOutcome::TimedOut => format!("no answer within {timeout} s"),
-                        ConnectOutcome::Unreachable { error } => format!("unreachable: {error}"),
+                        ConnectOutcome::Unreachable { error, .. } => {
+                            format!("unreachable: {error}")
+                        }
                         ConnectOutcome::Error { error } => format!("failed: {error}"),
                         ConnectOutcome::Connected => "connected".to_string(),
                     };
