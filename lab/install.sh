@@ -19,6 +19,13 @@ PACKAGES=(
   haproxy             # path lab: a healthy TCP load balancer; lab/route.sh: an idle-timeout load balancer in front of the NLA server
   dnsmasq-base        # path lab: the client namespace's resolver (the binary only, no service)
   procps              # ps (process checks)
+  samba-ad-dc         # Kerberos lab (lab/kerberos/): Samba 4.17 as an AD DC, the real KDC, DNS (SRV records), samba-tool spn
+  samba-ad-provision  # Kerberos lab: the AD schema files samba-tool domain provision needs (only recommended by samba-ad-dc)
+  krb5-user           # Kerberos lab: kinit, kvno, klist, kdestroy, the real Kerberos clients that prove it
+  python3-gssapi      # Kerberos lab: the GSSAPI binding the CredSSP stand-in's pyspnego uses for Kerberos (its venv sees system packages)
+  rdesktop            # Kerberos lab: rdesktop 1.9, a CredSSP client that speaks Kerberos only (through GSSAPI)
+  faketime            # Kerberos lab: a client whose clock is skewed against the KDC (KRB_AP_ERR_SKEW)
+  tshark              # UDP responder (lab/udp_responder.py): Wireshark's rdpudp dissector checks what it sends
   ca-certificates
 )
 
@@ -40,6 +47,23 @@ install_pyrdp() {
   cp "$req" "$stamp"
 }
 
+# The Kerberos CredSSP stand-in (lab/kerberos/credssp_host.py): pyspnego (PyPI, pinned in
+# lab/kerberos/requirements.txt) in a venv that also sees Debian's python3-gssapi.
+KERBEROS_VENV=${RDPDOCTOR_LAB_KERBEROS_VENV:-/opt/rdpdoctor-lab/kerberos-venv}
+install_kerberos_venv() {
+  local req="$LAB_DIR/kerberos/requirements.txt" stamp="$KERBEROS_VENV/.rdpdoctor-requirements"
+  if [ -x "$KERBEROS_VENV/bin/python" ] && cmp -s "$req" "$stamp"; then
+    echo "install.sh: the Kerberos stand-in's venv is up to date in $KERBEROS_VENV"
+    return 0
+  fi
+  echo "install.sh: installing pyspnego into $KERBEROS_VENV"
+  rm -rf "$KERBEROS_VENV"
+  /usr/bin/python3 -m venv --system-site-packages "$KERBEROS_VENV"
+  "$KERBEROS_VENV/bin/pip" install -q --disable-pip-version-check --no-input -r "$req"
+  "$KERBEROS_VENV/bin/python" -c 'import gssapi, spnego'
+  cp "$req" "$stamp"
+}
+
 missing=()
 for p in "${PACKAGES[@]}"; do
   # dpkg -s succeeds for removed-but-not-purged packages too, so check the status line.
@@ -51,6 +75,7 @@ done
 if [ "${#missing[@]}" -eq 0 ]; then
   echo "install.sh: all lab packages already installed"
   install_pyrdp
+  install_kerberos_venv
   exit 0
 fi
 
@@ -95,4 +120,5 @@ if [ -e /var/run/xrdp/xrdp.pid ] || [ -e /run/xrdp/xrdp.pid ]; then
   echo "install.sh: WARNING: a system xrdp pid file exists (/run/xrdp/xrdp.pid); the packaged service may be running" >&2
 fi
 install_pyrdp
+install_kerberos_venv
 echo "install.sh: done"
