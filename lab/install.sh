@@ -23,6 +23,7 @@ PACKAGES=(
   samba-ad-provision  # Kerberos lab: the AD schema files samba-tool domain provision needs (only recommended by samba-ad-dc)
   krb5-user           # Kerberos lab: kinit, kvno, klist, kdestroy, the real Kerberos clients that prove it
   python3-gssapi      # Kerberos lab: the GSSAPI binding the CredSSP stand-in's pyspnego uses for Kerberos (its venv sees system packages)
+  libkrb5-dev         # Kerberos lab: krb5-config and headers, to build the stand-in venv's krb5 binding (PyPI ships no Linux wheel)
   rdesktop            # Kerberos lab: rdesktop 1.9, a CredSSP client that speaks Kerberos only (through GSSAPI)
   faketime            # Kerberos lab: a client whose clock is skewed against the KDC (KRB_AP_ERR_SKEW)
   tshark              # UDP responder (lab/udp_responder.py): Wireshark's rdpudp dissector checks what it sends

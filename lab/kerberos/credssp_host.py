@@ -53,7 +53,10 @@ import threading
 import time
 import os
 
+import hmac
+
 import spnego
+import spnego._ntlm
 from spnego._context import GSSMech
 from spnego._credssp_structures import NegoData, TSCredentials, TSPasswordCreds, TSRequest
 from spnego._spnego import NegTokenInit, NegTokenResp, unpack_token
@@ -77,6 +80,26 @@ STATUS_LOGON_FAILURE = 0xC000006D
 STATUS_NOT_SUPPORTED = 0xC00000BB
 
 EVENTS_LOCK = threading.Lock()
+
+# pyspnego 0.12.4's NTLM acceptor rebuilds the client's NTLMv2 "temp" blob from its parsed fields
+# before it recomputes NTProofStr, which drops the zero padding FreeRDP 2.11 puts after the AV
+# pairs (12 bytes where MS-NLMP 3.3.2 shows Z(4)); Windows hashes the bytes as received, so xfreerdp
+# logs on there but was refused here. The handler thread keeps the received temp, and this wrapper
+# computes the responses over it exactly as MS-NLMP 3.3.2 does (same return values as pyspnego's).
+RAW_NTLMV2 = threading.local()
+_pyspnego_compute_response_v2 = spnego._ntlm.compute_response_v2
+
+
+def compute_response_v2_over_received_temp(nt_hash, server_challenge, client_challenge, time_stamp, av_pairs):
+    temp = getattr(RAW_NTLMV2, "temp", None)
+    if temp is None:
+        return _pyspnego_compute_response_v2(nt_hash, server_challenge, client_challenge, time_stamp, av_pairs)
+    proof = hmac.new(nt_hash, server_challenge + temp, "md5").digest()
+    lm = hmac.new(nt_hash, server_challenge + client_challenge, "md5").digest() + client_challenge
+    return proof + temp, lm, hmac.new(nt_hash, proof, "md5").digest()
+
+
+spnego._ntlm.compute_response_v2 = compute_response_v2_over_received_temp
 
 
 def log(msg):
@@ -191,6 +214,16 @@ def ntlm_authenticate_names(token):
     return field(28, unicode), field(36, unicode)
 
 
+def ntlmv2_temp(token):
+    """The client's NTLMv2 blob ("temp", MS-NLMP 3.3.2) as received: NtChallengeResponse after NTProofStr."""
+    if len(token) < 28:
+        return None
+    length, _, start = struct.unpack("<HHI", token[20:28])
+    if length <= 24:
+        return None  # NTLMv1 or anonymous: pyspnego's own path
+    return token[start + 16 : start + length]
+
+
 def binding_hash(direction, nonce, public_key):
     """MS-CSSP 3.1.5, version 5 and later: SHA-256 of the magic string, the nonce and the key."""
     magic = b"CredSSP %s Binding Hash\x00" % direction
@@ -256,8 +289,11 @@ class Handler(socketserver.BaseRequestHandler):
 
     def send_error(self, tls, version, code):
         # MS-CSSP 2.2.1: errorCode exists from version 3 on, but version 5 peers do not expect it.
+        # Windows encodes the NTSTATUS as a signed 32-bit INTEGER (4 bytes, C0 00 00 BB); as an
+        # unsigned value it would take 5, which FreeRDP 2.11 cannot read.
         if version in (3, 4) or version >= 6:
-            tls.sendall(TSRequest(CREDSSP_VERSION, error_code=code).pack())
+            signed = code - (1 << 32) if code >= (1 << 31) else code
+            tls.sendall(TSRequest(CREDSSP_VERSION, error_code=signed).pack())
 
     def credssp(self, tls, event):
         server = self.server
@@ -285,6 +321,7 @@ class Handler(socketserver.BaseRequestHandler):
                     self.send_error(tls, version, server.ntlm_blocked_status)
                     raise CredSSPFailed("ntlm-refused", "NTLM logon of %s\\%s refused by policy" % (domain, user),
                                         server.ntlm_blocked_status)
+                RAW_NTLMV2.temp = ntlmv2_temp(inner) if ntype == 3 else None
                 try:
                     out = ctx.step(token)
                 except SpnegoError as e:
@@ -314,8 +351,10 @@ class Handler(socketserver.BaseRequestHandler):
         creds = TSCredentials.unpack(ctx.unwrap(req.auth_info).data)
         inner = creds.credentials
         if isinstance(inner, TSPasswordCreds):
-            event["credentials"] = {"type": "password", "domain": inner.domain_name, "user": inner.username,
-                                    "password_empty": not inner.password}
+            # rdesktop 1.9 sends its strings with a terminating NUL; the event shows them without it.
+            event["credentials"] = {"type": "password", "domain": inner.domain_name.rstrip("\x00"),
+                                    "user": inner.username.rstrip("\x00"),
+                                    "password_empty": not inner.password.rstrip("\x00")}
         else:
             event["credentials"] = {"type": type(inner).__name__}
         return ctx

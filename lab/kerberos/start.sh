@@ -423,7 +423,7 @@ doc = {
          "log": state + "/credssp-refuse-ntlm.log", "events": state + "/credssp-refuse-ntlm.events.jsonl"},
     ],
     "ca": "$LOOP_STATE/certs/ca.pem",
-    "display": ":$DISPLAY_NUM",
+    "display": "$DISPLAY_NUM",
 }
 with open(out + ".tmp", "w") as f:
     json.dump(doc, f, indent=2)
