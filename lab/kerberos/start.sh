@@ -30,7 +30,7 @@
 #   rc4user  / Rc4Pass-2026!    only an NT hash, no AES keys (a password set before AES, or migrated):
 #                               a client that refuses RC4 gets KDC_ERR_ETYPE_NOSUPP
 #   RDP-K$   computer, msDS-SupportedEncryptionTypes 0x1C, SPNs TERMSRV/rdp-k.lab.test, TERMSRV/RDP-K
-#   RDP-OLD$ computer without msDS-SupportedEncryptionTypes (the KDC issues RC4 tickets for it),
+#   RDP-OLD$ computer with msDS-SupportedEncryptionTypes 0x4 (RC4 only: the KDC issues RC4 tickets for it),
 #            SPN TERMSRV/rdp-old.lab.test: an AES-only client cannot get a ticket for it
 # DNS names: dc1, rdp-k, rdp-old and rdp-alias (no SPN at all) in lab.test, the last three all
 # 198.18.65.20. The session host stand-in holds a keytab for both TERMSRV SPNs.
@@ -241,9 +241,10 @@ tool user create "$USER_NAME" "$USER_PASS" --given-name=Kerberos --surname=User
 tool user create "$RC4_USER" "$RC4_PASS"
 tool computer create RDP-K --service-principal-name=TERMSRV/rdp-k.$DNS_DOMAIN --service-principal-name=TERMSRV/RDP-K
 tool computer create RDP-OLD --service-principal-name=TERMSRV/rdp-old.$DNS_DOMAIN
-# RDP-K$ announces AES as a joined Windows computer does (0x1C: RC4, AES128, AES256); RDP-OLD$
-# has no msDS-SupportedEncryptionTypes, so the KDC encrypts its tickets with RC4 only.
-"$SYS_PYTHON" - "$SMBCONF" "$SAMBA/private/sam.ldb" >>"$STATE/samba-tool.log" 2>&1 <<'PY' || die "setting msDS-SupportedEncryptionTypes on RDP-K\$ failed; see $STATE/samba-tool.log"
+# RDP-K$ announces AES as a joined Windows computer does (0x1C: RC4, AES128, AES256); RDP-OLD$ is
+# set to RC4 only (0x4), as accounts were to work around old software: the KDC encrypts its
+# tickets with RC4, which a client with RC4 turned off refuses.
+"$SYS_PYTHON" - "$SMBCONF" "$SAMBA/private/sam.ldb" >>"$STATE/samba-tool.log" 2>&1 <<'PY' || die "setting msDS-SupportedEncryptionTypes on RDP-K\$ and RDP-OLD\$ failed; see $STATE/samba-tool.log"
 import sys
 import ldb
 from samba.auth import system_session
@@ -252,12 +253,13 @@ from samba.samdb import SamDB
 lp = LoadParm()
 lp.load(sys.argv[1])
 db = SamDB(url=sys.argv[2], session_info=system_session(), lp=lp)
-res = db.search(base=db.domain_dn(), expression="(sAMAccountName=RDP-K$)", attrs=["dn"])
-m = ldb.Message()
-m.dn = res[0].dn
-m["e"] = ldb.MessageElement("28", ldb.FLAG_MOD_REPLACE, "msDS-SupportedEncryptionTypes")
-db.modify(m)
-print("msDS-SupportedEncryptionTypes=28 on", res[0].dn)
+for account, enctypes in (("RDP-K$", "28"), ("RDP-OLD$", "4")):
+    res = db.search(base=db.domain_dn(), expression="(sAMAccountName=%s)" % account, attrs=["dn"])
+    m = ldb.Message()
+    m.dn = res[0].dn
+    m["e"] = ldb.MessageElement(enctypes, ldb.FLAG_MOD_REPLACE, "msDS-SupportedEncryptionTypes")
+    db.modify(m)
+    print("msDS-SupportedEncryptionTypes=%s on %s" % (enctypes, res[0].dn))
 PY
 # samba-tool computer create sets no usable keys; a password set afterwards derives them.
 tool user setpassword 'RDP-K$' --newpassword="$HOST_PASS"
