@@ -422,6 +422,8 @@ start_shadow freerdp-rdp 22 \
 # pyrdp-mitm, the real interceptor, in front of xrdp-negotiate and freerdp-nla (BASE+70..).
 # shellcheck source=lab/intercept.sh
 . "$LAB/intercept.sh"
+# The RDPEUDP responder stand-in (UDP BASE+110..114, lab/state/udp.json).
+. "$LAB/udp_responder.sh" # shellcheck source=lab/udp_responder.sh
 
 # The deliberately closed port.
 CLOSED_PORT=$((BASE + 11))
