@@ -317,9 +317,10 @@ class Handler(socketserver.BaseRequestHandler):
                 if ntype == 3 and server.mode == "refuse-ntlm":
                     domain, user = ntlm_authenticate_names(inner)
                     event["package"] = "ntlm"
-                    event["refused_account"] = "%s\\%s" % (domain, user)
+                    account = "%s\\%s" % (domain, user) if domain else user
+                    event["refused_account"] = account
                     self.send_error(tls, version, server.ntlm_blocked_status)
-                    raise CredSSPFailed("ntlm-refused", "NTLM logon of %s\\%s refused by policy" % (domain, user),
+                    raise CredSSPFailed("ntlm-refused", "NTLM logon of %s refused by policy" % account,
                                         server.ntlm_blocked_status)
                 RAW_NTLMV2.temp = ntlmv2_temp(inner) if ntype == 3 else None
                 try:

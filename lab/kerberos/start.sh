@@ -360,7 +360,8 @@ write_krb5_conf "$CONF/host-krb5.conf"
 
 # ---------------------------------------------------------------------------------------------
 # 6. The session host stand-ins (Kerberos CredSSP acceptors) on 198.18.65.20.
-printf '%s:%s:%s\n' "$DOMAIN" "$USER_NAME" "$USER_PASS" >"$CONF/ntlm-users"
+# NetBIOS form (DOMAIN\user) and UPN form (user@REALM, empty domain: what sspi sends), as Windows accepts both.
+printf '%s:%s:%s\n:%s@%s:%s\n' "$DOMAIN" "$USER_NAME" "$USER_PASS" "$USER_NAME" "$REALM" "$USER_PASS" >"$CONF/ntlm-users"
 chmod 0600 "$CONF/ntlm-users"
 start_host() { # NAME MODE PORT
   local name=$1 mode=$2 port=$3
