@@ -239,6 +239,9 @@ tool() { # samba-tool SUBCOMMAND... against the provisioned database
 }
 tool user create "$USER_NAME" "$USER_PASS" --given-name=Kerberos --surname=User
 tool user create "$RC4_USER" "$RC4_PASS"
+# No password expiry (Samba's default is 42 days): clients print no expiry warning.
+tool user setexpiry "$USER_NAME" --noexpiry
+tool user setexpiry "$RC4_USER" --noexpiry
 tool computer create RDP-K --service-principal-name=TERMSRV/rdp-k.$DNS_DOMAIN --service-principal-name=TERMSRV/RDP-K
 tool computer create RDP-OLD --service-principal-name=TERMSRV/rdp-old.$DNS_DOMAIN
 # RDP-K$ announces AES as a joined Windows computer does (0x1C: RC4, AES128, AES256); RDP-OLD$ is
