@@ -126,28 +126,8 @@ mkdir -p "$STATE" "$PIDS" "$CONF" "$CERTS" "$SAMBA"
 : >"$STATE/netns.list"
 
 # ---------------------------------------------------------------------------------------------
-# 1. Namespaces and links (each veth pair is created directly inside the two namespaces it joins).
-make_ns() { # NAME
-  local ns=$1
-  if ip netns list | awk '{print $1}' | grep -qx "$ns"; then
-    die "network namespace $ns already exists but is not recorded by this lab (left over from a crash?); delete it with: ip netns del $ns"
-  fi
-  echo "$ns" >>"$STATE/netns.list"
-  ip netns add "$ns" || die "cannot create network namespace $ns (needs root with CAP_SYS_ADMIN)"
-  ip -n "$ns" link set lo up || die "cannot bring up lo in $ns"
-}
-veth() { # NS_A IF_A NS_B IF_B
-  ip link add "$2" netns "$1" type veth peer name "$4" netns "$3" \
-    || die "cannot create the veth pair $1/$2 -- $3/$4"
-  ip -n "$1" link set "$2" up
-  ip -n "$3" link set "$4" up
-}
-in_ns() { # NS CMD...
-  local ns=$1
-  shift
-  ip netns exec "$ns" "$@"
-}
-
+# 1. Namespaces and links (make_ns, veth, in_ns and ns_spawn are in lab/lib.sh; each veth pair is
+#    created directly inside the two namespaces it joins).
 for ns in "$NS_CLIENT" "$NS_VPN" "$NS_ROUTER" "$NS_SRV"; do make_ns "$ns"; done
 veth "$NS_CLIENT" eth0 "$NS_ROUTER" c0
 veth "$NS_VPN" eth0 "$NS_ROUTER" v0
@@ -191,17 +171,6 @@ in_ns "$NS_ROUTER" nft -f "$CONF/router.nft" || die "nft could not load $CONF/ro
 # ---------------------------------------------------------------------------------------------
 # 2. Process bookkeeping.
 LAST_PID=""
-ns_spawn() { # NS NAME LOG CMD... -> LAST_PID (ip netns exec, unshare, env and sh all exec: the PID is the program's)
-  local ns=$1 name=$2 log=$3
-  shift 3
-  ip netns exec "$ns" "$@" </dev/null >"$log" 2>&1 &
-  LAST_PID=$!
-  local st
-  st=$(proc_starttime "$LAST_PID")
-  [ -n "$st" ] || die "$name (pid $LAST_PID) exited immediately; see $log"
-  echo "$LAST_PID $st" >"$PIDS/$name.pid"
-  LAST_LOG=$log
-}
 wait_port() { # NS PROTO(t|u) ADDRESS PORT NAME: the last spawned process (or a child) listens there
   local ns=$1 proto=$2 address=$3 port=$4 name=$5 pid=$LAST_PID log=$LAST_LOG
   local deadline=$((SECONDS + WAIT))

@@ -131,6 +131,20 @@ impl KrbLab {
         )
     }
 
+    /// kinit of the lab account ACCOUNT ("normal", "rc4_only") with its own password.
+    fn kinit_account(
+        &self,
+        which: &str,
+        conf: &str,
+        cc: &Ccache,
+        account: &str,
+        faketime: Option<&str>,
+    ) -> Run {
+        let principal = self.s(&format!("/accounts/{account}/principal"));
+        let password = self.s(&format!("/accounts/{account}/password"));
+        self.kinit(which, conf, cc, &principal, &password, faketime)
+    }
+
     fn kvno(&self, conf: &str, cc: &Ccache, spn: &str) -> Run {
         self.run(
             &self.ns("client"),
@@ -263,14 +277,7 @@ fn events_len(file: &str) -> usize {
 
 fn with_ticket(lab: &KrbLab, name: &str) -> Ccache {
     let cc = Ccache::new(name);
-    let run = lab.kinit(
-        "client",
-        "default",
-        &cc,
-        &lab.s("/accounts/normal/principal"),
-        &lab.s("/accounts/normal/password"),
-        None,
-    );
+    let run = lab.kinit_account("client", "default", &cc, "normal", None);
     assert_eq!(
         run.code, 0,
         "kinit of the normal user must work:\n{}",
@@ -296,14 +303,7 @@ fn kinit_finds_the_kdc_through_srv_records_and_kvno_gets_the_termsrv_ticket() {
     assert_has(&klist, "klist -e", "aes256-cts-hmac-sha1-96");
     // The KDC came from DNS: MIT's trace shows the SRV query and the DC's address.
     let again = Ccache::new("healthy-trace");
-    let run = lab.kinit(
-        "client",
-        "default",
-        &again,
-        &lab.s("/accounts/normal/principal"),
-        &lab.s("/accounts/normal/password"),
-        None,
-    );
+    let run = lab.kinit_account("client", "default", &again, "normal", None);
     assert_has(
         &run,
         "kinit trace",
@@ -368,17 +368,8 @@ fn wrong_password_is_preauth_failed() {
 #[test]
 fn skewed_client_clock_is_krb_ap_err_skew_unless_mit_corrects_it() {
     let lab = KrbLab::get();
-    let principal = lab.s("/accounts/normal/principal");
-    let password = lab.s("/accounts/normal/password");
     let cc = Ccache::new("skew");
-    let run = lab.kinit(
-        "client",
-        "no_timesync",
-        &cc,
-        &principal,
-        &password,
-        Some("+20m"),
-    );
+    let run = lab.kinit_account("client", "no_timesync", &cc, "normal", Some("+20m"));
     assert_ne!(
         run.code, 0,
         "kinit 20 minutes ahead without kdc_timesync must fail:\n{}",
@@ -393,14 +384,7 @@ fn skewed_client_clock_is_krb_ap_err_skew_unless_mit_corrects_it() {
     // Control: the same clock with MIT's default kdc_timesync: the client takes the KDC's time from
     // its first error reply and succeeds (what rdpdoctor can measure without a password).
     let cc = Ccache::new("skew-synced");
-    let run = lab.kinit(
-        "client",
-        "default",
-        &cc,
-        &principal,
-        &password,
-        Some("+20m"),
-    );
+    let run = lab.kinit_account("client", "default", &cc, "normal", Some("+20m"));
     assert_eq!(
         run.code, 0,
         "kinit with kdc_timesync corrects the clock:\n{}",
@@ -408,17 +392,15 @@ fn skewed_client_clock_is_krb_ap_err_skew_unless_mit_corrects_it() {
     );
     // Control: the unskewed client with kdc_timesync off logs on.
     let cc = Ccache::new("skew-none");
-    let run = lab.kinit("client", "no_timesync", &cc, &principal, &password, None);
+    let run = lab.kinit_account("client", "no_timesync", &cc, "normal", None);
     assert_eq!(run.code, 0, "kinit with the right clock:\n{}", run.out);
 }
 
 #[test]
 fn rc4_only_accounts_fail_on_an_aes_only_client() {
     let lab = KrbLab::get();
-    let rc4 = lab.s("/accounts/rc4_only/principal");
-    let rc4_pass = lab.s("/accounts/rc4_only/password");
     let cc = Ccache::new("rc4");
-    let run = lab.kinit("client", "aes_only", &cc, &rc4, &rc4_pass, None);
+    let run = lab.kinit_account("client", "aes_only", &cc, "rc4_only", None);
     assert_ne!(
         run.code, 0,
         "an NT-hash-only account on an AES-only client must fail:\n{}",
@@ -436,7 +418,7 @@ fn rc4_only_accounts_fail_on_an_aes_only_client() {
     );
     // Control: a client that still allows RC4 gets the TGT, with MIT's deprecation warning.
     let cc = Ccache::new("rc4-allowed");
-    let run = lab.kinit("client", "default", &cc, &rc4, &rc4_pass, None);
+    let run = lab.kinit_account("client", "default", &cc, "rc4_only", None);
     assert_eq!(run.code, 0, "rc4user with RC4 allowed:\n{}", run.out);
     assert_has(
         &run,
@@ -445,14 +427,7 @@ fn rc4_only_accounts_fail_on_an_aes_only_client() {
     );
     // The service side: RDP-OLD$ announces no AES, so an AES-only client gets no ticket for it...
     let cc = Ccache::new("rc4-service");
-    let run = lab.kinit(
-        "client",
-        "aes_only",
-        &cc,
-        &lab.s("/accounts/normal/principal"),
-        &lab.s("/accounts/normal/password"),
-        None,
-    );
+    let run = lab.kinit_account("client", "aes_only", &cc, "normal", None);
     assert_eq!(
         run.code, 0,
         "the normal user on the AES-only client:\n{}",
@@ -482,15 +457,13 @@ fn rc4_only_accounts_fail_on_an_aes_only_client() {
 #[test]
 fn kdc_unreachable_from_the_vpn_and_through_a_dead_srv_target_and_not_found_without_srv() {
     let lab = KrbLab::get();
-    let principal = lab.s("/accounts/normal/principal");
-    let password = lab.s("/accounts/normal/password");
     let realm = lab.s("/realm");
     let dead = lab.s("/realms_without_kdc/dead_srv");
     let no_srv = lab.s("/realms_without_kdc/no_srv");
     std::thread::scope(|s| {
         let vpn = s.spawn(|| {
             let cc = Ccache::new("vpn");
-            lab.kinit("vpn", "default", &cc, &principal, &password, None)
+            lab.kinit_account("vpn", "default", &cc, "normal", None)
         });
         let dead_run = s.spawn(|| {
             let cc = Ccache::new("dead");
