@@ -30,39 +30,37 @@ PACKAGES=(
   ca-certificates
 )
 
-# pyrdp-mitm (PyPI, pinned in lab/pyrdp-requirements.txt) in a venv of its own, the lab's real
-# RDP interceptor. Installed after the Debian packages (it needs python3-venv).
-PYRDP_VENV=${RDPDOCTOR_LAB_PYRDP_VENV:-/opt/rdpdoctor-lab/pyrdp-venv}
 LAB_DIR=$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)
-install_pyrdp() {
-  local req="$LAB_DIR/pyrdp-requirements.txt" stamp="$PYRDP_VENV/.rdpdoctor-requirements"
-  if [ -x "$PYRDP_VENV/bin/pyrdp-mitm" ] && cmp -s "$req" "$stamp"; then
-    echo "install.sh: pyrdp-mitm already installed in $PYRDP_VENV"
+# install_venv WHAT VENV REQUIREMENTS VENV_OPTION CHECK...: PyPI packages pinned in REQUIREMENTS in
+# a venv of their own (VENV_OPTION: "" or --system-site-packages), rebuilt only when REQUIREMENTS
+# changed; the command CHECK... proves the install. Runs after the Debian packages (python3-venv).
+install_venv() {
+  local what=$1 venv=$2 req=$3 option=$4
+  shift 4
+  local stamp="$venv/.rdpdoctor-requirements"
+  if [ -x "$venv/bin/python" ] && cmp -s "$req" "$stamp"; then
+    echo "install.sh: $what already installed in $venv"
     return 0
   fi
-  echo "install.sh: installing pyrdp-mitm into $PYRDP_VENV"
-  rm -rf "$PYRDP_VENV"
-  /usr/bin/python3 -m venv "$PYRDP_VENV"
-  "$PYRDP_VENV/bin/pip" install -q --disable-pip-version-check --no-input -r "$req"
-  "$PYRDP_VENV/bin/pyrdp-mitm" --help >/dev/null
+  echo "install.sh: installing $what into $venv"
+  rm -rf "$venv"
+  /usr/bin/python3 -m venv ${option:+"$option"} "$venv"
+  "$venv/bin/pip" install -q --disable-pip-version-check --no-input -r "$req"
+  "$@" >/dev/null
   cp "$req" "$stamp"
 }
-
+# pyrdp-mitm (PyPI, pinned in lab/pyrdp-requirements.txt), the lab's real RDP interceptor.
+PYRDP_VENV=${RDPDOCTOR_LAB_PYRDP_VENV:-/opt/rdpdoctor-lab/pyrdp-venv}
+install_pyrdp() {
+  install_venv pyrdp-mitm "$PYRDP_VENV" "$LAB_DIR/pyrdp-requirements.txt" "" \
+    "$PYRDP_VENV/bin/pyrdp-mitm" --help
+}
 # The Kerberos CredSSP stand-in (lab/kerberos/credssp_host.py): pyspnego (PyPI, pinned in
 # lab/kerberos/requirements.txt) in a venv that also sees Debian's python3-gssapi.
 KERBEROS_VENV=${RDPDOCTOR_LAB_KERBEROS_VENV:-/opt/rdpdoctor-lab/kerberos-venv}
 install_kerberos_venv() {
-  local req="$LAB_DIR/kerberos/requirements.txt" stamp="$KERBEROS_VENV/.rdpdoctor-requirements"
-  if [ -x "$KERBEROS_VENV/bin/python" ] && cmp -s "$req" "$stamp"; then
-    echo "install.sh: the Kerberos stand-in's venv is up to date in $KERBEROS_VENV"
-    return 0
-  fi
-  echo "install.sh: installing pyspnego into $KERBEROS_VENV"
-  rm -rf "$KERBEROS_VENV"
-  /usr/bin/python3 -m venv --system-site-packages "$KERBEROS_VENV"
-  "$KERBEROS_VENV/bin/pip" install -q --disable-pip-version-check --no-input -r "$req"
-  "$KERBEROS_VENV/bin/python" -c 'import gssapi, spnego'
-  cp "$req" "$stamp"
+  install_venv "the Kerberos stand-in's pyspnego" "$KERBEROS_VENV" "$LAB_DIR/kerberos/requirements.txt" \
+    --system-site-packages "$KERBEROS_VENV/bin/python" -c 'import gssapi, krb5, spnego'
 }
 
 missing=()
