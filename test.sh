@@ -20,9 +20,10 @@ cargo build --workspace --all-targets --all-features
 # The offline suite first (what `cargo test` alone runs), then the lab and the tests that need it.
 cargo test --workspace --no-fail-fast
 lab/start.sh
-trap 'lab/path/stop.sh; lab/stop.sh' EXIT
+trap 'lab/kerberos/stop.sh; lab/path/stop.sh; lab/stop.sh' EXIT
 # The path lab (network namespaces, as root) reuses the loopback lab's CA and Xvfb display.
 lab/path/start.sh
+lab/kerberos/start.sh # Samba KDC, Kerberos CredSSP stand-in, client namespaces (about 30 s)
 # Every integration test of the binary, the lab ones included (the offline ones run again: cheap).
 cargo test -p rdpdoctor --features lab --tests --no-fail-fast
 # Standard RDP Security sessions driven with the wire crate's rdp_crypto (about 1 s).

@@ -20,25 +20,48 @@ PACKAGES=(
   haproxy             # path lab: a healthy TCP load balancer; lab/route.sh: an idle-timeout load balancer in front of the NLA server
   dnsmasq-base        # path lab: the client namespace's resolver (the binary only, no service)
   procps              # ps (process checks)
+  samba-ad-dc         # Kerberos lab (lab/kerberos/): Samba 4.17 as an AD DC, the real KDC, DNS (SRV records), samba-tool spn
+  samba-ad-provision  # Kerberos lab: the AD schema files samba-tool domain provision needs (only recommended by samba-ad-dc)
+  krb5-user           # Kerberos lab: kinit, kvno, klist, kdestroy, the real Kerberos clients that prove it
+  python3-gssapi      # Kerberos lab: the GSSAPI binding the CredSSP stand-in's pyspnego uses for Kerberos (its venv sees system packages)
+  libkrb5-dev         # Kerberos lab: krb5-config and headers, to build the stand-in venv's krb5 binding (PyPI ships no Linux wheel)
+  rdesktop            # Kerberos lab: rdesktop 1.9, a CredSSP client that speaks Kerberos only (through GSSAPI)
+  faketime            # Kerberos lab: a client whose clock is skewed against the KDC (KRB_AP_ERR_SKEW)
+  tshark              # UDP responder (lab/udp_responder.py): Wireshark's rdpudp dissector checks what it sends
   ca-certificates
 )
 
-# pyrdp-mitm (PyPI, pinned in lab/pyrdp-requirements.txt) in a venv of its own, the lab's real
-# RDP interceptor. Installed after the Debian packages (it needs python3-venv).
-PYRDP_VENV=${RDPDOCTOR_LAB_PYRDP_VENV:-/opt/rdpdoctor-lab/pyrdp-venv}
 LAB_DIR=$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)
-install_pyrdp() {
-  local req="$LAB_DIR/pyrdp-requirements.txt" stamp="$PYRDP_VENV/.rdpdoctor-requirements"
-  if [ -x "$PYRDP_VENV/bin/pyrdp-mitm" ] && cmp -s "$req" "$stamp"; then
-    echo "install.sh: pyrdp-mitm already installed in $PYRDP_VENV"
+# install_venv WHAT VENV REQUIREMENTS VENV_OPTION CHECK...: PyPI packages pinned in REQUIREMENTS in
+# a venv of their own (VENV_OPTION: "" or --system-site-packages), rebuilt only when REQUIREMENTS
+# changed; the command CHECK... proves the install. Runs after the Debian packages (python3-venv).
+install_venv() {
+  local what=$1 venv=$2 req=$3 option=$4
+  shift 4
+  local stamp="$venv/.rdpdoctor-requirements"
+  if [ -x "$venv/bin/python" ] && cmp -s "$req" "$stamp"; then
+    echo "install.sh: $what already installed in $venv"
     return 0
   fi
-  echo "install.sh: installing pyrdp-mitm into $PYRDP_VENV"
-  rm -rf "$PYRDP_VENV"
-  /usr/bin/python3 -m venv "$PYRDP_VENV"
-  "$PYRDP_VENV/bin/pip" install -q --disable-pip-version-check --no-input -r "$req"
-  "$PYRDP_VENV/bin/pyrdp-mitm" --help >/dev/null
+  echo "install.sh: installing $what into $venv"
+  rm -rf "$venv"
+  /usr/bin/python3 -m venv ${option:+"$option"} "$venv"
+  "$venv/bin/pip" install -q --disable-pip-version-check --no-input -r "$req"
+  "$@" >/dev/null
   cp "$req" "$stamp"
+}
+# pyrdp-mitm (PyPI, pinned in lab/pyrdp-requirements.txt), the lab's real RDP interceptor.
+PYRDP_VENV=${RDPDOCTOR_LAB_PYRDP_VENV:-/opt/rdpdoctor-lab/pyrdp-venv}
+install_pyrdp() {
+  install_venv pyrdp-mitm "$PYRDP_VENV" "$LAB_DIR/pyrdp-requirements.txt" "" \
+    "$PYRDP_VENV/bin/pyrdp-mitm" --help
+}
+# The Kerberos CredSSP stand-in (lab/kerberos/credssp_host.py): pyspnego (PyPI, pinned in
+# lab/kerberos/requirements.txt) in a venv that also sees Debian's python3-gssapi.
+KERBEROS_VENV=${RDPDOCTOR_LAB_KERBEROS_VENV:-/opt/rdpdoctor-lab/kerberos-venv}
+install_kerberos_venv() {
+  install_venv "the Kerberos stand-in's pyspnego" "$KERBEROS_VENV" "$LAB_DIR/kerberos/requirements.txt" \
+    --system-site-packages "$KERBEROS_VENV/bin/python" -c 'import gssapi, krb5, spnego'
 }
 
 missing=()
@@ -52,6 +75,7 @@ done
 if [ "${#missing[@]}" -eq 0 ]; then
   echo "install.sh: all lab packages already installed"
   install_pyrdp
+  install_kerberos_venv
   exit 0
 fi
 
@@ -96,4 +120,5 @@ if [ -e /var/run/xrdp/xrdp.pid ] || [ -e /run/xrdp/xrdp.pid ]; then
   echo "install.sh: WARNING: a system xrdp pid file exists (/run/xrdp/xrdp.pid); the packaged service may be running" >&2
 fi
 install_pyrdp
+install_kerberos_venv
 echo "install.sh: done"

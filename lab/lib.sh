@@ -1,4 +1,5 @@
-# Shell functions shared by lab/start.sh and lab/path/start.sh (sourced, never run).
+# Shell functions shared by the lab scripts (lab/start.sh, the namespace labs lab/path/ and
+# lab/kerberos/; sourced, never run).
 # The sourcing script defines die() (print an error and exit non-zero).
 
 # PID -> field 22 of /proc/PID/stat, the process start time (empty if the process is gone).
@@ -78,3 +79,134 @@ port=-1
 code=20
 INI
 }
+
+# ---------------------------------------------------------------------------------------------
+# Namespace labs (lab/path/, lab/kerberos/). The sourcing start script defines STATE (its state
+# directory, with netns.list), PIDS (pid files) and die().
+
+# make_ns NAME: create network namespace NAME (recorded in $STATE/netns.list first, so the stop
+# script deletes it even when the start fails half-way) with lo up.
+make_ns() {
+  local ns=$1
+  if ip netns list | awk '{print $1}' | grep -qx "$ns"; then
+    die "network namespace $ns already exists but is not recorded by this lab (left over from a crash?); delete it with: ip netns del $ns"
+  fi
+  echo "$ns" >>"$STATE/netns.list"
+  ip netns add "$ns" || die "cannot create network namespace $ns (needs root with CAP_SYS_ADMIN and a kernel with network namespaces)"
+  ip -n "$ns" link set lo up || die "cannot bring up lo in $ns"
+}
+
+# veth NS_A IF_A NS_B IF_B: one pair created directly inside both namespaces, both ends up.
+veth() {
+  ip link add "$2" netns "$1" type veth peer name "$4" netns "$3" \
+    || die "cannot create the veth pair $1/$2 -- $3/$4"
+  ip -n "$1" link set "$2" up
+  ip -n "$3" link set "$4" up
+}
+
+# in_ns NS CMD...: run CMD in namespace NS.
+in_ns() {
+  local ns=$1
+  shift
+  ip netns exec "$ns" "$@"
+}
+
+# ns_spawn NS NAME LOG CMD...: start CMD in namespace NS in the background, its PID and start time
+# recorded in $PIDS/NAME.pid (ip netns exec, unshare, env and sh all exec: the PID is the
+# program's). Sets LAST_PID, LAST_NAME, LAST_LOG.
+ns_spawn() {
+  local ns=$1 name=$2 log=$3
+  shift 3
+  ip netns exec "$ns" "$@" </dev/null >"$log" 2>&1 &
+  LAST_PID=$!
+  local st
+  st=$(proc_starttime "$LAST_PID")
+  [ -n "$st" ] || die "$name (pid $LAST_PID) exited immediately; see $log"
+  echo "$LAST_PID $st" >"$PIDS/$name.pid"
+  LAST_NAME=$name
+  LAST_LOG=$log
+}
+
+# stop_namespace_lab WHO STATE: what a namespace lab's stop script does. Signals every process
+# recorded in STATE/pids/ (only if its start time still matches; SIGKILL after 10 s), deletes every
+# namespace in STATE/netns.list once no process is left in it (waiting up to 5 s for children that
+# leave with their parent), and removes the /etc/netns/rdpd-* directories in STATE/etc-netns.list.
+# Messages start with WHO. Returns non-zero when something stayed; safe to run twice.
+stop_namespace_lab() {
+  local who=$1 state=$2 rc=0 f pid st p i ns d left deadline
+  local alive=() names=() kept=()
+  shopt -s nullglob
+  for f in "$state/pids"/*.pid; do
+    read -r pid st <"$f" 2>/dev/null || continue
+    [[ "$pid" =~ ^[0-9]+$ ]] || continue
+    if [ -n "${st:-}" ] && [ "$(proc_starttime "$pid")" = "$st" ]; then
+      kill -TERM "$pid" 2>/dev/null || true
+      alive+=("$pid")
+      names+=("$(basename "$f" .pid)")
+    fi
+  done
+  if [ "${#alive[@]}" -gt 0 ]; then
+    deadline=$((SECONDS + 10))
+    while :; do
+      left=0
+      for p in "${alive[@]}"; do lab_running "$p" && left=1; done
+      [ "$left" -eq 1 ] || break
+      if [ "$SECONDS" -ge "$deadline" ]; then
+        for i in "${!alive[@]}"; do
+          if lab_running "${alive[$i]}"; then
+            echo "$who: ${names[$i]} (pid ${alive[$i]}) ignored SIGTERM for 10s, sending SIGKILL" >&2
+            kill -KILL "${alive[$i]}" 2>/dev/null || true
+          fi
+        done
+        sleep 0.5
+        break
+      fi
+      sleep 0.1
+    done
+    for i in "${!alive[@]}"; do
+      if lab_running "${alive[$i]}"; then
+        echo "$who: ERROR: ${names[$i]} (pid ${alive[$i]}) is still running" >&2
+        rc=1
+      fi
+    done
+    echo "$who: stopped ${names[*]}"
+  fi
+  [ "$rc" -eq 0 ] && rm -f "$state/pids"/*.pid
+  if [ -f "$state/netns.list" ]; then
+    while read -r ns; do
+      [ -n "$ns" ] || continue
+      ip netns list | awk '{print $1}' | grep -qx "$ns" || continue
+      deadline=$((SECONDS + 5))
+      while [ -n "$(ip netns pids "$ns" 2>/dev/null)" ] && [ "$SECONDS" -lt "$deadline" ]; do sleep 0.1; done
+      left=$(ip netns pids "$ns" 2>/dev/null | tr '\n' ' ')
+      if [ -n "$left" ]; then
+        echo "$who: ERROR: namespace $ns still holds processes $left(not in this lab's record); kept" >&2
+      elif ip netns del "$ns"; then
+        continue
+      else
+        echo "$who: ERROR: cannot delete network namespace $ns" >&2
+      fi
+      kept+=("$ns")
+      rc=1
+    done <"$state/netns.list"
+    if [ "${#kept[@]}" -eq 0 ]; then
+      rm -f "$state/netns.list"
+    else
+      printf '%s\n' "${kept[@]}" >"$state/netns.list"
+    fi
+  fi
+  if [ -f "$state/etc-netns.list" ]; then
+    while read -r d; do
+      case $d in
+        /etc/netns/rdpd-*) rm -rf -- "$d" ;;
+        *) echo "$who: not removing unexpected path $d" >&2 ;;
+      esac
+    done <"$state/etc-netns.list"
+    rm -f "$state/etc-netns.list"
+  fi
+  shopt -u nullglob
+  return "$rc"
+}
+
+# lab_running PID: the process exists and is not a zombie.
+lab_running() { [ -e "/proc/$1" ] && [ "$(awk '{print $3}' "/proc/$1/stat" 2>/dev/null)" != Z ]; }

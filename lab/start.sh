@@ -425,6 +425,8 @@ start_shadow freerdp-rdp 22 \
 # Farm nodes, renewals, alias and wildcard certificates (BASE+72..79): lab/farm.sh.
 # shellcheck source=lab/farm.sh
 . "$LAB/farm.sh"
+# The RDPEUDP responder stand-in (UDP BASE+110..114, lab/state/udp.json).
+. "$LAB/udp_responder.sh" # shellcheck source=lab/udp_responder.sh
 
 # The deliberately closed port.
 CLOSED_PORT=$((BASE + 11))

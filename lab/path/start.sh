@@ -131,28 +131,7 @@ mkdir -p "$STATE" "$PIDS" "$CONF" "$CERTS"
 : >"$STATE/targets.tsv"
 
 # ---------------------------------------------------------------------------------------------
-# 1. Namespaces and links.
-make_ns() { # NAME
-  local ns=$1
-  if ip netns list | awk '{print $1}' | grep -qx "$ns"; then
-    die "network namespace $ns already exists but is not recorded by this lab (left over from a crash?); delete it with: ip netns del $ns"
-  fi
-  echo "$ns" >>"$STATE/netns.list"
-  ip netns add "$ns" || die "cannot create network namespace $ns (needs root with CAP_SYS_ADMIN and a kernel with network namespaces)"
-  ip -n "$ns" link set lo up || die "cannot bring up lo in $ns"
-}
-veth() { # NS_A IF_A NS_B IF_B: one pair created directly inside both namespaces
-  ip link add "$2" netns "$1" type veth peer name "$4" netns "$3" \
-    || die "cannot create the veth pair $1/$2 -- $3/$4"
-  ip -n "$1" link set "$2" up
-  ip -n "$3" link set "$4" up
-}
-in_ns() { # NS CMD...
-  local ns=$1
-  shift
-  ip netns exec "$ns" "$@"
-}
-
+# 1. Namespaces and links (make_ns, veth, in_ns and ns_spawn are in lab/lib.sh).
 for ns in "$NS_CLIENT" "$NS_NODNS" "$NS_NOROUTE" "$NS_ROUTER" "$NS_SERVER"; do make_ns "$ns"; done
 veth "$NS_CLIENT" eth0 "$NS_ROUTER" c0
 veth "$NS_NODNS" eth0 "$NS_ROUTER" d0
@@ -258,18 +237,6 @@ in_ns "$NS_ROUTER" tc qdisc add dev c0 root handle 1: htb default 10 2>>"$STATE/
 # ---------------------------------------------------------------------------------------------
 # 3. Process bookkeeping.
 LAST_PID=""
-ns_spawn() { # NS NAME LOG CMD... -> LAST_PID (ip netns exec, unshare, env and sh all exec: the PID is the program's)
-  local ns=$1 name=$2 log=$3
-  shift 3
-  ip netns exec "$ns" "$@" </dev/null >"$log" 2>&1 &
-  LAST_PID=$!
-  local st
-  st=$(proc_starttime "$LAST_PID")
-  [ -n "$st" ] || die "$name (pid $LAST_PID) exited immediately; see $log"
-  echo "$LAST_PID $st" >"$PIDS/$name.pid"
-  LAST_NAME=$name
-  LAST_LOG=$log
-}
 wait_listen() { # NS ADDRESS PORT NAME: the last spawned process must listen on ADDRESS:PORT
   local ns=$1 address=$2 port=$3 name=$4 pid=$LAST_PID log=$LAST_LOG
   local deadline=$((SECONDS + WAIT)) lines
