@@ -548,6 +548,8 @@ class Tunnel:
         self.done = asyncio.Event()
         self.counted = False
         self.ext_auth = EXT_AUTH_NONE
+        self.bytes_in = 0   # client -> target
+        self.bytes_out = 0  # target -> client
 
     def note(self, msg):
         log(f"tunnel {self.id}: {msg}")
@@ -706,22 +708,22 @@ class Tunnel:
             return
         n = struct.unpack("<H", body[:2])[0]
         self.last_client_data = time.monotonic()
+        self.bytes_in += len(body[2:2 + n])
         self.target[1].write(body[2:2 + n])
         await self.target[1].drain()
 
     async def relay_from_target(self):
         reader = self.target[0]
-        total = 0
         try:
             while True:
                 data = await reader.read(16384)
                 if not data:
                     break
-                total += len(data)
+                self.bytes_out += len(data)
                 self.send(packet(PKT_DATA, struct.pack("<H", len(data)) + data))
         except (ConnectionError, OSError):
             pass
-        self.note(f"target closed after {total} bytes; closing the channel")
+        self.note("the target closed its connection; closing the channel")
         self.send(packet(PKT_CLOSE_CHANNEL, struct.pack("<I", 0)))
         self.finish()
 
@@ -743,6 +745,8 @@ class Tunnel:
             t.cancel()
         if self.target is not None:
             self.target[1].close()
+            self.note(f"closed: relayed {self.bytes_in} bytes to the target and "
+                      f"{self.bytes_out} bytes from it")
         self.finish()
 
 

@@ -12,7 +12,17 @@
 #   BASE+86  gateway-cap-denied     tunnel authorization -> E_PROXY_NAP_ACCESSDENIED
 #   BASE+87  gateway-busy           tunnel create -> E_PROXY_MAXCONNECTIONSREACHED (limit 0)
 #   BASE+88  gateway-idle-drop      drops the tunnel after 5 s without client data
-#   BASE+90.. the Connection Broker stand-ins (lab/broker.py), see below.
+#   BASE+90  broker-lb-info         redirects with a routing token (load-balance info) for freerdp-nla
+#                                   (BASE+6); relays the client's second connection, which carries
+#                                   the token, to it
+#   BASE+91  broker-net-address     redirects to TargetNetAddress 127.0.0.2, where xrdp-redirect-target
+#                                   (a real xrdp) listens on the same port BASE+91
+#   BASE+92  broker-unreachable     redirects to 198.18.99.10 (plus an FQDN and a NetBIOS name) and
+#                                   runs in its own network namespace that has only `lo`: a client
+#                                   must run there too (nsenter --net=/proc/PID/ns/net), where that
+#                                   address has no route and the connect fails at once (ENETUNREACH),
+#                                   so nothing is ever sent off the machine (the root namespace has
+#                                   a default route; 198.18.0.0/15 must never leave through it)
 #
 # Every gateway instance lets through only targets in 127.0.0.0/8 and answers
 # E_PROXY_TS_CONNECTFAILED when its connection to the target fails (e.g. the closed port BASE+11).
@@ -73,3 +83,76 @@ start_gateways() {
     "$common; drops the tunnel after ${GW_IDLE_SECS} s without data from the client: close channel E_PROXY_SESSIONTIMEOUT (0x800759F6)"
 }
 start_gateways
+
+BROKER_UNREACHABLE=198.18.99.10
+
+# start.sh's wait loop refuses a port that has any listener besides 127.0.0.1 (broker-net-address
+# shares its port with xrdp-redirect-target on 127.0.0.2), so brokers are waited for here.
+start_broker() { # NAME OFFSET DESCRIPTION ARGS...
+  local name=$1 off=$2 desc=$3
+  shift 3
+  local port=$((BASE + off)) log="$STATE/$name.log"
+  "$PYTHON" -u "$LAB/broker.py" --port "$port" --cert "$CERTS/negotiate-chain.pem" \
+    --key "$CERTS/negotiate.key" "$@" </dev/null >"$log" 2>&1 &
+  local pid=$!
+  record_pid "$name" "$pid" "$log"
+  add_server "$name" broker "$port" "$pid" "$(rel "$log")" "$desc"
+  wait_listen_in "" 127.0.0.1 "$port" "$pid" "$name" "$log"
+}
+
+# A real xrdp on 127.0.0.2 (same port as broker-net-address, since a redirection carries no port),
+# in a private mount namespace like start.sh's instances, waited for here.
+start_redirect_target() { # NAME PORT
+  local name=$1 port=$2 ini="$CONF/$1.ini" log="$STATE/$1.log" pid
+  write_xrdp_ini "$ini" "$log" 127.0.0.2 "$port" "$XRDP_LOGLEVEL" \
+    "$CERTS/negotiate-chain.pem" "$CERTS/negotiate.key"
+  if [ "$USE_UNSHARE" -eq 1 ]; then
+    unshare --mount --propagation private -- /bin/sh -c \
+      'mount -t tmpfs -o mode=0755,size=1m rdpdoctor-lab /run/xrdp && exec "$@"' sh \
+      xrdp --nodaemon --config "$ini" </dev/null >"$STATE/$name.console.log" 2>&1 &
+  else
+    xrdp --nodaemon --config "$ini" </dev/null >"$STATE/$name.console.log" 2>&1 &
+  fi
+  pid=$!
+  record_pid "$name" "$pid" "$log"
+  wait_listen_in "" 127.0.0.2 "$port" "$pid" "$name" "$log"
+}
+
+# wait_listen_in NETNS_PID ADDRESS PORT PID NAME LOG: until PID listens on ADDRESS:PORT (in the
+# network namespace of NETNS_PID, or the root one when empty), bounded by WAIT.
+wait_listen_in() {
+  local ns=$1 addr=$2 port=$3 pid=$4 name=$5 log=$6 deadline=$((SECONDS + WAIT))
+  local -a in_ns=()
+  [ -z "$ns" ] || in_ns=(nsenter "--net=/proc/$ns/ns/net")
+  until "${in_ns[@]}" ss -Htlnp "sport = :$port" 2>/dev/null | grep -q "$addr:$port .*pid=$pid,"; do
+    kill -0 "$pid" 2>/dev/null || die "server $name (pid $pid) exited during startup; see $log"
+    [ "$SECONDS" -lt "$deadline" ] || die "server $name did not listen on $addr:$port within ${WAIT}s; see $log"
+    sleep 0.1
+  done
+}
+
+start_brokers() {
+  start_broker broker-lb-info 90 \
+    "Connection Broker stand-in (lab/broker.py): TLS (no NLA), licensing STATUS_VALID_CLIENT, then a Server Redirection PDU with load-balance info (routing token Cookie: msts= for freerdp-nla 127.0.0.1:$((BASE + 6))) and that address; the client's reconnection carrying the token is relayed to freerdp-nla" \
+    --mode lb-info --target "127.0.0.1:$((BASE + 6))"
+  start_broker broker-net-address 91 \
+    "Connection Broker stand-in (lab/broker.py): TLS (no NLA), licensing STATUS_VALID_CLIENT, then a Server Redirection PDU with TargetNetAddress 127.0.0.2 only; xrdp-redirect-target (a real xrdp 0.9) listens on 127.0.0.2:$((BASE + 91))" \
+    --mode net-address --address 127.0.0.2
+  start_redirect_target xrdp-redirect-target $((BASE + 91))
+
+  # The unreachable redirection: its own network namespace (only lo, up), so the broker and the
+  # client that follows it can never reach 198.18.0.0/15 (see the header). `unshare` and `sh`
+  # exec, so the recorded PID is the broker's and the namespace ends with it.
+  local name=broker-unreachable port=$((BASE + 92)) log="$STATE/broker-unreachable.log" pid
+  unshare --net -- /bin/sh -c 'ip link set lo up && exec "$@"' sh \
+    "$PYTHON" -u "$LAB/broker.py" --port "$port" --mode net-address \
+    --address "$BROKER_UNREACHABLE" --fqdn rdsh-internal.lab.invalid --netbios RDSH-INTERNAL \
+    --cert "$CERTS/negotiate-chain.pem" --key "$CERTS/negotiate.key" \
+    </dev/null >"$log" 2>&1 &
+  pid=$!
+  record_pid "$name" "$pid" "$log"
+  wait_listen_in "$pid" 127.0.0.1 "$port" "$pid" "$name" "$log"
+  add_server "$name" broker-netns "$port" "$pid" "$(rel "$log")" \
+    "Connection Broker stand-in (lab/broker.py) in its own network namespace (only lo; reach it with nsenter --net=/proc/PID/ns/net): TLS, licensing STATUS_VALID_CLIENT, then a Server Redirection PDU to TargetNetAddress $BROKER_UNREACHABLE, FQDN rdsh-internal.lab.invalid, NetBIOS RDSH-INTERNAL, none of which exists there (connect fails at once: no route)"
+}
+start_brokers
