@@ -198,6 +198,8 @@ async def redirect(args, req, reader, writer):
     ctx = ssl.SSLContext(ssl.PROTOCOL_TLS_SERVER)
     ctx.minimum_version = ssl.TLSVersion.TLSv1_2
     ctx.load_cert_chain(args.cert, args.key)
+    if os.environ.get("SSLKEYLOGFILE"):  # TLS secrets for tshark (lab/OBSERVED.md), off by default
+        ctx.keylog_filename = os.environ["SSLKEYLOGFILE"]
     await asyncio.wait_for(writer.start_tls(ctx), standin.REQUEST_TIMEOUT)
     log(f"X.224 request 0x{requested:x} -> PROTOCOL_SSL, TLS done")
     for _ in range(standin.MAX_FRAMES):

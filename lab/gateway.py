@@ -1032,6 +1032,8 @@ def main():
     ctx = ssl.SSLContext(ssl.PROTOCOL_TLS_SERVER)
     ctx.minimum_version = ssl.TLSVersion.TLSv1_2
     ctx.load_cert_chain(args.cert, args.key)
+    if os.environ.get("SSLKEYLOGFILE"):  # TLS secrets for tshark (lab/OBSERVED.md), off by default
+        ctx.keylog_filename = os.environ["SSLKEYLOGFILE"]
 
     async def serve():
         server = await asyncio.start_server(

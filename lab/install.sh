@@ -19,6 +19,8 @@ PACKAGES=(
   haproxy             # path lab: a healthy TCP load balancer; lab/route.sh: an idle-timeout load balancer in front of the NLA server
   dnsmasq-base        # path lab: the client namespace's resolver (the binary only, no service)
   procps              # ps (process checks)
+  tshark              # decodes what the gateway and broker stand-ins send (lab/OBSERVED.md)
+  util-linux          # unshare, nsenter: broker-unreachable's own network namespace (lab/gateway.sh)
   ca-certificates
 )
 
@@ -85,9 +87,11 @@ chmod 0755 "$POLICY"
 export DEBIAN_FRONTEND=noninteractive
 # Refresh the package lists if they are missing or older than a day.
 if [ -z "$(find /var/lib/apt/lists -maxdepth 1 -name '*_Packages*' -mmin -1440 2>/dev/null | head -n1)" ]; then
-  apt-get update -q
+  apt-get -o DPkg::Lock::Timeout=600 update -q
 fi
-apt-get install -y -q --no-install-recommends "${missing[@]}"
+# tshark asks whether non-root users may capture; the default answer (no) is what the lab wants.
+echo "wireshark-common wireshark-common/install-setuid boolean false" | debconf-set-selections
+apt-get -o DPkg::Lock::Timeout=600 install -y -q --no-install-recommends "${missing[@]}"
 
 # Belt and braces: if some init system started the packaged daemons anyway, report it loudly
 # (we never stop processes we did not start).
