@@ -49,6 +49,10 @@ Modes (one per instance, lab/gateway.sh):
   idle-drop      tunnel authorization announces an idle timeout; after --idle-secs (default 5) s
                  without data from the client the gateway sends a close channel packet with
                  E_PROXY_SESSIONTIMEOUT (0x800759F6) and drops both channels.
+  paa            pluggable authentication only (as behind RD Web Access or an identity provider):
+                 HTTP is anonymous (no 401), the handshake must ask for PAA (else
+                 E_PROXY_UNSUPPORTED_AUTHENTICATION_METHOD, 0x800759F9) and the tunnel create must
+                 carry --paa-cookie (else E_PROXY_COOKIE_AUTHENTICATION_ACCESS_DENIED, 0x800759F8).
 A bad gateway certificate is not a mode: the instance is started with another --cert.
 
 Every decision is logged, one line each, to stdout (lab/state/NAME.log): the tests read it.
@@ -69,7 +73,7 @@ import sys
 import time
 
 MODES = ("healthy", "no-websocket", "kerberos-only", "rap-denied", "cap-denied", "busy",
-         "idle-drop")
+         "idle-drop", "paa")
 
 MAX_HEADER = 16 * 1024        # bytes of one HTTP request head
 MAX_PACKET = 128 * 1024       # bytes of one tunnel packet (a data packet carries at most 64 KiB)
@@ -598,6 +602,12 @@ class Tunnel:
             return self.finish()
         major, minor, _client_version, ext_auth = struct.unpack("<BBHH", body[:6])
         self.note(f"handshake request version {major}.{minor} extended auth 0x{ext_auth:x}")
+        if self.gw.mode == "paa" and not ext_auth & EXT_AUTH_PAA:
+            return await self.fail(PKT_HANDSHAKE_RESPONSE,
+                                   struct.pack("<IBBHH", E_PROXY_UNSUPPORTED_AUTHENTICATION_METHOD,
+                                               1, 0, 0, EXT_AUTH_PAA),
+                                   E_PROXY_UNSUPPORTED_AUTHENTICATION_METHOD,
+                                   "handshake: this gateway requires PAA (pluggable authentication)")
         if ext_auth & EXT_AUTH_PAA and self.gw.paa_cookie is None:
             return await self.fail(PKT_HANDSHAKE_RESPONSE,
                                    struct.pack("<IBBHH", E_PROXY_UNSUPPORTED_AUTHENTICATION_METHOD,
@@ -622,6 +632,8 @@ class Tunnel:
                 cookie = ""
         self.note(f"tunnel create capabilities 0x{caps:x}"
                   + (f", PAA cookie of {len(cookie)} characters" if cookie is not None else ""))
+        if self.ext_auth & EXT_AUTH_PAA and cookie == self.gw.paa_cookie:
+            self.note("tunnel create: PAA cookie accepted")
 
         def tunnel_response(code):
             return struct.pack("<HIHH", 0, code, HTTP_TUNNEL_RESPONSE_FIELD_TUNNEL_ID
@@ -767,6 +779,8 @@ class Gateway:
         self.conn_seq = 0
         if self.mode == "kerberos-only":
             self.methods = ["Negotiate"]
+        elif self.mode == "paa":
+            self.methods = []
         else:
             self.methods = ["Negotiate", "NTLM", 'Basic realm="rdpdoctor-lab"']
 
@@ -915,6 +929,9 @@ async def serve_requests(gw, conn):
             writer.write(response(404, "Not Found", [("Connection", "close")]))
             await writer.drain()
             return
+        if conn.user is None and gw.mode == "paa":
+            conn.user = "(anonymous: PAA)"
+            conn.log(f"{req.method}: HTTP is anonymous here; the PAA cookie is checked at tunnel create")
         if conn.user is None:
             user, answer = gw.authenticate(conn, req)
             if user is None:
@@ -1040,7 +1057,7 @@ def main():
             lambda r, w: handle_conn(gw, r, w), host="127.0.0.1", port=args.port, ssl=ctx,
             reuse_address=True, backlog=64, limit=MAX_HEADER, ssl_handshake_timeout=PHASE_TIMEOUT)
         log(f"gateway {args.mode} listening on https://127.0.0.1:{args.port}/remoteDesktopGateway/"
-            f" (pid {os.getpid()}), offers {', '.join(m.split(' ')[0] for m in gw.methods)}")
+            f" (pid {os.getpid()}), offers {', '.join(m.split(' ')[0] for m in gw.methods) or 'PAA only'}")
         async with server:
             await server.serve_forever()
 

@@ -12,6 +12,8 @@
 #   BASE+86  gateway-cap-denied     tunnel authorization -> E_PROXY_NAP_ACCESSDENIED
 #   BASE+87  gateway-busy           tunnel create -> E_PROXY_MAXCONNECTIONSREACHED (limit 0)
 #   BASE+88  gateway-idle-drop      drops the tunnel after 5 s without client data
+#   BASE+89  gateway-paa            pluggable authentication only: anonymous HTTP, PAA cookie
+#                                   lab-paa-cookie-2026 checked at tunnel create
 #   BASE+90  broker-lb-info         redirects with a routing token (load-balance info) for freerdp-nla
 #                                   (BASE+6); relays the client's second connection, which carries
 #                                   the token, to it
@@ -30,6 +32,7 @@
 
 GW_USERS="$STATE/gateway-users"
 GW_IDLE_SECS=5
+GW_PAA_COOKIE=lab-paa-cookie-2026
 
 gen_gateway_certs() {
   # A certificate from the lab CA for a name the client never asks for (no localhost, no IP).
@@ -81,6 +84,9 @@ start_gateways() {
     "$common; connection limit reached (limit 0): tunnel response E_PROXY_MAXCONNECTIONSREACHED (0x800759E6)"
   start_gateway gateway-idle-drop 88 idle-drop "$good" "$goodkey" \
     "$common; drops the tunnel after ${GW_IDLE_SECS} s without data from the client: close channel E_PROXY_SESSIONTIMEOUT (0x800759F6)"
+  start_gateway gateway-paa 89 paa "$good" "$goodkey" \
+    "$common; pluggable authentication (PAA) only: anonymous HTTP, the handshake must ask for PAA (else E_PROXY_UNSUPPORTED_AUTHENTICATION_METHOD) and the tunnel create must carry the cookie $GW_PAA_COOKIE (else E_PROXY_COOKIE_AUTHENTICATION_ACCESS_DENIED)" \
+    --paa-cookie "$GW_PAA_COOKIE"
 }
 start_gateways
 

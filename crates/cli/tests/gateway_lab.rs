@@ -685,3 +685,45 @@ fn a_redirection_to_an_unreachable_node_fails_at_once_and_stays_on_the_machine()
         "{text}"
     );
 }
+
+#[test]
+fn a_paa_gateway_takes_the_right_cookie_and_refuses_a_wrong_one_or_none() {
+    let lab = Lab::get();
+    let target = lab.addr("freerdp-nla");
+    let pass = lab.password();
+    let run_with = |client: &str, extra: &[String]| {
+        let mut args: Vec<String> = vec![
+            format!("/v:{target}"),
+            "/u:labuser".into(),
+            format!("/p:{pass}"),
+            "/d:".into(),
+            format!("/g:{}", lab.addr("gateway-paa")),
+            "/gt:http".into(),
+            format!("/client-hostname:{client}"),
+            "/cert:ignore".into(),
+            "+auth-only".into(),
+        ];
+        args.extend_from_slice(extra);
+        xfreerdp(&lab, &args, 25, None)
+    };
+    let good = run_with("gw-paa-good", &["/gat:lab-paa-cookie-2026".into()]);
+    assert_eq!(good.code, 0, "{}", good.log);
+    let text = tunnel_lines(&lab, "gateway-paa", "gw-paa-good", "closed: relayed").join("\n");
+    assert!(text.contains("extended auth 0x2"), "{text}");
+    assert!(text.contains("PAA cookie accepted"), "{text}");
+    let wrong = run_with("gw-paa-wrong", &["/gat:not-the-cookie".into()]);
+    assert!(
+        wrong.has("E_PROXY_COOKIE_AUTHENTICATION_ACCESS_DENIED [0x800759F8]"),
+        "{}",
+        wrong.log
+    );
+    // Without a cookie xfreerdp 2.11 insists on NTLM, which a PAA-only gateway never asks for.
+    let before = lab.log("gateway-paa").len();
+    let none = run_with(
+        "gw-paa-none",
+        &["/gu:labuser".into(), format!("/gp:{pass}"), "/gd:".into()],
+    );
+    assert_ne!(none.code, 0, "{}", none.log);
+    let text = new_lines(&lab, "gateway-paa", before, "HTTP is anonymous here");
+    assert!(!text.contains("client name 'gw-paa-none'"), "{text}");
+}
