@@ -44,7 +44,7 @@ import struct
 import sys
 
 import standin
-from standin import CLIENT_USER, IO_CHANNEL, SERVER_USER, log, negfailure_cc, read_request, tpkt
+from standin import IO_CHANNEL, SERVER_USER, log, read_request, tpkt
 
 MODES = ("lb-info", "net-address")
 RELAY_IDLE = 600.0          # seconds a relayed connection may stay silent
@@ -186,61 +186,25 @@ async def relay(req, reader, writer, target):
 
 
 async def redirect(args, req, reader, writer):
-    requested = struct.unpack("<I", req[-4:])[0] if len(req) >= 19 and req[-8] == 0x01 else 0
-    if not requested & 0x01:
-        writer.write(negfailure_cc(1))
-        await writer.drain()
-        log(f"X.224 request 0x{requested:x} without TLS -> RDP_NEG_FAILURE SSL_REQUIRED_BY_SERVER")
+    if not await standin.accept_tls(req, writer, "broker", args.cert, args.key):
         return
-    writer.write(b"\x03\x00\x00\x13\x0e\xd0\x00\x00\x12\x34\x00"
-                 + struct.pack("<BBHI", 0x02, 0x00, 0x0008, 0x00000001))
+    found = await standin.mcs_until_client_info(reader, writer, "broker")
+    if found is None:
+        return
+    mcs, off = found
+    user, domain = client_info_user(mcs[off:])
+    writer.write(license_valid_client())
+    pdu, redir_flags = redirection_pdu(args)
+    writer.write(pdu)
     await writer.drain()
-    ctx = ssl.SSLContext(ssl.PROTOCOL_TLS_SERVER)
-    ctx.minimum_version = ssl.TLSVersion.TLSv1_2
-    ctx.load_cert_chain(args.cert, args.key)
-    if os.environ.get("SSLKEYLOGFILE"):  # TLS secrets for tshark (lab/OBSERVED.md), off by default
-        ctx.keylog_filename = os.environ["SSLKEYLOGFILE"]
-    await asyncio.wait_for(writer.start_tls(ctx), standin.REQUEST_TIMEOUT)
-    log(f"X.224 request 0x{requested:x} -> PROTOCOL_SSL, TLS done")
-    for _ in range(standin.MAX_FRAMES):
-        frame = await read_request(reader)
-        if not frame:
-            log("client closed before the Client Info PDU")
-            return
-        if frame[4:7] != b"\x02\xf0\x80" or len(frame) < 8:
-            continue
-        mcs = frame[7:]
-        if mcs[:2] == b"\x7f\x65":                        # Connect-Initial
-            answer, channels = standin.errorinfo_connect_response(frame)
-            writer.write(answer)
-            log(f"MCS Connect Initial with {channels} static channels -> Connect Response")
-        elif mcs[0] >> 2 == 10:                            # Attach User Request
-            writer.write(tpkt(b"\x2e\x00" + struct.pack(">H", CLIENT_USER - 1001)))
-        elif mcs[0] >> 2 == 14 and len(mcs) >= 5:          # Channel Join Request
-            channel = mcs[3:5]
-            writer.write(tpkt(b"\x3e\x00" + struct.pack(">H", CLIENT_USER - 1001)
-                              + channel + channel))
-        elif mcs[0] >> 2 == 25:                            # Send Data Request
-            off = 6 + (2 if len(mcs) > 6 and mcs[6] & 0x80 else 1)
-            flags = struct.unpack("<H", mcs[off:off + 2])[0] if len(mcs) >= off + 2 else 0
-            if flags & SEC_INFO_PKT:
-                user, domain = client_info_user(mcs[off:])
-                writer.write(license_valid_client())
-                pdu, redir_flags = redirection_pdu(args)
-                writer.write(pdu)
-                await writer.drain()
-                where = (f"routing token for {args.target[0]}:{args.target[1]}"
-                         if args.mode == "lb-info" else f"address {args.address}"
-                         + (f", FQDN {args.fqdn}" if args.fqdn else "")
-                         + (f", NetBIOS {args.netbios}" if args.netbios else ""))
-                log(f"Client Info PDU for user {user!r} domain {domain!r} -> licensing "
-                    f"STATUS_VALID_CLIENT, Server Redirection PDU redirFlags 0x{redir_flags:x} "
-                    f"({where})")
-                await standin.drain_until_eof(reader, CLOSE_WAIT)
-                log("client closed after the redirection")
-                return
-        await writer.drain()
-    log(f"no Client Info PDU within {standin.MAX_FRAMES} frames; closing")
+    where = (f"routing token for {args.target[0]}:{args.target[1]}"
+             if args.mode == "lb-info" else f"address {args.address}"
+             + (f", FQDN {args.fqdn}" if args.fqdn else "")
+             + (f", NetBIOS {args.netbios}" if args.netbios else ""))
+    log(f"Client Info PDU for user {user!r} domain {domain!r} -> licensing "
+        f"STATUS_VALID_CLIENT, Server Redirection PDU redirFlags 0x{redir_flags:x} ({where})")
+    await standin.drain_until_eof(reader, CLOSE_WAIT)
+    log("client closed after the redirection")
 
 
 async def handle(args, reader, writer):

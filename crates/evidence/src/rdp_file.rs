@@ -13,7 +13,7 @@
 //! (size, lines, line length) and never panics. Strings are kept as written, control characters
 //! included: renderers escape them.
 
-use crate::{open_regular, EvidenceError};
+use crate::{decode_text_owned, open_regular, EvidenceError};
 use std::io::Read;
 use std::path::Path;
 
@@ -249,34 +249,29 @@ fn known_kind(key: &str) -> Option<Kind> {
     KNOWN.iter().find(|(k, _)| *k == key).map(|(_, kind)| *kind)
 }
 
-/// Decodes the bytes of an `.rdp` file.
+/// Decodes the bytes of an `.rdp` file with the crate's text decoder, after telling which
+/// encoding it is (mstsc's UTF-16LE is also recognized without its BOM, by its zero high bytes).
 fn decode(bytes: &[u8]) -> (RdpEncoding, String) {
-    let utf16 = |rest: &[u8], le: bool| -> String {
-        let units = rest.chunks_exact(2).map(|c| match c {
-            [a, b] if le => u16::from_le_bytes([*a, *b]),
-            [a, b] => u16::from_be_bytes([*a, *b]),
-            _ => 0,
-        });
-        char::decode_utf16(units)
-            .map(|c| c.unwrap_or(char::REPLACEMENT_CHARACTER))
-            .collect()
+    let encoding = match bytes {
+        [0xFF, 0xFE, ..] => RdpEncoding::Utf16LeBom,
+        [0xFE, 0xFF, ..] => RdpEncoding::Utf16BeBom,
+        [0xEF, 0xBB, 0xBF, ..] => RdpEncoding::Utf8Bom,
+        [a, 0, b, 0, ..] if a.is_ascii() && b.is_ascii() && *a != 0 => RdpEncoding::Utf16Le,
+        _ => RdpEncoding::Utf8,
     };
-    match bytes {
-        [0xFF, 0xFE, rest @ ..] => (RdpEncoding::Utf16LeBom, utf16(rest, true)),
-        [0xFE, 0xFF, rest @ ..] => (RdpEncoding::Utf16BeBom, utf16(rest, false)),
-        [0xEF, 0xBB, 0xBF, rest @ ..] => (
-            RdpEncoding::Utf8Bom,
-            String::from_utf8_lossy(rest).into_owned(),
-        ),
-        // BOM-less UTF-16LE: ASCII text with every second byte zero ("f\0u\0l\0l\0").
-        [a, 0, b, 0, ..] if a.is_ascii() && b.is_ascii() && *a != 0 => {
-            (RdpEncoding::Utf16Le, utf16(bytes, true))
+    let text = match encoding {
+        RdpEncoding::Utf16Le => {
+            let mut with_bom = Vec::with_capacity(bytes.len() + 2);
+            with_bom.extend_from_slice(&[0xFF, 0xFE]);
+            with_bom.extend_from_slice(bytes);
+            decode_text_owned(with_bom)
         }
-        _ => (
-            RdpEncoding::Utf8,
-            String::from_utf8_lossy(bytes).into_owned(),
-        ),
-    }
+        // A BOM-less file that happens to start with `<` or `{` and a zero byte is not UTF-16
+        // here (decode_text_owned would take it for one): decode it as UTF-8.
+        RdpEncoding::Utf8 => String::from_utf8_lossy(bytes).into_owned(),
+        _ => decode_text_owned(bytes.to_vec()),
+    };
+    (encoding, text)
 }
 
 fn snippet(text: &str) -> String {
