@@ -249,13 +249,43 @@ def av_pairs():
             + pair(0, b""))
 
 
+class Rc4:
+    """RC4, for NTLM session security only (MS-NLMP 3.4: sealing handles and the session key
+    exchange); the stdlib has none and Debian's OpenSSL 3 keeps it in the legacy provider."""
+
+    def __init__(self, key):
+        box = list(range(256))
+        j = 0
+        for i in range(256):
+            j = (j + box[i] + key[i % len(key)]) & 0xFF
+            box[i], box[j] = box[j], box[i]
+        self.box, self.i, self.j = box, 0, 0
+
+    def process(self, data):
+        out = bytearray()
+        box, i, j = self.box, self.i, self.j
+        for byte in data:
+            i = (i + 1) & 0xFF
+            j = (j + box[i]) & 0xFF
+            box[i], box[j] = box[j], box[i]
+            out.append(byte ^ box[(box[i] + box[j]) & 0xFF])
+        self.i, self.j = i, j
+        return bytes(out)
+
+
 class NtlmAcceptor:
-    """One NTLM exchange on one connection: step(NEGOTIATE) -> CHALLENGE, step(AUTHENTICATE)."""
+    """One NTLM exchange on one connection: step(NEGOTIATE) -> CHALLENGE, step(AUTHENTICATE);
+    then the session keys for the SPNEGO mechListMIC (MS-NLMP 3.4.4.2, with extended session
+    security)."""
 
     def __init__(self, users):
         self.users = users
         self.challenge = None
         self.user = None
+        self.flags = 0
+        self.exported_key = None
+        self.handles = {}
+        self.seq = {"client": 0, "server": 0}
 
     def step(self, token):
         if not token.startswith(NTLMSSP) or len(token) < 12:
@@ -308,6 +338,37 @@ class NtlmAcceptor:
         if not hmac.compare_digest(proof, nt[:16]):
             raise AuthError(f"NTLM logon for {user!r} failed: wrong password")
         self.user = user
+        # Session key (MS-NLMP 3.3.2, 3.4.5.1): KeyExchangeKey = SessionBaseKey for NTLMv2; with
+        # KEY_EXCH the client sent the exported key RC4-encrypted under it.
+        self.flags = struct.unpack("<I", auth[60:64])[0] if len(auth) >= 64 else 0
+        base_key = hmac.new(owf, proof, hashlib.md5).digest()
+        encrypted = ntlm_field(auth, 52)
+        if self.flags & NEGOTIATE_KEY_EXCH and len(encrypted) == 16:
+            self.exported_key = Rc4(base_key).process(encrypted)
+        else:
+            self.exported_key = base_key
+
+    def _keys(self, side):
+        """(signing key, sealing handle) of `side` ("client" or "server"), MS-NLMP 3.4.5.2-3."""
+        if side not in self.handles:
+            direction = "client-to-server" if side == "client" else "server-to-client"
+            sign = hashlib.md5(self.exported_key + f"session key to {direction} signing key "
+                               "magic constant\x00".encode()).digest()
+            seal_base = self.exported_key if self.flags & NEGOTIATE_128 else self.exported_key[:7]
+            seal = hashlib.md5(seal_base + f"session key to {direction} sealing key "
+                               "magic constant\x00".encode()).digest()
+            self.handles[side] = (sign, Rc4(seal))
+        return self.handles[side]
+
+    def mac(self, side, message):
+        """The NTLMSSP_MESSAGE_SIGNATURE of `message` sent by `side` (MS-NLMP 3.4.4.2)."""
+        sign, handle = self._keys(side)
+        seq = struct.pack("<I", self.seq[side])
+        self.seq[side] += 1
+        checksum = hmac.new(sign, seq + message, hashlib.md5).digest()[:8]
+        if self.flags & NEGOTIATE_KEY_EXCH:
+            checksum = handle.process(checksum)
+        return struct.pack("<I", 1) + checksum + seq
 
 
 # ---------------------------------------------------------------------------------------------
@@ -355,7 +416,8 @@ def der(tag, value):
 
 
 def spnego_parse(token):
-    """(mech_oids, mech_token) from a NegTokenInit (inside the GSS header) or a NegTokenResp."""
+    """(mech_oids, mech_token, mech_list_mic) from a NegTokenInit (inside the GSS header) or a
+    NegTokenResp."""
     tag, value, _ = der_read(token, 0)
     if tag == 0x60:  # [APPLICATION 0] InitialContextToken: OID, then NegotiationToken
         oid_tag, oid, pos = der_read(value, 0)
@@ -367,24 +429,33 @@ def spnego_parse(token):
     seq_tag, seq, _ = der_read(value, 0)
     if seq_tag != 0x30:
         raise AuthError("SPNEGO: NegTokenInit/Resp is not a SEQUENCE")
-    mechs, mech_token = [], None
+    mechs, mech_token, mic = [], None, None
     for item_tag, item in der_items(seq):
         inner = der_items(item)
         if tag == 0xA0 and item_tag == 0xA0 and inner and inner[0][0] == 0x30:
             mechs = [v for t, v in der_items(inner[0][1]) if t == 0x06]
-        elif (tag == 0xA0 and item_tag == 0xA2) or (tag == 0xA1 and item_tag == 0xA2):
-            if inner and inner[0][0] == 0x04:
-                mech_token = inner[0][1]
-    return mechs, mech_token
+        elif item_tag == 0xA2 and inner and inner[0][0] == 0x04:
+            mech_token = inner[0][1]
+        elif item_tag == 0xA3 and inner and inner[0][0] == 0x04:
+            mic = inner[0][1]
+    return mechs, mech_token, mic
 
 
-def spnego_resp(state, token=None, mech=None):
+def mech_type_list(mechs):
+    """The DER MechTypeList the mechListMIC covers (RFC 4178 5: the client's list, re-encoded;
+    DER has one encoding)."""
+    return der(0x30, b"".join(der(0x06, m) for m in mechs))
+
+
+def spnego_resp(state, token=None, mech=None, mic=None):
     """NegTokenResp: negState (0 accept-completed, 1 accept-incomplete, 2 reject)."""
     body = der(0xA0, der(0x0A, bytes([state])))
     if mech is not None:
         body += der(0xA1, der(0x06, mech))
     if token is not None:
         body += der(0xA2, der(0x04, token))
+    if mic is not None:
+        body += der(0xA3, der(0x04, mic))
     return der(0xA1, der(0x30, body))
 
 
@@ -818,7 +889,7 @@ class Gateway:
             conn.ntlm = None
             return deny(str(e))
 
-    def ntlm_leg(self, conn, req, token, wrap):
+    def ntlm_leg(self, conn, req, token, wrap, client_mic=None):
         if conn.ntlm is None or token[8:12] == b"\x01\x00\x00\x00":
             conn.ntlm = NtlmAcceptor(self.users)
         out = conn.ntlm.step(token)
@@ -830,13 +901,21 @@ class Gateway:
                                   [("WWW-Authenticate", f"{scheme} {base64.b64encode(value).decode()}"),
                                    ("Connection", "keep-alive")])
         user = conn.ntlm.user
+        if wrap:
+            # RFC 4178 5: verify the client's mechListMIC, and answer with our own.
+            mech_list = mech_type_list(conn.mechs)
+            if client_mic is not None and not hmac.compare_digest(
+                    conn.ntlm.mac("client", mech_list), client_mic):
+                raise AuthError(f"Negotiate logon of {user!r}: the client's mechListMIC is wrong")
+            final = spnego_resp(0, mic=conn.ntlm.mac("server", mech_list))
+            conn.final_auth_header = ("WWW-Authenticate", f"Negotiate {base64.b64encode(final).decode()}")
         conn.log(f"{req.method}: {scheme} logon of {user!r} succeeded")
-        conn.final_auth_header = (("WWW-Authenticate", f"Negotiate {base64.b64encode(spnego_resp(0)).decode()}")
-                                  if wrap else None)
         return user, None
 
     def negotiate_leg(self, conn, req, token):
-        mechs, mech_token = spnego_parse(token)
+        mechs, mech_token, mic = spnego_parse(token)
+        if mechs:
+            conn.mechs = mechs
         if mechs and OID_NTLM not in mechs:
             kinds = ["Kerberos" if m in (OID_KRB5, OID_MS_KRB5) else m.hex() for m in mechs]
             raise AuthError(f"Negotiate offers {kinds}; this gateway cannot verify Kerberos "
@@ -851,7 +930,7 @@ class Gateway:
             return None, response(401, "Unauthorized", [
                 ("WWW-Authenticate", f"Negotiate {base64.b64encode(spnego_resp(1, None, OID_NTLM)).decode()}"),
                 ("Connection", "keep-alive")])
-        return self.ntlm_leg(conn, req, mech_token, wrap=True)
+        return self.ntlm_leg(conn, req, mech_token, wrap=True, client_mic=mic)
 
     def deny(self, conn, req, why):
         conn.log(f"{req.method}: 401 ({why}); offering {', '.join(m.split(' ')[0] for m in self.methods)}")
@@ -866,6 +945,7 @@ class Conn:
         self.ntlm = None
         self.user = None
         self.final_auth_header = None
+        self.mechs = [OID_NTLM]
 
     def log(self, msg):
         log(f"conn {self.n}: {msg}")
