@@ -250,17 +250,8 @@ def main():
     if args.mode == "net-address" and not args.address:
         p.error("--mode net-address needs --address")
 
-    async def serve():
-        server = await asyncio.start_server(lambda r, w: handle(args, r, w), host="127.0.0.1",
-                                            port=args.port, reuse_address=True, backlog=64)
-        log(f"broker {args.mode} listening on 127.0.0.1:{args.port} (pid {os.getpid()})")
-        async with server:
-            await server.serve_forever()
-
-    try:
-        asyncio.run(serve())
-    except KeyboardInterrupt:
-        pass
+    standin.run_server(lambda r, w: handle(args, r, w), args.port,
+                       f"broker {args.mode} listening on 127.0.0.1:{args.port} (pid {os.getpid()})")
 
 
 if __name__ == "__main__":

@@ -56,7 +56,7 @@ Modes (one per instance, lab/gateway.sh):
 A bad gateway certificate is not a mode: the instance is started with another --cert.
 
 Every decision is logged, one line each, to stdout (lab/state/NAME.log): the tests read it.
-Standard library only. MD4 (for the NT hash) is implemented here because Debian's OpenSSL 3 puts
+Standard library only (and lab/standin.py's server loop and log). MD4 (for the NT hash) is implemented here because Debian's OpenSSL 3 puts
 MD4 in the legacy provider, which hashlib does not load.
 """
 
@@ -71,6 +71,8 @@ import ssl
 import struct
 import sys
 import time
+
+import standin  # lab/standin.py: the server loop shared by the lab's Python stand-ins
 
 MODES = ("healthy", "no-websocket", "kerberos-only", "rap-denied", "cap-denied", "busy",
          "idle-drop", "paa")
@@ -136,8 +138,7 @@ LAB_DOMAIN = "RDPDOCTOR-LAB"
 LAB_COMPUTER = "GATEWAY"
 
 
-def log(msg):
-    print(f"{time.strftime('%Y-%m-%dT%H:%M:%S')} {msg}", flush=True)
+log = standin.log
 
 
 def code_name(code):
@@ -1132,19 +1133,11 @@ def main():
     if os.environ.get("SSLKEYLOGFILE"):  # TLS secrets for tshark (lab/OBSERVED.md), off by default
         ctx.keylog_filename = os.environ["SSLKEYLOGFILE"]
 
-    async def serve():
-        server = await asyncio.start_server(
-            lambda r, w: handle_conn(gw, r, w), host="127.0.0.1", port=args.port, ssl=ctx,
-            reuse_address=True, backlog=64, limit=MAX_HEADER, ssl_handshake_timeout=PHASE_TIMEOUT)
-        log(f"gateway {args.mode} listening on https://127.0.0.1:{args.port}/remoteDesktopGateway/"
-            f" (pid {os.getpid()}), offers {', '.join(m.split(' ')[0] for m in gw.methods) or 'PAA only'}")
-        async with server:
-            await server.serve_forever()
-
-    try:
-        asyncio.run(serve())
-    except KeyboardInterrupt:
-        pass
+    offers = ", ".join(m.split(" ")[0] for m in gw.methods) or "PAA only"
+    standin.run_server(lambda r, w: handle_conn(gw, r, w), args.port,
+                       f"gateway {args.mode} listening on https://127.0.0.1:{args.port}"
+                       f"/remoteDesktopGateway/ (pid {os.getpid()}), offers {offers}",
+                       ssl=ctx, limit=MAX_HEADER, ssl_handshake_timeout=PHASE_TIMEOUT)
 
 
 if __name__ == "__main__":

@@ -383,12 +383,17 @@ def serve_main(kind, modes, handler):
         sys.stderr.write(f"usage: {sys.argv[0]} MODE PORT\n  MODE: {' | '.join(modes)}\n")
         sys.exit(2)
     mode, port = sys.argv[1], int(sys.argv[2])
+    run_server(lambda r, w: handler(mode, r, w), port,
+               f"{kind} {mode} listening on 127.0.0.1:{port} (pid {os.getpid()})")
 
+
+def run_server(handler, port, banner, **options):
+    """Serve handler(reader, writer) on 127.0.0.1:PORT until killed, logging banner once it
+    listens (serve_main, lab/gateway.py and lab/broker.py). options go to asyncio.start_server."""
     async def main():
-        server = await asyncio.start_server(
-            lambda r, w: handler(mode, r, w), host="127.0.0.1", port=port, reuse_address=True,
-            backlog=64)
-        log(f"{kind} {mode} listening on 127.0.0.1:{port} (pid {os.getpid()})")
+        server = await asyncio.start_server(handler, host="127.0.0.1", port=port,
+                                            reuse_address=True, backlog=64, **options)
+        log(banner)
         async with server:
             await server.serve_forever()
 

@@ -10,71 +10,43 @@
 
 mod common;
 
-use common::workspace_root;
-use serde_json::Value;
+use common::{workspace_root, Lab};
 use std::path::PathBuf;
 use std::process::Command;
 use std::time::{Duration, Instant};
 
-struct Lab {
-    state: Value,
+/// What these tests read from servers.json besides addresses.
+trait GatewayLab {
+    fn port_number(&self, name: &str) -> u64;
+    fn pid(&self, name: &str) -> u64;
+    fn log(&self, name: &str) -> String;
+    fn display(&self) -> String;
+    fn password(&self) -> String;
 }
 
-impl Lab {
-    fn get() -> Lab {
-        let path = std::env::var_os("RDPDOCTOR_LAB_STATE")
-            .map(PathBuf::from)
-            .unwrap_or_else(|| workspace_root().join("lab/state/servers.json"));
-        let text = std::fs::read_to_string(&path).unwrap_or_else(|e| {
-            panic!(
-                "the lab is not running ({}: {e}); start it with lab/start.sh",
-                path.display()
-            )
-        });
-        Lab {
-            state: serde_json::from_str(&text).expect("servers.json is JSON"),
-        }
-    }
-
-    fn server(&self, name: &str) -> &Value {
-        self.state["servers"]
-            .as_array()
-            .and_then(|a| a.iter().find(|s| s["name"] == name))
-            .unwrap_or_else(|| {
-                panic!("lab server {name} is missing from servers.json (lab/gateway.sh)")
-            })
-    }
-
-    fn port(&self, name: &str) -> u64 {
+impl GatewayLab for Lab {
+    fn port_number(&self, name: &str) -> u64 {
         self.server(name)["port"].as_u64().expect("port")
-    }
-
-    fn addr(&self, name: &str) -> String {
-        format!("127.0.0.1:{}", self.port(name))
     }
 
     fn pid(&self, name: &str) -> u64 {
         self.server(name)["pid"].as_u64().expect("pid")
     }
 
-    fn log_path(&self, name: &str) -> PathBuf {
-        workspace_root().join(self.server(name)["log"].as_str().expect("log path"))
-    }
-
     fn log(&self, name: &str) -> String {
-        String::from_utf8_lossy(&std::fs::read(self.log_path(name)).expect("server log"))
-            .into_owned()
+        let path = workspace_root().join(self.server(name)["log"].as_str().expect("log path"));
+        String::from_utf8_lossy(&std::fs::read(path).expect("server log")).into_owned()
     }
 
     fn display(&self) -> String {
-        self.state["xvfb"]["display"]
+        self.state()["xvfb"]["display"]
             .as_str()
             .expect("Xvfb display")
             .to_string()
     }
 
     fn password(&self) -> String {
-        self.state["credentials"]["freerdp-nla"]["password"]
+        self.state()["credentials"]["freerdp-nla"]["password"]
             .as_str()
             .expect("lab password")
             .to_string()
@@ -114,7 +86,7 @@ fn xfreerdp(lab: &Lab, args: &[String], secs: u32, netns_of: Option<u64>) -> Run
         .env("HOME", &home)
         .env(
             "SSL_CERT_FILE",
-            workspace_root().join(lab.state["ca"].as_str().expect("ca path")),
+            workspace_root().join(lab.state()["ca"].as_str().expect("ca path")),
         )
         .stdin(std::process::Stdio::null());
     let start = Instant::now();
@@ -330,7 +302,7 @@ fn websocket_refused_falls_back_to_the_two_http_channels() {
 #[test]
 fn bad_gateway_certificates_stop_xfreerdp_and_a_good_one_does_not() {
     let lab = Lab::get();
-    let nla = format!("localhost:{}", lab.port("freerdp-nla"));
+    let nla = format!("localhost:{}", lab.port_number("freerdp-nla"));
     let run_against = |gw: &str, client: &str| {
         let pass = lab.password();
         // No /cert:ignore: the gateway's certificate is checked against the lab CA (SSL_CERT_FILE)
@@ -340,7 +312,7 @@ fn bad_gateway_certificates_stop_xfreerdp_and_a_good_one_does_not() {
             "/u:labuser".into(),
             format!("/p:{pass}"),
             "/d:".into(),
-            format!("/g:localhost:{}", lab.port(gw)),
+            format!("/g:localhost:{}", lab.port_number(gw)),
             "/gu:labuser".into(),
             format!("/gp:{pass}"),
             "/gd:".into(),
