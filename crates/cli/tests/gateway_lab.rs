@@ -137,6 +137,17 @@ fn via_gateway(lab: &Lab, gw: &str, target: &str, transport: &str, client: &str)
     ]
 }
 
+/// xfreerdp's arguments for a direct connection to the lab server `name` as labuser.
+fn direct(lab: &Lab, name: &str) -> Vec<String> {
+    vec![
+        format!("/v:{}", lab.addr(name)),
+        "/u:labuser".into(),
+        format!("/p:{}", lab.password()),
+        "/d:".into(),
+        "/cert:ignore".into(),
+    ]
+}
+
 fn with(mut args: Vec<String>, more: &[&str]) -> Vec<String> {
     args.extend(more.iter().map(|s| s.to_string()));
     args
@@ -566,14 +577,7 @@ fn idle_drop_inside_the_tunnel_ends_an_idle_session_and_the_healthy_gateway_keep
 fn xfreerdp_follows_the_brokers_routing_token_to_freerdp_shadow() {
     let lab = Lab::get();
     let before = lab.log("broker-lb-info").len();
-    let pass = lab.password();
-    let args: Vec<String> = vec![
-        format!("/v:{}", lab.addr("broker-lb-info")),
-        "/u:labuser".into(),
-        format!("/p:{pass}"),
-        "/d:".into(),
-        "/cert:ignore".into(),
-    ];
+    let args = direct(&lab, "broker-lb-info");
     let run = xfreerdp(&lab, &args, 8, None);
     // Redirected, reconnected with the token, and still in the session (NLA at freerdp-nla
     // passed) when the test ends it.
@@ -610,14 +614,7 @@ fn xfreerdp_follows_the_brokers_target_address_to_xrdp_on_127_0_0_2() {
     let before_target = std::fs::read(&target_log)
         .expect("xrdp-redirect-target log")
         .len();
-    let pass = lab.password();
-    let args: Vec<String> = vec![
-        format!("/v:{}", lab.addr("broker-net-address")),
-        "/u:labuser".into(),
-        format!("/p:{pass}"),
-        "/d:".into(),
-        "/cert:ignore".into(),
-    ];
+    let args = direct(&lab, "broker-net-address");
     let run = xfreerdp(&lab, &args, 6, None);
     assert_eq!(run.code, 124, "{}", run.log);
     let text = new_lines(&lab, "broker-net-address", before_broker, "client closed");
@@ -637,14 +634,7 @@ fn xfreerdp_follows_the_brokers_target_address_to_xrdp_on_127_0_0_2() {
 fn a_redirection_to_an_unreachable_node_fails_at_once_and_stays_on_the_machine() {
     let lab = Lab::get();
     let pid = lab.pid("broker-unreachable");
-    let pass = lab.password();
-    let args: Vec<String> = vec![
-        format!("/v:{}", lab.addr("broker-unreachable")),
-        "/u:labuser".into(),
-        format!("/p:{pass}"),
-        "/d:".into(),
-        "/cert:ignore".into(),
-    ];
+    let args = direct(&lab, "broker-unreachable");
     // In the broker's network namespace (only lo): 198.18.99.10 has no route there.
     let before = lab.log("broker-unreachable").len();
     let run = xfreerdp(&lab, &args, 20, Some(pid));
