@@ -27,7 +27,8 @@ PACKAGES=(
   libkrb5-dev         # Kerberos lab: krb5-config and headers, to build the stand-in venv's krb5 binding (PyPI ships no Linux wheel)
   rdesktop            # Kerberos lab: rdesktop 1.9, a CredSSP client that speaks Kerberos only (through GSSAPI)
   faketime            # Kerberos lab: a client whose clock is skewed against the KDC (KRB_AP_ERR_SKEW)
-  tshark              # UDP responder (lab/udp_responder.py): Wireshark's rdpudp dissector checks what it sends
+  tshark              # UDP responder (lab/udp_responder.py): Wireshark's rdpudp dissector checks what it sends; it also decodes what the gateway and broker stand-ins send (lab/OBSERVED.md)
+  util-linux          # unshare, nsenter: broker-unreachable's own network namespace (lab/gateway.sh)
   ca-certificates
 )
 
@@ -110,9 +111,11 @@ chmod 0755 "$POLICY"
 export DEBIAN_FRONTEND=noninteractive
 # Refresh the package lists if they are missing or older than a day.
 if [ -z "$(find /var/lib/apt/lists -maxdepth 1 -name '*_Packages*' -mmin -1440 2>/dev/null | head -n1)" ]; then
-  apt-get update -q
+  apt-get -o DPkg::Lock::Timeout=600 update -q
 fi
-apt-get install -y -q --no-install-recommends "${missing[@]}"
+# tshark asks whether non-root users may capture; the default answer (no) is what the lab wants.
+echo "wireshark-common wireshark-common/install-setuid boolean false" | debconf-set-selections
+apt-get -o DPkg::Lock::Timeout=600 install -y -q --no-install-recommends "${missing[@]}"
 
 # Belt and braces: if some init system started the packaged daemons anyway, report it loudly
 # (we never stop processes we did not start).

@@ -178,37 +178,47 @@ def set_error_info_pdu(code):
 DPUM_PROVIDER_INITIATED = tpkt(b"\x20\x80")
 
 
-async def errorinfo(reader, writer):
-    req = await read_request(reader)
-    if not req:
-        return
+async def accept_tls(req, writer, tag, cert=None, key=None):
+    """Answer an X.224 request that offers TLS with RDP_NEG_RSP PROTOCOL_SSL and run the TLS
+    handshake (the lab CA's certificate by default). A request without TLS gets RDP_NEG_FAILURE 1
+    (SSL_REQUIRED_BY_SERVER). Returns whether TLS is up. (errorinfo and lab/broker.py use it.)"""
     requested = struct.unpack("<I", req[-4:])[0] if len(req) >= 19 and req[-8] == 0x01 else 0
     if not requested & 0x01:
         writer.write(negfailure_cc(1))  # SSL_REQUIRED_BY_SERVER
         await writer.drain()
-        log(f"errorinfo: request 0x{requested:x} without TLS -> failureCode 1")
-        return
+        log(f"{tag}: request 0x{requested:x} without TLS -> failureCode 1")
+        return False
     writer.write(b"\x03\x00\x00\x13\x0e\xd0\x00\x00\x12\x34\x00"
                  + struct.pack("<BBHI", 0x02, 0x00, 0x0008, 0x00000001))
     await writer.drain()
     ctx = ssl.SSLContext(ssl.PROTOCOL_TLS_SERVER)
     ctx.minimum_version = ssl.TLSVersion.TLSv1_2
     certs = os.path.join(HERE, "state", "certs")
-    ctx.load_cert_chain(os.path.join(certs, "negotiate-chain.pem"),
-                        os.path.join(certs, "negotiate.key"))
+    ctx.load_cert_chain(cert or os.path.join(certs, "negotiate-chain.pem"),
+                        key or os.path.join(certs, "negotiate.key"))
+    if os.environ.get("SSLKEYLOGFILE"):  # TLS secrets for tshark (lab/OBSERVED.md), off by default
+        ctx.keylog_filename = os.environ["SSLKEYLOGFILE"]
     await asyncio.wait_for(writer.start_tls(ctx), REQUEST_TIMEOUT)
+    log(f"{tag}: request 0x{requested:x} -> PROTOCOL_SSL, TLS done")
+    return True
+
+
+async def mcs_until_client_info(reader, writer, tag):
+    """Answer MCS over TLS as a server does (Connect Response, Attach User Confirm, one Channel
+    Join Confirm per request) until the Client Info PDU. Returns the MCS Send Data Request that
+    carries it and the offset of its security header, or None when the client closes first."""
     for _ in range(MAX_FRAMES):
         frame = await read_request(reader)
         if not frame:
-            log("errorinfo: client closed")
-            return
+            log(f"{tag}: client closed")
+            return None
         if frame[4:7] != b"\x02\xf0\x80" or len(frame) < 8:
             continue
         mcs = frame[7:]
         if mcs[:2] == b"\x7f\x65":                       # Connect-Initial
             answer, channels = errorinfo_connect_response(frame)
             writer.write(answer)
-            log(f"errorinfo: Connect Initial with {channels} static channels")
+            log(f"{tag}: Connect Initial with {channels} static channels")
         elif mcs[0] >> 2 == 10:                           # Attach User Request
             writer.write(tpkt(b"\x2e\x00" + struct.pack(">H", CLIENT_USER - 1001)))
         elif mcs[0] >> 2 == 14 and len(mcs) >= 5:          # Channel Join Request
@@ -220,13 +230,23 @@ async def errorinfo(reader, writer):
             off = 6 + (2 if len(mcs) > 6 and mcs[6] & 0x80 else 1)
             flags = struct.unpack("<H", mcs[off:off + 2])[0] if len(mcs) >= off + 2 else 0
             if flags & 0x0040:                            # SEC_INFO_PKT: the Client Info PDU
-                writer.write(set_error_info_pdu(ERRORINFO_CODE))
-                writer.write(DPUM_PROVIDER_INITIATED)
-                await writer.drain()
-                log(f"errorinfo: Client Info PDU -> Set Error Info 0x{ERRORINFO_CODE:08X}, "
-                    "Disconnect Provider Ultimatum, close")
-                return
+                return mcs, off
         await writer.drain()
+    log(f"{tag}: no Client Info PDU within {MAX_FRAMES} frames")
+    return None
+
+
+async def errorinfo(reader, writer):
+    req = await read_request(reader)
+    if not req or not await accept_tls(req, writer, "errorinfo"):
+        return
+    if await mcs_until_client_info(reader, writer, "errorinfo") is None:
+        return
+    writer.write(set_error_info_pdu(ERRORINFO_CODE))
+    writer.write(DPUM_PROVIDER_INITIATED)
+    await writer.drain()
+    log(f"errorinfo: Client Info PDU -> Set Error Info 0x{ERRORINFO_CODE:08X}, "
+        "Disconnect Provider Ultimatum, close")
 
 
 async def read_request(reader):
@@ -363,12 +383,17 @@ def serve_main(kind, modes, handler):
         sys.stderr.write(f"usage: {sys.argv[0]} MODE PORT\n  MODE: {' | '.join(modes)}\n")
         sys.exit(2)
     mode, port = sys.argv[1], int(sys.argv[2])
+    run_server(lambda r, w: handler(mode, r, w), port,
+               f"{kind} {mode} listening on 127.0.0.1:{port} (pid {os.getpid()})")
 
+
+def run_server(handler, port, banner, **options):
+    """Serve handler(reader, writer) on 127.0.0.1:PORT until killed, logging banner once it
+    listens (serve_main, lab/gateway.py and lab/broker.py). options go to asyncio.start_server."""
     async def main():
-        server = await asyncio.start_server(
-            lambda r, w: handler(mode, r, w), host="127.0.0.1", port=port, reuse_address=True,
-            backlog=64)
-        log(f"{kind} {mode} listening on 127.0.0.1:{port} (pid {os.getpid()})")
+        server = await asyncio.start_server(handler, host="127.0.0.1", port=port,
+                                            reuse_address=True, backlog=64, **options)
+        log(banner)
         async with server:
             await server.serve_forever()
 

@@ -419,6 +419,8 @@ start_shadow freerdp-rdp 22 \
 # shellcheck source=lab/route.sh
 . "$LAB/route.sh"
 
+. "$LAB/gateway.sh" # RD Gateway and Connection Broker stand-ins (BASE+80..99)
+
 # pyrdp-mitm, the real interceptor, in front of xrdp-negotiate and freerdp-nla (BASE+70..).
 # shellcheck source=lab/intercept.sh
 . "$LAB/intercept.sh"

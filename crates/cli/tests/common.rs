@@ -77,12 +77,22 @@ impl Lab {
         }
     }
 
-    /// `127.0.0.1:PORT` of the lab server `name`.
-    pub fn addr(&self, name: &str) -> String {
-        let s = self.servers["servers"]
+    /// The whole servers.json document (xvfb, ca, credentials, servers).
+    pub fn state(&self) -> &Value {
+        &self.servers
+    }
+
+    /// The servers.json entry of the lab server `name`.
+    pub fn server(&self, name: &str) -> &Value {
+        self.servers["servers"]
             .as_array()
             .and_then(|a| a.iter().find(|s| s["name"] == name))
-            .unwrap_or_else(|| panic!("lab server {name} is missing from servers.json"));
+            .unwrap_or_else(|| panic!("lab server {name} is missing from servers.json"))
+    }
+
+    /// `127.0.0.1:PORT` of the lab server `name`.
+    pub fn addr(&self, name: &str) -> String {
+        let s = self.server(name);
         let host = s["host"].as_str().expect("host");
         assert!(
             host.starts_with("127."),

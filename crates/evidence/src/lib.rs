@@ -10,6 +10,7 @@
 mod events;
 mod evtx_file;
 mod input;
+pub mod rdp_file;
 mod reg;
 mod xml_file;
 
