@@ -125,7 +125,7 @@ pub fn classify_authenticate_answer(answer: &TsRequest) -> AuthenticateAnswer {
     }
     match &answer.pub_key_auth {
         Some(p) if p.len() < NTLM_SIGNATURE_LEN => AuthenticateAnswer::Unverifiable(format!(
-            "its pubKeyAuth is {} bytes, shorter than the {NTLM_SIGNATURE_LEN}-byte NTLM message signature sealed data starts with (MS-NLMP 2.2.2.9.1)",
+            "a pubKeyAuth of {} bytes, shorter than the {NTLM_SIGNATURE_LEN}-byte NTLM message signature every sealed message starts with, MS-NLMP 2.2.2.9.1",
             p.len()
         )),
         Some(_) => AuthenticateAnswer::Proof,
@@ -302,7 +302,7 @@ mod tests {
             else {
                 panic!("{short} bytes");
             };
-            assert!(why.contains(&format!("is {short} bytes")), "{why}");
+            assert!(why.contains(&format!("of {short} bytes")), "{why}");
         }
         // errorCode 0 is STATUS_SUCCESS: not a refusal, and not a proof either.
         let AuthenticateAnswer::Missing(why) =
