@@ -104,7 +104,7 @@ mod tests {
     #[test]
     fn a_panic_becomes_an_error_with_its_message() {
         let r: Result<u8, _> = call("test slice", || {
-            let v = vec![1u8, 2, 3];
+            let v = [1u8, 2, 3];
             let cut = v.len() + usize::from(v.first().copied().unwrap_or(0));
             v.split_at(cut).0.len() as u8
         });

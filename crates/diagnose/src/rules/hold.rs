@@ -421,6 +421,80 @@ mod tests {
         );
     }
 
+    fn checked(ending: HoldEnding, answered: Option<f64>, retrans: Option<u32>) -> Observations {
+        let mut o = held(ending, 240.0, 240.0);
+        if let Some(h) = o.session.as_mut().and_then(|s| s.hold.as_mut()) {
+            h.path_check = Some(rdpdoctor_observations::HoldPathCheck {
+                sent: "Refresh Rect".to_string(),
+                at_secs: 240.3,
+                not_sent: None,
+                answered_after_secs: answered,
+                waited_secs: answered.unwrap_or(5.0),
+                retransmissions: retrans,
+            });
+        }
+        o
+    }
+
+    #[test]
+    fn the_path_check_tells_a_silent_drop_from_a_live_path_and_a_stuck_server() {
+        // Retransmitted and unanswered: a device on the path forgot the connection.
+        let f = findings(&checked(HoldEnding::Unanswered, None, Some(4)));
+        let (_, severity, evidence) = f
+            .iter()
+            .find(|(id, ..)| id == "session-dropped")
+            .unwrap_or_else(|| panic!("{f:?}"));
+        assert_eq!(*severity, Severity::Warning);
+        assert!(
+            evidence.contains("silently dropped while idle"),
+            "{evidence}"
+        );
+        assert!(
+            evidence.contains("retransmitted the client's data 4 times"),
+            "{evidence}"
+        );
+        assert!(evidence.contains("Azure after 4 minutes"), "{evidence}");
+        assert!(evidence.contains("round 240 s"), "{evidence}");
+        // Acknowledged by TCP, never answered: the path carries data, the server is stuck.
+        let f = findings(&checked(HoldEnding::Unanswered, None, Some(0)));
+        assert!(f.iter().all(|(id, ..)| id != "session-dropped"), "{f:?}");
+        assert!(f.iter().any(|(id, ..)| id == "session-unusable"), "{f:?}");
+        // Answered: nothing to report, and the summary says the path carries data.
+        let o = checked(HoldEnding::Held, Some(0.01), Some(0));
+        assert!(findings(&o).is_empty(), "{:?}", findings(&o));
+        let summary = o
+            .session
+            .as_ref()
+            .and_then(facts)
+            .map(|h| h.summary)
+            .unwrap_or_default();
+        assert!(summary.contains("the path still carries data"), "{summary}");
+    }
+
+    #[test]
+    fn a_session_never_reactivated_is_unusable_not_held() {
+        let o = held(
+            HoldEnding::NotReactivated {
+                deactivated_at_secs: 3.3,
+                deactivations: 34,
+            },
+            20.0,
+            0.4,
+        );
+        let f = findings(&o);
+        let (_, severity, evidence) = f
+            .iter()
+            .find(|(id, ..)| id == "session-unusable")
+            .unwrap_or_else(|| panic!("{f:?}"));
+        assert_eq!(*severity, Severity::Warning);
+        assert!(evidence.contains("33 more Deactivate All"), "{evidence}");
+        let summary = o.session.as_ref().and_then(facts).map(|h| h.summary);
+        assert!(
+            summary.as_deref().is_some_and(|s| !s.starts_with("held")),
+            "{summary:?}"
+        );
+    }
+
     #[test]
     fn round_numbers_of_idle_seconds() {
         assert_eq!(round_idle(5.02), Some(5));

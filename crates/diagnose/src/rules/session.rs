@@ -366,6 +366,112 @@ pub(crate) fn facts(obs: &Observations) -> Option<SessionFacts> {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::{diagnose, Context};
+
+    fn ended_with(outcome: SessionOutcome, phase: SessionPhase) -> Observations {
+        let mut o = Observations::new(None);
+        o.timeout_secs = Some(5.0);
+        o.session = Some(SessionObservation {
+            requested: 3,
+            selected: Some(2),
+            user: Some("labuser".to_string()),
+            delegated: true,
+            delegation: None,
+            phase,
+            error_info: Vec::new(),
+            licensing: None,
+            frames: 9,
+            client_info_at_secs: Some(0.3),
+            elapsed_ms: 1300.0,
+            outcome,
+            hold: None,
+        });
+        o
+    }
+
+    fn found(o: &Observations) -> Vec<(String, Severity, String)> {
+        let now: jiff::Timestamp = "2026-06-01T00:00:00Z"
+            .parse()
+            .unwrap_or_else(|e| panic!("{e}"));
+        diagnose(o, &Context::new(now))
+            .findings
+            .into_iter()
+            .map(|f| (f.id, f.severity, f.evidence.join(" | ")))
+            .collect()
+    }
+
+    #[test]
+    fn a_close_after_the_logon_is_a_drop_without_hold_too() {
+        let f = found(&ended_with(
+            SessionOutcome::Closed { reset: false },
+            SessionPhase::Licensing,
+        ));
+        let (_, severity, evidence) = f
+            .iter()
+            .find(|(id, ..)| id == "session-dropped")
+            .unwrap_or_else(|| panic!("{f:?}"));
+        assert_eq!(*severity, Severity::Blocking);
+        assert!(
+            evidence.contains("closed (FIN) the connection 1.0 s after the Client Info PDU"),
+            "{evidence}"
+        );
+        assert!(evidence.contains("1.3 s after connecting"), "{evidence}");
+    }
+
+    #[test]
+    fn a_sequence_that_stops_short_is_named_by_how() {
+        for (outcome, severity, says) in [
+            (
+                SessionOutcome::TooManyFrames { frames: 4096 },
+                Severity::Blocking,
+                "4096 frames",
+            ),
+            (
+                SessionOutcome::TimedOut,
+                Severity::Blocking,
+                "sent nothing for 5 s",
+            ),
+            (
+                SessionOutcome::DeadlineExceeded { seconds: 60.2 },
+                Severity::Blocking,
+                "after 60.2 s",
+            ),
+            (
+                SessionOutcome::Ultimatum { reason: 1 },
+                Severity::Blocking,
+                "no Set Error Info code",
+            ),
+            (
+                SessionOutcome::ProtocolError {
+                    reason: "junk".to_string(),
+                },
+                Severity::Warning,
+                "could not process",
+            ),
+        ] {
+            let f = found(&ended_with(
+                outcome.clone(),
+                SessionPhase::CapabilitiesExchange,
+            ));
+            let (_, got, evidence) = f
+                .iter()
+                .find(|(id, ..)| id == "session-not-reached")
+                .unwrap_or_else(|| panic!("{outcome:?}: {f:?}"));
+            assert_eq!(*got, severity, "{outcome:?}");
+            assert!(evidence.contains(says), "{outcome:?}: {evidence}");
+        }
+        // A stop of the probe's own (a limit it says) is not the server's fault.
+        let f = found(&ended_with(
+            SessionOutcome::Stopped {
+                reason: "Standard RDP Security encryption not supported by the probe".into(),
+            },
+            SessionPhase::BasicSettingsExchange,
+        ));
+        assert!(
+            f.iter().all(|(id, ..)| id != "session-not-reached"),
+            "{f:?}"
+        );
+    }
 
     #[test]
     fn every_session_id_is_in_the_catalog() {
