@@ -145,12 +145,12 @@ fn unanswered(h: &HoldObservation, vars: &Vars) -> Finding {
                 first,
                 format!("silently dropped while idle: {tcp}; a device on the path forgot the connection and drops what still arrives for it, without telling either side (cloud load balancers do this to idle flows: Azure after 4 minutes by default, AWS NLB after 350 s)"),
             ];
-            if let Some(n) = round_idle(h.silent_secs) {
-                evidence.push(format!(
-                    "{:.1} s of silence before it is a round {n} s: an idle timeout of at most {n} s on the path",
-                    h.silent_secs
-                ));
-            }
+            // The silence before the Refresh Rect is the hold's length, not the device's timer:
+            // it bounds the timeout from above, nothing more.
+            evidence.push(format!(
+                "the device's idle timeout is shorter than the {:.1} s of silence before the Refresh Rect; holds of different lengths narrow it down",
+                h.silent_secs
+            ));
             finding(FindingId::SessionDropped, vars, evidence)
         }
     }
@@ -454,7 +454,11 @@ mod tests {
             "{evidence}"
         );
         assert!(evidence.contains("Azure after 4 minutes"), "{evidence}");
-        assert!(evidence.contains("round 240 s"), "{evidence}");
+        assert!(
+            evidence.contains("shorter than the 240.0 s of silence"),
+            "{evidence}"
+        );
+        assert!(!evidence.contains("round"), "{evidence}");
         // Acknowledged by TCP, never answered: the path carries data, the server is stuck.
         let f = findings(&checked(HoldEnding::Unanswered, None, Some(0)));
         assert!(f.iter().all(|(id, ..)| id != "session-dropped"), "{f:?}");
