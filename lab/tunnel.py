@@ -80,6 +80,20 @@ def message_len(buf):
     raise ValueError(f"unknown client message start 0x{first:02x}")
 
 
+def take_messages(buf):
+    """The complete messages at the start of buf (client messages or server frames: TSRequest,
+    TPKT, fast-path), and what is left."""
+    msgs = []
+    while True:
+        n = message_len(buf)
+        if n is None or n > len(buf):
+            if n is not None and n > MAX_MESSAGE:
+                raise ValueError("message too long")
+            return msgs, buf
+        msgs.append(buf[:n])
+        buf = buf[n:]
+
+
 def is_client_info(msg):
     """MS-RDPBCGR 2.2.1.11: TPKT, X.224 Data, MCS Send Data Request, security header flags."""
     if len(msg) < 4 + 3 + 8 or msg[0] != 0x03:
@@ -146,12 +160,8 @@ async def freeze(sreader, cwriter, peer):
             break
         if not chunk:
             return
-        buf += chunk
-        while True:
-            n = message_len(buf)
-            if n is None or n > len(buf):
-                break
-            frame, buf = buf[:n], buf[n:]
+        frames, buf = take_messages(buf + chunk)
+        for frame in frames:
             kind = server_frame_kind(frame)
             if kind == "demand-active":
                 demand_active = frame
@@ -225,14 +235,8 @@ async def handle(creader, cwriter, upstream, cert, key, mode):
                 chunk = await creader.read(65536)
                 if not chunk:
                     return
-                buf += chunk
-                while True:
-                    n = message_len(buf)
-                    if n is None or n > len(buf):
-                        if n is not None and n > MAX_MESSAGE:
-                            raise ValueError("client message too long")
-                        break
-                    msg, buf = buf[:n], buf[n:]
+                msgs, buf = take_messages(buf + chunk)
+                for msg in msgs:
                     swriter.write(msg)
                     if is_client_info(msg) and mode != "deactivate":
                         print(f"{peer}: Client Info PDU relayed; dropping the connection", flush=True)

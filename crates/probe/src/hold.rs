@@ -507,7 +507,7 @@ async fn reactivate(
     let error = |reason: String| HoldEnding::ProtocolError { reason };
     let mut demand_active = false;
     for _ in 0..MAX_REACTIVATION_FRAMES {
-        if let Some(live) = finalized(&activation, factory) {
+        if let Some(live) = reactivated(&activation, factory, false) {
             return Ok(Reactivation::Done(live));
         }
         let left = end.saturating_duration_since(Instant::now());
@@ -554,8 +554,7 @@ async fn reactivate(
             ServerFrame::DemandActive => demand_active = true,
             // Updates during finalization: the server is drawing again.
             ServerFrame::FastPath if demand_active => {
-                return Ok(finalized(&activation, factory)
-                    .or_else(|| finalizing(&activation, factory))
+                return Ok(reactivated(&activation, factory, true)
                     .map_or(Reactivation::Pending { demand_active }, Reactivation::Done))
             }
             ServerFrame::FastPath => continue,
@@ -585,50 +584,36 @@ async fn reactivate(
     }
 }
 
-/// The ids of a finalized reactivation.
-fn finalized(
+/// The ids of a reactivation that is finalized or, with `finalizing`, in its finalization (the
+/// server drew before it completed).
+fn reactivated(
     activation: &ConnectionActivationSequence,
     factory: &ConnectionActivationFactory,
+    finalizing: bool,
 ) -> Option<Live> {
-    match activation.connection_activation_state() {
+    let (desktop_size, share_id, refresh_rect) = match activation.connection_activation_state() {
         ConnectionActivationState::Finalized {
             desktop_size,
             share_id,
             refresh_rect_support,
             ..
-        } => Some(Live {
-            user_channel: factory.user_channel_id(),
-            io_channel: factory.io_channel_id(),
-            share_id,
-            refresh_rect: refresh_rect_support,
-            width: desktop_size.width,
-            height: desktop_size.height,
-        }),
-        _ => None,
-    }
-}
-
-/// The ids of a reactivation in its finalization (the server drew before it completed).
-fn finalizing(
-    activation: &ConnectionActivationSequence,
-    factory: &ConnectionActivationFactory,
-) -> Option<Live> {
-    match activation.connection_activation_state() {
+        } => (desktop_size, share_id, refresh_rect_support),
         ConnectionActivationState::ConnectionFinalization {
             desktop_size,
             share_id,
             refresh_rect_support,
             ..
-        } => Some(Live {
-            user_channel: factory.user_channel_id(),
-            io_channel: factory.io_channel_id(),
-            share_id,
-            refresh_rect: refresh_rect_support,
-            width: desktop_size.width,
-            height: desktop_size.height,
-        }),
-        _ => None,
-    }
+        } if finalizing => (desktop_size, share_id, refresh_rect_support),
+        _ => return None,
+    };
+    Some(Live {
+        user_channel: factory.user_channel_id(),
+        io_channel: factory.io_channel_id(),
+        share_id,
+        refresh_rect,
+        width: desktop_size.width,
+        height: desktop_size.height,
+    })
 }
 
 /// The end of the hold: one Refresh Rect for the whole desktop, which the server answers with

@@ -700,6 +700,16 @@ mod tests {
 
     fn is_send<T: Send>(_: &T) {}
 
+    /// A host no test connects to (127.0.0.1:1), with the default options.
+    fn unreachable_host() -> Host {
+        Host::new(
+            "127.0.0.1:1".parse().unwrap_or_else(|_| unreachable!()),
+            None,
+            &crate::ProbeOptions::default(),
+            1.0,
+        )
+    }
+
     #[test]
     fn a_failed_ts_request_read_maps_as_before() {
         let closed = |f: ReadFailure| match f {
@@ -746,13 +756,7 @@ mod tests {
     #[test]
     fn a_panic_in_sspi_on_a_short_pubkeyauth_is_contained() {
         let creds = Credentials::new("LAB\\u".into(), Zeroizing::new("pw".into()));
-        let options = crate::ProbeOptions::default();
-        let host = Host::new(
-            "127.0.0.1:1".parse().unwrap_or_else(|_| unreachable!()),
-            None,
-            &options,
-            1.0,
-        );
+        let host = unreachable_host();
         for short in [0usize, 8, 15] {
             let mut client = credssp_client(&[0x30, 0x03, 0x02, 0x01, 0x05], &host, &creds, false)
                 .unwrap_or_else(|_| panic!("client"));
@@ -794,13 +798,7 @@ mod tests {
             text.contains("LAB\\\\u") && !text.contains("s3cret"),
             "{text}"
         );
-        let options = crate::ProbeOptions::default();
-        let host = Host::new(
-            "127.0.0.1:1".parse().unwrap_or_else(|_| unreachable!()),
-            None,
-            &options,
-            1.0,
-        );
+        let host = unreachable_host();
         is_send(&run(&host, &[], Some(&c), None, &crate::Trust::default()));
     }
 }

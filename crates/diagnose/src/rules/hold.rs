@@ -330,7 +330,7 @@ fn line(e: &HoldEvent) -> String {
 }
 
 #[cfg(test)]
-mod tests {
+pub(crate) mod tests {
     use super::*;
     use crate::{diagnose, Context};
     use rdpdoctor_observations::{SessionOutcome, SessionPhase};
@@ -368,7 +368,8 @@ mod tests {
         o
     }
 
-    fn findings(o: &Observations) -> Vec<(String, Severity, String)> {
+    /// (id, severity, evidence joined) of every finding the rules raise for `o`.
+    pub(crate) fn findings(o: &Observations) -> Vec<(String, Severity, String)> {
         let now: jiff::Timestamp = "2026-06-01T00:00:00Z"
             .parse()
             .unwrap_or_else(|e| panic!("{e}"));

@@ -366,7 +366,7 @@ pub(crate) fn facts(obs: &Observations) -> Option<SessionFacts> {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::{diagnose, Context};
+    use crate::rules::hold::tests::findings as found;
 
     fn ended_with(outcome: SessionOutcome, phase: SessionPhase) -> Observations {
         let mut o = Observations::new(None);
@@ -387,17 +387,6 @@ mod tests {
             hold: None,
         });
         o
-    }
-
-    fn found(o: &Observations) -> Vec<(String, Severity, String)> {
-        let now: jiff::Timestamp = "2026-06-01T00:00:00Z"
-            .parse()
-            .unwrap_or_else(|e| panic!("{e}"));
-        diagnose(o, &Context::new(now))
-            .findings
-            .into_iter()
-            .map(|f| (f.id, f.severity, f.evidence.join(" | ")))
-            .collect()
     }
 
     #[test]
