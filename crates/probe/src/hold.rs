@@ -334,8 +334,12 @@ enum Reactivation {
     /// Finalized (or the server drew again during finalization): the session is usable.
     Done(Live),
     /// The hold ended while the server had not reactivated the session: `demand_active` says
-    /// whether its Demand Active had come (the client was then finalizing).
-    Pending { demand_active: bool },
+    /// whether its Demand Active had come (the client was then finalizing); `deactivations`
+    /// counts the Deactivate All PDUs, the first included.
+    Pending {
+        demand_active: bool,
+        deactivations: u32,
+    },
 }
 
 /// Keeps the session open until `length` has passed: reads and discards, answers a
@@ -434,17 +438,22 @@ async fn idle(
             }
             ServerFrame::DeactivateAll => {
                 let deactivated_at_secs = tl.now();
-                match reactivate(host, factory, stream, reader, end, tl, held).await {
+                // A server that deactivates just before the end of the hold gets --timeout to
+                // reactivate: no verdict on a sequence cut short by the probe's own clock.
+                let until = end.max(Instant::now() + host.timeout());
+                match reactivate(host, factory, stream, reader, until, tl, held).await {
                     Ok(Reactivation::Done(l)) => *live = Some(l),
                     Ok(Reactivation::Pending {
                         demand_active: true,
+                        ..
                     }) => return HoldEnding::Held,
                     Ok(Reactivation::Pending {
                         demand_active: false,
+                        deactivations,
                     }) => {
                         return HoldEnding::NotReactivated {
                             deactivated_at_secs,
-                            deactivations: deactivations(tl),
+                            deactivations,
                         }
                     }
                     Err(ending) => return ending,
@@ -474,18 +483,6 @@ fn read_ending(e: &FrameError, error_info: Option<u32>, during: &str) -> HoldEnd
     }
 }
 
-/// The Deactivate All PDUs in the timeline's last run of them.
-fn deactivations(tl: &Timeline) -> u32 {
-    tl.events
-        .iter()
-        .rev()
-        .find_map(|e| match e {
-            HoldEvent::Server { message, count, .. } if message == "Deactivate All" => Some(*count),
-            _ => None,
-        })
-        .unwrap_or(1)
-}
-
 /// The Deactivation-Reactivation Sequence (MS-RDPBCGR 1.3.1.3): the Demand Active that follows
 /// a Deactivate All is answered with a Confirm Active and the finalization PDUs, as at connect.
 async fn reactivate(
@@ -506,31 +503,28 @@ async fn reactivate(
     let mut out = WriteBuf::new();
     let error = |reason: String| HoldEnding::ProtocolError { reason };
     let mut demand_active = false;
+    let mut deactivations = 1;
+    let pending = |demand_active, deactivations| Reactivation::Pending {
+        demand_active,
+        deactivations,
+    };
     for _ in 0..MAX_REACTIVATION_FRAMES {
         if let Some(live) = reactivated(&activation, factory, false) {
             return Ok(Reactivation::Done(live));
         }
         let left = end.saturating_duration_since(Instant::now());
         if left.is_zero() {
-            return Ok(Reactivation::Pending { demand_active });
+            return Ok(pending(demand_active, deactivations));
         }
         let wait = host.timeout().min(left);
         if activation.next_pdu_hint().is_none() {
-            if let Err(e) = activation.step_no_input(&mut out) {
-                return Err(error(format!("reactivation: {e}")));
-            }
-            if out.filled_len() > 0 {
-                tl.client(activation.state().name());
-            }
-            if !send(stream, &mut out, wait).await {
-                return Err(HoldEnding::Closed { reset: false });
-            }
+            client_turn(&mut activation, stream, wait, tl).await?;
             continue;
         }
         let frame = match reader.read(stream, wait).await {
             Ok(f) => f,
             Err(FrameError::TimedOut { .. }) if Instant::now() >= end => {
-                return Ok(Reactivation::Pending { demand_active })
+                return Ok(pending(demand_active, deactivations))
             }
             Err(FrameError::TimedOut { .. }) if !demand_active => {
                 // Silence after Deactivate All: the server has not reactivated the session.
@@ -550,12 +544,15 @@ async fn reactivate(
             ServerFrame::Ultimatum { reason } => return Err(HoldEnding::Ultimatum { reason }),
             ServerFrame::SetErrorInfo { .. } => continue,
             // Another Deactivate All while waiting for the Demand Active: still deactivated.
-            ServerFrame::DeactivateAll if !demand_active => continue,
+            ServerFrame::DeactivateAll if !demand_active => {
+                deactivations = deactivations.saturating_add(1);
+                continue;
+            }
             ServerFrame::DemandActive => demand_active = true,
             // Updates during finalization: the server is drawing again.
             ServerFrame::FastPath if demand_active => {
                 return Ok(reactivated(&activation, factory, true)
-                    .map_or(Reactivation::Pending { demand_active }, Reactivation::Done))
+                    .map_or(pending(demand_active, deactivations), Reactivation::Done))
             }
             ServerFrame::FastPath => continue,
             _ => {}
@@ -580,8 +577,30 @@ async fn reactivate(
             "reactivation: {MAX_REACTIVATION_FRAMES} frames without completing it"
         )))
     } else {
-        Ok(Reactivation::Pending { demand_active })
+        Ok(pending(demand_active, deactivations))
     }
+}
+
+/// A reactivation's next PDU of the client's own (it needs no server input for it).
+async fn client_turn(
+    activation: &mut ConnectionActivationSequence,
+    stream: &mut Box<dyn Io>,
+    wait: Duration,
+    tl: &mut Timeline,
+) -> Result<(), HoldEnding> {
+    let mut out = WriteBuf::new();
+    if let Err(e) = activation.step_no_input(&mut out) {
+        return Err(HoldEnding::ProtocolError {
+            reason: format!("reactivation: {e}"),
+        });
+    }
+    if out.filled_len() > 0 {
+        tl.client(activation.state().name());
+    }
+    if !send(stream, &mut out, wait).await {
+        return Err(HoldEnding::Closed { reset: false });
+    }
+    Ok(())
 }
 
 /// The ids of a reactivation that is finalized or, with `finalizing`, in its finalization (the
