@@ -34,6 +34,26 @@ Modes
                 MS-RDPBCGR does not define.
   stall6        answers the X.224 request with its first 6 bytes (03 00 00 13 0e d0), then
                 nothing.
+  authanswer    an NLA server that never proves its TLS key: NLA required, TLS, a well-formed
+                CHALLENGE, then it answers the NTLM AUTHENTICATE according to the user name in
+                it (the part after a backslash, case-insensitive), so one port plays every case:
+                  nopubkey     a TSRequest with the version only (no pubKeyAuth, no errorCode)
+                  errorzero    a TSRequest with errorCode 0 (STATUS_SUCCESS) and no pubKeyAuth
+                  rechallenge  another TSRequest with an NTLM CHALLENGE in negoTokens
+                  garbage      bytes that are not a TSRequest
+                  stall        nothing (it reads and discards until the client closes)
+                  pkN          a pubKeyAuth of N random bytes (pk0, pk8, pk15: shorter than an
+                               NTLM signature; pk16: a signature and nothing signed)
+                  anything else: a pubKeyAuth of 48 random bytes (it cannot compute the real one)
+  badchallenge  NLA required, TLS, then answers the NTLM NEGOTIATE with a TSRequest whose
+                CHALLENGE has a readable header and names, but an AV pair after them that
+                announces more bytes than TargetInfo holds (HOSTILE_VARIANT overrun), or a
+                TSRequest with neither negoTokens nor errorCode (HOSTILE_VARIANT empty).
+  frameflood    selects PROTOCOL_SSL, completes TLS, then sends 5000 two-byte fast-path frames
+                at once (more than a client reads while waiting for the MCS Connect Response)
+                and nothing else.
+  badsequence   selects PROTOCOL_SSL, completes TLS, then answers the MCS Connect Initial with
+                an MCS Connect Response header around junk (no GCC data).
 
 Standard library only; reuses standin.py's framing helpers.
 """
@@ -48,11 +68,12 @@ sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 import standin  # noqa: E402  (the lab's other stand-ins: TPKT, MCS and error-info helpers)
 
 MODES = ("harvest-tls", "harvest-rdp", "drip", "badpubkey", "badcredssp", "badmcs", "oddproto",
-         "stall6")
+         "stall6", "authanswer", "badchallenge", "frameflood", "badsequence")
 HERE = os.path.dirname(os.path.abspath(__file__))
 RECORD = os.environ.get("HOSTILE_RECORD")
 DRIP_INTERVAL = 1.5
 DRIP_LIMIT = 3600          # frames: an hour and a half, then give up on the client
+FLOOD_FRAMES = 5000        # more than the probe's limit of frames in one connection sequence
 HOSTILE_NAME = "LAB\x1b]0;pwned\x07\x1b[2J\rall healthy\r\nHEALTHY\u202egnp.exe"
 
 
@@ -95,26 +116,32 @@ def tlv(tag, content):
     return bytes([tag]) + der_len(len(content)) + content
 
 
-def ts_request(version=6, token=None, pub_key_auth=None):
+def ts_request(version=6, token=None, pub_key_auth=None, error_code=None):
     body = tlv(0xA0, tlv(0x02, bytes([version])))
     if token is not None:
         body += tlv(0xA1, tlv(0x30, tlv(0x30, tlv(0xA0, tlv(0x04, token)))))
     if pub_key_auth is not None:
         body += tlv(0xA3, tlv(0x04, pub_key_auth))
+    if error_code is not None:
+        body += tlv(0xA4, tlv(0x02, bytes([error_code])))
     return tlv(0x30, body)
 
 
-def challenge_message(name):
-    """An NTLM CHALLENGE whose AV pairs name the server `name` (UTF-16LE)."""
+def challenge_message(name, overrun=False):
+    """An NTLM CHALLENGE whose AV pairs name the server `name` (UTF-16LE). With `overrun`, one
+    more AV pair follows the names and announces 0x4000 bytes that TargetInfo does not hold."""
     u = name.encode("utf-16-le")
     av = b""
     for av_id, value in ((2, u), (1, u), (4, u), (3, u)):
         av += struct.pack("<HH", av_id, len(value)) + value
-    # MsvAvTimestamp: now, as a FILETIME.
-    import time
-    filetime = int((time.time() + 11644473600) * 10_000_000)
-    av += struct.pack("<HH", 7, 8) + struct.pack("<Q", filetime)
-    av += struct.pack("<HH", 0, 0)
+    if overrun:
+        av += struct.pack("<HH", 5, 0x4000) + b"\x00" * 4
+    else:
+        # MsvAvTimestamp: now, as a FILETIME.
+        import time
+        filetime = int((time.time() + 11644473600) * 10_000_000)
+        av += struct.pack("<HH", 7, 8) + struct.pack("<Q", filetime)
+        av += struct.pack("<HH", 0, 0)
     flags = 0xE2898235
     version = struct.pack("<BBH3xB", 10, 0, 17763, 0x0F)
     offset = 56
@@ -141,6 +168,18 @@ async def read_der(reader, limit=65536):
     body = await asyncio.wait_for(reader.readexactly(min(length, limit)), standin.REQUEST_TIMEOUT)
     record(head + body)
     return head + body
+
+
+def authenticate_user(request):
+    """The user name (after any backslash, lower case) of the NTLM AUTHENTICATE_MESSAGE in a
+    client TSRequest ([MS-NLMP] 2.2.1.3: UserNameFields at offset 36), or ''."""
+    at = request.find(b"NTLMSSP\x00\x03\x00\x00\x00")
+    if at < 0 or len(request) < at + 44:
+        return ""
+    length, _, offset = struct.unpack("<HHI", request[at + 36:at + 44])
+    raw = request[at + offset:at + offset + length]
+    name = raw.decode("utf-16-le", "replace")
+    return name.rsplit("\\", 1)[-1].lower()
 
 
 # --- the modes ---------------------------------------------------------------------------------
@@ -192,34 +231,69 @@ async def harvest(reader, writer, tls):
     await session(reader, writer, 1 if tls else 0)
 
 
-async def drip(reader, writer):
+async def tls_open(reader, writer):
+    """X.224 (TLS required) and TLS: True when the client is ready for the MCS Connect Initial."""
     req = await standin.read_request(reader)
     if not req:
-        return
+        return False
     if not requested_protocols(req) & 0x01:
         writer.write(standin.negfailure_cc(1))   # SSL_REQUIRED_BY_SERVER
         await writer.drain()
-        return
+        return False
     writer.write(confirm(1))
     await writer.drain()
     await asyncio.wait_for(writer.start_tls(tls_context()), standin.REQUEST_TIMEOUT)
+    return True
+
+
+async def drip(reader, writer):
+    if not await tls_open(reader, writer):
+        return
     for _ in range(DRIP_LIMIT):
         writer.write(b"\x00\x02")      # a fast-path output PDU with no update (2 bytes)
         await writer.drain()
         await asyncio.sleep(DRIP_INTERVAL)
 
 
-async def nla(reader, writer, answer_authenticate):
+async def frameflood(reader, writer):
+    if not await tls_open(reader, writer):
+        return
+    writer.write(b"\x00\x02" * FLOOD_FRAMES)    # fast-path output PDUs with no update
+    await writer.drain()
+    await standin.drain_until_eof(reader, 60.0)
+
+
+async def badsequence(reader, writer):
+    if not await tls_open(reader, writer):
+        return
+    initial = await standin.read_request(reader)
+    if not initial:
+        return
+    record(initial)
+    # An MCS Connect Response header (0x7f 0x66) around junk: no GCC data a client can read.
+    writer.write(standin.tpkt(b"\x7f\x66\x82\x00\x10" + b"\xa5" * 16))
+    await writer.drain()
+    await standin.drain_until_eof(reader, 60.0)
+
+
+async def nla_open(reader, writer):
+    """X.224 (NLA required) and TLS: True when the client is ready for CredSSP."""
     req = await standin.read_request(reader)
     if not req:
-        return
+        return False
     if not requested_protocols(req) & 0x02:
         writer.write(standin.negfailure_cc(5))   # HYBRID_REQUIRED_BY_SERVER
         await writer.drain()
-        return
+        return False
     writer.write(confirm(2))
     await writer.drain()
     await asyncio.wait_for(writer.start_tls(tls_context()), standin.REQUEST_TIMEOUT)
+    return True
+
+
+async def nla(reader, writer, answer_authenticate):
+    if not await nla_open(reader, writer):
+        return
     await read_der(reader)                              # NEGOTIATE
     if not answer_authenticate:
         writer.write(b"\x13\x37 not a TSRequest \xff\xfe")
@@ -236,6 +310,53 @@ async def nla(reader, writer, answer_authenticate):
         standin.log("badpubkey: the client sent TSCredentials after a bad pubKeyAuth")
     except (asyncio.IncompleteReadError, asyncio.TimeoutError, ConnectionError):
         pass
+
+
+async def authanswer(reader, writer):
+    if not await nla_open(reader, writer):
+        return
+    await read_der(reader)                              # NEGOTIATE
+    writer.write(ts_request(6, challenge_message("STANDIN")))
+    await writer.drain()
+    user = authenticate_user(await read_der(reader))    # AUTHENTICATE
+    standin.log(f"authanswer: AUTHENTICATE for {user!r}")
+    if user == "nopubkey":
+        writer.write(ts_request(6))
+    elif user == "errorzero":
+        writer.write(ts_request(6, error_code=0))
+    elif user == "rechallenge":
+        writer.write(ts_request(6, challenge_message("STANDIN")))
+    elif user == "garbage":
+        writer.write(b"\x13\x37 not a TSRequest \xff\xfe")
+    elif user == "stall":
+        await standin.drain_until_eof(reader, 60.0)
+        return
+    elif user.startswith("pk") and user[2:].isdigit() and int(user[2:]) <= 1024:
+        writer.write(ts_request(6, pub_key_auth=os.urandom(int(user[2:]))))
+    else:
+        writer.write(ts_request(6, pub_key_auth=os.urandom(48)))
+    await writer.drain()
+    try:
+        await read_der(reader)                          # TSCredentials: must never come
+        standin.log(f"authanswer: the client sent TSCredentials ({user!r})")
+    except (asyncio.IncompleteReadError, asyncio.TimeoutError, ConnectionError):
+        pass
+
+
+async def badchallenge(reader, writer):
+    if not await nla_open(reader, writer):
+        return
+    await read_der(reader)                              # NEGOTIATE
+    if os.environ.get("HOSTILE_VARIANT") == "empty":
+        writer.write(ts_request(6))
+    else:
+        writer.write(ts_request(6, challenge_message("STANDIN", overrun=True)))
+    await writer.drain()
+    try:
+        await read_der(reader)                          # an AUTHENTICATE: recorded
+    except (asyncio.IncompleteReadError, asyncio.TimeoutError, ConnectionError):
+        return
+    await standin.drain_until_eof(reader, 10.0)
 
 
 async def badmcs(reader, writer):
@@ -288,6 +409,14 @@ async def handle(mode, reader, writer):
                 writer.write(confirm(0x40))
                 await writer.drain()
                 await standin.drain_until_eof(reader, 30.0)
+        elif mode == "frameflood":
+            await frameflood(reader, writer)
+        elif mode == "badsequence":
+            await badsequence(reader, writer)
+        elif mode == "authanswer":
+            await authanswer(reader, writer)
+        elif mode == "badchallenge":
+            await badchallenge(reader, writer)
         elif mode == "stall6":
             if await standin.read_request(reader):
                 writer.write(bytes.fromhex("030000130ed0"))

@@ -357,6 +357,11 @@ start_hostile badmcs 32 "Standard RDP Security only, MCS Connect Response with l
 start_hostile badmcs 33 "Standard RDP Security only, no answer to the MCS Connect Initial" hostile-mcs-silent silent
 start_hostile oddproto 34 "selects protocol 0x00000040, which does not exist" hostile-oddproto
 start_hostile stall6 35 "sends 6 bytes of a Connection Confirm, then stalls" hostile-stall6
+start_hostile authanswer 100 "NLA server that never proves its TLS key: answers the NTLM AUTHENTICATE by the user name in it (nopubkey, errorzero, rechallenge, garbage, stall, pkN: a pubKeyAuth of N bytes)" hostile-authanswer
+start_hostile badchallenge 101 "NLA required, a CHALLENGE whose last AV pair overruns TargetInfo" hostile-badchallenge overrun
+start_hostile badchallenge 102 "NLA required, a TSRequest with neither negoTokens nor errorCode instead of a CHALLENGE" hostile-emptychallenge empty
+start_hostile frameflood 103 "TLS, then 5000 two-byte fast-path frames at once and nothing else" hostile-frameflood
+start_hostile badsequence 104 "TLS, then an MCS Connect Response of junk in answer to the Connect Initial" hostile-badsequence
 
 # ---------------------------------------------------------------------------------------------
 # 5. freerdp-shadow-cli servers under their own Xvfb display.
@@ -420,6 +425,21 @@ start_shadow freerdp-rdp 22 \
 . "$LAB/route.sh"
 
 . "$LAB/gateway.sh" # RD Gateway and Connection Broker stand-ins (BASE+80..99)
+
+# A relay in front of xrdp-negotiate (BASE+0) whose session freezes: once the session is up it
+# stops forwarding the server's frames and sends Deactivate All every 0.5 s, never a Demand
+# Active (lab/tunnel.py deactivate; no packaged server does this on demand).
+start_deactivate() {
+  local port=$((BASE + 105)) log="$STATE/hostile-deactivate.log"
+  "$PYTHON" -u "$LAB/tunnel.py" "$port" "$BASE" "$CERTS/negotiate-chain.pem" "$CERTS/negotiate.key" deactivate \
+    </dev/null >"$log" 2>&1 &
+  local pid=$!
+  record_pid hostile-deactivate "$pid" "$log"
+  add_server hostile-deactivate tunnel "$port" "$pid" "$(rel "$log")" \
+    "relay in front of xrdp-negotiate: once the session is up, Deactivate All every 0.5 s and never a Demand Active (lab/tunnel.py deactivate)"
+  WAIT_LIST+=("hostile-deactivate $port $pid $log")
+}
+start_deactivate
 
 # pyrdp-mitm, the real interceptor, in front of xrdp-negotiate and freerdp-nla (BASE+70..).
 # shellcheck source=lab/intercept.sh

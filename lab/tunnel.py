@@ -1,7 +1,7 @@
 #!/usr/bin/env python3
 """Tunnel stand-in: a relay that drops the connection right after the logon.
 
-Usage: tunnel.py LISTEN_PORT UPSTREAM_PORT CERT KEY
+Usage: tunnel.py LISTEN_PORT UPSTREAM_PORT CERT KEY [MODE]
 
 A scripted stand-in for a fault of the ROUTE, not of any server: some RDP tunnels (and bastions)
 restart or tear the connection down when the logon switches the Windows session, so the direct
@@ -21,6 +21,15 @@ What it does, per connection, on 127.0.0.1 only:
   4. forwards the Client Info PDU, then closes both sides (FIN) as soon as the server answers it
      (its licensing PDU is not forwarded) or 2 s later, whichever comes first.
 Logs one line per connection on stdout.
+
+MODE deactivate (default: drop-after-logon) plays a server whose session freezes instead, for
+`check --full --hold`: no packaged server deactivates a session and never reactivates it on
+demand. It relays faithfully, client messages and server frames alike, until the server's Font
+Map (the session is up) and DEACTIVATE_AFTER seconds more; then it stops forwarding what the
+server sends and gives the client a Deactivate All PDU (MS-RDPBCGR 2.2.3.1, the start of the
+Deactivation-Reactivation Sequence, 1.3.1.3) every DEACTIVATE_EVERY seconds, never the Demand
+Active that must follow. Each Deactivate All carries the MCS initiator, I/O channel and shareId
+of the server's own Demand Active, so a client takes it as the server's.
 """
 
 import asyncio
@@ -32,6 +41,11 @@ MCS_SEND_DATA_REQUEST = 25  # T.125 DomainMCSPDU choice, top 6 bits of the first
 MAX_MESSAGE = 1 << 20
 AFTER_LOGON_GRACE = 2.0
 HANDSHAKE_TIMEOUT = 10.0
+DEACTIVATE_AFTER = 1.0
+DEACTIVATE_EVERY = 0.5
+DEACTIVATE_LIMIT = 7200  # Deactivate All PDUs per connection (an hour), then the relay gives up
+PDUTYPE_DEMANDACTIVE = 0x1
+PDUTYPE2_FONTMAP = 0x28
 
 
 def message_len(buf):
@@ -66,6 +80,20 @@ def message_len(buf):
     raise ValueError(f"unknown client message start 0x{first:02x}")
 
 
+def take_messages(buf):
+    """The complete messages at the start of buf (client messages or server frames: TSRequest,
+    TPKT, fast-path), and what is left."""
+    msgs = []
+    while True:
+        n = message_len(buf)
+        if n is None or n > len(buf):
+            if n is not None and n > MAX_MESSAGE:
+                raise ValueError("message too long")
+            return msgs, buf
+        msgs.append(buf[:n])
+        buf = buf[n:]
+
+
 def is_client_info(msg):
     """MS-RDPBCGR 2.2.1.11: TPKT, X.224 Data, MCS Send Data Request, security header flags."""
     if len(msg) < 4 + 3 + 8 or msg[0] != 0x03:
@@ -83,6 +111,84 @@ def is_client_info(msg):
     return bool(flags & SEC_INFO_PKT)
 
 
+def share_control(frame):
+    """(initiator, channel, share control header bytes) of a server TPKT carrying an MCS Send
+    Data Indication (T.125 choice 26, 0x68), or None."""
+    if len(frame) < 14 or frame[0] != 0x03 or frame[4:7] != b"\x02\xf0\x80" or frame[7] != 0x68:
+        return None
+    initiator, channel = frame[8:10], frame[10:12]
+    at = 13 + (2 if frame[13] & 0x80 else 1)  # after dataPriority/segmentation and PER length
+    return initiator, channel, frame[at:]
+
+
+def deactivate_all(demand_active):
+    """A Deactivate All PDU (MS-RDPBCGR 2.2.3.1) with the routing and shareId of the server's
+    Demand Active frame: Share Control header (pduType PDUTYPE_DEACTIVATEALLPDU 0x16), shareId,
+    lengthSourceDescriptor 1, sourceDescriptor 0x00."""
+    initiator, channel, sc = share_control(demand_active)
+    pdu_source, share_id = sc[4:6], sc[6:10]
+    body = (10 + 2 + 1).to_bytes(2, "little") + b"\x16\x00" + pdu_source + share_id
+    body += b"\x01\x00\x00"
+    sdin = b"\x68" + initiator + channel + b"\x70" + bytes([len(body)]) + body
+    x224 = b"\x02\xf0\x80" + sdin
+    return b"\x03\x00" + (len(x224) + 4).to_bytes(2, "big") + x224
+
+
+def server_frame_kind(frame):
+    """"demand-active", "font-map" or None for a server frame."""
+    parsed = share_control(frame)
+    if parsed is None or len(parsed[2]) < 15:
+        return None
+    sc = parsed[2]
+    pdu_type = int.from_bytes(sc[2:4], "little") & 0x0F
+    if pdu_type == PDUTYPE_DEMANDACTIVE:
+        return "demand-active"
+    if pdu_type == 0x7 and sc[14] == PDUTYPE2_FONTMAP:
+        return "font-map"
+    return None
+
+
+async def freeze(sreader, cwriter, peer):
+    """Deactivate mode, server to client: relay until the session is up, then Deactivate All."""
+    buf, demand_active, up_at = b"", None, None
+    loop = asyncio.get_running_loop()
+    while up_at is None or loop.time() < up_at + DEACTIVATE_AFTER:
+        timeout = None if up_at is None else max(0.0, up_at + DEACTIVATE_AFTER - loop.time())
+        try:
+            chunk = await asyncio.wait_for(sreader.read(65536), timeout)
+        except asyncio.TimeoutError:
+            break
+        if not chunk:
+            return
+        frames, buf = take_messages(buf + chunk)
+        for frame in frames:
+            kind = server_frame_kind(frame)
+            if kind == "demand-active":
+                demand_active = frame
+            elif kind == "font-map" and up_at is None:
+                up_at = loop.time()
+            cwriter.write(frame)
+        await cwriter.drain()
+    if demand_active is None:
+        print(f"{peer}: no Demand Active seen; nothing to deactivate", flush=True)
+        return
+    print(f"{peer}: session up; deactivating it every {DEACTIVATE_EVERY} s", flush=True)
+    pdu = deactivate_all(demand_active)
+    swallow = asyncio.ensure_future(discard(sreader))
+    try:
+        for _ in range(DEACTIVATE_LIMIT):
+            cwriter.write(pdu)
+            await cwriter.drain()
+            await asyncio.sleep(DEACTIVATE_EVERY)
+    finally:
+        swallow.cancel()
+
+
+async def discard(reader):
+    while await reader.read(65536):
+        pass
+
+
 async def read_tpkt(reader):
     head = await reader.readexactly(4)
     if head[0] != 0x03:
@@ -93,7 +199,7 @@ async def read_tpkt(reader):
     return head + await reader.readexactly(n - 4)
 
 
-async def handle(creader, cwriter, upstream, cert, key):
+async def handle(creader, cwriter, upstream, cert, key, mode):
     peer = cwriter.get_extra_info("peername")
     logon = asyncio.Event()
     try:
@@ -129,16 +235,10 @@ async def handle(creader, cwriter, upstream, cert, key):
                 chunk = await creader.read(65536)
                 if not chunk:
                     return
-                buf += chunk
-                while True:
-                    n = message_len(buf)
-                    if n is None or n > len(buf):
-                        if n is not None and n > MAX_MESSAGE:
-                            raise ValueError("client message too long")
-                        break
-                    msg, buf = buf[:n], buf[n:]
+                msgs, buf = take_messages(buf + chunk)
+                for msg in msgs:
                     swriter.write(msg)
-                    if is_client_info(msg):
+                    if is_client_info(msg) and mode != "deactivate":
                         print(f"{peer}: Client Info PDU relayed; dropping the connection", flush=True)
                         logon.set()
                 await swriter.drain()
@@ -155,11 +255,17 @@ async def handle(creader, cwriter, upstream, cert, key):
             await logon.wait()
             await asyncio.sleep(AFTER_LOGON_GRACE)
 
-        tasks = [
-            asyncio.ensure_future(client_to_server()),
-            asyncio.ensure_future(server_to_client()),
-            asyncio.ensure_future(after_logon()),
-        ]
+        if mode == "deactivate":
+            tasks = [
+                asyncio.ensure_future(client_to_server()),
+                asyncio.ensure_future(freeze(sreader, cwriter, peer)),
+            ]
+        else:
+            tasks = [
+                asyncio.ensure_future(client_to_server()),
+                asyncio.ensure_future(server_to_client()),
+                asyncio.ensure_future(after_logon()),
+            ]
         await asyncio.wait(tasks, return_when=asyncio.FIRST_COMPLETED)
         for t in tasks:
             t.cancel()
@@ -175,15 +281,16 @@ async def handle(creader, cwriter, upstream, cert, key):
 
 
 async def main():
-    if len(sys.argv) != 5:
+    if len(sys.argv) not in (5, 6) or sys.argv[5:] not in ([], ["drop-after-logon"], ["deactivate"]):
         print(__doc__, file=sys.stderr)
         sys.exit(2)
     port, upstream = int(sys.argv[1]), int(sys.argv[2])
     cert, key = sys.argv[3], sys.argv[4]
+    mode = sys.argv[5] if len(sys.argv) == 6 else "drop-after-logon"
     server = await asyncio.start_server(
-        lambda r, w: handle(r, w, upstream, cert, key), "127.0.0.1", port
+        lambda r, w: handle(r, w, upstream, cert, key, mode), "127.0.0.1", port
     )
-    print(f"tunnel stand-in on 127.0.0.1:{port} -> 127.0.0.1:{upstream}", flush=True)
+    print(f"tunnel stand-in ({mode}) on 127.0.0.1:{port} -> 127.0.0.1:{upstream}", flush=True)
     async with server:
         await server.serve_forever()
 

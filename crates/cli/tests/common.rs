@@ -101,11 +101,6 @@ impl Lab {
         format!("{host}:{}", s["port"])
     }
 
-    /// The whole of lab/state/servers.json.
-    pub fn state(&self) -> &Value {
-        &self.servers
-    }
-
     /// The lab's Xvfb display (`:N`), where the real clients run.
     pub fn display(&self) -> String {
         self.servers["xvfb"]["display"]

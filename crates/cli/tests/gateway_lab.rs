@@ -20,7 +20,6 @@ trait GatewayLab {
     fn port_number(&self, name: &str) -> u64;
     fn pid(&self, name: &str) -> u64;
     fn log(&self, name: &str) -> String;
-    fn display(&self) -> String;
     fn password(&self) -> String;
 }
 
@@ -36,13 +35,6 @@ impl GatewayLab for Lab {
     fn log(&self, name: &str) -> String {
         let path = workspace_root().join(self.server(name)["log"].as_str().expect("log path"));
         String::from_utf8_lossy(&std::fs::read(path).expect("server log")).into_owned()
-    }
-
-    fn display(&self) -> String {
-        self.state()["xvfb"]["display"]
-            .as_str()
-            .expect("Xvfb display")
-            .to_string()
     }
 
     fn password(&self) -> String {

@@ -129,7 +129,10 @@ fn good_password_is_accepted_and_never_printed() {
         }
     }
     let text = String::from_utf8_lossy(&text.stdout);
-    assert!(text.contains("accepted (nothing delegated)"), "{text}");
+    assert!(
+        text.contains("Logon (--user): labuser: accepted (pubKeyAuth verified); nothing delegated"),
+        "{text}"
+    );
 }
 
 #[test]

@@ -182,6 +182,18 @@ fn hold_directly_is_held_to_the_end() {
         ids(&v)
     );
     assert_eq!(v["facts"]["session"]["hold"]["ending"], "held");
+    // At the end, a Refresh Rect: freerdp-shadow answers, so the path still carries data.
+    let check = &h["path_check"];
+    assert_eq!(check["sent"], "Refresh Rect", "{h:#}");
+    assert!(secs(&check["answered_after_secs"]) < 2.0, "{check}");
+    assert!(
+        v["facts"]["session"]["hold"]["summary"]
+            .as_str()
+            .unwrap_or_default()
+            .contains("the path still carries data"),
+        "{:#}",
+        v["facts"]["session"]["hold"]
+    );
     let timeline = h["timeline"].as_array().expect("timeline");
     assert!(timeline
         .iter()
@@ -245,6 +257,120 @@ fn hold_through_the_tunnel_standin_is_dropped_right_after_the_logon() {
     assert!(evidence.contains("tunnel"), "{evidence}");
     // The credentials were accepted first: CredSSP through the relay still verifies.
     assert!(ids(&v).contains(&"auth-ok".to_string()), "{:?}", ids(&v));
+}
+
+/// Issue 22 section 2: through the tunnel stand-in, --full without --hold said HEALTHY, exit 0,
+/// "(the full connection did not reach the session)". The session never came up: say where it
+/// stopped, who closed and when.
+#[test]
+fn full_through_the_tunnel_standin_is_broken_even_without_hold() {
+    let lab = Lab::get();
+    let (out, _) = run_as_user(&["check", &lab.addr("route-tunnel"), "--full", "--json"]);
+    let v = json(&out);
+    assert_eq!(out.status.code(), Some(1), "{}", v["verdict"]);
+    assert_eq!(v["verdict"]["status"], "broken", "{}", v["verdict"]);
+    assert_eq!(v["verdict"]["finding"], "session-dropped");
+    let s = &v["observations"]["session"];
+    assert_eq!(s["outcome"]["kind"], "closed");
+    assert!(s["client_info_at_secs"].is_number(), "{s}");
+    let f = v["findings"]
+        .as_array()
+        .and_then(|a| a.iter().find(|f| f["id"] == "session-dropped"))
+        .expect("session-dropped");
+    assert_eq!(f["severity"], "blocking");
+    let evidence = f["evidence"].to_string();
+    assert!(evidence.contains("the far side closed (FIN)"), "{evidence}");
+    assert!(
+        evidence.contains("after the Client Info PDU (the logon)"),
+        "{evidence}"
+    );
+    assert!(evidence.contains("after connecting"), "{evidence}");
+    assert!(evidence.contains("tunnel"), "{evidence}");
+    let (out, _) = run_as_user(&["check", &lab.addr("route-tunnel"), "--full"]);
+    let text = String::from_utf8_lossy(&out.stdout);
+    assert!(!text.contains("HEALTHY"), "{text}");
+    assert!(
+        text.contains("ended with a close (FIN) from the far side without a server code"),
+        "{text}"
+    );
+}
+
+/// Issue 20: a device that forgets an idle flow without a FIN or reset (Azure's load balancer
+/// after 4 minutes, AWS NLB after 350 s) is found by the Refresh Rect at the end of the hold.
+/// The path lab's router forgets flows to one xrdp after 3 idle seconds (nftables ct timeout,
+/// lab/path/router.d/idle-drop.sh); the same xrdp without it is the control.
+#[test]
+fn hold_through_a_silent_idle_drop_is_named_and_the_control_still_carries_data() {
+    let path = common::workspace_root().join("lab/path/state/idle-drop.json");
+    let lab: Value = serde_json::from_str(&std::fs::read_to_string(&path).unwrap_or_else(|e| {
+        panic!(
+            "the path lab is not running ({}: {e}); start it as root with lab/path/start.sh",
+            path.display()
+        )
+    }))
+    .expect("idle-drop.json is JSON");
+    let ns = lab["client_ns"].as_str().expect("client_ns");
+    let idle = secs(&lab["idle_secs"]);
+    let hold_in_path = |target: &str| {
+        let out = std::process::Command::new("ip")
+            .args(["netns", "exec", ns])
+            .env("RDPDOCTOR_NO_KNOWN_CERTS", "1")
+            .arg(common::bin().get_program())
+            .args([
+                "check",
+                target,
+                "--full",
+                "--hold",
+                "5",
+                "--timeout",
+                "3",
+                "--json",
+            ])
+            .output()
+            .expect("ip netns exec runs");
+        json(&out)
+    };
+    // Both at once: the test takes one hold, not two.
+    let (v, control) = std::thread::scope(|s| {
+        let control = s.spawn(|| hold_in_path(lab["control"].as_str().expect("control")));
+        let v = hold_in_path(lab["target"].as_str().expect("target"));
+        (v, control.join().expect("the control ran"))
+    });
+    let h = &v["observations"]["session"]["hold"];
+    assert_eq!(h["ending"]["kind"], "unanswered", "{h:#}");
+    assert!(secs(&h["silent_secs"]) > idle, "{h:#}");
+    let check = &h["path_check"];
+    assert!(check["answered_after_secs"].is_null(), "{check}");
+    assert!(
+        check["retransmissions"].as_u64().unwrap_or(0) >= 1,
+        "{check}"
+    );
+    let f = v["findings"]
+        .as_array()
+        .and_then(|a| a.iter().find(|f| f["id"] == "session-dropped"))
+        .unwrap_or_else(|| panic!("no session-dropped: {:?}", ids(&v)));
+    assert_eq!(f["severity"], "warning");
+    assert!(
+        f["evidence"]
+            .to_string()
+            .contains("silently dropped while idle"),
+        "{f}"
+    );
+    // The control: same server, same router, no idle drop.
+    let v = control;
+    let h = &v["observations"]["session"]["hold"];
+    assert_eq!(h["ending"]["kind"], "held", "{h:#}");
+    assert!(h["path_check"]["answered_after_secs"].is_number(), "{h:#}");
+    assert_eq!(h["path_check"]["retransmissions"], 0, "{h:#}");
+    assert!(
+        !ids(&v).contains(&"session-dropped".to_string()),
+        "{:?}",
+        ids(&v)
+    );
+    assert!(v["facts"]["session"]["hold"]["summary"]
+        .as_str()
+        .unwrap_or_default()
+        .contains("the path still carries data"));
 }
 
 #[test]

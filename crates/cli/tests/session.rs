@@ -176,3 +176,154 @@ fn full_with_credentials_delegates_and_gets_the_session_up_and_never_prints_the_
     assert_eq!(v["observations"]["session"]["delegated"], false);
     assert_eq!(v["observations"]["logon"]["delegated"], false);
 }
+
+/// Issue 21 point 6: a connection sequence that ends after the frame limit or on a frame the
+/// probe cannot process is named (session-not-reached), never "Degraded: the security
+/// handshake succeeds" without a finding. (The deadline case: trust.rs, the dripping server.)
+#[test]
+fn a_sequence_that_never_reaches_the_session_is_named() {
+    let lab = Lab::get();
+    // 5000 fast-path frames instead of an MCS Connect Response.
+    let out = full(&lab.addr("hostile-frameflood"), None, &["--full", "--json"]);
+    assert_eq!(out.status.code(), Some(1));
+    let v = json(&out);
+    assert_eq!(v["verdict"]["status"], "broken", "{}", v["verdict"]);
+    assert_eq!(v["verdict"]["finding"], "session-not-reached");
+    let s = &v["observations"]["session"];
+    assert_eq!(s["outcome"]["kind"], "too-many-frames", "{s}");
+    assert_eq!(s["outcome"]["frames"], 4096);
+    assert!(v["findings"][0]["evidence"]
+        .to_string()
+        .contains("4096 frames"));
+    // An MCS Connect Response of junk: a warning (it may be the probe's own limit), and the
+    // verdict names it rather than claiming the handshake is all there is.
+    let out = full(
+        &lab.addr("hostile-badsequence"),
+        None,
+        &["--full", "--json"],
+    );
+    assert_eq!(out.status.code(), Some(1));
+    let v = json(&out);
+    assert_eq!(v["verdict"]["status"], "degraded", "{}", v["verdict"]);
+    assert_eq!(
+        v["verdict"]["finding"], "session-not-reached",
+        "{}",
+        v["verdict"]
+    );
+    assert_eq!(
+        v["observations"]["session"]["outcome"]["kind"],
+        "protocol-error"
+    );
+    let summary = v["verdict"]["summary"].as_str().unwrap_or_default();
+    assert!(summary.contains("never reached the session"), "{summary}");
+    let f = v["findings"]
+        .as_array()
+        .and_then(|a| a.iter().find(|f| f["id"] == "session-not-reached"))
+        .expect("the finding");
+    assert_eq!(f["severity"], "warning");
+    assert!(
+        f["evidence"].to_string().contains("could not process"),
+        "{f}"
+    );
+}
+
+/// Issue 22 section 2: the --full text agrees with itself. With a hold, "ended with" says how
+/// the hold ended; the logon line says the TSCredentials were delegated, as auth-ok does; the
+/// timeline names STATUS_VALID_CLIENT as the licensing success it is.
+#[test]
+fn the_full_text_agrees_with_itself() {
+    let lab = Lab::get();
+    let password = lab_password(&servers_json());
+    let out = full(
+        &lab.addr("freerdp-nla"),
+        Some(("labuser", &password)),
+        &["--full", "--hold", "2"],
+    );
+    let text = String::from_utf8_lossy(&out.stdout);
+    assert_eq!(out.status.code(), Some(0), "{text}");
+    assert!(
+        text.contains("ended with the session up, then held 2.0 s and disconnected by the client"),
+        "{text}"
+    );
+    assert!(!text.contains("ended with the session came up"), "{text}");
+    assert!(
+        text.contains("Logon (--user): labuser: accepted (pubKeyAuth verified); TSCredentials delegated (--full)"),
+        "{text}"
+    );
+    assert!(!text.contains("nothing delegated"), "{text}");
+    assert!(
+        text.contains("server: licensing: STATUS_VALID_CLIENT (no licence needed)"),
+        "{text}"
+    );
+    assert!(!text.contains("licensing error 0x00000007"), "{text}");
+    assert!(text.contains("the path still carries data"), "{text}");
+    // The verdict's scope says how it ended, too.
+    let first = text.lines().take(3).collect::<Vec<_>>().join("\n");
+    assert!(
+        first.contains("it ended with the session up, then held 2.0 s"),
+        "{first}"
+    );
+    // xrdp (licensing message, then STATUS_VALID_CLIENT), without credentials.
+    let out = full(
+        &lab.addr("xrdp-negotiate"),
+        None,
+        &["--full", "--hold", "1"],
+    );
+    let text = String::from_utf8_lossy(&out.stdout);
+    assert!(text.contains("licensing: STATUS_VALID_CLIENT"), "{text}");
+    assert!(!text.contains("licensing error 0x00000007"), "{text}");
+}
+
+/// Issue 21 point 6: a server that sends Deactivate All every 0.5 s and never a Demand Active
+/// was reported "held 20.0 s of 20 s idle". The session was not usable: session-unusable.
+#[test]
+fn a_session_deactivated_for_good_is_not_called_held() {
+    let lab = Lab::get();
+    let out = full(
+        &lab.addr("hostile-deactivate"),
+        None,
+        &["--full", "--hold", "4", "--json"],
+    );
+    let v = json(&out);
+    let h = &v["observations"]["session"]["hold"];
+    assert_eq!(h["ending"]["kind"], "not-reactivated", "{h:#}");
+    assert!(
+        h["ending"]["deactivations"].as_u64().unwrap_or(0) >= 4,
+        "{h:#}"
+    );
+    assert!(
+        h["path_check"].is_null(),
+        "no path check on a deactivated session: {h:#}"
+    );
+    let summary = v["facts"]["session"]["hold"]["summary"]
+        .as_str()
+        .unwrap_or_default();
+    assert!(!summary.starts_with("held"), "{summary}");
+    assert!(summary.contains("never reactivated"), "{summary}");
+    assert_eq!(
+        v["verdict"]["finding"], "session-unusable",
+        "{}",
+        v["verdict"]
+    );
+    assert_eq!(v["verdict"]["status"], "degraded");
+    let f = v["findings"]
+        .as_array()
+        .and_then(|a| a.iter().find(|f| f["id"] == "session-unusable"))
+        .expect("session-unusable");
+    assert!(
+        f["evidence"]
+            .to_string()
+            .contains("never the Demand Active"),
+        "{f}"
+    );
+    // The control: the same xrdp without the relay is held, and answers the Refresh Rect.
+    let v = json(&full(
+        &lab.addr("xrdp-negotiate"),
+        None,
+        &["--full", "--hold", "2", "--json"],
+    ));
+    let h = &v["observations"]["session"]["hold"];
+    assert_eq!(h["ending"]["kind"], "held", "{h:#}");
+    assert!(h["path_check"]["answered_after_secs"].is_number(), "{h:#}");
+    assert!(!ids(&v).contains(&"session-unusable".to_string()));
+}

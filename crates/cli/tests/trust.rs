@@ -234,6 +234,13 @@ fn a_dripping_server_cannot_outlast_the_overall_deadline() {
     let s = &v["observations"]["session"];
     assert_eq!(s["outcome"]["kind"], "deadline-exceeded", "{s}");
     assert!(s["frames"].as_u64().unwrap_or(0) >= 2, "{s}");
+    // Named, not "Degraded: the security handshake succeeds" with no finding (issue 21, 6).
+    assert_eq!(
+        v["verdict"]["finding"], "session-not-reached",
+        "{}",
+        v["verdict"]
+    );
+    assert_eq!(v["verdict"]["status"], "broken");
     assert!(
         v["verdict"]["scope"]
             .as_str()
@@ -400,4 +407,236 @@ fn a_slow_server_cannot_outlast_the_overall_deadline() {
     );
     let v: Value = serde_json::from_slice(&out.stdout).expect("JSON even when cut short");
     assert!(v["verdict"]["status"].is_string(), "{v}");
+}
+
+/// `check` with the canary password as `user` (its name picks the stand-in's answer), and
+/// `extra` arguments; the exit status and the JSON.
+fn logon(server: &str, user: &str, extra: &[&str]) -> (i32, Value, String) {
+    let lab = Lab::get();
+    let addr = lab.addr(server);
+    let user = format!("LAB\\{user}");
+    let mut args = vec![
+        "check",
+        addr.as_str(),
+        "--user",
+        user.as_str(),
+        "--timeout",
+        "2",
+    ];
+    args.extend_from_slice(extra);
+    let out = with_canary(&args);
+    let stderr = String::from_utf8_lossy(&out.stderr).to_string();
+    assert!(!stderr.contains("panicked"), "{args:?} panicked: {stderr}");
+    let code = out.status.code().unwrap_or(-1);
+    assert_ne!(code, 101, "{args:?}: exit 101 (a panic): {stderr}");
+    if extra.contains(&"--json") {
+        (code, json(&out), stderr)
+    } else {
+        (
+            code,
+            Value::Null,
+            String::from_utf8_lossy(&out.stdout).to_string(),
+        )
+    }
+}
+
+/// (user, finding that must explain it, what the evidence must say)
+const UNPROVEN: &[(&str, &str, &str)] = &[
+    ("nopubkey", "credssp-pubkey-mismatch", "without pubKeyAuth"),
+    ("errorzero", "credssp-pubkey-mismatch", "errorCode 0"),
+    (
+        "rechallenge",
+        "credssp-pubkey-mismatch",
+        "another NTLM CHALLENGE",
+    ),
+    ("garbage", "credssp-response-malformed", "not a TSRequest"),
+    (
+        "stall",
+        "credssp-response-malformed",
+        "no answer to the NTLM AUTHENTICATE",
+    ),
+];
+
+/// Issue 21 point 1: a server that answers the NTLM AUTHENTICATE with anything but a pubKeyAuth
+/// that verifies, or an error code, gave no verdict: the logon is unproven, named, and never
+/// rendered as a success (text, JSON, Nagios).
+#[test]
+fn a_logon_without_the_servers_proof_is_never_success() {
+    for (user, want, evidence) in UNPROVEN {
+        clear("hostile-authanswer");
+        let (code, v, _) = logon("hostile-authanswer", user, &["--json"]);
+        assert_eq!(code, 1, "{user}: {}", v["verdict"]);
+        assert_eq!(v["verdict"]["status"], "broken", "{user}: {}", v["verdict"]);
+        assert_eq!(v["verdict"]["finding"], *want, "{user}: {}", v["verdict"]);
+        let found = ids(&v);
+        assert!(!found.contains(&"auth-ok".to_string()), "{user}: {found:?}");
+        let f = v["findings"]
+            .as_array()
+            .and_then(|a| a.iter().find(|f| f["id"] == *want))
+            .unwrap_or_else(|| panic!("{user}: no {want}"));
+        assert_eq!(f["severity"], "blocking", "{user}");
+        assert!(
+            f["evidence"].to_string().contains(evidence),
+            "{user}: {}",
+            f["evidence"]
+        );
+        let nla = &v["facts"]["nla"];
+        assert_eq!(nla["logon_unproven"], true, "{user}: {nla}");
+        assert!(
+            nla["logon"]
+                .as_str()
+                .unwrap_or_default()
+                .contains("NOT proven"),
+            "{user}: {nla}"
+        );
+        let scope = v["verdict"]["scope"].as_str().unwrap_or_default();
+        assert!(
+            scope.contains("no verdict it proved") && !scope.contains("up to the server's verdict"),
+            "{user}: {scope}"
+        );
+        assert!(
+            !has_canary(&record("hostile-authanswer")),
+            "{user}: the canary reached the stand-in"
+        );
+        // Text and Nagios say the same.
+        let (_, _, text) = logon("hostile-authanswer", user, &[]);
+        assert!(
+            text.starts_with(&format!(
+                "{}: BROKEN",
+                Lab::get().addr("hostile-authanswer")
+            )),
+            "{text}"
+        );
+        assert!(
+            !text.contains("logon succeed") && !text.contains("not checked"),
+            "{text}"
+        );
+        let (code, _, line) = logon("hostile-authanswer", user, &["--format", "nagios"]);
+        assert_eq!(code, 2, "{user}: {line}");
+        assert!(
+            line.starts_with("RDP CRITICAL") && line.contains(want),
+            "{line}"
+        );
+    }
+    // The positive control on the same stand-in: a pubKeyAuth of random bytes is a pubKeyAuth,
+    // and it does not verify.
+    let (_, v, _) = logon("hostile-authanswer", "random", &["--json"]);
+    assert_eq!(v["verdict"]["finding"], "credssp-pubkey-mismatch");
+    assert_eq!(
+        v["observations"]["logon"]["outcome"]["kind"],
+        "pub-key-auth-mismatch"
+    );
+}
+
+/// The same servers with --full: CredSSP ends without a verdict, the session outcome says so
+/// (not "refused"), and nothing is delegated.
+#[test]
+fn a_full_connection_without_the_servers_proof_is_unproven_not_refused() {
+    for (user, want, _) in UNPROVEN
+        .iter()
+        .filter(|(u, ..)| ["nopubkey", "stall"].contains(u))
+    {
+        clear("hostile-authanswer");
+        let (code, v, _) = logon("hostile-authanswer", user, &["--full", "--json"]);
+        assert_eq!(code, 1, "{user}");
+        assert_eq!(v["verdict"]["finding"], *want, "{user}: {}", v["verdict"]);
+        let s = &v["observations"]["session"];
+        assert_eq!(s["outcome"]["kind"], "logon-unproven", "{user}: {s}");
+        assert_eq!(s["delegated"], false, "{user}");
+        assert_eq!(s["delegation"]["proof"]["kind"], "unproven", "{user}");
+        let ended = v["facts"]["session"]["ended"].as_str().unwrap_or_default();
+        assert!(
+            ended.contains("NOT proven") && !ended.contains("refused"),
+            "{user}: {ended}"
+        );
+        assert!(
+            !has_canary(&record("hostile-authanswer")),
+            "{user}: canary sent"
+        );
+    }
+}
+
+/// Issue 21 point 2: a pubKeyAuth of 0, 8 or 15 bytes made sspi 0.23 panic (exit 101, no
+/// output) in check, compare, --full and Nagios. It is a pubKeyAuth that cannot verify.
+#[test]
+fn a_short_pubkeyauth_never_panics() {
+    let lab = Lab::get();
+    for short in ["pk0", "pk8", "pk15"] {
+        let bytes = &short[2..];
+        let (_, v, _) = logon("hostile-authanswer", short, &["--json"]);
+        assert_eq!(
+            v["verdict"]["finding"], "credssp-pubkey-mismatch",
+            "{short}"
+        );
+        let f = v["findings"]
+            .as_array()
+            .and_then(|a| a.iter().find(|f| f["id"] == "credssp-pubkey-mismatch"))
+            .expect("the finding");
+        assert!(
+            f["evidence"]
+                .to_string()
+                .contains(&format!("pubKeyAuth of {bytes} bytes")),
+            "{short}: {}",
+            f["evidence"]
+        );
+        let (_, v, _) = logon("hostile-authanswer", short, &["--full", "--json"]);
+        assert_eq!(
+            v["observations"]["session"]["outcome"]["kind"],
+            "logon-unproven"
+        );
+        let (code, _, line) = logon("hostile-authanswer", short, &["--format", "nagios"]);
+        assert_eq!(code, 2, "{short}: {line}");
+        // compare runs two checks with the same account.
+        let user = format!("LAB\\{short}");
+        let out = with_canary(&[
+            "compare",
+            &lab.addr("hostile-authanswer"),
+            &lab.addr("hostile-authanswer"),
+            "--user",
+            &user,
+            "--timeout",
+            "2",
+            "--json",
+        ]);
+        let stderr = String::from_utf8_lossy(&out.stderr);
+        assert!(!stderr.contains("panicked"), "compare {short}: {stderr}");
+        assert_ne!(out.status.code(), Some(101), "compare {short}: {stderr}");
+        let v = json(&out);
+        assert_eq!(
+            v["a"]["verdict"]["finding"], "credssp-pubkey-mismatch",
+            "{short}"
+        );
+    }
+}
+
+/// A CHALLENGE a client's NTLM refuses (an AV pair past the end of TargetInfo), or a TSRequest
+/// with no CHALLENGE at all, is named with and without --user, and the logon is unproven.
+#[test]
+fn malformed_challenges_are_named_and_leave_the_logon_unproven() {
+    for server in ["hostile-badchallenge", "hostile-emptychallenge"] {
+        let lab = Lab::get();
+        let (code, v) = run_json(&["check", &lab.addr(server), "--json", "--timeout", "2"]);
+        assert_eq!(code, 1, "{server}");
+        assert_eq!(
+            v["verdict"]["finding"], "credssp-response-malformed",
+            "{server}: {}",
+            v["verdict"]
+        );
+        let (code, v, _) = logon(server, "u", &["--json"]);
+        assert_eq!(code, 1, "{server}");
+        assert_eq!(
+            v["verdict"]["finding"], "credssp-response-malformed",
+            "{server}"
+        );
+        assert_eq!(
+            v["observations"]["logon"]["outcome"]["kind"], "malformed",
+            "{server}"
+        );
+        assert_eq!(
+            v["observations"]["logon"]["outcome"]["phase"], "challenge",
+            "{server}"
+        );
+        assert_eq!(v["facts"]["nla"]["logon_unproven"], true, "{server}");
+        assert!(!ids(&v).contains(&"auth-ok".to_string()), "{server}");
+    }
 }

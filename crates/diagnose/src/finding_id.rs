@@ -81,6 +81,8 @@ finding_ids! {
     LicensingFailure => "licensing-failure",
     Redirected => "redirected",
     SessionDropped => "session-dropped",
+    SessionNotReached => "session-not-reached",
+    SessionUnusable => "session-unusable",
     RdpDisabled => "rdp-disabled",
     CertPrivateKeyInaccessible => "cert-private-key-inaccessible",
     CertRenewalFailed => "cert-renewal-failed",

@@ -425,4 +425,8 @@ pub struct NlaFacts {
     /// logon was tried.
     #[serde(skip_serializing_if = "std::ops::Not::not")]
     pub logon_withheld: bool,
+    /// `--user` was given and the logon was tried, but it ended without the server's verdict
+    /// (no pubKeyAuth that verified, no error code): nothing was proven about the credentials.
+    #[serde(default, skip_serializing_if = "std::ops::Not::not")]
+    pub logon_unproven: bool,
 }

@@ -167,6 +167,9 @@ enum Reach {
     Handshake,
     /// `--user`: the logon up to the server's verdict on the credentials, no session.
     Logon,
+    /// `--user`, but the logon ended without a verdict the server proved (no pubKeyAuth that
+    /// verified, no error code): nothing is known about the credentials.
+    LogonUnproven,
     /// `--full`: the connection sequence, to the phase named.
     Full {
         phase: String,
@@ -184,12 +187,13 @@ impl Reach {
                 ended: s.ended.clone(),
             };
         }
-        if facts
-            .nla
-            .as_ref()
-            .is_some_and(|n| n.logon.is_some() && !n.logon_withheld)
-        {
-            return Reach::Logon;
+        if let Some(n) = facts.nla.as_ref().filter(|n| n.logon.is_some()) {
+            if n.logon_unproven {
+                return Reach::LogonUnproven;
+            }
+            if !n.logon_withheld {
+                return Reach::Logon;
+            }
         }
         if facts.selected_protocol.is_some() || !facts.tls_versions.is_empty() {
             return Reach::Handshake;
@@ -204,7 +208,7 @@ impl Reach {
     fn what_works(&self) -> &'static str {
         match self {
             Reach::Full { up: true, .. } => "the session comes up",
-            Reach::Full { .. } | Reach::Handshake | Reach::Probe => {
+            Reach::Full { .. } | Reach::Handshake | Reach::Probe | Reach::LogonUnproven => {
                 "the security handshake succeeds"
             }
             Reach::Logon => "the security handshake and the logon succeed",
@@ -216,6 +220,7 @@ impl Reach {
         match self {
             Reach::Handshake | Reach::Probe => " (logon and session not tested)",
             Reach::Logon => " (session not tested)",
+            Reach::LogonUnproven => " (the logon was not proven; session not tested)",
             Reach::Full { up: false, .. } => " (the full connection did not reach the session)",
             _ => "",
         }
@@ -240,8 +245,9 @@ impl Reach {
                 "Tested: X.224 negotiation, TLS, the certificate, Standard RDP Security and NLA without credentials. Not tested: logon and session; run {FULL}."
             ),
             Reach::Logon => "Tested: the security handshake and the logon up to the server's verdict on the credentials (nothing delegated). Not tested: the session; run rdpdoctor check HOST --full --user 'DOMAIN\\user'.".to_string(),
-            Reach::Full { phase, up: true, .. } => format!(
-                "Tested: the whole connection sequence with --full, up to {phase}."
+            Reach::LogonUnproven => "Tested: the security handshake. The logon with --user was tried, but the server gave no verdict it proved (no pubKeyAuth that verified, no error code): nothing is known about the credentials. Not tested: the session.".to_string(),
+            Reach::Full { phase, up: true, ended } => format!(
+                "Tested: the whole connection sequence with --full, up to {phase}; it ended with {ended}."
             ),
             Reach::Full { phase, ended, .. } => format!(
                 "Tested: the connection sequence with --full; it reached {phase} and ended with {ended}."

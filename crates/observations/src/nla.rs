@@ -151,6 +151,21 @@ pub enum LogonOutcome {
     PubKeyAuthMismatch {
         reason: String,
     },
+    /// The server answered the AUTHENTICATE without pubKeyAuth and without an error code (or
+    /// with errorCode 0, STATUS_SUCCESS): it never proved that it holds the TLS key, so the
+    /// logon is unproven. `answer` says what the TSRequest carried instead.
+    PubKeyAuthMissing {
+        answer: String,
+    },
+    /// A CredSSP answer in `phase` (the CHALLENGE, or the answer to the AUTHENTICATE) could not
+    /// be decoded, or the CredSSP library could not process it (a panic inside it included):
+    /// no verdict on the credentials.
+    Malformed {
+        phase: NlaPhase,
+        reason: String,
+        #[serde(default, skip_serializing_if = "String::is_empty")]
+        excerpt_hex: String,
+    },
     /// Early User Authorization Result (HYBRID_EX, MS-RDPBCGR 2.2.10.2), kept raw.
     EarlyUserAuthorization {
         result: u32,
@@ -169,6 +184,21 @@ pub enum LogonOutcome {
         phase: NlaPhase,
         bytes: usize,
     },
+}
+
+impl LogonOutcome {
+    /// Whether this is the server's verdict on the credentials: accepted with a verified
+    /// pubKeyAuth, or refused (an error code, a close in answer to the AUTHENTICATE, an Early
+    /// User Authorization Result). Anything else leaves the logon unproven.
+    pub fn is_verdict(&self) -> bool {
+        matches!(
+            self,
+            LogonOutcome::Accepted
+                | LogonOutcome::ErrorCode { .. }
+                | LogonOutcome::ClosedAfterAuthenticate { .. }
+                | LogonOutcome::EarlyUserAuthorization { .. }
+        )
+    }
 }
 
 /// The logon probe (`check --user`).

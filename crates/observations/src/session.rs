@@ -122,8 +122,17 @@ pub enum SessionOutcome {
     TlsFailed {
         outcome: TlsOutcome,
     },
-    /// CredSSP did not end with the credentials accepted; `logon` says how.
+    /// CredSSP ended with the server's refusal of the credentials; `logon` says how.
     LogonRefused,
+    /// CredSSP ended without the server's verdict on the credentials: no pubKeyAuth that
+    /// verified and no error code (a missing or unverifiable proof, an answer that does not
+    /// decode, silence, the AUTHENTICATE withheld); `logon` says how.
+    LogonUnproven,
+    /// The server sent this many frames without completing the connection sequence; the probe
+    /// stopped reading (its limit).
+    TooManyFrames {
+        frames: u32,
+    },
     /// The probe stopped on purpose (a limit of the probe, or credentials it needs), with why.
     Stopped {
         reason: String,
@@ -207,6 +216,9 @@ pub struct SessionObservation {
     pub licensing: Option<LicensingEvent>,
     /// Server frames read after the security upgrade.
     pub frames: u32,
+    /// When the Client Info PDU (the logon) went out, in seconds since the TCP connect.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub client_info_at_secs: Option<f64>,
     pub elapsed_ms: f64,
     pub outcome: SessionOutcome,
     /// `check --full --hold SECONDS`: how the idle session held, and how it ended.
@@ -234,6 +246,40 @@ pub enum HoldEnding {
     ProtocolError { reason: String },
     /// The check's overall deadline ended the hold early.
     DeadlineExceeded,
+    /// The server deactivated the session (Deactivate All, MS-RDPBCGR 1.3.1.3) and had not
+    /// reactivated it (no Demand Active) when the hold ended: from `deactivated_at_secs` on the
+    /// session showed nothing. `deactivations` counts the Deactivate All PDUs.
+    NotReactivated {
+        deactivated_at_secs: f64,
+        deactivations: u32,
+    },
+    /// No FIN, no reset, but the server did not answer the PDU the client sent at the end of the
+    /// hold (`path_check` says what, how long it waited, and whether TCP retransmitted it).
+    Unanswered,
+}
+
+/// The end of a hold: one client PDU the server must answer (a Refresh Rect, MS-RDPBCGR
+/// 2.2.11.2), so that a connection a device on the path silently forgot (no FIN, no reset, as
+/// cloud load balancers do to idle flows) is told from one that still carries data.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+pub struct HoldPathCheck {
+    /// The PDU ("Refresh Rect").
+    pub sent: String,
+    /// When it went out (or would have), seconds since the TCP connect.
+    pub at_secs: f64,
+    /// Why it was not sent, when it was not (the path was then not checked).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub not_sent: Option<String>,
+    /// Seconds until the server's first frame after it; none when nothing came.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub answered_after_secs: Option<f64>,
+    /// How long the probe waited for an answer.
+    pub waited_secs: f64,
+    /// TCP retransmissions of the connection while it waited (the kernel's tcpi_total_retrans,
+    /// after minus before): above 0, the client's segment went unacknowledged. None when the
+    /// kernel's counters could not be read.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub retransmissions: Option<u32>,
 }
 
 /// One entry of a held session's timeline. Times are seconds since the full connection
@@ -285,6 +331,9 @@ pub struct HoldObservation {
     /// Timeline entries left out beyond the limit.
     #[serde(default, skip_serializing_if = "is_zero")]
     pub timeline_omitted: u32,
+    /// The PDU sent at the end of the hold to check that the path still carries data.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub path_check: Option<HoldPathCheck>,
 }
 
 fn is_zero(n: &u32) -> bool {

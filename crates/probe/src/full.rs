@@ -31,7 +31,7 @@ use openssl::hash::MessageDigest;
 use openssl::x509::X509;
 use rdpdoctor_observations::{
     protocol, Delegation, DelegationChannel, ErrorInfoEvent, HoldEnding, IdentityProof,
-    LicensingEvent, LogonObservation, LogonOutcome, NegFailureCode, NegotiationOutcome, NlaPhase,
+    LicensingEvent, LogonObservation, LogonOutcome, NegFailureCode, NegotiationOutcome,
     RedirectionInfo, SessionObservation, SessionOutcome, SessionPhase,
 };
 use rdpdoctor_wire::mcs;
@@ -59,6 +59,7 @@ pub(crate) async fn run(
     let mut ctx = HoldCtx {
         tl: Timeline::new(t),
         length: hold,
+        tcp: None,
         held: None,
     };
     let requested = protocol::SSL | if creds.is_some() { protocol::NLA } else { 0 };
@@ -72,6 +73,7 @@ pub(crate) async fn run(
         error_info: Vec::new(),
         licensing: None,
         frames: 0,
+        client_info_at_secs: None,
         elapsed_ms: 0.0,
         outcome: SessionOutcome::TimedOut,
         hold: None,
@@ -262,6 +264,7 @@ async fn drive(
     if let Err(outcome) = feed_confirm(connector, selected, flags) {
         return outcome;
     }
+    ctx.tcp = tcp.local_addr().ok().zip(tcp.peer_addr().ok());
     obs.phase = SessionPhase::SecurityUpgrade;
     ctx.tl.phase(obs.phase);
     let mut stream: Box<dyn Io> = if selected == protocol::RDP {
@@ -276,17 +279,21 @@ async fn drive(
     let outcome = sequence(full, obs, connector, &mut stream, &mut reader, &mut ctx.tl).await;
     let mut still_up = matches!(outcome, SessionOutcome::SessionUp);
     if let (true, Some(length)) = (still_up, ctx.length) {
-        let factory = hold::activation(connector);
+        let up = hold::up_session(connector);
         let held = hold::hold(
             full.host,
-            factory,
+            up,
             &mut stream,
             &mut reader,
             length,
             &mut ctx.tl,
+            ctx.tcp,
         )
         .await;
-        still_up = matches!(held.ending, HoldEnding::Held | HoldEnding::DeadlineExceeded);
+        still_up = matches!(
+            held.ending,
+            HoldEnding::Held | HoldEnding::DeadlineExceeded | HoldEnding::NotReactivated { .. }
+        );
         ctx.held = Some(held);
     }
     // A polite end: Disconnect Provider Ultimatum (rn-user-requested), then close.
@@ -356,9 +363,7 @@ async fn secure(
                 reason: "the server selected CredSSP (NLA), which needs --user".to_string(),
             });
         };
-        if !credssp(full, creds, obs, logon, &mut tls, selected).await {
-            return Err(SessionOutcome::LogonRefused);
-        }
+        credssp(full, creds, obs, logon, &mut tls, selected).await?;
         connector.mark_credssp_as_done();
     } else if full.creds.is_some() {
         obs.delegation = Some(tls_delegation(full, &tls::peer_chain(&tls)));
@@ -366,8 +371,8 @@ async fn secure(
     Ok(tls)
 }
 
-/// CredSSP with delegation: records the logon and the delegation, and says whether the server
-/// accepted the credentials.
+/// CredSSP with delegation: records the logon and the delegation; the session outcome when the
+/// connection cannot go on (the credentials refused, or no verdict the server proved).
 async fn credssp(
     full: Full<'_>,
     creds: &Credentials,
@@ -375,63 +380,61 @@ async fn credssp(
     logon: &mut Option<LogonObservation>,
     tls: &mut Tls,
     selected: u32,
-) -> bool {
+) -> Result<(), SessionOutcome> {
     let t = Instant::now();
-    let mut version = None;
+    let mut progress = nla::Progress::default();
     let public_key = tls::subject_public_key(tls).unwrap_or_default();
     let outcome = nla::authenticate(
         tls,
         &public_key,
         full.host,
         creds,
-        &mut version,
+        &mut progress,
         Some(selected),
         full.trust,
     )
     .await;
-    // TSCredentials went out once the server's pubKeyAuth verified.
-    let delegated = !matches!(
-        outcome,
-        LogonOutcome::ErrorCode { .. }
-            | LogonOutcome::ClosedAfterAuthenticate { .. }
-            | LogonOutcome::PubKeyAuthMismatch { .. }
-            | LogonOutcome::Withheld { .. }
-            | LogonOutcome::Failed {
-                phase: NlaPhase::Challenge | NlaPhase::Authenticate,
-                ..
-            }
-            | LogonOutcome::TimedOut {
-                phase: NlaPhase::Challenge | NlaPhase::Authenticate,
-                ..
-            }
-    );
+    // The TSCredentials go out only once the server's pubKeyAuth verified.
+    let delegated = progress.delegated;
     obs.delegated = delegated;
-    let accepted = outcome == LogonOutcome::Accepted;
     obs.delegation = Some(Delegation {
         channel: DelegationChannel::Credssp,
-        proof: if matches!(outcome, LogonOutcome::PubKeyAuthMismatch { .. }) {
-            IdentityProof::Unproven {
-                reason: "the server's pubKeyAuth did not verify against the TLS key".to_string(),
-            }
-        } else if delegated {
-            IdentityProof::PubKeyAuth
-        } else {
-            IdentityProof::Unproven {
-                reason: "CredSSP ended before the server proved its TLS key".to_string(),
-            }
-        },
+        proof: credssp_proof(&outcome, delegated),
         delegated,
         refused: None,
     });
+    let ended = match &outcome {
+        LogonOutcome::Accepted => None,
+        o if o.is_verdict() => Some(SessionOutcome::LogonRefused),
+        _ => Some(SessionOutcome::LogonUnproven),
+    };
     *logon = Some(LogonObservation {
         user: creds.user().to_string(),
         package: "NTLM".to_string(),
         delegated,
-        ts_request_version: version,
+        ts_request_version: progress.version,
         elapsed_ms: elapsed_ms(t),
         outcome,
     });
-    accepted
+    ended.map_or(Ok(()), Err)
+}
+
+/// What proved the server's identity in a CredSSP logon that did (`delegated`) or did not send
+/// the TSCredentials.
+fn credssp_proof(outcome: &LogonOutcome, delegated: bool) -> IdentityProof {
+    let reason = match outcome {
+        _ if delegated => return IdentityProof::PubKeyAuth,
+        LogonOutcome::PubKeyAuthMismatch { .. } => {
+            "the server's pubKeyAuth did not verify against the TLS key"
+        }
+        LogonOutcome::PubKeyAuthMissing { .. } => {
+            "the server answered the NTLM AUTHENTICATE without pubKeyAuth"
+        }
+        _ => "CredSSP ended before the server proved its TLS key",
+    };
+    IdentityProof::Unproven {
+        reason: reason.to_string(),
+    }
 }
 
 /// TLS without NLA: the password would go out in the Client Info PDU, so the certificate must
@@ -461,8 +464,9 @@ fn tls_delegation(full: Full<'_>, chain: &[X509]) -> Delegation {
 }
 
 fn protocol_error(step: &str, e: &ironrdp_connector::ConnectorError) -> SessionOutcome {
+    // The report carries the causes too ("decode error" alone says nothing).
     SessionOutcome::ProtocolError {
-        reason: format!("{step}: {e}"),
+        reason: format!("{step}: {}", e.report()),
     }
 }
 
@@ -508,7 +512,7 @@ async fn sequence(
             continue;
         }
         if connector.next_pdu_hint().is_none() {
-            if let Err(outcome) = client_step(full, obs, connector, stream, &mut out).await {
+            if let Err(outcome) = client_step(full, obs, connector, stream, &mut out, tl).await {
                 return outcome;
             }
             continue;
@@ -519,17 +523,24 @@ async fn sequence(
         };
         obs.frames += 1;
         if obs.frames > MAX_FRAMES {
-            return SessionOutcome::Stopped {
-                reason: format!("{MAX_FRAMES} frames without completing the connection sequence"),
-            };
+            return SessionOutcome::TooManyFrames { frames: MAX_FRAMES };
         }
         match server_frame(full, obs, tl, &frame) {
             Next::Feed => {}
             Next::Skip => continue,
             Next::End(outcome) => return outcome,
         }
-        if let Err(e) = connector.step(&frame, None, &mut out) {
-            return protocol_error(obs.phase.label(), &e);
+        // ironrdp decodes the server's frame: a panic in it is contained like sspi's.
+        match rdpdoctor_wire::contain::call("ironrdp ClientConnector::step", || {
+            connector.step(&frame, None, &mut out)
+        }) {
+            Ok(Ok(_)) => {}
+            Ok(Err(e)) => return protocol_error(obs.phase.label(), &e),
+            Err(panicked) => {
+                return SessionOutcome::ProtocolError {
+                    reason: format!("{}: {panicked}", obs.phase.label()),
+                }
+            }
         }
         if !send(stream, &mut out, host.timeout()).await {
             return SessionOutcome::Closed { reset: false };
@@ -544,6 +555,7 @@ async fn client_step(
     connector: &mut ClientConnector,
     stream: &mut Box<dyn Io>,
     out: &mut WriteBuf,
+    tl: &mut Timeline,
 ) -> Result<(), SessionOutcome> {
     let sending_info = matches!(
         connector.state,
@@ -559,6 +571,16 @@ async fn client_step(
     match connector.step_no_input(out) {
         Ok(Written::Nothing) | Ok(Written::Size(_)) => {}
         Err(e) => return Err(protocol_error(connector.state.name(), &e)),
+    }
+    if matches!(
+        connector.state,
+        ClientConnectorState::ConnectTimeAutoDetection { .. }
+            | ClientConnectorState::LicensingExchange { .. }
+    ) && obs.client_info_at_secs.is_none()
+    {
+        // The step that just wrote is the Client Info PDU: the logon, as a server sees it.
+        obs.client_info_at_secs = Some(tl.now());
+        tl.client("Client Info PDU (the logon)");
     }
     if sending_info {
         // The Client Info PDU carries the user name and, when allowed, the password.

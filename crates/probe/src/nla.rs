@@ -18,7 +18,8 @@ use rdpdoctor_observations::{
     protocol, LogonObservation, LogonOutcome, NegotiationOutcome, NlaObservation, NlaOutcome,
     NlaPhase, NtlmInfo, OsVersion, TlsOutcome, Transport,
 };
-use rdpdoctor_wire::credssp::{self, TsRequest};
+use rdpdoctor_wire::contain;
+use rdpdoctor_wire::credssp::{self, AuthenticateAnswer, TsRequest};
 use rdpdoctor_wire::ntlm;
 use sspi::credssp::{ClientMode, ClientState, CredSspClient, CredSspMode};
 use sspi::ntlm::NtlmConfig;
@@ -214,7 +215,20 @@ async fn challenge(tls: &mut Tls, deadline: Duration, version: &mut Option<u32>)
         return NlaOutcome::ErrorCode { code: code.0 };
     }
     let token = reply.nego_tokens.unwrap_or_default();
+    if token.is_empty() {
+        return NlaOutcome::Malformed {
+            reason: NO_CHALLENGE.to_string(),
+            excerpt_hex: String::new(),
+        };
+    }
     match ntlm::parse_challenge(&token) {
+        Ok(ntlm::Challenge {
+            target_info_error: Some(why),
+            ..
+        }) => NlaOutcome::Malformed {
+            reason: format!("the NTLM CHALLENGE's TargetInfo does not decode: {why}"),
+            excerpt_hex: excerpt_hex(&token, 48),
+        },
         Ok(c) => NlaOutcome::Challenge {
             info: NtlmInfo {
                 target_name: c.target_name,
@@ -266,16 +280,18 @@ pub(crate) async fn logon(
             reason: describe_failure(&o),
         },
         Ok(mut open) => {
+            let mut progress = Progress::default();
             let outcome = authenticate(
                 &mut open.tls,
                 &open.public_key,
                 host,
                 creds,
-                &mut obs.ts_request_version,
+                &mut progress,
                 None,
                 trust,
             )
             .await;
+            obs.ts_request_version = progress.version;
             let _ = tokio::time::timeout(Duration::from_millis(50), open.tls.shutdown()).await;
             outcome
         }
@@ -307,28 +323,34 @@ fn describe_failure(o: &NlaOutcome) -> String {
 
 /// The CredSSP logon. With `delegate` (`check --full`, the protocol the server selected), the
 /// TSCredentials with the password are sent after the server's verdict, and with HYBRID_EX its
-/// Early User Authorization Result is read; without it nothing is delegated.
+/// Early User Authorization Result is read; without it nothing is delegated. `progress` records
+/// what happened on the way, whatever the outcome.
 pub(crate) async fn authenticate(
     tls: &mut Tls,
     public_key: &[u8],
     host: &Host,
     creds: &Credentials,
-    version: &mut Option<u32>,
+    progress: &mut Progress,
     delegate: Option<u32>,
     trust: &crate::Trust,
 ) -> LogonOutcome {
-    let failed = |phase, reason: String| LogonOutcome::Failed { phase, reason };
     let mut client = match credssp_client(public_key, host, creds, delegate.is_some()) {
         Ok(c) => c,
         Err(outcome) => return outcome,
     };
     // NEGOTIATE
-    let first = match client.process(TsRequest::default()).resolve_to_result() {
+    // (No server input yet: an error here is this client's own.)
+    let first = match sspi_step(&mut client, TsRequest::default()) {
         Ok(ClientState::ReplyNeeded(r)) => r,
         Ok(ClientState::FinalMessage(_)) => {
             return failed(NlaPhase::Challenge, "CredSSP ended early".to_string())
         }
-        Err(e) => return failed(NlaPhase::Challenge, format!("NTLM NEGOTIATE: {e}")),
+        Err(SspiError::Refused(e)) => {
+            return failed(NlaPhase::Challenge, format!("NTLM NEGOTIATE: {e}"))
+        }
+        Err(SspiError::Crashed(p)) => {
+            return failed(NlaPhase::Challenge, format!("NTLM NEGOTIATE: {p}"))
+        }
     };
     if let Err(f) = exchange_send(tls, &first, host.timeout()).await {
         return logon_read_failure(NlaPhase::Challenge, f);
@@ -338,9 +360,12 @@ pub(crate) async fn authenticate(
         Ok(r) => r,
         Err(f) => return logon_read_failure(NlaPhase::Challenge, f),
     };
-    *version = Some(challenge.version);
+    progress.version = Some(challenge.version);
     if let Some(code) = challenge.error_code.filter(|c| c.0 != 0) {
         return LogonOutcome::ErrorCode { code: code.0 };
+    }
+    if let Some(outcome) = unreadable_challenge(&challenge) {
+        return outcome;
     }
     // The AUTHENTICATE carries an NTLMv2 response, a crackable hash of the password: it goes out
     // only when nothing so far says the far end may not be the server.
@@ -354,8 +379,10 @@ pub(crate) async fn authenticate(
     let Some(selected) = delegate else {
         return LogonOutcome::Accepted;
     };
+    // Set before the write: a write that fails may still have sent part of them.
+    progress.delegated = true;
     if let Err(f) = exchange_send(tls, &credentials, host.timeout()).await {
-        return logon_read_failure(NlaPhase::Authenticate, f);
+        return logon_read_failure(NlaPhase::EarlyUserAuthorization, f);
     }
     drop(credentials);
     if selected & protocol::HYBRID_EX == 0 {
@@ -363,6 +390,89 @@ pub(crate) async fn authenticate(
     }
     early_user_authorization(tls, host.timeout()).await
 }
+
+/// What a CredSSP logon got to, whatever its outcome.
+#[derive(Default)]
+pub(crate) struct Progress {
+    /// The version of the server's TSRequest with the CHALLENGE.
+    pub(crate) version: Option<u32>,
+    /// Whether the TSCredentials (the password, with `--full`) went out.
+    pub(crate) delegated: bool,
+}
+
+fn failed(phase: NlaPhase, reason: String) -> LogonOutcome {
+    LogonOutcome::Failed { phase, reason }
+}
+
+/// Why `sspi`'s CredSSP client did not take an input.
+enum SspiError {
+    /// It returned an error.
+    Refused(String),
+    /// It panicked (contained); the client must not be used again.
+    Crashed(contain::Panicked),
+}
+
+/// One step of `sspi`'s CredSSP client on `input`, with a panic inside `sspi` contained
+/// (`rdpdoctor_wire::contain`).
+fn sspi_step(client: &mut CredSspClient, input: TsRequest) -> Result<ClientState, SspiError> {
+    match contain::call("sspi CredSspClient::process", || {
+        client.process(input).resolve_to_result()
+    }) {
+        Ok(Ok(state)) => Ok(state),
+        Ok(Err(e)) => Err(SspiError::Refused(e.to_string())),
+        Err(panicked) => Err(SspiError::Crashed(panicked)),
+    }
+}
+
+/// A server answer in `phase` that `sspi` could not process: malformed, whether it said so with
+/// an error or a panic.
+fn unprocessable(phase: NlaPhase, e: SspiError) -> LogonOutcome {
+    let what = match phase {
+        NlaPhase::Challenge => "the NTLM CHALLENGE",
+        _ => "the answer to the NTLM AUTHENTICATE",
+    };
+    let reason = match e {
+        SspiError::Refused(e) => format!("the CredSSP library (sspi) refused {what}: {e}"),
+        SspiError::Crashed(p) => format!(
+            "the CredSSP library crashed on {what} (contained; nothing was sent after it): {p}"
+        ),
+    };
+    LogonOutcome::Malformed {
+        phase,
+        reason,
+        excerpt_hex: String::new(),
+    }
+}
+
+/// A CHALLENGE this probe cannot read is not handed to `sspi` (it would compute an NTLM
+/// response against it): the answer is malformed (MS-NLMP 2.2.1.2).
+fn unreadable_challenge(challenge: &TsRequest) -> Option<LogonOutcome> {
+    let token = challenge.nego_tokens.as_deref().unwrap_or_default();
+    if token.is_empty() {
+        return Some(LogonOutcome::Malformed {
+            phase: NlaPhase::Challenge,
+            reason: NO_CHALLENGE.to_string(),
+            excerpt_hex: String::new(),
+        });
+    }
+    let reason = match ntlm::parse_challenge(token) {
+        Err(e) => format!("the NTLM CHALLENGE does not decode: {e}"),
+        Ok(ntlm::Challenge {
+            target_info_error: Some(why),
+            ..
+        }) => format!("the NTLM CHALLENGE's TargetInfo does not decode: {why}"),
+        Ok(_) => return None,
+    };
+    Some(LogonOutcome::Malformed {
+        phase: NlaPhase::Challenge,
+        reason,
+        excerpt_hex: excerpt_hex(token, 48),
+    })
+}
+
+/// A TSRequest in answer to the NTLM NEGOTIATE that carries neither a CHALLENGE nor an error.
+const NO_CHALLENGE: &str =
+    "the answer to the NTLM NEGOTIATE is a TSRequest with neither negoTokens (a CHALLENGE) nor an errorCode";
 
 /// `sspi`'s CredSSP client for `creds` over the TLS key `public_key`: Restricted Admin mode
 /// (nothing to delegate) unless `delegating`.
@@ -372,10 +482,7 @@ fn credssp_client(
     creds: &Credentials,
     delegating: bool,
 ) -> Result<CredSspClient, LogonOutcome> {
-    let failed = |reason: String| LogonOutcome::Failed {
-        phase: NlaPhase::Challenge,
-        reason,
-    };
+    let failed = |reason: String| failed(NlaPhase::Challenge, reason);
     let username = sspi::Username::parse(creds.user())
         .map_err(|e| failed(format!("user name not usable: {e}")))?;
     let identity = sspi::AuthIdentity {
@@ -393,13 +500,16 @@ fn credssp_client(
     } else {
         CredSspMode::CredentialLess
     };
-    CredSspClient::new(
-        public_key.to_vec(),
-        sspi::Credentials::AuthIdentity(identity),
-        mode,
-        ClientMode::Ntlm(NtlmConfig::default()),
-        spn,
-    )
+    contain::call("sspi CredSspClient::new", || {
+        CredSspClient::new(
+            public_key.to_vec(),
+            sspi::Credentials::AuthIdentity(identity),
+            mode,
+            ClientMode::Ntlm(NtlmConfig::default()),
+            spn,
+        )
+    })
+    .map_err(|p| failed(format!("CredSSP client: {p}")))?
     .map_err(|e| failed(format!("CredSSP client: {e}")))
 }
 
@@ -412,39 +522,42 @@ async fn verdict(
     challenge: TsRequest,
     deadline: Duration,
 ) -> Result<TsRequest, LogonOutcome> {
-    let failed = |reason: String| LogonOutcome::Failed {
-        phase: NlaPhase::Authenticate,
-        reason,
-    };
-    let authenticate = match client.process(challenge).resolve_to_result() {
+    let authenticate = match sspi_step(client, challenge) {
         Ok(ClientState::ReplyNeeded(r)) => r,
-        Ok(ClientState::FinalMessage(_)) => return Err(failed("CredSSP ended early".to_string())),
-        Err(e) => return Err(failed(format!("NTLM AUTHENTICATE: {e}"))),
+        Ok(ClientState::FinalMessage(_)) => {
+            return Err(failed(
+                NlaPhase::Authenticate,
+                "CredSSP ended early".to_string(),
+            ))
+        }
+        Err(e) => return Err(unprocessable(NlaPhase::Challenge, e)),
     };
     if let Err(f) = exchange_send(tls, &authenticate, deadline).await {
         return Err(logon_read_failure(NlaPhase::Authenticate, f));
     }
     drop(authenticate);
-    let verdict = match read_ts_request(tls, deadline).await {
+    let answer = match read_ts_request(tls, deadline).await {
         Ok(r) => r,
         Err(ReadFailure::Closed { reset, .. }) => {
             return Err(LogonOutcome::ClosedAfterAuthenticate { reset })
         }
         Err(f) => return Err(logon_read_failure(NlaPhase::Authenticate, f)),
     };
-    if let Some(code) = verdict.error_code.filter(|c| c.0 != 0) {
-        return Err(LogonOutcome::ErrorCode { code: code.0 });
+    match credssp::classify_authenticate_answer(&answer) {
+        AuthenticateAnswer::Refused(code) => return Err(LogonOutcome::ErrorCode { code }),
+        AuthenticateAnswer::Missing(answer) => {
+            return Err(LogonOutcome::PubKeyAuthMissing { answer })
+        }
+        AuthenticateAnswer::Unverifiable(reason) => {
+            return Err(LogonOutcome::PubKeyAuthMismatch { reason })
+        }
+        AuthenticateAnswer::Proof => {}
     }
-    if verdict.pub_key_auth.is_none() {
-        return Err(failed(
-            "the server answered the AUTHENTICATE without pubKeyAuth or errorCode".to_string(),
-        ));
-    }
-    match client.process(verdict).resolve_to_result() {
+    match sspi_step(client, answer) {
         Ok(ClientState::FinalMessage(r)) | Ok(ClientState::ReplyNeeded(r)) => Ok(r),
-        Err(e) => Err(LogonOutcome::PubKeyAuthMismatch {
-            reason: e.to_string(),
-        }),
+        // `sspi` refuses a pubKeyAuth that does not verify with an error: the proof failed.
+        Err(SspiError::Refused(reason)) => Err(LogonOutcome::PubKeyAuthMismatch { reason }),
+        Err(e) => Err(unprocessable(NlaPhase::Authenticate, e)),
     }
 }
 
@@ -529,9 +642,10 @@ fn logon_read_failure(phase: NlaPhase, f: ReadFailure) -> LogonOutcome {
         ReadFailure::Malformed {
             reason,
             excerpt_hex,
-        } => LogonOutcome::Failed {
+        } => LogonOutcome::Malformed {
             phase,
-            reason: format!("{reason} ({excerpt_hex})"),
+            reason,
+            excerpt_hex,
         },
     }
 }
@@ -586,6 +700,16 @@ mod tests {
 
     fn is_send<T: Send>(_: &T) {}
 
+    /// A host no test connects to (127.0.0.1:1), with the default options.
+    fn unreachable_host() -> Host {
+        Host::new(
+            "127.0.0.1:1".parse().unwrap_or_else(|_| unreachable!()),
+            None,
+            &crate::ProbeOptions::default(),
+            1.0,
+        )
+    }
+
     #[test]
     fn a_failed_ts_request_read_maps_as_before() {
         let closed = |f: ReadFailure| match f {
@@ -620,6 +744,52 @@ mod tests {
         }
     }
 
+    /// freerdp-shadow-cli 2.11's answer to the NEGOTIATE (lab server freerdp-nla): version 6,
+    /// the CHALLENGE, a clientNonce field.
+    const FREERDP_REPLY: &str = "30819fa003020106a17430723070a06e046c4e544c4d53535000020000000400040038000000b78288e248a3f83a2fb4ec080000000000000000300030003c0000000601b11d0000000f56004d000200040056004d000100040056004d000400040076006d000300040076006d000700080000eb6ae5d479dd0100000000a52204205c8d4ef81859ca777b74994ce23c8481f1bf35ca74f9153dd149956ce71285d4";
+
+    /// sspi 0.23.0 panics in `CredSspClient::process` (src/credssp/mod.rs:1390,
+    /// `CredSspContext::decrypt_message`: `split_at_mut(16)`, "mid > len") on a pubKeyAuth
+    /// shorter than 16 bytes, once the CHALLENGE was processed. `sspi_step` turns the panic into
+    /// an error (the probe never hands such a value to sspi: `classify_authenticate_answer`).
+    /// When this test fails because sspi stopped panicking, the upstream bug is fixed.
+    #[test]
+    fn a_panic_in_sspi_on_a_short_pubkeyauth_is_contained() {
+        let creds = Credentials::new("LAB\\u".into(), Zeroizing::new("pw".into()));
+        let host = unreachable_host();
+        for short in [0usize, 8, 15] {
+            let mut client = credssp_client(&[0x30, 0x03, 0x02, 0x01, 0x05], &host, &creds, false)
+                .unwrap_or_else(|_| panic!("client"));
+            assert!(matches!(
+                sspi_step(&mut client, TsRequest::default()),
+                Ok(ClientState::ReplyNeeded(_))
+            ));
+            let challenge = credssp::decode(&hex::decode(FREERDP_REPLY).unwrap_or_default())
+                .unwrap_or_else(|e| panic!("{e}"));
+            assert!(matches!(
+                sspi_step(&mut client, challenge),
+                Ok(ClientState::ReplyNeeded(_))
+            ));
+            let answer = TsRequest {
+                version: 6,
+                pub_key_auth: Some(vec![0; short]),
+                ..TsRequest::default()
+            };
+            match sspi_step(&mut client, answer) {
+                Err(SspiError::Crashed(p)) => {
+                    assert_eq!(p.call, "sspi CredSspClient::process");
+                    assert!(p.message.contains("mid > len"), "{p}");
+                    assert!(
+                        p.place.as_deref().is_some_and(|w| w.contains("sspi-0.23")),
+                        "{p}"
+                    );
+                }
+                Err(SspiError::Refused(e)) => panic!("{short} bytes: refused, not a panic: {e}"),
+                Ok(_) => panic!("{short} bytes accepted"),
+            }
+        }
+    }
+
     #[test]
     fn probes_are_send_and_credentials_never_debug_print_the_password() {
         let c = Credentials::new("LAB\\u".into(), Zeroizing::new("s3cret-pw".into()));
@@ -628,13 +798,7 @@ mod tests {
             text.contains("LAB\\\\u") && !text.contains("s3cret"),
             "{text}"
         );
-        let options = crate::ProbeOptions::default();
-        let host = Host::new(
-            "127.0.0.1:1".parse().unwrap_or_else(|_| unreachable!()),
-            None,
-            &options,
-            1.0,
-        );
+        let host = unreachable_host();
         is_send(&run(&host, &[], Some(&c), None, &crate::Trust::default()));
     }
 }

@@ -79,15 +79,81 @@ pub fn encode_nego_token(token: &[u8]) -> Result<Vec<u8>, CredsspError> {
 /// Encodes any TSRequest.
 pub fn encode(request: &TsRequest) -> Result<Vec<u8>, CredsspError> {
     let mut out = Vec::new();
-    request
-        .encode_ts_request(&mut out)
-        .map_err(|e| CredsspError::Encode(e.to_string()))?;
+    crate::contain::call("sspi TsRequest::encode_ts_request", || {
+        request.encode_ts_request(&mut out)
+    })
+    .map_err(|p| CredsspError::Encode(p.to_string()))?
+    .map_err(|e| CredsspError::Encode(e.to_string()))?;
     Ok(out)
 }
 
-/// Decodes one complete TSRequest (as delimited by [`frame`]).
+/// Decodes one complete TSRequest (as delimited by [`frame`]); `sspi`'s DER decoder reads the
+/// server's bytes, so a panic in it is contained (`contain.rs`).
 pub fn decode(bytes: &[u8]) -> Result<TsRequest, CredsspError> {
-    TsRequest::from_buffer(bytes).map_err(|e| CredsspError::Decode(e.to_string()))
+    crate::contain::call("sspi TsRequest::from_buffer", || {
+        TsRequest::from_buffer(bytes)
+    })
+    .map_err(|p| CredsspError::Decode(p.to_string()))?
+    .map_err(|e| CredsspError::Decode(e.to_string()))
+}
+
+/// The size of an NTLM message signature (MS-NLMP 2.2.2.9.1, NTLMSSP_MESSAGE_SIGNATURE with
+/// extended session security): every message NTLM seals, pubKeyAuth included, starts with one.
+pub const NTLM_SIGNATURE_LEN: usize = 16;
+
+/// What the server's TSRequest in answer to the NTLM AUTHENTICATE says (MS-CSSP 3.1.5), before
+/// any of it reaches `sspi`: a logon is proven only by a pubKeyAuth that verifies, or refused
+/// by an error code; anything else is neither.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub enum AuthenticateAnswer {
+    /// errorCode other than 0 (an NTSTATUS): the server's verdict on the credentials.
+    Refused(u32),
+    /// A pubKeyAuth long enough to be checked: `sspi` verifies it.
+    Proof,
+    /// No pubKeyAuth and no error: what the TSRequest carried instead, in words.
+    Missing(String),
+    /// A pubKeyAuth too short to be NTLM-sealed data: why, in words.
+    Unverifiable(String),
+}
+
+/// Classifies the answer to the AUTHENTICATE. `sspi` 0.23.0 panics on a pubKeyAuth shorter than
+/// [`NTLM_SIGNATURE_LEN`] ("mid > len" in `CredSspContext::decrypt_message`), so such a value is
+/// judged here and never handed to it.
+pub fn classify_authenticate_answer(answer: &TsRequest) -> AuthenticateAnswer {
+    if let Some(code) = answer.error_code.map(|c| c.0).filter(|c| *c != 0) {
+        return AuthenticateAnswer::Refused(code);
+    }
+    match &answer.pub_key_auth {
+        Some(p) if p.len() < NTLM_SIGNATURE_LEN => AuthenticateAnswer::Unverifiable(format!(
+            "a pubKeyAuth of {} bytes, shorter than the {NTLM_SIGNATURE_LEN}-byte NTLM message signature every sealed message starts with, MS-NLMP 2.2.2.9.1",
+            p.len()
+        )),
+        Some(_) => AuthenticateAnswer::Proof,
+        None => AuthenticateAnswer::Missing(instead_of_proof(answer)),
+    }
+}
+
+/// What a TSRequest without pubKeyAuth carried instead, in words.
+fn instead_of_proof(answer: &TsRequest) -> String {
+    let token = answer.nego_tokens.as_deref().unwrap_or_default();
+    let what = if answer.error_code.is_some() {
+        "errorCode 0 (STATUS_SUCCESS), which is no proof".to_string()
+    } else if token.get(..8) == Some(crate::ntlm::SIGNATURE.as_slice())
+        && crate::ntlm::parse_challenge(token).is_ok()
+    {
+        format!(
+            "another NTLM CHALLENGE ({} bytes of negoTokens)",
+            token.len()
+        )
+    } else if !token.is_empty() {
+        format!("{} bytes of negoTokens", token.len())
+    } else {
+        "nothing but its version".to_string()
+    };
+    format!(
+        "a TSRequest (version {}) without pubKeyAuth: {what}",
+        answer.version
+    )
 }
 
 /// Early User Authorization Result (MS-RDPBCGR 2.2.10.2): AUTHZ_SUCCESS.
@@ -210,6 +276,53 @@ mod tests {
         );
         assert_eq!(subject_public_key(&spki[..spki.len() - 1]), None);
         assert_eq!(subject_public_key(&[0x30, 0x82, 0xff]), None);
+    }
+
+    #[test]
+    fn answers_to_the_authenticate_are_proof_refusal_or_neither() {
+        let with = |f: &dyn Fn(&mut TsRequest)| {
+            let mut r = TsRequest {
+                version: 6,
+                ..TsRequest::default()
+            };
+            f(&mut r);
+            classify_authenticate_answer(&r)
+        };
+        assert_eq!(
+            with(&|r| r.error_code = Some(sspi::credssp::NStatusCode(0xC000_006D))),
+            AuthenticateAnswer::Refused(0xC000_006D)
+        );
+        assert_eq!(
+            with(&|r| r.pub_key_auth = Some(vec![0; 48])),
+            AuthenticateAnswer::Proof
+        );
+        for short in [0, 8, 15] {
+            let AuthenticateAnswer::Unverifiable(why) =
+                with(&|r| r.pub_key_auth = Some(vec![0; short]))
+            else {
+                panic!("{short} bytes");
+            };
+            assert!(why.contains(&format!("of {short} bytes")), "{why}");
+        }
+        // errorCode 0 is STATUS_SUCCESS: not a refusal, and not a proof either.
+        let AuthenticateAnswer::Missing(why) =
+            with(&|r| r.error_code = Some(sspi::credssp::NStatusCode(0)))
+        else {
+            panic!("errorCode 0");
+        };
+        assert!(why.contains("errorCode 0"), "{why}");
+        let AuthenticateAnswer::Missing(why) = with(&|_| {}) else {
+            panic!("empty");
+        };
+        assert!(why.contains("nothing but its version"), "{why}");
+        let bytes = hex::decode(FREERDP_REPLY).unwrap_or_default();
+        let challenge = decode(&bytes).unwrap_or_default();
+        let AuthenticateAnswer::Missing(why) =
+            with(&|r| r.nego_tokens = challenge.nego_tokens.clone())
+        else {
+            panic!("another CHALLENGE");
+        };
+        assert!(why.contains("another NTLM CHALLENGE"), "{why}");
     }
 
     #[test]

@@ -4,6 +4,7 @@
 //! (see each function) are done here, next to the spec section they come from.
 
 pub mod bytes;
+pub mod contain;
 pub mod credssp;
 pub mod mcs;
 pub mod ntlm;

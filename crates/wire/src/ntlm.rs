@@ -63,6 +63,9 @@ pub struct Challenge {
     /// MsvAvTimestamp (7): FILETIME, 100 ns units since 1601-01-01 UTC.
     pub timestamp: Option<u64>,
     pub version: Option<Version>,
+    /// What in TargetInfo does not decode, when something does not (the pairs before it are
+    /// kept): a client's NTLM (Windows, `sspi`) rejects such a CHALLENGE.
+    pub target_info_error: Option<String>,
 }
 
 /// Why a CHALLENGE_MESSAGE could not be read.
@@ -150,6 +153,10 @@ fn read_av_pairs(mut rest: &[u8], c: &mut Challenge) {
     while let (Some(id), Some(len)) = (le_u16_at(rest, 0), le_u16_at(rest, 2)) {
         let len = usize::from(len);
         let Some(value) = rest.get(4..4 + len) else {
+            c.target_info_error = Some(format!(
+                "AV_PAIR {id} announces {len} bytes where {} remain in TargetInfo (MS-NLMP 2.2.2.1)",
+                rest.len().saturating_sub(4)
+            ));
             return;
         };
         match id {
@@ -238,10 +245,17 @@ mod tests {
             parse_challenge(&bytes),
             Err(ChallengeError::OutOfBounds { .. })
         ));
-        // An AV_PAIR that overruns its block is dropped, not a panic.
+        // An AV_PAIR that overruns its block is dropped, not a panic, and named.
         let mut bytes = hex::decode(FREERDP_CHALLENGE).unwrap_or_default();
         let n = bytes.len();
         bytes[n - 2] = 0x40;
-        assert!(parse_challenge(&bytes).is_ok());
+        let c = parse_challenge(&bytes).unwrap_or_default();
+        assert_eq!(c.netbios_computer.as_deref(), Some("VM"));
+        assert_eq!(
+            c.target_info_error.as_deref(),
+            Some("AV_PAIR 0 announces 64 bytes where 0 remain in TargetInfo (MS-NLMP 2.2.2.1)")
+        );
+        let whole = parse_challenge(&hex::decode(FREERDP_CHALLENGE).unwrap_or_default());
+        assert_eq!(whole.map(|c| c.target_info_error), Ok(None));
     }
 }

@@ -334,6 +334,33 @@ pub fn disconnect_request() -> Vec<u8> {
     .unwrap_or_else(|_| vec![0x03, 0x00, 0x00, 0x09, 0x02, 0xF0, 0x80, 0x21, 0x80])
 }
 
+/// A Refresh Rect PDU (MS-RDPBCGR 2.2.11.2) asking for the whole `width` x `height` desktop:
+/// Share Data PDU type 0x21 in a Share Control header from `user_channel` with `share_id`, in
+/// an MCS Send Data Request on `io_channel`. A server that supports it (General Capability Set
+/// refreshRectSupport) answers with the graphics of that area.
+pub fn refresh_rect(
+    user_channel: u16,
+    io_channel: u16,
+    share_id: u32,
+    width: u16,
+    height: u16,
+) -> Option<Vec<u8>> {
+    use ironrdp_pdu::geometry::InclusiveRectangle;
+    use ironrdp_pdu::rdp::headers::{encode_share_data, ShareDataPdu};
+    use ironrdp_pdu::rdp::refresh_rectangle::RefreshRectanglePdu;
+    let pdu = ShareDataPdu::RefreshRectangle(RefreshRectanglePdu {
+        areas_to_refresh: vec![InclusiveRectangle {
+            left: 0,
+            top: 0,
+            right: width.saturating_sub(1),
+            bottom: height.saturating_sub(1),
+        }],
+    });
+    let mut buf = ironrdp_core::WriteBuf::new();
+    encode_share_data(user_channel, io_channel, share_id, pdu, &mut buf).ok()?;
+    Some(buf.filled().to_vec())
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -394,6 +421,21 @@ mod tests {
             ServerFrame::Ultimatum { reason: 1 }
         );
         assert_eq!(disconnect_request(), bytes(DPUM_USER_REQUESTED));
+    }
+
+    #[test]
+    fn encodes_a_refresh_rect_for_the_whole_desktop() {
+        let pdu = refresh_rect(1007, 1003, 0x0001_03EA, 1024, 768).unwrap_or_default();
+        // TPKT (44), X.224 DT, MCS Send Data Request (initiator 1007 = 1001 + 6, channel 1003,
+        // 30 bytes), Share Control header (30 bytes, PDUTYPE_DATAPDU | TS_PROTOCOL_VERSION,
+        // pduSource 1007, shareId), Share Data header (STREAM_MED, pduType2 0x21
+        // PDUTYPE2_REFRESH_RECT, uncompressed), numberOfAreas 1, pad, one TS_RECTANGLE16
+        // 0,0 .. 1023,767 (inclusive).
+        assert_eq!(
+            hex::encode(&pdu),
+            "0300002c02f08064000603eb701e1e001700ef03ea03010000020c00210000000100000000000000ff03ff02"
+        );
+        assert_eq!(frame_len(&pdu), FrameLen::Complete(pdu.len()));
     }
 
     #[test]

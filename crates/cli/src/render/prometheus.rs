@@ -319,6 +319,45 @@ mod tests {
         all
     }
 
+    /// A logon the server never proved (no pubKeyAuth, or an answer that does not decode) is not a
+    /// success for a scrape either.
+    #[test]
+    fn an_unproven_logon_is_not_a_success() {
+        use rdpdoctor_observations::{LogonObservation, LogonOutcome, NlaPhase};
+        for outcome in [
+            LogonOutcome::PubKeyAuthMissing {
+                answer: "a TSRequest (version 6) without pubKeyAuth: errorCode 0".into(),
+            },
+            LogonOutcome::Malformed {
+                phase: NlaPhase::Authenticate,
+                reason: "the server answered with bytes that are not a TSRequest".into(),
+                excerpt_hex: "1337".into(),
+            },
+            LogonOutcome::TimedOut {
+                phase: NlaPhase::Authenticate,
+                bytes: 0,
+            },
+        ] {
+            let mut obs = Observations::new(None);
+            obs.logon = Some(LogonObservation {
+                user: "LAB\\u".into(),
+                package: "NTLM".into(),
+                delegated: false,
+                ts_request_version: Some(6),
+                elapsed_ms: 1.0,
+                outcome: outcome.clone(),
+            });
+            let at: jiff::Timestamp = "2026-06-01T00:00:00Z".parse().expect("time");
+            let d = rdpdoctor_diagnose::diagnose(&obs, &rdpdoctor_diagnose::Context::new(at));
+            let text = probe(&d, &obs);
+            assert!(text.contains("probe_success 0"), "{outcome:?}: {text}");
+            assert!(
+                text.contains("probe_rdp_verdict{status=\"broken\"} 1"),
+                "{outcome:?}: {text}"
+            );
+        }
+    }
+
     /// The exposition is a contract with dashboards and alert rules: the fixture was recorded
     /// from the renderer as it was before it became a table of series, and must not change
     /// (`RDPDOCTOR_BLESS=1` rewrites it after an intended change).

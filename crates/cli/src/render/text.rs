@@ -342,7 +342,8 @@ fn nla(out: &mut String, n: &rdpdoctor_diagnose::NlaFacts) {
     if let Some(x) = &n.challenge_failed {
         let _ = writeln!(out, "    no CHALLENGE: {}", e(x));
     }
+    // The logon is its own connection, with the credentials: not under the heading above.
     if let Some(l) = &n.logon {
-        let _ = writeln!(out, "    logon {}", e(l));
+        let _ = writeln!(out, "  Logon (--user): {}", e(l));
     }
 }

@@ -1,5 +1,6 @@
 //! Catalog entries for what a full connection (`check --full`) shows: the server's own codes
-//! after the security handshake (Set Error Info, disconnect ultimatums, licensing errors).
+//! after the security handshake (Set Error Info, disconnect ultimatums, licensing errors), and a
+//! connection sequence that never reached the session without any of them.
 
 use super::families::*;
 use super::{ClientCodes, ClientDef, FindingDef, FixDef};
@@ -115,6 +116,49 @@ pub(super) const ENTRIES: &[FindingDef] = &[
         client: Some(ClientDef {
             text: "\"The remote session was disconnected because there are no Remote Desktop License Servers available to provide a license\" (or another licensing message)",
             likely: false,
+        }),
+    },
+    FindingDef {
+        id: FindingId::SessionNotReached,
+        step: Step::Session,
+        severity: Severity::Blocking,
+        severity_rule: "Blocking when the server kept the connection sequence from completing (silence, a stream of frames until the deadline or the probe's frame limit, an ultimatum without a code); a warning when the probe could not process a frame the server sent (that may be the probe's own limit).",
+        title: "The full connection never reached the session, and the server gave no code",
+        breaks_some_clients: true,
+        explains: &[],
+        explanation: "`check --full` runs the connection sequence a client runs (MS-RDPBCGR 1.3.1.1) until the session is \
+            up. Here it ended before that, in the phase the evidence names, without a Set Error Info code or a licensing \
+            error that would say why: the server went silent, kept sending frames without moving the sequence on until \
+            the check's deadline or the probe's frame limit, ended the connection with an MCS Disconnect Provider \
+            Ultimatum but no code, or sent a frame the probe could not process. A client waits at \"Configuring remote \
+            session\" or \"Securing remote connection\" and then gives up. A server under heavy load, a stuck session \
+            manager, a broken proxy that rewrites the stream, or an implementation that speaks its own dialect do this. \
+            A frame the probe could not process may also be one that its RDP library (IronRDP) does not support: then \
+            compare with mstsc or xfreerdp before blaming the server.",
+        fixes: &[
+            FixDef {
+                text: "Repeat with a longer per-phase deadline to tell a slow server from a stuck one",
+                commands: &["rdpdoctor check {host}:{port} --full --timeout 30"],
+            },
+            FixDef {
+                text: "Read the server's RDP logs at the time of the check (session creation, licensing, graphics)",
+                commands: &[
+                    "Get-WinEvent -LogName Microsoft-Windows-RemoteDesktopServices-RdpCoreTS/Operational -MaxEvents 50",
+                    "Get-WinEvent -LogName Microsoft-Windows-TerminalServices-LocalSessionManager/Operational -MaxEvents 50",
+                ],
+            },
+            FixDef {
+                text: "Compare with a connection that bypasses any device in between, and with another client",
+                commands: &[
+                    "rdpdoctor compare {host}:{port} DIRECT-ADDRESS --full",
+                    "xfreerdp /v:{host}:{port} /log-level:DEBUG",
+                ],
+            },
+        ],
+        client_codes: ClientCodes::NONE,
+        client: Some(ClientDef {
+            text: "the client stays at \"Configuring remote session\", then \"This computer can't connect to the remote computer\"",
+            likely: true,
         }),
     },
     FindingDef {

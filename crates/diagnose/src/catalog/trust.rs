@@ -107,18 +107,29 @@ pub(super) const NLA: &[FindingDef] = &[
         id: FindingId::CredsspResponseMalformed,
         step: Step::Nla,
         severity: Severity::Blocking,
-        severity_rule: "Blocking when the request a current client sends selects CredSSP; a warning otherwise.",
-        title: "The server's CredSSP answer cannot be decoded, so NLA fails",
+        severity_rule: "Blocking when the request a current client sends selects CredSSP, and always for the logon of the account given with --user; a warning otherwise.",
+        title: "The server's CredSSP answer is missing or cannot be decoded, so NLA fails",
         breaks_some_clients: true,
         explains: &[],
         explanation: "With NLA the server answers the client's NTLM NEGOTIATE with a TSRequest (MS-CSSP 2.2.1) carrying an \
-            NTLM CHALLENGE (MS-NLMP 2.2.1.2). What came back is not a decodable TSRequest or CHALLENGE, so a client \
-            cannot continue the NLA step and no logon can happen. Windows servers do not do this; a proxy or inspecting \
-            device that rewrites the stream, or a broken CredSSP implementation, does.",
+            NTLM CHALLENGE (MS-NLMP 2.2.1.2), and the NTLM AUTHENTICATE with its verdict: pubKeyAuth, or an error code. \
+            What came back is not a decodable TSRequest or CHALLENGE, cannot be processed by the CredSSP library, or \
+            never came before the deadline, so a client cannot continue the NLA step and the logon is not proven either \
+            way: no verdict on the credentials was read. Windows servers do not do this; a proxy or inspecting device \
+            that rewrites the stream, a broken CredSSP implementation, or an interceptor that cannot answer does. A \
+            server that waits for an unreachable domain controller answers the AUTHENTICATE late: the evidence says \
+            which answer was missing.",
         fixes: &[
             FixDef {
                 text: "Compare with a connection that bypasses any device in between, from the server's own network",
                 commands: &["rdpdoctor check SERVER-ADDRESS:3389 --json"],
+            },
+            FixDef {
+                text: "If the answer to the NTLM AUTHENTICATE was missing: repeat with a longer deadline, and check that the server reaches a domain controller",
+                commands: &[
+                    "rdpdoctor check {host}:{port} --user 'DOMAIN\\user' --timeout 30",
+                    "nltest /sc_verify:DOMAIN",
+                ],
             },
             FixDef {
                 text: "On the server, check the CredSSP and TLS errors of the RDP listener",
@@ -144,7 +155,9 @@ pub(super) const NLA: &[FindingDef] = &[
         explanation: "CredSSP binds the logon to the TLS channel: after the NTLM AUTHENTICATE the server must return \
             pubKeyAuth, the TLS public key the client saw, encrypted with the NTLM session key (MS-CSSP 3.1.5). Only the \
             machine that holds both the account database's answer and the TLS private key the client is talking to can \
-            produce it. Here it did not verify: whoever terminated TLS is not the machine that checked the password. \
+            produce it. Here it did not verify, or the server answered without one (no pubKeyAuth and no error code, \
+            errorCode 0, another CHALLENGE: none of that is a proof): whoever terminated TLS did not prove it is the \
+            machine that checked the password. \
             That is the signature of TLS interception (an interceptor such as pyrdp-mitm, an inspecting proxy), or of a \
             CredSSP implementation that disagrees with Windows. The NTLM response (a crackable hash of the password) \
             already went to whoever terminated TLS; nothing else was sent.",

@@ -10,8 +10,8 @@ use crate::model::{Finding, NlaFacts, Severity};
 use crate::FindingId;
 use rdpdoctor_codes::Family;
 use rdpdoctor_observations::{
-    LogonOutcome, NlaObservation, NlaOutcome, NlaPhase, NtlmInfo, Observations, OsVersion,
-    Transport,
+    LogonObservation, LogonOutcome, NlaObservation, NlaOutcome, NlaPhase, NtlmInfo, Observations,
+    OsVersion, Transport,
 };
 
 /// Kerberos's default tolerance (Maximum tolerance for computer clock synchronization).
@@ -186,8 +186,12 @@ fn logon(obs: &Observations, vars: &Vars, out: &mut Vec<Finding>) {
                 )));
             }
         }
-        // The probe could not get as far as a verdict; the findings of earlier steps say why.
-        LogonOutcome::Failed { .. }
+        // No verdict: credssp-response-malformed and credssp-pubkey-mismatch (rules/trust.rs)
+        // name what the server answered instead; a logon that did not get as far as CredSSP is
+        // explained by the findings of the earlier steps; a withheld one by interception.
+        LogonOutcome::PubKeyAuthMissing { .. }
+        | LogonOutcome::Malformed { .. }
+        | LogonOutcome::Failed { .. }
         | LogonOutcome::TimedOut { .. }
         | LogonOutcome::Withheld { .. } => {}
     }
@@ -415,53 +419,63 @@ pub(crate) fn facts(obs: &Observations) -> Option<NlaFacts> {
         f.challenge_failed = Some(describe(&n.outcome));
     }
     if let Some(l) = &obs.logon {
-        f.logon = Some(match &l.outcome {
-            LogonOutcome::Accepted => format!("{}: accepted (nothing delegated)", l.user),
-            LogonOutcome::ErrorCode { code } => {
-                format!("{}: refused, {}", l.user, ntstatus_name(*code))
-            }
-            LogonOutcome::ClosedAfterAuthenticate { .. } => {
-                format!(
-                    "{}: refused (connection closed after the NTLM AUTHENTICATE)",
-                    l.user
-                )
-            }
-            LogonOutcome::PubKeyAuthMismatch { .. } => {
-                format!(
-                    "{}: NOT proven: the server's pubKeyAuth did not verify (interception or broken CredSSP)",
-                    l.user
-                )
-            }
-            LogonOutcome::EarlyUserAuthorization { result } => {
-                format!("{}: Early User Authorization Result 0x{result:08X}", l.user)
-            }
-            LogonOutcome::Failed { phase, reason } => {
-                format!(
-                    "{}: not checked ({}: {reason})",
-                    l.user,
-                    phase_label(*phase)
-                )
-            }
-            LogonOutcome::TimedOut { phase, .. } => {
-                format!(
-                    "{}: no verdict before the deadline ({})",
-                    l.user,
-                    phase_label(*phase)
-                )
-            }
-            LogonOutcome::Withheld { .. } => {
-                f.logon_withheld = true;
-                format!(
-                    "{}: NOT tried: the NTLM AUTHENTICATE was withheld (signs of interception, see interception-suspected)",
-                    l.user
-                )
-            }
-        });
+        f.logon_withheld = matches!(l.outcome, LogonOutcome::Withheld { .. });
+        f.logon_unproven = !f.logon_withheld && !l.outcome.is_verdict();
+        f.logon = Some(format!("{}: {}", l.user, logon_summary(l)));
     }
     Some(f)
 }
 
-fn phase_label(p: NlaPhase) -> &'static str {
+/// How the logon ended, in words (after the account name): the server's verdict, or why there
+/// is none. Shared by the NLA details and the `--full` session's ending.
+pub(crate) fn logon_summary(l: &LogonObservation) -> String {
+    match &l.outcome {
+        LogonOutcome::Accepted if l.delegated => {
+            "accepted (pubKeyAuth verified); TSCredentials delegated (--full)".to_string()
+        }
+        LogonOutcome::Accepted => "accepted (pubKeyAuth verified); nothing delegated".to_string(),
+        LogonOutcome::ErrorCode { code } => format!("refused, {}", ntstatus_name(*code)),
+        LogonOutcome::ClosedAfterAuthenticate { .. } => {
+            "refused (connection closed after the NTLM AUTHENTICATE)".to_string()
+        }
+        LogonOutcome::PubKeyAuthMismatch { .. } => {
+            "NOT proven: the server's pubKeyAuth did not verify (interception or broken CredSSP)"
+                .to_string()
+        }
+        LogonOutcome::PubKeyAuthMissing { answer } => format!(
+            "NOT proven: the server answered the NTLM AUTHENTICATE without pubKeyAuth ({answer})"
+        ),
+        LogonOutcome::Malformed { phase, reason, .. } => {
+            format!("NOT proven ({}: {reason})", phase_label(*phase))
+        }
+        LogonOutcome::EarlyUserAuthorization { result } => {
+            format!("Early User Authorization Result 0x{result:08X}")
+        }
+        LogonOutcome::Failed { phase, reason } if before_credssp(*phase) => {
+            format!("not checked ({}: {reason})", phase_label(*phase))
+        }
+        LogonOutcome::Failed { phase, reason } => {
+            format!("NOT proven ({}: {reason})", phase_label(*phase))
+        }
+        LogonOutcome::TimedOut { phase, .. } => format!(
+            "NOT proven: no answer before the deadline ({})",
+            phase_label(*phase)
+        ),
+        LogonOutcome::Withheld { .. } => {
+            "NOT tried: the NTLM AUTHENTICATE was withheld (signs of interception, see interception-suspected)".to_string()
+        }
+    }
+}
+
+/// Whether `p` comes before CredSSP itself (the logon connection did not get that far).
+fn before_credssp(p: NlaPhase) -> bool {
+    matches!(
+        p,
+        NlaPhase::Connect | NlaPhase::X224 | NlaPhase::TlsHandshake
+    )
+}
+
+pub(crate) fn phase_label(p: NlaPhase) -> &'static str {
     match p {
         NlaPhase::Connect => "connect",
         NlaPhase::X224 => "X.224",

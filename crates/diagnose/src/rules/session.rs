@@ -1,5 +1,6 @@
 //! server-denied-connection, server-error-info, licensing-failure and redirected: the server's
-//! own codes from a full connection (`check --full`).
+//! own codes from a full connection (`check --full`); session-dropped and session-not-reached
+//! when the connection sequence ended before the session without one.
 
 use super::{finding, Vars};
 use crate::model::{Finding, SessionFacts, Severity};
@@ -19,7 +20,7 @@ pub(super) fn check(obs: &Observations, vars: &Vars, out: &mut Vec<Finding>) {
     let Some(s) = &obs.session else {
         return;
     };
-    let ended = ended(&s.outcome);
+    let ended = ended(obs, s);
     let credentials = credentials_line(obs, s);
     for e in &s.error_info {
         let code = format!("errorInfo 0x{:08X} ({})", e.code, errinfo_name(e.code));
@@ -73,6 +74,15 @@ pub(super) fn check(obs: &Observations, vars: &Vars, out: &mut Vec<Finding>) {
                 ),
             ],
         ));
+    }
+    // A code of the server's (Set Error Info, a licensing error) already says why it ended.
+    let coded = !s.error_info.is_empty()
+        || s.licensing
+            .is_some_and(|l| l.error_code != STATUS_VALID_CLIENT);
+    if !coded {
+        if let Some(f) = dropped(s, vars).or_else(|| not_reached(obs, s, vars)) {
+            out.push(f);
+        }
     }
     if let SessionOutcome::Redirected { redirection: r } = &s.outcome {
         let mut evidence =
@@ -150,15 +160,24 @@ fn state_transition_name(st: u32) -> &'static str {
     }
 }
 
-fn ended(o: &SessionOutcome) -> String {
-    match o {
-        SessionOutcome::SessionUp => "the session came up (the probe then disconnected)".into(),
+/// How the full connection ended, as the object of "ended with": the hold's ending when the
+/// session was held, the logon's when CredSSP stopped it.
+fn ended(obs: &Observations, s: &SessionObservation) -> String {
+    match &s.outcome {
+        SessionOutcome::SessionUp => match s.hold.as_ref().map(super::hold::ended) {
+            Some(hold) => format!("the session up, then {hold}"),
+            None => "the session up (the probe then disconnected)".into(),
+        },
         SessionOutcome::Ultimatum { reason } => format!(
             "an MCS Disconnect Provider Ultimatum (reason {reason}, {})",
             rdpdoctor_observations::ultimatum_reason_name(*reason)
         ),
-        SessionOutcome::Closed { reset: false } => "the server closed the connection".into(),
-        SessionOutcome::Closed { reset: true } => "the server reset the connection".into(),
+        SessionOutcome::Closed { reset: false } => {
+            "a close (FIN) from the far side without a server code".into()
+        }
+        SessionOutcome::Closed { reset: true } => {
+            "a reset from the far side without a server code".into()
+        }
         SessionOutcome::Redirected { .. } => "a Server Redirection PDU".into(),
         SessionOutcome::TimedOut => "silence until the deadline".into(),
         SessionOutcome::ConnectFailed { outcome } => format!("no connection ({outcome:?})"),
@@ -166,13 +185,108 @@ fn ended(o: &SessionOutcome) -> String {
             format!("X.224: {}", super::describe_negotiation(outcome))
         }
         SessionOutcome::TlsFailed { outcome } => format!("TLS {}", super::describe_tls(outcome)),
-        SessionOutcome::LogonRefused => "CredSSP refused the credentials (see logon)".into(),
-        SessionOutcome::Stopped { reason } => format!("stopped: {reason}"),
-        SessionOutcome::ProtocolError { reason } => format!("a protocol error ({reason})"),
+        SessionOutcome::LogonRefused => match &obs.logon {
+            Some(l) => format!("CredSSP: {}", super::nla::logon_summary(l)),
+            None => "CredSSP refusing the credentials".into(),
+        },
+        SessionOutcome::LogonUnproven => match &obs.logon {
+            Some(l) => format!("CredSSP: {}", super::nla::logon_summary(l)),
+            None => "CredSSP without the server's verdict on the credentials".into(),
+        },
+        SessionOutcome::Stopped { reason } => format!("the probe stopping: {reason}"),
+        SessionOutcome::ProtocolError { reason } => {
+            format!("a frame the probe could not process ({reason})")
+        }
+        SessionOutcome::TooManyFrames { frames } => format!(
+            "{frames} server frames without the connection sequence completing (the probe's limit)"
+        ),
         SessionOutcome::DeadlineExceeded { seconds } => format!(
             "the overall deadline of the check, after {seconds:.1} s of the full connection (the server kept it alive without completing it)"
         ),
     }
+}
+
+/// session-dropped for a connection sequence the far side closed or reset without a code,
+/// before the session was up: right after the Client Info PDU (the logon) this is what a
+/// tunnel that restarts at the logon does. With or without `--hold`.
+fn dropped(s: &SessionObservation, vars: &Vars) -> Option<Finding> {
+    let SessionOutcome::Closed { reset } = s.outcome else {
+        return None;
+    };
+    if s.phase >= SessionPhase::SessionUp || s.phase < SessionPhase::BasicSettingsExchange {
+        return None;
+    }
+    let how = if reset { "reset" } else { "closed (FIN)" };
+    let ended_at = s.elapsed_ms / 1000.0;
+    let when = match s.client_info_at_secs {
+        Some(logon) => format!(
+            "{:.1} s after the Client Info PDU (the logon), in phase {}, {ended_at:.1} s after connecting",
+            (ended_at - logon).max(0.0),
+            s.phase.label()
+        ),
+        None => format!(
+            "in phase {}, {ended_at:.1} s after connecting, before the Client Info PDU (the logon)",
+            s.phase.label()
+        ),
+    };
+    let mut evidence = vec![format!(
+        "the far side {how} the connection {when}, without a Set Error Info code or a Disconnect Provider Ultimatum; the session never came up"
+    )];
+    if s.client_info_at_secs.is_some() {
+        evidence.push("a server that refuses a logon says so with a code; through a tunnel, RD Gateway, bastion or VPN a bare close right after the logon points at that component (for example a tunnel that restarts when the logon switches the Windows session): compare with a direct connection".to_string());
+    }
+    let mut f = finding(FindingId::SessionDropped, vars, evidence);
+    f.severity = Severity::Blocking;
+    Some(f)
+}
+
+/// session-not-reached: the connection sequence ended before the session without a code that
+/// says why, and without a close (session-dropped) or a logon outcome that explains it.
+fn not_reached(obs: &Observations, s: &SessionObservation, vars: &Vars) -> Option<Finding> {
+    let phase = s.phase.label();
+    let timeout = obs.timeout_secs.unwrap_or(5.0);
+    let (why, blocking) = match &s.outcome {
+        SessionOutcome::TimedOut => (
+            format!("in phase {phase} the server sent nothing for {timeout} s (after {} frames): the connection sequence stalled", s.frames),
+            true,
+        ),
+        SessionOutcome::DeadlineExceeded { seconds } => (
+            format!("the server kept the connection alive ({} frames) without completing the connection sequence; the check's overall deadline ended it after {seconds:.1} s, still in phase {phase}", s.frames),
+            true,
+        ),
+        SessionOutcome::TooManyFrames { frames } => (
+            format!("the server sent {frames} frames without completing the connection sequence (still in phase {phase}); the probe stopped reading there"),
+            true,
+        ),
+        SessionOutcome::Ultimatum { reason } if s.phase < SessionPhase::SessionUp => (
+            format!(
+                "the server ended the connection in phase {phase} with an MCS Disconnect Provider Ultimatum (reason {reason}, {}) and no Set Error Info code: it said no, but not why",
+                rdpdoctor_observations::ultimatum_reason_name(*reason)
+            ),
+            true,
+        ),
+        SessionOutcome::ProtocolError { reason } => (
+            format!("in phase {phase} the probe could not process a server frame ({reason}): a server that breaks the protocol, or a frame this probe's RDP library does not support"),
+            false,
+        ),
+        _ => return None,
+    };
+    let mut evidence = vec![why];
+    if let Some(l) = obs
+        .logon
+        .as_ref()
+        .filter(|l| l.outcome == LogonOutcome::Accepted)
+    {
+        evidence.push(format!(
+            "the credentials of {} were accepted (CredSSP) before this: the sequence stopped after the logon",
+            l.user
+        ));
+    }
+    let mut f = finding(FindingId::SessionNotReached, vars, evidence);
+    if !blocking {
+        f.severity = Severity::Warning;
+    }
+    Some(f)
 }
 
 /// Over what the credentials went, and on which proof of the server's identity.
@@ -241,7 +355,7 @@ pub(crate) fn facts(obs: &Observations) -> Option<SessionFacts> {
     Some(SessionFacts {
         phase,
         phase_label: reached.label().to_string(),
-        ended: ended(&s.outcome),
+        ended: ended(obs, s),
         delegated: s.delegated,
         credentials: s.delegation.as_ref().map(describe_delegation),
         codes,
@@ -252,6 +366,101 @@ pub(crate) fn facts(obs: &Observations) -> Option<SessionFacts> {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::rules::hold::tests::findings as found;
+
+    fn ended_with(outcome: SessionOutcome, phase: SessionPhase) -> Observations {
+        let mut o = Observations::new(None);
+        o.timeout_secs = Some(5.0);
+        o.session = Some(SessionObservation {
+            requested: 3,
+            selected: Some(2),
+            user: Some("labuser".to_string()),
+            delegated: true,
+            delegation: None,
+            phase,
+            error_info: Vec::new(),
+            licensing: None,
+            frames: 9,
+            client_info_at_secs: Some(0.3),
+            elapsed_ms: 1300.0,
+            outcome,
+            hold: None,
+        });
+        o
+    }
+
+    #[test]
+    fn a_close_after_the_logon_is_a_drop_without_hold_too() {
+        let f = found(&ended_with(
+            SessionOutcome::Closed { reset: false },
+            SessionPhase::Licensing,
+        ));
+        let (_, severity, evidence) = f
+            .iter()
+            .find(|(id, ..)| id == "session-dropped")
+            .unwrap_or_else(|| panic!("{f:?}"));
+        assert_eq!(*severity, Severity::Blocking);
+        assert!(
+            evidence.contains("closed (FIN) the connection 1.0 s after the Client Info PDU"),
+            "{evidence}"
+        );
+        assert!(evidence.contains("1.3 s after connecting"), "{evidence}");
+    }
+
+    #[test]
+    fn a_sequence_that_stops_short_is_named_by_how() {
+        for (outcome, severity, says) in [
+            (
+                SessionOutcome::TooManyFrames { frames: 4096 },
+                Severity::Blocking,
+                "4096 frames",
+            ),
+            (
+                SessionOutcome::TimedOut,
+                Severity::Blocking,
+                "sent nothing for 5 s",
+            ),
+            (
+                SessionOutcome::DeadlineExceeded { seconds: 60.2 },
+                Severity::Blocking,
+                "after 60.2 s",
+            ),
+            (
+                SessionOutcome::Ultimatum { reason: 1 },
+                Severity::Blocking,
+                "no Set Error Info code",
+            ),
+            (
+                SessionOutcome::ProtocolError {
+                    reason: "junk".to_string(),
+                },
+                Severity::Warning,
+                "could not process",
+            ),
+        ] {
+            let f = found(&ended_with(
+                outcome.clone(),
+                SessionPhase::CapabilitiesExchange,
+            ));
+            let (_, got, evidence) = f
+                .iter()
+                .find(|(id, ..)| id == "session-not-reached")
+                .unwrap_or_else(|| panic!("{outcome:?}: {f:?}"));
+            assert_eq!(*got, severity, "{outcome:?}");
+            assert!(evidence.contains(says), "{outcome:?}: {evidence}");
+        }
+        // A stop of the probe's own (a limit it says) is not the server's fault.
+        let f = found(&ended_with(
+            SessionOutcome::Stopped {
+                reason: "Standard RDP Security encryption not supported by the probe".into(),
+            },
+            SessionPhase::BasicSettingsExchange,
+        ));
+        assert!(
+            f.iter().all(|(id, ..)| id != "session-not-reached"),
+            "{f:?}"
+        );
+    }
 
     #[test]
     fn every_session_id_is_in_the_catalog() {

@@ -6,7 +6,7 @@ use super::{describe_negotiation, finding, Vars};
 use crate::model::{Finding, Severity};
 use crate::FindingId;
 use rdpdoctor_observations::{
-    encryption, protocol, LogonOutcome, NegotiationOutcome, NlaOutcome, Observations,
+    encryption, protocol, LogonOutcome, NegotiationOutcome, NlaOutcome, NlaPhase, Observations,
     RdpSecurityAttempt, RdpSecurityOutcome, RdpSecurityPhase, ServerSecurity, Transport,
 };
 
@@ -190,49 +190,109 @@ fn mcs(obs: &Observations, vars: &Vars, out: &mut Vec<Finding>) {
     out.push(f);
 }
 
-/// credssp-response-malformed and credssp-pubkey-mismatch.
+/// credssp-response-malformed and credssp-pubkey-mismatch: CredSSP answers that give no verdict
+/// on the credentials, from the CHALLENGE probe and from the logon of `--user`.
 fn credssp(obs: &Observations, vars: &Vars, out: &mut Vec<Finding>) {
     let primary_selects_credssp = obs
         .negotiation
         .iter()
         .any(|a| a.requested == PRIMARY && a.outcome.selects_credssp());
-    if let Some(nla) = &obs.nla {
-        if let NlaOutcome::Malformed {
+    let mut evidence = Vec::new();
+    if let Some(NlaOutcome::Malformed {
+        reason,
+        excerpt_hex,
+    }) = obs.nla.as_ref().map(|n| &n.outcome)
+    {
+        evidence.push(format!(
+            "the answer to the NTLM NEGOTIATE (in a TSRequest) did not decode: {reason}{}",
+            first_bytes(excerpt_hex)
+        ));
+    }
+    // For the account that was typed, a logon without a verdict is the reason it cannot log on.
+    let logon = obs.logon.as_ref().and_then(|l| {
+        unanswered(&l.outcome, obs.timeout_secs).map(|why| {
+            format!(
+                "account {} ({}): {why}; no verdict on the credentials",
+                l.user, l.package
+            )
+        })
+    });
+    let from_logon = logon.is_some();
+    evidence.extend(logon);
+    if !evidence.is_empty() {
+        let mut f = finding(FindingId::CredsspResponseMalformed, vars, evidence);
+        if !primary_selects_credssp && !from_logon {
+            f.severity = Severity::Warning;
+        }
+        out.push(f);
+    }
+    pubkey(obs, vars, out);
+}
+
+/// ", first bytes 1337..." when there are any.
+fn first_bytes(excerpt_hex: &str) -> String {
+    if excerpt_hex.is_empty() {
+        String::new()
+    } else {
+        format!("; first bytes {excerpt_hex}")
+    }
+}
+
+/// Why a logon's CredSSP exchange gave no usable answer, if that is how it ended.
+fn unanswered(o: &LogonOutcome, timeout: Option<f64>) -> Option<String> {
+    let within = timeout
+        .map(|t| format!(" within {t} s"))
+        .unwrap_or_default();
+    match o {
+        LogonOutcome::Malformed {
+            phase,
             reason,
             excerpt_hex,
-        } = &nla.outcome
-        {
-            let mut f = finding(
-                FindingId::CredsspResponseMalformed,
-                vars,
-                vec![format!(
-                    "the answer to the NTLM NEGOTIATE (in a TSRequest) did not decode: {reason}; first bytes {excerpt_hex}"
-                )],
-            );
-            if !primary_selects_credssp {
-                f.severity = Severity::Warning;
+        } => Some(format!(
+            "{}: {reason}{}",
+            match phase {
+                NlaPhase::Challenge => "the answer to the NTLM NEGOTIATE (the CHALLENGE) cannot be used",
+                _ => "the answer to the NTLM AUTHENTICATE cannot be used",
+            },
+            first_bytes(excerpt_hex)
+        )),
+        LogonOutcome::TimedOut { phase, bytes } => Some(format!(
+            "no answer to {}{within} ({bytes} bytes of one arrived): the server, or something on the path, went silent",
+            match phase {
+                NlaPhase::Challenge => "the NTLM NEGOTIATE (no CHALLENGE)",
+                NlaPhase::EarlyUserAuthorization => "the TSCredentials (no Early User Authorization Result, MS-RDPBCGR 2.2.10.2)",
+                _ => "the NTLM AUTHENTICATE (no pubKeyAuth, no error code)",
             }
-            out.push(f);
-        }
-    }
-    let mismatch = obs.logon.as_ref().and_then(|l| match &l.outcome {
-        LogonOutcome::PubKeyAuthMismatch { reason } => Some((l, reason)),
+        )),
         _ => None,
-    });
-    if let Some((l, reason)) = mismatch {
-        let mut evidence = vec![
-            format!(
-                "account {} ({}): the server answered the NTLM AUTHENTICATE with a pubKeyAuth that does not verify against the TLS key this client saw ({reason})",
-                l.user, l.package
-            ),
-            "the NTLM response for this account went to whoever terminated TLS; no TSCredentials (no password) were sent".to_string(),
-        ];
-        if let Some(c) = obs.tls.as_ref().and_then(|t| t.certificate.as_ref()) {
-            evidence.push(format!(
-                "the TLS certificate this client saw: {} issued by {}, SHA-256 {}",
-                c.subject, c.issuer, c.sha256_hex
-            ));
-        }
-        out.push(finding(FindingId::CredsspPubkeyMismatch, vars, evidence));
     }
+}
+
+/// credssp-pubkey-mismatch: a pubKeyAuth that does not verify, or none at all after the
+/// AUTHENTICATE.
+fn pubkey(obs: &Observations, vars: &Vars, out: &mut Vec<Finding>) {
+    let Some(l) = obs.logon.as_ref() else {
+        return;
+    };
+    let who = format!("account {} ({})", l.user, l.package);
+    let first = match &l.outcome {
+        LogonOutcome::PubKeyAuthMismatch { reason } => format!(
+            "{who}: the server answered the NTLM AUTHENTICATE with a pubKeyAuth that does not verify against the TLS key this client saw ({reason})"
+        ),
+        LogonOutcome::PubKeyAuthMissing { answer } => format!(
+            "{who}: the server answered the NTLM AUTHENTICATE without pubKeyAuth, the proof that it holds the TLS key: {answer}"
+        ),
+        _ => return,
+    };
+    let mut evidence = vec![
+        first,
+        "the NTLM response for this account went to whoever terminated TLS; no TSCredentials (no password) were sent".to_string(),
+    ];
+    if let Some(c) = obs.tls.as_ref().and_then(|t| t.certificate.as_ref()) {
+        evidence.push(format!(
+            "the TLS certificate this client saw: {} issued by {}, SHA-256 {}",
+            c.subject, c.issuer, c.sha256_hex
+        ));
+    }
+    out.push(finding(FindingId::CredsspPubkeyMismatch, vars, evidence));
 }
