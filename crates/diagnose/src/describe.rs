@@ -2,7 +2,7 @@
 //! the words every rule, the facts and the client matrix share.
 
 use rdpdoctor_codes::Family;
-use rdpdoctor_observations::{protocol, NegotiationOutcome, TlsOutcome, Transport};
+use rdpdoctor_observations::{protocol, NegotiationOutcome, RouteFailure, TlsOutcome, Transport};
 
 /// `HYBRID_REQUIRED_BY_SERVER (5)`, from the shared code table.
 pub(crate) fn neg_failure_name(code: u32) -> String {
@@ -62,7 +62,24 @@ pub(crate) fn describe_negotiation(outcome: &NegotiationOutcome) -> String {
                 format!("{bytes} bytes of an incomplete answer, then nothing until the deadline")
             }
         },
-        NegotiationOutcome::ConnectFailed { outcome } => format!("no connection ({outcome:?})"),
+        NegotiationOutcome::Route(r) => describe_route(r),
+    }
+}
+
+/// One line for a route that did not carry a connection to the server, the same in every
+/// outcome that records one.
+pub(crate) fn describe_route(r: &RouteFailure) -> String {
+    match r {
+        RouteFailure::ConnectFailed { outcome } => format!("no connection ({outcome:?})"),
+        RouteFailure::RouteFailed {
+            route,
+            step,
+            reason,
+            code,
+        } => {
+            let code = code.map(|c| format!(" (0x{c:08X})")).unwrap_or_default();
+            format!("{route} failed at {step}: {reason}{code}")
+        }
     }
 }
 

@@ -10,6 +10,7 @@ mod evidence;
 mod intercept;
 mod network;
 mod nla;
+mod open;
 mod path;
 mod rdp_security;
 mod session;
@@ -21,6 +22,7 @@ pub use evidence::*;
 pub use intercept::*;
 pub use network::*;
 pub use nla::*;
+pub use open::*;
 pub use path::*;
 pub use rdp_security::*;
 pub use session::*;
@@ -49,6 +51,9 @@ pub struct Observations {
     /// The per-phase deadline the probe ran with, in seconds.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub timeout_secs: Option<f64>,
+    /// What carried the probe connections to the server (direct TCP, a gateway tunnel...).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub route: Option<RouteObservation>,
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub dns: Option<DnsObservation>,
     #[serde(default, skip_serializing_if = "Option::is_none")]
@@ -93,6 +98,7 @@ impl Observations {
             started_at: None,
             duration_ms: None,
             timeout_secs: None,
+            route: None,
             dns: None,
             tcp: None,
             negotiation: Vec::new(),

@@ -1,6 +1,6 @@
 //! Facts from the network probes: DNS, TCP, X.224 negotiation, TLS and the certificate.
 
-use crate::Transport;
+use crate::{RouteFailure, Transport};
 use jiff::Timestamp;
 use serde::{Deserialize, Serialize};
 use std::net::{IpAddr, SocketAddr};
@@ -262,7 +262,7 @@ pub struct NegotiationAttempt {
 #[serde(
     tag = "kind",
     rename_all = "kebab-case",
-    expecting = "a negotiation outcome: kind selected, failure, no-negotiation-data, malformed, not-rdp, connect-failed, reset, closed or timed-out, with that kind's fields"
+    expecting = "a negotiation outcome: kind selected, failure, no-negotiation-data, malformed, not-rdp, connect-failed, route-failed, reset, closed or timed-out, with that kind's fields"
 )]
 pub enum NegotiationOutcome {
     /// RDP_NEG_RSP (2.2.1.2.1).
@@ -281,8 +281,10 @@ pub enum NegotiationOutcome {
         #[serde(default, skip_serializing_if = "Option::is_none")]
         excerpt_text: Option<String>,
     },
-    /// This attempt could not even connect.
-    ConnectFailed { outcome: ConnectOutcome },
+    /// This attempt never reached the server: the connect failed, or the route would not carry
+    /// it (`connect-failed`, `route-failed`).
+    #[serde(untagged)]
+    Route(RouteFailure),
     /// The connection was reset, closed or silent before a full answer.
     #[serde(untagged)]
     Transport(Transport<Phase>),
@@ -294,8 +296,7 @@ crate::transport::debug_transparent_transport!(NegotiationOutcome {
     NoNegotiationData {},
     Malformed { reason, excerpt_hex },
     NotRdp { bytes, excerpt_hex, excerpt_text },
-    ConnectFailed { outcome },
-});
+} route Route);
 
 impl NegotiationOutcome {
     /// The selectedProtocol of an RDP_NEG_RSP (`None` for any other answer).

@@ -4,7 +4,7 @@
 //! No type here holds a password, a hash or any other secret: the user name is the only part of
 //! the credentials that is ever recorded.
 
-use crate::{ConnectOutcome, InPhase, NegotiationOutcome, TlsOutcome, Transport};
+use crate::{InPhase, OpenFailure, Transport};
 use jiff::Timestamp;
 use serde::{Deserialize, Serialize};
 
@@ -75,21 +75,19 @@ impl NtlmInfo {
 #[serde(
     tag = "kind",
     rename_all = "kebab-case",
-    expecting = "an NLA outcome: kind challenge, error-code, connect-failed, not-selected, tls-failed, malformed, reset, closed or timed-out, with that kind's fields"
+    expecting = "an NLA outcome: kind challenge, error-code, connect-failed, route-failed, not-selected, tls-failed, malformed, reset, closed or timed-out, with that kind's fields"
 )]
 pub enum NlaOutcome {
     /// The server answered the NEGOTIATE with a CHALLENGE.
     Challenge { info: NtlmInfo },
     /// The server answered with a TSRequest carrying errorCode (an NTSTATUS), no CHALLENGE.
     ErrorCode { code: u32 },
-    /// The connection could not be opened.
-    ConnectFailed { outcome: ConnectOutcome },
-    /// The X.224 exchange did not select CredSSP.
-    NotSelected { outcome: NegotiationOutcome },
-    /// TLS under CredSSP failed.
-    TlsFailed { outcome: TlsOutcome },
     /// Bytes that are not a TSRequest or not an NTLM CHALLENGE.
     Malformed { reason: String, excerpt_hex: String },
+    /// The connection did not get as far as CredSSP: the route failed, the X.224 exchange did
+    /// not select CredSSP (`not-selected`), or TLS under CredSSP failed (`tls-failed`).
+    #[serde(untagged, with = "crate::open::dialect::nla")]
+    Open(OpenFailure),
     /// The connection was reset, closed or silent in one of the exchange's phases.
     #[serde(untagged)]
     Transport(Transport<NlaPhase, InPhase<NlaPhase>>),
@@ -98,11 +96,8 @@ pub enum NlaOutcome {
 crate::transport::debug_transparent_transport!(NlaOutcome {
     Challenge { info },
     ErrorCode { code },
-    ConnectFailed { outcome },
-    NotSelected { outcome },
-    TlsFailed { outcome },
     Malformed { reason, excerpt_hex },
-});
+} open Open as "NotSelected");
 
 impl NlaOutcome {
     /// How the connection broke, when it did before the exchange ended.

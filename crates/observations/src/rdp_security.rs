@@ -1,8 +1,8 @@
 //! Facts from the Standard RDP Security probe: what the server answered to MCS Connect Initial
 //! PDUs offering each encryption method (MS-RDPBCGR 2.2.1.3, 2.2.1.4).
 
-use crate::network::{Certificate, ConnectOutcome, NegotiationOutcome};
-use crate::{InPhase, Transport};
+use crate::network::Certificate;
+use crate::{InPhase, OpenFailure, Transport};
 use serde::{Deserialize, Serialize};
 
 /// encryptionMethods / encryptionMethod values (MS-RDPBCGR 2.2.1.3.3, 2.2.1.4.3).
@@ -93,7 +93,7 @@ pub enum RdpSecurityPhase {
 #[serde(
     tag = "kind",
     rename_all = "kebab-case",
-    expecting = "an RDP Security outcome: kind accepted, mcs-refused, disconnected, negotiation, not-response, connect-failed, error, reset, closed or timed-out, with that kind's fields"
+    expecting = "an RDP Security outcome: kind accepted, mcs-refused, disconnected, negotiation, not-response, connect-failed, route-failed, error, reset, closed or timed-out, with that kind's fields"
 )]
 pub enum RdpSecurityOutcome {
     /// An MCS Connect Response with result rt-successful.
@@ -106,21 +106,18 @@ pub enum RdpSecurityOutcome {
     Disconnected {
         reason: u8,
     },
-    /// The X.224 exchange on this connection did not select Standard RDP Security.
-    Negotiation {
-        outcome: NegotiationOutcome,
-    },
     /// A TPKT arrived that is not a valid Connect Response.
     NotResponse {
         reason: String,
         excerpt_hex: String,
     },
-    ConnectFailed {
-        outcome: ConnectOutcome,
-    },
     Error {
         reason: String,
     },
+    /// The connection did not get as far as the MCS exchange: the route failed, or the X.224
+    /// exchange on this connection did not select Standard RDP Security (`negotiation`).
+    #[serde(untagged, with = "crate::open::dialect::rdp_security")]
+    Open(OpenFailure),
     /// The connection was reset, closed or silent in one of the exchanges.
     #[serde(untagged)]
     Transport(Transport<RdpSecurityPhase, InPhase<RdpSecurityPhase>>),
@@ -129,11 +126,9 @@ pub enum RdpSecurityOutcome {
 crate::transport::debug_transparent_transport!(RdpSecurityOutcome {
     McsRefused { result },
     Disconnected { reason },
-    Negotiation { outcome },
     NotResponse { reason, excerpt_hex },
-    ConnectFailed { outcome },
     Error { reason },
-} tuple Accepted);
+} tuple Accepted open Open as "Negotiation");
 
 impl RdpSecurityOutcome {
     /// How the connection broke, when it did before an answer.

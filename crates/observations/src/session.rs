@@ -3,7 +3,7 @@
 //!
 //! No type here holds a password: the user name is the only part of the credentials recorded.
 
-use crate::{ConnectOutcome, NegotiationOutcome, TlsOutcome};
+use crate::OpenFailure;
 use serde::{Deserialize, Serialize};
 
 /// The phases of the connection sequence (MS-RDPBCGR 1.3.1.1), in order.
@@ -99,29 +99,13 @@ pub enum SessionOutcome {
     /// The connection sequence completed; the probe then disconnected.
     SessionUp,
     /// The server sent an MCS Disconnect Provider Ultimatum (T.125 reason, raw).
-    Ultimatum {
-        reason: u8,
-    },
+    Ultimatum { reason: u8 },
     /// The server closed (or reset) the TCP connection.
-    Closed {
-        reset: bool,
-    },
+    Closed { reset: bool },
     /// The server sent a Server Redirection PDU; the probe does not follow it.
-    Redirected {
-        redirection: RedirectionInfo,
-    },
+    Redirected { redirection: RedirectionInfo },
     /// No frame before the deadline.
     TimedOut,
-    ConnectFailed {
-        outcome: ConnectOutcome,
-    },
-    /// The X.224 exchange did not select a protocol the probe continues with.
-    NegotiationFailed {
-        outcome: NegotiationOutcome,
-    },
-    TlsFailed {
-        outcome: TlsOutcome,
-    },
     /// CredSSP ended with the server's refusal of the credentials; `logon` says how.
     LogonRefused,
     /// CredSSP ended without the server's verdict on the credentials: no pubKeyAuth that
@@ -130,23 +114,20 @@ pub enum SessionOutcome {
     LogonUnproven,
     /// The server sent this many frames without completing the connection sequence; the probe
     /// stopped reading (its limit).
-    TooManyFrames {
-        frames: u32,
-    },
+    TooManyFrames { frames: u32 },
     /// The probe stopped on purpose (a limit of the probe, or credentials it needs), with why.
-    Stopped {
-        reason: String,
-    },
+    Stopped { reason: String },
     /// A frame the connection sequence could not process.
-    ProtocolError {
-        reason: String,
-    },
+    ProtocolError { reason: String },
     /// The whole connection ran past its overall deadline (a server that keeps a slow trickle of
     /// frames coming never trips a per-read deadline); `phase` in the observation says how far
     /// it got.
-    DeadlineExceeded {
-        seconds: f64,
-    },
+    DeadlineExceeded { seconds: f64 },
+    /// The connection did not get as far as the connection sequence: the route failed, the
+    /// X.224 exchange did not select a protocol the probe continues with
+    /// (`negotiation-failed`), or the TLS upgrade failed (`tls-failed`).
+    #[serde(untagged, with = "crate::open::dialect::session")]
+    Open(OpenFailure),
 }
 
 /// The channel the credentials would travel over in `check --full --user`.

@@ -112,13 +112,18 @@ impl<P: fmt::Debug + Copy> fmt::Debug for Transport<P, InPhase<P>> {
 }
 
 /// `Debug` for an outcome with a `Transport` variant: the other variants as `derive(Debug)`
-/// writes them, the transport variant as its inner value (the text the separate variants had).
+/// writes them, the transport variant as its inner value (the text the separate variants had),
+/// and a shared route or open failure as the variants it replaced (`ConnectFailed { .. }`,
+/// the outcome's own name for the X.224 step, `TlsFailed { .. }`).
 macro_rules! debug_transparent_transport {
-    ($ty:ident { $($var:ident { $($field:ident),* }),* $(,)? } $(tuple $tuple:ident)?) => {
+    ($ty:ident { $($var:ident { $($field:ident),* }),* $(,)? }
+        $(tuple $tuple:ident)? $(route $route:ident)? $(open $open:ident as $name:literal)?) => {
         impl std::fmt::Debug for $ty {
             fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
                 match self {
                     $ty::Transport(t) => std::fmt::Debug::fmt(t, f),
+                    $($ty::$route(r) => std::fmt::Debug::fmt(r, f),)?
+                    $($ty::$open(o) => std::fmt::Debug::fmt(&crate::open::Named(o, $name), f),)?
                     $($ty::$var { $($field),* } => f
                         .debug_struct(stringify!($var))
                         $(.field(stringify!($field), $field))*

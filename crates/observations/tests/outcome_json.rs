@@ -92,7 +92,7 @@ fn negotiation_outcome() {
         r#"{"kind":"timed-out","phase":"connect","bytes":0}"#,
     );
     same(
-        N::ConnectFailed { outcome: refused() },
+        N::Route(RouteFailure::ConnectFailed { outcome: refused() }),
         r#"{"kind":"connect-failed","outcome":{"kind":"refused"}}"#,
     );
 }
@@ -171,24 +171,22 @@ fn nla_outcome() {
         r#"{"kind":"error-code","code":3221225581}"#,
     );
     same(
-        L::ConnectFailed {
-            outcome: ConnectOutcome::TimedOut,
-        },
+        L::Open(OpenFailure::connect(ConnectOutcome::TimedOut)),
         r#"{"kind":"connect-failed","outcome":{"kind":"timed-out"}}"#,
     );
     same(
-        L::NotSelected {
-            outcome: NegotiationOutcome::Transport(Transport::Closed { at: (), bytes: 0 }),
-        },
+        L::Open(OpenFailure::Negotiation(NegotiationOutcome::Transport(
+            Transport::Closed { at: (), bytes: 0 },
+        ))),
         r#"{"kind":"not-selected","outcome":{"kind":"closed","bytes":0}}"#,
     );
     same(
-        L::TlsFailed {
-            outcome: TlsOutcome::Transport(Transport::TimedOut {
+        L::Open(OpenFailure::Tls(TlsOutcome::Transport(
+            Transport::TimedOut {
                 phase: Phase::TlsHandshake,
                 bytes: 0,
-            }),
-        },
+            },
+        ))),
         r#"{"kind":"tls-failed","outcome":{"kind":"timed-out","phase":"tls-handshake","bytes":0}}"#,
     );
     same(
@@ -230,11 +228,9 @@ fn rdp_security_outcome() {
         r#"{"kind":"disconnected","reason":1}"#,
     );
     same(
-        R::Negotiation {
-            outcome: NegotiationOutcome::Failure {
-                code: NegFailureCode::SslRequiredByServer,
-            },
-        },
+        R::Open(OpenFailure::Negotiation(NegotiationOutcome::Failure {
+            code: NegFailureCode::SslRequiredByServer,
+        })),
         r#"{"kind":"negotiation","outcome":{"kind":"failure","code":1}}"#,
     );
     same(
@@ -260,7 +256,7 @@ fn rdp_security_outcome() {
         r#"{"kind":"timed-out","phase":"mcs-connect","bytes":11}"#,
     );
     same(
-        R::ConnectFailed { outcome: refused() },
+        R::Open(OpenFailure::connect(refused())),
         r#"{"kind":"connect-failed","outcome":{"kind":"refused"}}"#,
     );
     same(
@@ -298,22 +294,23 @@ fn session_outcome() {
     );
     same(S::TimedOut, r#"{"kind":"timed-out"}"#);
     same(
-        S::ConnectFailed { outcome: refused() },
+        S::Open(OpenFailure::connect(refused())),
         r#"{"kind":"connect-failed","outcome":{"kind":"refused"}}"#,
     );
     same(
-        S::NegotiationFailed {
-            outcome: NegotiationOutcome::Transport(Transport::TimedOut {
+        S::Open(OpenFailure::Negotiation(NegotiationOutcome::Transport(
+            Transport::TimedOut {
                 phase: Phase::X224,
                 bytes: 0,
-            }),
-        },
+            },
+        ))),
         r#"{"kind":"negotiation-failed","outcome":{"kind":"timed-out","phase":"x224","bytes":0}}"#,
     );
     same(
-        S::TlsFailed {
-            outcome: TlsOutcome::Transport(Transport::Reset { at: (), bytes: 0 }),
-        },
+        S::Open(OpenFailure::Tls(TlsOutcome::Transport(Transport::Reset {
+            at: (),
+            bytes: 0,
+        }))),
         r#"{"kind":"tls-failed","outcome":{"kind":"reset","bytes":0}}"#,
     );
     same(S::LogonRefused, r#"{"kind":"logon-refused"}"#);
@@ -376,6 +373,92 @@ fn logon_outcome() {
             bytes: 0,
         },
         r#"{"kind":"timed-out","phase":"authenticate","bytes":0}"#,
+    );
+}
+
+/// One route failure, the same JSON in every outcome that embeds it (the X.224 answer, and the
+/// NLA, session and Standard RDP Security outcomes), with the route's own code kept raw.
+#[test]
+fn route_failures_are_one_type_in_every_outcome() {
+    let refused = RouteFailure::RouteFailed {
+        route: "gateway gw.example.com:443".into(),
+        step: "channel create".into(),
+        reason: "no resource authorization policy allows this computer".into(),
+        code: Some(0x8007_59DA),
+    };
+    let json = r#"{"kind":"route-failed","route":"gateway gw.example.com:443","step":"channel create","reason":"no resource authorization policy allows this computer","code":2147965402}"#;
+    same(NegotiationOutcome::Route(refused.clone()), json);
+    same(NlaOutcome::Open(OpenFailure::Route(refused.clone())), json);
+    same(
+        SessionOutcome::Open(OpenFailure::Route(refused.clone())),
+        json,
+    );
+    same(
+        RdpSecurityOutcome::Open(OpenFailure::Route(refused.clone())),
+        json,
+    );
+    same(
+        TlsOutcome::NegotiationFailed {
+            outcome: NegotiationOutcome::Route(refused.clone()),
+        },
+        &format!(r#"{{"kind":"negotiation-failed","outcome":{json}}}"#),
+    );
+    // Without a code the field is left out.
+    same(
+        RouteFailure::RouteFailed {
+            route: "r".into(),
+            step: "s".into(),
+            reason: "why".into(),
+            code: None,
+        },
+        r#"{"kind":"route-failed","route":"r","step":"s","reason":"why"}"#,
+    );
+    // Each outcome reads only its own name for the X.224 step.
+    let closed = r#"{"kind":"closed","bytes":0}"#;
+    for (kind, nla, session, rdp) in [
+        ("not-selected", true, false, false),
+        ("negotiation-failed", false, true, false),
+        ("negotiation", false, false, true),
+    ] {
+        let doc = format!(r#"{{"kind":"{kind}","outcome":{closed}}}"#);
+        assert_eq!(
+            serde_json::from_str::<NlaOutcome>(&doc).is_ok(),
+            nla,
+            "{doc}"
+        );
+        assert_eq!(
+            serde_json::from_str::<SessionOutcome>(&doc).is_ok(),
+            session,
+            "{doc}"
+        );
+        assert_eq!(
+            serde_json::from_str::<RdpSecurityOutcome>(&doc).is_ok(),
+            rdp,
+            "{doc}"
+        );
+    }
+    assert_eq!(
+        format!("{:?}", NlaOutcome::Open(OpenFailure::Route(refused))),
+        r#"RouteFailed { route: "gateway gw.example.com:443", step: "channel create", reason: "no resource authorization policy allows this computer", code: Some(2147965402) }"#
+    );
+}
+
+/// The route every check records (additive: documents without it still read).
+#[test]
+fn route_observation() {
+    same(
+        RouteObservation::Direct {
+            address: Some("127.0.0.1:3389".parse().unwrap()),
+        },
+        r#"{"kind":"direct","address":"127.0.0.1:3389"}"#,
+    );
+    same(
+        RouteObservation::Direct { address: None },
+        r#"{"kind":"direct"}"#,
+    );
+    same(
+        RouteObservation::Scripted { server: "x".into() },
+        r#"{"kind":"scripted","server":"x"}"#,
     );
 }
 
@@ -443,7 +526,10 @@ fn debug_text() {
             r#"NotRdp { bytes: 1, excerpt_hex: "00", excerpt_text: None }"#,
         ),
         (
-            format!("{:?}", N::ConnectFailed { outcome: refused() }),
+            format!(
+                "{:?}",
+                N::Route(RouteFailure::ConnectFailed { outcome: refused() })
+            ),
             "ConnectFailed { outcome: Refused }",
         ),
         (
@@ -503,20 +589,19 @@ fn debug_text() {
         (
             format!(
                 "{:?}",
-                NlaOutcome::NotSelected {
-                    outcome: N::Failure {
-                        code: NegFailureCode::SslNotAllowedByServer
-                    }
-                }
+                NlaOutcome::Open(OpenFailure::Negotiation(N::Failure {
+                    code: NegFailureCode::SslNotAllowedByServer
+                }))
             ),
             "NotSelected { outcome: Failure { code: 2 } }",
         ),
         (
             format!(
                 "{:?}",
-                NlaOutcome::TlsFailed {
-                    outcome: TlsOutcome::Transport(Transport::Closed { at: (), bytes: 0 })
-                }
+                NlaOutcome::Open(OpenFailure::Tls(TlsOutcome::Transport(Transport::Closed {
+                    at: (),
+                    bytes: 0
+                })))
             ),
             "TlsFailed { outcome: Closed { bytes: 0 } }",
         ),

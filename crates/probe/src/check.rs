@@ -15,8 +15,8 @@ use crate::{certificate, dns, elapsed_ms, negotiate, path, tcp_info, tls};
 use openssl::x509::X509;
 use rdpdoctor_observations::{
     encryption, protocol, ConnectOutcome, NegotiationAttempt, NegotiationOutcome, NlaObservation,
-    Observations, PathObservation, RdpSecurityAttempt, Target, TcpAttempt, TcpObservation,
-    TlsAttempt, TlsObservation, TlsOutcome, TlsVersion,
+    Observations, PathObservation, RdpSecurityAttempt, RouteFailure, Target, TcpAttempt,
+    TcpObservation, TlsAttempt, TlsObservation, TlsOutcome, TlsVersion,
 };
 use std::net::SocketAddr;
 use std::sync::atomic::{AtomicBool, Ordering};
@@ -487,7 +487,7 @@ async fn run_job(
         None => match host.open().await {
             Ok(pair) => pair,
             Err(outcome) => {
-                let outcome = NegotiationOutcome::ConnectFailed { outcome };
+                let outcome = NegotiationOutcome::Route(RouteFailure::ConnectFailed { outcome });
                 return without_tls(job, elapsed_ms(t), outcome);
             }
         },

@@ -32,7 +32,7 @@ use openssl::x509::X509;
 use rdpdoctor_observations::{
     protocol, Delegation, DelegationChannel, ErrorInfoEvent, HoldEnding, IdentityProof,
     LicensingEvent, LogonObservation, LogonOutcome, NegFailureCode, NegotiationOutcome,
-    RedirectionInfo, SessionObservation, SessionOutcome, SessionPhase,
+    OpenFailure, RedirectionInfo, SessionObservation, SessionOutcome, SessionPhase,
 };
 use rdpdoctor_wire::mcs;
 use rdpdoctor_wire::session::{self, ServerFrame};
@@ -190,7 +190,7 @@ async fn connect(
     ctx.tl.phase(SessionPhase::ConnectionInitiation);
     let (_slot, mut tcp) = match host.open().await {
         Ok(pair) => pair,
-        Err(outcome) => return SessionOutcome::ConnectFailed { outcome },
+        Err(outcome) => return SessionOutcome::Open(OpenFailure::connect(outcome)),
     };
     // Connection initiation: this crate's X.224 exchange (it records the answer the same way as
     // the negotiation probes); the connector is fed the same Connection Confirm.
@@ -198,9 +198,7 @@ async fn connect(
     let (selected, flags) = match negotiation {
         // An unknown or combined selectedProtocol is not followed: nothing says what it is.
         NegotiationOutcome::Selected { protocol: p, .. } if !protocol::is_known_selection(p) => {
-            return SessionOutcome::NegotiationFailed {
-                outcome: negotiation,
-            }
+            return SessionOutcome::Open(OpenFailure::Negotiation(negotiation))
         }
         NegotiationOutcome::Selected { protocol, flags } => (protocol, flags),
         NegotiationOutcome::Failure {
@@ -217,7 +215,7 @@ async fn connect(
                 reason: "the server allows only Standard RDP Security (SSL_NOT_ALLOWED_BY_SERVER): Standard RDP Security encryption not supported by the probe".to_string(),
             }
         }
-        outcome => return SessionOutcome::NegotiationFailed { outcome },
+        outcome => return SessionOutcome::Open(OpenFailure::Negotiation(outcome)),
     };
     obs.selected = Some(selected);
     let mut cfg = config(creds);
@@ -353,7 +351,7 @@ async fn secure(
     let host = full.host;
     let mut tls = tls::upgrade(tcp, host.server_name.as_deref(), host.timeout())
         .await
-        .map_err(|outcome| SessionOutcome::TlsFailed { outcome })?;
+        .map_err(|outcome| SessionOutcome::Open(OpenFailure::Tls(outcome)))?;
     connector.mark_security_upgrade_as_done();
     if connector.should_perform_credssp() {
         obs.phase = SessionPhase::Credssp;

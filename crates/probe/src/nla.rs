@@ -16,7 +16,7 @@ use crate::tls::{self, Tls};
 use crate::{elapsed_ms, excerpt_hex};
 use rdpdoctor_observations::{
     protocol, LogonObservation, LogonOutcome, NegotiationOutcome, NlaObservation, NlaOutcome,
-    NlaPhase, NtlmInfo, OsVersion, TlsOutcome, Transport,
+    NlaPhase, NtlmInfo, OpenFailure, OsVersion, RouteFailure, TlsOutcome, Transport,
 };
 use rdpdoctor_wire::contain;
 use rdpdoctor_wire::credssp::{self, AuthenticateAnswer, TsRequest};
@@ -45,12 +45,12 @@ async fn open(host: &Host) -> Result<Open<'_>, Box<NlaOutcome>> {
     let fail = |o| Err(Box::new(o));
     let (slot, mut stream) = match host.open().await {
         Ok(pair) => pair,
-        Err(outcome) => return fail(NlaOutcome::ConnectFailed { outcome }),
+        Err(outcome) => return fail(NlaOutcome::Open(OpenFailure::connect(outcome))),
     };
     let outcome = negotiate::negotiate(&mut stream, REQUESTED, host.timeout()).await;
     let selected = match outcome {
         NegotiationOutcome::Selected { protocol: p, .. } if protocol::is_credssp(p) => p,
-        other => return fail(NlaOutcome::NotSelected { outcome: other }),
+        other => return fail(NlaOutcome::Open(OpenFailure::Negotiation(other))),
     };
     let tls = match tls::upgrade(stream, host.server_name.as_deref(), host.timeout()).await {
         Ok(tls) => tls,
@@ -60,14 +60,12 @@ async fn open(host: &Host) -> Result<Open<'_>, Box<NlaOutcome>> {
                 bytes,
             }))
         }
-        Err(outcome) => return fail(NlaOutcome::TlsFailed { outcome }),
+        Err(outcome) => return fail(NlaOutcome::Open(OpenFailure::Tls(outcome))),
     };
     let Some(public_key) = tls::subject_public_key(&tls) else {
-        return fail(NlaOutcome::TlsFailed {
-            outcome: TlsOutcome::Error {
-                reason: "the server's certificate carries no readable public key".to_string(),
-            },
-        });
+        return fail(NlaOutcome::Open(OpenFailure::Tls(TlsOutcome::Error {
+            reason: "the server's certificate carries no readable public key".to_string(),
+        })));
     };
     Ok(Open {
         _slot: slot,
@@ -302,9 +300,9 @@ pub(crate) async fn logon(
 
 fn phase_of(o: &NlaOutcome) -> NlaPhase {
     match o {
-        NlaOutcome::ConnectFailed { .. } => NlaPhase::Connect,
-        NlaOutcome::NotSelected { .. } => NlaPhase::X224,
-        NlaOutcome::TlsFailed { .. } => NlaPhase::TlsHandshake,
+        NlaOutcome::Open(OpenFailure::Route(_)) => NlaPhase::Connect,
+        NlaOutcome::Open(OpenFailure::Negotiation(_)) => NlaPhase::X224,
+        NlaOutcome::Open(OpenFailure::Tls(_)) => NlaPhase::TlsHandshake,
         NlaOutcome::Transport(t) => t.phase(),
         _ => NlaPhase::Challenge,
     }
@@ -312,11 +310,16 @@ fn phase_of(o: &NlaOutcome) -> NlaPhase {
 
 fn describe_failure(o: &NlaOutcome) -> String {
     match o {
-        NlaOutcome::ConnectFailed { outcome } => format!("no connection ({outcome:?})"),
-        NlaOutcome::NotSelected { outcome } => {
+        NlaOutcome::Open(OpenFailure::Route(RouteFailure::ConnectFailed { outcome })) => {
+            format!("no connection ({outcome:?})")
+        }
+        NlaOutcome::Open(OpenFailure::Route(r)) => format!("no connection ({r:?})"),
+        NlaOutcome::Open(OpenFailure::Negotiation(outcome)) => {
             format!("the server did not select CredSSP ({outcome:?})")
         }
-        NlaOutcome::TlsFailed { outcome } => format!("TLS under CredSSP failed ({outcome:?})"),
+        NlaOutcome::Open(OpenFailure::Tls(outcome)) => {
+            format!("TLS under CredSSP failed ({outcome:?})")
+        }
         other => format!("{other:?}"),
     }
 }

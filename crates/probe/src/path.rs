@@ -17,8 +17,8 @@ use crate::host::Host;
 use crate::{elapsed_ms, negotiate, tcp, tcp_info, tls};
 use rdpdoctor_observations::{
     protocol, ConnectOutcome, IcmpError, MssProbe, NegotiationOutcome, PathObservation, Phase,
-    TcpAttempt, TcpInfoSample, TlsAttempt, TlsOutcome, TlsRetry, TlsRetryKind, TlsVersion,
-    Transport, LOSS_SAMPLE_SEGMENTS,
+    RouteFailure, TcpAttempt, TcpInfoSample, TlsAttempt, TlsOutcome, TlsRetry, TlsRetryKind,
+    TlsVersion, Transport, LOSS_SAMPLE_SEGMENTS,
 };
 use std::future::Future;
 use std::io;
@@ -211,7 +211,7 @@ async fn tls_retry(host: &Host, requested: u32, kind: TlsRetryKind) -> TlsRetry 
         Ok(pair) => pair,
         Err(outcome) => {
             let outcome = TlsOutcome::NegotiationFailed {
-                outcome: NegotiationOutcome::ConnectFailed { outcome },
+                outcome: NegotiationOutcome::Route(RouteFailure::ConnectFailed { outcome }),
             };
             return retry(outcome);
         }
@@ -302,9 +302,9 @@ async fn mss_probe(host: &Host, requested: u32, mss: u16, deadline: Duration) ->
     };
     let Some(mut stream) = stream else {
         let outcome = TlsOutcome::NegotiationFailed {
-            outcome: NegotiationOutcome::ConnectFailed {
+            outcome: NegotiationOutcome::Route(RouteFailure::ConnectFailed {
                 outcome: attempt.outcome.clone(),
-            },
+            }),
         };
         return probe(attempt.outcome, outcome);
     };

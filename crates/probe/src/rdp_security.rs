@@ -12,7 +12,7 @@ use crate::host::Host;
 use crate::{certificate, elapsed_ms, excerpt_hex, negotiate};
 use openssl::x509::X509;
 use rdpdoctor_observations::{
-    encryption, protocol, NegotiationAttempt, NegotiationOutcome, RdpSecurityAttempt,
+    encryption, protocol, NegotiationAttempt, NegotiationOutcome, OpenFailure, RdpSecurityAttempt,
     RdpSecurityObservation, RdpSecurityOutcome, RdpSecurityPhase, ServerCertificateFacts,
     ServerSecurity, Transport,
 };
@@ -86,7 +86,7 @@ pub(crate) async fn complete(
 pub(crate) async fn attempt(host: &Host, offered: u32) -> RdpSecurityAttempt {
     let t = Instant::now();
     let outcome = match host.open().await {
-        Err(outcome) => RdpSecurityOutcome::ConnectFailed { outcome },
+        Err(outcome) => RdpSecurityOutcome::Open(OpenFailure::connect(outcome)),
         Ok((_slot, mut stream)) => exchange(&mut stream, offered, host.timeout()).await,
     };
     RdpSecurityAttempt {
@@ -113,9 +113,7 @@ where
             ..
         } | NegotiationOutcome::NoNegotiationData
     ) {
-        return RdpSecurityOutcome::Negotiation {
-            outcome: negotiated,
-        };
+        return RdpSecurityOutcome::Open(OpenFailure::Negotiation(negotiated));
     }
     mcs_exchange(stream, offered, protocol::RDP, deadline).await
 }
@@ -342,7 +340,7 @@ mod tests {
                 true
             )
             .await,
-            RdpSecurityOutcome::Negotiation { .. }
+            RdpSecurityOutcome::Open(OpenFailure::Negotiation(_))
         ));
     }
 

@@ -11,7 +11,7 @@ use crate::FindingId;
 use rdpdoctor_codes::Family;
 use rdpdoctor_observations::{
     LogonObservation, LogonOutcome, NlaObservation, NlaOutcome, NlaPhase, NtlmInfo, Observations,
-    OsVersion, Transport,
+    OpenFailure, OsVersion, Transport,
 };
 
 /// Kerberos's default tolerance (Maximum tolerance for computer clock synchronization).
@@ -490,14 +490,16 @@ fn describe(o: &NlaOutcome) -> String {
     match o {
         NlaOutcome::Challenge { .. } => "CHALLENGE received".to_string(),
         NlaOutcome::ErrorCode { code } => format!("errorCode {}", ntstatus_name(*code)),
-        NlaOutcome::ConnectFailed { outcome } => format!("no connection ({outcome:?})"),
-        NlaOutcome::NotSelected { outcome } => {
+        NlaOutcome::Open(OpenFailure::Route(r)) => super::describe_route(r),
+        NlaOutcome::Open(OpenFailure::Negotiation(outcome)) => {
             format!(
                 "CredSSP not selected: {}",
                 super::describe_negotiation(outcome)
             )
         }
-        NlaOutcome::TlsFailed { outcome } => format!("TLS {}", super::describe_tls(outcome)),
+        NlaOutcome::Open(OpenFailure::Tls(outcome)) => {
+            format!("TLS {}", super::describe_tls(outcome))
+        }
         NlaOutcome::Transport(t) => {
             let (bytes, phase) = (t.bytes(), phase_label(t.phase()));
             match t {

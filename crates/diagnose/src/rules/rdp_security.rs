@@ -7,8 +7,8 @@ use crate::model::{Finding, RdpSecurityFacts, Severity};
 use crate::FindingId;
 use rdpdoctor_observations::encryption::{level_name, method_names, version_name};
 use rdpdoctor_observations::{
-    encryption, protocol, NegotiationOutcome, Observations, RdpSecurityAttempt, RdpSecurityOutcome,
-    ServerCertificateFacts, ServerSecurity, Transport,
+    encryption, protocol, NegotiationOutcome, Observations, OpenFailure, RdpSecurityAttempt,
+    RdpSecurityOutcome, RouteFailure, ServerCertificateFacts, ServerSecurity, Transport,
 };
 
 const LEVEL_NONE: u32 = 0;
@@ -212,8 +212,7 @@ fn encryption_mismatch(
         | RdpSecurityOutcome::Transport(Transport::Closed { .. } | Transport::Reset { .. }) => true,
         RdpSecurityOutcome::Transport(Transport::TimedOut { .. })
         | RdpSecurityOutcome::NotResponse { .. }
-        | RdpSecurityOutcome::Negotiation { .. }
-        | RdpSecurityOutcome::ConnectFailed { .. }
+        | RdpSecurityOutcome::Open(_)
         | RdpSecurityOutcome::Error { .. } => false,
     };
     let mismatched: Vec<&RdpSecurityAttempt> = sound.iter().copied().filter(|a| bad(a)).collect();
@@ -418,13 +417,22 @@ fn line(a: &RdpSecurityAttempt) -> String {
         } => {
             format!("got an invalid answer ({reason}): {excerpt_hex}")
         }
-        RdpSecurityOutcome::Negotiation { outcome } => {
+        RdpSecurityOutcome::Open(OpenFailure::Negotiation(outcome)) => {
             format!(
                 "was not reached: X.224 got {}",
                 super::describe_negotiation(outcome)
             )
         }
-        RdpSecurityOutcome::ConnectFailed { outcome } => format!("could not connect ({outcome:?})"),
+        RdpSecurityOutcome::Open(OpenFailure::Route(RouteFailure::ConnectFailed { outcome })) => {
+            format!("could not connect ({outcome:?})")
+        }
+        RdpSecurityOutcome::Open(OpenFailure::Route(r)) => {
+            format!("was not reached: {}", super::describe_route(r))
+        }
+        // No TLS under Standard RDP Security: the probe never records this.
+        RdpSecurityOutcome::Open(OpenFailure::Tls(outcome)) => {
+            format!("was not reached: TLS {}", super::describe_tls(outcome))
+        }
         RdpSecurityOutcome::Error { reason } => format!("failed: {reason}"),
     };
     format!("{} {what}", capitalize(&offer(a.offered)))

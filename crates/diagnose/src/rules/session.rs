@@ -7,8 +7,8 @@ use crate::model::{Finding, SessionFacts, Severity};
 use crate::FindingId;
 use rdpdoctor_codes::Family;
 use rdpdoctor_observations::{
-    Delegation, DelegationChannel, IdentityProof, LogonOutcome, Observations, SessionObservation,
-    SessionOutcome, SessionPhase,
+    Delegation, DelegationChannel, IdentityProof, LogonOutcome, Observations, OpenFailure,
+    SessionObservation, SessionOutcome, SessionPhase,
 };
 
 /// ERRINFO_SERVER_DENIED_CONNECTION.
@@ -180,11 +180,11 @@ fn ended(obs: &Observations, s: &SessionObservation) -> String {
         }
         SessionOutcome::Redirected { .. } => "a Server Redirection PDU".into(),
         SessionOutcome::TimedOut => "silence until the deadline".into(),
-        SessionOutcome::ConnectFailed { outcome } => format!("no connection ({outcome:?})"),
-        SessionOutcome::NegotiationFailed { outcome } => {
+        SessionOutcome::Open(OpenFailure::Route(r)) => super::describe_route(r),
+        SessionOutcome::Open(OpenFailure::Negotiation(outcome)) => {
             format!("X.224: {}", super::describe_negotiation(outcome))
         }
-        SessionOutcome::TlsFailed { outcome } => format!("TLS {}", super::describe_tls(outcome)),
+        SessionOutcome::Open(OpenFailure::Tls(outcome)) => format!("TLS {}", super::describe_tls(outcome)),
         SessionOutcome::LogonRefused => match &obs.logon {
             Some(l) => format!("CredSSP: {}", super::nla::logon_summary(l)),
             None => "CredSSP refusing the credentials".into(),
