@@ -25,15 +25,16 @@ pub(crate) async fn negotiate<S>(
 where
     S: AsyncRead + AsyncWrite + Unpin,
 {
-    let request = match x224::connection_request(requested, COOKIE) {
-        Ok(r) => r,
-        Err(e) => {
-            return NegotiationOutcome::Malformed {
-                reason: e.to_string(),
-                excerpt_hex: String::new(),
+    let request =
+        match x224::connection_request(requested, &x224::RequestCookie::Name(COOKIE.to_string())) {
+            Ok(r) => r,
+            Err(e) => {
+                return NegotiationOutcome::Malformed {
+                    reason: e.to_string(),
+                    excerpt_hex: String::new(),
+                }
             }
-        }
-    };
+        };
     match tokio::time::timeout(deadline, stream.write_all(&request)).await {
         Err(_) => {
             return NegotiationOutcome::Transport(Transport::TimedOut {

@@ -20,11 +20,27 @@ const NEG_DATA_LEN: usize = 8;
 #[error("cannot encode the X.224 Connection Request: {0}")]
 pub struct EncodeError(String);
 
-/// Encodes a Connection Request carrying `Cookie: mstshash=<cookie>` and an RDP_NEG_REQ with
-/// `requested` as requestedProtocols.
-pub fn connection_request(requested: u32, cookie: &str) -> Result<Vec<u8>, EncodeError> {
+/// What a Connection Request carries before its RDP_NEG_REQ (MS-RDPBCGR 2.2.1.1): the
+/// `mstshash` cookie a client sends on a first connection, or the routing token a Connection
+/// Broker handed out for the second leg after a redirection (MS-RDPBCGR 3.1.5.1, the
+/// LoadBalanceInfo of the Server Redirection PDU, 2.2.13.1).
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub enum RequestCookie {
+    /// `Cookie: mstshash=NAME\r\n`: servers ignore it, their traces show it.
+    Name(String),
+    /// `Cookie: msts=TOKEN\r\n`: the broker's routing token for this connection.
+    RoutingToken(String),
+}
+
+/// Encodes a Connection Request carrying `cookie` and an RDP_NEG_REQ with `requested` as
+/// requestedProtocols.
+pub fn connection_request(requested: u32, cookie: &RequestCookie) -> Result<Vec<u8>, EncodeError> {
+    let nego_data = match cookie {
+        RequestCookie::Name(name) => NegoRequestData::cookie(name.clone()),
+        RequestCookie::RoutingToken(token) => NegoRequestData::routing_token(token.clone()),
+    };
     let request = ConnectionRequest {
-        nego_data: Some(NegoRequestData::cookie(cookie.to_string())),
+        nego_data: Some(nego_data),
         flags: RequestFlags::empty(),
         protocol: SecurityProtocol::from_bits_retain(requested),
         correlation_info: None,
@@ -120,7 +136,21 @@ mod tests {
         let mut want = bytes("0300002b26e00000000000");
         want.extend_from_slice(b"Cookie: mstshash=probe\r\n");
         want.extend_from_slice(&bytes("0100080003000000"));
-        assert_eq!(connection_request(3, "probe").expect("encodes"), want);
+        let cookie = RequestCookie::Name("probe".into());
+        assert_eq!(connection_request(3, &cookie).expect("encodes"), want);
+    }
+
+    #[test]
+    fn a_routing_token_replaces_the_cookie() {
+        // The second leg after a redirection: the broker's token (here in the IP.port.reserved
+        // form load balancers use) where the cookie was (MS-RDPBCGR 2.2.1.1 routingToken).
+        let line = b"Cookie: msts=3640205228.15629.0000\r\n";
+        let mut want = vec![0x03, 0x00, 0x00, (4 + 7 + line.len() + 8) as u8];
+        want.extend_from_slice(&bytes(&format!("{:02x}e00000000000", 6 + line.len() + 8)));
+        want.extend_from_slice(line);
+        want.extend_from_slice(&bytes("0100080003000000"));
+        let token = RequestCookie::RoutingToken("3640205228.15629.0000".into());
+        assert_eq!(connection_request(3, &token).expect("encodes"), want);
     }
 
     #[test]

@@ -160,7 +160,7 @@ fn connect(
     salted_mac: bool,
 ) -> (Option<Method>, Vec<(ServerFrame, bool)>, Reached) {
     let mut c = Conn::open(port);
-    c.send(&x224::connection_request(0, "rdpdoctor").unwrap());
+    c.send(&x224::connection_request(0, &x224::RequestCookie::Name("rdpdoctor".into())).unwrap());
     c.frame().expect("Connection Confirm");
     c.send(&mcs::connect_initial(methods, 0).unwrap());
     let response = c.frame().expect("MCS Connect Response");
