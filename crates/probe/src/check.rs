@@ -9,20 +9,21 @@
 //! `max_connections` open at a time.
 
 use crate::host::Host;
+use crate::open::{open, Open, Opening, Stream, Upgrade};
 use crate::options::ProbeOptions;
 use crate::plan::{self, PRIMARY};
-use crate::{certificate, dns, elapsed_ms, negotiate, path, tcp_info, tls};
+use crate::route::{self, ByteStream, Dialed, Route};
+use crate::{certificate, dns, elapsed_ms, path, tcp_info};
 use openssl::x509::X509;
 use rdpdoctor_observations::{
-    encryption, protocol, ConnectOutcome, NegotiationAttempt, NegotiationOutcome, NlaObservation,
-    Observations, PathObservation, RdpSecurityAttempt, RouteFailure, Target, TcpAttempt,
-    TcpObservation, TlsAttempt, TlsObservation, TlsOutcome, TlsVersion,
+    encryption, protocol, NegotiationAttempt, NegotiationOutcome, NlaObservation, Observations,
+    PathObservation, RdpSecurityAttempt, RouteObservation, Target, TcpObservation, TlsAttempt,
+    TlsObservation, TlsOutcome, TlsVersion,
 };
 use std::net::SocketAddr;
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::Arc;
 use std::time::Instant;
-use tokio::net::TcpStream;
 use tokio::task::JoinSet;
 
 /// One connection: an X.224 request, then, by what the server selected, a TLS handshake pinned to
@@ -80,6 +81,8 @@ pub async fn check(target: Target, options: &ProbeOptions) -> Observations {
     let mut obs = Observations::new(Some(target.clone()));
     obs.started_at = Some(jiff::Timestamp::now());
     obs.timeout_secs = Some(options.timeout.as_secs_f64());
+    // The direct route: TCP to the addresses the name resolves to.
+    obs.route = Some(RouteObservation::Direct { address: None });
 
     let dns = dns::resolve(&target, options.timeout).await;
     let addresses = dns.outcome.addresses().to_vec();
@@ -90,7 +93,9 @@ pub async fn check(target: Target, options: &ProbeOptions) -> Observations {
     }
     obs.dns = Some(dns);
 
-    let (attempts, first) = connect_first(&addresses, target.port, options, &mut path).await;
+    let reach = route::direct::reach(&addresses, target.port, options).await;
+    path.icmp.extend(reach.icmp);
+    let attempts = reach.attempts;
     // The addresses a client picking another one would meet: one connect each, beside the rest.
     let others = path::try_others(
         addresses
@@ -101,7 +106,7 @@ pub async fn check(target: Target, options: &ProbeOptions) -> Observations {
         options.timeout,
         options.global.clone(),
     );
-    let Some((address, stream, connect_ms)) = first else {
+    let Some((direct, first)) = reach.first else {
         obs.path = Some(path).filter(|p| !p.is_empty());
         if !attempts.is_empty() {
             obs.tcp = Some(TcpObservation {
@@ -114,17 +119,20 @@ pub async fn check(target: Target, options: &ProbeOptions) -> Observations {
         return obs;
     };
 
+    let route: Arc<dyn Route> = Arc::new(direct);
+    obs.route = Some(route.observation());
+    let address = route.server_address();
     let host = Arc::new(
         Host::new(
-            address,
+            route,
             target.ip().is_none().then(|| target.host.clone()),
             options,
-            connect_ms,
+            first.elapsed_ms,
         )
         .ending_at(options.deadline.map(|d| start + d)),
     );
 
-    probe_host(&host, stream, options, &mut obs, &mut path).await;
+    probe_host(&host, first, options, &mut obs, &mut path).await;
 
     if let Some(Ok((attempts, icmp))) = path::join(others).await {
         path.other_addresses = attempts;
@@ -144,47 +152,15 @@ pub async fn check(target: Target, options: &ProbeOptions) -> Observations {
     obs
 }
 
-/// Like a client: tries each address in turn until one accepts. Only then do the other
-/// connections start, so a closed or filtered port costs one deadline, not several.
-async fn connect_first(
-    addresses: &[std::net::IpAddr],
-    port: u16,
-    options: &ProbeOptions,
-    path: &mut PathObservation,
-) -> (Vec<TcpAttempt>, Option<(SocketAddr, TcpStream, f64)>) {
-    let mut attempts: Vec<TcpAttempt> = Vec::new();
-    let mut first = None;
-    let global_slot = match &options.global {
-        Some(g) => g.clone().acquire_owned().await.ok(),
-        None => None,
-    };
-    for ip in addresses {
-        let address = SocketAddr::new(*ip, port);
-        let (attempt, stream, icmp) = path::connect(address, options.timeout, None).await;
-        path.icmp.extend(icmp);
-        let connected = attempt.outcome == ConnectOutcome::Connected;
-        let ms = attempt.elapsed_ms;
-        attempts.push(attempt);
-        if let (true, Some(s)) = (connected, stream) {
-            first = Some((address, s, ms));
-            break;
-        }
-    }
-    // The first job takes its own slot for this connection; holding this one as well could
-    // deadlock a scan whose global budget is a single connection.
-    drop(global_slot);
-    (attempts, first)
-}
-
 /// Every probe of a host whose port is open, starting on the connection that proved it open.
 async fn probe_host(
     host: &Arc<Host>,
-    stream: TcpStream,
+    first: Dialed,
     options: &ProbeOptions,
     obs: &mut Observations,
     path: &mut PathObservation,
 ) {
-    let probed = negotiation_phase(host, stream).await;
+    let probed = negotiation_phase(host, first).await;
     obs.negotiation = probed.negotiation;
     if let Some(tls) = probed.tls {
         if let Some(requested) = probed.carrier {
@@ -256,16 +232,16 @@ type Jobs = JoinSet<JobResult>;
 /// (on the connection that proved the port open); its answer decides which other requests are
 /// implied (plan.rs) and which must be sent, and the remaining TLS versions ride on further
 /// PRIMARY requests as soon as it selected TLS.
-async fn negotiation_phase(host: &Arc<Host>, stream: TcpStream) -> Probed {
+async fn negotiation_phase(host: &Arc<Host>, first: Dialed) -> Probed {
     let nla_taken = Arc::new(AtomicBool::new(false));
-    let spawn = |set: &mut Jobs, job: Job, open: Option<TcpStream>| {
+    let spawn = |set: &mut Jobs, job: Job, first: Option<Dialed>| {
         let h = host.clone();
         let taken = nla_taken.clone();
-        set.spawn(async move { run_job(&h, job, open, &taken).await });
+        set.spawn(async move { run_job(&h, job, first, &taken).await });
     };
     let mut gathered = Gathered::default();
     let mut set: Jobs = JoinSet::new();
-    spawn(&mut set, request_job(0), Some(stream));
+    spawn(&mut set, request_job(0), Some(first));
 
     while let Some(joined) = set.join_next().await {
         let Ok(result) = joined else {
@@ -473,58 +449,57 @@ fn standard_rdp(outcome: &NegotiationOutcome) -> bool {
     )
 }
 
-/// One connection: connect (unless `open` is given), negotiate, then TLS (and maybe the NTLM
-/// CHALLENGE) or an MCS offer, by what the server selected.
+/// One connection: an X.224 request (on `first`, the connection that proved the port open, when
+/// given), then TLS (and maybe the NTLM CHALLENGE) or an MCS offer, by what the server selected.
 async fn run_job(
     host: &Host,
     job: Job,
-    open: Option<TcpStream>,
+    first: Option<Dialed>,
     nla_taken: &AtomicBool,
 ) -> JobResult {
     let t = Instant::now();
-    let (_permit, mut stream) = match open {
-        Some(s) => (host.permit().await, s),
-        None => match host.open().await {
-            Ok(pair) => pair,
-            Err(outcome) => {
-                let outcome = NegotiationOutcome::Route(RouteFailure::ConnectFailed { outcome });
-                return without_tls(job, elapsed_ms(t), outcome);
-            }
-        },
-    };
-    // Keeps the socket until its TCP statistics are read, at the end of this connection. Taken
-    // before the first byte: once the server (or a proxy in front of it) has reset the
-    // connection, the socket no longer knows its peer address and the sample would be lost.
-    let mut sampler = tcp_info::Sampler::new(&stream);
-    let outcome = negotiate::negotiate(&mut stream, job.requested, host.timeout()).await;
-    let negotiation_ms = elapsed_ms(t);
-    if let Some(s) = sampler.as_mut() {
-        s.checkpoint();
+    let mut opening = Opening::new(job.requested).on(first);
+    if let Some(version) = job.tls {
+        opening = opening.with_tls(Upgrade::pinned(version));
     }
+    let opened = open(host, opening).await;
+    let answer = match &opened.reached {
+        Ok(a) => a,
+        Err(failure) => {
+            let outcome = NegotiationOutcome::Route(failure.clone());
+            return without_tls(job, elapsed_ms(t), outcome);
+        }
+    };
+    let (outcome, negotiation_ms) = (answer.outcome.clone(), answer.elapsed_ms);
     let sample =
         |s: Option<tcp_info::Sampler>| host.note_tcp_info(s.and_then(tcp_info::Sampler::sample));
-    if let (Some(offered), true) = (job.mcs, standard_rdp(&outcome)) {
-        let m = Instant::now();
-        let answer =
-            crate::rdp_security::mcs_exchange(&mut stream, offered, job.requested, host.timeout())
-                .await;
-        sample(sampler);
-        let mut result = without_tls(job, negotiation_ms, outcome);
-        result.rdp_security = Some(RdpSecurityAttempt {
-            offered,
-            elapsed_ms: elapsed_ms(m),
-            outcome: answer,
-        });
-        return result;
-    }
-    let Some(version) = job.tls.filter(|_| tls_based(&outcome)) else {
+    // The slot is held until the connection ends, with the rest of it.
+    let Open {
+        slot: _slot,
+        handshake,
+        stream,
+        sampler,
+        ..
+    } = opened;
+    let stream = match (job.mcs, standard_rdp(&outcome), stream) {
+        (Some(offered), true, Some(Stream::Plain(plain))) => {
+            return standard_rdp_offer(
+                host,
+                job,
+                (outcome, negotiation_ms),
+                plain,
+                offered,
+                sampler,
+            )
+            .await
+        }
+        (_, _, stream) => stream,
+    };
+    let (Some(version), Some(hs)) = (job.tls, handshake) else {
         sample(sampler);
         return without_tls(job, negotiation_ms, outcome);
     };
-    let selected = match outcome {
-        NegotiationOutcome::Selected { protocol: p, .. } => p,
-        _ => protocol::RDP,
-    };
+    let selected = outcome.selected().unwrap_or(protocol::RDP);
     let negotiation = NegotiationAttempt {
         requested: job.requested,
         elapsed_ms: negotiation_ms,
@@ -532,29 +507,28 @@ async fn run_job(
         implied_by: None,
     };
     // The NTLM CHALLENGE rides on the first CredSSP connection whose handshake completes.
-    let wants_nla = protocol::is_credssp(selected) && !nla_taken.load(Ordering::SeqCst);
-    let h = Instant::now();
-    let mut hs = tls::handshake(
-        stream,
-        version,
-        host.server_name.as_deref(),
-        host.timeout(),
-        wants_nla,
-    )
-    .await;
+    let mut nla = None;
+    let mut tls = match stream {
+        Some(Stream::Tls(t)) => Some(t),
+        _ => None,
+    };
+    let carries_nla =
+        tls.is_some() && protocol::is_credssp(selected) && !nla_taken.swap(true, Ordering::SeqCst);
+    if !carries_nla {
+        if let Some(t) = tls.as_mut() {
+            crate::tls::close(t).await;
+        }
+    }
     sample(sampler);
+    if let (true, Some(t)) = (carries_nla, tls.as_mut()) {
+        nla = Some(crate::nla::challenge_on(t, host, job.requested, selected).await);
+    }
     let attempt = TlsAttempt {
         version,
         requested: job.requested,
-        elapsed_ms: elapsed_ms(h),
+        elapsed_ms: hs.elapsed_ms,
         outcome: hs.outcome,
     };
-    let mut nla = None;
-    if let Some(mut tls) = hs.stream.take() {
-        if !nla_taken.swap(true, Ordering::SeqCst) {
-            nla = Some(crate::nla::challenge_on(&mut tls, host, job.requested, selected).await);
-        }
-    }
     JobResult {
         job,
         negotiation,
@@ -562,6 +536,29 @@ async fn run_job(
         rdp_security: None,
         nla,
     }
+}
+
+/// A job whose answer allows Standard RDP Security: the MCS Connect Initial offering `offered`
+/// on the same connection.
+async fn standard_rdp_offer(
+    host: &Host,
+    job: Job,
+    (outcome, negotiation_ms): (NegotiationOutcome, f64),
+    mut plain: Box<dyn ByteStream>,
+    offered: u32,
+    sampler: Option<tcp_info::Sampler>,
+) -> JobResult {
+    let m = Instant::now();
+    let answer =
+        crate::rdp_security::mcs_exchange(&mut plain, offered, job.requested, host.timeout()).await;
+    host.note_tcp_info(sampler.and_then(tcp_info::Sampler::sample));
+    let mut result = without_tls(job, negotiation_ms, outcome);
+    result.rdp_security = Some(RdpSecurityAttempt {
+        offered,
+        elapsed_ms: elapsed_ms(m),
+        outcome: answer,
+    });
+    result
 }
 
 /// A job that ended before any TLS handshake; its TLS version, if it carried one, is marked as

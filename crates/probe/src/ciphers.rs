@@ -9,21 +9,21 @@
 //! budget (at most `max_connections` at a time) and bounded by a budget of its own
 //! (`MAX_CONNECTIONS`), so a permissive server costs at most that many connections.
 
+use crate::elapsed_ms;
 use crate::host::Host;
-use crate::stream::Recording;
-use crate::{elapsed_ms, negotiate, tls};
+use crate::open::{open, Accept, Opening, Ready, Stream, Upgrade};
+use crate::tls::{Offer, Tls};
 use openssl::nid::Nid;
 use openssl::pkey::Id;
-use openssl::ssl::{Ssl, SslContext, SslMethod, SslVerifyMode, SslVersion};
+use openssl::ssl::{SslContext, SslMethod, SslVerifyMode};
 use openssl::x509::X509;
 use rdpdoctor_observations::{
-    CipherScan, TlsObservation, TlsOutcome, TlsVersion, Transport, VersionScan,
+    CipherScan, OpenFailure, RouteFailure, TlsObservation, TlsOutcome, TlsVersion, Transport,
+    VersionScan,
 };
 use rdpdoctor_wire::bytes::be_u16_at;
-use std::pin::Pin;
 use std::sync::atomic::{AtomicU32, Ordering};
-use std::time::{Duration, Instant};
-use tokio_openssl::SslStream;
+use std::time::Instant;
 
 /// Extra connections one enumeration may open in all.
 pub(crate) const MAX_CONNECTIONS: u32 = 40;
@@ -462,81 +462,75 @@ async fn next(
         Ok(c) => c,
         Err(e) => return Pick::Failed(format!("OpenSSL cannot build this offer: {e}")),
     };
-    let (_slot, mut stream) = match host.open().await {
-        Ok(pair) => pair,
-        Err(outcome) => return Pick::Failed(format!("connect failed: {outcome:?}")),
+    let mut upgrade = Upgrade::offering(Offer::Context(ctx));
+    upgrade.capture = CAPTURE;
+    let opening = Opening::new(requested)
+        .accepting(Accept::TlsBased)
+        .with_tls(upgrade);
+    let opened = open(host, opening).await;
+    let mut tls = match opened.ready() {
+        Ok(Ready {
+            stream: Stream::Tls(tls),
+            ..
+        }) => tls,
+        Ok(_) => return Pick::Failed("no TLS channel after the X.224 exchange".to_string()),
+        Err(failure) => return unopened(failure, version),
     };
-    match negotiate::negotiate(&mut stream, requested, host.timeout()).await {
-        outcome if outcome.selects_tls() => {}
-        other => {
-            return Pick::Failed(format!(
-                "the X.224 request that selected TLS before did not this time: {other:?}"
-            ))
+    let chosen = chosen(&tls, version);
+    crate::tls::close(&mut tls).await;
+    chosen
+}
+
+/// Why an offer's connection got no handshake, or how its handshake failed.
+fn unopened(failure: OpenFailure, version: TlsVersion) -> Pick {
+    match failure {
+        OpenFailure::Route(RouteFailure::ConnectFailed { outcome }) => {
+            Pick::Failed(format!("connect failed: {outcome:?}"))
+        }
+        OpenFailure::Route(other) => Pick::Failed(format!("the route failed: {other:?}")),
+        OpenFailure::Negotiation(other) => Pick::Failed(format!(
+            "the X.224 request that selected TLS before did not this time: {other:?}"
+        )),
+        OpenFailure::Tls(TlsOutcome::Transport(Transport::TimedOut { .. })) => {
+            Pick::Failed(format!("{} handshake timed out", version.label()))
+        }
+        OpenFailure::Tls(
+            TlsOutcome::AlertReceived { .. } | TlsOutcome::Transport(Transport::Closed { .. }),
+        ) => Pick::Refused,
+        OpenFailure::Tls(other) => {
+            Pick::Failed(format!("{} handshake: {other:?}", version.label()))
         }
     }
-    let mut ssl = match Ssl::new(&ctx) {
-        Ok(s) => s,
-        Err(e) => return Pick::Failed(e.to_string()),
+}
+
+/// What the server chose in a completed handshake.
+fn chosen(tls: &Tls, version: TlsVersion) -> Pick {
+    let ssl = tls.ssl();
+    let Some(cipher) = ssl.current_cipher() else {
+        return Pick::Failed("no cipher after the handshake".to_string());
     };
-    if let Some(name) = &host.server_name {
-        let _ = ssl.set_hostname(name);
-    }
-    let mut tls = match SslStream::new(ssl, Recording::keeping(stream, CAPTURE)) {
-        Ok(s) => s,
-        Err(e) => return Pick::Failed(e.to_string()),
+    let suite = match cipher.standard_name() {
+        Some(n) => n.to_string(),
+        None => iana(cipher.name()),
     };
-    let result = tokio::time::timeout(host.timeout(), Pin::new(&mut tls).connect()).await;
-    match result {
-        Err(_) => Pick::Failed(format!("{} handshake timed out", version.label())),
-        Ok(Err(e)) => {
-            let rec = tls.get_ref();
-            match tls::classify(&e, rec.received, &rec.head) {
-                TlsOutcome::AlertReceived { .. }
-                | TlsOutcome::Transport(Transport::Closed { .. }) => Pick::Refused,
-                other => Pick::Failed(format!("{} handshake: {other:?}", version.label())),
-            }
-        }
-        Ok(Ok(())) => {
-            let ssl = tls.ssl();
-            let Some(cipher) = ssl.current_cipher() else {
-                return Pick::Failed("no cipher after the handshake".to_string());
-            };
-            let suite = match cipher.standard_name() {
-                Some(n) => n.to_string(),
-                None => iana(cipher.name()),
-            };
-            let group = ssl.peer_tmp_key().ok().and_then(|k| match k.id() {
-                Id::X25519 => Some("x25519".to_string()),
-                Id::X448 => Some("x448".to_string()),
-                Id::EC => k
-                    .ec_key()
-                    .ok()
-                    .and_then(|ec| ec.group().curve_name())
-                    .map(curve_name),
-                _ => None,
-            });
-            let mut chain: Vec<X509> = ssl
-                .peer_cert_chain()
-                .map(|s| s.iter().map(|c| c.to_owned()).collect())
-                .unwrap_or_default();
-            if chain.is_empty() {
-                chain.extend(ssl.peer_certificate());
-            }
-            let ske = server_key_exchange(&tls.get_ref().head, version, &suite);
-            let _ = tokio::time::timeout(
-                Duration::from_millis(50),
-                tokio::io::AsyncWriteExt::shutdown(&mut tls),
-            )
-            .await;
-            Pick::Chose(Chosen {
-                suite,
-                group,
-                signature: ske.as_ref().and_then(|s| s.signature.clone()),
-                dh_bits: ske.and_then(|s| s.dh_bits),
-                chain,
-            })
-        }
-    }
+    let group = ssl.peer_tmp_key().ok().and_then(|k| match k.id() {
+        Id::X25519 => Some("x25519".to_string()),
+        Id::X448 => Some("x448".to_string()),
+        Id::EC => k
+            .ec_key()
+            .ok()
+            .and_then(|ec| ec.group().curve_name())
+            .map(curve_name),
+        _ => None,
+    });
+    let ske = server_key_exchange(&tls.get_ref().head, version, &suite);
+    Pick::Chose(Chosen {
+        suite,
+        group,
+        signature: ske.as_ref().and_then(|s| s.signature.clone()),
+        dh_bits: ske.and_then(|s| s.dh_bits),
+        chain: crate::tls::peer_chain(tls),
+    })
 }
 
 fn curve_name(nid: Nid) -> String {
@@ -557,12 +551,7 @@ fn context(
     suites: &[String],
     groups: &[&str],
 ) -> Result<SslContext, openssl::error::ErrorStack> {
-    let v = match version {
-        TlsVersion::Tls10 => SslVersion::TLS1,
-        TlsVersion::Tls11 => SslVersion::TLS1_1,
-        TlsVersion::Tls12 => SslVersion::TLS1_2,
-        TlsVersion::Tls13 => SslVersion::TLS1_3,
-    };
+    let v = crate::tls::ssl_version(version);
     let mut b = SslContext::builder(SslMethod::tls_client())?;
     b.set_verify(SslVerifyMode::NONE);
     b.set_security_level(0);

@@ -239,13 +239,12 @@ impl FrameReader {
     }
 }
 
-/// A stream a full connection runs on: TCP, or TLS over it.
-pub(crate) trait Io: AsyncRead + AsyncWrite + Unpin + Send {}
-impl<T: AsyncRead + AsyncWrite + Unpin + Send> Io for T {}
-
 /// Sends what `out` holds within `deadline` and empties it; false when the write failed or
 /// timed out.
-pub(crate) async fn send(stream: &mut Box<dyn Io>, out: &mut WriteBuf, deadline: Duration) -> bool {
+pub(crate) async fn send<S>(stream: &mut S, out: &mut WriteBuf, deadline: Duration) -> bool
+where
+    S: AsyncWrite + Unpin + ?Sized,
+{
     if out.filled_len() == 0 {
         return true;
     }

@@ -11,14 +11,17 @@
 //! (`negotiate.rs`, `tls::upgrade`: OpenSSL, so TLS 1.0 servers work); CredSSP is `nla.rs`'s,
 //! here with delegation.
 
-use crate::framed::{send, FrameError, FrameReader, Framing, Io};
+use crate::elapsed_ms;
+use crate::framed::{send, FrameError, FrameReader, Framing};
 use crate::hold::{self, HoldCtx, Timeline};
 use crate::host::Host;
 use crate::nla;
+use crate::open::{open, Opening, Upgrade};
 use crate::options::Credentials;
+use crate::route::ByteStream;
+use crate::tcp_info::Sampler;
 use crate::tls::{self, Tls};
 use crate::trust::Trust;
-use crate::{elapsed_ms, negotiate};
 use ironrdp_connector::{
     ClientConnector, ClientConnectorState, Config, DesktopSize, Sequence, State, Written,
 };
@@ -38,7 +41,6 @@ use rdpdoctor_wire::mcs;
 use rdpdoctor_wire::session::{self, ServerFrame};
 use std::time::{Duration, Instant};
 use tokio::io::AsyncWriteExt;
-use tokio::net::TcpStream;
 use zeroize::Zeroizing;
 
 /// A server that keeps sending frames without finishing the sequence is cut off after this many.
@@ -188,13 +190,14 @@ async fn connect(
     ctx: &mut HoldCtx,
 ) -> SessionOutcome {
     ctx.tl.phase(SessionPhase::ConnectionInitiation);
-    let (_slot, mut tcp) = match host.open().await {
-        Ok(pair) => pair,
-        Err(outcome) => return SessionOutcome::Open(OpenFailure::connect(outcome)),
-    };
     // Connection initiation: this crate's X.224 exchange (it records the answer the same way as
-    // the negotiation probes); the connector is fed the same Connection Confirm.
-    let negotiation = negotiate::negotiate(&mut tcp, obs.requested, host.timeout()).await;
+    // the negotiation probes); the connector is fed the same Connection Confirm. TLS comes after
+    // the connector has it (`secure`).
+    let ready = match open(host, Opening::new(obs.requested)).await.ready() {
+        Ok(r) => r,
+        Err(failure) => return SessionOutcome::Open(failure),
+    };
+    let negotiation = ready.answer;
     let (selected, flags) = match negotiation {
         // An unknown or combined selectedProtocol is not followed: nothing says what it is.
         NegotiationOutcome::Selected { protocol: p, .. } if !protocol::is_known_selection(p) => {
@@ -226,12 +229,13 @@ async fn connect(
     }
     let mut connector = ClientConnector::new(cfg, host.address);
     let full = Full { host, creds, trust };
+    ctx.tcp = ready.sampler.as_ref().map(Sampler::endpoints);
     let outcome = drive(
         full,
         obs,
         logon,
         &mut connector,
-        tcp,
+        ready.stream.into_io(),
         (selected, flags),
         ctx,
     )
@@ -255,21 +259,20 @@ async fn drive(
     obs: &mut SessionObservation,
     logon: &mut Option<LogonObservation>,
     connector: &mut ClientConnector,
-    tcp: TcpStream,
+    plain: Box<dyn ByteStream>,
     (selected, flags): (u32, u8),
     ctx: &mut HoldCtx,
 ) -> SessionOutcome {
     if let Err(outcome) = feed_confirm(connector, selected, flags) {
         return outcome;
     }
-    ctx.tcp = tcp.local_addr().ok().zip(tcp.peer_addr().ok());
     obs.phase = SessionPhase::SecurityUpgrade;
     ctx.tl.phase(obs.phase);
-    let mut stream: Box<dyn Io> = if selected == protocol::RDP {
-        Box::new(tcp)
+    let mut stream: Box<dyn ByteStream> = if selected == protocol::RDP {
+        plain
     } else {
-        match secure(full, obs, logon, connector, tcp, selected, &mut ctx.tl).await {
-            Ok(tls) => Box::new(tls),
+        match secure(full, obs, logon, connector, plain, selected, &mut ctx.tl).await {
+            Ok(tls) => tls,
             Err(outcome) => return outcome,
         }
     };
@@ -344,12 +347,11 @@ async fn secure(
     obs: &mut SessionObservation,
     logon: &mut Option<LogonObservation>,
     connector: &mut ClientConnector,
-    tcp: TcpStream,
+    plain: Box<dyn ByteStream>,
     selected: u32,
     tl: &mut Timeline,
-) -> Result<Tls, SessionOutcome> {
-    let host = full.host;
-    let mut tls = tls::upgrade(tcp, host.server_name.as_deref(), host.timeout())
+) -> Result<Box<Tls>, SessionOutcome> {
+    let mut tls = crate::open::secure(full.host, plain, &Upgrade::channel())
         .await
         .map_err(|outcome| SessionOutcome::Open(OpenFailure::Tls(outcome)))?;
     connector.mark_security_upgrade_as_done();
@@ -487,7 +489,7 @@ async fn sequence(
     full: Full<'_>,
     obs: &mut SessionObservation,
     connector: &mut ClientConnector,
-    stream: &mut Box<dyn Io>,
+    stream: &mut Box<dyn ByteStream>,
     reader: &mut FrameReader,
     tl: &mut Timeline,
 ) -> SessionOutcome {
@@ -551,7 +553,7 @@ async fn client_step(
     full: Full<'_>,
     obs: &mut SessionObservation,
     connector: &mut ClientConnector,
-    stream: &mut Box<dyn Io>,
+    stream: &mut Box<dyn ByteStream>,
     out: &mut WriteBuf,
     tl: &mut Timeline,
 ) -> Result<(), SessionOutcome> {

@@ -14,8 +14,9 @@
 //! deadline (which `check` extends by SECONDS). After the hold the disconnect takes at most
 //! 0.3 s (see `full::drive`).
 
-use crate::framed::{send, FrameError, FrameReader, Io};
+use crate::framed::{send, FrameError, FrameReader};
 use crate::host::Host;
+use crate::route::ByteStream;
 use crate::tcp_info;
 use ironrdp_connector::connection_activation::{
     ConnectionActivationFactory, ConnectionActivationSequence, ConnectionActivationState,
@@ -347,7 +348,7 @@ enum Reactivation {
 pub(crate) async fn hold(
     host: &Host,
     up: Option<UpSession>,
-    stream: &mut Box<dyn Io>,
+    stream: &mut Box<dyn ByteStream>,
     reader: &mut FrameReader,
     length: Duration,
     tl: &mut Timeline,
@@ -396,7 +397,7 @@ async fn idle(
     host: &Host,
     factory: Option<&ConnectionActivationFactory>,
     live: &mut Option<Live>,
-    stream: &mut Box<dyn Io>,
+    stream: &mut Box<dyn ByteStream>,
     reader: &mut FrameReader,
     end: Instant,
     tl: &mut Timeline,
@@ -488,7 +489,7 @@ fn read_ending(e: &FrameError, error_info: Option<u32>, during: &str) -> HoldEnd
 async fn reactivate(
     host: &Host,
     factory: Option<&ConnectionActivationFactory>,
-    stream: &mut Box<dyn Io>,
+    stream: &mut Box<dyn ByteStream>,
     reader: &mut FrameReader,
     end: Instant,
     tl: &mut Timeline,
@@ -584,7 +585,7 @@ async fn reactivate(
 /// A reactivation's next PDU of the client's own (it needs no server input for it).
 async fn client_turn(
     activation: &mut ConnectionActivationSequence,
-    stream: &mut Box<dyn Io>,
+    stream: &mut Box<dyn ByteStream>,
     wait: Duration,
     tl: &mut Timeline,
 ) -> Result<(), HoldEnding> {
@@ -642,7 +643,7 @@ fn reactivated(
 async fn check_path(
     host: &Host,
     live: Option<Live>,
-    stream: &mut Box<dyn Io>,
+    stream: &mut Box<dyn ByteStream>,
     reader: &mut FrameReader,
     tl: &mut Timeline,
     tcp: Option<(SocketAddr, SocketAddr)>,

@@ -1,16 +1,20 @@
-//! One host under probe: its address, the per-host connection budget, and the connect
-//! latencies every probe records. Every probe that opens a connection goes through here, so the
-//! budget holds across probes.
+//! One host under probe: the route that reaches it, the per-host connection budget, the
+//! deadlines, and the connect latencies and TCP statistics every probe records. Every probe
+//! connection is dialed through here (`open.rs`), so the budget holds across probes and routes.
 
 use crate::options::ProbeOptions;
-use crate::tcp;
-use rdpdoctor_observations::{ConnectOutcome, TcpInfoSample};
+use crate::route::{DialSpec, Dialed, Route};
+use rdpdoctor_observations::{RouteFailure, TcpInfoSample};
+use rdpdoctor_wire::x224::RequestCookie;
 use std::net::SocketAddr;
 use std::sync::Arc;
 use std::sync::Mutex;
 use std::time::{Duration, Instant};
-use tokio::net::TcpStream;
 use tokio::sync::{OwnedSemaphorePermit, Semaphore, SemaphorePermit};
+
+/// The cookie every first-leg request carries (`Cookie: mstshash=...`); servers ignore it, but
+/// it shows in their traces, so it names the tool.
+pub(crate) const COOKIE: &str = "rdpdoctor";
 
 /// A slot in both connection budgets: this host's and, in a fleet scan, the global one. Hold it
 /// as long as the connection is open.
@@ -20,9 +24,15 @@ pub(crate) struct Slot<'a> {
 }
 
 pub(crate) struct Host {
+    /// What carries the connections.
+    pub(crate) route: Arc<dyn Route>,
+    /// The server's address as the probes name it (the route's).
     pub(crate) address: SocketAddr,
     /// The name to send as SNI (never an address literal).
     pub(crate) server_name: Option<String>,
+    /// What the X.224 Connection Requests carry before RDP_NEG_REQ: the tool's cookie, or a
+    /// broker's routing token on a second leg.
+    pub(crate) cookie: RequestCookie,
     /// Deadline of every network phase (read it through `timeout()`, which also honours the
     /// overall deadline).
     per_phase: Duration,
@@ -30,10 +40,6 @@ pub(crate) struct Host {
     /// server that answers each read just in time (a trickle of tiny frames) would otherwise
     /// keep a check alive for hours.
     ends_at: Option<Instant>,
-    /// When a connect has not completed after this long, a second SYN is sent beside it: a
-    /// server whose listen queue overflowed drops the SYN, and the kernel would only retry after
-    /// a full second.
-    redial_after: Duration,
     permits: Semaphore,
     /// Connections open across every target of a scan.
     global: Option<Arc<Semaphore>>,
@@ -43,20 +49,27 @@ pub(crate) struct Host {
 }
 
 impl Host {
-    /// `first_connect_ms` is the latency of the connect that proved the port open.
+    /// `first_connect_ms` is the latency of the connect that proved the port open. The budget
+    /// is the options' `max_connections`, or less when the route allows fewer at once.
     pub(crate) fn new(
-        address: SocketAddr,
+        route: Arc<dyn Route>,
         server_name: Option<String>,
         options: &ProbeOptions,
         first_connect_ms: f64,
     ) -> Host {
+        let budget = options.max_connections.max(1);
+        let budget = route
+            .cost()
+            .max_open
+            .map_or(budget, |m| budget.min(m.max(1)));
         Host {
-            address,
+            address: route.server_address(),
+            route,
             server_name,
+            cookie: RequestCookie::Name(COOKIE.to_string()),
             per_phase: options.timeout,
             ends_at: None,
-            redial_after: Duration::from_secs_f64((first_connect_ms * 4.0 / 1000.0).max(0.05)),
-            permits: Semaphore::new(options.max_connections.max(1)),
+            permits: Semaphore::new(budget),
             global: options.global.clone(),
             samples: Mutex::new(vec![first_connect_ms]),
             tcp_info: Mutex::new(Vec::new()),
@@ -91,7 +104,7 @@ impl Host {
         self.ends_at.is_some_and(|end| Instant::now() >= end)
     }
 
-    /// A slot in the connection budgets, for a connection opened elsewhere.
+    /// A slot in the connection budgets, for a connection the route already dialed.
     pub(crate) async fn permit(&self) -> Slot<'_> {
         // The host's own budget first: waiting for it holds nothing global.
         let host = self.permits.acquire().await.ok();
@@ -105,20 +118,17 @@ impl Host {
         }
     }
 
-    /// Opens a new connection within the budget; the permit must live as long as the stream.
-    pub(crate) async fn open(&self) -> Result<(Slot<'_>, TcpStream), ConnectOutcome> {
+    /// Dials a new connection over the route within the budget; the slot must live as long as
+    /// the stream.
+    pub(crate) async fn dial(&self, spec: DialSpec) -> Result<(Slot<'_>, Dialed), RouteFailure> {
         let permit = self.permit().await;
-        let (attempt, stream) =
-            tcp::connect_redialing(self.address, self.timeout(), self.redial_after).await;
-        match stream {
-            Some(s) => {
-                if let Ok(mut samples) = self.samples.lock() {
-                    samples.push(attempt.elapsed_ms);
-                }
-                Ok((permit, s))
+        let dialed = self.route.dial(spec, self.timeout()).await?;
+        if !spec.unsampled {
+            if let Ok(mut samples) = self.samples.lock() {
+                samples.push(dialed.elapsed_ms);
             }
-            None => Err(attempt.outcome),
         }
+        Ok((permit, dialed))
     }
 
     /// Every connect latency recorded so far.

@@ -4,37 +4,33 @@
 use crate::excerpt_hex;
 use crate::framed::{FrameError, FrameReader, Framing};
 use rdpdoctor_observations::{NegotiationOutcome, Phase, Transport};
-use rdpdoctor_wire::x224;
+use rdpdoctor_wire::x224::{self, RequestCookie};
 use std::io::ErrorKind;
 use std::time::Duration;
 use tokio::io::{AsyncRead, AsyncWrite, AsyncWriteExt};
 
-/// The cookie every request carries (`Cookie: mstshash=...`); servers ignore it, but it shows in
-/// their traces, so it names the tool.
-pub(crate) const COOKIE: &str = "rdpdoctor";
-
 /// Bytes of a non-RDP reply kept as evidence.
 const EXCERPT: usize = 48;
 
-/// Sends a Connection Request for `requested` and classifies the answer.
+/// Sends a Connection Request for `requested` carrying `cookie`, and classifies the answer.
 pub(crate) async fn negotiate<S>(
     stream: &mut S,
     requested: u32,
+    cookie: &RequestCookie,
     deadline: Duration,
 ) -> NegotiationOutcome
 where
-    S: AsyncRead + AsyncWrite + Unpin,
+    S: AsyncRead + AsyncWrite + Unpin + ?Sized,
 {
-    let request =
-        match x224::connection_request(requested, &x224::RequestCookie::Name(COOKIE.to_string())) {
-            Ok(r) => r,
-            Err(e) => {
-                return NegotiationOutcome::Malformed {
-                    reason: e.to_string(),
-                    excerpt_hex: String::new(),
-                }
+    let request = match x224::connection_request(requested, cookie) {
+        Ok(r) => r,
+        Err(e) => {
+            return NegotiationOutcome::Malformed {
+                reason: e.to_string(),
+                excerpt_hex: String::new(),
             }
-        };
+        }
+    };
     match tokio::time::timeout(deadline, stream.write_all(&request)).await {
         Err(_) => {
             return NegotiationOutcome::Transport(Transport::TimedOut {
@@ -51,7 +47,7 @@ where
 /// Reads the Connection Confirm: one TPKT, read in chunks of 512 bytes so that a reply in
 /// another protocol (an SSH or HTTP banner) is kept whole enough to name it. Bytes after the
 /// TPKT are dropped: a server sends nothing before the client's next message.
-async fn read_confirm<S: AsyncRead + Unpin>(
+async fn read_confirm<S: AsyncRead + Unpin + ?Sized>(
     stream: &mut S,
     deadline: Duration,
 ) -> NegotiationOutcome {
@@ -140,7 +136,8 @@ mod tests {
                 tokio::time::sleep(Duration::from_secs(5)).await;
             }
         });
-        let out = negotiate(&mut client, 0x0b, Duration::from_millis(300)).await;
+        let cookie = RequestCookie::Name("t".into());
+        let out = negotiate(&mut client, 0x0b, &cookie, Duration::from_millis(300)).await;
         server_task.abort();
         out
     }

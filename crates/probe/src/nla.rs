@@ -10,13 +10,13 @@
 
 use crate::framed::{FrameError, FrameReader, Framing};
 use crate::host::{Host, Slot};
-use crate::negotiate;
+use crate::open::{Accept, Opening, Stream, Upgrade};
 use crate::options::Credentials;
 use crate::tls::{self, Tls};
 use crate::{elapsed_ms, excerpt_hex};
 use rdpdoctor_observations::{
-    protocol, LogonObservation, LogonOutcome, NegotiationOutcome, NlaObservation, NlaOutcome,
-    NlaPhase, NtlmInfo, OpenFailure, OsVersion, RouteFailure, TlsOutcome, Transport,
+    protocol, LogonObservation, LogonOutcome, NlaObservation, NlaOutcome, NlaPhase, NtlmInfo,
+    OpenFailure, OsVersion, RouteFailure, TlsOutcome, Transport,
 };
 use rdpdoctor_wire::contain;
 use rdpdoctor_wire::credssp::{self, AuthenticateAnswer, TsRequest};
@@ -42,37 +42,47 @@ struct Open<'a> {
 
 /// Opens a connection through X.224 and TLS; the error is why it did not get as far as CredSSP.
 async fn open(host: &Host) -> Result<Open<'_>, Box<NlaOutcome>> {
-    let fail = |o| Err(Box::new(o));
-    let (slot, mut stream) = match host.open().await {
-        Ok(pair) => pair,
-        Err(outcome) => return fail(NlaOutcome::Open(OpenFailure::connect(outcome))),
-    };
-    let outcome = negotiate::negotiate(&mut stream, REQUESTED, host.timeout()).await;
-    let selected = match outcome {
-        NegotiationOutcome::Selected { protocol: p, .. } if protocol::is_credssp(p) => p,
-        other => return fail(NlaOutcome::Open(OpenFailure::Negotiation(other))),
-    };
-    let tls = match tls::upgrade(stream, host.server_name.as_deref(), host.timeout()).await {
-        Ok(tls) => tls,
-        Err(TlsOutcome::Transport(Transport::TimedOut { bytes, .. })) => {
-            return fail(NlaOutcome::Transport(Transport::TimedOut {
-                phase: NlaPhase::TlsHandshake,
-                bytes,
-            }))
-        }
-        Err(outcome) => return fail(NlaOutcome::Open(OpenFailure::Tls(outcome))),
+    let opening = Opening::new(REQUESTED)
+        .accepting(Accept::Credssp)
+        .with_tls(Upgrade::channel());
+    let ready = crate::open::open(host, opening)
+        .await
+        .ready()
+        .map_err(|f| Box::new(unopened(f)))?;
+    let (Stream::Tls(tls), Some(selected)) = (ready.stream, ready.selected) else {
+        return Err(Box::new(NlaOutcome::Open(OpenFailure::Tls(
+            TlsOutcome::Error {
+                reason: "no TLS channel after the X.224 exchange".to_string(),
+            },
+        ))));
     };
     let Some(public_key) = tls::subject_public_key(&tls) else {
-        return fail(NlaOutcome::Open(OpenFailure::Tls(TlsOutcome::Error {
-            reason: "the server's certificate carries no readable public key".to_string(),
-        })));
+        return Err(Box::new(NlaOutcome::Open(OpenFailure::Tls(
+            TlsOutcome::Error {
+                reason: "the server's certificate carries no readable public key".to_string(),
+            },
+        ))));
     };
     Ok(Open {
-        _slot: slot,
-        tls,
+        _slot: ready.slot,
+        tls: *tls,
         selected,
         public_key,
     })
+}
+
+/// The NLA outcome of a connection that did not get as far as CredSSP. A TLS handshake that ran
+/// out of time is recorded as the NLA exchange's own timeout in its TLS phase.
+fn unopened(failure: OpenFailure) -> NlaOutcome {
+    match failure {
+        OpenFailure::Tls(TlsOutcome::Transport(Transport::TimedOut { bytes, .. })) => {
+            NlaOutcome::Transport(Transport::TimedOut {
+                phase: NlaPhase::TlsHandshake,
+                bytes,
+            })
+        }
+        other => NlaOutcome::Open(other),
+    }
 }
 
 /// How a CredSSP exchange failed on the wire.
@@ -705,8 +715,9 @@ mod tests {
 
     /// A host no test connects to (127.0.0.1:1), with the default options.
     fn unreachable_host() -> Host {
+        let address = "127.0.0.1:1".parse().unwrap_or_else(|_| unreachable!());
         Host::new(
-            "127.0.0.1:1".parse().unwrap_or_else(|_| unreachable!()),
+            std::sync::Arc::new(crate::route::direct::Direct::new(address, 1.0)),
             None,
             &crate::ProbeOptions::default(),
             1.0,

@@ -1,8 +1,8 @@
-//! Path probes: what a middlebox between the client and the server does to a connection.
+//! Path probes: what a middlebox between the client and the server does to a connection. They
+//! measure the route's own TCP connection to the server, so they run only over a route that has
+//! one (`Route::measures_path`: the direct route); over others they stay quiet rather than
+//! describe another leg.
 //!
-//! - [`connect`]: a TCP connect that also reads the ICMP error answering it (IP_RECVERR), so a
-//!   router's "administratively prohibited" or "port unreachable" is told apart from the host's
-//!   own reset, and shows who sent it.
 //! - [`try_others`]: the addresses of a name the connect loop did not need, one connect each.
 //! - [`after_tls`]: when every TLS handshake failed in a way a middlebox explains, a few more:
 //!   after a reset right after the ClientHello, the same ClientHello once more (the control: a
@@ -14,21 +14,18 @@
 //! Nothing here runs on a healthy server: the retries cost connections only after a failure.
 
 use crate::host::Host;
-use crate::{elapsed_ms, negotiate, tcp, tcp_info, tls};
+use crate::open::{open, Accept, Opening, Shape, Upgrade};
+use crate::route::direct::connect;
+use crate::route::DialSpec;
+use crate::{elapsed_ms, tcp_info};
 use rdpdoctor_observations::{
-    protocol, ConnectOutcome, IcmpError, MssProbe, NegotiationOutcome, PathObservation, Phase,
-    RouteFailure, TcpAttempt, TcpInfoSample, TlsAttempt, TlsOutcome, TlsRetry, TlsRetryKind,
-    TlsVersion, Transport, LOSS_SAMPLE_SEGMENTS,
+    protocol, ConnectOutcome, IcmpError, MssProbe, PathObservation, Phase, RouteFailure,
+    TcpAttempt, TcpInfoSample, TlsAttempt, TlsOutcome, TlsRetry, TlsRetryKind, TlsVersion,
+    Transport, LOSS_SAMPLE_SEGMENTS,
 };
-use std::future::Future;
-use std::io;
 use std::net::SocketAddr;
-use std::pin::Pin;
 use std::sync::Arc;
-use std::task::{Context, Poll};
 use std::time::{Duration, Instant};
-use tokio::io::{AsyncRead, AsyncWrite, ReadBuf};
-use tokio::net::{TcpSocket, TcpStream};
 use tokio::sync::Semaphore;
 use tokio::task::JoinHandle;
 
@@ -43,60 +40,8 @@ const ETHERNET_MSS_V6: u16 = 1440;
 /// More handshakes after a small MSS worked, halving the interval between what works and what
 /// does not each time: about 115 bytes of uncertainty left on an Ethernet path.
 const SEARCH_STEPS: usize = 3;
-/// The pause between the first byte of a split ClientHello and the rest.
-const SPLIT_PAUSE: Duration = Duration::from_millis(50);
-/// The pause between the one-byte segments of the loss sample: long enough that the kernel sends
-/// each at once (no autocorking behind the one before), short enough that a request of ~50 bytes
-/// takes a tenth of a second.
-const TRICKLE_PAUSE: Duration = Duration::from_millis(2);
 /// At most this many loss-sample connections (each about 50 one-byte data segments).
 const LOSS_SAMPLE_CONNECTIONS: usize = 2;
-
-/// Connects to `address` within `deadline`, with TCP_MAXSEG set first when `mss` is given. The
-/// stream comes back only when the connect succeeded; an ICMP error that answered it comes back
-/// whatever the outcome (a timeout can hide a soft ICMP error too).
-pub(crate) async fn connect(
-    address: SocketAddr,
-    deadline: Duration,
-    mss: Option<u16>,
-) -> (TcpAttempt, Option<TcpStream>, Option<IcmpError>) {
-    let start = Instant::now();
-    let attempt = |outcome| TcpAttempt {
-        address,
-        elapsed_ms: elapsed_ms(start),
-        outcome,
-    };
-    let socket = match address {
-        SocketAddr::V4(_) => TcpSocket::new_v4(),
-        SocketAddr::V6(_) => TcpSocket::new_v6(),
-    };
-    let socket = match socket {
-        Ok(s) => s,
-        Err(e) => {
-            let outcome = ConnectOutcome::Error {
-                error: format!("cannot create a socket: {e}"),
-            };
-            return (attempt(outcome), None, None);
-        }
-    };
-    let errors = sys::prepare(&socket, address, mss);
-    match tokio::time::timeout(deadline, socket.connect(address)).await {
-        Err(_) => {
-            let icmp = sys::icmp(errors, address, "no answer before the deadline");
-            (attempt(ConnectOutcome::TimedOut), None, icmp)
-        }
-        Ok(Ok(stream)) => {
-            sys::connected(&stream, address);
-            // Small request/response exchanges: do not let Nagle delay them.
-            let _ = stream.set_nodelay(true);
-            (attempt(ConnectOutcome::Connected), Some(stream), None)
-        }
-        Ok(Err(e)) => {
-            let icmp = sys::icmp(errors, address, &e.to_string());
-            (attempt(tcp::classify(&e)), None, icmp)
-        }
-    }
-}
 
 /// Connects once to each of `addresses` (at once, each within `deadline`), closing what
 /// connects: which addresses of a name a client could not use.
@@ -151,6 +96,9 @@ pub(crate) async fn after_tls(
     attempts: &[TlsAttempt],
     path: &mut PathObservation,
 ) {
+    if !host.route.measures_path() {
+        return;
+    }
     let reached: Vec<&TlsOutcome> = attempts
         .iter()
         .map(|a| &a.outcome)
@@ -200,50 +148,30 @@ pub(crate) async fn after_tls(
 
 async fn tls_retry(host: &Host, requested: u32, kind: TlsRetryKind) -> TlsRetry {
     let start = Instant::now();
-    let retry = |outcome| TlsRetry {
+    // The control and the split retry send what the first handshakes sent; only the SNI-less
+    // one leaves the name out.
+    let mut upgrade = Upgrade::pinned(RETRY_VERSION);
+    upgrade.sni = kind != TlsRetryKind::NoSni;
+    let shape = match kind {
+        TlsRetryKind::SplitClientHello => Shape::SplitClientHello,
+        TlsRetryKind::Unchanged | TlsRetryKind::NoSni => Shape::Plain,
+    };
+    let opening = Opening::new(requested)
+        .accepting(Accept::TlsBased)
+        .with_tls(upgrade)
+        .shaped(shape);
+    let opened = open(host, opening).await;
+    let outcome = opened.tls_outcome();
+    if let Some(stream) = opened.stream {
+        stream.close().await;
+    }
+    TlsRetry {
         kind,
         version: RETRY_VERSION,
         requested,
         elapsed_ms: elapsed_ms(start),
         outcome,
-    };
-    let (_slot, mut stream) = match host.open().await {
-        Ok(pair) => pair,
-        Err(outcome) => {
-            let outcome = TlsOutcome::NegotiationFailed {
-                outcome: NegotiationOutcome::Route(RouteFailure::ConnectFailed { outcome }),
-            };
-            return retry(outcome);
-        }
-    };
-    let negotiated = negotiate::negotiate(&mut stream, requested, host.timeout()).await;
-    if !selects_tls(&negotiated) {
-        return retry(TlsOutcome::NegotiationFailed {
-            outcome: negotiated,
-        });
     }
-    // The control and the split retry send what the first handshakes sent; only the SNI-less
-    // one leaves the name out.
-    let name = match kind {
-        TlsRetryKind::NoSni => None,
-        TlsRetryKind::Unchanged | TlsRetryKind::SplitClientHello => host.server_name.as_deref(),
-    };
-    let outcome = if kind == TlsRetryKind::SplitClientHello {
-        tls::handshake(
-            SplitFirstWrite::new(stream),
-            RETRY_VERSION,
-            name,
-            host.timeout(),
-            false,
-        )
-        .await
-        .outcome
-    } else {
-        tls::handshake(stream, RETRY_VERSION, name, host.timeout(), false)
-            .await
-            .outcome
-    };
-    retry(outcome)
 }
 
 /// Handshakes with a small MSS; when one completes, a short binary search between what works
@@ -290,40 +218,35 @@ async fn mss_search(host: &Host, requested: u32, path: &mut PathObservation) {
 
 async fn mss_probe(host: &Host, requested: u32, mss: u16, deadline: Duration) -> MssProbe {
     let start = Instant::now();
-    let _slot = host.permit().await;
-    let (attempt, stream, _icmp) = connect(host.address, host.timeout(), Some(mss)).await;
-    let probe = |connect, outcome| MssProbe {
+    let mut upgrade = Upgrade::pinned(RETRY_VERSION);
+    upgrade.deadline = Some(deadline);
+    let opening = Opening::new(requested)
+        .accepting(Accept::TlsBased)
+        .with_tls(upgrade)
+        .dialing(DialSpec {
+            mss: Some(mss),
+            unsampled: true,
+        });
+    let opened = open(host, opening).await;
+    let connect = match &opened.reached {
+        Ok(_) => ConnectOutcome::Connected,
+        Err(RouteFailure::ConnectFailed { outcome }) => outcome.clone(),
+        Err(other) => ConnectOutcome::Error {
+            error: format!("{other:?}"),
+        },
+    };
+    let outcome = opened.tls_outcome();
+    if let Some(stream) = opened.stream {
+        stream.close().await;
+    }
+    MssProbe {
         mss,
         control: false,
         version: RETRY_VERSION,
         elapsed_ms: elapsed_ms(start),
         connect,
         outcome,
-    };
-    let Some(mut stream) = stream else {
-        let outcome = TlsOutcome::NegotiationFailed {
-            outcome: NegotiationOutcome::Route(RouteFailure::ConnectFailed {
-                outcome: attempt.outcome.clone(),
-            }),
-        };
-        return probe(attempt.outcome, outcome);
-    };
-    let negotiated = negotiate::negotiate(&mut stream, requested, host.timeout()).await;
-    if !selects_tls(&negotiated) {
-        let outcome = TlsOutcome::NegotiationFailed {
-            outcome: negotiated,
-        };
-        return probe(attempt.outcome, outcome);
     }
-    let hs = tls::handshake(
-        stream,
-        RETRY_VERSION,
-        host.server_name.as_deref(),
-        deadline,
-        false,
-    )
-    .await;
-    probe(attempt.outcome, hs.outcome)
 }
 
 /// When the probe connections retransmitted data (after the receiver's D-SACK duplicates are
@@ -331,6 +254,9 @@ async fn mss_probe(host: &Host, requested: u32, mss: u16, deadline: Duration) ->
 /// Connection Request goes one byte per segment, sampled like the others, until
 /// [`LOSS_SAMPLE_SEGMENTS`] data segments were sent in all. A clean path never pays for it.
 pub(crate) async fn loss_sample(host: &Host) {
+    if !host.route.measures_path() {
+        return;
+    }
     let samples = host.tcp_info();
     let lost: u32 = samples.iter().map(TcpInfoSample::lost_segments).sum();
     let mut segments: u32 = samples.iter().map(TcpInfoSample::data_segments).sum();
@@ -338,264 +264,21 @@ pub(crate) async fn loss_sample(host: &Host) {
         if lost == 0 || segments >= LOSS_SAMPLE_SEGMENTS || host.past_deadline() {
             return;
         }
-        let Ok((_slot, stream)) = host.open().await else {
-            return;
-        };
-        let sampler = tcp_info::Sampler::new(&stream);
-        let mut trickle = SplitWrite::trickle(stream);
         // The answer does not matter: the request's segments are the sample.
-        let _ = negotiate::negotiate(&mut trickle, protocol::SSL, host.timeout()).await;
-        let sample = sampler.and_then(tcp_info::Sampler::sample);
+        let opened = open(
+            host,
+            Opening::new(protocol::SSL).shaped(Shape::TrickleRequest),
+        )
+        .await;
+        if opened.reached.is_err() {
+            return;
+        }
+        let sample = opened.sampler.and_then(tcp_info::Sampler::sample);
         segments += sample.as_ref().map_or(0, TcpInfoSample::data_segments);
         host.note_tcp_info(sample);
         if segments == 0 {
             // A kernel that reports no segment counts: no rate can be had.
             return;
         }
-    }
-}
-
-fn selects_tls(outcome: &NegotiationOutcome) -> bool {
-    outcome.selects_tls()
-}
-
-/// A stream whose first `singles` writes send one byte each, with a pause after each, before
-/// the rest goes as it comes. With TCP_NODELAY each of those bytes leaves in a segment of its own.
-pub(crate) struct SplitWrite<S> {
-    inner: S,
-    state: Split,
-    singles: usize,
-    pause: Duration,
-}
-
-/// The split retry: the TLS record header's first byte alone, then [`SPLIT_PAUSE`], then the
-/// rest, so a device matching the ClientHello (record header, SNI) within one segment does not
-/// see it.
-pub(crate) type SplitFirstWrite<S> = SplitWrite<S>;
-
-enum Split {
-    First,
-    Pause(Pin<Box<tokio::time::Sleep>>),
-    Done,
-}
-
-impl<S> SplitWrite<S> {
-    pub(crate) fn new(inner: S) -> Self {
-        SplitWrite {
-            inner,
-            state: Split::First,
-            singles: 1,
-            pause: SPLIT_PAUSE,
-        }
-    }
-
-    /// Every byte in a segment of its own, [`TRICKLE_PAUSE`] apart: many small data segments
-    /// from one short message (the loss sample).
-    pub(crate) fn trickle(inner: S) -> Self {
-        SplitWrite {
-            inner,
-            state: Split::First,
-            singles: usize::MAX,
-            pause: TRICKLE_PAUSE,
-        }
-    }
-}
-
-impl<S: AsyncRead + Unpin> AsyncRead for SplitWrite<S> {
-    fn poll_read(
-        self: Pin<&mut Self>,
-        cx: &mut Context<'_>,
-        buf: &mut ReadBuf<'_>,
-    ) -> Poll<io::Result<()>> {
-        Pin::new(&mut self.get_mut().inner).poll_read(cx, buf)
-    }
-}
-
-impl<S: AsyncWrite + Unpin> AsyncWrite for SplitWrite<S> {
-    fn poll_write(
-        self: Pin<&mut Self>,
-        cx: &mut Context<'_>,
-        buf: &[u8],
-    ) -> Poll<io::Result<usize>> {
-        let this = self.get_mut();
-        loop {
-            match &mut this.state {
-                Split::First if buf.len() > 1 && this.singles > 0 => {
-                    let r = Pin::new(&mut this.inner).poll_write(cx, &buf[..1]);
-                    if let Poll::Ready(Ok(_)) = r {
-                        this.singles -= 1;
-                        this.state = Split::Pause(Box::pin(tokio::time::sleep(this.pause)));
-                    }
-                    return r;
-                }
-                Split::First => this.state = Split::Done,
-                Split::Pause(sleep) => match sleep.as_mut().poll(cx) {
-                    Poll::Pending => return Poll::Pending,
-                    Poll::Ready(()) if this.singles > 0 => this.state = Split::First,
-                    Poll::Ready(()) => this.state = Split::Done,
-                },
-                Split::Done => return Pin::new(&mut this.inner).poll_write(cx, buf),
-            }
-        }
-    }
-
-    fn poll_flush(self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<io::Result<()>> {
-        Pin::new(&mut self.get_mut().inner).poll_flush(cx)
-    }
-
-    fn poll_shutdown(self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<io::Result<()>> {
-        Pin::new(&mut self.get_mut().inner).poll_shutdown(cx)
-    }
-}
-
-/// The socket options behind [`connect`]: Linux only (IP_RECVERR and the error queue).
-#[cfg(target_os = "linux")]
-mod sys {
-    use nix::sys::socket::{
-        getsockname, recvmsg, setsockopt, sockopt, ControlMessageOwned, MsgFlags, SockaddrLike,
-        SockaddrStorage,
-    };
-    use rdpdoctor_observations::IcmpError;
-    use std::io::IoSliceMut;
-    use std::net::{IpAddr, Ipv4Addr, Ipv6Addr, SocketAddr};
-    use std::os::fd::{AsFd, AsRawFd, OwnedFd};
-
-    /// sock_extended_err.ee_origin values (linux/errqueue.h).
-    const SO_EE_ORIGIN_ICMP: u8 = 2;
-    const SO_EE_ORIGIN_ICMP6: u8 = 3;
-
-    /// Asks for ICMP errors on the error queue and sets the MSS; returns a second descriptor of
-    /// the socket, so the queue can still be read after a failed connect consumed the socket.
-    pub(super) fn prepare<F: AsFd>(
-        socket: &F,
-        address: SocketAddr,
-        mss: Option<u16>,
-    ) -> Option<OwnedFd> {
-        if let Some(m) = mss {
-            let _ = setsockopt(socket, sockopt::TcpMaxSeg, &u32::from(m));
-        }
-        let on = match address {
-            SocketAddr::V4(_) => setsockopt(socket, sockopt::Ipv4RecvErr, &true),
-            SocketAddr::V6(_) => setsockopt(socket, sockopt::Ipv6RecvErr, &true),
-        };
-        on.ok()?;
-        socket.as_fd().try_clone_to_owned().ok()
-    }
-
-    /// A connected stream goes back to ordinary error reporting.
-    pub(super) fn connected<F: AsFd>(stream: &F, address: SocketAddr) {
-        let _ = match address {
-            SocketAddr::V4(_) => setsockopt(stream, sockopt::Ipv4RecvErr, &false),
-            SocketAddr::V6(_) => setsockopt(stream, sockopt::Ipv6RecvErr, &false),
-        };
-    }
-
-    /// The ICMP error queued on the socket, if one is.
-    pub(super) fn icmp(fd: Option<OwnedFd>, address: SocketAddr, error: &str) -> Option<IcmpError> {
-        let fd = fd?;
-        let mut data = [0u8; 256];
-        let mut iov = [IoSliceMut::new(&mut data)];
-        let mut cmsg = nix::cmsg_space!(nix::libc::sock_extended_err, nix::libc::sockaddr_in6);
-        let msg = recvmsg::<()>(
-            fd.as_raw_fd(),
-            &mut iov,
-            Some(&mut cmsg),
-            MsgFlags::MSG_ERRQUEUE | MsgFlags::MSG_DONTWAIT,
-        )
-        .ok()?;
-        for c in msg.cmsgs().ok()? {
-            let (err, from, version) = match c {
-                ControlMessageOwned::Ipv4RecvErr(e, from) if e.ee_origin == SO_EE_ORIGIN_ICMP => {
-                    let from =
-                        from.map(|a| IpAddr::V4(Ipv4Addr::from(u32::from_be(a.sin_addr.s_addr))));
-                    (e, from, 4)
-                }
-                ControlMessageOwned::Ipv6RecvErr(e, from) if e.ee_origin == SO_EE_ORIGIN_ICMP6 => {
-                    let from = from.map(|a| IpAddr::V6(Ipv6Addr::from(a.sin6_addr.s6_addr)));
-                    (e, from, 6)
-                }
-                _ => continue,
-            };
-            // The connect's source: an ICMP message from it is this machine's own (its ARP for
-            // an address on its own network failed).
-            let local = getsockname::<SockaddrStorage>(fd.as_raw_fd())
-                .ok()
-                .and_then(|a| match a.family() {
-                    Some(nix::sys::socket::AddressFamily::Inet) => {
-                        a.as_sockaddr_in().map(|v4| IpAddr::V4(v4.ip()))
-                    }
-                    Some(nix::sys::socket::AddressFamily::Inet6) => {
-                        a.as_sockaddr_in6().map(|v6| IpAddr::V6(v6.ip()))
-                    }
-                    _ => None,
-                });
-            return Some(IcmpError {
-                address,
-                from,
-                local,
-                ip_version: version,
-                icmp_type: err.ee_type,
-                code: err.ee_code,
-                error: error.to_string(),
-            });
-        }
-        None
-    }
-}
-
-#[cfg(not(target_os = "linux"))]
-mod sys {
-    use rdpdoctor_observations::IcmpError;
-    use std::net::SocketAddr;
-
-    pub(super) fn prepare<F>(_: &F, _: SocketAddr, _: Option<u16>) -> Option<()> {
-        None
-    }
-    pub(super) fn connected<F>(_: &F, _: SocketAddr) {}
-    pub(super) fn icmp(_: Option<()>, _: SocketAddr, _: &str) -> Option<IcmpError> {
-        None
-    }
-}
-
-#[cfg(test)]
-mod tests {
-    use super::*;
-    use tokio::io::{AsyncReadExt, AsyncWriteExt};
-
-    #[tokio::test]
-    async fn split_stream_sends_the_first_byte_alone_then_the_rest() {
-        let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
-        let addr = listener.local_addr().unwrap();
-        let server = tokio::spawn(async move {
-            let (mut s, _) = listener.accept().await.unwrap();
-            let mut first = [0u8; 16];
-            let n = s.read(&mut first).await.unwrap();
-            let mut rest = Vec::new();
-            s.read_to_end(&mut rest).await.unwrap();
-            (first[..n].to_vec(), rest)
-        });
-        let stream = TcpStream::connect(addr).await.unwrap();
-        stream.set_nodelay(true).unwrap();
-        let mut split = SplitFirstWrite::new(stream);
-        split
-            .write_all(&[0x16, 0x03, 0x01, 0x00, 0x05])
-            .await
-            .unwrap();
-        split.shutdown().await.unwrap();
-        let (first, rest) = server.await.unwrap();
-        // The pause lets the first segment be read on its own.
-        assert_eq!(first, [0x16]);
-        assert_eq!(rest, [0x03, 0x01, 0x00, 0x05]);
-    }
-
-    #[tokio::test]
-    async fn connect_reports_a_reset_without_icmp() {
-        // A port nobody listens on: the loopback host itself resets, no ICMP is involved.
-        let listener = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
-        let addr = listener.local_addr().unwrap();
-        drop(listener);
-        let (attempt, stream, icmp) = connect(addr, Duration::from_secs(2), None).await;
-        assert_eq!(attempt.outcome, ConnectOutcome::Refused);
-        assert!(stream.is_none() && icmp.is_none());
     }
 }

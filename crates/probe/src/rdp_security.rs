@@ -9,10 +9,11 @@
 
 use crate::framed::{FrameError, FrameReader, Framing};
 use crate::host::Host;
-use crate::{certificate, elapsed_ms, excerpt_hex, negotiate};
+use crate::open::{open, Accept, Opening};
+use crate::{certificate, elapsed_ms, excerpt_hex};
 use openssl::x509::X509;
 use rdpdoctor_observations::{
-    encryption, protocol, NegotiationAttempt, NegotiationOutcome, OpenFailure, RdpSecurityAttempt,
+    encryption, protocol, NegotiationAttempt, NegotiationOutcome, RdpSecurityAttempt,
     RdpSecurityObservation, RdpSecurityOutcome, RdpSecurityPhase, ServerCertificateFacts,
     ServerSecurity, Transport,
 };
@@ -85,37 +86,19 @@ pub(crate) async fn complete(
 /// One connection: X.224 for PROTOCOL_RDP, then the Connect Initial offering `offered`.
 pub(crate) async fn attempt(host: &Host, offered: u32) -> RdpSecurityAttempt {
     let t = Instant::now();
-    let outcome = match host.open().await {
-        Err(outcome) => RdpSecurityOutcome::Open(OpenFailure::connect(outcome)),
-        Ok((_slot, mut stream)) => exchange(&mut stream, offered, host.timeout()).await,
+    let opening = Opening::new(protocol::RDP).accepting(Accept::StandardRdp);
+    let outcome = match open(host, opening).await.ready() {
+        Err(failure) => RdpSecurityOutcome::Open(failure),
+        Ok(ready) => {
+            let mut stream = ready.stream.into_io();
+            mcs_exchange(&mut stream, offered, protocol::RDP, host.timeout()).await
+        }
     };
     RdpSecurityAttempt {
         offered,
         elapsed_ms: elapsed_ms(t),
         outcome,
     }
-}
-
-/// The exchange on an open stream (sans connect, so tests can drive it over a duplex pipe).
-pub(crate) async fn exchange<S>(
-    stream: &mut S,
-    offered: u32,
-    deadline: Duration,
-) -> RdpSecurityOutcome
-where
-    S: AsyncRead + AsyncWrite + Unpin,
-{
-    let negotiated = negotiate::negotiate(stream, protocol::RDP, deadline).await;
-    if !matches!(
-        negotiated,
-        NegotiationOutcome::Selected {
-            protocol: protocol::RDP,
-            ..
-        } | NegotiationOutcome::NoNegotiationData
-    ) {
-        return RdpSecurityOutcome::Open(OpenFailure::Negotiation(negotiated));
-    }
-    mcs_exchange(stream, offered, protocol::RDP, deadline).await
 }
 
 /// The MCS Connect Initial offering `offered` and its answer, on a stream whose X.224 exchange
@@ -129,7 +112,7 @@ pub(crate) async fn mcs_exchange<S>(
     deadline: Duration,
 ) -> RdpSecurityOutcome
 where
-    S: AsyncRead + AsyncWrite + Unpin,
+    S: AsyncRead + AsyncWrite + Unpin + ?Sized,
 {
     // clientRequestedProtocols must repeat the X.224 request (MS-RDPBCGR 2.2.1.3.2), or the
     // server may drop the connection.
@@ -178,7 +161,7 @@ where
 
 /// Reads exactly one TPKT, bounded by its announced length (at most 64 KiB) and the deadline;
 /// never past it: the rest of the stream is not ours to judge.
-async fn read_tpkt<S: AsyncRead + Unpin>(
+async fn read_tpkt<S: AsyncRead + Unpin + ?Sized>(
     stream: &mut S,
     deadline: Duration,
 ) -> Result<Vec<u8>, RdpSecurityOutcome> {
@@ -277,13 +260,14 @@ fn certificate_facts(cert: ServerCertificate) -> ServerCertificateFacts {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::route::scripted::{script, Scripted};
     use rdpdoctor_observations::NegFailureCode;
-    use tokio::io::{duplex, AsyncReadExt};
+    use tokio::io::AsyncReadExt;
 
-    /// A server that answers the CR with `cc` and the Connect Initial with `answer`.
+    /// A server that answers the CR with `cc` and the Connect Initial with `answer`, reached
+    /// over an in-process pipe.
     async fn run(cc: &'static [u8], answer: &'static [u8], close: bool) -> RdpSecurityOutcome {
-        let (mut client, mut server) = duplex(8192);
-        let task = tokio::spawn(async move {
+        let server = script(move |mut server| async move {
             let mut buf = [0u8; 1024];
             let _ = server.read(&mut buf).await;
             let _ = server.write_all(cc).await;
@@ -293,9 +277,15 @@ mod tests {
                 tokio::time::sleep(Duration::from_secs(5)).await;
             }
         });
-        let out = exchange(&mut client, encryption::ALL, Duration::from_millis(300)).await;
-        task.abort();
-        out
+        let options = crate::ProbeOptions {
+            timeout: Duration::from_millis(300),
+            ..crate::ProbeOptions::default()
+        };
+        let route = std::sync::Arc::new(Scripted::new("mcs", server));
+        let host = Host::new(route.clone(), None, &options, 0.0);
+        let outcome = attempt(&host, encryption::ALL).await.outcome;
+        assert_eq!(route.dials(), 1);
+        outcome
     }
 
     const RSP_RDP: &[u8] =
@@ -340,7 +330,7 @@ mod tests {
                 true
             )
             .await,
-            RdpSecurityOutcome::Open(OpenFailure::Negotiation(_))
+            RdpSecurityOutcome::Open(rdpdoctor_observations::OpenFailure::Negotiation(_))
         ));
     }
 

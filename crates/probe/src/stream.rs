@@ -18,10 +18,6 @@ pub(crate) struct Recording<S> {
 }
 
 impl<S> Recording<S> {
-    pub(crate) fn new(inner: S) -> Self {
-        Self::keeping(inner, KEEP)
-    }
-
     /// Keeps the first `keep` bytes (the cipher probe reads the whole first server flight).
     pub(crate) fn keeping(inner: S, keep: usize) -> Self {
         Recording {

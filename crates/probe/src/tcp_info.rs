@@ -11,31 +11,38 @@ use rdpdoctor_observations::TcpInfoSample;
 use rdpdoctor_wire::bytes::{ne_u16_at, ne_u32_at, ne_u64_at};
 use std::net::{IpAddr, SocketAddr};
 
+/// What keeps a sampled socket open: a second descriptor of it.
+#[cfg(target_os = "linux")]
+pub(crate) type Keep = Option<std::os::fd::OwnedFd>;
+#[cfg(not(target_os = "linux"))]
+pub(crate) type Keep = ();
+
 /// Keeps a connection's socket open until it is sampled: the sample is taken when the probe is
-/// done with the connection, after the stream itself may have been dropped.
+/// done with the connection, after the stream itself may have been dropped. The direct route
+/// makes one for each TCP connection it dials (`route::direct`); a route without its own TCP
+/// connection to the server has none.
 pub(crate) struct Sampler {
     local: SocketAddr,
     remote: SocketAddr,
-    #[cfg(target_os = "linux")]
-    _keep: Option<std::os::fd::OwnedFd>,
+    _keep: Keep,
     /// The latest sample taken while the connection was still open.
     last: Option<TcpInfoSample>,
 }
 
 impl Sampler {
-    pub(crate) fn new(stream: &tokio::net::TcpStream) -> Option<Sampler> {
-        let local = stream.local_addr().ok()?;
-        let remote = stream.peer_addr().ok()?;
-        Some(Sampler {
+    /// The sampler of the connection `local` -> `remote`, whose socket `keep` holds open.
+    pub(crate) fn new(local: SocketAddr, remote: SocketAddr, keep: Keep) -> Sampler {
+        Sampler {
             local,
             remote,
-            #[cfg(target_os = "linux")]
-            _keep: {
-                use std::os::fd::AsFd;
-                stream.as_fd().try_clone_to_owned().ok()
-            },
+            _keep: keep,
             last: None,
-        })
+        }
+    }
+
+    /// The connection's two ends, for a query of its statistics while it is in use.
+    pub(crate) fn endpoints(&self) -> (SocketAddr, SocketAddr) {
+        (self.local, self.remote)
     }
 
     /// Reads the statistics mid-connection. A connection the server resets leaves the kernel's

@@ -1,11 +1,14 @@
-//! TLS handshake probe, pinned to one protocol version per connection (MS-RDPBCGR 5.4.5.1: the
-//! client starts TLS on the same TCP stream right after the Connection Confirm).
+//! TLS over a probe connection (MS-RDPBCGR 5.4.5.1: the client starts TLS on the same stream right
+//! after the Connection Confirm): one handshake runner, [`connect`], for the handshakes pinned to
+//! one version (the TLS probes of `check`, the path retries), the channel CredSSP and `--full` go
+//! on over, and the cipher enumeration's offers. It runs over whatever stream the route yields.
 //!
 //! OpenSSL rather than rustls: rustls cannot speak TLS 1.0/1.1, and old Windows servers are
 //! exactly what needs probing. The context runs at security level 0 with every cipher enabled,
 //! so the probe sees what the server offers rather than what Debian's defaults allow.
 
 use crate::excerpt_hex;
+use crate::route::ByteStream;
 use crate::stream::Recording;
 use openssl::error::ErrorStack;
 use openssl::ssl::{ErrorCode, Ssl, SslContext, SslMethod, SslVerifyMode, SslVersion};
@@ -15,23 +18,12 @@ use rdpdoctor_wire::credssp;
 use std::pin::Pin;
 use std::sync::OnceLock;
 use std::time::Duration;
-use tokio::io::{AsyncRead, AsyncWrite};
-use tokio::net::TcpStream;
+use tokio::io::AsyncWriteExt;
 use tokio_openssl::SslStream;
 
 /// OpenSSL reports a received alert as reason code 1000 + the alert number
 /// (SSL_AD_REASON_OFFSET in ssl.h).
 const ALERT_REASON_OFFSET: i32 = 1000;
-
-/// Result of one pinned handshake.
-pub(crate) struct Handshake<S> {
-    pub outcome: TlsOutcome,
-    /// The server's certificate chain, leaf first, when the handshake completed.
-    pub chain: Vec<X509>,
-    /// The open TLS stream, when the handshake completed and the caller asked to keep it (the
-    /// NTLM CHALLENGE rides on it instead of a connection of its own).
-    pub stream: Option<SslStream<Recording<S>>>,
-}
 
 /// One context per version, built once: building contexts is the expensive part for fleets.
 fn context(version: TlsVersion) -> Result<&'static SslContext, ErrorStack> {
@@ -49,12 +41,7 @@ fn context(version: TlsVersion) -> Result<&'static SslContext, ErrorStack> {
 }
 
 fn build_context(version: TlsVersion) -> Result<SslContext, ErrorStack> {
-    let v = match version {
-        TlsVersion::Tls10 => SslVersion::TLS1,
-        TlsVersion::Tls11 => SslVersion::TLS1_1,
-        TlsVersion::Tls12 => SslVersion::TLS1_2,
-        TlsVersion::Tls13 => SslVersion::TLS1_3,
-    };
+    let v = ssl_version(version);
     let mut b = SslContext::builder(SslMethod::tls_client())?;
     // The probe reports on the certificate; it must not refuse to look at a bad one.
     b.set_verify(SslVerifyMode::NONE);
@@ -65,90 +52,15 @@ fn build_context(version: TlsVersion) -> Result<SslContext, ErrorStack> {
     Ok(b.build())
 }
 
-/// Runs one handshake over `stream` (already past the X.224 exchange).
-pub(crate) async fn handshake<S: AsyncRead + AsyncWrite + Unpin>(
-    stream: S,
-    version: TlsVersion,
-    server_name: Option<&str>,
-    deadline: Duration,
-    keep: bool,
-) -> Handshake<S> {
-    let fail = |outcome| Handshake {
-        outcome,
-        chain: Vec::new(),
-        stream: None,
-    };
-    let ssl = match context(version).and_then(|c| Ssl::new(c)) {
-        Ok(s) => s,
-        Err(e) => {
-            return fail(TlsOutcome::Error {
-                reason: format!("OpenSSL cannot offer {}: {e}", version.label()),
-            })
-        }
-    };
-    let mut ssl = ssl;
-    if let Some(name) = server_name {
-        // SNI, as FreeRDP sends it; never for address literals (RFC 6066 forbids them).
-        let _ = ssl.set_hostname(name);
-    }
-    let mut tls = match SslStream::new(ssl, Recording::new(stream)) {
-        Ok(s) => s,
-        Err(e) => {
-            return fail(TlsOutcome::Error {
-                reason: e.to_string(),
-            })
-        }
-    };
-    let result = tokio::time::timeout(deadline, Pin::new(&mut tls).connect()).await;
-    let (received, head) = {
-        let rec = tls.get_ref();
-        (rec.received, rec.head.clone())
-    };
-    match result {
-        Err(_) => fail(TlsOutcome::Transport(Transport::TimedOut {
-            phase: Phase::TlsHandshake,
-            bytes: received,
-        })),
-        Ok(Ok(())) => {
-            let ssl = tls.ssl();
-            let cipher = ssl
-                .current_cipher()
-                .map(|c| c.name().to_string())
-                .unwrap_or_default();
-            let mut chain: Vec<X509> = Vec::new();
-            if let Some(stack) = ssl.peer_cert_chain() {
-                chain.extend(stack.iter().map(|c| c.to_owned()));
-            }
-            if chain.is_empty() {
-                if let Some(leaf) = ssl.peer_certificate() {
-                    chain.push(leaf);
-                }
-            }
-            if keep {
-                return Handshake {
-                    outcome: TlsOutcome::Completed { cipher },
-                    chain,
-                    stream: Some(tls),
-                };
-            }
-            let _ = tokio::time::timeout(
-                Duration::from_millis(50),
-                tokio::io::AsyncWriteExt::shutdown(&mut tls),
-            )
-            .await;
-            Handshake {
-                outcome: TlsOutcome::Completed { cipher },
-                chain,
-                stream: None,
-            }
-        }
-        Ok(Err(e)) => fail(classify(&e, received, &head)),
+/// OpenSSL's name for a version.
+pub(crate) fn ssl_version(version: TlsVersion) -> SslVersion {
+    match version {
+        TlsVersion::Tls10 => SslVersion::TLS1,
+        TlsVersion::Tls11 => SslVersion::TLS1_1,
+        TlsVersion::Tls12 => SslVersion::TLS1_2,
+        TlsVersion::Tls13 => SslVersion::TLS1_3,
     }
 }
-
-/// A TLS connection a client goes on with after the handshake (CredSSP, the connection
-/// sequence), recording what the server sent.
-pub(crate) type Tls = SslStream<Recording<TcpStream>>;
 
 /// Any TLS version from 1.0 to 1.3, at security level 0: CredSSP and the connection sequence
 /// need a channel, not a grade. Built once.
@@ -166,23 +78,47 @@ fn channel_context() -> Result<&'static SslContext, ErrorStack> {
     built.as_ref().map_err(Clone::clone)
 }
 
-/// The TLS upgrade a client makes right after a Connection Confirm that selected a TLS-based
-/// protocol (MS-RDPBCGR 5.4.5.1), to go on over it. Nothing about the certificate is decided
-/// here: the caller judges it (pubKeyAuth, `Trust`). A timeout is `TlsOutcome::TimedOut`.
-pub(crate) async fn upgrade(
-    tcp: TcpStream,
+/// What a handshake offers.
+pub(crate) enum Offer {
+    /// Exactly one version, every cipher (the TLS probes of `check`, the path retries).
+    Pinned(TlsVersion),
+    /// Any version: the channel CredSSP and the connection sequence go on over, as a client makes
+    /// it right after a Connection Confirm that selected a TLS-based protocol (MS-RDPBCGR
+    /// 5.4.5.1). Nothing about the certificate is decided here: the caller judges it
+    /// (pubKeyAuth, `Trust`).
+    Channel,
+    /// A context of the caller's (the cipher enumeration's offers).
+    Context(SslContext),
+}
+
+/// A TLS connection over a route's stream, recording what the server sent.
+pub(crate) type Tls = SslStream<Recording<Box<dyn ByteStream>>>;
+
+/// Runs one handshake over `stream` (already past the X.224 exchange) offering `offer`, with SNI
+/// `server_name` (never an address literal: RFC 6066 forbids them), within `deadline`; the first
+/// `capture` bytes the server sends are kept (the cipher enumeration reads its key exchange
+/// from them). A failure says what the server did.
+pub(crate) async fn connect(
+    stream: Box<dyn ByteStream>,
+    offer: &Offer,
     server_name: Option<&str>,
     deadline: Duration,
+    capture: usize,
 ) -> Result<Tls, TlsOutcome> {
     let error = |reason: String| TlsOutcome::Error { reason };
-    let mut ssl = channel_context()
-        .and_then(|c| Ssl::new(c))
-        .map_err(|e| error(e.to_string()))?;
+    let context = match offer {
+        Offer::Pinned(version) => context(*version)
+            .map_err(|e| error(format!("OpenSSL cannot offer {}: {e}", version.label())))?,
+        Offer::Channel => channel_context().map_err(|e| error(e.to_string()))?,
+        Offer::Context(c) => c,
+    };
+    let mut ssl = Ssl::new(context).map_err(|e| error(e.to_string()))?;
     if let Some(name) = server_name {
-        // SNI, never for address literals (RFC 6066).
+        // SNI, as FreeRDP sends it.
         let _ = ssl.set_hostname(name);
     }
-    let mut tls = SslStream::new(ssl, Recording::new(tcp)).map_err(|e| error(e.to_string()))?;
+    let mut tls = SslStream::new(ssl, Recording::keeping(stream, capture))
+        .map_err(|e| error(e.to_string()))?;
     match tokio::time::timeout(deadline, Pin::new(&mut tls).connect()).await {
         Err(_) => Err(TlsOutcome::Transport(Transport::TimedOut {
             phase: Phase::TlsHandshake,
@@ -194,6 +130,21 @@ pub(crate) async fn upgrade(
         }
         Ok(Ok(())) => Ok(tls),
     }
+}
+
+/// How a completed handshake ended, and the server's certificate chain, leaf first.
+pub(crate) fn completed(tls: &Tls) -> (TlsOutcome, Vec<X509>) {
+    let ssl = tls.ssl();
+    let cipher = ssl
+        .current_cipher()
+        .map(|c| c.name().to_string())
+        .unwrap_or_default();
+    (TlsOutcome::Completed { cipher }, peer_chain(tls))
+}
+
+/// Ends a TLS connection the probe is done with: a close_notify, without waiting long for it.
+pub(crate) async fn close(tls: &mut Tls) {
+    let _ = tokio::time::timeout(Duration::from_millis(50), tls.shutdown()).await;
 }
 
 /// The subjectPublicKey of the server's certificate: what CredSSP's pubKeyAuth binds
@@ -208,12 +159,18 @@ pub(crate) fn subject_public_key(tls: &Tls) -> Option<Vec<u8>> {
     credssp::subject_public_key(&spki).map(<[u8]>::to_vec)
 }
 
-/// The server's certificate chain, leaf first.
+/// The server's certificate chain, leaf first (the leaf alone when the server sent no chain
+/// OpenSSL kept).
 pub(crate) fn peer_chain(tls: &Tls) -> Vec<X509> {
-    tls.ssl()
+    let ssl = tls.ssl();
+    let mut chain: Vec<X509> = ssl
         .peer_cert_chain()
         .map(|c| c.iter().map(|x| x.to_owned()).collect())
-        .unwrap_or_default()
+        .unwrap_or_default();
+    if chain.is_empty() {
+        chain.extend(ssl.peer_certificate());
+    }
+    chain
 }
 
 /// Turns an OpenSSL handshake error into what the server did.
@@ -293,7 +250,6 @@ pub(crate) fn classify(e: &openssl::ssl::Error, received: usize, head: &[u8]) ->
 #[cfg(test)]
 mod tests {
     use super::*;
-    use tokio::io::AsyncWriteExt;
     use tokio::net::TcpListener;
 
     /// Upgrades a connection to a local server that answers the ClientHello with `reply` (and
@@ -313,10 +269,17 @@ mod tests {
                 }
             }
         });
-        let tcp = TcpStream::connect(address)
+        let tcp = tokio::net::TcpStream::connect(address)
             .await
             .unwrap_or_else(|e| panic!("{e}"));
-        let out = upgrade(tcp, Some("server.example"), Duration::from_millis(300)).await;
+        let out = connect(
+            Box::new(tcp),
+            &Offer::Channel,
+            Some("server.example"),
+            Duration::from_millis(300),
+            crate::stream::KEEP,
+        )
+        .await;
         server.abort();
         out
     }
