@@ -203,6 +203,9 @@ pub struct LogonObservation {
     pub user: String,
     /// The security package used ("NTLM").
     pub package: String,
+    /// Why this package ran: the configured one, the default, a fallback.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub package_reason: Option<String>,
     /// Whether TSCredentials (the password, encrypted) were sent to the server: only with
     /// `--full`.
     pub delegated: bool,

@@ -382,7 +382,7 @@ async fn credssp(
     selected: u32,
 ) -> Result<(), SessionOutcome> {
     let t = Instant::now();
-    let mut progress = nla::Progress::default();
+    let mut progress = crate::credssp::Progress::default();
     let public_key = tls::subject_public_key(tls).unwrap_or_default();
     let outcome = nla::authenticate(
         tls,
@@ -409,12 +409,11 @@ async fn credssp(
         _ => Some(SessionOutcome::LogonUnproven),
     };
     *logon = Some(LogonObservation {
-        user: creds.user().to_string(),
-        package: "NTLM".to_string(),
         delegated,
         ts_request_version: progress.version,
         elapsed_ms: elapsed_ms(t),
         outcome,
+        ..nla::observation(full.host, creds)
     });
     ended.map_or(Ok(()), Err)
 }

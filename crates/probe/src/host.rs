@@ -33,6 +33,8 @@ pub(crate) struct Host {
     /// What the X.224 Connection Requests carry before RDP_NEG_REQ: the tool's cookie, or a
     /// broker's routing token on a second leg.
     pub(crate) cookie: RequestCookie,
+    /// The security package of CredSSP logons.
+    pub(crate) credssp: crate::CredsspChoice,
     /// Deadline of every network phase (read it through `timeout()`, which also honours the
     /// overall deadline).
     per_phase: Duration,
@@ -67,6 +69,7 @@ impl Host {
             route,
             server_name,
             cookie: RequestCookie::Name(COOKIE.to_string()),
+            credssp: options.credssp.clone(),
             per_phase: options.timeout,
             ends_at: None,
             permits: Semaphore::new(budget),

@@ -7,6 +7,7 @@
 mod certificate;
 mod check;
 mod ciphers;
+mod credssp;
 mod dns;
 mod framed;
 mod full;
@@ -31,6 +32,7 @@ mod tls;
 mod trust;
 
 pub use check::check;
+pub use credssp::package::{Choice as CredsspChoice, PackageKind};
 pub use options::{Credentials, ProbeOptions};
 pub use trust::Trust;
 

@@ -34,6 +34,8 @@ pub struct ProbeOptions {
     /// idle client would, and record how it ended (the overall deadline must include it: see
     /// `overall_deadline_with_hold`).
     pub hold: Option<Duration>,
+    /// The security package CredSSP logons use, and why.
+    pub credssp: crate::CredsspChoice,
 }
 
 impl ProbeOptions {
@@ -67,6 +69,7 @@ impl Default for ProbeOptions {
             deadline: None,
             clients: false,
             hold: None,
+            credssp: crate::CredsspChoice::default(),
         }
     }
 }

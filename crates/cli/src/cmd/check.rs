@@ -189,6 +189,8 @@ pub(crate) fn prepare(args: &CheckArgs, hosts: &str) -> Result<Prepared, String>
         )),
         hold,
         clients: args.clients,
+        // NTLM, the one package offered (a Kerberos option chooses another here).
+        credssp: Default::default(),
     };
     Ok(Prepared { ctx, options })
 }

@@ -173,6 +173,7 @@ fn probe_options(args: &ScanArgs) -> ProbeOptions {
         deadline: Some(ProbeOptions::overall_deadline(args.probe.timeout(), false)),
         clients: args.clients,
         hold: None,
+        credssp: Default::default(),
     }
 }
 

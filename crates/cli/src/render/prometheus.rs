@@ -342,6 +342,7 @@ mod tests {
             obs.logon = Some(LogonObservation {
                 user: "LAB\\u".into(),
                 package: "NTLM".into(),
+                package_reason: None,
                 delegated: false,
                 ts_request_version: Some(6),
                 elapsed_ms: 1.0,
