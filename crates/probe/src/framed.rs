@@ -105,12 +105,13 @@ pub(crate) enum FrameError {
 }
 
 impl FrameError {
-    /// Whether the peer ended the connection, and if so whether with a reset. A read error other
-    /// than a reset counts as a close: over TLS it is the TLS layer seeing the connection end.
-    pub(crate) fn ended(&self) -> Option<bool> {
+    /// Whether the peer ended the connection, and if so whether with a reset (`Some(true)`): the
+    /// one reading of a failed frame read that every probe shares. `tls`: the stream is TLS.
+    pub(crate) fn ended(&self, tls: bool) -> Option<bool> {
         match self {
-            FrameError::Closed { .. } | FrameError::Io { .. } => Some(false),
+            FrameError::Closed { .. } => Some(false),
             FrameError::Reset { .. } => Some(true),
+            FrameError::Io { kind, .. } => Some(reset_by(*kind, tls)),
             _ => None,
         }
     }
@@ -126,6 +127,18 @@ impl FrameError {
             | FrameError::NotFramed { seen, .. }
             | FrameError::BadLength { seen, .. } => seen,
         }
+    }
+}
+
+/// Whether an I/O error that ended a read or a write was a reset rather than a close. Over TLS,
+/// any error other than a reset is the TLS layer seeing the connection end; on a plain stream an
+/// early end or a broken pipe is a close, anything else (an abort, an ICMP error after the
+/// connect) a reset.
+pub(crate) fn reset_by(kind: ErrorKind, tls: bool) -> bool {
+    match kind {
+        ErrorKind::ConnectionReset => true,
+        ErrorKind::UnexpectedEof | ErrorKind::BrokenPipe => false,
+        _ => !tls,
     }
 }
 

@@ -12,14 +12,15 @@
 //! here with delegation.
 
 use crate::elapsed_ms;
-use crate::framed::{send, FrameError, FrameReader, Framing};
-use crate::hold::{self, HoldCtx, Timeline};
+use crate::frames::{self, Broken, Clear, Flow, Frames, Link, Turn};
+use crate::hold::{self, HoldCtx};
 use crate::host::Host;
 use crate::nla;
 use crate::open::{open, Opening, Upgrade};
 use crate::options::Credentials;
 use crate::route::ByteStream;
 use crate::tcp_info::Sampler;
+use crate::timeline::{label, Timeline};
 use crate::tls::{self, Tls};
 use crate::trust::Trust;
 use ironrdp_connector::{
@@ -40,15 +41,10 @@ use rdpdoctor_observations::{
 use rdpdoctor_wire::mcs;
 use rdpdoctor_wire::session::{self, ServerFrame};
 use std::time::{Duration, Instant};
-use tokio::io::AsyncWriteExt;
 use zeroize::Zeroizing;
 
 /// A server that keeps sending frames without finishing the sequence is cut off after this many.
 const MAX_FRAMES: u32 = 4096;
-
-/// Bytes per read of the connection sequence: fast-path updates come back to back, so a read
-/// takes several at once and the reader keeps the rest for the next frame.
-const READ_CHUNK: usize = 8192;
 
 /// Runs the full connection; with `creds`, CredSSP delegates them and the logon is returned too.
 pub(crate) async fn run(
@@ -268,29 +264,27 @@ async fn drive(
     }
     obs.phase = SessionPhase::SecurityUpgrade;
     ctx.tl.phase(obs.phase);
-    let mut stream: Box<dyn ByteStream> = if selected == protocol::RDP {
-        plain
+    // Standard RDP Security would put its encryption layer here; the probe stops before it
+    // (`server_frame`), so the frames pass clear over TLS or over nothing.
+    let mut link = if selected == protocol::RDP {
+        Link::new(plain, false, Box::new(Clear))
     } else {
         match secure(full, obs, logon, connector, plain, selected, &mut ctx.tl).await {
-            Ok(tls) => tls,
+            Ok(tls) => Link::new(tls, true, Box::new(Clear)),
             Err(outcome) => return outcome,
         }
     };
-    let mut reader = FrameReader::buffered(Framing::TpktOrFastPath, READ_CHUNK);
-    let outcome = sequence(full, obs, connector, &mut stream, &mut reader, &mut ctx.tl).await;
+    let mut sequence = Connecting {
+        full,
+        obs,
+        connector: &mut *connector,
+        tl: &mut ctx.tl,
+    };
+    let outcome = frames::run(&mut link, &mut sequence).await;
     let mut still_up = matches!(outcome, SessionOutcome::SessionUp);
     if let (true, Some(length)) = (still_up, ctx.length) {
         let up = hold::up_session(connector);
-        let held = hold::hold(
-            full.host,
-            up,
-            &mut stream,
-            &mut reader,
-            length,
-            &mut ctx.tl,
-            ctx.tcp,
-        )
-        .await;
+        let held = hold::hold(full.host, up, &mut link, length, &mut ctx.tl, ctx.tcp).await;
         still_up = matches!(
             held.ending,
             HoldEnding::Held | HoldEnding::DeadlineExceeded | HoldEnding::NotReactivated { .. }
@@ -299,13 +293,11 @@ async fn drive(
     }
     // A polite end: Disconnect Provider Ultimatum (rn-user-requested), then close.
     if still_up {
-        let _ = tokio::time::timeout(
-            Duration::from_millis(200),
-            stream.write_all(&session::disconnect_request()),
-        )
-        .await;
+        let mut out = WriteBuf::new();
+        out.write_slice(&session::disconnect_request());
+        let _ = link.send(&mut out, Duration::from_millis(200)).await;
     }
-    let _ = tokio::time::timeout(Duration::from_millis(100), stream.shutdown()).await;
+    link.close().await;
     outcome
 }
 
@@ -470,89 +462,92 @@ fn protocol_error(step: &str, e: &ironrdp_connector::ConnectorError) -> SessionO
 }
 
 /// A server frame that could not be read, as the session sees it.
-fn read_failure(e: &FrameError) -> SessionOutcome {
-    match (e.ended(), e) {
-        (Some(reset), _) => SessionOutcome::Closed { reset },
-        (None, FrameError::TimedOut { .. }) => SessionOutcome::TimedOut,
-        (None, _) => SessionOutcome::ProtocolError {
-            reason: format!(
-                "bytes that are neither TPKT nor fast-path: {}",
-                crate::excerpt_hex(e.seen(), 32)
-            ),
-        },
+fn read_failure(why: Broken) -> SessionOutcome {
+    match why {
+        Broken::Closed { reset } => SessionOutcome::Closed { reset },
+        Broken::TimedOut => SessionOutcome::TimedOut,
+        Broken::Garbled(reason) => SessionOutcome::ProtocolError { reason },
     }
 }
 
-/// From the MCS Connect Initial to the session, one server frame at a time.
-async fn sequence(
-    full: Full<'_>,
-    obs: &mut SessionObservation,
-    connector: &mut ClientConnector,
-    stream: &mut Box<dyn ByteStream>,
-    reader: &mut FrameReader,
-    tl: &mut Timeline,
-) -> SessionOutcome {
-    let host = full.host;
-    let mut out = WriteBuf::new();
-    loop {
+/// From the MCS Connect Initial to the session, one server frame at a time: the connection
+/// sequence as the frame loop drives it.
+struct Connecting<'a> {
+    full: Full<'a>,
+    obs: &'a mut SessionObservation,
+    connector: &'a mut ClientConnector,
+    tl: &'a mut Timeline,
+}
+
+impl Frames for Connecting<'_> {
+    type End = SessionOutcome;
+
+    fn turn(&mut self, out: &mut WriteBuf) -> Turn<SessionOutcome> {
+        let (obs, connector) = (&mut *self.obs, &mut *self.connector);
         obs.phase = phase_of(&connector.state, obs.phase);
-        tl.phase(obs.phase);
+        self.tl.phase(obs.phase);
         if matches!(connector.state, ClientConnectorState::Connected { .. }) {
-            return SessionOutcome::SessionUp;
+            return Turn::End(SessionOutcome::SessionUp);
         }
+        let deadline = self.full.host.timeout();
         if connector.should_perform_multitransport() {
             // No UDP transport: decline, as a client without it does.
-            if let Err(e) = connector.skip_multitransport(&mut out) {
-                return protocol_error("multitransport", &e);
-            }
-            if !send(stream, &mut out, host.timeout()).await {
-                return SessionOutcome::Closed { reset: false };
-            }
-            continue;
+            return match connector.skip_multitransport(out) {
+                Ok(_) => Turn::Send(deadline),
+                Err(e) => Turn::End(protocol_error("multitransport", &e)),
+            };
         }
         if connector.next_pdu_hint().is_none() {
-            if let Err(outcome) = client_step(full, obs, connector, stream, &mut out, tl).await {
-                return outcome;
-            }
-            continue;
+            return match client_step(self.full, obs, connector, out, self.tl) {
+                Ok(()) => Turn::Send(deadline),
+                Err(outcome) => Turn::End(outcome),
+            };
         }
-        let frame = match reader.read(stream, host.timeout()).await {
-            Ok(f) => f,
-            Err(e) => return read_failure(&e),
-        };
+        Turn::Read(deadline)
+    }
+
+    fn frame(&mut self, pdu: &[u8], kind: ServerFrame, out: &mut WriteBuf) -> Flow<SessionOutcome> {
+        let obs = &mut *self.obs;
         obs.frames += 1;
         if obs.frames > MAX_FRAMES {
-            return SessionOutcome::TooManyFrames { frames: MAX_FRAMES };
+            return Flow::End(SessionOutcome::TooManyFrames { frames: MAX_FRAMES });
         }
-        match server_frame(full, obs, tl, &frame) {
+        match server_frame(self.full, obs, self.tl, pdu, kind) {
             Next::Feed => {}
-            Next::Skip => continue,
-            Next::End(outcome) => return outcome,
+            Next::Skip => return Flow::Go,
+            Next::End(outcome) => return Flow::End(outcome),
         }
         // ironrdp decodes the server's frame: a panic in it is contained like sspi's.
+        let connector = &mut *self.connector;
         match rdpdoctor_wire::contain::call("ironrdp ClientConnector::step", || {
-            connector.step(&frame, None, &mut out)
+            connector.step(pdu, None, out)
         }) {
-            Ok(Ok(_)) => {}
-            Ok(Err(e)) => return protocol_error(obs.phase.label(), &e),
-            Err(panicked) => {
-                return SessionOutcome::ProtocolError {
-                    reason: format!("{}: {panicked}", obs.phase.label()),
-                }
-            }
+            Ok(Ok(_)) => Flow::Go,
+            Ok(Err(e)) => Flow::End(protocol_error(obs.phase.label(), &e)),
+            Err(panicked) => Flow::End(SessionOutcome::ProtocolError {
+                reason: format!("{}: {panicked}", obs.phase.label()),
+            }),
         }
-        if !send(stream, &mut out, host.timeout()).await {
-            return SessionOutcome::Closed { reset: false };
-        }
+    }
+
+    fn broken(&mut self, why: Broken) -> Flow<SessionOutcome> {
+        Flow::End(read_failure(why))
+    }
+
+    fn write_deadline(&self) -> Duration {
+        self.full.host.timeout()
+    }
+
+    fn unsent(&mut self) -> SessionOutcome {
+        SessionOutcome::Closed { reset: false }
     }
 }
 
-/// The connector's next PDU of its own (it needs no server input for it).
-async fn client_step(
+/// The connector's next PDU of its own (it needs no server input for it), written to `out`.
+fn client_step(
     full: Full<'_>,
     obs: &mut SessionObservation,
     connector: &mut ClientConnector,
-    stream: &mut Box<dyn ByteStream>,
     out: &mut WriteBuf,
     tl: &mut Timeline,
 ) -> Result<(), SessionOutcome> {
@@ -590,9 +585,6 @@ async fn client_step(
         }
         scrub(connector);
     }
-    if !send(stream, out, full.host.timeout()).await {
-        return Err(SessionOutcome::Closed { reset: false });
-    }
     Ok(())
 }
 
@@ -613,9 +605,9 @@ fn server_frame(
     obs: &mut SessionObservation,
     tl: &mut Timeline,
     frame: &[u8],
+    kind: ServerFrame,
 ) -> Next {
-    let kind = session::inspect(frame);
-    tl.server(hold::label(&kind));
+    tl.server(label(&kind));
     match kind {
         ServerFrame::SetErrorInfo { code } => {
             if code != 0 {

@@ -10,6 +10,7 @@ mod ciphers;
 mod credssp;
 mod dns;
 mod framed;
+mod frames;
 mod full;
 mod hold;
 mod host;
@@ -28,6 +29,7 @@ mod schedule;
 mod shape;
 mod stream;
 mod tcp_info;
+mod timeline;
 mod tls;
 mod trust;
 

@@ -2,7 +2,7 @@
 //! Connection Request and read exactly one TPKT back.
 
 use crate::excerpt_hex;
-use crate::framed::{FrameError, FrameReader, Framing};
+use crate::framed::{reset_by, FrameError, FrameReader, Framing};
 use rdpdoctor_observations::{NegotiationOutcome, Phase, Transport};
 use rdpdoctor_wire::x224::{self, RequestCookie};
 use std::io::ErrorKind;
@@ -52,32 +52,29 @@ async fn read_confirm<S: AsyncRead + Unpin + ?Sized>(
     deadline: Duration,
 ) -> NegotiationOutcome {
     let mut reader = FrameReader::buffered(Framing::Tpkt, 512);
-    match reader.read(stream, deadline).await {
-        Ok(packet) => confirm(&packet),
-        Err(FrameError::NotFramed { seen, .. }) => NegotiationOutcome::NotRdp {
+    let e = match reader.read(stream, deadline).await {
+        Ok(packet) => return confirm(&packet),
+        Err(e) => e,
+    };
+    let bytes = e.seen().len();
+    match (e.ended(false), e) {
+        (Some(true), _) => NegotiationOutcome::Transport(Transport::Reset { at: (), bytes }),
+        (Some(false), _) => NegotiationOutcome::Transport(Transport::Closed { at: (), bytes }),
+        (None, FrameError::NotFramed { seen, .. }) => NegotiationOutcome::NotRdp {
             bytes: seen.len(),
             excerpt_hex: excerpt_hex(&seen, EXCERPT),
             excerpt_text: printable_prefix(&seen),
         },
-        Err(FrameError::BadLength { announced, seen }) => NegotiationOutcome::Malformed {
+        (None, FrameError::BadLength { announced, seen }) => NegotiationOutcome::Malformed {
             reason: format!("TPKT header announces {announced} bytes, too few for an X.224 TPDU"),
             excerpt_hex: excerpt_hex(&seen, EXCERPT),
         },
-        Err(FrameError::TimedOut { seen }) => NegotiationOutcome::Transport(Transport::TimedOut {
+        (None, FrameError::TimedOut { .. }) => NegotiationOutcome::Transport(Transport::TimedOut {
             phase: Phase::X224,
-            bytes: seen.len(),
+            bytes,
         }),
-        Err(FrameError::Closed { seen }) => NegotiationOutcome::Transport(Transport::Closed {
-            at: (),
-            bytes: seen.len(),
-        }),
-        Err(FrameError::Reset { seen }) => NegotiationOutcome::Transport(Transport::Reset {
-            at: (),
-            bytes: seen.len(),
-        }),
-        Err(FrameError::Io { kind, seen }) => io_failure(kind, seen.len()),
         // A TPKT length field cannot announce more than the bound.
-        Err(e @ FrameError::TooLarge { .. }) => NegotiationOutcome::Malformed {
+        (None, e) => NegotiationOutcome::Malformed {
             reason: e.to_string(),
             excerpt_hex: excerpt_hex(e.seen(), EXCERPT),
         },
@@ -98,14 +95,12 @@ fn confirm(packet: &[u8]) -> NegotiationOutcome {
     }
 }
 
-/// A failed write or read on the plain TCP stream: an early end of stream or a broken pipe is a
-/// close, anything else a reset.
+/// A failed write of the request.
 fn io_failure(kind: ErrorKind, bytes: usize) -> NegotiationOutcome {
-    match kind {
-        ErrorKind::UnexpectedEof | ErrorKind::BrokenPipe => {
-            NegotiationOutcome::Transport(Transport::Closed { at: (), bytes })
-        }
-        _ => NegotiationOutcome::Transport(Transport::Reset { at: (), bytes }),
+    if reset_by(kind, false) {
+        NegotiationOutcome::Transport(Transport::Reset { at: (), bytes })
+    } else {
+        NegotiationOutcome::Transport(Transport::Closed { at: (), bytes })
     }
 }
 

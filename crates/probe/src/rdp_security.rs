@@ -7,7 +7,7 @@
 //! PROTOCOL_RDP (or without negotiation data); `complete` adds connections of their own only for
 //! offers that decide findings (no request selected TLS) and that nothing carried.
 
-use crate::framed::{FrameError, FrameReader, Framing};
+use crate::framed::{reset_by, FrameError, FrameReader, Framing};
 use crate::host::Host;
 use crate::open::{open, Accept, Opening};
 use crate::{certificate, elapsed_ms, excerpt_hex};
@@ -170,41 +170,38 @@ async fn read_tpkt<S: AsyncRead + Unpin + ?Sized>(
         reason,
         excerpt_hex: excerpt_hex(seen, EXCERPT),
     };
-    FrameReader::exact(Framing::Tpkt)
+    let e = match FrameReader::exact(Framing::Tpkt)
         .read(stream, deadline)
         .await
-        .map_err(|e| match e {
-            FrameError::NotFramed { seen, .. } => {
-                not_response("the answer is not a TPKT".into(), &seen)
-            }
-            FrameError::BadLength { announced, seen } => {
-                not_response(format!("TPKT header announces {announced} bytes"), &seen)
-            }
-            FrameError::TimedOut { seen } => RdpSecurityOutcome::Transport(Transport::TimedOut {
-                phase,
-                bytes: seen.len(),
-            }),
-            FrameError::Closed { seen } => {
-                RdpSecurityOutcome::Transport(Transport::closed(phase, seen.len()))
-            }
-            FrameError::Reset { seen } => {
-                RdpSecurityOutcome::Transport(Transport::reset(phase, seen.len()))
-            }
-            FrameError::Io { kind, seen } => io_failure(kind, seen.len()),
-            // A TPKT length field cannot announce more than the bound.
-            e @ FrameError::TooLarge { .. } => not_response(e.to_string(), e.seen()),
-        })
+    {
+        Ok(packet) => return Ok(packet),
+        Err(e) => e,
+    };
+    let bytes = e.seen().len();
+    Err(match (e.ended(false), e) {
+        (Some(true), _) => RdpSecurityOutcome::Transport(Transport::reset(phase, bytes)),
+        (Some(false), _) => RdpSecurityOutcome::Transport(Transport::closed(phase, bytes)),
+        (None, FrameError::NotFramed { seen, .. }) => {
+            not_response("the answer is not a TPKT".into(), &seen)
+        }
+        (None, FrameError::BadLength { announced, seen }) => {
+            not_response(format!("TPKT header announces {announced} bytes"), &seen)
+        }
+        (None, FrameError::TimedOut { .. }) => {
+            RdpSecurityOutcome::Transport(Transport::TimedOut { phase, bytes })
+        }
+        // A TPKT length field cannot announce more than the bound.
+        (None, e) => not_response(e.to_string(), e.seen()),
+    })
 }
 
-/// A failed write or read on the plain TCP stream: an early end of stream or a broken pipe is a
-/// close, anything else a reset.
+/// A failed write of the Connect Initial.
 fn io_failure(kind: ErrorKind, bytes: usize) -> RdpSecurityOutcome {
     let phase = RdpSecurityPhase::McsConnect;
-    match kind {
-        ErrorKind::UnexpectedEof | ErrorKind::BrokenPipe => {
-            RdpSecurityOutcome::Transport(Transport::closed(phase, bytes))
-        }
-        _ => RdpSecurityOutcome::Transport(Transport::reset(phase, bytes)),
+    if reset_by(kind, false) {
+        RdpSecurityOutcome::Transport(Transport::reset(phase, bytes))
+    } else {
+        RdpSecurityOutcome::Transport(Transport::closed(phase, bytes))
     }
 }
 

@@ -28,7 +28,7 @@ pub(crate) mod machine;
 mod ntlm;
 pub mod package;
 
-use crate::framed::{FrameError, FrameReader, Framing};
+use crate::framed::{reset_by, FrameError, FrameReader, Framing};
 use crate::tls::Tls;
 use kdc::KdcClient;
 use machine::{Heard, Machine};
@@ -36,7 +36,6 @@ use package::{Package, PackageStep, StepState, Stepped};
 use rdpdoctor_observations::{protocol, LogonOutcome, NlaOutcome, NlaPhase, Transport};
 use rdpdoctor_wire::contain;
 use rdpdoctor_wire::credssp::{self, TsRequest};
-use std::io::ErrorKind;
 use std::time::Duration;
 use tokio::io::{AsyncReadExt, AsyncWriteExt};
 
@@ -51,7 +50,7 @@ impl From<FrameError> for ReadFailure {
     /// Over TLS, a read error other than a reset is the TLS layer seeing the connection end.
     fn from(e: FrameError) -> ReadFailure {
         let bytes = e.seen().len();
-        match e.ended() {
+        match e.ended(true) {
             Some(reset) => ReadFailure::Closed { bytes, reset },
             None if matches!(e, FrameError::TimedOut { .. }) => ReadFailure::TimedOut { bytes },
             None => ReadFailure::Malformed {
@@ -117,7 +116,7 @@ async fn send(tls: &mut Tls, request: &TsRequest, deadline: Duration) -> Result<
         Err(_) => Err(ReadFailure::TimedOut { bytes: 0 }),
         Ok(Err(e)) => Err(ReadFailure::Closed {
             bytes: 0,
-            reset: e.kind() == ErrorKind::ConnectionReset,
+            reset: reset_by(e.kind(), true),
         }),
         Ok(Ok(())) => Ok(()),
     }
@@ -335,5 +334,45 @@ async fn early_user_authorization(tls: &mut Tls, deadline: Duration) -> LogonOut
                 reason: "unreadable Early User Authorization Result".to_string(),
             },
         },
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use std::io::ErrorKind;
+
+    #[test]
+    fn a_failed_ts_request_read_maps_as_before() {
+        let closed = |f: ReadFailure| match f {
+            ReadFailure::Closed { bytes, reset } => Some((bytes, reset)),
+            _ => None,
+        };
+        let io = FrameError::Io {
+            kind: ErrorKind::Other,
+            seen: vec![0x30],
+        };
+        // Over TLS, an error other than a reset is the end of the connection, not a reset.
+        assert_eq!(closed(io.into()), Some((1, false)));
+        let reset = FrameError::Reset { seen: Vec::new() };
+        assert_eq!(closed(reset.into()), Some((0, true)));
+        let large = FrameError::TooLarge {
+            announced: 70_000,
+            max: 65_535,
+            seen: vec![0x30, 0x83],
+        };
+        match ReadFailure::from(large) {
+            ReadFailure::Malformed {
+                reason,
+                excerpt_hex,
+            } => {
+                assert_eq!(
+                    reason,
+                    "the server answered with bytes that are not a TSRequest"
+                );
+                assert_eq!(excerpt_hex, "3083");
+            }
+            _ => panic!("not malformed"),
+        }
     }
 }
