@@ -62,9 +62,42 @@ pub async fn check(target: Target, options: &ProbeOptions) -> Observations {
         return obs;
     };
 
-    let route: Arc<dyn Route> = Arc::new(direct);
+    let host = over_route(
+        Arc::new(direct),
+        first,
+        &target,
+        options,
+        start,
+        &mut obs,
+        &mut path,
+    )
+    .await;
+    if let Some(Ok((attempts, icmp))) = path::join(others).await {
+        path.other_addresses = attempts;
+        path.icmp.extend(icmp);
+    }
+    obs.path = Some(path).filter(|p| !p.is_empty());
+    obs.tcp = Some(TcpObservation {
+        attempts,
+        address: Some(host.address),
+        samples_ms: host.samples(),
+    });
+    obs.duration_ms = Some(elapsed_ms(start));
+    obs
+}
+
+/// Every probe, over `route`, which reached the server with its connection `first`; the route is
+/// recorded, and the path facts it can measure (its own TCP connection) are gathered.
+pub(crate) async fn over_route(
+    route: Arc<dyn Route>,
+    first: Dialed,
+    target: &Target,
+    options: &ProbeOptions,
+    start: Instant,
+    obs: &mut Observations,
+    path: &mut PathObservation,
+) -> Arc<Host> {
     obs.route = Some(route.observation());
-    let address = route.server_address();
     let host = Arc::new(
         Host::new(
             route,
@@ -74,25 +107,11 @@ pub async fn check(target: Target, options: &ProbeOptions) -> Observations {
         )
         .ending_at(options.deadline.map(|d| start + d)),
     );
-
-    probe_host(&host, first, options, &mut obs, &mut path).await;
-
-    if let Some(Ok((attempts, icmp))) = path::join(others).await {
-        path.other_addresses = attempts;
-        path.icmp.extend(icmp);
-    }
+    probe_host(&host, first, options, obs, path).await;
     // Retransmissions seen on too few segments for a rate: a few more, made to be counted.
     path::loss_sample(&host).await;
     path.tcp_info = host.tcp_info();
-    obs.path = Some(path).filter(|p| !p.is_empty());
-    let samples = host.samples();
-    obs.tcp = Some(TcpObservation {
-        attempts,
-        address: Some(address),
-        samples_ms: samples,
-    });
-    obs.duration_ms = Some(elapsed_ms(start));
-    obs
+    host
 }
 
 /// Every probe of a host whose port is open, starting on the connection that proved it open.

@@ -25,6 +25,8 @@ mod plan;
 mod rdp_security;
 mod resolver;
 mod route;
+#[cfg(test)]
+mod routes_test;
 mod schedule;
 mod shape;
 mod stream;

@@ -10,16 +10,16 @@ use std::pin::Pin;
 use std::sync::atomic::{AtomicUsize, Ordering};
 use std::sync::Arc;
 use std::time::Duration;
-use tokio::io::DuplexStream;
 
-/// The server side of one connection.
+/// The server side of one connection, on any stream (the tests run the same script behind a
+/// loopback TCP listener and behind this route's pipe).
 pub(crate) type Script =
-    Arc<dyn Fn(DuplexStream) -> Pin<Box<dyn Future<Output = ()> + Send>> + Send + Sync>;
+    Arc<dyn Fn(Box<dyn ByteStream>) -> Pin<Box<dyn Future<Output = ()> + Send>> + Send + Sync>;
 
-/// Wraps an async function of the server's end of the pipe as a [`Script`].
+/// Wraps an async function of the server's end of a connection as a [`Script`].
 pub(crate) fn script<F, Fut>(f: F) -> Script
 where
-    F: Fn(DuplexStream) -> Fut + Send + Sync + 'static,
+    F: Fn(Box<dyn ByteStream>) -> Fut + Send + Sync + 'static,
     Fut: Future<Output = ()> + Send + 'static,
 {
     Arc::new(move |s| Box::pin(f(s)))
@@ -70,7 +70,7 @@ impl Route for Scripted {
             }
             self.dials.fetch_add(1, Ordering::SeqCst);
             let (client, server) = tokio::io::duplex(1 << 17);
-            tokio::spawn((self.script)(server));
+            tokio::spawn((self.script)(Box::new(server)));
             let stream: Box<dyn ByteStream> = Box::new(client);
             Ok(Dialed {
                 stream,
