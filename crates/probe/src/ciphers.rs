@@ -169,8 +169,36 @@ enum Pick {
     Chose(Chosen),
     /// The server ended the handshake (an alert or a close): nothing offered is acceptable.
     Refused,
-    /// Something else went wrong (connect, negotiation, timeout, reset): the list is incomplete.
-    Failed(String),
+    /// The offer's connection failed before a handshake the server could judge (the route, the
+    /// X.224 answer, a handshake that broke): the list is incomplete.
+    Unopened(OpenFailure, TlsVersion),
+    /// A limit of the enumeration's own (its budget, the overall deadline) or an offer that
+    /// cannot be built: the list is incomplete.
+    Stopped(String),
+}
+
+impl Pick {
+    /// Why the enumeration stops at this offer, in the words the scan records (`stopped`).
+    fn why(self) -> String {
+        let (failure, version) = match self {
+            Pick::Stopped(why) => return why,
+            Pick::Chose(_) | Pick::Refused => return String::new(),
+            Pick::Unopened(failure, version) => (failure, version),
+        };
+        match failure {
+            OpenFailure::Route(RouteFailure::ConnectFailed { outcome }) => {
+                format!("connect failed: {outcome:?}")
+            }
+            OpenFailure::Route(other) => format!("the route failed: {other:?}"),
+            OpenFailure::Negotiation(other) => {
+                format!("the X.224 request that selected TLS before did not this time: {other:?}")
+            }
+            OpenFailure::Tls(TlsOutcome::Transport(Transport::TimedOut { .. })) => {
+                format!("{} handshake timed out", version.label())
+            }
+            OpenFailure::Tls(other) => format!("{} handshake: {other:?}", version.label()),
+        }
+    }
 }
 
 struct Chosen {
@@ -268,8 +296,8 @@ async fn enumerate(
             scan.complete = true;
             return (scan, Vec::new());
         }
-        Pick::Failed(why) => {
-            scan.stopped = Some(why);
+        stopped => {
+            scan.stopped = Some(stopped.why());
             return (scan, Vec::new());
         }
     };
@@ -391,7 +419,7 @@ async fn suites(
                 accepted.push(c.suite);
             }
             Pick::Refused => return (accepted, true, None, dh_bits),
-            Pick::Failed(why) => return (accepted, false, Some(why), dh_bits),
+            stopped => return (accepted, false, Some(stopped.why()), dh_bits),
         }
     }
 }
@@ -451,16 +479,16 @@ async fn next(
     budget: &Budget,
 ) -> Pick {
     if host.past_deadline() {
-        return Pick::Failed("the check's overall deadline passed".to_string());
+        return Pick::Stopped("the check's overall deadline passed".to_string());
     }
     if !budget.take() {
-        return Pick::Failed(format!(
+        return Pick::Stopped(format!(
             "the enumeration's budget of {MAX_CONNECTIONS} connections is spent"
         ));
     }
     let ctx = match context(version, suites, groups) {
         Ok(c) => c,
-        Err(e) => return Pick::Failed(format!("OpenSSL cannot build this offer: {e}")),
+        Err(e) => return Pick::Stopped(format!("OpenSSL cannot build this offer: {e}")),
     };
     let mut upgrade = Upgrade::offering(Offer::Context(ctx));
     upgrade.capture = CAPTURE;
@@ -473,7 +501,7 @@ async fn next(
             stream: Stream::Tls(tls),
             ..
         }) => tls,
-        Ok(_) => return Pick::Failed("no TLS channel after the X.224 exchange".to_string()),
+        Ok(_) => return Pick::Stopped("no TLS channel after the X.224 exchange".to_string()),
         Err(failure) => return unopened(failure, version),
     };
     let chosen = chosen(&tls, version);
@@ -481,25 +509,14 @@ async fn next(
     chosen
 }
 
-/// Why an offer's connection got no handshake, or how its handshake failed.
+/// What an offer whose connection got no completed handshake says: refused, when the server
+/// ended the handshake; else why it did not get that far.
 fn unopened(failure: OpenFailure, version: TlsVersion) -> Pick {
     match failure {
-        OpenFailure::Route(RouteFailure::ConnectFailed { outcome }) => {
-            Pick::Failed(format!("connect failed: {outcome:?}"))
-        }
-        OpenFailure::Route(other) => Pick::Failed(format!("the route failed: {other:?}")),
-        OpenFailure::Negotiation(other) => Pick::Failed(format!(
-            "the X.224 request that selected TLS before did not this time: {other:?}"
-        )),
-        OpenFailure::Tls(TlsOutcome::Transport(Transport::TimedOut { .. })) => {
-            Pick::Failed(format!("{} handshake timed out", version.label()))
-        }
         OpenFailure::Tls(
             TlsOutcome::AlertReceived { .. } | TlsOutcome::Transport(Transport::Closed { .. }),
         ) => Pick::Refused,
-        OpenFailure::Tls(other) => {
-            Pick::Failed(format!("{} handshake: {other:?}", version.label()))
-        }
+        other => Pick::Unopened(other, version),
     }
 }
 
@@ -507,7 +524,7 @@ fn unopened(failure: OpenFailure, version: TlsVersion) -> Pick {
 fn chosen(tls: &Tls, version: TlsVersion) -> Pick {
     let ssl = tls.ssl();
     let Some(cipher) = ssl.current_cipher() else {
-        return Pick::Failed("no cipher after the handshake".to_string());
+        return Pick::Stopped("no cipher after the handshake".to_string());
     };
     let suite = match cipher.standard_name() {
         Some(n) => n.to_string(),
