@@ -3,25 +3,19 @@
 
 use crate::catalog;
 use crate::model::{Finding, Severity, Status, Step, Verdict};
-use crate::FindingId;
 
-/// Findings that, when present, are the verdict's headline whatever else broke earlier: proof
-/// that something other than the server terminates the connection outranks every symptom.
-const HEADLINE: &[FindingId] = &[
-    FindingId::CredsspPubkeyMismatch,
-    FindingId::InterceptionSuspected,
-];
+/// What the catalog says `f` does to the verdict.
+fn role(f: &Finding) -> catalog::Verdict {
+    catalog::lookup(&f.id).map_or(catalog::Verdict::Ordinary, |d| d.verdict)
+}
 
-/// Findings that mean the RDP service could not be reached at all.
-const UNREACHABLE: &[FindingId] = &[
-    FindingId::DnsFailure,
-    FindingId::PortClosed,
-    FindingId::PortFiltered,
-    FindingId::DnsTimeout,
-    FindingId::PortRejectedByFirewall,
-    FindingId::HostUnreachable,
-    FindingId::NoRoute,
-];
+/// The headline rank of `f` (a finding that is no headline comes after every one that is).
+fn headline_rank(f: &Finding) -> u16 {
+    match role(f) {
+        catalog::Verdict::Headline { rank } => u16::from(rank),
+        _ => u16::MAX,
+    }
+}
 
 /// Folds each explained finding's evidence into the finding that explains it (catalog
 /// `explains`), which also takes the more severe of the two severities: a cause proven by the
@@ -79,17 +73,14 @@ pub(crate) fn decide(findings: &[Finding], facts: &crate::model::Facts) -> Verdi
         .filter(|f| f.severity == Severity::Blocking)
         .min_by_key(|f| {
             (
-                HEADLINE
-                    .iter()
-                    .position(|h| f.id == *h)
-                    .unwrap_or(HEADLINE.len()),
+                headline_rank(f),
                 effective_step(f),
                 !explains_present(f, findings),
             )
         });
     let reach = Reach::of(facts);
     if let Some(f) = first_blocking {
-        let status = if UNREACHABLE.iter().any(|u| f.id == *u) {
+        let status = if role(f) == catalog::Verdict::Unreachable {
             Status::Unreachable
         } else {
             Status::Broken

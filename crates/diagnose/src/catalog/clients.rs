@@ -1,6 +1,6 @@
 //! The finding of `check --clients`.
 
-use super::{ClientCodes, FindingDef, FixDef};
+use super::{ClientCodes, FindingDef, FixDef, Verdict};
 use crate::model::{Severity, Step};
 use crate::FindingId;
 
@@ -11,6 +11,7 @@ pub(super) const ENTRIES: &[FindingDef] = &[FindingDef {
     severity_rule: "Warning: some client profiles cannot connect (each named in the evidence with the step and the reason); blocking when the profile chosen with --client is among them.",
     title: "Some clients cannot connect",
     breaks_some_clients: true,
+    verdict: Verdict::Ordinary,
     explains: &[],
     explanation: "Each client profile's handshake was simulated against the TLS versions, cipher suites, key-exchange groups, certificate and CredSSP version the server showed: the profiles named in the evidence fail at the step given. Typical causes are a TLS policy narrower than old clients can meet (TLS 1.2 with ECDHE and AES-GCM only shuts out Windows 7 and 8.1, TLS 1.3 only shuts out Windows 10) or one older than new clients accept (TLS 1.0/1.1 only, RSA key exchange with CBC suites only, which rustls-based clients such as IronRDP do not implement).",
     fixes: &[

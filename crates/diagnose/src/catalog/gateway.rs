@@ -11,7 +11,7 @@
 //! direct path (TCP, certificate, logon), so a verdict says how far the gateway leg went.
 
 use super::families::*;
-use super::{ClientCodes, ClientDef, FindingDef, FixDef};
+use super::{ClientCodes, ClientDef, FindingDef, FixDef, Verdict};
 use crate::model::{Severity, Step};
 use crate::FindingId;
 use rdpdoctor_codes::code;
@@ -34,6 +34,7 @@ pub(super) const ENTRIES: &[FindingDef] = &[
         severity_rule: "Always blocking: no connection through this gateway can start.",
         title: "The RD Gateway does not answer on its HTTPS port",
         breaks_some_clients: false,
+        verdict: Verdict::Ordinary,
         explains: &[],
         explanation: "The gateway's name did not resolve, or nothing accepted a TCP connection on its port (443 unless the .rdp \
             file says otherwise), so the client never reached the gateway; the session host behind it was not tried. The \
@@ -64,6 +65,7 @@ pub(super) const ENTRIES: &[FindingDef] = &[
         severity_rule: "Blocking: the HTTPS server at that address does not speak the RD Gateway protocol.",
         title: "The server at the gateway address is not an RD Gateway",
         breaks_some_clients: false,
+        verdict: Verdict::Ordinary,
         explains: &[],
         explanation: "TLS completed, but the HTTP answers to RDG_OUT_DATA on /remoteDesktopGateway/ (and to the WebSocket upgrade) \
             are not an RD Gateway's: no 401 with Negotiate / NTLM / Basic, or a page from a web server, load balancer or \
@@ -92,6 +94,7 @@ pub(super) const ENTRIES: &[FindingDef] = &[
         severity_rule: "Info: clients fall back to the two HTTP channels; it matters only where something in the path breaks those (the evidence says whether the fallback worked).",
         title: "The gateway refused the WebSocket upgrade; clients use the two HTTP channels",
         breaks_some_clients: false,
+        verdict: Verdict::Ordinary,
         explains: &[],
         explanation: "The gateway (or a proxy in front of it) answered the WebSocket upgrade with something other than 101, so the \
             client falls back to RDG_OUT_DATA and RDG_IN_DATA, two long-lived HTTP requests. That works, but a proxy that \
@@ -107,6 +110,7 @@ pub(super) const ENTRIES: &[FindingDef] = &[
         severity_rule: "Blocking: mstsc refuses a gateway whose certificate does not chain to a trusted root (no prompt, unlike for a session host).",
         title: "The RD Gateway's certificate is not trusted",
         breaks_some_clients: false,
+        verdict: Verdict::Ordinary,
         explains: &[],
         explanation: "The certificate the gateway presents does not chain to a root the client trusts (self-signed, an internal CA \
             the client lacks, a missing intermediate) or its revocation cannot be checked. Windows clients refuse such a \
@@ -137,6 +141,7 @@ pub(super) const ENTRIES: &[FindingDef] = &[
         severity_rule: "Blocking: clients refuse a gateway whose certificate does not name it.",
         title: "The RD Gateway's certificate does not name the gateway",
         breaks_some_clients: false,
+        verdict: Verdict::Ordinary,
         explains: &[],
         explanation: "Neither the subject nor a subject alternative name of the gateway's certificate matches the gateway name \
             the client uses (gatewayhostname). Common after a certificate renewal that dropped a name, or when users reach \
@@ -167,6 +172,7 @@ pub(super) const ENTRIES: &[FindingDef] = &[
         severity_rule: "Blocking once the certificate has expired (or is not yet valid).",
         title: "The RD Gateway's certificate has expired",
         breaks_some_clients: false,
+        verdict: Verdict::Ordinary,
         explains: &[],
         explanation: "The gateway presents a certificate outside its validity period. Every client refuses the gateway until a \
             valid certificate is bound; the gateway keeps using the old one even when a renewed one sits in the store.",
@@ -195,6 +201,7 @@ pub(super) const ENTRIES: &[FindingDef] = &[
         severity_rule: "Info: the gateway wants a logon (the methods it offers are in the evidence); give --user to test it.",
         title: "The gateway requires a logon; the methods it offers are listed",
         breaks_some_clients: false,
+        verdict: Verdict::Ordinary,
         explains: &[],
         explanation: "The gateway answered 401 with the authentication methods it accepts (WWW-Authenticate: Negotiate, NTLM, \
             Basic, or a pluggable-authentication cookie). Without --user the check stops here: the policies and the session \
@@ -210,6 +217,7 @@ pub(super) const ENTRIES: &[FindingDef] = &[
         severity_rule: "Blocking for this account: the gateway rejected the credentials (wrong password, locked or disabled account, or a gateway that cannot reach a domain controller).",
         title: "The RD Gateway rejected the logon",
         breaks_some_clients: false,
+        verdict: Verdict::Ordinary,
         explains: &[],
         explanation: "The gateway's HTTP logon (NTLM or Negotiate, or Basic) failed with a final 401. Usually the user name or \
             password is wrong, or the account is locked or expired; the gateway's Security log (4625) gives the status. When \
@@ -245,6 +253,7 @@ pub(super) const ENTRIES: &[FindingDef] = &[
         severity_rule: "Blocking for clients without the method the gateway requires (smart card, pluggable authentication).",
         title: "The gateway requires an authentication method the client did not use",
         breaks_some_clients: true,
+        verdict: Verdict::Ordinary,
         explains: &[],
         explanation: "The gateway offers only methods the client lacks, or its connection authorization policy requires another \
             method (a smart card where a password was given), or it runs pluggable authentication and expects a cookie \
@@ -275,6 +284,7 @@ pub(super) const ENTRIES: &[FindingDef] = &[
         severity_rule: "Blocking for this user and target: the gateway's connection (CAP) or resource (RAP) authorization policy refuses it; the evidence says which.",
         title: "The gateway's authorization policy refuses the user or the target computer",
         breaks_some_clients: false,
+        verdict: Verdict::Ordinary,
         explains: &[],
         explanation: "The logon succeeded but a policy refused: a connection authorization policy (RD CAP: which users and \
             computers may use the gateway, and how they authenticate; event 201, E_PROXY_NAP_ACCESSDENIED at tunnel \
@@ -311,6 +321,7 @@ pub(super) const ENTRIES: &[FindingDef] = &[
         severity_rule: "Blocking while the limit holds: the gateway accepts no new connection until one ends.",
         title: "The RD Gateway has reached its connection limit",
         breaks_some_clients: false,
+        verdict: Verdict::Ordinary,
         explains: &[],
         explanation: "The gateway already carries the maximum number of simultaneous connections its administrator set, so it \
             refuses new tunnels (E_PROXY_MAXCONNECTIONSREACHED; gateway event 203). Idle or orphaned connections count until \
@@ -341,6 +352,7 @@ pub(super) const ENTRIES: &[FindingDef] = &[
         severity_rule: "Blocking: the gateway authorized the connection but cannot reach the session host.",
         title: "The gateway cannot reach the session host",
         breaks_some_clients: false,
+        verdict: Verdict::Ordinary,
         explains: &[],
         explanation: "Both policies allowed the connection, but the gateway could not connect to the target (E_PROXY_TS_CONNECTFAILED \
             in the channel response; gateway event 304 with the error). The name in the .rdp file does not resolve on the \
@@ -371,6 +383,7 @@ pub(super) const ENTRIES: &[FindingDef] = &[
         severity_rule: "Blocking for clients on this network: the broker sends them to an address they cannot reach.",
         title: "The Connection Broker redirects to an address this machine cannot reach",
         breaks_some_clients: true,
+        verdict: Verdict::Ordinary,
         explains: &[],
         explanation: "The server sent a Server Redirection PDU (MS-RDPBCGR 2.2.13) naming a session host, and that address \
             does not answer from here. The classic farm fault: the broker hands out a node's internal address or NetBIOS name, \
@@ -399,6 +412,7 @@ pub(super) const ENTRIES: &[FindingDef] = &[
         severity_rule: "Blocking when the setting makes the connection impossible with this server (e.g. enablecredsspsupport:i:0 against a server that requires NLA); warning when it weakens or delays it.",
         title: "A setting in the .rdp file cannot work with this server",
         breaks_some_clients: true,
+        verdict: Verdict::Ordinary,
         explains: &[],
         explanation: "A line of the .rdp file asks for something this server does not do: CredSSP turned off against a server that \
             requires NLA, 'authentication level:i:2' with a certificate that does not verify, a gateway usage that bypasses a \

@@ -2,7 +2,7 @@
 //! of the server's (session-dropped: a FIN, a reset, or silence that swallows the client's data),
 //! and a session that stayed open but stopped working (session-unusable).
 
-use super::{ClientCodes, ClientDef, FindingDef, FixDef};
+use super::{ClientCodes, ClientDef, FindingDef, FixDef, Verdict};
 use crate::model::{Severity, Step};
 use crate::FindingId;
 
@@ -14,6 +14,7 @@ pub(super) const ENTRIES: &[FindingDef] = &[
         severity_rule: "Warning when an up session was dropped while held (a FIN or reset, or silently: the client's PDU at the end of the hold went unanswered and TCP retransmitted it); blocking when the connection was dropped during the connection sequence, before the session was up.",
         title: "The session was dropped without a server code (FIN, reset or silence from the far side)",
         breaks_some_clients: true,
+        verdict: Verdict::Ordinary,
         explains: &[],
         explanation: "While the probe held the session (`--hold`), or during the connection sequence of `--full` (for \
             example right after the Client Info PDU, the logon), the connection was closed or reset from the far \
@@ -63,6 +64,7 @@ pub(super) const ENTRIES: &[FindingDef] = &[
         severity_rule: "Warning: the session came up and the connection stayed open, but during --hold it stopped doing what a session does (deactivated and never reactivated, a Refresh Rect TCP delivered but the server never answered, a frame the probe could not read).",
         title: "The session stayed connected but stopped working during the hold",
         breaks_some_clients: true,
+        verdict: Verdict::Ordinary,
         explains: &[],
         explanation: "The session came up, and the connection was neither closed nor reset, yet the server stopped \
             behaving like a live session. Either it sent Deactivate All (MS-RDPBCGR 1.3.1.3, the start of a \

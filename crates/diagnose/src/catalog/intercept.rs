@@ -3,7 +3,7 @@
 //! for the healthy changes that are not such signs: a renewal, another node of a farm, the TLS
 //! terminator the admin expects.
 
-use super::{ClientCodes, ClientDef, FindingDef, FixDef, LISTENER_CERT};
+use super::{ClientCodes, ClientDef, FindingDef, FixDef, Verdict, LISTENER_CERT};
 use crate::model::{Severity, Step};
 use crate::FindingId;
 
@@ -15,6 +15,7 @@ pub(super) const ENTRIES: &[FindingDef] = &[
         severity_rule: "Always a warning: a change that is neither a renewal (cert-renewed) nor another node of a farm (farm-node-changed); another key is a sign that interception-suspected weighs.",
         title: "The certificate is not the one remembered for this target",
         breaks_some_clients: false,
+        verdict: Verdict::Ordinary,
         explains: &[],
         explanation: "An earlier check of the same target (host:port) saw another certificate and remembered it (--known-certs, \
             as mstsc and ssh remember what they were shown). Certificates change for two reasons: a renewal (the same \
@@ -52,6 +53,7 @@ pub(super) const ENTRIES: &[FindingDef] = &[
         severity_rule: "Blocking with two or more signs, or with proof (a CredSSP pubKeyAuth that does not verify); a warning with one sign.",
         title: "Something other than the server may terminate the connection",
         breaks_some_clients: false,
+        verdict: Verdict::Headline { rank: 1 },
         explains: &[],
         explanation: "An interceptor (pyrdp-mitm and its kind, an inspecting proxy, a compromised jump host) terminates the \
             client's connection and opens its own to the server. Each leaves marks: it answers the X.224 request with a \
@@ -93,6 +95,7 @@ pub(super) const ENTRIES: &[FindingDef] = &[
         severity_rule: "Always info: a renewal is routine.",
         title: "The certificate was renewed since the last check",
         breaks_some_clients: false,
+        verdict: Verdict::Ordinary,
         explains: &[],
         explanation: "The server presents another certificate than the one remembered for this target, and it is a \
             renewal: the same subject, names and issuer, valid from a later date, while the remembered one had expired \
@@ -117,6 +120,7 @@ pub(super) const ENTRIES: &[FindingDef] = &[
         severity_rule: "Always info: another node of a farm is routine.",
         title: "Another node of a farm answered behind the same name",
         breaks_some_clients: false,
+        verdict: Verdict::Ordinary,
         explains: &[],
         explanation: "The target (one name and port) leads to several session hosts, through a load balancer or DNS round \
             robin, and each presents its own certificate. This check reached a node not seen before: its NTLM CHALLENGE \
@@ -147,6 +151,7 @@ pub(super) const ENTRIES: &[FindingDef] = &[
         severity_rule: "Always info: the admin named this terminator.",
         title: "TLS ends at the terminator you named (--expect-terminator)",
         breaks_some_clients: false,
+        verdict: Verdict::Ordinary,
         explains: &[],
         explanation: "A PAM proxy, bastion or gateway that re-terminates TLS on purpose presents its own certificate, \
             selects protocols and answers NTLM itself: from the client, that looks like interception. --expect-terminator \

@@ -6,7 +6,7 @@
 //! and NTLM/Operational 4001-4003; `host` from the NTLM and Kerberos policy values.
 
 use super::families::*;
-use super::{ClientCodes, ClientDef, FindingDef, FixDef};
+use super::{ClientCodes, ClientDef, FindingDef, FixDef, Verdict};
 use crate::model::{Severity, Step};
 use crate::FindingId;
 use rdpdoctor_codes::code;
@@ -37,6 +37,7 @@ pub(super) const ENTRIES: &[FindingDef] = &[
         severity_rule: "Warning: without a KDC the client falls back to NTLM, which works until NTLM is restricted; blocking where NTLM is refused.",
         title: "No Kerberos KDC was found for the realm",
         breaks_some_clients: true,
+        verdict: Verdict::Ordinary,
         explains: &[],
         explanation: "The realm (from the user name, or the DNS domain the server announced in its NTLM CHALLENGE) has no \
             _kerberos._tcp SRV record this machine can resolve, and no KDC was named. A client outside the domain's DNS \
@@ -62,6 +63,7 @@ pub(super) const ENTRIES: &[FindingDef] = &[
         severity_rule: "Warning: the client falls back to NTLM; blocking where NTLM is refused.",
         title: "The KDC does not answer on port 88",
         breaks_some_clients: true,
+        verdict: Verdict::Ordinary,
         explains: &[],
         explanation: "The KDC's name resolves, but neither TCP nor UDP port 88 answers from here (a VPN that routes only the \
             session hosts, a firewall between client and domain controllers). The client cannot get a ticket and falls \
@@ -86,6 +88,7 @@ pub(super) const ENTRIES: &[FindingDef] = &[
         severity_rule: "Warning: clients fall back to NTLM for this name; blocking where NTLM is refused.",
         title: "No account holds the TERMSRV service principal name for this name",
         breaks_some_clients: true,
+        verdict: Verdict::Ordinary,
         explains: &[],
         explanation: "The KDC answered KDC_ERR_S_PRINCIPAL_UNKNOWN (0x7) for TERMSRV/<name>: no computer account has that SPN. \
             Windows registers TERMSRV/<hostname> and TERMSRV/<fqdn> on the computer account itself, so this happens when \
@@ -117,6 +120,7 @@ pub(super) const ENTRIES: &[FindingDef] = &[
         severity_rule: "Blocking for Kerberos: the KDC refuses requests from a clock more than 5 minutes off (the default tolerance).",
         title: "The clocks of the client and the KDC differ by more than Kerberos allows",
         breaks_some_clients: true,
+        verdict: Verdict::Ordinary,
         explains: &[],
         explanation: "The KDC answered KRB_AP_ERR_SKEW (0x25): the request's timestamp is outside the tolerance (5 minutes by \
             default; RFC 4120 5.9.1, Windows policy \"Maximum tolerance for computer clock synchronization\"). When \
@@ -148,6 +152,7 @@ pub(super) const ENTRIES: &[FindingDef] = &[
         severity_rule: "Warning: the password was wrong for this attempt; repeated failures lock the account.",
         title: "Kerberos pre-authentication failed (wrong password)",
         breaks_some_clients: false,
+        verdict: Verdict::Ordinary,
         explains: &[],
         explanation: "The KDC answered KDC_ERR_PREAUTH_FAILED (0x18): the encrypted timestamp did not decrypt with the account's \
             key, which means the password is wrong (Security 4771 / 4768 with 0x18 on the domain controller). Bursts from \
@@ -178,6 +183,7 @@ pub(super) const ENTRIES: &[FindingDef] = &[
         severity_rule: "Blocking when the KDC refused a request with KDC_ERR_ETYPE_NOSUPP (0xE); warning when only the policy value leaves no AES type.",
         title: "No Kerberos encryption type is allowed by both sides",
         breaks_some_clients: true,
+        verdict: Verdict::Ordinary,
         explains: &[],
         explanation: "The KDC answered KDC_ERR_ETYPE_NOSUPP (0xE): the account (or the service) has no key of an encryption type \
             the request allows. Typical after AES enforcement: an account whose password was last set before the domain had \
@@ -209,6 +215,7 @@ pub(super) const ENTRIES: &[FindingDef] = &[
         severity_rule: "Blocking when an NTLM logon was refused (NTLM/Operational 4001-4003, or STATUS_NTLM_BLOCKED from the server); warning when only the policy values show the restriction (clients that use Kerberos by the server's name still log on).",
         title: "NTLM is restricted and the logon fell back to NTLM",
         breaks_some_clients: true,
+        verdict: Verdict::Ordinary,
         explains: &[],
         explanation: "A \"Network security: Restrict NTLM\" policy refuses NTLM (on the client: RestrictSendingNTLMTraffic = 2; on \
             the server: RestrictReceivingNTLMTraffic = 1 or 2; on the domain controller: RestrictNTLMInDomain), and this \
@@ -246,6 +253,7 @@ pub(super) const ENTRIES: &[FindingDef] = &[
         severity_rule: "Info: the logon works with NTLM; it says why Kerberos was not used, which matters once NTLM is restricted.",
         title: "The logon used NTLM, not Kerberos (the reason is in the evidence)",
         breaks_some_clients: false,
+        verdict: Verdict::Ordinary,
         explains: &[],
         explanation: "CredSSP negotiated NTLM because Kerberos was not possible for this target: an address instead of a name, \
             no TERMSRV SPN for the name, no KDC found or reachable, or a local account. Windows clients do the same and \

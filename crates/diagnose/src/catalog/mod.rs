@@ -135,6 +135,19 @@ mod families {
     pub(super) const W: Family = Family::Win32;
 }
 
+/// What a finding does to the verdict beyond its severity and step.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Verdict {
+    /// The earliest step wins, a cause before the symptom it explains.
+    Ordinary,
+    /// It is the headline whatever else broke earlier: proof that something other than the
+    /// server terminates the connection outranks every symptom. Lower ranks first.
+    Headline { rank: u8 },
+    /// Blocking, it means the RDP service could not be reached at all: the verdict's status is
+    /// `unreachable` rather than `broken`.
+    Unreachable,
+}
+
 /// One catalog entry.
 #[derive(Debug)]
 pub struct FindingDef {
@@ -147,6 +160,8 @@ pub struct FindingDef {
     /// For warnings: true when some clients cannot connect because of it (rather than it being a
     /// weakness only). A degraded verdict names such a finding first.
     pub breaks_some_clients: bool,
+    /// What it does to the verdict.
+    pub verdict: Verdict,
     /// Findings this one is the cause of (e.g. `cert-private-key-inaccessible` explains
     /// `tls-handshake-failed`). When both are present, the verdict names this one and carries the
     /// explained finding's evidence with it.
@@ -292,6 +307,34 @@ mod tests {
             }
         }
         ids
+    }
+
+    /// The verdict roles the catalog gives: proof of interception heads every verdict (a
+    /// pubKeyAuth that does not verify first), and only the findings of a service that cannot be
+    /// reached make a blocking verdict `unreachable`, each blocking at the DNS or TCP step.
+    #[test]
+    fn verdict_roles_are_catalog_attributes() {
+        let mut headlines: Vec<(u8, FindingId)> = all()
+            .filter_map(|d| match d.verdict {
+                Verdict::Headline { rank } => Some((rank, d.id)),
+                _ => None,
+            })
+            .collect();
+        headlines.sort();
+        assert_eq!(
+            headlines,
+            [
+                (0, FindingId::CredsspPubkeyMismatch),
+                (1, FindingId::InterceptionSuspected)
+            ]
+        );
+        let unreachable: Vec<&FindingDef> =
+            all().filter(|d| d.verdict == Verdict::Unreachable).collect();
+        assert_eq!(unreachable.len(), 7);
+        for d in unreachable {
+            assert_eq!(d.severity, Severity::Blocking, "{}", d.id);
+            assert!(matches!(d.step, Step::Dns | Step::Tcp), "{}", d.id);
+        }
     }
 
     /// Every FindingId has exactly one catalog entry, with a title, an explanation and fixes

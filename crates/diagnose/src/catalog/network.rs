@@ -3,7 +3,7 @@
 
 use super::families::*;
 use super::{
-    ClientCodes, ClientDef, FindingDef, FixDef, CERT_EVENTS, CERT_STORE, CONFIRM_1056,
+    ClientCodes, ClientDef, FindingDef, FixDef, Verdict, CERT_EVENTS, CERT_STORE, CONFIRM_1056,
     FIREWALL_ENABLE_SCOPED, FIREWALL_SHOW, KEY_FILE, KEY_FILE_BACKUP, KEY_FILE_GRANT,
     RESTART_SESSIONENV, RESTART_TERMSERVICE,
 };
@@ -28,6 +28,7 @@ pub(super) const REACHABILITY: &[FindingDef] = &[
         severity_rule: "Always blocking: without an address the client cannot connect.",
         title: "The name does not resolve",
         breaks_some_clients: false,
+        verdict: Verdict::Unreachable,
         explains: &[],
         explanation: "The resolver could not turn the name into an address, so no connection was attempted. \
             Either the record does not exist (typo, wrong DNS suffix, the computer never registered), or the \
@@ -62,6 +63,7 @@ pub(super) const REACHABILITY: &[FindingDef] = &[
         severity_rule: "Always blocking.",
         title: "Nothing listens on the RDP port (connection refused)",
         breaks_some_clients: false,
+        verdict: Verdict::Unreachable,
         explains: &[],
         explanation: "The host answered the TCP connection attempt with a reset: it is up, but nothing \
             accepts connections on this port. Remote Desktop is switched off, the Remote Desktop Services \
@@ -103,6 +105,7 @@ pub(super) const REACHABILITY: &[FindingDef] = &[
         severity_rule: "Always blocking.",
         title: "The RDP port does not answer (dropped by a firewall, or no host)",
         breaks_some_clients: false,
+        verdict: Verdict::Unreachable,
         explains: &[],
         explanation: "The TCP connection attempt got no answer before the deadline (or the network reported the \
             host unreachable). A firewall on the way or on the server drops the packets, or the host is off \
@@ -137,6 +140,7 @@ pub(super) const REACHABILITY: &[FindingDef] = &[
         severity_rule: "Always blocking.",
         title: "The connection was reset before the server answered the RDP request",
         breaks_some_clients: false,
+        verdict: Verdict::Ordinary,
         explains: &[],
         explanation: "TCP connected, but the connection was reset before any X.224 answer. Remote Desktop Services \
             does not do this to a well-formed request; a middlebox (IPS, proxy, load balancer, VPN or tunnel) \
@@ -172,6 +176,7 @@ pub(super) const REACHABILITY: &[FindingDef] = &[
         severity_rule: "Always blocking.",
         title: "The server accepted TCP, then closed without answering the RDP request",
         breaks_some_clients: false,
+        verdict: Verdict::Ordinary,
         explains: &[],
         explanation: "TCP connected, but the connection was closed before a complete X.224 Connection Confirm \
             arrived. Causes seen in practice: the listener is refusing new connections (MaxOutstandingConnections \
@@ -210,6 +215,7 @@ pub(super) const REACHABILITY: &[FindingDef] = &[
         severity_rule: "Always blocking.",
         title: "The server accepted TCP, then stayed silent",
         breaks_some_clients: false,
+        verdict: Verdict::Ordinary,
         explains: &[],
         explanation: "TCP connected, but no answer to the X.224 Connection Request arrived before the deadline. \
             The port belongs to a program that does not speak RDP and waits for its own protocol, or Remote \
@@ -240,6 +246,7 @@ pub(super) const REACHABILITY: &[FindingDef] = &[
         severity_rule: "Always blocking.",
         title: "Something other than an RDP server answered",
         breaks_some_clients: false,
+        verdict: Verdict::Ordinary,
         explains: &[],
         explanation: "The answer to the X.224 Connection Request is not a valid Connection Confirm. The port \
             belongs to another service (the evidence shows what it sent), or a device in between rewrote the \
@@ -270,6 +277,7 @@ pub(super) const NEGOTIATION: &[FindingDef] = &[
         severity_rule: "Blocking: TLS and NLA cannot start.",
         title: "The server has no usable certificate for TLS (SSL_CERT_NOT_ON_SERVER)",
         breaks_some_clients: false,
+        verdict: Verdict::Ordinary,
         explains: &[],
         explanation: "The server refused the TLS/NLA request with RDP_NEG_FAILURE SSL_CERT_NOT_ON_SERVER \
             (MS-RDPBCGR 2.2.1.2.2): it cannot start TLS because it has no certificate it can use. On Windows \
@@ -328,6 +336,7 @@ pub(super) const NEGOTIATION: &[FindingDef] = &[
         severity_rule: "Blocking when the request an up-to-date client sends (TLS, CredSSP) is refused; warning when only another request is.",
         title: "The server refused the security protocols requested",
         breaks_some_clients: true,
+        verdict: Verdict::Ordinary,
         explains: &[],
         explanation: "The server answered with an RDP_NEG_FAILURE that no other finding explains (for example \
             INCONSISTENT_FLAGS, SSL_WITH_USER_AUTH_REQUIRED_BY_SERVER, or a code the specification does not \
@@ -378,6 +387,7 @@ pub(super) const NEGOTIATION: &[FindingDef] = &[
         severity_rule: "Warning: mstsc falls back to Standard RDP Security and connects, but clients that require TLS or NLA cannot; blocking when the Standard RDP Security request is refused too.",
         title: "The server allows only Standard RDP Security (SSL_NOT_ALLOWED_BY_SERVER)",
         breaks_some_clients: true,
+        verdict: Verdict::Ordinary,
         explains: &[],
         explanation: "The server refused TLS with RDP_NEG_FAILURE SSL_NOT_ALLOWED_BY_SERVER: its security layer is \
             set to RDP (SecurityLayer = 0). Connections use the legacy RC4-based Standard RDP Security, the server \
@@ -416,6 +426,7 @@ pub(super) const NEGOTIATION: &[FindingDef] = &[
         severity_rule: "Warning: most clients carry on with weak security; clients that insist on TLS fail.",
         title: "A request for TLS or NLA was answered with Standard RDP Security",
         breaks_some_clients: true,
+        verdict: Verdict::Ordinary,
         explains: &[],
         explanation: "The client offered only TLS and/or CredSSP, and the server selected PROTOCOL_RDP instead of \
             refusing with SSL_NOT_ALLOWED_BY_SERVER as MS-RDPBCGR 3.3.5.3.1 asks. The connection then runs \
@@ -448,6 +459,7 @@ pub(super) const NEGOTIATION: &[FindingDef] = &[
         severity_rule: "Warning: such a server speaks only Standard RDP Security; clients that require TLS or NLA fail.",
         title: "The server does not negotiate security (pre-RDP 5.2 behaviour)",
         breaks_some_clients: true,
+        verdict: Verdict::Ordinary,
         explains: &[],
         explanation: "The X.224 Connection Confirm carries no negotiation data (MS-RDPBCGR 2.2.1.2), so the server \
             cannot do TLS or NLA: it is older than Windows Server 2003 SP1, or a proxy or load balancer in front \
@@ -475,6 +487,7 @@ pub(super) const NEGOTIATION: &[FindingDef] = &[
         severity_rule: "Warning: clients connect, but anyone reaching the port gets a logon screen and a session before authenticating.",
         title: "The server lets clients in without NLA",
         breaks_some_clients: false,
+        verdict: Verdict::Ordinary,
         explains: &[],
         explanation: "A request without CredSSP (Standard RDP Security or TLS only) was accepted, so the server does \
             not require Network Level Authentication. It starts a session, with its logon screen, for anyone who \
@@ -510,6 +523,7 @@ pub(super) const NEGOTIATION: &[FindingDef] = &[
         severity_rule: "Info: the recommended setting; only clients without CredSSP fail.",
         title: "The server requires NLA (HYBRID_REQUIRED_BY_SERVER)",
         breaks_some_clients: true,
+        verdict: Verdict::Ordinary,
         explains: &[],
         explanation: "Requests without CredSSP were refused with RDP_NEG_FAILURE HYBRID_REQUIRED_BY_SERVER: the server \
             requires Network Level Authentication, as it should. Clients that cannot do CredSSP (very old clients, \
@@ -534,6 +548,7 @@ pub(super) const NEGOTIATION: &[FindingDef] = &[
         severity_rule: "Info: the recommended setting; only clients limited to Standard RDP Security fail.",
         title: "The server refuses Standard RDP Security (SSL_REQUIRED_BY_SERVER)",
         breaks_some_clients: true,
+        verdict: Verdict::Ordinary,
         explains: &[],
         explanation: "A request for Standard RDP Security only was refused with RDP_NEG_FAILURE SSL_REQUIRED_BY_SERVER: \
             the server insists on TLS or CredSSP. Only very old clients, or clients forced to /sec:rdp, fail.",
@@ -557,6 +572,7 @@ pub(super) const TLS: &[FindingDef] = &[
         severity_rule: "Always blocking.",
         title: "The server chose TLS, but no TLS version completes a handshake",
         breaks_some_clients: false,
+        verdict: Verdict::Ordinary,
         explains: &[],
         explanation: "Negotiation selected a TLS-based protocol, then every TLS handshake from TLS 1.0 to 1.3 failed \
             (the evidence shows how each ended). On Windows this is the signature of a server that cannot use its \
@@ -610,6 +626,7 @@ pub(super) const TLS: &[FindingDef] = &[
         severity_rule: "Warning for the default client profile (it still speaks TLS 1.0/1.1); blocking for a client profile with TLS 1.0 and 1.1 disabled (--client hardened).",
         title: "Only TLS 1.0 and/or 1.1 complete",
         breaks_some_clients: true,
+        verdict: Verdict::Ordinary,
         explains: &[],
         explanation: "The server completes handshakes only with TLS 1.0 or 1.1, which are deprecated (RFC 8996). \
             Clients that have them disabled cannot connect: hardened Windows clients, FreeRDP 3 and the macOS \
@@ -648,6 +665,7 @@ pub(super) const TLS: &[FindingDef] = &[
         severity_rule: "Warning: Windows 11 connects, but Windows 10, Server 2019 and older clients have no TLS 1.3 and fail; blocking for --client windows10.",
         title: "Only TLS 1.3 completes",
         breaks_some_clients: true,
+        verdict: Verdict::Ordinary,
         explains: &[],
         explanation: "The server completes handshakes only with TLS 1.3. Windows clients before Windows 11 and Server \
             2022 have no TLS 1.3 in Schannel, so they cannot connect.",
@@ -683,6 +701,7 @@ pub(super) const TLS: &[FindingDef] = &[
         severity_rule: "Warning: clients connect, but TLS 1.0/1.1 stay available to an attacker who can force a downgrade.",
         title: "TLS 1.0 or 1.1 still completes beside a modern version",
         breaks_some_clients: false,
+        verdict: Verdict::Ordinary,
         explains: &[],
         explanation: "The server still accepts deprecated TLS versions (RFC 8996) beside TLS 1.2 or 1.3. Clients \
             connect fine; the old versions are a weakness auditors flag and no current client needs.",
@@ -715,6 +734,7 @@ pub(super) const CERTIFICATE: &[FindingDef] = &[
         severity_rule: "Warning for the default client profiles: mstsc shows its identity dialog and the user can accept the expired certificate. Blocking for a client that refuses servers it cannot authenticate (--client hardened: the policy \"Configure server authentication for client\" = Do not connect if authentication fails).",
         title: "The server's certificate has expired",
         breaks_some_clients: true,
+        verdict: Verdict::Ordinary,
         explains: &[],
         explanation: "The certificate the server presents for RDP is past its notAfter date. Windows renews its own \
             self-signed Remote Desktop certificate by itself; an expired one means the renewal failed \
@@ -769,6 +789,7 @@ pub(super) const CERTIFICATE: &[FindingDef] = &[
         severity_rule: "Like an expired certificate: warning for the default client profiles (mstsc shows its identity dialog and the user can accept), blocking for a client that refuses servers it cannot authenticate (--client hardened).",
         title: "The server's certificate is not valid yet",
         breaks_some_clients: true,
+        verdict: Verdict::Ordinary,
         explains: &[],
         explanation: "The certificate's notBefore date is in the future. Either the server's clock was wrong when it \
             created the certificate, or this machine's clock is wrong.",
@@ -807,6 +828,7 @@ pub(super) const CERTIFICATE: &[FindingDef] = &[
         severity_rule: "Warning when fewer days are left than the threshold (default 30, --cert-warn-days).",
         title: "The server's certificate expires soon",
         breaks_some_clients: false,
+        verdict: Verdict::Ordinary,
         explains: &[],
         explanation: "The certificate is still valid but expires within the warning threshold. When it expires, \
             clients that check it will refuse to connect.",
@@ -830,6 +852,7 @@ pub(super) const CERTIFICATE: &[FindingDef] = &[
         severity_rule: "Warning: mstsc shows an identity warning; clients set to require server authentication refuse.",
         title: "The certificate does not name the host that was probed",
         breaks_some_clients: true,
+        verdict: Verdict::Ordinary,
         explains: &[],
         explanation: "Neither the subject alternative names nor the common name match the name or address that was \
             probed. Either clients connect by a name the certificate does not carry (an alias, or an IP address), or \
@@ -860,6 +883,7 @@ pub(super) const CERTIFICATE: &[FindingDef] = &[
         severity_rule: "Warning: RSA keys under 2048 bits are refused by clients at current security levels (FreeRDP 3, OpenSSL defaults).",
         title: "The certificate's key is too short",
         breaks_some_clients: true,
+        verdict: Verdict::Ordinary,
         explains: &[],
         explanation: "The server's key is weaker than current minimums (RSA under 2048 bits, or an elliptic curve key \
             under 224 bits). Clients built on current OpenSSL refuse it at their default security level.",
@@ -892,6 +916,7 @@ pub(super) const CERTIFICATE: &[FindingDef] = &[
         severity_rule: "Warning.",
         title: "The certificate is signed with SHA-1 or MD5",
         breaks_some_clients: true,
+        verdict: Verdict::Ordinary,
         explains: &[],
         explanation: "The certificate's signature uses a broken hash (SHA-1 or MD5). Clients that validate the chain \
             refuse it.",
@@ -909,6 +934,7 @@ pub(super) const CERTIFICATE: &[FindingDef] = &[
         severity_rule: "Info: the Windows default; mstsc asks the user to trust it.",
         title: "The certificate is self-signed",
         breaks_some_clients: false,
+        verdict: Verdict::Ordinary,
         explains: &[],
         explanation: "The server presents a self-signed certificate (the Windows default for Remote Desktop). Clients \
             cannot verify the server's identity and show a warning users learn to click through.",

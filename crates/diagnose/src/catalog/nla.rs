@@ -7,7 +7,7 @@
 //! logon-right-missing) are defined once, in `offline.rs`; the NLA rules emit those same ids.
 
 use super::families::*;
-use super::{ClientCodes, ClientDef, FindingDef, FixDef};
+use super::{ClientCodes, ClientDef, FindingDef, FixDef, Verdict};
 use crate::model::{Severity, Step};
 use crate::FindingId;
 use rdpdoctor_codes::code;
@@ -20,6 +20,7 @@ pub(super) const ENTRIES: &[FindingDef] = &[
         severity_rule: "Blocking: an up-to-date Windows client (Encryption Oracle Remediation = Mitigated, the default since May 2018) refuses a server whose CredSSP predates the CVE-2018-0886 update.",
         title: "The server's CredSSP lacks the CVE-2018-0886 update (encryption oracle remediation mismatch)",
         breaks_some_clients: false,
+        verdict: Verdict::Ordinary,
         explains: &[],
         explanation: "The server's first TSRequest announces CredSSP version 2, 3 or 4 (MS-CSSP 2.2.1). Version 5 and later \
             carry the nonce binding of the March 2018 CredSSP update (CVE-2018-0886); a server without it is \"unpatched\". \
@@ -53,6 +54,7 @@ pub(super) const ENTRIES: &[FindingDef] = &[
         severity_rule: "Warning: the name leads to a machine that calls itself something else; clients that use Kerberos for that name fail or fall back to NTLM, and users may reach the wrong server.",
         title: "The name probed leads to a machine that calls itself something else",
         breaks_some_clients: true,
+        verdict: Verdict::Ordinary,
         explains: &[],
         explanation: "The server's NTLM CHALLENGE (MsvAvNbComputerName / MsvAvDnsComputerName, MS-NLMP 2.2.2.1) names a \
             computer other than the one the probed name stands for. Typical causes: a stale DNS A record (DHCP gave the \
@@ -87,6 +89,7 @@ pub(super) const ENTRIES: &[FindingDef] = &[
         severity_rule: "Warning when the server clock (NTLM timestamp) differs from ours by more than 5 minutes, Kerberos's default tolerance.",
         title: "The server's clock is more than 5 minutes off",
         breaks_some_clients: true,
+        verdict: Verdict::Ordinary,
         explains: &[],
         explanation: "The MsvAvTimestamp in the server's NTLM CHALLENGE is the server's clock. Kerberos refuses tickets when \
             client, server and domain controller differ by more than 5 minutes (Maximum tolerance for computer clock \
@@ -119,6 +122,7 @@ pub(super) const ENTRIES: &[FindingDef] = &[
         severity_rule: "Always info.",
         title: "The server accepted the credentials",
         breaks_some_clients: false,
+        verdict: Verdict::Ordinary,
         explains: &[],
         explanation: "The server accepted the NTLM AUTHENTICATE of the account given with --user and proved that it holds \
             the TLS key (its pubKeyAuth verified). The check stopped there: no TSCredentials were delegated, so the \
@@ -135,6 +139,7 @@ pub(super) const ENTRIES: &[FindingDef] = &[
         severity_rule: "Blocking for the account named in the evidence.",
         title: "The credentials are valid, but the account may not log on remotely",
         breaks_some_clients: false,
+        verdict: Verdict::Ordinary,
         explains: &[],
         explanation: "The server sent an Early User Authorization Result of ACCESS_DENIED (MS-RDPBCGR 2.2.10.2, HYBRID_EX) \
             or STATUS_ACCESS_DENIED (0xC0000022): the password was right, but the account lacks the permission to log on \

@@ -7,7 +7,7 @@
 
 use super::families::*;
 use super::{
-    ClientCodes, ClientDef, FindingDef, FixDef, CERT_EVENTS, CERT_STORE, CONFIRM_1056,
+    ClientCodes, ClientDef, FindingDef, FixDef, Verdict, CERT_EVENTS, CERT_STORE, CONFIRM_1056,
     FIREWALL_ENABLE_SCOPED, FIREWALL_SHOW, KEY_FILE, KEY_FILE_BACKUP, KEY_FILE_GRANT,
     MACHINEKEYS_ACL, RESTART_SESSIONENV, RESTART_TERMSERVICE,
 };
@@ -34,6 +34,7 @@ pub(super) const ENTRIES: &[FindingDef] = &[
         severity_rule: "Always blocking: the server accepts no Remote Desktop connection.",
         title: "Remote Desktop is turned off (fDenyTSConnections = 1)",
         breaks_some_clients: false,
+        verdict: Verdict::Ordinary,
         explains: &[FindingId::PortClosed],
         explanation: "The effective fDenyTSConnections value is 1, so Remote Desktop Services does not accept \
             connections. A group policy value (HKLM\\SOFTWARE\\Policies\\Microsoft\\Windows NT\\Terminal Services) \
@@ -69,6 +70,7 @@ pub(super) const ENTRIES: &[FindingDef] = &[
         severity_rule: "Blocking: the server cannot complete any TLS handshake, so no client connects (NLA runs inside TLS).",
         title: "The RDP certificate's private key cannot be opened",
         breaks_some_clients: false,
+        verdict: Verdict::Ordinary,
         explains: &[FindingId::TlsHandshakeFailed],
         explanation: "Schannel could not use the private key of the certificate Remote Desktop presents (event 36870, \
             usually with 0x8009030D SEC_E_UNKNOWN_CREDENTIALS and internal state 10001, or 0x80090016 NTE_BAD_KEYSET), \
@@ -123,6 +125,7 @@ pub(super) const ENTRIES: &[FindingDef] = &[
         severity_rule: "Blocking while no later event 1056 shows a new self-signed certificate; info once one does (the failure was followed by a successful renewal).",
         title: "Remote Desktop could not create or renew its self-signed certificate",
         breaks_some_clients: false,
+        verdict: Verdict::Ordinary,
         explains: &[FindingId::TlsHandshakeFailed, FindingId::CertExpired],
         explanation: "RemoteConnectionManager logged 1057 (failed to create a new self-signed certificate) or 1058 \
             (failed to replace the expired self-signed certificate). Without a usable certificate the server cannot \
@@ -171,6 +174,7 @@ pub(super) const ENTRIES: &[FindingDef] = &[
         severity_rule: "Blocking when no TLS version the client profile speaks is left enabled for the server side (registry), or Schannel 36871 with state 10013 shows the server could not build a credential; warning when only some clients are affected (TLS 1.2 off while older versions remain, or 36874 / alert 70 events).",
         title: "TLS versions a client needs are disabled in SCHANNEL",
         breaks_some_clients: true,
+        verdict: Verdict::Ordinary,
         explains: &[FindingId::TlsHandshakeFailed, FindingId::TlsLegacyOnly],
         explanation: "SCHANNEL\\Protocols\\<version>\\Server has Enabled = 0 (or DisabledByDefault = 1, which Remote \
             Desktop probably honours as well) for the TLS versions clients use, or Schannel logged that it could not \
@@ -211,6 +215,7 @@ pub(super) const ENTRIES: &[FindingDef] = &[
         severity_rule: "Blocking when the service start type is Disabled (Start = 4); warning when it only crashed (7031/7034) and was restarted.",
         title: "The Remote Desktop Services service is disabled or crashed",
         breaks_some_clients: false,
+        verdict: Verdict::Ordinary,
         explains: &[FindingId::PortClosed],
         explanation: "Services\\TermService\\Start = 4 means Remote Desktop Services never starts, so nothing listens \
             on the RDP port. Service Control Manager 7031/7034 mean it terminated unexpectedly.",
@@ -235,6 +240,7 @@ pub(super) const ENTRIES: &[FindingDef] = &[
         severity_rule: "Always blocking for new sessions.",
         title: "The listener is disabled or the server does not accept new logons",
         breaks_some_clients: false,
+        verdict: Verdict::Ordinary,
         explains: &[],
         explanation: "fEnableWinStation = 0 disables the RDP-Tcp listener, fLogonDisabled = 1 or TSServerDrainMode = 1 \
             (`change logon /disable` or `/drain`) refuse new logons, and RemoteConnectionManager 1070 records a \
@@ -262,6 +268,7 @@ pub(super) const ENTRIES: &[FindingDef] = &[
         severity_rule: "Blocking when no connection to the RDP port is seen getting through after the last drop; warning when later connections did get through (the drops hit some sources or some times only).",
         title: "The Windows firewall dropped connections to the RDP port",
         breaks_some_clients: false,
+        verdict: Verdict::Ordinary,
         explains: &[FindingId::PortFiltered],
         explanation: "Security events 5152 (packet dropped) or 5157 (connection blocked) from the Windows Filtering \
             Platform name the RDP port as destination. The host firewall, not the network, discarded the client's \
@@ -295,6 +302,7 @@ pub(super) const ENTRIES: &[FindingDef] = &[
         severity_rule: "Blocking when every inbound Remote Desktop rule is inactive or blocks while the firewall is on; warning when only some are.",
         title: "The Remote Desktop firewall rules are disabled",
         breaks_some_clients: true,
+        verdict: Verdict::Ordinary,
         explains: &[FindingId::PortFiltered],
         explanation: "The exported firewall policy has the built-in Remote Desktop inbound rules inactive (Active=FALSE) \
             or set to block, while the firewall is on. Connections to the RDP port are then dropped.",
@@ -315,6 +323,7 @@ pub(super) const ENTRIES: &[FindingDef] = &[
         severity_rule: "Warning: clients connect with Standard RDP Security (no server authentication, weak encryption); clients that require TLS or NLA fail.",
         title: "The security layer is set to Standard RDP Security (SecurityLayer = 0)",
         breaks_some_clients: true,
+        verdict: Verdict::Ordinary,
         explains: &[FindingId::TlsNotAllowed, FindingId::SecurityDowngrade],
         explanation: "The effective SecurityLayer is 0 (RDP Security Layer), so the server uses the old RDP encryption \
             without TLS: the client cannot verify the server, and NLA is impossible. UserAuthentication = 1 together \
@@ -346,6 +355,7 @@ pub(super) const ENTRIES: &[FindingDef] = &[
         severity_rule: "Warning: clients connect, but the logon screen is exposed before authentication.",
         title: "NLA (Network Level Authentication) is not required (UserAuthentication = 0)",
         breaks_some_clients: false,
+        verdict: Verdict::Ordinary,
         explains: &[FindingId::NlaNotEnforced],
         explanation: "The effective UserAuthentication is 0, so the server creates a session and shows the logon screen \
             before the user is authenticated. That exposes it to pre-authentication attacks (BlueKeep class) and \
@@ -370,6 +380,7 @@ pub(super) const ENTRIES: &[FindingDef] = &[
         severity_rule: "Warning when the effective connection limit is 2 or less (the next user is refused or has to disconnect another); info for larger limits.",
         title: "A connection limit is set very low",
         breaks_some_clients: true,
+        verdict: Verdict::Ordinary,
         explains: &[],
         explanation: "The effective MaxInstanceCount (policy \"Limit number of connections\" or the RDP-Tcp value) caps \
             how many connections the listener accepts. Once it is reached, further clients are refused or offered to \
@@ -407,6 +418,7 @@ pub(super) const ENTRIES: &[FindingDef] = &[
         severity_rule: "Info; warning when the exported firewall rules still open only another port.",
         title: "RDP listens on a port other than 3389",
         breaks_some_clients: false,
+        verdict: Verdict::Ordinary,
         explains: &[],
         explanation: "RDP-Tcp\\PortNumber is not 3389. Clients must connect to HOST:PORT, and the firewall rule must open \
             that port; the built-in Remote Desktop rules open 3389 only.",
@@ -430,6 +442,7 @@ pub(super) const ENTRIES: &[FindingDef] = &[
         severity_rule: "Warning: clients without FIPS-compliant methods fail.",
         title: "FIPS-compliant algorithms are enforced",
         breaks_some_clients: true,
+        verdict: Verdict::Ordinary,
         explains: &[],
         explanation: "The policy \"System cryptography: Use FIPS compliant algorithms\" (Lsa\\FipsAlgorithmPolicy\\Enabled = 1) \
             or MinEncryptionLevel = 4 (FIPS) restricts Remote Desktop to FIPS methods. Clients that cannot do them are \
@@ -448,6 +461,7 @@ pub(super) const ENTRIES: &[FindingDef] = &[
         severity_rule: "Warning for AllowEncryptionOracle = 2 (Vulnerable); info for 0 (Force Updated Clients: unpatched clients are refused).",
         title: "CredSSP encryption oracle remediation is relaxed or strict",
         breaks_some_clients: false,
+        verdict: Verdict::Ordinary,
         explains: &[],
         explanation: "AllowEncryptionOracle (policy Encryption Oracle Remediation, CVE-2018-0886) is 2 = Vulnerable: this \
             machine talks CredSSP with unpatched peers, exposing credentials. 0 = Force Updated Clients refuses \
@@ -466,6 +480,7 @@ pub(super) const ENTRIES: &[FindingDef] = &[
         severity_rule: "Warning: the server falls back to its self-signed certificate, which clients do not trust.",
         title: "The configured RDP certificate cannot be used",
         breaks_some_clients: false,
+        verdict: Verdict::Ordinary,
         explains: &[FindingId::CertSelfSigned],
         explanation: "RemoteConnectionManager reported that the certificate configured in SSLCertificateSHA1Hash (or \
             issued from the configured template) is missing, expired, lacks the Server Authentication usage, or its \
@@ -497,6 +512,7 @@ pub(super) const ENTRIES: &[FindingDef] = &[
         severity_rule: "Warning: the server disconnected clients for protocol errors in the security layer; often scanners, sometimes a security-layer or NLA mismatch.",
         title: "The server's security layer rejected client connections",
         breaks_some_clients: true,
+        verdict: Verdict::Ordinary,
         explains: &[],
         explanation: "TermDD 56 (or RdpCoreTS 139) means the RDP security layer found an error in the protocol stream \
             and disconnected the client; TermDD 50 and RdpCoreTS 97 report X.224 or protocol-component errors. Coming \
@@ -525,6 +541,7 @@ pub(super) const ENTRIES: &[FindingDef] = &[
         severity_rule: "Warning: some TLS handshakes failed on the server side; the alert says why.",
         title: "Schannel sent fatal TLS alerts",
         breaks_some_clients: true,
+        verdict: Verdict::Ordinary,
         explains: &[],
         explanation: "Schannel 36888 records a fatal alert the server generated and sent. 40 handshake_failure: no common \
             cipher suite; 70 protocol_version: the client's TLS version is disabled on one side; 71 \
@@ -544,6 +561,7 @@ pub(super) const ENTRIES: &[FindingDef] = &[
         severity_rule: "Info: a peer aborted a handshake; on a server this usually means a client did not trust the certificate.",
         title: "Schannel received fatal TLS alerts",
         breaks_some_clients: false,
+        verdict: Verdict::Ordinary,
         explains: &[],
         explanation: "Schannel 36887 records a fatal alert received from the peer: 46 certificate_unknown or 48 unknown_ca \
             mean the client rejected the server's certificate; 70 protocol_version a version mismatch.",
@@ -561,6 +579,7 @@ pub(super) const ENTRIES: &[FindingDef] = &[
         severity_rule: "Warning for error reasons; info for a user-initiated or server-initiated logoff (reasons 1, 2, 3).",
         title: "The client log recorded a disconnect reason",
         breaks_some_clients: false,
+        verdict: Verdict::Ordinary,
         explains: &[],
         explanation: "RDPClient/Operational 1026 gives the disconnect reason mstsc showed, in decimal (2308 = 0x904: the \
             server closed the connection). The evidence decodes it and names the server the attempt went to \
@@ -580,6 +599,7 @@ pub(super) const ENTRIES: &[FindingDef] = &[
         severity_rule: "Warning: the server works; these attempts used a wrong user name or password (many from many addresses: password guessing).",
         title: "Logons failed with a wrong user name or password",
         breaks_some_clients: false,
+        verdict: Verdict::Ordinary,
         explains: &[],
         explanation: "Security 4625 with status 0xC000006D/0xC000006A (bad password) or 0xC0000064 (no such user), or \
             RdpCoreTS 140 (NLA credential check failed). With NLA the failure is logged as LogonType 3.",
@@ -609,6 +629,7 @@ pub(super) const ENTRIES: &[FindingDef] = &[
         severity_rule: "Blocking for the account named in the evidence.",
         title: "An account restriction refused the logon",
         breaks_some_clients: false,
+        verdict: Verdict::Ordinary,
         explains: &[],
         explanation: "Security 4625 with status 0xC000006E (STATUS_ACCOUNT_RESTRICTION): the password was right, but a \
             restriction refused the logon: usually a blank password (Accounts: Limit local account use of blank \
@@ -637,6 +658,7 @@ pub(super) const ENTRIES: &[FindingDef] = &[
         severity_rule: "Blocking for the account named in the evidence.",
         title: "The account may not log on through Remote Desktop Services",
         breaks_some_clients: false,
+        verdict: Verdict::Ordinary,
         explains: &[],
         explanation: "Security 4825 (access to Remote Desktop denied) or 4625 with 0xC000015B (logon type not granted): the \
             credentials are valid, but the account is not in Remote Desktop Users (or Administrators) or lacks the \
@@ -668,6 +690,7 @@ pub(super) const ENTRIES: &[FindingDef] = &[
         severity_rule: "Blocking for the account named in the evidence until it is unlocked.",
         title: "The account is locked out",
         breaks_some_clients: false,
+        verdict: Verdict::Ordinary,
         explains: &[],
         explanation: "Security 4625 with 0xC0000234: too many wrong passwords locked the account.",
         fixes: &[FixDef {
@@ -690,6 +713,7 @@ pub(super) const ENTRIES: &[FindingDef] = &[
         severity_rule: "Blocking for the account named in the evidence.",
         title: "The account is disabled or expired",
         breaks_some_clients: false,
+        verdict: Verdict::Ordinary,
         explains: &[],
         explanation: "Security 4625 with 0xC0000072 (account disabled) or 0xC0000193 (account expired).",
         fixes: &[FixDef {
@@ -712,6 +736,7 @@ pub(super) const ENTRIES: &[FindingDef] = &[
         severity_rule: "Blocking for the account named in the evidence.",
         title: "The password has expired",
         breaks_some_clients: false,
+        verdict: Verdict::Ordinary,
         explains: &[],
         explanation: "Security 4625 with 0xC0000071. With NLA the user cannot change an expired password during an RDP logon.",
         fixes: &[FixDef {
@@ -734,6 +759,7 @@ pub(super) const ENTRIES: &[FindingDef] = &[
         severity_rule: "Blocking for the account named in the evidence.",
         title: "The password must be changed before the first logon",
         breaks_some_clients: false,
+        verdict: Verdict::Ordinary,
         explains: &[],
         explanation: "Security 4625 with 0xC0000224 (\"User must change password at next logon\"). With NLA the change cannot happen during the RDP logon.",
         fixes: &[FixDef {

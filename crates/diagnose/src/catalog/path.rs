@@ -4,7 +4,7 @@
 //! kill TLS, MTU black holes, and the quality of the path (round trip, retransmissions).
 
 use super::families::*;
-use super::{ClientCodes, ClientDef, FindingDef, FixDef};
+use super::{ClientCodes, ClientDef, FindingDef, FixDef, Verdict};
 use crate::model::{Severity, Step};
 use crate::FindingId;
 use rdpdoctor_codes::code;
@@ -29,6 +29,7 @@ pub(super) const ENTRIES: &[FindingDef] = &[
         severity_rule: "Always blocking: without an answer the client has no address.",
         title: "The resolver did not answer in time",
         breaks_some_clients: false,
+        verdict: Verdict::Unreachable,
         explains: &[],
         explanation: "The name lookup got no answer before the deadline, and each configured resolver, asked \
             directly, stayed silent too: the resolver is down, unreachable from this network, or a firewall \
@@ -64,6 +65,7 @@ pub(super) const ENTRIES: &[FindingDef] = &[
         severity_rule: "Always blocking.",
         title: "A router or firewall refused the connection with ICMP",
         breaks_some_clients: false,
+        verdict: Verdict::Unreachable,
         explains: &[],
         explanation: "The connection attempt was answered by an ICMP \"destination unreachable\" message that a \
             firewall rule sends, not by the server's TCP stack: codes 9, 10 and 13 (administratively prohibited; \
@@ -104,6 +106,7 @@ pub(super) const ENTRIES: &[FindingDef] = &[
         severity_rule: "Always blocking: nothing at the address answers.",
         title: "Nothing answers at the server's address (host unreachable)",
         breaks_some_clients: false,
+        verdict: Verdict::Unreachable,
         explains: &[],
         explanation: "The connection attempt was answered by ICMP \"host unreachable\" (or \"network unreachable\"; \
             ICMPv6 \"address unreachable\" or \"no route\"), or failed with \"no route to host\" on this machine: \
@@ -147,6 +150,7 @@ pub(super) const ENTRIES: &[FindingDef] = &[
         severity_rule: "Always blocking: this machine sends nothing towards the address.",
         title: "This machine has no route to the server's address",
         breaks_some_clients: false,
+        verdict: Verdict::Unreachable,
         explains: &[],
         explanation: "The connect failed on this machine at once with \"network is unreachable\", before any packet \
             left: its routing table has no route for the address. Nothing on the network refused anything. The \
@@ -187,6 +191,7 @@ pub(super) const ENTRIES: &[FindingDef] = &[
         severity_rule: "Warning: at least one address connects; clients that pick a dead one fail or wait.",
         title: "Some of the name's addresses do not connect",
         breaks_some_clients: true,
+        verdict: Verdict::Ordinary,
         explains: &[],
         explanation: "The name resolves to several addresses and at least one of them does not accept the connection \
             (the evidence has each address's result). A client tries the addresses in the resolver's order: one \
@@ -221,6 +226,7 @@ pub(super) const ENTRIES: &[FindingDef] = &[
         severity_rule: "Always blocking: the device resets every normal TLS handshake.",
         title: "A device in the path kills the TLS handshake",
         breaks_some_clients: false,
+        verdict: Verdict::Ordinary,
         explains: &[FindingId::TlsHandshakeFailed],
         explanation: "Every TLS handshake was reset right after the ClientHello, before any answer; the same \
             ClientHello retried once was reset again (so the reset repeats: a reset that does not is a passing \
@@ -261,6 +267,7 @@ pub(super) const ENTRIES: &[FindingDef] = &[
         severity_rule: "Always blocking: every client with the normal segment size stalls in the handshake.",
         title: "An MTU black hole swallows the server's large packets",
         breaks_some_clients: false,
+        verdict: Verdict::Ordinary,
         explains: &[FindingId::TlsHandshakeFailed],
         explanation: "The X.224 exchange (small packets) worked, but every TLS handshake stalled after the ClientHello: \
             the server's first TLS flight (its certificate, a few kilobytes in full-size packets) never arrived. \
@@ -302,6 +309,7 @@ pub(super) const ENTRIES: &[FindingDef] = &[
         severity_rule: "Info when the median round trip of the probe connections exceeds 150 ms (the kernel's TCP round-trip measurement): a far site is a fact. Warning when the session suffers from it: packet loss on the same path (each loss costs a round trip to repair), or a --full session that timed out or a --hold session that was dropped.",
         title: "The round trip to the server is long",
         breaks_some_clients: false,
+        verdict: Verdict::Ordinary,
         explains: &[],
         explanation: "The kernel's round-trip measurements (TCP_INFO) of the probe connections put the median above \
             150 ms. RDP stays usable, but typing and pointer feedback lag visibly, and the connection sequence \
@@ -336,6 +344,7 @@ pub(super) const ENTRIES: &[FindingDef] = &[
         severity_rule: "Warning when at least 2% (and at least 2) of 50 or more data segments sent were lost: retransmitted (tcpi_total_retrans of connections that retransmitted payload) less those the server reported as needless duplicates (tcpi_dsack_dups). A first loss on too few segments makes the check send more, one byte per segment.",
         title: "Packets are lost on the way to the server",
         breaks_some_clients: false,
+        verdict: Verdict::Ordinary,
         explains: &[],
         explanation: "TCP had to retransmit a share of the data segments the probe connections sent that a healthy \
             path does not show: the path loses packets at a rate of a few percent or more. The rate is taken over at \

@@ -2,7 +2,7 @@
 //! the server enforces when it speaks the legacy RC4/FIPS security layer.
 
 use super::families::*;
-use super::{ClientCodes, ClientDef, FindingDef, FixDef, CERT_EVENTS, CERT_STORE};
+use super::{ClientCodes, ClientDef, FindingDef, FixDef, Verdict, CERT_EVENTS, CERT_STORE};
 use crate::model::{Severity, Step};
 use crate::FindingId;
 use rdpdoctor_codes::code;
@@ -25,6 +25,7 @@ pub(super) const ENTRIES: &[FindingDef] = &[
         severity_rule: "Warning: an up-to-date mstsc still connects with Standard RDP Security (after an identity warning), but clients that require TLS or NLA cannot, and nothing authenticates the server.",
         title: "The server speaks only Standard RDP Security (no TLS, no NLA)",
         breaks_some_clients: true,
+        verdict: Verdict::Ordinary,
         explains: &[FindingId::SecurityDowngrade, FindingId::TlsNotAllowed],
         explanation: "No request for TLS or CredSSP was accepted, and the MCS probe shows the server negotiating the \
             legacy RC4/FIPS security layer instead (MS-RDPBCGR 5.3): its security layer is set to RDP (SecurityLayer = 0), \
@@ -69,6 +70,7 @@ pub(super) const ENTRIES: &[FindingDef] = &[
         severity_rule: "Warning: clients connect, but the traffic is weakly encrypted (40 or 56-bit RC4), encrypted one way only (Low), or not at all (None).",
         title: "Standard RDP Security with weak or no encryption",
         breaks_some_clients: false,
+        verdict: Verdict::Ordinary,
         explains: &[],
         explanation: "The server's encryption level is None or Low, or it accepts a 40-bit or 56-bit RC4 method \
             (MS-RDPBCGR 5.3.1). Low encrypts only what the client sends (keystrokes and passwords), not the screen; None \
@@ -104,6 +106,7 @@ pub(super) const ENTRIES: &[FindingDef] = &[
         severity_rule: "Warning: mstsc supports FIPS and connects; clients without FIPS (3DES) Standard RDP Security fail.",
         title: "The server insists on FIPS encryption",
         breaks_some_clients: true,
+        verdict: Verdict::Ordinary,
         explains: &[FindingId::EncryptionMismatch],
         explanation: "The server's encryption level is FIPS (4), or it picks the FIPS method (3DES/SHA-1) whatever the \
             client offers. Windows does this when the policy \"System cryptography: Use FIPS compliant algorithms for \
@@ -150,6 +153,7 @@ pub(super) const ENTRIES: &[FindingDef] = &[
         severity_rule: "Blocking when the offer of every method (what mstsc sends) is refused or answered with a method it did not offer; warning when only a narrower offer is.",
         title: "The server refuses or overrides encryption methods clients offer",
         breaks_some_clients: true,
+        verdict: Verdict::Ordinary,
         explains: &[],
         explanation: "For at least one offer the server refused the MCS Connect Initial (an MCS result code, a Disconnect \
             Provider Ultimatum, or a closed connection) or answered with a method the client did not offer. MS-RDPBCGR \
@@ -188,6 +192,7 @@ pub(super) const ENTRIES: &[FindingDef] = &[
         severity_rule: "Warning: clients connect, but the key that protects the session keys is factorable.",
         title: "The Standard RDP Security server key is under 1024 bits",
         breaks_some_clients: false,
+        verdict: Verdict::Ordinary,
         explains: &[],
         explanation: "The server certificate in the MCS Connect Response (a proprietary certificate, or the last \
             certificate of an X.509 chain) carries an RSA key under 1024 bits. The client encrypts its client random \

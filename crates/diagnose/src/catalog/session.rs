@@ -3,7 +3,7 @@
 //! connection sequence that never reached the session without any of them.
 
 use super::families::*;
-use super::{ClientCodes, ClientDef, FindingDef, FixDef};
+use super::{ClientCodes, ClientDef, FindingDef, FixDef, Verdict};
 use crate::model::{Severity, Step};
 use crate::FindingId;
 use rdpdoctor_codes::code;
@@ -16,6 +16,7 @@ pub(super) const ENTRIES: &[FindingDef] = &[
         severity_rule: "Blocking: the server ended the connection with Set Error Info 0x7 during the connection sequence.",
         title: "The server denied the connection (Set Error Info 0x7: what mstsc shows as error 0x904, extended error 0x7)",
         breaks_some_clients: false,
+        verdict: Verdict::Ordinary,
         explains: &[],
         explanation: "After the security handshake (TLS, and CredSSP when NLA is on) the server sent a Set Error Info PDU \
             with errorInfo 0x00000007 ERRINFO_SERVER_DENIED_CONNECTION (MS-RDPBCGR 2.2.5.1.1) and then disconnected. A \
@@ -71,6 +72,7 @@ pub(super) const ENTRIES: &[FindingDef] = &[
         severity_rule: "Blocking when the server ended the connection sequence with the code; warning when the session still came up.",
         title: "The server ended the connection with a Set Error Info code",
         breaks_some_clients: false,
+        verdict: Verdict::Ordinary,
         explains: &[],
         explanation: "During the connection sequence the server sent a Set Error Info PDU (MS-RDPBCGR 2.2.5.1.1) with a \
             code other than 0 and 0x7; the evidence names the code from the errorInfo table (`rdpdoctor explain \
@@ -93,6 +95,7 @@ pub(super) const ENTRIES: &[FindingDef] = &[
         severity_rule: "Blocking: the licensing exchange ended in an error (a licensing error message other than STATUS_VALID_CLIENT, or a licensing Set Error Info code 0x100-0x10A).",
         title: "Remote Desktop licensing refused the connection",
         breaks_some_clients: false,
+        verdict: Verdict::Ordinary,
         explains: &[],
         explanation: "The server's licensing phase (MS-RDPELE) ended in an error: a licensing error message with a code \
             other than STATUS_VALID_CLIENT (0x7, which means success and is unrelated to extended error 0x7), or a Set \
@@ -125,6 +128,7 @@ pub(super) const ENTRIES: &[FindingDef] = &[
         severity_rule: "Blocking when the server kept the connection sequence from completing (silence, a stream of frames until the deadline or the probe's frame limit, an ultimatum without a code); a warning when the probe could not process a frame the server sent (that may be the probe's own limit).",
         title: "The full connection never reached the session, and the server gave no code",
         breaks_some_clients: true,
+        verdict: Verdict::Ordinary,
         explains: &[],
         explanation: "`check --full` runs the connection sequence a client runs (MS-RDPBCGR 1.3.1.1) until the session is \
             up. Here it ended before that, in the phase the evidence names, without a Set Error Info code or a licensing \
@@ -168,6 +172,7 @@ pub(super) const ENTRIES: &[FindingDef] = &[
         severity_rule: "Always info: redirection is how RD Connection Broker farms work.",
         title: "The server redirected the client to another server",
         breaks_some_clients: false,
+        verdict: Verdict::Ordinary,
         explains: &[],
         explanation: "The server sent a Server Redirection PDU (MS-RDPBCGR 2.2.13.1): an RD Connection Broker (or a \
             farm member) tells the client to reconnect to the target in the evidence, usually with a load-balancing \

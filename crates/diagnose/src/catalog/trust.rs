@@ -2,7 +2,7 @@
 //! unknown or was never requested, MCS and CredSSP answers that do not decode, a CredSSP server
 //! that does not prove it holds the TLS key, and credentials withheld for want of such proof.
 
-use super::{ClientCodes, ClientDef, FindingDef, FixDef, LISTENER_CERT};
+use super::{ClientCodes, ClientDef, FindingDef, FixDef, Verdict, LISTENER_CERT};
 use crate::model::{Severity, Step};
 use crate::FindingId;
 
@@ -14,6 +14,7 @@ pub(super) const NEGOTIATION: &[FindingDef] = &[
         severity_rule: "Blocking when the request a current client sends (TLS|CredSSP|CredSSP-EX) gets it; a warning when only another request does.",
         title: "The server selected a security protocol value that does not exist",
         breaks_some_clients: true,
+        verdict: Verdict::Ordinary,
         explains: &[],
         explanation: "The Connection Confirm's selectedProtocol must be exactly one of PROTOCOL_RDP (0), PROTOCOL_SSL (1), \
             PROTOCOL_HYBRID (2), PROTOCOL_RDSTLS (4), PROTOCOL_HYBRID_EX (8) or PROTOCOL_RDSAAD (0x10) (MS-RDPBCGR \
@@ -46,6 +47,7 @@ pub(super) const NEGOTIATION: &[FindingDef] = &[
         severity_rule: "A warning; blocking when the request a current client sends (TLS|CredSSP|CredSSP-EX) gets it.",
         title: "The server selected a security protocol the client did not request",
         breaks_some_clients: true,
+        verdict: Verdict::Ordinary,
         explains: &[],
         explanation: "A server must select one of the protocols the client offered, or PROTOCOL_RDP, which every client \
             supports (MS-RDPBCGR 3.3.5.3.1); when it supports none of them it answers RDP_NEG_FAILURE. Windows, xrdp and \
@@ -76,6 +78,7 @@ pub(super) const RDP_SECURITY: &[FindingDef] = &[FindingDef {
     severity_rule: "Blocking when the offer of every encryption method gets it and no request selects TLS; a warning otherwise.",
     title: "The server's MCS Connect Response cannot be decoded or holds impossible values",
     breaks_some_clients: true,
+    verdict: Verdict::Ordinary,
     explains: &[],
     explanation: "After the X.224 exchange the client sends an MCS Connect Initial and the server must answer with an MCS \
         Connect Response carrying its core, security and network data (MS-RDPBCGR 2.2.1.4). The answer here could not be \
@@ -110,6 +113,7 @@ pub(super) const NLA: &[FindingDef] = &[
         severity_rule: "Blocking when the request a current client sends selects CredSSP, and always for the logon of the account given with --user; a warning otherwise.",
         title: "The server's CredSSP answer is missing or cannot be decoded, so NLA fails",
         breaks_some_clients: true,
+        verdict: Verdict::Ordinary,
         explains: &[],
         explanation: "With NLA the server answers the client's NTLM NEGOTIATE with a TSRequest (MS-CSSP 2.2.1) carrying an \
             NTLM CHALLENGE (MS-NLMP 2.2.1.2), and the NTLM AUTHENTICATE with its verdict: pubKeyAuth, or an error code. \
@@ -151,6 +155,7 @@ pub(super) const NLA: &[FindingDef] = &[
         severity_rule: "Always blocking, and the verdict's headline.",
         title: "The CredSSP server did not prove it holds the TLS key: TLS is intercepted, or its CredSSP is broken",
         breaks_some_clients: false,
+        verdict: Verdict::Headline { rank: 0 },
         explains: &[],
         explanation: "CredSSP binds the logon to the TLS channel: after the NTLM AUTHENTICATE the server must return \
             pubKeyAuth, the TLS public key the client saw, encrypted with the NTLM session key (MS-CSSP 3.1.5). Only the \
@@ -193,6 +198,7 @@ pub(super) const SESSION: &[FindingDef] = &[FindingDef {
     severity_rule: "Always info: it describes what rdpdoctor withheld, not a server fault (the findings about the channel say what is wrong with it).",
     title: "The password was not sent: nothing proved who the server is",
     breaks_some_clients: false,
+    verdict: Verdict::Ordinary,
     explains: &[],
     explanation: "check --full --user delegates the password only over a channel whose server identity is proven: CredSSP \
         after the server's pubKeyAuth verified, or TLS whose certificate verifies for the probed name against the system \
