@@ -18,6 +18,7 @@ import argparse
 import concurrent.futures
 import json
 import os
+import re
 import shlex
 import subprocess
 import sys
@@ -33,6 +34,9 @@ MASKED = {
     "rtt_min_ms", "rtt_median_ms", "rtt_max_ms", "connect_ms_median", "data_segments",
     "rcv_mss",
 }
+
+
+DURATION = re.compile(r"\d+(\.\d+)? ?(ms|s)\b")
 
 
 def run(binary, host, port, extra, timeout):
@@ -65,6 +69,9 @@ def flatten(value, path="", out=None):
         out[f"{path}#len"] = len(value)
         for i, v in enumerate(value):
             flatten(v, f"{path}[{i}]", out)
+    elif isinstance(value, str):
+        # Durations inside sentences ("... (3.8 ms)", "after 12 ms").
+        out[path] = DURATION.sub("<ms>", value)
     else:
         out[path] = value
     return out

@@ -115,3 +115,11 @@ pub(crate) fn describe_tls(outcome: &TlsOutcome) -> String {
         TlsOutcome::Error { reason } => format!("failed: {reason}"),
     }
 }
+
+/// The name of a Set Error Info code (MS-RDPBCGR 2.2.5.1.1), from the code tables.
+pub(crate) fn errinfo_name(code: u32) -> String {
+    rdpdoctor_codes::lookup(Family::Errinfo, code)
+        .map(|e| e.name.to_string())
+        .filter(|n| !n.is_empty())
+        .unwrap_or_else(|| "not in the errorInfo table".to_string())
+}

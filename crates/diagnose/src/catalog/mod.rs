@@ -328,8 +328,9 @@ mod tests {
                 (1, FindingId::InterceptionSuspected)
             ]
         );
-        let unreachable: Vec<&FindingDef> =
-            all().filter(|d| d.verdict == Verdict::Unreachable).collect();
+        let unreachable: Vec<&FindingDef> = all()
+            .filter(|d| d.verdict == Verdict::Unreachable)
+            .collect();
         assert_eq!(unreachable.len(), 7);
         for d in unreachable {
             assert_eq!(d.severity, Severity::Blocking, "{}", d.id);

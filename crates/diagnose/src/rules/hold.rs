@@ -73,7 +73,7 @@ pub(super) fn check(obs: &Observations, vars: &Vars, out: &mut Vec<Finding>) {
                 vec![format!(
                     "after {:.1} s of the held session the server sent Set Error Info 0x{code:08X} ({}) and ended it",
                     h.held_secs,
-                    super::session::errinfo_name(*code)
+                    super::errinfo_name(*code)
                 )],
             );
             // The session worked; the server ended it later, and said why.
@@ -229,7 +229,7 @@ fn summary(s: &SessionObservation, h: &HoldObservation) -> (&'static str, String
             format!(
                 "ended by the server after {:.1} s held: Set Error Info 0x{code:08X} ({})",
                 h.held_secs,
-                super::session::errinfo_name(*code)
+                super::errinfo_name(*code)
             ),
         ),
         HoldEnding::Ultimatum { reason } => (

@@ -185,5 +185,5 @@ fn code_ref(family: Family, value: u32) -> CodeRef {
 }
 
 pub(crate) use crate::describe::{
-    alert_name, describe_negotiation, describe_route, describe_tls, neg_failure_name,
+    alert_name, describe_negotiation, describe_route, describe_tls, errinfo_name, neg_failure_name,
 };

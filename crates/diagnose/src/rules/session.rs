@@ -5,7 +5,6 @@
 use super::{finding, Vars};
 use crate::model::{Finding, SessionFacts, Severity};
 use crate::FindingId;
-use rdpdoctor_codes::Family;
 use rdpdoctor_observations::{
     Delegation, DelegationChannel, IdentityProof, LogonOutcome, Observations, OpenFailure,
     SessionObservation, SessionOutcome, SessionPhase,
@@ -23,7 +22,11 @@ pub(super) fn check(obs: &Observations, vars: &Vars, out: &mut Vec<Finding>) {
     let ended = ended(obs, s);
     let credentials = credentials_line(obs, s);
     for e in &s.error_info {
-        let code = format!("errorInfo 0x{:08X} ({})", e.code, errinfo_name(e.code));
+        let code = format!(
+            "errorInfo 0x{:08X} ({})",
+            e.code,
+            super::errinfo_name(e.code)
+        );
         let mut evidence = vec![format!(
             "Set Error Info PDU {code} received in phase {}, then {ended}",
             e.phase.label()
@@ -125,13 +128,6 @@ fn credentials_line(obs: &Observations, s: &SessionObservation) -> Option<String
     } else {
         format!("the credentials of {user} were not sent before this")
     })
-}
-
-pub(super) fn errinfo_name(code: u32) -> String {
-    rdpdoctor_codes::lookup(Family::Errinfo, code)
-        .map(|e| e.name.to_string())
-        .filter(|n| !n.is_empty())
-        .unwrap_or_else(|| "not in the errorInfo table".to_string())
 }
 
 /// MS-RDPELE 2.2.2.7.1 dwErrorCode.
@@ -334,7 +330,7 @@ pub(crate) fn facts(obs: &Observations) -> Option<SessionFacts> {
             format!(
                 "Set Error Info 0x{:08X} {} ({})",
                 e.code,
-                errinfo_name(e.code),
+                super::errinfo_name(e.code),
                 e.phase.label()
             )
         })

@@ -135,12 +135,12 @@ pub(super) fn describe(e: &EventRecord) -> String {
         Src::TermDd => describe_termdd(e, e.id),
         Src::RdpCore => describe_rdp_core(e, e.id),
         Src::Lsm => describe_local_session_manager(e, e.id),
-        Src::Security if matches!(e.id, 4768 | 4769 | 4771) => super::auth::describe_kerberos(e),
+        Src::Security if matches!(e.id, 4768 | 4769 | 4771) => describe_kerberos(e),
         Src::Security => describe_security(e, e.id),
         Src::Scm => describe_service_control_manager(e, e.id),
         Src::Client => describe_client(e, e.id),
-        Src::Gateway => super::auth::describe_gateway(e),
-        Src::Ntlm => super::auth::describe_ntlm(e),
+        Src::Gateway => describe_gateway(e),
+        Src::Ntlm => describe_ntlm(e),
         Src::Other => describe_other(e, e.id),
     }
 }
@@ -530,4 +530,116 @@ pub(super) fn attempt_text(attempt: &[&EventRecord]) -> String {
         .map(|e| describe(e))
         .unwrap_or_else(|| "no disconnect recorded".to_string());
     format!("to {server}: {end}")
+}
+
+// ---------------------------------------------------------------------------------------------
+// The authentication and gateway logs (their rules are in auth.rs).
+
+/// The gateway's fields live in UserData (`<EventInfo>`); rendered logs give them as %1..%7.
+pub(super) fn gw_user(e: &EventRecord) -> &str {
+    e.any_field(&["Username", "UserName"])
+        .or_else(|| e.positional(0))
+        .unwrap_or("?")
+}
+
+pub(super) fn gw_resource(e: &EventRecord) -> &str {
+    e.any_field(&["Resource"])
+        .or_else(|| e.positional(3))
+        .unwrap_or("?")
+}
+
+fn gw_error(e: &EventRecord) -> &str {
+    e.any_field(&["ErrorCode"])
+        .or_else(|| e.positional(4))
+        .unwrap_or("?")
+}
+
+fn gw_client(e: &EventRecord) -> &str {
+    e.any_field(&["IpAddress"])
+        .or_else(|| e.positional(1))
+        .unwrap_or("?")
+}
+
+pub(super) fn describe_gateway(e: &EventRecord) -> String {
+    let (user, client) = (gw_user(e), gw_client(e));
+    let auth = e.any_field(&["AuthType"]).unwrap_or("?");
+    match e.id {
+        200 => format!("{user} from {client} met the connection authorization policy (RD CAP), authentication {auth}"),
+        201 => format!("{user} from {client} did not meet the connection authorization policy (RD CAP), authentication {auth}, error {}", gw_error(e)),
+        202 => format!("an administrator disconnected {user} from {client} (resource {})", gw_resource(e)),
+        203 => format!("connection limit reached: {user} from {client} was refused"),
+        300 => format!("{user} from {client} met the resource authorization policy (RD RAP) for {}", gw_resource(e)),
+        301 => format!("{user} from {client} did not meet the resource authorization policy (RD RAP) for {}, error {}", gw_resource(e), gw_error(e)),
+        302 => format!("{user} from {client} connected to {}", gw_resource(e)),
+        303 => format!("{user} from {client} disconnected from {}", gw_resource(e)),
+        304 => format!("{user} from {client} passed both policies but the gateway could not connect to {}, error {}", gw_resource(e), gw_error(e)),
+        305 => format!("{user} from {client} was refused: authentication method {auth} is not supported, error {}", gw_error(e)),
+        306 => format!("{user} from {client}: a tunnel could not be created (authentication {auth}, error {})", gw_error(e)),
+        307 => format!("{user} from {client} was disconnected from {}: session timeout", gw_resource(e)),
+        308 => format!("{user} from {client} met the RD RAP but the resource {} did not, so the connection was refused", gw_resource(e)),
+        309 => format!("{user} from {client} was disconnected from {}: reauthentication / reauthorization failed", gw_resource(e)),
+        id => format!("RD Gateway event {id}: {}", e.all_text()),
+    }
+}
+
+pub(super) fn describe_ntlm(e: &EventRecord) -> String {
+    let target = e.any_field(&["TargetName"]).unwrap_or("?");
+    // 4001 / 8001 / 4003 / 8003 name the account in UserName / DomainName; 4002 / 8002 in
+    // ClientUserName / ClientDomainName.
+    let who = match (
+        e.any_field(&["DomainName", "ClientDomainName"]),
+        e.any_field(&["UserName", "ClientUserName"]),
+    ) {
+        (Some(d), Some(u)) if !d.is_empty() => format!("{d}\\{u}"),
+        (_, Some(u)) => u.to_string(),
+        _ => "?".to_string(),
+    };
+    let process = e.any_field(&["ProcessName"]).unwrap_or("?");
+    match e.id {
+        4001 => format!("NTLM blocked on this client: outgoing NTLM from {process} as {who} to {target}"),
+        4002 => format!("NTLM blocked on this server: incoming NTLM from {who} (caller {process})"),
+        4003 => format!("NTLM blocked by the domain controller: {who} from workstation {}", f(e, "Workstation")),
+        8001 => format!("audit (not blocked): outgoing NTLM from {process} as {who} to {target} would be blocked by Restrict NTLM"),
+        8002 => format!("audit (not blocked): incoming NTLM from {who} would be blocked by Restrict NTLM"),
+        8003 => format!("audit (not blocked): domain NTLM logon of {who} from {} would be blocked by Restrict NTLM", f(e, "Workstation")),
+        id => format!("NTLM event {id}: {}", e.all_text()),
+    }
+}
+
+/// The Kerberos error number of a 4768 / 4769 / 4771 (`Status`, hex as the event shows it).
+pub(super) fn krb_status(e: &EventRecord) -> Option<u32> {
+    e.field("Status").and_then(num)
+}
+
+fn krb_name(code: u32) -> String {
+    match rdpdoctor_codes::lookup(Family::Kerberos, code) {
+        Some(k) => format!("0x{code:X} {}", k.name),
+        None => format!("0x{code:X}"),
+    }
+}
+
+/// `::ffff:198.18.3.10` → `198.18.3.10`.
+fn client_address(e: &EventRecord) -> &str {
+    let ip = f(e, "IpAddress");
+    ip.strip_prefix("::ffff:").unwrap_or(ip)
+}
+
+pub(super) fn describe_kerberos(e: &EventRecord) -> String {
+    let what = match e.id {
+        4768 => "TGT request",
+        4769 => "service ticket request",
+        _ => "pre-authentication",
+    };
+    let status = krb_status(e).map_or("?".to_string(), krb_name);
+    format!(
+        "Kerberos {what} for {} (service {}) from {}: {}",
+        f(e, "TargetUserName"),
+        f(e, "ServiceName"),
+        client_address(e),
+        if krb_status(e) == Some(0) {
+            "success".to_string()
+        } else {
+            format!("failure {status}")
+        },
+    )
 }
