@@ -14,10 +14,12 @@ use serde::{Deserialize, Serialize};
 
 mod explain;
 pub mod knowledge;
+pub mod licensing;
 mod markdown;
 pub mod tables;
 #[cfg(test)]
 mod tests;
+pub mod windows;
 
 pub use explain::{
     explain, CauseOut, CodeExplanation, EvidenceOut, ExplainError, Explanation, Interpretation,

@@ -55,9 +55,9 @@ pub(super) fn check(obs: &Observations, vars: &Vars, out: &mut Vec<Finding>) {
             vec![format!(
                 "licensing error message dwErrorCode 0x{:08X} ({}), dwStateTransition {} ({}), then {ended}",
                 l.error_code,
-                license_error_name(l.error_code),
+                rdpdoctor_codes::licensing::error_name(l.error_code),
                 l.state_transition,
-                state_transition_name(l.state_transition)
+                rdpdoctor_codes::licensing::state_transition_name(l.state_transition)
             )],
         ));
     }
@@ -128,32 +128,6 @@ fn credentials_line(obs: &Observations, s: &SessionObservation) -> Option<String
     } else {
         format!("the credentials of {user} were not sent before this")
     })
-}
-
-/// MS-RDPELE 2.2.2.7.1 dwErrorCode.
-fn license_error_name(code: u32) -> &'static str {
-    match code {
-        0x1 => "ERR_INVALID_SERVER_CERTIFICATE",
-        0x2 => "ERR_NO_LICENSE",
-        0x3 => "ERR_INVALID_MAC",
-        0x4 => "ERR_INVALID_SCOPE",
-        0x6 => "ERR_NO_LICENSE_SERVER",
-        0x7 => "STATUS_VALID_CLIENT",
-        0x8 => "ERR_INVALID_CLIENT",
-        0xB => "ERR_INVALID_PRODUCTID",
-        0xC => "ERR_INVALID_MESSAGE_LEN",
-        _ => "undocumented",
-    }
-}
-
-fn state_transition_name(st: u32) -> &'static str {
-    match st {
-        1 => "ST_TOTAL_ABORT",
-        2 => "ST_NO_TRANSITION",
-        3 => "ST_RESET_PHASE_TO_START",
-        4 => "ST_RESEND_LAST_MESSAGE",
-        _ => "undocumented",
-    }
 }
 
 /// How the full connection ended, as the object of "ended with": the hold's ending when the
@@ -339,8 +313,8 @@ pub(crate) fn facts(obs: &Observations) -> Option<SessionFacts> {
         codes.push(format!(
             "licensing 0x{:08X} {} / {}",
             l.error_code,
-            license_error_name(l.error_code),
-            state_transition_name(l.state_transition)
+            rdpdoctor_codes::licensing::error_name(l.error_code),
+            rdpdoctor_codes::licensing::state_transition_name(l.state_transition)
         ));
     }
     let reached = if s.outcome == SessionOutcome::SessionUp {
@@ -469,7 +443,7 @@ mod tests {
             assert!(crate::catalog::lookup(id).is_some(), "{id}");
         }
         assert_eq!(
-            license_error_name(STATUS_VALID_CLIENT),
+            rdpdoctor_codes::licensing::error_name(STATUS_VALID_CLIENT),
             "STATUS_VALID_CLIENT"
         );
     }
