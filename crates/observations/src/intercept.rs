@@ -659,3 +659,70 @@ mod tests {
         assert!(k.same_identity(&c));
     }
 }
+
+/// The signs of interception in words: the probe withholds a logon on them (`LogonOutcome::
+/// Withheld`) and the diagnosis cites them (`interception-suspected`), in the same sentences.
+pub mod sign {
+    use crate::{protocol, Certificate, KnownCertificate, NegotiationAttempt, NegotiationOutcome};
+
+    /// The answers that selected a known protocol the request did not offer (MS-RDPBCGR
+    /// 2.2.1.2.1: the server selects among the requested protocols), as one sign: several
+    /// requests answered the same wrong way are one.
+    pub fn protocol_violations(negotiation: &[NegotiationAttempt]) -> Option<String> {
+        let mut violations = negotiation.iter().filter_map(|a| match a.outcome {
+            NegotiationOutcome::Selected { protocol: p, .. }
+                if protocol::is_known_selection(p)
+                    && protocol::violates_request(a.requested, p) =>
+            {
+                Some((a.requested, p))
+            }
+            _ => None,
+        });
+        let (requested, selected) = violations.next()?;
+        let more = violations.count();
+        let several = if more > 0 {
+            format!(
+                " ({} requests were answered outside their request)",
+                more + 1
+            )
+        } else {
+            String::new()
+        };
+        Some(format!(
+            "the request for {} was answered with {}, which was not requested (MS-RDPBCGR 2.2.1.2.1){several}",
+            protocol::names(requested),
+            protocol::names(selected)
+        ))
+    }
+
+    /// A certificate (SHA-256 `sha256_hex`) that matches none of the pins the user gave.
+    pub fn not_pinned(sha256_hex: &str, pins: &str) -> String {
+        format!("the certificate (SHA-256 {sha256_hex}) is not the pinned one ({pins})")
+    }
+
+    /// A TLS terminator other than the one the admin expects.
+    pub fn not_the_terminator(c: &Certificate, expected: &str) -> String {
+        format!(
+            "the TLS terminator (SHA-256 {}, issued by {}) is not the expected one ({expected})",
+            c.sha256_hex, c.issuer
+        )
+    }
+
+    /// Another key than the one remembered for the target; `cloned`: with the same subject and
+    /// notBefore.
+    pub fn another_key(c: &Certificate, remembered: &KnownCertificate, cloned: bool) -> String {
+        format!(
+            "the certificate (SHA-256 {}, issued by {}) carries another key than the one remembered for this target (SHA-256 {}, issued by {}, first seen {}){}",
+            c.sha256_hex,
+            c.issuer,
+            remembered.sha256_hex,
+            remembered.issuer,
+            remembered.first_seen.strftime("%Y-%m-%d"),
+            if cloned {
+                ", with the same subject and notBefore: the marks of a clone"
+            } else {
+                ""
+            }
+        )
+    }
+}

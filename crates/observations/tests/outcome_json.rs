@@ -695,3 +695,39 @@ fn golden_corpus_writes_back_unchanged() {
     }
     assert!(checked >= 20, "only {checked} files in {}", dir.display());
 }
+
+/// The signs of interception, in the one wording the probe (a withheld logon) and the diagnosis
+/// (interception-suspected) share.
+#[test]
+fn interception_signs_have_one_wording() {
+    let answer = |requested, selected| NegotiationAttempt {
+        requested,
+        elapsed_ms: 1.0,
+        outcome: NegotiationOutcome::Selected {
+            protocol: selected,
+            flags: 0,
+        },
+        implied_by: None,
+    };
+    assert_eq!(
+        sign::protocol_violations(&[answer(protocol::RDP, protocol::RDP)]),
+        None
+    );
+    assert_eq!(
+        sign::protocol_violations(&[answer(protocol::SSL, protocol::HYBRID)]).as_deref(),
+        Some("the request for SSL was answered with HYBRID, which was not requested (MS-RDPBCGR 2.2.1.2.1)")
+    );
+    let two = sign::protocol_violations(&[
+        answer(protocol::SSL, protocol::HYBRID),
+        answer(protocol::RDP, protocol::HYBRID),
+    ])
+    .unwrap();
+    assert!(
+        two.ends_with("(2 requests were answered outside their request)"),
+        "{two}"
+    );
+    assert_eq!(
+        sign::not_pinned("AB", "leaf:CD"),
+        "the certificate (SHA-256 AB) is not the pinned one (leaf:CD)"
+    );
+}

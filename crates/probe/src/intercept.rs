@@ -19,8 +19,7 @@
 use crate::Trust;
 use openssl::x509::X509Ref;
 use rdpdoctor_observations::{
-    classify, protocol, CertChange, Certificate, NegotiationAttempt, NegotiationOutcome, NtlmInfo,
-    Seen,
+    classify, sign, CertChange, Certificate, NegotiationAttempt, NtlmInfo, Seen,
 };
 
 /// Signs known before any logon connection: the negotiation answers and the certificate the
@@ -34,27 +33,9 @@ pub(crate) fn signs_before_logon(
     // The terminator the admin expects answers as it does: its own selections are no sign.
     let terminator =
         certificate.is_some_and(|c| trust.identity_of_leaf(c).matched_terminator.is_some());
-    let mut signs = Vec::new();
-    for a in negotiation.iter().filter(|_| !terminator) {
-        if let NegotiationOutcome::Selected { protocol: p, .. } = a.outcome {
-            if protocol::is_known_selection(p) && protocol::violates_request(a.requested, p) {
-                signs.push(format!(
-                    "the request for {} was answered with {}, which was not requested (MS-RDPBCGR 2.2.1.2.1)",
-                    protocol::names(a.requested),
-                    protocol::names(p)
-                ));
-            }
-        }
-    }
-    // Several requests answered the same wrong way are one sign.
-    if signs.len() > 1 {
-        let n = signs.len();
-        signs.truncate(1);
-        if let Some(first) = signs.first_mut() {
-            first.push_str(&format!(
-                " ({n} requests were answered outside their request)"
-            ));
-        }
+    let mut signs: Vec<String> = Vec::new();
+    if !terminator {
+        signs.extend(sign::protocol_violations(negotiation));
     }
     if let Some(c) = certificate {
         signs.extend(certificate_signs(c, challenge, trust));
@@ -75,21 +56,18 @@ pub(crate) fn certificate_signs(
         if identity.matched_pin.is_some() {
             return Vec::new();
         }
-        return vec![format!(
-            "the certificate (SHA-256 {}) matches none of the pins ({})",
-            c.sha256_hex,
-            crate::trust::list(&trust.pins)
+        return vec![sign::not_pinned(
+            &c.sha256_hex,
+            &crate::trust::list(&trust.pins),
         )];
     }
     if !trust.terminators.is_empty() {
         if identity.matched_terminator.is_some() {
             return Vec::new();
         }
-        return vec![format!(
-            "the TLS terminator (SHA-256 {}, issued by {}) is not the expected one ({})",
-            c.sha256_hex,
-            c.issuer,
-            crate::trust::list(&trust.terminators)
+        return vec![sign::not_the_terminator(
+            c,
+            &crate::trust::list(&trust.terminators),
         )];
     }
     let Some(known) = &trust.remembered else {
@@ -105,15 +83,7 @@ pub(crate) fn certificate_signs(
         CertChange::Changed { previous, cloned }
             if previous.key_changed(c) && !identity.verified_for_target =>
         {
-            vec![format!(
-                "the certificate (SHA-256 {}, issued by {}) carries another key than the one remembered for this target (SHA-256 {}, issued by {}, first seen {}){}",
-                c.sha256_hex,
-                c.issuer,
-                previous.sha256_hex,
-                previous.issuer,
-                previous.first_seen.strftime("%Y-%m-%d"),
-                if cloned { ", with the same subject and notBefore: the marks of a clone" } else { "" }
-            )]
+            vec![sign::another_key(c, previous, cloned)]
         }
         _ => Vec::new(),
     }
@@ -157,7 +127,7 @@ pub(crate) fn signs_on_connection(
 #[cfg(test)]
 mod tests {
     use super::*;
-    use rdpdoctor_observations::{CertPin, KnownCertificate};
+    use rdpdoctor_observations::{protocol, CertPin, KnownCertificate, NegotiationOutcome};
 
     fn attempt(requested: u32, selected: u32) -> NegotiationAttempt {
         NegotiationAttempt {

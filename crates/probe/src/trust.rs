@@ -59,10 +59,9 @@ impl Trust {
             return match identity.matched_pin {
                 Some(_) => IdentityProof::PinnedCertificate,
                 None => IdentityProof::Unproven {
-                    reason: format!(
-                        "the certificate (SHA-256 {}) matches none of the pins ({})",
-                        leaf_sha256(chain).unwrap_or_default(),
-                        list(&self.pins)
+                    reason: rdpdoctor_observations::sign::not_pinned(
+                        &leaf_sha256(chain).unwrap_or_default(),
+                        &list(&self.pins),
                     ),
                 },
             };

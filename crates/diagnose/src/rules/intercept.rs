@@ -16,8 +16,8 @@ use crate::context::Context;
 use crate::model::{Finding, Severity};
 use crate::FindingId;
 use rdpdoctor_observations::{
-    classify, ntlm_names_disagree, protocol, CertChange, Certificate, ChainIdentity,
-    KnownCertificate, LogonOutcome, NegotiationOutcome, NlaOutcome, NtlmInfo, Observations, Seen,
+    classify, ntlm_names_disagree, sign, CertChange, Certificate, ChainIdentity, KnownCertificate,
+    LogonOutcome, NlaOutcome, NtlmInfo, Observations, Seen,
 };
 
 pub(super) fn check(obs: &Observations, ctx: &Context, vars: &Vars, out: &mut Vec<Finding>) {
@@ -195,29 +195,12 @@ fn terminator_evidence(obs: &Observations, c: &Certificate, pin: &str) -> Vec<St
     evidence
 }
 
-/// The negotiation answers outside their request, as one sign.
+/// The negotiation answers outside their request, as one sign (tagged with its finding).
 fn negotiation_signs(obs: &Observations) -> Vec<String> {
-    let mut signs: Vec<String> = Vec::new();
-    for a in &obs.negotiation {
-        if let NegotiationOutcome::Selected { protocol: p, .. } = a.outcome {
-            if protocol::is_known_selection(p) && protocol::violates_request(a.requested, p) {
-                signs.push(format!(
-                    "negotiation-protocol-violation: the request for {} was answered with {}",
-                    protocol::names(a.requested),
-                    protocol::names(p)
-                ));
-            }
-        }
-    }
-    // Several requests answered the same wrong way are one sign.
-    if signs.len() > 1 {
-        let n = signs.len();
-        signs.truncate(1);
-        if let Some(first) = signs.first_mut() {
-            first.push_str(&format!(" ({n} requests answered outside their request)"));
-        }
-    }
-    signs
+    sign::protocol_violations(&obs.negotiation)
+        .map(|s| format!("negotiation-protocol-violation: {s}"))
+        .into_iter()
+        .collect()
 }
 
 /// The signs in the certificate itself: a pin or an expected terminator it does not match, or
@@ -246,26 +229,19 @@ fn certificate_signs(
                 .collect::<Vec<_>>()
                 .join(", ")
         };
-        return vec![format!(
-            "the certificate (SHA-256 {}) is not the pinned one ({named})",
-            c.sha256_hex
-        )];
+        return vec![sign::not_pinned(&c.sha256_hex, &named)];
     }
     let terminators = expected
         .map(|e| e.terminators.as_slice())
         .unwrap_or_default();
     if !terminators.is_empty() {
         // Matched: check() reported expected-terminator and returned before the signs.
-        return vec![format!(
-            "the TLS terminator (SHA-256 {}, issued by {}) is not the expected one ({})",
-            c.sha256_hex,
-            c.issuer,
-            terminators
-                .iter()
-                .map(ToString::to_string)
-                .collect::<Vec<_>>()
-                .join(", ")
-        )];
+        let expected = terminators
+            .iter()
+            .map(ToString::to_string)
+            .collect::<Vec<_>>()
+            .join(", ");
+        return vec![sign::not_the_terminator(c, &expected)];
     }
     if identity.verified_for_target {
         return Vec::new();
@@ -277,11 +253,8 @@ fn certificate_signs(
         return Vec::new();
     };
     let mut signs = vec![format!(
-        "cert-changed: the certificate (SHA-256 {}) carries another key than the one remembered for this target (SHA-256 {}, since {}){}",
-        c.sha256_hex,
-        known.sha256_hex,
-        day(known.first_seen),
-        if cloned { ", with the same subject and notBefore: the marks of a clone" } else { "" }
+        "cert-changed: {}",
+        sign::another_key(c, known, cloned)
     )];
     if cloned {
         signs.extend(older_tls(obs, known, c));
