@@ -61,16 +61,20 @@ pub fn seconds(flag: &str, v: f64, zero_ok: bool) -> Result<(), String> {
 /// compare, scan, serve, diagnose, logs, host).
 #[derive(clap::Args, Clone, Debug)]
 pub struct DiagnosisOptions {
-    /// Client whose experience severities describe: a profile id of `--clients`' table
-    /// (mstsc-win11, mstsc-win10, mstsc-hardened, mstsc-win81, mstsc-win7-kb3080079, mstsc-win7,
-    /// mstsc-server2022, mstsc-server2019, mstsc-server2016, windows-app-macos, freerdp2-openssl3,
-    /// freerdp3-openssl3, rdesktop, ironrdp) or the older names
-    /// windows (default, = mstsc-win11), windows10 (= mstsc-win10), hardened (= mstsc-hardened)
-    #[arg(long, value_name = "PROFILE", default_value = "windows")]
+    // The help lists the profiles from their table (client_help).
+    #[arg(long, value_name = "PROFILE", default_value = "windows", help = client_help())]
     pub client: String,
     /// Warn when the certificate expires within this many days
     #[arg(long, value_name = "DAYS", default_value_t = 30, value_parser = clap::value_parser!(i64).range(0..=3650))]
     pub cert_warn_days: i64,
+}
+
+/// `--client`'s help: the ids and older names of the profile table.
+fn client_help() -> String {
+    format!(
+        "Client whose experience severities describe: a profile id of `--clients`' table {}",
+        rdpdoctor_diagnose::clients::names_help()
+    )
 }
 
 impl DiagnosisOptions {

@@ -11,6 +11,9 @@ pub use simulate::simulate;
 use rdpdoctor_codes::Family;
 use rdpdoctor_observations::TlsVersion;
 
+#[cfg(test)]
+mod tests;
+
 /// What a client does with a server certificate it cannot verify.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub enum CertPolicy {
@@ -132,6 +135,56 @@ impl ClientProfile {
         }
         out
     }
+}
+
+/// The profile ids `--client` accepts, then the older names with the profile each stands for,
+/// as `--client`'s help lists them.
+pub fn names_help() -> String {
+    let ids: Vec<&str> = PROFILES.iter().map(|p| p.id).collect();
+    let mut aliases = Vec::new();
+    for (i, p) in PROFILES.iter().enumerate() {
+        for a in p.aliases {
+            let default = if i == 0 { ", the default" } else { "" };
+            aliases.push(format!("{a} (= {}{default})", p.id));
+        }
+    }
+    format!(
+        "({}) or the older names {}",
+        ids.join(", "),
+        aliases.join(", ")
+    )
+}
+
+/// The TLS versions a profile speaks, as a range (`1.0-1.3`, `1.0`).
+fn tls_range(p: &ClientProfile) -> String {
+    let label = |v: &TlsVersion| v.label().trim_start_matches("TLS ").to_string();
+    match (p.tls_versions.iter().min(), p.tls_versions.iter().max()) {
+        (Some(lo), Some(hi)) if lo == hi => label(lo),
+        (Some(lo), Some(hi)) => format!("{}-{}", label(lo), label(hi)),
+        _ => "none".to_string(),
+    }
+}
+
+/// The profile table of the README, from the profiles themselves.
+pub fn profiles_markdown() -> String {
+    let mut out = String::from("| id | client | TLS | what it is |\n|---|---|---|---|\n");
+    for (i, p) in PROFILES.iter().enumerate() {
+        let mut id = format!("`{}`", p.id);
+        let aliases: Vec<String> = p.aliases.iter().map(|a| format!("`{a}`")).collect();
+        match (aliases.len(), i == 0) {
+            (0, _) => {}
+            (1, true) => id.push_str(&format!(" (alias {}, the default)", aliases.join(", "))),
+            (1, false) => id.push_str(&format!(" (alias {})", aliases.join(", "))),
+            (_, _) => id.push_str(&format!(" (aliases {})", aliases.join(", "))),
+        }
+        out.push_str(&format!(
+            "| {id} | {} | {} | {} |\n",
+            p.name,
+            tls_range(p),
+            p.description
+        ));
+    }
+    out
 }
 
 impl Default for ClientProfile {
