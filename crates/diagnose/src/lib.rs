@@ -26,7 +26,9 @@ use rdpdoctor_observations::Observations;
 
 /// Turns observations into a diagnosis.
 pub fn diagnose(obs: &Observations, ctx: &Context) -> Diagnosis {
-    let mut findings = rules::run(obs, ctx);
+    // The clients' simulation runs once: the rules read the chosen client's verdicts from it.
+    let simulation = clients::simulate(obs, &ctx.client);
+    let mut findings = rules::run(obs, ctx, &simulation);
     // A cause seen in the server's logs or registry absorbs the network symptom it explains.
     verdict::absorb_explained(&mut findings);
     // Blocking first, then warnings, then info; within a severity, in connection order.
@@ -42,6 +44,6 @@ pub fn diagnose(obs: &Observations, ctx: &Context) -> Diagnosis {
         verdict,
         findings,
         facts,
-        clients: clients::simulate(obs),
+        clients: simulation.rows,
     }
 }

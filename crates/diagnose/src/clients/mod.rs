@@ -6,7 +6,7 @@ mod simulate;
 
 pub use crate::model::{ClientOutcome, Outcome};
 pub use profiles::PROFILES;
-pub use simulate::simulate;
+pub use simulate::{shares_tls_version, simulate, Chosen, Simulation};
 
 use rdpdoctor_codes::Family;
 use rdpdoctor_observations::TlsVersion;
@@ -19,7 +19,10 @@ mod tests;
 pub enum CertPolicy {
     /// Asks the user, who can connect anyway (mstsc's default, FreeRDP on a terminal).
     Prompt,
-    /// Refuses to connect.
+    /// Refuses to connect: mstsc with the policy "Configure server authentication for client"
+    /// (Computer Configuration > Administrative Templates > Windows Components > Remote Desktop
+    /// Services > Remote Desktop Connection Client) = "Do not connect if authentication fails",
+    /// AuthenticationLevel 1 in IMsRdpClientAdvancedSettings4. mstsc's default asks the user.
     Refuse,
     /// Never checks it (the identity rests on CredSSP's public-key binding alone).
     Accept,
@@ -100,12 +103,6 @@ pub struct ClientProfile {
     pub sources: &'static [&'static str],
     /// What no source states.
     pub unverified: &'static str,
-    /// The client refuses a server it cannot authenticate instead of asking the user: the policy
-    /// "Configure server authentication for client" (Computer Configuration > Administrative
-    /// Templates > Windows Components > Remote Desktop Services > Remote Desktop Connection
-    /// Client) = "Do not connect if authentication fails", AuthenticationLevel 1 in
-    /// IMsRdpClientAdvancedSettings4. mstsc's default asks the user instead.
-    pub requires_server_authentication: bool,
 }
 
 impl ClientProfile {

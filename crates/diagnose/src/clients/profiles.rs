@@ -379,7 +379,6 @@ const MSTSC_WIN10: ClientProfile = ClientProfile {
         "Microsoft Support KB4093492: CredSSP updates for CVE-2018-0886",
     ],
     unverified: "the exact minimum RSA key size Schannel accepts from a server",
-    requires_server_authentication: false,
 };
 
 /// mstsc on a Windows Server: the same client, the server's Schannel defaults.
@@ -436,7 +435,6 @@ pub const PROFILES: &[ClientProfile] = &[
             "Microsoft Support KB4093492: CredSSP updates for CVE-2018-0886 (Encryption Oracle Remediation default Mitigated)",
         ],
         unverified: "whether newer Windows 11 builds still enable TLS 1.0/1.1 for clients by default; the exact minimum RSA key size Schannel accepts from a server",
-        requires_server_authentication: false,
     },
     MSTSC_WIN10,
     ClientProfile {
@@ -467,7 +465,6 @@ pub const PROFILES: &[ClientProfile] = &[
             "Microsoft Support KB4093492: CredSSP Encryption Oracle Remediation = Force Updated Clients",
         ],
         unverified: "a configuration, not a product default: the values are what the named policies set",
-        requires_server_authentication: true,
     },
     ClientProfile {
         id: "mstsc-win81",
@@ -497,7 +494,6 @@ pub const PROFILES: &[ClientProfile] = &[
             "Microsoft Support KB4093492: CredSSP updates for CVE-2018-0886",
         ],
         unverified: "later cumulative updates that may have added suites to the default list; minimum DH size (KB3061518 raised it to 1024 on older systems)",
-        requires_server_authentication: false,
     },
     ClientProfile {
         id: "mstsc-win7-kb3080079",
@@ -528,7 +524,6 @@ pub const PROFILES: &[ClientProfile] = &[
             "Microsoft Support KB4093492: CredSSP updates for CVE-2018-0886",
         ],
         unverified: "assumes TLS 1.1/1.2 were also enabled for the Schannel client side in the registry, as KB3140245 describes; without that it behaves like mstsc-win7",
-        requires_server_authentication: false,
     },
     ClientProfile {
         id: "mstsc-win7",
@@ -558,7 +553,6 @@ pub const PROFILES: &[ClientProfile] = &[
             "Microsoft Support KB4093492: CredSSP updates for CVE-2018-0886",
         ],
         unverified: "Windows 7 without the 2018 CredSSP update speaks CredSSP version 2-4 and has no oracle policy; this profile assumes the update",
-        requires_server_authentication: false,
     },
     mstsc_server(
         "mstsc-server2022",
@@ -619,7 +613,6 @@ pub const PROFILES: &[ClientProfile] = &[
         oracle_errors: NO_CODES,
         sources: &["unverified"],
         unverified: "no public source lists the Windows App's TLS versions, cipher suites or key-size limits: TLS 1.2+ and an OpenSSL-like default list are assumed from user reports of it failing where mstsc connects; its error codes are not documented",
-        requires_server_authentication: false,
     },
     ClientProfile {
         id: "freerdp2-openssl3",
@@ -650,7 +643,6 @@ pub const PROFILES: &[ClientProfile] = &[
             "checked against the real xfreerdp 2.11 on every lab server (crates/cli/tests/clients.rs)",
         ],
         unverified: "CredSSP oracle policy (FreeRDP has no such setting); the certificate prompt is on the terminal (Y/T/N), /cert:ignore skips it",
-        requires_server_authentication: false,
     },
     ClientProfile {
         id: "freerdp3-openssl3",
@@ -679,7 +671,6 @@ pub const PROFILES: &[ClientProfile] = &[
             "OpenSSL 3.0 SSL_CTX_set_security_level(3): level 1 disables TLS 1.0/1.1 and SHA-1 signatures",
         ],
         unverified: "not run here (Debian 12 ships FreeRDP 2.11): assumed to behave like freerdp2-openssl3 in the handshake",
-        requires_server_authentication: false,
     },
     ClientProfile {
         id: "rdesktop",
@@ -723,7 +714,6 @@ pub const PROFILES: &[ClientProfile] = &[
             "checked against the real rdesktop 1.9 on every lab server (crates/cli/tests/rdesktop.rs)",
         ],
         unverified: "CredSSP version (2 assumed from its cssp.c); key-size minimums (GnuTLS' verification flags a weak key, rdesktop asks the same question); on Standard RDP Security rdesktop asks nothing, reported as prompts like the other clients",
-        requires_server_authentication: false,
     },
     ClientProfile {
         id: "ironrdp",
@@ -753,6 +743,5 @@ pub const PROFILES: &[ClientProfile] = &[
             "IronRDP connector: no Standard RDP Security (it always requests TLS or CredSSP)",
         ],
         unverified: "CredSSP version IronRDP sends (6 assumed)",
-        requires_server_authentication: false,
     },
 ];

@@ -13,12 +13,52 @@ use rdpdoctor_observations::{
     TlsOutcome, TlsVersion, VersionScan,
 };
 
-/// Every profile against `obs`; empty when the cipher suites were not enumerated.
-pub fn simulate(obs: &Observations) -> Vec<ClientOutcome> {
-    let Some(scan) = &obs.ciphers else {
-        return Vec::new();
+/// The clients' simulation, run once per diagnosis: every profile when the cipher suites were
+/// enumerated (`check --clients`), and, always, what the observations decide for the chosen
+/// client (`--client`), which the rules read for their severities.
+#[derive(Clone, Debug)]
+pub struct Simulation {
+    /// Every profile against the observations; empty when the cipher suites were not enumerated.
+    pub rows: Vec<ClientOutcome>,
+    pub chosen: Chosen,
+}
+
+/// The chosen client's steps the observations decide even without the cipher scan.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub struct Chosen {
+    /// Its TLS step fails for want of a version: it speaks none of the versions the server
+    /// completes (false when no TLS handshake was observed).
+    pub no_common_tls_version: bool,
+    /// Its certificate step fails on a certificate it cannot verify (rather than a dialog).
+    pub refuses_unverified_certificate: bool,
+}
+
+/// Simulates every profile (with the cipher scan) and the chosen client against `obs`.
+pub fn simulate(obs: &Observations, chosen: &ClientProfile) -> Simulation {
+    let rows = match &obs.ciphers {
+        Some(scan) => PROFILES.iter().map(|p| one(p, obs, scan)).collect(),
+        None => Vec::new(),
     };
-    PROFILES.iter().map(|p| one(p, obs, scan)).collect()
+    // The chosen client is one of the profiles (`--client` names one).
+    let chosen = PROFILES.iter().find(|p| p.id == chosen.id);
+    Simulation {
+        rows,
+        chosen: chosen.map_or(Chosen::default(), |p| Chosen {
+            no_common_tls_version: obs.tls.as_ref().is_some_and(|tls| {
+                tls.attempts
+                    .iter()
+                    .any(|a| matches!(a.outcome, TlsOutcome::Completed { .. }))
+                    && common_version(p, tls).is_err()
+            }),
+            refuses_unverified_certificate: unverified_certificate(p, String::new(), "").outcome
+                == Outcome::Fails,
+        }),
+    }
+}
+
+/// Whether `p` speaks one of `versions` (the TLS step's first question).
+pub fn shares_tls_version(p: &ClientProfile, versions: &[TlsVersion]) -> bool {
+    versions.iter().any(|v| p.supports(*v))
 }
 
 struct Verdict {
@@ -473,24 +513,29 @@ fn certificate_step(p: &'static ClientProfile, scan: &CipherScan, handshake: Str
                 .certificate_problem
                 .clone()
                 .unwrap_or_else(|| "the certificate does not verify".to_string());
-            match p.unverified_certificate {
-                CertPolicy::Prompt => ok(
-                    Outcome::Prompts,
-                    Some(Step::Certificate),
-                    format!("{handshake}; certificate dialog: {why}"),
-                ),
-                CertPolicy::Refuse => fail(
-                    Step::Certificate,
-                    format!("{handshake}, but this client refuses servers it cannot authenticate: {why}"),
-                    &p.cert_errors,
-                ),
-                CertPolicy::Accept => ok(
-                    Outcome::Connects,
-                    None,
-                    format!("{handshake}; the certificate is not checked"),
-                ),
-            }
+            unverified_certificate(p, handshake, &why)
         }
+    }
+}
+
+/// What `p` does with a certificate it cannot verify (`why`), after `handshake`.
+fn unverified_certificate(p: &'static ClientProfile, handshake: String, why: &str) -> Verdict {
+    match p.unverified_certificate {
+        CertPolicy::Prompt => ok(
+            Outcome::Prompts,
+            Some(Step::Certificate),
+            format!("{handshake}; certificate dialog: {why}"),
+        ),
+        CertPolicy::Refuse => fail(
+            Step::Certificate,
+            format!("{handshake}, but this client refuses servers it cannot authenticate: {why}"),
+            &p.cert_errors,
+        ),
+        CertPolicy::Accept => ok(
+            Outcome::Connects,
+            None,
+            format!("{handshake}; the certificate is not checked"),
+        ),
     }
 }
 
@@ -577,7 +622,8 @@ mod tests {
     }
 
     fn outcome(obs: &Observations, id: &str) -> ClientOutcome {
-        simulate(obs)
+        simulate(obs, &ClientProfile::default())
+            .rows
             .into_iter()
             .find(|r| r.id == id)
             .expect("profile")
@@ -745,7 +791,7 @@ mod tests {
     fn without_a_scan_there_is_no_matrix() {
         let mut obs = server(&[TlsVersion::Tls12], &[], true);
         obs.ciphers = None;
-        assert!(simulate(&obs).is_empty());
+        assert!(simulate(&obs, &ClientProfile::default()).rows.is_empty());
         // Documents written before --clients existed still load.
         let old = r#"{"schema":"rdpdoctor.observations/1"}"#;
         assert!(Observations::from_json(old).is_ok_and(|o| o.ciphers.is_none()));

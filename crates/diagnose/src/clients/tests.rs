@@ -47,3 +47,36 @@ fn the_help_lists_every_profile_and_alias() {
         "{help}"
     );
 }
+
+/// What the rules read of the chosen client comes from its simulation, with or without the
+/// cipher scan: the TLS version step and the certificate policy.
+#[test]
+fn the_chosen_client_is_simulated_without_the_cipher_scan() {
+    use super::{simulate, ClientProfile};
+    use rdpdoctor_observations::{
+        Observations, TlsAttempt, TlsObservation, TlsOutcome, TlsVersion,
+    };
+    let mut obs = Observations::new(None);
+    obs.tls = Some(TlsObservation {
+        attempts: vec![TlsAttempt {
+            version: TlsVersion::Tls13,
+            requested: 3,
+            elapsed_ms: 1.0,
+            outcome: TlsOutcome::Completed {
+                cipher: "TLS_AES_256_GCM_SHA384".into(),
+            },
+        }],
+        certificate: None,
+        identity: None,
+    });
+    let chosen = |id: &str| simulate(&obs, &ClientProfile::by_name(id).unwrap()).chosen;
+    // TLS 1.3 only: mstsc on Windows 10 has no version in common, Windows 11 has.
+    assert!(chosen("mstsc-win10").no_common_tls_version);
+    assert!(!chosen("mstsc-win11").no_common_tls_version);
+    // Only the hardened profile refuses a certificate it cannot verify.
+    assert!(chosen("hardened").refuses_unverified_certificate);
+    assert!(!chosen("mstsc-win11").refuses_unverified_certificate);
+    assert!(!chosen("ironrdp").refuses_unverified_certificate);
+    // No scan: no rows, the chosen client still decided.
+    assert!(simulate(&obs, &ClientProfile::default()).rows.is_empty());
+}

@@ -2,6 +2,7 @@
 //! cert-weak-key, cert-weak-signature: the certificate the server presents for RDP.
 
 use super::{finding, Vars};
+use crate::clients::Simulation;
 use crate::context::Context;
 use crate::model::{Finding, Severity};
 use crate::FindingId;
@@ -9,7 +10,13 @@ use rdpdoctor_observations::{Certificate, HostKind, Observations, Target};
 
 const DAY: i64 = 86_400;
 
-pub(super) fn check(obs: &Observations, ctx: &Context, vars: &Vars, out: &mut Vec<Finding>) {
+pub(super) fn check(
+    obs: &Observations,
+    ctx: &Context,
+    sim: &Simulation,
+    vars: &Vars,
+    out: &mut Vec<Finding>,
+) {
     let Some(cert) = obs.tls.as_ref().and_then(|t| t.certificate.as_ref()) else {
         return;
     };
@@ -17,7 +24,7 @@ pub(super) fn check(obs: &Observations, ctx: &Context, vars: &Vars, out: &mut Ve
         "certificate {} (SHA-1 thumbprint {})",
         cert.subject, cert.sha1_hex
     );
-    validity(cert, &who, ctx, vars, out);
+    validity(cert, &who, ctx, sim, vars, out);
     if let Some(target) = &obs.target {
         name_mismatch(cert, target, vars, out);
     }
@@ -25,14 +32,21 @@ pub(super) fn check(obs: &Observations, ctx: &Context, vars: &Vars, out: &mut Ve
 }
 
 /// cert-expired, cert-not-yet-valid, cert-expiring-soon: the validity period against the clock.
-fn validity(cert: &Certificate, who: &str, ctx: &Context, vars: &Vars, out: &mut Vec<Finding>) {
+fn validity(
+    cert: &Certificate,
+    who: &str,
+    ctx: &Context,
+    sim: &Simulation,
+    vars: &Vars,
+    out: &mut Vec<Finding>,
+) {
     let now = ctx.now.as_second();
     let after = cert.not_after.as_second();
     let before = cert.not_before.as_second();
     // mstsc at its default authentication level shows the identity dialog and lets the user
     // accept a certificate outside its validity period; a client that requires server
-    // authentication refuses it (see ClientProfile::requires_server_authentication).
-    let validity_severity = if ctx.client.requires_server_authentication {
+    // authentication refuses it (its certificate step, as the clients' simulation decides it).
+    let validity_severity = if sim.chosen.refuses_unverified_certificate {
         Severity::Blocking
     } else {
         Severity::Warning

@@ -1,15 +1,14 @@
 //! clients-fail: with `check --clients`, the client profiles whose simulated handshake fails.
 
 use super::{finding, Vars};
-use crate::clients::{simulate, Outcome};
+use crate::clients::{Outcome, Simulation};
 use crate::context::Context;
 use crate::model::{Finding, Severity};
 use crate::FindingId;
-use rdpdoctor_observations::Observations;
 
-pub(super) fn check(obs: &Observations, ctx: &Context, vars: &Vars, out: &mut Vec<Finding>) {
-    let rows = simulate(obs);
-    let failing: Vec<_> = rows
+pub(super) fn check(ctx: &Context, sim: &Simulation, vars: &Vars, out: &mut Vec<Finding>) {
+    let failing: Vec<_> = sim
+        .rows
         .iter()
         .filter(|r| r.outcome == Outcome::Fails)
         .collect();

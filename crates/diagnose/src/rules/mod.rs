@@ -23,6 +23,7 @@ pub use session::describe_delegation;
 pub(crate) use session::facts as session_facts;
 
 use crate::catalog;
+use crate::clients::Simulation;
 use crate::context::Context;
 use crate::model::{ClientError, CodeRef, Finding, Fix, Severity, Step};
 use crate::FindingId;
@@ -30,13 +31,13 @@ use rdpdoctor_codes::Family;
 use rdpdoctor_observations::{HostKind, Observations};
 
 /// Runs every rule.
-pub(crate) fn run(obs: &Observations, ctx: &Context) -> Vec<Finding> {
+pub(crate) fn run(obs: &Observations, ctx: &Context, sim: &Simulation) -> Vec<Finding> {
     let vars = Vars::from(obs);
     let mut out = Vec::new();
     reachability::check(obs, &vars, &mut out);
     negotiation::check(obs, &vars, &mut out);
-    tls::check(obs, ctx, &vars, &mut out);
-    certificate::check(obs, ctx, &vars, &mut out);
+    tls::check(obs, ctx, sim, &vars, &mut out);
+    certificate::check(obs, ctx, sim, &vars, &mut out);
     rdp_security::check(obs, &vars, &mut out);
     nla::check(obs, ctx, &vars, &mut out);
     session::check(obs, &vars, &mut out);
@@ -44,7 +45,7 @@ pub(crate) fn run(obs: &Observations, ctx: &Context) -> Vec<Finding> {
     trust::check(obs, &vars, &mut out);
     intercept::check(obs, ctx, &vars, &mut out);
     offline::check(obs, ctx, &vars, &mut out);
-    clients::check(obs, ctx, &vars, &mut out);
+    clients::check(ctx, sim, &vars, &mut out);
     path::check(obs, &vars, &mut out);
     out
 }

@@ -2,12 +2,19 @@
 //! versions complete a handshake after negotiation selected a TLS-based protocol.
 
 use super::{describe_tls, finding, Vars};
+use crate::clients::Simulation;
 use crate::context::Context;
 use crate::model::{Finding, Severity};
 use crate::FindingId;
 use rdpdoctor_observations::{Observations, TlsOutcome, TlsVersion};
 
-pub(super) fn check(obs: &Observations, ctx: &Context, vars: &Vars, out: &mut Vec<Finding>) {
+pub(super) fn check(
+    obs: &Observations,
+    ctx: &Context,
+    sim: &Simulation,
+    vars: &Vars,
+    out: &mut Vec<Finding>,
+) {
     let Some(tls) = &obs.tls else {
         return;
     };
@@ -39,10 +46,10 @@ pub(super) fn check(obs: &Observations, ctx: &Context, vars: &Vars, out: &mut Ve
         ));
         return;
     }
-    let client_can = completed.iter().any(|v| ctx.client.supports(*v));
     let evidence = lines(&mut reached.iter());
+    // The chosen client's TLS step, as its simulation decides it.
     let with_client = |mut f: Finding| {
-        if !client_can {
+        if sim.chosen.no_common_tls_version {
             f.severity = Severity::Blocking;
             f.evidence.push(format!(
                 "the client profile {:?} ({}) supports none of the versions that complete",

@@ -336,7 +336,7 @@ fn schannel(values: &[RegistryValue], ctx: &Context, acc: &mut Acc) {
         .filter(|(v, s)| usable(*v, s))
         .map(|(v, _)| *v)
         .collect();
-    let client_can = server_usable.iter().any(|v| ctx.client.supports(*v));
+    let client_can = crate::clients::shares_tls_version(&ctx.client, &server_usable);
     let tls12_off = states
         .iter()
         .any(|(v, s)| *v == TlsVersion::Tls12 && s.as_ref().is_some_and(|s| s.off));
