@@ -15,6 +15,8 @@ mod rdp_security;
 mod session;
 mod target;
 mod transport;
+mod ttl_walk;
+mod udp;
 
 pub use ciphers::*;
 pub use evidence::*;
@@ -26,6 +28,8 @@ pub use rdp_security::*;
 pub use session::*;
 pub use target::{HostKind, Target, TargetError, DEFAULT_PORT};
 pub use transport::*;
+pub use ttl_walk::*;
+pub use udp::*;
 
 use jiff::Timestamp;
 use serde::{Deserialize, Serialize};
@@ -76,6 +80,9 @@ pub struct Observations {
     /// The network path: TCP statistics, ICMP errors, other addresses, retries.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub path: Option<PathObservation>,
+    /// The RDP UDP transport: one SYN datagram to the server's UDP port (`check --udp`).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub udp: Option<UdpTransportObservation>,
     /// The certificate the client expected (a pin, or the one remembered for this target).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub expected_certificate: Option<CertificateExpectation>,
@@ -103,6 +110,7 @@ impl Observations {
             session: None,
             ciphers: None,
             path: None,
+            udp: None,
             expected_certificate: None,
             evidence: Evidence::default(),
         }
