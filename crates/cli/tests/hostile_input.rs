@@ -25,13 +25,9 @@ fn temp(name: &str) -> PathBuf {
 
 fn sample(name: &str) -> PathBuf {
     let p = PathBuf::from(env!("CARGO_MANIFEST_DIR"))
-        .join("../../../shared/samples/evtx")
+        .join("../evidence/tests/data/evtx")
         .join(name);
-    assert!(
-        p.is_file(),
-        "sample {} is missing; shared/ must sit beside the checkout",
-        p.display()
-    );
+    assert!(p.is_file(), "sample {} is missing", p.display());
     p
 }
 
@@ -338,8 +334,7 @@ fn scan_says_how_many_targets_were_beyond_max_targets() {
 #[test]
 fn event_logs_without_a_readable_event_exit_2_for_evtx_and_xml_alike() {
     let dir = temp("no-events");
-    let real = std::fs::read(sample("velociraptor__RDPAuth_RemoteConnectionManager.evtx"))
-        .expect("sample");
+    let real = std::fs::read(sample("mdecrevoisier__1149_rdp_success.evtx")).expect("sample");
     let header = real.get(..4096).expect("an evtx file header").to_vec();
     let header_only = dir.join("header-only.evtx");
     std::fs::write(&header_only, &header).expect("write");
