@@ -89,6 +89,34 @@ fn dns_failure_is_unreachable() {
         v["findings"][0]["client_error"]["codes"][0]["family"],
         "disconnect"
     );
+    // A lookup is a network probe: the verdict says where it stopped, never "offline only".
+    let scope = v["verdict"]["scope"].as_str().unwrap_or("");
+    assert_eq!(
+        scope,
+        "The check stopped at the DNS step: the name did not resolve, so nothing was sent to the server; TCP, X.224 negotiation, TLS, NLA, logon, session were not tried."
+    );
+}
+
+/// The real check of a name that cannot resolve (in a network namespace of its own, so nothing
+/// leaves this machine): text and JSON say the check stopped at DNS, not "offline evidence".
+#[test]
+fn a_name_that_does_not_resolve_is_a_probe_that_stopped_at_dns() {
+    for format in ["--json", "--format=text"] {
+        let out = std::process::Command::new("unshare")
+            .args(["--map-root-user", "--net", "--"])
+            .arg(env!("CARGO_BIN_EXE_rdpdoctor"))
+            .args(["check", "no-such-host.invalid", "--timeout", "2", format])
+            .env("RDPDOCTOR_NO_KNOWN_CERTS", "1")
+            .output()
+            .expect("unshare runs (util-linux)");
+        let text = String::from_utf8_lossy(&out.stdout);
+        assert_eq!(out.status.code(), Some(1), "{text} {:?}", out.stderr);
+        assert!(
+            text.contains("The check stopped at the DNS step: the name did not resolve, so nothing was sent to the server"),
+            "{text}"
+        );
+        assert!(!text.contains("offline evidence"), "{text}");
+    }
 }
 
 #[test]
@@ -102,6 +130,10 @@ fn filtered_port_is_unreachable() {
     assert_eq!(code, 1);
     assert_eq!(v["verdict"]["status"], "unreachable");
     assert_eq!(ids(&v), vec!["port-filtered".to_string()]);
+    assert_eq!(
+        v["verdict"]["scope"],
+        "The check stopped at the TCP step; later steps (X.224 negotiation, TLS, NLA, logon, session) were not tried."
+    );
 }
 
 #[test]

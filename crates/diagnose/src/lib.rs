@@ -36,7 +36,7 @@ pub fn diagnose(obs: &Observations, ctx: &Context) -> Diagnosis {
     facts.nla = rules::nla_facts(obs);
     facts.session = rules::session_facts(obs);
     facts.path = rules::path_facts(obs);
-    let verdict = verdict::decide(&findings, &facts);
+    let verdict = verdict::decide(&findings, &facts, obs.target.is_some());
     Diagnosis {
         target: obs.target.as_ref().map(|t| t.to_string()),
         verdict,
