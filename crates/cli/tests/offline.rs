@@ -164,7 +164,9 @@ fn a_session_lifecycle_is_a_healthy_timeline() {
         at += i + 1;
     }
     // The NLA network logon (LogonType 3) and the SMB connection (port 445) are not RDP.
-    assert!(!lines.iter().any(|l| l.contains("LogonType 3") || l.contains("port 445")));
+    assert!(!lines
+        .iter()
+        .any(|l| l.contains("LogonType 3") || l.contains("port 445")));
 }
 
 #[test]

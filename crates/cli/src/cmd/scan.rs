@@ -460,8 +460,8 @@ struct Summary {
     with_findings: u64,
     by_status: HashMap<&'static str, u64>,
     findings: HashMap<String, (u64, Severity)>,
-    /// (days left, target, notAfter), the soonest few.
-    expiring: Vec<(i64, String, String)>,
+    /// (days left, expired, target, notAfter), the soonest few.
+    expiring: Vec<(i64, bool, String, String)>,
     /// `--clients`: hosts each client profile cannot connect to.
     failing_clients: HashMap<String, u64>,
 }
@@ -493,8 +493,13 @@ impl Summary {
             }
         }
         if let (Some(c), Some(t)) = (&d.facts.certificate, &d.target) {
-            self.expiring
-                .push((c.days_left, t.clone(), c.not_after.clone()));
+            // Soonest first; at equal days an expired certificate (valid = false) first.
+            self.expiring.push((
+                c.days_left,
+                !(c.expired || c.days_left < 0),
+                t.clone(),
+                c.not_after.clone(),
+            ));
             self.expiring.sort();
             self.expiring.truncate(EXPIRING_SHOWN);
         }
@@ -537,9 +542,10 @@ impl Summary {
         }
         if !self.expiring.is_empty() {
             s.push_str("Certificates expiring soonest:\n");
-            for (days, target, not_after) in &self.expiring {
+            for (days, valid, target, not_after) in &self.expiring {
+                let words = rdpdoctor_diagnose::expiry_words(*days, !valid);
                 s.push_str(&format!(
-                    "  {days:>6} days  {target}  (notAfter {not_after})\n"
+                    "  {words:<28}  {target}  (notAfter {not_after})\n"
                 ));
             }
         }

@@ -83,6 +83,8 @@ struct ClientAgg {
 
 struct Mark {
     days: i64,
+    /// notAfter was past at the scan (a certificate expired less than a day ago has days 0).
+    expired: bool,
     host: u64,
     target: String,
     sha1: String,
@@ -295,6 +297,7 @@ impl Report {
         if let Some(c) = &d.facts.certificate {
             self.marks.push(Mark {
                 days: c.days_left,
+                expired: c.expired || c.days_left < 0,
                 host: n,
                 target: target.to_string(),
                 sha1: c.sha1.clone(),
@@ -337,7 +340,7 @@ impl Report {
         r.push_str("</td>");
         match &f.certificate {
             Some(c) => {
-                let _ = write!(r, "<td data-v=\"{}\">{} days (", c.days_left, c.days_left);
+                let _ = write!(r, "<td data-v=\"{}\">{} (", c.days_left, c.expiry());
                 push_esc(&mut r, &c.not_after);
                 r.push_str(")</td>");
             }
@@ -609,11 +612,11 @@ impl Report {
             h.push_str("<p>No host presented a certificate.</p></section>\n");
             return;
         }
-        let expired = self.marks.iter().filter(|m| m.days < 0).count();
+        let expired = self.marks.iter().filter(|m| m.expired).count();
         let soon = self
             .marks
             .iter()
-            .filter(|m| (0..=SOON_DAYS).contains(&m.days))
+            .filter(|m| !m.expired && m.days <= SOON_DAYS)
             .count();
         let later = self.marks.len() - expired - soon;
         let max_days = self
@@ -652,7 +655,7 @@ impl Report {
             let k = columns.entry(col).or_default();
             let y = BASE - 5.0 - f64::from(*k % STACK) * MARK_STEP;
             *k += 1;
-            let class = if m.days < 0 {
+            let class = if m.expired {
                 "expired"
             } else if m.days <= SOON_DAYS {
                 "soon"
@@ -666,7 +669,11 @@ impl Report {
                 col as f64 * MARK_STEP
             );
             push_esc(h, &m.target);
-            let _ = write!(h, "\n{} days left (notAfter ", m.days);
+            let _ = write!(
+                h,
+                "\n{} (notAfter ",
+                rdpdoctor_diagnose::expiry_words(m.days, m.expired)
+            );
             push_esc(h, &m.not_after);
             h.push_str(")\nSHA-1 ");
             push_esc(h, &m.sha1);

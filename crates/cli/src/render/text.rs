@@ -228,10 +228,10 @@ fn certificate(out: &mut String, c: &rdpdoctor_diagnose::CertificateFacts) {
     } else {
         let _ = writeln!(
             out,
-            "    valid {} to {} ({} days left)",
+            "    valid {} to {} ({})",
             e(&c.not_before),
             e(&c.not_after),
-            c.days_left
+            c.expiry()
         );
     }
     let _ = writeln!(out, "    key {}, signature {}", e(&c.key), e(&c.signature));

@@ -262,13 +262,9 @@ mod tests {
     /// Every id that docs/finding-ids.md (the public contract) lists: the backticked first cell
     /// of each table row (planned ids are bullets, not required yet). A missing file fails.
     fn contract_ids() -> Vec<String> {
-        let path = concat!(
-            env!("CARGO_MANIFEST_DIR"),
-            "/../../docs/finding-ids.md"
-        );
-        let text = std::fs::read_to_string(path).unwrap_or_else(|e| {
-            panic!("{path}: {e} (the finding-id contract of the repository)")
-        });
+        let path = concat!(env!("CARGO_MANIFEST_DIR"), "/../../docs/finding-ids.md");
+        let text = std::fs::read_to_string(path)
+            .unwrap_or_else(|e| panic!("{path}: {e} (the finding-id contract of the repository)"));
         let mut ids = Vec::new();
         for line in text.lines().filter(|l| l.starts_with("| `")) {
             let cell = line.split('|').nth(1).unwrap_or("");

@@ -275,13 +275,9 @@ mod tests {
     /// Each id here is one finding-ids.md lists (as a planned id or in a table), spelled alike.
     #[test]
     fn path_ids_are_the_planned_ones() {
-        let path = concat!(
-            env!("CARGO_MANIFEST_DIR"),
-            "/../../docs/finding-ids.md"
-        );
-        let text = std::fs::read_to_string(path).unwrap_or_else(|e| {
-            panic!("{path}: {e} (the finding-id contract of the repository)")
-        });
+        let path = concat!(env!("CARGO_MANIFEST_DIR"), "/../../docs/finding-ids.md");
+        let text = std::fs::read_to_string(path)
+            .unwrap_or_else(|e| panic!("{path}: {e} (the finding-id contract of the repository)"));
         for d in super::ENTRIES {
             assert!(
                 text.contains(&format!("`{}`", d.id)),
