@@ -361,3 +361,51 @@ fn a_negotiation_refusal_names_the_code_received() {
     assert!(!fixes.contains("HYBRID_REQUIRED_BY_SERVER (5)"), "{fixes}");
     assert!(!fixes.contains("ENTRA"), "{fixes}");
 }
+
+/// Messages a new user reads: ranges in plain words, counts in the singular for one, and a
+/// measured round trip never shown as 0.0 ms. The round trips are those of the path lab's slow
+/// link (198.18.2.50, htb at 32 kbit/s: the first packets pass before the queue fills).
+#[test]
+fn messages_count_in_words_and_keep_small_values_visible() {
+    let out = run(&["check", "127.0.0.1:1", "--timeout", "0"]);
+    assert_eq!(
+        String::from_utf8_lossy(&out.stderr).trim_end(),
+        "rdpdoctor: --timeout 0 is not a number of seconds above 0 and at most 600"
+    );
+    let out = run(&["scan", "127.0.0.1:1", "--quiet", "--timeout", "2"]);
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert!(err.contains("Scanned 1 host in "), "{err}");
+
+    // A real recording of the slow link (check 198.18.2.50:3389 in the path lab's client).
+    let slow = workspace_root().join("crates/cli/tests/fixtures/path-slow-link.json");
+    let doc = std::fs::read_to_string(&slow).expect("fixture");
+    let (_, v) = replay(&doc);
+    let evidence = v["findings"].to_string();
+    assert!(
+        evidence.contains("median round trip 237.6 ms over 6 probe connections (lowest 0.040 ms)"),
+        "{evidence}"
+    );
+    // The same with only its slowest connection: one connection, in the singular.
+    let mut one: serde_json::Value = serde_json::from_str(&doc).expect("json");
+    let samples = one["path"]["tcp_info"].as_array_mut().expect("samples");
+    samples.drain(..3);
+    samples.truncate(1);
+    let (_, v) = replay(&one.to_string());
+    assert_eq!(v["facts"]["path"]["connections"], 1);
+    let evidence = v["findings"].to_string();
+    assert!(
+        evidence.contains("over 1 probe connection (lowest 460.2 ms)"),
+        "{evidence}"
+    );
+    let dir = std::env::temp_dir().join(format!("rdpdoctor-cli-words-{}", std::process::id()));
+    std::fs::create_dir_all(&dir).expect("temp dir");
+    let path = dir.join("one.json");
+    std::fs::write(&path, one.to_string()).expect("write");
+    let out = run(&["diagnose", path.to_str().expect("utf-8")]);
+    let text = String::from_utf8_lossy(&out.stdout);
+    assert!(
+        text.contains("Path: round trip 460.2 ms lowest, 460.2 ms median over 1 connection; 0 segments retransmitted"),
+        "{text}"
+    );
+    let _ = std::fs::remove_dir_all(&dir);
+}

@@ -70,7 +70,7 @@ fn explains_present(f: &Finding, all: &[Finding]) -> bool {
 }
 
 /// `findings` must already be sorted (severity, then step).
-/// `probed`: a network check ran (the observations name a target), even if it reached nothing.
+/// `probed`: a network check ran (a target was looked up), even if it reached nothing.
 pub(crate) fn decide(findings: &[Finding], facts: &crate::model::Facts, probed: bool) -> Verdict {
     // The earliest step wins; at the same step a cause beats the symptom it explains.
     let first_blocking = findings

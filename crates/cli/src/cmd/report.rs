@@ -10,6 +10,7 @@ use crate::render::html::{ClientOutcome, Host, Meta, Report};
 use crate::usage_error;
 use flate2::write::GzEncoder;
 use flate2::Compression;
+use rdpdoctor_diagnose::words::count;
 use rdpdoctor_diagnose::Diagnosis;
 use serde_json::Value;
 use std::fs::File;
@@ -65,18 +66,17 @@ pub fn run(args: &ReportArgs) -> u8 {
     }
     if report.skipped() > 0 {
         eprintln!(
-            "rdpdoctor: report of {} hosts written to {}; {} line{} of {source} skipped (listed in the report)",
-            report.hosts(),
+            "rdpdoctor: report of {} written to {}; {} of {source} skipped (listed in the report)",
+            count(report.hosts(), "host"),
             args.output,
-            report.skipped(),
-            if report.skipped() == 1 { "" } else { "s" }
+            count(report.skipped(), "line"),
         );
         return crate::EXIT_USAGE;
     }
     if out_path.is_some() {
         eprintln!(
-            "rdpdoctor: report of {} hosts written to {}",
-            report.hosts(),
+            "rdpdoctor: report of {} written to {}",
+            count(report.hosts(), "host"),
             args.output
         );
     }

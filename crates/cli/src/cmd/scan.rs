@@ -514,8 +514,8 @@ impl Summary {
             0.0
         };
         s.push_str(&format!(
-            "\nScanned {} hosts in {secs:.1} s ({rate:.0} hosts/s)\n",
-            self.hosts
+            "\nScanned {} in {secs:.1} s ({rate:.0} hosts/s)\n",
+            rdpdoctor_diagnose::words::count(self.hosts, "host")
         ));
         s.push_str("Verdicts:\n");
         for status in ["healthy", "degraded", "broken", "unreachable"] {

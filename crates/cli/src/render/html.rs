@@ -11,6 +11,7 @@
 //! caller joins head, rows, middle, sections and tail.
 
 use super::text;
+use rdpdoctor_diagnose::words::count;
 use rdpdoctor_diagnose::{Diagnosis, Severity, Status};
 use serde::Deserialize;
 use std::collections::HashMap;
@@ -376,9 +377,9 @@ impl Report {
              <meta http-equiv=\"Content-Security-Policy\" content=\"{csp}\">\n\
              <meta name=\"viewport\" content=\"width=device-width, initial-scale=1\">\n\
              <meta name=\"generator\" content=\"rdpdoctor {}\">\n\
-             <title>RDP fleet report: {} hosts</title>\n<style>{STYLE}</style>\n</head>\n<body>\n",
+             <title>RDP fleet report: {}</title>\n<style>{STYLE}</style>\n</head>\n<body>\n",
             env!("CARGO_PKG_VERSION"),
-            self.hosts
+            count(self.hosts, "host")
         );
         self.page_header(&mut h, meta);
         h.push_str("</header>\n<nav><a href=\"#summary\">Summary</a> <a href=\"#timeline\">Certificates</a> <a href=\"#findings\">Findings</a>");
@@ -400,7 +401,7 @@ impl Report {
     /// The header: what was read, when, and the lines skipped.
     fn page_header(&self, h: &mut String, meta: &Meta<'_>) {
         h.push_str("<header><h1>RDP fleet report</h1><p class=\"meta\">");
-        let _ = write!(h, "{} hosts from <code>", self.hosts);
+        let _ = write!(h, "{} from <code>", count(self.hosts, "host"));
         push_esc(h, meta.source);
         h.push_str("</code>");
         if let (Some(first), Some(last)) = (&self.first_scan, &self.last_scan) {
@@ -560,8 +561,8 @@ impl Report {
         if top.len() > FINDINGS_LISTED {
             let _ = write!(
                 h,
-                "<p>{} other findings; filter the table by id to see their hosts.</p>",
-                top.len() - FINDINGS_LISTED
+                "<p>{}; filter the table by id to see their hosts.</p>",
+                count(top.len() - FINDINGS_LISTED, "other finding")
             );
         }
         h.push_str("</section>\n");
@@ -573,9 +574,9 @@ impl Report {
         }
         let _ = write!(
             h,
-            "<section id=\"clients\"><h2>Clients</h2><p>What each client profile does against the {} hosts scanned with <code>--clients</code>.</p>\
+            "<section id=\"clients\"><h2>Clients</h2><p>What each client profile does against the {} scanned with <code>--clients</code>.</p>\
              <table class=\"plain\" id=\"client-matrix\"><thead><tr><th>Client</th><th>connects</th><th>prompts</th><th>fails</th>",
-            self.hosts_with_clients
+            count(self.hosts_with_clients, "host")
         );
         let other = self.clients.iter().any(|(_, a)| a.other > 0);
         if other {
@@ -633,8 +634,8 @@ impl Report {
         );
         let _ = write!(
             h,
-            "<svg id=\"timeline-svg\" viewBox=\"0 0 {W} {H}\" role=\"img\" aria-label=\"Certificate expiry of {} hosts\" data-marks=\"{}\">",
-            self.marks.len(),
+            "<svg id=\"timeline-svg\" viewBox=\"0 0 {W} {H}\" role=\"img\" aria-label=\"Certificate expiry of {}\" data-marks=\"{}\">",
+            count(self.marks.len(), "host"),
             self.marks.len()
         );
         timeline_axis(h, &scale);

@@ -390,19 +390,21 @@ fn quality(path: &PathObservation, vars: &Vars, out: &mut Vec<Finding>) {
             FindingId::HighLatency,
             vars,
             vec![format!(
-                "median round trip {:.1} ms over {} probe connections (lowest {:.1} ms), from the kernel's TCP statistics (TCP_INFO); the threshold is {HIGH_LATENCY_MS} ms",
-                f.rtt_median_ms, f.connections, f.rtt_min_ms
+                "median round trip {} over {} (lowest {}), from the kernel's TCP statistics (TCP_INFO); the threshold is {HIGH_LATENCY_MS} ms",
+                crate::words::ms(f.rtt_median_ms),
+                crate::words::count(f.connections, "probe connection"),
+                crate::words::ms(f.rtt_min_ms)
             )],
         ));
     }
     if f.connections_with_data_loss >= LOSS_CONNECTIONS {
         let servers: Vec<SocketAddr> = path.tcp_info.iter().map(|s| s.remote).collect();
         let mut evidence = vec![format!(
-            "data was retransmitted on {} of {} probe connections to {} ({} segments retransmitted in all{})",
+            "data was retransmitted on {} of {} to {} ({} retransmitted in all{})",
             f.connections_with_data_loss,
-            f.connections,
+            crate::words::count(f.connections, "probe connection"),
             servers.first().map(|s| s.to_string()).unwrap_or_default(),
-            f.retransmitted_segments,
+            crate::words::count(f.retransmitted_segments, "segment"),
             f.retransmitted_bytes
                 .map(|b| format!(", {b} bytes of payload"))
                 .unwrap_or_default()
