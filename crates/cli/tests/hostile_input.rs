@@ -420,3 +420,80 @@ fn diagnose_reads_observations_with_a_bom_or_in_utf16() {
         assert_eq!(json["findings"], plain_json["findings"], "{name}");
     }
 }
+
+// Class: scan results or `check --json` output given to `diagnose` are named for what they are,
+// with the command that reads them, and the command it suggests works as typed.
+#[test]
+fn diagnose_of_scan_results_points_to_report_and_jq() {
+    let dir = temp("diagnose-results");
+    let results = dir.join("results.jsonl");
+    let r = run_with_deadline(
+        rdpdoctor(&[
+            "scan",
+            "127.0.0.1:1",
+            "127.0.0.1:2",
+            "--quiet",
+            "--timeout",
+            "2",
+            "--output",
+            results.to_str().expect("utf-8"),
+        ]),
+        None,
+        Duration::from_secs(30),
+    );
+    assert_eq!(r.code, 1, "{}", r.stderr);
+    let name = results.display().to_string();
+    let r = run_with_deadline(
+        rdpdoctor(&["diagnose", &name]),
+        None,
+        Duration::from_secs(20),
+    );
+    assert_eq!(r.code, 2);
+    assert!(
+        r.stderr.contains("results of `rdpdoctor scan`")
+            && r.stderr
+                .contains(&format!("rdpdoctor report {name} -o report.html")),
+        "{}",
+        r.stderr
+    );
+    assert!(!r.stderr.contains("trailing characters"), "{}", r.stderr);
+    // The jq line it gives extracts observations that diagnose replays.
+    let host = dir.join("host.json");
+    let jq = Command::new("jq")
+        .args([
+            "-c",
+            "select(.target == \"127.0.0.1:2\") | .observations",
+            &name,
+        ])
+        .output()
+        .expect("jq runs");
+    std::fs::write(&host, &jq.stdout).expect("write");
+    let r = run_with_deadline(
+        rdpdoctor(&["diagnose", host.to_str().expect("utf-8"), "--json"]),
+        None,
+        Duration::from_secs(20),
+    );
+    assert_eq!(r.code, 1, "{}", r.stderr);
+    let v: Value = serde_json::from_str(&r.stdout).expect("a diagnosis");
+    assert_eq!(v["target"], "127.0.0.1:2");
+    // One `check --json` object, on one line or pretty-printed.
+    let one = dir.join("one.json");
+    let first = std::fs::read_to_string(&results).expect("results");
+    let first: Value = serde_json::from_str(first.lines().next().expect("a line")).expect("json");
+    for text in [
+        first.to_string(),
+        serde_json::to_string_pretty(&first).expect("json"),
+    ] {
+        std::fs::write(&one, text).expect("write");
+        let p = one.display().to_string();
+        let r = run_with_deadline(rdpdoctor(&["diagnose", &p]), None, Duration::from_secs(20));
+        assert_eq!(r.code, 2);
+        assert!(
+            r.stderr
+                .contains("holds the output of `rdpdoctor check --json`")
+                && r.stderr.contains(&format!("jq .observations {p}")),
+            "{}",
+            r.stderr
+        );
+    }
+}
