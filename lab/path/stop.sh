@@ -14,6 +14,18 @@ PIDS="$STATE/pids"
 
 rc=0
 shopt -s nullglob
+# xrdp (fork=false) serves each connection in a thread and, on SIGTERM, waits for those threads to
+# end. A connection that a middlebox reset towards the client only (the TLS-resetting firewall
+# sends its reset one way, as `reject with tcp reset` does) is still open on the server's side
+# and would keep xrdp alive until the 10 s below run out, on every stop. So first close every TCP
+# connection inside the lab's own namespaces (ss -K, the kernel's sock_destroy), which is what
+# stopping the lab does to them anyway; then the servers exit at once on SIGTERM.
+if [ -f "$STATE/netns.list" ]; then
+  while read -r ns; do
+    [ -n "$ns" ] || continue
+    ip netns exec "$ns" ss -Htn -K state established >/dev/null 2>&1 || true
+  done <"$STATE/netns.list"
+fi
 alive=()
 names=()
 for f in "$PIDS"/*.pid; do
