@@ -109,7 +109,8 @@ pub struct Finding {
     pub explanation: String,
     /// Least invasive first.
     pub fixes: Vec<Fix>,
-    #[serde(skip_serializing_if = "Option::is_none")]
+    /// Null when no client error is known for the finding (always present in JSON).
+    #[serde(default)]
     pub client_error: Option<ClientError>,
 }
 
@@ -119,8 +120,9 @@ pub struct Verdict {
     pub status: Status,
     /// The id of the finding that best explains a failure (or the worst warning), else null.
     pub finding: Option<String>,
-    /// The step where a connection breaks, for broken and unreachable servers.
-    #[serde(skip_serializing_if = "Option::is_none")]
+    /// The step where a connection breaks, for broken and unreachable servers; null otherwise
+    /// (always present in JSON).
+    #[serde(default)]
     pub step: Option<Step>,
     pub summary: String,
     /// How far the check went: which steps were tried, and what was not tested (with the
