@@ -245,7 +245,8 @@ fn the_schemas_reject_what_is_not_the_contract() {
     let golden = workspace_root().join("crates/cli/tests/golden/xrdp-expired.json");
     let (_, good) = run_json(&["diagnose", golden.to_str().expect("utf-8"), "--json"]);
     c.validates("check.schema.json", "the base document", &good);
-    let broken: [(&str, fn(&mut Value)); 7] = [
+    type Change = fn(&mut Value);
+    let broken: [(&str, Change); 7] = [
         ("a status outside the four", |v| {
             v["verdict"]["status"] = "sideways".into()
         }),
