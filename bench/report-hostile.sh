@@ -5,6 +5,7 @@
 # scan writes per host).
 #
 #   bench/report-hostile.sh [LINES]     (LINES of unique client ids, default 100000)
+#   RDPDOCTOR_BENCH_BIN=path/to/rdpdoctor bench/report-hostile.sh    (another build, e.g. an older one)
 #
 # Prints, per input: lines and size, wall time, peak RSS, and the page's size. Measured with
 # /usr/bin/time (GNU time) when present, else Python's resource module.
@@ -27,12 +28,17 @@ python3 - "$WORK" "$LINES" <<'PY'
 import json, sys
 work, lines = sys.argv[1], int(sys.argv[2])
 t = json.load(open(f"{work}/template.json"))
-with open(f"{work}/clients.jsonl", "w") as f:
-    for i in range(lines):
-        t["target"] = f"rds-{i:06d}.corp.example:3389"
-        t["clients"] = [{"id": f"client-{i}", "name": f"Client {i}", "outcome": "fails",
-                         "step": "tls", "reason": "no common TLS version"}]
-        f.write(json.dumps(t, separators=(",", ":")) + "\n")
+# Small result lines (a healthy host and one client), each naming a client id of its own: what
+# made the client matrix quadratic. The same at a tenth of the lines shows how time scales.
+small = {"verdict": {"status": "healthy", "finding": None, "summary": "Healthy"},
+         "findings": [], "facts": {}}
+for name, n in [("clients-tenth.jsonl", lines // 10), ("clients.jsonl", lines)]:
+    with open(f"{work}/{name}", "w") as f:
+        for i in range(n):
+            small["target"] = f"rds-{i:06d}.corp.example:3389"
+            small["clients"] = [{"id": f"client-{i}", "name": f"Client {i}", "outcome": "fails",
+                                 "step": "tls", "reason": "no common TLS version"}]
+            f.write(json.dumps(small, separators=(",", ":")) + "\n")
 # 20 lines whose target is 15 MB (a line stays under report's 16 MiB line limit).
 t.pop("clients", None)
 with open(f"{work}/huge-targets.jsonl", "w") as f:
@@ -44,7 +50,7 @@ PY
 python3 - "$BIN" "$WORK" <<'PY'
 import os, resource, subprocess, sys, time
 bin_, work = sys.argv[1], sys.argv[2]
-for name in ["clients.jsonl", "huge-targets.jsonl"]:
+for name in ["clients-tenth.jsonl", "clients.jsonl", "huge-targets.jsonl"]:
     src, page = f"{work}/{name}", f"{work}/{name}.html"
     lines = sum(1 for _ in open(src, "rb"))
     before = resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss
