@@ -510,6 +510,20 @@ fn result_line() -> Value {
     serde_json::from_str(&r.stdout).unwrap_or_else(|e| panic!("{e}: {}", r.stderr))
 }
 
+/// `rdpdoctor report SCAN -o PAGE` with a deadline.
+fn report(scan: &Path, page: &Path, secs: u64) -> Outcome {
+    run_with_deadline(
+        rdpdoctor(&[
+            "report",
+            scan.to_str().expect("utf-8"),
+            "-o",
+            page.to_str().expect("utf-8"),
+        ]),
+        None,
+        Duration::from_secs(secs),
+    )
+}
+
 fn write_lines(path: &Path, lines: impl IntoIterator<Item = Value>) {
     let mut f = std::io::BufWriter::new(std::fs::File::create(path).expect("create"));
     for l in lines {
@@ -534,16 +548,7 @@ fn report_cuts_oversized_fields_and_says_so() {
         }),
     );
     let page = dir.join("huge.html");
-    let r = run_with_deadline(
-        rdpdoctor(&[
-            "report",
-            scan.to_str().expect("utf-8"),
-            "-o",
-            page.to_str().expect("utf-8"),
-        ]),
-        None,
-        Duration::from_secs(120),
-    );
+    let r = report(&scan, &page, 120);
     assert_eq!(r.code, 2, "{}", r.stderr);
     assert!(
         r.stderr.contains(
@@ -563,16 +568,7 @@ fn report_cuts_oversized_fields_and_says_so() {
     // A real result line is never cut.
     let ok = dir.join("ok.jsonl");
     write_lines(&ok, [result_line()]);
-    let r = run_with_deadline(
-        rdpdoctor(&[
-            "report",
-            ok.to_str().expect("utf-8"),
-            "-o",
-            page.to_str().expect("utf-8"),
-        ]),
-        None,
-        Duration::from_secs(30),
-    );
+    let r = report(&ok, &page, 30);
     assert_eq!(r.code, 0, "{}", r.stderr);
 }
 
@@ -596,16 +592,7 @@ fn report_bounds_the_client_matrix_and_sorts_host_lists() {
         }),
     );
     let page = dir.join("clients.html");
-    let r = run_with_deadline(
-        rdpdoctor(&[
-            "report",
-            scan.to_str().expect("utf-8"),
-            "-o",
-            page.to_str().expect("utf-8"),
-        ]),
-        None,
-        Duration::from_secs(60),
-    );
+    let r = report(&scan, &page, 60);
     assert_eq!(r.code, 0, "{}", r.stderr);
     let html = std::fs::read_to_string(&page).expect("page");
     let matrix = html
@@ -655,16 +642,7 @@ fn report_escapes_what_skipped_lines_quote() {
     )
     .expect("write");
     let page = dir.join("p.html");
-    let r = run_with_deadline(
-        rdpdoctor(&[
-            "report",
-            scan.to_str().expect("utf-8"),
-            "-o",
-            page.to_str().expect("utf-8"),
-        ]),
-        None,
-        Duration::from_secs(30),
-    );
+    let r = report(&scan, &page, 30);
     assert_eq!(r.code, 2, "{}", r.stderr);
     for raw in ['\u{1b}', '\r', '\u{7}', '\u{202e}'] {
         assert!(!r.stderr.contains(raw), "raw {raw:?} in {:?}", r.stderr);

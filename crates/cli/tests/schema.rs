@@ -168,17 +168,7 @@ impl Contract {
 }
 
 fn golden_files() -> Vec<PathBuf> {
-    let dir = workspace_root().join("crates/cli/tests/golden");
-    let mut files: Vec<PathBuf> = std::fs::read_dir(&dir)
-        .unwrap_or_else(|e| panic!("{}: {e}", dir.display()))
-        .filter_map(Result::ok)
-        .map(|e| e.path())
-        .filter(|p| {
-            p.extension().is_some_and(|x| x == "json")
-                && !p.to_string_lossy().ends_with(".expect.json")
-        })
-        .collect();
-    files.sort();
+    let files = common::golden_observations();
     assert!(files.len() >= 20, "only {} golden files", files.len());
     files
 }
