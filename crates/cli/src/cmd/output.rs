@@ -124,11 +124,15 @@ impl Renderer {
 /// read (`report X -o X` replaced the scan with HTML, `scan -i LIST --output LIST` truncated the
 /// list before reading it). Files are compared by device and inode, so another name, a hard link
 /// or a symlink for the same file is caught too; `-` (stdin) is compared through what it is open
-/// on. An output that does not exist yet cannot be an input.
+/// on. An output that does not exist yet cannot be an input, and one that is not a regular file
+/// (a terminal, a pipe, /dev/null) is not emptied by being opened.
 pub fn refuse_input_as_output(output: &Path, inputs: &[&str], flag: &str) -> Result<(), String> {
     let Ok(out) = std::fs::metadata(output) else {
         return Ok(());
     };
+    if !out.is_file() {
+        return Ok(());
+    }
     for input in inputs {
         // /dev/stdin names the file stdin is redirected from (a pipe or terminal is no file).
         let path = if *input == "-" { "/dev/stdin" } else { input };
