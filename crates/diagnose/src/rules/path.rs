@@ -575,6 +575,17 @@ fn quality(obs: &Observations, path: &PathObservation, vars: &Vars, out: &mut Ve
         }
         out.push(high);
     }
+    // A device that drops every ClientHello makes TCP retransmit each one: that is the device
+    // at work (tls-dropped-in-path says so), not a lossy path.
+    let dropped = out.iter_mut().find(|x| x.id == FindingId::TlsDroppedInPath);
+    if let (true, Some(d)) = (lossy(&f), dropped) {
+        d.evidence.push(format!(
+            "{} of {} were retransmitted: the dropped ClientHellos, sent again by TCP; not counted as packet loss",
+            f.lost_segments,
+            crate::words::count(f.data_segments, "data segment")
+        ));
+        return;
+    }
     if lossy(&f) {
         let servers: Vec<SocketAddr> = path.tcp_info.iter().map(|s| s.remote).collect();
         let dsack: u32 = path.tcp_info.iter().filter_map(|s| s.dsack_dups).sum();
