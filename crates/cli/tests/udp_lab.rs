@@ -9,13 +9,14 @@
 #![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)] // tests: a failed assumption is a failed test
 
 mod common;
+mod tshark;
 
 use common::workspace_root;
 use serde_json::Value;
 use std::net::UdpSocket;
 use std::path::PathBuf;
-use std::process::{Child, Command, Stdio};
-use std::time::{Duration, Instant};
+use std::time::Duration;
+use tshark::Capture;
 
 const FLAG_SYN: u16 = 0x0001;
 const FLAG_ACK: u16 = 0x0004;
@@ -61,13 +62,7 @@ fn syn(isn: u32) -> Vec<u8> {
     d
 }
 
-/// tshark decoding, live, what passes the loopback interface on the responder's ports (and ICMP):
-/// one row a packet, tab-separated FIELDS, the given ports decoded as rdpudp.
-struct Capture {
-    child: Child,
-    rows: std::sync::mpsc::Receiver<Vec<String>>,
-}
-
+/// The columns the capture prints, one row a packet.
 const FIELDS: [&str; 11] = [
     "udp.srcport",
     "udp.dstport",
@@ -81,79 +76,6 @@ const FIELDS: [&str; 11] = [
     "icmp.code",
     "udp.length",
 ];
-
-impl Capture {
-    /// Starts tshark and waits until it decodes a 1-byte marker datagram sent to MARKER_PORT, so
-    /// nothing sent afterwards can be missed.
-    fn start(ports: &[u16], marker_port: u16) -> Capture {
-        let (first, last) = (
-            ports.iter().min().expect("ports"),
-            ports.iter().max().expect("ports"),
-        );
-        let filter = format!("(udp portrange {first}-{last}) or (icmp and host 127.0.0.1)");
-        let mut cmd = Command::new("tshark");
-        cmd.args(["-i", "lo", "-l", "-f", &filter]);
-        for p in ports {
-            cmd.args(["-d", &format!("udp.port=={p},rdpudp")]);
-        }
-        cmd.args(["-T", "fields", "-E", "separator=/t"]);
-        for f in FIELDS {
-            cmd.args(["-e", f]);
-        }
-        let mut child = cmd
-            .stdout(Stdio::piped())
-            .stderr(Stdio::null())
-            .spawn()
-            .expect("tshark runs (lab/install.sh installs it)");
-        let stdout = child.stdout.take().expect("stdout");
-        let (tx, rows) = std::sync::mpsc::channel();
-        std::thread::spawn(move || {
-            use std::io::BufRead;
-            for line in std::io::BufReader::new(stdout)
-                .lines()
-                .map_while(Result::ok)
-            {
-                let _ = tx.send(line.split('\t').map(str::to_string).collect());
-            }
-        });
-        let capture = Capture { child, rows };
-        let deadline = Instant::now() + Duration::from_secs(20);
-        let marker = UdpSocket::bind("127.0.0.1:0").expect("bind");
-        loop {
-            assert!(
-                Instant::now() < deadline,
-                "tshark decoded no marker datagram within 20 s"
-            );
-            marker
-                .send_to(&[0], ("127.0.0.1", marker_port))
-                .expect("marker");
-            if let Ok(row) = capture.rows.recv_timeout(Duration::from_millis(300)) {
-                if row.get(1) == Some(&marker_port.to_string())
-                    && row.get(10).map(String::as_str) == Some("9")
-                {
-                    while capture
-                        .rows
-                        .recv_timeout(Duration::from_millis(100))
-                        .is_ok()
-                    {}
-                    return capture;
-                }
-            }
-        }
-    }
-
-    /// The rows decoded since start (markers left out), once tshark has had time to print them.
-    fn stop(mut self) -> Vec<Vec<String>> {
-        let mut rows = Vec::new();
-        while let Ok(row) = self.rows.recv_timeout(Duration::from_millis(700)) {
-            rows.push(row);
-        }
-        let _ = self.child.kill();
-        let _ = self.child.wait();
-        rows.retain(|r| r.get(10).map(String::as_str) != Some("9"));
-        rows
-    }
-}
 
 /// Sends SYN once to PORT on a connected socket; the reply or the error.
 fn exchange(port: u16, datagram: &[u8], wait: Duration) -> Result<Vec<u8>, std::io::ErrorKind> {
@@ -188,7 +110,7 @@ fn responder_modes_and_closed_port_as_tshark_decodes_them() {
         port(&state, "closed"),
     );
     let ports = [answer, silent, badversion, malformed, closed];
-    let capture = Capture::start(&ports, silent);
+    let capture = Capture::start(&ports, silent, &FIELDS);
     let isn = 0x5EED_1234u32;
     let wait = Duration::from_secs(1);
 
