@@ -232,8 +232,9 @@ pub(super) const ENTRIES: &[FindingDef] = &[
             something between the client and the server reads the ClientHello and resets the connection: an \
             inspecting firewall or IPS (TLS or application inspection, a rule against \"unknown TLS\" on the RDP \
             port), a web proxy, or a filter keyed on the server name. Clients fail with the socket closed under \
-            them (0x904). A reset that no retry avoids stays ambiguous: a Windows server that cannot use its \
-            certificate resets too, and Schannel event 36870 in its System log decides.",
+            them (0x904). A reset that no retry avoids and the TTL walk cannot place before the server stays \
+            ambiguous: a Windows server that cannot use its certificate resets too, and Schannel event 36870 in \
+            its System log decides.",
         fixes: &[
             FixDef {
                 text: "Find the inspecting device between the client and the server (the firewall, IPS or proxy the path crosses; the TTL walk in the evidence names the hops it lies between) and look at its log for resets of TCP {port}",
