@@ -9,41 +9,16 @@
 #![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)] // tests: a failed assumption is a failed test
 
 mod common;
-mod tshark;
+mod rdpeudp_lab;
 
-use common::workspace_root;
-use serde_json::Value;
+use rdpeudp_lab::{port, udp_state, Capture};
 use std::net::UdpSocket;
-use std::path::PathBuf;
 use std::time::Duration;
-use tshark::Capture;
 
 const FLAG_SYN: u16 = 0x0001;
 const FLAG_ACK: u16 = 0x0004;
 const FLAG_SYNEX: u16 = 0x1000;
 const VERSION_2: u16 = 0x0002;
-
-fn udp_state() -> Value {
-    let path = std::env::var_os("RDPDOCTOR_UDP_LAB_STATE")
-        .map(PathBuf::from)
-        .unwrap_or_else(|| workspace_root().join("lab/state/udp.json"));
-    let text = std::fs::read_to_string(&path).unwrap_or_else(|e| {
-        panic!(
-            "the lab's UDP responder is not running ({}: {e}). Start the lab with `lab/start.sh` (./test.sh does this for you)",
-            path.display()
-        )
-    });
-    serde_json::from_str(&text).expect("udp.json is JSON")
-}
-
-fn port(state: &Value, mode: &str) -> u16 {
-    state["responders"]
-        .as_array()
-        .and_then(|a| a.iter().find(|r| r["mode"] == mode))
-        .and_then(|r| r["port"].as_u64())
-        .and_then(|p| u16::try_from(p).ok())
-        .unwrap_or_else(|| panic!("udp.json lists no {mode} responder"))
-}
 
 /// A SYN as MS-RDPEUDP 3.1.5.1.1 builds it: RDPUDP_FEC_HEADER (snSourceAck -1, window 64,
 /// SYN|SYNEX), RDPUDP_SYNDATA_PAYLOAD (ISN, MTUs 1232), RDPUDP_SYNDATAEX_PAYLOAD (version info

@@ -11,11 +11,11 @@
 #![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)] // tests: a failed assumption is a failed test
 
 mod common;
-mod tshark;
+mod rdpeudp_lab;
 
 use common::{ids, run_json, workspace_root, Lab};
+use rdpeudp_lab::{port, udp_state};
 use serde_json::Value;
-use std::path::PathBuf;
 use std::sync::Mutex;
 
 /// The tests send to the same ports, and the tshark test asserts that a plain check sends no
@@ -24,28 +24,6 @@ static ONE_AT_A_TIME: Mutex<()> = Mutex::new(());
 
 fn one_at_a_time() -> std::sync::MutexGuard<'static, ()> {
     ONE_AT_A_TIME.lock().unwrap_or_else(|e| e.into_inner())
-}
-
-fn udp_state() -> Value {
-    let path = std::env::var_os("RDPDOCTOR_UDP_LAB_STATE")
-        .map(PathBuf::from)
-        .unwrap_or_else(|| workspace_root().join("lab/state/udp.json"));
-    let text = std::fs::read_to_string(&path).unwrap_or_else(|e| {
-        panic!(
-            "the lab's UDP responder is not running ({}: {e}). Start the lab with `lab/start.sh` (./test.sh does this for you)",
-            path.display()
-        )
-    });
-    serde_json::from_str(&text).expect("udp.json is JSON")
-}
-
-fn port(state: &Value, mode: &str) -> u16 {
-    state["responders"]
-        .as_array()
-        .and_then(|a| a.iter().find(|r| r["mode"] == mode))
-        .and_then(|r| r["port"].as_u64())
-        .and_then(|p| u16::try_from(p).ok())
-        .unwrap_or_else(|| panic!("udp.json lists no {mode} responder"))
 }
 
 /// How many SYNs with `isn` the responder recorded (its events log, one JSON object a line).
@@ -226,7 +204,7 @@ fn tshark_decodes_the_syn_rdpdoctor_sends() {
     let silent = port(&state, "silent");
     let xrdp = lab.addr("xrdp-negotiate");
     let xrdp_port: u16 = lab.port("xrdp-negotiate").parse().expect("port");
-    let capture = tshark::Capture::start(&[answer, silent, xrdp_port], silent, &FIELDS);
+    let capture = rdpeudp_lab::Capture::start(&[answer, silent, xrdp_port], silent, &FIELDS);
     // A plain check of the same server: nothing on its UDP port.
     let (_, _) = run_json(&["check", &xrdp, "--timeout", "2", "--json"]);
     let (_, v) = check_udp(&xrdp, answer);

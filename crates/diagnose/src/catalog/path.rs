@@ -21,6 +21,16 @@ pub(crate) const LOSS_PERCENT: f64 = 2.0;
 /// probe whose D-SACK was not seen, a reordering), even over 50 segments.
 pub(crate) const LOSS_MIN_SEGMENTS: u32 = 2;
 
+/// The fixes a device that kills TLS in the path (reset or drop) shares, after finding it.
+const EXEMPT_FROM_INSPECTION: FixDef = FixDef {
+    text: "Exempt RDP to this server from TLS/SSL inspection and application identification on that device (a bypass rule for TCP {port} to the server's address), or allow the RDP application signature",
+    commands: &[],
+};
+const CONFIRM_FROM_THE_SERVER: FixDef = FixDef {
+    text: "Confirm from the server's own network: a check from there completes the handshake",
+    commands: &["rdpdoctor check {host}:{port}"],
+};
+
 pub(super) const ENTRIES: &[FindingDef] = &[
     FindingDef {
         id: FindingId::DnsTimeout,
@@ -240,14 +250,8 @@ pub(super) const ENTRIES: &[FindingDef] = &[
                 text: "Find the inspecting device between the client and the server (the firewall, IPS or proxy the path crosses; the TTL walk in the evidence names the hops it lies between) and look at its log for resets of TCP {port}",
                 commands: &["tracert -d {host}"],
             },
-            FixDef {
-                text: "Exempt RDP to this server from TLS/SSL inspection and application identification on that device (a bypass rule for TCP {port} to the server's address), or allow the RDP application signature",
-                commands: &[],
-            },
-            FixDef {
-                text: "Confirm from the server's own network: a check from there completes the handshake",
-                commands: &["rdpdoctor check {host}:{port}"],
-            },
+            EXEMPT_FROM_INSPECTION,
+            CONFIRM_FROM_THE_SERVER,
         ],
         client_codes: ClientCodes {
             codes: &[code(D, 0x904), code(F, 0x0002_000D), code(F, 147)],
@@ -280,14 +284,8 @@ pub(super) const ENTRIES: &[FindingDef] = &[
                 text: "Look at the device between the two hops the evidence names (a firewall, IPS or proxy): its log shows the drops of TCP {port} to the server",
                 commands: &["tracert -d {host}"],
             },
-            FixDef {
-                text: "Exempt RDP to this server from TLS/SSL inspection and application identification on that device (a bypass rule for TCP {port} to the server's address), or allow the RDP application signature",
-                commands: &[],
-            },
-            FixDef {
-                text: "Confirm from the server's own network: a check from there completes the handshake",
-                commands: &["rdpdoctor check {host}:{port}"],
-            },
+            EXEMPT_FROM_INSPECTION,
+            CONFIRM_FROM_THE_SERVER,
         ],
         client_codes: ClientCodes {
             codes: &[code(D, 0x904), code(F, 0x0002_000D)],

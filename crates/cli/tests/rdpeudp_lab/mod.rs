@@ -1,10 +1,38 @@
-//! tshark (Debian's Wireshark 4.0) decoding, live, what passes the loopback interface on a set
-//! of UDP ports (and ICMP), with those ports decoded as rdpudp: the real decoder the RDPEUDP
-//! stand-in and rdpdoctor's UDP probe are held against (udp_lab.rs, udp_probe.rs).
+//! The lab's RDPEUDP responder (lab/udp_responder.py, listed in lab/state/udp.json) and tshark
+//! (Debian's Wireshark 4.0) decoding, live, what passes the loopback interface on a set of UDP
+//! ports (and ICMP), with those ports decoded as rdpudp: the real decoder the stand-in and
+//! rdpdoctor's UDP probe are held against (udp_lab.rs, udp_probe.rs).
 
+use super::common::workspace_root;
+use serde_json::Value;
 use std::net::UdpSocket;
+use std::path::PathBuf;
 use std::process::{Child, Command, Stdio};
 use std::time::{Duration, Instant};
+
+/// lab/state/udp.json: the responder's ports by mode, and its events log.
+pub fn udp_state() -> Value {
+    let path = std::env::var_os("RDPDOCTOR_UDP_LAB_STATE")
+        .map(PathBuf::from)
+        .unwrap_or_else(|| workspace_root().join("lab/state/udp.json"));
+    let text = std::fs::read_to_string(&path).unwrap_or_else(|e| {
+        panic!(
+            "the lab's UDP responder is not running ({}: {e}). Start the lab with `lab/start.sh` (./test.sh does this for you)",
+            path.display()
+        )
+    });
+    serde_json::from_str(&text).expect("udp.json is JSON")
+}
+
+/// The UDP port of the responder in `mode` (answer, silent, badversion, malformed, closed).
+pub fn port(state: &Value, mode: &str) -> u16 {
+    state["responders"]
+        .as_array()
+        .and_then(|a| a.iter().find(|r| r["mode"] == mode))
+        .and_then(|r| r["port"].as_u64())
+        .and_then(|p| u16::try_from(p).ok())
+        .unwrap_or_else(|| panic!("udp.json lists no {mode} responder"))
+}
 
 pub struct Capture {
     child: Child,
