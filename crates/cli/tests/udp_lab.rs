@@ -37,21 +37,6 @@ fn syn(isn: u32) -> Vec<u8> {
     d
 }
 
-/// The columns the capture prints, one row a packet.
-const FIELDS: [&str; 11] = [
-    "udp.srcport",
-    "udp.dstport",
-    "rdpudp.snsourceack",
-    "rdpudp.flags",
-    "rdpudp.initialsequencenumber",
-    "rdpudp.upstreammtu",
-    "rdpudp.synex.version",
-    "_ws.malformed",
-    "icmp.type",
-    "icmp.code",
-    "udp.length",
-];
-
 /// Sends SYN once to PORT on a connected socket; the reply or the error.
 fn exchange(port: u16, datagram: &[u8], wait: Duration) -> Result<Vec<u8>, std::io::ErrorKind> {
     let s = UdpSocket::bind("127.0.0.1:0").expect("bind");
@@ -85,7 +70,7 @@ fn responder_modes_and_closed_port_as_tshark_decodes_them() {
         port(&state, "closed"),
     );
     let ports = [answer, silent, badversion, malformed, closed];
-    let capture = Capture::start(&ports, silent, &FIELDS);
+    let capture = Capture::start(&ports, silent);
     let isn = 0x5EED_1234u32;
     let wait = Duration::from_secs(1);
 

@@ -34,6 +34,21 @@ pub fn port(state: &Value, mode: &str) -> u16 {
         .unwrap_or_else(|| panic!("udp.json lists no {mode} responder"))
 }
 
+/// The columns udp_lab.rs and udp_probe.rs have tshark print, one row a packet.
+pub const FIELDS: [&str; 11] = [
+    "udp.srcport",
+    "udp.dstport",
+    "rdpudp.snsourceack",
+    "rdpudp.flags",
+    "rdpudp.initialsequencenumber",
+    "rdpudp.upstreammtu",
+    "rdpudp.synex.version",
+    "_ws.malformed",
+    "icmp.type",
+    "icmp.code",
+    "udp.length",
+];
+
 pub struct Capture {
     child: Child,
     rows: std::sync::mpsc::Receiver<Vec<String>>,
@@ -43,15 +58,16 @@ pub struct Capture {
 }
 
 impl Capture {
-    /// Starts tshark printing one row a packet, tab-separated `fields` (which must include
-    /// `udp.dstport` and `udp.length`), and waits until it decodes a 1-byte marker datagram sent
-    /// to `marker_port`, so nothing sent afterwards can be missed.
-    pub fn start(ports: &[u16], marker_port: u16, fields: &[&str]) -> Capture {
+    /// Starts tshark printing one row a packet, tab-separated [`FIELDS`], and waits until it
+    /// decodes a 1-byte marker datagram sent to `marker_port`, so nothing sent afterwards can be
+    /// missed.
+    pub fn start(ports: &[u16], marker_port: u16) -> Capture {
+        let fields = FIELDS;
         let column = |name: &str| {
             fields
                 .iter()
                 .position(|f| *f == name)
-                .unwrap_or_else(|| panic!("the capture's fields must include {name}"))
+                .unwrap_or_else(|| panic!("FIELDS must include {name}"))
         };
         let (dst, length) = (column("udp.dstport"), column("udp.length"));
         let (first, last) = (
