@@ -111,7 +111,7 @@ pub(crate) async fn walk(host: &Host, requested: u32, trigger: TtlWalkTrigger) -
         }
         let syn = syn_probe(host, ttl, wait).await;
         let hello = hello_probe(host, requested, ttl, wait).await;
-        let stop = stops(&syn.outcome, &hello.outcome);
+        let stop = stops(trigger, &syn.outcome, &hello.outcome);
         let silent = syn.outcome == SynOutcome::Silent && hello.outcome == HelloOutcome::Silent;
         hops.push(TtlHop {
             ttl,
@@ -138,12 +138,17 @@ pub(crate) async fn walk(host: &Host, requested: u32, trigger: TtlWalkTrigger) -
     }
 }
 
-/// Whether the walk has what it came for at this hop: the ClientHello met something other than
-/// an expiry, or vanished at a hop that answers SYNs, or the SYN reached the server.
-fn stops(syn: &SynOutcome, hello: &HelloOutcome) -> bool {
+/// Whether the walk has what it came for at this hop: the SYN reached the server, or the
+/// ClientHello met something other than an expiry. Silence counts only when the walk looks for
+/// where the ClientHello vanishes (after a stall) and the hop answers SYNs; after a reset a
+/// silent hop is a router that sent no time exceeded (or rate-limited it), and the walk goes on.
+fn stops(trigger: TtlWalkTrigger, syn: &SynOutcome, hello: &HelloOutcome) -> bool {
+    if *syn == SynOutcome::Reached {
+        return true;
+    }
     match hello {
-        HelloOutcome::Icmp { .. } => *syn == SynOutcome::Reached,
-        HelloOutcome::Silent => *syn != SynOutcome::Silent,
+        HelloOutcome::Icmp { .. } => false,
+        HelloOutcome::Silent => trigger == TtlWalkTrigger::Stall && *syn != SynOutcome::Silent,
         _ => true,
     }
 }
@@ -414,20 +419,25 @@ mod tests {
         let icmp = HelloOutcome::Icmp {
             error: "No route to host".into(),
         };
-        // An expiry before the server: walk on.
-        assert!(!stops(&te, &icmp));
-        // A hop that answers neither probe: walk on.
-        assert!(!stops(&SynOutcome::Silent, &HelloOutcome::Silent));
-        // A reset, an answer, a close: stop.
-        assert!(stops(&te, &HelloOutcome::Reset { bytes: 0 }));
-        assert!(stops(
-            &SynOutcome::Reached,
-            &HelloOutcome::Answered { bytes: 90 }
-        ));
-        // Silence where the hop answers SYNs: the ClientHello vanished before it.
-        assert!(stops(&te, &HelloOutcome::Silent));
-        // The server's distance: nothing beyond it to learn.
-        assert!(stops(&SynOutcome::Reached, &icmp));
+        for trigger in [TtlWalkTrigger::Reset, TtlWalkTrigger::Stall] {
+            // An expiry before the server: walk on.
+            assert!(!stops(trigger, &te, &icmp));
+            // A hop that answers neither probe: walk on.
+            assert!(!stops(trigger, &SynOutcome::Silent, &HelloOutcome::Silent));
+            // A reset, an answer: stop.
+            assert!(stops(trigger, &te, &HelloOutcome::Reset { bytes: 0 }));
+            assert!(stops(
+                trigger,
+                &SynOutcome::Reached,
+                &HelloOutcome::Answered { bytes: 90 }
+            ));
+            // The server's distance: nothing beyond it to learn.
+            assert!(stops(trigger, &SynOutcome::Reached, &icmp));
+        }
+        // Silence where the hop answers SYNs: the ClientHello vanished before it (after a
+        // stall); after a reset it is a router that kept its time exceeded to itself.
+        assert!(stops(TtlWalkTrigger::Stall, &te, &HelloOutcome::Silent));
+        assert!(!stops(TtlWalkTrigger::Reset, &te, &HelloOutcome::Silent));
     }
 
     #[test]
@@ -472,5 +482,10 @@ mod tests {
         drop(listener);
         // The loopback host's own reset: no ICMP, the port is closed.
         assert_eq!(syn_outcome(address, 1, wait).await, SynOutcome::Refused);
+        // IPv6: the hop limit, where the machine has ::1.
+        if let Ok(listener) = tokio::net::TcpListener::bind("[::1]:0").await {
+            let address = listener.local_addr().unwrap();
+            assert_eq!(syn_outcome(address, 1, wait).await, SynOutcome::Reached);
+        }
     }
 }
