@@ -120,6 +120,55 @@ pub fn chunk(data: &[u8]) -> Vec<u8> {
     c
 }
 
+/// A chunked body (RFC 9112 7.1) that does not parse.
+#[derive(Clone, Debug, PartialEq, Eq, thiserror::Error)]
+#[error("a chunked body with a malformed chunk size line")]
+pub struct ChunkError;
+
+/// The length of the complete chunked body at the start of `buf`, last chunk and trailer
+/// included; `Ok(None)` when more bytes are needed. Chunk extensions and trailer fields are
+/// skipped.
+pub fn chunked_body_len(buf: &[u8]) -> Result<Option<usize>, ChunkError> {
+    let mut at = 0;
+    loop {
+        let Some(line_end) = find_crlf(buf, at) else {
+            return Ok(None);
+        };
+        let line = buf.get(at..line_end).unwrap_or_default();
+        let size_text = line.split(|b| *b == b';').next().unwrap_or_default();
+        let size_text = std::str::from_utf8(size_text).map_err(|_| ChunkError)?;
+        let size = usize::from_str_radix(size_text.trim(), 16).map_err(|_| ChunkError)?;
+        at = line_end + 2;
+        if size == 0 {
+            // Trailer fields, each ended by CRLF, then an empty line.
+            loop {
+                let Some(end) = find_crlf(buf, at) else {
+                    return Ok(None);
+                };
+                let empty = end == at;
+                at = end + 2;
+                if empty {
+                    return Ok(Some(at));
+                }
+            }
+        }
+        at = at
+            .checked_add(size)
+            .and_then(|a| a.checked_add(2))
+            .ok_or(ChunkError)?;
+        if buf.len() < at {
+            return Ok(None);
+        }
+    }
+}
+
+fn find_crlf(buf: &[u8], from: usize) -> Option<usize> {
+    buf.get(from..)?
+        .windows(2)
+        .position(|w| w == b"\r\n")
+        .map(|p| from + p)
+}
+
 /// An RDG-Connection-Id from 16 random bytes: a GUID in braces, as mstsc writes it.
 pub fn connection_id(random: [u8; 16]) -> String {
     let hex = |b: &[u8]| b.iter().map(|x| format!("{x:02x}")).collect::<String>();

@@ -350,6 +350,13 @@ fn requests_look_like_mstsc_and_refuse_header_injection() {
     assert_eq!(http::chunk(b"abc"), b"3\r\nabc\r\n");
     assert_eq!(http::chunk(&[0; 26])[..4], *b"1A\r\n");
     assert_eq!(http::chunk(b""), b"0\r\n\r\n");
+    let body = b"3\r\nabc\r\n1a;ext=1\r\nabcdefghijklmnopqrstuvwxyz\r\n0\r\nX-T: 1\r\n\r\nNEXT";
+    assert_eq!(http::chunked_body_len(body), Ok(Some(body.len() - 4)));
+    for end in 0..body.len() - 4 {
+        assert_eq!(http::chunked_body_len(&body[..end]), Ok(None), "{end}");
+    }
+    assert!(http::chunked_body_len(b"zz\r\n").is_err());
+    assert!(http::chunked_body_len(b"ffffffffffffffffff\r\n").is_err());
 }
 
 #[test]
