@@ -150,6 +150,22 @@ async fn open(
         .map_err(|f| f.observation)
 }
 
+/// The finding ids `diagnose` gives for a check whose gateway leg is `obs`, sorted.
+fn findings(obs: &GatewayObservation) -> Vec<String> {
+    let mut doc = rdpdoctor_observations::Observations::new(Some(
+        Target::parse(&format!("{}:{}", obs.target, obs.target_port), 3389).unwrap(),
+    ));
+    doc.gateway = Some(obs.clone());
+    let ctx = rdpdoctor_diagnose::Context::new(jiff::Timestamp::now());
+    let mut ids: Vec<String> = rdpdoctor_diagnose::diagnose(&doc, &ctx)
+        .findings
+        .into_iter()
+        .map(|f| f.id)
+        .collect();
+    ids.sort();
+    ids
+}
+
 /// Sends an X.224 Connection Request through `channel` and returns the Confirm.
 async fn x224_through(channel: &mut GatewayChannel) -> x224::Confirm {
     let request = x224::connection_request(0x3, "rdpdoctor").unwrap();
@@ -205,6 +221,7 @@ async fn healthy_gateway_over_websocket_carries_x224_to_freerdp_and_xrdp() {
         assert_eq!(obs.handshake.as_ref().unwrap().status, 0);
         assert_eq!(obs.channel.as_ref().unwrap().status, 0);
         assert_eq!(obs.authorization.as_ref().unwrap().client_name, client);
+        assert!(findings(&obs).is_empty(), "{:?}", findings(&obs));
         match x224_through(&mut channel).await {
             x224::Confirm::Selected { .. } => {}
             other => panic!("{target}: {other:?}"),
@@ -270,6 +287,7 @@ async fn without_websocket_the_two_http_channels_carry_the_tunnel() {
         .collect();
     assert_eq!(in_logons.len(), 2, "{:#?}", obs.http);
     assert!(obs.phase_ms(GatewayPhase::InChannel).is_some());
+    assert_eq!(findings(&obs), ["gateway-websocket-refused"]);
     assert!(matches!(
         x224_through(&mut channel).await,
         x224::Confirm::Selected { .. }
@@ -329,9 +347,10 @@ async fn a_wrong_password_is_a_rejected_logon() {
         "{:?}",
         obs.outcome
     );
-    let logon = obs.logon.unwrap();
+    let logon = obs.logon.clone().unwrap();
     assert_eq!((logon.legs, logon.accepted), (2, false));
     assert!(obs.handshake.is_none(), "nothing past the logon");
+    assert_eq!(findings(&obs), ["gateway-auth-failed"]);
     assert!(mark.since(&lab).contains("wrong password"));
 }
 
@@ -360,6 +379,7 @@ async fn without_credentials_the_methods_are_listed() {
         obs.http[0].challenges
     );
     assert!(obs.logon.is_none());
+    assert_eq!(findings(&obs), ["gateway-auth-required"]);
 }
 
 #[tokio::test]
@@ -385,6 +405,7 @@ async fn a_gateway_that_refuses_ntlm_is_told_from_a_wrong_password() {
         obs.logon.as_ref().map(|l| (l.legs, l.accepted)),
         Some((1, false))
     );
+    assert_eq!(findings(&obs), ["gateway-auth-method-unsupported"]);
     assert!(mark.since(&lab).contains("refuses (Kerberos only)"));
 }
 
@@ -422,6 +443,12 @@ async fn canary_then_allowed(name: &'static str, expired: bool) {
         "{:#?}",
         obs.http
     );
+    let cert_finding = if expired {
+        "gateway-cert-expired"
+    } else {
+        "gateway-cert-name-mismatch"
+    };
+    assert_eq!(findings(&obs), ["credentials-not-delegated", cert_finding]);
     let seen = mark.since(&lab);
     assert!(seen.contains("(no Authorization header)"), "{seen}");
     for leak in [
@@ -450,6 +477,11 @@ async fn canary_then_allowed(name: &'static str, expired: bool) {
     .await
     .unwrap_or_else(|o| panic!("{:?}", o.outcome));
     assert_eq!(obs.tls[0].proof, Some(IdentityProof::TrustAnyCert));
+    assert_eq!(
+        findings(&obs),
+        [cert_finding],
+        "the certificate stays a finding when trusted anyway"
+    );
     drop(channel);
     let pinned = Trust {
         pins: vec![leaf_pin(&obs)],
@@ -498,30 +530,34 @@ async fn policy_limit_and_target_refusals_carry_the_gateways_code_and_phase() {
     let lab = lab();
     let nla = lab.addr("freerdp-nla");
     let closed = lab.addr("closed");
-    for (name, target, phase, status) in [
+    for (name, target, phase, status, finding) in [
         (
             "gateway-busy",
             nla.as_str(),
             GatewayPhase::TunnelCreate,
             E_PROXY_MAXCONNECTIONSREACHED,
+            "gateway-busy",
         ),
         (
             "gateway-cap-denied",
             nla.as_str(),
             GatewayPhase::TunnelAuth,
             E_PROXY_NAP_ACCESSDENIED,
+            "gateway-policy-denied",
         ),
         (
             "gateway-rap-denied",
             nla.as_str(),
             GatewayPhase::ChannelCreate,
             E_PROXY_RAP_ACCESSDENIED,
+            "gateway-policy-denied",
         ),
         (
             "gateway-healthy",
             closed.as_str(),
             GatewayPhase::ChannelCreate,
             E_PROXY_TS_CONNECTFAILED,
+            "gateway-target-unreachable",
         ),
     ] {
         let obs = refused(name, target, &format!("GWC-{phase:?}")).await;
@@ -539,6 +575,7 @@ async fn policy_limit_and_target_refusals_carry_the_gateways_code_and_phase() {
             obs.channel.as_ref().map(|c| c.status),
         ];
         assert!(answered.contains(&Some(status)), "{name}: {answered:?}");
+        assert_eq!(findings(&obs), [finding], "{name}");
     }
 }
 
@@ -565,6 +602,7 @@ async fn pluggable_authentication_needs_the_cookie() {
     );
     assert_eq!(obs.handshake.as_ref().unwrap().asked_extended_auth, 2);
     assert!(obs.tunnel.as_ref().unwrap().paa_cookie_sent);
+    assert!(findings(&obs).is_empty());
     drop(channel);
     let obs = open(
         &gw,
@@ -582,6 +620,7 @@ async fn pluggable_authentication_needs_the_cookie() {
             status: E_PROXY_COOKIE_AUTHENTICATION_ACCESS_DENIED
         }
     );
+    assert_eq!(findings(&obs), ["gateway-auth-failed"]);
     let obs = open(
         &gw,
         &lab.addr("freerdp-nla"),
@@ -598,6 +637,7 @@ async fn pluggable_authentication_needs_the_cookie() {
             status: E_PROXY_UNSUPPORTED_AUTHENTICATION_METHOD
         }
     );
+    assert_eq!(findings(&obs), ["gateway-auth-method-unsupported"]);
 }
 
 #[tokio::test]
@@ -656,6 +696,7 @@ async fn a_closed_gateway_port_is_unreachable() {
     );
     assert_eq!(obs.connects.len(), 1);
     assert!(obs.tls.is_empty() && obs.http.is_empty());
+    assert_eq!(findings(&obs), ["gateway-unreachable"]);
 }
 
 #[tokio::test]
@@ -710,6 +751,7 @@ async fn a_plain_https_server_is_not_a_gateway() {
         obs.http.iter().all(|h| h.authorization.is_none()),
         "no credentials to a web server"
     );
+    assert_eq!(findings(&obs), ["gateway-not-a-gateway"]);
 }
 
 /// A scripted gateway on 127.0.0.1 (TLS with the lab's certificate): `script` gets the TLS
@@ -832,5 +874,6 @@ async fn hostile_gateways_are_bounded_and_never_panic_the_client() {
             failure.observation.transport,
             Some(GatewayTransport::Websocket)
         );
+        assert_eq!(findings(&failure.observation), ["gateway-tunnel-failed"]);
     }
 }
