@@ -444,3 +444,93 @@ pub enum ChannelEnding {
     /// The gateway sent something that does not decode.
     Malformed { reason: String, after_ms: f64 },
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::{Observations, SCHEMA};
+
+    fn same<T>(value: T, json: &str)
+    where
+        T: Serialize + serde::de::DeserializeOwned + PartialEq + std::fmt::Debug,
+    {
+        assert_eq!(serde_json::to_string(&value).unwrap_or_default(), json);
+        assert_eq!(serde_json::from_str::<T>(json).ok(), Some(value), "{json}");
+    }
+
+    #[test]
+    fn outcomes_have_a_stable_json_form() {
+        use GatewayOutcome as O;
+        same(O::Open, r#"{"kind":"open"}"#);
+        same(
+            O::Unreachable {
+                phase: GatewayPhase::Connect,
+            },
+            r#"{"kind":"unreachable","phase":"connect"}"#,
+        );
+        same(O::TlsFailed, r#"{"kind":"tls-failed"}"#);
+        same(O::AuthRequired, r#"{"kind":"auth-required"}"#);
+        same(
+            O::AuthFailed {
+                method: LogonMethod::Negotiate,
+                reason: "401".into(),
+            },
+            r#"{"kind":"auth-failed","method":"negotiate","reason":"401"}"#,
+        );
+        same(
+            O::Refused {
+                phase: GatewayPhase::ChannelCreate,
+                status: 0x8007_59DA,
+            },
+            r#"{"kind":"refused","phase":"channel-create","status":2147965402}"#,
+        );
+        same(
+            O::Transport(Transport::TimedOut {
+                phase: GatewayPhase::TunnelAuth,
+                bytes: 0,
+            }),
+            r#"{"kind":"timed-out","phase":"tunnel-auth","bytes":0}"#,
+        );
+        same(
+            O::Transport(Transport::reset(GatewayPhase::Http, 12)),
+            r#"{"kind":"reset","phase":"http","bytes":12}"#,
+        );
+        same(
+            ChannelEnding::GatewayClosed {
+                status: 0x8007_59F6,
+                after_ms: 5000.0,
+            },
+            r#"{"kind":"gateway-closed","status":2147965430,"after_ms":5000.0}"#,
+        );
+        same(
+            WebSocketUpgrade::Refused { status: 200 },
+            r#"{"kind":"refused","status":200}"#,
+        );
+        same(GatewayTransport::HttpChannels, r#""http-channels""#);
+    }
+
+    #[test]
+    fn documents_with_and_without_a_gateway_leg_read() {
+        let old = format!(r#"{{"schema":"{SCHEMA}"}}"#);
+        let doc = Observations::from_json(&old).unwrap_or_else(|e| panic!("{e}"));
+        assert!(doc.gateway.is_none());
+        assert!(!doc.to_json().contains("gateway"), "no field when absent");
+
+        let mut gw = GatewayObservation::new("rdg.example", 443, "rdsh01", 3389);
+        gw.offered_methods = vec!["Negotiate".into()];
+        gw.phases.push(PhaseTime {
+            phase: GatewayPhase::Logon,
+            elapsed_ms: 2.5,
+        });
+        gw.outcome = GatewayOutcome::AuthRequired;
+        let mut doc = Observations::new(None);
+        doc.gateway = Some(gw);
+        let json = doc.to_json();
+        let back = Observations::from_json(&json).unwrap_or_else(|e| panic!("{e}"));
+        assert_eq!(back.to_json(), json);
+        let leg = back.gateway.unwrap_or_else(|| panic!("the leg"));
+        assert_eq!(leg.reached(), GatewayPhase::Logon);
+        assert_eq!(leg.phase_ms(GatewayPhase::Logon), Some(2.5));
+        assert_eq!(leg.outcome.phase(), Some(GatewayPhase::Logon));
+    }
+}

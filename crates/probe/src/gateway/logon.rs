@@ -171,3 +171,89 @@ where
         complete,
     })
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use zeroize::Zeroizing;
+
+    fn creds() -> Credentials {
+        Credentials::new(
+            "LAB\\alice".to_string(),
+            Zeroizing::new("Secret-1".to_string()),
+        )
+    }
+
+    fn contains(hay: &[u8], needle: &[u8]) -> bool {
+        hay.windows(needle.len()).any(|w| w == needle)
+    }
+
+    #[test]
+    fn first_tokens_are_ntlm_and_spnego_with_ntlm_only() {
+        let mut ntlm = Logon::new(LogonMethod::Ntlm, &creds(), "rdg.example", "PROBE")
+            .unwrap_or_else(|e| panic!("{e}"));
+        let first = ntlm.step(None).unwrap_or_else(|e| panic!("{e}"));
+        assert!(first.token.starts_with(b"NTLMSSP\0\x01\0\0\0"));
+        assert!(!first.complete);
+
+        let mut negotiate = Logon::new(LogonMethod::Negotiate, &creds(), "rdg.example", "PROBE")
+            .unwrap_or_else(|e| panic!("{e}"));
+        let first = negotiate.step(None).unwrap_or_else(|e| panic!("{e}"));
+        assert_eq!(first.token.first(), Some(&0x60), "GSS InitialContextToken");
+        let ntlm_oid = [0x2b, 0x06, 0x01, 0x04, 0x01, 0x82, 0x37, 0x02, 0x02, 0x0a];
+        let krb5_oid = [0x2a, 0x86, 0x48, 0x86, 0xf7, 0x12, 0x01, 0x02, 0x02];
+        assert!(contains(&first.token, &ntlm_oid));
+        assert!(
+            !contains(&first.token, &krb5_oid),
+            "Kerberos is not offered (no KDC lookup)"
+        );
+        assert!(contains(&first.token, b"NTLMSSP\0\x01"));
+    }
+
+    #[test]
+    fn hostile_challenges_are_errors_never_panics() {
+        let mut seed = 0x9E37_79B9_7F4A_7C15u64;
+        let mut next = move || {
+            seed ^= seed << 13;
+            seed ^= seed >> 7;
+            seed ^= seed << 17;
+            seed
+        };
+        let mut hostile: Vec<Vec<u8>> = vec![
+            Vec::new(),
+            b"NTLMSSP\0\x02\0\0\0".to_vec(),
+            // A CHALLENGE whose TargetInfo points far past its end.
+            [
+                b"NTLMSSP\0\x02\0\0\0".as_slice(),
+                &[0; 8],
+                &0xE288_8215u32.to_le_bytes(),
+                &[1; 8],
+                &[0; 8],
+                &[0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0x7f],
+            ]
+            .concat(),
+            vec![0xa1, 0x82, 0xff, 0xff, 0x30],
+            vec![0xa1, 0x03, 0x30, 0x01, 0xa0],
+        ];
+        for _ in 0..200 {
+            let len = (next() % 120) as usize;
+            let mut t: Vec<u8> = (0..len).map(|_| next() as u8).collect();
+            if next() % 2 == 0 {
+                t.splice(0..0, b"NTLMSSP\0\x02\0\0\0".iter().copied());
+            }
+            hostile.push(t);
+        }
+        for method in [LogonMethod::Ntlm, LogonMethod::Negotiate] {
+            for token in &hostile {
+                let mut logon = Logon::new(method, &creds(), "rdg.example", "PROBE")
+                    .unwrap_or_else(|e| panic!("{e}"));
+                let _ = logon.step(None);
+                // An error, or a token: both fine; a panic would fail the test (contained or
+                // not, `contain::call` turns it into `LogonError::Panicked`, which is also an
+                // error, never a crash).
+                // (sspi 0.23.0 panics on none of these today.)
+                let _ = logon.step(Some(token));
+            }
+        }
+    }
+}
