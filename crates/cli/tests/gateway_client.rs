@@ -877,3 +877,106 @@ async fn hostile_gateways_are_bounded_and_never_panic_the_client() {
         assert_eq!(findings(&failure.observation), ["gateway-tunnel-failed"]);
     }
 }
+
+/// The measurement bench/gateway.sh runs (ignored by default; it asserts nothing about time,
+/// it prints): per round, interleaved, a direct TCP connect and X.224 exchange with the target,
+/// and a channel set-up through the healthy gateway (WebSocket) and through gateway-no-websocket
+/// (the two HTTP channels) with an X.224 exchange through it; medians of every phase.
+#[tokio::test]
+#[ignore = "a benchmark: run by bench/gateway.sh"]
+async fn bench_gateway_channel_setup() {
+    use std::collections::BTreeMap;
+    use std::time::Instant;
+    let lab = lab();
+    let rounds: usize = std::env::var("RDPDOCTOR_BENCH_ROUNDS")
+        .ok()
+        .and_then(|r| r.parse().ok())
+        .unwrap_or(10);
+    let target_name =
+        std::env::var("RDPDOCTOR_BENCH_TARGET").unwrap_or_else(|_| "xrdp-negotiate".into());
+    let target = lab.addr(&target_name);
+    let pw = password(&lab);
+    let mut samples: BTreeMap<String, Vec<f64>> = BTreeMap::new();
+    let mut order: Vec<String> = Vec::new();
+    let mut note = |key: &str, ms: f64| {
+        if !order.iter().any(|k| k == key) {
+            order.push(key.to_string());
+        }
+        samples.entry(key.to_string()).or_default().push(ms);
+    };
+    let ms = |t: Instant| t.elapsed().as_secs_f64() * 1000.0;
+    for round in 0..rounds {
+        let mut order = ["direct", "websocket", "http"];
+        if round % 2 == 1 {
+            order.reverse();
+        }
+        for kind in order {
+            if kind == "direct" {
+                let t = Instant::now();
+                let mut tcp = tokio::net::TcpStream::connect(&target).await.unwrap();
+                tcp.set_nodelay(true).unwrap(); // as the probes and the gateway's relay do
+                note("direct: TCP connect", ms(t));
+                let t = Instant::now();
+                let request = x224::connection_request(0x3, "rdpdoctor").unwrap();
+                tcp.write_all(&request).await.unwrap();
+                let mut buf = [0u8; 64];
+                let n = tcp.read(&mut buf).await.unwrap();
+                assert!(n >= 11, "no Connection Confirm");
+                note("direct: X.224 exchange", ms(t));
+                continue;
+            }
+            let gw_name = if kind == "websocket" {
+                "gateway-healthy"
+            } else {
+                "gateway-no-websocket"
+            };
+            let gw = gateway_by_name(&lab, gw_name);
+            let t = Instant::now();
+            let (mut channel, obs) = open(
+                &gw,
+                &target,
+                &auth("GWC-BENCH", Some(&pw)),
+                &Trust::default(),
+            )
+            .await
+            .unwrap_or_else(|o| panic!("{:?}", o.outcome));
+            note(&format!("{kind}: channel set-up (total)"), ms(t));
+            for p in &obs.phases {
+                note(&format!("{kind}: phase {:?}", p.phase), p.elapsed_ms);
+            }
+            let t = Instant::now();
+            assert!(matches!(
+                x224_through(&mut channel).await,
+                x224::Confirm::Selected { .. }
+            ));
+            note(
+                &format!("{kind}: X.224 exchange through the channel"),
+                ms(t),
+            );
+            let t = Instant::now();
+            channel.shutdown().await.unwrap();
+            let _ = channel.ending().await;
+            note(&format!("{kind}: close"), ms(t));
+        }
+    }
+    let median = |v: &Vec<f64>| {
+        let mut v = v.clone();
+        v.sort_by(f64::total_cmp);
+        v[v.len() / 2]
+    };
+    println!("BENCH target {target_name} ({target}), {rounds} rounds, medians in ms");
+    order.sort_by_key(|k| k.split(':').next().map(str::to_string));
+    for key in &order {
+        println!("BENCH {key:<55} {:>8.2}", median(&samples[key]));
+    }
+    let direct =
+        median(&samples["direct: TCP connect"]) + median(&samples["direct: X.224 exchange"]);
+    for kind in ["websocket", "http"] {
+        let via = median(&samples[&format!("{kind}: channel set-up (total)")])
+            + median(&samples[&format!("{kind}: X.224 exchange through the channel")]);
+        println!(
+            "BENCH ratio {kind}: connection + X.224 through the gateway / direct = {:.1}x ({via:.1} ms / {direct:.1} ms)",
+            via / direct
+        );
+    }
+}

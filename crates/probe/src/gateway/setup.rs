@@ -152,10 +152,10 @@ impl<'a> Setup<'a> {
         let deadline = self.deadline(phase)?;
         let result = tls::upgrade(tcp, self.name(), deadline).await;
         let elapsed = elapsed_ms(start);
-        self.timed(GatewayPhase::TlsHandshake, start);
         let stream = match result {
             Ok(s) => s,
             Err(outcome) => {
+                self.timed(GatewayPhase::TlsHandshake, start);
                 self.obs.tls.push(GatewayTls {
                     connection: number,
                     elapsed_ms: elapsed,
@@ -179,6 +179,9 @@ impl<'a> Setup<'a> {
             .map(|c| c.name().to_string())
             .unwrap_or_default();
         let proof = self.judge(number, elapsed, cipher, &chain);
+        // The phase's time includes judging the certificate (verifications against the system
+        // trust store); the TLS record's own time is the handshake alone.
+        self.timed(GatewayPhase::TlsHandshake, start);
         Ok((Conn::new(stream, number), proof))
     }
 
