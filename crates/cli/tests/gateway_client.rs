@@ -166,6 +166,31 @@ fn findings(obs: &GatewayObservation) -> Vec<String> {
     ids
 }
 
+/// A set-up that must stop before the channel opens: its observation.
+async fn stops(
+    gw: &Target,
+    target: &str,
+    auth: &GatewayAuth,
+    trust: &Trust,
+) -> Box<GatewayObservation> {
+    match open(gw, target, auth, trust).await {
+        Ok((_, obs)) => panic!("the channel opened: {obs:?}"),
+        Err(obs) => obs,
+    }
+}
+
+/// A set-up that must open.
+async fn opens(
+    gw: &Target,
+    target: &str,
+    auth: &GatewayAuth,
+    trust: &Trust,
+) -> (GatewayChannel, GatewayObservation) {
+    open(gw, target, auth, trust)
+        .await
+        .unwrap_or_else(|o| panic!("{:?}", o.outcome))
+}
+
 /// Sends an X.224 Connection Request through `channel` and returns the Confirm.
 async fn x224_through(channel: &mut GatewayChannel) -> x224::Confirm {
     let request = x224::connection_request(0x3, "rdpdoctor").unwrap();
@@ -265,14 +290,13 @@ async fn without_websocket_the_two_http_channels_carry_the_tunnel() {
     let lab = lab();
     let gw = gateway_by_name(&lab, "gateway-no-websocket");
     let name = client("GWC-HTTP");
-    let (mut channel, obs) = open(
+    let (mut channel, obs) = opens(
         &gw,
         &lab.addr("freerdp-nla"),
         &auth(&name, Some(&password(&lab))),
         &Trust::default(),
     )
-    .await
-    .unwrap_or_else(|o| panic!("{:?}", o.outcome));
+    .await;
     assert_eq!(obs.transport, Some(GatewayTransport::HttpChannels));
     assert_eq!(
         obs.websocket,
@@ -333,15 +357,13 @@ async fn a_wrong_password_is_a_rejected_logon() {
     let lab = lab();
     let gw = gateway_by_name(&lab, "gateway-healthy");
     let mark = LogMark::now(&lab, "gateway-healthy");
-    let obs = open(
+    let obs = stops(
         &gw,
         &lab.addr("freerdp-nla"),
         &auth(&client("GWC-BADPW"), Some("not-the-password")),
         &Trust::default(),
     )
-    .await
-    .err()
-    .expect("a wrong password opens nothing");
+    .await;
     assert!(
         matches!(&obs.outcome, GatewayOutcome::AuthFailed { method: LogonMethod::Negotiate, reason } if reason.contains("AUTHENTICATE")),
         "{:?}",
@@ -357,15 +379,13 @@ async fn a_wrong_password_is_a_rejected_logon() {
 #[tokio::test]
 async fn without_credentials_the_methods_are_listed() {
     let lab = lab();
-    let obs = open(
+    let obs = stops(
         &gateway_by_name(&lab, "gateway-healthy"),
         &lab.addr("freerdp-nla"),
         &auth("GWC-NOCREDS", None),
         &Trust::default(),
     )
-    .await
-    .err()
-    .unwrap();
+    .await;
     assert_eq!(obs.outcome, GatewayOutcome::AuthRequired);
     assert_eq!(obs.offered_methods, ["Negotiate", "NTLM", "Basic"]);
     assert_eq!(obs.http.len(), 1);
@@ -386,15 +406,13 @@ async fn without_credentials_the_methods_are_listed() {
 async fn a_gateway_that_refuses_ntlm_is_told_from_a_wrong_password() {
     let lab = lab();
     let mark = LogMark::now(&lab, "gateway-kerberos-only");
-    let obs = open(
+    let obs = stops(
         &gateway_by_name(&lab, "gateway-kerberos-only"),
         &lab.addr("freerdp-nla"),
         &auth(&client("GWC-KRB"), Some(&password(&lab))),
         &Trust::default(),
     )
-    .await
-    .err()
-    .unwrap();
+    .await;
     assert_eq!(obs.offered_methods, ["Negotiate"]);
     assert!(
         matches!(&obs.outcome, GatewayOutcome::AuthMethodUnsupported { reason } if reason.contains("refuses NTLM inside Negotiate")),
@@ -417,15 +435,13 @@ async fn canary_then_allowed(name: &'static str, expired: bool) {
     let gw = gateway_by_name(&lab, name);
     let canary = "CANARY-gw-7d41f0";
     let mark = LogMark::now(&lab, name);
-    let obs = open(
+    let obs = stops(
         &gw,
         &lab.addr("freerdp-nla"),
         &auth(&client("GWC-CANARY"), Some(canary)),
         &Trust::default(),
     )
-    .await
-    .err()
-    .expect("an unproven gateway gets no credentials");
+    .await;
     assert!(
         matches!(obs.outcome, GatewayOutcome::CredentialsWithheld { .. }),
         "{:?}",
@@ -468,14 +484,13 @@ async fn canary_then_allowed(name: &'static str, expired: bool) {
         any: true,
         ..Trust::default()
     };
-    let (channel, obs) = open(
+    let (channel, obs) = opens(
         &gw,
         &lab.addr("freerdp-nla"),
         &auth(&client("GWC-ANY"), Some(&password(&lab))),
         &trust_any,
     )
-    .await
-    .unwrap_or_else(|o| panic!("{:?}", o.outcome));
+    .await;
     assert_eq!(obs.tls[0].proof, Some(IdentityProof::TrustAnyCert));
     assert_eq!(
         findings(&obs),
@@ -487,14 +502,13 @@ async fn canary_then_allowed(name: &'static str, expired: bool) {
         pins: vec![leaf_pin(&obs)],
         ..Trust::default()
     };
-    let (channel, obs) = open(
+    let (channel, obs) = opens(
         &gw,
         &lab.addr("freerdp-nla"),
         &auth(&client("GWC-PIN"), Some(&password(&lab))),
         &pinned,
     )
-    .await
-    .unwrap_or_else(|o| panic!("{:?}", o.outcome));
+    .await;
     assert_eq!(obs.tls[0].proof, Some(IdentityProof::PinnedCertificate));
     drop(channel);
 }
@@ -514,15 +528,13 @@ async fn a_wrong_name_gateway_certificate_gets_no_credentials() {
 async fn refused(name: &'static str, target: &str, label: &str) -> Box<GatewayObservation> {
     let lab = lab();
     let gw = gateway_by_name(&lab, name);
-    open(
+    stops(
         &gw,
         target,
         &auth(&client(label), Some(&password(&lab))),
         &Trust::default(),
     )
     .await
-    .err()
-    .expect("the gateway refuses")
 }
 
 #[tokio::test]
@@ -588,14 +600,13 @@ async fn pluggable_authentication_needs_the_cookie() {
         a.paa_cookie = cookie.map(|c| Zeroizing::new(c.to_string()));
         a
     };
-    let (channel, obs) = open(
+    let (channel, obs) = opens(
         &gw,
         &lab.addr("freerdp-nla"),
         &with(Some(PAA_COOKIE), "GWC-PAA"),
         &Trust::default(),
     )
-    .await
-    .unwrap_or_else(|o| panic!("{:?}", o.outcome));
+    .await;
     assert!(
         obs.logon.is_none() && obs.offered_methods.is_empty(),
         "HTTP is anonymous there"
@@ -604,15 +615,13 @@ async fn pluggable_authentication_needs_the_cookie() {
     assert!(obs.tunnel.as_ref().unwrap().paa_cookie_sent);
     assert!(findings(&obs).is_empty());
     drop(channel);
-    let obs = open(
+    let obs = stops(
         &gw,
         &lab.addr("freerdp-nla"),
         &with(Some("not-the-cookie"), "GWC-BADPAA"),
         &Trust::default(),
     )
-    .await
-    .err()
-    .unwrap();
+    .await;
     assert_eq!(
         obs.outcome,
         GatewayOutcome::Refused {
@@ -621,15 +630,13 @@ async fn pluggable_authentication_needs_the_cookie() {
         }
     );
     assert_eq!(findings(&obs), ["gateway-auth-failed"]);
-    let obs = open(
+    let obs = stops(
         &gw,
         &lab.addr("freerdp-nla"),
         &with(None, "GWC-NOPAA"),
         &Trust::default(),
     )
-    .await
-    .err()
-    .unwrap();
+    .await;
     assert_eq!(
         obs.outcome,
         GatewayOutcome::Refused {
@@ -644,14 +651,13 @@ async fn pluggable_authentication_needs_the_cookie() {
 async fn an_idle_channel_is_closed_by_the_gateway_with_its_code() {
     let lab = lab();
     let gw = gateway_by_name(&lab, "gateway-idle-drop");
-    let (mut channel, obs) = open(
+    let (mut channel, obs) = opens(
         &gw,
         &lab.addr("freerdp-nla"),
         &auth(&client("GWC-IDLE"), Some(&password(&lab))),
         &Trust::default(),
     )
-    .await
-    .unwrap_or_else(|o| panic!("{:?}", o.outcome));
+    .await;
     assert_eq!(
         obs.authorization.as_ref().unwrap().idle_timeout_minutes,
         Some(1)
@@ -679,15 +685,13 @@ async fn an_idle_channel_is_closed_by_the_gateway_with_its_code() {
 #[tokio::test]
 async fn a_closed_gateway_port_is_unreachable() {
     let lab = lab();
-    let obs = open(
+    let obs = stops(
         &gateway(&lab, "closed"),
         &lab.addr("freerdp-nla"),
         &auth("GWC-CLOSED", None),
         &Trust::default(),
     )
-    .await
-    .err()
-    .unwrap();
+    .await;
     assert_eq!(
         obs.outcome,
         GatewayOutcome::Unreachable {
@@ -932,14 +936,13 @@ async fn bench_gateway_channel_setup() {
             };
             let gw = gateway_by_name(&lab, gw_name);
             let t = Instant::now();
-            let (mut channel, obs) = open(
+            let (mut channel, obs) = opens(
                 &gw,
                 &target,
                 &auth("GWC-BENCH", Some(&pw)),
                 &Trust::default(),
             )
-            .await
-            .unwrap_or_else(|o| panic!("{:?}", o.outcome));
+            .await;
             note(&format!("{kind}: channel set-up (total)"), ms(t));
             for p in &obs.phases {
                 note(&format!("{kind}: phase {:?}", p.phase), p.elapsed_ms);

@@ -17,6 +17,7 @@ use rdpdoctor_observations::{
 use rdpdoctor_wire::tsgu::http::{self, Body, Method, Request, ResponseHead};
 use rdpdoctor_wire::tsgu::websocket;
 use std::time::Instant;
+use zeroize::Zeroizing;
 
 /// The most requests one logon may take (NTLM needs two, Negotiate two or three).
 const MAX_LEGS: u8 = 4;
@@ -27,7 +28,8 @@ struct Ask<'k> {
     websocket_key: Option<&'k str>,
     body: Body,
     /// The Authorization value, and how evidence names it.
-    authorization: Option<(String, String)>,
+    /// (Basic's value holds the password: zeroed when dropped, as the request bytes are.)
+    authorization: Option<(Zeroizing<String>, String)>,
 }
 
 /// Opens the transport: the OUT channel on `out` (already past TLS, with `proof`), the logon,
@@ -255,30 +257,17 @@ async fn logon(
         accepted: false,
         mutual: None,
     };
+    let shared = Legs {
+        connection_id,
+        creds: &creds,
+        channel,
+        key,
+        phase,
+    };
     let result = if method == LogonMethod::Basic {
-        basic(
-            setup,
-            conn,
-            connection_id,
-            &creds,
-            channel,
-            key,
-            phase,
-            &mut record_as,
-        )
-        .await
+        basic(setup, conn, &shared, &mut record_as).await
     } else {
-        tokens(
-            setup,
-            conn,
-            connection_id,
-            &creds,
-            channel,
-            key,
-            phase,
-            &mut record_as,
-        )
-        .await
+        tokens(setup, conn, &shared, &mut record_as).await
     };
     record_as.accepted = result.is_ok();
     if record {
@@ -287,29 +276,41 @@ async fn logon(
     result
 }
 
+/// What every request of one logon shares.
+struct Legs<'a> {
+    connection_id: &'a str,
+    creds: &'a crate::Credentials,
+    channel: HttpChannel,
+    key: Option<&'a str>,
+    phase: GatewayPhase,
+}
+
+impl Legs<'_> {
+    /// A request carrying `authorization` (its value, and how evidence names it).
+    fn ask(&self, value: Zeroizing<String>, label: String) -> Ask<'_> {
+        Ask {
+            channel: self.channel,
+            websocket_key: self.key,
+            body: Body::Empty,
+            authorization: Some((value, label)),
+        }
+    }
+}
+
 /// Basic: one request with the password (the caller checked the certificate).
-#[allow(clippy::too_many_arguments)]
 async fn basic(
     setup: &mut Setup<'_>,
     conn: &mut Conn,
-    connection_id: &str,
-    creds: &crate::Credentials,
-    channel: HttpChannel,
-    key: Option<&str>,
-    phase: GatewayPhase,
+    legs: &Legs<'_>,
     rec: &mut GatewayLogon,
 ) -> Result<ResponseHead, GatewayOutcome> {
-    let ask = Ask {
-        channel,
-        websocket_key: key,
-        body: Body::Empty,
-        authorization: Some((
-            http::basic_authorization(creds.user(), creds.password()),
-            "Basic".to_string(),
-        )),
-    };
+    let value = Zeroizing::new(http::basic_authorization(
+        legs.creds.user(),
+        legs.creds.password(),
+    ));
     rec.legs = 1;
-    let head = exchange(setup, conn, connection_id, ask, phase).await?;
+    let ask = legs.ask(value, "Basic".to_string());
+    let head = exchange(setup, conn, legs.connection_id, ask, legs.phase).await?;
     if head.status == 401 {
         return Err(GatewayOutcome::AuthFailed {
             method: LogonMethod::Basic,
@@ -320,35 +321,28 @@ async fn basic(
 }
 
 /// NTLM or Negotiate: NEGOTIATE, CHALLENGE, AUTHENTICATE (and Negotiate's final token).
-#[allow(clippy::too_many_arguments)]
 async fn tokens(
     setup: &mut Setup<'_>,
     conn: &mut Conn,
-    connection_id: &str,
-    creds: &crate::Credentials,
-    channel: HttpChannel,
-    key: Option<&str>,
-    phase: GatewayPhase,
+    legs: &Legs<'_>,
     rec: &mut GatewayLogon,
 ) -> Result<ResponseHead, GatewayOutcome> {
+    let phase = legs.phase;
     let scheme = rec.method.scheme();
     let host = setup.gateway.host.clone();
     let local = |e: LogonError| GatewayOutcome::Malformed {
         phase,
         reason: format!("the {scheme} logon could not go on: {e}"),
     };
-    let mut logon = Logon::new(rec.method, creds, &host, &setup.auth.client_name).map_err(local)?;
+    let mut logon =
+        Logon::new(rec.method, legs.creds, &host, &setup.auth.client_name).map_err(local)?;
     let mut step = logon.step(None).map_err(local)?;
     loop {
         rec.legs = rec.legs.saturating_add(1);
         let label = format!("{scheme} {}", leg_name(rec.legs));
-        let ask = Ask {
-            channel,
-            websocket_key: key,
-            body: Body::Empty,
-            authorization: Some((http::token_authorization(scheme, &step.token), label)),
-        };
-        let head = exchange(setup, conn, connection_id, ask, phase).await?;
+        let value = Zeroizing::new(http::token_authorization(scheme, &step.token));
+        let ask = legs.ask(value, label);
+        let head = exchange(setup, conn, legs.connection_id, ask, phase).await?;
         let token = head
             .challenges()
             .into_iter()
@@ -503,19 +497,21 @@ async fn exchange(
 ) -> Result<ResponseHead, GatewayOutcome> {
     let start = Instant::now();
     let host = setup.host_header();
-    let request = Request {
-        method: match ask.channel {
-            HttpChannel::Out => Method::OutData,
-            HttpChannel::In => Method::InData,
-        },
-        host: &host,
-        connection_id,
-        authorization: ask.authorization.as_ref().map(|(v, _)| v.as_str()),
-        websocket_key: ask.websocket_key,
-        body: ask.body,
-    }
-    .encode()
-    .map_err(|e| local(phase, e))?;
+    let request = Zeroizing::new(
+        Request {
+            method: match ask.channel {
+                HttpChannel::Out => Method::OutData,
+                HttpChannel::In => Method::InData,
+            },
+            host: &host,
+            connection_id,
+            authorization: ask.authorization.as_ref().map(|(v, _)| v.as_str()),
+            websocket_key: ask.websocket_key,
+            body: ask.body,
+        }
+        .encode()
+        .map_err(|e| local(phase, e))?,
+    );
     let mut rec = HttpExchange {
         connection: conn.number,
         channel: ask.channel,

@@ -15,6 +15,7 @@ use rdpdoctor_observations::{
 };
 use rdpdoctor_wire::tsgu::packet::{self, extended_auth, ServerPacket, CLIENT_CAPABILITIES};
 use std::time::Instant;
+use zeroize::Zeroizing;
 
 /// Runs the four steps on `link`.
 pub(super) async fn create(setup: &mut Setup<'_>, link: &mut Link) -> Result<(), GatewayOutcome> {
@@ -31,36 +32,35 @@ async fn handshake(setup: &mut Setup<'_>, link: &mut Link) -> Result<(), Gateway
     } else {
         extended_auth::NONE
     };
-    let start = Instant::now();
-    let answer = round_trip(setup, link, phase, &packet::handshake_request(asked)).await?;
-    let ServerPacket::HandshakeResponse(h) = answer else {
-        return Err(unexpected(phase, &answer));
-    };
+    let request = packet::handshake_request(asked);
+    let (h, elapsed_ms) = answer(setup, link, phase, &request, |p| match p {
+        ServerPacket::HandshakeResponse(h) => Ok(h),
+        other => Err(other),
+    })
+    .await?;
     setup.obs.handshake = Some(HandshakeAnswer {
         asked_extended_auth: asked,
         status: h.error_code,
         version: h.version,
         extended_auth: h.extended_auth,
-        elapsed_ms: elapsed_ms(start),
+        elapsed_ms,
     });
     refused(phase, h.error_code)
 }
 
 async fn tunnel(setup: &mut Setup<'_>, link: &mut Link) -> Result<(), GatewayOutcome> {
     let phase = GatewayPhase::TunnelCreate;
-    let start = Instant::now();
-    let cookie = setup
-        .auth
-        .paa_cookie
-        .as_ref()
-        .map(|c| c.as_str().to_string());
-    let request = packet::tunnel_create(CLIENT_CAPABILITIES, cookie.as_deref())
-        .map_err(|e| malformed(phase, format!("the tunnel create cannot be built: {e}")))?;
-    drop(cookie);
-    let answer = round_trip(setup, link, phase, &request).await?;
-    let ServerPacket::TunnelResponse(t) = answer else {
-        return Err(unexpected(phase, &answer));
-    };
+    let cookie = setup.auth.paa_cookie.as_ref().map(|c| c.as_str());
+    // The request carries the cookie, a bearer secret: zeroed once sent.
+    let request = Zeroizing::new(
+        packet::tunnel_create(CLIENT_CAPABILITIES, cookie)
+            .map_err(|e| malformed(phase, format!("the tunnel create cannot be built: {e}")))?,
+    );
+    let (t, elapsed_ms) = answer(setup, link, phase, &request, |p| match p {
+        ServerPacket::TunnelResponse(t) => Ok(t),
+        other => Err(other),
+    })
+    .await?;
     setup.obs.tunnel = Some(TunnelAnswer {
         offered_capabilities: CLIENT_CAPABILITIES,
         paa_cookie_sent: setup.auth.paa_cookie.is_some(),
@@ -69,52 +69,66 @@ async fn tunnel(setup: &mut Setup<'_>, link: &mut Link) -> Result<(), GatewayOut
         capabilities: t.capabilities,
         soh_requested: t.soh_requested,
         consent_message: t.consent_message.map(|m| clean(&m, 2000)),
-        elapsed_ms: elapsed_ms(start),
+        elapsed_ms,
     });
     refused(phase, t.status)
 }
 
 async fn authorize(setup: &mut Setup<'_>, link: &mut Link) -> Result<(), GatewayOutcome> {
     let phase = GatewayPhase::TunnelAuth;
-    let start = Instant::now();
-    let name = setup.auth.client_name.clone();
-    let request = packet::tunnel_auth(&name).map_err(|e| {
+    let client_name = setup.auth.client_name.clone();
+    let request = packet::tunnel_auth(&client_name).map_err(|e| {
         malformed(
             phase,
             format!("the tunnel authorization cannot be built: {e}"),
         )
     })?;
-    let answer = round_trip(setup, link, phase, &request).await?;
-    let ServerPacket::TunnelAuthResponse(a) = answer else {
-        return Err(unexpected(phase, &answer));
-    };
+    let (a, elapsed_ms) = answer(setup, link, phase, &request, |p| match p {
+        ServerPacket::TunnelAuthResponse(a) => Ok(a),
+        other => Err(other),
+    })
+    .await?;
     setup.obs.authorization = Some(AuthorizationAnswer {
-        client_name: name,
+        client_name,
         status: a.error_code,
         idle_timeout_minutes: a.idle_timeout_minutes,
         redir_flags: a.redir_flags,
-        elapsed_ms: elapsed_ms(start),
+        elapsed_ms,
     });
     refused(phase, a.error_code)
 }
 
 async fn channel(setup: &mut Setup<'_>, link: &mut Link) -> Result<(), GatewayOutcome> {
     let phase = GatewayPhase::ChannelCreate;
-    let start = Instant::now();
-    let target = setup.obs.target.clone();
-    let request = packet::channel_create(&[target.as_str()], setup.obs.target_port)
+    let request = packet::channel_create(&[setup.obs.target.as_str()], setup.obs.target_port)
         .map_err(|e| malformed(phase, format!("the channel create cannot be built: {e}")))?;
-    let answer = round_trip(setup, link, phase, &request).await?;
-    let ServerPacket::ChannelResponse(c) = answer else {
-        return Err(unexpected(phase, &answer));
-    };
+    let (c, elapsed_ms) = answer(setup, link, phase, &request, |p| match p {
+        ServerPacket::ChannelResponse(c) => Ok(c),
+        other => Err(other),
+    })
+    .await?;
     setup.obs.channel = Some(ChannelAnswer {
         status: c.error_code,
         channel_id: c.channel_id,
         udp_port: c.udp_port,
-        elapsed_ms: elapsed_ms(start),
+        elapsed_ms,
     });
     refused(phase, c.error_code)
+}
+
+/// Sends `request` and takes the answer `pick` expects (anything else is out of order), with
+/// the step's time.
+async fn answer<T>(
+    setup: &mut Setup<'_>,
+    link: &mut Link,
+    phase: GatewayPhase,
+    request: &[u8],
+    pick: impl FnOnce(ServerPacket) -> Result<T, ServerPacket>,
+) -> Result<(T, f64), GatewayOutcome> {
+    let start = Instant::now();
+    let packet = round_trip(setup, link, phase, request).await?;
+    let value = pick(packet).map_err(|got| unexpected(phase, &got))?;
+    Ok((value, elapsed_ms(start)))
 }
 
 fn refused(phase: GatewayPhase, status: u32) -> Result<(), GatewayOutcome> {

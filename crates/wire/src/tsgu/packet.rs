@@ -408,12 +408,7 @@ fn u32_field(body: &[u8], at: &mut usize, packet: &'static str) -> Result<u32, P
 
 /// UTF-16LE text, without its terminating NULs; lossy on unpaired surrogates.
 pub fn utf16_text(bytes: &[u8]) -> String {
-    let units: Vec<u16> = bytes
-        .chunks_exact(2)
-        .filter_map(|c| <[u8; 2]>::try_from(c).ok())
-        .map(u16::from_le_bytes)
-        .collect();
-    String::from_utf16_lossy(&units)
+    crate::bytes::utf16le(bytes)
         .trim_end_matches('\0')
         .to_string()
 }
