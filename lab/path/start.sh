@@ -43,7 +43,8 @@
 # e.g. ns_spawn "$NS_ROUTER" pyrdp "$STATE/pyrdp.log" pyrdp-mitm 198.18.2.10:3389 -a "$ROUTER_C" -l 3392
 # A router.d file that fails stops the lab start (fail loudly, never skip).
 #
-# Env: RDPDOCTOR_LAB_BASE_PORT (names the namespaces rdpd-BASE-*, default 43389),
+# Env: RDPDOCTOR_LAB_BASE_PORT (names the namespaces rdpd-BASE-*; default 13389, the loopback
+#      lab's default, so that one variable names both labs),
 #      RDPDOCTOR_LAB_WAIT (seconds to wait for listeners, default 15).
 # Needs root (CI runs as root). It fails, never skips, when namespaces cannot be made.
 set -euo pipefail
@@ -58,7 +59,7 @@ PIDS="$STATE/pids"
 CONF="$STATE/conf"
 CERTS="$STATE/certs"
 LOOP_STATE="$LAB/state"
-BASE=${RDPDOCTOR_LAB_BASE_PORT:-43389}
+BASE=${RDPDOCTOR_LAB_BASE_PORT:-13389}
 WAIT=${RDPDOCTOR_LAB_WAIT:-15}
 XRDP_LOGLEVEL=${RDPDOCTOR_LAB_XRDP_LOGLEVEL:-INFO}
 LAB_USER=labuser

@@ -16,6 +16,7 @@ mod model;
 pub mod ntstatus;
 mod rules;
 mod verdict;
+pub mod words;
 
 pub use context::{ClientProfile, Context, PROFILES};
 pub use finding_id::{FindingId, UnknownFindingId};
@@ -36,7 +37,9 @@ pub fn diagnose(obs: &Observations, ctx: &Context) -> Diagnosis {
     facts.nla = rules::nla_facts(obs);
     facts.session = rules::session_facts(obs);
     facts.path = rules::path_facts(obs);
-    let verdict = verdict::decide(&findings, &facts);
+    // A name lookup is already a network probe, even when it found no address.
+    let probed = obs.target.is_some() && obs.dns.is_some();
+    let verdict = verdict::decide(&findings, &facts, probed);
     Diagnosis {
         target: obs.target.as_ref().map(|t| t.to_string()),
         verdict,

@@ -83,7 +83,10 @@ pub fn load(files: &[PathBuf], accept: Accept) -> Result<Observations, String> {
         }
         // UTF-8 with or without a BOM, or UTF-16 as PowerShell's Out-File writes it.
         let text = input.read_text().map_err(|e| e.to_string())?;
-        obs = Some(Observations::from_json(&text).map_err(|e| format!("{name}: {e}"))?);
+        obs = Some(
+            Observations::from_json(&text)
+                .map_err(|e| super::diagnose::load_error(&name, &text, e))?,
+        );
     }
     let mut obs = obs.unwrap_or_else(|| Observations::new(None));
     let mut options = ReadOptions::default();

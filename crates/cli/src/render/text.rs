@@ -3,7 +3,7 @@
 
 use super::escape::line as e;
 use rdpdoctor_codes::Family;
-use rdpdoctor_diagnose::{ClientError, Diagnosis, Finding, Status};
+use rdpdoctor_diagnose::{words, ClientError, Diagnosis, Finding, Status};
 use std::fmt::Write;
 
 pub fn report(d: &Diagnosis, duration_ms: Option<f64>) -> String {
@@ -176,8 +176,14 @@ fn details(out: &mut String, d: &Diagnosis, duration_ms: Option<f64>) {
     if let Some(p) = &f.path {
         let _ = writeln!(
             out,
-            "  Path: round trip {:.2} ms lowest, {:.2} ms median over {} connections; {} segments retransmitted ({} with data loss); {} of {} data segments lost",
-            p.rtt_min_ms, p.rtt_median_ms, p.connections, p.retransmitted_segments, p.connections_with_data_loss, p.lost_segments, p.data_segments
+            "  Path: round trip {} lowest, {} median over {}; {} retransmitted ({} with data loss); {} of {} lost",
+            words::ms(p.rtt_min_ms),
+            words::ms(p.rtt_median_ms),
+            words::count(p.connections, "connection"),
+            words::count(p.retransmitted_segments, "segment"),
+            p.connections_with_data_loss,
+            p.lost_segments,
+            words::count(p.data_segments, "data segment")
         );
     }
     if !f.negotiation.is_empty() {
@@ -232,10 +238,10 @@ fn certificate(out: &mut String, c: &rdpdoctor_diagnose::CertificateFacts) {
     } else {
         let _ = writeln!(
             out,
-            "    valid {} to {} ({} days left)",
+            "    valid {} to {} ({})",
             e(&c.not_before),
             e(&c.not_after),
-            c.days_left
+            c.expiry()
         );
     }
     let _ = writeln!(out, "    key {}, signature {}", e(&c.key), e(&c.signature));

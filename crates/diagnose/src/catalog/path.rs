@@ -368,20 +368,16 @@ pub(super) const ENTRIES: &[FindingDef] = &[
 
 #[cfg(test)]
 mod tests {
-    /// Each id here is one FINDINGS.md lists (as a planned id or in a table), spelled alike.
+    /// Each id here is one finding-ids.md lists (as a planned id or in a table), spelled alike.
     #[test]
     fn path_ids_are_the_planned_ones() {
-        let path = concat!(
-            env!("CARGO_MANIFEST_DIR"),
-            "/../../../shared/design/FINDINGS.md"
-        );
-        let text = std::fs::read_to_string(path).unwrap_or_else(|e| {
-            panic!("{path}: {e} (the shared design folder must sit beside the checkout)")
-        });
+        let path = concat!(env!("CARGO_MANIFEST_DIR"), "/../../docs/finding-ids.md");
+        let text = std::fs::read_to_string(path)
+            .unwrap_or_else(|e| panic!("{path}: {e} (the finding-id contract of the repository)"));
         for d in super::ENTRIES {
             assert!(
                 text.contains(&format!("`{}`", d.id)),
-                "{} is not an id FINDINGS.md names",
+                "{} is not an id finding-ids.md names",
                 d.id
             );
         }

@@ -7,7 +7,7 @@ use crate::model::{Finding, Severity};
 use crate::FindingId;
 use rdpdoctor_observations::{Certificate, HostKind, Observations, Target};
 
-const DAY: i64 = 86_400;
+use crate::model::{expiry_words, whole_days};
 
 pub(super) fn check(obs: &Observations, ctx: &Context, vars: &Vars, out: &mut Vec<Finding>) {
     let Some(cert) = obs.tls.as_ref().and_then(|t| t.certificate.as_ref()) else {
@@ -42,9 +42,9 @@ fn validity(cert: &Certificate, who: &str, ctx: &Context, vars: &Vars, out: &mut
             FindingId::CertExpired,
             vars,
             vec![format!(
-                "{who}: notAfter {} is {} days ago",
+                "{who}: notAfter {}: {}",
                 cert.not_after.strftime("%Y-%m-%d %H:%M UTC"),
-                (now - after) / DAY
+                expiry_words(whole_days(after - now), true)
             )],
         );
         f.severity = validity_severity;
@@ -54,22 +54,26 @@ fn validity(cert: &Certificate, who: &str, ctx: &Context, vars: &Vars, out: &mut
             FindingId::CertNotYetValid,
             vars,
             vec![format!(
-                "{who}: notBefore {} is {} days ahead of this machine's clock ({})",
+                "{who}: notBefore {} is {} ahead of this machine's clock ({})",
                 cert.not_before.strftime("%Y-%m-%d %H:%M UTC"),
-                (before - now + DAY - 1) / DAY,
+                match whole_days(before - now) {
+                    0 => "less than a day".to_string(),
+                    1 => "1 day".to_string(),
+                    d => format!("{d} days"),
+                },
                 ctx.now.strftime("%Y-%m-%d %H:%M UTC")
             )],
         );
         f.severity = validity_severity;
         out.push(f);
-    } else if (after - now) / DAY < ctx.cert_warning_days {
+    } else if whole_days(after - now) < ctx.cert_warning_days {
         out.push(finding(
             FindingId::CertExpiringSoon,
             vars,
             vec![format!(
-                "{who}: notAfter {} is in {} days (threshold {} days)",
+                "{who}: notAfter {}: {} (threshold {} days)",
                 cert.not_after.strftime("%Y-%m-%d %H:%M UTC"),
-                (after - now) / DAY,
+                expiry_words(whole_days(after - now), false),
                 ctx.cert_warning_days
             )],
         ));

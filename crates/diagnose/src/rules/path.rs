@@ -513,8 +513,10 @@ fn quality(obs: &Observations, path: &PathObservation, vars: &Vars, out: &mut Ve
             FindingId::HighLatency,
             vars,
             vec![format!(
-                "median round trip {:.1} ms over {} probe connections (lowest {:.1} ms), from the kernel's TCP statistics (TCP_INFO); the threshold is {HIGH_LATENCY_MS} ms",
-                f.rtt_median_ms, f.connections, f.rtt_min_ms
+                "median round trip {} over {} (lowest {}), from the kernel's TCP statistics (TCP_INFO); the threshold is {HIGH_LATENCY_MS} ms",
+                crate::words::ms(f.rtt_median_ms),
+                crate::words::count(f.connections, "probe connection"),
+                crate::words::ms(f.rtt_min_ms)
             )],
         );
         let suffers = suffering(obs, &f, out);
@@ -534,11 +536,11 @@ fn quality(obs: &Observations, path: &PathObservation, vars: &Vars, out: &mut Ve
         let dsack: u32 = path.tcp_info.iter().filter_map(|s| s.dsack_dups).sum();
         let evidence = vec![
             format!(
-                "{} of {} data segments sent to {} over {} probe connections were lost ({:.1}%): {} retransmitted, less {dsack} the server reported as needless duplicates (D-SACK)",
+                "{} of {} sent to {} over {} were lost ({:.1}%): {} retransmitted, less {dsack} the server reported as needless duplicates (D-SACK)",
                 f.lost_segments,
-                f.data_segments,
+                crate::words::count(f.data_segments, "data segment"),
                 servers.first().map(|s| s.to_string()).unwrap_or_default(),
-                f.connections,
+                crate::words::count(f.connections, "probe connection"),
                 loss_percent(&f),
                 f.retransmitted_segments,
             ),
