@@ -170,9 +170,10 @@ pub fn describe(obs: &GatewayObservation) -> String {
             "{at}: unreachable ({}); check the gateway name and port",
             phase.label()
         ),
-        GatewayOutcome::TlsFailed => {
-            format!("{at}: the TLS handshake failed; see the TLS evidence")
-        }
+        GatewayOutcome::TlsFailed => format!(
+            "{at}: the TLS handshake failed ({}); check the gateway's TLS settings and what listens on that port",
+            obs.tls.last().map_or_else(|| "no handshake".to_string(), |t| format!("{:?}", t.outcome))
+        ),
         GatewayOutcome::NotAGateway { reason } => format!("{at} is not an RD Gateway: {reason}"),
         GatewayOutcome::AuthRequired => format!(
             "{at} requires a logon ({}); give --user",
