@@ -10,6 +10,7 @@ mod ciphers;
 mod dns;
 mod framed;
 mod full;
+pub mod gateway;
 mod hold;
 mod host;
 mod intercept;

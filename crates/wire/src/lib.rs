@@ -11,4 +11,5 @@ pub mod ntlm;
 pub mod rdp_crypto;
 pub mod session;
 pub mod tpkt;
+pub mod tsgu;
 pub mod x224;
