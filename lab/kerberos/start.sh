@@ -41,7 +41,7 @@
 # Everything the tests need (namespaces, addresses, accounts, krb5.conf files, event logs) is
 # listed in lab/kerberos/state/kerberos.json.
 #
-# Env: RDPDOCTOR_LAB_BASE_PORT (names the namespaces rdpd-krb-BASE-*, default 43389),
+# Env: RDPDOCTOR_LAB_BASE_PORT (names the namespaces rdpd-krb-BASE-*, default 13389, as the loopback and path labs),
 #      RDPDOCTOR_LAB_WAIT (seconds to wait for listeners, default 30).
 # Needs root (CI runs as root). It fails, never skips, when something cannot start.
 set -euo pipefail
@@ -57,7 +57,7 @@ CONF="$STATE/conf"
 CERTS="$STATE/certs"
 SAMBA="$STATE/samba"
 LOOP_STATE="$LAB/state"
-BASE=${RDPDOCTOR_LAB_BASE_PORT:-43389}
+BASE=${RDPDOCTOR_LAB_BASE_PORT:-13389}
 WAIT=${RDPDOCTOR_LAB_WAIT:-30}
 VENV=${RDPDOCTOR_LAB_KERBEROS_VENV:-/opt/rdpdoctor-lab/kerberos-venv}
 
@@ -200,6 +200,10 @@ in_srv_dc samba-tool domain provision --realm="$REALM" --domain="$DOMAIN" --serv
 # a query out of the lab, so drop it (unknown names get an error answer instead). Logs stay in state/.
 sed -i '/dns forwarder/d; s#^\(\s*log file = \).*#\1'"$STATE"'/samba.log.%m#' "$SMBCONF"
 sed -i 's#^\(\s*workgroup = .*\)#\1\n\tserver services = -s3fs -nbt -wrepl\n\tlog level = 1 auth_audit:3 kerberos:2#' "$SMBCONF"
+# Samba keeps its pid file and sockets under /run/samba and /var/lib/samba by default: a second
+# lab (another base port) or a host's own Samba would collide there, so they live in state/ too.
+mkdir -p "$SAMBA/run"
+sed -i 's#^\(\s*workgroup = .*\)#\1\n\tpid directory = '"$SAMBA"'/run\n\tncalrpc dir = '"$SAMBA"'/run/ncalrpc\n\twinbindd socket directory = '"$SAMBA"'/run/winbindd\n\tntp signd socket directory = '"$SAMBA"'/run/ntp_signd#' "$SMBCONF"
 grep -q 'dns forwarder' "$SMBCONF" && die "$SMBCONF still names a DNS forwarder"
 
 tool() { # samba-tool SUBCOMMAND... against the provisioned database

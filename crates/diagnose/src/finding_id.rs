@@ -132,6 +132,8 @@ finding_ids! {
     GatewayPolicyDenied => "gateway-policy-denied",
     GatewayBusy => "gateway-busy",
     GatewayTargetUnreachable => "gateway-target-unreachable",
+    GatewayTlsFailed => "gateway-tls-failed",
+    GatewayTunnelFailed => "gateway-tunnel-failed",
     RedirectTargetUnreachable => "redirect-target-unreachable",
     RdpFileSettingBreaks => "rdp-file-setting-breaks",
     KerberosKdcNotFound => "kerberos-kdc-not-found",

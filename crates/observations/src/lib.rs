@@ -7,6 +7,7 @@
 
 mod ciphers;
 mod evidence;
+mod gateway;
 mod intercept;
 mod network;
 mod nla;
@@ -20,6 +21,7 @@ mod udp;
 
 pub use ciphers::*;
 pub use evidence::*;
+pub use gateway::*;
 pub use intercept::*;
 pub use network::*;
 pub use nla::*;
@@ -53,6 +55,9 @@ pub struct Observations {
     /// The per-phase deadline the probe ran with, in seconds.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub timeout_secs: Option<f64>,
+    /// The RD Gateway leg, when the check went through a gateway.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub gateway: Option<GatewayObservation>,
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub dns: Option<DnsObservation>,
     #[serde(default, skip_serializing_if = "Option::is_none")]
@@ -100,6 +105,7 @@ impl Observations {
             started_at: None,
             duration_ms: None,
             timeout_secs: None,
+            gateway: None,
             dns: None,
             tcp: None,
             negotiation: Vec::new(),

@@ -11,6 +11,7 @@ mod dns;
 mod errqueue;
 mod framed;
 mod full;
+pub mod gateway;
 mod hold;
 mod host;
 mod intercept;

@@ -12,4 +12,5 @@ pub mod rdp_crypto;
 pub mod rdpeudp;
 pub mod session;
 pub mod tpkt;
+pub mod tsgu;
 pub mod x224;

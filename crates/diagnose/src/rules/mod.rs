@@ -2,6 +2,7 @@
 
 mod certificate;
 mod clients;
+mod gateway;
 mod hold;
 mod intercept;
 mod negotiation;
@@ -36,6 +37,7 @@ use rdpdoctor_observations::{HostKind, Observations};
 pub(crate) fn run(obs: &Observations, ctx: &Context) -> Vec<Finding> {
     let vars = Vars::from(obs);
     let mut out = Vec::new();
+    gateway::check(obs, ctx, &vars, &mut out);
     reachability::check(obs, &vars, &mut out);
     negotiation::check(obs, &vars, &mut out);
     tls::check(obs, ctx, &vars, &mut out);
