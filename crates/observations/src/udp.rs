@@ -10,8 +10,8 @@ use std::net::SocketAddr;
 pub struct UdpTransportObservation {
     /// The address the SYN went to (the server's address, the UDP port).
     pub address: SocketAddr,
-    /// SYN datagrams sent: 1, or 2 when the first got no answer in time (never more: a SYN is
-    /// answered with a datagram as large, a reflection vector).
+    /// SYN datagrams sent: 1, or 2 when the first got no answer in time (never more: RDP's UDP
+    /// port answers unsolicited datagrams, a reflection vector).
     pub datagrams_sent: u8,
     /// Size of the SYN datagram, padding included (MS-RDPEUDP 3.1.5.1.1 step 6).
     pub syn_bytes: usize,

@@ -2,9 +2,10 @@
 //! UDP port, at most one retry, and what came back: a SYN+ACK (decoded), nothing, an ICMP error
 //! (from the socket's error queue), or bytes that are not a set-up datagram.
 //!
-//! Why so little: an unsolicited SYN is answered with a datagram as large as itself, which makes
-//! RDP's UDP port a reflection vector (CERT-EU advisory 2021-005); a prober that sends more than
-//! a client would becomes part of the problem. A client retransmits its SYN three to five times
+//! Why so little: RDP's UDP port answers unsolicited datagrams, which makes it a reflection
+//! vector (CERT-EU advisory 2021-005; this SYN is padded to 1232 bytes as a client's must be, so
+//! its answer is no larger); a prober that sends more than a client would becomes part of the
+//! problem. A client retransmits its SYN three to five times
 //! (3.1.5.2 step 4); this sends one, and one more only when the first got nothing back.
 //!
 //! It runs only on request (`check --udp`) and only once the TCP port answered: an RDP client
