@@ -327,3 +327,34 @@ fn a_scan_of_the_lab_and_a_full_logon_match_the_schemas() {
     c.validates("check.schema.json", "check --full --user", &v);
     let _ = std::fs::remove_dir_all(&dir);
 }
+
+/// `check --udp` against the lab's RDPEUDP responder (an answer) and the real xrdp's closed UDP
+/// port (no answer): `facts.udp` and `observations.udp` as the schemas document them.
+#[cfg(feature = "lab")]
+#[test]
+fn a_udp_probe_matches_the_schemas() {
+    let c = Contract::load();
+    let lab = common::Lab::get();
+    let udp: Value = serde_json::from_str(
+        &std::fs::read_to_string(workspace_root().join("lab/state/udp.json")).expect("udp.json"),
+    )
+    .expect("json");
+    let answer = udp["responders"]
+        .as_array()
+        .and_then(|a| a.iter().find(|r| r["mode"] == "answer"))
+        .map(|r| r["port"].to_string())
+        .expect("the answer responder");
+    let xrdp = lab.addr("xrdp-negotiate");
+    for extra in [vec!["--udp-port", answer.as_str()], vec![]] {
+        let mut args = vec!["check", xrdp.as_str(), "--udp", "--timeout", "2", "--json"];
+        args.extend(extra);
+        let (_, v) = run_json(&args);
+        assert!(v["facts"]["udp"].is_object(), "{}", v["facts"]);
+        c.validates("check.schema.json", &format!("{args:?}"), &v);
+        c.validates(
+            "observations.schema.json",
+            &format!("{args:?} observations"),
+            &v["observations"],
+        );
+    }
+}

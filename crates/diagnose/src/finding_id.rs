@@ -116,6 +116,7 @@ finding_ids! {
     NoRoute => "no-route",
     AddressUnreachable => "address-unreachable",
     TlsResetInPath => "tls-reset-in-path",
+    TlsDroppedInPath => "tls-dropped-in-path",
     PathMtuBlackhole => "path-mtu-blackhole",
     HighLatency => "high-latency",
     PacketLoss => "packet-loss",
@@ -143,6 +144,7 @@ finding_ids! {
     KerberosEtypeUnsupported => "kerberos-etype-unsupported",
     NtlmBlocked => "ntlm-blocked",
     KerberosNotUsed => "kerberos-not-used",
+    UdpTransportUnavailable => "udp-transport-unavailable",
 }
 
 impl fmt::Display for FindingId {

@@ -37,9 +37,11 @@ pub fn diagnose(obs: &Observations, ctx: &Context) -> Diagnosis {
     facts.nla = rules::nla_facts(obs);
     facts.session = rules::session_facts(obs);
     facts.path = rules::path_facts(obs);
+    facts.udp = rules::udp_facts(obs);
     // A name lookup is already a network probe, even when it found no address.
     let probed = obs.target.is_some() && obs.dns.is_some();
-    let verdict = verdict::decide(&findings, &facts, probed);
+    let mut verdict = verdict::decide(&findings, &facts, probed);
+    verdict::udp_scope(&mut verdict, &facts);
     Diagnosis {
         target: obs.target.as_ref().map(|t| t.to_string()),
         verdict,

@@ -185,6 +185,24 @@ pub struct Facts {
     /// Round trip and retransmissions of the probe connections (the kernel's TCP_INFO).
     #[serde(skip_serializing_if = "Option::is_none")]
     pub path: Option<PathFacts>,
+    /// The RDP UDP transport (`check --udp`): whether the server's UDP port answered a SYN.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub udp: Option<UdpFacts>,
+}
+
+/// What the RDP UDP transport probe got, in words (`check --udp`).
+#[derive(Clone, Debug, Default, Serialize, Deserialize)]
+#[serde(default)]
+pub struct UdpFacts {
+    /// The address and UDP port the SYN datagram went to.
+    pub address: String,
+    /// Whether a SYN+ACK a client can use came back.
+    pub answered: bool,
+    /// The RDP-UDP version the answer settles on (RDPUDP_PROTOCOL_VERSION_2), when it answered.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub version: Option<String>,
+    /// One line: what came back.
+    pub summary: String,
 }
 
 /// Path quality, measured on every check.

@@ -158,6 +158,21 @@ pub(crate) fn decide(findings: &[Finding], facts: &crate::model::Facts, probed: 
     }
 }
 
+/// With `check --udp`, the scope also says what the UDP transport probe tried and got.
+pub(crate) fn udp_scope(verdict: &mut Verdict, facts: &crate::model::Facts) {
+    if let Some(u) = &facts.udp {
+        let got = if u.answered {
+            "it answers"
+        } else {
+            "no usable answer (udp-transport-unavailable)"
+        };
+        verdict.scope.push_str(&format!(
+            " The RDP UDP transport: one SYN datagram (at most one retry) to UDP {}: {got}; the multitransport offer inside a session (--full) is not examined.",
+            u.address
+        ));
+    }
+}
+
 /// How far a check went, so that no verdict claims a step that was not tried.
 enum Reach {
     /// Only offline evidence (event logs, registry exports): no network check at all.

@@ -16,6 +16,8 @@ mod rdp_security;
 mod session;
 mod target;
 mod transport;
+mod ttl_walk;
+mod udp;
 
 pub use ciphers::*;
 pub use evidence::*;
@@ -28,6 +30,8 @@ pub use rdp_security::*;
 pub use session::*;
 pub use target::{HostKind, Target, TargetError, DEFAULT_PORT};
 pub use transport::*;
+pub use ttl_walk::*;
+pub use udp::*;
 
 use jiff::Timestamp;
 use serde::{Deserialize, Serialize};
@@ -81,6 +85,9 @@ pub struct Observations {
     /// The network path: TCP statistics, ICMP errors, other addresses, retries.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub path: Option<PathObservation>,
+    /// The RDP UDP transport: one SYN datagram to the server's UDP port (`check --udp`).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub udp: Option<UdpTransportObservation>,
     /// The certificate the client expected (a pin, or the one remembered for this target).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub expected_certificate: Option<CertificateExpectation>,
@@ -109,6 +116,7 @@ impl Observations {
             session: None,
             ciphers: None,
             path: None,
+            udp: None,
             expected_certificate: None,
             evidence: Evidence::default(),
         }

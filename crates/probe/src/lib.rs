@@ -8,6 +8,7 @@ mod certificate;
 mod check;
 mod ciphers;
 mod dns;
+mod errqueue;
 mod framed;
 mod full;
 pub mod gateway;
@@ -26,10 +27,13 @@ mod tcp;
 mod tcp_info;
 mod tls;
 mod trust;
+mod ttl_walk;
+mod udp;
 
 pub use check::check;
 pub use options::{Credentials, ProbeOptions};
 pub use trust::Trust;
+pub use udp::probe_udp_transport;
 
 use std::time::Instant;
 

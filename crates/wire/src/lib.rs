@@ -9,6 +9,7 @@ pub mod credssp;
 pub mod mcs;
 pub mod ntlm;
 pub mod rdp_crypto;
+pub mod rdpeudp;
 pub mod session;
 pub mod tpkt;
 pub mod tsgu;

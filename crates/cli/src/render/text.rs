@@ -186,6 +186,14 @@ fn details(out: &mut String, d: &Diagnosis, duration_ms: Option<f64>) {
             words::count(p.data_segments, "data segment")
         );
     }
+    if let Some(u) = &f.udp {
+        let _ = writeln!(
+            out,
+            "  UDP transport ({}): {}",
+            e(&u.address),
+            e(&u.summary)
+        );
+    }
     if !f.negotiation.is_empty() {
         let _ = writeln!(out, "  Negotiation:");
         for n in &f.negotiation {

@@ -2,8 +2,9 @@
 //! a Windows client would most likely show. Ids are a public contract (scripts match on them): stable,
 //! kebab-case, never renamed. `docs/findings.md` is generated from this data.
 //!
-//! Placeholders in fix commands: `{host}`, `{port}` and `{sha1}` (certificate thumbprint) are
-//! filled in from the observations when a finding is produced.
+//! Placeholders in fix commands: `{host}`, `{port}`, `{udp_port}` (the UDP port `check --udp`
+//! probed) and `{sha1}` (certificate thumbprint) are filled in from the observations when a
+//! finding is produced.
 
 mod clients;
 mod gateway;
@@ -17,6 +18,7 @@ pub(crate) mod path;
 mod rdp_security;
 mod session;
 mod trust;
+mod udp;
 
 use crate::model::{Severity, Step};
 use crate::FindingId;
@@ -179,6 +181,7 @@ pub fn all() -> impl Iterator<Item = &'static FindingDef> {
         .chain(clients::ENTRIES)
         .chain(path::ENTRIES)
         .chain(gateway::ENTRIES)
+        .chain(udp::ENTRIES)
 }
 
 /// The entry for `id`. Every id has one (a test proves it); `None` cannot happen in practice.

@@ -14,6 +14,8 @@ mod reachability;
 mod session;
 mod tls;
 mod trust;
+mod ttl_walk;
+mod udp;
 
 pub(crate) use certificate::cert_names;
 pub(crate) use nla::facts as nla_facts;
@@ -22,6 +24,7 @@ pub(crate) use path::facts as path_facts;
 pub(crate) use rdp_security::facts as rdp_security_facts;
 pub use session::describe_delegation;
 pub(crate) use session::facts as session_facts;
+pub(crate) use udp::facts as udp_facts;
 
 use crate::catalog;
 use crate::context::Context;
@@ -48,6 +51,7 @@ pub(crate) fn run(obs: &Observations, ctx: &Context) -> Vec<Finding> {
     offline::check(obs, ctx, &vars, &mut out);
     clients::check(obs, ctx, &vars, &mut out);
     path::check(obs, &vars, &mut out);
+    udp::check(obs, &vars, &mut out);
     out
 }
 
@@ -55,6 +59,8 @@ pub(crate) fn run(obs: &Observations, ctx: &Context) -> Vec<Finding> {
 pub(crate) struct Vars {
     host: String,
     port: String,
+    /// The UDP port `check --udp` probed (the TCP port unless --udp-port said otherwise).
+    udp_port: String,
     sha1: String,
     /// The target is an IP address, not a name: commands that resolve or register a name
     /// (`Resolve-DnsName 127.0.0.1`, an SPN for an address) make no sense for it.
@@ -77,9 +83,14 @@ impl Vars {
             .and_then(|t| t.certificate.as_ref())
             .map(|c| c.sha1_hex.clone())
             .unwrap_or_else(|| "THUMBPRINT".to_string());
+        let udp_port = obs
+            .udp
+            .as_ref()
+            .map_or_else(|| port.clone(), |u| u.address.port().to_string());
         Vars {
             host,
             port,
+            udp_port,
             sha1,
             address,
         }
@@ -93,6 +104,7 @@ impl Vars {
     fn fill(&self, text: &str) -> String {
         text.replace("{host}", &self.host)
             .replace("{port}", &self.port)
+            .replace("{udp_port}", &self.udp_port)
             .replace("{sha1}", &self.sha1)
     }
 }
