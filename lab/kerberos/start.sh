@@ -342,6 +342,7 @@ start_host() { # NAME MODE PORT
     CREDSSP_CERT="$CERTS/rdp-k-chain.pem" CREDSSP_KEY="$CERTS/rdp-k.key" \
     KRB5_KTNAME="FILE:$KEYTAB" KRB5_CONFIG="$CONF/host-krb5.conf" \
     NTLM_USER_FILE="$CONF/ntlm-users" CREDSSP_EVENTS="$STATE/$name.events.jsonl" \
+    CREDSSP_NTLM_IDENTITY="RDP-K,$DOMAIN,rdp-k.$DNS_DOMAIN,$DNS_DOMAIN" \
     "$VENV/bin/python" -u "$KRBLAB/credssp_host.py" "$mode" "$HOST" "$port"
   wait_port "$NS_SRV" t "$HOST" "$port" "$name"
 }
