@@ -13,6 +13,7 @@ mod full;
 mod hold;
 mod host;
 mod intercept;
+pub mod kdc;
 mod negotiate;
 mod nla;
 mod options;

@@ -67,6 +67,8 @@ pub struct CheckArgs {
     #[arg(long, value_name = "SECONDS", requires = "full")]
     pub hold: Option<f64>,
     #[command(flatten)]
+    pub kerberos: super::kerberos::KerberosArgs,
+    #[command(flatten)]
     pub output: OutputArgs,
     /// With --format nagios: CRITICAL when the certificate expires within this many days
     #[arg(long, value_name = "DAYS", default_value_t = 7, value_parser = clap::value_parser!(i64).range(0..=3650))]
@@ -250,7 +252,11 @@ pub fn run(args: &CheckArgs) -> u8 {
         Ok(r) => r,
         Err(e) => return usage_error(&format!("cannot start the async runtime: {e}")),
     };
-    let mut obs = runtime.block_on(rdpdoctor_probe::check(target, &options));
+    let mut obs = runtime.block_on(async {
+        let mut obs = rdpdoctor_probe::check(target.clone(), &options).await;
+        obs.kerberos = super::kerberos::readiness(&args.kerberos, &target, &obs, &options).await;
+        obs
+    });
     // The password is zeroed here, before anything is printed or written.
     drop(options);
     if let Some(line) = delegation_line(&obs) {
