@@ -56,10 +56,11 @@ pub(crate) fn decide(obs: &KerberosObservation, address: bool, note: Option<&str
             format!("no KDC of {realm} answered on 88/UDP or 88/TCP, so no ticket: NTLM"),
         );
     };
-    if let Some(c) = account_problem(obs, probe.outcome.error().map(|e| e.code)) {
+    // The KDC's own word on the pre-authenticated request first, then what the probe implies.
+    if let Some(c) = tgt_problem(obs) {
         return c;
     }
-    if let Some(c) = tgt_problem(obs) {
+    if let Some(c) = account_problem(obs, probe.outcome.error().map(|e| e.code)) {
         return c;
     }
     if let Some(offset) = obs.kdc_clock_offset().filter(|o| o.abs() > SKEW_TOLERANCE_SECS) {
@@ -100,14 +101,26 @@ fn account_problem(obs: &KerberosObservation, probe_code: Option<u32>) -> Option
     let c = match probe_code {
         None | Some(code::KDC_ERR_PREAUTH_REQUIRED) => {
             let etypes = obs.probe_answer()?.outcome.error().map(|e| e.etypes.clone())?;
-            if etypes.is_empty() || etypes.iter().any(|e| is_aes(*e)) {
+            // The probe offers AES only; the KDC lists the account's keys of those types in
+            // ETYPE-INFO2 (Heimdal sends none when there is none). A TGT obtained after all
+            // (a KDC that left ETYPE-INFO2 out) overrules the inference.
+            let got_tgt = obs.exchanges.iter().any(|e| {
+                matches!(e.step, KdcStep::Tgt | KdcStep::TgtRetry)
+                    && matches!(e.outcome, KdcOutcome::Ticket { .. })
+            });
+            if got_tgt || etypes.iter().any(|e| is_aes(*e)) {
                 return None;
             }
-            let names: Vec<&str> = etypes.iter().map(|e| etype_name(*e)).collect();
+            let listed = if etypes.is_empty() {
+                "no key of an AES type (its ETYPE-INFO2 lists none)".to_string()
+            } else {
+                let names: Vec<&str> = etypes.iter().map(|e| etype_name(*e)).collect();
+                format!("keys only of {}", names.join(", "))
+            };
             choice(
                 Package::None,
                 R::EtypeUnsupported,
-                format!("{who} has keys only of {}: an AES-only client gets no ticket", names.join(", ")),
+                format!("the KDC has {listed} for {who}: an AES-only client gets no ticket"),
             )
         }
         Some(code::KDC_ERR_C_PRINCIPAL_UNKNOWN) => choice(

@@ -57,6 +57,9 @@ struct Run<'a> {
     probes: Vec<rdpdoctor_observations::KdcExchange>,
     /// A local problem on the way (an AS-REP that could not be read), for the package's detail.
     note: Option<String>,
+    /// Seconds to add to this machine's clock in requests after the KDC refused its time
+    /// (KRB_AP_ERR_SKEW), as MIT and sspi keep it for the rest of the session.
+    offset: i64,
 }
 
 /// Runs the checks; `None` when Kerberos does not apply (a server in a workgroup, a local
@@ -91,6 +94,7 @@ pub async fn readiness(input: &ReadinessInput<'_>) -> Option<KerberosObservation
         route: None,
         probes: Vec::new(),
         note: None,
+        offset: 0,
     };
     run.sequence(&choice).await;
     let note = run.note.take();
@@ -383,19 +387,16 @@ impl Run<'_> {
         probe: &rdpdoctor_wire::kerberos::KrbError,
     ) -> Option<Tgt> {
         let kdc = self.route.clone()?.0;
-        let Some(info) = probe.etype_info.iter().find(|i| AES_ETYPES.contains(&i.etype)) else {
-            let offered: Vec<String> = probe.etype_info.iter().map(|i| rdpdoctor_wire::kerberos::etype_name(i.etype).to_string()).collect();
-            self.obs.preauth = Preauth::Withheld {
-                reason: format!(
-                    "the account has no AES key (the KDC offers {}), and this client, like an AES-only Windows client, derives AES keys only",
-                    if offered.is_empty() { "no key type".to_string() } else { offered.join(", ") }
-                ),
-            };
-            return None;
+        // The account's best AES key as ETYPE-INFO2 describes it; without one, AES256 with the
+        // default salt (RFC 4120 4: realm and name), so that the KDC itself says whether the
+        // account has an AES key (KDC_ERR_ETYPE_NOSUPP when not), as sspi's logon would hear it.
+        let best = probe.etype_info.iter().find(|i| AES_ETYPES.contains(&i.etype));
+        let (etype, salt, s2kparams) = match best {
+            Some(i) => (i.etype, i.salt.clone(), i.s2kparams.clone()),
+            None => (AES_ETYPES[0], None, None),
         };
-        let default_salt = format!("{}{}", self.realm, cname);
-        let salt = info.salt.clone().unwrap_or_else(|| default_salt.into_bytes());
-        let key = match string_to_key(info.etype, creds.password(), &salt, info.s2kparams.as_deref()) {
+        let salt = salt.unwrap_or_else(|| format!("{}{}", self.realm, cname).into_bytes());
+        let key = match string_to_key(etype, creds.password(), &salt, s2kparams.as_deref()) {
             Ok(k) => k,
             Err(e) => {
                 self.obs.preauth = Preauth::Withheld { reason: e.to_string() };
@@ -404,17 +405,16 @@ impl Run<'_> {
         };
         let krbtgt = Principal::service("krbtgt", &self.realm);
         let meta = self.request(KdcStep::Tgt, "AS-REQ", cname, &krbtgt, true, &kdc);
-        let mut offset = 0i64;
         for step in [KdcStep::Tgt, KdcStep::TgtRetry] {
             let req = AsRequest {
                 client: cname.clone(),
                 realm: self.realm.clone(),
                 service: krbtgt.clone(),
                 nonce: nonce(),
-                etypes: vec![info.etype],
+                etypes: vec![etype],
             };
             let (now, usec) = unix_now();
-            let message = as_req(&req, Some((&key, now + offset, usec))).ok()?;
+            let message = as_req(&req, Some((&key, now + self.offset, usec))).ok()?;
             self.obs.preauth = Preauth::Sent;
             let meta = Request { step, ..meta.clone() };
             match self.on_route(&meta, &message).await? {
@@ -428,7 +428,7 @@ impl Run<'_> {
                     };
                 }
                 KdcReply::Error(e) if e.code == code::KRB_AP_ERR_SKEW && step == KdcStep::Tgt => {
-                    offset = e.stime - unix_now().0;
+                    self.offset = e.stime - unix_now().0;
                 }
                 _ => return None,
             }
@@ -442,7 +442,7 @@ impl Run<'_> {
             return;
         };
         let (now, usec) = unix_now();
-        let Ok(message) = tgs_req(tgt, &spn, nonce(), &AES_ETYPES, (now, usec)) else {
+        let Ok(message) = tgs_req(tgt, &spn, nonce(), &AES_ETYPES, (now + self.offset, usec)) else {
             return;
         };
         let meta = self.request(KdcStep::ServiceTicket, "TGS-REQ", &tgt.client, &spn, false, &kdc);
