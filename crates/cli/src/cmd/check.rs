@@ -210,7 +210,10 @@ pub(crate) fn withheld_line(obs: &rdpdoctor_observations::Observations) -> Optio
 
 pub fn run(args: &CheckArgs) -> u8 {
     let renderer = Renderer {
-        text_tail: |_, obs| render::escape::report(&render::clients::policy(obs)).into_owned(),
+        text_tail: |_, obs| {
+            let tail = render::clients::policy(obs) + &render::text::kerberos(obs);
+            render::escape::report(&tail).into_owned()
+        },
         nagios: Some(render::nagios::Thresholds {
             warn_days: args.diagnosis.cert_warn_days,
             crit_days: args.cert_crit_days,

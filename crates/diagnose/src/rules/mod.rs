@@ -4,6 +4,7 @@ mod certificate;
 mod clients;
 mod hold;
 mod intercept;
+mod kerberos;
 mod negotiation;
 mod nla;
 mod offline;
@@ -19,6 +20,7 @@ pub(crate) use nla::facts as nla_facts;
 pub(crate) use offline::facts as offline_facts;
 pub(crate) use path::facts as path_facts;
 pub(crate) use rdp_security::facts as rdp_security_facts;
+pub use kerberos::exchange_line as describe_kdc_exchange;
 pub use session::describe_delegation;
 pub(crate) use session::facts as session_facts;
 
@@ -39,6 +41,7 @@ pub(crate) fn run(obs: &Observations, ctx: &Context) -> Vec<Finding> {
     certificate::check(obs, ctx, &vars, &mut out);
     rdp_security::check(obs, &vars, &mut out);
     nla::check(obs, ctx, &vars, &mut out);
+    kerberos::check(obs, &vars, &mut out);
     session::check(obs, &vars, &mut out);
     hold::check(obs, &vars, &mut out);
     trust::check(obs, &vars, &mut out);
