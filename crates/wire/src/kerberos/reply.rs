@@ -258,3 +258,87 @@ fn etype_info2(value: &[u8]) -> Vec<EtypeInfo> {
 pub fn ticket_etype(rep: &AsRep) -> i32 {
     etype_of(&rep.0.ticket.0 .0.enc_part.0.etype.0)
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// Samba 4.17's answers in the Kerberos lab (lab/kerberos/start.sh), captured with dumpcap
+    /// and cut out of the frames with tshark (TCP ones without their 4-byte length).
+    const PREAUTH_REQUIRED: &str = "7e82011d30820119a003020105a10302011ea411180f32303236313230373135303630355aa5050203043a7aa603020119a70a1b084c41422e54455354a8123010a003020101a10930071b056b75736572a90a1b084c41422e54455354aa1d301ba003020102a11430121b066b72627467741b084c41422e54455354ab2b1b294e65656420746f207573652050412d454e432d54494d455354414d502f50412d504b2d41532d524551ac76047430723009a103020110a20204003009a10302010fa2020400300aa10402020093a20204003009a103020102a2020400300aa10402020088a2020400300aa1040202028fa2020400302ba103020113a22404223020301ea003020112a10f1b0d4c41422e544553546b75736572a206040400001000";
+    const S_PRINCIPAL_UNKNOWN: &str = "7e8183308180a003020105a10302011ea411180f32303236313230373135303930335aa50502030c49e8a603020107a70a1b084c41422e54455354a8133011a003020101a10a30081b065244502d4b24a90a1b084c41422e54455354aa283026a003020102a11f301d1b075445524d5352561b127264702d616c6961732e6c61622e74657374";
+    const SKEW: &str = "7e81aa3081a7a003020105a10302011ea411180f32303236313230373135303930345aa5050203036dd1a603020125a70a1b084c41422e54455354a8123010a003020101a10930071b056b75736572a90a1b084c41422e54455354aa1d301ba003020102a11430121b066b72627467741b084c41422e54455354ac31042f302d302ba103020113a22404223020301ea003020112a10f1b0d4c41422e544553546b75736572a206040400001000";
+    const ETYPE_NOSUPP: &str = "7e8193308190a003020105a10302011ea411180f32303236313230373135303930345aa50502030b39c9a60302010ea70a1b084c41422e54455354a8143012a003020101a10b30091b0772633475736572a90a1b084c41422e54455354aa1d301ba003020102a11430121b066b72627467741b084c41422e54455354ab181b164e6f206b6579206d61746368696e6720656e74797065";
+    /// rc4user (an NT hash only) asked with AES only: no ETYPE-INFO2 among the PA-DATA.
+    const PREAUTH_REQUIRED_NO_AES: &str = "7e81f13081eea003020105a10302011ea411180f32303236313230373135303930345aa50502030aaebfa603020119a70a1b084c41422e54455354a8143012a003020101a10b30091b0772633475736572a90a1b084c41422e54455354aa1d301ba003020102a11430121b066b72627467741b084c41422e54455354ab2b1b294e65656420746f207573652050412d454e432d54494d455354414d502f50412d504b2d41532d524551ac49044730453009a103020110a20204003009a10302010fa2020400300aa10402020093a20204003009a103020102a2020400300aa10402020088a2020400300aa1040202028fa2020400";
+
+    fn error(hex_text: &str) -> KrbError {
+        match decode_reply(&hex::decode(hex_text).unwrap()).unwrap() {
+            KdcReply::Error(e) => e,
+            other => panic!("not a KRB-ERROR: {other:?}"),
+        }
+    }
+
+    #[test]
+    fn reads_samba_errors_with_the_kdc_clock_and_the_account_keys() {
+        let e = error(PREAUTH_REQUIRED);
+        assert_eq!(e.code, 25);
+        assert_eq!(e.stime, 1_796_655_965); // 2026-12-07 15:06:05 UTC
+        assert_eq!(e.susec, 277_114);
+        assert_eq!(e.e_text.as_deref(), Some("Need to use PA-ENC-TIMESTAMP/PA-PK-AS-REQ"));
+        assert_eq!((e.realm.as_str(), e.sname.as_str()), ("LAB.TEST", "krbtgt/LAB.TEST"));
+        assert_eq!(e.pa_types, [16, 15, 147, 2, 136, 655, 19]);
+        assert_eq!(
+            e.etype_info,
+            [EtypeInfo {
+                etype: 18,
+                salt: Some(b"LAB.TESTkuser".to_vec()),
+                s2kparams: Some(vec![0, 0, 0x10, 0]),
+            }]
+        );
+        assert_eq!(e.nt_status, None);
+        let e = error(S_PRINCIPAL_UNKNOWN);
+        assert_eq!((e.code, e.sname.as_str()), (7, "TERMSRV/rdp-alias.lab.test"));
+        assert_eq!(e.e_text, None);
+        assert_eq!(error(SKEW).code, 37);
+        let e = error(ETYPE_NOSUPP);
+        assert_eq!((e.code, e.e_text.as_deref()), (14, Some("No key matching entype")));
+        let e = error(PREAUTH_REQUIRED_NO_AES);
+        assert_eq!((e.code, e.etype_info.len()), (25, 0));
+        assert!(!e.pa_types.contains(&19));
+    }
+
+    #[test]
+    fn every_truncation_and_garbage_is_an_error_never_a_panic() {
+        let bytes = hex::decode(PREAUTH_REQUIRED).unwrap();
+        for n in 0..bytes.len() {
+            assert!(decode_reply(&bytes[..n]).is_err(), "cut at {n}");
+        }
+        for garbage in [&b""[..], b"\x6b\x00", b"\x6d\x03\x30\x01\x00", b"\x7e\x84\xff\xff\xff\xff", b"HTTP/1.1 400"] {
+            assert!(decode_reply(garbage).is_err(), "{garbage:?}");
+        }
+    }
+
+    /// MS-KILE 2.2.1 / 2.2.2: a Windows KDC's extended error, in PA-PW-SALT (METHOD-DATA) and
+    /// in KERB-ERROR-DATA; built by hand from the structures (no Windows KDC in the lab).
+    #[test]
+    fn reads_the_windows_extended_status() {
+        let mut e = error(S_PRINCIPAL_UNKNOWN);
+        // METHOD-DATA: SEQUENCE { PA-DATA { [1] 3 (PA-PW-SALT), [2] OCTET STRING
+        // (KERB-EXT-ERROR: STATUS_ACCOUNT_LOCKED_OUT, 0, 1) } }.
+        let ext = [0x34, 0x02, 0x00, 0xc0, 0, 0, 0, 0, 1, 0, 0, 0];
+        let mut pa = vec![0xa1, 0x03, 0x02, 0x01, 0x03, 0xa2, 0x0e, 0x04, 0x0c];
+        pa.extend_from_slice(&ext);
+        let mut seq = vec![0x30, pa.len() as u8];
+        seq.extend_from_slice(&pa);
+        let mut outer = vec![0x30, seq.len() as u8];
+        outer.extend_from_slice(&seq);
+        read_e_data(&outer, &mut e);
+        assert_eq!(e.nt_status, Some(0xC000_0234));
+        assert_eq!(e.pa_types, [3]);
+        // KERB-ERROR-DATA { [1] 3, [2] KERB-EXT-ERROR }.
+        let mut e = error(S_PRINCIPAL_UNKNOWN);
+        read_e_data(&seq, &mut e);
+        assert_eq!(e.nt_status, Some(0xC000_0234));
+    }
+}

@@ -267,6 +267,35 @@ mod tests {
     use super::*;
 
     #[test]
+    fn a_summary_says_what_was_asked_and_whether_preauth_went_with_it() {
+        let req = AsRequest {
+            client: Principal::user("kuser"),
+            realm: "LAB.TEST".to_string(),
+            service: Principal::service("krbtgt", "LAB.TEST"),
+            nonce: 7,
+            etypes: vec![18],
+        };
+        let plain = summarize_request(&as_req(&req, None).unwrap()).unwrap();
+        assert_eq!(
+            plain,
+            RequestSummary {
+                kind: "AS-REQ",
+                client: Some("kuser".to_string()),
+                service: "krbtgt/LAB.TEST".to_string(),
+                realm: "LAB.TEST".to_string(),
+                preauth: false,
+            }
+        );
+        let key = crate::kerberos::string_to_key(18, "pw", b"LAB.TESTkuser", None).unwrap();
+        let with = as_req(&req, Some((&key, 1_796_655_965, 5))).unwrap();
+        assert!(summarize_request(&with).unwrap().preauth);
+        assert_eq!(summarize_request(b"\x30\x00"), None);
+        for n in 0..with.len() {
+            let _ = summarize_request(&with[..n]);
+        }
+    }
+
+    #[test]
     fn integers_are_minimal() {
         for (v, bytes) in [
             (0i64, vec![0u8]),
