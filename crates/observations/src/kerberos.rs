@@ -65,11 +65,17 @@ pub struct SrvRecord {
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(tag = "kind", rename_all = "kebab-case")]
 pub enum SrvOutcome {
-    Records { records: Vec<SrvRecord> },
+    Records {
+        records: Vec<SrvRecord>,
+    },
     /// An answer without records: NXDOMAIN (rcode 3) or no data (rcode 0).
-    NoRecords { rcode: u8 },
+    NoRecords {
+        rcode: u8,
+    },
     TimedOut,
-    Error { error: String },
+    Error {
+        error: String,
+    },
 }
 
 /// One SRV query to one resolver.

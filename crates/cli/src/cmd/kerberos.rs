@@ -60,7 +60,10 @@ pub(crate) async fn readiness(
         kdc_proxy: args.kdc_proxy.as_ref(),
         interception: &interception,
         server_proven,
-        budget: Budget::new(options.timeout, Some(Instant::now() + options.timeout * PHASES)),
+        budget: Budget::new(
+            options.timeout,
+            Some(Instant::now() + options.timeout * PHASES),
+        ),
     };
     kdc::readiness(&input).await
 }

@@ -401,10 +401,18 @@ pub fn kerberos(obs: &rdpdoctor_observations::Observations) -> String {
             }
         })
         .collect();
-    let _ = writeln!(out, "  KDC {kdc_from}: {}", e(&names.join("; ")));
+    let listed = match names.is_empty() {
+        true => String::new(),
+        false => format!(": {}", names.join("; ")),
+    };
+    let _ = writeln!(out, "  KDC {kdc_from}{}", e(&listed));
     if let Some(o) = k.kdc_clock_offset() {
         // Whole seconds: "-0" for a KDC a few microseconds behind says nothing.
-        let _ = writeln!(out, "  KDC clock {:+} s from ours (tolerance 300 s)", o.round() as i64);
+        let _ = writeln!(
+            out,
+            "  KDC clock {:+} s from ours (tolerance 300 s)",
+            o.round() as i64
+        );
     }
     let preauth = match &k.preauth {
         Preauth::Sent => "sent (the KDC is one the delegation rule allows)".to_string(),
@@ -414,7 +422,11 @@ pub fn kerberos(obs: &rdpdoctor_observations::Observations) -> String {
     };
     let _ = writeln!(out, "  pre-authentication: {}", e(&preauth));
     for x in &k.exchanges {
-        let _ = writeln!(out, "    {}", e(&rdpdoctor_diagnose::describe_kdc_exchange(x)));
+        let _ = writeln!(
+            out,
+            "    {}",
+            e(&rdpdoctor_diagnose::describe_kdc_exchange(x))
+        );
     }
     out
 }

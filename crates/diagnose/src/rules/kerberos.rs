@@ -161,7 +161,10 @@ fn kdc(k: &KerberosObservation, vars: &Vars, out: &mut Vec<Finding>) {
                 d.resolve_error.as_deref().unwrap_or("no address")
             ));
         }
-        ev.push(format!("so the logon cannot get a ticket and uses NTLM ({})", k.package.detail));
+        ev.push(format!(
+            "so the logon cannot get a ticket and uses NTLM ({})",
+            k.package.detail
+        ));
         out.push(finding(FindingId::KerberosKdcNotFound, vars, ev));
         return;
     }
@@ -230,7 +233,9 @@ fn service(k: &KerberosObservation, vars: &Vars, out: &mut Vec<Finding>) {
                 "the target was an address; {spn} is the server's own DNS name from its NTLM CHALLENGE, and even by that name there is no ticket"
             ));
         }
-        ev.push(format!("no account holds {spn}, so a client connecting by this name uses NTLM"));
+        ev.push(format!(
+            "no account holds {spn}, so a client connecting by this name uses NTLM"
+        ));
         out.push(finding(FindingId::KerberosSpnMissing, vars, ev));
     } else if code == ETYPE_NOSUPP && e.step == KdcStep::ServiceTicket {
         let ev = vec![
@@ -249,10 +254,7 @@ fn skew(k: &KerberosObservation, vars: &Vars, out: &mut Vec<Finding>) {
     else {
         return;
     };
-    let first = k
-        .exchanges
-        .iter()
-        .find(|e| e.outcome.error().is_some());
+    let first = k.exchanges.iter().find(|e| e.outcome.error().is_some());
     let mut ev = vec![format!(
         "the KDC's clock is {:+.0} s from this machine's ({}), beyond the 300 s Kerberos allows",
         offset,
@@ -316,7 +318,8 @@ fn blocked(k: &KerberosObservation, out: &mut [Finding], found: &mut [Finding]) 
     b.evidence.push(line);
     for f in found.iter_mut().filter(|f| f.severity == Severity::Warning) {
         f.severity = Severity::Blocking;
-        f.evidence
-            .push("the server refuses NTLM (ntlm-blocked), so this is why the logon fails".to_string());
+        f.evidence.push(
+            "the server refuses NTLM (ntlm-blocked), so this is why the logon fails".to_string(),
+        );
     }
 }

@@ -16,11 +16,11 @@ mod tls;
 mod trust;
 
 pub(crate) use certificate::cert_names;
+pub use kerberos::exchange_line as describe_kdc_exchange;
 pub(crate) use nla::facts as nla_facts;
 pub(crate) use offline::facts as offline_facts;
 pub(crate) use path::facts as path_facts;
 pub(crate) use rdp_security::facts as rdp_security_facts;
-pub use kerberos::exchange_line as describe_kdc_exchange;
 pub use session::describe_delegation;
 pub(crate) use session::facts as session_facts;
 

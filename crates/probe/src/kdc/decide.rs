@@ -24,7 +24,11 @@ fn choice(package: Package, reason: PackageReason, detail: String) -> PackageCho
 
 /// The package and why; `address` is whether the target was an IP address, `note` a local
 /// problem the checks met (an AS-REP that could not be read).
-pub(crate) fn decide(obs: &KerberosObservation, address: bool, note: Option<&str>) -> PackageChoice {
+pub(crate) fn decide(
+    obs: &KerberosObservation,
+    address: bool,
+    note: Option<&str>,
+) -> PackageChoice {
     use PackageReason as R;
     let realm = obs.realm.as_deref().unwrap_or_default();
     if address {
@@ -50,11 +54,11 @@ pub(crate) fn decide(obs: &KerberosObservation, address: bool, note: Option<&str
                 "no account to ask the KDC about (no --user, and the server's NTLM CHALLENGE names no computer)".to_string(),
             );
         }
-        return choice(
-            Package::Ntlm,
-            R::KdcUnreachable,
-            format!("no KDC of {realm} answered on 88/UDP or 88/TCP, so no ticket: NTLM"),
-        );
+        let detail = match &obs.kdc_proxy {
+            Some(url) => format!("the KDC proxy {url} gave no Kerberos answer, so no ticket: NTLM"),
+            None => format!("no KDC of {realm} answered on 88/UDP or 88/TCP, so no ticket: NTLM"),
+        };
+        return choice(Package::Ntlm, R::KdcUnreachable, detail);
     };
     // The KDC's own word on the pre-authenticated request first, then what the probe implies.
     if let Some(c) = tgt_problem(obs) {
@@ -63,7 +67,10 @@ pub(crate) fn decide(obs: &KerberosObservation, address: bool, note: Option<&str
     if let Some(c) = account_problem(obs, probe.outcome.error().map(|e| e.code)) {
         return c;
     }
-    if let Some(offset) = obs.kdc_clock_offset().filter(|o| o.abs() > SKEW_TOLERANCE_SECS) {
+    if let Some(offset) = obs
+        .kdc_clock_offset()
+        .filter(|o| o.abs() > SKEW_TOLERANCE_SECS)
+    {
         return choice(
             Package::None,
             R::ClockSkew,
@@ -75,7 +82,11 @@ pub(crate) fn decide(obs: &KerberosObservation, address: bool, note: Option<&str
     }
     match note {
         Some(n) => choice(Package::Ntlm, R::Undetermined, n.to_string()),
-        None => choice(Package::Ntlm, R::Undetermined, "the checks did not get far enough to tell".to_string()),
+        None => choice(
+            Package::Ntlm,
+            R::Undetermined,
+            "the checks did not get far enough to tell".to_string(),
+        ),
     }
 }
 
@@ -89,7 +100,9 @@ fn not_found(obs: &KerberosObservation, realm: &str) -> String {
     }
     let timed_out = obs.srv.iter().all(|l| l.outcome == SrvOutcome::TimedOut);
     if timed_out && !obs.srv.is_empty() {
-        return format!("no resolver answered the SRV queries for {realm}, so no KDC and no ticket: NTLM");
+        return format!(
+            "no resolver answered the SRV queries for {realm}, so no KDC and no ticket: NTLM"
+        );
     }
     format!("no KDC for realm {realm}: no _kerberos._tcp or _kerberos._udp SRV records, so no ticket: NTLM")
 }
@@ -100,7 +113,11 @@ fn account_problem(obs: &KerberosObservation, probe_code: Option<u32>) -> Option
     let who = obs.client.as_deref().unwrap_or("the account");
     let c = match probe_code {
         None | Some(code::KDC_ERR_PREAUTH_REQUIRED) => {
-            let etypes = obs.probe_answer()?.outcome.error().map(|e| e.etypes.clone())?;
+            let etypes = obs
+                .probe_answer()?
+                .outcome
+                .error()
+                .map(|e| e.etypes.clone())?;
             // The probe offers AES only; the KDC lists the account's keys of those types in
             // ETYPE-INFO2 (Heimdal sends none when there is none). A TGT obtained after all
             // (a KDC that left ETYPE-INFO2 out) overrules the inference.
@@ -126,7 +143,9 @@ fn account_problem(obs: &KerberosObservation, probe_code: Option<u32>) -> Option
         Some(code::KDC_ERR_C_PRINCIPAL_UNKNOWN) => choice(
             Package::Ntlm,
             R::ClientUnknown,
-            format!("the KDC does not know {who} (KDC_ERR_C_PRINCIPAL_UNKNOWN), so no ticket: NTLM"),
+            format!(
+                "the KDC does not know {who} (KDC_ERR_C_PRINCIPAL_UNKNOWN), so no ticket: NTLM"
+            ),
         ),
         Some(code::KDC_ERR_ETYPE_NOSUPP) => choice(
             Package::None,
@@ -136,7 +155,9 @@ fn account_problem(obs: &KerberosObservation, probe_code: Option<u32>) -> Option
         Some(code::KDC_ERR_CLIENT_REVOKED) => choice(
             Package::None,
             R::ClientRevoked,
-            format!("the KDC refuses {who}: disabled, locked out or expired (KDC_ERR_CLIENT_REVOKED)"),
+            format!(
+                "the KDC refuses {who}: disabled, locked out or expired (KDC_ERR_CLIENT_REVOKED)"
+            ),
         ),
         Some(other) => choice(
             Package::Ntlm,
@@ -222,7 +243,9 @@ fn service_outcome(obs: &KerberosObservation) -> Option<PackageChoice> {
                 code::KDC_ERR_ETYPE_NOSUPP => choice(
                     Package::None,
                     R::EtypeUnsupported,
-                    format!("the KDC has no AES key for the account of {spn} (KDC_ERR_ETYPE_NOSUPP)"),
+                    format!(
+                        "the KDC has no AES key for the account of {spn} (KDC_ERR_ETYPE_NOSUPP)"
+                    ),
                 ),
                 other => choice(
                     Package::Ntlm,

@@ -120,7 +120,10 @@ pub(crate) async fn kdcs(
     }
     let tcp_name = format!("_kerberos._tcp.{realm}");
     let udp_name = format!("_kerberos._udp.{realm}");
-    let (tcp, udp) = tokio::join!(srv::lookup(&tcp_name, budget), srv::lookup(&udp_name, budget));
+    let (tcp, udp) = tokio::join!(
+        srv::lookup(&tcp_name, budget),
+        srv::lookup(&udp_name, budget)
+    );
     let mut wanted: Vec<(String, u16, Vec<KdcTransport>)> = Vec::new();
     for (lookups, transport) in [(&udp, KdcTransport::Udp), (&tcp, KdcTransport::Tcp)] {
         // The first resolver that has records speaks for the name, as a stub resolver's answer.
@@ -214,19 +217,31 @@ mod tests {
     fn the_realm_comes_from_the_user_else_from_the_servers_domain() {
         let c = joined();
         let r = realm(Some("kuser@lab.test"), Some(&c));
-        assert_eq!((r.realm.as_deref(), r.source), (Some("LAB.TEST"), RealmSource::UserPrincipal));
+        assert_eq!(
+            (r.realm.as_deref(), r.source),
+            (Some("LAB.TEST"), RealmSource::UserPrincipal)
+        );
         assert_eq!(r.account.as_deref(), Some("kuser"));
         let r = realm(Some("LAB\\kuser"), Some(&c));
-        assert_eq!((r.realm.as_deref(), r.source), (Some("LAB.TEST"), RealmSource::NtlmChallenge));
+        assert_eq!(
+            (r.realm.as_deref(), r.source),
+            (Some("LAB.TEST"), RealmSource::NtlmChallenge)
+        );
         let r = realm(Some("lab.test\\kuser"), None);
-        assert_eq!((r.realm.as_deref(), r.source), (Some("LAB.TEST"), RealmSource::UserDomain));
+        assert_eq!(
+            (r.realm.as_deref(), r.source),
+            (Some("LAB.TEST"), RealmSource::UserDomain)
+        );
         let r = realm(Some("kuser"), Some(&c));
         assert_eq!(r.source, RealmSource::NtlmChallenge);
         let r = realm(None, Some(&c));
         assert_eq!((r.realm.as_deref(), r.account), (Some("LAB.TEST"), None));
         // Another NetBIOS domain than the server's: no realm, and which domain is said.
         let r = realm(Some("OTHER\\kuser"), Some(&c));
-        assert_eq!((r.realm, r.unmapped_domain.as_deref()), (None, Some("OTHER")));
+        assert_eq!(
+            (r.realm, r.unmapped_domain.as_deref()),
+            (None, Some("OTHER"))
+        );
     }
 
     #[test]

@@ -145,7 +145,12 @@ async fn read_response(tls: &mut SslStream<TcpStream>) -> Result<Vec<u8>, Failur
             return Err(malformed("the KDC proxy's HTTP headers are too long", &buf));
         }
         match tls.read(&mut chunk).await {
-            Ok(0) => return Err(Failure::Closed { bytes: buf.len(), reset: false }),
+            Ok(0) => {
+                return Err(Failure::Closed {
+                    bytes: buf.len(),
+                    reset: false,
+                })
+            }
             Ok(n) => buf.extend_from_slice(chunk.get(..n).unwrap_or_default()),
             Err(e) => return Err(io_failure(&e, buf.len())),
         }
@@ -168,20 +173,31 @@ async fn read_response(tls: &mut SslStream<TcpStream>) -> Result<Vec<u8>, Failur
     }
     let want = length.unwrap_or(MAX_MESSAGE + 1);
     if length.is_some_and(|l| l > MAX_MESSAGE) {
-        return Err(malformed("the KDC proxy announced an answer above the size read", &buf));
+        return Err(malformed(
+            "the KDC proxy announced an answer above the size read",
+            &buf,
+        ));
     }
     let mut body = buf.get(header_end..).unwrap_or_default().to_vec();
     while body.len() < want {
         match tls.read(&mut chunk).await {
             Ok(0) if length.is_none() => break,
-            Ok(0) => return Err(Failure::Closed { bytes: header_end + body.len(), reset: false }),
+            Ok(0) => {
+                return Err(Failure::Closed {
+                    bytes: header_end + body.len(),
+                    reset: false,
+                })
+            }
             Ok(n) => body.extend_from_slice(chunk.get(..n).unwrap_or_default()),
             // A proxy that closes without close_notify after a body without Content-Length.
             Err(_) if length.is_none() && !body.is_empty() => break,
             Err(e) => return Err(io_failure(&e, header_end + body.len())),
         }
         if body.len() > MAX_MESSAGE {
-            return Err(malformed("the KDC proxy's answer is larger than the size read", &body));
+            return Err(malformed(
+                "the KDC proxy's answer is larger than the size read",
+                &body,
+            ));
         }
     }
     body.truncate(want);

@@ -20,8 +20,7 @@ use rdpdoctor_observations::{
     PackageChoice, PackageReason, Preauth, RealmSource, Target,
 };
 use rdpdoctor_wire::kerberos::{
-    as_req, code, nonce, string_to_key, tgs_req, AsRequest, KdcReply, Principal, Tgt,
-    AES_ETYPES,
+    as_req, code, nonce, string_to_key, tgs_req, AsRequest, KdcReply, Principal, Tgt, AES_ETYPES,
 };
 use std::time::Instant;
 
@@ -67,7 +66,10 @@ struct Run<'a> {
 pub async fn readiness(input: &ReadinessInput<'_>) -> Option<KerberosObservation> {
     let start = Instant::now();
     let choice = discover::realm(input.credentials.map(Credentials::user), input.challenge);
-    let domain_server = input.challenge.and_then(discover::challenge_realm).is_some();
+    let domain_server = input
+        .challenge
+        .and_then(discover::challenge_realm)
+        .is_some();
     let named_kdc = input.kdc.is_some() || input.kdc_proxy.is_some();
     if choice.realm.is_none() && !named_kdc && !(domain_server && choice.unmapped_domain.is_some())
     {
@@ -153,7 +155,10 @@ fn no_realm(choice: &RealmChoice) -> PackageChoice {
 
 /// The account the KDC is asked about: the user's, or without one the server's own computer
 /// account (from its CHALLENGE), which exists in its domain.
-fn client_principal(input: &ReadinessInput<'_>, choice: &RealmChoice) -> (Option<Principal>, ClientKind) {
+fn client_principal(
+    input: &ReadinessInput<'_>,
+    choice: &RealmChoice,
+) -> (Option<Principal>, ClientKind) {
     if let Some(account) = choice.account.as_deref().filter(|a| !a.is_empty()) {
         return (Some(Principal::user(account)), ClientKind::User);
     }
@@ -185,7 +190,11 @@ fn spn_host(input: &ReadinessInput<'_>) -> Option<String> {
 /// server's CHALLENGE names, only when the typed name lies in that domain or the server's
 /// certificate proved who sent the CHALLENGE. A server that lies about its domain must not be
 /// able to pick the KDC that receives a crackable function of the password.
-pub(crate) fn preauth_rule(input: &ReadinessInput<'_>, source: RealmSource, realm: &str) -> Result<(), String> {
+pub(crate) fn preauth_rule(
+    input: &ReadinessInput<'_>,
+    source: RealmSource,
+    realm: &str,
+) -> Result<(), String> {
     if !input.interception.is_empty() {
         return Err(format!(
             "signs of interception ({}): the pre-authentication, a function of the password that can be attacked offline, is not sent while anything may stand in the path",
@@ -200,7 +209,12 @@ pub(crate) fn preauth_rule(input: &ReadinessInput<'_>, source: RealmSource, real
         RealmSource::NtlmChallenge => {
             let suffix = format!(".{}", realm.to_ascii_lowercase());
             let typed_in_domain = input.target.ip().is_none()
-                && input.target.host.to_ascii_lowercase().trim_end_matches('.').ends_with(&suffix);
+                && input
+                    .target
+                    .host
+                    .to_ascii_lowercase()
+                    .trim_end_matches('.')
+                    .ends_with(&suffix);
             if typed_in_domain || input.server_proven {
                 Ok(())
             } else {
@@ -238,7 +252,10 @@ impl Run<'_> {
             .input
             .credentials
             .filter(|_| self.obs.client_kind == Some(ClientKind::User));
-        match (password, preauth_rule(self.input, choice.source, &self.realm)) {
+        match (
+            password,
+            preauth_rule(self.input, choice.source, &self.realm),
+        ) {
             (Some(creds), Ok(())) => {
                 if let Some(tgt) = self.tgt(&cname, creds, &probe).await {
                     self.service_ticket(&tgt).await;
@@ -284,7 +301,15 @@ impl Run<'_> {
         out
     }
 
-    fn request(&self, step: KdcStep, kind: &'static str, client: &Principal, service: &Principal, preauth: bool, kdc: &str) -> Request {
+    fn request(
+        &self,
+        step: KdcStep,
+        kind: &'static str,
+        client: &Principal,
+        service: &Principal,
+        preauth: bool,
+        kdc: &str,
+    ) -> Request {
         Request {
             step,
             kind,
@@ -390,7 +415,10 @@ impl Run<'_> {
         // The account's best AES key as ETYPE-INFO2 describes it; without one, AES256 with the
         // default salt (RFC 4120 4: realm and name), so that the KDC itself says whether the
         // account has an AES key (KDC_ERR_ETYPE_NOSUPP when not), as sspi's logon would hear it.
-        let best = probe.etype_info.iter().find(|i| AES_ETYPES.contains(&i.etype));
+        let best = probe
+            .etype_info
+            .iter()
+            .find(|i| AES_ETYPES.contains(&i.etype));
         let (etype, salt, s2kparams) = match best {
             Some(i) => (i.etype, i.salt.clone(), i.s2kparams.clone()),
             None => (AES_ETYPES[0], None, None),
@@ -399,7 +427,9 @@ impl Run<'_> {
         let key = match string_to_key(etype, creds.password(), &salt, s2kparams.as_deref()) {
             Ok(k) => k,
             Err(e) => {
-                self.obs.preauth = Preauth::Withheld { reason: e.to_string() };
+                self.obs.preauth = Preauth::Withheld {
+                    reason: e.to_string(),
+                };
                 return None;
             }
         };
@@ -416,7 +446,10 @@ impl Run<'_> {
             let (now, usec) = unix_now();
             let message = as_req(&req, Some((&key, now + self.offset, usec))).ok()?;
             self.obs.preauth = Preauth::Sent;
-            let meta = Request { step, ..meta.clone() };
+            let meta = Request {
+                step,
+                ..meta.clone()
+            };
             match self.on_route(&meta, &message).await? {
                 KdcReply::AsRep(rep) => {
                     return match Tgt::from_as_rep(&rep, &key, req.nonce) {
@@ -442,10 +475,18 @@ impl Run<'_> {
             return;
         };
         let (now, usec) = unix_now();
-        let Ok(message) = tgs_req(tgt, &spn, nonce(), &AES_ETYPES, (now + self.offset, usec)) else {
+        let Ok(message) = tgs_req(tgt, &spn, nonce(), &AES_ETYPES, (now + self.offset, usec))
+        else {
             return;
         };
-        let meta = self.request(KdcStep::ServiceTicket, "TGS-REQ", &tgt.client, &spn, false, &kdc);
+        let meta = self.request(
+            KdcStep::ServiceTicket,
+            "TGS-REQ",
+            &tgt.client,
+            &spn,
+            false,
+            &kdc,
+        );
         self.on_route(&meta, &message).await;
     }
 }
@@ -455,4 +496,85 @@ fn unix_now() -> (i64, u32) {
         .duration_since(std::time::UNIX_EPOCH)
         .unwrap_or_default();
     (i64::try_from(d.as_secs()).unwrap_or(0), d.subsec_micros())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use std::time::Duration;
+
+    fn input<'a>(
+        target: &'a Target,
+        signs: &'a [String],
+        proven: bool,
+        kdc: Option<&'a KdcSpec>,
+    ) -> ReadinessInput<'a> {
+        ReadinessInput {
+            target,
+            challenge: None,
+            credentials: None,
+            kdc,
+            kdc_proxy: None,
+            interception: signs,
+            server_proven: proven,
+            budget: Budget::new(Duration::from_secs(1), None),
+        }
+    }
+
+    /// README, "Credentials: the delegation rule": where the pre-authentication may go.
+    #[test]
+    fn the_preauth_goes_only_to_a_kdc_the_user_chose_or_the_typed_name_implies() {
+        let by_name = Target::parse("rdp-k.lab.test", 3389).unwrap();
+        let alias = Target::parse("rdp.other.example", 3389).unwrap();
+        let by_address = Target::parse("198.18.65.20", 3389).unwrap();
+        let none: Vec<String> = Vec::new();
+        let signs = vec!["the certificate changed".to_string()];
+        let kdc = KdcSpec::parse("dc1.lab.test").unwrap();
+        let ok = |i: &ReadinessInput<'_>, s| preauth_rule(i, s, "LAB.TEST").is_ok();
+        // A realm the user named: always (but never with signs of interception).
+        assert!(ok(
+            &input(&by_address, &none, false, None),
+            RealmSource::UserPrincipal
+        ));
+        assert!(ok(
+            &input(&alias, &none, false, None),
+            RealmSource::UserDomain
+        ));
+        assert!(!ok(
+            &input(&by_name, &signs, true, None),
+            RealmSource::UserPrincipal
+        ));
+        assert!(!ok(
+            &input(&by_name, &signs, true, Some(&kdc)),
+            RealmSource::UserPrincipal
+        ));
+        // A realm only the server named: the typed name must lie in it, or the server be proven.
+        assert!(ok(
+            &input(&by_name, &none, false, None),
+            RealmSource::NtlmChallenge
+        ));
+        assert!(!ok(
+            &input(&alias, &none, false, None),
+            RealmSource::NtlmChallenge
+        ));
+        assert!(!ok(
+            &input(&by_address, &none, false, None),
+            RealmSource::NtlmChallenge
+        ));
+        assert!(ok(
+            &input(&by_address, &none, true, None),
+            RealmSource::NtlmChallenge
+        ));
+        // A KDC the user named: yes.
+        assert!(ok(
+            &input(&alias, &none, false, Some(&kdc)),
+            RealmSource::NtlmChallenge
+        ));
+        // "lab.test.evil.example" is not in LAB.TEST.
+        let lookalike = Target::parse("rdp-k.lab.test.evil.example", 3389).unwrap();
+        assert!(!ok(
+            &input(&lookalike, &none, false, None),
+            RealmSource::NtlmChallenge
+        ));
+    }
 }

@@ -118,11 +118,7 @@ pub(crate) fn answer(msg: &[u8], id: u16) -> Option<SrvOutcome> {
         return Some(SrvOutcome::NoRecords { rcode });
     }
     // The order a client tries them in: lowest priority first, heavier weight first within one.
-    records.sort_by(|a, b| {
-        a.priority
-            .cmp(&b.priority)
-            .then(b.weight.cmp(&a.weight))
-    });
+    records.sort_by(|a, b| a.priority.cmp(&b.priority).then(b.weight.cmp(&a.weight)));
     Some(SrvOutcome::Records { records })
 }
 
@@ -200,7 +196,10 @@ mod tests {
         assert_eq!(&q[q.len() - 4..], &[0, 33, 0, 1]);
         let mut msg = vec![0xbe, 0xef, 0x85, 0x80, 0, 1, 0, 2, 0, 0, 0, 0];
         msg.extend_from_slice(&q[12..]);
-        for (prio, weight, target) in [(10u16, 0u16, &b"\x03dc2\xc0\x1b"[..]), (0, 100, &b"\x03dc1\xc0\x1b"[..])] {
+        for (prio, weight, target) in [
+            (10u16, 0u16, &b"\x03dc2\xc0\x1b"[..]),
+            (0, 100, &b"\x03dc1\xc0\x1b"[..]),
+        ] {
             msg.extend_from_slice(&[0xc0, 0x0c, 0, 33, 0, 1, 0, 0, 0x03, 0x84]);
             let mut rdata = Vec::new();
             rdata.extend_from_slice(&prio.to_be_bytes());
@@ -215,7 +214,10 @@ mod tests {
         let Some(SrvOutcome::Records { records }) = answer(&msg, 0xbeef) else {
             panic!("no records");
         };
-        let got: Vec<(u16, &str)> = records.iter().map(|r| (r.priority, r.target.as_str())).collect();
+        let got: Vec<(u16, &str)> = records
+            .iter()
+            .map(|r| (r.priority, r.target.as_str()))
+            .collect();
         assert_eq!(got, [(0, "dc1.LAB.TEST"), (10, "dc2.LAB.TEST")]);
         assert_eq!(answer(&msg, 0xbeee), None);
         // Every truncation is None or a smaller answer, never a panic.

@@ -55,7 +55,10 @@ impl SspiNetworkClient {
                 tcp_frame_length(*header).map_err(|e| no_kdc(e.to_string()))?;
                 let address = self.resolve(host, port).await?;
                 let meta = describe(bare, url.as_str());
-                let reply = self.client.send(&meta, &KdcTarget::Tcp(address), bare).await;
+                let reply = self
+                    .client
+                    .send(&meta, &KdcTarget::Tcp(address), bare)
+                    .await;
                 framed(reply)
             }
             NetworkProtocol::Udp => {
@@ -75,7 +78,10 @@ impl SspiNetworkClient {
                 if let Some(r) = realm {
                     meta.realm = r;
                 }
-                let reply = self.client.send(&meta, &KdcTarget::Proxy(proxy), &bare).await;
+                let reply = self
+                    .client
+                    .send(&meta, &KdcTarget::Proxy(proxy), &bare)
+                    .await;
                 let (_, bytes) = reply.ok_or_else(|| self.why())?;
                 kkdcp_reply(&bytes).map_err(|e| no_kdc(e.to_string()))
             }

@@ -115,7 +115,10 @@ mod tests {
         assert_eq!(KdcSpec::parse("[::1]:88").unwrap().host, "::1");
         assert!(KdcSpec::parse("dc1:99999").is_err());
         let p = ProxyUrl::parse("https://gw.lab.test/KdcProxy").unwrap();
-        assert_eq!((p.host.as_str(), p.port, p.path.as_str()), ("gw.lab.test", 443, "/KdcProxy"));
+        assert_eq!(
+            (p.host.as_str(), p.port, p.path.as_str()),
+            ("gw.lab.test", 443, "/KdcProxy")
+        );
         let p = ProxyUrl::parse("https://198.18.65.30:8443/kdc?x=1").unwrap();
         assert_eq!((p.port, p.path.as_str()), (8443, "/kdc?x=1"));
         assert!(ProxyUrl::parse("http://gw.lab.test/KdcProxy").is_err());

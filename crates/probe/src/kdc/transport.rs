@@ -25,17 +25,16 @@ pub(crate) enum Failure {
 pub(crate) fn io_failure(e: &std::io::Error, bytes: usize) -> Failure {
     match e.kind() {
         ErrorKind::ConnectionRefused => Failure::Refused,
-        ErrorKind::ConnectionReset | ErrorKind::ConnectionAborted => Failure::Closed {
-            bytes,
-            reset: true,
-        },
+        ErrorKind::ConnectionReset | ErrorKind::ConnectionAborted => {
+            Failure::Closed { bytes, reset: true }
+        }
         ErrorKind::UnexpectedEof | ErrorKind::BrokenPipe => Failure::Closed {
             bytes,
             reset: false,
         },
-        ErrorKind::HostUnreachable | ErrorKind::NetworkUnreachable | ErrorKind::AddrNotAvailable => {
-            Failure::Unreachable(e.to_string())
-        }
+        ErrorKind::HostUnreachable
+        | ErrorKind::NetworkUnreachable
+        | ErrorKind::AddrNotAvailable => Failure::Unreachable(e.to_string()),
         _ => Failure::Failed(e.to_string()),
     }
 }
@@ -81,7 +80,12 @@ pub(crate) async fn read_framed<S: AsyncRead + Unpin>(stream: &mut S) -> Result<
     while got < header.len() {
         let buf = header.get_mut(got..).unwrap_or_default();
         match stream.read(buf).await {
-            Ok(0) => return Err(Failure::Closed { bytes: got, reset: false }),
+            Ok(0) => {
+                return Err(Failure::Closed {
+                    bytes: got,
+                    reset: false,
+                })
+            }
             Ok(n) => got += n,
             Err(e) => return Err(io_failure(&e, got)),
         }
@@ -95,7 +99,12 @@ pub(crate) async fn read_framed<S: AsyncRead + Unpin>(stream: &mut S) -> Result<
     while got < body.len() {
         let buf = body.get_mut(got..).unwrap_or_default();
         match stream.read(buf).await {
-            Ok(0) => return Err(Failure::Closed { bytes: 4 + got, reset: false }),
+            Ok(0) => {
+                return Err(Failure::Closed {
+                    bytes: 4 + got,
+                    reset: false,
+                })
+            }
             Ok(n) => got += n,
             Err(e) => return Err(io_failure(&e, 4 + got)),
         }

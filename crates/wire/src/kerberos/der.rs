@@ -103,13 +103,28 @@ mod tests {
         assert_eq!((tlv.tag, rest), (SEQUENCE, &[0x00][..]));
         assert_eq!(integer(field(tlv.content, 0).unwrap()), Some(25));
         assert_eq!(field(tlv.content, 1), None);
-        assert_eq!(integer(Tlv { tag: INTEGER, content: &[0xff] }), Some(-1));
-        assert_eq!(integer(Tlv { tag: INTEGER, content: &[0x00, 0x80] }), Some(128));
+        assert_eq!(
+            integer(Tlv {
+                tag: INTEGER,
+                content: &[0xff]
+            }),
+            Some(-1)
+        );
+        assert_eq!(
+            integer(Tlv {
+                tag: INTEGER,
+                content: &[0x00, 0x80]
+            }),
+            Some(128)
+        );
         // Lengths past the end, long-form lengths of 5 bytes, multi-byte tags.
         assert_eq!(read(&[0x30, 0x05, 0x00]), None);
         assert_eq!(read(&[0x30, 0x85, 0, 0, 0, 0, 1, 0]), None);
         assert_eq!(read(&[0x1f, 0x01, 0x00]), None);
-        assert_eq!(read(&[0x04, 0x82, 0x00, 0x01, 0x41]).map(|(t, _)| t.content), Some(&b"A"[..]));
+        assert_eq!(
+            read(&[0x04, 0x82, 0x00, 0x01, 0x41]).map(|(t, _)| t.content),
+            Some(&b"A"[..])
+        );
         assert_eq!(read(&[]), None);
     }
 
@@ -117,9 +132,12 @@ mod tests {
     fn reads_principal_names() {
         // { [0] 2, [1] { "TERMSRV", "rdp" } }
         let p = [
-            0x30, 0x17, 0xa0, 0x03, 0x02, 0x01, 0x02, 0xa1, 0x10, 0x30, 0x0e, 0x1b, 0x07, b'T', b'E',
-            b'R', b'M', b'S', b'R', b'V', 0x1b, 0x03, b'r', b'd', b'p',
+            0x30, 0x17, 0xa0, 0x03, 0x02, 0x01, 0x02, 0xa1, 0x10, 0x30, 0x0e, 0x1b, 0x07, b'T',
+            b'E', b'R', b'M', b'S', b'R', b'V', 0x1b, 0x03, b'r', b'd', b'p',
         ];
-        assert_eq!(principal(single(&p).unwrap()).as_deref(), Some("TERMSRV/rdp"));
+        assert_eq!(
+            principal(single(&p).unwrap()).as_deref(),
+            Some("TERMSRV/rdp")
+        );
     }
 }

@@ -101,7 +101,11 @@ impl Key {
 
     /// The keyed checksum of this key's encryption type (RFC 3962 7: hmac-sha1-96-aes128 is 15,
     /// hmac-sha1-96-aes256 16) over `data`.
-    pub(crate) fn checksum(&self, usage: i32, data: &[u8]) -> Result<(i64, Vec<u8>), KerberosError> {
+    pub(crate) fn checksum(
+        &self,
+        usage: i32,
+        data: &[u8],
+    ) -> Result<(i64, Vec<u8>), KerberosError> {
         let kind = suite(self.etype)?.cipher().checksum_type();
         let sum = kind
             .hasher()
@@ -138,14 +142,18 @@ impl Tgt {
         // Windows KDCs tag the AS-REP's encrypted part as an EncTGSRepPart (APPLICATION 26)
         // where RFC 4120 5.4.2 has EncASRepPart (25); RFC 4120 asks clients to accept both.
         let part: EncKdcRepPart = match plain.first() {
-            Some(0x7a) => contained("an EncTGSRepPart", || {
-                picky_asn1_der::from_bytes::<EncTgsRepPart>(&plain)
-            })?
-            .0,
-            _ => contained("an EncASRepPart", || {
-                picky_asn1_der::from_bytes::<EncAsRepPart>(&plain)
-            })?
-            .0,
+            Some(0x7a) => {
+                contained("an EncTGSRepPart", || {
+                    picky_asn1_der::from_bytes::<EncTgsRepPart>(&plain)
+                })?
+                .0
+            }
+            _ => {
+                contained("an EncASRepPart", || {
+                    picky_asn1_der::from_bytes::<EncAsRepPart>(&plain)
+                })?
+                .0
+            }
         };
         let got = part.nonce.0.as_unsigned_bytes_be().to_vec();
         let want = nonce.to_be_bytes();
@@ -208,7 +216,13 @@ mod tests {
         let k = string_to_key(18, "password", b"ATHENA.MIT.EDUraeburn", None).unwrap();
         assert_eq!(k.etype(), 18);
         assert_eq!(k.bytes.len(), 32);
-        let k128 = string_to_key(17, "password", b"ATHENA.MIT.EDUraeburn", Some(&DEFAULT_S2KPARAMS)).unwrap();
+        let k128 = string_to_key(
+            17,
+            "password",
+            b"ATHENA.MIT.EDUraeburn",
+            Some(&DEFAULT_S2KPARAMS),
+        )
+        .unwrap();
         assert_eq!(k128.bytes.len(), 16);
         assert!(string_to_key(23, "password", b"salt", None).is_err());
         assert!(string_to_key(18, "password", b"salt", Some(&[0, 0, 0, 1])).is_err());
@@ -222,7 +236,12 @@ mod tests {
             assert!(k.decrypt(key_usages::AS_REP_ENC, sealed).is_err());
         }
         let enc = k.encrypt(key_usages::AS_REP_ENC, b"hello").unwrap();
-        assert_eq!(&k.decrypt(key_usages::AS_REP_ENC, &enc.cipher.0 .0).unwrap()[..], b"hello");
-        assert!(k.decrypt(key_usages::AS_REQ_TIMESTAMP, &enc.cipher.0 .0).is_err());
+        assert_eq!(
+            &k.decrypt(key_usages::AS_REP_ENC, &enc.cipher.0 .0).unwrap()[..],
+            b"hello"
+        );
+        assert!(k
+            .decrypt(key_usages::AS_REQ_TIMESTAMP, &enc.cipher.0 .0)
+            .is_err());
     }
 }

@@ -28,7 +28,9 @@ pub use framing::{
 };
 pub use keys::{string_to_key, Key, Tgt};
 pub use reply::{decode_reply, ticket_etype, EtypeInfo, KdcReply, KrbError, MessageKind};
-pub use request::{as_req, nonce, summarize_request, tgs_req, AsRequest, Principal, RequestSummary};
+pub use request::{
+    as_req, nonce, summarize_request, tgs_req, AsRequest, Principal, RequestSummary,
+};
 pub use time::{from_unix, kerberos_time_to_unix};
 
 /// Kerberos error numbers (RFC 4120 7.5.9) this crate's callers act on.

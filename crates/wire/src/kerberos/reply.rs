@@ -70,7 +70,10 @@ pub enum KdcReply {
     AsRep(Box<AsRep>),
     /// A service ticket was issued: the encryption type of the ticket (the service's key) and the
     /// service it names.
-    TgsRep { ticket_etype: i32, sname: String },
+    TgsRep {
+        ticket_etype: i32,
+        sname: String,
+    },
     Error(KrbError),
 }
 
@@ -285,8 +288,14 @@ mod tests {
         assert_eq!(e.code, 25);
         assert_eq!(e.stime, 1_796_655_965); // 2026-12-07 15:06:05 UTC
         assert_eq!(e.susec, 277_114);
-        assert_eq!(e.e_text.as_deref(), Some("Need to use PA-ENC-TIMESTAMP/PA-PK-AS-REQ"));
-        assert_eq!((e.realm.as_str(), e.sname.as_str()), ("LAB.TEST", "krbtgt/LAB.TEST"));
+        assert_eq!(
+            e.e_text.as_deref(),
+            Some("Need to use PA-ENC-TIMESTAMP/PA-PK-AS-REQ")
+        );
+        assert_eq!(
+            (e.realm.as_str(), e.sname.as_str()),
+            ("LAB.TEST", "krbtgt/LAB.TEST")
+        );
         assert_eq!(e.pa_types, [16, 15, 147, 2, 136, 655, 19]);
         assert_eq!(
             e.etype_info,
@@ -298,11 +307,17 @@ mod tests {
         );
         assert_eq!(e.nt_status, None);
         let e = error(S_PRINCIPAL_UNKNOWN);
-        assert_eq!((e.code, e.sname.as_str()), (7, "TERMSRV/rdp-alias.lab.test"));
+        assert_eq!(
+            (e.code, e.sname.as_str()),
+            (7, "TERMSRV/rdp-alias.lab.test")
+        );
         assert_eq!(e.e_text, None);
         assert_eq!(error(SKEW).code, 37);
         let e = error(ETYPE_NOSUPP);
-        assert_eq!((e.code, e.e_text.as_deref()), (14, Some("No key matching entype")));
+        assert_eq!(
+            (e.code, e.e_text.as_deref()),
+            (14, Some("No key matching entype"))
+        );
         let e = error(PREAUTH_REQUIRED_NO_AES);
         assert_eq!((e.code, e.etype_info.len()), (25, 0));
         assert!(!e.pa_types.contains(&19));
@@ -314,7 +329,13 @@ mod tests {
         for n in 0..bytes.len() {
             assert!(decode_reply(&bytes[..n]).is_err(), "cut at {n}");
         }
-        for garbage in [&b""[..], b"\x6b\x00", b"\x6d\x03\x30\x01\x00", b"\x7e\x84\xff\xff\xff\xff", b"HTTP/1.1 400"] {
+        for garbage in [
+            &b""[..],
+            b"\x6b\x00",
+            b"\x6d\x03\x30\x01\x00",
+            b"\x7e\x84\xff\xff\xff\xff",
+            b"HTTP/1.1 400",
+        ] {
             assert!(decode_reply(garbage).is_err(), "{garbage:?}");
         }
     }

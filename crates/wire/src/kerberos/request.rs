@@ -165,7 +165,10 @@ fn body(
         rtime: Optional::from(None),
         nonce: ExplicitContextTag7::from(int(i64::from(nonce))),
         etype: ExplicitContextTag8::from(Asn1SequenceOf::from(
-            etypes.iter().map(|e| int(i64::from(*e))).collect::<Vec<_>>(),
+            etypes
+                .iter()
+                .map(|e| int(i64::from(*e)))
+                .collect::<Vec<_>>(),
         )),
         addresses: Optional::from(None),
         enc_authorization_data: Optional::from(None),
@@ -206,7 +209,9 @@ pub fn as_req(
     let as_req = AsReq::from(KdcReq {
         pvno: ExplicitContextTag1::from(int(5)),
         msg_type: ExplicitContextTag2::from(int(10)),
-        padata: Optional::from(Some(ExplicitContextTag3::from(Asn1SequenceOf::from(padata)))),
+        padata: Optional::from(Some(ExplicitContextTag3::from(Asn1SequenceOf::from(
+            padata,
+        )))),
         req_body: ExplicitContextTag4::from(req_body),
     });
     encode("AS-REQ", &as_req)
@@ -224,9 +229,10 @@ pub fn tgs_req(
 ) -> Result<Vec<u8>, KerberosError> {
     let req_body = body(TGS_OPTIONS, None, &tgt.realm, service, nonce, etypes)?;
     let body_der = encode("KDC-REQ-BODY", &req_body)?;
-    let (cksum_type, checksum) = tgt
-        .session_key
-        .checksum(key_usages::TGS_REQ_PA_DATA_AP_REQ_AUTHENTICATOR_CKSUM, &body_der)?;
+    let (cksum_type, checksum) = tgt.session_key.checksum(
+        key_usages::TGS_REQ_PA_DATA_AP_REQ_AUTHENTICATOR_CKSUM,
+        &body_der,
+    )?;
     let authenticator = Authenticator::from(AuthenticatorInner {
         authenticator_vno: ExplicitContextTag0::from(int(5)),
         crealm: ExplicitContextTag1::from(kerberos_string(&tgt.realm)?),
@@ -256,7 +262,9 @@ pub fn tgs_req(
     let tgs_req = TgsReq::from(KdcReq {
         pvno: ExplicitContextTag1::from(int(5)),
         msg_type: ExplicitContextTag2::from(int(12)),
-        padata: Optional::from(Some(ExplicitContextTag3::from(Asn1SequenceOf::from(padata)))),
+        padata: Optional::from(Some(ExplicitContextTag3::from(Asn1SequenceOf::from(
+            padata,
+        )))),
         req_body: ExplicitContextTag4::from(req_body),
     });
     encode("TGS-REQ", &tgs_req)
@@ -328,7 +336,10 @@ mod tests {
         assert!(hex.contains("a7060204" /* nonce */));
         assert!(!hex.contains("a1030201020")); // no PA-ENC-TIMESTAMP (padata-type 2)
         let pieces = picky_asn1_der::from_bytes::<AsReq>(&der).unwrap();
-        assert_eq!(pieces.0.req_body.0.nonce.0.as_unsigned_bytes_be(), [0x12, 0x34, 0x56, 0x78]);
+        assert_eq!(
+            pieces.0.req_body.0.nonce.0.as_unsigned_bytes_be(),
+            [0x12, 0x34, 0x56, 0x78]
+        );
         assert!(Ia5String::from_string("ü".to_string()).is_err());
         assert!(matches!(
             as_req(
@@ -374,7 +385,9 @@ pub fn summarize_request(bytes: &[u8]) -> Option<RequestSummary> {
     Some(RequestSummary {
         kind,
         client: der::field(body.content, 1).and_then(der::principal),
-        realm: der::field(body.content, 2).and_then(der::string).unwrap_or_default(),
+        realm: der::field(body.content, 2)
+            .and_then(der::string)
+            .unwrap_or_default(),
         service: der::field(body.content, 3)
             .and_then(der::principal)
             .unwrap_or_default(),

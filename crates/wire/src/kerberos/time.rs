@@ -40,7 +40,12 @@ pub fn kerberos_time_to_unix(content: &[u8]) -> Option<i64> {
         0,
     )
     .ok()?;
-    Some(dt.to_zoned(jiff::tz::TimeZone::UTC).ok()?.timestamp().as_second())
+    Some(
+        dt.to_zoned(jiff::tz::TimeZone::UTC)
+            .ok()?
+            .timestamp()
+            .as_second(),
+    )
 }
 
 #[cfg(test)]
@@ -50,8 +55,14 @@ mod tests {
     #[test]
     fn reads_kerberos_times_and_refuses_other_text() {
         assert_eq!(kerberos_time_to_unix(b"19700101000000Z"), Some(0));
-        assert_eq!(kerberos_time_to_unix(b"20261207144412Z"), Some(1_796_654_652));
-        assert_eq!(kerberos_time_to_unix(b"20261207144412.5Z"), Some(1_796_654_652));
+        assert_eq!(
+            kerberos_time_to_unix(b"20261207144412Z"),
+            Some(1_796_654_652)
+        );
+        assert_eq!(
+            kerberos_time_to_unix(b"20261207144412.5Z"),
+            Some(1_796_654_652)
+        );
         assert_eq!(kerberos_time_to_unix(b"20261207144412"), None);
         assert_eq!(kerberos_time_to_unix(b"2026120714441Z"), None);
         assert_eq!(kerberos_time_to_unix(b"20261332144412Z"), None);
@@ -62,7 +73,14 @@ mod tests {
     fn writes_a_time_that_reads_back() {
         let t = from_unix(1_796_654_652).unwrap();
         assert_eq!(
-            (t.year(), t.month(), t.day(), t.hour(), t.minute(), t.second()),
+            (
+                t.year(),
+                t.month(),
+                t.day(),
+                t.hour(),
+                t.minute(),
+                t.second()
+            ),
             (2026, 12, 7, 14, 44, 12)
         );
     }
