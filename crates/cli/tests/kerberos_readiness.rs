@@ -1,0 +1,670 @@
+//! `check`'s Kerberos readiness against the Kerberos lab's real Samba KDC (lab/kerberos/start.sh):
+//! the real binary runs inside the lab's client and VPN namespaces (`ip netns exec`), finds the
+//! realm's KDC through its SRV records, and reports what the KDC answered. Each fault the lab
+//! prepares (proven with MIT kinit/kvno in kerberos_lab.rs) gets its finding; the healthy cases
+//! (by name, without a password, through the KDC proxy, with --kdc) stay quiet. Where the
+//! pre-authentication may not go, a packet capture (dumpcap, read with tshark's Kerberos
+//! dissector, independent of rdpdoctor's own decoding) shows that it did not.
+//!
+//! Cost: about 15 s (the checks from the VPN namespace wait for their 2 s deadlines; the ones from
+//! the client namespace run one at a time, so each capture sees only its own check).
+
+#![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)] // tests: a failed assumption is a failed test
+
+mod common;
+
+use common::{ids, workspace_root};
+use serde_json::Value;
+use std::path::{Path, PathBuf};
+use std::process::{Child, Command, Stdio};
+use std::sync::Mutex;
+use std::time::{Duration, Instant};
+
+/// The checks from the client namespace run one at a time (the captures must not mix).
+static CLIENT: Mutex<()> = Mutex::new(());
+
+struct KrbLab {
+    doc: Value,
+}
+
+/// One check: its exit status, its JSON (or text) and the Kerberos observation.
+struct Check {
+    code: i32,
+    json: Value,
+}
+
+impl Check {
+    fn kerberos(&self) -> &Value {
+        let k = &self.json["observations"]["kerberos"];
+        assert!(k.is_object(), "no observations.kerberos in {:#}", self.json);
+        k
+    }
+
+    fn package(&self) -> (String, String) {
+        let p = &self.kerberos()["package"];
+        (
+            p["package"].as_str().unwrap_or_default().to_string(),
+            p["reason"].as_str().unwrap_or_default().to_string(),
+        )
+    }
+
+    fn finding(&self, id: &str) -> &Value {
+        self.json["findings"]
+            .as_array()
+            .and_then(|a| a.iter().find(|f| f["id"] == id))
+            .unwrap_or_else(|| panic!("no {id} among {:?}", ids(&self.json)))
+    }
+
+    fn evidence(&self, id: &str) -> String {
+        self.finding(id)["evidence"]
+            .as_array()
+            .map(|a| {
+                a.iter()
+                    .filter_map(Value::as_str)
+                    .collect::<Vec<_>>()
+                    .join("\n")
+            })
+            .unwrap_or_default()
+    }
+
+    /// The ids of the kerberos-* and ntlm-* findings.
+    fn kerberos_ids(&self) -> Vec<String> {
+        ids(&self.json)
+            .into_iter()
+            .filter(|i| i.starts_with("kerberos-") || i.starts_with("ntlm-"))
+            .collect()
+    }
+
+    /// (step, transport, KDC error code or message) of every exchange.
+    fn exchanges(&self) -> Vec<(String, String, String)> {
+        self.kerberos()["exchanges"]
+            .as_array()
+            .map(|a| {
+                a.iter()
+                    .map(|e| {
+                        let o = &e["outcome"];
+                        let what = match o["kind"].as_str() {
+                            Some("error") => o["error"]["code"].to_string(),
+                            Some("ticket") => o["message"].as_str().unwrap_or("").to_string(),
+                            other => other.unwrap_or("").to_string(),
+                        };
+                        let s = |k: &str| e[k].as_str().unwrap_or_default().to_string();
+                        (s("step"), s("transport"), what)
+                    })
+                    .collect()
+            })
+            .unwrap_or_default()
+    }
+}
+
+impl KrbLab {
+    fn get() -> KrbLab {
+        let path = std::env::var_os("RDPDOCTOR_KERBEROS_LAB_STATE")
+            .map(PathBuf::from)
+            .unwrap_or_else(|| workspace_root().join("lab/kerberos/state/kerberos.json"));
+        let text = std::fs::read_to_string(&path).unwrap_or_else(|e| {
+            panic!(
+                "the Kerberos lab is not running ({}: {e}). Start it as root with `lab/start.sh && lab/kerberos/start.sh` (./test.sh does this for you)",
+                path.display()
+            )
+        });
+        KrbLab {
+            doc: serde_json::from_str(&text).expect("kerberos.json is JSON"),
+        }
+    }
+
+    fn s(&self, pointer: &str) -> String {
+        self.doc
+            .pointer(pointer)
+            .and_then(Value::as_str)
+            .unwrap_or_else(|| panic!("kerberos.json has no string at {pointer}"))
+            .to_string()
+    }
+
+    fn ns(&self, which: &str) -> String {
+        let ns = self.s(&format!("/namespaces/{which}"));
+        assert!(
+            ns.starts_with("rdpd-krb-"),
+            "Kerberos lab namespaces are rdpd-krb-*, got {ns}"
+        );
+        ns
+    }
+
+    fn password(&self, account: &str) -> String {
+        self.s(&format!("/accounts/{account}/password"))
+    }
+
+    /// `rdpdoctor check ARGS` in namespace WHICH, with PASSWORD (or none), under `faketime`
+    /// when SKEW is given, trusting the lab CA when CA is set; stdout and the exit status.
+    fn run(
+        &self,
+        which: &str,
+        args: &[&str],
+        password: Option<&str>,
+        skew: Option<&str>,
+        ca: bool,
+    ) -> (i32, String) {
+        let mut c = Command::new("ip");
+        c.args(["netns", "exec", &self.ns(which), "timeout", "60"]);
+        if let Some(offset) = skew {
+            c.args(["faketime", "-f", offset]);
+        }
+        c.arg(env!("CARGO_BIN_EXE_rdpdoctor"))
+            .arg("check")
+            .args(args)
+            .env("RDPDOCTOR_NO_KNOWN_CERTS", "1")
+            .env_remove("RDPDOCTOR_PASSWORD")
+            .env_remove("SSL_CERT_FILE")
+            .stdin(Stdio::null());
+        if let Some(p) = password {
+            c.env("RDPDOCTOR_PASSWORD", p);
+        }
+        if ca {
+            c.env("SSL_CERT_FILE", self.s("/ca"));
+        }
+        let out = c.output().expect("ip netns exec runs");
+        (
+            out.status.code().unwrap_or(-1),
+            String::from_utf8_lossy(&out.stdout).into_owned(),
+        )
+    }
+
+    fn check(&self, which: &str, args: &[&str], password: Option<&str>) -> Check {
+        self.check_with(which, args, password, None, false)
+    }
+
+    fn check_with(
+        &self,
+        which: &str,
+        args: &[&str],
+        password: Option<&str>,
+        skew: Option<&str>,
+        ca: bool,
+    ) -> Check {
+        let mut a = args.to_vec();
+        a.push("--json");
+        let (code, out) = self.run(which, &a, password, skew, ca);
+        let json = serde_json::from_str(&out)
+            .unwrap_or_else(|e| panic!("check {args:?} in {which} printed no JSON ({e}):\n{out}"));
+        Check { code, json }
+    }
+}
+
+/// A packet capture of Kerberos (port 88) in a namespace, by dumpcap, read back with tshark.
+struct Capture {
+    child: Child,
+    file: PathBuf,
+}
+
+impl Capture {
+    fn start(ns: &str, name: &str) -> Capture {
+        let file = std::env::temp_dir().join(format!(
+            "rdpdoctor-krb-{}-{name}.pcapng",
+            std::process::id()
+        ));
+        let _ = std::fs::remove_file(&file);
+        let child = Command::new("ip")
+            .args([
+                "netns", "exec", ns, "dumpcap", "-q", "-i", "eth0", "-f", "port 88", "-w",
+            ])
+            .arg(&file)
+            .stdout(Stdio::null())
+            .stderr(Stdio::null())
+            .spawn()
+            .expect("dumpcap runs");
+        // dumpcap writes the file's header once it captures.
+        let deadline = Instant::now() + Duration::from_secs(10);
+        while std::fs::metadata(&file).map(|m| m.len()).unwrap_or(0) == 0 {
+            assert!(
+                Instant::now() < deadline,
+                "dumpcap did not start capturing in {ns}"
+            );
+            std::thread::sleep(Duration::from_millis(50));
+        }
+        std::thread::sleep(Duration::from_millis(300));
+        Capture { child, file }
+    }
+
+    /// Stops the capture (the dumpcap this test started, by its PID) and returns, for every
+    /// AS-REQ seen, its client name and PA-DATA types.
+    fn as_requests(mut self) -> Vec<(String, String)> {
+        std::thread::sleep(Duration::from_millis(300));
+        let _ = Command::new("kill")
+            .args(["-INT", &self.child.id().to_string()])
+            .status();
+        let _ = self.child.wait();
+        let out = Command::new("tshark")
+            .args(["-r"])
+            .arg(&self.file)
+            .args([
+                "-Y",
+                "kerberos.msg_type == 10",
+                "-T",
+                "fields",
+                "-e",
+                "kerberos.CNameString",
+                "-e",
+                "kerberos.padata_type",
+            ])
+            .stderr(Stdio::null())
+            .output()
+            .expect("tshark runs");
+        let _ = std::fs::remove_file(&self.file);
+        String::from_utf8_lossy(&out.stdout)
+            .lines()
+            .map(|l| {
+                let (c, p) = l.split_once('\t').unwrap_or((l, ""));
+                (c.to_string(), p.to_string())
+            })
+            .collect()
+    }
+}
+
+/// Whether an AS-REQ's PA-DATA types (tshark's comma-separated list) include PA-ENC-TIMESTAMP (2).
+fn has_preauth(padata: &str) -> bool {
+    padata.split(',').any(|t| t.trim() == "2")
+}
+
+fn lines_of(path: &Path) -> usize {
+    std::fs::read_to_string(path)
+        .map(|t| t.lines().count())
+        .unwrap_or(0)
+}
+
+#[test]
+fn by_name_a_client_would_use_kerberos_and_the_report_says_the_logon_used_ntlm() {
+    let lab = KrbLab::get();
+    let _one = CLIENT.lock().unwrap_or_else(|p| p.into_inner());
+    let pw = lab.password("normal");
+    let capture = Capture::start(&lab.ns("client"), "by-name");
+    let c = lab.check(
+        "client",
+        &["rdp-k.lab.test", "--user", "LAB\\kuser"],
+        Some(&pw),
+    );
+    let seen = capture.as_requests();
+    assert_eq!(c.code, 0, "healthy: {:#}", c.json["verdict"]);
+    assert_eq!(c.json["verdict"]["status"], "healthy");
+    assert_eq!(
+        c.kerberos_ids(),
+        Vec::<String>::new(),
+        "a healthy domain server stays quiet"
+    );
+    assert_eq!(
+        c.package(),
+        ("kerberos".to_string(), "ticket-issued".to_string())
+    );
+    let k = c.kerberos();
+    assert_eq!(
+        (k["realm"].as_str(), k["realm_source"].as_str()),
+        (Some("LAB.TEST"), Some("ntlm-challenge"))
+    );
+    assert_eq!(k["spn"], "TERMSRV/rdp-k.lab.test");
+    assert_eq!(k["kdc_source"], "srv");
+    assert_eq!(k["kdcs"][0]["name"], "dc1.lab.test");
+    let ex = c.exchanges();
+    for transport in ["udp", "tcp"] {
+        assert!(
+            ex.contains(&("probe".into(), transport.into(), "25".into())),
+            "{ex:?}"
+        );
+    }
+    assert!(
+        ex.contains(&("tgt".into(), "tcp".into(), "AS-REP".into())),
+        "{ex:?}"
+    );
+    assert!(
+        ex.contains(&("service-ticket".into(), "tcp".into(), "TGS-REP".into())),
+        "{ex:?}"
+    );
+    // The capture saw what the record says: the pre-authentication went to the realm's KDC.
+    assert!(
+        seen.iter().any(|(c, p)| c == "kuser" && has_preauth(p)),
+        "{seen:?}"
+    );
+    // The text report says which package the check's own logon used.
+    let (_, text) = lab.run(
+        "client",
+        &["rdp-k.lab.test", "--user", "LAB\\kuser"],
+        Some(&pw),
+        None,
+        false,
+    );
+    assert!(
+        text.contains("the logon above used NTLM; a Windows client would use Kerberos: the KDC issued a ticket for TERMSRV/rdp-k.lab.test"),
+        "{text}"
+    );
+}
+
+#[test]
+fn without_a_password_the_kdc_is_asked_about_the_servers_own_account_and_nothing_secret_leaves() {
+    let lab = KrbLab::get();
+    let _one = CLIENT.lock().unwrap_or_else(|p| p.into_inner());
+    let capture = Capture::start(&lab.ns("client"), "no-password");
+    let c = lab.check("client", &["rdp-k.lab.test"], None);
+    let seen = capture.as_requests();
+    assert_eq!(c.kerberos_ids(), Vec::<String>::new());
+    assert_eq!(c.package(), ("kerberos".to_string(), "ready".to_string()));
+    let k = c.kerberos();
+    assert_eq!(
+        (k["client"].as_str(), k["client_kind"].as_str()),
+        (Some("RDP-K$@LAB.TEST"), Some("computer-account"))
+    );
+    assert_eq!(k["preauth"]["kind"], "no-password");
+    assert!(c
+        .exchanges()
+        .contains(&("service-probe".into(), "tcp".into(), "25".into())));
+    assert!(
+        !seen.is_empty() && seen.iter().all(|(_, p)| !has_preauth(p)),
+        "{seen:?}"
+    );
+}
+
+#[test]
+fn an_alias_without_spn_is_kerberos_spn_missing() {
+    let lab = KrbLab::get();
+    let _one = CLIENT.lock().unwrap_or_else(|p| p.into_inner());
+    let pw = lab.password("normal");
+    for password in [Some(pw.as_str()), None] {
+        let user: &[&str] = if password.is_some() {
+            &["--user", "LAB\\kuser"]
+        } else {
+            &[]
+        };
+        let mut args = vec!["rdp-alias.lab.test"];
+        args.extend(user);
+        let c = lab.check("client", &args, password);
+        assert_eq!(
+            c.kerberos_ids(),
+            ["kerberos-spn-missing"],
+            "password {}",
+            password.is_some()
+        );
+        assert_eq!(c.finding("kerberos-spn-missing")["severity"], "warning");
+        let ev = c.evidence("kerberos-spn-missing");
+        assert!(
+            ev.contains("KDC_ERR_S_PRINCIPAL_UNKNOWN (0x7)")
+                && ev.contains("TERMSRV/rdp-alias.lab.test"),
+            "{ev}"
+        );
+        assert_eq!(c.package(), ("ntlm".to_string(), "spn-missing".to_string()));
+    }
+}
+
+#[test]
+fn by_address_kerberos_is_not_used_and_no_preauth_goes_to_a_realm_the_server_named() {
+    let lab = KrbLab::get();
+    let _one = CLIENT.lock().unwrap_or_else(|p| p.into_inner());
+    let pw = lab.password("normal");
+    let host = lab.s("/addresses/host");
+    let capture = Capture::start(&lab.ns("client"), "by-address");
+    let c = lab.check("client", &[&host, "--user", "LAB\\kuser"], Some(&pw));
+    let seen = capture.as_requests();
+    assert_eq!(c.kerberos_ids(), ["kerberos-not-used"]);
+    assert_eq!(c.finding("kerberos-not-used")["severity"], "info");
+    assert_eq!(c.json["verdict"]["status"], "healthy");
+    let ev = c.evidence("kerberos-not-used");
+    assert!(
+        ev.contains("address target: a client asks for no service ticket for TERMSRV/<address>, so NTLM; by its name the KDC knows TERMSRV/rdp-k.lab.test"),
+        "{ev}"
+    );
+    // The realm came from the server's CHALLENGE and an address proves nothing: no
+    // pre-authentication left the machine, as the capture shows.
+    let k = c.kerberos();
+    assert_eq!(k["preauth"]["kind"], "withheld");
+    assert!(!seen.is_empty(), "the probe itself was captured");
+    assert!(seen.iter().all(|(_, p)| !has_preauth(p)), "{seen:?}");
+    // The same address with the realm named by the user: the rule lets it go.
+    let c = lab.check("client", &[&host, "--user", "kuser@LAB.TEST"], Some(&pw));
+    assert_eq!(c.kerberos()["preauth"]["kind"], "sent");
+}
+
+#[test]
+fn from_the_vpn_the_kdc_is_unreachable_and_the_kdc_proxy_reaches_it() {
+    let lab = KrbLab::get();
+    let pw = lab.password("normal");
+    let start = Instant::now();
+    let c = lab.check(
+        "vpn",
+        &["rdp-k.lab.test", "--user", "LAB\\kuser", "--timeout", "2"],
+        Some(&pw),
+    );
+    assert!(
+        start.elapsed() < Duration::from_secs(15),
+        "{:?}",
+        start.elapsed()
+    );
+    assert_eq!(c.kerberos_ids(), ["kerberos-kdc-unreachable"]);
+    let ev = c.evidence("kerberos-kdc-unreachable");
+    assert!(
+        ev.contains("over UDP: no answer (receive timed out)")
+            && ev.contains("over TCP: no answer (connect timed out)"),
+        "{ev}"
+    );
+    assert!(
+        ev.contains("DNS reaches the domain, Kerberos does not"),
+        "{ev}"
+    );
+    assert_eq!(
+        c.package(),
+        ("ntlm".to_string(), "kdc-unreachable".to_string())
+    );
+
+    // Through the KDC proxy (python3-kdcproxy) the same VPN client gets its ticket.
+    let url = lab.s("/kdc_proxy/url");
+    let log = PathBuf::from(lab.s("/kdc_proxy/log"));
+    let args = [
+        "rdp-k.lab.test",
+        "--user",
+        "LAB\\kuser",
+        "--kdc-proxy",
+        url.as_str(),
+    ];
+    let c = lab.check_with("vpn", &args, Some(&pw), None, true);
+    assert_eq!(c.kerberos_ids(), Vec::<String>::new());
+    assert_eq!(
+        c.package(),
+        ("kerberos".to_string(), "ticket-issued".to_string())
+    );
+    assert!(
+        c.exchanges().iter().all(|(_, t, _)| t == "kkdcp"),
+        "{:?}",
+        c.exchanges()
+    );
+    // A proxy whose certificate does not verify gets nothing: no request reached it.
+    let before = lines_of(&log);
+    let c = lab.check_with("vpn", &args, Some(&pw), None, false);
+    assert_eq!(c.kerberos_ids(), ["kerberos-kdc-unreachable"]);
+    assert!(c
+        .evidence("kerberos-kdc-unreachable")
+        .contains("certificate does not verify"));
+    assert_eq!(lines_of(&log), before, "the KDC proxy logged a request");
+}
+
+#[test]
+fn a_realm_without_srv_records_and_a_dead_kdc() {
+    let lab = KrbLab::get();
+    let pw = lab.password("normal");
+    let c = lab.check(
+        "vpn",
+        &[
+            "rdp-k.lab.test",
+            "--user",
+            "kuser@NOSRV.TEST",
+            "--timeout",
+            "2",
+        ],
+        Some(&pw),
+    );
+    assert_eq!(c.kerberos_ids(), ["kerberos-kdc-not-found"]);
+    let ev = c.evidence("kerberos-kdc-not-found");
+    assert!(
+        ev.contains("SRV _kerberos._tcp.NOSRV.TEST asked of 198.18.65.10:53: NXDOMAIN"),
+        "{ev}"
+    );
+    let c = lab.check(
+        "vpn",
+        &[
+            "rdp-k.lab.test",
+            "--user",
+            "kuser@DEAD.LAB.TEST",
+            "--timeout",
+            "2",
+        ],
+        Some(&pw),
+    );
+    assert_eq!(c.kerberos_ids(), ["kerberos-kdc-unreachable"]);
+    assert!(c
+        .evidence("kerberos-kdc-unreachable")
+        .contains(&lab.s("/addresses/dead_kdc")));
+    // --kdc names a KDC directly: the dead one, then the real one.
+    let dead = lab.s("/addresses/dead_kdc");
+    let c = lab.check(
+        "vpn",
+        &[
+            "rdp-k.lab.test",
+            "--user",
+            "kuser@LAB.TEST",
+            "--kdc",
+            &dead,
+            "--timeout",
+            "2",
+        ],
+        Some(&pw),
+    );
+    assert_eq!(c.kerberos_ids(), ["kerberos-kdc-unreachable"]);
+    let _one = CLIENT.lock().unwrap_or_else(|p| p.into_inner());
+    let c = lab.check(
+        "client",
+        &[
+            "rdp-k.lab.test",
+            "--user",
+            "kuser@LAB.TEST",
+            "--kdc",
+            "dc1.lab.test",
+        ],
+        Some(&pw),
+    );
+    assert_eq!(c.kerberos_ids(), Vec::<String>::new());
+    assert_eq!(c.kerberos()["kdc_source"], "named");
+    assert_eq!(
+        c.package(),
+        ("kerberos".to_string(), "ticket-issued".to_string())
+    );
+}
+
+#[test]
+fn a_skewed_clock_is_kerberos_clock_skew_measured_from_the_kdcs_answer() {
+    let lab = KrbLab::get();
+    let _one = CLIENT.lock().unwrap_or_else(|p| p.into_inner());
+    let pw = lab.password("normal");
+    let c = lab.check_with(
+        "client",
+        &["rdp-k.lab.test", "--user", "LAB\\kuser"],
+        Some(&pw),
+        Some("+20m"),
+        false,
+    );
+    assert!(
+        c.kerberos_ids()
+            .contains(&"kerberos-clock-skew".to_string()),
+        "{:?}",
+        c.kerberos_ids()
+    );
+    assert_eq!(c.finding("kerberos-clock-skew")["severity"], "blocking");
+    let ev = c.evidence("kerberos-clock-skew");
+    assert!(
+        ev.contains("the KDC's clock is -120") && ev.contains("(behind)"),
+        "{ev}"
+    );
+    assert!(ev.contains("KRB_AP_ERR_SKEW (0x25)"), "{ev}");
+    let ex = c.exchanges();
+    assert!(
+        ex.contains(&("tgt".into(), "tcp".into(), "37".into())),
+        "{ex:?}"
+    );
+    assert!(
+        ex.contains(&("tgt-retry".into(), "tcp".into(), "AS-REP".into())),
+        "{ex:?}"
+    );
+    assert_eq!(c.package(), ("none".to_string(), "clock-skew".to_string()));
+}
+
+#[test]
+fn a_wrong_password_and_rc4_only_accounts() {
+    let lab = KrbLab::get();
+    let _one = CLIENT.lock().unwrap_or_else(|p| p.into_inner());
+    let c = lab.check(
+        "client",
+        &["rdp-k.lab.test", "--user", "LAB\\kuser"],
+        Some("not-the-password"),
+    );
+    assert!(
+        c.kerberos_ids()
+            .contains(&"kerberos-preauth-failed".to_string()),
+        "{:?}",
+        c.kerberos_ids()
+    );
+    assert!(c
+        .evidence("kerberos-preauth-failed")
+        .contains("KDC_ERR_PREAUTH_FAILED (0x18)"));
+    // rc4user has only an NT hash: the KDC lists no AES key and refuses an AES one.
+    let rc4 = lab.password("rc4_only");
+    let c = lab.check(
+        "client",
+        &["rdp-k.lab.test", "--user", "LAB\\rc4user"],
+        Some(&rc4),
+    );
+    assert!(
+        c.kerberos_ids()
+            .contains(&"kerberos-etype-unsupported".to_string()),
+        "{:?}",
+        c.kerberos_ids()
+    );
+    let ev = c.evidence("kerberos-etype-unsupported");
+    assert!(
+        ev.contains("KDC_ERR_ETYPE_NOSUPP (0xE) \"No key matching entype\""),
+        "{ev}"
+    );
+    // RDP-OLD$ allows RC4 only: the service ticket is refused to an AES-only client.
+    let pw = lab.password("normal");
+    let c = lab.check(
+        "client",
+        &["rdp-old.lab.test", "--user", "LAB\\kuser"],
+        Some(&pw),
+    );
+    assert!(
+        c.kerberos_ids()
+            .contains(&"kerberos-etype-unsupported".to_string()),
+        "{:?}",
+        c.kerberos_ids()
+    );
+    assert!(c
+        .evidence("kerberos-etype-unsupported")
+        .contains("TGS-REQ for TERMSRV/rdp-old.lab.test"));
+}
+
+#[test]
+fn ntlm_refused_by_the_server_is_ntlm_blocked_and_says_kerberos_would_work() {
+    let lab = KrbLab::get();
+    let _one = CLIENT.lock().unwrap_or_else(|p| p.into_inner());
+    let pw = lab.password("normal");
+    let port = lab.doc["session_hosts"]
+        .as_array()
+        .and_then(|a| a.iter().find(|h| h["mode"] == "refuse-ntlm"))
+        .map(|h| h["port"].to_string())
+        .expect("the refuse-ntlm session host");
+    let target = format!("rdp-k.lab.test:{port}");
+    let c = lab.check("client", &[&target, "--user", "LAB\\kuser"], Some(&pw));
+    assert_eq!(c.json["verdict"]["finding"], "ntlm-blocked");
+    let ev = c.evidence("ntlm-blocked");
+    assert!(
+        ev.contains("0xC00000BB") && ev.contains("Kerberos would work here"),
+        "{ev}"
+    );
+    // By the alias, Kerberos is not possible either: the SPN finding is why the logon fails.
+    let alias = format!("rdp-alias.lab.test:{port}");
+    let c = lab.check("client", &[&alias, "--user", "LAB\\kuser"], Some(&pw));
+    assert_eq!(c.finding("kerberos-spn-missing")["severity"], "blocking");
+    assert!(c.evidence("ntlm-blocked").contains("the logon fell back to NTLM because Kerberos was not possible: no SPN TERMSRV/rdp-alias.lab.test"));
+}
