@@ -227,7 +227,7 @@ impl Capture {
 
     /// Stops the capture (the dumpcap this test started, by its PID) and returns, for every
     /// AS-REQ seen, its client name and PA-DATA types.
-    fn as_requests(mut self) -> Vec<(String, String)> {
+    fn finish(mut self) -> Vec<(String, String)> {
         std::thread::sleep(Duration::from_millis(300));
         let _ = Command::new("kill")
             .args(["-INT", &self.child.id().to_string()])
@@ -282,7 +282,7 @@ fn by_name_a_client_would_use_kerberos_and_the_report_says_the_logon_used_ntlm()
         &["rdp-k.lab.test", "--user", "LAB\\kuser"],
         Some(&pw),
     );
-    let seen = capture.as_requests();
+    let seen = capture.finish();
     assert_eq!(c.code, 0, "healthy: {:#}", c.json["verdict"]);
     assert_eq!(c.json["verdict"]["status"], "healthy");
     assert_eq!(
@@ -342,7 +342,7 @@ fn without_a_password_the_kdc_is_asked_about_the_servers_own_account_and_nothing
     let _one = CLIENT.lock().unwrap_or_else(|p| p.into_inner());
     let capture = Capture::start(&lab.ns("client"), "no-password");
     let c = lab.check("client", &["rdp-k.lab.test"], None);
-    let seen = capture.as_requests();
+    let seen = capture.finish();
     assert_eq!(c.kerberos_ids(), Vec::<String>::new());
     assert_eq!(c.package(), ("kerberos".to_string(), "ready".to_string()));
     let k = c.kerberos();
@@ -399,7 +399,7 @@ fn by_address_kerberos_is_not_used_and_no_preauth_goes_to_a_realm_the_server_nam
     let host = lab.s("/addresses/host");
     let capture = Capture::start(&lab.ns("client"), "by-address");
     let c = lab.check("client", &[&host, "--user", "LAB\\kuser"], Some(&pw));
-    let seen = capture.as_requests();
+    let seen = capture.finish();
     assert_eq!(c.kerberos_ids(), ["kerberos-not-used"]);
     assert_eq!(c.finding("kerberos-not-used")["severity"], "info");
     assert_eq!(c.json["verdict"]["status"], "healthy");

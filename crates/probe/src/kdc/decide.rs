@@ -174,8 +174,8 @@ fn tgt_problem(obs: &KerberosObservation) -> Option<PackageChoice> {
     let tgt = obs
         .exchanges
         .iter()
-        .filter(|e| matches!(e.step, KdcStep::Tgt | KdcStep::TgtRetry) && e.outcome.answered())
-        .last()?;
+        .rev()
+        .find(|e| matches!(e.step, KdcStep::Tgt | KdcStep::TgtRetry) && e.outcome.answered())?;
     let code = tgt.outcome.error()?.code;
     let who = obs.client.as_deref().unwrap_or("the account");
     Some(match code {
