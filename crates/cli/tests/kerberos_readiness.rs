@@ -12,8 +12,11 @@
 #![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)] // tests: a failed assumption is a failed test
 
 mod common;
+mod krblab;
+mod remembered;
 
-use common::{ids, workspace_root};
+use common::ids;
+use krblab::KrbLab;
 use serde_json::Value;
 use std::path::{Path, PathBuf};
 use std::process::{Child, Command, Stdio};
@@ -23,11 +26,7 @@ use std::time::{Duration, Instant};
 /// The checks from the client namespace run one at a time (the captures must not mix).
 static CLIENT: Mutex<()> = Mutex::new(());
 
-struct KrbLab {
-    doc: Value,
-}
-
-/// One check: its exit status, its JSON (or text) and the Kerberos observation.
+/// One check: its exit status and its JSON.
 struct Check {
     code: i32,
     json: Value,
@@ -42,29 +41,16 @@ impl Check {
 
     fn package(&self) -> (String, String) {
         let p = &self.kerberos()["package"];
-        (
-            p["package"].as_str().unwrap_or_default().to_string(),
-            p["reason"].as_str().unwrap_or_default().to_string(),
-        )
+        let s = |k: &str| p[k].as_str().unwrap_or_default().to_string();
+        (s("package"), s("reason"))
     }
 
     fn finding(&self, id: &str) -> &Value {
-        self.json["findings"]
-            .as_array()
-            .and_then(|a| a.iter().find(|f| f["id"] == id))
-            .unwrap_or_else(|| panic!("no {id} among {:?}", ids(&self.json)))
+        remembered::finding(&self.json, id)
     }
 
     fn evidence(&self, id: &str) -> String {
-        self.finding(id)["evidence"]
-            .as_array()
-            .map(|a| {
-                a.iter()
-                    .filter_map(Value::as_str)
-                    .collect::<Vec<_>>()
-                    .join("\n")
-            })
-            .unwrap_or_default()
+        remembered::evidence(self.finding(id))
     }
 
     /// The ids of the kerberos-* and ntlm-* findings.
@@ -75,119 +61,88 @@ impl Check {
             .collect()
     }
 
+    /// Asserts finding `id` is there and its evidence holds `needle`.
+    fn expect(&self, id: &str, needle: &str) {
+        let ev = self.evidence(id);
+        assert!(ev.contains(needle), "{id}: {needle:?} not in\n{ev}");
+    }
+
     /// (step, transport, KDC error code or message) of every exchange.
     fn exchanges(&self) -> Vec<(String, String, String)> {
         self.kerberos()["exchanges"]
             .as_array()
-            .map(|a| {
-                a.iter()
-                    .map(|e| {
-                        let o = &e["outcome"];
-                        let what = match o["kind"].as_str() {
-                            Some("error") => o["error"]["code"].to_string(),
-                            Some("ticket") => o["message"].as_str().unwrap_or("").to_string(),
-                            other => other.unwrap_or("").to_string(),
-                        };
-                        let s = |k: &str| e[k].as_str().unwrap_or_default().to_string();
-                        (s("step"), s("transport"), what)
-                    })
-                    .collect()
-            })
+            .map(|a| a.iter().map(exchange).collect())
             .unwrap_or_default()
     }
 }
 
-impl KrbLab {
-    fn get() -> KrbLab {
-        let path = std::env::var_os("RDPDOCTOR_KERBEROS_LAB_STATE")
-            .map(PathBuf::from)
-            .unwrap_or_else(|| workspace_root().join("lab/kerberos/state/kerberos.json"));
-        let text = std::fs::read_to_string(&path).unwrap_or_else(|e| {
-            panic!(
-                "the Kerberos lab is not running ({}: {e}). Start it as root with `lab/start.sh && lab/kerberos/start.sh` (./test.sh does this for you)",
-                path.display()
-            )
-        });
-        KrbLab {
-            doc: serde_json::from_str(&text).expect("kerberos.json is JSON"),
-        }
-    }
+fn exchange(e: &Value) -> (String, String, String) {
+    let o = &e["outcome"];
+    let what = match o["kind"].as_str() {
+        Some("error") => o["error"]["code"].to_string(),
+        Some("ticket") => o["message"].as_str().unwrap_or("").to_string(),
+        other => other.unwrap_or("").to_string(),
+    };
+    let s = |k: &str| e[k].as_str().unwrap_or_default().to_string();
+    (s("step"), s("transport"), what)
+}
 
-    fn s(&self, pointer: &str) -> String {
-        self.doc
-            .pointer(pointer)
-            .and_then(Value::as_str)
-            .unwrap_or_else(|| panic!("kerberos.json has no string at {pointer}"))
-            .to_string()
-    }
+/// How a check runs: in which namespace, with a skewed clock (`faketime`), trusting the lab CA.
+#[derive(Clone, Copy, Default)]
+struct How<'a> {
+    skew: Option<&'a str>,
+    ca: bool,
+}
 
-    fn ns(&self, which: &str) -> String {
-        let ns = self.s(&format!("/namespaces/{which}"));
-        assert!(
-            ns.starts_with("rdpd-krb-"),
-            "Kerberos lab namespaces are rdpd-krb-*, got {ns}"
-        );
-        ns
+/// The real binary in namespace WHICH (`ip netns exec`, bounded by 60 s).
+fn in_ns(lab: &KrbLab, which: &str, how: How<'_>) -> Command {
+    let mut c = Command::new("ip");
+    c.args(["netns", "exec", &lab.ns(which), "timeout", "60"]);
+    if let Some(offset) = how.skew {
+        c.args(["faketime", "-f", offset]);
     }
+    c.arg(env!("CARGO_BIN_EXE_rdpdoctor"))
+        .env("RDPDOCTOR_NO_KNOWN_CERTS", "1")
+        .env_remove("RDPDOCTOR_PASSWORD")
+        .env_remove("SSL_CERT_FILE")
+        .stdin(Stdio::null());
+    if how.ca {
+        c.env("SSL_CERT_FILE", lab.s("/ca"));
+    }
+    c
+}
 
-    fn password(&self, account: &str) -> String {
-        self.s(&format!("/accounts/{account}/password"))
-    }
+fn check(lab: &KrbLab, which: &str, args: &[&str], password: Option<&str>) -> Check {
+    check_how(lab, which, args, password, How::default())
+}
 
-    /// `rdpdoctor check ARGS` in namespace WHICH, with PASSWORD (or none), under `faketime`
-    /// when SKEW is given, trusting the lab CA when CA is set; stdout and the exit status.
-    fn run(
-        &self,
-        which: &str,
-        args: &[&str],
-        password: Option<&str>,
-        skew: Option<&str>,
-        ca: bool,
-    ) -> (i32, String) {
-        let mut c = Command::new("ip");
-        c.args(["netns", "exec", &self.ns(which), "timeout", "60"]);
-        if let Some(offset) = skew {
-            c.args(["faketime", "-f", offset]);
-        }
-        c.arg(env!("CARGO_BIN_EXE_rdpdoctor"))
-            .arg("check")
-            .args(args)
-            .env("RDPDOCTOR_NO_KNOWN_CERTS", "1")
-            .env_remove("RDPDOCTOR_PASSWORD")
-            .env_remove("SSL_CERT_FILE")
-            .stdin(Stdio::null());
-        if let Some(p) = password {
-            c.env("RDPDOCTOR_PASSWORD", p);
-        }
-        if ca {
-            c.env("SSL_CERT_FILE", self.s("/ca"));
-        }
-        let out = c.output().expect("ip netns exec runs");
-        (
-            out.status.code().unwrap_or(-1),
-            String::from_utf8_lossy(&out.stdout).into_owned(),
-        )
+fn check_how(
+    lab: &KrbLab,
+    which: &str,
+    args: &[&str],
+    password: Option<&str>,
+    how: How<'_>,
+) -> Check {
+    let c = remembered::run_check(in_ns(lab, which, how), args, password);
+    Check {
+        code: c.code,
+        json: c.json,
     }
+}
 
-    fn check(&self, which: &str, args: &[&str], password: Option<&str>) -> Check {
-        self.check_with(which, args, password, None, false)
-    }
+/// The text report of `check ARGS` in namespace WHICH.
+fn text(lab: &KrbLab, which: &str, args: &[&str], password: &str) -> String {
+    let out = in_ns(lab, which, How::default())
+        .arg("check")
+        .args(args)
+        .env("RDPDOCTOR_PASSWORD", password)
+        .output()
+        .expect("ip netns exec runs");
+    String::from_utf8_lossy(&out.stdout).into_owned()
+}
 
-    fn check_with(
-        &self,
-        which: &str,
-        args: &[&str],
-        password: Option<&str>,
-        skew: Option<&str>,
-        ca: bool,
-    ) -> Check {
-        let mut a = args.to_vec();
-        a.push("--json");
-        let (code, out) = self.run(which, &a, password, skew, ca);
-        let json = serde_json::from_str(&out)
-            .unwrap_or_else(|e| panic!("check {args:?} in {which} printed no JSON ({e}):\n{out}"));
-        Check { code, json }
-    }
+fn password(lab: &KrbLab, account: &str) -> String {
+    lab.s(&format!("/accounts/{account}/password"))
 }
 
 /// A packet capture of Kerberos (port 88) in a namespace, by dumpcap, read back with tshark.
@@ -275,9 +230,10 @@ fn lines_of(path: &Path) -> usize {
 fn by_name_a_client_would_use_kerberos_and_the_report_says_the_logon_used_ntlm() {
     let lab = KrbLab::get();
     let _one = CLIENT.lock().unwrap_or_else(|p| p.into_inner());
-    let pw = lab.password("normal");
+    let pw = password(&lab, "normal");
     let capture = Capture::start(&lab.ns("client"), "by-name");
-    let c = lab.check(
+    let c = check(
+        &lab,
         "client",
         &["rdp-k.lab.test", "--user", "LAB\\kuser"],
         Some(&pw),
@@ -323,12 +279,11 @@ fn by_name_a_client_would_use_kerberos_and_the_report_says_the_logon_used_ntlm()
         "{seen:?}"
     );
     // The text report says which package the check's own logon used.
-    let (_, text) = lab.run(
+    let text = text(
+        &lab,
         "client",
         &["rdp-k.lab.test", "--user", "LAB\\kuser"],
-        Some(&pw),
-        None,
-        false,
+        &pw,
     );
     assert!(
         text.contains("the logon above used NTLM; a Windows client would use Kerberos: the KDC issued a ticket for TERMSRV/rdp-k.lab.test"),
@@ -341,7 +296,7 @@ fn without_a_password_the_kdc_is_asked_about_the_servers_own_account_and_nothing
     let lab = KrbLab::get();
     let _one = CLIENT.lock().unwrap_or_else(|p| p.into_inner());
     let capture = Capture::start(&lab.ns("client"), "no-password");
-    let c = lab.check("client", &["rdp-k.lab.test"], None);
+    let c = check(&lab, "client", &["rdp-k.lab.test"], None);
     let seen = capture.finish();
     assert_eq!(c.kerberos_ids(), Vec::<String>::new());
     assert_eq!(c.package(), ("kerberos".to_string(), "ready".to_string()));
@@ -364,7 +319,7 @@ fn without_a_password_the_kdc_is_asked_about_the_servers_own_account_and_nothing
 fn an_alias_without_spn_is_kerberos_spn_missing() {
     let lab = KrbLab::get();
     let _one = CLIENT.lock().unwrap_or_else(|p| p.into_inner());
-    let pw = lab.password("normal");
+    let pw = password(&lab, "normal");
     for password in [Some(pw.as_str()), None] {
         let user: &[&str] = if password.is_some() {
             &["--user", "LAB\\kuser"]
@@ -373,7 +328,7 @@ fn an_alias_without_spn_is_kerberos_spn_missing() {
         };
         let mut args = vec!["rdp-alias.lab.test"];
         args.extend(user);
-        let c = lab.check("client", &args, password);
+        let c = check(&lab, "client", &args, password);
         assert_eq!(
             c.kerberos_ids(),
             ["kerberos-spn-missing"],
@@ -395,10 +350,10 @@ fn an_alias_without_spn_is_kerberos_spn_missing() {
 fn by_address_kerberos_is_not_used_and_no_preauth_goes_to_a_realm_the_server_named() {
     let lab = KrbLab::get();
     let _one = CLIENT.lock().unwrap_or_else(|p| p.into_inner());
-    let pw = lab.password("normal");
+    let pw = password(&lab, "normal");
     let host = lab.s("/addresses/host");
     let capture = Capture::start(&lab.ns("client"), "by-address");
-    let c = lab.check("client", &[&host, "--user", "LAB\\kuser"], Some(&pw));
+    let c = check(&lab, "client", &[&host, "--user", "LAB\\kuser"], Some(&pw));
     let seen = capture.finish();
     assert_eq!(c.kerberos_ids(), ["kerberos-not-used"]);
     assert_eq!(c.finding("kerberos-not-used")["severity"], "info");
@@ -415,16 +370,22 @@ fn by_address_kerberos_is_not_used_and_no_preauth_goes_to_a_realm_the_server_nam
     assert!(!seen.is_empty(), "the probe itself was captured");
     assert!(seen.iter().all(|(_, p)| !has_preauth(p)), "{seen:?}");
     // The same address with the realm named by the user: the rule lets it go.
-    let c = lab.check("client", &[&host, "--user", "kuser@LAB.TEST"], Some(&pw));
+    let c = check(
+        &lab,
+        "client",
+        &[&host, "--user", "kuser@LAB.TEST"],
+        Some(&pw),
+    );
     assert_eq!(c.kerberos()["preauth"]["kind"], "sent");
 }
 
 #[test]
 fn from_the_vpn_the_kdc_is_unreachable_and_the_kdc_proxy_reaches_it() {
     let lab = KrbLab::get();
-    let pw = lab.password("normal");
+    let pw = password(&lab, "normal");
     let start = Instant::now();
-    let c = lab.check(
+    let c = check(
+        &lab,
         "vpn",
         &["rdp-k.lab.test", "--user", "LAB\\kuser", "--timeout", "2"],
         Some(&pw),
@@ -460,7 +421,16 @@ fn from_the_vpn_the_kdc_is_unreachable_and_the_kdc_proxy_reaches_it() {
         "--kdc-proxy",
         url.as_str(),
     ];
-    let c = lab.check_with("vpn", &args, Some(&pw), None, true);
+    let c = check_how(
+        &lab,
+        "vpn",
+        &args,
+        Some(&pw),
+        How {
+            skew: None,
+            ca: true,
+        },
+    );
     assert_eq!(c.kerberos_ids(), Vec::<String>::new());
     assert_eq!(
         c.package(),
@@ -473,19 +443,18 @@ fn from_the_vpn_the_kdc_is_unreachable_and_the_kdc_proxy_reaches_it() {
     );
     // A proxy whose certificate does not verify gets nothing: no request reached it.
     let before = lines_of(&log);
-    let c = lab.check_with("vpn", &args, Some(&pw), None, false);
+    let c = check(&lab, "vpn", &args, Some(&pw));
     assert_eq!(c.kerberos_ids(), ["kerberos-kdc-unreachable"]);
-    assert!(c
-        .evidence("kerberos-kdc-unreachable")
-        .contains("certificate does not verify"));
+    c.expect("kerberos-kdc-unreachable", "certificate does not verify");
     assert_eq!(lines_of(&log), before, "the KDC proxy logged a request");
 }
 
 #[test]
 fn a_realm_without_srv_records_and_a_dead_kdc() {
     let lab = KrbLab::get();
-    let pw = lab.password("normal");
-    let c = lab.check(
+    let pw = password(&lab, "normal");
+    let c = check(
+        &lab,
         "vpn",
         &[
             "rdp-k.lab.test",
@@ -502,7 +471,8 @@ fn a_realm_without_srv_records_and_a_dead_kdc() {
         ev.contains("SRV _kerberos._tcp.NOSRV.TEST asked of 198.18.65.10:53: NXDOMAIN"),
         "{ev}"
     );
-    let c = lab.check(
+    let c = check(
+        &lab,
         "vpn",
         &[
             "rdp-k.lab.test",
@@ -514,12 +484,11 @@ fn a_realm_without_srv_records_and_a_dead_kdc() {
         Some(&pw),
     );
     assert_eq!(c.kerberos_ids(), ["kerberos-kdc-unreachable"]);
-    assert!(c
-        .evidence("kerberos-kdc-unreachable")
-        .contains(&lab.s("/addresses/dead_kdc")));
+    c.expect("kerberos-kdc-unreachable", &lab.s("/addresses/dead_kdc"));
     // --kdc names a KDC directly: the dead one, then the real one.
     let dead = lab.s("/addresses/dead_kdc");
-    let c = lab.check(
+    let c = check(
+        &lab,
         "vpn",
         &[
             "rdp-k.lab.test",
@@ -534,7 +503,8 @@ fn a_realm_without_srv_records_and_a_dead_kdc() {
     );
     assert_eq!(c.kerberos_ids(), ["kerberos-kdc-unreachable"]);
     let _one = CLIENT.lock().unwrap_or_else(|p| p.into_inner());
-    let c = lab.check(
+    let c = check(
+        &lab,
         "client",
         &[
             "rdp-k.lab.test",
@@ -557,20 +527,20 @@ fn a_realm_without_srv_records_and_a_dead_kdc() {
 fn a_skewed_clock_is_kerberos_clock_skew_measured_from_the_kdcs_answer() {
     let lab = KrbLab::get();
     let _one = CLIENT.lock().unwrap_or_else(|p| p.into_inner());
-    let pw = lab.password("normal");
-    let c = lab.check_with(
+    let pw = password(&lab, "normal");
+    let c = check_how(
+        &lab,
         "client",
         &["rdp-k.lab.test", "--user", "LAB\\kuser"],
         Some(&pw),
-        Some("+20m"),
-        false,
+        How {
+            skew: Some("+20m"),
+            ca: false,
+        },
     );
-    assert!(
-        c.kerberos_ids()
-            .contains(&"kerberos-clock-skew".to_string()),
-        "{:?}",
-        c.kerberos_ids()
-    );
+    assert!(c
+        .kerberos_ids()
+        .contains(&"kerberos-clock-skew".to_string()));
     assert_eq!(c.finding("kerberos-clock-skew")["severity"], "blocking");
     let ev = c.evidence("kerberos-clock-skew");
     assert!(
@@ -594,68 +564,66 @@ fn a_skewed_clock_is_kerberos_clock_skew_measured_from_the_kdcs_answer() {
 fn a_wrong_password_and_rc4_only_accounts() {
     let lab = KrbLab::get();
     let _one = CLIENT.lock().unwrap_or_else(|p| p.into_inner());
-    let c = lab.check(
+    let c = check(
+        &lab,
         "client",
         &["rdp-k.lab.test", "--user", "LAB\\kuser"],
         Some("not-the-password"),
     );
-    assert!(
-        c.kerberos_ids()
-            .contains(&"kerberos-preauth-failed".to_string()),
-        "{:?}",
-        c.kerberos_ids()
-    );
     assert!(c
-        .evidence("kerberos-preauth-failed")
-        .contains("KDC_ERR_PREAUTH_FAILED (0x18)"));
+        .kerberos_ids()
+        .contains(&"kerberos-preauth-failed".to_string()));
+    c.expect("kerberos-preauth-failed", "KDC_ERR_PREAUTH_FAILED (0x18)");
     // rc4user has only an NT hash: the KDC lists no AES key and refuses an AES one.
-    let rc4 = lab.password("rc4_only");
-    let c = lab.check(
+    let rc4 = password(&lab, "rc4_only");
+    let c = check(
+        &lab,
         "client",
         &["rdp-k.lab.test", "--user", "LAB\\rc4user"],
         Some(&rc4),
     );
-    assert!(
-        c.kerberos_ids()
-            .contains(&"kerberos-etype-unsupported".to_string()),
-        "{:?}",
-        c.kerberos_ids()
-    );
+    assert!(c
+        .kerberos_ids()
+        .contains(&"kerberos-etype-unsupported".to_string()));
     let ev = c.evidence("kerberos-etype-unsupported");
     assert!(
         ev.contains("KDC_ERR_ETYPE_NOSUPP (0xE) \"No key matching entype\""),
         "{ev}"
     );
     // RDP-OLD$ allows RC4 only: the service ticket is refused to an AES-only client.
-    let pw = lab.password("normal");
-    let c = lab.check(
+    let pw = password(&lab, "normal");
+    let c = check(
+        &lab,
         "client",
         &["rdp-old.lab.test", "--user", "LAB\\kuser"],
         Some(&pw),
     );
-    assert!(
-        c.kerberos_ids()
-            .contains(&"kerberos-etype-unsupported".to_string()),
-        "{:?}",
-        c.kerberos_ids()
-    );
     assert!(c
-        .evidence("kerberos-etype-unsupported")
-        .contains("TGS-REQ for TERMSRV/rdp-old.lab.test"));
+        .kerberos_ids()
+        .contains(&"kerberos-etype-unsupported".to_string()));
+    c.expect(
+        "kerberos-etype-unsupported",
+        "TGS-REQ for TERMSRV/rdp-old.lab.test",
+    );
 }
 
 #[test]
 fn ntlm_refused_by_the_server_is_ntlm_blocked_and_says_kerberos_would_work() {
     let lab = KrbLab::get();
     let _one = CLIENT.lock().unwrap_or_else(|p| p.into_inner());
-    let pw = lab.password("normal");
+    let pw = password(&lab, "normal");
     let port = lab.doc["session_hosts"]
         .as_array()
         .and_then(|a| a.iter().find(|h| h["mode"] == "refuse-ntlm"))
         .map(|h| h["port"].to_string())
         .expect("the refuse-ntlm session host");
     let target = format!("rdp-k.lab.test:{port}");
-    let c = lab.check("client", &[&target, "--user", "LAB\\kuser"], Some(&pw));
+    let c = check(
+        &lab,
+        "client",
+        &[&target, "--user", "LAB\\kuser"],
+        Some(&pw),
+    );
     assert_eq!(c.json["verdict"]["finding"], "ntlm-blocked");
     let ev = c.evidence("ntlm-blocked");
     assert!(
@@ -664,7 +632,7 @@ fn ntlm_refused_by_the_server_is_ntlm_blocked_and_says_kerberos_would_work() {
     );
     // By the alias, Kerberos is not possible either: the SPN finding is why the logon fails.
     let alias = format!("rdp-alias.lab.test:{port}");
-    let c = lab.check("client", &[&alias, "--user", "LAB\\kuser"], Some(&pw));
+    let c = check(&lab, "client", &[&alias, "--user", "LAB\\kuser"], Some(&pw));
     assert_eq!(c.finding("kerberos-spn-missing")["severity"], "blocking");
-    assert!(c.evidence("ntlm-blocked").contains("the logon fell back to NTLM because Kerberos was not possible: no SPN TERMSRV/rdp-alias.lab.test"));
+    c.expect("ntlm-blocked", "the logon fell back to NTLM because Kerberos was not possible: no SPN TERMSRV/rdp-alias.lab.test");
 }

@@ -186,23 +186,9 @@ impl Tgt {
             client,
             ticket: rep.0.ticket.0.clone(),
             session_key,
-            end_time: super::time::kerberos_time_to_unix(&end_time_text(&part)),
+            end_time: super::time::generalized_to_unix(&part.end_time.0 .0),
         })
     }
-}
-
-fn end_time_text(part: &EncKdcRepPart) -> Vec<u8> {
-    let t = &part.end_time.0 .0;
-    format!(
-        "{:04}{:02}{:02}{:02}{:02}{:02}Z",
-        t.year(),
-        t.month(),
-        t.day(),
-        t.hour(),
-        t.minute(),
-        t.second()
-    )
-    .into_bytes()
 }
 
 #[cfg(test)]

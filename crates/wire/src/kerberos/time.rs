@@ -27,16 +27,41 @@ pub fn kerberos_time_to_unix(content: &[u8]) -> Option<i64> {
         return None;
     }
     let n = |r: std::ops::Range<usize>| whole.get(r)?.parse::<i16>().ok();
-    let small = |r: std::ops::Range<usize>| i8::try_from(n(r)?).ok();
-    // jiff's fallible constructor: a month 13 or a day 32 is None, never a panic.
-    let dt = jiff::civil::DateTime::new(
+    civil_to_unix([
         n(0..4)?,
-        small(4..6)?,
-        small(6..8)?,
-        small(8..10)?,
-        small(10..12)?,
+        n(4..6)?,
+        n(6..8)?,
+        n(8..10)?,
+        n(10..12)?,
+        n(12..14)?,
+    ])
+}
+
+/// Unix seconds of a GeneralizedTime picky decoded (the end time of a ticket).
+pub(crate) fn generalized_to_unix(t: &GeneralizedTime) -> Option<i64> {
+    let f = |v: u8| i16::from(v);
+    civil_to_unix([
+        i16::try_from(t.year()).ok()?,
+        f(t.month()),
+        f(t.day()),
+        f(t.hour()),
+        f(t.minute()),
+        f(t.second()),
+    ])
+}
+
+/// Unix seconds of year, month, day, hour, minute, second in UTC; `None` for a date that does
+/// not exist (jiff's fallible constructor: a month 13 or a day 32 is None, never a panic).
+fn civil_to_unix([year, month, day, hour, minute, second]: [i16; 6]) -> Option<i64> {
+    let small = |v: i16| i8::try_from(v).ok();
+    let dt = jiff::civil::DateTime::new(
+        year,
+        small(month)?,
+        small(day)?,
+        small(hour)?,
+        small(minute)?,
         // A leap second (60) reads as the last second of its minute.
-        small(12..14)?.min(59),
+        small(second)?.min(59),
         0,
     )
     .ok()?;
