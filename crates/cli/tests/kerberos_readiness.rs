@@ -636,3 +636,113 @@ fn ntlm_refused_by_the_server_is_ntlm_blocked_and_says_kerberos_would_work() {
     assert_eq!(c.finding("kerberos-spn-missing")["severity"], "blocking");
     c.expect("ntlm-blocked", "the logon fell back to NTLM because Kerberos was not possible: no SPN TERMSRV/rdp-alias.lab.test");
 }
+
+/// Set in the copy of this test binary that runs inside the client namespace.
+const IN_NAMESPACE: &str = "RDPDOCTOR_TEST_IN_KRB_CLIENT_NS";
+
+/// The piece the CredSSP integration will use: sspi 0.23's Negotiate, limited to Kerberos,
+/// resolves its KDC round trips with `resolve_with_async_client` over rdpdoctor's recorded KDC
+/// client, and gets its tickets from the lab's KDC. The test runs itself again inside the client
+/// namespace (sockets and the namespace's resolv.conf), where the KDC is reachable.
+#[test]
+fn sspi_kerberos_gets_its_tickets_through_the_recorded_kdc_client() {
+    let name = "sspi_kerberos_gets_its_tickets_through_the_recorded_kdc_client";
+    if std::env::var_os(IN_NAMESPACE).is_none() {
+        let lab = KrbLab::get();
+        let out = Command::new("ip")
+            .args(["netns", "exec", &lab.ns("client"), "timeout", "60"])
+            .arg(std::env::current_exe().expect("the test binary"))
+            .args(["--exact", name, "--nocapture", "--test-threads", "1"])
+            .env(IN_NAMESPACE, password(&lab, "normal"))
+            .env("RDPDOCTOR_TEST_KDC", lab.s("/addresses/kdc"))
+            .output()
+            .expect("ip netns exec runs");
+        let all = format!(
+            "{}{}",
+            String::from_utf8_lossy(&out.stdout),
+            String::from_utf8_lossy(&out.stderr)
+        );
+        assert!(out.status.success() && all.contains("1 passed"), "{all}");
+        return;
+    }
+    let exchanges = sspi_kerberos_in_namespace();
+    let got: Vec<(String, String, String)> = exchanges.iter().map(exchange).collect();
+    assert!(got.iter().all(|(step, _, _)| step == "logon"), "{got:?}");
+    let whats: Vec<&str> = got.iter().map(|(_, _, w)| w.as_str()).collect();
+    assert_eq!(whats, ["25", "AS-REP", "TGS-REP"], "{got:?}");
+    let tgs = exchanges.last().unwrap();
+    assert_eq!(tgs["service"], "TERMSRV/rdp-k.lab.test");
+    assert!(exchanges.iter().any(|e| e["preauth"] == true));
+}
+
+/// sspi's Negotiate (Kerberos only) for TERMSRV/rdp-k.lab.test; returns the recorded exchanges
+/// as JSON, with the first token (SPNEGO with the AP-REQ) checked.
+fn sspi_kerberos_in_namespace() -> Vec<Value> {
+    use rdpdoctor_probe::kdc::{Budget, KdcClient, SspiNetworkClient};
+    use sspi::{
+        AuthIdentity, BufferType, ClientRequestFlags, CredentialUse, Credentials,
+        DataRepresentation, KerberosConfig, Negotiate, NegotiateConfig, SecurityBuffer, Sspi,
+        SspiImpl, Username,
+    };
+    let password = std::env::var(IN_NAMESPACE).unwrap();
+    let kdc = format!("tcp://{}:88", std::env::var("RDPDOCTOR_TEST_KDC").unwrap());
+    let config = NegotiateConfig::new(
+        Box::new(KerberosConfig::new(&kdc, "rdpdoctor-test".to_string())),
+        Some("kerberos,!ntlm".to_string()),
+        "rdpdoctor-test".to_string(),
+    );
+    let mut negotiate = Negotiate::new_client(config).unwrap();
+    let identity = AuthIdentity {
+        username: Username::new_upn("kuser", "LAB.TEST").unwrap(),
+        password: password.into(),
+    };
+    let mut creds = negotiate
+        .acquire_credentials_handle()
+        .with_credential_use(CredentialUse::Outbound)
+        .with_auth_data(&Credentials::AuthIdentity(identity))
+        .execute(&mut negotiate)
+        .unwrap()
+        .credentials_handle;
+    let mut input = vec![SecurityBuffer::new(Vec::new(), BufferType::Token)];
+    let mut output = vec![SecurityBuffer::new(Vec::new(), BufferType::Token)];
+    let mut builder = negotiate
+        .initialize_security_context()
+        .with_credentials_handle(&mut creds)
+        .with_context_requirements(
+            ClientRequestFlags::MUTUAL_AUTH
+                | ClientRequestFlags::INTEGRITY
+                | ClientRequestFlags::CONFIDENTIALITY,
+        )
+        .with_target_data_representation(DataRepresentation::Native)
+        .with_target_name("TERMSRV/rdp-k.lab.test")
+        .with_input(&mut input)
+        .with_output(&mut output);
+    let mut client =
+        SspiNetworkClient::new(KdcClient::new(Budget::new(Duration::from_secs(5), None)));
+    let runtime = tokio::runtime::Builder::new_current_thread()
+        .enable_all()
+        .build()
+        .unwrap();
+    let result = runtime.block_on(async {
+        negotiate
+            .initialize_security_context_impl(&mut builder)
+            .unwrap()
+            .resolve_with_async_client(&mut client)
+            .await
+    });
+    let result = result.unwrap_or_else(|e| {
+        panic!(
+            "sspi Kerberos failed: {e}; exchanges {:?}",
+            client.exchanges()
+        )
+    });
+    assert_eq!(result.status, sspi::SecurityStatus::ContinueNeeded);
+    let token = &output[0].buffer;
+    // SPNEGO NegTokenInit ([APPLICATION 0]) carrying the Kerberos AP-REQ.
+    assert_eq!(token.first(), Some(&0x60), "{token:02x?}");
+    serde_json::to_value(client.exchanges())
+        .unwrap()
+        .as_array()
+        .unwrap()
+        .clone()
+}
