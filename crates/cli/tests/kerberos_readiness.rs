@@ -6,7 +6,7 @@
 //! pre-authentication may not go, a packet capture (dumpcap, read with tshark's Kerberos
 //! dissector, independent of rdpdoctor's own decoding) shows that it did not.
 //!
-//! Cost: about 15 s (the checks from the VPN namespace wait for their 2 s deadlines; the ones from
+//! Cost: about 8 s (the checks from the VPN namespace wait for their 2 s deadlines; the ones from
 //! the client namespace run one at a time, so each capture sees only its own check).
 
 #![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)] // tests: a failed assumption is a failed test
