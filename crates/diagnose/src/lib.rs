@@ -21,7 +21,7 @@ pub mod words;
 pub use context::{ClientProfile, Context, PROFILES};
 pub use finding_id::{FindingId, UnknownFindingId};
 pub use model::*;
-pub use rules::describe_delegation;
+pub use rules::{describe_delegation, describe_kdc_exchange};
 
 use rdpdoctor_observations::Observations;
 

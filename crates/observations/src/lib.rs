@@ -9,6 +9,7 @@ mod ciphers;
 mod evidence;
 mod gateway;
 mod intercept;
+mod kerberos;
 mod network;
 mod nla;
 mod path;
@@ -23,6 +24,7 @@ pub use ciphers::*;
 pub use evidence::*;
 pub use gateway::*;
 pub use intercept::*;
+pub use kerberos::*;
 pub use network::*;
 pub use nla::*;
 pub use path::*;
@@ -76,6 +78,9 @@ pub struct Observations {
     /// The logon with the user's credentials (`check --user`).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub logon: Option<LogonObservation>,
+    /// Kerberos readiness: realm, KDC, its answers, and the package a client would use.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub kerberos: Option<KerberosObservation>,
     /// The full connection (`check --full`): phase reached and the server's codes.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub session: Option<SessionObservation>,
@@ -113,6 +118,7 @@ impl Observations {
             rdp_security: None,
             nla: None,
             logon: None,
+            kerberos: None,
             session: None,
             ciphers: None,
             path: None,

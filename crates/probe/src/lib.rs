@@ -15,6 +15,7 @@ pub mod gateway;
 mod hold;
 mod host;
 mod intercept;
+pub mod kdc;
 mod negotiate;
 mod nla;
 mod options;

@@ -6,6 +6,7 @@
 pub mod bytes;
 pub mod contain;
 pub mod credssp;
+pub mod kerberos;
 pub mod mcs;
 pub mod ntlm;
 pub mod rdp_crypto;

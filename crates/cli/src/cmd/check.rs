@@ -78,6 +78,8 @@ pub struct CheckArgs {
     #[arg(long, value_name = "PORT", requires = "udp", value_parser = clap::value_parser!(u16).range(1..))]
     pub udp_port: Option<u16>,
     #[command(flatten)]
+    pub kerberos: super::kerberos::KerberosArgs,
+    #[command(flatten)]
     pub output: OutputArgs,
     /// With --format nagios: CRITICAL when the certificate expires within this many days
     #[arg(long, value_name = "DAYS", default_value_t = 7, value_parser = clap::value_parser!(i64).range(0..=3650))]
@@ -231,7 +233,10 @@ pub(crate) fn withheld_line(obs: &rdpdoctor_observations::Observations) -> Optio
 
 pub fn run(args: &CheckArgs) -> u8 {
     let renderer = Renderer {
-        text_tail: |_, obs| render::escape::report(&render::clients::policy(obs)).into_owned(),
+        text_tail: |_, obs| {
+            let tail = render::clients::policy(obs) + &render::text::kerberos(obs);
+            render::escape::report(&tail).into_owned()
+        },
         nagios: Some(render::nagios::Thresholds {
             warn_days: args.diagnosis.cert_warn_days,
             crit_days: args.cert_crit_days,
@@ -274,7 +279,8 @@ pub fn run(args: &CheckArgs) -> u8 {
         Err(e) => return usage_error(&format!("cannot start the async runtime: {e}")),
     };
     let mut obs = runtime.block_on(async {
-        let obs = rdpdoctor_probe::check(target, &options).await;
+        let mut obs = rdpdoctor_probe::check(target.clone(), &options).await;
+        obs.kerberos = super::kerberos::readiness(&args.kerberos, &target, &obs, &options).await;
         udp(obs, args, options.timeout).await
     });
     // The password is zeroed here, before anything is printed or written.

@@ -7,6 +7,7 @@ pub mod docs;
 pub mod explain;
 pub mod findings;
 pub mod host;
+pub mod kerberos;
 pub mod logs;
 pub mod output;
 pub mod report;

@@ -361,3 +361,86 @@ fn nla(out: &mut String, n: &rdpdoctor_diagnose::NlaFacts) {
         let _ = writeln!(out, "  Logon (--user): {}", e(l));
     }
 }
+
+/// The Kerberos readiness section (`observations.kerberos`), after the report: which package a
+/// Windows client would use and why, said next to the package this check's own logon used (NTLM
+/// until rdpdoctor's Kerberos logon exists), then the realm, the KDCs and every exchange.
+pub fn kerberos(obs: &rdpdoctor_observations::Observations) -> String {
+    use rdpdoctor_observations::{KdcSource, Preauth, RealmSource};
+    let Some(k) = &obs.kerberos else {
+        return String::new();
+    };
+    let mut out = String::new();
+    let _ = writeln!(out, "\nKerberos readiness:");
+    let logon = match &obs.logon {
+        Some(l) => format!("the logon above used {}; ", l.package),
+        None => String::new(),
+    };
+    let _ = writeln!(
+        out,
+        "  {}a Windows client would use {}: {}",
+        e(&logon),
+        k.package.package.label(),
+        e(&k.package.detail)
+    );
+    let realm_from = match k.realm_source {
+        RealmSource::UserPrincipal => "from the user name",
+        RealmSource::UserDomain => "from the user's domain",
+        RealmSource::NtlmChallenge => "from the server's NTLM CHALLENGE",
+        RealmSource::None => "none found",
+    };
+    let _ = writeln!(
+        out,
+        "  realm {} ({realm_from}){}",
+        e(k.realm.as_deref().unwrap_or("-")),
+        k.client
+            .as_deref()
+            .map(|c| format!(", account {}", e(c)))
+            .unwrap_or_default()
+    );
+    let kdc_from = match (k.kdc_source, &k.kdc_proxy) {
+        (Some(KdcSource::Proxy), Some(url)) => format!("through the KDC proxy {}", e(url)),
+        (Some(KdcSource::Named), _) => "named by --kdc".to_string(),
+        (Some(KdcSource::Srv), _) => "from the realm's SRV records".to_string(),
+        _ => "not looked up".to_string(),
+    };
+    let names: Vec<String> = k
+        .kdcs
+        .iter()
+        .map(|d| {
+            let at: Vec<String> = d.addresses.iter().map(|a| a.to_string()).collect();
+            match at.is_empty() {
+                true => format!("{} (no address)", d.name),
+                false => format!("{} ({}:{})", d.name, at.join(", "), d.port),
+            }
+        })
+        .collect();
+    let listed = match names.is_empty() {
+        true => String::new(),
+        false => format!(": {}", names.join("; ")),
+    };
+    let _ = writeln!(out, "  KDC {kdc_from}{}", e(&listed));
+    if let Some(o) = k.kdc_clock_offset() {
+        // Whole seconds: "-0" for a KDC a few microseconds behind says nothing.
+        let _ = writeln!(
+            out,
+            "  KDC clock {:+} s from ours (tolerance 300 s)",
+            o.round() as i64
+        );
+    }
+    let preauth = match &k.preauth {
+        Preauth::Sent => "sent (the KDC is one the delegation rule allows)".to_string(),
+        Preauth::NoPassword => "none (no --user password)".to_string(),
+        Preauth::Withheld { reason } => format!("withheld: {reason}"),
+        Preauth::NotReached => "not reached".to_string(),
+    };
+    let _ = writeln!(out, "  pre-authentication: {}", e(&preauth));
+    for x in &k.exchanges {
+        let _ = writeln!(
+            out,
+            "    {}",
+            e(&rdpdoctor_diagnose::describe_kdc_exchange(x))
+        );
+    }
+    out
+}

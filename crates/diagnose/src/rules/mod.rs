@@ -5,6 +5,7 @@ mod clients;
 mod gateway;
 mod hold;
 mod intercept;
+mod kerberos;
 mod negotiation;
 mod nla;
 mod offline;
@@ -18,6 +19,7 @@ mod ttl_walk;
 mod udp;
 
 pub(crate) use certificate::cert_names;
+pub use kerberos::exchange_line as describe_kdc_exchange;
 pub(crate) use nla::facts as nla_facts;
 pub(crate) use offline::facts as offline_facts;
 pub(crate) use path::facts as path_facts;
@@ -44,6 +46,7 @@ pub(crate) fn run(obs: &Observations, ctx: &Context) -> Vec<Finding> {
     certificate::check(obs, ctx, &vars, &mut out);
     rdp_security::check(obs, &vars, &mut out);
     nla::check(obs, ctx, &vars, &mut out);
+    kerberos::check(obs, &vars, &mut out);
     session::check(obs, &vars, &mut out);
     hold::check(obs, &vars, &mut out);
     trust::check(obs, &vars, &mut out);
