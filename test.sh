@@ -18,7 +18,9 @@ scripts/module-cycles.py
 cargo build --workspace --all-targets --all-features
 
 # The offline suite first (what `cargo test` alone runs), then the lab and the tests that need it.
-cargo test --workspace --no-fail-fast
+# It runs with the directory around the checkout hidden (scripts/alone.sh): a test that reads a
+# file outside the checkout fails here as it would in a user's fresh clone.
+scripts/alone.sh cargo test --workspace --no-fail-fast
 lab/start.sh
 trap 'lab/kerberos/stop.sh; lab/path/stop.sh; lab/stop.sh' EXIT
 # The path lab (network namespaces, as root) reuses the loopback lab's CA and Xvfb display.

@@ -27,6 +27,9 @@ PACKAGES=(
   libkrb5-dev         # Kerberos lab: krb5-config and headers, to build the stand-in venv's krb5 binding (PyPI ships no Linux wheel)
   rdesktop            # Kerberos lab: rdesktop 1.9, a CredSSP client that speaks Kerberos only (through GSSAPI)
   faketime            # Kerberos lab: a client whose clock is skewed against the KDC (KRB_AP_ERR_SKEW)
+  python3-kdcproxy    # Kerberos lab: FreeIPA's KDC proxy (MS-KKDCP), the real KKDCP server rdpdoctor's --kdc-proxy is tested against
+  gunicorn            # Kerberos lab: the WSGI server (with TLS) the KDC proxy runs in (no service: the binary only)
+  krb5-k5tls          # Kerberos lab: MIT's TLS module, so kinit can reach the realm through the KDC proxy (the real client that proves it)
   tshark              # UDP responder (lab/udp_responder.py): Wireshark's rdpudp dissector checks what it sends; it also decodes what the gateway and broker stand-ins send (lab/OBSERVED.md)
   util-linux          # unshare, nsenter: broker-unreachable's own network namespace (lab/gateway.sh)
   ca-certificates

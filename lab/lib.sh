@@ -136,6 +136,18 @@ stop_namespace_lab() {
   local who=$1 state=$2 rc=0 f pid st p i ns d left deadline
   local alive=() names=() kept=()
   shopt -s nullglob
+  # xrdp (fork=false) serves each connection in a thread and, on SIGTERM, waits for those threads
+  # to end. A connection that a middlebox reset towards the client only (the TLS-resetting
+  # firewall sends its reset one way, as `reject with tcp reset` does) is still open on the
+  # server's side and would keep xrdp alive until the 10 s below run out, on every stop. So first
+  # close every TCP connection inside the lab's own namespaces (ss -K, the kernel's
+  # sock_destroy), which stopping the lab does to them anyway; then the servers exit at once.
+  if [ -f "$state/netns.list" ]; then
+    while read -r ns; do
+      [ -n "$ns" ] || continue
+      ip netns exec "$ns" ss -Htn -K state established >/dev/null 2>&1 || true
+    done <"$state/netns.list"
+  fi
   for f in "$state/pids"/*.pid; do
     read -r pid st <"$f" 2>/dev/null || continue
     [[ "$pid" =~ ^[0-9]+$ ]] || continue

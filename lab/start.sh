@@ -534,4 +534,26 @@ EOF
 rm -f "$STATE/servers.tsv"
 
 started_ok=1
+# The table a user needs to try the lab: every server's port, kind and fault, and the account.
+"$PYTHON" - "$STATE/servers.json" "$ROOT" <<'EOF'
+import json, os, sys
+doc = json.load(open(sys.argv[1]))
+# The command as typed from the repository: the binary this checkout built, else cargo run.
+binary = next((f"target/{p}/rdpdoctor" for p in ("release", "debug")
+               if os.access(os.path.join(sys.argv[2], f"target/{p}/rdpdoctor"), os.X_OK)),
+              "cargo run -q --release --")
+print(f"{'port':>5}  {'server':27} {'kind':14} what it does")
+for s in doc["servers"]:
+    what = s["description"]
+    if len(what) > 78:
+        what = what[:77] + "…"
+    print(f"{s['port']:>5}  {s['name']:27} {s['kind']:14} {what}")
+for server, c in doc.get("credentials", {}).items():
+    port = next((s["port"] for s in doc["servers"] if s["name"] == server), None)
+    behind = [f"{s['name']} {s['port']}" for s in doc["servers"]
+              if f"in front of {server}" in s["description"]]
+    print(f"\nLab account on {server} ({port}) and the routes in front of it ({', '.join(behind)}):"
+          f" user {c['user']}, password {c['password']}, domain {c['domain'] or '(empty)'}")
+    print(f"  RDPDOCTOR_PASSWORD='{c['password']}' {binary} check 127.0.0.1:{port} --user {c['user']}")
+EOF
 echo "start.sh: lab up: $(grep -c '"name"' "$STATE/servers.json") entries on 127.0.0.1:$BASE-$((BASE + LAST_OFFSET)), Xvfb :$DISPLAY_NUM (mount namespaces: $([ "$USE_UNSHARE" -eq 1 ] && echo yes || echo no)); see $(rel "$STATE/servers.json")"

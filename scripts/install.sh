@@ -28,16 +28,17 @@ fi
 
 # The report test renders pages in headless Chromium (fonts for its screenshots); the package
 # test builds with cargo-deb (dpkg-shlibdeps from dpkg-dev computes the libssl dependency) and
-# checks the unit with systemd-analyze. Without recommends: Chromium's pull in a desktop.
+# checks the unit with systemd-analyze; the bounded-input tests read a run's peak memory with GNU
+# time (/usr/bin/time). Without recommends: Chromium's pull in a desktop.
 tools=()
-for p in chromium fonts-dejavu-core dpkg-dev systemd; do
+for p in chromium fonts-dejavu-core dpkg-dev systemd time; do
   dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q '^install ok installed$' || tools+=("$p")
 done
 if [ "${#tools[@]}" -gt 0 ]; then
   SUDO=""
   [ "$(id -u)" -eq 0 ] || SUDO="sudo"
   $SUDO apt-get update -qq
-  DEBIAN_FRONTEND=noninteractive $SUDO apt-get install -y -qq --no-install-recommends "${tools[@]}"
+  DEBIAN_FRONTEND=noninteractive $SUDO apt-get -o DPkg::Lock::Timeout=600 install -y -qq --no-install-recommends "${tools[@]}"
 fi
 # cargo-deb (3.8) compiles once, about 2.5 minutes of CPU time, then it is found here.
 cargo deb --version >/dev/null 2>&1 || cargo install cargo-deb --locked

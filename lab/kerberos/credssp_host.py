@@ -37,6 +37,8 @@ Env:
   NTLM_USER_FILE              DOMAIN:USER:PASSWORD lines, pyspnego's NTLM acceptor's accounts
   CREDSSP_EVENTS              file to append one JSON object per connection to (what the client did)
   CREDSSP_NTLM_BLOCKED_STATUS the errorCode for a refused NTLM logon (refuse-ntlm mode)
+  CREDSSP_NTLM_IDENTITY       COMPUTER,DOMAIN,DNS-COMPUTER,DNS-DOMAIN: the names its NTLM CHALLENGE gives,
+                              as a session host joined to the domain (default: pyspnego's workgroup names)
 
 Passwords from TSCredentials are never logged: the events name the credential type, domain and
 user only.
@@ -58,6 +60,7 @@ import hmac
 import spnego
 import spnego._ntlm
 from spnego._context import GSSMech
+from spnego._ntlm_raw.messages import AvId, Challenge, TargetInfo
 from spnego._credssp_structures import NegoData, TSCredentials, TSPasswordCreds, TSRequest
 from spnego._spnego import NegTokenInit, NegTokenResp, unpack_token
 from spnego.exceptions import SpnegoError
@@ -100,6 +103,38 @@ def compute_response_v2_over_received_temp(nt_hash, server_challenge, client_cha
 
 
 spnego._ntlm.compute_response_v2 = compute_response_v2_over_received_temp
+
+
+# pyspnego 0.12.4's NTLM acceptor names itself after the process's host name in a workgroup
+# ("WORKSTATION", no DNS domain); a Windows session host joined to the domain names its computer
+# account, the NetBIOS and DNS domain and the forest in the CHALLENGE's AV pairs (MS-NLMP 2.2.2.1),
+# which is where a client that was given no realm finds it. CREDSSP_NTLM_IDENTITY
+# (COMPUTER,DOMAIN,DNS-COMPUTER,DNS-DOMAIN) makes the CHALLENGE say what a joined host says; the
+# rest of the CHALLENGE (flags, server challenge, timestamp, version) is pyspnego's.
+_pyspnego_accept_negotiate = spnego._ntlm.NTLMProxy._step_accept_negotiate
+
+
+def accept_negotiate_as_joined_host(self, token):
+    packed = _pyspnego_accept_negotiate(self, token)
+    identity = os.environ.get("CREDSSP_NTLM_IDENTITY", "")
+    if not identity:
+        return packed
+    computer, domain, dns_computer, dns_domain = identity.split(",")
+    old = self._temp_challenge
+    info = TargetInfo()
+    info[AvId.nb_computer_name] = computer
+    info[AvId.nb_domain_name] = domain
+    info[AvId.dns_computer_name] = dns_computer
+    info[AvId.dns_domain_name] = dns_domain
+    info[AvId.dns_tree_name] = dns_domain
+    info[AvId.timestamp] = old.target_info[AvId.timestamp]
+    kwargs = {"version": old.version} if old.version is not None else {}
+    new = Challenge(old.flags, old.server_challenge, target_name=domain, target_info=info, **kwargs)
+    self._temp_challenge = new
+    return new.pack()
+
+
+spnego._ntlm.NTLMProxy._step_accept_negotiate = accept_negotiate_as_joined_host
 
 
 def log(msg):

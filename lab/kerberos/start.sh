@@ -19,6 +19,7 @@
 #   rdpd-krb-BASE-client 198.18.64.2 --- 198.18.64.1 [rdpd-krb-BASE-router] 198.18.65.1 --- rdpd-krb-BASE-srv
 #   rdpd-krb-BASE-vpn    198.18.66.2 --- 198.18.66.1                                       198.18.65.10 dc1.lab.test (Samba)
 #                                                                                          198.18.65.20 rdp-k.lab.test (stand-in)
+#                                                                                          198.18.65.30 kdcproxy.lab.test (KDC proxy, 443)
 #   client  resolver: the DC (198.18.65.10); krb5.conf finds the KDC through DNS SRV records
 #   vpn     resolver: the DC too, but the router silently drops its Kerberos traffic (88, 464):
 #           a VPN that routes DNS but not the KDC ("KDC unreachable")
@@ -41,7 +42,7 @@
 # Everything the tests need (namespaces, addresses, accounts, krb5.conf files, event logs) is
 # listed in lab/kerberos/state/kerberos.json.
 #
-# Env: RDPDOCTOR_LAB_BASE_PORT (names the namespaces rdpd-krb-BASE-*, default 43389),
+# Env: RDPDOCTOR_LAB_BASE_PORT (names the namespaces rdpd-krb-BASE-*, default 13389, as the loopback and path labs),
 #      RDPDOCTOR_LAB_WAIT (seconds to wait for listeners, default 30).
 # Needs root (CI runs as root). It fails, never skips, when something cannot start.
 set -euo pipefail
@@ -57,7 +58,7 @@ CONF="$STATE/conf"
 CERTS="$STATE/certs"
 SAMBA="$STATE/samba"
 LOOP_STATE="$LAB/state"
-BASE=${RDPDOCTOR_LAB_BASE_PORT:-43389}
+BASE=${RDPDOCTOR_LAB_BASE_PORT:-13389}
 WAIT=${RDPDOCTOR_LAB_WAIT:-30}
 VENV=${RDPDOCTOR_LAB_KERBEROS_VENV:-/opt/rdpdoctor-lab/kerberos-venv}
 
@@ -85,6 +86,7 @@ ROUTER_S=198.18.65.1
 DC=198.18.65.10
 HOST=198.18.65.20
 DEAD_KDC=198.18.65.99
+KDC_PROXY=198.18.65.30
 PORT_NORMAL=3389
 PORT_NO_NTLM=3390
 
@@ -141,6 +143,7 @@ ip -n "$NS_ROUTER" addr add "$ROUTER_V/24" dev v0
 ip -n "$NS_ROUTER" addr add "$ROUTER_S/24" dev s0
 ip -n "$NS_SRV" addr add "$DC/24" dev eth0
 ip -n "$NS_SRV" addr add "$HOST/24" dev eth0
+ip -n "$NS_SRV" addr add "$KDC_PROXY/24" dev eth0
 ip -n "$NS_SRV" route add default via "$ROUTER_S"
 in_ns "$NS_ROUTER" sysctl -qw net.ipv4.ip_forward=1 || die "cannot enable forwarding in $NS_ROUTER"
 
@@ -200,6 +203,10 @@ in_srv_dc samba-tool domain provision --realm="$REALM" --domain="$DOMAIN" --serv
 # a query out of the lab, so drop it (unknown names get an error answer instead). Logs stay in state/.
 sed -i '/dns forwarder/d; s#^\(\s*log file = \).*#\1'"$STATE"'/samba.log.%m#' "$SMBCONF"
 sed -i 's#^\(\s*workgroup = .*\)#\1\n\tserver services = -s3fs -nbt -wrepl\n\tlog level = 1 auth_audit:3 kerberos:2#' "$SMBCONF"
+# Samba keeps its pid file and sockets under /run/samba and /var/lib/samba by default: a second
+# lab (another base port) or a host's own Samba would collide there, so they live in state/ too.
+mkdir -p "$SAMBA/run"
+sed -i 's#^\(\s*workgroup = .*\)#\1\n\tpid directory = '"$SAMBA"'/run\n\tncalrpc dir = '"$SAMBA"'/run/ncalrpc\n\twinbindd socket directory = '"$SAMBA"'/run/winbindd\n\tntp signd socket directory = '"$SAMBA"'/run/ntp_signd#' "$SMBCONF"
 grep -q 'dns forwarder' "$SMBCONF" && die "$SMBCONF still names a DNS forwarder"
 
 tool() { # samba-tool SUBCOMMAND... against the provisioned database
@@ -269,6 +276,7 @@ dns_add rdp-k A "$HOST"
 dns_add rdp-old A "$HOST"
 dns_add rdp-alias A "$HOST"
 dns_add dead-kdc A "$DEAD_KDC"
+dns_add kdcproxy A "$KDC_PROXY"
 dns_add _kerberos._tcp.dead SRV "dead-kdc.$DNS_DOMAIN 88 0 100"
 dns_add _kerberos._udp.dead SRV "dead-kdc.$DNS_DOMAIN 88 0 100"
 
@@ -280,7 +288,7 @@ cat >"$CERTS/leaf.ext" <<EXT
 basicConstraints       = critical,CA:FALSE
 keyUsage               = critical,digitalSignature,keyEncipherment
 extendedKeyUsage       = serverAuth
-subjectAltName         = DNS:rdp-k.$DNS_DOMAIN,DNS:rdp-old.$DNS_DOMAIN,DNS:rdp-alias.$DNS_DOMAIN,IP:$HOST
+subjectAltName         = DNS:rdp-k.$DNS_DOMAIN,DNS:rdp-old.$DNS_DOMAIN,DNS:rdp-alias.$DNS_DOMAIN,IP:$HOST,DNS:kdcproxy.$DNS_DOMAIN,IP:$KDC_PROXY
 subjectKeyIdentifier   = hash
 authorityKeyIdentifier = keyid
 EXT
@@ -342,11 +350,29 @@ start_host() { # NAME MODE PORT
     CREDSSP_CERT="$CERTS/rdp-k-chain.pem" CREDSSP_KEY="$CERTS/rdp-k.key" \
     KRB5_KTNAME="FILE:$KEYTAB" KRB5_CONFIG="$CONF/host-krb5.conf" \
     NTLM_USER_FILE="$CONF/ntlm-users" CREDSSP_EVENTS="$STATE/$name.events.jsonl" \
+    CREDSSP_NTLM_IDENTITY="RDP-K,$DOMAIN,rdp-k.$DNS_DOMAIN,$DNS_DOMAIN" \
     "$VENV/bin/python" -u "$KRBLAB/credssp_host.py" "$mode" "$HOST" "$port"
   wait_port "$NS_SRV" t "$HOST" "$port" "$name"
 }
 start_host credssp-normal normal "$PORT_NORMAL"
 start_host credssp-refuse-ntlm refuse-ntlm "$PORT_NO_NTLM"
+
+# ---------------------------------------------------------------------------------------------
+# 6b. A KDC proxy (MS-KKDCP over HTTPS, as RD Gateway deployments publish one) on 198.18.65.30:443:
+#     FreeIPA's python3-kdcproxy (Debian) in gunicorn with TLS (the lab CA's certificate for
+#     kdcproxy.lab.test), relaying to the DC's KDC. The VPN client, whose Kerberos traffic the
+#     router drops, reaches it: the case a KDC proxy exists for.
+cat >"$CONF/kdcproxy.conf" <<KDCPROXY
+# generated by lab/kerberos/start.sh: the realm's KDC, no DNS lookups by the proxy
+[global]
+use_dns = false
+[$REALM]
+kerberos = kerberos://$DC:88
+KDCPROXY
+ns_spawn "$NS_SRV" kdcproxy "$STATE/kdcproxy.log" env KDCPROXY_CONFIG="$CONF/kdcproxy.conf" \
+  gunicorn --bind "$KDC_PROXY:443" --workers 1 --certfile "$CERTS/rdp-k-chain.pem" \
+  --keyfile "$CERTS/rdp-k.key" --access-logfile - kdcproxy:application
+wait_port "$NS_SRV" t "$KDC_PROXY" 443 kdcproxy
 
 # ---------------------------------------------------------------------------------------------
 # 7. Self-checks from the client side: DNS, the SRV records, a ticket for the session host.
@@ -363,6 +389,14 @@ printf '%s\n' "$USER_PASS" | in_ns "$NS_CLIENT" env KRB5_CONFIG="$CONF/krb5.conf
 in_ns "$NS_CLIENT" env KRB5_CONFIG="$CONF/krb5.conf" KRB5CCNAME="FILE:$CHECK_CC" \
   timeout 20 kvno "TERMSRV/rdp-k.$DNS_DOMAIN" >>"$STATE/selfcheck.log" 2>&1 \
   || die "self-check: kvno TERMSRV/rdp-k.$DNS_DOMAIN from $NS_CLIENT failed; see $STATE/selfcheck.log"
+rm -f "$CHECK_CC"
+# MIT kinit through the KDC proxy from the VPN namespace (no route to port 88): a real KKDCP client.
+# (http_anchors is a relation of the realm: the lab CA that signed the proxy's certificate.)
+write_krb5_conf "$CONF/krb5-kdcproxy.conf"
+sed -i "s#^\[domain_realm\]#[realms]\n  $REALM = {\n    kdc = https://kdcproxy.$DNS_DOMAIN/KdcProxy\n    http_anchors = FILE:$LOOP_STATE/certs/ca.pem\n  }\n[domain_realm]#" "$CONF/krb5-kdcproxy.conf"
+printf '%s\n' "$USER_PASS" | in_ns "$NS_VPN" env KRB5_CONFIG="$CONF/krb5-kdcproxy.conf" KRB5CCNAME="FILE:$CHECK_CC" \
+  timeout 20 kinit "$USER_NAME@$REALM" >>"$STATE/selfcheck.log" 2>&1 \
+  || die "self-check: kinit $USER_NAME@$REALM through the KDC proxy from $NS_VPN failed; see $STATE/selfcheck.log and $STATE/kdcproxy.log"
 rm -f "$CHECK_CC"
 
 # ---------------------------------------------------------------------------------------------
@@ -388,7 +422,10 @@ doc = {
         "rc4_only": {"user": "$RC4_USER", "password": "$RC4_PASS", "principal": "$RC4_USER@$REALM"},
     },
     "realms_without_kdc": {"dead_srv": "DEAD.LAB.TEST", "no_srv": "NOSRV.TEST"},
+    "kdc_proxy": {"url": "https://kdcproxy.$DNS_DOMAIN/KdcProxy", "address": "$KDC_PROXY",
+                  "log": state + "/kdcproxy.log"},
     "krb5_conf": {"default": conf + "/krb5.conf", "aes_only": conf + "/krb5-aes-only.conf",
+                  "kdcproxy": conf + "/krb5-kdcproxy.conf",
                   "no_timesync": conf + "/krb5-no-timesync.conf"},
     "keytab": "$KEYTAB",
     "session_hosts": [

@@ -38,12 +38,16 @@
 #   ns_spawn NS NAME LOG CMD...        start CMD in namespace NS (PID recorded, stopped by stop.sh)
 #   wait_listen NS ADDRESS PORT NAME   wait until the last spawned process listens there
 #   add_target NAME CLIENT_NS TARGET VIA BEHAVIOUR   list a target in path.json
+#   start_xrdp_ns NAME ADDRESS PORT    a real xrdp (XRDP_NS, XRDP_CHAIN, XRDP_KEY: another
+#                                      namespace and certificate)
+#   make_ns NS, veth NS_A IF_A NS_B IF_B, in_ns NS CMD...   (lab/lib.sh; make_ns records NS for stop.sh)
 #   $NS_ROUTER $NS_SERVER $NS_CLIENT $ROUTER_C (198.18.1.1, the client-facing router address),
-#   $SRV_A (198.18.2.10), $STATE $CONF $CERTS $PYTHON
+#   $SRV_A (198.18.2.10), $PREFIX (rdpd-BASE), $STATE $CONF $CERTS $LOOP_STATE $PYTHON
 # e.g. ns_spawn "$NS_ROUTER" pyrdp "$STATE/pyrdp.log" pyrdp-mitm 198.18.2.10:3389 -a "$ROUTER_C" -l 3392
 # A router.d file that fails stops the lab start (fail loudly, never skip).
 #
-# Env: RDPDOCTOR_LAB_BASE_PORT (names the namespaces rdpd-BASE-*, default 43389),
+# Env: RDPDOCTOR_LAB_BASE_PORT (names the namespaces rdpd-BASE-*; default 13389, the loopback
+#      lab's default, so that one variable names both labs),
 #      RDPDOCTOR_LAB_WAIT (seconds to wait for listeners, default 15).
 # Needs root (CI runs as root). It fails, never skips, when namespaces cannot be made.
 set -euo pipefail
@@ -58,7 +62,7 @@ PIDS="$STATE/pids"
 CONF="$STATE/conf"
 CERTS="$STATE/certs"
 LOOP_STATE="$LAB/state"
-BASE=${RDPDOCTOR_LAB_BASE_PORT:-43389}
+BASE=${RDPDOCTOR_LAB_BASE_PORT:-13389}
 WAIT=${RDPDOCTOR_LAB_WAIT:-15}
 XRDP_LOGLEVEL=${RDPDOCTOR_LAB_XRDP_LOGLEVEL:-INFO}
 LAB_USER=labuser
@@ -280,19 +284,21 @@ chmod 0600 "$CERTS/rdp-a.key"
 # ---------------------------------------------------------------------------------------------
 # 5. Servers in the server namespace.
 #    xrdp: a private mount namespace with a tmpfs over /run/xrdp (see lab/start.sh section 3).
+#    XRDP_NS, XRDP_CHAIN and XRDP_KEY (set for one call) put it in another namespace with another
+#    certificate (router.d hooks).
 start_xrdp_ns() { # NAME ADDRESS PORT [setting=value...]
   local name=$1 address=$2 port=$3
   shift 3
-  local ini="$CONF/$name.ini" log="$STATE/$name.log"
+  local ini="$CONF/$name.ini" log="$STATE/$name.log" ns=${XRDP_NS:-$NS_SERVER}
   write_xrdp_ini "$ini" "$log" "$address" "$port" "$XRDP_LOGLEVEL" \
-    "$CERTS/rdp-a-chain.pem" "$CERTS/rdp-a.key" "$@"
+    "${XRDP_CHAIN:-$CERTS/rdp-a-chain.pem}" "${XRDP_KEY:-$CERTS/rdp-a.key}" "$@"
   [ -d /run/xrdp ] || mkdir -p /run/xrdp
-  ns_spawn "$NS_SERVER" "$name" "$STATE/$name.console.log" \
+  ns_spawn "$ns" "$name" "$STATE/$name.console.log" \
     unshare --mount --propagation private -- /bin/sh -c \
     'mount -t tmpfs -o mode=0755,size=1m rdpdoctor-lab /run/xrdp && exec "$@"' sh \
     xrdp --nodaemon --config "$ini"
   LAST_LOG="$log ($STATE/$name.console.log)"
-  wait_listen "$NS_SERVER" "$address" "$port" "$name"
+  wait_listen "$ns" "$address" "$port" "$name"
 }
 start_xrdp_ns xrdp-a "$SRV_A" 3390
 start_xrdp_ns xrdp-tls-inspected "$SRV_TLS" 3389

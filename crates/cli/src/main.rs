@@ -2,6 +2,7 @@
 
 mod cmd;
 mod known_certs;
+mod lines;
 mod render;
 mod targets;
 

@@ -123,49 +123,19 @@ enum Line {
 
 /// Reads one line (without its `\n` or `\r\n`), never holding more than [`MAX_LINE_BYTES`].
 fn next_line(reader: &mut dyn BufRead, buf: &mut Vec<u8>) -> std::io::Result<Line> {
-    buf.clear();
-    let (mut any, mut too_long) = (false, false);
-    loop {
-        let available = match reader.fill_buf() {
-            Ok(b) => b,
-            Err(e) if e.kind() == std::io::ErrorKind::Interrupted => continue,
-            Err(e) => return Err(e),
-        };
-        if available.is_empty() {
-            break;
-        }
-        any = true;
-        let newline = available.iter().position(|b| *b == b'\n');
-        let part = &available[..newline.unwrap_or(available.len())];
-        if part.contains(&0) {
-            return Ok(Line::Nul);
-        }
-        if !too_long {
-            if buf.len() + part.len() > MAX_LINE_BYTES {
-                too_long = true;
-                buf.clear();
-            } else {
-                buf.extend_from_slice(part);
+    Ok(match crate::lines::next(reader, buf, MAX_LINE_BYTES)? {
+        crate::lines::Line::Eof => Line::Eof,
+        crate::lines::Line::Nul => Line::Nul,
+        crate::lines::Line::TooLong { .. } => Line::TooLong,
+        crate::lines::Line::Read { .. } => {
+            if buf.last() == Some(&b'\r') {
+                buf.pop();
+            }
+            match std::str::from_utf8(buf) {
+                Ok(t) => Line::Text(t.to_string()),
+                Err(_) => Line::Invalid,
             }
         }
-        let used = newline.map_or(available.len(), |n| n + 1);
-        reader.consume(used);
-        if newline.is_some() {
-            break;
-        }
-    }
-    if !any {
-        return Ok(Line::Eof);
-    }
-    if too_long {
-        return Ok(Line::TooLong);
-    }
-    if buf.last() == Some(&b'\r') {
-        buf.pop();
-    }
-    Ok(match std::str::from_utf8(buf) {
-        Ok(t) => Line::Text(t.to_string()),
-        Err(_) => Line::Invalid,
     })
 }
 

@@ -89,6 +89,34 @@ fn dns_failure_is_unreachable() {
         v["findings"][0]["client_error"]["codes"][0]["family"],
         "disconnect"
     );
+    // A lookup is a network probe: the verdict says where it stopped, never "offline only".
+    let scope = v["verdict"]["scope"].as_str().unwrap_or("");
+    assert_eq!(
+        scope,
+        "The check stopped at the DNS step: the name did not resolve, so nothing was sent to the server; TCP, X.224 negotiation, TLS, NLA, logon, session were not tried."
+    );
+}
+
+/// The real check of a name that cannot resolve (in a network namespace of its own, so nothing
+/// leaves this machine): text and JSON say the check stopped at DNS, not "offline evidence".
+#[test]
+fn a_name_that_does_not_resolve_is_a_probe_that_stopped_at_dns() {
+    for format in ["--json", "--format=text"] {
+        let out = std::process::Command::new("unshare")
+            .args(["--map-root-user", "--net", "--"])
+            .arg(env!("CARGO_BIN_EXE_rdpdoctor"))
+            .args(["check", "no-such-host.invalid", "--timeout", "2", format])
+            .env("RDPDOCTOR_NO_KNOWN_CERTS", "1")
+            .output()
+            .expect("unshare runs (util-linux)");
+        let text = String::from_utf8_lossy(&out.stdout);
+        assert_eq!(out.status.code(), Some(1), "{text} {:?}", out.stderr);
+        assert!(
+            text.contains("The check stopped at the DNS step: the name did not resolve, so nothing was sent to the server"),
+            "{text}"
+        );
+        assert!(!text.contains("offline evidence"), "{text}");
+    }
 }
 
 #[test]
@@ -102,6 +130,10 @@ fn filtered_port_is_unreachable() {
     assert_eq!(code, 1);
     assert_eq!(v["verdict"]["status"], "unreachable");
     assert_eq!(ids(&v), vec!["port-filtered".to_string()]);
+    assert_eq!(
+        v["verdict"]["scope"],
+        "The check stopped at the TCP step; later steps (X.224 negotiation, TLS, NLA, logon, session) were not tried."
+    );
 }
 
 #[test]
@@ -328,4 +360,52 @@ fn a_negotiation_refusal_names_the_code_received() {
     );
     assert!(!fixes.contains("HYBRID_REQUIRED_BY_SERVER (5)"), "{fixes}");
     assert!(!fixes.contains("ENTRA"), "{fixes}");
+}
+
+/// Messages a new user reads: ranges in plain words, counts in the singular for one, and a
+/// measured round trip never shown as 0.0 ms. The round trips are those of the path lab's slow
+/// link (198.18.2.50, htb at 32 kbit/s: the first packets pass before the queue fills).
+#[test]
+fn messages_count_in_words_and_keep_small_values_visible() {
+    let out = run(&["check", "127.0.0.1:1", "--timeout", "0"]);
+    assert_eq!(
+        String::from_utf8_lossy(&out.stderr).trim_end(),
+        "rdpdoctor: --timeout 0 is not a number of seconds above 0 and at most 600"
+    );
+    let out = run(&["scan", "127.0.0.1:1", "--quiet", "--timeout", "2"]);
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert!(err.contains("Scanned 1 host in "), "{err}");
+
+    // A real recording of the slow link (check 198.18.2.50:3389 in the path lab's client).
+    let slow = workspace_root().join("crates/cli/tests/fixtures/path-slow-link.json");
+    let doc = std::fs::read_to_string(&slow).expect("fixture");
+    let (_, v) = replay(&doc);
+    let evidence = v["findings"].to_string();
+    assert!(
+        evidence.contains("median round trip 237.6 ms over 6 probe connections (lowest 0.040 ms)"),
+        "{evidence}"
+    );
+    // The same with only its slowest connection: one connection, in the singular.
+    let mut one: serde_json::Value = serde_json::from_str(&doc).expect("json");
+    let samples = one["path"]["tcp_info"].as_array_mut().expect("samples");
+    samples.drain(..3);
+    samples.truncate(1);
+    let (_, v) = replay(&one.to_string());
+    assert_eq!(v["facts"]["path"]["connections"], 1);
+    let evidence = v["findings"].to_string();
+    assert!(
+        evidence.contains("over 1 probe connection (lowest 460.2 ms)"),
+        "{evidence}"
+    );
+    let dir = std::env::temp_dir().join(format!("rdpdoctor-cli-words-{}", std::process::id()));
+    std::fs::create_dir_all(&dir).expect("temp dir");
+    let path = dir.join("one.json");
+    std::fs::write(&path, one.to_string()).expect("write");
+    let out = run(&["diagnose", path.to_str().expect("utf-8")]);
+    let text = String::from_utf8_lossy(&out.stdout);
+    assert!(
+        text.contains("Path: round trip 460.2 ms lowest, 460.2 ms median over 1 connection; 0 segments retransmitted"),
+        "{text}"
+    );
+    let _ = std::fs::remove_dir_all(&dir);
 }

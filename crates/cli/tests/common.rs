@@ -41,6 +41,23 @@ pub fn run_json(args: &[&str]) -> (i32, Value) {
     (out.status.code().unwrap_or(-1), v)
 }
 
+/// The observation files of the golden corpus (crates/cli/tests/golden), sorted; the
+/// `.expect.json` files beside them are not observations.
+pub fn golden_observations() -> Vec<PathBuf> {
+    let dir = workspace_root().join("crates/cli/tests/golden");
+    let mut files: Vec<PathBuf> = std::fs::read_dir(&dir)
+        .unwrap_or_else(|e| panic!("{}: {e}", dir.display()))
+        .filter_map(Result::ok)
+        .map(|e| e.path())
+        .filter(|p| {
+            p.extension().is_some_and(|x| x == "json")
+                && !p.to_string_lossy().ends_with(".expect.json")
+        })
+        .collect();
+    files.sort();
+    files
+}
+
 /// The ids of a JSON diagnosis's findings, sorted.
 pub fn ids(v: &Value) -> Vec<String> {
     let mut ids: Vec<String> = v["findings"]

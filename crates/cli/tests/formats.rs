@@ -163,3 +163,56 @@ fn scan_still_accepts_json() {
     let v: serde_json::Value = serde_json::from_str(out.trim()).expect("one JSON line");
     assert_eq!(v["verdict"]["status"], "unreachable");
 }
+
+/// One rounding rule for certificate days (whole days, truncated toward zero) in the evidence,
+/// the details, JSON and the scan summary: a certificate that expired 2.5 days before the check
+/// is "expired 2 days ago" and `days_left: -2` everywhere, never -3 beside "2 days ago".
+#[test]
+fn certificate_days_agree_in_evidence_details_and_json() {
+    // notAfter of the golden xrdp-expired certificate is 2026-11-29T20:07:22Z.
+    let file = golden("xrdp-expired.json");
+    for (at, days, words) in [
+        ("2026-12-02T08:07:22Z", -2, "expired 2 days ago"),
+        ("2026-11-30T20:07:21Z", 0, "expired less than a day ago"),
+        ("2026-11-30T20:07:22Z", -1, "expired 1 day ago"),
+        ("2026-11-29T20:07:23Z", 0, "expired less than a day ago"),
+        ("2026-11-29T20:07:22Z", 0, "expires within a day"),
+        ("2026-11-28T20:07:22Z", 1, "expires in 1 day"),
+        ("2026-11-27T08:07:22Z", 2, "expires in 2 days"),
+    ] {
+        let (_, json, err) = stdout(&["diagnose", &file, "--at", at, "--json"]);
+        let v: serde_json::Value =
+            serde_json::from_str(&json).unwrap_or_else(|e| panic!("{e}: {err}"));
+        let cert = &v["facts"]["certificate"];
+        assert_eq!(cert["days_left"], days, "{at}: {cert}");
+        assert_eq!(
+            cert["expired"],
+            words.starts_with("expired"),
+            "{at}: {cert}"
+        );
+        let evidence = v["findings"].to_string();
+        if words.starts_with("expired") {
+            assert!(
+                evidence.contains(&format!("2026-11-29 20:07 UTC: {words}")),
+                "{at}: {evidence}"
+            );
+        }
+        let (_, text, _) = stdout(&["diagnose", &file, "--at", at]);
+        assert!(
+            text.contains(&format!("to 2026-11-29 20:07:22 UTC ({words})")),
+            "{at}: details must say {words:?}:\n{text}"
+        );
+        assert!(!text.contains("days left"), "{text}");
+    }
+    // 29 days and 23 hours left is 29 whole days: under a 30-day threshold, expiring soon.
+    let (_, json, _) = stdout(&["diagnose", &file, "--at", "2026-10-30T21:07:22Z", "--json"]);
+    let v: serde_json::Value = serde_json::from_str(&json).expect("json");
+    assert_eq!(v["facts"]["certificate"]["days_left"], 29);
+    assert!(
+        v["findings"]
+            .to_string()
+            .contains("expires in 29 days (threshold 30 days)"),
+        "{}",
+        v["findings"]
+    );
+}

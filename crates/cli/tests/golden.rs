@@ -13,16 +13,7 @@ use serde_json::Value;
 fn every_recorded_lab_server_diagnoses_as_recorded() {
     let dir = workspace_root().join("crates/cli/tests/golden");
     let mut checked = 0;
-    let mut entries: Vec<_> = std::fs::read_dir(&dir)
-        .unwrap_or_else(|e| panic!("{}: {e}", dir.display()))
-        .filter_map(Result::ok)
-        .map(|e| e.path())
-        .filter(|p| {
-            p.extension().is_some_and(|x| x == "json")
-                && !p.to_string_lossy().ends_with(".expect.json")
-        })
-        .collect();
-    entries.sort();
+    let entries = common::golden_observations();
     for obs in entries {
         let expect_path = obs.with_extension("expect.json");
         let expect: Value = serde_json::from_str(

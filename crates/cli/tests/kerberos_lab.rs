@@ -11,8 +11,9 @@
 #![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)] // tests: a failed assumption is a failed test
 
 mod common;
+mod krblab;
 
-use common::workspace_root;
+use krblab::KrbLab;
 use serde_json::Value;
 use std::io::Write;
 use std::path::{Path, PathBuf};
@@ -30,53 +31,12 @@ const KRB_AP_ERR_SKEW: i64 = 37;
 /// Tests that read the stand-ins' event logs run one at a time, so each sees only its own events.
 static STAND_IN: Mutex<()> = Mutex::new(());
 
-/// The running Kerberos lab. Tests fail, never skip, when it is not running.
-struct KrbLab {
-    doc: Value,
-}
-
 struct Run {
     code: i32,
     out: String,
 }
 
 impl KrbLab {
-    fn get() -> KrbLab {
-        let path = std::env::var_os("RDPDOCTOR_KERBEROS_LAB_STATE")
-            .map(PathBuf::from)
-            .unwrap_or_else(|| workspace_root().join("lab/kerberos/state/kerberos.json"));
-        let text = std::fs::read_to_string(&path).unwrap_or_else(|e| {
-            panic!(
-                "the Kerberos lab is not running ({}: {e}). Start it as root with `lab/start.sh && lab/kerberos/start.sh` (./test.sh does this for you)",
-                path.display()
-            )
-        });
-        KrbLab {
-            doc: serde_json::from_str(&text).expect("kerberos.json is JSON"),
-        }
-    }
-
-    fn s(&self, pointer: &str) -> String {
-        self.doc
-            .pointer(pointer)
-            .and_then(Value::as_str)
-            .unwrap_or_else(|| panic!("kerberos.json has no string at {pointer}"))
-            .to_string()
-    }
-
-    fn ns(&self, which: &str) -> String {
-        let ns = self.s(&format!("/namespaces/{which}"));
-        assert!(
-            ns.starts_with("rdpd-krb-"),
-            "Kerberos lab namespaces are rdpd-krb-*, got {ns}"
-        );
-        ns
-    }
-
-    fn conf(&self, which: &str) -> String {
-        self.s(&format!("/krb5_conf/{which}"))
-    }
-
     /// Runs CMD in namespace NS with ENV, STDIN fed, stdout and stderr together, bounded by 40 s.
     fn run(&self, ns: &str, env: &[(&str, String)], stdin: &str, cmd: &[&str]) -> Run {
         let mut c = Command::new("ip");

@@ -8,13 +8,9 @@ use std::process::Command;
 
 fn sample(name: &str) -> String {
     let p = PathBuf::from(env!("CARGO_MANIFEST_DIR"))
-        .join("../../../shared/samples/evtx")
+        .join("../evidence/tests/data/evtx")
         .join(name);
-    assert!(
-        p.is_file(),
-        "sample {} is missing; shared/ must sit beside the checkout",
-        p.display()
-    );
+    assert!(p.is_file(), "sample {} is missing", p.display());
     p.display().to_string()
 }
 
@@ -130,6 +126,47 @@ fn successful_logons_are_healthy_with_a_timeline() {
     assert!(r.json["facts"]["timeline"]
         .to_string()
         .contains("self-signed certificate"));
+}
+
+/// A session's lifecycle from LocalSessionManager and the Security log (the project's own event
+/// XML): a healthy timeline that names user, session and client address in connection order.
+#[test]
+fn a_session_lifecycle_is_a_healthy_timeline() {
+    let r = run(&[
+        "logs",
+        &fixture("lsm-session.xml"),
+        &fixture("security-rdp-sessions.xml"),
+    ]);
+    assert_eq!(r.code, 0, "{}", r.stderr);
+    assert_eq!(r.verdict().0, "healthy");
+    let lines: Vec<String> = r.json["facts"]["timeline"]
+        .as_array()
+        .expect("a timeline")
+        .iter()
+        .map(|e| e["text"].as_str().unwrap_or("").to_string())
+        .collect();
+    let expect = [
+        "allowed a connection inbound from 10.20.30.41:52114 to port 3389",
+        "logon of CORP\\mrivera (LogonType 10) from 10.20.30.41",
+        "session logon succeeded: CORP\\mrivera, session 7, from 10.20.30.41",
+        "session disconnected, session 7, reason 12",
+        "session disconnected: mrivera from 10.20.30.41",
+        "session reconnected: mrivera from 10.20.30.41",
+        "session reconnected: CORP\\mrivera, session 7, from 10.20.30.58",
+        "session logoff: CORP\\mrivera, session 7",
+    ];
+    let mut at = 0;
+    for want in expect {
+        let found = lines[at..].iter().position(|l| l.contains(want));
+        let Some(i) = found else {
+            panic!("{want:?} missing (or out of order) in {lines:#?}")
+        };
+        at += i + 1;
+    }
+    // The NLA network logon (LogonType 3) and the SMB connection (port 445) are not RDP.
+    assert!(!lines
+        .iter()
+        .any(|l| l.contains("LogonType 3") || l.contains("port 445")));
 }
 
 #[test]

@@ -308,6 +308,52 @@ const CASES: &[Case] = &[
         ids: &["dns-timeout"],
         exit: 1,
     },
+    // The TTL walk (lab/path/router.d/depth.sh): a firewall that resets every segment beginning
+    // like a TLS record, so no retry gets through. One router before the server: the walk meets
+    // the reset at the server's distance, and the reset stays ambiguous.
+    Case {
+        target: "tls-reset-all",
+        timeout: "3",
+        status: "broken",
+        finding: Some("tls-handshake-failed"),
+        ids: &["nla-not-enforced", "tls-handshake-failed"],
+        exit: 1,
+    },
+    // Two routers before the server: a ClientHello that expires at the second is still reset.
+    Case {
+        target: "tls-reset-deep",
+        timeout: "3",
+        status: "broken",
+        finding: Some("tls-reset-in-path"),
+        ids: &[
+            "nla-not-enforced",
+            "tls-handshake-failed",
+            "tls-reset-in-path",
+        ],
+        exit: 1,
+    },
+    // The same segments dropped: the ClientHello vanishes at a router that answers SYNs.
+    Case {
+        target: "tls-drop-deep",
+        timeout: "2",
+        status: "broken",
+        finding: Some("tls-dropped-in-path"),
+        ids: &[
+            "nla-not-enforced",
+            "tls-dropped-in-path",
+            "tls-handshake-failed",
+        ],
+        exit: 1,
+    },
+    // Three hops with nothing in the way: xrdp as through one router.
+    Case {
+        target: "healthy-deep",
+        timeout: "3",
+        status: "degraded",
+        finding: Some("nla-not-enforced"),
+        ids: &["nla-not-enforced"],
+        exit: 1,
+    },
 ];
 
 fn finding<'a>(v: &'a Value, id: &str) -> &'a Value {
@@ -628,4 +674,143 @@ fn loss_is_a_rate_and_latency_alone_is_a_fact() {
         "{}",
         v["facts"]["path"]
     );
+}
+
+/// The walk's hops, as saved in the observations of a check.
+fn walk(v: &Value) -> &Value {
+    &v["observations"]["path"]["ttl_walk"]
+}
+
+/// A device that resets every segment beginning like a TLS record (not only a naive one-segment
+/// ClientHello): the split retry is reset too, and only the TTL walk places the device, before
+/// the second router, so before the server.
+#[test]
+fn the_ttl_walk_locates_a_reset_two_routers_before_the_server() {
+    let lab = PathLab::get();
+    let (_, v, _) = lab.check("tls-reset-deep", &["--timeout", "3"]);
+    let e = evidence(finding(&v, "tls-reset-in-path"));
+    assert!(
+        e.contains("retry with the ClientHello's first byte in a TCP segment of its own (TLS 1.2): the server reset the connection"),
+        "{e}"
+    );
+    assert!(
+        e.contains(
+            "TTL 1: the SYN expired at 198.18.1.1 (ICMP time exceeded); the ClientHello expired"
+        ),
+        "{e}"
+    );
+    assert!(
+        e.contains("TTL 2: the SYN expired at 198.18.5.2 (ICMP time exceeded); the ClientHello was reset after 0 bytes"),
+        "{e}"
+    );
+    assert!(
+        e.contains("a device at or after hop 1 (198.18.1.1, the last to let the ClientHello expire normally) and no further than hop 2 sent the reset"),
+        "{e}"
+    );
+    let w = walk(&v);
+    assert_eq!(w["trigger"], "reset", "{w}");
+    assert_eq!(w["hops"].as_array().map(Vec::len), Some(2), "{w}");
+}
+
+/// With one router before the server the walk cannot tell the server from a device next to it:
+/// nothing is accused, and the evidence says how far the walk got.
+#[test]
+fn a_reset_at_the_server_s_distance_stays_ambiguous() {
+    let lab = PathLab::get();
+    let (_, v, _) = lab.check("tls-reset-all", &["--timeout", "3"]);
+    let e = evidence(finding(&v, "tls-handshake-failed"));
+    assert!(
+        e.contains("TTL 2: the SYN was accepted: the server (or what terminates TCP) is this far; the ClientHello was reset after 0 bytes"),
+        "{e}"
+    );
+    assert!(
+        e.contains(
+            "sits at or after hop 1 (198.18.1.1, the last router to let the ClientHello expire)"
+        ),
+        "{e}"
+    );
+    assert!(
+        e.contains("ambiguous between a device in the path and a server"),
+        "{e}"
+    );
+}
+
+/// A ClientHello dropped without a trace: the walk finds the hop that answers a SYN but never
+/// expires the ClientHello, and the dropped ClientHellos' retransmissions are not packet loss.
+#[test]
+fn the_ttl_walk_locates_where_the_client_hello_vanishes() {
+    let lab = PathLab::get();
+    let (_, v, _) = lab.check("tls-drop-deep", &["--timeout", "2"]);
+    let e = evidence(finding(&v, "tls-dropped-in-path"));
+    assert!(
+        e.contains(
+            "with TCP MSS 536 (packets of at most 576 bytes): no handshake before the deadline"
+        ),
+        "{e}"
+    );
+    assert!(
+        e.contains(
+            "TTL 2: the SYN expired at 198.18.5.2 (ICMP time exceeded); the ClientHello vanished"
+        ),
+        "{e}"
+    );
+    assert!(
+        e.contains("dropped short of the server, by a device at or after hop 1 (198.18.1.1"),
+        "{e}"
+    );
+    assert!(!ids(&v).contains(&"packet-loss".to_string()), "{e}");
+    assert_eq!(walk(&v)["trigger"], "stall");
+}
+
+/// The walk runs only after the controls: never on a healthy path, not after a reset that did
+/// not repeat or a stall a small MSS avoided (an MTU black hole, whose loss is on the server's
+/// packets, which a client's TTL cannot locate); after a naive device's reset it runs and adds
+/// the hops to the finding the split retry already proved.
+#[test]
+fn the_ttl_walk_runs_only_after_a_repeated_reset_or_an_unexplained_stall() {
+    let lab = PathLab::get();
+    for (name, timeout) in [
+        ("healthy-deep", "3"),
+        ("tls-reset-transient", "3"),
+        ("mtu-blackhole", "2"),
+    ] {
+        let (_, v, _) = lab.check(name, &["--timeout", timeout]);
+        assert!(walk(&v).is_null(), "{name}: {}", walk(&v));
+    }
+    let (_, v, _) = lab.check("tls-reset", &["--timeout", "3"]);
+    let e = evidence(finding(&v, "tls-reset-in-path"));
+    assert!(e.contains("own (TLS 1.2): completed"), "{e}");
+    assert!(e.contains("TTL 1: the SYN expired at 198.18.1.1"), "{e}");
+}
+
+/// The UDP transport probe through a router (check --udp): the server's own port unreachable,
+/// a router's reject, and silence with exactly one retry; the verdict is the one without --udp.
+#[test]
+fn the_udp_probe_tells_the_server_from_a_router_and_silence() {
+    let lab = PathLab::get();
+    let udp_evidence = |v: &Value| evidence(finding(v, "udp-transport-unavailable"));
+    let (code, v, _) = lab.check("xrdp-router", &["--timeout", "3", "--udp"]);
+    assert_eq!(
+        (code, &v["verdict"]["finding"]),
+        (1, &Value::from("nla-not-enforced"))
+    );
+    let e = udp_evidence(&v);
+    assert!(
+        e.contains("to UDP 198.18.2.10:3390: ICMP type 3 code 3 (port unreachable) from 198.18.2.10, the server itself"),
+        "{e}"
+    );
+    let (_, v, _) = lab.check("healthy-deep", &["--timeout", "3", "--udp"]);
+    let e = udp_evidence(&v);
+    assert!(
+        e.contains("ICMP type 3 code 13 (administratively prohibited) from 198.18.1.1, a router or firewall on the way (not the server)"),
+        "{e}"
+    );
+    let (_, v, _) = lab.check(
+        "healthy-deep",
+        &["--timeout", "3", "--udp", "--udp-port", "3390"],
+    );
+    let e = udp_evidence(&v);
+    assert!(e.starts_with("2 SYN datagrams (1232 bytes"), "{e}");
+    assert_eq!(v["observations"]["udp"]["datagrams_sent"], 2);
+    assert_eq!(v["observations"]["udp"]["outcome"]["kind"], "silent");
 }

@@ -480,6 +480,21 @@ fn a_logon_without_the_servers_proof_is_never_success() {
             "{user}: {}",
             f["evidence"]
         );
+        // A missing pubKeyAuth is also a sign of a relay that terminated TLS (one sign: a
+        // warning beside the blocking headline).
+        if *want == "credssp-pubkey-mismatch" {
+            let sign = v["findings"]
+                .as_array()
+                .and_then(|a| a.iter().find(|f| f["id"] == "interception-suspected"))
+                .unwrap_or_else(|| panic!("{user}: no interception-suspected: {found:?}"));
+            assert!(
+                sign["evidence"]
+                    .to_string()
+                    .contains("without a pubKeyAuth"),
+                "{user}: {}",
+                sign["evidence"]
+            );
+        }
         let nla = &v["facts"]["nla"];
         assert_eq!(nla["logon_unproven"], true, "{user}: {nla}");
         assert!(

@@ -9,40 +9,16 @@
 #![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)] // tests: a failed assumption is a failed test
 
 mod common;
+mod rdpeudp_lab;
 
-use common::workspace_root;
-use serde_json::Value;
+use rdpeudp_lab::{port, udp_state, Capture};
 use std::net::UdpSocket;
-use std::path::PathBuf;
-use std::process::{Child, Command, Stdio};
-use std::time::{Duration, Instant};
+use std::time::Duration;
 
 const FLAG_SYN: u16 = 0x0001;
 const FLAG_ACK: u16 = 0x0004;
 const FLAG_SYNEX: u16 = 0x1000;
 const VERSION_2: u16 = 0x0002;
-
-fn udp_state() -> Value {
-    let path = std::env::var_os("RDPDOCTOR_UDP_LAB_STATE")
-        .map(PathBuf::from)
-        .unwrap_or_else(|| workspace_root().join("lab/state/udp.json"));
-    let text = std::fs::read_to_string(&path).unwrap_or_else(|e| {
-        panic!(
-            "the lab's UDP responder is not running ({}: {e}). Start the lab with `lab/start.sh` (./test.sh does this for you)",
-            path.display()
-        )
-    });
-    serde_json::from_str(&text).expect("udp.json is JSON")
-}
-
-fn port(state: &Value, mode: &str) -> u16 {
-    state["responders"]
-        .as_array()
-        .and_then(|a| a.iter().find(|r| r["mode"] == mode))
-        .and_then(|r| r["port"].as_u64())
-        .and_then(|p| u16::try_from(p).ok())
-        .unwrap_or_else(|| panic!("udp.json lists no {mode} responder"))
-}
 
 /// A SYN as MS-RDPEUDP 3.1.5.1.1 builds it: RDPUDP_FEC_HEADER (snSourceAck -1, window 64,
 /// SYN|SYNEX), RDPUDP_SYNDATA_PAYLOAD (ISN, MTUs 1232), RDPUDP_SYNDATAEX_PAYLOAD (version info
@@ -59,100 +35,6 @@ fn syn(isn: u32) -> Vec<u8> {
     d.extend_from_slice(&VERSION_2.to_be_bytes());
     d.resize(1232, 0);
     d
-}
-
-/// tshark decoding, live, what passes the loopback interface on the responder's ports (and ICMP):
-/// one row a packet, tab-separated FIELDS, the given ports decoded as rdpudp.
-struct Capture {
-    child: Child,
-    rows: std::sync::mpsc::Receiver<Vec<String>>,
-}
-
-const FIELDS: [&str; 11] = [
-    "udp.srcport",
-    "udp.dstport",
-    "rdpudp.snsourceack",
-    "rdpudp.flags",
-    "rdpudp.initialsequencenumber",
-    "rdpudp.upstreammtu",
-    "rdpudp.synex.version",
-    "_ws.malformed",
-    "icmp.type",
-    "icmp.code",
-    "udp.length",
-];
-
-impl Capture {
-    /// Starts tshark and waits until it decodes a 1-byte marker datagram sent to MARKER_PORT, so
-    /// nothing sent afterwards can be missed.
-    fn start(ports: &[u16], marker_port: u16) -> Capture {
-        let (first, last) = (
-            ports.iter().min().expect("ports"),
-            ports.iter().max().expect("ports"),
-        );
-        let filter = format!("(udp portrange {first}-{last}) or (icmp and host 127.0.0.1)");
-        let mut cmd = Command::new("tshark");
-        cmd.args(["-i", "lo", "-l", "-f", &filter]);
-        for p in ports {
-            cmd.args(["-d", &format!("udp.port=={p},rdpudp")]);
-        }
-        cmd.args(["-T", "fields", "-E", "separator=/t"]);
-        for f in FIELDS {
-            cmd.args(["-e", f]);
-        }
-        let mut child = cmd
-            .stdout(Stdio::piped())
-            .stderr(Stdio::null())
-            .spawn()
-            .expect("tshark runs (lab/install.sh installs it)");
-        let stdout = child.stdout.take().expect("stdout");
-        let (tx, rows) = std::sync::mpsc::channel();
-        std::thread::spawn(move || {
-            use std::io::BufRead;
-            for line in std::io::BufReader::new(stdout)
-                .lines()
-                .map_while(Result::ok)
-            {
-                let _ = tx.send(line.split('\t').map(str::to_string).collect());
-            }
-        });
-        let capture = Capture { child, rows };
-        let deadline = Instant::now() + Duration::from_secs(20);
-        let marker = UdpSocket::bind("127.0.0.1:0").expect("bind");
-        loop {
-            assert!(
-                Instant::now() < deadline,
-                "tshark decoded no marker datagram within 20 s"
-            );
-            marker
-                .send_to(&[0], ("127.0.0.1", marker_port))
-                .expect("marker");
-            if let Ok(row) = capture.rows.recv_timeout(Duration::from_millis(300)) {
-                if row.get(1) == Some(&marker_port.to_string())
-                    && row.get(10).map(String::as_str) == Some("9")
-                {
-                    while capture
-                        .rows
-                        .recv_timeout(Duration::from_millis(100))
-                        .is_ok()
-                    {}
-                    return capture;
-                }
-            }
-        }
-    }
-
-    /// The rows decoded since start (markers left out), once tshark has had time to print them.
-    fn stop(mut self) -> Vec<Vec<String>> {
-        let mut rows = Vec::new();
-        while let Ok(row) = self.rows.recv_timeout(Duration::from_millis(700)) {
-            rows.push(row);
-        }
-        let _ = self.child.kill();
-        let _ = self.child.wait();
-        rows.retain(|r| r.get(10).map(String::as_str) != Some("9"));
-        rows
-    }
 }
 
 /// Sends SYN once to PORT on a connected socket; the reply or the error.

@@ -121,7 +121,8 @@ fn certificate(c: &Certificate, ctx: &Context) -> CertificateFacts {
         } else {
             c.not_after.strftime("%Y-%m-%d %H:%M:%S UTC").to_string()
         },
-        days_left: (c.not_after.as_second() - ctx.now.as_second()).div_euclid(86_400),
+        days_left: crate::model::whole_days(c.not_after.as_second() - ctx.now.as_second()),
+        expired: c.not_after < ctx.now && !c.never_expires,
         not_before_unix: c.not_before.as_second(),
         not_after_unix: if c.never_expires {
             253_402_300_799

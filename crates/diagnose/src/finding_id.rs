@@ -116,6 +116,7 @@ finding_ids! {
     NoRoute => "no-route",
     AddressUnreachable => "address-unreachable",
     TlsResetInPath => "tls-reset-in-path",
+    TlsDroppedInPath => "tls-dropped-in-path",
     PathMtuBlackhole => "path-mtu-blackhole",
     HighLatency => "high-latency",
     PacketLoss => "packet-loss",
@@ -131,6 +132,8 @@ finding_ids! {
     GatewayPolicyDenied => "gateway-policy-denied",
     GatewayBusy => "gateway-busy",
     GatewayTargetUnreachable => "gateway-target-unreachable",
+    GatewayTlsFailed => "gateway-tls-failed",
+    GatewayTunnelFailed => "gateway-tunnel-failed",
     RedirectTargetUnreachable => "redirect-target-unreachable",
     RdpFileSettingBreaks => "rdp-file-setting-breaks",
     KerberosKdcNotFound => "kerberos-kdc-not-found",
@@ -141,6 +144,7 @@ finding_ids! {
     KerberosEtypeUnsupported => "kerberos-etype-unsupported",
     NtlmBlocked => "ntlm-blocked",
     KerberosNotUsed => "kerberos-not-used",
+    UdpTransportUnavailable => "udp-transport-unavailable",
 }
 
 impl fmt::Display for FindingId {

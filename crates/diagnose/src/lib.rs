@@ -16,11 +16,12 @@ mod model;
 pub mod ntstatus;
 mod rules;
 mod verdict;
+pub mod words;
 
 pub use context::{ClientProfile, Context, PROFILES};
 pub use finding_id::{FindingId, UnknownFindingId};
 pub use model::*;
-pub use rules::describe_delegation;
+pub use rules::{describe_delegation, describe_kdc_exchange};
 
 use rdpdoctor_observations::Observations;
 
@@ -38,7 +39,11 @@ pub fn diagnose(obs: &Observations, ctx: &Context) -> Diagnosis {
     facts.nla = rules::nla_facts(obs);
     facts.session = rules::session_facts(obs);
     facts.path = rules::path_facts(obs);
-    let verdict = verdict::decide(&findings, &facts);
+    facts.udp = rules::udp_facts(obs);
+    // A name lookup is already a network probe, even when it found no address.
+    let probed = obs.target.is_some() && obs.dns.is_some();
+    let mut verdict = verdict::decide(&findings, &facts, probed);
+    verdict::udp_scope(&mut verdict, &facts);
     Diagnosis {
         target: obs.target.as_ref().map(|t| t.to_string()),
         verdict,

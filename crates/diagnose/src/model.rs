@@ -109,7 +109,8 @@ pub struct Finding {
     pub explanation: String,
     /// Least invasive first.
     pub fixes: Vec<Fix>,
-    #[serde(skip_serializing_if = "Option::is_none")]
+    /// Null when no client error is known for the finding (always present in JSON).
+    #[serde(default)]
     pub client_error: Option<ClientError>,
 }
 
@@ -119,8 +120,9 @@ pub struct Verdict {
     pub status: Status,
     /// The id of the finding that best explains a failure (or the worst warning), else null.
     pub finding: Option<String>,
-    /// The step where a connection breaks, for broken and unreachable servers.
-    #[serde(skip_serializing_if = "Option::is_none")]
+    /// The step where a connection breaks, for broken and unreachable servers; null otherwise
+    /// (always present in JSON).
+    #[serde(default)]
     pub step: Option<Step>,
     pub summary: String,
     /// How far the check went: which steps were tried, and what was not tested (with the
@@ -183,6 +185,24 @@ pub struct Facts {
     /// Round trip and retransmissions of the probe connections (the kernel's TCP_INFO).
     #[serde(skip_serializing_if = "Option::is_none")]
     pub path: Option<PathFacts>,
+    /// The RDP UDP transport (`check --udp`): whether the server's UDP port answered a SYN.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub udp: Option<UdpFacts>,
+}
+
+/// What the RDP UDP transport probe got, in words (`check --udp`).
+#[derive(Clone, Debug, Default, Serialize, Deserialize)]
+#[serde(default)]
+pub struct UdpFacts {
+    /// The address and UDP port the SYN datagram went to.
+    pub address: String,
+    /// Whether a SYN+ACK a client can use came back.
+    pub answered: bool,
+    /// The RDP-UDP version the answer settles on (RDPUDP_PROTOCOL_VERSION_2), when it answered.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub version: Option<String>,
+    /// One line: what came back.
+    pub summary: String,
 }
 
 /// Path quality, measured on every check.
@@ -306,7 +326,14 @@ pub struct CertificateFacts {
     pub names: Vec<String>,
     pub not_before: String,
     pub not_after: String,
+    /// Whole days from the check to notAfter, truncated toward zero ([`whole_days`]): 27 means
+    /// at least 27 full days left, -2 that it expired at least 2 (and less than 3) days ago, 0
+    /// less than a day either way (`expired` tells which).
     pub days_left: i64,
+    /// notAfter was already past when the check ran. Absent in documents written before it
+    /// existed; [`CertificateFacts::expiry`] then goes by the sign of `days_left`.
+    #[serde(default)]
+    pub expired: bool,
     /// notBefore and notAfter as Unix seconds (for exporters and alert rules).
     pub not_before_unix: i64,
     pub not_after_unix: i64,
@@ -318,6 +345,40 @@ pub struct CertificateFacts {
     pub signature: String,
     pub sha1: String,
     pub sha256: String,
+}
+
+/// Seconds in a day, for certificate dates.
+pub const DAY_SECS: i64 = 86_400;
+
+/// The one rounding rule for certificate dates, wherever they are shown (evidence, details,
+/// JSON `days_left`, Nagios, the HTML report, the scan summary): whole days, truncated toward
+/// zero, so "expired 2 days ago" and "-2" are the same number, and 1 day and 23 hours left is
+/// 1 day. Less than a day either way is 0 and is said in words ("expires within a day").
+pub fn whole_days(seconds: i64) -> i64 {
+    seconds / DAY_SECS
+}
+
+/// "expires in 27 days", "expires in 1 day", "expires within a day", "expired less than a day
+/// ago", "expired 2 days ago": `days` from [`whole_days`], `expired` whether notAfter is past.
+pub fn expiry_words(days: i64, expired: bool) -> String {
+    let plural = |n: i64| if n == 1 { "" } else { "s" };
+    match days {
+        d if d > 0 => format!("expires in {d} day{}", plural(d)),
+        0 if expired => "expired less than a day ago".to_string(),
+        0 => "expires within a day".to_string(),
+        d => format!("expired {} day{} ago", -d, plural(-d)),
+    }
+}
+
+impl CertificateFacts {
+    /// When the certificate expires, in the words of [`expiry_words`] ("never expires" for
+    /// notAfter 99991231235959Z).
+    pub fn expiry(&self) -> String {
+        if self.never_expires {
+            return "never expires".to_string();
+        }
+        expiry_words(self.days_left, self.expired || self.days_left < 0)
+    }
 }
 
 /// Everything `diagnose` concludes.
@@ -429,4 +490,31 @@ pub struct NlaFacts {
     /// (no pubKeyAuth that verified, no error code): nothing was proven about the credentials.
     #[serde(default, skip_serializing_if = "std::ops::Not::not")]
     pub logon_unproven: bool,
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn whole_days_truncate_toward_zero_and_words_follow_them() {
+        let cases = [
+            (2 * DAY_SECS + DAY_SECS / 2, false, 2, "expires in 2 days"),
+            (DAY_SECS, false, 1, "expires in 1 day"),
+            (DAY_SECS - 1, false, 0, "expires within a day"),
+            (0, false, 0, "expires within a day"),
+            (-1, true, 0, "expired less than a day ago"),
+            (-DAY_SECS, true, -1, "expired 1 day ago"),
+            (
+                -(2 * DAY_SECS + DAY_SECS / 2),
+                true,
+                -2,
+                "expired 2 days ago",
+            ),
+        ];
+        for (seconds, expired, days, words) in cases {
+            assert_eq!(whole_days(seconds), days, "{seconds} s");
+            assert_eq!(expiry_words(days, expired), words, "{seconds} s");
+        }
+    }
 }

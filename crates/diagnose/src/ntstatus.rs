@@ -26,8 +26,10 @@ pub fn finding(code: u32) -> Option<FindingId> {
         0xC000_0022 | 0xC000_0413 => FindingId::AccessDenied,
         // STATUS_TIME_DIFFERENCE_AT_DC.
         0xC000_0133 => FindingId::ClockSkew,
-        // STATUS_NTLM_BLOCKED: a "Restrict NTLM" policy refused the NTLM logon.
-        0xC000_0418 => FindingId::NtlmBlocked,
+        // STATUS_NTLM_BLOCKED: a "Restrict NTLM" policy refused the NTLM logon. STATUS_NOT_SUPPORTED
+        // is the NTSTATUS of SEC_E_UNSUPPORTED_FUNCTION, the error mstsc shows as "...could be due
+        // to NTLM authentication being blocked" (an inference: lab/kerberos/OBSERVED.md).
+        0xC000_0418 | 0xC000_00BB => FindingId::NtlmBlocked,
         // STATUS_KDC_UNKNOWN_ETYPE: no Kerberos encryption type both sides allow.
         0xC000_02FD => FindingId::KerberosEtypeUnsupported,
         _ => return None,

@@ -66,7 +66,8 @@ fn explains_present(f: &Finding, all: &[Finding]) -> bool {
 }
 
 /// `findings` must already be sorted (severity, then step).
-pub(crate) fn decide(findings: &[Finding], facts: &crate::model::Facts) -> Verdict {
+/// `probed`: a network check ran (a target was looked up), even if it reached nothing.
+pub(crate) fn decide(findings: &[Finding], facts: &crate::model::Facts, probed: bool) -> Verdict {
     // The earliest step wins; at the same step a cause beats the symptom it explains.
     let first_blocking = findings
         .iter()
@@ -78,7 +79,7 @@ pub(crate) fn decide(findings: &[Finding], facts: &crate::model::Facts) -> Verdi
                 !explains_present(f, findings),
             )
         });
-    let reach = Reach::of(facts);
+    let reach = Reach::of(facts, probed);
     if let Some(f) = first_blocking {
         let status = if role(f) == catalog::Verdict::Unreachable {
             Status::Unreachable
@@ -148,10 +149,27 @@ pub(crate) fn decide(findings: &[Finding], facts: &crate::model::Facts) -> Verdi
     }
 }
 
+/// With `check --udp`, the scope also says what the UDP transport probe tried and got.
+pub(crate) fn udp_scope(verdict: &mut Verdict, facts: &crate::model::Facts) {
+    if let Some(u) = &facts.udp {
+        let got = if u.answered {
+            "it answers"
+        } else {
+            "no usable answer (udp-transport-unavailable)"
+        };
+        verdict.scope.push_str(&format!(
+            " The RDP UDP transport: one SYN datagram (at most one retry) to UDP {}: {got}; the multitransport offer inside a session (--full) is not examined.",
+            u.address
+        ));
+    }
+}
+
 /// How far a check went, so that no verdict claims a step that was not tried.
 enum Reach {
-    /// Only offline evidence (event logs, registry exports).
+    /// Only offline evidence (event logs, registry exports): no network check at all.
     Offline,
+    /// A network check whose name did not resolve: nothing was sent to the server.
+    Unresolved,
     /// The network check got no RDP answer, or none past negotiation.
     Probe,
     /// X.224, TLS, certificate and NLA without credentials: no logon, no session.
@@ -170,7 +188,7 @@ enum Reach {
 }
 
 impl Reach {
-    fn of(facts: &crate::model::Facts) -> Reach {
+    fn of(facts: &crate::model::Facts, probed: bool) -> Reach {
         if let Some(s) = &facts.session {
             return Reach::Full {
                 phase: s.phase_label.clone(),
@@ -190,7 +208,11 @@ impl Reach {
             return Reach::Handshake;
         }
         if facts.negotiation.is_empty() && facts.addresses.is_empty() {
-            return Reach::Offline;
+            return if probed {
+                Reach::Unresolved
+            } else {
+                Reach::Offline
+            };
         }
         Reach::Probe
     }
@@ -204,6 +226,7 @@ impl Reach {
             }
             Reach::Logon => "the security handshake and the logon succeed",
             Reach::Offline => "the evidence shows no fault that stops clients",
+            Reach::Unresolved => "nothing was reached",
         }
     }
 
@@ -213,6 +236,7 @@ impl Reach {
             Reach::Logon => " (session not tested)",
             Reach::LogonUnproven => " (the logon was not proven; session not tested)",
             Reach::Full { up: false, .. } => " (the full connection did not reach the session)",
+            Reach::Unresolved => " (the name did not resolve: nothing was sent to the server)",
             _ => "",
         }
     }
@@ -225,11 +249,17 @@ impl Reach {
             Reach::Offline => {
                 "From offline evidence only: nothing was probed over the network.".to_string()
             }
+            Reach::Unresolved => format!(
+                "The check stopped at the DNS step: the name did not resolve, so nothing was sent to the server; {} were not tried.",
+                later_steps(crate::model::Step::Dns)
+            ),
             Reach::Probe => match broken_at {
-                Some(step) => format!(
-                    "The check stopped at the {} step; later steps (TLS, NLA, logon, session) were not tried.",
-                    step.label()
+                Some(step) if step < crate::model::Step::Session => format!(
+                    "The check stopped at the {} step; later steps ({}) were not tried.",
+                    step.label(),
+                    later_steps(step)
                 ),
+                Some(step) => format!("The check stopped at the {} step.", step.label()),
                 None => "The check got no further than the X.224 negotiation; logon and session were not tested.".to_string(),
             },
             Reach::Handshake => format!(
@@ -245,6 +275,26 @@ impl Reach {
             ),
         }
     }
+}
+
+/// The steps of a connection after `step`, in order, as words ("TCP, X.224 negotiation, ...").
+fn later_steps(step: crate::model::Step) -> String {
+    use crate::model::Step;
+    const ORDER: [(Step, &str); 7] = [
+        (Step::Dns, "DNS"),
+        (Step::Tcp, "TCP"),
+        (Step::Negotiation, "X.224 negotiation"),
+        (Step::Tls, "TLS"),
+        (Step::Nla, "NLA"),
+        (Step::Logon, "logon"),
+        (Step::Session, "session"),
+    ];
+    let later: Vec<&str> = ORDER
+        .iter()
+        .filter(|(s, _)| *s > step)
+        .map(|(_, name)| *name)
+        .collect();
+    later.join(", ")
 }
 
 fn lower_first(s: &str) -> String {

@@ -19,11 +19,11 @@ impl Rng {
 }
 
 fn samples() -> PathBuf {
-    PathBuf::from(concat!(
-        env!("CARGO_MANIFEST_DIR"),
-        "/../../../shared/samples/evtx"
-    ))
+    PathBuf::from(concat!(env!("CARGO_MANIFEST_DIR"), "/tests/data/evtx"))
 }
+
+/// A small, clean public sample (11 records, 68 KiB): cut, corrupted and read whole below.
+const SMALL: &str = "mdecrevoisier__1149_rdp_success.evtx";
 
 fn fixtures() -> PathBuf {
     PathBuf::from(concat!(env!("CARGO_MANIFEST_DIR"), "/tests/fixtures"))
@@ -35,13 +35,8 @@ fn read(name: &str, bytes: Vec<u8>) {
 
 #[test]
 fn cut_and_corrupted_event_logs_never_panic() {
-    let path = samples().join("velociraptor__RDPAuth_RemoteConnectionManager.evtx");
-    let original = std::fs::read(&path).unwrap_or_else(|e| {
-        panic!(
-            "{}: {e} (../shared must sit beside the checkout)",
-            path.display()
-        )
-    });
+    let path = samples().join(SMALL);
+    let original = std::fs::read(&path).unwrap_or_else(|e| panic!("{}: {e}", path.display()));
     let mut rng = Rng(0x2545_F491_4F6C_DD1D);
     for _ in 0..60 {
         let mut b = original.clone();
@@ -145,8 +140,7 @@ fn only_regular_files_are_read_and_nothing_blocks() {
 fn an_event_log_without_a_readable_record_is_an_error_like_xml_without_events() {
     use rdpdoctor_evidence::{read_path, EvidenceError};
     let dir = temp("no-events");
-    let real = std::fs::read(samples().join("velociraptor__RDPAuth_RemoteConnectionManager.evtx"))
-        .expect("sample");
+    let real = std::fs::read(samples().join(SMALL)).expect("sample");
     let header = real.get(..4096).expect("file header").to_vec();
     let mut empty_chunk = header.clone();
     empty_chunk.extend(std::iter::repeat_n(0u8, 65536));
@@ -168,12 +162,8 @@ fn an_event_log_without_a_readable_record_is_an_error_like_xml_without_events() 
         }
     }
     // The whole sample still reads, streamed from the file.
-    let ev = read_path(
-        &samples().join("velociraptor__RDPAuth_RemoteConnectionManager.evtx"),
-        &ReadOptions::default(),
-    )
-    .expect("sample reads");
-    assert_eq!(ev.sources[0].records, 4);
+    let ev = read_path(&samples().join(SMALL), &ReadOptions::default()).expect("sample reads");
+    assert_eq!(ev.sources[0].records, 11);
 }
 
 #[test]

@@ -1,5 +1,5 @@
-//! The readers on the real public samples (../shared/samples/evtx, read in place) and on the
-//! project's own XML and .reg fixtures.
+//! The readers on the real public samples (tests/data/evtx, origin and licences in its
+//! NOTICE.md) and on the project's own XML and .reg fixtures.
 
 #![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)] // tests: a failed assumption is a failed test
 
@@ -7,17 +7,13 @@ use rdpdoctor_evidence::{read_path, sniff, EvidenceError, FileKind, ReadOptions}
 use rdpdoctor_observations::{EventRecord, Evidence, EvidenceKind};
 use std::path::PathBuf;
 
-/// `<workspace>/../shared/samples/evtx`. A missing sample fails the test: it must not pass
+/// A public sample in `tests/data/evtx`. A missing sample fails the test: it must not pass
 /// silently in CI.
 fn sample(name: &str) -> PathBuf {
     let p = PathBuf::from(env!("CARGO_MANIFEST_DIR"))
-        .join("../../../shared/samples/evtx")
+        .join("tests/data/evtx")
         .join(name);
-    assert!(
-        p.is_file(),
-        "sample {} is missing; shared/ must sit beside the checkout",
-        p.display()
-    );
+    assert!(p.is_file(), "sample {} is missing", p.display());
     p
 }
 
@@ -65,15 +61,6 @@ fn every_sample_parses_with_the_expected_record_counts() {
         ("omerbenamram__Security_short_selected.evtx", 7, false),
         ("omerbenamram__System_vss7_rcm1056.evtx", 1160, false),
         ("python-evtx__system_termdd.evtx", 1601, false),
-        ("sbousseaden__RdpCoreTS_bluekeep_scan_GPL.evtx", 733, false),
-        ("sbousseaden__Security_5156_3389_GPL.evtx", 101, false),
-        ("velociraptor__RDPAuth_LocalSessionManager.evtx", 17, false),
-        (
-            "velociraptor__RDPAuth_RemoteConnectionManager.evtx",
-            4,
-            false,
-        ),
-        ("velociraptor__RDPAuth_Security.evtx", 789, false),
     ];
     for (name, records, damaged) in table {
         let ev = read(sample(name));
@@ -116,21 +103,57 @@ fn security_4625_status_fields() {
 fn security_4825_and_wfp_5156() {
     let ev = read(sample("mdecrevoisier__4825_denied_rdp.evtx"));
     assert_eq!(find(&ev, 4825).field("ClientAddress"), Some("10.23.23.9"));
-    let ev = read(sample("sbousseaden__Security_5156_3389_GPL.evtx"));
-    assert!(ev
-        .events
-        .iter()
-        .filter(|e| e.id == 5156)
-        .all(|e| e.field("DestPort") == Some("3389")));
+}
+
+/// The Security records of an RDP session: only the ones that belong to remote desktop are kept
+/// (LogonType 10, not the NLA network logon 3; WFP 5156 to 3389, not to 445).
+#[test]
+fn security_rdp_session_records_are_kept_and_the_rest_dropped() {
+    let ev = read(fixture("security-rdp-sessions.xml"));
+    assert_eq!(ev.sources[0].records, 6);
+    assert_eq!(
+        ev.events.iter().map(|e| e.id).collect::<Vec<_>>(),
+        [5156, 4624, 4779, 4778]
+    );
+    let logon = find(&ev, 4624);
+    assert_eq!(logon.field("LogonType"), Some("10"));
+    assert_eq!(logon.field("IpAddress"), Some("10.20.30.41"));
+    assert_eq!(find(&ev, 5156).field("DestPort"), Some("3389"));
+    assert_eq!(find(&ev, 4778).field("ClientAddress"), Some("10.20.30.41"));
+    assert_eq!(find(&ev, 4779).field("ClientName"), Some("LAPTOP-MR"));
+}
+
+/// LocalSessionManager puts its fields under UserData/EventXML: a session's whole lifecycle.
+#[test]
+fn local_session_manager_userdata_lifecycle() {
+    let ev = read(fixture("lsm-session.xml"));
+    assert_eq!(
+        ev.events.iter().map(|e| e.id).collect::<Vec<_>>(),
+        [21, 22, 40, 24, 25, 23]
+    );
+    let logon = find(&ev, 21);
+    assert_eq!(logon.field("User"), Some(r"CORP\mrivera"));
+    assert_eq!(logon.field("SessionID"), Some("7"));
+    assert_eq!(logon.field("Address"), Some("10.20.30.41"));
+    assert_eq!(find(&ev, 40).field("Reason"), Some("12"));
+    assert_eq!(find(&ev, 25).field("Address"), Some("10.20.30.58"));
+    assert_eq!(
+        logon.channel,
+        "Microsoft-Windows-TerminalServices-LocalSessionManager/Operational"
+    );
 }
 
 #[test]
 fn rcm_userdata_1149_and_classic_1056() {
-    let ev = read(sample("velociraptor__RDPAuth_RemoteConnectionManager.evtx"));
+    let ev = read(sample("mdecrevoisier__1149_rdp_success.evtx"));
     let e = find(&ev, 1149);
-    assert_eq!(e.field("Param1"), Some("vagrant"));
-    assert_eq!(e.field("Param3"), Some("192.168.38.1"));
+    assert_eq!(e.field("Param1"), Some("admmig"));
+    assert_eq!(e.field("Param3"), Some("10.23.123.11"));
+    let ev = read(sample(
+        "omerbenamram__RemoteConnectionManager-Operational_vss-dirty.evtx",
+    ));
     assert_eq!(find(&ev, 261).field("listenerName"), Some("RDP-Tcp"));
+    assert_eq!(find(&ev, 1149).field("Param2"), Some("MAGNETIC-DESKTO"));
 
     let ev = read(sample("omerbenamram__System_vss7_rcm1056.evtx"));
     assert_eq!(ev.events.len(), 1);

@@ -7,7 +7,9 @@
 
 mod ciphers;
 mod evidence;
+mod gateway;
 mod intercept;
+mod kerberos;
 mod network;
 mod nla;
 mod open;
@@ -16,10 +18,14 @@ mod rdp_security;
 mod session;
 mod target;
 mod transport;
+mod ttl_walk;
+mod udp;
 
 pub use ciphers::*;
 pub use evidence::*;
+pub use gateway::*;
 pub use intercept::*;
+pub use kerberos::*;
 pub use network::*;
 pub use nla::*;
 pub use open::*;
@@ -28,6 +34,8 @@ pub use rdp_security::*;
 pub use session::*;
 pub use target::{HostKind, Target, TargetError, DEFAULT_PORT};
 pub use transport::*;
+pub use ttl_walk::*;
+pub use udp::*;
 
 use jiff::Timestamp;
 use serde::{Deserialize, Serialize};
@@ -54,6 +62,9 @@ pub struct Observations {
     /// What carried the probe connections to the server (direct TCP, a gateway tunnel...).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub route: Option<RouteObservation>,
+    /// The RD Gateway leg, when the check went through a gateway.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub gateway: Option<GatewayObservation>,
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub dns: Option<DnsObservation>,
     #[serde(default, skip_serializing_if = "Option::is_none")]
@@ -72,6 +83,9 @@ pub struct Observations {
     /// The logon with the user's credentials (`check --user`).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub logon: Option<LogonObservation>,
+    /// Kerberos readiness: realm, KDC, its answers, and the package a client would use.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub kerberos: Option<KerberosObservation>,
     /// The full connection (`check --full`): phase reached and the server's codes.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub session: Option<SessionObservation>,
@@ -81,6 +95,9 @@ pub struct Observations {
     /// The network path: TCP statistics, ICMP errors, other addresses, retries.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub path: Option<PathObservation>,
+    /// The RDP UDP transport: one SYN datagram to the server's UDP port (`check --udp`).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub udp: Option<UdpTransportObservation>,
     /// The certificate the client expected (a pin, or the one remembered for this target).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub expected_certificate: Option<CertificateExpectation>,
@@ -99,6 +116,7 @@ impl Observations {
             duration_ms: None,
             timeout_secs: None,
             route: None,
+            gateway: None,
             dns: None,
             tcp: None,
             negotiation: Vec::new(),
@@ -106,9 +124,11 @@ impl Observations {
             rdp_security: None,
             nla: None,
             logon: None,
+            kerberos: None,
             session: None,
             ciphers: None,
             path: None,
+            udp: None,
             expected_certificate: None,
             evidence: Evidence::default(),
         }

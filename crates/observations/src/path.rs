@@ -3,7 +3,7 @@
 //! the resolvers asked directly after a failed lookup, and the retries made when a first attempt
 //! failed in a way a middlebox explains.
 
-use crate::{ConnectOutcome, TcpAttempt, TlsOutcome, TlsVersion};
+use crate::{ConnectOutcome, TcpAttempt, TlsOutcome, TlsVersion, TtlWalk};
 use serde::{Deserialize, Serialize};
 use std::net::{IpAddr, SocketAddr};
 
@@ -34,6 +34,10 @@ pub struct PathObservation {
     /// (the control), then, when that stalled again, a search between the two.
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub mss_probes: Vec<MssProbe>,
+    /// The ClientHello sent with a limited TTL, hop by hop, after the retries above repeated a
+    /// reset, or after a stall that a small MSS did not avoid.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub ttl_walk: Option<TtlWalk>,
 }
 
 impl PathObservation {
@@ -44,6 +48,7 @@ impl PathObservation {
             && self.resolvers.is_empty()
             && self.tls_retries.is_empty()
             && self.mss_probes.is_empty()
+            && self.ttl_walk.is_none()
     }
 }
 

@@ -134,6 +134,13 @@ impl Host {
         Ok((permit, dialed))
     }
 
+    /// Records the latency of a connect made outside [`Host::dial`] (the TTL walk's).
+    pub(crate) fn note_connect(&self, elapsed_ms: f64) {
+        if let Ok(mut samples) = self.samples.lock() {
+            samples.push(elapsed_ms);
+        }
+    }
+
     /// Every connect latency recorded so far.
     pub(crate) fn samples(&self) -> Vec<f64> {
         self.samples.lock().map(|s| s.clone()).unwrap_or_default()

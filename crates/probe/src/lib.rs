@@ -44,13 +44,16 @@ mod check;
 mod ciphers;
 mod credssp;
 mod dns;
+mod errqueue;
 mod framed;
 mod frames;
 mod full;
+pub mod gateway;
 mod hold;
 mod host;
 mod intercept;
 mod job;
+pub mod kdc;
 mod negotiate;
 mod nla;
 mod open;
@@ -69,11 +72,14 @@ mod tcp_info;
 mod timeline;
 mod tls;
 mod trust;
+mod ttl_walk;
+mod udp;
 
 pub use check::check;
 pub use credssp::package::{Choice as CredsspChoice, PackageKind};
 pub use options::{Credentials, ProbeOptions};
 pub use trust::Trust;
+pub use udp::probe_udp_transport;
 
 use std::time::Instant;
 

@@ -141,8 +141,10 @@ pub(crate) async fn after_tls(
             path.tls_retries
                 .push(tls_retry(host, requested, TlsRetryKind::NoSni).await);
         }
+        crate::ttl_walk::after_reset(host, requested, path).await;
     } else if stalled {
         mss_search(host, requested, path).await;
+        crate::ttl_walk::after_stall(host, requested, path).await;
     }
 }
 

@@ -18,7 +18,7 @@ use rdpdoctor_wire::credssp;
 use std::pin::Pin;
 use std::sync::OnceLock;
 use std::time::Duration;
-use tokio::io::AsyncWriteExt;
+use tokio::io::{AsyncRead, AsyncWrite, AsyncWriteExt};
 use tokio_openssl::SslStream;
 
 /// OpenSSL reports a received alert as reason code 1000 + the alert number
@@ -98,13 +98,13 @@ pub(crate) type Tls = SslStream<Recording<Box<dyn ByteStream>>>;
 /// `server_name` (never an address literal: RFC 6066 forbids them), within `deadline`; the first
 /// `capture` bytes the server sends are kept (the cipher enumeration reads its key exchange
 /// from them). A failure says what the server did.
-pub(crate) async fn connect(
-    stream: Box<dyn ByteStream>,
+pub(crate) async fn connect<S: AsyncRead + AsyncWrite + Unpin>(
+    stream: S,
     offer: &Offer,
     server_name: Option<&str>,
     deadline: Duration,
     capture: usize,
-) -> Result<Tls, TlsOutcome> {
+) -> Result<SslStream<Recording<S>>, TlsOutcome> {
     let error = |reason: String| TlsOutcome::Error { reason };
     let context = match offer {
         Offer::Pinned(version) => context(*version)
@@ -132,14 +132,36 @@ pub(crate) async fn connect(
     }
 }
 
+/// The channel a client goes on over after the handshake (CredSSP, the connection sequence, an
+/// RD Gateway's HTTP), on any version, with SNI `server_name`.
+pub(crate) async fn upgrade(
+    stream: Box<dyn ByteStream>,
+    server_name: Option<&str>,
+    deadline: Duration,
+) -> Result<Tls, TlsOutcome> {
+    connect(
+        stream,
+        &Offer::Channel,
+        server_name,
+        deadline,
+        crate::stream::KEEP,
+    )
+    .await
+}
+
 /// How a completed handshake ended, and the server's certificate chain, leaf first.
 pub(crate) fn completed(tls: &Tls) -> (TlsOutcome, Vec<X509>) {
-    let ssl = tls.ssl();
-    let cipher = ssl
+    (completed_on(tls), peer_chain(tls))
+}
+
+/// How a completed handshake on any stream ended: the cipher it agreed.
+pub(crate) fn completed_on<S>(tls: &SslStream<S>) -> TlsOutcome {
+    let cipher = tls
+        .ssl()
         .current_cipher()
         .map(|c| c.name().to_string())
         .unwrap_or_default();
-    (TlsOutcome::Completed { cipher }, peer_chain(tls))
+    TlsOutcome::Completed { cipher }
 }
 
 /// Ends a TLS connection the probe is done with: a close_notify, without waiting long for it.
@@ -272,12 +294,10 @@ mod tests {
         let tcp = tokio::net::TcpStream::connect(address)
             .await
             .unwrap_or_else(|e| panic!("{e}"));
-        let out = connect(
+        let out = upgrade(
             Box::new(tcp),
-            &Offer::Channel,
             Some("server.example"),
             Duration::from_millis(300),
-            crate::stream::KEEP,
         )
         .await;
         server.abort();

@@ -42,6 +42,17 @@ pub fn ne_u64_at(b: &[u8], at: usize) -> Option<u64> {
     array_at(b, at).map(u64::from_ne_bytes)
 }
 
+/// UTF-16LE text (NTLM names with NTLMSSP_NEGOTIATE_UNICODE, MS-TSGU strings); lossy on unpaired
+/// surrogates, a trailing odd byte ignored.
+pub fn utf16le(bytes: &[u8]) -> String {
+    let units: Vec<u16> = bytes
+        .chunks_exact(2)
+        .filter_map(|c| <[u8; 2]>::try_from(c).ok())
+        .map(u16::from_le_bytes)
+        .collect();
+    String::from_utf16_lossy(&units)
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

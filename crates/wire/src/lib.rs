@@ -6,9 +6,12 @@
 pub mod bytes;
 pub mod contain;
 pub mod credssp;
+pub mod kerberos;
 pub mod mcs;
 pub mod ntlm;
 pub mod rdp_crypto;
+pub mod rdpeudp;
 pub mod session;
 pub mod tpkt;
+pub mod tsgu;
 pub mod x224;

@@ -7,7 +7,7 @@
 //! produces a NEGOTIATE after being given credentials. The host-info probe must never hold
 //! credentials, so it sends this fixed NEGOTIATE and parses the CHALLENGE here.
 
-use crate::bytes::{le_u16_at, le_u32_at};
+use crate::bytes::{le_u16_at, le_u32_at, utf16le as utf16};
 
 /// `NTLMSSP\0`, the signature of every NTLM message (MS-NLMP 2.2.1).
 pub const SIGNATURE: &[u8; 8] = b"NTLMSSP\0";
@@ -95,16 +95,6 @@ fn fields<'a>(b: &'a [u8], at: usize, field: &'static str) -> Result<&'a [u8], C
             field,
             len: b.len(),
         })
-}
-
-/// UTF-16LE text as sent with NTLMSSP_NEGOTIATE_UNICODE; lossy on unpaired surrogates.
-fn utf16(bytes: &[u8]) -> String {
-    let units: Vec<u16> = bytes
-        .chunks_exact(2)
-        .filter_map(|c| <[u8; 2]>::try_from(c).ok())
-        .map(u16::from_le_bytes)
-        .collect();
-    String::from_utf16_lossy(&units)
 }
 
 fn non_empty(s: String) -> Option<String> {

@@ -66,6 +66,19 @@ pub struct CheckArgs {
     /// drop by the path: session-dropped). The check's overall deadline grows by SECONDS
     #[arg(long, value_name = "SECONDS", requires = "full")]
     pub hold: Option<f64>,
+    /// Also probe the RDP UDP transport (MS-RDPEUDP): once TCP answered, one SYN datagram to the
+    /// server's UDP port (one retry when nothing comes back, never more), and report what answered:
+    /// a SYN+ACK (version, MTUs), nothing, ICMP unreachable (and from whom), or a reply a client must
+    /// refuse (finding udp-transport-unavailable, info; `facts.udp` in JSON). Off by default: an
+    /// answered SYN is as large as the request (a reflection vector to be careful with), and a silent
+    /// port costs the wait (ten connect times, 0.5 to 2.5 s, per datagram)
+    #[arg(long)]
+    pub udp: bool,
+    /// With --udp: the UDP port to probe (default: the TCP port of the target)
+    #[arg(long, value_name = "PORT", requires = "udp", value_parser = clap::value_parser!(u16).range(1..))]
+    pub udp_port: Option<u16>,
+    #[command(flatten)]
+    pub kerberos: super::kerberos::KerberosArgs,
     #[command(flatten)]
     pub output: OutputArgs,
     /// With --format nagios: CRITICAL when the certificate expires within this many days
@@ -195,6 +208,18 @@ pub(crate) fn prepare(args: &CheckArgs, hosts: &str) -> Result<Prepared, String>
     Ok(Prepared { ctx, options })
 }
 
+/// With `--udp`: the RDP UDP transport probe on the address the check connected to.
+pub(crate) async fn udp(
+    mut obs: rdpdoctor_observations::Observations,
+    args: &CheckArgs,
+    timeout: Duration,
+) -> rdpdoctor_observations::Observations {
+    if args.udp {
+        obs.udp = rdpdoctor_probe::probe_udp_transport(&obs, args.udp_port, timeout).await;
+    }
+    obs
+}
+
 /// What `--user` did when the NTLM AUTHENTICATE was withheld, and how to override it.
 pub(crate) fn withheld_line(obs: &rdpdoctor_observations::Observations) -> Option<String> {
     let l = obs.logon.as_ref()?;
@@ -210,7 +235,10 @@ pub(crate) fn withheld_line(obs: &rdpdoctor_observations::Observations) -> Optio
 
 pub fn run(args: &CheckArgs) -> u8 {
     let renderer = Renderer {
-        text_tail: |_, obs| render::escape::report(&render::clients::policy(obs)).into_owned(),
+        text_tail: |_, obs| {
+            let tail = render::clients::policy(obs) + &render::text::kerberos(obs);
+            render::escape::report(&tail).into_owned()
+        },
         nagios: Some(render::nagios::Thresholds {
             warn_days: args.diagnosis.cert_warn_days,
             crit_days: args.cert_crit_days,
@@ -252,7 +280,11 @@ pub fn run(args: &CheckArgs) -> u8 {
         Ok(r) => r,
         Err(e) => return usage_error(&format!("cannot start the async runtime: {e}")),
     };
-    let mut obs = runtime.block_on(rdpdoctor_probe::check(target, &options));
+    let mut obs = runtime.block_on(async {
+        let mut obs = rdpdoctor_probe::check(target.clone(), &options).await;
+        obs.kerberos = super::kerberos::readiness(&args.kerberos, &target, &obs, &options).await;
+        udp(obs, args, options.timeout).await
+    });
     // The password is zeroed here, before anything is printed or written.
     drop(options);
     if let Some(line) = delegation_line(&obs) {

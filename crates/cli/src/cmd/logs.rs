@@ -83,7 +83,7 @@ pub fn load(files: &[PathBuf], accept: Accept) -> Result<Observations, String> {
         }
         // UTF-8 with or without a BOM, or UTF-16 as PowerShell's Out-File writes it.
         let text = input.read_text().map_err(|e| e.to_string())?;
-        obs = Some(Observations::from_json(&text).map_err(|e| format!("{name}: {e}"))?);
+        obs = Some(Observations::from_json(&text).map_err(|e| load_error(&name, &text, e))?);
     }
     let mut obs = obs.unwrap_or_else(|| Observations::new(None));
     let mut options = ReadOptions::default();
@@ -147,4 +147,28 @@ pub fn run(args: &LogsArgs) -> u8 {
         ),
         Err(e) => usage_error(e),
     }
+}
+
+/// Why a JSON file given to `diagnose` could not be read as saved observations, in one line. A
+/// file of `check --json` or `scan` results (a JSON object with a verdict per line) is the
+/// commonest mix-up: the message says what it is and which command reads it.
+pub fn load_error(name: &str, text: &str, e: rdpdoctor_observations::LoadError) -> String {
+    let text = text.strip_prefix('\u{feff}').unwrap_or(text);
+    let is_result = |t: &str| {
+        serde_json::from_str::<serde_json::Value>(t)
+            .ok()
+            .is_some_and(|v| v.get("verdict").is_some() && v.get("findings").is_some())
+    };
+    if is_result(text) {
+        return format!(
+            "{name} holds the output of `rdpdoctor check --json`, not saved observations: replay it with `jq .observations {name} > obs.json` and `rdpdoctor diagnose obs.json` (`check --save FILE` writes observations directly)"
+        );
+    }
+    let first = text.lines().find(|l| !l.trim().is_empty()).unwrap_or("");
+    if !is_result(first) {
+        return format!("{name}: {e}");
+    }
+    format!(
+        "{name} holds results of `rdpdoctor scan` (JSON Lines, one `check --json` object per line), not saved observations: make a page of them with `rdpdoctor report {name} -o report.html`; to replay one host, take its observations with `jq -c 'select(.target == \"HOST:PORT\") | .observations' {name} > host.json` and run `rdpdoctor diagnose host.json`"
+    )
 }

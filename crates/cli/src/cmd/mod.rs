@@ -7,6 +7,7 @@ pub mod docs;
 pub mod explain;
 pub mod findings;
 pub mod host;
+pub mod kerberos;
 pub mod logs;
 pub mod output;
 pub mod report;
@@ -47,11 +48,11 @@ pub fn seconds(flag: &str, v: f64, zero_ok: bool) -> Result<(), String> {
         Ok(())
     } else {
         Err(format!(
-            "{flag} {v} is not a number of seconds {} and 600",
+            "{flag} {v} is not a number of seconds {}",
             if zero_ok {
-                "between 0"
+                "from 0 to 600"
             } else {
-                "above 0, at most"
+                "above 0 and at most 600"
             }
         ))
     }

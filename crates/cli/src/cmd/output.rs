@@ -1,10 +1,12 @@
 //! The output formats of the commands that print a diagnosis, chosen in one place: `--format`
 //! and its alias `--json` are declared once ([`OutputArgs`]), resolved by one function, and
-//! one [`Renderer`] picks the renderer for the format.
+//! one [`Renderer`] picks the renderer for the format. Also the one rule for output files:
+//! never one of the inputs ([`refuse_input_as_output`]).
 
 use crate::render;
 use rdpdoctor_diagnose::Diagnosis;
 use rdpdoctor_observations::Observations;
+use std::path::Path;
 
 /// How a command prints its result.
 #[derive(clap::ValueEnum, Clone, Copy, Debug, PartialEq, Eq)]
@@ -116,6 +118,51 @@ impl Renderer {
             }
         }
     }
+}
+
+/// Refuses an output file that is one of the inputs: writing it would destroy what is being
+/// read (`report X -o X` replaced the scan with HTML, `scan -i LIST --output LIST` truncated the
+/// list before reading it). Files are compared by device and inode, so another name, a hard link
+/// or a symlink for the same file is caught too; `-` (stdin) is compared through what it is open
+/// on. An output that does not exist yet cannot be an input, and one that is not a regular file
+/// (a terminal, a pipe, /dev/null) is not emptied by being opened.
+pub fn refuse_input_as_output(output: &Path, inputs: &[&str], flag: &str) -> Result<(), String> {
+    let Ok(out) = std::fs::metadata(output) else {
+        return Ok(());
+    };
+    if !out.is_file() {
+        return Ok(());
+    }
+    for input in inputs {
+        // /dev/stdin names the file stdin is redirected from (a pipe or terminal is no file).
+        let path = if *input == "-" { "/dev/stdin" } else { input };
+        let Ok(meta) = std::fs::metadata(path) else {
+            continue;
+        };
+        if same_file(&out, &meta) {
+            let what = if *input == "-" {
+                "stdin is read from it".to_string()
+            } else {
+                format!("it is the input {}", input)
+            };
+            return Err(format!(
+                "{flag} {} would overwrite what is being read ({what}); write to another file",
+                output.display()
+            ));
+        }
+    }
+    Ok(())
+}
+
+#[cfg(unix)]
+fn same_file(a: &std::fs::Metadata, b: &std::fs::Metadata) -> bool {
+    use std::os::unix::fs::MetadataExt;
+    a.dev() == b.dev() && a.ino() == b.ino()
+}
+
+#[cfg(not(unix))]
+fn same_file(_: &std::fs::Metadata, _: &std::fs::Metadata) -> bool {
+    false
 }
 
 #[cfg(test)]

@@ -38,7 +38,7 @@ pub struct ScanArgs {
     pub concurrency: u32,
     #[command(flatten)]
     pub probe: super::ProbeArgs,
-    /// Write results to FILE instead of stdout
+    /// Write results to FILE instead of stdout (never one of the -i lists)
     #[arg(short, long, value_name = "FILE")]
     pub output: Option<PathBuf>,
     /// Skip targets already in --output and append to it
@@ -82,6 +82,12 @@ pub fn run(args: &ScanArgs) -> u8 {
     }
     if let Err(e) = targets::precheck(&sources, args.max_targets) {
         return usage_error(e);
+    }
+    if let Some(out) = &args.output {
+        let inputs: Vec<&str> = args.inputs.iter().map(String::as_str).collect();
+        if let Err(e) = super::output::refuse_input_as_output(out, &inputs, "--output") {
+            return usage_error(e);
+        }
     }
     let done = match &args.output {
         Some(path) if args.resume => match finished_targets(path) {
@@ -410,13 +416,15 @@ async fn check_one(
     let _ = line_tx.send((line, diagnosis)).await;
 }
 
-/// The targets already in a results file, for `--resume`, read line by line (a fleet's results
-/// can be large). Only a regular file is read: a FIFO would block. A last line without its
-/// newline is an interrupted write from an older version or another program: it is cut off so
-/// that the appended results start on a line of their own.
+/// The targets already in a results file, for `--resume`, read line by line with the same bound
+/// as `report` (a fleet's results can be large, and the file may not be what scan wrote). Only a
+/// regular file is read: a FIFO would block. A line longer than the bound is skipped (its host,
+/// if it had one, is scanned again) and so is a target longer than any list line can give. A
+/// last line without its newline is an interrupted write from an older version or another
+/// program: it is cut off so that the appended results start on a line of their own.
 fn finished_targets(path: &PathBuf) -> Result<HashSet<String>, String> {
+    use crate::lines::{self, Line, MAX_RESULT_LINE};
     use rdpdoctor_evidence::EvidenceError;
-    use std::io::BufRead;
     let (file, len) = match rdpdoctor_evidence::open_regular(path) {
         Ok(f) => f,
         Err(EvidenceError::Io { source, .. }) if source.kind() == std::io::ErrorKind::NotFound => {
@@ -426,22 +434,48 @@ fn finished_targets(path: &PathBuf) -> Result<HashSet<String>, String> {
     };
     let mut reader = std::io::BufReader::new(file);
     let mut done = HashSet::new();
-    let mut complete: u64 = 0;
+    let (mut complete, mut too_long) = (0u64, 0u64);
     let mut line = Vec::new();
     loop {
-        line.clear();
-        let n = reader
-            .read_until(b'\n', &mut line)
-            .map_err(|e| format!("cannot read {} to resume: {e}", path.display()))?;
-        if n == 0 || line.last() != Some(&b'\n') {
-            break;
-        }
-        complete += n as u64;
-        if let Ok(v) = serde_json::from_slice::<serde_json::Value>(&line) {
-            if let Some(t) = v.get("target").and_then(|t| t.as_str()) {
-                done.insert(t.to_string());
+        let read = lines::next(&mut reader, &mut line, MAX_RESULT_LINE).map_err(|e| {
+            format!(
+                "cannot read {} to resume: {e}",
+                crate::render::escape::line(&path.display().to_string())
+            )
+        })?;
+        match read {
+            Line::Nul => {
+                return Err(format!(
+                    "cannot resume from --output {}: it holds a NUL byte, so it is not the JSON Lines rdpdoctor scan writes; give another --output",
+                    crate::render::escape::line(&path.display().to_string())
+                ))
+            }
+            Line::Eof
+            | Line::Read {
+                complete: false, ..
+            }
+            | Line::TooLong {
+                complete: false, ..
+            } => break,
+            Line::TooLong { len, .. } => {
+                too_long += 1;
+                complete += len;
+            }
+            Line::Read { len, .. } => {
+                complete += len;
+                if let Some(t) = result_target(&line) {
+                    done.insert(t);
+                }
             }
         }
+    }
+    if too_long > 0 {
+        eprintln!(
+            "rdpdoctor: {}: {} longer than {} MiB skipped when resuming (not results of rdpdoctor scan; their hosts are scanned again)",
+            crate::render::escape::line(&path.display().to_string()),
+            rdpdoctor_diagnose::words::count(too_long, "line"),
+            MAX_RESULT_LINE >> 20
+        );
     }
     if complete < len {
         let f = std::fs::OpenOptions::new()
@@ -458,6 +492,20 @@ fn finished_targets(path: &PathBuf) -> Result<HashSet<String>, String> {
     Ok(done)
 }
 
+/// The target of one results line, if it has one a scan could have produced: a target list's
+/// line is at most [`targets::MAX_LINE_BYTES`], so a longer one never matches and is not kept.
+fn result_target(line: &[u8]) -> Option<String> {
+    #[derive(serde::Deserialize)]
+    struct Result<'a> {
+        #[serde(borrow)]
+        target: Option<std::borrow::Cow<'a, str>>,
+    }
+    let r: Result<'_> = serde_json::from_slice(line).ok()?;
+    r.target
+        .filter(|t| t.len() <= targets::MAX_LINE_BYTES)
+        .map(|t| t.into_owned())
+}
+
 /// What the end-of-scan table shows; small and bounded whatever the fleet size.
 #[derive(Default)]
 struct Summary {
@@ -465,8 +513,8 @@ struct Summary {
     with_findings: u64,
     by_status: HashMap<&'static str, u64>,
     findings: HashMap<String, (u64, Severity)>,
-    /// (days left, target, notAfter), the soonest few.
-    expiring: Vec<(i64, String, String)>,
+    /// (days left, expired, target, notAfter), the soonest few.
+    expiring: Vec<(i64, bool, String, String)>,
     /// `--clients`: hosts each client profile cannot connect to.
     failing_clients: HashMap<String, u64>,
 }
@@ -498,8 +546,13 @@ impl Summary {
             }
         }
         if let (Some(c), Some(t)) = (&d.facts.certificate, &d.target) {
-            self.expiring
-                .push((c.days_left, t.clone(), c.not_after.clone()));
+            // Soonest first; at equal days an expired certificate (valid = false) first.
+            self.expiring.push((
+                c.days_left,
+                !(c.expired || c.days_left < 0),
+                t.clone(),
+                c.not_after.clone(),
+            ));
             self.expiring.sort();
             self.expiring.truncate(EXPIRING_SHOWN);
         }
@@ -514,8 +567,8 @@ impl Summary {
             0.0
         };
         s.push_str(&format!(
-            "\nScanned {} hosts in {secs:.1} s ({rate:.0} hosts/s)\n",
-            self.hosts
+            "\nScanned {} in {secs:.1} s ({rate:.0} hosts/s)\n",
+            rdpdoctor_diagnose::words::count(self.hosts, "host")
         ));
         s.push_str("Verdicts:\n");
         for status in ["healthy", "degraded", "broken", "unreachable"] {
@@ -542,9 +595,10 @@ impl Summary {
         }
         if !self.expiring.is_empty() {
             s.push_str("Certificates expiring soonest:\n");
-            for (days, target, not_after) in &self.expiring {
+            for (days, valid, target, not_after) in &self.expiring {
+                let words = rdpdoctor_diagnose::expiry_words(*days, !valid);
                 s.push_str(&format!(
-                    "  {days:>6} days  {target}  (notAfter {not_after})\n"
+                    "  {words:<28}  {target}  (notAfter {not_after})\n"
                 ));
             }
         }

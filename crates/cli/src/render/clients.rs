@@ -14,8 +14,9 @@ pub fn policy(obs: &Observations) -> String {
     let mut out = String::new();
     let _ = writeln!(
         out,
-        "\nTLS policy ({} connections, {:.0} ms):",
-        scan.connections, scan.elapsed_ms
+        "\nTLS policy ({}, {:.0} ms):",
+        rdpdoctor_diagnose::words::count(scan.connections, "connection"),
+        scan.elapsed_ms
     );
     for v in scan.versions.iter().rev() {
         let order = match v.server_order {

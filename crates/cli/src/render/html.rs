@@ -11,6 +11,7 @@
 //! caller joins head, rows, middle, sections and tail.
 
 use super::text;
+use rdpdoctor_diagnose::words::count;
 use rdpdoctor_diagnose::{Diagnosis, Severity, Status};
 use serde::Deserialize;
 use std::collections::HashMap;
@@ -28,8 +29,15 @@ const ALL_SECTIONS_MAX: u64 = 1000;
 /// Hosts listed by name under each common finding and each client; the rest are counted and
 /// reachable through the table filter.
 const HOSTS_LISTED: usize = 20;
-/// Skipped lines listed with their reason on the page.
+/// Skipped lines (and lines with fields cut) listed with their reason on the page.
 const SKIPPED_LISTED: usize = 100;
+/// Distinct client profiles given a row of the client matrix; more (a scan file that names a
+/// new client on every line) share one row, so the summary stays small.
+const CLIENTS_LISTED: usize = 64;
+/// Distinct finding ids counted by name; more share one "other ids" count.
+const FINDING_IDS_KEPT: usize = 1000;
+/// The client matrix row that counts every client beyond [`CLIENTS_LISTED`].
+const OTHER_CLIENTS: &str = "(other clients: more distinct client ids than the report lists)";
 /// Findings shown in "most common findings".
 const FINDINGS_LISTED: usize = 15;
 
@@ -68,7 +76,7 @@ struct FindingAgg {
     severity: Severity,
     title: String,
     count: u64,
-    hosts: Vec<(u64, String)>,
+    hosts: HostList,
 }
 
 #[derive(Default)]
@@ -78,11 +86,53 @@ struct ClientAgg {
     prompts: u64,
     fails: u64,
     other: u64,
-    failing: Vec<(u64, String)>,
+    failing: HostList,
+}
+
+/// The first [`HOSTS_LISTED`] hosts in host order (addresses by number, names alphabetically,
+/// then port), whatever the order of the scan file; only that many are ever held.
+#[derive(Default)]
+struct HostList(Vec<(HostKey, u64, String)>);
+
+/// Sort key of a target: IP addresses before names, addresses by value, names without case.
+#[derive(Clone, PartialEq, Eq, PartialOrd, Ord)]
+struct HostKey(u8, Option<std::net::IpAddr>, String, u32);
+
+fn host_key(target: &str) -> HostKey {
+    let (host, port) = match target.rsplit_once(':') {
+        Some((h, p)) if !h.ends_with(':') || h.starts_with('[') => {
+            (h, p.parse::<u32>().unwrap_or(u32::MAX))
+        }
+        _ => (target, 0),
+    };
+    let bare = host.trim_start_matches('[').trim_end_matches(']');
+    match bare.parse::<std::net::IpAddr>() {
+        Ok(ip) => HostKey(0, Some(ip), String::new(), port),
+        Err(_) => HostKey(1, None, bare.to_lowercase(), port),
+    }
+}
+
+impl HostList {
+    /// Keeps `target` (host number `n`) if it is among the first in host order.
+    fn offer(&mut self, n: u64, target: &str) {
+        let key = host_key(target);
+        if self.0.len() >= HOSTS_LISTED && self.0.last().is_some_and(|(last, ..)| *last <= key) {
+            return;
+        }
+        let at = self.0.partition_point(|(k, ..)| *k <= key);
+        self.0.insert(at, (key, n, target.to_string()));
+        self.0.truncate(HOSTS_LISTED);
+    }
+
+    fn len(&self) -> usize {
+        self.0.len()
+    }
 }
 
 struct Mark {
     days: i64,
+    /// notAfter was past at the scan (a certificate expired less than a day ago has days 0).
+    expired: bool,
     host: u64,
     target: String,
     sha1: String,
@@ -95,11 +145,17 @@ pub struct Report {
     hosts: u64,
     by_status: [u64; 4],
     findings: HashMap<String, FindingAgg>,
+    /// Findings whose id came after [`FINDING_IDS_KEPT`] others (hosts, occurrences).
+    other_finding_ids: u64,
     clients: Vec<(String, ClientAgg)>,
+    /// Where each client id is in `clients`, so that adding one costs the same at any size.
+    client_index: HashMap<String, usize>,
     hosts_with_clients: u64,
     marks: Vec<Mark>,
     skipped: u64,
     skipped_listed: Vec<(u64, String)>,
+    cut: u64,
+    cut_listed: Vec<(u64, String)>,
     first_scan: Option<String>,
     last_scan: Option<String>,
 }
@@ -220,6 +276,19 @@ impl Report {
         }
     }
 
+    /// Lines whose fields were cut to the report's bounds.
+    pub fn cut(&self) -> u64 {
+        self.cut
+    }
+
+    /// Records a line whose fields were cut to the report's bounds (`what`: which, how long).
+    pub fn note_cut(&mut self, line: u64, what: &str) {
+        self.cut += 1;
+        if self.cut_listed.len() < SKIPPED_LISTED {
+            self.cut_listed.push((line, what.to_string()));
+        }
+    }
+
     /// Adds one host: its table row goes to `rows`, its section to `sections`.
     pub fn add(
         &mut self,
@@ -242,59 +311,18 @@ impl Report {
             }
         }
         for f in &d.findings {
-            let agg = self
-                .findings
-                .entry(f.id.clone())
-                .or_insert_with(|| FindingAgg {
-                    severity: f.severity,
-                    title: f.title.clone(),
-                    count: 0,
-                    hosts: Vec::new(),
-                });
-            agg.count += 1;
-            if agg.hosts.len() < HOSTS_LISTED {
-                agg.hosts.push((n, target.to_string()));
-            }
+            self.add_finding(f, n, target);
         }
         if !host.clients.is_empty() {
             self.hosts_with_clients += 1;
         }
         for c in host.clients {
-            let key =
-                c.id.clone()
-                    .or_else(|| c.name.clone())
-                    .unwrap_or_else(|| "(unnamed client)".to_string());
-            let idx = match self.clients.iter().position(|(k, _)| *k == key) {
-                Some(i) => i,
-                None => {
-                    let name = c.name.clone().unwrap_or_else(|| key.clone());
-                    self.clients.push((
-                        key,
-                        ClientAgg {
-                            name,
-                            ..ClientAgg::default()
-                        },
-                    ));
-                    self.clients.len() - 1
-                }
-            };
-            if let Some((_, agg)) = self.clients.get_mut(idx) {
-                match c.outcome.as_deref() {
-                    Some("connects") => agg.connects += 1,
-                    Some("prompts") => agg.prompts += 1,
-                    Some("fails") => {
-                        agg.fails += 1;
-                        if agg.failing.len() < HOSTS_LISTED {
-                            agg.failing.push((n, target.to_string()));
-                        }
-                    }
-                    _ => agg.other += 1,
-                }
-            }
+            self.add_client(c, n, target);
         }
         if let Some(c) = &d.facts.certificate {
             self.marks.push(Mark {
                 days: c.days_left,
+                expired: c.expired || c.days_left < 0,
                 host: n,
                 target: target.to_string(),
                 sha1: c.sha1.clone(),
@@ -306,6 +334,66 @@ impl Report {
         sec.push(SECTION_END);
         sections.write_all(sec.as_bytes())?;
         Ok(())
+    }
+
+    fn add_finding(&mut self, f: &rdpdoctor_diagnose::Finding, n: u64, target: &str) {
+        if !self.findings.contains_key(&f.id) && self.findings.len() >= FINDING_IDS_KEPT {
+            self.other_finding_ids += 1;
+            return;
+        }
+        let agg = self
+            .findings
+            .entry(f.id.clone())
+            .or_insert_with(|| FindingAgg {
+                severity: f.severity,
+                title: f.title.clone(),
+                count: 0,
+                hosts: HostList::default(),
+            });
+        agg.count += 1;
+        agg.hosts.offer(n, target);
+    }
+
+    /// Counts one client's outcome on host `n`. Clients are found by id through an index, so
+    /// a scan that names a new client on every line costs the same per line as any other.
+    fn add_client(&mut self, c: &ClientOutcome, n: u64, target: &str) {
+        let mut key =
+            c.id.clone()
+                .or_else(|| c.name.clone())
+                .unwrap_or_else(|| "(unnamed client)".to_string());
+        if !self.client_index.contains_key(&key) && self.clients.len() >= CLIENTS_LISTED {
+            key = OTHER_CLIENTS.to_string();
+        }
+        let idx = match self.client_index.get(&key) {
+            Some(i) => *i,
+            None => {
+                let name = if key == OTHER_CLIENTS {
+                    key.clone()
+                } else {
+                    c.name.clone().unwrap_or_else(|| key.clone())
+                };
+                self.clients.push((
+                    key.clone(),
+                    ClientAgg {
+                        name,
+                        ..ClientAgg::default()
+                    },
+                ));
+                self.client_index.insert(key, self.clients.len() - 1);
+                self.clients.len() - 1
+            }
+        };
+        if let Some((_, agg)) = self.clients.get_mut(idx) {
+            match c.outcome.as_deref() {
+                Some("connects") => agg.connects += 1,
+                Some("prompts") => agg.prompts += 1,
+                Some("fails") => {
+                    agg.fails += 1;
+                    agg.failing.offer(n, target);
+                }
+                _ => agg.other += 1,
+            }
+        }
     }
 
     fn row(&self, n: u64, host: &Host<'_>) -> String {
@@ -337,7 +425,7 @@ impl Report {
         r.push_str("</td>");
         match &f.certificate {
             Some(c) => {
-                let _ = write!(r, "<td data-v=\"{}\">{} days (", c.days_left, c.days_left);
+                let _ = write!(r, "<td data-v=\"{}\">{} (", c.days_left, c.expiry());
                 push_esc(&mut r, &c.not_after);
                 r.push_str(")</td>");
             }
@@ -373,9 +461,9 @@ impl Report {
              <meta http-equiv=\"Content-Security-Policy\" content=\"{csp}\">\n\
              <meta name=\"viewport\" content=\"width=device-width, initial-scale=1\">\n\
              <meta name=\"generator\" content=\"rdpdoctor {}\">\n\
-             <title>RDP fleet report: {} hosts</title>\n<style>{STYLE}</style>\n</head>\n<body>\n",
+             <title>RDP fleet report: {}</title>\n<style>{STYLE}</style>\n</head>\n<body>\n",
             env!("CARGO_PKG_VERSION"),
-            self.hosts
+            count(self.hosts, "host")
         );
         self.page_header(&mut h, meta);
         h.push_str("</header>\n<nav><a href=\"#summary\">Summary</a> <a href=\"#timeline\">Certificates</a> <a href=\"#findings\">Findings</a>");
@@ -397,7 +485,7 @@ impl Report {
     /// The header: what was read, when, and the lines skipped.
     fn page_header(&self, h: &mut String, meta: &Meta<'_>) {
         h.push_str("<header><h1>RDP fleet report</h1><p class=\"meta\">");
-        let _ = write!(h, "{} hosts from <code>", self.hosts);
+        let _ = write!(h, "{} from <code>", count(self.hosts, "host"));
         push_esc(h, meta.source);
         h.push_str("</code>");
         if let (Some(first), Some(last)) = (&self.first_scan, &self.last_scan) {
@@ -419,23 +507,22 @@ impl Report {
         if self.skipped > 0 {
             let _ = write!(
                 h,
-                "<div class=\"skipped\" id=\"skipped\" data-skipped=\"{n}\"><strong>{n} line{s} skipped</strong> (not a scan result):<ul>",
-                n = self.skipped,
-                s = if self.skipped == 1 { "" } else { "s" }
+                "<div class=\"skipped\" id=\"skipped\" data-skipped=\"{}\"><strong>{} skipped</strong> (not a scan result):",
+                self.skipped,
+                count(self.skipped, "line")
             );
-            for (line, reason) in &self.skipped_listed {
-                let _ = write!(h, "<li>line {line}: ");
-                push_esc(h, reason);
-                h.push_str("</li>");
-            }
-            if self.skipped > self.skipped_listed.len() as u64 {
-                let _ = write!(
-                    h,
-                    "<li>and {} more</li>",
-                    self.skipped - self.skipped_listed.len() as u64
-                );
-            }
-            h.push_str("</ul></div>");
+            line_list(h, &self.skipped_listed, self.skipped);
+            h.push_str("</div>");
+        }
+        if self.cut > 0 {
+            let _ = write!(
+                h,
+                "<div class=\"skipped\" id=\"cut\" data-cut=\"{}\"><strong>{} with fields cut</strong> to the report's bounds (strings of at most 4096 bytes, 512 for a target; lists of at most 256 items; <code>rdpdoctor scan</code> never writes more), each marked where it was cut:",
+                self.cut,
+                count(self.cut, "line")
+            );
+            line_list(h, &self.cut_listed, self.cut);
+            h.push_str("</div>");
         }
     }
 
@@ -554,11 +641,18 @@ impl Report {
             h.push_str("</td></tr>");
         }
         h.push_str("</tbody></table>");
+        if self.other_finding_ids > 0 {
+            let _ = write!(
+                h,
+                "<p>{} of ids beyond the first {FINDING_IDS_KEPT} distinct ids are not counted here; filter the table to find them.</p>",
+                count(self.other_finding_ids, "finding")
+            );
+        }
         if top.len() > FINDINGS_LISTED {
             let _ = write!(
                 h,
-                "<p>{} other findings; filter the table by id to see their hosts.</p>",
-                top.len() - FINDINGS_LISTED
+                "<p>{}; filter the table by id to see their hosts.</p>",
+                count(top.len() - FINDINGS_LISTED, "other finding")
             );
         }
         h.push_str("</section>\n");
@@ -570,9 +664,9 @@ impl Report {
         }
         let _ = write!(
             h,
-            "<section id=\"clients\"><h2>Clients</h2><p>What each client profile does against the {} hosts scanned with <code>--clients</code>.</p>\
+            "<section id=\"clients\"><h2>Clients</h2><p>What each client profile does against the {} scanned with <code>--clients</code>.</p>\
              <table class=\"plain\" id=\"client-matrix\"><thead><tr><th>Client</th><th>connects</th><th>prompts</th><th>fails</th>",
-            self.hosts_with_clients
+            count(self.hosts_with_clients, "host")
         );
         let other = self.clients.iter().any(|(_, a)| a.other > 0);
         if other {
@@ -609,11 +703,11 @@ impl Report {
             h.push_str("<p>No host presented a certificate.</p></section>\n");
             return;
         }
-        let expired = self.marks.iter().filter(|m| m.days < 0).count();
+        let expired = self.marks.iter().filter(|m| m.expired).count();
         let soon = self
             .marks
             .iter()
-            .filter(|m| (0..=SOON_DAYS).contains(&m.days))
+            .filter(|m| !m.expired && m.days <= SOON_DAYS)
             .count();
         let later = self.marks.len() - expired - soon;
         let max_days = self
@@ -630,8 +724,8 @@ impl Report {
         );
         let _ = write!(
             h,
-            "<svg id=\"timeline-svg\" viewBox=\"0 0 {W} {H}\" role=\"img\" aria-label=\"Certificate expiry of {} hosts\" data-marks=\"{}\">",
-            self.marks.len(),
+            "<svg id=\"timeline-svg\" viewBox=\"0 0 {W} {H}\" role=\"img\" aria-label=\"Certificate expiry of {}\" data-marks=\"{}\">",
+            count(self.marks.len(), "host"),
             self.marks.len()
         );
         timeline_axis(h, &scale);
@@ -647,12 +741,13 @@ impl Report {
         let mut marks: Vec<&Mark> = self.marks.iter().collect();
         marks.sort_by_key(|m| (m.days, m.host));
         for m in marks {
-            let x = scale.x(m.days);
+            // Expired less than a day ago (days 0) still belongs in the expired band.
+            let x = scale.x(if m.expired { m.days.min(-1) } else { m.days });
             let col = (x / MARK_STEP).round() as i64;
             let k = columns.entry(col).or_default();
             let y = BASE - 5.0 - f64::from(*k % STACK) * MARK_STEP;
             *k += 1;
-            let class = if m.days < 0 {
+            let class = if m.expired {
                 "expired"
             } else if m.days <= SOON_DAYS {
                 "soon"
@@ -666,7 +761,11 @@ impl Report {
                 col as f64 * MARK_STEP
             );
             push_esc(h, &m.target);
-            let _ = write!(h, "\n{} days left (notAfter ", m.days);
+            let _ = write!(
+                h,
+                "\n{} (notAfter ",
+                rdpdoctor_diagnose::expiry_words(m.days, m.expired)
+            );
             push_esc(h, &m.not_after);
             h.push_str(")\nSHA-1 ");
             push_esc(h, &m.sha1);
@@ -762,8 +861,22 @@ fn to_the_second(t: &str) -> String {
         .unwrap_or_else(|| t.to_string())
 }
 
-fn host_links(h: &mut String, hosts: &[(u64, String)]) {
-    for (i, (n, target)) in hosts.iter().enumerate() {
+/// A list of input lines and what is wrong with each, then how many more there are.
+fn line_list(h: &mut String, listed: &[(u64, String)], total: u64) {
+    h.push_str("<ul>");
+    for (line, reason) in listed {
+        let _ = write!(h, "<li>line {line}: ");
+        push_esc(h, reason);
+        h.push_str("</li>");
+    }
+    if total > listed.len() as u64 {
+        let _ = write!(h, "<li>and {} more</li>", total - listed.len() as u64);
+    }
+    h.push_str("</ul>");
+}
+
+fn host_links(h: &mut String, hosts: &HostList) {
+    for (i, (_, n, target)) in hosts.0.iter().enumerate() {
         if i > 0 {
             h.push_str(", ");
         }

@@ -33,15 +33,12 @@ pub fn report(d: &Diagnosis, duration_ms: Option<f64>, t: &Thresholds) -> (Strin
     if let Some(id) = &d.verdict.finding {
         text.push_str(&format!(" [{id}]"));
     }
-    let never = d
-        .facts
-        .certificate
-        .as_ref()
-        .is_some_and(|c| c.never_expires);
-    if never {
-        text.push_str("; certificate never expires (notAfter 99991231235959Z)");
-    } else if let Some(days) = days {
-        text.push_str(&format!("; certificate expires in {days} days"));
+    match &d.facts.certificate {
+        Some(c) if c.never_expires => {
+            text.push_str("; certificate never expires (notAfter 99991231235959Z)")
+        }
+        Some(c) => text.push_str(&format!("; certificate {}", c.expiry())),
+        None => {}
     }
     let count = |s: Severity| d.findings.iter().filter(|f| f.severity == s).count();
     let mut perf = vec![format!(
@@ -68,4 +65,46 @@ pub fn unknown(message: &str) -> (String, u8) {
 /// Plugin output must not break the line or use `|` outside the perfdata separator.
 fn one_line(s: &str) -> String {
     s.replace(['\n', '\r'], " ").replace('|', "/")
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn diagnosis(days_left: i64, expired: bool) -> Diagnosis {
+        let doc = serde_json::json!({
+            "target": "rds01:3389",
+            "verdict": {"status": "degraded", "finding": null, "summary": "Degraded"},
+            "findings": [],
+            "facts": {"certificate": {
+                "subject": "CN=rds01", "issuer": "CN=CA", "names": [],
+                "not_before": "", "not_after": "", "days_left": days_left, "expired": expired,
+                "not_before_unix": 0, "not_after_unix": 0, "self_signed": false,
+                "key": "RSA 2048 bits", "signature": "", "sha1": "", "sha256": ""
+            }}
+        });
+        serde_json::from_value(doc).expect("a diagnosis")
+    }
+
+    /// The status line says the days in the words every other output uses, and the perfdata
+    /// carries the same whole number.
+    #[test]
+    fn certificate_days_in_words_and_perfdata_agree() {
+        let t = Thresholds {
+            warn_days: 30,
+            crit_days: 7,
+        };
+        for (days, expired, words) in [
+            (-2, true, "certificate expired 2 days ago"),
+            (0, true, "certificate expired less than a day ago"),
+            (0, false, "certificate expires within a day"),
+            (1, false, "certificate expires in 1 day"),
+            (27, false, "certificate expires in 27 days"),
+        ] {
+            let (line, _) = report(&diagnosis(days, expired), None, &t);
+            assert!(line.contains(words), "{line}");
+            assert!(line.contains(&format!("cert_days={days};30;7")), "{line}");
+            assert!(!line.contains("in -"), "{line}");
+        }
+    }
 }

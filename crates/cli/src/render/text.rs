@@ -3,7 +3,7 @@
 
 use super::escape::line as e;
 use rdpdoctor_codes::Family;
-use rdpdoctor_diagnose::{ClientError, Diagnosis, Finding, Status};
+use rdpdoctor_diagnose::{words, ClientError, Diagnosis, Finding, Status};
 use std::fmt::Write;
 
 pub fn report(d: &Diagnosis, duration_ms: Option<f64>) -> String {
@@ -176,8 +176,22 @@ fn details(out: &mut String, d: &Diagnosis, duration_ms: Option<f64>) {
     if let Some(p) = &f.path {
         let _ = writeln!(
             out,
-            "  Path: round trip {:.2} ms lowest, {:.2} ms median over {} connections; {} segments retransmitted ({} with data loss); {} of {} data segments lost",
-            p.rtt_min_ms, p.rtt_median_ms, p.connections, p.retransmitted_segments, p.connections_with_data_loss, p.lost_segments, p.data_segments
+            "  Path: round trip {} lowest, {} median over {}; {} retransmitted ({} with data loss); {} of {} lost",
+            words::ms(p.rtt_min_ms),
+            words::ms(p.rtt_median_ms),
+            words::count(p.connections, "connection"),
+            words::count(p.retransmitted_segments, "segment"),
+            p.connections_with_data_loss,
+            p.lost_segments,
+            words::count(p.data_segments, "data segment")
+        );
+    }
+    if let Some(u) = &f.udp {
+        let _ = writeln!(
+            out,
+            "  UDP transport ({}): {}",
+            e(&u.address),
+            e(&u.summary)
         );
     }
     if !f.negotiation.is_empty() {
@@ -232,10 +246,10 @@ fn certificate(out: &mut String, c: &rdpdoctor_diagnose::CertificateFacts) {
     } else {
         let _ = writeln!(
             out,
-            "    valid {} to {} ({} days left)",
+            "    valid {} to {} ({})",
             e(&c.not_before),
             e(&c.not_after),
-            c.days_left
+            c.expiry()
         );
     }
     let _ = writeln!(out, "    key {}, signature {}", e(&c.key), e(&c.signature));
@@ -346,4 +360,87 @@ fn nla(out: &mut String, n: &rdpdoctor_diagnose::NlaFacts) {
     if let Some(l) = &n.logon {
         let _ = writeln!(out, "  Logon (--user): {}", e(l));
     }
+}
+
+/// The Kerberos readiness section (`observations.kerberos`), after the report: which package a
+/// Windows client would use and why, said next to the package this check's own logon used (NTLM
+/// until rdpdoctor's Kerberos logon exists), then the realm, the KDCs and every exchange.
+pub fn kerberos(obs: &rdpdoctor_observations::Observations) -> String {
+    use rdpdoctor_observations::{KdcSource, Preauth, RealmSource};
+    let Some(k) = &obs.kerberos else {
+        return String::new();
+    };
+    let mut out = String::new();
+    let _ = writeln!(out, "\nKerberos readiness:");
+    let logon = match &obs.logon {
+        Some(l) => format!("the logon above used {}; ", l.package),
+        None => String::new(),
+    };
+    let _ = writeln!(
+        out,
+        "  {}a Windows client would use {}: {}",
+        e(&logon),
+        k.package.package.label(),
+        e(&k.package.detail)
+    );
+    let realm_from = match k.realm_source {
+        RealmSource::UserPrincipal => "from the user name",
+        RealmSource::UserDomain => "from the user's domain",
+        RealmSource::NtlmChallenge => "from the server's NTLM CHALLENGE",
+        RealmSource::None => "none found",
+    };
+    let _ = writeln!(
+        out,
+        "  realm {} ({realm_from}){}",
+        e(k.realm.as_deref().unwrap_or("-")),
+        k.client
+            .as_deref()
+            .map(|c| format!(", account {}", e(c)))
+            .unwrap_or_default()
+    );
+    let kdc_from = match (k.kdc_source, &k.kdc_proxy) {
+        (Some(KdcSource::Proxy), Some(url)) => format!("through the KDC proxy {}", e(url)),
+        (Some(KdcSource::Named), _) => "named by --kdc".to_string(),
+        (Some(KdcSource::Srv), _) => "from the realm's SRV records".to_string(),
+        _ => "not looked up".to_string(),
+    };
+    let names: Vec<String> = k
+        .kdcs
+        .iter()
+        .map(|d| {
+            let at: Vec<String> = d.addresses.iter().map(|a| a.to_string()).collect();
+            match at.is_empty() {
+                true => format!("{} (no address)", d.name),
+                false => format!("{} ({}:{})", d.name, at.join(", "), d.port),
+            }
+        })
+        .collect();
+    let listed = match names.is_empty() {
+        true => String::new(),
+        false => format!(": {}", names.join("; ")),
+    };
+    let _ = writeln!(out, "  KDC {kdc_from}{}", e(&listed));
+    if let Some(o) = k.kdc_clock_offset() {
+        // Whole seconds: "-0" for a KDC a few microseconds behind says nothing.
+        let _ = writeln!(
+            out,
+            "  KDC clock {:+} s from ours (tolerance 300 s)",
+            o.round() as i64
+        );
+    }
+    let preauth = match &k.preauth {
+        Preauth::Sent => "sent (the KDC is one the delegation rule allows)".to_string(),
+        Preauth::NoPassword => "none (no --user password)".to_string(),
+        Preauth::Withheld { reason } => format!("withheld: {reason}"),
+        Preauth::NotReached => "not reached".to_string(),
+    };
+    let _ = writeln!(out, "  pre-authentication: {}", e(&preauth));
+    for x in &k.exchanges {
+        let _ = writeln!(
+            out,
+            "    {}",
+            e(&rdpdoctor_diagnose::describe_kdc_exchange(x))
+        );
+    }
+    out
 }

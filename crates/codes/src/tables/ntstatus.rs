@@ -29,6 +29,13 @@ pub const TABLE: &[CodeEntry] = &[
     s(0xC000_0070, "STATUS_INVALID_WORKSTATION", "The account may not log on from this computer.", &[]),
     s(0xC000_0071, "STATUS_PASSWORD_EXPIRED", "The password has expired.", &[code(Family::Disconnect, 0xF07), code(Family::Freerdp, FR | 0x0E)]),
     s(0xC000_0072, "STATUS_ACCOUNT_DISABLED", "The account is disabled.", &[code(Family::Disconnect, 0xB07), code(Family::Freerdp, FR | 0x12)]),
+    CodeEntry {
+        note: "As a CredSSP errorCode after the NTLM AUTHENTICATE: the server refused NTLM itself \
+               (the NTSTATUS of SEC_E_UNSUPPORTED_FUNCTION, which mstsc shows with \"...could be \
+               due to NTLM authentication being blocked\"); its event 4625 carries \
+               STATUS_NTLM_BLOCKED as Sub Status. Inferred, not captured: lab/kerberos/OBSERVED.md.",
+        ..s(0xC000_00BB, "STATUS_NOT_SUPPORTED", "The request is not supported.", &[code(Family::Hresult, 0x8009_0302), code(Family::Ntstatus, 0xC000_0418)])
+    },
     s(0xC000_0133, "STATUS_TIME_DIFFERENCE_AT_DC", "The clocks of this computer and the domain controller differ too much (Kerberos).", &[code(Family::Hresult, 0x8009_0324)]),
     CodeEntry {
         note: "Credentials were right, but the account lacks the \"Allow log on through Remote \

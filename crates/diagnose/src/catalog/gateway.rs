@@ -377,6 +377,76 @@ pub(super) const ENTRIES: &[FindingDef] = &[
         }),
     },
     FindingDef {
+        id: FindingId::GatewayTlsFailed,
+        step: Step::Tls,
+        severity: Severity::Blocking,
+        severity_rule: "Always blocking: without TLS no client gets to the gateway's HTTP endpoint.",
+        title: "TLS with the RD Gateway does not complete",
+        breaks_some_clients: false,
+        verdict: Verdict::Ordinary,
+        explains: &[],
+        explanation: "The gateway accepted the TCP connection but the TLS handshake failed: an alert (no protocol version or \
+            cipher suite in common, often TLS 1.0/1.1 only on an old gateway, or TLS 1.2 disabled in Schannel), a reset or \
+            close (a firewall or reverse proxy in front that inspects or blocks TLS), or an answer that is not TLS at all (plain \
+            HTTP on 443, another service). The evidence has what came back.",
+        fixes: &[
+            FixDef {
+                text: "On the gateway, check which TLS versions Schannel allows and that a certificate is bound to the gateway's HTTPS listener",
+                commands: &[
+                    r"Get-ChildItem 'HKLM:\SYSTEM\CurrentControlSet\Control\SecurityProviders\SCHANNEL\Protocols' -Recurse | Get-ItemProperty | Format-List PSPath,Enabled,DisabledByDefault",
+                    "netsh http show sslcert ipport=0.0.0.0:443",
+                    GW_MODULE,
+                    GW_CERT,
+                ],
+            },
+            FixDef {
+                text: "If a load balancer or reverse proxy terminates TLS in front of the gateway, check its TLS settings and that it forwards /remoteDesktopGateway/",
+                commands: &[],
+            },
+        ],
+        client_codes: ClientCodes {
+            codes: &[code(G, 0x0300_0009), code(G, 0x0300_000A)],
+            inferred: true,
+        },
+        client: Some(ClientDef {
+            text: "\"Your computer can't connect to the remote computer because an error occurred while sending (or receiving) data to the Remote Desktop Gateway server\"",
+            likely: true,
+        }),
+    },
+    FindingDef {
+        id: FindingId::GatewayTunnelFailed,
+        step: Step::Logon,
+        severity: Severity::Blocking,
+        severity_rule: "Blocking: the tunnel through the gateway was not set up (the evidence says at which step and with which code).",
+        title: "The RD Gateway broke off the tunnel set-up",
+        breaks_some_clients: false,
+        verdict: Verdict::Ordinary,
+        explains: &[],
+        explanation: "The gateway answered the HTTP logon, then the tunnel set-up (handshake, tunnel create, tunnel \
+            authorization, channel create) ended without a cause that has a finding of its own: an E_PROXY code such as \
+            E_PROXY_INTERNALERROR or E_PROXY_CAPABILITYMISMATCH, a close channel packet during set-up, an answer that does not \
+            decode, or a connection that broke or went silent. The evidence names the step, the code (`rdpdoctor explain` \
+            decodes it) and what came back; the gateway's own log (306: tunnel not created, 304, 202) has its side.",
+        fixes: &[
+            FixDef {
+                text: "Read the gateway's events for the same minute (306 tunnel not created, 304 resource unreachable, 202 administrator ended)",
+                commands: &[GW_EVENTS],
+            },
+            FixDef {
+                text: "Check that the gateway service runs and has a certificate it can use, then restart it",
+                commands: &["Get-Service TSGateway", GW_MODULE, GW_CERT, GW_RESTART],
+            },
+        ],
+        client_codes: ClientCodes {
+            codes: &[code(G, 0x0300_0018), code(P, 0x8007_59D8), code(G, 0x0300_000D)],
+            inferred: true,
+        },
+        client: Some(ClientDef {
+            text: "\"The RD Gateway ended the connection\" or \"... the Remote Desktop Gateway server is temporarily unavailable\" (0x300000D)",
+            likely: true,
+        }),
+    },
+    FindingDef {
         id: FindingId::RedirectTargetUnreachable,
         step: Step::Session,
         severity: Severity::Blocking,

@@ -2,8 +2,9 @@
 //! a Windows client would most likely show. Ids are a public contract (scripts match on them): stable,
 //! kebab-case, never renamed. `docs/findings.md` is generated from this data.
 //!
-//! Placeholders in fix commands: `{host}`, `{port}` and `{sha1}` (certificate thumbprint) are
-//! filled in from the observations when a finding is produced.
+//! Placeholders in fix commands: `{host}`, `{port}`, `{udp_port}` (the UDP port `check --udp`
+//! probed) and `{sha1}` (certificate thumbprint) are filled in from the observations when a
+//! finding is produced.
 
 mod clients;
 mod gateway;
@@ -17,6 +18,7 @@ pub(crate) mod path;
 mod rdp_security;
 mod session;
 mod trust;
+mod udp;
 
 use crate::model::{Severity, Step};
 use crate::FindingId;
@@ -194,6 +196,7 @@ pub fn all() -> impl Iterator<Item = &'static FindingDef> {
         .chain(clients::ENTRIES)
         .chain(path::ENTRIES)
         .chain(gateway::ENTRIES)
+        .chain(udp::ENTRIES)
 }
 
 /// The entry for `id`. Every id has one (a test proves it); `None` cannot happen in practice.
@@ -288,16 +291,12 @@ mod tests {
     use super::*;
     use std::collections::HashSet;
 
-    /// Every id that ../shared/design/FINDINGS.md (the public contract) lists: the backticked
-    /// first cell of each table row. CI has ../shared beside the checkout; a missing file fails.
+    /// Every id that docs/finding-ids.md (the public contract) lists: the backticked first cell
+    /// of each table row (planned ids are bullets, not required yet). A missing file fails.
     fn contract_ids() -> Vec<String> {
-        let path = concat!(
-            env!("CARGO_MANIFEST_DIR"),
-            "/../../../shared/design/FINDINGS.md"
-        );
-        let text = std::fs::read_to_string(path).unwrap_or_else(|e| {
-            panic!("{path}: {e} (the shared design folder must sit beside the checkout)")
-        });
+        let path = concat!(env!("CARGO_MANIFEST_DIR"), "/../../docs/finding-ids.md");
+        let text = std::fs::read_to_string(path)
+            .unwrap_or_else(|e| panic!("{path}: {e} (the finding-id contract of the repository)"));
         let mut ids = Vec::new();
         for line in text.lines().filter(|l| l.starts_with("| `")) {
             let cell = line.split('|').nth(1).unwrap_or("");
@@ -362,12 +361,12 @@ mod tests {
         let contract = contract_ids();
         assert!(
             contract.len() >= 57,
-            "FINDINGS.md parsed badly: {contract:?}"
+            "finding-ids.md parsed badly: {contract:?}"
         );
         for id in &contract {
             assert!(
                 id.parse::<FindingId>().is_ok(),
-                "FINDINGS.md lists {id}, FindingId lacks it"
+                "finding-ids.md lists {id}, FindingId lacks it"
             );
         }
         assert!(lookup("cert-expird").is_none());

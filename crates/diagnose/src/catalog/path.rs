@@ -21,6 +21,16 @@ pub(crate) const LOSS_PERCENT: f64 = 2.0;
 /// probe whose D-SACK was not seen, a reordering), even over 50 segments.
 pub(crate) const LOSS_MIN_SEGMENTS: u32 = 2;
 
+/// The fixes a device that kills TLS in the path (reset or drop) shares, after finding it.
+const EXEMPT_FROM_INSPECTION: FixDef = FixDef {
+    text: "Exempt RDP to this server from TLS/SSL inspection and application identification on that device (a bypass rule for TCP {port} to the server's address), or allow the RDP application signature",
+    commands: &[],
+};
+const CONFIRM_FROM_THE_SERVER: FixDef = FixDef {
+    text: "Confirm from the server's own network: a check from there completes the handshake",
+    commands: &["rdpdoctor check {host}:{port}"],
+};
+
 pub(super) const ENTRIES: &[FindingDef] = &[
     FindingDef {
         id: FindingId::DnsTimeout,
@@ -230,26 +240,24 @@ pub(super) const ENTRIES: &[FindingDef] = &[
         explains: &[FindingId::TlsHandshakeFailed],
         explanation: "Every TLS handshake was reset right after the ClientHello, before any answer; the same \
             ClientHello retried once was reset again (so the reset repeats: a reset that does not is a passing \
-            fault, and no device is named then), but the same ClientHello sent another way got through (the evidence says which: split over two TCP segments, or \
-            without the server name). The server does not care how the ClientHello is cut into segments, so \
+            fault, and no device is named then), and either the same ClientHello sent another way got through (the evidence says which: split over two TCP segments, or \
+            without the server name; the server does not care how the ClientHello is cut into segments), or the \
+            ClientHello sent with a limited IP TTL was reset although it expired before reaching the server (the \
+            TTL walk: a SYN with the same TTL expired at a router short of the server, which the evidence names, \
+            and the hop before it lets the ClientHello through). Either way \
             something between the client and the server reads the ClientHello and resets the connection: an \
             inspecting firewall or IPS (TLS or application inspection, a rule against \"unknown TLS\" on the RDP \
             port), a web proxy, or a filter keyed on the server name. Clients fail with the socket closed under \
-            them (0x904). A reset that no retry avoids stays ambiguous: a Windows server that cannot use its \
-            certificate resets too, and Schannel event 36870 in its System log decides.",
+            them (0x904). A reset that no retry avoids and the TTL walk cannot place before the server stays \
+            ambiguous: a Windows server that cannot use its certificate resets too, and Schannel event 36870 in \
+            its System log decides.",
         fixes: &[
             FixDef {
-                text: "Find the inspecting device between the client and the server (the firewall, IPS or proxy the path crosses) and look at its log for resets of TCP {port}",
+                text: "Find the inspecting device between the client and the server (the firewall, IPS or proxy the path crosses; the TTL walk in the evidence names the hops it lies between) and look at its log for resets of TCP {port}",
                 commands: &["tracert -d {host}"],
             },
-            FixDef {
-                text: "Exempt RDP to this server from TLS/SSL inspection and application identification on that device (a bypass rule for TCP {port} to the server's address), or allow the RDP application signature",
-                commands: &[],
-            },
-            FixDef {
-                text: "Confirm from the server's own network: a check from there completes the handshake",
-                commands: &["rdpdoctor check {host}:{port}"],
-            },
+            EXEMPT_FROM_INSPECTION,
+            CONFIRM_FROM_THE_SERVER,
         ],
         client_codes: ClientCodes {
             codes: &[code(D, 0x904), code(F, 0x0002_000D), code(F, 147)],
@@ -257,6 +265,41 @@ pub(super) const ENTRIES: &[FindingDef] = &[
         },
         client: Some(ClientDef {
             text: "\"This computer can't connect to the remote computer\" right after the connection starts (the socket was closed: 0x904)",
+            likely: true,
+        }),
+    },
+    FindingDef {
+        id: FindingId::TlsDroppedInPath,
+        step: Step::Tls,
+        severity: Severity::Blocking,
+        severity_rule: "Always blocking: the device drops every normal TLS handshake.",
+        title: "A device in the path silently drops the TLS handshake",
+        breaks_some_clients: false,
+        verdict: Verdict::Ordinary,
+        explains: &[FindingId::TlsHandshakeFailed],
+        explanation: "The X.224 exchange worked, but every TLS handshake stalled right after the ClientHello, with a \
+            small TCP segment size too (so it is not an MTU black hole). The ClientHello was then sent with a limited \
+            IP TTL, hop by hop (the TTL walk): up to some router it expired normally (ICMP time exceeded came back), \
+            but one hop further, at a router that does answer a TCP SYN with the same TTL, it vanished without a \
+            trace, short of the server. Something between those two hops drops the ClientHello on purpose: an \
+            inspecting firewall or IPS whose policy blocks TLS or \"unknown\" applications on the RDP port with a \
+            silent drop, or a filter keyed on the server name. Clients wait, then time out (0x904 or \"can't \
+            connect\"). A silent stop at the server's own hop stays ambiguous (the server or a device beside it) \
+            and is not reported as this finding.",
+        fixes: &[
+            FixDef {
+                text: "Look at the device between the two hops the evidence names (a firewall, IPS or proxy): its log shows the drops of TCP {port} to the server",
+                commands: &["tracert -d {host}"],
+            },
+            EXEMPT_FROM_INSPECTION,
+            CONFIRM_FROM_THE_SERVER,
+        ],
+        client_codes: ClientCodes {
+            codes: &[code(D, 0x904), code(F, 0x0002_000D)],
+            inferred: true,
+        },
+        client: Some(ClientDef {
+            text: "a long wait on \"Securing remote connection\", then \"This computer can't connect to the remote computer\"",
             likely: true,
         }),
     },
@@ -377,20 +420,16 @@ pub(super) const ENTRIES: &[FindingDef] = &[
 
 #[cfg(test)]
 mod tests {
-    /// Each id here is one FINDINGS.md lists (as a planned id or in a table), spelled alike.
+    /// Each id here is one finding-ids.md lists (as a planned id or in a table), spelled alike.
     #[test]
     fn path_ids_are_the_planned_ones() {
-        let path = concat!(
-            env!("CARGO_MANIFEST_DIR"),
-            "/../../../shared/design/FINDINGS.md"
-        );
-        let text = std::fs::read_to_string(path).unwrap_or_else(|e| {
-            panic!("{path}: {e} (the shared design folder must sit beside the checkout)")
-        });
+        let path = concat!(env!("CARGO_MANIFEST_DIR"), "/../../docs/finding-ids.md");
+        let text = std::fs::read_to_string(path)
+            .unwrap_or_else(|e| panic!("{path}: {e} (the finding-id contract of the repository)"));
         for d in super::ENTRIES {
             assert!(
                 text.contains(&format!("`{}`", d.id)),
-                "{} is not an id FINDINGS.md names",
+                "{} is not an id finding-ids.md names",
                 d.id
             );
         }

@@ -8,7 +8,7 @@ use crate::model::{Finding, Severity};
 use crate::FindingId;
 use rdpdoctor_observations::{Certificate, HostKind, Observations, Target};
 
-const DAY: i64 = 86_400;
+use crate::model::{expiry_words, whole_days};
 
 pub(super) fn check(
     obs: &Observations,
@@ -56,9 +56,9 @@ fn validity(
             FindingId::CertExpired,
             vars,
             vec![format!(
-                "{who}: notAfter {} is {} days ago",
+                "{who}: notAfter {}: {}",
                 cert.not_after.strftime("%Y-%m-%d %H:%M UTC"),
-                (now - after) / DAY
+                expiry_words(whole_days(after - now), true)
             )],
         );
         f.severity = validity_severity;
@@ -68,22 +68,26 @@ fn validity(
             FindingId::CertNotYetValid,
             vars,
             vec![format!(
-                "{who}: notBefore {} is {} days ahead of this machine's clock ({})",
+                "{who}: notBefore {} is {} ahead of this machine's clock ({})",
                 cert.not_before.strftime("%Y-%m-%d %H:%M UTC"),
-                (before - now + DAY - 1) / DAY,
+                match whole_days(before - now) {
+                    0 => "less than a day".to_string(),
+                    1 => "1 day".to_string(),
+                    d => format!("{d} days"),
+                },
                 ctx.now.strftime("%Y-%m-%d %H:%M UTC")
             )],
         );
         f.severity = validity_severity;
         out.push(f);
-    } else if (after - now) / DAY < ctx.cert_warning_days {
+    } else if whole_days(after - now) < ctx.cert_warning_days {
         out.push(finding(
             FindingId::CertExpiringSoon,
             vars,
             vec![format!(
-                "{who}: notAfter {} is in {} days (threshold {} days)",
+                "{who}: notAfter {}: {} (threshold {} days)",
                 cert.not_after.strftime("%Y-%m-%d %H:%M UTC"),
-                (after - now) / DAY,
+                expiry_words(whole_days(after - now), false),
                 ctx.cert_warning_days
             )],
         ));

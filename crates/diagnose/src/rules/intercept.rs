@@ -289,6 +289,12 @@ fn interception(
                     "credssp-pubkey-mismatch (proof): the pubKeyAuth did not verify against the TLS key this client saw ({reason})"
                 ));
             }
+            // A server answers a good AUTHENTICATE with its pubKeyAuth; a relay that terminated
+            // TLS itself cannot compute it and may leave it out. A broken server can too, so it is
+            // a sign, not proof.
+            LogonOutcome::PubKeyAuthMissing { answer } => signs.push(format!(
+                "credssp-pubkey-mismatch: the server answered the NTLM AUTHENTICATE without a pubKeyAuth ({answer}), so nothing proves it holds the TLS key this client saw"
+            )),
             LogonOutcome::Withheld { signs: why } => {
                 if signs.is_empty() {
                     // The logon connection saw what the other probes did not (its own

@@ -2,8 +2,10 @@
 
 mod certificate;
 mod clients;
+mod gateway;
 mod hold;
 mod intercept;
+mod kerberos;
 mod negotiation;
 mod nla;
 mod offline;
@@ -13,14 +15,18 @@ mod reachability;
 mod session;
 mod tls;
 mod trust;
+mod ttl_walk;
+mod udp;
 
 pub(crate) use certificate::cert_names;
+pub use kerberos::exchange_line as describe_kdc_exchange;
 pub(crate) use nla::facts as nla_facts;
 pub(crate) use offline::facts as offline_facts;
 pub(crate) use path::facts as path_facts;
 pub(crate) use rdp_security::facts as rdp_security_facts;
 pub use session::describe_delegation;
 pub(crate) use session::facts as session_facts;
+pub(crate) use udp::facts as udp_facts;
 
 use crate::catalog;
 use crate::clients::Simulation;
@@ -34,12 +40,14 @@ use rdpdoctor_observations::{HostKind, Observations};
 pub(crate) fn run(obs: &Observations, ctx: &Context, sim: &Simulation) -> Vec<Finding> {
     let vars = Vars::from(obs);
     let mut out = Vec::new();
+    gateway::check(obs, ctx, &vars, &mut out);
     reachability::check(obs, &vars, &mut out);
     negotiation::check(obs, &vars, &mut out);
     tls::check(obs, ctx, sim, &vars, &mut out);
     certificate::check(obs, ctx, sim, &vars, &mut out);
     rdp_security::check(obs, &vars, &mut out);
     nla::check(obs, ctx, &vars, &mut out);
+    kerberos::check(obs, &vars, &mut out);
     session::check(obs, &vars, &mut out);
     hold::check(obs, &vars, &mut out);
     trust::check(obs, &vars, &mut out);
@@ -47,6 +55,7 @@ pub(crate) fn run(obs: &Observations, ctx: &Context, sim: &Simulation) -> Vec<Fi
     offline::check(obs, ctx, &vars, &mut out);
     clients::check(ctx, sim, &vars, &mut out);
     path::check(obs, &vars, &mut out);
+    udp::check(obs, &vars, &mut out);
     out
 }
 
@@ -54,6 +63,8 @@ pub(crate) fn run(obs: &Observations, ctx: &Context, sim: &Simulation) -> Vec<Fi
 pub(crate) struct Vars {
     host: String,
     port: String,
+    /// The UDP port `check --udp` probed (the TCP port unless --udp-port said otherwise).
+    udp_port: String,
     sha1: String,
     /// The target is an IP address, not a name: commands that resolve or register a name
     /// (`Resolve-DnsName 127.0.0.1`, an SPN for an address) make no sense for it.
@@ -76,9 +87,14 @@ impl Vars {
             .and_then(|t| t.certificate.as_ref())
             .map(|c| c.sha1_hex.clone())
             .unwrap_or_else(|| "THUMBPRINT".to_string());
+        let udp_port = obs
+            .udp
+            .as_ref()
+            .map_or_else(|| port.clone(), |u| u.address.port().to_string());
         Vars {
             host,
             port,
+            udp_port,
             sha1,
             address,
         }
@@ -92,6 +108,7 @@ impl Vars {
     fn fill(&self, text: &str) -> String {
         text.replace("{host}", &self.host)
             .replace("{port}", &self.port)
+            .replace("{udp_port}", &self.udp_port)
             .replace("{sha1}", &self.sha1)
     }
 }

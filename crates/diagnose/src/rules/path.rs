@@ -2,14 +2,14 @@
 //! path-mtu-blackhole, high-latency, packet-loss: what the path between the client and the
 //! server does, from the path probes' facts (observations `path`).
 
-use super::{describe_tls, finding, Vars};
+use super::{describe_tls, finding, ttl_walk, Vars};
 use crate::catalog::path::{HIGH_LATENCY_MS, LOSS_MIN_SEGMENTS, LOSS_PERCENT};
 use crate::model::{Finding, Fix, PathFacts, Severity};
 use crate::FindingId;
 use rdpdoctor_observations::{
     ConnectOutcome, DnsOutcome, IcmpError, MssProbe, Observations, PathObservation,
     ResolverOutcome, SessionOutcome, TcpAttempt, TcpInfoSample, TlsOutcome, TlsRetry, TlsRetryKind,
-    LOSS_SAMPLE_SEGMENTS,
+    TtlWalkTrigger, LOSS_SAMPLE_SEGMENTS,
 };
 use std::net::SocketAddr;
 
@@ -334,13 +334,26 @@ fn tls_reset(obs: &Observations, path: &PathObservation, vars: &Vars, out: &mut 
             .iter()
             .filter(|r| r.kind != TlsRetryKind::Unchanged)
             .any(|r| completed(&r));
-    if passed {
+    let walk = path
+        .ttl_walk
+        .as_ref()
+        .filter(|w| w.trigger == TtlWalkTrigger::Reset)
+        .map(ttl_walk::read);
+    let located = walk
+        .as_ref()
+        .is_some_and(|w| w.proof == Some(ttl_walk::Proof::Reset));
+    let walk_lines = walk.map(|w| w.lines).unwrap_or_default();
+    if passed || (control.is_some() && located) {
         let mut evidence = first_handshakes(obs);
         evidence.extend(lines);
-        evidence.push(
+        evidence.push(if passed {
             "the same ClientHello was reset again, but the server does not care how the ClientHello is cut into segments or whether it names the server: a device in the path reads it and resets the connection"
-                .to_string(),
-        );
+                .to_string()
+        } else {
+            "every retry was reset too, however the ClientHello was cut: the device resets every ClientHello, and the TTL walk places it before the server"
+                .to_string()
+        });
+        evidence.extend(walk_lines);
         out.push(finding(FindingId::TlsResetInPath, vars, evidence));
     } else if control.is_none() {
         lines.push(
@@ -349,6 +362,7 @@ fn tls_reset(obs: &Observations, path: &PathObservation, vars: &Vars, out: &mut 
         );
         add_to_handshake_failed(out, lines);
     } else {
+        lines.extend(walk_lines);
         lines.push(
             "every handshake, retries included, was reset right after the ClientHello: ambiguous between a device in the path and a server that cannot use its certificate; Schannel event 36870 in the server's System log decides (cert-private-key-inaccessible), `rdpdoctor check` from the server's own network tells the two apart"
                 .to_string(),
@@ -399,6 +413,36 @@ fn mss_line(p: &MssProbe) -> String {
     )
 }
 
+/// After a stall a small MSS did not avoid: the TTL walk's lines, and tls-dropped-in-path when
+/// the walk saw the ClientHello vanish short of the server.
+fn stall_walk(
+    obs: &Observations,
+    path: &PathObservation,
+    vars: &Vars,
+    mut lines: Vec<String>,
+    out: &mut Vec<Finding>,
+) {
+    let Some(walk) = path
+        .ttl_walk
+        .as_ref()
+        .filter(|w| w.trigger == TtlWalkTrigger::Stall)
+        .map(ttl_walk::read)
+    else {
+        add_to_handshake_failed(out, lines);
+        return;
+    };
+    lines.extend(walk.lines);
+    if walk.proof == Some(ttl_walk::Proof::Dropped) {
+        let mut evidence =
+            vec!["the X.224 exchange (small packets) completed on every connection".to_string()];
+        evidence.extend(first_handshakes(obs));
+        evidence.extend(lines);
+        out.push(finding(FindingId::TlsDroppedInPath, vars, evidence));
+    } else {
+        add_to_handshake_failed(out, lines);
+    }
+}
+
 fn mtu(obs: &Observations, path: &PathObservation, vars: &Vars, out: &mut Vec<Finding>) {
     let Some(small) = path.mss_probes.first() else {
         return;
@@ -428,7 +472,7 @@ fn mtu(obs: &Observations, path: &PathObservation, vars: &Vars, out: &mut Vec<Fi
             "a handshake with a small MSS stalled too: the stall is not (only) an MTU black hole"
                 .to_string(),
         );
-        add_to_handshake_failed(out, lines);
+        stall_walk(obs, path, vars, lines, out);
         return;
     }
     let v6 = obs
@@ -513,8 +557,10 @@ fn quality(obs: &Observations, path: &PathObservation, vars: &Vars, out: &mut Ve
             FindingId::HighLatency,
             vars,
             vec![format!(
-                "median round trip {:.1} ms over {} probe connections (lowest {:.1} ms), from the kernel's TCP statistics (TCP_INFO); the threshold is {HIGH_LATENCY_MS} ms",
-                f.rtt_median_ms, f.connections, f.rtt_min_ms
+                "median round trip {} over {} (lowest {}), from the kernel's TCP statistics (TCP_INFO); the threshold is {HIGH_LATENCY_MS} ms",
+                crate::words::ms(f.rtt_median_ms),
+                crate::words::count(f.connections, "probe connection"),
+                crate::words::ms(f.rtt_min_ms)
             )],
         );
         let suffers = suffering(obs, &f, out);
@@ -529,16 +575,27 @@ fn quality(obs: &Observations, path: &PathObservation, vars: &Vars, out: &mut Ve
         }
         out.push(high);
     }
+    // A device that drops every ClientHello makes TCP retransmit each one: that is the device
+    // at work (tls-dropped-in-path says so), not a lossy path.
+    let dropped = out.iter_mut().find(|x| x.id == FindingId::TlsDroppedInPath);
+    if let (true, Some(d)) = (lossy(&f), dropped) {
+        d.evidence.push(format!(
+            "{} of {} were retransmitted: the dropped ClientHellos, sent again by TCP; not counted as packet loss",
+            f.lost_segments,
+            crate::words::count(f.data_segments, "data segment")
+        ));
+        return;
+    }
     if lossy(&f) {
         let servers: Vec<SocketAddr> = path.tcp_info.iter().map(|s| s.remote).collect();
         let dsack: u32 = path.tcp_info.iter().filter_map(|s| s.dsack_dups).sum();
         let evidence = vec![
             format!(
-                "{} of {} data segments sent to {} over {} probe connections were lost ({:.1}%): {} retransmitted, less {dsack} the server reported as needless duplicates (D-SACK)",
+                "{} of {} sent to {} over {} were lost ({:.1}%): {} retransmitted, less {dsack} the server reported as needless duplicates (D-SACK)",
                 f.lost_segments,
-                f.data_segments,
+                crate::words::count(f.data_segments, "data segment"),
                 servers.first().map(|s| s.to_string()).unwrap_or_default(),
-                f.connections,
+                crate::words::count(f.connections, "probe connection"),
                 loss_percent(&f),
                 f.retransmitted_segments,
             ),

@@ -76,6 +76,18 @@ impl Route for Direct {
     fn measures_path(&self) -> bool {
         true
     }
+
+    fn direct(&self) -> Option<&Direct> {
+        Some(self)
+    }
+}
+
+impl Direct {
+    /// A TCP connection of its own to the server, as the socket (for the experiments that set
+    /// its options mid-connection: the TTL walk).
+    pub(crate) async fn dial_tcp(&self, deadline: Duration) -> (TcpAttempt, Option<TcpStream>) {
+        connect_redialing(self.address, deadline, self.redial_after).await
+    }
 }
 
 /// A connected stream as the route hands it out: boxed, with the sampler of its statistics,

@@ -77,6 +77,12 @@ pub(crate) trait Route: Send + Sync {
     /// loss sample) describe the path to the server: only when the stream is the route's own TCP
     /// connection to it.
     fn measures_path(&self) -> bool;
+
+    /// The direct route, for the path experiments that work on the TCP socket itself (the TTL
+    /// walk); `None` for every other route.
+    fn direct(&self) -> Option<&direct::Direct> {
+        None
+    }
 }
 
 /// How to dial one connection.
