@@ -3,8 +3,9 @@
 //! `NetworkRequest`s instead of sending them itself. NTLM makes none.
 //!
 //! `sspi`'s own network client is not used: it binds its UDP socket to 127.0.0.1 and waits a fixed
-//! 5 s (lab/kerberos/OBSERVED.md). A Kerberos client here sends each request with the check's
-//! deadlines, and, seeing every reply, can record the KRB-ERROR numbers `sspi` does not pass on.
+//! 5 s (lab/kerberos/OBSERVED.md). The recorded client of the Kerberos readiness checks
+//! (`crate::kdc::SspiNetworkClient`) is a [`KdcClient`]: it sends each request with the check's
+//! deadlines and, seeing every reply, records the KRB-ERROR numbers `sspi` does not pass on.
 
 use sspi::NetworkRequest;
 use std::future::Future;
@@ -32,6 +33,15 @@ impl KdcClient for NoKdc {
                 format!("the package asked for the KDC at {url}, and this logon has no KDC client"),
             ))
         })
+    }
+}
+
+/// The recorded KDC client of the Kerberos readiness checks (`crate::kdc`): TCP, UDP (with the
+/// fall-back to TCP) and KDC proxies, under the check's deadlines, every exchange recorded. A
+/// Kerberos package's logon takes it here.
+impl KdcClient for crate::kdc::SspiNetworkClient {
+    fn send<'a>(&'a mut self, request: &'a NetworkRequest) -> Reply<'a> {
+        Box::pin(self.send_request(request))
     }
 }
 
@@ -114,5 +124,46 @@ mod tests {
             .err()
             .unwrap_or_default();
         assert!(error.contains("panicked: mid > len"), "{error}");
+    }
+
+    /// Samba's KDC_ERR_S_PRINCIPAL_UNKNOWN (the lab capture `kdc::client`'s tests use).
+    const UNKNOWN: &str = "7e8183308180a003020105a10302011ea411180f32303236313230373135303930335aa50502030c49e8a603020107a70a1b084c41422e54455354a8133011a003020101a10a30081b065244502d4b24a90a1b084c41422e54455354aa283026a003020102a11f301d1b075445524d5352561b127264702d616c6961732e6c61622e74657374";
+
+    /// The seam with the real KDC client: a package's TCP request goes through the recorded
+    /// client of the readiness checks to a KDC on 127.0.0.1, and its answer back to the package.
+    #[tokio::test]
+    async fn the_recorded_kdc_client_serves_a_packages_request() {
+        use tokio::io::{AsyncReadExt, AsyncWriteExt};
+        let framed = |b: &[u8]| rdpdoctor_wire::kerberos::tcp_frame(b).unwrap();
+        let answer = framed(&hex::decode(UNKNOWN).unwrap());
+        let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+        let address = listener.local_addr().unwrap();
+        let reply = answer.clone();
+        tokio::spawn(async move {
+            if let Ok((mut s, _)) = listener.accept().await {
+                let mut buf = [0u8; 4096];
+                let _ = s.read(&mut buf).await;
+                let _ = s.write_all(&reply).await;
+            }
+        });
+        let request = NetworkRequest {
+            protocol: NetworkProtocol::Tcp,
+            url: url::Url::parse(&format!("tcp://{address}")).unwrap(),
+            data: framed(b"\x6a\x00"),
+        };
+        let mut step: PackageStep<'_> = Generator::new(|mut yield_point| async move {
+            let token = yield_point.suspend(request).await?;
+            Ok(Stepped {
+                token,
+                complete: false,
+            })
+        });
+        let budget = crate::kdc::Budget::new(std::time::Duration::from_secs(2), None);
+        let mut kdc = crate::kdc::SspiNetworkClient::new(crate::kdc::KdcClient::new(budget));
+        let stepped = crate::credssp::resolve(&mut step, &mut kdc)
+            .await
+            .unwrap_or_else(|e| panic!("{e}"));
+        assert_eq!(stepped.token, answer);
+        assert_eq!(kdc.exchanges().len(), 1);
     }
 }

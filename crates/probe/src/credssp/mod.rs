@@ -16,8 +16,10 @@
 //! 1. A variant of [`package::PackageKind`] and its arm in [`package::build`]: the
 //!    `sspi::credssp::SspiContext` to run (`Kerberos`, `Negotiate`), and in `SspiPackage`'s
 //!    `unreadable` and `server_names` what its server tokens reveal (nothing, for Kerberos).
-//! 2. A [`kdc::KdcClient`] that sends its requests (TCP or UDP to the KDC, or HTTPS to a KDC
-//!    proxy) within the check's deadlines, passed to [`logon`] instead of [`kdc::NoKdc`].
+//! 2. Its [`kdc::KdcClient`], passed to [`logon`] instead of [`kdc::NoKdc`]: the recorded KDC
+//!    client of the Kerberos readiness checks (`crate::kdc::SspiNetworkClient`: TCP, UDP with
+//!    the fall-back to TCP, KDC proxies, the check's deadlines, every exchange recorded) already
+//!    is one.
 //! 3. The configuration that chooses it (`ProbeOptions::credssp`) and the reason recorded with
 //!    it (`LogonObservation::package_reason`).
 //!

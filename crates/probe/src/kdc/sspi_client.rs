@@ -40,7 +40,7 @@ impl SspiNetworkClient {
         self.client.into_exchanges()
     }
 
-    async fn send_request(&mut self, request: &NetworkRequest) -> sspi::Result<Vec<u8>> {
+    pub(crate) async fn send_request(&mut self, request: &NetworkRequest) -> sspi::Result<Vec<u8>> {
         let url = &request.url;
         let host = url
             .host_str()
