@@ -7,7 +7,6 @@
 //! decides only what the probes need: which connection, which package, and when the last token
 //! must be withheld (the signs of interception, `intercept.rs`).
 
-use crate::credssp::kdc::NoKdc;
 use crate::credssp::machine::Machine;
 use crate::credssp::package::{self, Package};
 use crate::credssp::{self, Logon, Progress};
@@ -238,11 +237,13 @@ pub(crate) async fn authenticate(
         Ok(m) => m,
         Err(e) => return failed(format!("CredSSP client: {e}")),
     };
-    // The packages offered today need no KDC; a Kerberos choice brings its client here.
-    let mut kdc = NoKdc;
+    let mut kdc = package::kdc_client(
+        &host.credssp,
+        crate::kdc::Budget::new(host.timeout(), host.remaining().map(|r| Instant::now() + r)),
+    );
     let logon = Logon {
         machine,
-        kdc: &mut kdc,
+        kdc: kdc.as_mut(),
         deadline: host.timeout(),
         delegate,
     };

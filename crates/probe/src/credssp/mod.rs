@@ -16,12 +16,12 @@
 //! 1. A variant of [`package::PackageKind`] and its arm in [`package::build`]: the
 //!    `sspi::credssp::SspiContext` to run (`Kerberos`, `Negotiate`), and in `SspiPackage`'s
 //!    `unreadable` and `server_names` what its server tokens reveal (nothing, for Kerberos).
-//! 2. Its [`kdc::KdcClient`], passed to [`logon`] instead of [`kdc::NoKdc`]: the recorded KDC
-//!    client of the Kerberos readiness checks (`crate::kdc::SspiNetworkClient`: TCP, UDP with
-//!    the fall-back to TCP, KDC proxies, the check's deadlines, every exchange recorded) already
-//!    is one.
-//! 3. The configuration that chooses it (`ProbeOptions::credssp`) and the reason recorded with
-//!    it (`LogonObservation::package_reason`).
+//! 2. Its [`kdc::KdcClient`], in [`package::kdc_client`]'s arm for it: the recorded KDC client
+//!    of the Kerberos readiness checks (`crate::kdc::SspiNetworkClient`: TCP, UDP with the
+//!    fall-back to TCP, KDC proxies, the check's deadlines, every exchange recorded) already is
+//!    one.
+//! 3. The option that chooses it (a `ProbeOptions::credssp` set by the command line), with the
+//!    reason recorded with it (`LogonObservation::package_reason`).
 //!
 //! The machine, the driver, `nla.rs` and `full.rs` stay as they are.
 

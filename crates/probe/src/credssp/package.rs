@@ -10,6 +10,7 @@
 //! what its tokens reveal about the server, what makes a server token unreadable) is asked of the
 //! [`Package`], so no other module has a path of its own for one package.
 
+use super::kdc::{KdcClient, NoKdc};
 use super::ntlm;
 use rdpdoctor_observations::NtlmInfo;
 use rdpdoctor_wire::contain;
@@ -116,6 +117,16 @@ pub(crate) fn build(
         identity,
         spn,
     )?))
+}
+
+/// The network client the chosen package's logon sends its KDC requests through: none for NTLM
+/// (a request reaching it fails, saying so); a Kerberos package takes the recorded client of the
+/// readiness checks here (`crate::kdc::SspiNetworkClient`, within `_budget`, the check's
+/// deadlines).
+pub(crate) fn kdc_client(choice: &Choice, _budget: crate::kdc::Budget) -> Box<dyn KdcClient> {
+    match choice.kind {
+        PackageKind::Ntlm => Box::new(NoKdc),
+    }
 }
 
 /// A package as `sspi` implements it.
