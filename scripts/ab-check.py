@@ -10,6 +10,8 @@ Usage:
   RDPDOCTOR_LAB_BASE_PORT=... lab/start.sh
   scripts/ab-check.py --a OLD_BINARY --b NEW_BINARY [--args '--full'] [--only a,b] [--skip c]
                       [--servers lab/state/servers.json] [--jobs 3] [--new-field route]
+  scripts/ab-check.py ... --servers lab/path/state/path.json   (the path lab: each target is
+                      checked from its client namespace, with `ip netns exec`)
 
 The environment is passed through (RDPDOCTOR_PASSWORD for --user); RDPDOCTOR_NO_KNOWN_CERTS=1 is
 set so remembered certificates play no part.
@@ -39,9 +41,11 @@ MASKED = {
 DURATION = re.compile(r"\d+(\.\d+)? ?(ms|s)\b")
 
 
-def run(binary, host, port, extra, timeout):
+def run(binary, host, port, extra, timeout, netns=None):
     env = dict(os.environ, RDPDOCTOR_NO_KNOWN_CERTS="1")
     cmd = [binary, "check", f"{host}:{port}", "--json"] + extra
+    if netns:
+        cmd = ["ip", "netns", "exec", netns] + cmd
     try:
         p = subprocess.run(cmd, capture_output=True, text=True, env=env, timeout=timeout)
     except subprocess.TimeoutExpired:
@@ -87,10 +91,13 @@ def under(path, prefixes):
 
 def compare(server, args):
     host, port, name = server["host"], server["port"], server["name"]
+    netns = server.get("netns")
     runs = {}
     for side in ("a", "b"):
         binary = getattr(args, side)
-        runs[side] = [run(binary, host, port, args.extra, args.deadline) for _ in range(2)]
+        runs[side] = [
+            run(binary, host, port, args.extra, args.deadline, netns) for _ in range(2)
+        ]
     flat = {s: [flatten(j) for j, _ in runs[s]] for s in runs}
     noise = differing(*flat["a"]) | differing(*flat["b"])
     new = [f"observations.{f}" for f in args.new_field]
@@ -119,7 +126,16 @@ def main():
     args = ap.parse_args()
     args.extra = shlex.split(args.args)
     with open(args.servers, encoding="utf-8") as fh:
-        servers = [s for s in json.load(fh)["servers"] if s.get("host") and s.get("port")]
+        doc = json.load(fh)
+    if "targets" in doc:
+        # The path lab: "host:port" targets, each checked from its client namespace.
+        servers = []
+        for t in doc["targets"]:
+            host, _, port = t["target"].rpartition(":")
+            servers.append({"name": t["name"], "host": host.strip("[]"), "port": int(port),
+                            "netns": t.get("client_ns")})
+    else:
+        servers = [s for s in doc["servers"] if s.get("host") and s.get("port")]
     only = {n for n in args.only.split(",") if n}
     skip = {n for n in args.skip.split(",") if n}
     servers = [s for s in servers if (not only or s["name"] in only) and s["name"] not in skip]
