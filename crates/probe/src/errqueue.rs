@@ -6,7 +6,7 @@
 //! answers one of its datagrams; a TCP socket gets them while it is connecting (SYN_SENT), but
 //! not once it is connected: an ICMP error for an open TCP connection only sets the socket's
 //! error (with IP_RECVERR on, at once; without it, only when the connection times out), so its
-//! sender is not known. `path.rs` reads the same queue for the check's first connect.
+//! sender is not known. The direct route (`route/direct.rs`) reads the same queue for its connects.
 
 use rdpdoctor_observations::IcmpError;
 use std::net::{IpAddr, SocketAddr};
@@ -68,6 +68,15 @@ mod sys {
             setsockopt(socket, sockopt::Ipv4RecvErr, &true)
         };
         on.is_ok()
+    }
+
+    /// Back to ordinary error reporting (a connected TCP socket whose connect was watched).
+    pub(crate) fn disable<F: AsFd>(socket: &F, v6: bool) {
+        let _ = if v6 {
+            setsockopt(socket, sockopt::Ipv6RecvErr, &false)
+        } else {
+            setsockopt(socket, sockopt::Ipv4RecvErr, &false)
+        };
     }
 
     /// Sets the TTL (IPv4) or unicast hop limit (IPv6) of the packets the socket sends.
@@ -143,6 +152,7 @@ mod sys {
     pub(crate) fn enable<F>(_: &F, _: bool) -> bool {
         false
     }
+    pub(crate) fn disable<F>(_: &F, _: bool) {}
     pub(crate) fn set_ttl<F>(_: &F, _: bool, _: u8) -> bool {
         false
     }
@@ -154,7 +164,7 @@ mod sys {
     }
 }
 
-pub(crate) use sys::{enable, set_ttl, take, ttl};
+pub(crate) use sys::{disable, enable, set_ttl, take, ttl};
 
 #[cfg(all(test, target_os = "linux"))]
 mod tests {

@@ -264,112 +264,59 @@ pub(crate) fn classify(e: &std::io::Error) -> ConnectOutcome {
     }
 }
 
-/// The socket options behind [`connect`]: Linux only (IP_RECVERR and the error queue).
-#[cfg(target_os = "linux")]
+/// The socket options behind [`connect`]: TCP_MAXSEG, and the error queue (`errqueue.rs`) while
+/// the connect is under way.
 mod sys {
-    use nix::sys::socket::{
-        getsockname, recvmsg, setsockopt, sockopt, ControlMessageOwned, MsgFlags, SockaddrLike,
-        SockaddrStorage,
-    };
-    use rdpdoctor_observations::IcmpError;
-    use std::io::IoSliceMut;
-    use std::net::{IpAddr, Ipv4Addr, Ipv6Addr, SocketAddr};
-    use std::os::fd::{AsFd, AsRawFd, OwnedFd};
-
-    /// sock_extended_err.ee_origin values (linux/errqueue.h).
-    const SO_EE_ORIGIN_ICMP: u8 = 2;
-    const SO_EE_ORIGIN_ICMP6: u8 = 3;
-
-    /// Asks for ICMP errors on the error queue and sets the MSS; returns a second descriptor of
-    /// the socket, so the queue can still be read after a failed connect consumed the socket.
-    pub(super) fn prepare<F: AsFd>(
-        socket: &F,
-        address: SocketAddr,
-        mss: Option<u16>,
-    ) -> Option<OwnedFd> {
-        if let Some(m) = mss {
-            let _ = setsockopt(socket, sockopt::TcpMaxSeg, &u32::from(m));
-        }
-        let on = match address {
-            SocketAddr::V4(_) => setsockopt(socket, sockopt::Ipv4RecvErr, &true),
-            SocketAddr::V6(_) => setsockopt(socket, sockopt::Ipv6RecvErr, &true),
-        };
-        on.ok()?;
-        socket.as_fd().try_clone_to_owned().ok()
-    }
-
-    /// A connected stream goes back to ordinary error reporting.
-    pub(super) fn connected<F: AsFd>(stream: &F, address: SocketAddr) {
-        let _ = match address {
-            SocketAddr::V4(_) => setsockopt(stream, sockopt::Ipv4RecvErr, &false),
-            SocketAddr::V6(_) => setsockopt(stream, sockopt::Ipv6RecvErr, &false),
-        };
-    }
-
-    /// The ICMP error queued on the socket, if one is.
-    pub(super) fn icmp(fd: Option<OwnedFd>, address: SocketAddr, error: &str) -> Option<IcmpError> {
-        let fd = fd?;
-        let mut data = [0u8; 256];
-        let mut iov = [IoSliceMut::new(&mut data)];
-        let mut cmsg = nix::cmsg_space!(nix::libc::sock_extended_err, nix::libc::sockaddr_in6);
-        let msg = recvmsg::<()>(
-            fd.as_raw_fd(),
-            &mut iov,
-            Some(&mut cmsg),
-            MsgFlags::MSG_ERRQUEUE | MsgFlags::MSG_DONTWAIT,
-        )
-        .ok()?;
-        for c in msg.cmsgs().ok()? {
-            let (err, from, version) = match c {
-                ControlMessageOwned::Ipv4RecvErr(e, from) if e.ee_origin == SO_EE_ORIGIN_ICMP => {
-                    let from =
-                        from.map(|a| IpAddr::V4(Ipv4Addr::from(u32::from_be(a.sin_addr.s_addr))));
-                    (e, from, 4)
-                }
-                ControlMessageOwned::Ipv6RecvErr(e, from) if e.ee_origin == SO_EE_ORIGIN_ICMP6 => {
-                    let from = from.map(|a| IpAddr::V6(Ipv6Addr::from(a.sin6_addr.s6_addr)));
-                    (e, from, 6)
-                }
-                _ => continue,
-            };
-            // The connect's source: an ICMP message from it is this machine's own (its ARP for
-            // an address on its own network failed).
-            let local = getsockname::<SockaddrStorage>(fd.as_raw_fd())
-                .ok()
-                .and_then(|a| match a.family() {
-                    Some(nix::sys::socket::AddressFamily::Inet) => {
-                        a.as_sockaddr_in().map(|v4| IpAddr::V4(v4.ip()))
-                    }
-                    Some(nix::sys::socket::AddressFamily::Inet6) => {
-                        a.as_sockaddr_in6().map(|v6| IpAddr::V6(v6.ip()))
-                    }
-                    _ => None,
-                });
-            return Some(IcmpError {
-                address,
-                from,
-                local,
-                ip_version: version,
-                icmp_type: err.ee_type,
-                code: err.ee_code,
-                error: error.to_string(),
-            });
-        }
-        None
-    }
-}
-
-#[cfg(not(target_os = "linux"))]
-mod sys {
+    use crate::errqueue;
     use rdpdoctor_observations::IcmpError;
     use std::net::SocketAddr;
 
-    pub(super) fn prepare<F>(_: &F, _: SocketAddr, _: Option<u16>) -> Option<()> {
+    #[cfg(target_os = "linux")]
+    type Queue = std::os::fd::OwnedFd;
+    #[cfg(not(target_os = "linux"))]
+    type Queue = ();
+
+    /// Asks for ICMP errors on the error queue and sets the MSS; returns a second descriptor of
+    /// the socket, so the queue can still be read after a failed connect consumed the socket.
+    #[cfg(target_os = "linux")]
+    pub(super) fn prepare<F: std::os::fd::AsFd>(
+        socket: &F,
+        address: SocketAddr,
+        mss: Option<u16>,
+    ) -> Option<Queue> {
+        use nix::sys::socket::{setsockopt, sockopt};
+        if let Some(m) = mss {
+            let _ = setsockopt(socket, sockopt::TcpMaxSeg, &u32::from(m));
+        }
+        if !errqueue::enable(socket, address.is_ipv6()) {
+            return None;
+        }
+        socket.as_fd().try_clone_to_owned().ok()
+    }
+
+    #[cfg(not(target_os = "linux"))]
+    pub(super) fn prepare<F>(_: &F, _: SocketAddr, _: Option<u16>) -> Option<Queue> {
         None
     }
-    pub(super) fn connected<F>(_: &F, _: SocketAddr) {}
-    pub(super) fn icmp(_: Option<()>, _: SocketAddr, _: &str) -> Option<IcmpError> {
-        None
+
+    /// A connected stream goes back to ordinary error reporting.
+    #[cfg(target_os = "linux")]
+    pub(super) fn connected<F: std::os::fd::AsFd>(stream: &F, address: SocketAddr) {
+        errqueue::disable(stream, address.is_ipv6());
+    }
+
+    #[cfg(not(target_os = "linux"))]
+    pub(super) fn connected<F>(stream: &F, address: SocketAddr) {
+        errqueue::disable(stream, address.is_ipv6());
+    }
+
+    /// The ICMP error queued on the socket, if one is.
+    pub(super) fn icmp(
+        queue: Option<Queue>,
+        address: SocketAddr,
+        error: &str,
+    ) -> Option<IcmpError> {
+        errqueue::take(&queue?).map(|q| q.to_icmp_error(address, error))
     }
 }
 
