@@ -43,7 +43,7 @@ use std::sync::Arc;
 use std::task::{ready, Context, Poll};
 use std::time::{Duration, Instant};
 use tokio::io::{AsyncRead, AsyncWrite, Interest, ReadBuf};
-use tokio::net::{TcpSocket, TcpStream};
+use tokio::net::TcpStream;
 
 /// The ClientHello of the walk: the version the retries use (path.rs), so the walk repeats
 /// exactly what was reset.
@@ -167,17 +167,9 @@ async fn syn_probe(host: &Host, ttl: u8, wait: Duration) -> SynProbe {
 
 async fn syn_outcome(address: SocketAddr, ttl: u8, wait: Duration) -> SynOutcome {
     let v6 = address.is_ipv6();
-    let socket = match address {
-        SocketAddr::V4(_) => TcpSocket::new_v4(),
-        SocketAddr::V6(_) => TcpSocket::new_v6(),
-    };
-    let socket = match socket {
+    let socket = match crate::route::direct::socket_for(address) {
         Ok(s) => s,
-        Err(e) => {
-            return SynOutcome::Error {
-                error: format!("cannot create a socket: {e}"),
-            }
-        }
+        Err(error) => return SynOutcome::Error { error },
     };
     // A second descriptor: the queue is read after a failed connect consumed the socket.
     let Ok(fd) = socket.as_fd().try_clone_to_owned() else {

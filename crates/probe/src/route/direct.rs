@@ -155,6 +155,15 @@ pub(crate) async fn reach(addresses: &[IpAddr], port: u16, options: &ProbeOption
     reach
 }
 
+/// A TCP socket of the address's family, or why none could be made.
+pub(crate) fn socket_for(address: SocketAddr) -> Result<TcpSocket, String> {
+    match address {
+        SocketAddr::V4(_) => TcpSocket::new_v4(),
+        SocketAddr::V6(_) => TcpSocket::new_v6(),
+    }
+    .map_err(|e| format!("cannot create a socket: {e}"))
+}
+
 /// Connects to `address` within `deadline`, with TCP_MAXSEG set first when `mss` is given. The
 /// stream comes back only when the connect succeeded; an ICMP error that answered it comes back
 /// whatever the outcome (a timeout can hide a soft ICMP error too).
@@ -169,18 +178,9 @@ pub(crate) async fn connect(
         elapsed_ms: elapsed_ms(start),
         outcome,
     };
-    let socket = match address {
-        SocketAddr::V4(_) => TcpSocket::new_v4(),
-        SocketAddr::V6(_) => TcpSocket::new_v6(),
-    };
-    let socket = match socket {
+    let socket = match socket_for(address) {
         Ok(s) => s,
-        Err(e) => {
-            let outcome = ConnectOutcome::Error {
-                error: format!("cannot create a socket: {e}"),
-            };
-            return (attempt(outcome), None, None);
-        }
+        Err(error) => return (attempt(ConnectOutcome::Error { error }), None, None),
     };
     let errors = sys::prepare(&socket, address, mss);
     match tokio::time::timeout(deadline, socket.connect(address)).await {
