@@ -172,3 +172,37 @@ pub fn par_map<T: Sync, R: Send>(
             .collect()
     })
 }
+
+/// A scratch directory of one test process, removed when dropped (also when the test fails), so
+/// the hostile inputs tests write (files of tens of MB) do not pile up in the temporary directory.
+pub struct TempDir(PathBuf);
+
+impl TempDir {
+    /// `$TMPDIR/rdpdoctor-KIND-PID-NAME`, emptied first.
+    pub fn new(kind: &str, name: &str) -> TempDir {
+        let dir =
+            std::env::temp_dir().join(format!("rdpdoctor-{kind}-{}-{name}", std::process::id()));
+        let _ = std::fs::remove_dir_all(&dir);
+        std::fs::create_dir_all(&dir).expect("temp dir");
+        TempDir(dir)
+    }
+}
+
+impl std::ops::Deref for TempDir {
+    type Target = PathBuf;
+    fn deref(&self) -> &PathBuf {
+        &self.0
+    }
+}
+
+impl AsRef<std::path::Path> for TempDir {
+    fn as_ref(&self) -> &std::path::Path {
+        &self.0
+    }
+}
+
+impl Drop for TempDir {
+    fn drop(&mut self) {
+        let _ = std::fs::remove_dir_all(&self.0);
+    }
+}

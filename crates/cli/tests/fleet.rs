@@ -13,10 +13,8 @@ use std::path::PathBuf;
 use std::process::{Child, Command, Stdio};
 use std::time::{Duration, Instant};
 
-fn temp(name: &str) -> PathBuf {
-    let dir = std::env::temp_dir().join(format!("rdpdoctor-fleet-{}-{name}", std::process::id()));
-    std::fs::create_dir_all(&dir).expect("temp dir");
-    dir
+fn temp(name: &str) -> common::TempDir {
+    common::TempDir::new("fleet", name)
 }
 
 fn lines(path: &PathBuf) -> Vec<Value> {

@@ -18,10 +18,8 @@ use std::path::{Path, PathBuf};
 use std::process::{Command, Stdio};
 use std::time::{Duration, Instant};
 
-fn temp(name: &str) -> PathBuf {
-    let dir = std::env::temp_dir().join(format!("rdpdoctor-report-{}-{name}", std::process::id()));
-    std::fs::create_dir_all(&dir).expect("temp dir");
-    dir
+fn temp(name: &str) -> common::TempDir {
+    common::TempDir::new("report", name)
 }
 
 /// Every lab server as HOST:PORT, from lab/state/servers.json (the lab must be running).
