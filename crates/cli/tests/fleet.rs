@@ -4,11 +4,12 @@
 #![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)] // tests: a failed assumption is a failed test
 
 mod common;
+mod remembered;
 
-use common::{bin, run, workspace_root, Lab};
+use common::{bin, http_get, run, workspace_root, Lab};
+use remembered::move_entry;
 use serde_json::Value;
-use std::io::{BufRead, BufReader, Read, Write};
-use std::net::TcpStream;
+use std::io::{BufRead, BufReader, Write};
 use std::path::PathBuf;
 use std::process::{Child, Command, Stdio};
 use std::time::{Duration, Instant};
@@ -247,42 +248,13 @@ impl Exporter {
         BufReader::new(stderr)
             .read_line(&mut line)
             .expect("startup line");
-        let port = line
-            .split("http://127.0.0.1:")
-            .nth(1)
-            .and_then(|r| r.split(' ').next())
-            .and_then(|p| p.parse().ok())
-            .unwrap_or_else(|| panic!("no port in {line:?}"));
+        let port = common::serve_port(&line);
         Exporter { child, port }
     }
 
     fn get(&self, path: &str) -> (u16, String) {
         http_get(self.port, path)
     }
-}
-
-/// `GET path` from 127.0.0.1:`port`, returning the status code and body.
-fn http_get(port: u16, path: &str) -> (u16, String) {
-    let mut s = TcpStream::connect(("127.0.0.1", port)).expect("connects");
-    s.set_read_timeout(Some(Duration::from_secs(30)))
-        .expect("timeout");
-    write!(
-        s,
-        "GET {path} HTTP/1.1\r\nHost: 127.0.0.1\r\nConnection: close\r\n\r\n"
-    )
-    .expect("request");
-    let mut response = String::new();
-    s.read_to_string(&mut response).expect("response");
-    let status = response
-        .split(' ')
-        .nth(1)
-        .and_then(|c| c.parse().ok())
-        .unwrap_or(0);
-    let body = response
-        .split_once("\r\n\r\n")
-        .map(|(_, b)| b.to_string())
-        .unwrap_or_default();
-    (status, body)
 }
 
 impl Drop for Exporter {
@@ -392,19 +364,6 @@ fn exporter_probes_allowed_targets_and_refuses_the_rest() {
         ),
         Some(4.0)
     );
-}
-
-/// Moves the entry remembered for `from` to `to` in a known-certs file.
-fn move_entry(file: &PathBuf, from: &str, to: &str) {
-    let text = std::fs::read_to_string(file).expect("known-certs file written");
-    let mut v: Value = serde_json::from_str(&text).expect("known-certs is JSON");
-    let entry = v["targets"][from].take();
-    assert!(entry.is_object(), "no entry for {from} in {text}");
-    v["targets"][to] = entry;
-    if let Some(m) = v["targets"].as_object_mut() {
-        m.remove(from);
-    }
-    std::fs::write(file, serde_json::to_string_pretty(&v).expect("json")).expect("write");
 }
 
 /// `serve --known-certs FILE` remembers each target's certificate as `check` does, so a scrape

@@ -12,7 +12,7 @@ mod remembered;
 use common::{bin, Lab};
 use remembered::{check, entry, remembered_sha256};
 use serde_json::Value;
-use std::io::{BufRead, BufReader, Read, Write};
+use std::io::{BufRead, BufReader, Read};
 use std::os::unix::fs::PermissionsExt;
 use std::path::{Path, PathBuf};
 use std::process::{Child, Command, Stdio};
@@ -255,27 +255,13 @@ fn serve(known: &Path) -> (Child, u16) {
     let mut line = String::new();
     reader.read_line(&mut line).expect("startup line");
     std::thread::spawn(move || std::io::copy(&mut reader, &mut std::io::sink()));
-    let port = line
-        .split("http://127.0.0.1:")
-        .nth(1)
-        .and_then(|r| r.split(' ').next())
-        .and_then(|p| p.parse().ok())
-        .unwrap_or_else(|| panic!("no port in {line:?}"));
+    let port = common::serve_port(&line);
     (child, port)
 }
 
 fn scrape(port: u16, target: &str) {
-    let mut s = std::net::TcpStream::connect(("127.0.0.1", port)).expect("connect");
-    s.set_read_timeout(Some(Duration::from_secs(60)))
-        .expect("timeout");
-    write!(
-        s,
-        "GET /probe?target={target} HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n"
-    )
-    .expect("send");
-    let mut answer = String::new();
-    let _ = s.read_to_string(&mut answer);
-    assert!(answer.starts_with("HTTP/1.1 200"), "{answer}");
+    let (status, body) = common::http_get(port, &format!("/probe?target={target}"));
+    assert_eq!(status, 200, "{body}");
 }
 
 #[test]

@@ -58,12 +58,7 @@ impl Exporter {
         let mut reader = BufReader::new(child.stderr.take().expect("stderr"));
         let mut line = String::new();
         reader.read_line(&mut line).expect("startup line");
-        let port = line
-            .split("http://127.0.0.1:")
-            .nth(1)
-            .and_then(|r| r.split(' ').next())
-            .and_then(|p| p.parse().ok())
-            .unwrap_or_else(|| panic!("no port in {line:?}"));
+        let port = common::serve_port(&line);
         let stderr = Arc::new(Mutex::new(line));
         let sink = stderr.clone();
         std::thread::spawn(move || {
