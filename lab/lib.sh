@@ -148,41 +148,7 @@ stop_namespace_lab() {
       ip netns exec "$ns" ss -Htn -K state established >/dev/null 2>&1 || true
     done <"$state/netns.list"
   fi
-  for f in "$state/pids"/*.pid; do
-    read -r pid st <"$f" 2>/dev/null || continue
-    [[ "$pid" =~ ^[0-9]+$ ]] || continue
-    if [ -n "${st:-}" ] && [ "$(proc_starttime "$pid")" = "$st" ]; then
-      kill -TERM "$pid" 2>/dev/null || true
-      alive+=("$pid")
-      names+=("$(basename "$f" .pid)")
-    fi
-  done
-  if [ "${#alive[@]}" -gt 0 ]; then
-    deadline=$((SECONDS + 10))
-    while :; do
-      left=0
-      for p in "${alive[@]}"; do lab_running "$p" && left=1; done
-      [ "$left" -eq 1 ] || break
-      if [ "$SECONDS" -ge "$deadline" ]; then
-        for i in "${!alive[@]}"; do
-          if lab_running "${alive[$i]}"; then
-            echo "$who: ${names[$i]} (pid ${alive[$i]}) ignored SIGTERM for 10s, sending SIGKILL" >&2
-            kill -KILL "${alive[$i]}" 2>/dev/null || true
-          fi
-        done
-        sleep 0.5
-        break
-      fi
-      sleep 0.1
-    done
-    for i in "${!alive[@]}"; do
-      if lab_running "${alive[$i]}"; then
-        echo "$who: ERROR: ${names[$i]} (pid ${alive[$i]}) is still running" >&2
-        rc=1
-      fi
-    done
-    echo "$who: stopped ${names[*]}"
-  fi
+  term_recorded "$who" "$state/pids"/*.pid || rc=1
   [ "$rc" -eq 0 ] && rm -f "$state/pids"/*.pid
   if [ -f "$state/netns.list" ]; then
     while read -r ns; do
@@ -222,3 +188,47 @@ stop_namespace_lab() {
 
 # lab_running PID: the process exists and is not a zombie.
 lab_running() { [ -e "/proc/$1" ] && [ "$(awk '{print $3}' "/proc/$1/stat" 2>/dev/null)" != Z ]; }
+
+# term_recorded WHO PIDFILE...: SIGTERM each process a pid file ("PID STARTTIME") records if it is
+# still the one that was started (same start time), wait up to 10 s, SIGKILL what ignored the
+# SIGTERM, and say what was stopped. Returns 1 when a process is still running after that.
+term_recorded() {
+  local who=$1 f pid st i left deadline rc=0
+  shift
+  local -a alive=() names=()
+  for f in "$@"; do
+    read -r pid st <"$f" 2>/dev/null || continue
+    [[ "$pid" =~ ^[0-9]+$ ]] || continue
+    if [ -n "${st:-}" ] && [ "$(proc_starttime "$pid")" = "$st" ]; then
+      kill -TERM "$pid" 2>/dev/null || true
+      alive+=("$pid")
+      names+=("$(basename "$f" .pid)")
+    fi
+  done
+  [ "${#alive[@]}" -gt 0 ] || return 0
+  deadline=$((SECONDS + 10))
+  while :; do
+    left=0
+    for i in "${!alive[@]}"; do lab_running "${alive[$i]}" && left=1; done
+    [ "$left" -eq 1 ] || break
+    if [ "$SECONDS" -ge "$deadline" ]; then
+      for i in "${!alive[@]}"; do
+        if lab_running "${alive[$i]}"; then
+          echo "$who: ${names[$i]} (pid ${alive[$i]}) ignored SIGTERM for 10s, sending SIGKILL" >&2
+          kill -KILL "${alive[$i]}" 2>/dev/null || true
+        fi
+      done
+      sleep 0.5
+      break
+    fi
+    sleep 0.1
+  done
+  for i in "${!alive[@]}"; do
+    if lab_running "${alive[$i]}"; then
+      echo "$who: ERROR: ${names[$i]} (pid ${alive[$i]}) is still running" >&2
+      rc=1
+    fi
+  done
+  echo "$who: stopped ${names[*]}"
+  return "$rc"
+}
