@@ -16,7 +16,7 @@ mod krblab;
 mod remembered;
 
 use common::ids;
-use krblab::KrbLab;
+use krblab::{in_ns, How, KrbLab};
 use serde_json::Value;
 use std::path::{Path, PathBuf};
 use std::process::{Child, Command, Stdio};
@@ -85,31 +85,6 @@ fn exchange(e: &Value) -> (String, String, String) {
     };
     let s = |k: &str| e[k].as_str().unwrap_or_default().to_string();
     (s("step"), s("transport"), what)
-}
-
-/// How a check runs: in which namespace, with a skewed clock (`faketime`), trusting the lab CA.
-#[derive(Clone, Copy, Default)]
-struct How<'a> {
-    skew: Option<&'a str>,
-    ca: bool,
-}
-
-/// The real binary in namespace WHICH (`ip netns exec`, bounded by 60 s).
-fn in_ns(lab: &KrbLab, which: &str, how: How<'_>) -> Command {
-    let mut c = Command::new("ip");
-    c.args(["netns", "exec", &lab.ns(which), "timeout", "60"]);
-    if let Some(offset) = how.skew {
-        c.args(["faketime", "-f", offset]);
-    }
-    c.arg(env!("CARGO_BIN_EXE_rdpdoctor"))
-        .env("RDPDOCTOR_NO_KNOWN_CERTS", "1")
-        .env_remove("RDPDOCTOR_PASSWORD")
-        .env_remove("SSL_CERT_FILE")
-        .stdin(Stdio::null());
-    if how.ca {
-        c.env("SSL_CERT_FILE", lab.s("/ca"));
-    }
-    c
 }
 
 fn check(lab: &KrbLab, which: &str, args: &[&str], password: Option<&str>) -> Check {

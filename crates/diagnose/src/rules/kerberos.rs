@@ -12,8 +12,8 @@ use crate::model::{Finding, Severity};
 use crate::FindingId;
 use rdpdoctor_codes::Family;
 use rdpdoctor_observations::{
-    KdcExchange, KdcOutcome, KdcSource, KdcStep, KerberosObservation, Observations, Package,
-    PackageReason, Preauth, SrvOutcome,
+    KdcExchange, KdcOutcome, KdcSource, KdcStep, KerberosObservation, LogonObservation,
+    Observations, Package, PackageReason, Preauth, SrvOutcome,
 };
 
 /// Kerberos's default tolerance between clocks (RFC 4120 5.9.1; Windows' "Maximum tolerance for
@@ -38,7 +38,7 @@ pub(super) fn check(obs: &Observations, vars: &Vars, out: &mut Vec<Finding>) {
     if let Some(f) = not_used(k, vars, &found) {
         found.push(f);
     }
-    blocked(k, out, &mut found);
+    blocked(k, obs.logon.as_ref(), out, &mut found);
     out.extend(found);
 }
 
@@ -298,19 +298,33 @@ fn not_used(k: &KerberosObservation, vars: &Vars, found: &[Finding]) -> Option<F
 
 /// When the server refused the NTLM logon: the Kerberos findings that explain the fallback are
 /// blocking, and ntlm-blocked says what Kerberos would have done here.
-fn blocked(k: &KerberosObservation, out: &mut [Finding], found: &mut [Finding]) {
+fn blocked(
+    k: &KerberosObservation,
+    logon: Option<&LogonObservation>,
+    out: &mut [Finding],
+    found: &mut [Finding],
+) {
     let Some(b) = out
         .iter_mut()
         .find(|f| f.id == FindingId::NtlmBlocked.as_str())
     else {
         return;
     };
-    let line = match k.package.package {
-        Package::Kerberos => format!(
-            "Kerberos would work here ({}); rdpdoctor's own logon speaks only NTLM so far, so connect with a Kerberos client (mstsc by this name) to log on",
+    // The logon's own negotiation says why it used NTLM; the readiness checks what a Windows
+    // client would do (the same, unless the logon was configured to NTLM only).
+    let negotiated = logon
+        .and_then(|l| l.choice.as_ref())
+        .filter(|c| c.package == Package::Ntlm);
+    let line = match (negotiated, k.package.package) {
+        (Some(c), _) => format!(
+            "the logon fell back to NTLM because Kerberos was not possible: {}",
+            c.detail
+        ),
+        (None, Package::Kerberos) => format!(
+            "Kerberos would work here ({}); this logon used NTLM only (as configured), so connect with a Kerberos client (mstsc by this name) to log on",
             k.package.detail
         ),
-        _ => format!(
+        (None, _) => format!(
             "the logon fell back to NTLM because Kerberos was not possible: {}",
             k.package.detail
         ),

@@ -136,6 +136,12 @@ fn logon(obs: &Observations, vars: &Vars, out: &mut Vec<Finding>) {
         return;
     };
     let who = format!("account {} ({})", l.user, l.package);
+    // The client's last token before the server's verdict, by package.
+    let token = if l.package == "Kerberos" {
+        "Kerberos AP-REQ"
+    } else {
+        "NTLM AUTHENTICATE"
+    };
     let blocking = |mut f: Finding| {
         // For the account that was typed, a refused logon is the reason it cannot connect.
         f.severity = Severity::Blocking;
@@ -146,7 +152,7 @@ fn logon(obs: &Observations, vars: &Vars, out: &mut Vec<Finding>) {
             FindingId::AuthOk,
             vars,
             vec![format!(
-                "{who}: the server accepted the NTLM AUTHENTICATE and its pubKeyAuth verified; TSCredentials were {}",
+                "{who}: the server accepted the {token} and its pubKeyAuth verified; TSCredentials were {}",
                 if l.delegated { "delegated (--full)" } else { "not sent" }
             )],
         )),
@@ -158,7 +164,7 @@ fn logon(obs: &Observations, vars: &Vars, out: &mut Vec<Finding>) {
                 id,
                 vars,
                 vec![format!(
-                    "{who}: the server answered the NTLM AUTHENTICATE with CredSSP errorCode {}",
+                    "{who}: the server answered the {token} with CredSSP errorCode {}",
                     ntstatus_name(*code)
                 )],
             );
@@ -172,7 +178,7 @@ fn logon(obs: &Observations, vars: &Vars, out: &mut Vec<Finding>) {
             vars,
             vec![
                 format!(
-                    "{who}: the server {} the connection in answer to the NTLM AUTHENTICATE, without a CredSSP errorCode",
+                    "{who}: the server {} the connection in answer to the {token}, without a CredSSP errorCode",
                     if *reset { "reset" } else { "closed" }
                 ),
                 "that is how FreeRDP-based servers and Windows before CredSSP version 3 reject a logon; the reason (wrong password, unknown user, locked, ...) is not on the wire: the server's Security log has it (event 4625)".to_string(),
@@ -277,7 +283,13 @@ pub(crate) fn facts(obs: &Observations) -> Option<NlaFacts> {
     if let Some(l) = &obs.logon {
         f.logon_withheld = matches!(l.outcome, LogonOutcome::Withheld { .. });
         f.logon_unproven = !f.logon_withheld && !l.outcome.is_verdict();
-        f.logon = Some(format!("{}: {}", l.user, logon_summary(l)));
+        // The package Negotiate chose, and why (absent when it was configured).
+        let package = l
+            .choice
+            .as_ref()
+            .map(|c| format!("; {}: {}", l.package, c.detail))
+            .unwrap_or_default();
+        f.logon = Some(format!("{}: {}{package}", l.user, logon_summary(l)));
     }
     Some(f)
 }

@@ -26,7 +26,9 @@
 //! The machine, the driver, `nla.rs` and `full.rs` stay as they are.
 
 pub(crate) mod kdc;
+mod kerberos;
 pub(crate) mod machine;
+pub(crate) mod negotiate;
 mod ntlm;
 pub mod package;
 
@@ -178,6 +180,10 @@ pub(crate) struct Progress {
     pub(crate) version: Option<u32>,
     /// Whether the TSCredentials (the password, with `--full`) went out.
     pub(crate) delegated: bool,
+    /// The package used and why, when Negotiate chose it.
+    pub(crate) choice: Option<rdpdoctor_observations::PackageChoice>,
+    /// The KDC round trips of the logon's package.
+    pub(crate) kdc_exchanges: Vec<rdpdoctor_observations::KdcExchange>,
 }
 
 /// What one logon needs besides the channel.

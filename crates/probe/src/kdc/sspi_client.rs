@@ -40,6 +40,11 @@ impl SspiNetworkClient {
         self.client.into_exchanges()
     }
 
+    /// The exchanges so far, leaving none recorded.
+    pub fn take_exchanges(&mut self) -> Vec<KdcExchange> {
+        self.client.take_exchanges()
+    }
+
     pub(crate) async fn send_request(&mut self, request: &NetworkRequest) -> sspi::Result<Vec<u8>> {
         let url = &request.url;
         let host = url

@@ -1,0 +1,410 @@
+//! `check --user` logs on the way a domain client does, against the Kerberos lab
+//! (lab/kerberos/start.sh): the real binary runs in the lab's client (or VPN) namespace, gets its
+//! tickets from the real Samba KDC and logs on to the CredSSP session-host stand-in
+//! (lab/kerberos/credssp_host.py, proven with rdesktop's GSSAPI Kerberos in kerberos_lab.rs),
+//! whose event log says which package it saw and whether pubKeyAuth verified. Kerberos by name;
+//! NTLM, with the reason, by address, by an alias without SPN, with the KDC unreachable and with
+//! a skewed clock; no logon where Negotiate does not fall back (wrong password, RC4-only
+//! account); `ntlm-blocked` where the server refuses the NTLM fall-back.
+//!
+//! Cost: about 15 s (the VPN case waits for its 2 s deadlines; the checks run one at a time so
+//! each reads only its own events).
+
+#![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)] // tests: a failed assumption is a failed test
+
+mod common;
+mod krblab;
+mod remembered;
+
+use krblab::{in_ns, How, KrbLab};
+use serde_json::Value;
+use std::sync::Mutex;
+use std::time::{Duration, Instant};
+
+/// One check at a time: each reads only the stand-in events its own logon caused.
+static SERIAL: Mutex<()> = Mutex::new(());
+
+struct Logon {
+    json: Value,
+    /// The stand-in's events during the check.
+    events: Vec<Value>,
+}
+
+impl Logon {
+    fn logon(&self) -> &Value {
+        let l = &self.json["observations"]["logon"];
+        assert!(l.is_object(), "no observations.logon in {:#}", self.json);
+        l
+    }
+
+    /// (package, reason) of the logon.
+    fn package(&self) -> (String, String) {
+        let l = self.logon();
+        (
+            l["package"].as_str().unwrap_or_default().to_string(),
+            l["choice"]["reason"]
+                .as_str()
+                .unwrap_or_default()
+                .to_string(),
+        )
+    }
+
+    fn outcome(&self) -> String {
+        self.logon()["outcome"]["kind"]
+            .as_str()
+            .unwrap_or_default()
+            .to_string()
+    }
+
+    fn ids(&self) -> Vec<String> {
+        common::ids(&self.json)
+    }
+
+    /// The stand-in's events of the logon: a package was seen (not the credential-less probe,
+    /// whose NTLM NEGOTIATE gets no further).
+    fn logons(&self) -> Vec<&Value> {
+        self.events
+            .iter()
+            .filter(|e| !e["package"].is_null())
+            .collect()
+    }
+}
+
+fn host(lab: &KrbLab, mode: &str) -> (String, String) {
+    let h = lab.doc["session_hosts"]
+        .as_array()
+        .and_then(|a| a.iter().find(|h| h["mode"] == mode))
+        .unwrap_or_else(|| panic!("no session host in mode {mode}"));
+    (
+        h["port"].to_string(),
+        h["events"].as_str().expect("events").to_string(),
+    )
+}
+
+fn events_since(file: &str, offset: usize) -> Vec<Value> {
+    // The stand-in writes an event when its connection ends, which may be just after the check.
+    std::thread::sleep(Duration::from_millis(300));
+    let text = std::fs::read_to_string(file).expect("stand-in events");
+    text.get(offset..)
+        .unwrap_or("")
+        .lines()
+        .map(|l| serde_json::from_str(l).expect("one JSON object a line"))
+        .collect()
+}
+
+/// `check TARGET:PORT --user USER ARGS --json` in namespace WHICH against the stand-in in MODE.
+fn logon(
+    lab: &KrbLab,
+    which: &str,
+    how: How<'_>,
+    (target, mode): (&str, &str),
+    user: &str,
+    password: &str,
+    args: &[&str],
+) -> Logon {
+    let (port, events) = host(lab, mode);
+    let offset = std::fs::metadata(&events).map(|m| m.len()).unwrap_or(0) as usize;
+    let target = format!("{target}:{port}");
+    let mut all = vec![target.as_str(), "--user", user];
+    all.extend_from_slice(args);
+    let started = Instant::now();
+    let c = remembered::run_check(in_ns(lab, which, how), &all, Some(password));
+    eprintln!("check {all:?}: {:?}", started.elapsed());
+    Logon {
+        json: c.json,
+        events: events_since(&events, offset),
+    }
+}
+
+fn password(lab: &KrbLab, account: &str) -> String {
+    lab.s(&format!("/accounts/{account}/password"))
+}
+
+/// By name, the logon is Kerberos (SPNEGO with the AP-REQ, as mstsc sends it), its tickets from
+/// the lab's KDC through the recorded KDC client; the stand-in saw Kerberos for kuser@LAB.TEST
+/// and verified pubKeyAuth, and this client verified the stand-in's. No finding accuses anything.
+#[test]
+fn by_name_the_logon_is_kerberos_and_the_stand_in_verifies_pubkeyauth() {
+    let lab = KrbLab::get();
+    let _one = SERIAL.lock().unwrap_or_else(|p| p.into_inner());
+    let pw = password(&lab, "normal");
+    for user in ["LAB\\kuser", "kuser@LAB.TEST"] {
+        let l = logon(
+            &lab,
+            "client",
+            How::default(),
+            ("rdp-k.lab.test", "normal"),
+            user,
+            &pw,
+            &[],
+        );
+        assert_eq!(
+            l.package(),
+            ("Kerberos".into(), "ticket-issued".into()),
+            "{user}: {:#}",
+            l.logon()
+        );
+        assert_eq!(l.outcome(), "accepted", "{:#}", l.logon());
+        assert_eq!(l.logon()["delegated"], false);
+        let reason = l.logon()["package_reason"].as_str().unwrap_or_default();
+        assert!(
+            reason.contains("ticket for TERMSRV/rdp-k.lab.test"),
+            "{reason}"
+        );
+        // The AS and TGS exchanges of the logon, through the recorded client.
+        let kdc: Vec<String> = l.logon()["kdc_exchanges"]
+            .as_array()
+            .map(|a| {
+                a.iter()
+                    .map(|e| e["outcome"]["message"].as_str().unwrap_or("error").into())
+                    .collect()
+            })
+            .unwrap_or_default();
+        assert!(
+            kdc.contains(&"AS-REP".to_string()) && kdc.contains(&"TGS-REP".to_string()),
+            "{kdc:?}"
+        );
+        let seen = l.logons();
+        let ev = seen
+            .first()
+            .unwrap_or_else(|| panic!("the stand-in saw no logon: {:?}", l.events));
+        assert_eq!(seen.len(), 1, "{seen:?}");
+        assert_eq!(ev["package"], "kerberos", "{ev}");
+        assert_eq!(ev["client_principal"], "kuser@LAB.TEST", "{ev}");
+        assert_eq!(ev["pubkeyauth"], "verified", "{ev}");
+        // Nothing delegated without --full.
+        assert!(ev["credentials"].is_null(), "{ev}");
+        let ids = l.ids();
+        assert!(
+            !ids.iter()
+                .any(|i| i.starts_with("ntlm-") || i == "credentials-rejected"),
+            "{ids:?}"
+        );
+        assert!(!ids.contains(&"kerberos-not-used".to_string()), "{ids:?}");
+    }
+}
+
+/// `--full --user` by name delegates over Kerberos once the stand-in proved itself: Kerberos
+/// mutual authentication (its AP-REP, which only a holder of TERMSRV/rdp-k.lab.test's key can
+/// make) and its pubKeyAuth over this TLS key, as a Windows client takes a Kerberos-authenticated
+/// server as proven whatever its certificate. The stand-in decrypts the TSCredentials of LAB's
+/// kuser, as typed. A canary password the KDC refuses never reaches the host: no token, no
+/// TSCredentials.
+#[test]
+fn full_by_name_delegates_over_kerberos_only_to_a_proven_host() {
+    let lab = KrbLab::get();
+    let _one = SERIAL.lock().unwrap_or_else(|p| p.into_inner());
+    let pw = password(&lab, "normal");
+    let target = ("rdp-k.lab.test", "normal");
+    let l = logon(
+        &lab,
+        "client",
+        How::default(),
+        target,
+        "LAB\\kuser",
+        &pw,
+        &["--full"],
+    );
+    assert_eq!(l.package().0, "Kerberos", "{:#}", l.logon());
+    assert_eq!(l.logon()["delegated"], true, "{:#}", l.json["observations"]);
+    let ev = l
+        .logons()
+        .into_iter()
+        .find(|e| e["package"] == "kerberos")
+        .cloned()
+        .unwrap_or_else(|| panic!("no Kerberos logon: {:?}", l.events));
+    assert_eq!(ev["pubkeyauth"], "verified", "{ev}");
+    // The account as typed (LAB\\kuser), as a Windows client delegates it.
+    assert_eq!(ev["credentials"]["user"], "kuser", "{ev}");
+    assert_eq!(ev["credentials"]["domain"], "LAB", "{ev}");
+    assert_eq!(ev["credentials"]["password_empty"], false, "{ev}");
+
+    let canary = format!("Canary-{}-Pw!", std::process::id());
+    let l = logon(
+        &lab,
+        "client",
+        How::default(),
+        target,
+        "LAB\\kuser",
+        &canary,
+        &["--full"],
+    );
+    assert_eq!(l.package(), ("Kerberos".into(), "preauth-failed".into()));
+    assert!(
+        l.events
+            .iter()
+            .all(|e| e["credentials"].is_null() && e["package"].is_null()),
+        "the canary logon reached the host: {:?}",
+        l.events
+    );
+    assert_ne!(l.logon()["delegated"], true, "{:#}", l.logon());
+}
+
+/// Where Kerberos is not possible, the logon falls back to NTLM as Windows does, and says why:
+/// by address, by an alias without SPN, from the VPN where the KDC does not answer, and with the
+/// client's clock 20 minutes ahead. The stand-in accepts the NTLM logon each time.
+#[test]
+fn where_kerberos_is_not_possible_the_logon_falls_back_to_ntlm_and_says_why() {
+    let lab = KrbLab::get();
+    let _one = SERIAL.lock().unwrap_or_else(|p| p.into_inner());
+    let pw = password(&lab, "normal");
+    let address = lab.s("/addresses/host");
+    let skewed = How {
+        skew: Some("+20m"),
+        ..How::default()
+    };
+    let cases: [(&str, How<'_>, &str, &str, &[&str], &str); 4] = [
+        (
+            "client",
+            How::default(),
+            &address,
+            "address-target",
+            &[],
+            "address target: a client asks for no service ticket for TERMSRV/198.18.65.20, so NTLM",
+        ),
+        (
+            "client",
+            How::default(),
+            "rdp-alias.lab.test",
+            "spn-missing",
+            &[],
+            "no SPN TERMSRV/rdp-alias.lab.test: KDC_ERR_S_PRINCIPAL_UNKNOWN, so no ticket: NTLM",
+        ),
+        (
+            "vpn",
+            How::default(),
+            "rdp-k.lab.test",
+            "kdc-unreachable",
+            &["--timeout", "2"],
+            "did not answer",
+        ),
+        (
+            "client",
+            skewed,
+            "rdp-k.lab.test",
+            "clock-skew",
+            &[],
+            "KRB_AP_ERR_SKEW",
+        ),
+    ];
+    for (which, how, target, reason, args, detail) in cases {
+        let l = logon(
+            &lab,
+            which,
+            how,
+            (target, "normal"),
+            "kuser@LAB.TEST",
+            &pw,
+            args,
+        );
+        assert_eq!(
+            l.package(),
+            ("NTLM".into(), reason.into()),
+            "{target} from {which}: {:#}",
+            l.logon()
+        );
+        let said = l.logon()["package_reason"].as_str().unwrap_or_default();
+        assert!(said.contains(detail), "{reason}: {said}");
+        assert_eq!(l.outcome(), "accepted", "{reason}: {:#}", l.logon());
+        let ev = l.logons();
+        assert!(
+            ev.iter()
+                .all(|e| e["package"] == "ntlm" && e["result"] != "auth-failed"),
+            "{reason}: {ev:?}"
+        );
+    }
+}
+
+/// Where Kerberos fails in a way Negotiate does not fall back from, the logon stops before the
+/// server sees a token: a wrong password (KDC_ERR_PREAUTH_FAILED) and an account with only RC4
+/// keys (KDC_ERR_ETYPE_NOSUPP), each with its finding.
+#[test]
+fn a_wrong_password_and_an_rc4_only_account_get_no_logon_and_their_findings() {
+    let lab = KrbLab::get();
+    let _one = SERIAL.lock().unwrap_or_else(|p| p.into_inner());
+    let rc4 = password(&lab, "rc4_only");
+    let cases = [
+        (
+            "kuser@LAB.TEST",
+            "Wrong-Password-1!",
+            "preauth-failed",
+            "kerberos-preauth-failed",
+        ),
+        (
+            "rc4user@LAB.TEST",
+            rc4.as_str(),
+            "etype-unsupported",
+            "kerberos-etype-unsupported",
+        ),
+    ];
+    for (user, pw, reason, finding) in cases {
+        let l = logon(
+            &lab,
+            "client",
+            How::default(),
+            ("rdp-k.lab.test", "normal"),
+            user,
+            pw,
+            &[],
+        );
+        assert_eq!(
+            l.package(),
+            ("Kerberos".into(), reason.into()),
+            "{user}: {:#}",
+            l.logon()
+        );
+        assert_eq!(l.outcome(), "failed", "{:#}", l.logon());
+        assert!(l.logons().is_empty(), "{user}: {:?}", l.events);
+        assert!(l.ids().contains(&finding.to_string()), "{:?}", l.ids());
+    }
+}
+
+/// Against the host that refuses NTLM: by name the logon is Kerberos and succeeds; by the alias
+/// without SPN it falls back to NTLM, which the host refuses: `ntlm-blocked`, saying why
+/// Kerberos was not possible.
+#[test]
+fn ntlm_refused_by_the_server_kerberos_succeeds_and_the_fallback_is_ntlm_blocked() {
+    let lab = KrbLab::get();
+    let _one = SERIAL.lock().unwrap_or_else(|p| p.into_inner());
+    let pw = password(&lab, "normal");
+    let l = logon(
+        &lab,
+        "client",
+        How::default(),
+        ("rdp-k.lab.test", "refuse-ntlm"),
+        "LAB\\kuser",
+        &pw,
+        &[],
+    );
+    assert_eq!(l.package().0, "Kerberos", "{:#}", l.logon());
+    assert_eq!(l.outcome(), "accepted", "{:#}", l.logon());
+    assert!(
+        !l.ids().contains(&"ntlm-blocked".to_string()),
+        "{:?}",
+        l.ids()
+    );
+
+    let l = logon(
+        &lab,
+        "client",
+        How::default(),
+        ("rdp-alias.lab.test", "refuse-ntlm"),
+        "LAB\\kuser",
+        &pw,
+        &[],
+    );
+    assert_eq!(l.package(), ("NTLM".into(), "spn-missing".into()));
+    assert_eq!(
+        l.json["verdict"]["finding"],
+        "ntlm-blocked",
+        "{:?}",
+        l.ids()
+    );
+    let ev = remembered::evidence(remembered::finding(&l.json, "ntlm-blocked"));
+    assert!(ev.contains("no SPN TERMSRV/rdp-alias.lab.test"), "{ev}");
+    assert!(
+        l.logons().iter().any(|e| e["result"] == "ntlm-refused"),
+        "{:?}",
+        l.events
+    );
+}
