@@ -202,7 +202,7 @@ fn lines_of(path: &Path) -> usize {
 }
 
 #[test]
-fn by_name_a_client_would_use_kerberos_and_the_report_says_the_logon_used_ntlm() {
+fn by_name_a_client_would_use_kerberos_and_so_does_the_logon_with_one_preauth() {
     let lab = KrbLab::get();
     let _one = CLIENT.lock().unwrap_or_else(|p| p.into_inner());
     let pw = password(&lab, "normal");
@@ -248,11 +248,16 @@ fn by_name_a_client_would_use_kerberos_and_the_report_says_the_logon_used_ntlm()
         ex.contains(&("service-ticket".into(), "tcp".into(), "TGS-REP".into())),
         "{ex:?}"
     );
-    // The capture saw what the record says: the pre-authentication went to the realm's KDC.
-    assert!(
-        seen.iter().any(|(c, p)| c == "kuser" && has_preauth(p)),
+    // The capture saw what the record says: the pre-authentication went to the realm's KDC,
+    // once: the readiness checks took the logon's TGT and service ticket instead of asking again.
+    assert_eq!(
+        seen.iter()
+            .filter(|(c, p)| c == "kuser" && has_preauth(p))
+            .count(),
+        1,
         "{seen:?}"
     );
+    assert_eq!(c.json["observations"]["logon"]["package"], "Kerberos");
     // The text report says which package the check's own logon used.
     let text = text(
         &lab,
@@ -261,7 +266,7 @@ fn by_name_a_client_would_use_kerberos_and_the_report_says_the_logon_used_ntlm()
         &pw,
     );
     assert!(
-        text.contains("the logon above used NTLM; a Windows client would use Kerberos: the KDC issued a ticket for TERMSRV/rdp-k.lab.test"),
+        text.contains("the logon above used Kerberos (the KDC issued a ticket for TERMSRV/rdp-k.lab.test); a Windows client would use Kerberos: the KDC issued a ticket for TERMSRV/rdp-k.lab.test"),
         "{text}"
     );
 }
@@ -583,7 +588,7 @@ fn a_wrong_password_and_rc4_only_accounts() {
 }
 
 #[test]
-fn ntlm_refused_by_the_server_is_ntlm_blocked_and_says_kerberos_would_work() {
+fn ntlm_refused_by_the_server_by_an_alias_is_ntlm_blocked_and_says_why() {
     let lab = KrbLab::get();
     let _one = CLIENT.lock().unwrap_or_else(|p| p.into_inner());
     let pw = password(&lab, "normal");
@@ -592,20 +597,8 @@ fn ntlm_refused_by_the_server_is_ntlm_blocked_and_says_kerberos_would_work() {
         .and_then(|a| a.iter().find(|h| h["mode"] == "refuse-ntlm"))
         .map(|h| h["port"].to_string())
         .expect("the refuse-ntlm session host");
-    let target = format!("rdp-k.lab.test:{port}");
-    let c = check(
-        &lab,
-        "client",
-        &[&target, "--user", "LAB\\kuser"],
-        Some(&pw),
-    );
-    assert_eq!(c.json["verdict"]["finding"], "ntlm-blocked");
-    let ev = c.evidence("ntlm-blocked");
-    assert!(
-        ev.contains("0xC00000BB") && ev.contains("Kerberos would work here"),
-        "{ev}"
-    );
-    // By the alias, Kerberos is not possible either: the SPN finding is why the logon fails.
+    // By name the logon is Kerberos (kerberos_logon.rs); by the alias Kerberos is not possible:
+    // the SPN finding is why the logon fails.
     let alias = format!("rdp-alias.lab.test:{port}");
     let c = check(&lab, "client", &[&alias, "--user", "LAB\\kuser"], Some(&pw));
     assert_eq!(c.finding("kerberos-spn-missing")["severity"], "blocking");
