@@ -317,7 +317,7 @@ fn where_kerberos_is_not_possible_the_logon_falls_back_to_ntlm_and_says_why() {
 
 /// Where Kerberos fails in a way Negotiate does not fall back from, the logon stops before the
 /// server sees a token: a wrong password (KDC_ERR_PREAUTH_FAILED) and an account with only RC4
-/// keys (KDC_ERR_ETYPE_NOSUPP), each with its finding.
+/// keys (KDC_ERR_ETYPE_NOSUPP), each with its finding, blocking.
 #[test]
 fn a_wrong_password_and_an_rc4_only_account_get_no_logon_and_their_findings() {
     let lab = KrbLab::get();
@@ -355,7 +355,14 @@ fn a_wrong_password_and_an_rc4_only_account_get_no_logon_and_their_findings() {
         );
         assert_eq!(l.outcome(), "failed", "{:#}", l.logon());
         assert!(l.logons().is_empty(), "{user}: {:?}", l.events);
-        assert!(l.ids().contains(&finding.to_string()), "{:?}", l.ids());
+        // The KDC's refusal is why the account cannot log on: blocking, the verdict's cause.
+        assert_eq!(l.json["verdict"]["finding"], finding, "{:?}", l.ids());
+        let f = remembered::finding(&l.json, finding);
+        assert_eq!(f["severity"], "blocking", "{f}");
+        assert!(
+            remembered::evidence(f).contains("the logon stopped here"),
+            "{f}"
+        );
     }
 }
 

@@ -39,6 +39,7 @@ pub(super) fn check(obs: &Observations, vars: &Vars, out: &mut Vec<Finding>) {
         found.push(f);
     }
     blocked(k, obs.logon.as_ref(), out, &mut found);
+    stopped(obs.logon.as_ref(), &mut found);
     out.extend(found);
 }
 
@@ -294,6 +295,31 @@ fn not_used(k: &KerberosObservation, vars: &Vars, found: &[Finding]) -> Option<F
     let mut f = finding(FindingId::KerberosNotUsed, vars, ev);
     f.severity = Severity::Info;
     Some(f)
+}
+
+/// When the logon's Kerberos failed where Negotiate does not fall back to NTLM (a wrong
+/// password, no common encryption type), the finding that names the KDC's refusal is why the
+/// account cannot log on: blocking, as a refused password is.
+fn stopped(logon: Option<&LogonObservation>, found: &mut [Finding]) {
+    let Some(choice) = logon
+        .and_then(|l| l.choice.as_ref())
+        .filter(|c| c.package == Package::None)
+    else {
+        return;
+    };
+    let id = match choice.reason {
+        PackageReason::PreauthFailed => FindingId::KerberosPreauthFailed,
+        PackageReason::EtypeUnsupported => FindingId::KerberosEtypeUnsupported,
+        PackageReason::ClockSkew => FindingId::KerberosClockSkew,
+        _ => return,
+    };
+    for f in found.iter_mut().filter(|f| f.id == id.as_str()) {
+        f.severity = Severity::Blocking;
+        f.evidence.push(format!(
+            "the logon stopped here, before the server saw a token: {}",
+            choice.detail
+        ));
+    }
 }
 
 /// When the server refused the NTLM logon: the Kerberos findings that explain the fallback are

@@ -255,7 +255,7 @@ fn after_failure(seen: &Seen, error: Option<&sspi::Error>, spn: &str, kdc: &str)
             return chose(
                 Used::Ntlm,
                 R::KdcUnreachable,
-                format!("the KDC {kdc} did not answer ({why}), so no ticket: NTLM"),
+                format!("no ticket from the KDC {kdc} ({why}), so NTLM"),
             );
         }
         let why = error.map_or_else(String::new, |e| format!(": {e}"));
@@ -433,5 +433,66 @@ pub(crate) async fn package(
                 decided.clone(),
             )?))
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn error(code: u32) -> KrbError {
+        KrbError {
+            code,
+            stime: jiff::Timestamp::now().as_second() - 1200,
+            susec: 0,
+            e_text: None,
+            realm: "LAB.TEST".to_string(),
+            sname: "krbtgt/LAB.TEST".to_string(),
+            pa_types: Vec::new(),
+            etype_info: Vec::new(),
+            nt_status: None,
+        }
+    }
+
+    fn after(codes: &[u32], answers: usize) -> (Used, PackageReason, String) {
+        let seen = Seen {
+            answers,
+            errors: codes.iter().map(|c| error(*c)).collect(),
+            failures: vec!["the KDC did not answer: connect timed out".to_string()],
+        };
+        let c = after_failure(
+            &seen,
+            None,
+            "TERMSRV/rdp-alias.lab.test",
+            "tcp://198.18.65.10:88",
+        );
+        (c.package, c.reason, c.detail)
+    }
+
+    /// Negotiate's fall-backs (issue 25): NTLM where Kerberos is not possible, none where it
+    /// failed for a reason NTLM would not fix; the KRB-ERROR after PREAUTH_REQUIRED decides.
+    #[test]
+    fn the_kdc_answers_decide_the_fallback() {
+        let (p, r, d) = after(&[25, 7], 2);
+        assert_eq!((p, r), (Used::Ntlm, PackageReason::SpnMissing));
+        assert!(d.contains("no SPN TERMSRV/rdp-alias.lab.test"), "{d}");
+        assert_eq!(after(&[25, 24], 2).0, Used::None);
+        assert_eq!(after(&[25, 24], 2).1, PackageReason::PreauthFailed);
+        assert_eq!(after(&[25, 14], 2).1, PackageReason::EtypeUnsupported);
+        assert_eq!(after(&[6], 1).0, Used::Ntlm);
+        let (p, r, d) = after(&[25, 37], 2);
+        assert_eq!((p, r), (Used::Ntlm, PackageReason::ClockSkew));
+        assert!(d.contains("its clock is -120"), "{d}");
+        let (p, r, d) = after(&[], 0);
+        assert_eq!((p, r), (Used::Ntlm, PackageReason::KdcUnreachable));
+        assert!(d.contains("connect timed out"), "{d}");
+    }
+
+    /// Only a KRB-ERROR is taken as one, framed or bare, and garbage is none.
+    #[test]
+    fn krb_errors_are_read_framed_or_bare() {
+        assert!(krb_error(&[]).is_none());
+        assert!(krb_error(&[0x7e, 0x00, 0x01]).is_none());
+        assert!(krb_error(&[0, 0, 0, 3, 0x30, 0x01, 0x00]).is_none());
     }
 }
