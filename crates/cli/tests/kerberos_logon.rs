@@ -240,6 +240,9 @@ fn full_by_name_delegates_over_kerberos_only_to_a_proven_host() {
     assert_ne!(l.logon()["delegated"], true, "{:#}", l.logon());
 }
 
+/// A fall-back case: namespace, how, target, reason, extra arguments, words of the reason.
+type Fallback<'a> = (&'a str, How<'a>, &'a str, &'a str, &'a [&'a str], &'a str);
+
 /// Where Kerberos is not possible, the logon falls back to NTLM as Windows does, and says why:
 /// by address, by an alias without SPN, from the VPN where the KDC does not answer, and with the
 /// client's clock 20 minutes ahead. The stand-in accepts the NTLM logon each time.
@@ -253,7 +256,7 @@ fn where_kerberos_is_not_possible_the_logon_falls_back_to_ntlm_and_says_why() {
         skew: Some("+20m"),
         ..How::default()
     };
-    let cases: [(&str, How<'_>, &str, &str, &[&str], &str); 4] = [
+    let cases: [Fallback<'_>; 4] = [
         (
             "client",
             How::default(),

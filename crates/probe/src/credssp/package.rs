@@ -5,7 +5,7 @@
 //! the exchange established seal and unseal the public-key binding and the credentials.
 //!
 //! Which package runs is configuration ([`Choice`]): NTLM alone, or Negotiate as a Windows
-//! client runs it (`super::negotiate`: Kerberos, as `sspi`'s Negotiate limited to Kerberos, so
+//! client runs it (the negotiate module: Kerberos, as `sspi`'s Negotiate limited to Kerberos, so
 //! the token is SPNEGO as mstsc sends it, when a ticket for TERMSRV/<name> can be had; NTLM
 //! otherwise, with the reason). Both are the same `sspi::credssp::SspiContext` with another
 //! variant and a KDC client. Everything that depends on the package (its name, what its tokens
@@ -151,7 +151,7 @@ pub(crate) fn ntlm(identity: sspi::AuthIdentity, spn: String) -> Result<SspiPack
 /// KDC requests addressed to `kdc_url` (`tcp://`, `udp://`, or a KDC proxy's `https://`). It is
 /// `sspi`'s Negotiate limited to Kerberos ("kerberos,!ntlm"), so the first token is the SPNEGO
 /// NegTokenInit with the AP-REQ that mstsc sends, and a Kerberos failure is an error rather than
-/// `sspi`'s own silent fall-back to NTLM (`super::negotiate` falls back, saying why).
+/// `sspi`'s own silent fall-back to NTLM (the negotiate module falls back, saying why).
 pub(crate) fn kerberos(
     identity: sspi::AuthIdentity,
     spn: String,
