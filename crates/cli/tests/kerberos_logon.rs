@@ -184,6 +184,59 @@ fn by_name_the_logon_is_kerberos_and_the_stand_in_verifies_pubkeyauth() {
     }
 }
 
+/// From the VPN, where port 88 is dropped, the KDC proxy (MS-KKDCP over HTTPS, its certificate
+/// verified against the lab CA) carries the logon's AS and TGS exchanges: Kerberos again, and the
+/// proxy's log shows the requests.
+#[test]
+fn through_the_kdc_proxy_the_vpn_client_logs_on_with_kerberos() {
+    let lab = KrbLab::get();
+    let _one = SERIAL.lock().unwrap_or_else(|p| p.into_inner());
+    let pw = password(&lab, "normal");
+    let proxy = lab.s("/kdc_proxy/url");
+    let log = lab.s("/kdc_proxy/log");
+    let before = std::fs::read_to_string(&log)
+        .unwrap_or_default()
+        .lines()
+        .count();
+    let with_ca = How {
+        ca: true,
+        ..How::default()
+    };
+    let l = logon(
+        &lab,
+        "vpn",
+        with_ca,
+        ("rdp-k.lab.test", "normal"),
+        "kuser@LAB.TEST",
+        &pw,
+        &["--kdc-proxy", &proxy, "--timeout", "2"],
+    );
+    assert_eq!(
+        l.package(),
+        ("Kerberos".into(), "ticket-issued".into()),
+        "{:#}",
+        l.logon()
+    );
+    assert_eq!(l.outcome(), "accepted", "{:#}", l.logon());
+    let kdcs: Vec<&str> = l.logon()["kdc_exchanges"]
+        .as_array()
+        .map(|a| a.iter().filter_map(|e| e["kdc"].as_str()).collect())
+        .unwrap_or_default();
+    assert!(
+        !kdcs.is_empty() && kdcs.iter().all(|k| k.starts_with("https://")),
+        "{kdcs:?}"
+    );
+    let after = std::fs::read_to_string(&log)
+        .unwrap_or_default()
+        .lines()
+        .count();
+    assert!(after > before, "the KDC proxy logged no request");
+    assert_eq!(
+        l.logons().first().map(|e| e["package"].clone()),
+        Some("kerberos".into())
+    );
+}
+
 /// `--full --user` by name delegates over Kerberos once the stand-in proved itself: Kerberos
 /// mutual authentication (its AP-REP, which only a holder of TERMSRV/rdp-k.lab.test's key can
 /// make) and its pubKeyAuth over this TLS key, as a Windows client takes a Kerberos-authenticated

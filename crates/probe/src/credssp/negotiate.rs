@@ -488,6 +488,62 @@ mod tests {
         assert!(d.contains("connect timed out"), "{d}");
     }
 
+    fn start<'a>(
+        choice: &'a Choice,
+        name: Option<&'a str>,
+        user: &'a str,
+        interception: &'a [String],
+    ) -> Start<'a> {
+        Start {
+            choice,
+            server_name: name,
+            address: IpAddr::from([198, 18, 65, 20]),
+            user,
+            challenge: None,
+            interception,
+            server_proven: false,
+            budget: Budget::new(std::time::Duration::from_millis(200), None),
+        }
+    }
+
+    fn ntlm_because(plan: Plan) -> (PackageReason, String) {
+        match plan {
+            Plan::Ntlm(c) => (c.reason, c.detail),
+            Plan::Kerberos { kdc_url, .. } => panic!("Kerberos to {kdc_url}"),
+        }
+    }
+
+    /// Before any I/O: an address, no realm, or signs of interception mean NTLM at once (with the
+    /// reason), and no pre-authentication is ever computed.
+    #[tokio::test]
+    async fn no_kerberos_for_an_address_without_a_realm_or_under_suspicion() {
+        let choice = Choice::negotiate(None, None);
+        let none: Vec<String> = Vec::new();
+        let (r, d) = ntlm_because(plan(&start(&choice, None, "kuser@LAB.TEST", &none)).await);
+        assert_eq!(r, PackageReason::AddressTarget);
+        assert!(d.contains("TERMSRV/198.18.65.20, so NTLM"), "{d}");
+        // A NetBIOS domain nothing maps to a realm (no CHALLENGE here).
+        let (r, d) =
+            ntlm_because(plan(&start(&choice, Some("rdp-k.lab.test"), "LAB\\kuser", &none)).await);
+        assert_eq!(r, PackageReason::NoRealm);
+        assert!(d.contains("\"LAB\""), "{d}");
+        let signs = vec!["the certificate changed".to_string()];
+        let (r, d) = ntlm_because(
+            plan(&start(
+                &choice,
+                Some("rdp-k.lab.test"),
+                "kuser@LAB.TEST",
+                &signs,
+            ))
+            .await,
+        );
+        assert_eq!(r, PackageReason::Undetermined);
+        assert!(
+            d.contains("signs of interception (the certificate changed)"),
+            "{d}"
+        );
+    }
+
     /// Only a KRB-ERROR is taken as one, framed or bare, and garbage is none.
     #[test]
     fn krb_errors_are_read_framed_or_bare() {
