@@ -49,6 +49,16 @@ impl Logon {
         )
     }
 
+    /// Asserts the logon's package and reason.
+    fn expect(&self, package: &str, reason: &str) {
+        assert_eq!(
+            self.package(),
+            (package.to_string(), reason.to_string()),
+            "{:#}",
+            self.logon()
+        );
+    }
+
     fn outcome(&self) -> String {
         self.logon()["outcome"]["kind"]
             .as_str()
@@ -116,6 +126,11 @@ fn logon(
     }
 }
 
+/// `logon` from the client namespace, without more arguments.
+fn plain(lab: &KrbLab, at: (&str, &str), user: &str, password: &str) -> Logon {
+    logon(lab, "client", How::default(), at, user, password, &[])
+}
+
 fn password(lab: &KrbLab, account: &str) -> String {
     lab.s(&format!("/accounts/{account}/password"))
 }
@@ -129,21 +144,8 @@ fn by_name_the_logon_is_kerberos_and_the_stand_in_verifies_pubkeyauth() {
     let _one = SERIAL.lock().unwrap_or_else(|p| p.into_inner());
     let pw = password(&lab, "normal");
     for user in ["LAB\\kuser", "kuser@LAB.TEST"] {
-        let l = logon(
-            &lab,
-            "client",
-            How::default(),
-            ("rdp-k.lab.test", "normal"),
-            user,
-            &pw,
-            &[],
-        );
-        assert_eq!(
-            l.package(),
-            ("Kerberos".into(), "ticket-issued".into()),
-            "{user}: {:#}",
-            l.logon()
-        );
+        let l = plain(&lab, ("rdp-k.lab.test", "normal"), user, &pw);
+        l.expect("Kerberos", "ticket-issued");
         assert_eq!(l.outcome(), "accepted", "{:#}", l.logon());
         assert_eq!(l.logon()["delegated"], false);
         let reason = l.logon()["package_reason"].as_str().unwrap_or_default();
@@ -211,12 +213,7 @@ fn through_the_kdc_proxy_the_vpn_client_logs_on_with_kerberos() {
         &pw,
         &["--kdc-proxy", &proxy, "--timeout", "2"],
     );
-    assert_eq!(
-        l.package(),
-        ("Kerberos".into(), "ticket-issued".into()),
-        "{:#}",
-        l.logon()
-    );
+    l.expect("Kerberos", "ticket-issued");
     assert_eq!(l.outcome(), "accepted", "{:#}", l.logon());
     let kdcs: Vec<&str> = l.logon()["kdc_exchanges"]
         .as_array()
@@ -353,12 +350,7 @@ fn where_kerberos_is_not_possible_the_logon_falls_back_to_ntlm_and_says_why() {
             &pw,
             args,
         );
-        assert_eq!(
-            l.package(),
-            ("NTLM".into(), reason.into()),
-            "{target} from {which}: {:#}",
-            l.logon()
-        );
+        l.expect("NTLM", reason);
         let said = l.logon()["package_reason"].as_str().unwrap_or_default();
         assert!(said.contains(detail), "{reason}: {said}");
         assert_eq!(l.outcome(), "accepted", "{reason}: {:#}", l.logon());
@@ -394,21 +386,8 @@ fn a_wrong_password_and_an_rc4_only_account_get_no_logon_and_their_findings() {
         ),
     ];
     for (user, pw, reason, finding) in cases {
-        let l = logon(
-            &lab,
-            "client",
-            How::default(),
-            ("rdp-k.lab.test", "normal"),
-            user,
-            pw,
-            &[],
-        );
-        assert_eq!(
-            l.package(),
-            ("Kerberos".into(), reason.into()),
-            "{user}: {:#}",
-            l.logon()
-        );
+        let l = plain(&lab, ("rdp-k.lab.test", "normal"), user, pw);
+        l.expect("Kerberos", reason);
         assert_eq!(l.outcome(), "failed", "{:#}", l.logon());
         assert!(l.logons().is_empty(), "{user}: {:?}", l.events);
         // The KDC's refusal is why the account cannot log on: blocking, the verdict's cause.
@@ -423,22 +402,14 @@ fn a_wrong_password_and_an_rc4_only_account_get_no_logon_and_their_findings() {
 }
 
 /// Against the host that refuses NTLM: by name the logon is Kerberos and succeeds; by the alias
-/// without SPN it falls back to NTLM, which the host refuses: `ntlm-blocked`, saying why
-/// Kerberos was not possible.
+/// without SPN and by address it falls back to NTLM, which the host refuses: `ntlm-blocked`,
+/// saying why Kerberos was not possible (and, by address, that the name would work).
 #[test]
 fn ntlm_refused_by_the_server_kerberos_succeeds_and_the_fallback_is_ntlm_blocked() {
     let lab = KrbLab::get();
     let _one = SERIAL.lock().unwrap_or_else(|p| p.into_inner());
     let pw = password(&lab, "normal");
-    let l = logon(
-        &lab,
-        "client",
-        How::default(),
-        ("rdp-k.lab.test", "refuse-ntlm"),
-        "LAB\\kuser",
-        &pw,
-        &[],
-    );
+    let l = plain(&lab, ("rdp-k.lab.test", "refuse-ntlm"), "LAB\\kuser", &pw);
     assert_eq!(l.package().0, "Kerberos", "{:#}", l.logon());
     assert_eq!(l.outcome(), "accepted", "{:#}", l.logon());
     assert!(
@@ -447,27 +418,41 @@ fn ntlm_refused_by_the_server_kerberos_succeeds_and_the_fallback_is_ntlm_blocked
         l.ids()
     );
 
-    let l = logon(
-        &lab,
-        "client",
-        How::default(),
-        ("rdp-alias.lab.test", "refuse-ntlm"),
-        "LAB\\kuser",
-        &pw,
-        &[],
-    );
-    assert_eq!(l.package(), ("NTLM".into(), "spn-missing".into()));
-    assert_eq!(
-        l.json["verdict"]["finding"],
-        "ntlm-blocked",
-        "{:?}",
-        l.ids()
-    );
-    let ev = remembered::evidence(remembered::finding(&l.json, "ntlm-blocked"));
-    assert!(ev.contains("no SPN TERMSRV/rdp-alias.lab.test"), "{ev}");
-    assert!(
-        l.logons().iter().any(|e| e["result"] == "ntlm-refused"),
-        "{:?}",
-        l.events
-    );
+    // By the alias and by address NTLM is refused: the finding says why the logon was NTLM, and
+    // by address that the name would have worked.
+    let address = lab.s("/addresses/host");
+    let cases = [
+        (
+            "rdp-alias.lab.test",
+            "spn-missing",
+            "because Kerberos was not possible: no SPN TERMSRV/rdp-alias.lab.test",
+        ),
+        (
+            address.as_str(),
+            "address-target",
+            "by its name the KDC knows TERMSRV/rdp-k.lab.test",
+        ),
+    ];
+    for (target, reason, why) in cases {
+        let l = plain(&lab, (target, "refuse-ntlm"), "LAB\\kuser", &pw);
+        l.expect("NTLM", reason);
+        assert_eq!(
+            l.json["verdict"]["finding"],
+            "ntlm-blocked",
+            "{:?}",
+            l.ids()
+        );
+        let ev = remembered::evidence(remembered::finding(&l.json, "ntlm-blocked"));
+        assert!(ev.contains(why), "{ev}");
+        if reason == "spn-missing" {
+            // The SPN finding is why the logon fails here.
+            let f = remembered::finding(&l.json, "kerberos-spn-missing");
+            assert_eq!(f["severity"], "blocking", "{f}");
+        }
+        assert!(
+            l.logons().iter().any(|e| e["result"] == "ntlm-refused"),
+            "{:?}",
+            l.events
+        );
+    }
 }

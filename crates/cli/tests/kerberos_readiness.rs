@@ -587,24 +587,6 @@ fn a_wrong_password_and_rc4_only_accounts() {
     );
 }
 
-#[test]
-fn ntlm_refused_by_the_server_by_an_alias_is_ntlm_blocked_and_says_why() {
-    let lab = KrbLab::get();
-    let _one = CLIENT.lock().unwrap_or_else(|p| p.into_inner());
-    let pw = password(&lab, "normal");
-    let port = lab.doc["session_hosts"]
-        .as_array()
-        .and_then(|a| a.iter().find(|h| h["mode"] == "refuse-ntlm"))
-        .map(|h| h["port"].to_string())
-        .expect("the refuse-ntlm session host");
-    // By name the logon is Kerberos (kerberos_logon.rs); by the alias Kerberos is not possible:
-    // the SPN finding is why the logon fails.
-    let alias = format!("rdp-alias.lab.test:{port}");
-    let c = check(&lab, "client", &[&alias, "--user", "LAB\\kuser"], Some(&pw));
-    assert_eq!(c.finding("kerberos-spn-missing")["severity"], "blocking");
-    c.expect("ntlm-blocked", "the logon fell back to NTLM because Kerberos was not possible: no SPN TERMSRV/rdp-alias.lab.test");
-}
-
 /// Set in the copy of this test binary that runs inside the client namespace.
 const IN_NAMESPACE: &str = "RDPDOCTOR_TEST_IN_KRB_CLIENT_NS";
 

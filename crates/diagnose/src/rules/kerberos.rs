@@ -342,9 +342,15 @@ fn blocked(
         .and_then(|l| l.choice.as_ref())
         .filter(|c| c.package == Package::Ntlm);
     let line = match (negotiated, k.package.package) {
+        // The readiness checks' detail, when they agree on the reason, says more (by address:
+        // whether the name would have worked).
         (Some(c), _) => format!(
             "the logon fell back to NTLM because Kerberos was not possible: {}",
-            c.detail
+            if k.package.reason == c.reason {
+                &k.package.detail
+            } else {
+                &c.detail
+            }
         ),
         (None, Package::Kerberos) => format!(
             "Kerberos would work here ({}); this logon used NTLM only (as configured), so connect with a Kerberos client (mstsc by this name) to log on",
