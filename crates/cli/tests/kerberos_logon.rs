@@ -18,11 +18,17 @@ mod remembered;
 
 use krblab::{in_ns, How, KrbLab};
 use serde_json::Value;
-use std::sync::Mutex;
+use std::sync::{Mutex, MutexGuard};
 use std::time::{Duration, Instant};
 
 /// One check at a time: each reads only the stand-in events its own logon caused.
 static SERIAL: Mutex<()> = Mutex::new(());
+
+/// The running lab, and this test's turn.
+fn lab() -> (KrbLab, MutexGuard<'static, ()>) {
+    let turn = SERIAL.lock().unwrap_or_else(|p| p.into_inner());
+    (KrbLab::get(), turn)
+}
 
 struct Logon {
     json: Value,
@@ -140,8 +146,7 @@ fn password(lab: &KrbLab, account: &str) -> String {
 /// and verified pubKeyAuth, and this client verified the stand-in's. No finding accuses anything.
 #[test]
 fn by_name_the_logon_is_kerberos_and_the_stand_in_verifies_pubkeyauth() {
-    let lab = KrbLab::get();
-    let _one = SERIAL.lock().unwrap_or_else(|p| p.into_inner());
+    let (lab, _one) = lab();
     let pw = password(&lab, "normal");
     for user in ["LAB\\kuser", "kuser@LAB.TEST"] {
         let l = plain(&lab, ("rdp-k.lab.test", "normal"), user, &pw);
@@ -191,8 +196,7 @@ fn by_name_the_logon_is_kerberos_and_the_stand_in_verifies_pubkeyauth() {
 /// proxy's log shows the requests.
 #[test]
 fn through_the_kdc_proxy_the_vpn_client_logs_on_with_kerberos() {
-    let lab = KrbLab::get();
-    let _one = SERIAL.lock().unwrap_or_else(|p| p.into_inner());
+    let (lab, _one) = lab();
     let pw = password(&lab, "normal");
     let proxy = lab.s("/kdc_proxy/url");
     let log = lab.s("/kdc_proxy/log");
@@ -242,19 +246,21 @@ fn through_the_kdc_proxy_the_vpn_client_logs_on_with_kerberos() {
 /// TSCredentials.
 #[test]
 fn full_by_name_delegates_over_kerberos_only_to_a_proven_host() {
-    let lab = KrbLab::get();
-    let _one = SERIAL.lock().unwrap_or_else(|p| p.into_inner());
+    let (lab, _one) = lab();
     let pw = password(&lab, "normal");
     let target = ("rdp-k.lab.test", "normal");
-    let l = logon(
-        &lab,
-        "client",
-        How::default(),
-        target,
-        "LAB\\kuser",
-        &pw,
-        &["--full"],
-    );
+    let full = |password: &str| {
+        logon(
+            &lab,
+            "client",
+            How::default(),
+            target,
+            "LAB\\kuser",
+            password,
+            &["--full"],
+        )
+    };
+    let l = full(&pw);
     assert_eq!(l.package().0, "Kerberos", "{:#}", l.logon());
     assert_eq!(l.logon()["delegated"], true, "{:#}", l.json["observations"]);
     let ev = l
@@ -270,16 +276,8 @@ fn full_by_name_delegates_over_kerberos_only_to_a_proven_host() {
     assert_eq!(ev["credentials"]["password_empty"], false, "{ev}");
 
     let canary = format!("Canary-{}-Pw!", std::process::id());
-    let l = logon(
-        &lab,
-        "client",
-        How::default(),
-        target,
-        "LAB\\kuser",
-        &canary,
-        &["--full"],
-    );
-    assert_eq!(l.package(), ("Kerberos".into(), "preauth-failed".into()));
+    let l = full(&canary);
+    l.expect("Kerberos", "preauth-failed");
     assert!(
         l.events
             .iter()
@@ -298,8 +296,7 @@ type Fallback<'a> = (&'a str, How<'a>, &'a str, &'a str, &'a [&'a str], &'a str)
 /// client's clock 20 minutes ahead. The stand-in accepts the NTLM logon each time.
 #[test]
 fn where_kerberos_is_not_possible_the_logon_falls_back_to_ntlm_and_says_why() {
-    let lab = KrbLab::get();
-    let _one = SERIAL.lock().unwrap_or_else(|p| p.into_inner());
+    let (lab, _one) = lab();
     let pw = password(&lab, "normal");
     let address = lab.s("/addresses/host");
     let skewed = How {
@@ -368,8 +365,7 @@ fn where_kerberos_is_not_possible_the_logon_falls_back_to_ntlm_and_says_why() {
 /// keys (KDC_ERR_ETYPE_NOSUPP), each with its finding, blocking.
 #[test]
 fn a_wrong_password_and_an_rc4_only_account_get_no_logon_and_their_findings() {
-    let lab = KrbLab::get();
-    let _one = SERIAL.lock().unwrap_or_else(|p| p.into_inner());
+    let (lab, _one) = lab();
     let rc4 = password(&lab, "rc4_only");
     let cases = [
         (
@@ -406,8 +402,7 @@ fn a_wrong_password_and_an_rc4_only_account_get_no_logon_and_their_findings() {
 /// saying why Kerberos was not possible (and, by address, that the name would work).
 #[test]
 fn ntlm_refused_by_the_server_kerberos_succeeds_and_the_fallback_is_ntlm_blocked() {
-    let lab = KrbLab::get();
-    let _one = SERIAL.lock().unwrap_or_else(|p| p.into_inner());
+    let (lab, _one) = lab();
     let pw = password(&lab, "normal");
     let l = plain(&lab, ("rdp-k.lab.test", "refuse-ntlm"), "LAB\\kuser", &pw);
     assert_eq!(l.package().0, "Kerberos", "{:#}", l.logon());
