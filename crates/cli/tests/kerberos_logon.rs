@@ -388,6 +388,9 @@ fn a_wrong_password_and_an_rc4_only_account_get_no_logon_and_their_findings() {
         assert!(l.logons().is_empty(), "{user}: {:?}", l.events);
         // The KDC's refusal is why the account cannot log on: blocking, the verdict's cause.
         assert_eq!(l.json["verdict"]["finding"], finding, "{:?}", l.ids());
+        // The verdict says how far the check went: to the KDC, not to the server.
+        let scope = l.json["verdict"]["scope"].as_str().unwrap_or_default();
+        assert!(scope.contains("up to the KDC, which refused it"), "{scope}");
         let f = remembered::finding(&l.json, finding);
         assert_eq!(f["severity"], "blocking", "{f}");
         assert!(

@@ -282,11 +282,14 @@ pub(crate) fn facts(obs: &Observations) -> Option<NlaFacts> {
     }
     if let Some(l) = &obs.logon {
         f.logon_withheld = matches!(l.outcome, LogonOutcome::Withheld { .. });
-        f.logon_unproven = !f.logon_withheld && !l.outcome.is_verdict();
-        // The package Negotiate chose, and why (absent when it was configured).
+        f.logon_refused_by_kdc = stopped_at_kdc(l).is_some();
+        f.logon_unproven = !f.logon_withheld && !f.logon_refused_by_kdc && !l.outcome.is_verdict();
+        // The package Negotiate chose, and why (absent when it was configured, and said by the
+        // summary itself when Kerberos stopped at the KDC).
         let package = l
             .choice
             .as_ref()
+            .filter(|_| stopped_at_kdc(l).is_none())
             .map(|c| format!("; {}: {}", l.package, c.detail))
             .unwrap_or_default();
         f.logon = Some(format!("{}: {}{package}", l.user, logon_summary(l)));
@@ -297,6 +300,9 @@ pub(crate) fn facts(obs: &Observations) -> Option<NlaFacts> {
 /// How the logon ended, in words (after the account name): the server's verdict, or why there
 /// is none. Shared by the NLA details and the `--full` session's ending.
 pub(crate) fn logon_summary(l: &LogonObservation) -> String {
+    if let Some(why) = stopped_at_kdc(l) {
+        return format!("NOT tried with the server: Kerberos stopped at the KDC ({why})");
+    }
     match &l.outcome {
         LogonOutcome::Accepted if l.delegated => {
             "accepted (pubKeyAuth verified); TSCredentials delegated (--full)".to_string()
@@ -333,6 +339,16 @@ pub(crate) fn logon_summary(l: &LogonObservation) -> String {
             "NOT tried: the NTLM AUTHENTICATE was withheld (signs of interception, see interception-suspected)".to_string()
         }
     }
+}
+
+/// Why the logon's Kerberos failed at the KDC where Negotiate does not fall back (a wrong
+/// password, no common encryption type): the server saw no token.
+fn stopped_at_kdc(l: &LogonObservation) -> Option<&str> {
+    let c = l
+        .choice
+        .as_ref()
+        .filter(|c| c.package == rdpdoctor_observations::Package::None)?;
+    matches!(l.outcome, LogonOutcome::Failed { .. }).then_some(c.detail.as_str())
 }
 
 /// Whether `p` comes before CredSSP itself (the logon connection did not get that far).
