@@ -18,17 +18,16 @@ const WINDOWS_RRC: usize = 28;
 /// package then says why it cannot read it).
 pub(crate) fn with_windows_rotation(sealed: &[u8]) -> Vec<u8> {
     let mut token = sealed.to_vec();
-    let (Some(id), Some(ec), Some(rrc)) = (
-        token.get(0..2),
+    let field = |at: usize| {
         token
-            .get(4..6)
-            .map(|b| usize::from(u16::from_be_bytes([b[0], b[1]]))),
-        token
-            .get(6..8)
-            .map(|b| usize::from(u16::from_be_bytes([b[0], b[1]]))),
-    ) else {
+            .get(at..at + 2)
+            .and_then(|b| <[u8; 2]>::try_from(b).ok())
+            .map(|b| usize::from(u16::from_be_bytes(b)))
+    };
+    let (Some(ec), Some(rrc)) = (field(4), field(6)) else {
         return token;
     };
+    let id = token.get(0..2).unwrap_or_default();
     if id != WRAP_TOK_ID || token.len() <= HEADER_LEN {
         return token;
     }
