@@ -5,9 +5,11 @@
 //! whose event log says which package it saw and whether pubKeyAuth verified. Kerberos by name;
 //! NTLM, with the reason, by address, by an alias without SPN, with the KDC unreachable and with
 //! a skewed clock; no logon where Negotiate does not fall back (wrong password, RC4-only
-//! account); `ntlm-blocked` where the server refuses the NTLM fall-back.
+//! account); `ntlm-blocked` where the server refuses the NTLM fall-back; the KDC proxy from the
+//! VPN; and a hostile host (a test-owned script in the lab's server namespace) whose answers to
+//! the AP-REQ are malformed, never a panic or a delegation.
 //!
-//! Cost: about 15 s (the VPN case waits for its 2 s deadlines; the checks run one at a time so
+//! Cost: about 17 s (the VPN case waits for its 2 s deadlines; the checks run one at a time so
 //! each reads only its own events).
 
 #![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)] // tests: a failed assumption is a failed test
@@ -452,5 +454,112 @@ fn ntlm_refused_by_the_server_kerberos_succeeds_and_the_fallback_is_ntlm_blocked
             "{:?}",
             l.events
         );
+    }
+}
+
+/// A hostile session host for one test: on 198.18.65.20:PORT in the lab's server namespace (the
+/// address rdp-k.lab.test resolves to, so the logon's Kerberos gets a real ticket for it), it
+/// selects CredSSP, completes TLS with the lab's certificate, and answers the client's first
+/// TSRequest (the AP-REQ) with the negoTokens TOKEN_HEX. A test-owned process, stopped by its PID.
+const HOSTILE: &str = r#"
+import socket, ssl, struct, sys
+address, port, cert, key, token = sys.argv[1], int(sys.argv[2]), sys.argv[3], sys.argv[4], bytes.fromhex(sys.argv[5])
+def der(tag, body):
+    n = len(body)
+    if n < 0x80: return bytes([tag, n]) + body
+    b = n.to_bytes((n.bit_length() + 7) // 8, "big")
+    return bytes([tag, 0x80 | len(b)]) + b + body
+def exact(s, n):
+    out = b""
+    while len(out) < n:
+        c = s.recv(n - len(out))
+        if not c: raise ConnectionError("closed")
+        out += c
+    return out
+def confirm(kind, value):
+    neg = struct.pack("<BBHI", kind, 0, 8, value)
+    x224 = bytes([6 + len(neg), 0xD0, 0, 0, 0x12, 0x34, 0]) + neg
+    return struct.pack(">BBH", 3, 0, 4 + len(x224)) + x224
+reply = der(0x30, der(0xA0, der(0x02, b"\x06")) + der(0xA1, der(0x30, der(0x30, der(0xA0, der(0x04, token))))))
+ctx = ssl.SSLContext(ssl.PROTOCOL_TLS_SERVER)
+ctx.load_cert_chain(cert, key)
+srv = socket.create_server((address, port))
+print("ready", flush=True)
+while True:
+    conn, _ = srv.accept()
+    conn.settimeout(5)
+    try:
+        head = exact(conn, 4)
+        cr = head + exact(conn, struct.unpack(">H", head[2:4])[0] - 4)
+        requested = struct.unpack("<I", cr[-4:])[0] if len(cr) >= 19 and cr[-8] == 1 else 0
+        if not requested & 2:
+            conn.sendall(confirm(3, 5))
+            conn.close()
+            continue
+        conn.sendall(confirm(2, 2))
+        tls = ctx.wrap_socket(conn, server_side=True)
+        first = exact(tls, 2)
+        n = first[1] & 0x7F if first[1] & 0x80 else 0
+        length = int.from_bytes(exact(tls, n), "big") if n else first[1]
+        exact(tls, length)
+        tls.sendall(reply)
+        tls.recv(65536)
+    except Exception:
+        pass
+    finally:
+        conn.close()
+"#;
+
+/// The server's answer to the AP-REQ is hostile (not SPNEGO, a length past its end, a
+/// NegTokenResp that rejects, 60 000 bytes of noise): the logon's Kerberos ends with the
+/// server's token named malformed, nothing panics, and with --full nothing is delegated.
+#[test]
+fn hostile_answers_to_the_kerberos_token_are_malformed_and_nothing_is_delegated() {
+    let (lab, _one) = lab();
+    let pw = password(&lab, "normal");
+    let certs = lab
+        .s("/ca")
+        .replace("lab/state/certs/ca.pem", "lab/kerberos/state/certs");
+    let noise: String = (0..60_000u32)
+        .map(|i| format!("{:02x}", (i.wrapping_mul(2_654_435_761) >> 24) as u8))
+        .collect();
+    let tokens = [
+        "00000000000000000000",
+        "a181ff30",
+        "a1073005a0030a0102",
+        &noise,
+    ];
+    for (i, token) in tokens.iter().enumerate() {
+        let port = 3_395 + i;
+        let mut server = std::process::Command::new("ip")
+            .args(["netns", "exec", &lab.ns("srv"), "python3", "-c", HOSTILE])
+            .args([&lab.s("/addresses/host"), &port.to_string()])
+            .arg(format!("{certs}/rdp-k.pem"))
+            .arg(format!("{certs}/rdp-k.key"))
+            .arg(token)
+            .stdout(std::process::Stdio::piped())
+            .spawn()
+            .expect("python3 runs");
+        let mut ready = String::new();
+        let out = server.stdout.take().expect("stdout");
+        std::io::BufRead::read_line(&mut std::io::BufReader::new(out), &mut ready).ok();
+        assert_eq!(ready.trim(), "ready", "the hostile server did not start");
+        let target = format!("rdp-k.lab.test:{port}");
+        let c = remembered::run_check(
+            in_ns(&lab, "client", How::default()),
+            &[&target, "--user", "kuser@LAB.TEST", "--full"],
+            Some(&pw),
+        );
+        let _ = server.kill();
+        let _ = server.wait();
+        let logon = &c.json["observations"]["logon"];
+        assert_eq!(logon["package"], "Kerberos", "{token:.20}: {logon:#}");
+        assert_eq!(
+            logon["outcome"]["kind"], "malformed",
+            "{token:.20}: {logon:#}"
+        );
+        eprintln!("{token:.20}: {}", logon["outcome"]["reason"]);
+        assert_ne!(logon["delegated"], true, "{logon:#}");
+        assert!(!c.stderr.contains("panicked"), "{}", c.stderr);
     }
 }
