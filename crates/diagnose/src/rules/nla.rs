@@ -303,21 +303,24 @@ pub(crate) fn logon_summary(l: &LogonObservation) -> String {
     if let Some(why) = stopped_at_kdc(l) {
         return format!("NOT tried with the server: Kerberos stopped at the KDC ({why})");
     }
+    let phase_label = |p: NlaPhase| logon_phase(l, p);
     match &l.outcome {
         LogonOutcome::Accepted if l.delegated => {
             "accepted (pubKeyAuth verified); TSCredentials delegated (--full)".to_string()
         }
         LogonOutcome::Accepted => "accepted (pubKeyAuth verified); nothing delegated".to_string(),
         LogonOutcome::ErrorCode { code } => format!("refused, {}", ntstatus_name(*code)),
-        LogonOutcome::ClosedAfterAuthenticate { .. } => {
-            "refused (connection closed after the NTLM AUTHENTICATE)".to_string()
-        }
+        LogonOutcome::ClosedAfterAuthenticate { .. } => format!(
+            "refused (connection closed after the {})",
+            phase_label(NlaPhase::Authenticate)
+        ),
         LogonOutcome::PubKeyAuthMismatch { .. } => {
             "NOT proven: the server's pubKeyAuth did not verify (interception or broken CredSSP)"
                 .to_string()
         }
         LogonOutcome::PubKeyAuthMissing { answer } => format!(
-            "NOT proven: the server answered the NTLM AUTHENTICATE without pubKeyAuth ({answer})"
+            "NOT proven: the server answered the {} without pubKeyAuth ({answer})",
+            phase_label(NlaPhase::Authenticate)
         ),
         LogonOutcome::Malformed { phase, reason, .. } => {
             format!("NOT proven ({}: {reason})", phase_label(*phase))
@@ -338,6 +341,16 @@ pub(crate) fn logon_summary(l: &LogonObservation) -> String {
         LogonOutcome::Withheld { .. } => {
             "NOT tried: the NTLM AUTHENTICATE was withheld (signs of interception, see interception-suspected)".to_string()
         }
+    }
+}
+
+/// A logon's phase in words: NTLM's messages name them, Kerberos's tokens (RFC 4121, in SPNEGO)
+/// are the AP-REQ and the server's AP-REP, then pubKeyAuth.
+fn logon_phase(l: &LogonObservation, p: NlaPhase) -> &'static str {
+    match (l.package.as_str(), p) {
+        ("Kerberos", NlaPhase::Challenge) => "Kerberos AP-REQ and the server's AP-REP",
+        ("Kerberos", NlaPhase::Authenticate) => "Kerberos AP-REQ",
+        _ => phase_label(p),
     }
 }
 
