@@ -34,7 +34,7 @@ pub(super) fn check(obs: &Observations, vars: &Vars, out: &mut Vec<Finding>) {
     kdc(k, vars, &mut found);
     account(k, vars, &mut found);
     service(k, vars, &mut found);
-    skew(k, vars, &mut found);
+    skew(k, obs.logon.as_ref(), vars, &mut found);
     if let Some(f) = not_used(k, vars, &found) {
         found.push(f);
     }
@@ -248,7 +248,12 @@ fn service(k: &KerberosObservation, vars: &Vars, out: &mut Vec<Finding>) {
 }
 
 /// kerberos-clock-skew: the KDC's clock (stime of its KRB-ERROR) against ours.
-fn skew(k: &KerberosObservation, vars: &Vars, out: &mut Vec<Finding>) {
+fn skew(
+    k: &KerberosObservation,
+    logon: Option<&LogonObservation>,
+    vars: &Vars,
+    out: &mut Vec<Finding>,
+) {
     let Some(offset) = k
         .kdc_clock_offset()
         .filter(|o| o.abs() > SKEW_TOLERANCE_SECS)
@@ -279,7 +284,22 @@ fn skew(k: &KerberosObservation, vars: &Vars, out: &mut Vec<Finding>) {
             ev.push("rdpdoctor then retried with the KDC's time (as MIT kinit and sspi do) to check the rest; a client that does not correct its clock fails here".to_string());
         }
     }
-    out.push(finding(FindingId::KerberosClockSkew, vars, ev));
+    let mut f = finding(FindingId::KerberosClockSkew, vars, ev);
+    // The logon fell back to NTLM for it, and the server accepted NTLM: clients connect (with
+    // NTLM); where NTLM is refused, ntlm-blocked makes this blocking again.
+    let fell_back = logon.is_some_and(|l| {
+        matches!(l.outcome, rdpdoctor_observations::LogonOutcome::Accepted)
+            && l.choice
+                .as_ref()
+                .is_some_and(|c| c.package == Package::Ntlm && c.reason == PackageReason::ClockSkew)
+    });
+    if fell_back {
+        f.severity = Severity::Warning;
+        f.evidence.push(
+            "the logon fell back to NTLM for it, and the server accepted NTLM: clients connect, without Kerberos".to_string(),
+        );
+    }
+    out.push(f);
 }
 
 /// kerberos-not-used (info): the package is NTLM for a reason no other finding names.
