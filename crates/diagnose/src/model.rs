@@ -490,6 +490,11 @@ pub struct NlaFacts {
     /// (no pubKeyAuth that verified, no error code): nothing was proven about the credentials.
     #[serde(default, skip_serializing_if = "std::ops::Not::not")]
     pub logon_unproven: bool,
+    /// `--user` was given and the logon's Kerberos was refused by the KDC where Negotiate does
+    /// not fall back (a wrong password, no common encryption type): the server saw no token, and
+    /// the KDC's answer is the verdict on the credentials.
+    #[serde(default, skip_serializing_if = "std::ops::Not::not")]
+    pub logon_refused_by_kdc: bool,
 }
 
 #[cfg(test)]

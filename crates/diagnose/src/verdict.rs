@@ -179,6 +179,9 @@ enum Reach {
     /// `--user`, but the logon ended without a verdict the server proved (no pubKeyAuth that
     /// verified, no error code): nothing is known about the credentials.
     LogonUnproven,
+    /// `--user`: the logon's Kerberos was refused by the KDC where Negotiate does not fall back
+    /// (a wrong password, no common encryption type): the server saw no token.
+    LogonRefusedByKdc,
     /// `--full`: the connection sequence, to the phase named.
     Full {
         phase: String,
@@ -199,6 +202,9 @@ impl Reach {
         if let Some(n) = facts.nla.as_ref().filter(|n| n.logon.is_some()) {
             if n.logon_unproven {
                 return Reach::LogonUnproven;
+            }
+            if n.logon_refused_by_kdc {
+                return Reach::LogonRefusedByKdc;
             }
             if !n.logon_withheld {
                 return Reach::Logon;
@@ -221,9 +227,11 @@ impl Reach {
     fn what_works(&self) -> &'static str {
         match self {
             Reach::Full { up: true, .. } => "the session comes up",
-            Reach::Full { .. } | Reach::Handshake | Reach::Probe | Reach::LogonUnproven => {
-                "the security handshake succeeds"
-            }
+            Reach::Full { .. }
+            | Reach::Handshake
+            | Reach::Probe
+            | Reach::LogonUnproven
+            | Reach::LogonRefusedByKdc => "the security handshake succeeds",
             Reach::Logon => "the security handshake and the logon succeed",
             Reach::Offline => "the evidence shows no fault that stops clients",
             Reach::Unresolved => "nothing was reached",
@@ -235,6 +243,7 @@ impl Reach {
             Reach::Handshake | Reach::Probe => " (logon and session not tested)",
             Reach::Logon => " (session not tested)",
             Reach::LogonUnproven => " (the logon was not proven; session not tested)",
+            Reach::LogonRefusedByKdc => " (the KDC refused the logon; session not tested)",
             Reach::Full { up: false, .. } => " (the full connection did not reach the session)",
             Reach::Unresolved => " (the name did not resolve: nothing was sent to the server)",
             _ => "",
@@ -267,6 +276,7 @@ impl Reach {
             ),
             Reach::Logon => "Tested: the security handshake and the logon up to the server's verdict on the credentials (nothing delegated). Not tested: the session; run rdpdoctor check HOST --full --user 'DOMAIN\\user'.".to_string(),
             Reach::LogonUnproven => "Tested: the security handshake. The logon with --user was tried, but the server gave no verdict it proved (no pubKeyAuth that verified, no error code): nothing is known about the credentials. Not tested: the session.".to_string(),
+            Reach::LogonRefusedByKdc => "Tested: the security handshake and the logon's Kerberos up to the KDC, which refused it (the cause says why); the server saw no token, and Negotiate does not fall back to NTLM from this. Not tested: the session.".to_string(),
             Reach::Full { phase, up: true, ended } => format!(
                 "Tested: the whole connection sequence with --full, up to {phase}; it ended with {ended}."
             ),

@@ -206,6 +206,14 @@ pub struct LogonObservation {
     /// Why this package ran: the configured one, the default, a fallback.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub package_reason: Option<String>,
+    /// The package and its reason as the logon's own negotiation decided them (Kerberos when a
+    /// ticket for TERMSRV/<name> could be had, NTLM otherwise, as Windows' Negotiate does);
+    /// absent when the package was configured rather than negotiated (and in older documents).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub choice: Option<crate::PackageChoice>,
+    /// The KDC round trips the logon's Kerberos package made (AS and TGS exchanges), recorded.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub kdc_exchanges: Vec<crate::KdcExchange>,
     /// Whether TSCredentials (the password, encrypted) were sent to the server: only with
     /// `--full`.
     pub delegated: bool,

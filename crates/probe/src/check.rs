@@ -154,6 +154,7 @@ async fn probe_host(
         rdpdoctor_observations::NlaOutcome::Challenge { info } => Some(info.clone()),
         _ => None,
     });
+    trust.challenge = challenge.clone();
     trust.signs = crate::intercept::signs_before_logon(
         &obs.negotiation,
         obs.tls.as_ref().and_then(|t| t.certificate.as_ref()),

@@ -400,13 +400,15 @@ async fn credssp(
         o if o.is_verdict() => Some(SessionOutcome::LogonRefused),
         _ => Some(SessionOutcome::LogonUnproven),
     };
-    *logon = Some(LogonObservation {
+    let mut observed = LogonObservation {
         delegated,
         ts_request_version: progress.version,
         elapsed_ms: elapsed_ms(t),
         outcome,
         ..nla::observation(full.host, creds)
-    });
+    };
+    nla::record_package(&mut observed, &mut progress);
+    *logon = Some(observed);
     ended.map_or(Ok(()), Err)
 }
 

@@ -8,6 +8,7 @@
 //! must be withheld (the signs of interception, `intercept.rs`).
 
 use crate::credssp::machine::Machine;
+use crate::credssp::negotiate;
 use crate::credssp::package::{self, Package};
 use crate::credssp::{self, Logon, Progress};
 use crate::elapsed_ms;
@@ -19,6 +20,7 @@ use rdpdoctor_observations::{
     protocol, LogonObservation, LogonOutcome, NegotiationAttempt, NlaObservation, NlaOutcome,
     NlaPhase, OpenFailure, RouteFailure, TlsOutcome, Transport,
 };
+use std::sync::{Arc, Mutex};
 use std::time::Instant;
 
 /// What the NLA probes request: like mstsc, TLS, CredSSP and CredSSP with Early User
@@ -133,6 +135,8 @@ pub(crate) fn observation(host: &Host, creds: &Credentials) -> LogonObservation 
         user: creds.user().to_string(),
         package: host.credssp.kind.name().to_string(),
         package_reason: Some(host.credssp.why.clone()),
+        choice: None,
+        kdc_exchanges: Vec::new(),
         delegated: false,
         ts_request_version: None,
         elapsed_ms: 0.0,
@@ -167,6 +171,7 @@ pub(crate) async fn logon(
             )
             .await;
             obs.ts_request_version = progress.version;
+            record_package(&mut obs, &mut progress);
             tls::close(&mut open.tls).await;
             outcome
         }
@@ -231,16 +236,30 @@ pub(crate) async fn authenticate(
             .clone()
             .unwrap_or_else(|| host.address.ip().to_string())
     );
-    let machine = match package::build(&host.credssp, identity, spn)
+    let budget =
+        crate::kdc::Budget::new(host.timeout(), host.remaining().map(|r| Instant::now() + r));
+    let start = negotiate::Start {
+        choice: &host.credssp,
+        server_name: host.server_name.as_deref(),
+        address: host.address.ip(),
+        user: creds.user(),
+        challenge: trust.challenge.as_ref(),
+        interception: &trust.signs,
+        server_proven: trust
+            .probed
+            .as_ref()
+            .is_some_and(|(_, i)| i.verified_for_target || i.matched_pin.is_some()),
+        budget,
+    };
+    let decided = Arc::new(Mutex::new(None));
+    let machine = match negotiate::package(&start, identity, spn, &decided)
+        .await
         .and_then(|p| Machine::new(p, public_key.to_vec()))
     {
         Ok(m) => m,
         Err(e) => return failed(format!("CredSSP client: {e}")),
     };
-    let mut kdc = package::kdc_client(
-        &host.credssp,
-        crate::kdc::Budget::new(host.timeout(), host.remaining().map(|r| Instant::now() + r)),
-    );
+    let mut kdc = package::kdc_client(&host.credssp, budget);
     let logon = Logon {
         machine,
         kdc: kdc.as_mut(),
@@ -250,7 +269,25 @@ pub(crate) async fn authenticate(
     let leaf = tls.ssl().peer_certificate();
     let withhold =
         |package: &dyn Package, token: &[u8]| withhold(leaf.as_deref(), package, token, trust);
-    credssp::logon(tls, logon, &withhold, progress).await
+    let outcome = credssp::logon(tls, logon, &withhold, progress).await;
+    progress.choice = decided.lock().ok().and_then(|d| d.clone());
+    progress.kdc_exchanges = kdc.take_exchanges();
+    outcome
+}
+
+/// Records in `obs` the package the logon used and why, and its KDC round trips.
+pub(crate) fn record_package(obs: &mut LogonObservation, progress: &mut Progress) {
+    if let Some(choice) = progress.choice.take() {
+        obs.package = match choice.package {
+            rdpdoctor_observations::Package::Ntlm => "NTLM",
+            // Kerberos was used, or failed where Negotiate does not fall back.
+            _ => "Kerberos",
+        }
+        .to_string();
+        obs.package_reason = Some(choice.detail.clone());
+        obs.choice = Some(choice);
+    }
+    obs.kdc_exchanges = std::mem::take(&mut progress.kdc_exchanges);
 }
 
 /// The signs that withhold the last token on this connection, if any: those gathered before it
@@ -262,7 +299,9 @@ fn withhold(
     token: &[u8],
     trust: &crate::Trust,
 ) -> Option<Vec<String>> {
-    if leaf.is_some_and(|l| crate::intercept::pinned_match(l, trust)) {
+    if !package.answer_is_crackable()
+        || leaf.is_some_and(|l| crate::intercept::pinned_match(l, trust))
+    {
         return None;
     }
     let described = leaf.and_then(|l| crate::certificate::describe(l, 1).ok());

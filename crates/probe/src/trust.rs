@@ -36,6 +36,9 @@ pub struct Trust {
     /// check, so that the logon connection, which sees only its leaf, knows the same leaf's chain
     /// verified or matched a CA pin.
     pub probed: Option<(String, ChainIdentity)>,
+    /// The server's NTLM CHALLENGE read before the logon (filled in by the check): a negotiated
+    /// logon maps `DOMAIN\user` to a realm with it, as the readiness checks do.
+    pub challenge: Option<rdpdoctor_observations::NtlmInfo>,
 }
 
 impl Trust {

@@ -202,8 +202,11 @@ pub(crate) fn prepare(args: &CheckArgs, hosts: &str) -> Result<Prepared, String>
         )),
         hold,
         clients: args.clients,
-        // NTLM, the one package offered (a Kerberos option chooses another here).
-        credssp: Default::default(),
+        // As Windows: Kerberos when a ticket for TERMSRV/<name> can be had, NTLM otherwise.
+        credssp: rdpdoctor_probe::CredsspChoice::negotiate(
+            args.kerberos.kdc.clone(),
+            args.kerberos.kdc_proxy.clone(),
+        ),
     };
     Ok(Prepared { ctx, options })
 }

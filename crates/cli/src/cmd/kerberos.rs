@@ -1,6 +1,7 @@
-//! `check`'s Kerberos readiness: the `--kdc` and `--kdc-proxy` flags, and the one call that runs
-//! the readiness checks after the connection probes (they need the server's NTLM CHALLENGE and
-//! what the check concluded about interception).
+//! `check`'s Kerberos readiness: the `--kdc` and `--kdc-proxy` flags (which the logon's
+//! Negotiate uses too), and the one call that runs the readiness checks after the connection
+//! probes (they need the server's NTLM CHALLENGE, what the check concluded about interception,
+//! and the KDC round trips of the logon, which they do not repeat).
 
 use rdpdoctor_observations::{LogonOutcome, Observations, Target};
 use rdpdoctor_probe::kdc::{self, Budget, KdcSpec, ProxyUrl, ReadinessInput};
@@ -60,6 +61,12 @@ pub(crate) async fn readiness(
         kdc_proxy: args.kdc_proxy.as_ref(),
         interception: &interception,
         server_proven,
+        // What the logon's Kerberos package already asked the KDC is not asked again.
+        logon_exchanges: obs
+            .logon
+            .as_ref()
+            .map(|l| l.kdc_exchanges.as_slice())
+            .unwrap_or_default(),
         budget: Budget::new(
             options.timeout,
             Some(Instant::now() + options.timeout * PHASES),

@@ -343,6 +343,8 @@ mod tests {
                 user: "LAB\\u".into(),
                 package: "NTLM".into(),
                 package_reason: None,
+                choice: None,
+                kdc_exchanges: Vec::new(),
                 delegated: false,
                 ts_request_version: Some(6),
                 elapsed_ms: 1.0,

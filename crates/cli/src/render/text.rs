@@ -363,8 +363,8 @@ fn nla(out: &mut String, n: &rdpdoctor_diagnose::NlaFacts) {
 }
 
 /// The Kerberos readiness section (`observations.kerberos`), after the report: which package a
-/// Windows client would use and why, said next to the package this check's own logon used (NTLM
-/// until rdpdoctor's Kerberos logon exists), then the realm, the KDCs and every exchange.
+/// Windows client would use and why, said next to the package this check's own logon used (its
+/// own Negotiate: Kerberos or NTLM, and why), then the realm, the KDCs and every exchange.
 pub fn kerberos(obs: &rdpdoctor_observations::Observations) -> String {
     use rdpdoctor_observations::{KdcSource, Preauth, RealmSource};
     let Some(k) = &obs.kerberos else {
@@ -373,7 +373,10 @@ pub fn kerberos(obs: &rdpdoctor_observations::Observations) -> String {
     let mut out = String::new();
     let _ = writeln!(out, "\nKerberos readiness:");
     let logon = match &obs.logon {
-        Some(l) => format!("the logon above used {}; ", l.package),
+        Some(l) => match &l.choice {
+            Some(c) => format!("the logon above used {} ({}); ", l.package, c.detail),
+            None => format!("the logon above used {}; ", l.package),
+        },
         None => String::new(),
     };
     let _ = writeln!(

@@ -8,6 +8,7 @@
 use crate::common::workspace_root;
 use serde_json::Value;
 use std::path::PathBuf;
+use std::process::{Command, Stdio};
 
 pub struct KrbLab {
     pub doc: Value,
@@ -51,4 +52,29 @@ impl KrbLab {
     pub fn conf(&self, which: &str) -> String {
         self.s(&format!("/krb5_conf/{which}"))
     }
+}
+
+/// How a check runs: in which namespace, with a skewed clock (`faketime`), trusting the lab CA.
+#[derive(Clone, Copy, Default)]
+pub struct How<'a> {
+    pub skew: Option<&'a str>,
+    pub ca: bool,
+}
+
+/// The real binary in namespace WHICH (`ip netns exec`, bounded by 60 s).
+pub fn in_ns(lab: &KrbLab, which: &str, how: How<'_>) -> Command {
+    let mut c = Command::new("ip");
+    c.args(["netns", "exec", &lab.ns(which), "timeout", "60"]);
+    if let Some(offset) = how.skew {
+        c.args(["faketime", "-f", offset]);
+    }
+    c.arg(env!("CARGO_BIN_EXE_rdpdoctor"))
+        .env("RDPDOCTOR_NO_KNOWN_CERTS", "1")
+        .env_remove("RDPDOCTOR_PASSWORD")
+        .env_remove("SSL_CERT_FILE")
+        .stdin(Stdio::null());
+    if how.ca {
+        c.env("SSL_CERT_FILE", lab.s("/ca"));
+    }
+    c
 }

@@ -12,8 +12,8 @@ use crate::model::{Finding, Severity};
 use crate::FindingId;
 use rdpdoctor_codes::Family;
 use rdpdoctor_observations::{
-    KdcExchange, KdcOutcome, KdcSource, KdcStep, KerberosObservation, Observations, Package,
-    PackageReason, Preauth, SrvOutcome,
+    KdcExchange, KdcOutcome, KdcSource, KdcStep, KerberosObservation, LogonObservation,
+    Observations, Package, PackageReason, Preauth, SrvOutcome,
 };
 
 /// Kerberos's default tolerance between clocks (RFC 4120 5.9.1; Windows' "Maximum tolerance for
@@ -34,11 +34,12 @@ pub(super) fn check(obs: &Observations, vars: &Vars, out: &mut Vec<Finding>) {
     kdc(k, vars, &mut found);
     account(k, vars, &mut found);
     service(k, vars, &mut found);
-    skew(k, vars, &mut found);
+    skew(k, obs.logon.as_ref(), vars, &mut found);
     if let Some(f) = not_used(k, vars, &found) {
         found.push(f);
     }
-    blocked(k, out, &mut found);
+    blocked(k, obs.logon.as_ref(), out, &mut found);
+    stopped(obs.logon.as_ref(), &mut found);
     out.extend(found);
 }
 
@@ -247,7 +248,12 @@ fn service(k: &KerberosObservation, vars: &Vars, out: &mut Vec<Finding>) {
 }
 
 /// kerberos-clock-skew: the KDC's clock (stime of its KRB-ERROR) against ours.
-fn skew(k: &KerberosObservation, vars: &Vars, out: &mut Vec<Finding>) {
+fn skew(
+    k: &KerberosObservation,
+    logon: Option<&LogonObservation>,
+    vars: &Vars,
+    out: &mut Vec<Finding>,
+) {
     let Some(offset) = k
         .kdc_clock_offset()
         .filter(|o| o.abs() > SKEW_TOLERANCE_SECS)
@@ -278,7 +284,22 @@ fn skew(k: &KerberosObservation, vars: &Vars, out: &mut Vec<Finding>) {
             ev.push("rdpdoctor then retried with the KDC's time (as MIT kinit and sspi do) to check the rest; a client that does not correct its clock fails here".to_string());
         }
     }
-    out.push(finding(FindingId::KerberosClockSkew, vars, ev));
+    let mut f = finding(FindingId::KerberosClockSkew, vars, ev);
+    // The logon fell back to NTLM for it, and the server accepted NTLM: clients connect (with
+    // NTLM); where NTLM is refused, ntlm-blocked makes this blocking again.
+    let fell_back = logon.is_some_and(|l| {
+        matches!(l.outcome, rdpdoctor_observations::LogonOutcome::Accepted)
+            && l.choice
+                .as_ref()
+                .is_some_and(|c| c.package == Package::Ntlm && c.reason == PackageReason::ClockSkew)
+    });
+    if fell_back {
+        f.severity = Severity::Warning;
+        f.evidence.push(
+            "the logon fell back to NTLM for it, and the server accepted NTLM: clients connect, without Kerberos".to_string(),
+        );
+    }
+    out.push(f);
 }
 
 /// kerberos-not-used (info): the package is NTLM for a reason no other finding names.
@@ -296,21 +317,66 @@ fn not_used(k: &KerberosObservation, vars: &Vars, found: &[Finding]) -> Option<F
     Some(f)
 }
 
+/// When the logon's Kerberos failed where Negotiate does not fall back to NTLM (a wrong
+/// password, no common encryption type), the finding that names the KDC's refusal is why the
+/// account cannot log on: blocking, as a refused password is.
+fn stopped(logon: Option<&LogonObservation>, found: &mut [Finding]) {
+    let Some(choice) = logon
+        .and_then(|l| l.choice.as_ref())
+        .filter(|c| c.package == Package::None)
+    else {
+        return;
+    };
+    let id = match choice.reason {
+        PackageReason::PreauthFailed => FindingId::KerberosPreauthFailed,
+        PackageReason::EtypeUnsupported => FindingId::KerberosEtypeUnsupported,
+        PackageReason::ClockSkew => FindingId::KerberosClockSkew,
+        _ => return,
+    };
+    for f in found.iter_mut().filter(|f| f.id == id.as_str()) {
+        f.severity = Severity::Blocking;
+        f.evidence.push(format!(
+            "the logon stopped here, before the server saw a token: {}",
+            choice.detail
+        ));
+    }
+}
+
 /// When the server refused the NTLM logon: the Kerberos findings that explain the fallback are
 /// blocking, and ntlm-blocked says what Kerberos would have done here.
-fn blocked(k: &KerberosObservation, out: &mut [Finding], found: &mut [Finding]) {
+fn blocked(
+    k: &KerberosObservation,
+    logon: Option<&LogonObservation>,
+    out: &mut [Finding],
+    found: &mut [Finding],
+) {
     let Some(b) = out
         .iter_mut()
         .find(|f| f.id == FindingId::NtlmBlocked.as_str())
     else {
         return;
     };
-    let line = match k.package.package {
-        Package::Kerberos => format!(
-            "Kerberos would work here ({}); rdpdoctor's own logon speaks only NTLM so far, so connect with a Kerberos client (mstsc by this name) to log on",
+    // The logon's own negotiation says why it used NTLM; the readiness checks what a Windows
+    // client would do (the same, unless the logon was configured to NTLM only).
+    let negotiated = logon
+        .and_then(|l| l.choice.as_ref())
+        .filter(|c| c.package == Package::Ntlm);
+    let line = match (negotiated, k.package.package) {
+        // The readiness checks' detail, when they agree on the reason, says more (by address:
+        // whether the name would have worked).
+        (Some(c), _) => format!(
+            "the logon fell back to NTLM because Kerberos was not possible: {}",
+            if k.package.reason == c.reason {
+                &k.package.detail
+            } else {
+                &c.detail
+            }
+        ),
+        (None, Package::Kerberos) => format!(
+            "Kerberos would work here ({}); this logon used NTLM only (as configured), so connect with a Kerberos client (mstsc by this name) to log on",
             k.package.detail
         ),
-        _ => format!(
+        (None, _) => format!(
             "the logon fell back to NTLM because Kerberos was not possible: {}",
             k.package.detail
         ),

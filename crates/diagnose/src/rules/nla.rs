@@ -136,6 +136,12 @@ fn logon(obs: &Observations, vars: &Vars, out: &mut Vec<Finding>) {
         return;
     };
     let who = format!("account {} ({})", l.user, l.package);
+    // The client's last token before the server's verdict, by package.
+    let token = if l.package == "Kerberos" {
+        "Kerberos AP-REQ"
+    } else {
+        "NTLM AUTHENTICATE"
+    };
     let blocking = |mut f: Finding| {
         // For the account that was typed, a refused logon is the reason it cannot connect.
         f.severity = Severity::Blocking;
@@ -146,7 +152,7 @@ fn logon(obs: &Observations, vars: &Vars, out: &mut Vec<Finding>) {
             FindingId::AuthOk,
             vars,
             vec![format!(
-                "{who}: the server accepted the NTLM AUTHENTICATE and its pubKeyAuth verified; TSCredentials were {}",
+                "{who}: the server accepted the {token} and its pubKeyAuth verified; TSCredentials were {}",
                 if l.delegated { "delegated (--full)" } else { "not sent" }
             )],
         )),
@@ -158,7 +164,7 @@ fn logon(obs: &Observations, vars: &Vars, out: &mut Vec<Finding>) {
                 id,
                 vars,
                 vec![format!(
-                    "{who}: the server answered the NTLM AUTHENTICATE with CredSSP errorCode {}",
+                    "{who}: the server answered the {token} with CredSSP errorCode {}",
                     ntstatus_name(*code)
                 )],
             );
@@ -172,7 +178,7 @@ fn logon(obs: &Observations, vars: &Vars, out: &mut Vec<Finding>) {
             vars,
             vec![
                 format!(
-                    "{who}: the server {} the connection in answer to the NTLM AUTHENTICATE, without a CredSSP errorCode",
+                    "{who}: the server {} the connection in answer to the {token}, without a CredSSP errorCode",
                     if *reset { "reset" } else { "closed" }
                 ),
                 "that is how FreeRDP-based servers and Windows before CredSSP version 3 reject a logon; the reason (wrong password, unknown user, locked, ...) is not on the wire: the server's Security log has it (event 4625)".to_string(),
@@ -276,8 +282,17 @@ pub(crate) fn facts(obs: &Observations) -> Option<NlaFacts> {
     }
     if let Some(l) = &obs.logon {
         f.logon_withheld = matches!(l.outcome, LogonOutcome::Withheld { .. });
-        f.logon_unproven = !f.logon_withheld && !l.outcome.is_verdict();
-        f.logon = Some(format!("{}: {}", l.user, logon_summary(l)));
+        f.logon_refused_by_kdc = stopped_at_kdc(l).is_some();
+        f.logon_unproven = !f.logon_withheld && !f.logon_refused_by_kdc && !l.outcome.is_verdict();
+        // The package Negotiate chose, and why (absent when it was configured, and said by the
+        // summary itself when Kerberos stopped at the KDC).
+        let package = l
+            .choice
+            .as_ref()
+            .filter(|_| stopped_at_kdc(l).is_none())
+            .map(|c| format!("; {}: {}", l.package, c.detail))
+            .unwrap_or_default();
+        f.logon = Some(format!("{}: {}{package}", l.user, logon_summary(l)));
     }
     Some(f)
 }
@@ -285,21 +300,27 @@ pub(crate) fn facts(obs: &Observations) -> Option<NlaFacts> {
 /// How the logon ended, in words (after the account name): the server's verdict, or why there
 /// is none. Shared by the NLA details and the `--full` session's ending.
 pub(crate) fn logon_summary(l: &LogonObservation) -> String {
+    if let Some(why) = stopped_at_kdc(l) {
+        return format!("NOT tried with the server: Kerberos stopped at the KDC ({why})");
+    }
+    let phase_label = |p: NlaPhase| logon_phase(l, p);
     match &l.outcome {
         LogonOutcome::Accepted if l.delegated => {
             "accepted (pubKeyAuth verified); TSCredentials delegated (--full)".to_string()
         }
         LogonOutcome::Accepted => "accepted (pubKeyAuth verified); nothing delegated".to_string(),
         LogonOutcome::ErrorCode { code } => format!("refused, {}", ntstatus_name(*code)),
-        LogonOutcome::ClosedAfterAuthenticate { .. } => {
-            "refused (connection closed after the NTLM AUTHENTICATE)".to_string()
-        }
+        LogonOutcome::ClosedAfterAuthenticate { .. } => format!(
+            "refused (connection closed after the {})",
+            phase_label(NlaPhase::Authenticate)
+        ),
         LogonOutcome::PubKeyAuthMismatch { .. } => {
             "NOT proven: the server's pubKeyAuth did not verify (interception or broken CredSSP)"
                 .to_string()
         }
         LogonOutcome::PubKeyAuthMissing { answer } => format!(
-            "NOT proven: the server answered the NTLM AUTHENTICATE without pubKeyAuth ({answer})"
+            "NOT proven: the server answered the {} without pubKeyAuth ({answer})",
+            phase_label(NlaPhase::Authenticate)
         ),
         LogonOutcome::Malformed { phase, reason, .. } => {
             format!("NOT proven ({}: {reason})", phase_label(*phase))
@@ -321,6 +342,26 @@ pub(crate) fn logon_summary(l: &LogonObservation) -> String {
             "NOT tried: the NTLM AUTHENTICATE was withheld (signs of interception, see interception-suspected)".to_string()
         }
     }
+}
+
+/// A logon's phase in words: NTLM's messages name them, Kerberos's tokens (RFC 4121, in SPNEGO)
+/// are the AP-REQ and the server's AP-REP, then pubKeyAuth.
+fn logon_phase(l: &LogonObservation, p: NlaPhase) -> &'static str {
+    match (l.package.as_str(), p) {
+        ("Kerberos", NlaPhase::Challenge) => "Kerberos AP-REQ and the server's AP-REP",
+        ("Kerberos", NlaPhase::Authenticate) => "Kerberos AP-REQ",
+        _ => phase_label(p),
+    }
+}
+
+/// Why the logon's Kerberos failed at the KDC where Negotiate does not fall back (a wrong
+/// password, no common encryption type): the server saw no token.
+fn stopped_at_kdc(l: &LogonObservation) -> Option<&str> {
+    let c = l
+        .choice
+        .as_ref()
+        .filter(|c| c.package == rdpdoctor_observations::Package::None)?;
+    matches!(l.outcome, LogonOutcome::Failed { .. }).then_some(c.detail.as_str())
 }
 
 /// Whether `p` comes before CredSSP itself (the logon connection did not get that far).

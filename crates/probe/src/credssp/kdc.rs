@@ -18,6 +18,11 @@ pub(crate) type Reply<'a> = Pin<Box<dyn Future<Output = sspi::Result<Vec<u8>>> +
 pub(crate) trait KdcClient: Send {
     /// Sends `request` (its protocol, URL and bytes) and returns the KDC's reply bytes.
     fn send<'a>(&'a mut self, request: &'a NetworkRequest) -> Reply<'a>;
+
+    /// The exchanges recorded so far (none for a client that records nothing), taken.
+    fn take_exchanges(&mut self) -> Vec<rdpdoctor_observations::KdcExchange> {
+        Vec::new()
+    }
 }
 
 /// The client of a package that needs no KDC (NTLM): a request reaching it is answered with an
@@ -42,6 +47,10 @@ impl KdcClient for NoKdc {
 impl KdcClient for crate::kdc::SspiNetworkClient {
     fn send<'a>(&'a mut self, request: &'a NetworkRequest) -> Reply<'a> {
         Box::pin(self.send_request(request))
+    }
+
+    fn take_exchanges(&mut self) -> Vec<rdpdoctor_observations::KdcExchange> {
+        crate::kdc::SspiNetworkClient::take_exchanges(self)
     }
 }
 

@@ -1,12 +1,14 @@
 //! CredSSP (MS-CSSP) over a TLS channel: a machine without I/O ([`machine::Machine`]) that
 //! builds and reads the TSRequests, a security package it drives ([`package::Package`]: `sspi`'s
-//! NTLM today), a network client for the package's KDC round trips ([`kdc::KdcClient`]), and the
-//! thin async driver here that moves the bytes: [`logon`] with credentials, [`challenge`]
-//! without.
+//! NTLM, or [`negotiate::Negotiated`], Kerberos in SPNEGO with Windows' fall-back to NTLM), a
+//! network client for the package's KDC round trips ([`kdc::KdcClient`]), and the thin async
+//! driver here that moves the bytes: [`logon`] with credentials, [`challenge`] without.
 //!
 //! The driver keeps every rule of a logon that must not leak: the last token (the NTLM
 //! AUTHENTICATE, a crackable hash of the password) goes out only when `withhold` finds no sign
-//! that the far end may not be the server; TSCredentials only after the server's pubKeyAuth
+//! that the far end may not be the server (Kerberos's answers are not crackable, and its
+//! pre-authentication goes to the KDC only under the readiness checks' rule, decided before the
+//! first token); TSCredentials only after the server's pubKeyAuth
 //! verified, and only when delegating (`--full`); without delegation nothing is sent after the
 //! proof. Every call into `sspi` is contained (a panic is an error, never the end of the
 //! process), and every server value is checked before `sspi` sees it.
@@ -26,7 +28,9 @@
 //! The machine, the driver, `nla.rs` and `full.rs` stay as they are.
 
 pub(crate) mod kdc;
+mod kerberos;
 pub(crate) mod machine;
+pub(crate) mod negotiate;
 mod ntlm;
 pub mod package;
 
@@ -178,6 +182,10 @@ pub(crate) struct Progress {
     pub(crate) version: Option<u32>,
     /// Whether the TSCredentials (the password, with `--full`) went out.
     pub(crate) delegated: bool,
+    /// The package used and why, when Negotiate chose it.
+    pub(crate) choice: Option<rdpdoctor_observations::PackageChoice>,
+    /// The KDC round trips of the logon's package.
+    pub(crate) kdc_exchanges: Vec<rdpdoctor_observations::KdcExchange>,
 }
 
 /// What one logon needs besides the channel.

@@ -4,14 +4,18 @@
 //! whenever the package needs one (the caller answers it through a `KdcClient`); then the keys
 //! the exchange established seal and unseal the public-key binding and the credentials.
 //!
-//! Which package runs is configuration ([`Choice`]): `sspi`'s NTLM today (mstsc's fallback and
-//! what every server answers); Kerberos and Negotiate are the same `sspi::credssp::SspiContext`
-//! with another variant and a KDC client. Everything that depends on the package (its name,
-//! what its tokens reveal about the server, what makes a server token unreadable) is asked of the
-//! [`Package`], so no other module has a path of its own for one package.
+//! Which package runs is configuration ([`Choice`]): NTLM alone, or Negotiate as a Windows
+//! client runs it (the negotiate module: Kerberos, as `sspi`'s Negotiate limited to Kerberos, so
+//! the token is SPNEGO as mstsc sends it, when a ticket for TERMSRV/<name> can be had; NTLM
+//! otherwise, with the reason). Both are the same `sspi::credssp::SspiContext` with another
+//! variant and a KDC client. Everything that depends on the package (its name, what its tokens
+//! reveal about the server, what makes a server token unreadable, whether its answer is a
+//! crackable function of the password) is asked of the [`Package`], so no other module has a
+//! path of its own for one package.
 
 use super::kdc::{KdcClient, NoKdc};
 use super::ntlm;
+use crate::kdc::{KdcSpec, ProxyUrl};
 use rdpdoctor_observations::NtlmInfo;
 use rdpdoctor_wire::contain;
 use sspi::builders::{AcquireCredentialsHandle, WithoutCredentialUse};
@@ -30,6 +34,10 @@ pub struct Choice {
     pub kind: PackageKind,
     /// Why this package, in words.
     pub why: String,
+    /// For [`PackageKind::Negotiate`]: the KDC to ask instead of the realm's SRV records
+    /// (`--kdc`), or the KDC proxy to send every Kerberos request through (`--kdc-proxy`).
+    pub kdc: Option<KdcSpec>,
+    pub kdc_proxy: Option<ProxyUrl>,
 }
 
 /// The packages rdpdoctor can run inside CredSSP.
@@ -37,13 +45,34 @@ pub struct Choice {
 pub enum PackageKind {
     /// NTLM (MS-NLMP), raw inside negoTokens as mstsc sends it when Kerberos is not possible.
     Ntlm,
+    /// Kerberos (RFC 4120, in SPNEGO, RFC 4178), as Negotiate runs it once a ticket was had.
+    Kerberos,
+    /// What a Windows client does: Kerberos when the target is a name, a realm and a KDC are
+    /// found and the KDC issues a ticket for TERMSRV/<name>; NTLM otherwise (and no logon at all
+    /// when Kerberos fails in a way Negotiate does not fall back from, such as a wrong password).
+    Negotiate,
 }
 
 impl Default for Choice {
     fn default() -> Self {
         Choice {
             kind: PackageKind::Ntlm,
-            why: "the default: NTLM is what mstsc falls back to and every server answers (this build has no Kerberos client)".to_string(),
+            why: "configured: NTLM only".to_string(),
+            kdc: None,
+            kdc_proxy: None,
+        }
+    }
+}
+
+impl Choice {
+    /// Negotiate as Windows does, with the KDC settings of the command line.
+    pub fn negotiate(kdc: Option<KdcSpec>, kdc_proxy: Option<ProxyUrl>) -> Choice {
+        Choice {
+            kind: PackageKind::Negotiate,
+            why: "Negotiate: Kerberos when a ticket for TERMSRV/<name> can be had, NTLM otherwise"
+                .to_string(),
+            kdc,
+            kdc_proxy,
         }
     }
 }
@@ -53,6 +82,8 @@ impl PackageKind {
     pub fn name(self) -> &'static str {
         match self {
             PackageKind::Ntlm => "NTLM",
+            PackageKind::Kerberos => "Kerberos",
+            PackageKind::Negotiate => "Negotiate",
         }
     }
 }
@@ -100,32 +131,63 @@ pub(crate) trait Package: Send {
     /// What the server's token says about who the server is (NTLM's CHALLENGE names the
     /// computer), for the interception signs.
     fn server_names(&self, server_token: &[u8]) -> Option<NtlmInfo>;
+
+    /// Whether the package's answer to a server token is a function of the password that can
+    /// be attacked offline (NTLM's AUTHENTICATE): only such an answer is withheld when the far
+    /// end may not be the server. Kerberos's answers are sealed with the ticket's session key,
+    /// and its pre-authentication went to the KDC of the user's realm, under its own rule.
+    fn answer_is_crackable(&self) -> bool {
+        true
+    }
 }
 
-/// Builds the chosen package for `identity`, authenticating to `spn` (`TERMSRV/host`).
-pub(crate) fn build(
-    choice: &Choice,
+/// NTLM for `identity`, authenticating to `spn` (`TERMSRV/host`).
+pub(crate) fn ntlm(identity: sspi::AuthIdentity, spn: String) -> Result<SspiPackage, String> {
+    let context = SspiContext::Ntlm(sspi::Ntlm::with_config(NtlmConfig::default()));
+    SspiPackage::new(context, PackageKind::Ntlm, identity, spn)
+}
+
+/// Kerberos for `identity` (a user principal name: sspi takes the realm from it) to `spn`, its
+/// KDC requests addressed to `kdc_url` (`tcp://`, `udp://`, or a KDC proxy's `https://`). It is
+/// `sspi`'s Negotiate limited to Kerberos ("kerberos,!ntlm"), so the first token is the SPNEGO
+/// NegTokenInit with the AP-REQ that mstsc sends, and a Kerberos failure is an error rather than
+/// `sspi`'s own silent fall-back to NTLM (the negotiate module falls back, saying why).
+pub(crate) fn kerberos(
     identity: sspi::AuthIdentity,
     spn: String,
-) -> Result<Box<dyn Package>, String> {
-    let context = match choice.kind {
-        PackageKind::Ntlm => SspiContext::Ntlm(sspi::Ntlm::with_config(NtlmConfig::default())),
-    };
-    Ok(Box::new(SspiPackage::new(
-        context,
-        choice.kind,
+    kdc_url: url::Url,
+) -> Result<SspiPackage, String> {
+    let computer = "rdpdoctor".to_string();
+    let config = sspi::NegotiateConfig::new(
+        Box::new(sspi::KerberosConfig {
+            kdc_url: Some(kdc_url),
+            client_computer_name: computer.clone(),
+        }),
+        Some("kerberos,!ntlm".to_string()),
+        computer,
+    );
+    let negotiate = contain::call("sspi Negotiate::new_client", || {
+        sspi::Negotiate::new_client(config)
+    })
+    .map_err(|p| p.to_string())?
+    .map_err(|e| format!("no Kerberos client: {e}"))?;
+    SspiPackage::new(
+        SspiContext::Negotiate(negotiate),
+        PackageKind::Kerberos,
         identity,
         spn,
-    )?))
+    )
 }
 
 /// The network client the chosen package's logon sends its KDC requests through: none for NTLM
-/// (a request reaching it fails, saying so); a Kerberos package takes the recorded client of the
-/// readiness checks here (`crate::kdc::SspiNetworkClient`, within `_budget`, the check's
-/// deadlines).
-pub(crate) fn kdc_client(choice: &Choice, _budget: crate::kdc::Budget) -> Box<dyn KdcClient> {
+/// (a request reaching it fails, saying so); Negotiate takes the recorded client of the
+/// readiness checks (`crate::kdc::SspiNetworkClient`, within `budget`, the check's deadlines).
+pub(crate) fn kdc_client(choice: &Choice, budget: crate::kdc::Budget) -> Box<dyn KdcClient> {
     match choice.kind {
         PackageKind::Ntlm => Box::new(NoKdc),
+        PackageKind::Kerberos | PackageKind::Negotiate => Box::new(
+            crate::kdc::SspiNetworkClient::new(crate::kdc::KdcClient::new(budget)),
+        ),
     }
 }
 
@@ -232,7 +294,12 @@ impl Package for SspiPackage {
     }
 
     fn unseal(&mut self, sealed: &[u8]) -> Result<Vec<u8>, String> {
-        let mut sealed = sealed.to_vec();
+        let mut sealed = match self.kind {
+            PackageKind::Ntlm => sealed.to_vec(),
+            PackageKind::Kerberos | PackageKind::Negotiate => {
+                super::kerberos::with_windows_rotation(sealed)
+            }
+        };
         let at = self.trailer_len().min(sealed.len());
         let (signature, data) = sealed.split_at_mut(at);
         let mut buffers = [
@@ -256,31 +323,46 @@ impl Package for SspiPackage {
     }
 
     fn ts_credentials(&self, delegating: bool) -> Result<Vec<u8>, String> {
-        let mode = if delegating {
-            CredSspMode::WithCredentials
-        } else {
-            CredSspMode::CredentialLess
-        };
         let credentials = self
             .credentials
             .as_ref()
             .ok_or("the package holds no credentials")?;
-        contain::call("sspi write_ts_credentials", || {
-            sspi::credssp::write_ts_credentials(credentials, mode)
-        })
-        .map_err(|p| p.to_string())?
-        .map_err(|e| e.to_string())
+        write_ts_credentials(credentials, delegating)
     }
 
     fn unreadable(&self, server_token: &[u8]) -> Option<(String, Vec<u8>)> {
         match self.kind {
             PackageKind::Ntlm => ntlm::unreadable_challenge(server_token),
+            // sspi's SPNEGO and AP-REP decoders read it (picky's DER, contained above).
+            PackageKind::Kerberos | PackageKind::Negotiate => None,
         }
     }
 
     fn server_names(&self, server_token: &[u8]) -> Option<NtlmInfo> {
         match self.kind {
             PackageKind::Ntlm => ntlm::names(server_token),
+            PackageKind::Kerberos | PackageKind::Negotiate => None,
         }
     }
+
+    fn answer_is_crackable(&self) -> bool {
+        self.kind == PackageKind::Ntlm
+    }
+}
+
+/// The TSCredentials of `credentials` (MS-CSSP 2.2.1.2), or, without `delegating`, empty ones.
+pub(crate) fn write_ts_credentials(
+    credentials: &CredentialsBuffers,
+    delegating: bool,
+) -> Result<Vec<u8>, String> {
+    let mode = if delegating {
+        CredSspMode::WithCredentials
+    } else {
+        CredSspMode::CredentialLess
+    };
+    contain::call("sspi write_ts_credentials", || {
+        sspi::credssp::write_ts_credentials(credentials, mode)
+    })
+    .map_err(|p| p.to_string())?
+    .map_err(|e| e.to_string())
 }

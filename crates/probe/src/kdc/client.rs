@@ -53,6 +53,11 @@ impl KdcClient {
         self.exchanges
     }
 
+    /// The exchanges so far, leaving none recorded.
+    pub fn take_exchanges(&mut self) -> Vec<KdcExchange> {
+        std::mem::take(&mut self.exchanges)
+    }
+
     /// Sends `message` (bare, without the TCP length) to `target` and returns the answer,
     /// decoded, with its bytes; `None` when there was none (the exchange records why).
     pub async fn send(

@@ -1,9 +1,10 @@
 //! Which package a Windows client's Negotiate would use for CredSSP, given what the KDC answered:
 //! Kerberos when it can get a ticket for TERMSRV/<name>, NTLM when Kerberos is not possible for
-//! this target ("Microsoft Negotiate": no ticket for an address, no SPN, no KDC), and neither when
-//! Kerberos fails in a way Negotiate does not fall back from (a wrong password, a revoked account,
-//! no common encryption type, a clock outside the tolerance). Recorded with the checks, as the
-//! logon's own package is: it is the outcome of the client's selection, not a finding.
+//! this target ("Microsoft Negotiate": no ticket for an address, no SPN, no KDC, a clock the KDC
+//! refuses, as issue 25 describes Windows), and neither when Kerberos fails in a way Negotiate
+//! does not fall back from (a wrong password, a revoked account, no common encryption type).
+//! Recorded with the checks, as the logon's own package is: it is the outcome of the client's
+//! selection, not a finding.
 
 use rdpdoctor_observations::{
     KdcOutcome, KdcStep, KerberosObservation, Package, PackageChoice, PackageReason, SrvOutcome,
@@ -72,9 +73,9 @@ pub(crate) fn decide(
         .filter(|o| o.abs() > SKEW_TOLERANCE_SECS)
     {
         return choice(
-            Package::None,
+            Package::Ntlm,
             R::ClockSkew,
-            format!("the KDC's clock is {offset:+.0} s from this machine's, beyond Kerberos's 300 s: a client that does not take the KDC's time fails (KRB_AP_ERR_SKEW)"),
+            format!("the KDC's clock is {offset:+.0} s from this machine's, beyond Kerberos's 300 s: Kerberos fails (KRB_AP_ERR_SKEW), so no ticket: NTLM"),
         );
     }
     if let Some(c) = service_outcome(obs) {
@@ -185,9 +186,10 @@ fn tgt_problem(obs: &KerberosObservation) -> Option<PackageChoice> {
             format!("the KDC refused the pre-authentication of {who}: wrong password (KDC_ERR_PREAUTH_FAILED)"),
         ),
         code::KRB_AP_ERR_SKEW => choice(
-            Package::None,
+            Package::Ntlm,
             R::ClockSkew,
-            "the KDC refused the pre-authentication's time (KRB_AP_ERR_SKEW)".to_string(),
+            "the KDC refused the pre-authentication's time (KRB_AP_ERR_SKEW), so no ticket: NTLM"
+                .to_string(),
         ),
         code::KDC_ERR_ETYPE_NOSUPP => choice(
             Package::None,

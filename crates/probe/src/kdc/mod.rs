@@ -18,7 +18,7 @@
 
 mod client;
 mod decide;
-mod discover;
+pub(crate) mod discover;
 mod proxy;
 mod readiness;
 mod srv;
@@ -28,6 +28,7 @@ mod transport;
 
 pub use client::{KdcClient, Request};
 pub use decide::SKEW_TOLERANCE_SECS;
+pub(crate) use readiness::preauth_allowed;
 pub use readiness::{readiness, ReadinessInput};
 pub use sspi_client::SspiNetworkClient;
 pub use target::{KdcSpec, KdcTarget, ProxyUrl};

@@ -16,8 +16,8 @@ use super::Budget;
 use crate::elapsed_ms;
 use crate::options::Credentials;
 use rdpdoctor_observations::{
-    ClientKind, KdcSource, KdcStep, KdcTransport, KerberosObservation, NtlmInfo, Package,
-    PackageChoice, PackageReason, Preauth, RealmSource, Target,
+    ClientKind, KdcExchange, KdcSource, KdcStep, KdcTransport, KerberosObservation, NtlmInfo,
+    Package, PackageChoice, PackageReason, Preauth, RealmSource, Target,
 };
 use rdpdoctor_wire::kerberos::{
     as_req, code, nonce, string_to_key, tgs_req, AsRequest, KdcReply, Principal, Tgt, AES_ETYPES,
@@ -37,6 +37,9 @@ pub struct ReadinessInput<'a> {
     /// The server's certificate verified for the typed name or matched a pin, so its CHALLENGE
     /// (and the domain it names) is the server's own.
     pub server_proven: bool,
+    /// The KDC round trips of the check's own logon (its Kerberos package): the ticket-granting
+    /// ticket and the service ticket it got (or was refused) are not asked for a second time.
+    pub logon_exchanges: &'a [KdcExchange],
     pub budget: Budget,
 }
 
@@ -59,6 +62,8 @@ struct Run<'a> {
     /// Seconds to add to this machine's clock in requests after the KDC refused its time
     /// (KRB_AP_ERR_SKEW), as MIT and sspi keep it for the rest of the session.
     offset: i64,
+    /// The logon's exchanges taken as this check's (`adopt_logon`).
+    adopted: Vec<KdcExchange>,
 }
 
 /// Runs the checks; `None` when Kerberos does not apply (a server in a workgroup, a local
@@ -97,12 +102,14 @@ pub async fn readiness(input: &ReadinessInput<'_>) -> Option<KerberosObservation
         probes: Vec::new(),
         note: None,
         offset: 0,
+        adopted: Vec::new(),
     };
     run.sequence(&choice).await;
     let note = run.note.take();
     let mut obs = run.obs;
     obs.exchanges = run.probes;
     obs.exchanges.extend(run.client.into_exchanges());
+    obs.exchanges.extend(run.adopted);
     obs.package = decide(&obs, input.target.ip().is_some(), note.as_deref());
     obs.elapsed_ms = elapsed_ms(start);
     Some(obs)
@@ -195,27 +202,51 @@ pub(crate) fn preauth_rule(
     source: RealmSource,
     realm: &str,
 ) -> Result<(), String> {
-    if !input.interception.is_empty() {
+    let typed = input
+        .target
+        .ip()
+        .is_none()
+        .then_some(input.target.host.as_str());
+    preauth_allowed(
+        input.interception,
+        input.kdc.is_some() || input.kdc_proxy.is_some(),
+        source,
+        realm,
+        typed,
+        input.server_proven,
+    )
+}
+
+/// [`preauth_rule`] on its facts, for the logon's Kerberos package as for the checks:
+/// `typed` is the name typed (None for an address), `named_kdc` whether `--kdc` or
+/// `--kdc-proxy` named the KDC.
+pub(crate) fn preauth_allowed(
+    interception: &[String],
+    named_kdc: bool,
+    source: RealmSource,
+    realm: &str,
+    typed: Option<&str>,
+    server_proven: bool,
+) -> Result<(), String> {
+    if !interception.is_empty() {
         return Err(format!(
             "signs of interception ({}): the pre-authentication, a function of the password that can be attacked offline, is not sent while anything may stand in the path",
-            input.interception.join("; ")
+            interception.join("; ")
         ));
     }
-    if input.kdc.is_some() || input.kdc_proxy.is_some() {
+    if named_kdc {
         return Ok(());
     }
     match source {
         RealmSource::UserPrincipal | RealmSource::UserDomain => Ok(()),
         RealmSource::NtlmChallenge => {
             let suffix = format!(".{}", realm.to_ascii_lowercase());
-            let typed_in_domain = input.target.ip().is_none()
-                && input
-                    .target
-                    .host
-                    .to_ascii_lowercase()
+            let typed_in_domain = typed.is_some_and(|t| {
+                t.to_ascii_lowercase()
                     .trim_end_matches('.')
-                    .ends_with(&suffix);
-            if typed_in_domain || input.server_proven {
+                    .ends_with(&suffix)
+            });
+            if typed_in_domain || server_proven {
                 Ok(())
             } else {
                 Err(format!(
@@ -256,6 +287,7 @@ impl Run<'_> {
             password,
             preauth_rule(self.input, choice.source, &self.realm),
         ) {
+            (Some(_), Ok(())) if self.adopt_logon(&cname) => {}
             (Some(creds), Ok(())) => {
                 if let Some(tgt) = self.tgt(&cname, creds, &probe).await {
                     self.service_ticket(&tgt).await;
@@ -267,6 +299,46 @@ impl Run<'_> {
             }
             (None, _) => self.service_probe(&cname).await,
         }
+    }
+
+    /// Takes the logon's pre-authenticated AS exchange and its TGS exchange as this check's
+    /// ticket-granting and service tickets, when the logon asked for `cname` and the KDC judged
+    /// its pre-authentication (a second AS-REQ would count twice towards a lockout for a wrong
+    /// password). Not after KRB_AP_ERR_SKEW, where the logon stopped before any ticket: the checks
+    /// retry with the KDC's time themselves, so the service ticket is still asked for.
+    fn adopt_logon(&mut self, cname: &Principal) -> bool {
+        let who = format!("{cname}@{}", self.realm);
+        let ours = |e: &&KdcExchange| e.client.eq_ignore_ascii_case(&who) || e.request == "TGS-REQ";
+        let logon: Vec<&KdcExchange> = self.input.logon_exchanges.iter().filter(ours).collect();
+        let judged = logon
+            .iter()
+            .rev()
+            .find(|e| e.request == "AS-REQ" && e.preauth && e.outcome.answered());
+        let skewed = judged
+            .and_then(|e| e.outcome.error())
+            .is_some_and(|e| e.code == code::KRB_AP_ERR_SKEW);
+        if judged.is_none() || skewed {
+            return false;
+        }
+        let mut tgts = 0;
+        for e in logon {
+            let mut e = e.clone();
+            e.step = match (e.request.as_str(), e.preauth) {
+                ("AS-REQ", true) => {
+                    tgts += 1;
+                    if tgts == 1 {
+                        KdcStep::Tgt
+                    } else {
+                        KdcStep::TgtRetry
+                    }
+                }
+                ("TGS-REQ", _) => KdcStep::ServiceTicket,
+                _ => KdcStep::Logon,
+            };
+            self.adopted.push(e);
+        }
+        self.obs.preauth = Preauth::Sent;
+        true
     }
 
     /// The KDCs to ask, each as UDP and TCP targets (or the proxy), named.
@@ -517,6 +589,7 @@ mod tests {
             kdc_proxy: None,
             interception: signs,
             server_proven: proven,
+            logon_exchanges: &[],
             budget: Budget::new(Duration::from_secs(1), None),
         }
     }

@@ -11,7 +11,7 @@
 
 use super::client::{KdcClient, Request};
 use super::target::{KdcTarget, ProxyUrl};
-use rdpdoctor_observations::{DnsOutcome, KdcExchange, KdcStep, Target};
+use rdpdoctor_observations::{DnsOutcome, KdcExchange, KdcOutcome, KdcStep, Target};
 use rdpdoctor_wire::kerberos::{
     kkdcp_reply, kkdcp_request, summarize_request, tcp_frame, tcp_frame_length,
 };
@@ -40,6 +40,11 @@ impl SspiNetworkClient {
         self.client.into_exchanges()
     }
 
+    /// The exchanges so far, leaving none recorded.
+    pub fn take_exchanges(&mut self) -> Vec<KdcExchange> {
+        self.client.take_exchanges()
+    }
+
     pub(crate) async fn send_request(&mut self, request: &NetworkRequest) -> sspi::Result<Vec<u8>> {
         let url = &request.url;
         let host = url
@@ -59,7 +64,7 @@ impl SspiNetworkClient {
                     .client
                     .send(&meta, &KdcTarget::Tcp(address), bare)
                     .await;
-                framed(reply)
+                self.framed(reply)
             }
             NetworkProtocol::Udp => {
                 let address = self.resolve(host, port).await?;
@@ -68,7 +73,7 @@ impl SspiNetworkClient {
                     .client
                     .send_udp_then_tcp(&meta, address, &request.data)
                     .await;
-                framed(reply)
+                self.framed(reply)
             }
             NetworkProtocol::Https => {
                 let proxy = ProxyUrl::parse(url.as_str()).map_err(no_kdc)?;
@@ -111,15 +116,24 @@ impl SspiNetworkClient {
         }
     }
 
-    /// The last exchange's failure, for sspi.
+    /// The last exchange's failure, for sspi (and the logon's reason for falling back).
     fn why(&self) -> Error {
         let what = self
             .client
             .exchanges()
             .last()
-            .map(|e| format!("{:?}", e.outcome))
-            .unwrap_or_else(|| "no exchange".to_string());
-        no_kdc(format!("no answer from the KDC: {what}"))
+            .map(|e| failure(&e.outcome))
+            .unwrap_or_else(|| "nothing was sent".to_string());
+        no_kdc(format!("the KDC did not answer: {what}"))
+    }
+
+    /// An answer as sspi wants it over TCP and UDP: with the 4-byte length.
+    fn framed(
+        &self,
+        reply: Option<(rdpdoctor_wire::kerberos::KdcReply, Vec<u8>)>,
+    ) -> sspi::Result<Vec<u8>> {
+        let (_, bytes) = reply.ok_or_else(|| self.why())?;
+        tcp_frame(&bytes).map_err(|e| no_kdc(e.to_string()))
     }
 }
 
@@ -143,10 +157,19 @@ fn describe(bare: &[u8], kdc: &str) -> Request {
     }
 }
 
-/// An answer as sspi wants it over TCP and UDP: with the 4-byte length.
-fn framed(reply: Option<(rdpdoctor_wire::kerberos::KdcReply, Vec<u8>)>) -> sspi::Result<Vec<u8>> {
-    let (_, bytes) = reply.ok_or_else(|| no_kdc("no answer from the KDC".to_string()))?;
-    tcp_frame(&bytes).map_err(|e| no_kdc(e.to_string()))
+/// Why an exchange got no Kerberos answer, in words.
+fn failure(outcome: &KdcOutcome) -> String {
+    match outcome {
+        KdcOutcome::TimedOut { phase } => format!("{phase} timed out"),
+        KdcOutcome::Refused => "connection refused".to_string(),
+        KdcOutcome::Unreachable { error } => format!("unreachable: {error}"),
+        KdcOutcome::Closed { bytes, reset } => format!(
+            "the KDC {} the connection after {bytes} bytes",
+            if *reset { "reset" } else { "closed" }
+        ),
+        KdcOutcome::Malformed { reason, .. } | KdcOutcome::Failed { reason } => reason.clone(),
+        KdcOutcome::Ticket { .. } | KdcOutcome::Error { .. } => "an answer".to_string(),
+    }
 }
 
 impl AsyncNetworkClient for SspiNetworkClient {
