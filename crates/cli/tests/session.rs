@@ -113,19 +113,16 @@ fn full_against_xrdp_without_credentials_gets_the_session_up() {
     assert_eq!(s["outcome"]["kind"], "session-up");
     assert_eq!(s["delegated"], false);
     assert!(s["error_info"].is_null());
-    // Standard RDP Security with RC4 is out of scope: a recorded stop, not a silent failure.
+    // Standard RDP Security with RC4 goes to the session too (tests/rdp_security_full.rs has the
+    // rest).
     let v = json(&full(
         &lab.addr("xrdp-rdp-only"),
         None,
         &["--full", "--json"],
     ));
     let s = &v["observations"]["session"];
-    assert_eq!(s["phase"], "basic-settings-exchange", "{s:#}");
-    assert_eq!(s["outcome"]["kind"], "stopped");
-    assert!(s["outcome"]["reason"]
-        .as_str()
-        .unwrap_or_default()
-        .contains("Standard RDP Security encryption not supported by the probe"));
+    assert_eq!(s["phase"], "session-up", "{s:#}");
+    assert_eq!(s["encryption"]["method"], 2, "{s:#}");
     // NLA server, no credentials: says it needs --user.
     let v = json(&full(&lab.addr("freerdp-nla"), None, &["--full", "--json"]));
     let s = &v["observations"]["session"];

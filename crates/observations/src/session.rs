@@ -205,6 +205,46 @@ pub struct SessionObservation {
     /// `check --full --hold SECONDS`: how the idle session held, and how it ended.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub hold: Option<HoldObservation>,
+    /// Standard RDP Security with encryption (MS-RDPBCGR 5.3): what the session's encryption
+    /// layer ran. Absent over TLS and at encryption level None.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub encryption: Option<SessionEncryption>,
+}
+
+/// How the MACs of Standard RDP Security PDUs are computed (MS-RDPBCGR 5.3.6.1).
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "kebab-case")]
+pub enum MacKind {
+    /// The MAC of 5.3.6.1, as Windows clients and xrdp compute it.
+    Plain,
+    /// Salted with the encryption count (SEC_SECURE_CHECKSUM, 5.3.6.1.1), FreeRDP's default.
+    Salted,
+}
+
+/// A session over encrypted Standard RDP Security, as the probe ran it.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+pub struct SessionEncryption {
+    /// encryptionMethods the client offered (2.2.1.3.3), raw.
+    pub offered: u32,
+    /// encryptionLevel and encryptionMethod the server chose (2.2.1.4.3), raw.
+    pub level: u32,
+    pub method: u32,
+    /// How the client signed what it sent.
+    pub client_mac: MacKind,
+    /// Client PDUs sent encrypted (the Client Info PDU onwards).
+    pub sealed: u32,
+    /// Server PDUs that came encrypted and whose MAC verified.
+    pub opened: u32,
+    /// Server PDUs signed with the salted MAC.
+    #[serde(default)]
+    pub opened_salted: u32,
+    /// Licensing PDUs the server sent encrypted (the client said it can decrypt them,
+    /// SEC_LICENSE_ENCRYPT_SC, 2.2.1.10).
+    #[serde(default)]
+    pub licensing_encrypted: u32,
+    /// Whether the server asked for encrypted client licensing PDUs (SEC_LICENSE_ENCRYPT_CS).
+    #[serde(default)]
+    pub licensing_encrypt_cs: bool,
 }
 
 /// How a held session (`--hold`) ended.

@@ -19,6 +19,7 @@ use crate::nla;
 use crate::open::{open, Opening, Upgrade};
 use crate::options::Credentials;
 use crate::route::ByteStream;
+use crate::standard_security::{self, StandardSecurity};
 use crate::tcp_info::Sampler;
 use crate::timeline::{label, Timeline};
 use crate::tls::{self, Tls};
@@ -75,6 +76,7 @@ pub(crate) async fn run(
         elapsed_ms: 0.0,
         outcome: SessionOutcome::TimedOut,
         hold: None,
+        encryption: None,
     };
     let mut logon = None;
     obs.outcome = connect(host, creds, trust, &mut obs, &mut logon, &mut ctx).await;
@@ -109,8 +111,8 @@ fn config(creds: Option<&Credentials>) -> Config {
         relative_mouse_input: false,
         enable_tls: true,
         enable_credssp: creds.is_some(),
-        // Only so that a server answering PROTOCOL_RDP is followed far enough to see its
-        // encryption settings; the probe stops before any RC4 Security Exchange.
+        // A server answering PROTOCOL_RDP: the connector speaks level None, and
+        // `standard_security` runs the encryption of the other levels under it.
         enable_standard_rdp_security: true,
         credentials: ironrdp_connector::Credentials::UsernamePassword { username, password },
         domain: None,
@@ -189,10 +191,25 @@ async fn connect(
     // Connection initiation: this crate's X.224 exchange (it records the answer the same way as
     // the negotiation probes); the connector is fed the same Connection Confirm. TLS comes after
     // the connector has it (`secure`).
-    let ready = match open(host, Opening::new(obs.requested)).await.ready() {
+    let mut ready = match open(host, Opening::new(obs.requested)).await.ready() {
         Ok(r) => r,
         Err(failure) => return SessionOutcome::Open(failure),
     };
+    if matches!(
+        ready.answer,
+        NegotiationOutcome::Failure {
+            code: NegFailureCode::SslNotAllowedByServer
+        }
+    ) {
+        // A server that allows only Standard RDP Security refuses TLS: connect again asking
+        // for it, as mstsc does (MS-RDPBCGR 3.2.5.3.2).
+        obs.requested = protocol::RDP;
+        ctx.tl.phase(SessionPhase::ConnectionInitiation);
+        ready = match open(host, Opening::new(obs.requested)).await.ready() {
+            Ok(r) => r,
+            Err(failure) => return SessionOutcome::Open(failure),
+        };
+    }
     let negotiation = ready.answer;
     let (selected, flags) = match negotiation {
         // An unknown or combined selectedProtocol is not followed: nothing says what it is.
@@ -205,13 +222,6 @@ async fn connect(
         } if creds.is_none() => {
             return SessionOutcome::Stopped {
                 reason: "the server requires NLA (HYBRID_REQUIRED_BY_SERVER): --full needs --user to go further".to_string(),
-            }
-        }
-        NegotiationOutcome::Failure {
-            code: NegFailureCode::SslNotAllowedByServer,
-        } => {
-            return SessionOutcome::Stopped {
-                reason: "the server allows only Standard RDP Security (SSL_NOT_ALLOWED_BY_SERVER): Standard RDP Security encryption not supported by the probe".to_string(),
             }
         }
         outcome => return SessionOutcome::Open(OpenFailure::Negotiation(outcome)),
@@ -262,13 +272,13 @@ async fn drive(
     if let Err(outcome) = feed_confirm(connector, selected, flags) {
         return outcome;
     }
-    obs.phase = SessionPhase::SecurityUpgrade;
-    ctx.tl.phase(obs.phase);
-    // Standard RDP Security would put its encryption layer here; the probe stops before it
-    // (`server_frame`), so the frames pass clear over TLS or over nothing.
+    // Standard RDP Security's encryption sits between the frames and the connector (its Security
+    // Exchange comes after the channel joins); over TLS the frames pass clear.
     let mut link = if selected == protocol::RDP {
-        Link::new(plain, false, Box::new(Clear))
+        Link::new(plain, false, Box::new(StandardSecurity::new()))
     } else {
+        obs.phase = SessionPhase::SecurityUpgrade;
+        ctx.tl.phase(obs.phase);
         match secure(full, obs, logon, connector, plain, selected, &mut ctx.tl).await {
             Ok(tls) => Link::new(tls, true, Box::new(Clear)),
             Err(outcome) => return outcome,
@@ -281,6 +291,7 @@ async fn drive(
         tl: &mut ctx.tl,
     };
     let outcome = frames::run(&mut link, &mut sequence).await;
+    obs.encryption = link.encryption();
     let mut still_up = matches!(outcome, SessionOutcome::SessionUp);
     if let (true, Some(length)) = (still_up, ctx.length) {
         let up = hold::up_session(connector);
@@ -298,6 +309,10 @@ async fn drive(
         let _ = link.send(&mut out, Duration::from_millis(200)).await;
     }
     link.close().await;
+    if obs.encryption.is_some() {
+        // The hold's frames went through the layer too.
+        obs.encryption = link.encryption();
+    }
     outcome
 }
 
@@ -512,11 +527,13 @@ impl Frames for Connecting<'_> {
         if obs.frames > MAX_FRAMES {
             return Flow::End(SessionOutcome::TooManyFrames { frames: MAX_FRAMES });
         }
-        match server_frame(self.full, obs, self.tl, pdu, kind) {
-            Next::Feed => {}
+        let rewritten = match server_frame(self.full, obs, self.tl, pdu, kind) {
+            Next::Feed => None,
+            Next::FeedAs(plain) => Some(plain),
             Next::Skip => return Flow::Go,
             Next::End(outcome) => return Flow::End(outcome),
-        }
+        };
+        let pdu = rewritten.as_deref().unwrap_or(pdu);
         // ironrdp decodes the server's frame: a panic in it is contained like sspi's.
         let connector = &mut *self.connector;
         match rdpdoctor_wire::contain::call("ironrdp ClientConnector::step", || {
@@ -592,6 +609,8 @@ fn client_step(
 enum Next {
     /// Feed it to the connector.
     Feed,
+    /// Feed the connector this instead (the Connect Response without its encryption).
+    FeedAs(Vec<u8>),
     /// Not part of the sequence: read the next one.
     Skip,
     /// The connection ends here.
@@ -660,12 +679,14 @@ fn server_frame(
                 obs.delegation = Some(rdp_security_delegation(s.encryption_level, full.trust));
             }
             if s.encryption_method != 0 || s.encryption_level != 0 {
-                return Next::End(SessionOutcome::Stopped {
-                    reason: format!(
-                        "Standard RDP Security encryption not supported by the probe (server encryption level {}, method 0x{:08X})",
-                        s.encryption_level, s.encryption_method
-                    ),
-                });
+                // The encryption layer read the server's choice; the connector, which speaks
+                // level None only, is fed the response without it.
+                return match standard_security::unencrypted_response(frame) {
+                    Ok(plain) => Next::FeedAs(plain),
+                    Err(e) => Next::End(SessionOutcome::ProtocolError {
+                        reason: format!("MCS Connect Response: {e}"),
+                    }),
+                };
             }
         }
     }

@@ -67,6 +67,7 @@ mod route;
 mod routes_test;
 mod schedule;
 mod shape;
+mod standard_security;
 mod stream;
 mod tcp_info;
 mod timeline;

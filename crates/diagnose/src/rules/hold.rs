@@ -364,6 +364,7 @@ pub(crate) mod tests {
                 timeline_omitted: 0,
                 path_check: None,
             }),
+            encryption: None,
         });
         o
     }

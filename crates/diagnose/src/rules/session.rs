@@ -6,8 +6,8 @@ use super::{finding, Vars};
 use crate::model::{Finding, SessionFacts, Severity};
 use crate::FindingId;
 use rdpdoctor_observations::{
-    Delegation, DelegationChannel, IdentityProof, LogonOutcome, Observations, OpenFailure,
-    SessionObservation, SessionOutcome, SessionPhase,
+    Delegation, DelegationChannel, IdentityProof, LogonOutcome, MacKind, Observations, OpenFailure,
+    SessionEncryption, SessionObservation, SessionOutcome, SessionPhase,
 };
 
 /// ERRINFO_SERVER_DENIED_CONNECTION.
@@ -330,7 +330,44 @@ pub(crate) fn facts(obs: &Observations) -> Option<SessionFacts> {
         credentials: s.delegation.as_ref().map(describe_delegation),
         codes,
         hold: super::hold::facts(s),
+        encryption: s.encryption.as_ref().map(describe_encryption),
     })
+}
+
+/// `Standard RDP Security: 128-bit RC4 at level High, plain MACs; 6 client PDUs encrypted, 5
+/// server PDUs decrypted (MACs verified)`.
+fn describe_encryption(e: &SessionEncryption) -> String {
+    use rdpdoctor_observations::encryption::{level_name, method_names};
+    let mac = match e.client_mac {
+        MacKind::Plain => "plain MACs (as Windows clients and xrdp)",
+        MacKind::Salted => "salted MACs",
+    };
+    let server = match (e.opened, e.opened_salted) {
+        (0, _) => {
+            "the server encrypted nothing (at level Low only the client encrypts)".to_string()
+        }
+        (n, 0) => format!("{n} server PDUs decrypted, their MACs verified"),
+        (n, salted) => {
+            format!("{n} server PDUs decrypted, their MACs verified ({salted} salted)")
+        }
+    };
+    let licensing = match (e.licensing_encrypted, e.licensing_encrypt_cs) {
+        (0, false) => "licensing in the clear".to_string(),
+        (n, cs) => format!(
+            "{n} licensing PDUs came encrypted{}",
+            if cs {
+                ", and the server asked for encrypted client licensing PDUs"
+            } else {
+                ""
+            }
+        ),
+    };
+    format!(
+        "Standard RDP Security: {} at level {}, {mac}; {} client PDUs encrypted, {server}; {licensing}",
+        method_names(e.method),
+        level_name(e.level),
+        e.sealed
+    )
 }
 
 #[cfg(test)]
@@ -355,6 +392,7 @@ mod tests {
             elapsed_ms: 1300.0,
             outcome,
             hold: None,
+            encryption: None,
         });
         o
     }

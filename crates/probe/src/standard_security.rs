@@ -1,0 +1,287 @@
+//! Standard RDP Security's encryption (MS-RDPBCGR 5.3) as the frame loop's security layer, so that
+//! `--full` and `--hold` run the same connection sequence over it as over TLS.
+//!
+//! `ironrdp-connector` 0.12 speaks Standard RDP Security at level None only: it offers no
+//! encryption method and gives up on a server that chose one. This layer makes it speak the
+//! encrypted levels without changing it (`rdpdoctor_wire::rdp_crypto` does the cryptography):
+//!
+//! - the connector's MCS Connect Initial goes out offering every method (40, 56, 128-bit RC4 and
+//!   FIPS, encryptionMethods 0x1B as Windows clients send it, 2.2.1.3.3);
+//! - the server's MCS Connect Response is read here (method, level, random, certificate); the
+//!   connector is then fed a copy at level None (`full.rs`, [`unencrypted_response`]);
+//! - before the connector's first PDU after the channel joins (the Client Info PDU) goes the
+//!   Security Exchange PDU (2.2.1.10) with a fresh client random encrypted with the server's key
+//!   (5.3.4), and the session keys are derived (5.3.5);
+//! - every client PDU is then sealed (5.3.8: security header, MAC, RC4 or 3DES): the Client Info
+//!   and licensing PDUs carry their own Basic Security Header, which becomes the flags of the
+//!   encrypted one; licensing PDUs go unencrypted unless the server asked (SEC_LICENSE_ENCRYPT_CS,
+//!   2.2.1.12); the message channel's PDUs always carry one; the rest none;
+//! - every server PDU is opened (its MAC verified) and framed again as it would be unencrypted,
+//!   so `session::inspect`, the connector and the hold read it unchanged, encrypted licensing
+//!   PDUs included.
+//!
+//! The client signs with the plain MAC (5.3.6.1), as Windows clients do: xrdp verifies no other,
+//! and FreeRDP's default salted MAC (5.3.6.1.1) is what gets xfreerdp logged off by xrdp
+//! (`crates/wire/tests/lab_rdp_security.rs`). Server PDUs are verified with whichever MAC their
+//! header names. Level None (nothing encrypted) needs no layer: `frames::Clear` carries it.
+
+use crate::frames::SecurityLayer;
+use ironrdp_core::decode;
+use ironrdp_pdu::mcs::McsMessage;
+use ironrdp_pdu::x224::X224;
+use rdpdoctor_observations::{MacKind, SessionEncryption};
+use rdpdoctor_wire::bytes::le_u16_at;
+use rdpdoctor_wire::mcs::method;
+use rdpdoctor_wire::rdp_crypto::exchange::{
+    self, open_server_frame, security_exchange_pdu, server_security_data, ServerSecurityData,
+};
+use rdpdoctor_wire::rdp_crypto::header::{
+    FASTPATH_OUTPUT_SECURE_CHECKSUM, SEC_LICENSE_ENCRYPT, SEC_LICENSE_PKT, SEC_REDIRECTION_PKT,
+    SEC_SECURE_CHECKSUM,
+};
+use rdpdoctor_wire::rdp_crypto::rewrite::{offer_methods, open_fast_path_frame};
+use rdpdoctor_wire::rdp_crypto::{ClientSecurity, Method, ServerPublicKey, SessionKeys};
+
+pub(crate) use rdpdoctor_wire::rdp_crypto::rewrite::without_security as unencrypted_response;
+
+/// What the client offers: every method, as Windows clients do (MS-RDPBCGR 4.1.3).
+const OFFER: u32 = method::ALL;
+
+/// Where the connection is.
+enum State {
+    /// Before the MCS Connect Response.
+    Negotiating,
+    /// Level None: frames pass as they are.
+    Clear,
+    /// The server chose a method; the Security Exchange goes before the Client Info PDU.
+    Chosen {
+        method: Method,
+        key: ServerPublicKey,
+        server_random: Vec<u8>,
+        message_channel: Option<u16>,
+    },
+    /// Keys derived: every PDU is sealed or opened.
+    Encrypted {
+        security: Box<ClientSecurity>,
+        message_channel: Option<u16>,
+        /// The server sent a PDU other than licensing on the I/O channel: the client's PDUs
+        /// there no longer carry a security header of their own.
+        licensing_over: bool,
+    },
+}
+
+/// The layer of one connection.
+pub(crate) struct StandardSecurity {
+    state: State,
+    record: Option<SessionEncryption>,
+}
+
+impl StandardSecurity {
+    pub(crate) fn new() -> StandardSecurity {
+        StandardSecurity {
+            state: State::Negotiating,
+            record: None,
+        }
+    }
+
+    /// The server's MCS Connect Response: what it chose.
+    fn connect_response(&mut self, frame: &[u8]) -> Result<(), String> {
+        let server = server_security_data(frame).map_err(|e| e.to_string())?;
+        let method = Method::from_wire(server.method).map_err(|e| e.to_string())?;
+        let (Some(method), true) = (method, server.level != 0) else {
+            self.state = State::Clear;
+            return Ok(());
+        };
+        self.record = Some(SessionEncryption {
+            offered: OFFER,
+            level: server.level,
+            method: server.method,
+            client_mac: MacKind::Plain,
+            sealed: 0,
+            opened: 0,
+            opened_salted: 0,
+            licensing_encrypted: 0,
+            licensing_encrypt_cs: false,
+        });
+        self.state = chosen(method, server)?;
+        Ok(())
+    }
+
+    /// The first client PDU after the channel joins (the Client Info PDU): the Security Exchange
+    /// PDU goes before it, then it is sealed with the keys just derived.
+    fn exchange_then_seal(&mut self, pdu: Vec<u8>) -> Result<Vec<u8>, String> {
+        let State::Chosen {
+            method,
+            key,
+            server_random,
+            message_channel,
+        } = &self.state
+        else {
+            return Ok(pdu);
+        };
+        let (initiator, channel) = match send_data_request(&pdu) {
+            Some((initiator, channel, _)) => (initiator, channel),
+            // Not a Send Data Request (an MCS PDU of the channel joins): nothing to seal yet.
+            None => return Ok(pdu),
+        };
+        let mut client_random = [0u8; 32];
+        openssl::rand::rand_bytes(&mut client_random)
+            .map_err(|e| format!("no random bytes for the client random: {e}"))?;
+        let encrypted = key.encrypt_client_random(&client_random);
+        // SEC_LICENSE_ENCRYPT_SC: this client decrypts encrypted licensing PDUs (3.2.5.3.10).
+        let mut wire = security_exchange_pdu(initiator, channel, &encrypted, true)
+            .map_err(|e| e.to_string())?;
+        let keys = SessionKeys::derive(*method, &client_random, server_random)
+            .map_err(|e| e.to_string())?;
+        self.state = State::Encrypted {
+            security: Box::new(ClientSecurity::new(&keys, false)),
+            message_channel: *message_channel,
+            licensing_over: false,
+        };
+        wire.extend(self.seal(pdu)?);
+        Ok(wire)
+    }
+
+    /// A client PDU, encrypted with its security header (5.3.8).
+    fn seal(&mut self, pdu: Vec<u8>) -> Result<Vec<u8>, String> {
+        let State::Encrypted {
+            security,
+            message_channel,
+            licensing_over,
+        } = &mut self.state
+        else {
+            return Ok(pdu);
+        };
+        let Some((initiator, channel, user_data)) = send_data_request(&pdu) else {
+            // Another MCS PDU (the Disconnect Provider Ultimatum) is not encrypted.
+            return Ok(pdu);
+        };
+        let has_header = Some(channel) == *message_channel || !*licensing_over;
+        let (flags, data) = match (has_header, le_u16_at(&user_data, 0), user_data.get(4..)) {
+            (true, Some(flags), Some(data)) => (flags, data),
+            (true, _, _) => return Err("a client PDU without its security header".to_string()),
+            (false, _, _) => (0, &user_data[..]),
+        };
+        let record = self.record.as_mut();
+        let license_cs = record.as_ref().is_some_and(|r| r.licensing_encrypt_cs);
+        if flags & SEC_LICENSE_PKT != 0 && !license_cs {
+            // Licensing goes unencrypted unless the server asked (MS-RDPBCGR 2.2.1.12).
+            return Ok(pdu);
+        }
+        let sealed = security.seal(flags, data);
+        if let Some(r) = record {
+            r.sealed += 1;
+        }
+        exchange::send_data_request(initiator, channel, &sealed).map_err(|e| e.to_string())
+    }
+
+    /// A server frame with its encryption removed.
+    fn open(&mut self, frame: Vec<u8>) -> Result<Vec<u8>, String> {
+        let State::Encrypted {
+            security,
+            licensing_over,
+            message_channel,
+        } = &mut self.state
+        else {
+            return Ok(frame);
+        };
+        let (plain, opened) = if frame.first() == Some(&3) {
+            let (plain, opened) = open_server_frame(security, &frame).map_err(|e| e.to_string())?;
+            let Some(opened) = opened else {
+                return Ok(plain);
+            };
+            if let Some(sdi_channel) = indication_channel(&plain) {
+                let licensing = opened.flags & (SEC_LICENSE_PKT | SEC_REDIRECTION_PKT) != 0;
+                if !licensing && Some(sdi_channel) != *message_channel {
+                    *licensing_over = true;
+                }
+            }
+            (plain, opened)
+        } else {
+            open_fast_path_frame(security, &frame).map_err(|e| e.to_string())?
+        };
+        if let Some(r) = self.record.as_mut() {
+            let slow = frame.first() == Some(&3);
+            if opened.was_encrypted {
+                r.opened += 1;
+                let salted = if slow {
+                    opened.flags & SEC_SECURE_CHECKSUM != 0
+                } else {
+                    opened.flags & u16::from(FASTPATH_OUTPUT_SECURE_CHECKSUM) != 0
+                };
+                r.opened_salted += u32::from(salted);
+            }
+            if slow && opened.flags & SEC_LICENSE_PKT != 0 {
+                r.licensing_encrypted += u32::from(opened.was_encrypted);
+                r.licensing_encrypt_cs |= opened.flags & SEC_LICENSE_ENCRYPT != 0;
+            }
+        }
+        Ok(plain)
+    }
+}
+
+/// The state once the server chose `method`: its key and random, checked now so that a server
+/// that sends neither is reported at its Connect Response.
+fn chosen(method: Method, server: ServerSecurityData) -> Result<State, String> {
+    let key = ServerPublicKey::from_certificate(&server.certificate).map_err(|e| e.to_string())?;
+    let server_random = server
+        .server_random
+        .filter(|r| r.len() == 32)
+        .ok_or("the server chose encryption but sent no 32-byte server random")?;
+    Ok(State::Chosen {
+        method,
+        key,
+        server_random,
+        message_channel: server.message_channel,
+    })
+}
+
+impl SecurityLayer for StandardSecurity {
+    fn inbound(&mut self, frame: Vec<u8>) -> Result<Vec<u8>, String> {
+        if matches!(self.state, State::Negotiating) && is_connect_response(&frame) {
+            self.connect_response(&frame)
+                .map_err(|e| format!("Standard RDP Security: {e}"))?;
+            return Ok(frame);
+        }
+        self.open(frame)
+            .map_err(|e| format!("Standard RDP Security: {e}"))
+    }
+
+    fn outbound(&mut self, pdu: Vec<u8>) -> Result<Vec<u8>, String> {
+        match self.state {
+            State::Negotiating => Ok(offer_methods(&pdu, OFFER)
+                .map_err(|e| e.to_string())?
+                .unwrap_or(pdu)),
+            State::Clear => Ok(pdu),
+            State::Chosen { .. } => self.exchange_then_seal(pdu),
+            State::Encrypted { .. } => self.seal(pdu),
+        }
+    }
+
+    fn encryption(&self) -> Option<SessionEncryption> {
+        self.record.clone()
+    }
+}
+
+fn is_connect_response(frame: &[u8]) -> bool {
+    // TPKT (4) and X.224 Data (3), then the BER tag of an MCS Connect-Response.
+    frame.get(7..9) == Some(&[0x7F, 0x66][..])
+}
+
+/// A client frame's MCS Send Data Request: initiator, channel and user data.
+fn send_data_request(pdu: &[u8]) -> Option<(u16, u16, Vec<u8>)> {
+    match decode::<X224<McsMessage<'_>>>(pdu) {
+        Ok(X224(McsMessage::SendDataRequest(r))) => {
+            Some((r.initiator_id, r.channel_id, r.user_data.into_owned()))
+        }
+        _ => None,
+    }
+}
+
+/// The channel of a server Send Data Indication.
+fn indication_channel(frame: &[u8]) -> Option<u16> {
+    match decode::<X224<McsMessage<'_>>>(frame) {
+        Ok(X224(McsMessage::SendDataIndication(i))) => Some(i.channel_id),
+        _ => None,
+    }
+}
