@@ -180,12 +180,43 @@ fn xfreerdp_is_held_against_full_on_every_standard_rdp_security_server() {
     let results = par_map(SERVERS, 4, |(name, _)| {
         let addr = lab.addr(name);
         let (xfreerdp, server_log) = log_gained(name, || xfreerdp_sec_rdp(&addr, &display));
-        (xfreerdp, server_log, json(&check(&addr, None, &[])))
+        (
+            xfreerdp,
+            server_log,
+            json(&check(&addr, None, &["--clients"])),
+        )
     });
     for ((name, enc), (xfreerdp, server_log, v)) in SERVERS.iter().zip(&results) {
         let s = &v["observations"]["session"];
         assert_eq!(s["outcome"]["kind"], "session-up", "{name}: {s:#}");
         let logged_off = xfreerdp.contains("ERRINFO_LOGOFF_BY_USER");
+        // The client matrix, with the full connection's proof, predicts what xfreerdp did.
+        let row = v["clients"]
+            .as_array()
+            .and_then(|rows| rows.iter().find(|r| r["id"] == "freerdp2-openssl3"))
+            .unwrap_or_else(|| panic!("{name}: no freerdp2-openssl3 row in {v:#}"));
+        assert_eq!(
+            row["outcome"] == "fails",
+            logged_off,
+            "{name}: predicted {row:#}, xfreerdp: {xfreerdp}"
+        );
+        if logged_off {
+            let reason = row.to_string();
+            assert!(reason.contains("salted MACs"), "{name}: {reason}");
+            assert!(
+                reason.contains("ERRINFO_LOGOFF_BY_USER"),
+                "{name}: {reason}"
+            );
+            let trial = &s["encryption"]["salted_trial"];
+            assert_eq!(trial["outcome"]["kind"], "ultimatum", "{name}: {trial}");
+        } else {
+            assert!(
+                row["reason"]
+                    .to_string()
+                    .contains("--full reached the session"),
+                "{name}: {row:#}"
+            );
+        }
         match enc {
             Some((_, 0x10, _)) => {
                 assert!(!logged_off, "{name}: {xfreerdp}");

@@ -245,6 +245,30 @@ pub struct SessionEncryption {
     /// Whether the server asked for encrypted client licensing PDUs (SEC_LICENSE_ENCRYPT_CS).
     #[serde(default)]
     pub licensing_encrypt_cs: bool,
+    /// RC4 only: one more connection, the same sequence without credentials, signed with salted
+    /// MACs (FreeRDP's default), and how far it got.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub salted_trial: Option<SaltedTrial>,
+}
+
+/// The connection signed with salted MACs ([`SessionEncryption::salted_trial`]).
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+pub struct SaltedTrial {
+    /// The last phase it entered.
+    pub phase: SessionPhase,
+    pub outcome: SessionOutcome,
+    /// Server frames read after the MCS Connect Response.
+    pub frames: u32,
+    /// errorInfo of its Set Error Info PDUs (non-zero), in order.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub error_info: Vec<u32>,
+}
+
+impl SaltedTrial {
+    /// Whether the server took the salted MACs: the session came up.
+    pub fn accepted(&self) -> bool {
+        self.outcome == SessionOutcome::SessionUp
+    }
 }
 
 /// How a held session (`--hold`) ended.

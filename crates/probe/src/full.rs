@@ -36,8 +36,8 @@ use openssl::hash::MessageDigest;
 use openssl::x509::X509;
 use rdpdoctor_observations::{
     protocol, Delegation, DelegationChannel, ErrorInfoEvent, HoldEnding, IdentityProof,
-    LicensingEvent, LogonObservation, LogonOutcome, NegFailureCode, NegotiationOutcome,
-    OpenFailure, RedirectionInfo, SessionObservation, SessionOutcome, SessionPhase,
+    LicensingEvent, LogonObservation, LogonOutcome, MacKind, NegFailureCode, NegotiationOutcome,
+    OpenFailure, RedirectionInfo, SaltedTrial, SessionObservation, SessionOutcome, SessionPhase,
 };
 use rdpdoctor_wire::mcs;
 use rdpdoctor_wire::session::{self, ServerFrame};
@@ -61,9 +61,36 @@ pub(crate) async fn run(
         tcp: None,
         held: None,
     };
-    let requested = protocol::SSL | if creds.is_some() { protocol::NLA } else { 0 };
-    let mut obs = SessionObservation {
-        requested,
+    let mut obs = fresh(creds);
+    let mut logon = None;
+    let full = Full {
+        host,
+        creds,
+        trust,
+        mac: MacKind::Plain,
+    };
+    obs.outcome = connect(full, &mut obs, &mut logon, &mut ctx).await;
+    if host.past_deadline() && matches!(obs.outcome, SessionOutcome::TimedOut) {
+        obs.outcome = SessionOutcome::DeadlineExceeded {
+            seconds: t.elapsed().as_secs_f64(),
+        };
+    }
+    obs.elapsed_ms = elapsed_ms(t);
+    if let Some(length) = ctx.length {
+        obs.hold = Some(ctx.tl.finish(length, &obs, ctx.held));
+    }
+    if let Some(e) = obs.encryption.as_mut() {
+        if e.method != rdpdoctor_wire::mcs::method::FIPS && !host.past_deadline() {
+            e.salted_trial = Some(salted_trial(host, trust).await);
+        }
+    }
+    (obs, logon)
+}
+
+/// A session observation before anything happened.
+fn fresh(creds: Option<&Credentials>) -> SessionObservation {
+    SessionObservation {
+        requested: protocol::SSL | if creds.is_some() { protocol::NLA } else { 0 },
         selected: None,
         user: creds.map(|c| c.user().to_string()),
         delegated: false,
@@ -77,19 +104,35 @@ pub(crate) async fn run(
         outcome: SessionOutcome::TimedOut,
         hold: None,
         encryption: None,
+    }
+}
+
+/// FreeRDP signs Standard RDP Security PDUs with the salted MAC by default (5.3.6.1.1), Windows
+/// clients and rdesktop with the plain one; some servers verify only the plain one (xrdp: "MAC
+/// checksum error for non-FIPS PDU", and the client is logged off). After an RC4 session with
+/// plain MACs, one more connection, without credentials, the same sequence signed with salted
+/// MACs, tells whether this server takes them: the difference between the two is the MAC alone.
+async fn salted_trial(host: &Host, trust: &Trust) -> SaltedTrial {
+    let mut ctx = HoldCtx {
+        tl: Timeline::new(Instant::now()),
+        length: None,
+        tcp: None,
+        held: None,
     };
-    let mut logon = None;
-    obs.outcome = connect(host, creds, trust, &mut obs, &mut logon, &mut ctx).await;
-    if host.past_deadline() && matches!(obs.outcome, SessionOutcome::TimedOut) {
-        obs.outcome = SessionOutcome::DeadlineExceeded {
-            seconds: t.elapsed().as_secs_f64(),
-        };
+    let mut obs = fresh(None);
+    let full = Full {
+        host,
+        creds: None,
+        trust,
+        mac: MacKind::Salted,
+    };
+    let outcome = connect(full, &mut obs, &mut None, &mut ctx).await;
+    SaltedTrial {
+        phase: obs.phase,
+        outcome,
+        frames: obs.frames,
+        error_info: obs.error_info.iter().map(|e| e.code).collect(),
     }
-    obs.elapsed_ms = elapsed_ms(t);
-    if let Some(length) = ctx.length {
-        obs.hold = Some(ctx.tl.finish(length, &obs, ctx.held));
-    }
-    (obs, logon)
 }
 
 fn config(creds: Option<&Credentials>) -> Config {
@@ -180,13 +223,12 @@ fn phase_of(state: &ClientConnectorState, previous: SessionPhase) -> SessionPhas
 }
 
 async fn connect(
-    host: &Host,
-    creds: Option<&Credentials>,
-    trust: &Trust,
+    full: Full<'_>,
     obs: &mut SessionObservation,
     logon: &mut Option<LogonObservation>,
     ctx: &mut HoldCtx,
 ) -> SessionOutcome {
+    let (host, creds) = (full.host, full.creds);
     ctx.tl.phase(SessionPhase::ConnectionInitiation);
     // Connection initiation: this crate's X.224 exchange (it records the answer the same way as
     // the negotiation probes); the connector is fed the same Connection Confirm. TLS comes after
@@ -234,7 +276,6 @@ async fn connect(
         cfg.enable_credssp = false;
     }
     let mut connector = ClientConnector::new(cfg, host.address);
-    let full = Full { host, creds, trust };
     ctx.tcp = ready.sampler.as_ref().map(Sampler::endpoints);
     let outcome = drive(
         full,
@@ -257,6 +298,8 @@ struct Full<'a> {
     host: &'a Host,
     creds: Option<&'a Credentials>,
     trust: &'a Trust,
+    /// How the client signs under Standard RDP Security.
+    mac: MacKind,
 }
 
 /// After the X.224 exchange: the security upgrade, the connection sequence, the hold, the end.
@@ -275,7 +318,7 @@ async fn drive(
     // Standard RDP Security's encryption sits between the frames and the connector (its Security
     // Exchange comes after the channel joins); over TLS the frames pass clear.
     let mut link = if selected == protocol::RDP {
-        Link::new(plain, false, Box::new(StandardSecurity::new()))
+        Link::new(plain, false, Box::new(StandardSecurity::new(full.mac)))
     } else {
         obs.phase = SessionPhase::SecurityUpgrade;
         ctx.tl.phase(obs.phase);

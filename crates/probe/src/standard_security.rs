@@ -22,8 +22,9 @@
 //!
 //! The client signs with the plain MAC (5.3.6.1), as Windows clients do: xrdp verifies no other,
 //! and FreeRDP's default salted MAC (5.3.6.1.1) is what gets xfreerdp logged off by xrdp
-//! (`crates/wire/tests/lab_rdp_security.rs`). Server PDUs are verified with whichever MAC their
-//! header names. Level None (nothing encrypted) needs no layer: `frames::Clear` carries it.
+//! (`crates/wire/tests/lab_rdp_security.rs`); `full.rs` signs one more connection with salted
+//! MACs to learn whether the server takes them. Server PDUs are verified with whichever MAC
+//! their header names. Level None (nothing encrypted) needs no layer: `frames::Clear` carries it.
 
 use crate::frames::SecurityLayer;
 use ironrdp_core::decode;
@@ -74,13 +75,16 @@ enum State {
 pub(crate) struct StandardSecurity {
     state: State,
     record: Option<SessionEncryption>,
+    /// How the client signs: plain, or salted (only to learn whether the server takes it).
+    mac: MacKind,
 }
 
 impl StandardSecurity {
-    pub(crate) fn new() -> StandardSecurity {
+    pub(crate) fn new(mac: MacKind) -> StandardSecurity {
         StandardSecurity {
             state: State::Negotiating,
             record: None,
+            mac,
         }
     }
 
@@ -96,12 +100,13 @@ impl StandardSecurity {
             offered: OFFER,
             level: server.level,
             method: server.method,
-            client_mac: MacKind::Plain,
+            client_mac: self.mac,
             sealed: 0,
             opened: 0,
             opened_salted: 0,
             licensing_encrypted: 0,
             licensing_encrypt_cs: false,
+            salted_trial: None,
         });
         self.state = chosen(method, server)?;
         Ok(())
@@ -134,7 +139,7 @@ impl StandardSecurity {
         let keys = SessionKeys::derive(*method, &client_random, server_random)
             .map_err(|e| e.to_string())?;
         self.state = State::Encrypted {
-            security: Box::new(ClientSecurity::new(&keys, false)),
+            security: Box::new(ClientSecurity::new(&keys, self.mac == MacKind::Salted)),
             message_channel: *message_channel,
             licensing_over: false,
         };

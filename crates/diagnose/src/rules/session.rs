@@ -362,8 +362,17 @@ fn describe_encryption(e: &SessionEncryption) -> String {
             }
         ),
     };
+    let salted = match &e.salted_trial {
+        None => String::new(),
+        Some(t) if t.accepted() => "; a second connection signed with salted MACs (FreeRDP's default) reached the session too".to_string(),
+        Some(t) => format!(
+            "; a second connection signed with salted MACs (SEC_SECURE_CHECKSUM, FreeRDP's default) was ended by the server in {} ({}): the server verifies plain MACs only, as xrdp does (its log says \"MAC checksum error for non-FIPS PDU\"), so FreeRDP clients are logged off there (ERRINFO_LOGOFF_BY_USER) while Windows clients and rdesktop get in",
+            t.phase.label(),
+            crate::describe::trial_end(t)
+        ),
+    };
     format!(
-        "Standard RDP Security: {} at level {}, {mac}; {} client PDUs encrypted, {server}; {licensing}",
+        "Standard RDP Security: {} at level {}, {mac}; {} client PDUs encrypted, {server}; {licensing}{salted}",
         method_names(e.method),
         level_name(e.level),
         e.sealed
