@@ -113,6 +113,20 @@ fn full_against_xrdp_without_credentials_gets_the_session_up() {
     assert_eq!(s["outcome"]["kind"], "session-up");
     assert_eq!(s["delegated"], false);
     assert!(s["error_info"].is_null());
+    // The client announced the RDP UDP transports; xrdp offers none (no Multitransport Channel
+    // Data, no Initiate Multitransport Request), and that is said, not a finding.
+    let m = &s["multitransport"];
+    assert_eq!(m["client_flags"], 5, "{s:#}");
+    assert_eq!(m["answered"], true);
+    assert!(
+        m["server_flags"].is_null() && m["requests"].is_null(),
+        "{m}"
+    );
+    assert!(v["facts"]["session"]["multitransport"]
+        .as_str()
+        .unwrap_or_default()
+        .contains("not offered"));
+    assert!(!ids(&v).contains(&"udp-transport-unavailable".to_string()));
     // Standard RDP Security with RC4 goes to the session too (tests/rdp_security_full.rs has the
     // rest).
     let v = json(&full(

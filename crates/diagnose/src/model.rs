@@ -276,6 +276,9 @@ pub struct SessionFacts {
     /// Over encrypted Standard RDP Security: the method, level and MACs the session ran with.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub encryption: Option<String>,
+    /// Whether the server offered the RDP UDP transport in the session (multitransport).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub multitransport: Option<String>,
 }
 
 /// A held session (`--hold`) in words.

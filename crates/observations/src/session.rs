@@ -209,6 +209,38 @@ pub struct SessionObservation {
     /// layer ran. Absent over TLS and at encryption level None.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub encryption: Option<SessionEncryption>,
+    /// The RDP UDP transport as offered inside the session (MS-RDPBCGR 1.3.1.1, multitransport
+    /// bootstrapping). Absent in documents from before it was recorded.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub multitransport: Option<MultitransportObservation>,
+}
+
+/// What the server said about the RDP UDP transport during a full connection.
+#[derive(Clone, Debug, Default, PartialEq, Serialize, Deserialize)]
+pub struct MultitransportObservation {
+    /// flags of the client's Multitransport Channel Data (MS-RDPBCGR 2.2.1.3.8), raw.
+    pub client_flags: u32,
+    /// flags of the server's Multitransport Channel Data (2.2.1.4.6), raw; absent when the
+    /// server sent none (it supports no multitransport, or the sequence ended before).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub server_flags: Option<u32>,
+    /// Whether the connection got past the MCS Connect Response (so `server_flags` is known).
+    pub answered: bool,
+    /// The Initiate Multitransport Requests (2.2.15.1) the server sent, in order.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub requests: Vec<MultitransportRequest>,
+    /// Requests the probe declined (Initiate Multitransport Response, E_ABORT): it opens no UDP
+    /// tunnel.
+    #[serde(default)]
+    pub declined: u32,
+}
+
+/// One Initiate Multitransport Request (its security cookie is not kept).
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct MultitransportRequest {
+    pub request_id: u32,
+    /// requestedProtocol, raw: 1 RDP-UDP reliable, 2 RDP-UDP lossy.
+    pub protocol: u16,
 }
 
 /// How the MACs of Standard RDP Security PDUs are computed (MS-RDPBCGR 5.3.6.1).

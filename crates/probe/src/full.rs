@@ -36,13 +36,19 @@ use openssl::hash::MessageDigest;
 use openssl::x509::X509;
 use rdpdoctor_observations::{
     protocol, Delegation, DelegationChannel, ErrorInfoEvent, HoldEnding, IdentityProof,
-    LicensingEvent, LogonObservation, LogonOutcome, MacKind, NegFailureCode, NegotiationOutcome,
-    OpenFailure, RedirectionInfo, SaltedTrial, SessionObservation, SessionOutcome, SessionPhase,
+    LicensingEvent, LogonObservation, LogonOutcome, MacKind, MultitransportObservation,
+    MultitransportRequest, NegFailureCode, NegotiationOutcome, OpenFailure, RedirectionInfo,
+    SaltedTrial, SessionObservation, SessionOutcome, SessionPhase,
 };
 use rdpdoctor_wire::mcs;
 use rdpdoctor_wire::session::{self, ServerFrame};
 use std::time::{Duration, Instant};
 use zeroize::Zeroizing;
+
+/// The transport types the client announces: RDP-UDP reliable and lossy.
+const CLIENT_MULTITRANSPORT: gcc::MultiTransportFlags =
+    gcc::MultiTransportFlags::TRANSPORT_TYPE_UDP_FECR
+        .union(gcc::MultiTransportFlags::TRANSPORT_TYPE_UDP_FECL);
 
 /// A server that keeps sending frames without finishing the sequence is cut off after this many.
 const MAX_FRAMES: u32 = 4096;
@@ -104,6 +110,7 @@ fn fresh(creds: Option<&Credentials>) -> SessionObservation {
         outcome: SessionOutcome::TimedOut,
         hold: None,
         encryption: None,
+        multitransport: None,
     }
 }
 
@@ -186,7 +193,13 @@ fn config(creds: Option<&Credentials>) -> Config {
         compression_type: None,
         enable_server_pointer: false,
         pointer_software_rendering: true,
-        multitransport_flags: None,
+        // The RDP UDP transports, as a Windows client announces them (MS-RDPBCGR 2.2.1.3.8), so
+        // that a server that has UDP offers it (Server Multitransport Channel Data, then an
+        // Initiate Multitransport Request after licensing): that offer is what --full reports.
+        // The probe then declines each request (E_ABORT, 2.2.15.2) and opens no UDP tunnel, as
+        // a client without UDP does. Neither UDP_PREFERRED nor SOFTSYNC_TCP_TO_UDP: they promise
+        // virtual channel traffic over UDP, which the probe never carries.
+        multitransport_flags: Some(CLIENT_MULTITRANSPORT),
         support_dyn_vc_gfx_protocol: false,
     }
 }
@@ -269,6 +282,18 @@ async fn connect(
         outcome => return SessionOutcome::Open(OpenFailure::Negotiation(outcome)),
     };
     obs.selected = Some(selected);
+    // The connector sends the Client Multitransport Channel Data only to a server that announced
+    // EXTENDED_CLIENT_DATA_SUPPORTED (2.2.1.2.1).
+    obs.multitransport = Some(MultitransportObservation {
+        client_flags: if ResponseFlags::from_bits_truncate(flags)
+            .contains(ResponseFlags::EXTENDED_CLIENT_DATA_SUPPORTED)
+        {
+            CLIENT_MULTITRANSPORT.bits()
+        } else {
+            0
+        },
+        ..MultitransportObservation::default()
+    });
     let mut cfg = config(creds);
     if selected == protocol::RDP {
         // The connector accepts PROTOCOL_RDP only when it requested nothing else.
@@ -335,6 +360,11 @@ async fn drive(
     };
     let outcome = frames::run(&mut link, &mut sequence).await;
     obs.encryption = link.encryption();
+    let past_connect_response = obs.phase > SessionPhase::BasicSettingsExchange;
+    if let Some(m) = obs.multitransport.as_mut() {
+        m.answered = past_connect_response;
+        m.server_flags = connector.server_multitransport_flags.map(|f| f.bits());
+    }
     let mut still_up = matches!(outcome, SessionOutcome::SessionUp);
     if let (true, Some(length)) = (still_up, ctx.length) {
         let up = hold::up_session(connector);
@@ -550,6 +580,11 @@ impl Frames for Connecting<'_> {
         let deadline = self.full.host.timeout();
         if connector.should_perform_multitransport() {
             // No UDP transport: decline, as a client without it does.
+            if let Some(m) = obs.multitransport.as_mut() {
+                m.declined += 1;
+            }
+            self.tl
+                .client("Initiate Multitransport Response (declined: no UDP tunnel)");
             return match connector.skip_multitransport(out) {
                 Ok(_) => Turn::Send(deadline),
                 Err(e) => Turn::End(protocol_error("multitransport", &e)),
@@ -670,6 +705,15 @@ fn server_frame(
     kind: ServerFrame,
 ) -> Next {
     tl.server(label(&kind));
+    if let Some(r) = rdpdoctor_wire::multitransport::request(frame, None) {
+        tl.server("Initiate Multitransport Request (the server offers UDP)".to_string());
+        if let Some(m) = obs.multitransport.as_mut() {
+            m.requests.push(MultitransportRequest {
+                request_id: r.request_id,
+                protocol: r.protocol,
+            });
+        }
+    }
     match kind {
         ServerFrame::SetErrorInfo { code } => {
             if code != 0 {

@@ -276,8 +276,8 @@ fn session(out: &mut String, s: &rdpdoctor_diagnose::SessionFacts) {
     let _ = writeln!(out, "  Session (--full):");
     let _ = writeln!(out, "    phase reached: {}", e(&s.phase_label));
     let _ = writeln!(out, "    ended with {}", e(&s.ended));
-    if let Some(enc) = &s.encryption {
-        let _ = writeln!(out, "    {}", e(enc));
+    for line in [&s.encryption, &s.multitransport].into_iter().flatten() {
+        let _ = writeln!(out, "    {}", e(line));
     }
     for c in &s.codes {
         let _ = writeln!(out, "    {}", e(c));

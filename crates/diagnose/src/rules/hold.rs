@@ -365,6 +365,7 @@ pub(crate) mod tests {
                 path_check: None,
             }),
             encryption: None,
+            multitransport: None,
         });
         o
     }

@@ -331,7 +331,35 @@ pub(crate) fn facts(obs: &Observations) -> Option<SessionFacts> {
         codes,
         hold: super::hold::facts(s),
         encryption: s.encryption.as_ref().map(describe_encryption),
+        multitransport: describe_multitransport(obs, s),
     })
+}
+
+/// The RDP UDP transport as the session offered it (MS-RDPBCGR 1.3.1.1, multitransport
+/// bootstrapping), joined with `--udp`'s answer when it ran.
+fn describe_multitransport(obs: &Observations, s: &SessionObservation) -> Option<String> {
+    let m = s.multitransport.as_ref()?;
+    if m.client_flags == 0 {
+        return Some("RDP UDP transport: not asked (the server did not announce EXTENDED_CLIENT_DATA_SUPPORTED, so no client can announce UDP to it)".to_string());
+    }
+    if !m.answered {
+        return None;
+    }
+    let Some(offer) = super::udp::offer(obs) else {
+        return Some("RDP UDP transport: not offered (the server answered the client's TRANSPORTTYPE_UDPFECR|TRANSPORTTYPE_UDPFECL without a UDP transport of its own and sent no Initiate Multitransport Request): its sessions stay on TCP".to_string());
+    };
+    let port = match super::udp_facts(obs) {
+        None => "; check --udp asks whether its UDP port answers".to_string(),
+        Some(u) if u.answered => format!("; its UDP port {} answers", u.address),
+        Some(u) => format!(
+            "; but its UDP port {} does not answer (udp-transport-unavailable)",
+            u.address
+        ),
+    };
+    Some(format!(
+        "RDP UDP transport offered in the session: {offer}; the probe declined {} request(s) and opened no UDP tunnel{port}",
+        m.declined
+    ))
 }
 
 /// `Standard RDP Security: 128-bit RC4 at level High, plain MACs; 6 client PDUs encrypted, 5
@@ -402,6 +430,7 @@ mod tests {
             outcome,
             hold: None,
             encryption: None,
+            multitransport: None,
         });
         o
     }
