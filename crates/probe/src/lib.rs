@@ -78,9 +78,8 @@ mod udp;
 
 pub use check::check;
 pub use credssp::package::{Choice as CredsspChoice, PackageKind};
-pub use options::{Credentials, ProbeOptions};
+pub use options::{Credentials, ProbeOptions, UdpProbe};
 pub use trust::Trust;
-pub use udp::probe_udp_transport;
 
 use std::time::Instant;
 

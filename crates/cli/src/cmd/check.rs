@@ -204,20 +204,11 @@ pub(crate) fn prepare(args: &CheckArgs, hosts: &str) -> Result<Prepared, String>
         clients: args.clients,
         // NTLM, the one package offered (a Kerberos option chooses another here).
         credssp: Default::default(),
+        udp: args.udp.then_some(rdpdoctor_probe::UdpProbe {
+            port: args.udp_port,
+        }),
     };
     Ok(Prepared { ctx, options })
-}
-
-/// With `--udp`: the RDP UDP transport probe on the address the check connected to.
-pub(crate) async fn udp(
-    mut obs: rdpdoctor_observations::Observations,
-    args: &CheckArgs,
-    timeout: Duration,
-) -> rdpdoctor_observations::Observations {
-    if args.udp {
-        obs.udp = rdpdoctor_probe::probe_udp_transport(&obs, args.udp_port, timeout).await;
-    }
-    obs
 }
 
 /// What `--user` did when the NTLM AUTHENTICATE was withheld, and how to override it.
@@ -283,7 +274,7 @@ pub fn run(args: &CheckArgs) -> u8 {
     let mut obs = runtime.block_on(async {
         let mut obs = rdpdoctor_probe::check(target.clone(), &options).await;
         obs.kerberos = super::kerberos::readiness(&args.kerberos, &target, &obs, &options).await;
-        udp(obs, args, options.timeout).await
+        obs
     });
     // The password is zeroed here, before anything is printed or written.
     drop(options);
