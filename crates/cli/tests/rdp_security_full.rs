@@ -26,13 +26,7 @@ fn check(addr: &str, user: Option<&str>, extra: &[&str]) -> Output {
 }
 
 fn json(out: &Output) -> Value {
-    serde_json::from_slice(&out.stdout).unwrap_or_else(|e| {
-        panic!(
-            "not JSON ({e}): {}\nstderr {}",
-            String::from_utf8_lossy(&out.stdout),
-            String::from_utf8_lossy(&out.stderr)
-        )
-    })
+    common::json_of(out)
 }
 
 /// encryptionLevel, encryptionMethod, and whether server PDUs come encrypted; `None` for level

@@ -20,13 +20,7 @@ fn full(addr: &str, user: Option<(&str, &str)>, extra: &[&str]) -> Output {
 }
 
 fn json(out: &Output) -> Value {
-    serde_json::from_slice(&out.stdout).unwrap_or_else(|e| {
-        panic!(
-            "not JSON ({e}): {}\nstderr {}",
-            String::from_utf8_lossy(&out.stdout),
-            String::from_utf8_lossy(&out.stderr)
-        )
-    })
+    common::json_of(out)
 }
 
 fn lab_password(lab_json: &Value) -> String {

@@ -55,17 +55,23 @@ mod rdpeudp {
 
     /// The names of the flags set, unknown bits as hex.
     pub(super) fn flag_names(flags: u16) -> Vec<String> {
-        let mut out: Vec<String> = FLAGS
-            .iter()
-            .filter(|(bit, _)| flags & bit != 0)
-            .map(|(_, name)| (*name).to_string())
-            .collect();
-        let known = FLAGS.iter().fold(0u16, |acc, (bit, _)| acc | bit);
-        if flags & !known != 0 {
-            out.push(format!("0x{:04X}", flags & !known));
-        }
-        out
+        let table: Vec<(u32, &str)> = FLAGS.iter().map(|(b, n)| (u32::from(*b), *n)).collect();
+        super::bit_names(u32::from(flags), &table, 4)
     }
+}
+
+/// The names of the bits of `flags` that `table` names, then the rest as hex of `digits` digits.
+fn bit_names(flags: u32, table: &[(u32, &str)], digits: usize) -> Vec<String> {
+    let mut out: Vec<String> = table
+        .iter()
+        .filter(|(bit, _)| flags & bit != 0)
+        .map(|(_, name)| (*name).to_string())
+        .collect();
+    let rest = table.iter().fold(flags, |acc, (bit, _)| acc & !bit);
+    if rest != 0 {
+        out.push(format!("0x{rest:0digits$X}"));
+    }
+    out
 }
 
 /// The values of MS-RDPBCGR's multitransport PDUs a report names (the probe decodes them).
@@ -91,16 +97,7 @@ pub(crate) mod multitransport {
 
     /// The names of the flags set, unknown bits as hex.
     pub(crate) fn flag_names(flags: u32) -> Vec<String> {
-        let mut out: Vec<String> = FLAGS
-            .iter()
-            .filter(|(bit, _)| flags & bit != 0)
-            .map(|(_, name)| (*name).to_string())
-            .collect();
-        let rest = FLAGS.iter().fold(flags, |acc, (bit, _)| acc & !bit);
-        if rest != 0 {
-            out.push(format!("0x{rest:08X}"));
-        }
-        out
+        super::bit_names(flags, &FLAGS, 8)
     }
 }
 
