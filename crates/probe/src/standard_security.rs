@@ -290,3 +290,164 @@ fn indication_channel(frame: &[u8]) -> Option<u16> {
         _ => None,
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use ironrdp_core::encode_vec;
+    use ironrdp_pdu::mcs::SendDataIndication;
+    use rdpdoctor_wire::rdp_crypto::header::{SEC_ENCRYPT, SEC_INFO_PKT};
+    use rdpdoctor_wire::rdp_crypto::{Rc4Keys, SessionKeys};
+    use rdpdoctor_wire::session::{inspect, ServerFrame, STATUS_VALID_CLIENT};
+    use std::borrow::Cow;
+
+    const IO: u16 = 1003;
+    const USER: u16 = 1007;
+
+    /// A layer past the Security Exchange with 128-bit RC4 keys, and the server's side of them.
+    fn encrypted(mac: MacKind) -> (StandardSecurity, ClientSecurity) {
+        let keys = SessionKeys::derive(Method::Rc4Bit128, &[5; 32], &[6; 32])
+            .unwrap_or_else(|e| panic!("{e}"));
+        let SessionKeys::Rc4 { method, keys: k } = &keys else {
+            panic!("RC4 keys");
+        };
+        let server = SessionKeys::Rc4 {
+            method: *method,
+            keys: Rc4Keys {
+                mac: k.mac.clone(),
+                encrypt: k.decrypt.clone(),
+                decrypt: k.encrypt.clone(),
+            },
+        };
+        let mut layer = StandardSecurity::new(mac);
+        layer.state = State::Encrypted {
+            security: Box::new(ClientSecurity::new(&keys, mac == MacKind::Salted)),
+            message_channel: None,
+            licensing_over: false,
+        };
+        layer.record = Some(SessionEncryption {
+            offered: OFFER,
+            level: 3,
+            method: 2,
+            client_mac: mac,
+            sealed: 0,
+            opened: 0,
+            opened_salted: 0,
+            licensing_encrypted: 0,
+            licensing_encrypt_cs: false,
+            salted_trial: None,
+        });
+        (layer, ClientSecurity::new(&server, false))
+    }
+
+    fn indication(user_data: Vec<u8>) -> Vec<u8> {
+        encode_vec(&X224(McsMessage::SendDataIndication(SendDataIndication {
+            initiator_id: 1002,
+            channel_id: IO,
+            user_data: Cow::Owned(user_data),
+        })))
+        .unwrap_or_default()
+    }
+
+    fn request(user_data: &[u8]) -> Vec<u8> {
+        exchange::send_data_request(USER, IO, user_data).unwrap_or_default()
+    }
+
+    /// A licensing PDU the server encrypted (it may, once the client said SEC_LICENSE_ENCRYPT_SC)
+    /// reaches the connector decrypted, with its Basic Security Header, and is counted; when the
+    /// server also asks for encrypted client licensing (SEC_LICENSE_ENCRYPT_CS), the client's
+    /// licensing answer goes out sealed, and the server opens it.
+    #[test]
+    fn encrypted_licensing_is_decoded_and_answered_encrypted_when_asked() {
+        let (mut layer, mut server) = encrypted(MacKind::Plain);
+        // ERROR_ALERT STATUS_VALID_CLIENT ST_NO_TRANSITION (MS-RDPELE 2.2.2.7.1).
+        let license = [0xFF, 0x03, 0x10, 0x00, 7, 0, 0, 0, 2, 0, 0, 0, 4, 0, 0, 0];
+        let sealed = server.seal(SEC_LICENSE_PKT | SEC_LICENSE_ENCRYPT, &license);
+        let plain = layer
+            .inbound(indication(sealed))
+            .unwrap_or_else(|e| panic!("{e}"));
+        assert_eq!(
+            inspect(&plain),
+            ServerFrame::LicenseError {
+                code: STATUS_VALID_CLIENT,
+                state_transition: 2
+            }
+        );
+        let record = layer.encryption().unwrap_or_else(|| panic!("a record"));
+        assert_eq!(
+            (
+                record.opened,
+                record.licensing_encrypted,
+                record.licensing_encrypt_cs
+            ),
+            (1, 1, true)
+        );
+        // The client's licensing PDU (its own Basic Security Header) goes out encrypted.
+        let mut answer = (SEC_LICENSE_PKT as u32).to_le_bytes().to_vec();
+        answer.extend_from_slice(b"\x13\x03\x08\x00client");
+        let wire = layer
+            .outbound(request(&answer))
+            .unwrap_or_else(|e| panic!("{e}"));
+        let Ok(X224(McsMessage::SendDataRequest(r))) = decode::<X224<McsMessage<'_>>>(&wire) else {
+            panic!("not a Send Data Request");
+        };
+        let opened = server
+            .open_slow_path(&r.user_data)
+            .unwrap_or_else(|e| panic!("{e}"));
+        assert!(opened.was_encrypted);
+        assert_eq!(opened.flags & SEC_LICENSE_PKT, SEC_LICENSE_PKT);
+        assert_eq!(opened.data, &answer[4..]);
+    }
+
+    /// Without SEC_LICENSE_ENCRYPT_CS the client's licensing goes in the clear; after licensing
+    /// (the server's first PDU of another kind) a Share Control PDU is sealed with no header of
+    /// its own, signed with the salted MAC when the layer salts.
+    #[test]
+    fn clear_licensing_then_sealed_share_pdus() {
+        for mac in [MacKind::Plain, MacKind::Salted] {
+            let (mut layer, mut server) = encrypted(mac);
+            let mut answer = (SEC_LICENSE_PKT as u32).to_le_bytes().to_vec();
+            answer.extend_from_slice(b"\x13\x03\x08\x00client");
+            let clear = request(&answer);
+            assert_eq!(layer.outbound(clear.clone()).ok(), Some(clear));
+            // A Demand Active (Share Control, PDUTYPE_DEMANDACTIVEPDU) ends licensing.
+            let demand = [0x0A, 0, 0x11, 0, 0xEA, 0x03, 1, 0, 1, 0];
+            let plain = layer
+                .inbound(indication(server.seal(0, &demand)))
+                .unwrap_or_else(|e| panic!("{e}"));
+            assert_eq!(inspect(&plain), ServerFrame::DemandActive);
+            let confirm = [0x0A, 0, 0x13, 0, 0xEF, 0x03, 1, 0, 1, 0];
+            let wire = layer
+                .outbound(request(&confirm))
+                .unwrap_or_else(|e| panic!("{e}"));
+            let Ok(X224(McsMessage::SendDataRequest(r))) = decode::<X224<McsMessage<'_>>>(&wire)
+            else {
+                panic!("not a Send Data Request");
+            };
+            let flags = u16::from_le_bytes([r.user_data[0], r.user_data[1]]);
+            assert_eq!(flags & SEC_ENCRYPT, SEC_ENCRYPT);
+            assert_eq!(
+                flags & SEC_SECURE_CHECKSUM != 0,
+                mac == MacKind::Salted,
+                "{mac:?}"
+            );
+            let opened = server
+                .open_slow_path(&r.user_data)
+                .unwrap_or_else(|e| panic!("{e}"));
+            assert_eq!(opened.data, confirm);
+            assert_eq!(flags & SEC_INFO_PKT, 0);
+        }
+    }
+
+    /// A server PDU whose MAC does not verify is refused with the reason, never passed on.
+    #[test]
+    fn a_bad_mac_is_refused() {
+        let (mut layer, mut server) = encrypted(MacKind::Plain);
+        let mut sealed = server.seal(0, &[0x0A, 0, 0x11, 0, 0xEA, 0x03, 1, 0, 1, 0]);
+        if let Some(b) = sealed.get_mut(5) {
+            *b ^= 1;
+        }
+        let e = layer.inbound(indication(sealed)).err().unwrap_or_default();
+        assert!(e.contains("MAC"), "{e}");
+    }
+}
