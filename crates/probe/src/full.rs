@@ -85,7 +85,10 @@ pub(crate) async fn run(
     if let Some(length) = ctx.length {
         obs.hold = Some(ctx.tl.finish(length, &obs, ctx.held));
     }
-    if let Some(e) = obs.encryption.as_mut() {
+    // Only a session that came up with plain MACs makes the salted one's end say something about
+    // the MAC alone.
+    let up = obs.outcome == SessionOutcome::SessionUp;
+    if let (Some(e), true) = (obs.encryption.as_mut(), up) {
         if e.method != rdpdoctor_wire::mcs::method::FIPS && !host.past_deadline() {
             e.salted_trial = Some(salted_trial(host, trust).await);
         }
