@@ -236,3 +236,27 @@ fn xfreerdp_is_held_against_full_on_every_standard_rdp_security_server() {
         }
     }
 }
+
+/// A server from before security negotiation (the lab's legacy stand-in answers the X.224
+/// request without negotiation data, as Windows 2000/XP do) gets Standard RDP Security on the
+/// same connection: the full connection goes past the MCS Connect Response and reads its level
+/// (the stand-in scripts no more than that answer, so it then falls silent). About 1 s.
+#[test]
+fn a_server_without_negotiation_data_gets_standard_rdp_security_on_the_same_connection() {
+    let lab = Lab::get();
+    let out = common::bin()
+        .args(["check", &lab.addr("standin-legacy"), "--full", "--json"])
+        .args(["--timeout", "1"])
+        .output()
+        .expect("the rdpdoctor binary runs");
+    let v = json(&out);
+    let s = &v["observations"]["session"];
+    assert_eq!(s["selected"], 0, "{s:#}");
+    assert_eq!(s["phase"], "channel-connection", "{s:#}");
+    assert_eq!(s["encryption"]["level"], 2, "{s:#}");
+    assert_eq!(s["encryption"]["sealed"], 0, "{s:#}");
+    assert!(v["facts"]["session"]["encryption"]
+        .as_str()
+        .unwrap_or_default()
+        .contains("ended before the Security Exchange"));
+}

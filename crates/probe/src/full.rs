@@ -275,6 +275,9 @@ async fn connect(
             return SessionOutcome::Open(OpenFailure::Negotiation(negotiation))
         }
         NegotiationOutcome::Selected { protocol, flags } => (protocol, flags),
+        // A server from before security negotiation (Windows 2000, XP) answers without
+        // negotiation data: Standard RDP Security on the same connection (MS-RDPBCGR 3.2.5.3.2).
+        NegotiationOutcome::NoNegotiationData => (protocol::RDP, 0),
         NegotiationOutcome::Failure {
             code: NegFailureCode::HybridRequiredByServer,
         } if creds.is_none() => {

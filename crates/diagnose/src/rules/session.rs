@@ -370,10 +370,18 @@ fn describe_encryption(e: &SessionEncryption) -> String {
         MacKind::Plain => "plain MACs (as Windows clients and xrdp)",
         MacKind::Salted => "salted MACs",
     };
+    if e.sealed == 0 {
+        return format!(
+            "Standard RDP Security: {} at level {}; the connection ended before the Security Exchange, so nothing was encrypted",
+            method_names(e.method),
+            level_name(e.level)
+        );
+    }
     let server = match (e.opened, e.opened_salted) {
-        (0, _) => {
+        (0, _) if e.level == 1 => {
             "the server encrypted nothing (at level Low only the client encrypts)".to_string()
         }
+        (0, _) => "the server sent nothing encrypted".to_string(),
         (n, 0) => format!("{n} server PDUs decrypted, their MACs verified"),
         (n, salted) => {
             format!("{n} server PDUs decrypted, their MACs verified ({salted} salted)")
