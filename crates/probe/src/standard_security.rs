@@ -42,6 +42,7 @@ use rdpdoctor_wire::rdp_crypto::header::{
 };
 use rdpdoctor_wire::rdp_crypto::rewrite::{offer_methods, open_fast_path_frame};
 use rdpdoctor_wire::rdp_crypto::{ClientSecurity, Method, ServerPublicKey, SessionKeys};
+use zeroize::Zeroize;
 
 pub(crate) use rdpdoctor_wire::rdp_crypto::rewrite::without_security as unencrypted_response;
 
@@ -148,7 +149,7 @@ impl StandardSecurity {
     }
 
     /// A client PDU, encrypted with its security header (5.3.8).
-    fn seal(&mut self, pdu: Vec<u8>) -> Result<Vec<u8>, String> {
+    fn seal(&mut self, mut pdu: Vec<u8>) -> Result<Vec<u8>, String> {
         let State::Encrypted {
             security,
             message_channel,
@@ -157,7 +158,7 @@ impl StandardSecurity {
         else {
             return Ok(pdu);
         };
-        let Some((initiator, channel, user_data)) = send_data_request(&pdu) else {
+        let Some((initiator, channel, mut user_data)) = send_data_request(&pdu) else {
             // Another MCS PDU (the Disconnect Provider Ultimatum) is not encrypted.
             return Ok(pdu);
         };
@@ -177,6 +178,10 @@ impl StandardSecurity {
         if let Some(r) = record {
             r.sealed += 1;
         }
+        // The plaintext (the Client Info PDU holds the password when it is delegated) does not
+        // outlive its encryption.
+        user_data.zeroize();
+        pdu.zeroize();
         exchange::send_data_request(initiator, channel, &sealed).map_err(|e| e.to_string())
     }
 
@@ -299,7 +304,6 @@ mod tests {
     use rdpdoctor_wire::rdp_crypto::header::{SEC_ENCRYPT, SEC_INFO_PKT};
     use rdpdoctor_wire::rdp_crypto::{Rc4Keys, SessionKeys};
     use rdpdoctor_wire::session::{inspect, ServerFrame, STATUS_VALID_CLIENT};
-    use std::borrow::Cow;
 
     const IO: u16 = 1003;
     const USER: u16 = 1007;
