@@ -304,6 +304,7 @@ mod tests {
     use rdpdoctor_wire::rdp_crypto::header::{SEC_ENCRYPT, SEC_INFO_PKT};
     use rdpdoctor_wire::rdp_crypto::{Rc4Keys, SessionKeys};
     use rdpdoctor_wire::session::{inspect, ServerFrame, STATUS_VALID_CLIENT};
+    use std::borrow::Cow;
 
     const IO: u16 = 1003;
     const USER: u16 = 1007;
