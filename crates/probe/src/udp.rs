@@ -8,9 +8,10 @@
 //! problem. A client retransmits its SYN three to five times
 //! (3.1.5.2 step 4); this sends one, and one more only when the first got nothing back.
 //!
-//! It runs only on request (`check --udp`) and only once the TCP port answered: an RDP client
-//! tries UDP only beside a working TCP connection, and a host that does not answer TCP is not
-//! worth a datagram.
+//! It runs only on request (`ProbeOptions::udp`, `check --udp`, never from `scan` or `serve`) and
+//! only once the TCP port answered: an RDP client tries UDP only beside a working TCP connection,
+//! and a host that does not answer TCP is not worth a datagram. `check.rs` spawns it right after
+//! the first TCP connect, so its waits overlap the rest of the check.
 
 use crate::{elapsed_ms, errqueue, excerpt_hex};
 use rdpdoctor_observations::{UdpOutcome, UdpSetupAnswer, UdpTransportObservation};
