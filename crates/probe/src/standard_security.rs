@@ -97,18 +97,7 @@ impl StandardSecurity {
             self.state = State::Clear;
             return Ok(());
         };
-        self.record = Some(SessionEncryption {
-            offered: OFFER,
-            level: server.level,
-            method: server.method,
-            client_mac: self.mac,
-            sealed: 0,
-            opened: 0,
-            opened_salted: 0,
-            licensing_encrypted: 0,
-            licensing_encrypt_cs: false,
-            salted_trial: None,
-        });
+        self.record = Some(fresh_record(server.level, server.method, self.mac));
         self.state = chosen(method, server)?;
         Ok(())
     }
@@ -230,6 +219,22 @@ impl StandardSecurity {
     }
 }
 
+/// What the layer records for a server that chose `method` at `level`, before any PDU.
+fn fresh_record(level: u32, method: u32, mac: MacKind) -> SessionEncryption {
+    SessionEncryption {
+        offered: OFFER,
+        level,
+        method,
+        client_mac: mac,
+        sealed: 0,
+        opened: 0,
+        opened_salted: 0,
+        licensing_encrypted: 0,
+        licensing_encrypt_cs: false,
+        salted_trial: None,
+    }
+}
+
 /// The state once the server chose `method`: its key and random, checked now so that a server
 /// that sends neither is reported at its Connect Response.
 fn chosen(method: Method, server: ServerSecurityData) -> Result<State, String> {
@@ -330,18 +335,7 @@ mod tests {
             message_channel: None,
             licensing_over: false,
         };
-        layer.record = Some(SessionEncryption {
-            offered: OFFER,
-            level: 3,
-            method: 2,
-            client_mac: mac,
-            sealed: 0,
-            opened: 0,
-            opened_salted: 0,
-            licensing_encrypted: 0,
-            licensing_encrypt_cs: false,
-            salted_trial: None,
-        });
+        layer.record = Some(fresh_record(3, 2, mac));
         (layer, ClientSecurity::new(&server, false))
     }
 
