@@ -1,9 +1,10 @@
 //! `check --full` over Standard RDP Security against the lab's real servers: xrdp in rdp-only mode
-//! at High (128-bit RC4), Low (40-bit RC4, client-to-server only) and FIPS (3DES), and
-//! freerdp-shadow-cli /sec:rdp (level None on loopback). The connection sequence runs through the
+//! at High (128-bit RC4), Low (40-bit RC4, client-to-server only) and FIPS (3DES), xrdp without
+//! its certificate (its fallback to High), and freerdp-shadow-cli /sec:rdp (level None on
+//! loopback). The connection sequence runs through the
 //! encryption layer to the session, `--hold` holds it and gets its Refresh Rect answered, the
 //! delegation rule holds, and the real xfreerdp 2.11 is held against the same servers.
-//! About 10 s with the lab running.
+//! About 16 s with the lab running (xfreerdp, run once per server in parallel, is most of it).
 
 #![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)] // tests: a failed assumption is a failed test
 
@@ -35,6 +36,8 @@ type Encryption = Option<(u64, u64, bool)>;
 
 const SERVERS: &[(&str, Encryption)] = &[
     ("xrdp-rdp-only", Some((3, 0x02, true))),
+    // xrdp without its certificate falls back to Standard RDP Security at High.
+    ("xrdp-cert-missing", Some((3, 0x02, true))),
     ("xrdp-rdp-low", Some((1, 0x01, false))),
     ("xrdp-rdp-fips", Some((4, 0x10, true))),
     ("freerdp-rdp", None),
@@ -43,7 +46,7 @@ const SERVERS: &[(&str, Encryption)] = &[
 #[test]
 fn full_reaches_the_session_through_standard_rdp_security_on_every_lab_server() {
     let lab = Lab::get();
-    let results = par_map(SERVERS, 4, |(name, _)| {
+    let results = par_map(SERVERS, 5, |(name, _)| {
         json(&check(&lab.addr(name), None, &[]))
     });
     let mut failures = Vec::new();
@@ -171,7 +174,7 @@ fn log_gained(name: &str, f: impl FnOnce() -> String) -> (String, String) {
 fn xfreerdp_is_held_against_full_on_every_standard_rdp_security_server() {
     let lab = Lab::get();
     let display = lab.display();
-    let results = par_map(SERVERS, 4, |(name, _)| {
+    let results = par_map(SERVERS, 5, |(name, _)| {
         let addr = lab.addr(name);
         let (xfreerdp, server_log) = log_gained(name, || xfreerdp_sec_rdp(&addr, &display));
         (
