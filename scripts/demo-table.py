@@ -26,6 +26,12 @@ port = {s["name"]: s["port"] for s in servers}
 SPECIAL = {
     "xrdp-ecdhe-aead": (["--clients"], None),
     "xrdp-rsa-cbc": (["--clients"], None),
+    # Standard RDP Security: the full connection runs through its encryption (RC4 High and Low,
+    # FIPS, level None) to the session; the client matrix shows who the salted MAC shuts out.
+    "xrdp-rdp-only": (["--full", "--clients"], None),
+    "xrdp-rdp-low": (["--full"], None),
+    "xrdp-rdp-fips": (["--full"], None),
+    "freerdp-rdp": (["--full"], None),
     "standin-errorinfo": (["--full"], None),
     "hostile-harvest-tls": (["--full", "--user", "canary"], CANARY),
     "hostile-harvest-rdp": (["--full", "--user", "canary"], CANARY),
@@ -103,6 +109,13 @@ def check_row(name, target, server):
     how = " ".join(a if len(a) < 20 else a[:8] + "..." for a in extra) or "-"
     if inside:
         how += " (inside its network namespace)"
+    session = (v.get("observations") or {}).get("session")
+    if session:
+        # Where the full connection really ended, and over what.
+        how += f" -> {session.get('phase')}"
+        enc = session.get("encryption")
+        if enc:
+            how += f" (encrypted, method 0x{enc.get('method', 0):02x})"
     return f"{name:28} {target:17} {verdict['status']:15} {finding[:46]:46} {ms:6.0f} {r.returncode:4}  {how}"
 
 

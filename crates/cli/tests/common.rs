@@ -41,6 +41,17 @@ pub fn run_json(args: &[&str]) -> (i32, Value) {
     (out.status.code().unwrap_or(-1), v)
 }
 
+/// The JSON object a run printed on stdout (what failed, with stderr, when it is not one).
+pub fn json_of(out: &Output) -> Value {
+    serde_json::from_slice(&out.stdout).unwrap_or_else(|e| {
+        panic!(
+            "not JSON ({e}): {}\nstderr {}",
+            String::from_utf8_lossy(&out.stdout),
+            String::from_utf8_lossy(&out.stderr)
+        )
+    })
+}
+
 /// The observation files of the golden corpus (crates/cli/tests/golden), sorted; the
 /// `.expect.json` files beside them are not observations.
 pub fn golden_observations() -> Vec<PathBuf> {

@@ -20,13 +20,7 @@ fn full(addr: &str, user: Option<(&str, &str)>, extra: &[&str]) -> Output {
 }
 
 fn json(out: &Output) -> Value {
-    serde_json::from_slice(&out.stdout).unwrap_or_else(|e| {
-        panic!(
-            "not JSON ({e}): {}\nstderr {}",
-            String::from_utf8_lossy(&out.stdout),
-            String::from_utf8_lossy(&out.stderr)
-        )
-    })
+    common::json_of(out)
 }
 
 fn lab_password(lab_json: &Value) -> String {
@@ -113,19 +107,30 @@ fn full_against_xrdp_without_credentials_gets_the_session_up() {
     assert_eq!(s["outcome"]["kind"], "session-up");
     assert_eq!(s["delegated"], false);
     assert!(s["error_info"].is_null());
-    // Standard RDP Security with RC4 is out of scope: a recorded stop, not a silent failure.
+    // The client announced the RDP UDP transports; xrdp offers none (no Multitransport Channel
+    // Data, no Initiate Multitransport Request), and that is said, not a finding.
+    let m = &s["multitransport"];
+    assert_eq!(m["client_flags"], 5, "{s:#}");
+    assert_eq!(m["answered"], true);
+    assert!(
+        m["server_flags"].is_null() && m["requests"].is_null(),
+        "{m}"
+    );
+    assert!(v["facts"]["session"]["multitransport"]
+        .as_str()
+        .unwrap_or_default()
+        .contains("not offered"));
+    assert!(!ids(&v).contains(&"udp-transport-unavailable".to_string()));
+    // Standard RDP Security with RC4 goes to the session too (tests/rdp_security_full.rs has the
+    // rest).
     let v = json(&full(
         &lab.addr("xrdp-rdp-only"),
         None,
         &["--full", "--json"],
     ));
     let s = &v["observations"]["session"];
-    assert_eq!(s["phase"], "basic-settings-exchange", "{s:#}");
-    assert_eq!(s["outcome"]["kind"], "stopped");
-    assert!(s["outcome"]["reason"]
-        .as_str()
-        .unwrap_or_default()
-        .contains("Standard RDP Security encryption not supported by the probe"));
+    assert_eq!(s["phase"], "session-up", "{s:#}");
+    assert_eq!(s["encryption"]["method"], 2, "{s:#}");
     // NLA server, no credentials: says it needs --user.
     let v = json(&full(&lab.addr("freerdp-nla"), None, &["--full", "--json"]));
     let s = &v["observations"]["session"];

@@ -2,7 +2,9 @@
 //! the words every rule, the facts and the client matrix share.
 
 use rdpdoctor_codes::Family;
-use rdpdoctor_observations::{protocol, NegotiationOutcome, RouteFailure, TlsOutcome, Transport};
+use rdpdoctor_observations::{
+    protocol, NegotiationOutcome, RouteFailure, SaltedTrial, SessionOutcome, TlsOutcome, Transport,
+};
 
 /// `HYBRID_REQUIRED_BY_SERVER (5)`, from the shared code table.
 pub(crate) fn neg_failure_name(code: u32) -> String {
@@ -122,4 +124,28 @@ pub(crate) fn errinfo_name(code: u32) -> String {
         .map(|e| e.name.to_string())
         .filter(|n| !n.is_empty())
         .unwrap_or_else(|| "not in the errorInfo table".to_string())
+}
+
+/// How the connection signed with salted MACs ended, in words.
+pub(crate) fn trial_end(t: &SaltedTrial) -> String {
+    let how = match &t.outcome {
+        SessionOutcome::SessionUp => "the session up".to_string(),
+        SessionOutcome::Ultimatum { reason } => format!(
+            "an MCS Disconnect Provider Ultimatum, reason {reason} {}",
+            rdpdoctor_observations::ultimatum_reason_name(*reason)
+        ),
+        SessionOutcome::Closed { reset: false } => "a close (FIN) without a server code".into(),
+        SessionOutcome::Closed { reset: true } => "a reset without a server code".into(),
+        SessionOutcome::TimedOut => "silence until the deadline".into(),
+        _ => "without the session".into(),
+    };
+    let codes: Vec<String> = t
+        .error_info
+        .iter()
+        .map(|c| format!("Set Error Info 0x{c:08X} {}", errinfo_name(*c)))
+        .collect();
+    match codes.is_empty() {
+        true => format!("{how}, after {} server frames", t.frames),
+        false => format!("{}, then {how}", codes.join(", ")),
+    }
 }

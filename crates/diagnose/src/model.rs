@@ -273,6 +273,12 @@ pub struct SessionFacts {
     /// `check --full --hold`: how the held session ended, and its timeline.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub hold: Option<HoldFacts>,
+    /// Over encrypted Standard RDP Security: the method, level and MACs the session ran with.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub encryption: Option<String>,
+    /// Whether the server offered the RDP UDP transport in the session (multitransport).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub multitransport: Option<String>,
 }
 
 /// A held session (`--hold`) in words.

@@ -157,8 +157,16 @@ pub(crate) fn udp_scope(verdict: &mut Verdict, facts: &crate::model::Facts) {
         } else {
             "no usable answer (udp-transport-unavailable)"
         };
+        let offer = match facts
+            .session
+            .as_ref()
+            .and_then(|s| s.multitransport.as_ref())
+        {
+            Some(_) => "the multitransport offer inside the session is in the session facts",
+            None => "the multitransport offer inside a session is examined only with --full",
+        };
         verdict.scope.push_str(&format!(
-            " The RDP UDP transport: one SYN datagram (at most one retry) to UDP {}: {got}; the multitransport offer inside a session (--full) is not examined.",
+            " The RDP UDP transport: one SYN datagram (at most one retry) to UDP {}: {got}; {offer}.",
             u.address
         ));
     }

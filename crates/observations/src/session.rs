@@ -205,6 +205,102 @@ pub struct SessionObservation {
     /// `check --full --hold SECONDS`: how the idle session held, and how it ended.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub hold: Option<HoldObservation>,
+    /// Standard RDP Security with encryption (MS-RDPBCGR 5.3): what the session's encryption
+    /// layer ran. Absent over TLS and at encryption level None.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub encryption: Option<SessionEncryption>,
+    /// The RDP UDP transport as offered inside the session (MS-RDPBCGR 1.3.1.1, multitransport
+    /// bootstrapping). Absent in documents from before it was recorded.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub multitransport: Option<MultitransportObservation>,
+}
+
+/// What the server said about the RDP UDP transport during a full connection.
+#[derive(Clone, Debug, Default, PartialEq, Serialize, Deserialize)]
+pub struct MultitransportObservation {
+    /// flags of the client's Multitransport Channel Data (MS-RDPBCGR 2.2.1.3.8), raw.
+    pub client_flags: u32,
+    /// flags of the server's Multitransport Channel Data (2.2.1.4.6), raw; absent when the
+    /// server sent none (it supports no multitransport, or the sequence ended before).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub server_flags: Option<u32>,
+    /// Whether the connection got past the MCS Connect Response (so `server_flags` is known).
+    pub answered: bool,
+    /// The Initiate Multitransport Requests (2.2.15.1) the server sent, in order.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub requests: Vec<MultitransportRequest>,
+    /// Requests the probe declined (Initiate Multitransport Response, E_ABORT): it opens no UDP
+    /// tunnel.
+    #[serde(default)]
+    pub declined: u32,
+}
+
+/// One Initiate Multitransport Request (its security cookie is not kept).
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct MultitransportRequest {
+    pub request_id: u32,
+    /// requestedProtocol, raw: 1 RDP-UDP reliable, 2 RDP-UDP lossy.
+    pub protocol: u16,
+}
+
+/// How the MACs of Standard RDP Security PDUs are computed (MS-RDPBCGR 5.3.6.1).
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "kebab-case")]
+pub enum MacKind {
+    /// The MAC of 5.3.6.1, as Windows clients and xrdp compute it.
+    Plain,
+    /// Salted with the encryption count (SEC_SECURE_CHECKSUM, 5.3.6.1.1), FreeRDP's default.
+    Salted,
+}
+
+/// A session over encrypted Standard RDP Security, as the probe ran it.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+pub struct SessionEncryption {
+    /// encryptionMethods the client offered (2.2.1.3.3), raw.
+    pub offered: u32,
+    /// encryptionLevel and encryptionMethod the server chose (2.2.1.4.3), raw.
+    pub level: u32,
+    pub method: u32,
+    /// How the client signed what it sent.
+    pub client_mac: MacKind,
+    /// Client PDUs sent encrypted (the Client Info PDU onwards).
+    pub sealed: u32,
+    /// Server PDUs that came encrypted and whose MAC verified.
+    pub opened: u32,
+    /// Server PDUs signed with the salted MAC.
+    #[serde(default)]
+    pub opened_salted: u32,
+    /// Licensing PDUs the server sent encrypted (the client said it can decrypt them,
+    /// SEC_LICENSE_ENCRYPT_SC, 2.2.1.10).
+    #[serde(default)]
+    pub licensing_encrypted: u32,
+    /// Whether the server asked for encrypted client licensing PDUs (SEC_LICENSE_ENCRYPT_CS).
+    #[serde(default)]
+    pub licensing_encrypt_cs: bool,
+    /// RC4 only: one more connection, the same sequence without credentials, signed with salted
+    /// MACs (FreeRDP's default), and how far it got.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub salted_trial: Option<SaltedTrial>,
+}
+
+/// The connection signed with salted MACs ([`SessionEncryption::salted_trial`]).
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+pub struct SaltedTrial {
+    /// The last phase it entered.
+    pub phase: SessionPhase,
+    pub outcome: SessionOutcome,
+    /// Server frames read after the MCS Connect Response.
+    pub frames: u32,
+    /// errorInfo of its Set Error Info PDUs (non-zero), in order.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub error_info: Vec<u32>,
+}
+
+impl SaltedTrial {
+    /// Whether the server took the salted MACs: the session came up.
+    pub fn accepted(&self) -> bool {
+        self.outcome == SessionOutcome::SessionUp
+    }
 }
 
 /// How a held session (`--hold`) ended.

@@ -62,6 +62,12 @@ pub async fn check(target: Target, options: &ProbeOptions) -> Observations {
         return obs;
     };
 
+    // --udp: the one SYN datagram goes out now, beside the TCP probes, once TCP answered (a
+    // client tries UDP only beside a working TCP connection).
+    let udp = options.udp.map(|u| {
+        let server = crate::route::Route::server_address(&direct);
+        crate::udp::spawn(server, u.port, first.elapsed_ms, options.timeout)
+    });
     let host = over_route(
         Arc::new(direct),
         first,
@@ -75,6 +81,9 @@ pub async fn check(target: Target, options: &ProbeOptions) -> Observations {
     if let Some(Ok((attempts, icmp))) = path::join(others).await {
         path.other_addresses = attempts;
         path.icmp.extend(icmp);
+    }
+    if let Some(task) = udp {
+        obs.udp = task.await.ok();
     }
     obs.path = Some(path).filter(|p| !p.is_empty());
     obs.tcp = Some(TcpObservation {

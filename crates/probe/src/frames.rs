@@ -13,6 +13,7 @@
 use crate::framed::{send, FrameError, FrameReader, Framing};
 use crate::route::ByteStream;
 use ironrdp_core::WriteBuf;
+use rdpdoctor_observations::SessionEncryption;
 use rdpdoctor_wire::session::{self, ServerFrame};
 use std::time::Duration;
 use tokio::io::AsyncWriteExt;
@@ -27,6 +28,10 @@ pub(crate) trait SecurityLayer: Send {
     fn inbound(&mut self, frame: Vec<u8>) -> Result<Vec<u8>, String>;
     /// A client PDU -> the frame that goes on the wire (encrypted, with its security header).
     fn outbound(&mut self, pdu: Vec<u8>) -> Result<Vec<u8>, String>;
+    /// What the layer's encryption ran, for the observation (none without encryption).
+    fn encryption(&self) -> Option<SessionEncryption> {
+        None
+    }
 }
 
 /// No layer: TLS (or no encryption at all) carries the frames as they are.
@@ -108,6 +113,11 @@ impl Link {
         let mut buf = WriteBuf::new();
         buf.write_slice(&frame);
         send(&mut self.stream, &mut buf, deadline).await
+    }
+
+    /// What the security layer's encryption ran.
+    pub(crate) fn encryption(&self) -> Option<SessionEncryption> {
+        self.layer.encryption()
     }
 
     /// Ends the connection: a close (TLS close_notify, then FIN), not waited for long.

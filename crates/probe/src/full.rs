@@ -19,6 +19,7 @@ use crate::nla;
 use crate::open::{open, Opening, Upgrade};
 use crate::options::Credentials;
 use crate::route::ByteStream;
+use crate::standard_security::{self, StandardSecurity};
 use crate::tcp_info::Sampler;
 use crate::timeline::{label, Timeline};
 use crate::tls::{self, Tls};
@@ -35,13 +36,19 @@ use openssl::hash::MessageDigest;
 use openssl::x509::X509;
 use rdpdoctor_observations::{
     protocol, Delegation, DelegationChannel, ErrorInfoEvent, HoldEnding, IdentityProof,
-    LicensingEvent, LogonObservation, LogonOutcome, NegFailureCode, NegotiationOutcome,
-    OpenFailure, RedirectionInfo, SessionObservation, SessionOutcome, SessionPhase,
+    LicensingEvent, LogonObservation, LogonOutcome, MacKind, MultitransportObservation,
+    MultitransportRequest, NegFailureCode, NegotiationOutcome, OpenFailure, RedirectionInfo,
+    SaltedTrial, SessionObservation, SessionOutcome, SessionPhase,
 };
 use rdpdoctor_wire::mcs;
 use rdpdoctor_wire::session::{self, ServerFrame};
 use std::time::{Duration, Instant};
 use zeroize::Zeroizing;
+
+/// The transport types the client announces: RDP-UDP reliable and lossy.
+const CLIENT_MULTITRANSPORT: gcc::MultiTransportFlags =
+    gcc::MultiTransportFlags::TRANSPORT_TYPE_UDP_FECR
+        .union(gcc::MultiTransportFlags::TRANSPORT_TYPE_UDP_FECL);
 
 /// A server that keeps sending frames without finishing the sequence is cut off after this many.
 const MAX_FRAMES: u32 = 4096;
@@ -60,9 +67,39 @@ pub(crate) async fn run(
         tcp: None,
         held: None,
     };
-    let requested = protocol::SSL | if creds.is_some() { protocol::NLA } else { 0 };
-    let mut obs = SessionObservation {
-        requested,
+    let mut obs = fresh(creds);
+    let mut logon = None;
+    let full = Full {
+        host,
+        creds,
+        trust,
+        mac: MacKind::Plain,
+    };
+    obs.outcome = connect(full, &mut obs, &mut logon, &mut ctx).await;
+    if host.past_deadline() && matches!(obs.outcome, SessionOutcome::TimedOut) {
+        obs.outcome = SessionOutcome::DeadlineExceeded {
+            seconds: t.elapsed().as_secs_f64(),
+        };
+    }
+    obs.elapsed_ms = elapsed_ms(t);
+    if let Some(length) = ctx.length {
+        obs.hold = Some(ctx.tl.finish(length, &obs, ctx.held));
+    }
+    // Only a session that came up with plain MACs makes the salted one's end say something about
+    // the MAC alone.
+    let up = obs.outcome == SessionOutcome::SessionUp;
+    if let (Some(e), true) = (obs.encryption.as_mut(), up) {
+        if e.method != rdpdoctor_wire::mcs::method::FIPS && !host.past_deadline() {
+            e.salted_trial = Some(salted_trial(host, trust).await);
+        }
+    }
+    (obs, logon)
+}
+
+/// A session observation before anything happened.
+fn fresh(creds: Option<&Credentials>) -> SessionObservation {
+    SessionObservation {
+        requested: protocol::SSL | if creds.is_some() { protocol::NLA } else { 0 },
         selected: None,
         user: creds.map(|c| c.user().to_string()),
         delegated: false,
@@ -75,19 +112,37 @@ pub(crate) async fn run(
         elapsed_ms: 0.0,
         outcome: SessionOutcome::TimedOut,
         hold: None,
+        encryption: None,
+        multitransport: None,
+    }
+}
+
+/// FreeRDP signs Standard RDP Security PDUs with the salted MAC by default (5.3.6.1.1), Windows
+/// clients and rdesktop with the plain one; some servers verify only the plain one (xrdp: "MAC
+/// checksum error for non-FIPS PDU", and the client is logged off). After an RC4 session with
+/// plain MACs, one more connection, without credentials, the same sequence signed with salted
+/// MACs, tells whether this server takes them: the difference between the two is the MAC alone.
+async fn salted_trial(host: &Host, trust: &Trust) -> SaltedTrial {
+    let mut ctx = HoldCtx {
+        tl: Timeline::new(Instant::now()),
+        length: None,
+        tcp: None,
+        held: None,
     };
-    let mut logon = None;
-    obs.outcome = connect(host, creds, trust, &mut obs, &mut logon, &mut ctx).await;
-    if host.past_deadline() && matches!(obs.outcome, SessionOutcome::TimedOut) {
-        obs.outcome = SessionOutcome::DeadlineExceeded {
-            seconds: t.elapsed().as_secs_f64(),
-        };
+    let mut obs = fresh(None);
+    let full = Full {
+        host,
+        creds: None,
+        trust,
+        mac: MacKind::Salted,
+    };
+    let outcome = connect(full, &mut obs, &mut None, &mut ctx).await;
+    SaltedTrial {
+        phase: obs.phase,
+        outcome,
+        frames: obs.frames,
+        error_info: obs.error_info.iter().map(|e| e.code).collect(),
     }
-    obs.elapsed_ms = elapsed_ms(t);
-    if let Some(length) = ctx.length {
-        obs.hold = Some(ctx.tl.finish(length, &obs, ctx.held));
-    }
-    (obs, logon)
 }
 
 fn config(creds: Option<&Credentials>) -> Config {
@@ -109,8 +164,8 @@ fn config(creds: Option<&Credentials>) -> Config {
         relative_mouse_input: false,
         enable_tls: true,
         enable_credssp: creds.is_some(),
-        // Only so that a server answering PROTOCOL_RDP is followed far enough to see its
-        // encryption settings; the probe stops before any RC4 Security Exchange.
+        // A server answering PROTOCOL_RDP: the connector speaks level None, and
+        // `standard_security` runs the encryption of the other levels under it.
         enable_standard_rdp_security: true,
         credentials: ironrdp_connector::Credentials::UsernamePassword { username, password },
         domain: None,
@@ -141,7 +196,13 @@ fn config(creds: Option<&Credentials>) -> Config {
         compression_type: None,
         enable_server_pointer: false,
         pointer_software_rendering: true,
-        multitransport_flags: None,
+        // The RDP UDP transports, as a Windows client announces them (MS-RDPBCGR 2.2.1.3.8), so
+        // that a server that has UDP offers it (Server Multitransport Channel Data, then an
+        // Initiate Multitransport Request after licensing): that offer is what --full reports.
+        // The probe then declines each request (E_ABORT, 2.2.15.2) and opens no UDP tunnel, as
+        // a client without UDP does. Neither UDP_PREFERRED nor SOFTSYNC_TCP_TO_UDP: they promise
+        // virtual channel traffic over UDP, which the probe never carries.
+        multitransport_flags: Some(CLIENT_MULTITRANSPORT),
         support_dyn_vc_gfx_protocol: false,
     }
 }
@@ -178,21 +239,35 @@ fn phase_of(state: &ClientConnectorState, previous: SessionPhase) -> SessionPhas
 }
 
 async fn connect(
-    host: &Host,
-    creds: Option<&Credentials>,
-    trust: &Trust,
+    full: Full<'_>,
     obs: &mut SessionObservation,
     logon: &mut Option<LogonObservation>,
     ctx: &mut HoldCtx,
 ) -> SessionOutcome {
+    let (host, creds) = (full.host, full.creds);
     ctx.tl.phase(SessionPhase::ConnectionInitiation);
     // Connection initiation: this crate's X.224 exchange (it records the answer the same way as
     // the negotiation probes); the connector is fed the same Connection Confirm. TLS comes after
     // the connector has it (`secure`).
-    let ready = match open(host, Opening::new(obs.requested)).await.ready() {
+    let mut ready = match open(host, Opening::new(obs.requested)).await.ready() {
         Ok(r) => r,
         Err(failure) => return SessionOutcome::Open(failure),
     };
+    if matches!(
+        ready.answer,
+        NegotiationOutcome::Failure {
+            code: NegFailureCode::SslNotAllowedByServer
+        }
+    ) {
+        // A server that allows only Standard RDP Security refuses TLS: connect again asking
+        // for it, as mstsc does (MS-RDPBCGR 3.2.5.3.2).
+        obs.requested = protocol::RDP;
+        ctx.tl.phase(SessionPhase::ConnectionInitiation);
+        ready = match open(host, Opening::new(obs.requested)).await.ready() {
+            Ok(r) => r,
+            Err(failure) => return SessionOutcome::Open(failure),
+        };
+    }
     let negotiation = ready.answer;
     let (selected, flags) = match negotiation {
         // An unknown or combined selectedProtocol is not followed: nothing says what it is.
@@ -200,6 +275,9 @@ async fn connect(
             return SessionOutcome::Open(OpenFailure::Negotiation(negotiation))
         }
         NegotiationOutcome::Selected { protocol, flags } => (protocol, flags),
+        // A server from before security negotiation (Windows 2000, XP) answers without
+        // negotiation data: Standard RDP Security on the same connection (MS-RDPBCGR 3.2.5.3.2).
+        NegotiationOutcome::NoNegotiationData => (protocol::RDP, 0),
         NegotiationOutcome::Failure {
             code: NegFailureCode::HybridRequiredByServer,
         } if creds.is_none() => {
@@ -207,16 +285,21 @@ async fn connect(
                 reason: "the server requires NLA (HYBRID_REQUIRED_BY_SERVER): --full needs --user to go further".to_string(),
             }
         }
-        NegotiationOutcome::Failure {
-            code: NegFailureCode::SslNotAllowedByServer,
-        } => {
-            return SessionOutcome::Stopped {
-                reason: "the server allows only Standard RDP Security (SSL_NOT_ALLOWED_BY_SERVER): Standard RDP Security encryption not supported by the probe".to_string(),
-            }
-        }
         outcome => return SessionOutcome::Open(OpenFailure::Negotiation(outcome)),
     };
     obs.selected = Some(selected);
+    // The connector sends the Client Multitransport Channel Data only to a server that announced
+    // EXTENDED_CLIENT_DATA_SUPPORTED (2.2.1.2.1).
+    obs.multitransport = Some(MultitransportObservation {
+        client_flags: if ResponseFlags::from_bits_truncate(flags)
+            .contains(ResponseFlags::EXTENDED_CLIENT_DATA_SUPPORTED)
+        {
+            CLIENT_MULTITRANSPORT.bits()
+        } else {
+            0
+        },
+        ..MultitransportObservation::default()
+    });
     let mut cfg = config(creds);
     if selected == protocol::RDP {
         // The connector accepts PROTOCOL_RDP only when it requested nothing else.
@@ -224,7 +307,6 @@ async fn connect(
         cfg.enable_credssp = false;
     }
     let mut connector = ClientConnector::new(cfg, host.address);
-    let full = Full { host, creds, trust };
     ctx.tcp = ready.sampler.as_ref().map(Sampler::endpoints);
     let outcome = drive(
         full,
@@ -247,6 +329,8 @@ struct Full<'a> {
     host: &'a Host,
     creds: Option<&'a Credentials>,
     trust: &'a Trust,
+    /// How the client signs under Standard RDP Security.
+    mac: MacKind,
 }
 
 /// After the X.224 exchange: the security upgrade, the connection sequence, the hold, the end.
@@ -262,13 +346,13 @@ async fn drive(
     if let Err(outcome) = feed_confirm(connector, selected, flags) {
         return outcome;
     }
-    obs.phase = SessionPhase::SecurityUpgrade;
-    ctx.tl.phase(obs.phase);
-    // Standard RDP Security would put its encryption layer here; the probe stops before it
-    // (`server_frame`), so the frames pass clear over TLS or over nothing.
+    // Standard RDP Security's encryption sits between the frames and the connector (its Security
+    // Exchange comes after the channel joins); over TLS the frames pass clear.
     let mut link = if selected == protocol::RDP {
-        Link::new(plain, false, Box::new(Clear))
+        Link::new(plain, false, Box::new(StandardSecurity::new(full.mac)))
     } else {
+        obs.phase = SessionPhase::SecurityUpgrade;
+        ctx.tl.phase(obs.phase);
         match secure(full, obs, logon, connector, plain, selected, &mut ctx.tl).await {
             Ok(tls) => Link::new(tls, true, Box::new(Clear)),
             Err(outcome) => return outcome,
@@ -281,6 +365,12 @@ async fn drive(
         tl: &mut ctx.tl,
     };
     let outcome = frames::run(&mut link, &mut sequence).await;
+    obs.encryption = link.encryption();
+    let past_connect_response = obs.phase > SessionPhase::BasicSettingsExchange;
+    if let Some(m) = obs.multitransport.as_mut() {
+        m.answered = past_connect_response;
+        m.server_flags = connector.server_multitransport_flags.map(|f| f.bits());
+    }
     let mut still_up = matches!(outcome, SessionOutcome::SessionUp);
     if let (true, Some(length)) = (still_up, ctx.length) {
         let up = hold::up_session(connector);
@@ -298,6 +388,10 @@ async fn drive(
         let _ = link.send(&mut out, Duration::from_millis(200)).await;
     }
     link.close().await;
+    if obs.encryption.is_some() {
+        // The hold's frames went through the layer too.
+        obs.encryption = link.encryption();
+    }
     outcome
 }
 
@@ -494,6 +588,11 @@ impl Frames for Connecting<'_> {
         let deadline = self.full.host.timeout();
         if connector.should_perform_multitransport() {
             // No UDP transport: decline, as a client without it does.
+            if let Some(m) = obs.multitransport.as_mut() {
+                m.declined += 1;
+            }
+            self.tl
+                .client("Initiate Multitransport Response (declined: no UDP tunnel)");
             return match connector.skip_multitransport(out) {
                 Ok(_) => Turn::Send(deadline),
                 Err(e) => Turn::End(protocol_error("multitransport", &e)),
@@ -514,11 +613,13 @@ impl Frames for Connecting<'_> {
         if obs.frames > MAX_FRAMES {
             return Flow::End(SessionOutcome::TooManyFrames { frames: MAX_FRAMES });
         }
-        match server_frame(self.full, obs, self.tl, pdu, kind) {
-            Next::Feed => {}
+        let rewritten = match server_frame(self.full, obs, self.tl, pdu, kind) {
+            Next::Feed => None,
+            Next::FeedAs(plain) => Some(plain),
             Next::Skip => return Flow::Go,
             Next::End(outcome) => return Flow::End(outcome),
-        }
+        };
+        let pdu = rewritten.as_deref().unwrap_or(pdu);
         // ironrdp decodes the server's frame: a panic in it is contained like sspi's.
         let connector = &mut *self.connector;
         match rdpdoctor_wire::contain::call("ironrdp ClientConnector::step", || {
@@ -594,6 +695,8 @@ fn client_step(
 enum Next {
     /// Feed it to the connector.
     Feed,
+    /// Feed the connector this instead (the Connect Response without its encryption).
+    FeedAs(Vec<u8>),
     /// Not part of the sequence: read the next one.
     Skip,
     /// The connection ends here.
@@ -610,6 +713,15 @@ fn server_frame(
     kind: ServerFrame,
 ) -> Next {
     tl.server(label(&kind));
+    if let Some(r) = rdpdoctor_wire::multitransport::request(frame, None) {
+        tl.server("Initiate Multitransport Request (the server offers UDP)".to_string());
+        if let Some(m) = obs.multitransport.as_mut() {
+            m.requests.push(MultitransportRequest {
+                request_id: r.request_id,
+                protocol: r.protocol,
+            });
+        }
+    }
     match kind {
         ServerFrame::SetErrorInfo { code } => {
             if code != 0 {
@@ -662,12 +774,14 @@ fn server_frame(
                 obs.delegation = Some(rdp_security_delegation(s.encryption_level, full.trust));
             }
             if s.encryption_method != 0 || s.encryption_level != 0 {
-                return Next::End(SessionOutcome::Stopped {
-                    reason: format!(
-                        "Standard RDP Security encryption not supported by the probe (server encryption level {}, method 0x{:08X})",
-                        s.encryption_level, s.encryption_method
-                    ),
-                });
+                // The encryption layer read the server's choice; the connector, which speaks
+                // level None only, is fed the response without it.
+                return match standard_security::unencrypted_response(frame) {
+                    Ok(plain) => Next::FeedAs(plain),
+                    Err(e) => Next::End(SessionOutcome::ProtocolError {
+                        reason: format!("MCS Connect Response: {e}"),
+                    }),
+                };
             }
         }
     }

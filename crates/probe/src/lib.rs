@@ -67,6 +67,7 @@ mod route;
 mod routes_test;
 mod schedule;
 mod shape;
+mod standard_security;
 mod stream;
 mod tcp_info;
 mod timeline;
@@ -77,9 +78,8 @@ mod udp;
 
 pub use check::check;
 pub use credssp::package::{Choice as CredsspChoice, PackageKind};
-pub use options::{Credentials, ProbeOptions};
+pub use options::{Credentials, ProbeOptions, UdpProbe};
 pub use trust::Trust;
-pub use udp::probe_udp_transport;
 
 use std::time::Instant;
 

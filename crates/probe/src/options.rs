@@ -36,6 +36,16 @@ pub struct ProbeOptions {
     pub hold: Option<Duration>,
     /// The security package CredSSP logons use, and why.
     pub credssp: crate::CredsspChoice,
+    /// `check --udp`: one RDP UDP transport probe (an MS-RDPEUDP SYN, at most one retry) to the
+    /// server's UDP port, sent beside the other probes once TCP answered (`None`: never sent).
+    pub udp: Option<UdpProbe>,
+}
+
+/// Where the UDP transport probe goes.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub struct UdpProbe {
+    /// The UDP port (`None`: the target's TCP port, where RDP listens on both).
+    pub port: Option<u16>,
 }
 
 impl ProbeOptions {
@@ -70,6 +80,7 @@ impl Default for ProbeOptions {
             clients: false,
             hold: None,
             credssp: crate::CredsspChoice::default(),
+            udp: None,
         }
     }
 }

@@ -8,12 +8,13 @@
 //! problem. A client retransmits its SYN three to five times
 //! (3.1.5.2 step 4); this sends one, and one more only when the first got nothing back.
 //!
-//! It runs only on request (`check --udp`) and only once the TCP port answered: an RDP client
-//! tries UDP only beside a working TCP connection, and a host that does not answer TCP is not
-//! worth a datagram.
+//! It runs only on request (`ProbeOptions::udp`, `check --udp`, never from `scan` or `serve`) and
+//! only once the TCP port answered: an RDP client tries UDP only beside a working TCP connection,
+//! and a host that does not answer TCP is not worth a datagram. `check.rs` spawns it right after
+//! the first TCP connect, so its waits overlap the rest of the check.
 
 use crate::{elapsed_ms, errqueue, excerpt_hex};
-use rdpdoctor_observations::{Observations, UdpOutcome, UdpSetupAnswer, UdpTransportObservation};
+use rdpdoctor_observations::{UdpOutcome, UdpSetupAnswer, UdpTransportObservation};
 use rdpdoctor_wire::rdpeudp::{self, Syn};
 use std::net::{Ipv4Addr, Ipv6Addr, SocketAddr};
 use std::time::{Duration, Instant};
@@ -32,27 +33,24 @@ const MAX_WAIT: Duration = Duration::from_millis(2500);
 /// Bytes of a malformed answer kept as evidence.
 const EXCERPT: usize = 32;
 
-/// Probes the UDP transport of the server the check connected to (`obs.tcp.address`), on
-/// `port` (default: the TCP port). `None` when TCP did not connect. Each datagram waits ten
-/// TCP connect times (at least half a second, at most half of `timeout`, at most 2.5 s), so a
-/// silent port costs at most `timeout`.
-pub async fn probe_udp_transport(
-    obs: &Observations,
+/// Starts the probe of the UDP transport of the server the check connected to (`server`, its
+/// TCP address), on `port` (default: the TCP port), beside the rest of the check. Each datagram
+/// waits ten times the first TCP connect (at least half a second, at most half of `timeout`, at
+/// most 2.5 s), so a silent port costs at most `timeout`, overlapped with the other probes.
+pub(crate) fn spawn(
+    server: SocketAddr,
     port: Option<u16>,
+    first_connect_ms: f64,
     timeout: Duration,
-) -> Option<UdpTransportObservation> {
-    let tcp = obs.tcp.as_ref()?;
-    let mut address = tcp.address?;
+) -> tokio::task::JoinHandle<UdpTransportObservation> {
+    let mut address = server;
     if let Some(p) = port {
         address.set_port(p);
     }
-    let mut samples = tcp.samples_ms.clone();
-    samples.sort_by(f64::total_cmp);
-    let median = samples.get(samples.len() / 2).copied().unwrap_or(0.0);
-    let wait = Duration::from_secs_f64((median * 10.0 / 1000.0).max(0.0))
+    let wait = Duration::from_secs_f64((first_connect_ms * 10.0 / 1000.0).max(0.0))
         .clamp(MIN_WAIT, MAX_WAIT)
         .min(timeout / 2);
-    Some(probe(address, wait).await)
+    tokio::spawn(probe(address, wait))
 }
 
 /// Sends the SYN to `address` (and once more when nothing came back within `wait`).

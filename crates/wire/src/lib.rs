@@ -8,6 +8,7 @@ pub mod contain;
 pub mod credssp;
 pub mod kerberos;
 pub mod mcs;
+pub mod multitransport;
 pub mod ntlm;
 pub mod rdp_crypto;
 pub mod rdpeudp;

@@ -207,20 +207,11 @@ pub(crate) fn prepare(args: &CheckArgs, hosts: &str) -> Result<Prepared, String>
             args.kerberos.kdc.clone(),
             args.kerberos.kdc_proxy.clone(),
         ),
+        udp: args.udp.then_some(rdpdoctor_probe::UdpProbe {
+            port: args.udp_port,
+        }),
     };
     Ok(Prepared { ctx, options })
-}
-
-/// With `--udp`: the RDP UDP transport probe on the address the check connected to.
-pub(crate) async fn udp(
-    mut obs: rdpdoctor_observations::Observations,
-    args: &CheckArgs,
-    timeout: Duration,
-) -> rdpdoctor_observations::Observations {
-    if args.udp {
-        obs.udp = rdpdoctor_probe::probe_udp_transport(&obs, args.udp_port, timeout).await;
-    }
-    obs
 }
 
 /// What `--user` did when the NTLM AUTHENTICATE was withheld, and how to override it.
@@ -286,7 +277,7 @@ pub fn run(args: &CheckArgs) -> u8 {
     let mut obs = runtime.block_on(async {
         let mut obs = rdpdoctor_probe::check(target.clone(), &options).await;
         obs.kerberos = super::kerberos::readiness(&args.kerberos, &target, &obs, &options).await;
-        udp(obs, args, options.timeout).await
+        obs
     });
     // The password is zeroed here, before anything is printed or written.
     drop(options);

@@ -74,14 +74,8 @@ pub fn run(args: &CompareArgs) -> u8 {
     // as long as the slower check, not the sum.
     let (mut oa, mut ob) = runtime.block_on(async {
         tokio::join!(
-            async {
-                let obs = rdpdoctor_probe::check(a.clone(), &options_a).await;
-                check::udp(obs, c, options_a.timeout).await
-            },
-            async {
-                let obs = rdpdoctor_probe::check(b.clone(), &options_b).await;
-                check::udp(obs, c, options_b.timeout).await
-            }
+            rdpdoctor_probe::check(a.clone(), &options_a),
+            rdpdoctor_probe::check(b.clone(), &options_b)
         )
     });
     // The passwords are zeroed here, before anything is printed.

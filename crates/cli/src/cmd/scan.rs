@@ -180,6 +180,9 @@ fn probe_options(args: &ScanArgs) -> ProbeOptions {
         clients: args.clients,
         hold: None,
         credssp: Default::default(),
+        // Never from a fleet scan: an unsolicited datagram to every host looks like the UDP
+        // reflection scans of CERT-EU advisory 2021-005.
+        udp: None,
     }
 }
 

@@ -276,6 +276,9 @@ fn session(out: &mut String, s: &rdpdoctor_diagnose::SessionFacts) {
     let _ = writeln!(out, "  Session (--full):");
     let _ = writeln!(out, "    phase reached: {}", e(&s.phase_label));
     let _ = writeln!(out, "    ended with {}", e(&s.ended));
+    for line in [&s.encryption, &s.multitransport].into_iter().flatten() {
+        let _ = writeln!(out, "    {}", e(line));
+    }
     for c in &s.codes {
         let _ = writeln!(out, "    {}", e(c));
     }

@@ -11,7 +11,7 @@ pub(super) const ENTRIES: &[FindingDef] = &[FindingDef {
     id: FindingId::UdpTransportUnavailable,
     step: Step::Session,
     severity: Severity::Info,
-    severity_rule: "Always info: without UDP every client stays on TCP, and the session works; it matters on lossy or distant links, where UDP carries graphics and input better.",
+    severity_rule: "Info: without UDP every client stays on TCP, and the session works; it matters on lossy or distant links, where UDP carries graphics and input better. Warning when check --full --udp saw the server offer UDP inside its sessions (Multitransport Channel Data or an Initiate Multitransport Request) while its UDP port gives no usable answer: every client that can use UDP tries it and waits before it stays on TCP.",
     title: "The RDP UDP transport does not answer",
     breaks_some_clients: false,
     verdict: Verdict::Ordinary,

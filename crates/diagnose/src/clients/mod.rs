@@ -53,6 +53,9 @@ pub struct RdpSecuritySupport {
     /// encryptionMethods of its Client Security Data (MS-RDPBCGR 2.2.1.3.3).
     pub offered: u32,
     pub methods: &'static [&'static str],
+    /// Whether it signs RC4 PDUs with the salted MAC (SEC_SECURE_CHECKSUM, MS-RDPBCGR
+    /// 5.3.6.1.1) rather than the plain one Windows clients use.
+    pub salted_mac: bool,
 }
 
 /// The codes a client shows for one kind of failure, from the shared code tables.

@@ -288,12 +288,21 @@ const RDP_ALL_METHODS: RdpSecuritySupport = RdpSecuritySupport {
         "128-bit RC4",
         "FIPS 140-1 (3DES/SHA-1)",
     ],
+    salted_mac: false,
+};
+
+/// FreeRDP: every method, and RC4 PDUs signed with the salted MAC (its SaltedChecksum setting,
+/// on by default): what gets xfreerdp 2.11 logged off by xrdp (crates/wire/tests/lab_rdp_security.rs).
+const RDP_ALL_METHODS_SALTED: RdpSecuritySupport = RdpSecuritySupport {
+    salted_mac: true,
+    ..RDP_ALL_METHODS
 };
 
 /// rdesktop's Client Security Data (secure.c): 40-bit and 128-bit RC4 only.
 const RDP_RC4_40_128: RdpSecuritySupport = RdpSecuritySupport {
     offered: 0x03,
     methods: &["40-bit RC4", "128-bit RC4"],
+    salted_mac: false,
 };
 
 /// Clients whose CredSSP speaks Kerberos only (through GSSAPI): without a ticket for the
@@ -628,7 +637,7 @@ pub const PROFILES: &[ClientProfile] = &[
         min_rsa_bits: 1024,
         min_dh_bits: 1024,
         sha1_signatures: false,
-        standard_rdp_security: Some(RDP_ALL_METHODS),
+        standard_rdp_security: Some(RDP_ALL_METHODS_SALTED),
         credssp: Credssp { version: 6, oracle: OraclePolicy::NotEnforced },
         unverified_certificate: CertPolicy::Prompt,
         tls_errors: FREERDP_TLS_ERRORS,
@@ -658,7 +667,7 @@ pub const PROFILES: &[ClientProfile] = &[
         min_rsa_bits: 1024,
         min_dh_bits: 1024,
         sha1_signatures: false,
-        standard_rdp_security: Some(RDP_ALL_METHODS),
+        standard_rdp_security: Some(RDP_ALL_METHODS_SALTED),
         credssp: Credssp { version: 6, oracle: OraclePolicy::NotEnforced },
         unverified_certificate: CertPolicy::Prompt,
         tls_errors: FREERDP_TLS_ERRORS,

@@ -6,11 +6,11 @@
 //! and CredSSP's oracle policy. A step that was not observed is never claimed: the outcome is
 //! then `unknown` with what is missing.
 
-use super::{CertPolicy, ClientProfile, CodeList, OraclePolicy, PROFILES};
+use super::{CertPolicy, ClientProfile, CodeList, OraclePolicy, RdpSecuritySupport, PROFILES};
 use crate::model::{ClientError, ClientOutcome, CodeRef, Outcome, Step};
 use rdpdoctor_observations::{
-    protocol, CipherScan, NegFailureCode, NegotiationOutcome, Observations, TlsObservation,
-    TlsOutcome, TlsVersion, VersionScan,
+    protocol, CipherScan, NegFailureCode, NegotiationOutcome, Observations, SessionOutcome,
+    SessionPhase, TlsObservation, TlsOutcome, TlsVersion, VersionScan,
 };
 
 /// The clients' simulation, run once per diagnosis: every profile when the cipher suites were
@@ -243,25 +243,101 @@ fn standard_rdp_security(p: &'static ClientProfile, obs: &Observations) -> Verdi
             &p.nego_errors,
         );
     }
-    match p.unverified_certificate {
-        CertPolicy::Refuse => fail(
+    if p.unverified_certificate == CertPolicy::Refuse {
+        return fail(
             Step::RdpSecurity,
             "the server offers only Standard RDP Security, which cannot prove the server's identity, and this client refuses servers it cannot authenticate".to_string(),
             &p.cert_errors,
-        ),
+        );
+    }
+    let proven = match proven_by_full(rdp, obs) {
+        Proof::Fails(step, why, codes) => return fail(step, why, codes),
+        Proof::SessionUp(how) => format!("; {how}"),
+        Proof::Unknown => String::new(),
+    };
+    match p.unverified_certificate {
         CertPolicy::Prompt => ok(
             Outcome::Prompts,
             Some(Step::RdpSecurity),
             format!(
-                "Standard RDP Security ({}): the identity of the server cannot be verified",
+                "Standard RDP Security ({}): the identity of the server cannot be verified{proven}",
                 rdp.methods.join(", ")
             ),
         ),
-        CertPolicy::Accept => ok(
+        _ => ok(
             Outcome::Connects,
             None,
-            "Standard RDP Security".to_string(),
+            format!("Standard RDP Security{proven}"),
         ),
+    }
+}
+
+/// What a FreeRDP client shows when the server ends its session with a Disconnect Provider
+/// Ultimatum (rn-user-requested): FreeRDP names that ERRINFO_LOGOFF_BY_USER.
+const LOGGED_OFF: CodeList = CodeList {
+    codes: &[(rdpdoctor_codes::Family::Errinfo, 0xC)],
+    text: "the session closes during licensing, logged as",
+};
+
+/// The server ended the session for every client: no client-specific code.
+const SERVER_ENDED: CodeList = CodeList {
+    codes: &[],
+    text: "the server's own code, as --full recorded it (see the session facts)",
+};
+
+/// What a `--full` connection over Standard RDP Security proved for a client that signs as `rdp`.
+enum Proof {
+    /// Nothing: no full connection over Standard RDP Security.
+    Unknown,
+    /// The session came up over it, as this client would sign (in words).
+    SessionUp(String),
+    /// This client would fail at this step (in words), showing these codes.
+    Fails(Step, String, &'static CodeList),
+}
+
+fn proven_by_full(rdp: RdpSecuritySupport, obs: &Observations) -> Proof {
+    let Some(s) = obs
+        .session
+        .as_ref()
+        .filter(|s| s.selected == Some(protocol::RDP))
+    else {
+        return Proof::Unknown;
+    };
+    let trial = s.encryption.as_ref().and_then(|e| e.salted_trial.as_ref());
+    if let (true, Some(t)) = (rdp.salted_mac, trial) {
+        if !t.accepted() {
+            return Proof::Fails(
+                Step::RdpSecurity,
+                format!(
+                    "it signs with salted MACs (SEC_SECURE_CHECKSUM, MS-RDPBCGR 5.3.6.1.1) and the server verifies plain MACs only, as xrdp does: --full signed one connection that way and the server ended it in {} ({}), where the same sequence with plain MACs reached the session; xfreerdp is logged off there (ERRINFO_LOGOFF_BY_USER)",
+                    t.phase.label(),
+                    crate::describe::trial_end(t)
+                ),
+                &LOGGED_OFF,
+            );
+        }
+    }
+    match &s.outcome {
+        SessionOutcome::SessionUp => {
+            let mac = match (s.encryption.is_some(), rdp.salted_mac, trial) {
+                (false, _, _) => "unencrypted",
+                (true, false, _) => "with plain MACs, as this client signs",
+                (true, true, Some(_)) => "with plain MACs, and a second connection with salted MACs, as this client signs, did too",
+                (true, true, None) => "with the FIPS MAC, which has no salted form",
+            };
+            Proof::SessionUp(format!("--full reached the session over it ({mac})"))
+        }
+        SessionOutcome::Ultimatum { .. } if s.phase >= SessionPhase::Licensing => {
+            Proof::Fails(
+                Step::Session,
+                format!(
+                    "--full over Standard RDP Security was ended by the server in {}: every client meets the same end",
+                    s.phase.label()
+                ),
+                &SERVER_ENDED,
+            )
+        }
+        _ => Proof::Unknown,
     }
 }
 

@@ -364,6 +364,8 @@ pub(crate) mod tests {
                 timeline_omitted: 0,
                 path_check: None,
             }),
+            encryption: None,
+            multitransport: None,
         });
         o
     }

@@ -6,8 +6,8 @@ use super::{finding, Vars};
 use crate::model::{Finding, SessionFacts, Severity};
 use crate::FindingId;
 use rdpdoctor_observations::{
-    Delegation, DelegationChannel, IdentityProof, LogonOutcome, Observations, OpenFailure,
-    SessionObservation, SessionOutcome, SessionPhase,
+    Delegation, DelegationChannel, IdentityProof, LogonOutcome, MacKind, Observations, OpenFailure,
+    SessionEncryption, SessionObservation, SessionOutcome, SessionPhase,
 };
 
 /// ERRINFO_SERVER_DENIED_CONNECTION.
@@ -330,7 +330,89 @@ pub(crate) fn facts(obs: &Observations) -> Option<SessionFacts> {
         credentials: s.delegation.as_ref().map(describe_delegation),
         codes,
         hold: super::hold::facts(s),
+        encryption: s.encryption.as_ref().map(describe_encryption),
+        multitransport: describe_multitransport(obs, s),
     })
+}
+
+/// The RDP UDP transport as the session offered it (MS-RDPBCGR 1.3.1.1, multitransport
+/// bootstrapping), joined with `--udp`'s answer when it ran.
+fn describe_multitransport(obs: &Observations, s: &SessionObservation) -> Option<String> {
+    let m = s.multitransport.as_ref()?;
+    if m.client_flags == 0 {
+        return Some("RDP UDP transport: not asked (the server did not announce EXTENDED_CLIENT_DATA_SUPPORTED, so no client can announce UDP to it)".to_string());
+    }
+    if !m.answered {
+        return None;
+    }
+    let Some(offer) = super::udp::offer(obs) else {
+        return Some("RDP UDP transport: not offered (the server answered the client's TRANSPORTTYPE_UDPFECR|TRANSPORTTYPE_UDPFECL without a UDP transport of its own and sent no Initiate Multitransport Request): its sessions stay on TCP".to_string());
+    };
+    let port = match super::udp_facts(obs) {
+        None => "; check --udp asks whether its UDP port answers".to_string(),
+        Some(u) if u.answered => format!("; its UDP port {} answers", u.address),
+        Some(u) => format!(
+            "; but its UDP port {} does not answer (udp-transport-unavailable)",
+            u.address
+        ),
+    };
+    Some(format!(
+        "RDP UDP transport offered in the session: {offer}; the probe declined {} request(s) and opened no UDP tunnel{port}",
+        m.declined
+    ))
+}
+
+/// `Standard RDP Security: 128-bit RC4 at level High, plain MACs; 6 client PDUs encrypted, 5
+/// server PDUs decrypted (MACs verified)`.
+fn describe_encryption(e: &SessionEncryption) -> String {
+    use rdpdoctor_observations::encryption::{level_name, method_names};
+    let mac = match e.client_mac {
+        MacKind::Plain => "plain MACs (as Windows clients and xrdp)",
+        MacKind::Salted => "salted MACs",
+    };
+    if e.sealed == 0 {
+        return format!(
+            "Standard RDP Security: {} at level {}; the connection ended before the Security Exchange, so nothing was encrypted",
+            method_names(e.method),
+            level_name(e.level)
+        );
+    }
+    let server = match (e.opened, e.opened_salted) {
+        (0, _) if e.level == 1 => {
+            "the server encrypted nothing (at level Low only the client encrypts)".to_string()
+        }
+        (0, _) => "the server sent nothing encrypted".to_string(),
+        (n, 0) => format!("{n} server PDUs decrypted, their MACs verified"),
+        (n, salted) => {
+            format!("{n} server PDUs decrypted, their MACs verified ({salted} salted)")
+        }
+    };
+    let licensing = match (e.licensing_encrypted, e.licensing_encrypt_cs) {
+        (0, false) => "licensing in the clear".to_string(),
+        (n, cs) => format!(
+            "{n} licensing PDUs came encrypted{}",
+            if cs {
+                ", and the server asked for encrypted client licensing PDUs"
+            } else {
+                ""
+            }
+        ),
+    };
+    let salted = match &e.salted_trial {
+        None => String::new(),
+        Some(t) if t.accepted() => "; a second connection signed with salted MACs (FreeRDP's default) reached the session too".to_string(),
+        Some(t) => format!(
+            "; a second connection signed with salted MACs (SEC_SECURE_CHECKSUM, FreeRDP's default) was ended by the server in {} ({}): the server verifies plain MACs only, as xrdp does (its log says \"MAC checksum error for non-FIPS PDU\"), so FreeRDP clients are logged off there (ERRINFO_LOGOFF_BY_USER) while Windows clients and rdesktop get in",
+            t.phase.label(),
+            crate::describe::trial_end(t)
+        ),
+    };
+    format!(
+        "Standard RDP Security: {} at level {}, {mac}; {} client PDUs encrypted, {server}; {licensing}{salted}",
+        method_names(e.method),
+        level_name(e.level),
+        e.sealed
+    )
 }
 
 #[cfg(test)]
@@ -355,6 +437,8 @@ mod tests {
             elapsed_ms: 1300.0,
             outcome,
             hold: None,
+            encryption: None,
+            multitransport: None,
         });
         o
     }

@@ -55,16 +55,49 @@ mod rdpeudp {
 
     /// The names of the flags set, unknown bits as hex.
     pub(super) fn flag_names(flags: u16) -> Vec<String> {
-        let mut out: Vec<String> = FLAGS
-            .iter()
-            .filter(|(bit, _)| flags & bit != 0)
-            .map(|(_, name)| (*name).to_string())
-            .collect();
-        let known = FLAGS.iter().fold(0u16, |acc, (bit, _)| acc | bit);
-        if flags & !known != 0 {
-            out.push(format!("0x{:04X}", flags & !known));
+        let table: Vec<(u32, &str)> = FLAGS.iter().map(|(b, n)| (u32::from(*b), *n)).collect();
+        super::bit_names(u32::from(flags), &table, 4)
+    }
+}
+
+/// The names of the bits of `flags` that `table` names, then the rest as hex of `digits` digits.
+fn bit_names(flags: u32, table: &[(u32, &str)], digits: usize) -> Vec<String> {
+    let mut out: Vec<String> = table
+        .iter()
+        .filter(|(bit, _)| flags & bit != 0)
+        .map(|(_, name)| (*name).to_string())
+        .collect();
+    let rest = table.iter().fold(flags, |acc, (bit, _)| acc & !bit);
+    if rest != 0 {
+        out.push(format!("0x{rest:0digits$X}"));
+    }
+    out
+}
+
+/// The values of MS-RDPBCGR's multitransport PDUs a report names (the probe decodes them).
+pub(crate) mod multitransport {
+    /// Transport types of the Multitransport Channel Data (2.2.1.3.8, 2.2.1.4.6), in bit order.
+    const FLAGS: [(u32, &str); 4] = [
+        (0x0001, "TRANSPORTTYPE_UDPFECR"),
+        (0x0004, "TRANSPORTTYPE_UDPFECL"),
+        (0x0100, "TRANSPORTTYPE_UDP_PREFERRED"),
+        (0x0200, "SOFTSYNC_TCP_TO_UDP"),
+    ];
+    /// Either RDP-UDP transport: what makes the server's block an offer of UDP.
+    pub(crate) const UDP: u32 = 0x0001 | 0x0004;
+
+    /// requestedProtocol of an Initiate Multitransport Request (2.2.15.1).
+    pub(crate) fn protocol_name(protocol: u16) -> &'static str {
+        match protocol {
+            0x0001 => "RDP-UDP reliable (INITITATE_REQUEST_PROTOCOL_UDPFECR)",
+            0x0002 => "RDP-UDP lossy (INITITATE_REQUEST_PROTOCOL_UDPFECL)",
+            _ => "an unknown protocol",
         }
-        out
+    }
+
+    /// The names of the flags set, unknown bits as hex.
+    pub(crate) fn flag_names(flags: u32) -> Vec<String> {
+        super::bit_names(flags, &FLAGS, 8)
     }
 }
 
@@ -72,9 +105,47 @@ pub(super) fn check(obs: &Observations, vars: &Vars, out: &mut Vec<Finding>) {
     let Some(u) = &obs.udp else {
         return;
     };
-    if let Err(lines) = judge(u) {
-        out.push(finding(FindingId::UdpTransportUnavailable, vars, lines));
+    if let Err(mut lines) = judge(u) {
+        let offered = offer(obs);
+        if let Some(offer) = &offered {
+            lines.push(format!(
+                "yet the server offers UDP inside its sessions ({offer}, seen by --full): every client that can use UDP (mstsc, the Windows App) tries it, waits, and stays on TCP; open UDP {} on the way, or stop the offer on the server (\"Select RDP transport protocols\" = Use only TCP) if UDP is not meant to reach it",
+                u.address.port()
+            ));
+        }
+        let mut f = finding(FindingId::UdpTransportUnavailable, vars, lines);
+        if offered.is_some() {
+            // Offered but unreachable: clients pay for it at every connection.
+            f.severity = crate::model::Severity::Warning;
+        }
+        out.push(f);
     }
+}
+
+/// The server's offer of UDP in a `--full` session, in words, when it made one: its
+/// Multitransport Channel Data with a UDP transport type, or an Initiate Multitransport Request.
+pub(crate) fn offer(obs: &Observations) -> Option<String> {
+    use multitransport::{flag_names, protocol_name, UDP};
+    let m = obs.session.as_ref()?.multitransport.as_ref()?;
+    let server = m.server_flags.filter(|f| f & UDP != 0);
+    if server.is_none() && m.requests.is_empty() {
+        return None;
+    }
+    let mut parts = Vec::new();
+    if let Some(f) = server {
+        parts.push(format!(
+            "Server Multitransport Channel Data {}",
+            flag_names(f).join("|")
+        ));
+    }
+    for r in &m.requests {
+        parts.push(format!(
+            "Initiate Multitransport Request {} for {}",
+            r.request_id,
+            protocol_name(r.protocol)
+        ));
+    }
+    Some(parts.join(", "))
 }
 
 pub(crate) fn facts(obs: &Observations) -> Option<UdpFacts> {
@@ -313,6 +384,61 @@ mod tests {
         }))
         .unwrap()
         .contains("RDPUDP_PROTOCOL_VERSION_1"));
+    }
+
+    /// A `--full` session whose server announced `server_flags` and sent `requests` Initiate
+    /// Multitransport Requests, with `--udp`'s `outcome`.
+    fn offered(server_flags: Option<u32>, requests: usize, outcome: UdpOutcome) -> Observations {
+        let mut o = Observations::new(None);
+        let declined = requests;
+        let requests: Vec<_> = (0..requests)
+            .map(|i| serde_json::json!({"request_id": i, "protocol": 1}))
+            .collect();
+        o.session = serde_json::from_value(serde_json::json!({
+            "requested": 1, "selected": 1, "delegated": false, "phase": "session-up",
+            "frames": 9, "elapsed_ms": 40.0, "outcome": {"kind": "session-up"},
+            "multitransport": {"client_flags": 5, "server_flags": server_flags,
+                               "answered": true, "requests": requests, "declined": declined}
+        }))
+        .unwrap_or_else(|e| panic!("{e}"));
+        o.udp = Some(observation(outcome));
+        o
+    }
+
+    #[test]
+    fn an_offer_of_udp_whose_port_is_silent_is_a_warning_and_otherwise_stays_info() {
+        let find = |o: &Observations| {
+            crate::rules::hold::tests::findings(o)
+                .into_iter()
+                .find(|(id, _, _)| id == "udp-transport-unavailable")
+        };
+        // Offered in the session (server block and a request), UDP silent: a warning that says so.
+        let (_, severity, evidence) = find(&offered(Some(0x0305), 1, UdpOutcome::Silent))
+            .unwrap_or_else(|| panic!("no finding"));
+        assert_eq!(severity, crate::model::Severity::Warning);
+        assert!(
+            evidence.contains("yet the server offers UDP inside its sessions (Server Multitransport Channel Data TRANSPORTTYPE_UDPFECR|TRANSPORTTYPE_UDPFECL|TRANSPORTTYPE_UDP_PREFERRED|SOFTSYNC_TCP_TO_UDP, Initiate Multitransport Request 0 for RDP-UDP reliable"),
+            "{evidence}"
+        );
+        // A request alone is an offer too.
+        let (_, severity, _) =
+            find(&offered(None, 1, UdpOutcome::Silent)).unwrap_or_else(|| panic!("no finding"));
+        assert_eq!(severity, crate::model::Severity::Warning);
+        // Not offered (no UDP type in the block, no request): the port's silence stays info.
+        let (_, severity, evidence) = find(&offered(Some(0x0200), 0, UdpOutcome::Silent))
+            .unwrap_or_else(|| panic!("no finding"));
+        assert_eq!(severity, crate::model::Severity::Info);
+        assert!(!evidence.contains("inside its sessions"), "{evidence}");
+        // Offered and answered: no finding, and the session facts join both.
+        let o = offered(Some(0x0001), 1, UdpOutcome::Answered { answer: answer() });
+        assert!(find(&o).is_none());
+        let facts = crate::rules::session_facts(&o).and_then(|f| f.multitransport);
+        assert!(
+            facts
+                .as_deref()
+                .is_some_and(|f| f.contains("offered in the session") && f.contains("answers")),
+            "{facts:?}"
+        );
     }
 
     #[test]

@@ -5,12 +5,12 @@
 
 use super::*;
 
-fn bytes(h: &str) -> Vec<u8> {
+pub(crate) fn bytes(h: &str) -> Vec<u8> {
     hex::decode(h.replace(' ', "")).expect("test vector is hex")
 }
 
 /// xrdp_high: recorded from the lab.
-const XRDP_HIGH: &str = concat!(
+pub(crate) const XRDP_HIGH: &str = concat!(
     "0300021102f0807f668202050a0100020100301a020116020103020100020101020100020101020300fff80201020482",
     "01df000500147c00012a14760a01010001c0004d63446e81c8010c0c000400080000000000030c1000eb030300ec03ed",
     "03ee030000020cac01020000000300000020000000780100004740e8e27c9653053d300a666d3ab1a29bf88668d54a34",

@@ -3,7 +3,10 @@
 //! turned back into what they would be without encryption, so that [`crate::session::inspect`]
 //! reads them as it reads any other.
 
-use super::header::{SEC_EXCHANGE_PKT, SEC_LICENSE_ENCRYPT, SEC_LICENSE_PKT, SEC_REDIRECTION_PKT};
+use super::header::{
+    SEC_AUTODETECT_REQ, SEC_EXCHANGE_PKT, SEC_HEARTBEAT, SEC_LICENSE_ENCRYPT, SEC_LICENSE_PKT,
+    SEC_REDIRECTION_PKT, SEC_TRANSPORT_REQ,
+};
 use super::{ClientSecurity, CryptoError, Opened};
 use ironrdp_core::{decode, encode_vec};
 use ironrdp_pdu::mcs::{McsMessage, SendDataIndication, SendDataRequest};
@@ -61,10 +64,18 @@ pub fn security_exchange_pdu(
     send_data_request(initiator, io_channel, &data)
 }
 
+/// Security header flags of the server PDUs that keep a Basic Security Header when they travel
+/// unencrypted (under Enhanced RDP Security too): licensing (2.2.1.12), redirection (2.2.13.1),
+/// and the message channel's multitransport (2.2.15.1), auto-detect (2.2.14.3) and heartbeat
+/// (2.2.16.1) PDUs.
+const KEEPS_HEADER: u16 =
+    SEC_LICENSE_PKT | SEC_REDIRECTION_PKT | SEC_TRANSPORT_REQ | SEC_AUTODETECT_REQ | SEC_HEARTBEAT;
+
 /// A server slow-path frame (one TPKT) with its Standard RDP Security removed: a Send Data
-/// Indication is opened with `security` and framed again, its licensing and redirection PDUs with
-/// a Basic Security Header whose flags no longer say SEC_ENCRYPT (that is how those PDUs travel
-/// unencrypted), every other PDU without a security header (as under Enhanced RDP Security).
+/// Indication is opened with `security` and framed again, its licensing, redirection and message
+/// channel PDUs with a Basic Security Header whose flags no longer say SEC_ENCRYPT (that is how
+/// those PDUs travel unencrypted), every other PDU without a security header (as under Enhanced
+/// RDP Security).
 /// Any other MCS PDU is returned as it came. The [`Opened`] value says what the header held.
 pub fn open_server_frame(
     security: &mut ClientSecurity,
@@ -77,7 +88,7 @@ pub fn open_server_frame(
     };
     let opened = security.open_slow_path(&sdi.user_data)?;
     let mut user_data = Vec::with_capacity(opened.data.len() + 4);
-    if opened.flags & (SEC_LICENSE_PKT | SEC_REDIRECTION_PKT) != 0 {
+    if opened.flags & KEEPS_HEADER != 0 {
         let flags = opened.flags & !super::header::SEC_ENCRYPT;
         user_data.extend_from_slice(&flags.to_le_bytes());
         user_data.extend_from_slice(&[0, 0]);
@@ -107,6 +118,8 @@ pub struct ServerSecurityData {
     pub io_channel: u16,
     /// The static virtual channels the server allocated.
     pub channels: Vec<u16>,
+    /// MCSChannelId of the Server Message Channel Data (2.2.1.4.5), when the server created one.
+    pub message_channel: Option<u16>,
 }
 
 /// Reads the Server Security and Network Data of one complete MCS Connect Response TPKT with
@@ -126,6 +139,10 @@ pub fn server_security_data(frame: &[u8]) -> Result<ServerSecurityData, FrameErr
         certificate: blocks.security.server_cert.clone(),
         io_channel: blocks.network.io_channel,
         channels: blocks.network.channel_ids.clone(),
+        message_channel: blocks
+            .message_channel
+            .as_ref()
+            .map(|m| m.mcs_message_channel_id),
     })
 }
 

@@ -26,6 +26,7 @@ mod keys;
 mod mac;
 mod public_key;
 mod rc4_stream;
+pub mod rewrite;
 mod security;
 
 pub use keys::{FipsKeys, Method, Rc4Keys, SessionKeys};
