@@ -10,16 +10,84 @@ use crate::route::{self, Dialed, Route};
 use crate::schedule::{Gathered, Job, JobResult, Next, Probed};
 use crate::{dns, elapsed_ms, path};
 use rdpdoctor_observations::{
-    Observations, PathObservation, RouteObservation, Target, TcpObservation,
+    Observations, PathObservation, RedirectLeg, RedirectTry, RedirectTryOutcome, RedirectionInfo,
+    RouteObservation, Target, TcpObservation,
 };
+use rdpdoctor_wire::x224::RequestCookie;
 use std::net::SocketAddr;
 use std::sync::atomic::AtomicBool;
 use std::sync::Arc;
 use std::time::Instant;
 use tokio::task::JoinSet;
 
-/// Probes `target` and returns every fact gathered.
+/// Probes `target` and returns every fact gathered; with `--full`, a Server Redirection PDU is
+/// followed to the server it names (`redirect.rs`), once.
 pub async fn check(target: Target, options: &ProbeOptions) -> Observations {
+    let mut obs = leg(target.clone(), options, None).await;
+    if let Some(r) = crate::redirect::redirection(&obs).filter(|_| options.full) {
+        obs.redirect = Some(follow(r, &target, options).await);
+    }
+    obs
+}
+
+/// The second leg after a Server Redirection PDU: each candidate of the plan in turn until one
+/// accepts the connection, which is then checked like any server (with the routing token in its
+/// X.224 requests), never redirected further.
+async fn follow(r: &RedirectionInfo, first: &Target, options: &ProbeOptions) -> RedirectLeg {
+    let mut leg_out = RedirectLeg {
+        routing_token: None,
+        port: first.port,
+        order: String::new(),
+        tried: Vec::new(),
+        target: None,
+        not_followed: None,
+    };
+    let plan = match crate::redirect::plan(r, first, false) {
+        Ok(p) => p,
+        Err(why) => {
+            leg_out.not_followed = Some(why);
+            return leg_out;
+        }
+    };
+    leg_out.routing_token = plan.token.clone();
+    leg_out.order = plan.order.clone();
+    // The certificate remembered for the first target says nothing about the second.
+    let mut second = options.clone();
+    second.trust.remembered = None;
+    for (candidate, field) in plan.candidates {
+        let Ok(target) = Target::parse(&candidate, first.port) else {
+            leg_out.tried.push(RedirectTry {
+                target: candidate,
+                field: field.to_string(),
+                outcome: RedirectTryOutcome::NotResolved {
+                    reason: "not a host name or address".to_string(),
+                },
+            });
+            continue;
+        };
+        let obs = leg(target, &second, plan.cookie.clone()).await;
+        let outcome = crate::redirect::outcome(&obs);
+        let reached = outcome == RedirectTryOutcome::Reached;
+        leg_out.tried.push(RedirectTry {
+            target: candidate,
+            field: field.to_string(),
+            outcome,
+        });
+        if reached {
+            leg_out.target = Some(Box::new(obs));
+            break;
+        }
+    }
+    leg_out
+}
+
+/// One leg: every probe of `target`, whose X.224 requests carry `cookie` (a broker's routing
+/// token on a second leg) or else the tool's name.
+pub(crate) async fn leg(
+    target: Target,
+    options: &ProbeOptions,
+    cookie: Option<RequestCookie>,
+) -> Observations {
     let start = Instant::now();
     let mut obs = Observations::new(Some(target.clone()));
     obs.started_at = Some(jiff::Timestamp::now());
@@ -65,7 +133,7 @@ pub async fn check(target: Target, options: &ProbeOptions) -> Observations {
     let host = over_route(
         Arc::new(direct),
         first,
-        &target,
+        (&target, cookie),
         options,
         start,
         &mut obs,
@@ -91,22 +159,24 @@ pub async fn check(target: Target, options: &ProbeOptions) -> Observations {
 pub(crate) async fn over_route(
     route: Arc<dyn Route>,
     first: Dialed,
-    target: &Target,
+    (target, cookie): (&Target, Option<RequestCookie>),
     options: &ProbeOptions,
     start: Instant,
     obs: &mut Observations,
     path: &mut PathObservation,
 ) -> Arc<Host> {
     obs.route = Some(route.observation());
-    let host = Arc::new(
-        Host::new(
-            route,
-            target.ip().is_none().then(|| target.host.clone()),
-            options,
-            first.elapsed_ms,
-        )
-        .ending_at(options.deadline.map(|d| start + d)),
-    );
+    let mut host = Host::new(
+        route,
+        target.ip().is_none().then(|| target.host.clone()),
+        options,
+        first.elapsed_ms,
+    )
+    .ending_at(options.deadline.map(|d| start + d));
+    if let Some(cookie) = cookie {
+        host.cookie = cookie;
+    }
+    let host = Arc::new(host);
     probe_host(&host, first, options, obs, path).await;
     // Retransmissions seen on too few segments for a rate: a few more, made to be counted.
     path::loss_sample(&host).await;

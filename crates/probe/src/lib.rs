@@ -61,6 +61,7 @@ mod options;
 mod path;
 mod plan;
 mod rdp_security;
+mod redirect;
 mod resolver;
 mod route;
 #[cfg(test)]

@@ -12,6 +12,7 @@ mod offline;
 mod path;
 mod rdp_security;
 mod reachability;
+mod redirect;
 mod session;
 mod tls;
 mod trust;
@@ -49,6 +50,7 @@ pub(crate) fn run(obs: &Observations, ctx: &Context, sim: &Simulation) -> Vec<Fi
     nla::check(obs, ctx, &vars, &mut out);
     kerberos::check(obs, &vars, &mut out);
     session::check(obs, &vars, &mut out);
+    redirect::check(obs, &vars, &mut out);
     hold::check(obs, &vars, &mut out);
     trust::check(obs, &vars, &mut out);
     intercept::check(obs, ctx, &vars, &mut out);
