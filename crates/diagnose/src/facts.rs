@@ -7,7 +7,10 @@ use crate::rules::cert_names;
 use rdpdoctor_observations::{protocol, Certificate, NegotiationOutcome, Observations, TlsOutcome};
 
 pub(crate) fn derive(obs: &Observations, ctx: &Context) -> Facts {
-    let mut facts = Facts::default();
+    let mut facts = Facts {
+        route: obs.gateway.as_ref().map(gateway_line),
+        ..Facts::default()
+    };
     addresses_and_latency(obs, &mut facts);
     negotiation(obs, &mut facts);
     facts.rdp_security = crate::rules::rdp_security_facts(obs);
@@ -136,4 +139,38 @@ fn certificate(c: &Certificate, ctx: &Context) -> CertificateFacts {
         sha1: c.sha1_hex.clone(),
         sha256: c.sha256_hex.clone(),
     }
+}
+
+/// The gateway leg in one line: where, over what, as whom, how long the first channel took.
+fn gateway_line(gw: &rdpdoctor_observations::GatewayObservation) -> String {
+    use rdpdoctor_observations::{GatewayOutcome, GatewayTransport};
+    let over = match gw.transport {
+        Some(GatewayTransport::Websocket) => " over WebSocket",
+        Some(GatewayTransport::HttpChannels) => {
+            " over the two HTTP channels (RDG_OUT_DATA, RDG_IN_DATA)"
+        }
+        None => "",
+    };
+    let logon = gw.logon.as_ref().map_or_else(String::new, |l| {
+        format!(
+            ", logon {:?}{}{}",
+            l.method,
+            l.user
+                .as_deref()
+                .map(|u| format!(" as {u}"))
+                .unwrap_or_default(),
+            if l.accepted { "" } else { " (refused)" }
+        )
+    });
+    let state = match gw.outcome {
+        GatewayOutcome::Open => format!(
+            "channel to {}:{} set up in {:.0} ms",
+            gw.target, gw.target_port, gw.elapsed_ms
+        ),
+        _ => format!("stopped after {:.0} ms", gw.elapsed_ms),
+    };
+    format!(
+        "RD Gateway {}:{}{over}{logon}; {state}",
+        gw.gateway, gw.port
+    )
 }

@@ -53,7 +53,7 @@ pub fn diagnose(obs: &Observations, ctx: &Context) -> Diagnosis {
     facts.path = rules::path_facts(obs);
     facts.udp = rules::udp_facts(obs);
     // A name lookup is already a network probe, even when it found no address.
-    let probed = obs.target.is_some() && obs.dns.is_some();
+    let probed = obs.target.is_some() && (obs.dns.is_some() || obs.gateway.is_some());
     let mut verdict = verdict::decide(&findings, &facts, probed);
     verdict::udp_scope(&mut verdict, &facts);
     Diagnosis {

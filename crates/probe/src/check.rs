@@ -92,6 +92,11 @@ pub(crate) async fn leg(
     let mut obs = Observations::new(Some(target.clone()));
     obs.started_at = Some(jiff::Timestamp::now());
     obs.timeout_secs = Some(options.timeout.as_secs_f64());
+    if let Some(spec) = &options.gateway {
+        through_gateway(spec, &target, options, cookie, start, &mut obs).await;
+        obs.duration_ms = Some(elapsed_ms(start));
+        return obs;
+    }
     // The direct route: TCP to the addresses the name resolves to.
     obs.route = Some(RouteObservation::Direct { address: None });
 
@@ -152,6 +157,45 @@ pub(crate) async fn leg(
     });
     obs.duration_ms = Some(elapsed_ms(start));
     obs
+}
+
+/// Every probe through an RD Gateway: the first channel proves the gateway lets the client
+/// through to the server (its set-up is the gateway leg, `obs.gateway`); a set-up that fails
+/// ends the check there, with the gateway's step and code, before anything about the server.
+async fn through_gateway(
+    spec: &crate::GatewaySpec,
+    target: &Target,
+    options: &ProbeOptions,
+    cookie: Option<RequestCookie>,
+    start: Instant,
+    obs: &mut Observations,
+) {
+    let route = crate::gateway::route::Gateway::new(spec.clone(), target.clone(), options.timeout);
+    obs.route = Some(route.observation());
+    let overall = options
+        .deadline
+        .map_or(options.timeout * 6, |d| d.saturating_sub(start.elapsed()));
+    let first = match route.open(overall).await {
+        Ok((first, leg)) => {
+            obs.gateway = Some(leg);
+            first
+        }
+        Err(leg) => {
+            obs.gateway = Some(*leg);
+            return;
+        }
+    };
+    let mut path = PathObservation::default();
+    over_route(
+        Arc::new(route),
+        first,
+        (target, cookie),
+        options,
+        start,
+        obs,
+        &mut path,
+    )
+    .await;
 }
 
 /// Every probe, over `route`, which reached the server with its connection `first`; the route is

@@ -78,6 +78,7 @@ mod udp;
 
 pub use check::check;
 pub use credssp::package::{Choice as CredsspChoice, PackageKind};
+pub use gateway::route::GatewaySpec;
 pub use options::{Credentials, ProbeOptions};
 pub use trust::Trust;
 pub use udp::probe_udp_transport;

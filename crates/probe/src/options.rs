@@ -36,6 +36,8 @@ pub struct ProbeOptions {
     pub hold: Option<Duration>,
     /// The security package CredSSP logons use, and why.
     pub credssp: crate::CredsspChoice,
+    /// `check --gateway`: reach the server through this RD Gateway (`None`: directly).
+    pub gateway: Option<crate::GatewaySpec>,
 }
 
 impl ProbeOptions {
@@ -70,6 +72,7 @@ impl Default for ProbeOptions {
             clients: false,
             hold: None,
             credssp: crate::CredsspChoice::default(),
+            gateway: None,
         }
     }
 }

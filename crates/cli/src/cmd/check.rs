@@ -5,7 +5,6 @@ use super::DiagnosisOptions;
 use crate::{render, usage_error};
 use rdpdoctor_observations::{CertPin, Target, DEFAULT_PORT};
 use rdpdoctor_probe::{Credentials, ProbeOptions, Trust};
-use std::io::IsTerminal;
 use std::path::PathBuf;
 use std::sync::Arc;
 use std::time::Duration;
@@ -80,6 +79,8 @@ pub struct CheckArgs {
     #[command(flatten)]
     pub kerberos: super::kerberos::KerberosArgs,
     #[command(flatten)]
+    pub gateway: super::gateway::GatewayArgs,
+    #[command(flatten)]
     pub output: OutputArgs,
     /// With --format nagios: CRITICAL when the certificate expires within this many days
     #[arg(long, value_name = "DAYS", default_value_t = 7, value_parser = clap::value_parser!(i64).range(0..=3650))]
@@ -98,20 +99,7 @@ pub const PASSWORD_FLAG_REFUSED: &str = "there is no --password flag: a password
 
 /// The password for `user`: RDPDOCTOR_PASSWORD, else a prompt without echo on the terminal.
 fn password_for(user: &str) -> Result<Zeroizing<String>, String> {
-    if let Some(p) = std::env::var_os(PASSWORD_ENV) {
-        return p
-            .into_string()
-            .map(Zeroizing::new)
-            .map_err(|_| format!("{PASSWORD_ENV} is not valid UTF-8"));
-    }
-    if !std::io::stdin().is_terminal() {
-        return Err(format!(
-            "--user {user} needs a password: set {PASSWORD_ENV}, or run in a terminal to be prompted"
-        ));
-    }
-    rpassword::prompt_password(format!("Password for {user}: "))
-        .map(Zeroizing::new)
-        .map_err(|e| format!("cannot read the password: {e}"))
+    super::password::password_from(PASSWORD_ENV, "--user", user)
 }
 
 /// What actually happened to the credentials of `check --full --user`, in one line.
@@ -204,7 +192,12 @@ pub(crate) fn prepare(args: &CheckArgs, hosts: &str) -> Result<Prepared, String>
         clients: args.clients,
         // NTLM, the one package offered (a Kerberos option chooses another here).
         credssp: Default::default(),
+        gateway: None,
     };
+    let mut options = options;
+    options.gateway = args
+        .gateway
+        .spec(options.credentials.as_ref(), args.trust_any_cert)?;
     Ok(Prepared { ctx, options })
 }
 

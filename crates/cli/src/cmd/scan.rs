@@ -180,6 +180,7 @@ fn probe_options(args: &ScanArgs) -> ProbeOptions {
         clients: args.clients,
         hold: None,
         credssp: Default::default(),
+        gateway: None,
     }
 }
 

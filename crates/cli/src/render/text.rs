@@ -157,6 +157,9 @@ fn details(out: &mut String, d: &Diagnosis, duration_ms: Option<f64>) {
         return;
     }
     let _ = writeln!(out, "\nDetails:");
+    if let Some(r) = &f.route {
+        let _ = writeln!(out, "  Route: {}", e(r));
+    }
     if !f.addresses.is_empty() {
         let used = f
             .address_used

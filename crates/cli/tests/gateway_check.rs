@@ -1,0 +1,246 @@
+//! `check --gateway GW TARGET` against the lab's RD Gateway stand-ins (lab/gateway.py, proven
+//! with xfreerdp 2.11 by gateway_lab.rs) and the real servers behind them: the whole check runs
+//! through the tunnel (WebSocket and the two HTTP channels, to freerdp-shadow with NLA and to
+//! xrdp, `--full --user`, `--hold`), and each fault mode is named by its finding, with the
+//! gateway's step, before anything about the server. A healthy gateway raises nothing but info.
+//!
+//! The lab CA is this process's trust store (`SSL_CERT_FILE`), as in gateway_client.rs.
+
+#![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)] // tests: a failed assumption is a failed test
+
+mod common;
+
+use common::{ids, workspace_root, Lab};
+use serde_json::Value;
+
+const CANARY: &str = "Canary-Gw-Pass-7781!";
+
+struct Gw {
+    lab: Lab,
+    ca: String,
+    password: String,
+}
+
+fn gw() -> Gw {
+    let lab = Lab::get();
+    let ca = workspace_root()
+        .join(lab.state()["ca"].as_str().expect("lab CA path"))
+        .to_string_lossy()
+        .into_owned();
+    let password = lab.state()["credentials"]["freerdp-nla"]["password"]
+        .as_str()
+        .expect("lab password")
+        .to_string();
+    Gw { lab, ca, password }
+}
+
+impl Gw {
+    /// `check --json --gateway GW ARGS... TARGET` with `password` (if any) in RDPDOCTOR_PASSWORD.
+    fn check(&self, gateway: &str, target: &str, args: &[&str], password: Option<&str>) -> Value {
+        let mut c = common::bin();
+        c.env("SSL_CERT_FILE", &self.ca)
+            .args(["check", "--json", "--gateway", &self.lab.addr(gateway)])
+            .args(args)
+            .arg(self.lab.addr(target));
+        match password {
+            Some(p) => c.env("RDPDOCTOR_PASSWORD", p).args(["--user", "labuser"]),
+            None => c.env_remove("RDPDOCTOR_PASSWORD"),
+        };
+        let out = c.output().expect("rdpdoctor runs");
+        let text = String::from_utf8_lossy(&out.stdout);
+        serde_json::from_str(&text).unwrap_or_else(|e| {
+            panic!(
+                "no JSON ({e}): {text}\nstderr: {}",
+                String::from_utf8_lossy(&out.stderr)
+            )
+        })
+    }
+
+    fn log(&self, name: &str) -> String {
+        let path = workspace_root().join(self.lab.server(name)["log"].as_str().expect("log"));
+        String::from_utf8_lossy(&std::fs::read(path).expect("server log")).into_owned()
+    }
+}
+
+fn has(v: &Value, id: &str) -> bool {
+    ids(v).iter().any(|i| i == id)
+}
+
+/// No finding about the gateway but info.
+fn gateway_quiet(v: &Value) {
+    for f in v["findings"].as_array().unwrap() {
+        if f["id"].as_str().unwrap().starts_with("gateway-") {
+            assert_eq!(f["severity"], "info", "{f}");
+        }
+    }
+}
+
+#[test]
+fn full_user_through_websocket_and_http_channels_to_freerdp_nla() {
+    let g = gw();
+    for (gateway, over) in [
+        ("gateway-healthy", "over WebSocket"),
+        ("gateway-no-websocket", "over the two HTTP channels"),
+    ] {
+        let v = g.check(gateway, "freerdp-nla", &["--full"], Some(&g.password));
+        assert_eq!(
+            v["verdict"]["status"], "healthy",
+            "{gateway}: {}",
+            v["verdict"]
+        );
+        assert!(
+            has(&v, "auth-ok") && has(&v, "nla-required"),
+            "{:?}",
+            ids(&v)
+        );
+        assert!(
+            v["facts"]["route"].as_str().unwrap().contains(over),
+            "{}",
+            v["facts"]["route"]
+        );
+        let obs = &v["observations"];
+        assert_eq!(obs["route"]["kind"], "gateway", "{}", obs["route"]);
+        assert_eq!(obs["session"]["outcome"]["kind"], "session-up");
+        assert_eq!(obs["gateway"]["outcome"]["kind"], "open");
+        // The stream is no TCP connection to the server: no path facts describe it.
+        assert!(obs["path"].is_null() && obs["tcp"].is_null(), "{obs}");
+        gateway_quiet(&v);
+        assert_eq!(
+            has(&v, "gateway-websocket-refused"),
+            gateway == "gateway-no-websocket"
+        );
+    }
+}
+
+#[test]
+fn full_session_to_xrdp_through_the_gateway_and_the_same_findings_as_direct() {
+    let g = gw();
+    let v = g.check("gateway-healthy", "xrdp-negotiate", &["--full"], None);
+    // --user is not given, but the gateway needs a logon: the check stops there, and says so.
+    assert_eq!(v["verdict"]["status"], "healthy", "{}", v["verdict"]);
+    assert!(has(&v, "gateway-auth-required"), "{:?}", ids(&v));
+    assert!(
+        v["verdict"]["summary"]
+            .as_str()
+            .unwrap()
+            .contains("nothing about the server behind it was checked"),
+        "{}",
+        v["verdict"]
+    );
+    let v = g.check(
+        "gateway-healthy",
+        "xrdp-negotiate",
+        &["--full"],
+        Some(&g.password),
+    );
+    assert_eq!(
+        v["observations"]["session"]["outcome"]["kind"],
+        "session-up"
+    );
+    // The server's own findings come through the tunnel as they do directly.
+    let direct = common::run_json(&["check", "--json", &g.lab.addr("xrdp-negotiate")]).1;
+    for id in ids(&direct) {
+        assert!(
+            has(&v, &id),
+            "{id} direct but not through the gateway: {:?}",
+            ids(&v)
+        );
+    }
+}
+
+#[test]
+fn hold_inside_the_tunnel_sees_the_idle_drop() {
+    let g = gw();
+    let v = g.check(
+        "gateway-idle-drop",
+        "xrdp-negotiate",
+        &["--full", "--hold", "8"],
+        Some(&g.password),
+    );
+    let hold = &v["observations"]["session"]["hold"];
+    assert_ne!(hold["ending"]["kind"], "held", "{hold}");
+    assert!(has(&v, "session-dropped"), "{:?}", ids(&v));
+}
+
+#[test]
+fn a_bad_gateway_certificate_stops_before_any_credential() {
+    let g = gw();
+    for (gateway, id) in [
+        ("gateway-expired-cert", "gateway-cert-expired"),
+        ("gateway-wrong-name", "gateway-cert-name-mismatch"),
+    ] {
+        let before = g.log(gateway).len();
+        let v = g.check(gateway, "freerdp-nla", &[], Some(CANARY));
+        assert_eq!(v["verdict"]["finding"], id, "{}", v["verdict"]);
+        assert!(v["observations"]["negotiation"].is_null());
+        let log = g.log(gateway);
+        let new = log.get(before..).unwrap_or_default();
+        // The gateway saw a request without credentials, and no logon.
+        assert!(new.contains("401 (no Authorization header)"), "{new}");
+        assert!(
+            !new.contains("logon of") && !new.contains("CHALLENGE"),
+            "{new}"
+        );
+        assert!(!v.to_string().contains(CANARY));
+    }
+}
+
+#[test]
+fn each_gateway_fault_is_named_at_its_step() {
+    let g = gw();
+    let cases = [
+        (
+            "gateway-kerberos-only",
+            "freerdp-nla",
+            Some(g.password.as_str()),
+            "gateway-auth-method-unsupported",
+        ),
+        (
+            "gateway-healthy",
+            "freerdp-nla",
+            Some(CANARY),
+            "gateway-auth-failed",
+        ),
+        (
+            "gateway-rap-denied",
+            "freerdp-nla",
+            Some(g.password.as_str()),
+            "gateway-policy-denied",
+        ),
+        (
+            "gateway-cap-denied",
+            "freerdp-nla",
+            Some(g.password.as_str()),
+            "gateway-policy-denied",
+        ),
+        (
+            "gateway-busy",
+            "freerdp-nla",
+            Some(g.password.as_str()),
+            "gateway-busy",
+        ),
+        (
+            "gateway-healthy",
+            "closed",
+            Some(g.password.as_str()),
+            "gateway-target-unreachable",
+        ),
+    ];
+    for (gateway, target, password, id) in cases {
+        let v = g.check(gateway, target, &[], password);
+        assert_eq!(
+            v["verdict"]["finding"], id,
+            "{gateway} -> {target}: {}",
+            v["verdict"]
+        );
+        assert!(
+            v["verdict"]["scope"]
+                .as_str()
+                .unwrap()
+                .contains("stopped at the RD Gateway"),
+            "{}",
+            v["verdict"]
+        );
+        assert!(v["observations"]["negotiation"].is_null(), "{gateway}");
+    }
+}
