@@ -9,6 +9,11 @@ use rdpdoctor_observations::{protocol, Certificate, NegotiationOutcome, Observat
 pub(crate) fn derive(obs: &Observations, ctx: &Context) -> Facts {
     let mut facts = Facts {
         route: obs.gateway.as_ref().map(gateway_line),
+        rdp_file: obs
+            .rdp_file
+            .as_ref()
+            .map(rdp_file_lines)
+            .unwrap_or_default(),
         ..Facts::default()
     };
     addresses_and_latency(obs, &mut facts);
@@ -173,4 +178,31 @@ fn gateway_line(gw: &rdpdoctor_observations::GatewayObservation) -> String {
         "RD Gateway {}:{}{over}{logon}; {state}",
         gw.gateway, gw.port
     )
+}
+
+/// The .rdp file in lines: where it is, then each line followed, not followed, unknown.
+fn rdp_file_lines(f: &rdpdoctor_observations::RdpFileObservation) -> Vec<String> {
+    let mut lines = vec![format!("{} ({})", f.path, f.encoding)];
+    let each = |what: &str, l: &rdpdoctor_observations::RdpFileLine| {
+        let effect = if l.effect.is_empty() {
+            String::new()
+        } else {
+            format!(": {}", l.effect)
+        };
+        format!("{what} line {}: {}{effect}", l.line, l.text)
+    };
+    lines.extend(f.followed.iter().map(|l| each("followed", l)));
+    lines.extend(f.not_followed.iter().map(|l| each("not followed", l)));
+    lines.extend(
+        f.unknown
+            .iter()
+            .map(|l| each("unknown setting (listed, not interpreted)", l)),
+    );
+    lines.extend(f.problems.iter().map(|p| format!("problem: {p}")));
+    if let Some(n) = f.saved_password_line {
+        lines.push(format!(
+            "line {n}: a saved password (password 51), not read"
+        ));
+    }
+    lines
 }

@@ -14,6 +14,7 @@ mod network;
 mod nla;
 mod open;
 mod path;
+mod rdp_file;
 mod rdp_security;
 mod redirect;
 mod session;
@@ -31,6 +32,7 @@ pub use network::*;
 pub use nla::*;
 pub use open::*;
 pub use path::*;
+pub use rdp_file::*;
 pub use rdp_security::*;
 pub use redirect::*;
 pub use session::*;
@@ -95,6 +97,9 @@ pub struct Observations {
     /// the check of the server reached.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub redirect: Option<RedirectLeg>,
+    /// The `.rdp` file the check followed (`check FILE.rdp`, `--rdp-file`).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub rdp_file: Option<RdpFileObservation>,
     /// Cipher suites, groups and handshake signature per TLS version (`check --clients`).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub ciphers: Option<CipherScan>,
@@ -133,6 +138,7 @@ impl Observations {
             kerberos: None,
             session: None,
             redirect: None,
+            rdp_file: None,
             ciphers: None,
             path: None,
             udp: None,

@@ -23,7 +23,11 @@ use tokio::task::JoinSet;
 /// Probes `target` and returns every fact gathered; with `--full`, a Server Redirection PDU is
 /// followed to the server it names (`redirect.rs`), once.
 pub async fn check(target: Target, options: &ProbeOptions) -> Observations {
-    let mut obs = leg(target.clone(), options, None).await;
+    let cookie = options
+        .routing_token
+        .clone()
+        .map(RequestCookie::RoutingToken);
+    let mut obs = leg(target.clone(), options, cookie).await;
     if let Some(r) = crate::redirect::redirection(&obs).filter(|_| options.full) {
         obs.redirect = Some(follow(r, &target, options).await);
     }
@@ -42,7 +46,7 @@ async fn follow(r: &RedirectionInfo, first: &Target, options: &ProbeOptions) -> 
         target: None,
         not_followed: None,
     };
-    let plan = match crate::redirect::plan(r, first, false) {
+    let plan = match crate::redirect::plan(r, first, options.use_redirection_server_name) {
         Ok(p) => p,
         Err(why) => {
             leg_out.not_followed = Some(why);
@@ -54,6 +58,7 @@ async fn follow(r: &RedirectionInfo, first: &Target, options: &ProbeOptions) -> 
     // The certificate remembered for the first target says nothing about the second.
     let mut second = options.clone();
     second.trust.remembered = None;
+    second.routing_token = None;
     for (candidate, field) in plan.candidates {
         let Ok(target) = Target::parse(&candidate, first.port) else {
             leg_out.tried.push(RedirectTry {

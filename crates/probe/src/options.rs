@@ -38,6 +38,12 @@ pub struct ProbeOptions {
     pub credssp: crate::CredsspChoice,
     /// `check --gateway`: reach the server through this RD Gateway (`None`: directly).
     pub gateway: Option<crate::GatewaySpec>,
+    /// A routing token for the first leg's X.224 requests (an `.rdp` file's `loadbalanceinfo`
+    /// of the form `Cookie: msts=TOKEN`: TOKEN), in place of the tool's cookie.
+    pub routing_token: Option<String>,
+    /// After a Server Redirection PDU, try the names before the addresses (`.rdp`
+    /// `use redirection server name:i:1`).
+    pub use_redirection_server_name: bool,
 }
 
 impl ProbeOptions {
@@ -73,6 +79,8 @@ impl Default for ProbeOptions {
             hold: None,
             credssp: crate::CredsspChoice::default(),
             gateway: None,
+            routing_token: None,
+            use_redirection_server_name: false,
         }
     }
 }

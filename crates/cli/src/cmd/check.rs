@@ -12,8 +12,13 @@ use zeroize::Zeroizing;
 
 #[derive(clap::Args, Debug)]
 pub struct CheckArgs {
-    /// HOST, HOST:PORT, an IPv4 address, [IPv6]:PORT or a bare IPv6 address (port 3389 by default)
+    /// HOST, HOST:PORT, an IPv4 address, [IPv6]:PORT or a bare IPv6 address (port 3389 by
+    /// default), or an .rdp file: the check then connects the way that file's client would
     pub target: String,
+    /// Connect the way this .rdp file's client would (gateway, user, routing token, redirection),
+    /// to the target given, and name a setting of the file that cannot work with the server
+    #[arg(long, value_name = "FILE")]
+    pub rdp_file: Option<PathBuf>,
     #[command(flatten)]
     pub probe: super::ProbeArgs,
     /// Also write the observations to FILE (replay with `rdpdoctor diagnose FILE`)
@@ -91,8 +96,7 @@ pub struct CheckArgs {
     pub diagnosis: DiagnosisOptions,
 }
 
-/// The environment variable `--user` reads the password from.
-pub const PASSWORD_ENV: &str = "RDPDOCTOR_PASSWORD";
+pub use super::password::PASSWORD_ENV;
 
 /// Why `--password` is refused.
 pub const PASSWORD_FLAG_REFUSED: &str = "there is no --password flag: a password on the command line shows in the process list and in shell history. Use --user USER and put the password in the environment variable RDPDOCTOR_PASSWORD, or type it at the prompt";
@@ -193,6 +197,8 @@ pub(crate) fn prepare(args: &CheckArgs, hosts: &str) -> Result<Prepared, String>
         // NTLM, the one package offered (a Kerberos option chooses another here).
         credssp: Default::default(),
         gateway: None,
+        routing_token: None,
+        use_redirection_server_name: false,
     };
     let mut options = options;
     options.gateway = args
@@ -226,7 +232,7 @@ pub(crate) fn withheld_line(obs: &rdpdoctor_observations::Observations) -> Optio
     ))
 }
 
-pub fn run(args: &CheckArgs) -> u8 {
+pub fn run(mut args: CheckArgs) -> u8 {
     let renderer = Renderer {
         text_tail: |_, obs| {
             let tail = render::clients::policy(obs) + &render::text::kerberos(obs);
@@ -252,6 +258,11 @@ pub fn run(args: &CheckArgs) -> u8 {
             usage_error(e)
         }
     };
+    let from_file = match rdp_source(&mut args) {
+        Ok(f) => f,
+        Err(e) => return usage_error(&e),
+    };
+    let args = &args;
     let target = match Target::parse(&args.target, DEFAULT_PORT) {
         Ok(t) => t,
         Err(e) => return usage_error(&e),
@@ -260,6 +271,10 @@ pub fn run(args: &CheckArgs) -> u8 {
         Ok(p) => p,
         Err(e) => return usage_error(&e),
     };
+    if let Some(f) = &from_file {
+        options.routing_token = f.routing_token.clone();
+        options.use_redirection_server_name = f.use_redirection_server_name;
+    }
     // The certificate remembered for this target: the probe withholds an NTLM response when
     // another key shows up, and the diagnosis compares them (cert-changed).
     let mut known = crate::known_certs::KnownCerts::open(&args.known);
@@ -278,6 +293,7 @@ pub fn run(args: &CheckArgs) -> u8 {
         obs.kerberos = super::kerberos::readiness(&args.kerberos, &target, &obs, &options).await;
         udp(obs, args, options.timeout).await
     });
+    obs.rdp_file = from_file.map(|f| f.obs);
     // The password is zeroed here, before anything is printed or written.
     drop(options);
     if let Some(line) = delegation_line(&obs) {
@@ -309,4 +325,28 @@ pub fn run(args: &CheckArgs) -> u8 {
         }
     }
     renderer.print(format, &diagnosis, &obs)
+}
+
+/// The .rdp file of `--rdp-file`, or the target when it is one, applied to `args`.
+fn rdp_source(args: &mut CheckArgs) -> Result<Option<super::rdp_file::FromFile>, String> {
+    use super::rdp_file::{apply, is_rdp_path, Given};
+    let given = Given {
+        gateway: args.gateway.gateway.is_some(),
+        user: args.user.is_some(),
+    };
+    let from = match args.rdp_file.clone() {
+        Some(path) => apply(&path, false, given)?,
+        None if is_rdp_path(&args.target) => apply(&PathBuf::from(&args.target), true, given)?,
+        None => return Ok(None),
+    };
+    if let Some(t) = &from.target {
+        args.target = t.clone();
+    }
+    if let Some(g) = &from.gateway {
+        args.gateway.gateway = Some(g.clone());
+    }
+    if let Some(u) = &from.user {
+        args.user = Some(u.clone());
+    }
+    Ok(Some(from))
 }

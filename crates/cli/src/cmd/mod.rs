@@ -12,6 +12,7 @@ pub mod kerberos;
 pub mod logs;
 pub mod output;
 mod password;
+mod rdp_file;
 pub mod report;
 pub mod scan;
 pub mod serve;

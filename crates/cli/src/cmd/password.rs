@@ -3,6 +3,9 @@
 use std::io::IsTerminal;
 use zeroize::Zeroizing;
 
+/// The environment variable `--user` reads the password from.
+pub const PASSWORD_ENV: &str = "RDPDOCTOR_PASSWORD";
+
 /// The password for `user` of `flag`: the environment variable `env`, else a prompt without echo
 /// on the terminal.
 pub(crate) fn password_from(

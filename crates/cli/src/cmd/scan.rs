@@ -181,6 +181,8 @@ fn probe_options(args: &ScanArgs) -> ProbeOptions {
         hold: None,
         credssp: Default::default(),
         gateway: None,
+        routing_token: None,
+        use_redirection_server_name: false,
     }
 }
 

@@ -10,6 +10,7 @@ mod negotiation;
 mod nla;
 mod offline;
 mod path;
+mod rdp_file;
 mod rdp_security;
 mod reachability;
 mod redirect;
@@ -51,6 +52,7 @@ pub(crate) fn run(obs: &Observations, ctx: &Context, sim: &Simulation) -> Vec<Fi
     kerberos::check(obs, &vars, &mut out);
     session::check(obs, &vars, &mut out);
     redirect::check(obs, &vars, &mut out);
+    rdp_file::check(obs, &vars, &mut out);
     hold::check(obs, &vars, &mut out);
     trust::check(obs, &vars, &mut out);
     intercept::check(obs, ctx, &vars, &mut out);
