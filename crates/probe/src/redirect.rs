@@ -88,7 +88,7 @@ pub(crate) fn plan(
     } else {
         (
             addresses.chain(names).collect(),
-            "the addresses first, then the FQDN and the NetBIOS name (as mstsc without `use redirection server name:i:1`)",
+            "the addresses first, then the FQDN and the NetBIOS name, as mstsc without `use redirection server name:i:1`",
         )
     };
     let mut order = order.to_string();
