@@ -39,6 +39,7 @@ impl Gw {
     fn check(&self, gateway: &str, target: &str, args: &[&str], password: Option<&str>) -> Value {
         let mut c = common::bin();
         c.env("SSL_CERT_FILE", &self.ca)
+            .env("RDPDOCTOR_GATEWAY_PASSWORD", &self.password)
             .args(["check", "--json", "--gateway", &self.lab.addr(gateway)])
             .args(args)
             .arg(self.lab.addr(target));
@@ -149,17 +150,38 @@ fn full_session_to_xrdp_through_the_gateway_and_the_same_findings_as_direct() {
 }
 
 #[test]
-fn hold_inside_the_tunnel_sees_the_idle_drop() {
+fn hold_inside_the_tunnel_sees_the_idle_drop_and_the_healthy_gateway_holds() {
     let g = gw();
-    let v = g.check(
-        "gateway-idle-drop",
-        "xrdp-negotiate",
-        &["--full", "--hold", "8"],
-        Some(&g.password),
-    );
-    let hold = &v["observations"]["session"]["hold"];
+    // Both at once: the control costs no extra time.
+    // Without --user (the gateway logon is --gateway-user's): xrdp's logon screen answers the
+    // Refresh Rect at the end of the hold; a session xrdp logs on does not (session-unusable,
+    // directly as through the gateway).
+    let args = ["--full", "--hold", "8", "--gateway-user", "labuser"];
+    let (dropped, held, silent) = std::thread::scope(|s| {
+        let a = s.spawn(|| g.check("gateway-idle-drop", "xrdp-negotiate", &args, None));
+        let b = s.spawn(|| g.check("gateway-healthy", "xrdp-negotiate", &args, None));
+        let c = s.spawn(|| {
+            g.check(
+                "gateway-healthy",
+                "xrdp-negotiate",
+                &["--full", "--hold", "3"],
+                Some(&g.password),
+            )
+        });
+        (a.join().unwrap(), b.join().unwrap(), c.join().unwrap())
+    });
+    let hold = &dropped["observations"]["session"]["hold"];
     assert_ne!(hold["ending"]["kind"], "held", "{hold}");
-    assert!(has(&v, "session-dropped"), "{:?}", ids(&v));
+    assert!(has(&dropped, "session-dropped"), "{:?}", ids(&dropped));
+    let hold = &held["observations"]["session"]["hold"];
+    assert_eq!(hold["ending"]["kind"], "held", "{hold}");
+    assert!(!has(&held, "session-dropped"), "{:?}", ids(&held));
+    // A silent session inside an open channel is the server's (or the gateway's own leg's): no
+    // device on this side's path is accused.
+    let hold = &silent["observations"]["session"]["hold"];
+    assert_eq!(hold["ending"]["kind"], "unanswered", "{hold}");
+    assert!(has(&silent, "session-unusable"), "{:?}", ids(&silent));
+    assert!(!has(&silent, "session-dropped"), "{:?}", ids(&silent));
 }
 
 #[test]

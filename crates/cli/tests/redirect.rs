@@ -140,3 +140,34 @@ fn a_server_that_does_not_redirect_has_no_second_leg() {
         "{found:?}"
     );
 }
+
+#[test]
+fn credentials_go_to_each_leg_only_on_its_own_proof() {
+    // The broker's certificate verifies (lab CA) for 127.0.0.1, so the first leg delegates; the
+    // real xrdp on 127.0.0.2 shows the same certificate, which does not name 127.0.0.2: the second
+    // leg withholds the password.
+    let lab = Lab::get();
+    let ca = workspace_root().join(lab.state()["ca"].as_str().unwrap());
+    let password = lab.state()["credentials"]["freerdp-nla"]["password"]
+        .as_str()
+        .unwrap()
+        .to_string();
+    let out = common::bin()
+        .env("SSL_CERT_FILE", &ca)
+        .env("RDPDOCTOR_PASSWORD", &password)
+        .args(["check", "--full", "--json", "--user", "labuser"])
+        .arg(lab.addr("broker-net-address"))
+        .output()
+        .unwrap();
+    let stderr = String::from_utf8_lossy(&out.stderr).into_owned();
+    let v = json(out);
+    let first = &v["observations"]["session"]["delegation"];
+    assert_eq!(first["delegated"], true, "{first}");
+    let second = &v["observations"]["redirect"]["target"]["session"]["delegation"];
+    assert_eq!(second["delegated"], false, "{second}");
+    assert!(
+        second["refused"].as_str().unwrap().contains("127.0.0.2"),
+        "{second}"
+    );
+    assert!(stderr.contains("(redirect target 127.0.0.2:"), "{stderr}");
+}

@@ -299,6 +299,20 @@ pub fn run(mut args: CheckArgs) -> u8 {
     if let Some(line) = delegation_line(&obs) {
         eprintln!("{}", crate::render::escape::line(&line));
     }
+    // The second leg after a redirection delegates on its own proof: say what it did too.
+    if let Some(second) = obs.redirect.as_ref().and_then(|r| r.target.as_deref()) {
+        if let Some(line) = delegation_line(second) {
+            let at = second
+                .target
+                .as_ref()
+                .map(|t| t.to_string())
+                .unwrap_or_default();
+            eprintln!(
+                "{} (redirect target {at})",
+                crate::render::escape::line(&line)
+            );
+        }
+    }
     if let Some(line) = withheld_line(&obs) {
         eprintln!("{}", crate::render::escape::line(&line));
     }
