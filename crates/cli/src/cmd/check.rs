@@ -296,26 +296,7 @@ pub fn run(mut args: CheckArgs) -> u8 {
     obs.rdp_file = from_file.map(|f| f.obs);
     // The password is zeroed here, before anything is printed or written.
     drop(options);
-    if let Some(line) = delegation_line(&obs) {
-        eprintln!("{}", crate::render::escape::line(&line));
-    }
-    // The second leg after a redirection delegates on its own proof: say what it did too.
-    if let Some(second) = obs.redirect.as_ref().and_then(|r| r.target.as_deref()) {
-        if let Some(line) = delegation_line(second) {
-            let at = second
-                .target
-                .as_ref()
-                .map(|t| t.to_string())
-                .unwrap_or_default();
-            eprintln!(
-                "{} (redirect target {at})",
-                crate::render::escape::line(&line)
-            );
-        }
-    }
-    if let Some(line) = withheld_line(&obs) {
-        eprintln!("{}", crate::render::escape::line(&line));
-    }
+    credential_lines(&obs);
     let mut expectation = known
         .as_ref()
         .map(|k| k.expectation(&known_key))
@@ -339,6 +320,30 @@ pub fn run(mut args: CheckArgs) -> u8 {
         }
     }
     renderer.print(format, &diagnosis, &obs)
+}
+
+/// What happened to the credentials, on stderr: the delegation, the second leg's after a
+/// redirection (it delegates on its own proof), and a withheld NTLM response.
+fn credential_lines(obs: &rdpdoctor_observations::Observations) {
+    if let Some(line) = delegation_line(obs) {
+        eprintln!("{}", crate::render::escape::line(&line));
+    }
+    if let Some(second) = obs.redirect.as_ref().and_then(|r| r.target.as_deref()) {
+        if let Some(line) = delegation_line(second) {
+            let at = second
+                .target
+                .as_ref()
+                .map(|t| t.to_string())
+                .unwrap_or_default();
+            eprintln!(
+                "{} (redirect target {at})",
+                crate::render::escape::line(&line)
+            );
+        }
+    }
+    if let Some(line) = withheld_line(obs) {
+        eprintln!("{}", crate::render::escape::line(&line));
+    }
 }
 
 /// The .rdp file of `--rdp-file`, or the target when it is one, applied to `args`.
