@@ -10,7 +10,7 @@
 
 mod common;
 
-use common::{ids, workspace_root, Lab};
+use common::{ids, Lab};
 use serde_json::Value;
 
 const CANARY: &str = "Canary-Gw-Pass-7781!";
@@ -23,14 +23,7 @@ struct Gw {
 
 fn gw() -> Gw {
     let lab = Lab::get();
-    let ca = workspace_root()
-        .join(lab.state()["ca"].as_str().expect("lab CA path"))
-        .to_string_lossy()
-        .into_owned();
-    let password = lab.state()["credentials"]["freerdp-nla"]["password"]
-        .as_str()
-        .expect("lab password")
-        .to_string();
+    let (ca, password) = (lab.ca_path(), lab.account_password());
     Gw { lab, ca, password }
 }
 
@@ -58,8 +51,7 @@ impl Gw {
     }
 
     fn log(&self, name: &str) -> String {
-        let path = workspace_root().join(self.lab.server(name)["log"].as_str().expect("log"));
-        String::from_utf8_lossy(&std::fs::read(path).expect("server log")).into_owned()
+        self.lab.log_text(name)
     }
 }
 

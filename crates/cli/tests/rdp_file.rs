@@ -8,7 +8,7 @@
 
 mod common;
 
-use common::{ids, workspace_root, Lab, TempDir};
+use common::{ids, Lab, TempDir};
 use serde_json::Value;
 use std::path::PathBuf;
 
@@ -21,14 +21,7 @@ struct Files {
 
 fn files(test: &str) -> Files {
     let lab = Lab::get();
-    let ca = workspace_root()
-        .join(lab.state()["ca"].as_str().expect("lab CA path"))
-        .to_string_lossy()
-        .into_owned();
-    let password = lab.state()["credentials"]["freerdp-nla"]["password"]
-        .as_str()
-        .unwrap()
-        .to_string();
+    let (ca, password) = (lab.ca_path(), lab.account_password());
     Files {
         lab,
         dir: TempDir::new("rdp-file", test),

@@ -9,13 +9,12 @@
 
 mod common;
 
-use common::{ids, workspace_root, Lab};
+use common::{ids, Lab};
 use serde_json::Value;
 use std::process::Command;
 
 fn log(lab: &Lab, name: &str) -> String {
-    let path = workspace_root().join(lab.server(name)["log"].as_str().expect("log path"));
-    String::from_utf8_lossy(&std::fs::read(path).expect("server log")).into_owned()
+    lab.log_text(name)
 }
 
 fn json(out: std::process::Output) -> Value {
@@ -40,15 +39,7 @@ fn finding<'a>(v: &'a Value, id: &str) -> &'a Value {
 }
 
 fn evidence(f: &Value) -> String {
-    f["evidence"]
-        .as_array()
-        .map(|e| {
-            e.iter()
-                .filter_map(Value::as_str)
-                .collect::<Vec<_>>()
-                .join("\n")
-        })
-        .unwrap_or_default()
+    common::evidence_text(f)
 }
 
 #[test]
@@ -147,11 +138,7 @@ fn credentials_go_to_each_leg_only_on_its_own_proof() {
     // real xrdp on 127.0.0.2 shows the same certificate, which does not name 127.0.0.2: the second
     // leg withholds the password.
     let lab = Lab::get();
-    let ca = workspace_root().join(lab.state()["ca"].as_str().unwrap());
-    let password = lab.state()["credentials"]["freerdp-nla"]["password"]
-        .as_str()
-        .unwrap()
-        .to_string();
+    let (ca, password) = (lab.ca_path(), lab.account_password());
     let out = common::bin()
         .env("SSL_CERT_FILE", &ca)
         .env("RDPDOCTOR_PASSWORD", &password)
