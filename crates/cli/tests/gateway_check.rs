@@ -258,3 +258,30 @@ fn each_gateway_fault_is_named_at_its_step() {
         assert!(v["observations"]["negotiation"].is_null(), "{gateway}");
     }
 }
+
+#[test]
+fn the_client_matrix_through_the_gateway_is_the_direct_one() {
+    // A TLS 1.0/1.1 server: through the gateway, TLS 1.0 (no request carries it) must be tried
+    // too when --clients asks, or Windows 7 would be reported as shut out.
+    let g = gw();
+    let through = g.check(
+        "gateway-healthy",
+        "xrdp-tls10-only",
+        &["--clients"],
+        Some(&g.password),
+    );
+    let out = common::bin()
+        .env("SSL_CERT_FILE", &g.ca)
+        .env("RDPDOCTOR_PASSWORD", &g.password)
+        .args(["check", "--json", "--clients", "--user", "labuser"])
+        .arg(g.lab.addr("xrdp-tls10-only"))
+        .output()
+        .unwrap();
+    let direct: Value = serde_json::from_slice(&out.stdout).unwrap();
+    assert_eq!(
+        through["clients"], direct["clients"],
+        "{}",
+        through["clients"]
+    );
+    assert_eq!(ids(&through), ids(&direct));
+}

@@ -241,7 +241,7 @@ async fn probe_host(
     obs: &mut Observations,
     path: &mut PathObservation,
 ) {
-    let probed = negotiation_phase(host, first).await;
+    let probed = negotiation_phase(host, first, options.clients).await;
     obs.negotiation = probed.negotiation;
     if let Some(tls) = probed.tls {
         if let Some(requested) = probed.carrier {
@@ -301,14 +301,19 @@ type Jobs = JoinSet<JobResult>;
 /// primary request goes first (on the connection that proved the port open); its answer decides
 /// which other requests are implied and which must be sent, and the remaining TLS versions ride
 /// on further PRIMARY requests as soon as it selected TLS.
-async fn negotiation_phase(host: &Arc<Host>, first: Dialed) -> Probed {
+///
+/// `clients`: the client matrix needs every TLS version's answer, so even over an expensive
+/// route (a gateway) the version no request carries gets its connection.
+async fn negotiation_phase(host: &Arc<Host>, first: Dialed, clients: bool) -> Probed {
     let nla_taken = Arc::new(AtomicBool::new(false));
     let spawn = |set: &mut Jobs, job: Job, first: Option<Dialed>| {
         let h = host.clone();
         let taken = nla_taken.clone();
         set.spawn(async move { crate::job::run_job(&h, job, first, &taken).await });
     };
-    let mut gathered = Gathered::new(host.route.cost());
+    let mut cost = host.route.cost();
+    cost.expensive &= !clients;
+    let mut gathered = Gathered::new(cost);
     let mut set: Jobs = JoinSet::new();
     spawn(&mut set, Gathered::first(), Some(first));
     while let Some(joined) = set.join_next().await {
