@@ -158,3 +158,26 @@ fn credentials_go_to_each_leg_only_on_its_own_proof() {
     );
     assert!(stderr.contains("(redirect target 127.0.0.2:"), "{stderr}");
 }
+
+#[test]
+fn through_a_gateway_the_second_leg_goes_through_it_too() {
+    // As mstsc behind an RD Gateway: the redirected connection is a channel of its own.
+    let lab = Lab::get();
+    let out = common::bin()
+        .env("SSL_CERT_FILE", lab.ca_path())
+        .env("RDPDOCTOR_GATEWAY_PASSWORD", lab.account_password())
+        .args(["check", "--full", "--json", "--gateway-user", "labuser"])
+        .args(["--gateway", &lab.addr("gateway-healthy")])
+        .arg(lab.addr("broker-lb-info"))
+        .output()
+        .unwrap();
+    let v = json(out);
+    let leg = &v["observations"]["redirect"];
+    assert_eq!(leg["tried"][0]["outcome"]["kind"], "reached", "{leg}");
+    assert_eq!(leg["target"]["route"]["kind"], "gateway", "{leg}");
+    assert!(
+        ids(&v).contains(&"nla-required".to_string()),
+        "{:?}",
+        ids(&v)
+    );
+}

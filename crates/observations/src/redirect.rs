@@ -49,4 +49,6 @@ pub enum RedirectTryOutcome {
     NotResolved { reason: String },
     /// Every address refused, timed out or had no route.
     ConnectFailed { outcome: ConnectOutcome },
+    /// Through an RD Gateway (`check --gateway`): the gateway opened no channel to it.
+    GatewayRefused { reason: String },
 }

@@ -14,8 +14,8 @@
 //! target), so nothing goes to it on weaker proof than what the first leg needed.
 
 use rdpdoctor_observations::{
-    ConnectOutcome, DnsOutcome, Observations, RedirectTryOutcome, RedirectionInfo, SessionOutcome,
-    Target,
+    ConnectOutcome, DnsOutcome, GatewayOutcome, Observations, RedirectTryOutcome, RedirectionInfo,
+    SessionOutcome, Target,
 };
 use rdpdoctor_wire::session::LB_NOREDIRECT;
 use rdpdoctor_wire::x224::RequestCookie;
@@ -113,6 +113,15 @@ pub(crate) fn plan(
 /// How a leg to one candidate went, from its observations: reached (a TCP connection was
 /// accepted), the name not resolved, or the connect's last failure.
 pub(crate) fn outcome(obs: &Observations) -> RedirectTryOutcome {
+    if let Some(gw) = &obs.gateway {
+        // Through a gateway the second leg is a channel: no TCP connection of its own.
+        return match gw.outcome {
+            GatewayOutcome::Open => RedirectTryOutcome::Reached,
+            _ => RedirectTryOutcome::GatewayRefused {
+                reason: crate::gateway::describe(gw),
+            },
+        };
+    }
     if obs.tcp.as_ref().is_some_and(|t| t.address.is_some()) {
         return RedirectTryOutcome::Reached;
     }

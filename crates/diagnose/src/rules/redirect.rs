@@ -66,6 +66,9 @@ fn tries(leg: &RedirectLeg) -> impl Iterator<Item = String> + '_ {
                 format!("the name does not resolve here ({reason})")
             }
             RedirectTryOutcome::ConnectFailed { outcome } => connect_words(outcome),
+            RedirectTryOutcome::GatewayRefused { reason } => {
+                format!("the RD Gateway opened no channel to it ({reason})")
+            }
         };
         format!("{} {}:{}: {how}", t.field, t.target, leg.port)
     })
