@@ -174,8 +174,15 @@ fn gateway_line(gw: &rdpdoctor_observations::GatewayObservation) -> String {
         ),
         _ => format!("stopped after {:.0} ms", gw.elapsed_ms),
     };
+    // The path this side can measure ends at the gateway: its TCP connect is the one latency.
+    let connect = gw
+        .connects
+        .iter()
+        .find(|c| c.outcome == rdpdoctor_observations::ConnectOutcome::Connected)
+        .map(|c| format!(", TCP connect {:.1} ms", c.elapsed_ms))
+        .unwrap_or_default();
     format!(
-        "RD Gateway {}:{}{over}{logon}; {state}",
+        "RD Gateway {}:{}{over}{connect}{logon}; {state}",
         gw.gateway, gw.port
     )
 }
