@@ -42,9 +42,9 @@ pub(crate) struct FromFile {
     pub use_redirection_server_name: bool,
 }
 
-/// Whether `target` names an `.rdp` file rather than a server.
+/// Whether `target` names an `.rdp` file rather than a server (`.rdp` is no top-level domain).
 pub(crate) fn is_rdp_path(target: &str) -> bool {
-    target.to_ascii_lowercase().ends_with(".rdp") && Path::new(target).is_file()
+    target.to_ascii_lowercase().ends_with(".rdp")
 }
 
 /// Reads `path` and says how the file's client would connect; the target comes from the file
