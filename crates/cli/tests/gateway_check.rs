@@ -285,3 +285,29 @@ fn the_client_matrix_through_the_gateway_is_the_direct_one() {
     );
     assert_eq!(ids(&through), ids(&direct));
 }
+
+#[test]
+fn a_paa_gateway_lets_the_cookie_from_the_file_through_and_refuses_a_wrong_one() {
+    let g = gw();
+    let dir = common::TempDir::new("gateway-check", "paa");
+    for (cookie, through) in [("lab-paa-cookie-2026", true), ("not-the-cookie", false)] {
+        let file = dir.join("cookie.txt");
+        std::fs::write(&file, format!("{cookie}\n")).unwrap();
+        let file = file.to_string_lossy().into_owned();
+        let v = g.check(
+            "gateway-paa",
+            "freerdp-nla",
+            &["--gateway-paa-cookie-file", &file],
+            None,
+        );
+        assert_eq!(
+            v["observations"]["gateway"]["outcome"]["kind"] == "open",
+            through,
+            "{cookie}: {}",
+            v["observations"]["gateway"]["outcome"]
+        );
+        assert_eq!(has(&v, "nla-required"), through, "{:?}", ids(&v));
+        // The cookie is a bearer secret: never in the output.
+        assert!(!v.to_string().contains(cookie), "{cookie} leaked");
+    }
+}
