@@ -224,3 +224,42 @@ fn rdp_file_with_another_target_checks_that_target() {
     // xrdp-negotiate accepts TLS without CredSSP: the line works there.
     assert_eq!(breaks(&v), None, "{:?}", ids(&v));
 }
+
+#[test]
+fn loadbalanceinfo_is_the_routing_token_of_the_first_leg() {
+    // The broker stand-in relays a connection whose X.224 request carries a routing token to the
+    // node it names (as a routing-token-aware load balancer does): with the file's token the
+    // check lands on freerdp-nla (NLA required) instead of being redirected by the broker.
+    let f = files("lbinfo");
+    let nla_port: u16 = f.lab.server("freerdp-nla")["port"].as_u64().unwrap() as u16;
+    // msts=<IPv4 as a little-endian u32>.<port, bytes swapped>.0000 (lab/broker.py).
+    let token = format!(
+        "Cookie: msts={}.{}.0000",
+        u32::from_le_bytes([127, 0, 0, 1]),
+        nla_port.swap_bytes()
+    );
+    let lines = [
+        full_address(&f.lab, "broker-lb-info"),
+        format!("loadbalanceinfo:s:{token}"),
+    ];
+    let path = f.write("lb.rdp", &lines, true);
+    let v = f.check(&[path.to_str().unwrap()], true, false);
+    assert!(
+        ids(&v).contains(&"nla-required".to_string()),
+        "{:?}",
+        ids(&v)
+    );
+    let facts = v["facts"]["rdp_file"].to_string();
+    assert!(
+        facts.contains("sent as the routing token of the X.224 requests"),
+        "{facts}"
+    );
+    // Without the line the broker itself answers (TLS without NLA).
+    let path = f.write("nolb.rdp", &lines[..1], true);
+    let v = f.check(&[path.to_str().unwrap()], true, false);
+    assert!(
+        ids(&v).contains(&"nla-not-enforced".to_string()),
+        "{:?}",
+        ids(&v)
+    );
+}
