@@ -54,19 +54,25 @@ SPECIAL = {
     "broker-unreachable": (["--full"], None),
 }
 # Not RDP servers: the table says what they are and where they are checked instead.
-NOT_CHECKED = {
-    "gateway": "an RD Gateway stand-in (HTTPS, MS-TSGU): proven with xfreerdp /g: in crates/cli/tests/gateway_lab.rs",
-}
+NOT_CHECKED = {}
+# RD Gateway stand-ins: the lab's NLA server is checked through each (`check --gateway`), with the
+# lab account; the gateways with a bad certificate get the canary (it is never sent to them). The
+# lab CA is the trust store of these rows, as a client that trusts the gateway's CA has it.
+GATEWAY_TARGET = "freerdp-nla"
+GATEWAY_CANARY = {"gateway-expired-cert", "gateway-wrong-name"}
+CA = doc.get("ca")
 # A misrouted load balancer is a difference between two routes: `compare`, not `check`.
 COMPARE = {"route-misrouted": "freerdp-nla"}
 results = {}
 
 
-def run(args, password):
+def run(args, password, ca=None):
     env = dict(os.environ)
     env.pop("RDPDOCTOR_PASSWORD", None)
     if password:
         env["RDPDOCTOR_PASSWORD"] = password
+    if ca:
+        env["SSL_CERT_FILE"] = ca
     start = time.perf_counter()
     r = subprocess.run(args, capture_output=True, text=True, env=env)
     return r, (time.perf_counter() - start) * 1000
@@ -94,10 +100,20 @@ def compare_row(name, target):
 def check_row(name, target, server):
     extra, password = SPECIAL.get(name, ([], None))
     extra = [pinned(a) for a in extra]
+    ca = None
+    if server["kind"] == "gateway":
+        # The gateway is the route; the server behind it is the target.
+        password = CANARY if name in GATEWAY_CANARY else lab["password"]
+        extra = ["--gateway", target, "--user", lab["user"]]
+        if name == "gateway-idle-drop":
+            # The drop comes after 5 idle seconds in the tunnel: hold the session past it.
+            extra += ["--full", "--hold", "8"]
+        target = f"127.0.0.1:{port[GATEWAY_TARGET]}"
+        ca = CA
     timeout = [] if "--timeout" in extra else ["--timeout", "2"]
     # A server in its own network namespace (only lo) is checked from inside it.
     inside = ["nsenter", f"--net=/proc/{server['pid']}/ns/net"] if server["kind"] == "broker-netns" else []
-    r, ms = run(inside + [BIN, "check", target, "--json"] + timeout + extra, password)
+    r, ms = run(inside + [BIN, "check", target, "--json"] + timeout + extra, password, ca)
     try:
         v = json.loads(r.stdout)
     except ValueError:

@@ -36,3 +36,47 @@ for s in servers:
     json.dump(expect, open(os.path.join(out, f"{s['name']}.expect.json"), "w"), indent=1)
     print(f"{s['name']:28} {expect['status']:11} {expect['finding']}")
 PY
+
+# The routes a real client takes (lab/gateway.sh's stand-ins): a check through an RD Gateway that
+# refuses, a followed redirection, an unreachable one (from the broker's own network namespace), and
+# an .rdp file with lines that cannot work. The lab CA is the trust store; the lab account logs on.
+python3 - "$OUT" <<'PY'
+import json, os, subprocess, sys
+out = sys.argv[1]
+doc = json.load(open("lab/state/servers.json"))
+srv = {s["name"]: s for s in doc["servers"]}
+addr = lambda n: f"{srv[n]['host']}:{srv[n]['port']}"
+env = dict(os.environ, SSL_CERT_FILE=doc["ca"],
+           RDPDOCTOR_PASSWORD=doc["credentials"]["freerdp-nla"]["password"])
+rdp = os.path.join(out, "rdp-file-breaks.rdp")
+lines = [f"full address:s:{addr('freerdp-nla')}", "enablecredsspsupport:i:0",
+         "authentication level:i:1", "made up setting:i:7"]
+open(rdp, "wb").write(b"\xff\xfe" + ("\r\n".join(lines) + "\r\n").encode("utf-16-le"))
+netns = ["nsenter", f"--net=/proc/{srv['broker-unreachable']['pid']}/ns/net"]
+cases = {
+    "route-gateway-rap-denied": [],
+    "route-broker-lb-info-full": [],
+    "route-broker-unreachable-full": netns,
+    "route-rdp-file-breaks": [],
+}
+args = {
+    "route-gateway-rap-denied": ["--user", "labuser", "--gateway", addr("gateway-rap-denied"), addr("freerdp-nla")],
+    "route-broker-lb-info-full": ["--full", addr("broker-lb-info")],
+    "route-broker-unreachable-full": ["--full", addr("broker-unreachable")],
+    "route-rdp-file-breaks": [rdp],
+}
+for name, prefix in cases.items():
+    obs_path = os.path.join(out, f"{name}.json")
+    subprocess.run(prefix + ["target/debug/rdpdoctor", "check", "--timeout", "2", "--save", obs_path,
+                             "--json"] + args[name], capture_output=True, text=True, env=env)
+    obs = json.load(open(obs_path))
+    at = obs.get("started_at")
+    r = subprocess.run(["target/debug/rdpdoctor", "diagnose", obs_path, "--json", "--at", at],
+                       capture_output=True, text=True, env=env)
+    d = json.loads(r.stdout)
+    expect = {"at": at, "status": d["verdict"]["status"], "finding": d["verdict"]["finding"],
+              "ids": sorted(f["id"] for f in d["findings"]), "exit": r.returncode}
+    json.dump(expect, open(os.path.join(out, f"{name}.expect.json"), "w"), indent=1)
+    print(f"{name:28} {expect['status']:11} {expect['finding']}")
+os.remove(rdp)
+PY

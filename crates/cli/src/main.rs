@@ -70,7 +70,7 @@ fn main() -> ExitCode {
         }
     };
     let code = match cli.command {
-        Command::Check(args) => cmd::check::run(&args),
+        Command::Check(args) => cmd::check::run(args),
         Command::Compare(args) => cmd::compare::run(&args),
         Command::Diagnose(args) => cmd::diagnose::run(&args),
         Command::Logs(args) => cmd::logs::run(&args),

@@ -19,6 +19,8 @@ fn bad_targets_get_one_clear_line_and_exit_2() {
         "[zz]:1",
         "bad host",
         "host:",
+        // An .rdp file that is not there (or not a file): said as such, not looked up as a name.
+        "/nonexistent/farm.rdp",
     ] {
         let out = run(&["check", target]);
         let err = String::from_utf8_lossy(&out.stderr);
@@ -27,6 +29,9 @@ fn bad_targets_get_one_clear_line_and_exit_2() {
         assert!(err.starts_with("rdpdoctor: "), "{target:?}: {err}");
         assert!(!err.contains("panicked"), "{target:?}: {err}");
         assert!(out.stdout.is_empty(), "{target:?}");
+        if target.ends_with(".rdp") {
+            assert!(err.contains("cannot read the .rdp file"), "{err}");
+        }
     }
 }
 

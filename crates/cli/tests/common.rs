@@ -110,6 +110,28 @@ impl Lab {
         &self.servers
     }
 
+    /// The lab CA's certificate file (what `SSL_CERT_FILE` points at when a test trusts the lab).
+    pub fn ca_path(&self) -> String {
+        workspace_root()
+            .join(self.servers["ca"].as_str().expect("lab CA path"))
+            .to_string_lossy()
+            .into_owned()
+    }
+
+    /// The lab account's password (labuser, on freerdp-nla and the gateways).
+    pub fn account_password(&self) -> String {
+        self.servers["credentials"]["freerdp-nla"]["password"]
+            .as_str()
+            .expect("lab password")
+            .to_string()
+    }
+
+    /// The log file of the lab server `name`, as text.
+    pub fn log_text(&self, name: &str) -> String {
+        let path = workspace_root().join(self.server(name)["log"].as_str().expect("log path"));
+        String::from_utf8_lossy(&std::fs::read(path).expect("server log")).into_owned()
+    }
+
     /// The servers.json entry of the lab server `name`.
     pub fn server(&self, name: &str) -> &Value {
         self.servers["servers"]
@@ -252,4 +274,17 @@ pub fn http_get(port: u16, path: &str) -> (u16, String) {
         .map(|(_, b)| b.to_string())
         .unwrap_or_default();
     (status, body)
+}
+
+/// The evidence of a finding (JSON), one line each.
+pub fn evidence_text(f: &Value) -> String {
+    f["evidence"]
+        .as_array()
+        .map(|e| {
+            e.iter()
+                .filter_map(Value::as_str)
+                .collect::<Vec<_>>()
+                .join("\n")
+        })
+        .unwrap_or_default()
 }

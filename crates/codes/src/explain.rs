@@ -603,7 +603,13 @@ fn checks_from_findings(findings: &[&'static str]) -> Vec<String> {
     if findings.is_empty() {
         Vec::new()
     } else {
-        vec![format!("`rdpdoctor check HOST` → {}", findings.join(" / "))]
+        // The gateway's findings come from a check through the gateway.
+        let command = if findings.iter().all(|f| f.starts_with("gateway-")) {
+            "rdpdoctor check --gateway GW HOST --user 'DOMAIN\\user'"
+        } else {
+            "rdpdoctor check HOST"
+        };
+        vec![format!("`{command}` → {}", findings.join(" / "))]
     }
 }
 

@@ -7,7 +7,15 @@ use crate::rules::cert_names;
 use rdpdoctor_observations::{protocol, Certificate, NegotiationOutcome, Observations, TlsOutcome};
 
 pub(crate) fn derive(obs: &Observations, ctx: &Context) -> Facts {
-    let mut facts = Facts::default();
+    let mut facts = Facts {
+        route: obs.gateway.as_ref().map(gateway_line),
+        rdp_file: obs
+            .rdp_file
+            .as_ref()
+            .map(rdp_file_lines)
+            .unwrap_or_default(),
+        ..Facts::default()
+    };
     addresses_and_latency(obs, &mut facts);
     negotiation(obs, &mut facts);
     facts.rdp_security = crate::rules::rdp_security_facts(obs);
@@ -136,4 +144,72 @@ fn certificate(c: &Certificate, ctx: &Context) -> CertificateFacts {
         sha1: c.sha1_hex.clone(),
         sha256: c.sha256_hex.clone(),
     }
+}
+
+/// The gateway leg in one line: where, over what, as whom, how long the first channel took.
+fn gateway_line(gw: &rdpdoctor_observations::GatewayObservation) -> String {
+    use rdpdoctor_observations::{GatewayOutcome, GatewayTransport};
+    let over = match gw.transport {
+        Some(GatewayTransport::Websocket) => " over WebSocket",
+        Some(GatewayTransport::HttpChannels) => {
+            " over the two HTTP channels (RDG_OUT_DATA, RDG_IN_DATA)"
+        }
+        None => "",
+    };
+    let logon = gw.logon.as_ref().map_or_else(String::new, |l| {
+        format!(
+            ", logon {:?}{}{}",
+            l.method,
+            l.user
+                .as_deref()
+                .map(|u| format!(" as {u}"))
+                .unwrap_or_default(),
+            if l.accepted { "" } else { " (refused)" }
+        )
+    });
+    let state = match gw.outcome {
+        GatewayOutcome::Open => format!(
+            "channel to {}:{} set up in {:.0} ms",
+            gw.target, gw.target_port, gw.elapsed_ms
+        ),
+        _ => format!("stopped after {:.0} ms", gw.elapsed_ms),
+    };
+    // The path this side can measure ends at the gateway: its TCP connect is the one latency.
+    let connect = gw
+        .connects
+        .iter()
+        .find(|c| c.outcome == rdpdoctor_observations::ConnectOutcome::Connected)
+        .map(|c| format!(", TCP connect {:.1} ms", c.elapsed_ms))
+        .unwrap_or_default();
+    format!(
+        "RD Gateway {}:{}{over}{connect}{logon}; {state}",
+        gw.gateway, gw.port
+    )
+}
+
+/// The .rdp file in lines: where it is, then each line followed, not followed, unknown.
+fn rdp_file_lines(f: &rdpdoctor_observations::RdpFileObservation) -> Vec<String> {
+    let mut lines = vec![format!("{} ({})", f.path, f.encoding)];
+    let each = |what: &str, l: &rdpdoctor_observations::RdpFileLine| {
+        let effect = if l.effect.is_empty() {
+            String::new()
+        } else {
+            format!(": {}", l.effect)
+        };
+        format!("{what} line {}: {}{effect}", l.line, l.text)
+    };
+    lines.extend(f.followed.iter().map(|l| each("followed", l)));
+    lines.extend(f.not_followed.iter().map(|l| each("not followed", l)));
+    lines.extend(
+        f.unknown
+            .iter()
+            .map(|l| each("unknown setting (listed, not interpreted)", l)),
+    );
+    lines.extend(f.problems.iter().map(|p| format!("problem: {p}")));
+    if let Some(n) = f.saved_password_line {
+        lines.push(format!(
+            "line {n}: a saved password (password 51), not read"
+        ));
+    }
+    lines
 }

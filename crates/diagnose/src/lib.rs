@@ -32,6 +32,18 @@ pub fn diagnose(obs: &Observations, ctx: &Context) -> Diagnosis {
     let mut findings = rules::run(obs, ctx, &simulation);
     // A cause seen in the server's logs or registry absorbs the network symptom it explains.
     verdict::absorb_explained(&mut findings);
+    // The server a broker redirected to, checked on the second leg: its own findings, marked.
+    if let Some(second) = obs.redirect.as_ref().and_then(|l| l.target.as_deref()) {
+        let label = second
+            .target
+            .as_ref()
+            .map_or_else(|| "?".to_string(), |t| t.to_string());
+        for mut f in diagnose(second, ctx).findings {
+            f.evidence
+                .insert(0, format!("redirect target {label} (the second leg)"));
+            findings.push(f);
+        }
+    }
     // Blocking first, then warnings, then info; within a severity, in connection order.
     findings.sort_by_key(|f| (f.severity, f.step));
     let mut facts = facts::derive(obs, ctx);
@@ -41,7 +53,7 @@ pub fn diagnose(obs: &Observations, ctx: &Context) -> Diagnosis {
     facts.path = rules::path_facts(obs);
     facts.udp = rules::udp_facts(obs);
     // A name lookup is already a network probe, even when it found no address.
-    let probed = obs.target.is_some() && obs.dns.is_some();
+    let probed = obs.target.is_some() && (obs.dns.is_some() || obs.gateway.is_some());
     let mut verdict = verdict::decide(&findings, &facts, probed);
     verdict::udp_scope(&mut verdict, &facts);
     Diagnosis {

@@ -135,6 +135,12 @@ pub struct Verdict {
 #[derive(Clone, Debug, Default, Serialize, Deserialize)]
 #[serde(default)]
 pub struct Facts {
+    /// The route, when it is not direct TCP: the RD Gateway leg in one line.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub route: Option<String>,
+    /// The .rdp file the check followed: the lines used, not used and unknown, one per entry.
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    pub rdp_file: Vec<String>,
     #[serde(skip_serializing_if = "Vec::is_empty")]
     pub addresses: Vec<String>,
     #[serde(skip_serializing_if = "Option::is_none")]

@@ -178,6 +178,8 @@ enum Reach {
     Offline,
     /// A network check whose name did not resolve: nothing was sent to the server.
     Unresolved,
+    /// `--gateway`: the RD Gateway did not open a channel to the server (its leg, in words).
+    GatewayStopped(String),
     /// The network check got no RDP answer, or none past negotiation.
     Probe,
     /// X.224, TLS, certificate and NLA without credentials: no logon, no session.
@@ -221,6 +223,9 @@ impl Reach {
         if facts.selected_protocol.is_some() || !facts.tls_versions.is_empty() {
             return Reach::Handshake;
         }
+        if let (Some(route), true) = (&facts.route, facts.negotiation.is_empty()) {
+            return Reach::GatewayStopped(route.clone());
+        }
         if facts.negotiation.is_empty() && facts.addresses.is_empty() {
             return if probed {
                 Reach::Unresolved
@@ -242,7 +247,7 @@ impl Reach {
             | Reach::LogonRefusedByKdc => "the security handshake succeeds",
             Reach::Logon => "the security handshake and the logon succeed",
             Reach::Offline => "the evidence shows no fault that stops clients",
-            Reach::Unresolved => "nothing was reached",
+            Reach::Unresolved | Reach::GatewayStopped(_) => "nothing was reached",
         }
     }
 
@@ -254,6 +259,7 @@ impl Reach {
             Reach::LogonRefusedByKdc => " (the KDC refused the logon; session not tested)",
             Reach::Full { up: false, .. } => " (the full connection did not reach the session)",
             Reach::Unresolved => " (the name did not resolve: nothing was sent to the server)",
+            Reach::GatewayStopped(_) => " as far as the RD Gateway's logon: it opened no channel, so nothing about the server behind it was checked (give --user, or --gateway-user)",
             _ => "",
         }
     }
@@ -269,6 +275,9 @@ impl Reach {
             Reach::Unresolved => format!(
                 "The check stopped at the DNS step: the name did not resolve, so nothing was sent to the server; {} were not tried.",
                 later_steps(crate::model::Step::Dns)
+            ),
+            Reach::GatewayStopped(route) => format!(
+                "The check stopped at the RD Gateway ({route}): nothing reached the server behind it; X.224 negotiation, TLS, NLA, logon and session were not tried."
             ),
             Reach::Probe => match broken_at {
                 Some(step) if step < crate::model::Step::Session => format!(

@@ -14,7 +14,9 @@ mod network;
 mod nla;
 mod open;
 mod path;
+mod rdp_file;
 mod rdp_security;
+mod redirect;
 mod session;
 mod target;
 mod transport;
@@ -30,7 +32,9 @@ pub use network::*;
 pub use nla::*;
 pub use open::*;
 pub use path::*;
+pub use rdp_file::*;
 pub use rdp_security::*;
+pub use redirect::*;
 pub use session::*;
 pub use target::{HostKind, Target, TargetError, DEFAULT_PORT};
 pub use transport::*;
@@ -89,6 +93,13 @@ pub struct Observations {
     /// The full connection (`check --full`): phase reached and the server's codes.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub session: Option<SessionObservation>,
+    /// The second leg after a Server Redirection PDU (`check --full`): the candidates tried and
+    /// the check of the server reached.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub redirect: Option<RedirectLeg>,
+    /// The `.rdp` file the check followed (`check FILE.rdp`, `--rdp-file`).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub rdp_file: Option<RdpFileObservation>,
     /// Cipher suites, groups and handshake signature per TLS version (`check --clients`).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub ciphers: Option<CipherScan>,
@@ -126,6 +137,8 @@ impl Observations {
             logon: None,
             kerberos: None,
             session: None,
+            redirect: None,
+            rdp_file: None,
             ciphers: None,
             path: None,
             udp: None,

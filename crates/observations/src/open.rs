@@ -178,4 +178,12 @@ pub enum RouteObservation {
     /// An in-process pipe to a scripted server: only the probe crate's own tests run checks
     /// over it (it proves the probes do not depend on TCP).
     Scripted { server: String },
+    /// Through an RD Gateway (MS-TSGU): every probe connection is a channel of its own; the
+    /// gateway leg's evidence is `Observations::gateway`.
+    Gateway {
+        /// The gateway as given, `HOST:PORT`.
+        gateway: String,
+        /// The session host as the gateway was asked for it, `HOST:PORT`.
+        target: String,
+    },
 }

@@ -90,6 +90,18 @@ pub struct RedirectionInfo {
     pub username: Option<String>,
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub domain: Option<String>,
+    /// The routing token (LoadBalanceInfo) as text, when it is one.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub routing_token: Option<String>,
+    /// TargetNetAddress and TargetNetAddresses, in the server's order.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub addresses: Vec<String>,
+    /// TargetFQDN.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub fqdn: Option<String>,
+    /// TargetNetBiosName.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub netbios: Option<String>,
 }
 
 /// How the full connection ended.
@@ -102,8 +114,8 @@ pub enum SessionOutcome {
     Ultimatum { reason: u8 },
     /// The server closed (or reset) the TCP connection.
     Closed { reset: bool },
-    /// The server sent a Server Redirection PDU; the probe does not follow it.
-    Redirected { redirection: RedirectionInfo },
+    /// The server sent a Server Redirection PDU (`check` follows it: `Observations::redirect`).
+    Redirected { redirection: Box<RedirectionInfo> },
     /// No frame before the deadline.
     TimedOut,
     /// CredSSP ended with the server's refusal of the credentials; `logon` says how.

@@ -281,14 +281,18 @@ fn session_outcome() {
     );
     same(
         S::Redirected {
-            redirection: RedirectionInfo {
+            redirection: Box::new(RedirectionInfo {
                 session_id: 2,
                 flags: 4,
                 target: None,
                 load_balance_info: true,
                 username: None,
                 domain: None,
-            },
+                routing_token: None,
+                addresses: Vec::new(),
+                fqdn: None,
+                netbios: None,
+            }),
         },
         r#"{"kind":"redirected","redirection":{"session_id":2,"flags":4,"load_balance_info":true}}"#,
     );

@@ -10,20 +10,98 @@ use crate::route::{self, Dialed, Route};
 use crate::schedule::{Gathered, Job, JobResult, Next, Probed};
 use crate::{dns, elapsed_ms, path};
 use rdpdoctor_observations::{
-    Observations, PathObservation, RouteObservation, Target, TcpObservation,
+    Observations, PathObservation, RedirectLeg, RedirectTry, RedirectTryOutcome, RedirectionInfo,
+    RouteObservation, Target, TcpObservation,
 };
+use rdpdoctor_wire::x224::RequestCookie;
 use std::net::SocketAddr;
 use std::sync::atomic::AtomicBool;
 use std::sync::Arc;
 use std::time::Instant;
 use tokio::task::JoinSet;
 
-/// Probes `target` and returns every fact gathered.
+/// Probes `target` and returns every fact gathered; with `--full`, a Server Redirection PDU is
+/// followed to the server it names (`redirect.rs`), once.
 pub async fn check(target: Target, options: &ProbeOptions) -> Observations {
+    let cookie = options
+        .routing_token
+        .clone()
+        .map(RequestCookie::RoutingToken);
+    let mut obs = leg(target.clone(), options, cookie).await;
+    if let Some(r) = crate::redirect::redirection(&obs).filter(|_| options.full) {
+        obs.redirect = Some(follow(r, &target, options).await);
+    }
+    obs
+}
+
+/// The second leg after a Server Redirection PDU: each candidate of the plan in turn until one
+/// accepts the connection, which is then checked like any server (with the routing token in its
+/// X.224 requests), never redirected further.
+async fn follow(r: &RedirectionInfo, first: &Target, options: &ProbeOptions) -> RedirectLeg {
+    let mut leg_out = RedirectLeg {
+        routing_token: None,
+        port: first.port,
+        order: String::new(),
+        tried: Vec::new(),
+        target: None,
+        not_followed: None,
+    };
+    let plan = match crate::redirect::plan(r, first, options.use_redirection_server_name) {
+        Ok(p) => p,
+        Err(why) => {
+            leg_out.not_followed = Some(why);
+            return leg_out;
+        }
+    };
+    leg_out.routing_token = plan.token.clone();
+    leg_out.order = plan.order.clone();
+    // The certificate remembered for the first target says nothing about the second.
+    let mut second = options.clone();
+    second.trust.remembered = None;
+    second.routing_token = None;
+    for (candidate, field) in plan.candidates {
+        let Ok(target) = Target::parse(&candidate, first.port) else {
+            leg_out.tried.push(RedirectTry {
+                target: candidate,
+                field: field.to_string(),
+                outcome: RedirectTryOutcome::NotResolved {
+                    reason: "not a host name or address".to_string(),
+                },
+            });
+            continue;
+        };
+        let obs = leg(target, &second, plan.cookie.clone()).await;
+        let outcome = crate::redirect::outcome(&obs);
+        let reached = outcome == RedirectTryOutcome::Reached;
+        leg_out.tried.push(RedirectTry {
+            target: candidate,
+            field: field.to_string(),
+            outcome,
+        });
+        if reached {
+            leg_out.target = Some(Box::new(obs));
+            break;
+        }
+    }
+    leg_out
+}
+
+/// One leg: every probe of `target`, whose X.224 requests carry `cookie` (a broker's routing
+/// token on a second leg) or else the tool's name.
+pub(crate) async fn leg(
+    target: Target,
+    options: &ProbeOptions,
+    cookie: Option<RequestCookie>,
+) -> Observations {
     let start = Instant::now();
     let mut obs = Observations::new(Some(target.clone()));
     obs.started_at = Some(jiff::Timestamp::now());
     obs.timeout_secs = Some(options.timeout.as_secs_f64());
+    if let Some(spec) = &options.gateway {
+        through_gateway(spec, &target, options, cookie, start, &mut obs).await;
+        obs.duration_ms = Some(elapsed_ms(start));
+        return obs;
+    }
     // The direct route: TCP to the addresses the name resolves to.
     obs.route = Some(RouteObservation::Direct { address: None });
 
@@ -71,7 +149,7 @@ pub async fn check(target: Target, options: &ProbeOptions) -> Observations {
     let host = over_route(
         Arc::new(direct),
         first,
-        &target,
+        (&target, cookie),
         options,
         start,
         &mut obs,
@@ -95,27 +173,68 @@ pub async fn check(target: Target, options: &ProbeOptions) -> Observations {
     obs
 }
 
+/// Every probe through an RD Gateway: the first channel proves the gateway lets the client
+/// through to the server (its set-up is the gateway leg, `obs.gateway`); a set-up that fails
+/// ends the check there, with the gateway's step and code, before anything about the server.
+async fn through_gateway(
+    spec: &crate::GatewaySpec,
+    target: &Target,
+    options: &ProbeOptions,
+    cookie: Option<RequestCookie>,
+    start: Instant,
+    obs: &mut Observations,
+) {
+    let route = crate::gateway::route::Gateway::new(spec.clone(), target.clone(), options.timeout);
+    obs.route = Some(route.observation());
+    let overall = options
+        .deadline
+        .map_or(options.timeout * 6, |d| d.saturating_sub(start.elapsed()));
+    let first = match route.open(overall).await {
+        Ok((first, leg)) => {
+            obs.gateway = Some(leg);
+            first
+        }
+        Err(leg) => {
+            obs.gateway = Some(*leg);
+            return;
+        }
+    };
+    let mut path = PathObservation::default();
+    over_route(
+        Arc::new(route),
+        first,
+        (target, cookie),
+        options,
+        start,
+        obs,
+        &mut path,
+    )
+    .await;
+}
+
 /// Every probe, over `route`, which reached the server with its connection `first`; the route is
 /// recorded, and the path facts it can measure (its own TCP connection) are gathered.
 pub(crate) async fn over_route(
     route: Arc<dyn Route>,
     first: Dialed,
-    target: &Target,
+    (target, cookie): (&Target, Option<RequestCookie>),
     options: &ProbeOptions,
     start: Instant,
     obs: &mut Observations,
     path: &mut PathObservation,
 ) -> Arc<Host> {
     obs.route = Some(route.observation());
-    let host = Arc::new(
-        Host::new(
-            route,
-            target.ip().is_none().then(|| target.host.clone()),
-            options,
-            first.elapsed_ms,
-        )
-        .ending_at(options.deadline.map(|d| start + d)),
-    );
+    let mut host = Host::new(
+        route,
+        target.ip().is_none().then(|| target.host.clone()),
+        options,
+        first.elapsed_ms,
+    )
+    .ending_at(options.deadline.map(|d| start + d));
+    if let Some(cookie) = cookie {
+        host.cookie = cookie;
+    }
+    let host = Arc::new(host);
     probe_host(&host, first, options, obs, path).await;
     // Retransmissions seen on too few segments for a rate: a few more, made to be counted.
     path::loss_sample(&host).await;
@@ -131,7 +250,7 @@ async fn probe_host(
     obs: &mut Observations,
     path: &mut PathObservation,
 ) {
-    let probed = negotiation_phase(host, first).await;
+    let probed = negotiation_phase(host, first, options.clients).await;
     obs.negotiation = probed.negotiation;
     if let Some(tls) = probed.tls {
         if let Some(requested) = probed.carrier {
@@ -192,14 +311,19 @@ type Jobs = JoinSet<JobResult>;
 /// primary request goes first (on the connection that proved the port open); its answer decides
 /// which other requests are implied and which must be sent, and the remaining TLS versions ride
 /// on further PRIMARY requests as soon as it selected TLS.
-async fn negotiation_phase(host: &Arc<Host>, first: Dialed) -> Probed {
+///
+/// `clients`: the client matrix needs every TLS version's answer, so even over an expensive
+/// route (a gateway) the version no request carries gets its connection.
+async fn negotiation_phase(host: &Arc<Host>, first: Dialed, clients: bool) -> Probed {
     let nla_taken = Arc::new(AtomicBool::new(false));
     let spawn = |set: &mut Jobs, job: Job, first: Option<Dialed>| {
         let h = host.clone();
         let taken = nla_taken.clone();
         set.spawn(async move { crate::job::run_job(&h, job, first, &taken).await });
     };
-    let mut gathered = Gathered::new(host.route.cost());
+    let mut cost = host.route.cost();
+    cost.expensive &= !clients;
+    let mut gathered = Gathered::new(cost);
     let mut set: Jobs = JoinSet::new();
     spawn(&mut set, Gathered::first(), Some(first));
     while let Some(joined) = set.join_next().await {

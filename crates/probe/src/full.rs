@@ -739,14 +739,20 @@ fn server_frame(
         }
         ServerFrame::Redirection(r) => {
             return Next::End(SessionOutcome::Redirected {
-                redirection: RedirectionInfo {
+                redirection: Box::new(RedirectionInfo {
                     session_id: r.session_id,
                     flags: r.flags,
                     target: r.target,
                     load_balance_info: r.load_balance_info,
                     username: r.username,
                     domain: r.domain,
-                },
+                    routing_token: r
+                        .load_balance
+                        .map(|t| String::from_utf8_lossy(&t).into_owned()),
+                    addresses: r.addresses,
+                    fqdn: r.fqdn,
+                    netbios: r.netbios,
+                }),
             })
         }
         ServerFrame::LicenseError {

@@ -61,6 +61,7 @@ mod options;
 mod path;
 mod plan;
 mod rdp_security;
+mod redirect;
 mod resolver;
 mod route;
 #[cfg(test)]
@@ -78,6 +79,7 @@ mod udp;
 
 pub use check::check;
 pub use credssp::package::{Choice as CredsspChoice, PackageKind};
+pub use gateway::route::GatewaySpec;
 pub use options::{Credentials, ProbeOptions, UdpProbe};
 pub use trust::Trust;
 

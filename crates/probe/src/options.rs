@@ -39,6 +39,14 @@ pub struct ProbeOptions {
     /// `check --udp`: one RDP UDP transport probe (an MS-RDPEUDP SYN, at most one retry) to the
     /// server's UDP port, sent beside the other probes once TCP answered (`None`: never sent).
     pub udp: Option<UdpProbe>,
+    /// `check --gateway`: reach the server through this RD Gateway (`None`: directly).
+    pub gateway: Option<crate::GatewaySpec>,
+    /// A routing token for the first leg's X.224 requests (an `.rdp` file's `loadbalanceinfo`
+    /// of the form `Cookie: msts=TOKEN`: TOKEN), in place of the tool's cookie.
+    pub routing_token: Option<String>,
+    /// After a Server Redirection PDU, try the names before the addresses (`.rdp`
+    /// `use redirection server name:i:1`).
+    pub use_redirection_server_name: bool,
 }
 
 /// Where the UDP transport probe goes.
@@ -81,6 +89,9 @@ impl Default for ProbeOptions {
             hold: None,
             credssp: crate::CredsspChoice::default(),
             udp: None,
+            gateway: None,
+            routing_token: None,
+            use_redirection_server_name: false,
         }
     }
 }

@@ -280,7 +280,16 @@ async fn check_via(via: Via, server: Script, options: &ProbeOptions) -> Observat
                 .await
                 .unwrap();
             let mut path = PathObservation::default();
-            over_route(route, first, &target, options, start, &mut obs, &mut path).await;
+            over_route(
+                route,
+                first,
+                (&target, None),
+                options,
+                start,
+                &mut obs,
+                &mut path,
+            )
+            .await;
             obs.path = Some(path).filter(|p| !p.is_empty());
             obs
         }

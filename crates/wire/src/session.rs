@@ -51,6 +51,7 @@ const LICENSE_MSG_TYPES: [u8; 8] = [
 const PDUTYPE_DEMANDACTIVEPDU: u16 = 0x1;
 const PDUTYPE_DEACTIVATEALLPDU: u16 = 0x6;
 const PDUTYPE_DATAPDU: u16 = 0x7;
+const PDUTYPE_SERVER_REDIR_PKT: u16 = 0xA;
 const TS_PROTOCOL_VERSION_BITS: u16 = 0x0010;
 /// compressedType flag PACKET_COMPRESSED (2.2.8.1.1.1.2).
 const PACKET_COMPRESSED: u8 = 0x20;
@@ -105,7 +106,8 @@ pub fn frame_len(buf: &[u8]) -> FrameLen {
     }
 }
 
-/// A Server Redirection PDU's fields that matter to a diagnosis (never the password cookie).
+/// A Server Redirection PDU's fields that matter to a diagnosis and to following it (never the
+/// password cookie, which is dropped as soon as the PDU is decoded).
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct Redirection {
     pub session_id: u32,
@@ -117,6 +119,48 @@ pub struct Redirection {
     pub load_balance_info: bool,
     pub username: Option<String>,
     pub domain: Option<String>,
+    /// LoadBalanceInfo, raw: the routing token the client's next X.224 request carries.
+    pub load_balance: Option<Vec<u8>>,
+    /// TargetNetAddress, then every TargetNetAddresses entry (2.2.13.1.1), in the server's order.
+    pub addresses: Vec<String>,
+    /// TargetFQDN.
+    pub fqdn: Option<String>,
+    /// TargetNetBiosName.
+    pub netbios: Option<String>,
+}
+
+/// RedirFlags LB_NOREDIRECT (MS-RDPBCGR 2.2.13.1): reconnect to the same server, with the token.
+pub const LB_NOREDIRECT: u32 = 0x0000_0080;
+
+impl Redirection {
+    fn from_pdu(r: ironrdp_pdu::rdp::server_redirection::ServerRedirectionPdu) -> Redirection {
+        let clean =
+            |t: &String| Some(t.trim_end_matches('\0').to_string()).filter(|t| !t.is_empty());
+        let fqdn = r.target_fqdn.as_ref().and_then(clean);
+        let netbios = r.target_netbios_name.as_ref().and_then(clean);
+        let mut addresses: Vec<String> = r.target_net_address.iter().filter_map(clean).collect();
+        for a in r.target_net_addresses.iter().flatten().filter_map(clean) {
+            if !addresses.contains(&a) {
+                addresses.push(a);
+            }
+        }
+        let target = fqdn
+            .clone()
+            .or_else(|| netbios.clone())
+            .or_else(|| Some(addresses.join(", ")).filter(|a| !a.is_empty()));
+        Redirection {
+            session_id: r.session_id,
+            flags: r.flags.bits(),
+            target,
+            load_balance_info: r.load_balance_info.is_some(),
+            username: r.username,
+            domain: r.domain,
+            load_balance: r.load_balance_info,
+            addresses,
+            fqdn,
+            netbios,
+        }
+    }
 }
 
 /// The meaning of one server frame.
@@ -203,27 +247,14 @@ fn user_data(d: &[u8]) -> ServerFrame {
     if let Some(frame) = licensing(d) {
         return frame;
     }
-    let redirection = match standard_redirection_flags_hi_cleared(d) {
+    let redirection = match standard_redirection_flags_hi_cleared(d)
+        .or_else(|| enhanced_redirection_version_cleared(d))
+    {
         Some(cleared) => decode_server_redirection(&cleared),
         None => decode_server_redirection(d),
     };
     if let Ok(Some(r)) = redirection {
-        let target = r
-            .target_fqdn
-            .clone()
-            .or_else(|| r.target_netbios_name.clone())
-            .or_else(|| r.target_net_address.clone())
-            .or_else(|| r.target_net_addresses.as_ref().map(|a| a.join(", ")))
-            .map(|t| t.trim_end_matches('\0').to_string())
-            .filter(|t| !t.is_empty());
-        return ServerFrame::Redirection(Redirection {
-            session_id: r.session_id,
-            flags: r.flags.bits(),
-            target,
-            load_balance_info: r.load_balance_info.is_some(),
-            username: r.username.clone(),
-            domain: r.domain.clone(),
-        });
+        return ServerFrame::Redirection(Redirection::from_pdu(r));
     }
     let (Some(first), Some(second)) = (le_u16_at(d, 0), le_u16_at(d, 2)) else {
         return ServerFrame::Other;
@@ -295,6 +326,24 @@ fn standard_redirection_flags_hi_cleared(d: &[u8]) -> Option<Vec<u8>> {
     }
     let mut copy = d.to_vec();
     copy.get_mut(2..4)?.fill(0);
+    Some(copy)
+}
+
+/// A copy of an Enhanced Security Server Redirection PDU (2.2.13.3.1) with the version bits of
+/// its Share Control Header's pduType cleared, when `d` is one that sets them.
+///
+/// Windows brokers (and the lab's broker stand-in, which xfreerdp 2.11 follows) send pduType
+/// 0x001A: PDUTYPE_SERVER_REDIR_PKT with TS_PROTOCOL_VERSION in the version bits, as every other
+/// Share Control PDU carries it (2.2.8.1.1.1.1). `ironrdp-pdu` 0.11 accepts this one PDU only with
+/// a version of zero and otherwise fails with "invalid `pdu_version`"; the version carries nothing
+/// the decoder uses, so clearing it changes no decoded field.
+fn enhanced_redirection_version_cleared(d: &[u8]) -> Option<Vec<u8>> {
+    if le_u16_at(d, 2)? != TS_PROTOCOL_VERSION_BITS | PDUTYPE_SERVER_REDIR_PKT {
+        return None;
+    }
+    let mut copy = d.to_vec();
+    copy.get_mut(2..4)?
+        .copy_from_slice(&PDUTYPE_SERVER_REDIR_PKT.to_le_bytes());
     Some(copy)
 }
 
@@ -508,6 +557,36 @@ mod tests {
             }
             other => panic!("{other:?}"),
         }
+    }
+
+    /// lab/broker.py's Enhanced Security Server Redirection PDUs (share control pduType 0x001A,
+    /// as Windows sends it), as the stand-in writes them: lb-info mode for 127.0.0.1:26395
+    /// (redirFlags 0x3, TargetNetAddress and the routing token), and the unreachable broker
+    /// (0x301: 198.18.99.10, FQDN rdsh-internal.lab.invalid, NetBIOS RDSH-INTERNAL).
+    const BROKER_LB_INFO: &str = "0300006702f08068000103eb705959001a00ea030000000451000000000003000000140000003100320037002e0030002e0030002e003100000021000000436f6f6b69653a206d7374733d31363737373334332e373031352e303030300d0a0000000000000000";
+    const BROKER_UNREACHABLE: &str = "030000a102f08068000103eb70809292001a00ea03000000048a0000000000010300001a0000003100390038002e00310038002e00390039002e003100300000003400000072006400730068002d0069006e007400650072006e0061006c002e006c00610062002e0069006e00760061006c006900640000001c00000052004400530048002d0049004e005400450052004e0041004c0000000000000000000000";
+
+    #[test]
+    fn reads_the_brokers_redirection_with_the_protocol_version_set() {
+        let ServerFrame::Redirection(r) = inspect(&bytes(BROKER_LB_INFO)) else {
+            panic!("{:?}", inspect(&bytes(BROKER_LB_INFO)));
+        };
+        assert_eq!(r.flags, 0x3);
+        assert_eq!(r.addresses, vec!["127.0.0.1".to_string()]);
+        assert_eq!(
+            r.load_balance.as_deref(),
+            Some(&b"Cookie: msts=16777343.7015.0000\r\n"[..])
+        );
+        assert!(r.load_balance_info && r.fqdn.is_none() && r.netbios.is_none());
+        let ServerFrame::Redirection(u) = inspect(&bytes(BROKER_UNREACHABLE)) else {
+            panic!("{:?}", inspect(&bytes(BROKER_UNREACHABLE)));
+        };
+        assert_eq!(u.flags, 0x301);
+        assert_eq!(u.addresses, vec!["198.18.99.10".to_string()]);
+        assert_eq!(u.fqdn.as_deref(), Some("rdsh-internal.lab.invalid"));
+        assert_eq!(u.netbios.as_deref(), Some("RDSH-INTERNAL"));
+        assert_eq!(u.target.as_deref(), Some("rdsh-internal.lab.invalid"));
+        assert!(u.load_balance.is_none());
     }
 
     #[test]

@@ -5,7 +5,6 @@ use super::DiagnosisOptions;
 use crate::{render, usage_error};
 use rdpdoctor_observations::{CertPin, Target, DEFAULT_PORT};
 use rdpdoctor_probe::{Credentials, ProbeOptions, Trust};
-use std::io::IsTerminal;
 use std::path::PathBuf;
 use std::sync::Arc;
 use std::time::Duration;
@@ -13,8 +12,13 @@ use zeroize::Zeroizing;
 
 #[derive(clap::Args, Debug)]
 pub struct CheckArgs {
-    /// HOST, HOST:PORT, an IPv4 address, [IPv6]:PORT or a bare IPv6 address (port 3389 by default)
+    /// HOST, HOST:PORT, an IPv4 address, [IPv6]:PORT or a bare IPv6 address (port 3389 by
+    /// default), or an .rdp file: the check then connects the way that file's client would
     pub target: String,
+    /// Connect the way this .rdp file's client would (gateway, user, routing token, redirection),
+    /// to the target given, and name a setting of the file that cannot work with the server
+    #[arg(long, value_name = "FILE")]
+    pub rdp_file: Option<PathBuf>,
     #[command(flatten)]
     pub probe: super::ProbeArgs,
     /// Also write the observations to FILE (replay with `rdpdoctor diagnose FILE`)
@@ -80,6 +84,8 @@ pub struct CheckArgs {
     #[command(flatten)]
     pub kerberos: super::kerberos::KerberosArgs,
     #[command(flatten)]
+    pub gateway: super::gateway::GatewayArgs,
+    #[command(flatten)]
     pub output: OutputArgs,
     /// With --format nagios: CRITICAL when the certificate expires within this many days
     #[arg(long, value_name = "DAYS", default_value_t = 7, value_parser = clap::value_parser!(i64).range(0..=3650))]
@@ -90,28 +96,14 @@ pub struct CheckArgs {
     pub diagnosis: DiagnosisOptions,
 }
 
-/// The environment variable `--user` reads the password from.
-pub const PASSWORD_ENV: &str = "RDPDOCTOR_PASSWORD";
+pub use super::password::PASSWORD_ENV;
 
 /// Why `--password` is refused.
 pub const PASSWORD_FLAG_REFUSED: &str = "there is no --password flag: a password on the command line shows in the process list and in shell history. Use --user USER and put the password in the environment variable RDPDOCTOR_PASSWORD, or type it at the prompt";
 
 /// The password for `user`: RDPDOCTOR_PASSWORD, else a prompt without echo on the terminal.
 fn password_for(user: &str) -> Result<Zeroizing<String>, String> {
-    if let Some(p) = std::env::var_os(PASSWORD_ENV) {
-        return p
-            .into_string()
-            .map(Zeroizing::new)
-            .map_err(|_| format!("{PASSWORD_ENV} is not valid UTF-8"));
-    }
-    if !std::io::stdin().is_terminal() {
-        return Err(format!(
-            "--user {user} needs a password: set {PASSWORD_ENV}, or run in a terminal to be prompted"
-        ));
-    }
-    rpassword::prompt_password(format!("Password for {user}: "))
-        .map(Zeroizing::new)
-        .map_err(|e| format!("cannot read the password: {e}"))
+    super::password::password_from(PASSWORD_ENV, "--user", user)
 }
 
 /// What actually happened to the credentials of `check --full --user`, in one line.
@@ -210,7 +202,14 @@ pub(crate) fn prepare(args: &CheckArgs, hosts: &str) -> Result<Prepared, String>
         udp: args.udp.then_some(rdpdoctor_probe::UdpProbe {
             port: args.udp_port,
         }),
+        gateway: None,
+        routing_token: None,
+        use_redirection_server_name: false,
     };
+    let mut options = options;
+    options.gateway = args
+        .gateway
+        .spec(options.credentials.as_ref(), args.trust_any_cert)?;
     Ok(Prepared { ctx, options })
 }
 
@@ -227,7 +226,7 @@ pub(crate) fn withheld_line(obs: &rdpdoctor_observations::Observations) -> Optio
     ))
 }
 
-pub fn run(args: &CheckArgs) -> u8 {
+pub fn run(mut args: CheckArgs) -> u8 {
     let renderer = Renderer {
         text_tail: |_, obs| {
             let tail = render::clients::policy(obs) + &render::text::kerberos(obs);
@@ -253,6 +252,11 @@ pub fn run(args: &CheckArgs) -> u8 {
             usage_error(e)
         }
     };
+    let from_file = match rdp_source(&mut args) {
+        Ok(f) => f,
+        Err(e) => return usage_error(&e),
+    };
+    let args = &args;
     let target = match Target::parse(&args.target, DEFAULT_PORT) {
         Ok(t) => t,
         Err(e) => return usage_error(&e),
@@ -261,6 +265,10 @@ pub fn run(args: &CheckArgs) -> u8 {
         Ok(p) => p,
         Err(e) => return usage_error(&e),
     };
+    if let Some(f) = &from_file {
+        options.routing_token = f.routing_token.clone();
+        options.use_redirection_server_name = f.use_redirection_server_name;
+    }
     // The certificate remembered for this target: the probe withholds an NTLM response when
     // another key shows up, and the diagnosis compares them (cert-changed).
     let mut known = crate::known_certs::KnownCerts::open(&args.known);
@@ -279,14 +287,10 @@ pub fn run(args: &CheckArgs) -> u8 {
         obs.kerberos = super::kerberos::readiness(&args.kerberos, &target, &obs, &options).await;
         obs
     });
+    obs.rdp_file = from_file.map(|f| f.obs);
     // The password is zeroed here, before anything is printed or written.
     drop(options);
-    if let Some(line) = delegation_line(&obs) {
-        eprintln!("{}", crate::render::escape::line(&line));
-    }
-    if let Some(line) = withheld_line(&obs) {
-        eprintln!("{}", crate::render::escape::line(&line));
-    }
+    credential_lines(&obs);
     let mut expectation = known
         .as_ref()
         .map(|k| k.expectation(&known_key))
@@ -310,4 +314,52 @@ pub fn run(args: &CheckArgs) -> u8 {
         }
     }
     renderer.print(format, &diagnosis, &obs)
+}
+
+/// What happened to the credentials, on stderr: the delegation, the second leg's after a
+/// redirection (it delegates on its own proof), and a withheld NTLM response.
+fn credential_lines(obs: &rdpdoctor_observations::Observations) {
+    if let Some(line) = delegation_line(obs) {
+        eprintln!("{}", crate::render::escape::line(&line));
+    }
+    if let Some(second) = obs.redirect.as_ref().and_then(|r| r.target.as_deref()) {
+        if let Some(line) = delegation_line(second) {
+            let at = second
+                .target
+                .as_ref()
+                .map(|t| t.to_string())
+                .unwrap_or_default();
+            eprintln!(
+                "{} (redirect target {at})",
+                crate::render::escape::line(&line)
+            );
+        }
+    }
+    if let Some(line) = withheld_line(obs) {
+        eprintln!("{}", crate::render::escape::line(&line));
+    }
+}
+
+/// The .rdp file of `--rdp-file`, or the target when it is one, applied to `args`.
+fn rdp_source(args: &mut CheckArgs) -> Result<Option<super::rdp_file::FromFile>, String> {
+    use super::rdp_file::{apply, is_rdp_path, Given};
+    let given = Given {
+        gateway: args.gateway.gateway.is_some(),
+        user: args.user.is_some(),
+    };
+    let from = match args.rdp_file.clone() {
+        Some(path) => apply(&path, false, given)?,
+        None if is_rdp_path(&args.target) => apply(&PathBuf::from(&args.target), true, given)?,
+        None => return Ok(None),
+    };
+    if let Some(t) = &from.target {
+        args.target = t.clone();
+    }
+    if let Some(g) = &from.gateway {
+        args.gateway.gateway = Some(g.clone());
+    }
+    if let Some(u) = &from.user {
+        args.user = Some(u.clone());
+    }
+    Ok(Some(from))
 }

@@ -183,6 +183,9 @@ fn probe_options(args: &ScanArgs) -> ProbeOptions {
         // Never from a fleet scan: an unsolicited datagram to every host looks like the UDP
         // reflection scans of CERT-EU advisory 2021-005.
         udp: None,
+        gateway: None,
+        routing_token: None,
+        use_redirection_server_name: false,
     }
 }
 

@@ -157,6 +157,15 @@ fn details(out: &mut String, d: &Diagnosis, duration_ms: Option<f64>) {
         return;
     }
     let _ = writeln!(out, "\nDetails:");
+    if let Some(r) = &f.route {
+        let _ = writeln!(out, "  Route: {}", e(r));
+    }
+    if let Some((first, rest)) = f.rdp_file.split_first() {
+        let _ = writeln!(out, "  RDP file: {}", e(first));
+        for l in rest {
+            let _ = writeln!(out, "    {}", e(l));
+        }
+    }
     if !f.addresses.is_empty() {
         let used = f
             .address_used

@@ -36,6 +36,7 @@ pub(super) fn check(obs: &Observations, vars: &Vars, out: &mut Vec<Finding>) {
     // A session that never came up is the connection sequence's to explain (rules/session.rs).
     let f = match &h.ending {
         HoldEnding::Closed { reset } => Some(closed(h, *reset, vars)),
+        HoldEnding::Unanswered if obs.gateway.is_some() => Some(unanswered_in_tunnel(h, vars)),
         HoldEnding::Unanswered => Some(unanswered(h, vars)),
         HoldEnding::NotReactivated {
             deactivated_at_secs,
@@ -154,6 +155,24 @@ fn unanswered(h: &HoldObservation, vars: &Vars) -> Finding {
             finding(FindingId::SessionDropped, vars, evidence)
         }
     }
+}
+
+/// The same silence through an RD Gateway: the channel stayed open (a gateway that drops an idle
+/// tunnel closes it, which is `Closed`), and no TCP statistics describe the gateway's own
+/// connection to the server, so nothing here accuses a device on the path.
+fn unanswered_in_tunnel(h: &HoldObservation, vars: &Vars) -> Finding {
+    let waited = h.path_check.as_ref().map_or(0.0, |c| c.waited_secs);
+    finding(
+        FindingId::SessionUnusable,
+        vars,
+        vec![
+            format!(
+                "the session was held {:.1} s of the {:.0} s asked with the client idle; a Refresh Rect (MS-RDPBCGR 2.2.11.2) sent through the RD Gateway's channel then got no answer within {waited:.1} s",
+                h.held_secs, h.requested_secs
+            ),
+            "the gateway kept the channel open (it did not close or reset it): the server's session no longer answers, or the gateway's own connection to the server was dropped; a check from the gateway's network (without --gateway) tells the two apart".to_string(),
+        ],
+    )
 }
 
 /// How a held session ended, after "the session up, then", for the session's ending.

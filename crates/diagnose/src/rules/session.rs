@@ -104,6 +104,7 @@ pub(super) fn check(obs: &Observations, vars: &Vars, out: &mut Vec<Finding>) {
         if let Some(u) = &r.username {
             evidence.push(format!("user name for the target: {u}"));
         }
+        evidence.extend(super::redirect::leg_lines(obs));
         out.push(finding(FindingId::Redirected, vars, evidence));
     }
 }

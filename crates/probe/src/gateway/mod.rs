@@ -21,6 +21,7 @@ mod conn;
 mod http_phase;
 mod link;
 mod logon;
+pub mod route;
 mod setup;
 mod tunnel;
 
