@@ -41,6 +41,19 @@ pub enum RdpEncoding {
     Utf8,
 }
 
+impl RdpEncoding {
+    /// How the encoding is named in reports and JSON (stable strings).
+    pub fn label(self) -> &'static str {
+        match self {
+            RdpEncoding::Utf16LeBom => "UTF-16LE with BOM",
+            RdpEncoding::Utf16BeBom => "UTF-16BE with BOM",
+            RdpEncoding::Utf16Le => "UTF-16LE without BOM",
+            RdpEncoding::Utf8Bom => "UTF-8 with BOM",
+            RdpEncoding::Utf8 => "UTF-8",
+        }
+    }
+}
+
 /// A setting's value as written.
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub enum RdpValue {

@@ -60,7 +60,7 @@ pub(crate) fn apply(path: &Path, from_target: bool, given: Given) -> Result<From
     let mut out = FromFile {
         obs: RdpFileObservation {
             path: path.display().to_string(),
-            encoding: format!("{:?}", file.encoding),
+            encoding: file.encoding.label().to_string(),
             saved_password_line: c.saved_password_line,
             ..RdpFileObservation::default()
         },
