@@ -57,15 +57,7 @@ fn udp_finding(v: &Value) -> String {
         .and_then(|a| a.iter().find(|f| f["id"] == "udp-transport-unavailable"))
         .map(|f| {
             assert_eq!(f["severity"], "info", "{f}");
-            f["evidence"]
-                .as_array()
-                .map(|e| {
-                    e.iter()
-                        .filter_map(Value::as_str)
-                        .collect::<Vec<_>>()
-                        .join("\n")
-                })
-                .unwrap_or_default()
+            common::evidence_text(f)
         })
         .unwrap_or_else(|| panic!("no udp-transport-unavailable in {}", v["findings"]))
 }

@@ -177,6 +177,16 @@ fn issued_by(
     let mut param = X509VerifyParam::new()?;
     param.set_flags(X509VerifyFlags::PARTIAL_CHAIN | X509VerifyFlags::NO_CHECK_TIME)?;
     store.set_param(&param)?;
+    verify_in(store, leaf, chain)
+}
+
+/// Whether `leaf` verifies against `store`, with the rest of `chain` (after the leaf) as
+/// untrusted intermediates. The server's and the RD Gateway's checks build their stores.
+pub(crate) fn verify_in(
+    store: X509StoreBuilder,
+    leaf: &X509Ref,
+    chain: &[X509],
+) -> Result<bool, openssl::error::ErrorStack> {
     let store = store.build();
     let mut untrusted = Stack::new()?;
     for c in chain.iter().skip(1) {

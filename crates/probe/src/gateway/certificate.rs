@@ -4,10 +4,9 @@
 //! gateway-cert-name-mismatch, gateway-cert-expired): each is tested alone here, with the other
 //! checks switched off.
 
-use openssl::stack::Stack;
 use openssl::x509::store::X509StoreBuilder;
 use openssl::x509::verify::{X509VerifyFlags, X509VerifyParam};
-use openssl::x509::{X509StoreContext, X509};
+use openssl::x509::X509;
 use std::net::IpAddr;
 
 /// `(chain_trusted, name_matches)` for `chain` (leaf first) and the gateway's `name` (or `ip`
@@ -35,7 +34,7 @@ fn chain_trusted(chain: &[X509]) -> Result<bool, openssl::error::ErrorStack> {
     let mut param = X509VerifyParam::new()?;
     param.set_flags(X509VerifyFlags::NO_CHECK_TIME)?;
     store.set_param(&param)?;
-    verify(store, leaf, chain)
+    crate::trust::verify_in(store, leaf, chain)
 }
 
 /// The leaf names `name` (or `ip`): the leaf is made its own trust anchor, so only the name
@@ -57,21 +56,7 @@ fn names_gateway(
         None => param.set_ip(ip)?,
     }
     store.set_param(&param)?;
-    verify(store, leaf, &[])
-}
-
-fn verify(
-    store: X509StoreBuilder,
-    leaf: &X509,
-    chain: &[X509],
-) -> Result<bool, openssl::error::ErrorStack> {
-    let store = store.build();
-    let mut untrusted = Stack::new()?;
-    for c in chain.iter().skip(1) {
-        untrusted.push(c.clone())?;
-    }
-    let mut ctx = X509StoreContext::new()?;
-    ctx.init(&store, leaf, &untrusted, |c| c.verify_cert())
+    crate::trust::verify_in(store, leaf, &[])
 }
 
 #[cfg(test)]
