@@ -80,18 +80,30 @@ async fn ask(server: SocketAddr, name: &str, deadline: Duration) -> ResolverProb
 }
 
 async fn exchange(server: SocketAddr, q: &[u8], id: u16) -> std::io::Result<ResolverOutcome> {
+    exchange_with(server, q, 512, |m| answer(m, id)).await
+}
+
+/// Sends the query `q` to `server` from a connected UDP socket and waits for a datagram of at
+/// most `max` bytes that `read` takes as the answer (the caller's deadline bounds the wait).
+/// Shared by the resolver check and the Kerberos SRV lookup.
+pub(crate) async fn exchange_with<T>(
+    server: SocketAddr,
+    q: &[u8],
+    max: usize,
+    read: impl Fn(&[u8]) -> Option<T>,
+) -> std::io::Result<T> {
     let bind: SocketAddr = match server {
-        SocketAddr::V4(_) => "0.0.0.0:0".parse().map_err(std::io::Error::other)?,
-        SocketAddr::V6(_) => "[::]:0".parse().map_err(std::io::Error::other)?,
+        SocketAddr::V4(_) => SocketAddr::from(([0, 0, 0, 0], 0)),
+        SocketAddr::V6(_) => SocketAddr::from(([0u16; 8], 0)),
     };
     let sock = UdpSocket::bind(bind).await?;
     // Connected: an ICMP "port unreachable" comes back as an error instead of silence.
     sock.connect(server).await?;
     sock.send(q).await?;
-    let mut buf = [0u8; 512];
+    let mut buf = vec![0u8; max];
     loop {
         let n = sock.recv(&mut buf).await?;
-        if let Some(outcome) = answer(&buf[..n.min(buf.len())], id) {
+        if let Some(outcome) = buf.get(..n).and_then(&read) {
             return Ok(outcome);
         }
         // Not an answer to this query: keep waiting (the deadline bounds it).
@@ -100,6 +112,15 @@ async fn exchange(server: SocketAddr, q: &[u8], id: u16) -> std::io::Result<Reso
 
 /// A standard query (RFC 1035 4.1.1) with recursion desired for `name`, type A, class IN.
 pub(crate) fn query(id: u16, name: &str) -> Option<Vec<u8>> {
+    question(id, name, TYPE_A)
+}
+
+/// QTYPE A (RFC 1035 3.2.2).
+const TYPE_A: u16 = 1;
+
+/// A standard query (RFC 1035 4.1.1) with recursion desired for `name`, of type `qtype`, class
+/// IN; `None` when `name` cannot be written as a DNS name.
+pub(crate) fn question(id: u16, name: &str, qtype: u16) -> Option<Vec<u8>> {
     let mut q = Vec::with_capacity(18 + name.len());
     q.extend_from_slice(&id.to_be_bytes());
     q.extend_from_slice(&[0x01, 0x00, 0, 1, 0, 0, 0, 0, 0, 0]); // RD; QDCOUNT 1
@@ -114,7 +135,8 @@ pub(crate) fn query(id: u16, name: &str) -> Option<Vec<u8>> {
     if q.len() > 12 + 255 {
         return None;
     }
-    q.extend_from_slice(&[0, 1, 0, 1]); // QTYPE A, QCLASS IN
+    q.extend_from_slice(&qtype.to_be_bytes());
+    q.extend_from_slice(&1u16.to_be_bytes()); // QCLASS IN
     Some(q)
 }
 

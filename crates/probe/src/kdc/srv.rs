@@ -13,32 +13,14 @@ use crate::elapsed_ms;
 use rdpdoctor_observations::{SrvLookup, SrvOutcome, SrvRecord};
 use std::net::SocketAddr;
 use std::time::Instant;
-use tokio::net::UdpSocket;
 
 const TYPE_SRV: u16 = 33;
-const CLASS_IN: u16 = 1;
 /// At most this many records are kept from one answer.
 const MAX_RECORDS: usize = 32;
 
 /// A standard query (RFC 1035 4.1.1), recursion desired, for the SRV records of `name`.
 pub(crate) fn query(id: u16, name: &str) -> Option<Vec<u8>> {
-    let mut q = Vec::with_capacity(18 + name.len());
-    q.extend_from_slice(&id.to_be_bytes());
-    q.extend_from_slice(&[0x01, 0x00, 0, 1, 0, 0, 0, 0, 0, 0]);
-    for label in name.trim_end_matches('.').split('.') {
-        let len = u8::try_from(label.len())
-            .ok()
-            .filter(|l| (1..=63).contains(l))?;
-        q.push(len);
-        q.extend_from_slice(label.as_bytes());
-    }
-    q.push(0);
-    if q.len() > 12 + 255 {
-        return None;
-    }
-    q.extend_from_slice(&TYPE_SRV.to_be_bytes());
-    q.extend_from_slice(&CLASS_IN.to_be_bytes());
-    Some(q)
+    crate::resolver::question(id, name, TYPE_SRV)
 }
 
 /// Reads a (possibly compressed) name at `pos`; returns it and the position after it in the
@@ -168,20 +150,7 @@ async fn ask(resolver: SocketAddr, name: String, deadline: std::time::Duration) 
 }
 
 async fn exchange(server: SocketAddr, q: &[u8], id: u16) -> std::io::Result<SrvOutcome> {
-    let bind: SocketAddr = match server {
-        SocketAddr::V4(_) => SocketAddr::from(([0, 0, 0, 0], 0)),
-        SocketAddr::V6(_) => SocketAddr::from(([0u16; 8], 0)),
-    };
-    let sock = UdpSocket::bind(bind).await?;
-    sock.connect(server).await?;
-    sock.send(q).await?;
-    let mut buf = vec![0u8; 4096];
-    loop {
-        let n = sock.recv(&mut buf).await?;
-        if let Some(outcome) = buf.get(..n).and_then(|m| answer(m, id)) {
-            return Ok(outcome);
-        }
-    }
+    crate::resolver::exchange_with(server, q, 4096, |m| answer(m, id)).await
 }
 
 #[cfg(test)]
