@@ -18,13 +18,7 @@ fn log(lab: &Lab, name: &str) -> String {
 }
 
 fn json(out: std::process::Output) -> Value {
-    let text = String::from_utf8_lossy(&out.stdout);
-    serde_json::from_str(&text).unwrap_or_else(|e| {
-        panic!(
-            "no JSON ({e}): {text}\nstderr: {}",
-            String::from_utf8_lossy(&out.stderr)
-        )
-    })
+    common::json_of(&out)
 }
 
 fn check(args: &[&str]) -> Value {
@@ -109,11 +103,13 @@ fn an_unreachable_node_is_redirect_target_unreachable_with_its_address() {
         .env("RDPDOCTOR_NO_KNOWN_CERTS", "1")
         .output()
         .expect("nsenter runs");
+    let code = out.status.code();
     let v = json(out);
     assert_eq!(
         v["verdict"]["finding"], "redirect-target-unreachable",
         "{v}"
     );
+    assert_eq!(code, Some(1), "exit status");
     let e = evidence(finding(&v, "redirect-target-unreachable"));
     assert!(e.contains("TargetNetAddress 198.18.99.10:"), "{e}");
     assert!(e.contains("no route from this machine"), "{e}");
@@ -129,6 +125,58 @@ fn a_server_that_does_not_redirect_has_no_second_leg() {
         !found.contains(&"redirected".to_string())
             && !found.contains(&"redirect-target-unreachable".to_string()),
         "{found:?}"
+    );
+    assert!(
+        v["observations"]["redirect"].is_null(),
+        "{:#}",
+        v["observations"]["redirect"]
+    );
+    assert!(v["observations"]["session"].is_object(), "{v:#}");
+    assert!(v["findings"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .all(|f| !evidence(f).contains("(the second leg)")));
+}
+
+/// A broker that proved nothing chose the second leg's target: the credentials do not follow
+/// it (else whoever answered could send them to a server of its choosing with a certificate
+/// valid for that server's own name). The canary never reaches the second leg.
+#[test]
+fn credentials_never_follow_a_redirection_from_an_unproven_server() {
+    let lab = Lab::get();
+    let out = common::bin()
+        .env_remove("SSL_CERT_FILE")
+        .env("RDPDOCTOR_PASSWORD", "Canary-Redirect-77")
+        .args(["check", "--full", "--json", "--user", "canary"])
+        .arg(lab.addr("broker-net-address"))
+        .output()
+        .unwrap();
+    let printed = format!(
+        "{}{}",
+        String::from_utf8_lossy(&out.stdout),
+        String::from_utf8_lossy(&out.stderr)
+    );
+    assert!(!printed.contains("Canary-Redirect-77"));
+    let v = json(out);
+    let first = &v["observations"]["session"]["delegation"];
+    assert_eq!(first["delegated"], false, "{first}");
+    let leg = &v["observations"]["redirect"];
+    assert!(
+        leg["credentials_withheld"]
+            .as_str()
+            .is_some_and(|w| w.contains("proved nothing")),
+        "{leg:#}"
+    );
+    // The second leg ran without an account: no logon, no delegation to the node.
+    let second = &leg["target"]["session"];
+    assert!(second.is_object(), "{leg:#}");
+    assert!(second["user"].is_null(), "{second:#}");
+    assert_ne!(second["delegated"], true, "{second:#}");
+    let redirected = evidence(finding(&v, "redirected"));
+    assert!(
+        redirected.contains("went without the credentials"),
+        "{redirected}"
     );
 }
 

@@ -72,7 +72,9 @@ pub(crate) fn describe_negotiation(outcome: &NegotiationOutcome) -> String {
 /// outcome that records one.
 pub(crate) fn describe_route(r: &RouteFailure) -> String {
     match r {
-        RouteFailure::ConnectFailed { outcome } => format!("no connection ({outcome:?})"),
+        RouteFailure::ConnectFailed { outcome } => {
+            format!("no connection ({})", describe_connect(outcome))
+        }
         RouteFailure::RouteFailed {
             route,
             step,
@@ -147,5 +149,23 @@ pub(crate) fn trial_end(t: &SaltedTrial) -> String {
     match codes.is_empty() {
         true => format!("{how}, after {} server frames", t.frames),
         false => format!("{}, then {how}", codes.join(", ")),
+    }
+}
+
+/// A TCP connect's outcome in words, the same wherever a connection is reported.
+pub(crate) fn describe_connect(outcome: &rdpdoctor_observations::ConnectOutcome) -> String {
+    use rdpdoctor_observations::ConnectOutcome;
+    match outcome {
+        ConnectOutcome::Connected => "connected".to_string(),
+        ConnectOutcome::Refused => "refused (TCP reset)".to_string(),
+        ConnectOutcome::TimedOut => "no answer before the deadline".to_string(),
+        ConnectOutcome::Unreachable { error, no_route } => {
+            if *no_route {
+                format!("no route from this machine ({error}): nothing was sent")
+            } else {
+                format!("unreachable ({error})")
+            }
+        }
+        ConnectOutcome::Error { error } => format!("failed: {error}"),
     }
 }

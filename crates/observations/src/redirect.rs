@@ -23,6 +23,10 @@ pub struct RedirectLeg {
     /// connection (absent when no candidate answered).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub target: Option<Box<Observations>>,
+    /// Why the second leg went without the credentials given with --user (absent when they
+    /// went with it, or none were given): the server that redirected proved nothing.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub credentials_withheld: Option<String>,
     /// Why the redirection was not followed at all (absent when it was).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub not_followed: Option<String>,

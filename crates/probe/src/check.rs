@@ -29,7 +29,8 @@ pub async fn check(target: Target, options: &ProbeOptions) -> Observations {
         .map(RequestCookie::RoutingToken);
     let mut obs = leg(target.clone(), options, cookie).await;
     if let Some(r) = crate::redirect::redirection(&obs).filter(|_| options.full) {
-        obs.redirect = Some(follow(r, &target, options).await);
+        let withheld = credentials_withheld(&obs, options);
+        obs.redirect = Some(follow(r, &target, options, withheld).await);
     }
     obs
 }
@@ -37,13 +38,19 @@ pub async fn check(target: Target, options: &ProbeOptions) -> Observations {
 /// The second leg after a Server Redirection PDU: each candidate of the plan in turn until one
 /// accepts the connection, which is then checked like any server (with the routing token in its
 /// X.224 requests), never redirected further.
-async fn follow(r: &RedirectionInfo, first: &Target, options: &ProbeOptions) -> RedirectLeg {
+async fn follow(
+    r: &RedirectionInfo,
+    first: &Target,
+    options: &ProbeOptions,
+    credentials_withheld: Option<String>,
+) -> RedirectLeg {
     let mut leg_out = RedirectLeg {
         routing_token: None,
         port: first.port,
         order: String::new(),
         tried: Vec::new(),
         target: None,
+        credentials_withheld: None,
         not_followed: None,
     };
     let plan = match crate::redirect::plan(r, first, options.use_redirection_server_name) {
@@ -59,6 +66,10 @@ async fn follow(r: &RedirectionInfo, first: &Target, options: &ProbeOptions) -> 
     let mut second = options.clone();
     second.trust.remembered = None;
     second.routing_token = None;
+    if credentials_withheld.is_some() {
+        second.credentials = None;
+        leg_out.credentials_withheld = credentials_withheld;
+    }
     for (candidate, field) in plan.candidates {
         let Ok(target) = Target::parse(&candidate, first.port) else {
             leg_out.tried.push(RedirectTry {
@@ -84,6 +95,40 @@ async fn follow(r: &RedirectionInfo, first: &Target, options: &ProbeOptions) -> 
         }
     }
     leg_out
+}
+
+/// Why the credentials must not follow a redirection (`None`: they may). The redirecting server
+/// chooses the second leg's target, so the password (or the Kerberos pre-authentication for the
+/// target's name) follows it only when that server proved who it is, or the user accepted
+/// unproven servers with --trust-any-cert: otherwise whoever answered the first leg could send
+/// them to a server of its choosing with a valid certificate for its own name.
+fn credentials_withheld(first: &Observations, options: &ProbeOptions) -> Option<String> {
+    use rdpdoctor_observations::IdentityProof;
+    options.credentials.as_ref()?;
+    if options.trust.any {
+        return None;
+    }
+    let proof = first
+        .session
+        .as_ref()
+        .and_then(|s| s.delegation.as_ref())
+        .map(|d| &d.proof);
+    match proof {
+        Some(
+            IdentityProof::PubKeyAuth
+            | IdentityProof::TrustedCertificate
+            | IdentityProof::PinnedCertificate,
+        ) => None,
+        Some(IdentityProof::Unproven { reason }) => Some(format!(
+            "the server that redirected proved nothing ({reason}), so it chose where the \
+             credentials would go"
+        )),
+        _ => Some(
+            "the server that redirected proved nothing, so it chose where the credentials \
+             would go"
+                .to_string(),
+        ),
+    }
 }
 
 /// One leg: every probe of `target`, whose X.224 requests carry `cookie` (a broker's routing

@@ -119,7 +119,7 @@ fn certificates(gw: &GatewayObservation, ctx: &Context, vars: &Vars, out: &mut V
             )];
             if let Some(pin) = tls.identity.as_ref().and_then(|i| i.matched_pin.as_ref()) {
                 evidence.push(format!(
-                    "it matches the pin {pin} given with --cert-sha256, so rdpdoctor went on; Windows clients refuse such a gateway outright"
+                    "it matches the pin {pin} given with --gateway-cert-sha256, so rdpdoctor went on; Windows clients refuse such a gateway outright"
                 ));
             }
             out.push(finding(FindingId::GatewayCertUntrusted, vars, evidence));
@@ -163,8 +163,14 @@ fn websocket(gw: &GatewayObservation, vars: &Vars, out: &mut Vec<Finding>) {
 
 /// The finding for how the set-up ended (`None`: the channel opened).
 fn outcome(gw: &GatewayObservation, vars: &Vars) -> Option<Finding> {
+    outcome_parts(gw).map(|(id, evidence)| finding(id, vars, evidence))
+}
+
+/// How the set-up ended, in words: the finding it is and its evidence (`None`: the channel
+/// opened). Other rules that name the gateway's refusal (an .rdp file's gateway line) quote it.
+pub(super) fn outcome_parts(gw: &GatewayObservation) -> Option<(FindingId, Vec<String>)> {
     let at = at(gw);
-    let (id, evidence) = match &gw.outcome {
+    Some(match &gw.outcome {
         GatewayOutcome::Open => return None,
         GatewayOutcome::Unreachable { phase } => (FindingId::GatewayUnreachable, unreachable(gw, *phase)),
         GatewayOutcome::TlsFailed => (
@@ -214,8 +220,7 @@ fn outcome(gw: &GatewayObservation, vars: &Vars) -> Option<Finding> {
             vec![format!("{at}: the check's overall deadline passed before {}; the steps before it took {:.0} ms", phase.label(), gw.elapsed_ms)],
         ),
         GatewayOutcome::Transport(t) => (FindingId::GatewayTunnelFailed, vec![broken(&at, t)]),
-    };
-    Some(finding(id, vars, evidence))
+    })
 }
 
 fn offered(gw: &GatewayObservation) -> String {
@@ -588,7 +593,7 @@ mod tests {
             "the IN channel's same certificate counts once"
         );
         assert!(
-            ev[0].contains("self-signed") && ev[1].contains("--cert-sha256"),
+            ev[0].contains("self-signed") && ev[1].contains("--gateway-cert-sha256"),
             "{ev:#?}"
         );
     }

@@ -167,8 +167,8 @@ fn gateway(
 
 /// Where the gateway leg stopped, in words.
 fn stopped_at(gw: &rdpdoctor_observations::GatewayObservation) -> String {
-    format!(
-        "RD Gateway {}:{} ended with {:?}",
-        gw.gateway, gw.port, gw.outcome
+    super::gateway::outcome_parts(gw).map_or_else(
+        || format!("RD Gateway {}:{} opened the channel", gw.gateway, gw.port),
+        |(_, evidence)| evidence.join("; "),
     )
 }

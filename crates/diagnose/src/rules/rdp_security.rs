@@ -8,7 +8,7 @@ use crate::FindingId;
 use rdpdoctor_observations::encryption::{level_name, method_names, version_name};
 use rdpdoctor_observations::{
     encryption, protocol, NegotiationOutcome, Observations, OpenFailure, RdpSecurityAttempt,
-    RdpSecurityOutcome, RouteFailure, ServerCertificateFacts, ServerSecurity, Transport,
+    RdpSecurityOutcome, ServerCertificateFacts, ServerSecurity, Transport,
 };
 
 const LEVEL_NONE: u32 = 0;
@@ -422,9 +422,6 @@ fn line(a: &RdpSecurityAttempt) -> String {
                 "was not reached: X.224 got {}",
                 super::describe_negotiation(outcome)
             )
-        }
-        RdpSecurityOutcome::Open(OpenFailure::Route(RouteFailure::ConnectFailed { outcome })) => {
-            format!("could not connect ({outcome:?})")
         }
         RdpSecurityOutcome::Open(OpenFailure::Route(r)) => {
             format!("was not reached: {}", super::describe_route(r))

@@ -4,7 +4,7 @@
 use super::{finding, Vars};
 use crate::model::Finding;
 use crate::FindingId;
-use rdpdoctor_observations::{ConnectOutcome, Observations, RedirectLeg, RedirectTryOutcome};
+use rdpdoctor_observations::{Observations, RedirectLeg, RedirectTryOutcome};
 
 pub(super) fn check(obs: &Observations, vars: &Vars, out: &mut Vec<Finding>) {
     let Some(leg) = &obs.redirect else {
@@ -43,6 +43,12 @@ pub(super) fn leg_lines(obs: &Observations) -> Vec<String> {
         leg.order
     )];
     lines.extend(tries(leg));
+    if let Some(why) = &leg.credentials_withheld {
+        lines.push(format!(
+            "the second leg went without the credentials given with --user: {why} (pin the \
+             broker's certificate with --cert-sha256 to let them follow)"
+        ));
+    }
     if let Some(t) = leg.target.as_ref().and_then(|t| t.target.as_ref()) {
         lines.push(format!(
             "the findings marked \"redirect target {t}\" are that server's own"
@@ -65,27 +71,13 @@ fn tries(leg: &RedirectLeg) -> impl Iterator<Item = String> + '_ {
             RedirectTryOutcome::NotResolved { reason } => {
                 format!("the name does not resolve here ({reason})")
             }
-            RedirectTryOutcome::ConnectFailed { outcome } => connect_words(outcome),
+            RedirectTryOutcome::ConnectFailed { outcome } => {
+                crate::describe::describe_connect(outcome)
+            }
             RedirectTryOutcome::GatewayRefused { reason } => {
                 format!("the RD Gateway opened no channel to it ({reason})")
             }
         };
         format!("{} {}:{}: {how}", t.field, t.target, leg.port)
     })
-}
-
-fn connect_words(outcome: &ConnectOutcome) -> String {
-    match outcome {
-        ConnectOutcome::Connected => "connected".to_string(),
-        ConnectOutcome::Refused => "refused (TCP reset)".to_string(),
-        ConnectOutcome::TimedOut => "no answer before the deadline".to_string(),
-        ConnectOutcome::Unreachable { error, no_route } => {
-            if *no_route {
-                format!("no route from this machine ({error}): nothing was sent")
-            } else {
-                format!("unreachable ({error})")
-            }
-        }
-        ConnectOutcome::Error { error } => format!("failed: {error}"),
-    }
 }

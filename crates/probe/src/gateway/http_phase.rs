@@ -51,8 +51,9 @@ pub(super) async fn open(
     )
     .await;
     setup.timed(GatewayPhase::Http, start);
-    let (mut out, first, key) = match first? {
-        head if matches!(head.status, 101 | 200 | 401) => (out, head, Some(key)),
+    // The logon goes over the connection the answer came on: the retry's own proof counts.
+    let (mut out, first, key, proof) = match first? {
+        head if matches!(head.status, 101 | 200 | 401) => (out, head, Some(key), proof),
         refused => retry_without_websocket(setup, out, &connection_id, &refused).await?,
     };
     let head = if first.status == 401 {
@@ -119,11 +120,12 @@ async fn retry_without_websocket(
     mut refused_on: Conn,
     connection_id: &str,
     refused: &ResponseHead,
-) -> Result<(Conn, ResponseHead, Option<String>), GatewayOutcome> {
+) -> Result<(Conn, ResponseHead, Option<String>, IdentityProof), GatewayOutcome> {
     refused_on.shutdown().await;
     let start = Instant::now();
     let tcp = setup.reconnect().await?;
-    let (mut conn, _) = setup.secure(tcp, GatewayPhase::Http).await?;
+    let (mut conn, proof) = setup.secure(tcp, GatewayPhase::Http).await?;
+    cookie_allowed(setup, &proof)?;
     let head = exchange(
         setup,
         &mut conn,
@@ -138,7 +140,7 @@ async fn retry_without_websocket(
         setup.obs.websocket = Some(WebSocketUpgrade::Refused {
             status: refused.status,
         });
-        return Ok((conn, head, None));
+        return Ok((conn, head, None, proof));
     }
     Err(GatewayOutcome::NotAGateway {
         reason: format!(
@@ -166,6 +168,22 @@ fn offered(setup: &mut Setup<'_>, head: &ResponseHead) {
         .into_iter()
         .map(|c| clean(&c.scheme, 40))
         .collect();
+}
+
+/// A PAA cookie is a bearer credential: it goes only over a connection whose certificate is
+/// proven (verified, pinned, or accepted with --trust-any-cert), checked on every connection of
+/// the set-up (the OUT channel, its retry without WebSocket, the IN channel), since each is its
+/// own TLS handshake.
+pub(super) fn cookie_allowed(
+    setup: &Setup<'_>,
+    proof: &IdentityProof,
+) -> Result<(), GatewayOutcome> {
+    if setup.auth.paa_cookie.is_some() && matches!(proof, IdentityProof::Unproven { .. }) {
+        return Err(GatewayOutcome::CredentialsWithheld {
+            reason: "a PAA cookie goes only to a gateway whose certificate is proven (verified, pinned with --gateway-cert-sha256, or accepted with --trust-any-cert)".to_string(),
+        });
+    }
+    Ok(())
 }
 
 /// The method to log on with, and whether credentials may go to this gateway at all.
@@ -207,10 +225,10 @@ fn choose(setup: &Setup<'_>, proof: &IdentityProof) -> Result<LogonMethod, Gatew
     );
     match proof {
         IdentityProof::Unproven { reason } => Err(GatewayOutcome::CredentialsWithheld {
-            reason: format!("nothing proves who the gateway is ({reason}); pin its certificate with --cert-sha256, or accept it with --trust-any-cert"),
+            reason: format!("nothing proves who the gateway is ({reason}); pin its certificate with --gateway-cert-sha256, or accept it with --trust-any-cert"),
         }),
         _ if method == LogonMethod::Basic && !verified => Err(GatewayOutcome::CredentialsWithheld {
-            reason: "the gateway offers only Basic, which sends the password itself: rdpdoctor sends it only when the gateway's certificate verifies for its name or matches --cert-sha256 (--trust-any-cert is not enough)".to_string(),
+            reason: "the gateway offers only Basic, which sends the password itself: rdpdoctor sends it only when the gateway's certificate verifies for its name or matches --gateway-cert-sha256 (--trust-any-cert is not enough)".to_string(),
         }),
         _ => Ok(method),
     }
@@ -444,6 +462,7 @@ async fn in_channel_steps(
     let phase = GatewayPhase::InChannel;
     let tcp = setup.reconnect().await?;
     let (mut conn, proof) = setup.secure(tcp, phase).await?;
+    cookie_allowed(setup, &proof)?;
     let ask = Ask {
         channel: HttpChannel::In,
         websocket_key: None,

@@ -1,6 +1,6 @@
 //! An RD Gateway client (MS-TSGU, HTTP transport) that opens one channel to a session host
 //! and says exactly where it stops: the gateway's name, TCP, TLS and certificate (judged like a
-//! session host's: `Trust`, `--cert-sha256`, `--trust-any-cert`), the first RDG_OUT_DATA with the
+//! session host's: `Trust`, `--gateway-cert-sha256`, `--trust-any-cert`), the first RDG_OUT_DATA with the
 //! WebSocket upgrade and the methods the 401 offers, the HTTP logon (Negotiate with NTLM inside,
 //! NTLM, Basic only over a verified certificate; none at all to an unproven gateway), the IN
 //! channel when the gateway does not upgrade, then handshake, tunnel create (capabilities, PAA
@@ -135,20 +135,8 @@ async fn steps(setup: &mut setup::Setup<'_>) -> Result<link::Link, Stopped> {
         .secure(tcp, GatewayPhase::TlsHandshake)
         .await
         .map_err(|o| (o, None))?;
-    if setup.auth.paa_cookie.is_some()
-        && matches!(
-            proof,
-            rdpdoctor_observations::IdentityProof::Unproven { .. }
-        )
-    {
-        // The cookie is a bearer credential: same rule as a password.
-        return Err((
-            GatewayOutcome::CredentialsWithheld {
-                reason: "a PAA cookie goes only to a gateway whose certificate is proven (verified, pinned with --cert-sha256, or accepted with --trust-any-cert)".to_string(),
-            },
-            None,
-        ));
-    }
+    // The cookie is a bearer credential: same rule as a password.
+    http_phase::cookie_allowed(setup, &proof).map_err(|o| (o, None))?;
     let mut link = http_phase::open(setup, out, proof)
         .await
         .map_err(|o| (o, None))?;
