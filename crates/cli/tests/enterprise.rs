@@ -57,6 +57,11 @@ fn a_renewal_is_info_updates_the_entry_and_withholds_nothing() {
     let (_, first, _) = check(&[&old, "--known-certs", k], None);
     no_interception(&first, "first sight");
     let old_sha = remembered_sha256(&known, &old);
+    assert_eq!(
+        old_sha.len(),
+        64,
+        "the first sight was remembered: {old_sha:?}"
+    );
     move_entry(&known, &old, &new);
 
     // The renewal: same subject, names and issuer, newer notBefore, a new key, and the old one
@@ -406,6 +411,11 @@ fn the_expected_terminator_is_info_and_another_one_is_a_sign() {
         "{:?}",
         ids(&v)
     );
+    assert!(
+        v["observations"]["logon"].is_object(),
+        "no logon: {:#}",
+        v["observations"]
+    );
     assert_ne!(
         logon_kind(&v),
         "withheld",
@@ -424,7 +434,14 @@ fn the_expected_terminator_is_info_and_another_one_is_a_sign() {
         &user,
     ];
     args.extend_from_slice(SLOW);
+    let before = pyrdp_output("pyrdp-nla");
     let (_, v, _) = check(&args, Some(&password));
+    let after = pyrdp_output("pyrdp-nla");
+    assert!(after.len() > before.len(), "pyrdp-mitm logged nothing");
+    assert!(
+        !after.contains(&user) && !after.contains(&password),
+        "pyrdp-mitm saw the canary"
+    );
     let suspected = finding(&v, "interception-suspected");
     assert!(
         evidence(suspected).contains("is not the expected one"),
@@ -459,6 +476,18 @@ fn the_default_file_does_not_remember_loopback_targets_an_explicit_one_does() {
         .env_remove("XDG_DATA_HOME");
     let checked = run_check(c, &[&addr], None);
     no_interception(&checked.json, "a tunnel's port");
+    assert_eq!(
+        checked.json["observations"]["tls"]["certificate"]["sha256_hex"]
+            .as_str()
+            .map(str::len),
+        Some(64),
+        "the certificate was read"
+    );
+    assert!(
+        checked.json["observations"]["expected_certificate"]["remembered"].is_null(),
+        "{:#}",
+        checked.json["observations"]["expected_certificate"]
+    );
     assert_eq!(std::fs::read_to_string(&default).expect("read"), stale);
 
     // With --known-certs the same target is remembered (as the lab tests rely on).

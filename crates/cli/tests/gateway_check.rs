@@ -30,6 +30,17 @@ fn gw() -> Gw {
 impl Gw {
     /// `check --json --gateway GW ARGS... TARGET` with `password` (if any) in RDPDOCTOR_PASSWORD.
     fn check(&self, gateway: &str, target: &str, args: &[&str], password: Option<&str>) -> Value {
+        self.check_code(gateway, target, args, password).1
+    }
+
+    /// `check` with rdpdoctor's exit status (0 healthy, 1 findings, 2 usage or input error).
+    fn check_code(
+        &self,
+        gateway: &str,
+        target: &str,
+        args: &[&str],
+        password: Option<&str>,
+    ) -> (i32, Value) {
         let mut c = common::bin();
         c.env("SSL_CERT_FILE", &self.ca)
             .env("RDPDOCTOR_GATEWAY_PASSWORD", &self.password)
@@ -41,13 +52,7 @@ impl Gw {
             None => c.env_remove("RDPDOCTOR_PASSWORD"),
         };
         let out = c.output().expect("rdpdoctor runs");
-        let text = String::from_utf8_lossy(&out.stdout);
-        serde_json::from_str(&text).unwrap_or_else(|e| {
-            panic!(
-                "no JSON ({e}): {text}\nstderr: {}",
-                String::from_utf8_lossy(&out.stderr)
-            )
-        })
+        (out.status.code().unwrap_or(-1), common::json_of(&out))
     }
 
     fn log(&self, name: &str) -> String {
@@ -75,12 +80,13 @@ fn full_user_through_websocket_and_http_channels_to_freerdp_nla() {
         ("gateway-healthy", "over WebSocket"),
         ("gateway-no-websocket", "over the two HTTP channels"),
     ] {
-        let v = g.check(gateway, "freerdp-nla", &["--full"], Some(&g.password));
+        let (code, v) = g.check_code(gateway, "freerdp-nla", &["--full"], Some(&g.password));
         assert_eq!(
             v["verdict"]["status"], "healthy",
             "{gateway}: {}",
             v["verdict"]
         );
+        assert_eq!(code, 0, "{gateway}: exit status of a healthy check");
         assert!(
             has(&v, "auth-ok") && has(&v, "nla-required"),
             "{:?}",
@@ -131,7 +137,10 @@ fn full_session_to_xrdp_through_the_gateway_and_the_same_findings_as_direct() {
         "session-up"
     );
     // The server's own findings come through the tunnel as they do directly.
-    let direct = common::run_json(&["check", "--json", &g.lab.addr("xrdp-negotiate")]).1;
+    let (direct_code, direct) =
+        common::run_json(&["check", "--json", &g.lab.addr("xrdp-negotiate")]);
+    assert_ne!(direct_code, 2, "{direct:#}");
+    assert!(!ids(&direct).is_empty(), "{direct:#}");
     for id in ids(&direct) {
         assert!(
             has(&v, &id),
@@ -241,12 +250,13 @@ fn each_gateway_fault_is_named_at_its_step() {
         ),
     ];
     for (gateway, target, password, id) in cases {
-        let v = g.check(gateway, target, &[], password);
+        let (code, v) = g.check_code(gateway, target, &[], password);
         assert_eq!(
             v["verdict"]["finding"], id,
             "{gateway} -> {target}: {}",
             v["verdict"]
         );
+        assert_eq!(code, 1, "{gateway} -> {target}: exit status");
         assert!(
             v["verdict"]["scope"]
                 .as_str()
@@ -278,6 +288,13 @@ fn the_client_matrix_through_the_gateway_is_the_direct_one() {
         .output()
         .unwrap();
     let direct: Value = serde_json::from_slice(&out.stdout).unwrap();
+    let rows = through["clients"].as_array().expect("a client matrix");
+    assert!(!rows.is_empty(), "{through:#}");
+    let win7 = rows
+        .iter()
+        .find(|r| r["id"] == "mstsc-win7")
+        .expect("the Windows 7 row");
+    assert_ne!(win7["outcome"], "fails", "{win7:#}");
     assert_eq!(
         through["clients"], direct["clients"],
         "{}",

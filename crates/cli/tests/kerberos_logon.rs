@@ -33,6 +33,8 @@ fn lab() -> (KrbLab, MutexGuard<'static, ()>) {
 }
 
 struct Logon {
+    /// rdpdoctor's exit status (0 healthy, 1 findings, 2 usage or input error).
+    code: i32,
     json: Value,
     /// The stand-in's events during the check.
     events: Vec<Value>,
@@ -129,6 +131,7 @@ fn logon(
     let c = remembered::run_check(in_ns(lab, which, how), &all, Some(password));
     eprintln!("check {all:?}: {:?}", started.elapsed());
     Logon {
+        code: c.code,
         json: c.json,
         events: events_since(&events, offset),
     }
@@ -364,9 +367,16 @@ fn where_kerberos_is_not_possible_the_logon_falls_back_to_ntlm_and_says_why() {
             );
         }
         let ev = l.logons();
+        assert!(!ev.is_empty(), "{reason}: the stand-in saw no logon");
         assert!(
             ev.iter()
                 .all(|e| e["package"] == "ntlm" && e["result"] != "auth-failed"),
+            "{reason}: {ev:?}"
+        );
+        // The stand-in accepted the NTLM logon: the pubKeyAuth exchange completed (the check
+        // then closes without delegating, which the stand-in logs as connection-ended).
+        assert!(
+            ev.iter().all(|e| e["pubkeyauth"] == "verified"),
             "{reason}: {ev:?}"
         );
     }
@@ -400,6 +410,7 @@ fn a_wrong_password_and_an_rc4_only_account_get_no_logon_and_their_findings() {
         assert!(l.logons().is_empty(), "{user}: {:?}", l.events);
         // The KDC's refusal is why the account cannot log on: blocking, the verdict's cause.
         assert_eq!(l.json["verdict"]["finding"], finding, "{:?}", l.ids());
+        assert_eq!(l.code, 1, "{user}: exit status");
         // The verdict says how far the check went: to the KDC, not to the server.
         let scope = l.json["verdict"]["scope"].as_str().unwrap_or_default();
         assert!(scope.contains("up to the KDC, which refused it"), "{scope}");
@@ -452,6 +463,7 @@ fn ntlm_refused_by_the_server_kerberos_succeeds_and_the_fallback_is_ntlm_blocked
             "{:?}",
             l.ids()
         );
+        assert_eq!(l.code, 1, "{target}: exit status");
         let ev = remembered::evidence(remembered::finding(&l.json, "ntlm-blocked"));
         assert!(ev.contains(why), "{ev}");
         if reason == "spn-missing" {

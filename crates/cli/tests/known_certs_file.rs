@@ -288,6 +288,7 @@ fn serve_never_erases_what_check_accepted_beside_it() {
         None,
     );
     let accepted = remembered_sha256(&known, &addr);
+    assert_eq!(accepted.len(), 64, "{stderr}");
     assert_ne!(accepted, "ab".repeat(32), "{stderr}");
     // The exporter then remembers another target (and sees this one again): both write the file.
     scrape(port, &lab.addr("xrdp-expired"));

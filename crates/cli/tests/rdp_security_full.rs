@@ -115,6 +115,12 @@ fn the_password_goes_over_standard_rdp_security_only_with_trust_any_cert() {
     let lab = Lab::get();
     let addr = lab.addr("xrdp-rdp-only");
     let out = check(&addr, Some("labuser"), &[]);
+    let printed = format!(
+        "{}{}",
+        String::from_utf8_lossy(&out.stdout),
+        String::from_utf8_lossy(&out.stderr)
+    );
+    assert!(!printed.contains("Canary-Pw-91"));
     let v = json(&out);
     let s = &v["observations"]["session"];
     assert_eq!(s["delegated"], false, "{s:#}");
