@@ -35,6 +35,30 @@ fn bad_targets_get_one_clear_line_and_exit_2() {
     }
 }
 
+/// An .rdp file whose `full address` line cannot be read: the error names the line and why,
+/// not "has no full address line". Nothing is probed (exit 2).
+#[test]
+fn an_rdp_file_with_a_malformed_full_address_names_its_line() {
+    let dir = common::TempDir::new("cli", "rdp-address");
+    for (line, why) in [
+        ("full address:s:rds 01", "blanks"),
+        ("full address:s:[::1", "without a closing"),
+    ] {
+        let file = dir.join("bad.rdp");
+        std::fs::write(&file, format!("screen mode id:i:2\r\n{line}\r\n")).unwrap();
+        let out = run(&["check", file.to_str().unwrap()]);
+        let err = String::from_utf8_lossy(&out.stderr);
+        assert_eq!(out.status.code(), Some(2), "{line}: {err}");
+        assert!(
+            err.contains("bad.rdp line 2: full address:"),
+            "{line}: {err}"
+        );
+        assert!(err.contains(why), "{line}: {err}");
+        assert!(!err.contains("has no `full address:s:` line"), "{err}");
+        assert!(out.stdout.is_empty(), "{line}");
+    }
+}
+
 #[test]
 fn bad_options_exit_2() {
     for args in [

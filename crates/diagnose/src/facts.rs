@@ -158,8 +158,8 @@ fn gateway_line(gw: &rdpdoctor_observations::GatewayObservation) -> String {
     };
     let logon = gw.logon.as_ref().map_or_else(String::new, |l| {
         format!(
-            ", logon {:?}{}{}",
-            l.method,
+            ", logon {}{}{}",
+            l.method.scheme(),
             l.user
                 .as_deref()
                 .map(|u| format!(" as {u}"))

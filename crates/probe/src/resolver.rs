@@ -17,16 +17,31 @@ const MAX_SERVERS: usize = 3;
 
 /// Asks every resolver in /etc/resolv.conf for `name`, at once, within `deadline`.
 pub(crate) async fn probe(name: &str, deadline: Duration) -> Vec<ResolverProbe> {
+    let name = name.to_string();
+    ask_all(move |server| {
+        let name = name.clone();
+        async move { ask(server, &name, deadline).await }
+    })
+    .await
+}
+
+/// Runs `ask` for every nameserver of /etc/resolv.conf at once; the answers in the file's
+/// order. Shared by the resolver check and the Kerberos SRV lookup.
+pub(crate) async fn ask_all<T, F, Fut>(ask: F) -> Vec<T>
+where
+    T: Send + 'static,
+    F: Fn(SocketAddr) -> Fut,
+    Fut: std::future::Future<Output = T> + Send + 'static,
+{
     let text = tokio::fs::read_to_string(RESOLV_CONF)
         .await
         .unwrap_or_default();
-    let servers = nameservers(&text);
     let mut set = tokio::task::JoinSet::new();
-    for (i, server) in servers.into_iter().enumerate() {
-        let name = name.to_string();
-        set.spawn(async move { (i, ask(server, &name, deadline).await) });
+    for (i, server) in nameservers(&text).into_iter().enumerate() {
+        let asked = ask(server);
+        set.spawn(async move { (i, asked.await) });
     }
-    let mut out: Vec<(usize, ResolverProbe)> = Vec::new();
+    let mut out: Vec<(usize, T)> = Vec::new();
     while let Some(joined) = set.join_next().await {
         if let Ok(r) = joined {
             out.push(r);

@@ -108,6 +108,15 @@ fn target(
     line: &dyn Fn(&str, &str) -> Option<RdpFileLine>,
 ) -> Result<String, String> {
     let Some(Located { value: address, .. }) = &c.full_address else {
+        if let Some(p) = c.problems.iter().find(|p| p.key == "full address") {
+            return Err(format!(
+                "{} line {}: full address: {}; correct the line, or give the server: rdpdoctor check HOST --rdp-file {}",
+                path.display(),
+                p.line,
+                p.reason,
+                path.display()
+            ));
+        }
         return Err(format!(
             "{} has no `full address:s:` line: give the server as well, rdpdoctor check HOST --rdp-file {}",
             path.display(),
@@ -176,7 +185,7 @@ fn listed(file: &RdpFile, c: &rdp_file::RdpConnection, obs: &mut RdpFileObservat
         .chain(
             file.malformed
                 .iter()
-                .map(|m| format!("line {}: {:?}: {}", m.line, m.problem, m.snippet)),
+                .map(|m| format!("line {}: {}: {}", m.line, m.problem, m.snippet)),
         )
         .collect();
 }

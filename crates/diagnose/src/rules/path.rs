@@ -622,8 +622,9 @@ fn suffering(obs: &Observations, f: &PathFacts, out: &[Finding]) -> Vec<String> 
     if let Some(s) = &obs.session {
         if s.outcome == SessionOutcome::TimedOut {
             why.push(format!(
-                "the --full session timed out in its {:?} phase after {:.0} ms",
-                s.phase, s.elapsed_ms
+                "the --full session timed out in its {} phase after {:.0} ms",
+                s.phase.label(),
+                s.elapsed_ms
             ));
         }
     }

@@ -106,24 +106,9 @@ pub(crate) fn answer(msg: &[u8], id: u16) -> Option<SrvOutcome> {
 
 /// Asks every resolver of /etc/resolv.conf for the SRV records of `name`, at once.
 pub(crate) async fn lookup(name: &str, budget: &Budget) -> Vec<SrvLookup> {
-    let text = tokio::fs::read_to_string("/etc/resolv.conf")
-        .await
-        .unwrap_or_default();
-    let servers = crate::resolver::nameservers(&text);
-    let mut set = tokio::task::JoinSet::new();
-    for (i, server) in servers.into_iter().enumerate() {
-        let name = name.to_string();
-        let deadline = budget.phase();
-        set.spawn(async move { (i, ask(server, name, deadline).await) });
-    }
-    let mut out = Vec::new();
-    while let Some(joined) = set.join_next().await {
-        if let Ok(r) = joined {
-            out.push(r);
-        }
-    }
-    out.sort_by_key(|(i, _)| *i);
-    out.into_iter().map(|(_, l)| l).collect()
+    let name = name.to_string();
+    let deadline = budget.phase();
+    crate::resolver::ask_all(move |server| ask(server, name.clone(), deadline)).await
 }
 
 async fn ask(resolver: SocketAddr, name: String, deadline: std::time::Duration) -> SrvLookup {
